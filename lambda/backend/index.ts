@@ -1,0 +1,24 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+
+/**
+ * The sample backend: what tollgate protects out of the box. It answers JSON naming the route and
+ * the caller as the authorizer identified them (context values arrive as strings).
+ */
+export const handler = (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  const authorizer = event.requestContext.authorizer ?? {};
+  const body = {
+    route: `${event.httpMethod} ${event.resource}`,
+    pathParameters: event.pathParameters ?? {},
+    customerId: typeof authorizer.customerId === 'string' ? authorizer.customerId : null,
+    principalId: typeof authorizer.principalId === 'string' ? authorizer.principalId : null,
+    plan: typeof authorizer.plan === 'string' && authorizer.plan !== '' ? authorizer.plan : null,
+    paymentWarning:
+      typeof authorizer.paymentWarning === 'string' && authorizer.paymentWarning !== '' ? authorizer.paymentWarning : null,
+    requestId: event.requestContext.requestId,
+  };
+  return Promise.resolve({
+    statusCode: 200,
+    headers: { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' },
+    body: JSON.stringify(body),
+  });
+};

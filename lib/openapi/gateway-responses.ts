@@ -1,0 +1,107 @@
+/**
+ * The gateway responses that turn authorizer outcomes into the status triage of DESIGN.md.
+ *
+ * An authorizer cannot choose a status code: a Deny is ACCESS_DENIED, a thrown "Unauthorized" is
+ * UNAUTHORIZED, anything else AUTHORIZER_FAILURE. tollgate's authorizer only ever denies for payment,
+ * so ACCESS_DENIED is re-mapped to 402 and carries the authorizer's context.
+ *
+ * Gateway response templates are plain `$variable` substitution (no VTL), and customised responses do
+ * not inherit DEFAULT_4XX headers: every one carries its own CORS and caching headers.
+ */
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+export const RETRY_AFTER_SECONDS = 1;
+
+export interface GatewayResponseOptions {
+  readonly docsBaseUrl: string;
+  readonly corsAllowOrigin: string;
+}
+
+export interface GatewayResponse {
+  readonly statusCode: string;
+  readonly responseParameters: Record<string, string>;
+  readonly responseTemplates: Record<string, string>;
+}
+
+/** Header name → value, as API Gateway's `gatewayresponse.header.*` static values ('quoted'). */
+function headers(values: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).map(([name, value]) => [`gatewayresponse.header.${name}`, `'${value}'`]));
+}
+
+function problemTemplate(fields: ReadonlyArray<readonly [string, string]>): string {
+  // Values are template fragments already in JSON form ("…" strings or bare numbers/$variables).
+  return `{${fields.map(([name, value]) => `"${name}":${value}`).join(',')}}`;
+}
+
+const str = (value: string): string => `"${value}"`;
+
+export function buildGatewayResponses(options: GatewayResponseOptions): Record<string, GatewayResponse> {
+  const base = options.docsBaseUrl.replace(/\/+$/, '');
+  const common = {
+    'Content-Type': PROBLEM_CONTENT_TYPE,
+    'Cache-Control': 'no-store',
+    'Access-Control-Allow-Origin': options.corsAllowOrigin,
+    'Access-Control-Expose-Headers': 'Retry-After,WWW-Authenticate',
+  };
+  const requestId = ['requestId', str('$context.requestId')] as const;
+
+  const response = (
+    statusCode: number | undefined,
+    extraHeaders: Record<string, string>,
+    fields: ReadonlyArray<readonly [string, string]>,
+  ): GatewayResponse => ({
+    ...(statusCode === undefined ? {} : { statusCode: String(statusCode) }),
+    responseParameters: headers({ ...common, ...extraHeaders }),
+    responseTemplates: { 'application/json': problemTemplate(fields) },
+  }) as GatewayResponse;
+
+  const unavailable = response(503, { 'Retry-After': String(RETRY_AFTER_SECONDS) }, [
+    ['type', str(`${base}/service_unavailable`)],
+    ['title', str('Service unavailable')],
+    ['status', '503'],
+    ['detail', str('The paywall could not check your access right now. Retry shortly.')],
+    requestId,
+  ]);
+
+  return {
+    ACCESS_DENIED: response(402, {}, [
+      ['type', str(`${base}/$context.authorizer.reason`)],
+      ['title', str('$context.authorizer.title')],
+      ['status', '402'],
+      ['detail', str('$context.authorizer.detail')],
+      ['reason', str('$context.authorizer.reason')],
+      ['subscriptionStatus', str('$context.authorizer.subscriptionStatus')],
+      ['paymentUrl', str('$context.authorizer.paymentUrl')],
+      requestId,
+    ]),
+    UNAUTHORIZED: response(401, { 'WWW-Authenticate': 'Bearer realm="tollgate"' }, [
+      ['type', str(`${base}/unauthorized`)],
+      ['title', str('Unauthorized')],
+      ['status', '401'],
+      ['detail', str('Send a valid API key as: Authorization: Bearer <key>.')],
+      requestId,
+    ]),
+    AUTHORIZER_FAILURE: unavailable,
+    AUTHORIZER_CONFIGURATION_ERROR: unavailable,
+    THROTTLED: response(429, { 'Retry-After': String(RETRY_AFTER_SECONDS) }, [
+      ['type', str(`${base}/too_many_requests`)],
+      ['title', str('Too many requests')],
+      ['status', '429'],
+      ['detail', str('Slow down and retry after the Retry-After delay.')],
+      requestId,
+    ]),
+    // DEFAULT_4XX/5XX cover many statuses, and gateway templates have no status variable: no "status" member.
+    DEFAULT_4XX: response(undefined, {}, [
+      ['type', str('about:blank')],
+      ['title', '$context.error.messageString'],
+      ['detail', '$context.error.messageString'],
+      requestId,
+    ]),
+    DEFAULT_5XX: response(undefined, {}, [
+      ['type', str('about:blank')],
+      ['title', '$context.error.messageString'],
+      ['detail', '$context.error.messageString'],
+      requestId,
+    ]),
+  };
+}

@@ -1,0 +1,192 @@
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { TollgateConfig } from './config';
+import { ENV, authorizerEnvironment } from '../lambda/shared/settings';
+import { buildApiDocument, readRoutes, WEBHOOK_PATH, type BuiltApi } from './openapi/build';
+import { PaymentTables } from './payment-tables';
+import { TollgateFunction } from './tollgate-function';
+
+export interface TollgateStackProps extends StackProps {
+  readonly config: TollgateConfig;
+  /** The user's OpenAPI document (parsed), operations annotated with `x-tollgate`. */
+  readonly apiDocument: unknown;
+}
+
+/** API Gateway's URI for invoking a Lambda function as an integration or authorizer. */
+function invocationUri(fn: lambda.IFunction): string {
+  return `arn:${Aws.PARTITION}:apigateway:${Aws.REGION}:lambda:path/2015-03-31/functions/${fn.functionArn}/invocations`;
+}
+
+/**
+ * The paywalled API: a REST API from the OpenAPI builder, the Lambda authorizer that reads payment
+ * state, the Stripe webhook that writes it, the sample backend, and the tables. Topology and
+ * permissions only; behaviour lives in lambda/.
+ */
+export class TollgateStack extends Stack {
+  public readonly api: apigateway.SpecRestApi;
+  public readonly tables: PaymentTables;
+  public readonly authorizer: TollgateFunction;
+  public readonly webhook: TollgateFunction;
+  public readonly backend?: TollgateFunction;
+  public readonly built: BuiltApi;
+
+  constructor(scope: Construct, id: string, props: TollgateStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    this.tables = new PaymentTables(this, 'PaymentState');
+
+    const webhookSecret = secretsmanager.Secret.fromSecretNameV2(this, 'StripeWebhookSecret', config.stripeWebhookSecretName);
+    const stripeApiKey =
+      config.stripeApiKeySecretName === undefined
+        ? undefined
+        : secretsmanager.Secret.fromSecretNameV2(this, 'StripeApiKey', config.stripeApiKeySecretName);
+
+    this.backend =
+      config.backendUrl === undefined
+        ? new TollgateFunction(this, 'SampleBackend', { entry: 'backend', description: 'tollgate sample backend' })
+        : undefined;
+
+    // Validated before anything else is built: a bad document fails synth with its own message.
+    const routes = readRoutes(props.apiDocument);
+
+    this.authorizer = new TollgateFunction(this, 'Authorizer', {
+      entry: 'authorizer',
+      description: 'tollgate REQUEST authorizer: API key and payment standing → whole-API policy',
+      timeout: Duration.seconds(3),
+      memorySize: 512,
+      environment: {
+        ...this.tables.environment(['customers']),
+        ...authorizerEnvironment({ ...config, routes }),
+      },
+    });
+    this.tables.customers.grantReadData(this.authorizer);
+
+    this.webhook = new TollgateFunction(this, 'StripeWebhook', {
+      entry: 'webhook',
+      description: 'tollgate Stripe webhook: verified, idempotent, order-safe payment state',
+      timeout: Duration.seconds(10),
+      environment: {
+        ...this.tables.environment(['customers', 'events']),
+        // Secret names, not values: the function reads the values from Secrets Manager.
+        [ENV.webhookSecretId]: config.stripeWebhookSecretName,
+        ...(config.stripeApiKeySecretName === undefined ? {} : { [ENV.stripeApiKeySecretId]: config.stripeApiKeySecretName }),
+      },
+    });
+    this.tables.customers.grantReadWriteData(this.webhook);
+    this.tables.events.grantReadWriteData(this.webhook);
+    webhookSecret.grantRead(this.webhook);
+    stripeApiKey?.grantRead(this.webhook);
+
+    const built = (this.built = buildApiDocument({
+      document: props.apiDocument,
+      authorizerUri: invocationUri(this.authorizer),
+      webhookUri: invocationUri(this.webhook),
+      backend:
+        this.backend === undefined
+          ? { type: 'http', baseUrl: config.backendUrl! }
+          : { type: 'lambda', invocationUri: invocationUri(this.backend) },
+      authorizerCacheTtlSeconds: config.authorizerCacheTtlSeconds,
+      corsAllowOrigin: config.corsAllowOrigin,
+      docsBaseUrl: config.docsBaseUrl,
+    }));
+
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.api = new apigateway.SpecRestApi(this, 'Api', {
+      restApiName: `${id}-api`,
+      description: 'tollgate: API paywalled by Stripe subscription state',
+      apiDefinition: apigateway.ApiDefinition.fromInline(built.document),
+      // Overwrite: paths removed from the document disappear from the API.
+      mode: apigateway.RestApiMode.OVERWRITE,
+      failOnWarnings: true,
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: config.stageName,
+        tracingEnabled: true,
+        throttlingRateLimit: config.throttleRateLimit,
+        throttlingBurstLimit: config.throttleBurstLimit,
+        metricsEnabled: true,
+        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            requestTime: '$context.requestTimeEpoch',
+            method: '$context.httpMethod',
+            resourcePath: '$context.resourcePath',
+            status: '$context.status',
+            responseLatency: '$context.responseLatency',
+            responseType: '$context.error.responseType',
+            error: '$context.error.message',
+            authorizerStatus: '$context.authorizer.status',
+            authorizerLatency: '$context.authorizer.latency',
+            authorizerError: '$context.authorizer.error',
+            customerId: '$context.authorizer.customerId',
+            reason: '$context.authorizer.reason',
+          }),
+        ),
+      },
+    });
+    // SpecRestApi does not redeploy on an inline document change by itself.
+    this.api.latestDeployment?.addToLogicalId(built.document);
+
+    // SpecRestApi adds no invoke permissions.
+    const apiGateway = new iam.ServicePrincipal('apigateway.amazonaws.com');
+    for (const [name, fn] of [['Backend', this.backend], ['Webhook', this.webhook]] as const) {
+      fn?.addPermission(`ApiInvoke${name}`, { principal: apiGateway, sourceArn: this.api.arnForExecuteApi() });
+    }
+    this.authorizer.addPermission('ApiInvokeAuthorizer', {
+      principal: apiGateway,
+      sourceArn: Stack.of(this).formatArn({
+        service: 'execute-api',
+        resource: this.api.restApiId,
+        resourceName: 'authorizers/*',
+      }),
+    });
+
+    // A separate policy, not the role's default one: the function does not depend on it, so the
+    // webhook can name this API without a function → API → function dependency cycle.
+    new iam.Policy(this, 'FlushAuthorizerCache', {
+      roles: [this.webhook.role!],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['apigateway:DELETE'],
+          resources: [
+            `arn:${Aws.PARTITION}:apigateway:${Aws.REGION}::/restapis/${this.api.restApiId}/stages/${config.stageName}/cache/authorizers`,
+          ],
+        }),
+      ],
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the paywalled API' });
+    new CfnOutput(this, 'StripeWebhookUrl', {
+      value: this.api.urlForPath(WEBHOOK_PATH),
+      description: 'Register this URL as a Stripe webhook endpoint',
+    });
+    new CfnOutput(this, 'CustomersTableName', { value: this.tables.customers.tableName });
+    new CfnOutput(this, 'ApiKeysTableName', { value: this.tables.apiKeys.tableName });
+    new CfnOutput(this, 'EventsTableName', { value: this.tables.events.tableName });
+    new CfnOutput(this, 'RestApiId', { value: this.api.restApiId });
+    new CfnOutput(this, 'StageName', { value: config.stageName });
+
+    this.acknowledgeFindings();
+  }
+
+  /** cdk-nag findings tollgate accepts, each with the reason. */
+  private acknowledgeFindings(): void {
+    const ack = (scope: Construct, id: string, reason: string): void => Validations.of(scope).acknowledge({ id, reason });
+    ack(this.api, 'AwsSolutions-APIG2', 'Request validation is the backend\'s concern; the authorizer validates the credential.');
+    ack(this.api, 'AwsSolutions-APIG3', 'WAF is left to the deployer: tollgate throttles at the stage and rejects bad keys without a database read.');
+    ack(this.api, 'AwsSolutions-APIG6', 'Execution logging needs an account-wide CloudWatch role; JSON access logs record every outcome and reason.');
+    ack(this.api, 'AwsSolutions-APIG4', 'Public routes (x-tollgate "public", CORS preflight, the Stripe webhook, verified by signature) have no authorizer by design.');
+    ack(this.api, 'AwsSolutions-COG4', 'Callers authenticate with tollgate API keys through the Lambda authorizer, not Cognito.');
+  }
+}
