@@ -1,0 +1,21 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+
+/**
+ * One configured logger and metrics pair per function (Powertools). Built once at module scope by
+ * the function's index.ts; the local gateway and tests build their own (POWERTOOLS_METRICS_DISABLED
+ * and POWERTOOLS_LOG_LEVEL keep them quiet there).
+ */
+export interface Observability {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+export const METRICS_NAMESPACE = 'Tollgate';
+
+export function createObservability(serviceName: string): Observability {
+  return {
+    logger: new Logger({ serviceName }),
+    metrics: new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE, serviceName }),
+  };
+}
