@@ -74,7 +74,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const child = spawnDynamoDbLocal({
     port,
     sharedDb: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: 'pipe',
     ...(options.dbPath === undefined ? {} : { path: options.dbPath }),
   });
   let output = '';
