@@ -1,2 +1,16 @@
-// Replaced by the authorizer issue: rejects every request until then.
-export const handler = (): Promise<never> => Promise.reject(new Error('Unauthorized'));
+import { createObservability } from '../shared/observability';
+import { loadAuthorizerSettings } from '../shared/settings';
+import { DynamoCustomerReader } from './customer-store';
+import { authorizerDynamoClient } from './dynamo-client';
+import { makeAuthorizerHandler } from './handler';
+
+// Validated once at init: a bad environment fails the cold start with its own message.
+const settings = loadAuthorizerSettings(process.env);
+const observability = createObservability(process.env.POWERTOOLS_SERVICE_NAME ?? 'tollgate-authorizer');
+const client = authorizerDynamoClient();
+
+export const handler = makeAuthorizerHandler({
+  customers: new DynamoCustomerReader(client, settings.customersTable),
+  settings,
+  observability,
+});
