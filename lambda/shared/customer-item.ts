@@ -1,5 +1,5 @@
 import { KEY_ID } from './api-key';
-import { isSubscriptionStatus, type ApiKeyRecord, type CustomerRecord, type UsageBlock } from './model';
+import { isSubscriptionStatus, type ApiKeyRecord, type CustomerRecord } from './model';
 
 /**
  * The customers-table item ↔ CustomerRecord mapping. Payment fields are stored under their
@@ -152,7 +152,7 @@ export function toCustomerRecord(item: Record<string, unknown>): CustomerRecord 
     paymentActionRequired: optionalBoolean(item, 'paymentActionRequired', customerId),
     paymentUrl: optionalString(item, 'paymentUrl', customerId),
     entitlements,
-    usageBlock: (usageBlock ?? undefined),
+    usageBlock: usageBlock ?? undefined,
     deleted: optionalBoolean(item, 'deleted', customerId),
     apiKeys,
     updatedAt: optionalString(item, 'updatedAt', customerId),
