@@ -1,0 +1,134 @@
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { createApp } from '../../lib/app';
+import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../../lib/config';
+import { cdkJsonContext, synth } from '../support/synth';
+
+const sampleDocument = (): any => JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'api', 'openapi.json'), 'utf8'));
+const dir = mkdtempSync(path.join(tmpdir(), 'tollgate-config-'));
+let files = 0;
+function writeDocument(document: unknown): string {
+  const file = path.join(dir, `openapi-${files++}.json`);
+  writeFileSync(file, typeof document === 'string' ? document : JSON.stringify(document));
+  return file;
+}
+const appWith = (context: Record<string, unknown>) => () =>
+  createApp({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context } });
+
+describe('loadConfig', () => {
+  const load = (context: Record<string, unknown>) => loadConfig((key) => context[key]);
+
+  it('uses the documented defaults when nothing is set', () => {
+    expect(load({})).toEqual(DEFAULT_CONFIG);
+  });
+
+  it('reads numbers given as -c strings', () => {
+    expect(load({ 'tollgate:authorizerCacheTtlSeconds': '0', 'tollgate:gracePeriodHours': '24' })).toMatchObject({
+      authorizerCacheTtlSeconds: 0,
+      gracePeriodHours: 24,
+    });
+  });
+
+  it.each([
+    [{ 'tollgate:authorizerCacheTtlSeconds': 5000 }, 'tollgate:authorizerCacheTtlSeconds is 5000: use a whole number of seconds from 0 to 3600'],
+    [{ 'tollgate:authorizerCacheTtlSeconds': '-1' }, 'tollgate:authorizerCacheTtlSeconds is "-1"'],
+    [{ 'tollgate:authorizerCacheTtlSeconds': '1.5' }, 'tollgate:authorizerCacheTtlSeconds is "1.5"'],
+    [{ 'tollgate:gracePeriodHours': 'three' }, 'tollgate:gracePeriodHours is "three": use a whole number of hours'],
+    [{ 'tollgate:stripeWebhookSecretName': '' }, 'tollgate:stripeWebhookSecretName is empty: set it in cdk.json or with -c'],
+    [{ 'tollgate:stripeWebhookSecretName': 'has spaces' }, 'a Secrets Manager secret name uses letters'],
+    [{ 'tollgate:docsBaseUrl': 'ftp://x' }, 'tollgate:docsBaseUrl is "ftp://x": use an absolute http(s) URL'],
+    [{ 'tollgate:portalUrl': 'https://x/"quoted"' }, 'tollgate:portalUrl is'],
+    [{ 'tollgate:corsAllowOrigin': 'https://a.com/path' }, 'use "*" or one origin'],
+    [{ 'tollgate:stageName': 'prod-1' }, 'tollgate:stageName is "prod-1"'],
+    [{ 'tollgate:throttleRateLimit': 0 }, 'tollgate:throttleRateLimit is 0'],
+    [{ 'tollgate:openApiDocument': 42 }, 'tollgate:openApiDocument must be a string'],
+  ])('rejects %j', (context, message) => {
+    expect(() => load(context)).toThrow(ConfigError);
+    expect(() => load(context)).toThrow(message);
+  });
+
+  it('lists every problem at once', () => {
+    try {
+      load({ 'tollgate:authorizerCacheTtlSeconds': 5000, 'tollgate:stripeWebhookSecretName': '' });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).problems).toHaveLength(2);
+    }
+  });
+});
+
+describe('synth with bad configuration', () => {
+  it('fails on a TTL of 5000 with the fix in the message', () => {
+    expect(appWith({ 'tollgate:authorizerCacheTtlSeconds': '5000' })).toThrow(
+      /tollgate:authorizerCacheTtlSeconds is "5000": use a whole number of seconds from 0 to 3600/,
+    );
+  });
+
+  it('fails on a missing secret name', () => {
+    expect(appWith({ 'tollgate:stripeWebhookSecretName': '' })).toThrow(/stripeWebhookSecretName is empty/);
+  });
+
+  it('fails on an unknown entitlement syntax', () => {
+    const document = sampleDocument();
+    document.paths['/v1/reports/{reportId}'].get['x-tollgate'].requires = 'entitlement:premium reports!';
+    expect(appWith({ 'tollgate:openApiDocument': writeDocument(document) })).toThrow(
+      /GET \/v1\/reports\/\{reportId\}: "entitlement:premium reports!" names an invalid entitlement lookup key/,
+    );
+  });
+
+  it('fails on an unknown requirement', () => {
+    const document = sampleDocument();
+    document.paths['/v1/quotes'].get['x-tollgate'].requires = 'gold';
+    expect(appWith({ 'tollgate:openApiDocument': writeDocument(document) })).toThrow(/GET \/v1\/quotes: unknown requirement "gold"/);
+  });
+
+  it('fails on an operation without x-tollgate, instead of leaving it open', () => {
+    const document = sampleDocument();
+    delete document.paths['/v1/quotes'].get['x-tollgate'];
+    expect(appWith({ 'tollgate:openApiDocument': writeDocument(document) })).toThrow(/GET \/v1\/quotes has no x-tollgate requirement/);
+  });
+
+  it('fails on a document that claims the webhook path', () => {
+    const document = sampleDocument();
+    document.paths['/webhooks/stripe'] = { post: { 'x-tollgate': { requires: 'public' } } };
+    expect(appWith({ 'tollgate:openApiDocument': writeDocument(document) })).toThrow(/reserved for the Stripe webhook/);
+  });
+
+  it('fails on a missing or broken document file', () => {
+    expect(appWith({ 'tollgate:openApiDocument': 'api/missing.json' })).toThrow(/cannot read the OpenAPI document "api\/missing.json"/);
+    expect(appWith({ 'tollgate:openApiDocument': writeDocument('{ not json') })).toThrow(/is not valid JSON/);
+  });
+});
+
+describe('deployment', () => {
+  const deploymentId = (context: Record<string, unknown>): string => {
+    const { template } = synth(context);
+    const ids = Object.keys(template.findResources('AWS::ApiGateway::Deployment'));
+    expect(ids).toHaveLength(1);
+    return ids[0]!;
+  };
+
+  it('gets a new deployment when the OpenAPI document changes, and keeps it when it does not', () => {
+    const unchanged = deploymentId({ 'tollgate:openApiDocument': writeDocument(sampleDocument()) });
+    expect(deploymentId({})).toBe(unchanged);
+    const document = sampleDocument();
+    document.paths['/v1/quotes/{quoteId}'] = { get: { 'x-tollgate': { requires: 'subscription' }, responses: { 200: { description: 'ok' } } } };
+    expect(deploymentId({ 'tollgate:openApiDocument': writeDocument(document) })).not.toBe(unchanged);
+    expect(deploymentId({ 'tollgate:authorizerCacheTtlSeconds': 60 })).not.toBe(unchanged);
+  });
+});
+
+describe('cdk-nag', () => {
+  it('passes AwsSolutions on the stack as configured', () => {
+    expect(() => synth()).not.toThrow();
+  });
+
+  it('fails synth on a finding nobody acknowledged', () => {
+    const { app, stack } = createApp({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+    new sqs.Queue(stack, 'UnencryptedQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS/);
+  });
+});

@@ -1,0 +1,319 @@
+import { synth, type Synthesized } from '../support/synth';
+
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string; DependsOn?: string[] };
+
+let synthesized: Synthesized;
+let resources: Record<string, Resource>;
+let body: any;
+
+const ofType = (type: string): Array<[string, Resource]> => Object.entries(resources).filter(([, r]) => r.Type === type);
+const logicalIdOf = (prefix: string, type: string): string => {
+  const matches = ofType(type).filter(([id]) => id.startsWith(prefix));
+  if (matches.length !== 1) throw new Error(`expected one ${type} named ${prefix}*, found ${matches.length}`);
+  return matches[0]![0];
+};
+/** Every action of every statement in the IAM policies attached to a function's role. */
+const policyStatements = (functionPrefix: string): any[] => {
+  const fn = resources[logicalIdOf(functionPrefix, 'AWS::Lambda::Function')]!;
+  const roleId: string = fn.Properties.Role['Fn::GetAtt'][0];
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties.Roles as any[]).some((r) => r.Ref === roleId))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
+};
+const actionsOf = (statements: any[]): string[] => statements.flatMap((s) => [s.Action].flat());
+
+beforeAll(() => {
+  synthesized = synth();
+  resources = synthesized.template.toJSON().Resources;
+  body = ofType('AWS::ApiGateway::RestApi')[0]![1].Properties.Body;
+});
+
+describe('gateway responses', () => {
+  const responses = (): Record<string, any> => body['x-amazon-apigateway-gateway-responses'];
+
+  it.each([
+    ['ACCESS_DENIED', '402'],
+    ['UNAUTHORIZED', '401'],
+    ['AUTHORIZER_FAILURE', '503'],
+    ['AUTHORIZER_CONFIGURATION_ERROR', '503'],
+    ['THROTTLED', '429'],
+  ])('maps %s to %s', (type, status) => {
+    expect(responses()[type].statusCode).toBe(status);
+  });
+
+  it('keeps the status of DEFAULT_4XX and DEFAULT_5XX', () => {
+    expect(responses().DEFAULT_4XX.statusCode).toBeUndefined();
+    expect(responses().DEFAULT_5XX.statusCode).toBeUndefined();
+  });
+
+  it('gives every response problem+json, no-store and its own CORS headers', () => {
+    expect(Object.keys(responses()).sort()).toEqual(
+      ['ACCESS_DENIED', 'AUTHORIZER_CONFIGURATION_ERROR', 'AUTHORIZER_FAILURE', 'DEFAULT_4XX', 'DEFAULT_5XX', 'THROTTLED', 'UNAUTHORIZED'],
+    );
+    for (const response of Object.values(responses())) {
+      expect(response.responseParameters).toMatchObject({
+        'gatewayresponse.header.Content-Type': "'application/problem+json'",
+        'gatewayresponse.header.Cache-Control': "'no-store'",
+        'gatewayresponse.header.Access-Control-Allow-Origin': "'*'",
+      });
+      expect(Object.keys(response.responseTemplates)).toEqual(['application/json']);
+    }
+  });
+
+  it('carries the authorizer context and the request id in the 402 body', () => {
+    const template: string = responses().ACCESS_DENIED.responseTemplates['application/json'];
+    for (const field of ['reason', 'title', 'detail', 'subscriptionStatus', 'paymentUrl']) {
+      expect(template).toContain(`"${field}":"$context.authorizer.${field}"`);
+    }
+    expect(template).toContain('"status":402');
+    expect(template).toContain('"requestId":"$context.requestId"');
+    expect(template).toContain('"type":"https://tollgate.example/problems/$context.authorizer.reason"');
+  });
+
+  it('asks clients to retry 503 and 429 after a delay, and 401 for a bearer key', () => {
+    expect(responses().AUTHORIZER_FAILURE.responseParameters['gatewayresponse.header.Retry-After']).toBe("'1'");
+    expect(responses().AUTHORIZER_CONFIGURATION_ERROR.responseParameters['gatewayresponse.header.Retry-After']).toBe("'1'");
+    expect(responses().THROTTLED.responseParameters['gatewayresponse.header.Retry-After']).toBe("'1'");
+    expect(responses().UNAUTHORIZED.responseParameters['gatewayresponse.header.WWW-Authenticate']).toBe('\'Bearer realm="tollgate"\'');
+  });
+
+  it('renders every template as JSON once variables are substituted', () => {
+    for (const response of Object.values(responses())) {
+      const rendered = (response.responseTemplates['application/json'] as string)
+        .replace(/\$context\.error\.messageString/g, '"Forbidden"')
+        .replace(/\$context\.[A-Za-z.]+/g, 'x');
+      expect(() => JSON.parse(rendered)).not.toThrow();
+    }
+  });
+});
+
+describe('authorizer wiring', () => {
+  it('declares a REQUEST authorizer on the Authorization header with the configured TTL', () => {
+    const scheme = body.components.securitySchemes.tollgateApiKey;
+    expect(scheme).toMatchObject({ type: 'apiKey', name: 'Authorization', in: 'header', 'x-amazon-apigateway-authtype': 'custom' });
+    expect(scheme['x-amazon-apigateway-authorizer']).toMatchObject({
+      type: 'request',
+      identitySource: 'method.request.header.Authorization',
+      authorizerResultTtlInSeconds: 300,
+    });
+    const uri = JSON.stringify(scheme['x-amazon-apigateway-authorizer'].authorizerUri);
+    expect(uri).toContain(logicalIdOf('Authorizer', 'AWS::Lambda::Function'));
+    expect(uri).toContain('/invocations');
+  });
+
+  it('applies the TTL from -c tollgate:authorizerCacheTtlSeconds', () => {
+    const { template } = synth({ 'tollgate:authorizerCacheTtlSeconds': '0' });
+    const api = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0] as Resource;
+    expect(api.Properties.Body.components.securitySchemes.tollgateApiKey['x-amazon-apigateway-authorizer'].authorizerResultTtlInSeconds).toBe(0);
+  });
+
+  it('passes the secured routes and grace period to the authorizer, and nothing secret', () => {
+    const env = resources[logicalIdOf('Authorizer', 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
+    expect(JSON.parse(env.TOLLGATE_ROUTES)).toEqual([
+      ['GET', '/v1/ping', 'key'],
+      ['GET', '/v1/quotes', 'subscription'],
+      ['GET', '/v1/reports/{reportId}', 'entitlement:premium-reports'],
+    ]);
+    expect(env.TOLLGATE_GRACE_PERIOD_HOURS).toBe('72');
+    expect(env.CUSTOMERS_TABLE).toEqual({ Ref: logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable') });
+  });
+});
+
+describe('routes', () => {
+  const operation = (path: string, method: string): any => body.paths[path]?.[method];
+
+  it.each([
+    ['/v1/ping', 'get'],
+    ['/v1/quotes', 'get'],
+    ['/v1/reports/{reportId}', 'get'],
+  ])('secures %s %s with the authorizer', (path, method) => {
+    expect(operation(path, method).security).toEqual([{ tollgateApiKey: [] }]);
+    expect(operation(path, method)['x-amazon-apigateway-integration']).toMatchObject({ type: 'aws_proxy', httpMethod: 'POST' });
+  });
+
+  it.each([
+    ['/v1/status', 'get'],
+    ['/webhooks/stripe', 'post'],
+    ['/v1/ping', 'options'],
+    ['/v1/quotes', 'options'],
+    ['/v1/reports/{reportId}', 'options'],
+    ['/v1/status', 'options'],
+  ])('leaves %s %s without an authorizer', (path, method) => {
+    expect(operation(path, method)).toBeDefined();
+    expect(operation(path, method).security).toBeUndefined();
+  });
+
+  it('has no root-level security (API Gateway ignores it)', () => {
+    expect(body.security).toBeUndefined();
+  });
+
+  it('sends the webhook to the webhook function and the API to the backend', () => {
+    const webhookUri = JSON.stringify(operation('/webhooks/stripe', 'post')['x-amazon-apigateway-integration'].uri);
+    expect(webhookUri).toContain(logicalIdOf('StripeWebhook', 'AWS::Lambda::Function'));
+    const backendUri = JSON.stringify(operation('/v1/quotes', 'get')['x-amazon-apigateway-integration'].uri);
+    expect(backendUri).toContain(logicalIdOf('SampleBackend', 'AWS::Lambda::Function'));
+  });
+
+  it('answers CORS preflight from a mock integration', () => {
+    const preflight = operation('/v1/quotes', 'options')['x-amazon-apigateway-integration'];
+    expect(preflight.type).toBe('mock');
+    expect(preflight.responses.default.responseParameters).toMatchObject({
+      'method.response.header.Access-Control-Allow-Origin': "'*'",
+      'method.response.header.Access-Control-Allow-Headers': "'Authorization,Content-Type'",
+      'method.response.header.Access-Control-Allow-Methods': "'GET,OPTIONS'",
+    });
+  });
+
+  it('proxies to an HTTP backend when tollgate:backendUrl is set', () => {
+    const { template } = synth({ 'tollgate:backendUrl': 'https://api.example.com/base' });
+    const api = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0] as Resource;
+    expect(api.Properties.Body.paths['/v1/reports/{reportId}'].get['x-amazon-apigateway-integration']).toEqual({
+      type: 'http_proxy',
+      httpMethod: 'GET',
+      uri: 'https://api.example.com/base/v1/reports/{reportId}',
+      passthroughBehavior: 'when_no_match',
+      requestParameters: { 'integration.request.path.reportId': 'method.request.path.reportId' },
+    });
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Description: 'tollgate sample backend' }, 0);
+  });
+});
+
+describe('REST API and stage', () => {
+  it('overwrites the API from the document', () => {
+    synthesized.template.hasResourceProperties('AWS::ApiGateway::RestApi', { Mode: 'overwrite', FailOnWarnings: true });
+  });
+
+  it('throttles, traces and writes JSON access logs with the response type and the 402 reason', () => {
+    const stage = ofType('AWS::ApiGateway::Stage')[0]![1].Properties;
+    expect(stage.StageName).toBe('prod');
+    expect(stage.TracingEnabled).toBe(true);
+    expect(stage.MethodSettings).toEqual(
+      expect.arrayContaining([expect.objectContaining({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 })]),
+    );
+    const format = JSON.parse(stage.AccessLogSetting.Format);
+    expect(format).toMatchObject({ responseType: '$context.error.responseType', reason: '$context.authorizer.reason', status: '$context.status' });
+  });
+
+  it('grants API Gateway invoke on the integrations and the authorizer (SpecRestApi adds none)', () => {
+    const permissions = ofType('AWS::Lambda::Permission').map(([, p]) => p.Properties);
+    const forFunction = (prefix: string): any[] =>
+      permissions.filter((p) => JSON.stringify(p.FunctionName).includes(logicalIdOf(prefix, 'AWS::Lambda::Function')));
+    for (const prefix of ['SampleBackend', 'StripeWebhook']) {
+      const [permission, ...rest] = forFunction(prefix);
+      expect(rest).toHaveLength(0);
+      expect(permission).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com' });
+      expect(JSON.stringify(permission.SourceArn)).toMatch(/\/\*\/\*\/\*"/);
+    }
+    const [authorizer, ...others] = forFunction('Authorizer');
+    expect(others).toHaveLength(0);
+    expect(authorizer).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com' });
+    expect(JSON.stringify(authorizer.SourceArn)).toContain('/authorizers/*');
+  });
+
+  it('outputs the API URL and the Stripe webhook URL', () => {
+    const outputs = synthesized.template.toJSON().Outputs;
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining(['ApiUrl', 'StripeWebhookUrl', 'CustomersTableName', 'ApiKeysTableName', 'EventsTableName', 'RestApiId', 'StageName']),
+    );
+    expect(JSON.stringify(outputs.StripeWebhookUrl.Value)).toContain('/webhooks/stripe');
+  });
+});
+
+describe('functions', () => {
+  it.each(['Authorizer', 'StripeWebhook', 'SampleBackend'])('runs %s on Node.js 22, arm64, traced', (prefix) => {
+    const fn = resources[logicalIdOf(prefix, 'AWS::Lambda::Function')]!.Properties;
+    expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+  });
+
+  it('keeps secret values out of every environment', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      const variables: Record<string, unknown> = fn.Properties.Environment?.Variables ?? {};
+      for (const value of Object.values(variables)) {
+        expect(JSON.stringify(value)).not.toMatch(/whsec_|sk_(live|test)_|rk_(live|test)_/);
+      }
+    }
+    const webhookEnv = resources[logicalIdOf('StripeWebhook', 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
+    expect(webhookEnv.STRIPE_WEBHOOK_SECRET_ID).toBe('tollgate/stripe-webhook-secret');
+    expect(webhookEnv.STRIPE_API_KEY_SECRET_ID).toBeUndefined();
+  });
+});
+
+describe('permissions', () => {
+  const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+  it('lets the authorizer only read, and only the customers table', () => {
+    const statements = policyStatements('Authorizer');
+    const actions = actionsOf(statements);
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem']));
+    for (const write of WRITES) expect(actions).not.toContain(write);
+    expect(actions.filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    const tables = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('dynamodb:'))).flatMap((s) => [s.Resource].flat());
+    const customers = logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable');
+    for (const resource of tables) expect(JSON.stringify(resource)).toContain(customers);
+  });
+
+  it('lets only the webhook write payment state, and read the signing secret', () => {
+    const statements = policyStatements('StripeWebhook');
+    expect(actionsOf(statements)).toEqual(expect.arrayContaining([...WRITES.slice(0, 2), 'secretsmanager:GetSecretValue']));
+    expect(actionsOf(policyStatements('SampleBackend')).filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+    const secret = statements.find((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
+    expect(JSON.stringify(secret.Resource)).toContain(':secret:tollgate/stripe-webhook-secret-??????');
+  });
+
+  it('lets the webhook flush exactly this stage\'s authorizer cache', () => {
+    const statement = policyStatements('StripeWebhook').find((s) => s.Action === 'apigateway:DELETE');
+    const resource = JSON.stringify(statement.Resource);
+    expect(resource).toContain(logicalIdOf('Api', 'AWS::ApiGateway::RestApi'));
+    expect(resource).toContain('/stages/prod/cache/authorizers');
+  });
+
+  it('uses * resources only for X-Ray, which has no resource-level permissions', () => {
+    for (const [, policy] of ofType('AWS::IAM::Policy')) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        if ([statement.Resource].flat().includes('*')) {
+          expect([statement.Action].flat().sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+        }
+      }
+    }
+  });
+});
+
+describe('payment state tables', () => {
+  it('creates the customers, API keys and event ledger tables', () => {
+    expect(ofType('AWS::DynamoDB::GlobalTable')).toHaveLength(3);
+    for (const [name, key] of [['PaymentStateCustomers', 'customerId'], ['PaymentStateApiKeys', 'keyId'], ['PaymentStateEventLedger', 'eventId']]) {
+      expect(resources[logicalIdOf(name!, 'AWS::DynamoDB::GlobalTable')]!.Properties.KeySchema).toEqual([{ AttributeName: key, KeyType: 'HASH' }]);
+    }
+  });
+
+  it('makes every table on-demand, recoverable, deletion protected and retained', () => {
+    for (const [, table] of ofType('AWS::DynamoDB::GlobalTable')) {
+      expect(table.DeletionPolicy).toBe('Retain');
+      expect(table.UpdateReplacePolicy).toBe('Retain');
+      expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+      for (const replica of table.Properties.Replicas) {
+        expect(replica.DeletionProtectionEnabled).toBe(true);
+        expect(replica.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      }
+    }
+  });
+
+  it('expires ledger entries by TTL and nothing else', () => {
+    const ledger = resources[logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable')]!.Properties;
+    expect(ledger.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    const customers = resources[logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable')]!.Properties;
+    expect(customers.TimeToLiveSpecification).toBeUndefined();
+  });
+});
+
+describe('stack outputs', () => {
+  it('matches the snapshot (a supplement to the assertions above)', () => {
+    const json = JSON.stringify(synthesized.template.toJSON(), null, 1).replace(/[0-9a-f]{64}(\.zip)?/g, '<hash>$1');
+    expect(JSON.parse(json)).toMatchSnapshot();
+  });
+
+  it('never depends on the flush policy from the webhook function (no dependency cycle)', () => {
+    const webhook = resources[logicalIdOf('StripeWebhook', 'AWS::Lambda::Function')]!;
+    expect(webhook.DependsOn ?? []).not.toContain(logicalIdOf('FlushAuthorizerCache', 'AWS::IAM::Policy'));
+  });
+});

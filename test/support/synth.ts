@@ -1,0 +1,28 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { createApp } from '../../lib/app';
+import type { TollgateStack } from '../../lib/tollgate-stack';
+
+/** The context users deploy with: cdk.json's, which `new App()` only reads under the CDK CLI. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const file = path.join(__dirname, '..', '..', 'cdk.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { context: Record<string, unknown> }).context;
+}
+
+export interface Synthesized {
+  readonly stack: TollgateStack;
+  readonly template: Template;
+}
+
+/**
+ * Synthesizes the app as `cdk synth` does (cdk.json context, cdk-nag validation), with extra context on
+ * top. Bundling is skipped unless asked for: it only changes asset hashes, and costs seconds per function.
+ */
+export function synth(context: Record<string, unknown> = {}, options: { bundle?: boolean } = {}): Synthesized {
+  const { app, stack } = createApp({
+    context: { ...cdkJsonContext(), ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }), ...context },
+  });
+  app.synth();
+  return { stack, template: Template.fromStack(stack) };
+}
