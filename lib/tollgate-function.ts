@@ -4,6 +4,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import * as path from 'node:path';
+import { LAMBDA_BUNDLING } from './bundling';
 
 export interface TollgateFunctionProps {
   /** Folder under `lambda/` holding the function's `index.ts`. */
@@ -48,11 +49,12 @@ export class TollgateFunction extends nodejs.NodejsFunction {
         ...props.environment,
       },
       bundling: {
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        target: 'node22',
-        mainFields: ['module', 'main'],
+        minify: LAMBDA_BUNDLING.minify,
+        sourceMap: LAMBDA_BUNDLING.sourceMap,
+        sourcesContent: LAMBDA_BUNDLING.sourcesContent,
+        target: LAMBDA_BUNDLING.target,
+        mainFields: [...LAMBDA_BUNDLING.mainFields],
+        // Bundled, not the runtime's copy: the version tested is the version deployed.
         bundleAwsSDK: true,
         forceDockerBundling: false,
       },
