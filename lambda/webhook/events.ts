@@ -1,0 +1,252 @@
+import { isSubscriptionStatus } from '../shared/model';
+import type { EntitlementsChange, InvoiceChange, InvoiceOutcome, PaymentChange, SubscriptionChange } from './state';
+
+/**
+ * Reads verified Stripe events into payment changes. The body is signed, but its shape is still
+ * validated before use: a wrong API version or a test payload must not write garbage.
+ */
+
+/** The API version the README tells users to set on the endpoint (stripe@23.1.0 pins it). */
+export const STRIPE_API_VERSION = '2026-10-28.endive';
+
+/** The event types that decide access; every other type is acknowledged and ignored. */
+export const HANDLED_EVENT_TYPES = [
+  'checkout.session.completed',
+  'customer.subscription.created',
+  'customer.subscription.updated',
+  'customer.subscription.deleted',
+  'customer.subscription.paused',
+  'customer.subscription.resumed',
+  'invoice.paid',
+  'invoice.payment_failed',
+  'invoice.payment_action_required',
+  'entitlements.active_entitlement_summary.updated',
+  'customer.deleted',
+] as const;
+export type HandledEventType = (typeof HANDLED_EVENT_TYPES)[number];
+
+export function isHandledEventType(type: string): type is HandledEventType {
+  return (HANDLED_EVENT_TYPES as readonly string[]).includes(type);
+}
+
+export class EventShapeError extends Error {
+  override readonly name = 'EventShapeError';
+}
+
+export interface StripeEventEnvelope {
+  readonly id: string;
+  readonly type: string;
+  readonly created: number;
+  readonly apiVersion?: string;
+  readonly livemode: boolean;
+  readonly object: Readonly<Record<string, unknown>>;
+}
+
+type Json = Readonly<Record<string, unknown>>;
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const EVENT_ID = /^evt_[A-Za-z0-9_]{1,255}$/;
+const STRIPE_ID = /^[a-z]+_[A-Za-z0-9_]{1,255}$/;
+const CUSTOMER_ID = /^cus_[A-Za-z0-9_]{1,255}$/;
+/** Attribute names are derived from subscription ids: keep them to Stripe's alphabet. */
+const SUBSCRIPTION_ID = /^sub_[A-Za-z0-9_]{1,200}$/;
+
+function epochSeconds(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+/** The envelope of an `event` object; throws EventShapeError for anything else. */
+export function parseEnvelope(parsed: unknown): StripeEventEnvelope {
+  if (!isObject(parsed) || parsed.object !== 'event') throw new EventShapeError('the body is not a stripe event (expected "object": "event")');
+  const { id, type, created, data } = parsed;
+  if (typeof id !== 'string' || !EVENT_ID.test(id)) throw new EventShapeError('the event has no valid id (expected evt_…)');
+  if (typeof type !== 'string' || type.length === 0 || type.length > 200) throw new EventShapeError('the event has no valid type');
+  const createdAt = epochSeconds(created);
+  if (createdAt === undefined) throw new EventShapeError('the event has no valid created timestamp');
+  if (!isObject(data) || !isObject(data.object)) throw new EventShapeError('the event has no data.object');
+  return {
+    id,
+    type,
+    created: createdAt,
+    apiVersion: typeof parsed.api_version === 'string' ? parsed.api_version : undefined,
+    livemode: parsed.livemode === true,
+    object: data.object,
+  };
+}
+
+/** A Stripe reference: an id string, or the expanded object's id. */
+function reference(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (isObject(value) && typeof value.id === 'string') return value.id;
+  return undefined;
+}
+
+function customerOf(object: Json, what: string): string {
+  const customer = reference(object.customer);
+  if (customer === undefined || !CUSTOMER_ID.test(customer)) throw new EventShapeError(`the ${what} has no customer id (expected cus_…)`);
+  return customer;
+}
+
+/** Reads a subscription object (from an event or from the API). */
+export function readSubscription(object: Json): { customerId: string; change: SubscriptionChange } {
+  if (object.object !== 'subscription') throw new EventShapeError('data.object is not a subscription');
+  const id = object.id;
+  if (typeof id !== 'string' || !SUBSCRIPTION_ID.test(id)) throw new EventShapeError('the subscription has no valid id (expected sub_…)');
+  if (!isSubscriptionStatus(object.status)) throw new EventShapeError(`the subscription has an unknown status ${JSON.stringify(object.status)}`);
+  const created = epochSeconds(object.created);
+  if (created === undefined) throw new EventShapeError('the subscription has no created timestamp');
+  const items = isObject(object.items) && Array.isArray(object.items.data) ? object.items.data.filter(isObject) : [];
+  const first = items[0];
+  const price = first !== undefined && isObject(first.price) ? first.price : undefined;
+  const plan =
+    typeof price?.lookup_key === 'string' && price.lookup_key !== ''
+      ? price.lookup_key
+      : typeof price?.id === 'string'
+        ? price.id
+        : undefined;
+  // Since API 2025-03-31 the billing period lives on the items; older payloads had it on the subscription.
+  const periodEnds = items.map((item) => epochSeconds(item.current_period_end)).filter((v): v is number => v !== undefined);
+  const legacyPeriodEnd = epochSeconds(object.current_period_end);
+  const currentPeriodEnd = periodEnds.length > 0 ? Math.max(...periodEnds) : legacyPeriodEnd;
+  return {
+    customerId: customerOf(object, 'subscription'),
+    change: {
+      stream: 'subscription',
+      subscriptionId: id,
+      status: object.status,
+      plan,
+      cancelAtPeriodEnd: object.cancel_at_period_end === true,
+      currentPeriodEnd,
+      subscriptionCreated: created,
+    },
+  };
+}
+
+const INVOICE_OUTCOMES: Readonly<Record<string, InvoiceOutcome>> = {
+  'invoice.paid': 'paid',
+  'invoice.payment_failed': 'payment_failed',
+  'invoice.payment_action_required': 'payment_action_required',
+};
+
+/** Reads an invoice event; undefined for invoices that belong to no subscription (one-off invoices). */
+export function readInvoice(object: Json, outcome: InvoiceOutcome, eventCreated: number): { customerId: string; change: InvoiceChange } | undefined {
+  if (object.object !== 'invoice') throw new EventShapeError('data.object is not an invoice');
+  const id = object.id;
+  if (typeof id !== 'string' || !STRIPE_ID.test(id)) throw new EventShapeError('the invoice has no valid id (expected in_…)');
+  // Since API 2025-03-31 an invoice names its subscription under parent.subscription_details.
+  const parent = isObject(object.parent) ? object.parent : undefined;
+  const details = parent !== undefined && isObject(parent.subscription_details) ? parent.subscription_details : undefined;
+  const subscriptionId = reference(details?.subscription) ?? reference(object.subscription);
+  if (subscriptionId === undefined) return undefined;
+  const transitions = isObject(object.status_transitions) ? object.status_transitions : undefined;
+  const url = object.hosted_invoice_url;
+  return {
+    customerId: customerOf(object, 'invoice'),
+    change: {
+      stream: 'invoices',
+      invoiceId: id,
+      subscriptionId,
+      outcome,
+      // The first charge happens at finalization: the same instant whichever attempt's event arrives.
+      pastDueSince: outcome === 'paid' ? undefined : (epochSeconds(transitions?.finalized_at) ?? epochSeconds(object.created) ?? eventCreated),
+      paymentUrl: typeof url === 'string' && /^https:\/\//.test(url) ? url : undefined,
+    },
+  };
+}
+
+/** The lookup keys of an active entitlement summary, and whether Stripe left some out. */
+export function readEntitlementSummary(object: Json): { customerId: string; change: EntitlementsChange; hasMore: boolean } {
+  if (object.object !== 'entitlements.active_entitlement_summary') throw new EventShapeError('data.object is not an active entitlement summary');
+  const list = isObject(object.entitlements) ? object.entitlements : undefined;
+  const data = list !== undefined && Array.isArray(list.data) ? list.data : [];
+  const keys = data
+    .filter(isObject)
+    .map((entitlement) => entitlement.lookup_key)
+    .filter((key): key is string => typeof key === 'string' && key !== '');
+  return {
+    customerId: customerOf(object, 'entitlement summary'),
+    change: { stream: 'entitlements', entitlements: keys },
+    hasMore: list?.has_more === true,
+  };
+}
+
+/**
+ * What an event means for payment state:
+ * - `change`: apply it to the customer;
+ * - `fetch-subscription`: a completed subscription checkout; the subscription's state is the change
+ *   (read from Stripe when a key is configured, else assumed from the payment status);
+ * - `ignored`: acknowledged, counted, nothing written.
+ */
+export type Interpretation =
+  | { readonly kind: 'change'; readonly customerId: string; readonly change: PaymentChange; readonly entitlementsIncomplete?: boolean }
+  | {
+      readonly kind: 'checkout';
+      readonly customerId: string;
+      readonly subscriptionId: string;
+      /** The subscription as a completed checkout implies it, when Stripe cannot be asked. */
+      readonly assumed?: SubscriptionChange;
+    }
+  | { readonly kind: 'ignored'; readonly reason: string };
+
+export function interpret(event: StripeEventEnvelope): Interpretation {
+  const { type, object } = event;
+  if (!isHandledEventType(type)) return { kind: 'ignored', reason: 'unhandled event type' };
+  switch (type) {
+    case 'customer.subscription.created':
+    case 'customer.subscription.updated':
+    case 'customer.subscription.deleted':
+    case 'customer.subscription.paused':
+    case 'customer.subscription.resumed': {
+      const { customerId, change } = readSubscription(object);
+      return { kind: 'change', customerId, change };
+    }
+    case 'invoice.paid':
+    case 'invoice.payment_failed':
+    case 'invoice.payment_action_required': {
+      const read = readInvoice(object, INVOICE_OUTCOMES[type]!, event.created);
+      return read === undefined ? { kind: 'ignored', reason: 'invoice of no subscription' } : { kind: 'change', ...read };
+    }
+    case 'entitlements.active_entitlement_summary.updated': {
+      const { customerId, change, hasMore } = readEntitlementSummary(object);
+      return { kind: 'change', customerId, change, entitlementsIncomplete: hasMore };
+    }
+    case 'customer.deleted': {
+      const id = object.id;
+      if (object.object !== 'customer' || typeof id !== 'string' || !CUSTOMER_ID.test(id)) {
+        throw new EventShapeError('data.object is not a customer (expected cus_…)');
+      }
+      return { kind: 'change', customerId: id, change: { stream: 'customer', deleted: true } };
+    }
+    case 'checkout.session.completed':
+      return readCheckout(event);
+  }
+}
+
+function readCheckout(event: StripeEventEnvelope): Interpretation {
+  const { object } = event;
+  if (object.object !== 'checkout.session') throw new EventShapeError('data.object is not a checkout session');
+  if (object.mode !== 'subscription') return { kind: 'ignored', reason: 'checkout not in subscription mode' };
+  const subscriptionId = reference(object.subscription);
+  if (subscriptionId === undefined || !SUBSCRIPTION_ID.test(subscriptionId)) {
+    throw new EventShapeError('the subscription checkout has no subscription id (expected sub_…)');
+  }
+  const customerId = customerOf(object, 'checkout session');
+  // "unpaid" means an asynchronous payment method is still settling: the subscription events will say more.
+  const status = object.payment_status === 'paid' ? 'active' : object.payment_status === 'no_payment_required' ? 'trialing' : undefined;
+  return {
+    kind: 'checkout',
+    customerId,
+    subscriptionId,
+    assumed:
+      status === undefined
+        ? undefined
+        : {
+            stream: 'subscription',
+            subscriptionId,
+            status,
+            cancelAtPeriodEnd: false,
+            // The subscription was created by this checkout, so no later than the event.
+            subscriptionCreated: event.created,
+          },
+  };
+}
