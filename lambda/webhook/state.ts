@@ -251,5 +251,8 @@ export function accessSignature(state: Partial<PaymentState> | undefined): strin
     state?.paymentUrl ?? null,
     state?.deleted ?? null,
     state?.usageBlock ?? null,
+    // The period end matters only to a subscription set to cancel (access runs until then): a plain
+    // renewal moves it and must not flush.
+    state?.cancelAtPeriodEnd === true ? (state.currentPeriodEnd ?? null) : null,
   ]);
 }

@@ -1,0 +1,152 @@
+import { ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
+import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
+import { evaluatePolicy } from '../../lambda/authorizer/policy';
+import { issueApiKey } from '../../lambda/shared/api-key';
+import { keyAttributeName } from '../../lambda/shared/customer-item';
+import type { Observability } from '../../lambda/shared/observability';
+import type { FlushTarget } from '../../lambda/shared/ports';
+import type { RouteRule } from '../../lambda/shared/requirements';
+import { makeWebhookHandler, type WebhookDeps } from '../../lambda/webhook/handler';
+import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
+import { serializeEvent, signPayload } from '../../lib/stripe-events';
+import type { TestTables } from '../support/dynamodb';
+
+export const SECRET = 'whsec_testsecretA1b2C3d4E5f6G7h8I9j0';
+export const OTHER_SECRET = 'whsec_othersecretZ9y8X7w6V5u4T3s2R1';
+export const API_ID = 'a1b2c3d4e5';
+export const STAGE = 'prod';
+
+export function quietObservability(): Observability {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  return { logger: new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'TollgateTest', serviceName: 'webhook-test' }) };
+}
+
+/** A Lambda proxy event as API Gateway delivers a Stripe webhook. */
+export function proxyEvent(body: string | null, headers: Record<string, string> = {}, isBase64Encoded = false): APIGatewayProxyEvent {
+  return {
+    body,
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    httpMethod: 'POST',
+    isBase64Encoded,
+    path: '/webhooks/stripe',
+    pathParameters: null,
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    stageVariables: null,
+    resource: '/webhooks/stripe',
+    requestContext: { apiId: API_ID, stage: STAGE, requestId: 'req-1', httpMethod: 'POST', path: `/${STAGE}/webhooks/stripe` } as APIGatewayProxyEvent['requestContext'],
+  };
+}
+
+/** A signed delivery of an event object, as Stripe sends it. */
+export function signedDelivery(event: Record<string, unknown>, secret = SECRET, timestamp?: number): APIGatewayProxyEvent {
+  const body = serializeEvent(event);
+  return proxyEvent(body, { 'Stripe-Signature': signPayload(body, secret, timestamp) });
+}
+
+export class RecordingFlusher {
+  readonly flushes: FlushTarget[] = [];
+  failNext = 0;
+  flush(target: FlushTarget): Promise<void> {
+    if (this.failNext > 0) {
+      this.failNext--;
+      return Promise.reject(new Error('flush failed (test)'));
+    }
+    this.flushes.push(target);
+    return Promise.resolve();
+  }
+}
+
+export function webhookFor(tables: TestTables, overrides: Partial<WebhookDeps> = {}): { handler: ReturnType<typeof makeWebhookHandler>; flusher: RecordingFlusher; store: DynamoPaymentStateStore } {
+  const flusher = new RecordingFlusher();
+  const store = new DynamoPaymentStateStore(tables.client, { customersTable: tables.names.customers, eventsTable: tables.names.events });
+  const handler = makeWebhookHandler({
+    store,
+    signingSecrets: () => Promise.resolve([SECRET]),
+    flusher,
+    observability: quietObservability(),
+    ...overrides,
+  });
+  return { handler, flusher, store };
+}
+
+/** Every item of both tables the webhook writes, sorted: compare before/after for "nothing written". */
+export async function snapshotTables(tables: TestTables): Promise<string> {
+  const out: Record<string, Record<string, AttributeValue>[]> = {};
+  for (const name of [tables.names.customers, tables.names.events]) {
+    const { Items = [] } = await tables.client.send(new ScanCommand({ TableName: name, ConsistentRead: true }));
+    out[name] = Items.map((item) => Object.fromEntries(Object.entries(item).sort(([a], [b]) => a.localeCompare(b)))).sort((a, b) =>
+      JSON.stringify(a).localeCompare(JSON.stringify(b)),
+    );
+  }
+  return JSON.stringify(out);
+}
+
+export const ROUTES: readonly RouteRule[] = [
+  { method: 'GET', path: '/v1/free', requires: { kind: 'key' } },
+  { method: 'GET', path: '/v1/reports', requires: { kind: 'subscription' } },
+  { method: 'GET', path: '/v1/exports', requires: { kind: 'entitlement', lookupKey: 'exports' } },
+];
+
+/** Issues an API key for a customer, stored the way key management stores it. */
+export async function seedApiKey(tables: TestTables, customerId: string): Promise<string> {
+  const issued = issueApiKey(customerId);
+  await tables.client.send(
+    new UpdateItemCommand({
+      TableName: tables.names.customers,
+      Key: { customerId: { S: customerId } },
+      UpdateExpression: 'SET #k = :k',
+      ExpressionAttributeNames: { '#k': keyAttributeName(issued.keyId) },
+      ExpressionAttributeValues: { ':k': { M: { hash: { S: issued.hash }, createdAt: { S: new Date().toISOString() } } } },
+    }),
+  );
+  return issued.key;
+}
+
+export interface AuthorizerAnswer {
+  readonly effect: 'Allow' | 'Deny' | 'Unauthorized';
+  readonly reason?: string;
+  readonly paymentUrl?: string;
+}
+
+/** What the real authorizer decides for a key on a route (the ground truth of these tests). */
+export async function authorize(tables: TestTables, key: string, path: string, now = new Date()): Promise<AuthorizerAnswer> {
+  const handler = makeAuthorizerHandler({
+    customers: new DynamoCustomerReader(tables.client, tables.names.customers),
+    settings: { customersTable: tables.names.customers, routes: ROUTES, gracePeriodSeconds: 3 * 24 * 3600, checkoutUrl: 'https://example.com/checkout' },
+    now: () => now,
+    observability: quietObservability(),
+  });
+  const event = {
+    type: 'REQUEST',
+    methodArn: `arn:aws:execute-api:us-east-1:123456789012:${API_ID}/${STAGE}/GET${path}`,
+    resource: path,
+    path,
+    httpMethod: 'GET',
+    headers: { Authorization: `Bearer ${key}` },
+    multiValueHeaders: { Authorization: [`Bearer ${key}`] },
+    pathParameters: {},
+    queryStringParameters: {},
+    multiValueQueryStringParameters: {},
+    stageVariables: {},
+    requestContext: { apiId: API_ID, stage: STAGE, httpMethod: 'GET', resourcePath: path, path: `/${STAGE}${path}` },
+  } as unknown as APIGatewayRequestAuthorizerEvent;
+  try {
+    const result = await handler(event);
+    const effect = evaluatePolicy(result.policyDocument, event.methodArn);
+    const context = result.context ?? {};
+    return {
+      effect,
+      ...(effect === 'Deny' ? { reason: String(context.reason) } : {}),
+      ...(context.paymentUrl === undefined ? {} : { paymentUrl: String(context.paymentUrl) }),
+    };
+  } catch (err) {
+    if (err instanceof Error && err.message === 'Unauthorized') return { effect: 'Unauthorized' };
+    throw err;
+  }
+}
