@@ -1,0 +1,51 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { TableNames } from '../../lambda/shared/tables';
+
+/**
+ * Where the running local stack can be reached, written by `npm start` for the CLI and removed on
+ * exit. No secret in it: only where the webhook signing secret comes from.
+ */
+
+export const STATE_DIR = '.tollgate';
+export const COORDINATES_FILE = 'local.json';
+
+export interface LocalCoordinates {
+  /** Base URL of the stage, as the deployed `ApiUrl` output (ends with `/<stage>/`). */
+  readonly apiUrl: string;
+  readonly webhookUrl: string;
+  /** Serves FlushStageAuthorizersCache as API Gateway's control plane does. */
+  readonly adminUrl: string;
+  readonly dynamodbEndpoint: string;
+  readonly region: string;
+  readonly tables: TableNames;
+  readonly stage: string;
+  readonly restApiId: string;
+  /** `env`: STRIPE_WEBHOOK_SECRET when `npm start` ran; `default`: the documented local secret. */
+  readonly webhookSecretSource: 'env' | 'default';
+  readonly pid: number;
+}
+
+export const coordinatesPath = (root: string): string => path.join(root, STATE_DIR, COORDINATES_FILE);
+
+export function writeCoordinates(root: string, coordinates: LocalCoordinates): void {
+  mkdirSync(path.join(root, STATE_DIR), { recursive: true });
+  writeFileSync(coordinatesPath(root), `${JSON.stringify(coordinates, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** Removes the file only if it still names this process (a newer `npm start` may own it). */
+export function removeCoordinates(root: string, pid: number): void {
+  const file = coordinatesPath(root);
+  const current = readCoordinates(root);
+  if (current === undefined || current.pid === pid) rmSync(file, { force: true });
+}
+
+export function readCoordinates(root: string): LocalCoordinates | undefined {
+  const file = coordinatesPath(root);
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LocalCoordinates;
+  } catch {
+    return undefined;
+  }
+}

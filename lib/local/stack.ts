@@ -1,0 +1,125 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { loadApiDocument } from '../api-document';
+import { loadConfig, type TollgateConfig } from '../config';
+import { buildApiDocument, type BuiltApi } from '../openapi/build';
+import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
+import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
+import { handler as sampleBackend } from '../../lambda/backend/index';
+import { createObservability } from '../../lambda/shared/observability';
+import type { AuthorizerCacheFlusher } from '../../lambda/shared/ports';
+import type { TableNames } from '../../lambda/shared/tables';
+import { makeWebhookHandler } from '../../lambda/webhook/handler';
+import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
+import { localClient } from './dynamodb-local';
+import { createLocalGateway, localInvocationUri, type LocalFunction, type LocalGateway } from './gateway';
+
+/**
+ * The deployed stack's pieces, wired for one laptop: the same OpenAPI document (the shared builder,
+ * with local invocation URIs), the same authorizer, webhook and sample backend handlers, talking to
+ * DynamoDB Local. No aws-cdk-lib.
+ */
+
+export const LOCAL_FUNCTION_NAMES = { authorizer: 'tollgate-authorizer', webhook: 'tollgate-webhook', backend: 'tollgate-backend' } as const;
+export const LOCAL_REST_API_ID = 'local';
+export const LOCAL_TABLE_PREFIX = 'tollgate';
+/** Documented in the README: only for the local run, never for a deployed endpoint. */
+export const LOCAL_WEBHOOK_SECRET = 'whsec_tollgate_local_development_only';
+
+/** cdk.json's `tollgate:*` context, validated as `cdk synth` validates it. */
+export function loadProjectConfig(root: string): TollgateConfig {
+  let context: Record<string, unknown> = {};
+  try {
+    const parsed = JSON.parse(readFileSync(path.join(root, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+    context = parsed.context ?? {};
+  } catch {
+    // No cdk.json: the defaults, as `cdk synth` would use them.
+  }
+  return loadConfig((key) => context[key]);
+}
+
+export function buildLocalDocument(config: TollgateConfig, root: string): BuiltApi {
+  return buildApiDocument({
+    document: loadApiDocument(config.openApiDocument, root),
+    authorizerUri: localInvocationUri(LOCAL_FUNCTION_NAMES.authorizer),
+    webhookUri: localInvocationUri(LOCAL_FUNCTION_NAMES.webhook),
+    backend:
+      config.backendUrl === undefined
+        ? { type: 'lambda', invocationUri: localInvocationUri(LOCAL_FUNCTION_NAMES.backend) }
+        : { type: 'http', baseUrl: config.backendUrl },
+    authorizerCacheTtlSeconds: config.authorizerCacheTtlSeconds,
+    corsAllowOrigin: config.corsAllowOrigin,
+    docsBaseUrl: config.docsBaseUrl,
+  });
+}
+
+export interface LocalApiOptions {
+  readonly config: TollgateConfig;
+  readonly built: BuiltApi;
+  readonly dynamodbEndpoint: string;
+  readonly tables: TableNames;
+  readonly webhookSecret: string;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+export interface LocalApi {
+  readonly gateway: LocalGateway;
+  /** The DynamoDB client the handlers use (closed by `destroy`). */
+  readonly clients: readonly DynamoDBClient[];
+  destroy(): void;
+}
+
+/** The gateway with the real handlers. The webhook flushes the gateway's cache in-process. */
+export function createLocalApi(options: LocalApiOptions): LocalApi {
+  const { config, built, tables } = options;
+  const now = options.now ?? Date.now;
+  // Fail fast when DynamoDB Local is gone: the authorizer answers 503 within its deadline.
+  const authorizerClient = localClient(options.dynamodbEndpoint, { requestTimeoutMs: 250, maxAttempts: 2 });
+  const webhookClient = localClient(options.dynamodbEndpoint, { requestTimeoutMs: 2000, maxAttempts: 2 });
+  // The webhook is built before the gateway that invokes it: the flush reaches it through this ref.
+  const ref: { gateway?: LocalGateway } = {};
+  const flusher: AuthorizerCacheFlusher = {
+    flush: (target) => (ref.gateway === undefined ? Promise.resolve() : ref.gateway.flusher.flush(target)),
+  };
+  const authorizer = makeAuthorizerHandler({
+    customers: new DynamoCustomerReader(authorizerClient, tables.customers),
+    settings: {
+      customersTable: tables.customers,
+      routes: built.routes,
+      gracePeriodSeconds: config.gracePeriodHours * 3600,
+      checkoutUrl: config.checkoutUrl,
+      portalUrl: config.portalUrl,
+    },
+    now: () => new Date(now()),
+    observability: createObservability('tollgate-authorizer'),
+  });
+  const webhook = makeWebhookHandler({
+    store: new DynamoPaymentStateStore(webhookClient, { customersTable: tables.customers, eventsTable: tables.events }),
+    signingSecrets: () => Promise.resolve([options.webhookSecret]),
+    flusher,
+    now: () => new Date(now()),
+    observability: createObservability('tollgate-webhook'),
+  });
+  const functions: Record<string, LocalFunction> = {
+    [LOCAL_FUNCTION_NAMES.authorizer]: authorizer,
+    [LOCAL_FUNCTION_NAMES.webhook]: webhook,
+    [LOCAL_FUNCTION_NAMES.backend]: sampleBackend,
+  };
+  const gateway = (ref.gateway = createLocalGateway({
+    document: built.document,
+    functions,
+    stage: config.stageName,
+    restApiId: LOCAL_REST_API_ID,
+    now,
+  }));
+  return {
+    gateway,
+    clients: [authorizerClient, webhookClient],
+    destroy: () => {
+      authorizerClient.destroy();
+      webhookClient.destroy();
+    },
+  };
+}
