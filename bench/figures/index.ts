@@ -1,0 +1,21 @@
+import type { Figure, FigureId } from '../lib/types';
+
+/** Each figure in its own module, loaded only by the worker that runs it. */
+export async function loadFigure(id: FigureId): Promise<Figure> {
+  switch (id) {
+    case 'B1':
+      return (await import('./b1-decision-latency')).figure;
+    case 'B2':
+      return (await import('./b2-cold-import')).figure;
+    case 'B3':
+      return (await import('./b3-bundle-size')).figure;
+    case 'B4':
+      return (await import('./b4-webhook-throughput')).figure;
+    case 'B5':
+      return (await import('./b5-gateway-throughput')).figure;
+    case 'B6':
+      return (await import('./b6-timing-parity')).figure;
+    case 'B7':
+      return (await import('./b7-heap')).figure;
+  }
+}

@@ -1,0 +1,181 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
+import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';
+import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
+import { issueApiKey } from '../../lambda/shared/api-key';
+import type { CustomerRecord } from '../../lambda/shared/model';
+import type { AuthorizerSettings } from '../../lambda/shared/settings';
+import type { TableNames } from '../../lambda/shared/tables';
+import { loadApiDocument } from '../../lib/api-document';
+import { createApiKey } from '../../lib/api-keys';
+import { DEFAULT_CONFIG } from '../../lib/config';
+import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION, localClient, tableNames } from '../../lib/local/dynamodb-local';
+import { readRoutes } from '../../lib/openapi/build';
+
+/** The authorizer's own client settings (lambda/authorizer/dynamo-client.ts), pointed at DynamoDB Local. */
+export function benchAuthorizerClient(endpoint: string): DynamoDBClient {
+  return authorizerDynamoClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+}
+
+/** Fresh tables under a unique prefix on the run's DynamoDB Local. */
+export async function freshBenchTables(endpoint: string, label: string): Promise<TableNames> {
+  const admin = localClient(endpoint);
+  try {
+    const names = tableNames(`bench-${label}-${randomUUID().slice(0, 8)}`);
+    await createTables(admin, names);
+    return names;
+  } finally {
+    admin.destroy();
+  }
+}
+
+/** The settings the stack deploys with: the sample API's routes, the default grace period and URLs. */
+export function benchAuthorizerSettings(root: string, customersTable: string): AuthorizerSettings {
+  return {
+    customersTable,
+    routes: readRoutes(loadApiDocument(DEFAULT_CONFIG.openApiDocument, root)),
+    gracePeriodSeconds: DEFAULT_CONFIG.gracePeriodHours * 3600,
+    checkoutUrl: 'https://billing.example/checkout',
+    portalUrl: 'https://billing.example/portal',
+  };
+}
+
+export interface Credential {
+  readonly customerId: string;
+  readonly key: string;
+}
+
+export interface SeededCustomers {
+  /** Active subscription with the premium entitlement: Allow. */
+  readonly allow: readonly Credential[];
+  /** Canceled, or past due beyond the grace period: 402. */
+  readonly deny: readonly Credential[];
+  /** Well-formed keys (valid checksum) that no item holds: 401 after one read. */
+  readonly unknown: readonly Credential[];
+}
+
+const DAY = 24 * 60 * 60;
+
+/** Customer items shaped as the webhook writes them, each with one key written by key management. */
+export async function seedCustomers(client: DynamoDBClient, names: TableNames, perKind: number): Promise<SeededCustomers> {
+  const documents = DynamoDBDocumentClient.from(client);
+  const now = Math.floor(Date.now() / 1000);
+  const allow: Credential[] = [];
+  const deny: Credential[] = [];
+  const unknown: Credential[] = [];
+  const put = async (record: Omit<CustomerRecord, 'apiKeys'>, into: Credential[]): Promise<void> => {
+    await documents.send(new PutCommand({ TableName: names.customers, Item: { ...record, wm_invoices: `${now}:0:evt_seed` } }));
+    const created = await createApiKey({ client, tables: { customers: names.customers, apiKeys: names.apiKeys } }, { customerId: record.customerId, name: 'bench' });
+    into.push({ customerId: record.customerId, key: created.key });
+  };
+  for (let i = 0; i < perKind; i++) {
+    const suffix = `${i}${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+    const common = {
+      subscriptionId: `sub_bench${suffix}`,
+      plan: 'pro-monthly',
+      cancelAtPeriodEnd: false,
+      currentPeriodEnd: now + 20 * DAY,
+      updatedAt: new Date().toISOString(),
+    };
+    await put({ customerId: `cus_allow${suffix}`, ...common, subscriptionStatus: 'active', entitlements: ['premium-reports'] }, allow);
+    await put(
+      i % 2 === 0
+        ? { customerId: `cus_deny${suffix}`, ...common, subscriptionStatus: 'canceled' }
+        : {
+            customerId: `cus_deny${suffix}`,
+            ...common,
+            subscriptionStatus: 'past_due',
+            pastDueSince: now - 10 * DAY,
+            paymentUrl: 'https://invoice.stripe.com/i/acct_bench/test_bench',
+          },
+      deny,
+    );
+    // Half on a known customer (the item exists, the key does not), half on no customer at all.
+    const owner = i % 2 === 0 ? allow[i]!.customerId : `cus_nobody${suffix}`;
+    unknown.push({ customerId: owner, key: issueApiKey(owner).key });
+  }
+  return { allow, deny, unknown };
+}
+
+const API_ID = 'a1b2c3d4e5';
+
+/**
+ * A REQUEST authorizer event as API Gateway sends it for `GET /v1/quotes` from a browser-like client
+ * behind CloudFront (headers, multi-value headers, request context), with the key as a bearer token.
+ */
+export function authorizerEvent(key: string, route: { method: string; resource: string; path: string } = { method: 'GET', resource: '/v1/quotes', path: '/v1/quotes' }): APIGatewayRequestAuthorizerEvent {
+  const headers: Record<string, string> = {
+    Accept: 'application/json',
+    'Accept-Encoding': 'gzip, deflate, br',
+    'Accept-Language': 'en-GB,en;q=0.9',
+    Authorization: `Bearer ${key}`,
+    'CloudFront-Forwarded-Proto': 'https',
+    'CloudFront-Is-Desktop-Viewer': 'true',
+    'CloudFront-Is-Mobile-Viewer': 'false',
+    'CloudFront-Viewer-Country': 'DE',
+    Host: `${API_ID}.execute-api.eu-west-1.amazonaws.com`,
+    'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36',
+    Via: '2.0 7f3e9d1c.cloudfront.net (CloudFront)',
+    'X-Amz-Cf-Id': 'kXfWx3ObGt1Cj3yS9b0J6Q2lV7sE1nU4oR8mA5pT2cD0hZ6yB9wK1g==',
+    'X-Amzn-Trace-Id': 'Root=1-67d1a2b3-1a2b3c4d5e6f7a8b9c0d1e2f',
+    'X-Forwarded-For': '203.0.113.7, 130.176.88.12',
+    'X-Forwarded-Port': '443',
+    'X-Forwarded-Proto': 'https',
+  };
+  const requestId = randomUUID();
+  return {
+    type: 'REQUEST',
+    methodArn: `arn:aws:execute-api:eu-west-1:123456789012:${API_ID}/prod/${route.method}${route.path}`,
+    resource: route.resource,
+    path: route.path,
+    httpMethod: route.method,
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
+    queryStringParameters: { limit: '20' },
+    multiValueQueryStringParameters: { limit: ['20'] },
+    pathParameters: {},
+    stageVariables: {},
+    requestContext: {
+      accountId: '123456789012',
+      apiId: API_ID,
+      authorizer: undefined,
+      domainName: `${API_ID}.execute-api.eu-west-1.amazonaws.com`,
+      domainPrefix: API_ID,
+      extendedRequestId: 'Kx3bTFmNjoEF0aQ=',
+      httpMethod: route.method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: '203.0.113.7',
+        user: null,
+        userAgent: headers['User-Agent']!,
+        userArn: null,
+      },
+      path: `/prod${route.path}`,
+      protocol: 'HTTP/1.1',
+      requestId,
+      requestTime: '22/Nov/2026:03:24:24 +0000',
+      requestTimeEpoch: Date.now(),
+      resourceId: 'x7k2p9',
+      resourcePath: route.resource,
+      stage: 'prod',
+    },
+  } as APIGatewayRequestAuthorizerEvent;
+}
+
+/** The authorizer handler as its index.ts wires it, on a given client. */
+export function benchAuthorizer(client: DynamoDBClient, settings: AuthorizerSettings): ReturnType<typeof makeAuthorizerHandler> {
+  return makeAuthorizerHandler({ customers: new DynamoCustomerReader(client, settings.customersTable), settings });
+}

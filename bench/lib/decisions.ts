@@ -1,0 +1,86 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import { localClient } from '../../lib/local/dynamodb-local';
+import { evaluatePolicy } from '../../lambda/authorizer/policy';
+import { parseApiKey } from '../../lambda/shared/api-key';
+import { decisionProjection } from '../../lambda/shared/customer-item';
+import { authorizerEvent, benchAuthorizer, benchAuthorizerClient, benchAuthorizerSettings, freshBenchTables, seedCustomers, type Credential, type SeededCustomers } from './authorizer';
+import type { Probe } from './interleave';
+import { countRequests } from './request-counter';
+import type { FigureContext } from './types';
+
+export type Expected = 'allow' | 'deny' | 'unauthorized';
+
+/** What a decision ended with, read the way API Gateway reads it. */
+export async function outcomeOf(decision: Promise<APIGatewayAuthorizerResult>, methodArn: string): Promise<Expected | 'error'> {
+  try {
+    const result = await decision;
+    return evaluatePolicy(result.policyDocument, methodArn) === 'Allow' ? 'allow' : 'deny';
+  } catch (err) {
+    return err instanceof Error && err.message === 'Unauthorized' ? 'unauthorized' : 'error';
+  }
+}
+
+/**
+ * The authorizer (its handler, reader and client settings) and, beside it, a second client with the
+ * same settings for the raw GetItem baseline, on fresh seeded tables. Each side has its own client
+ * and request counter so that the counts cannot mix.
+ */
+export async function decisionBench(context: FigureContext, customersPerKind: number) {
+  const names = await freshBenchTables(context.dynamodbEndpoint, 'authorizer');
+  const authorizerClient = benchAuthorizerClient(context.dynamodbEndpoint);
+  const rawClient = benchAuthorizerClient(context.dynamodbEndpoint);
+  // Seeding is set-up, not measured: the default local client, without the authorizer's 250 ms timeout.
+  const seeder = localClient(context.dynamodbEndpoint);
+  let customers: SeededCustomers;
+  try {
+    customers = await seedCustomers(seeder, names, customersPerKind);
+  } finally {
+    seeder.destroy();
+  }
+  const settings = benchAuthorizerSettings(context.root, names.customers);
+  const handler = benchAuthorizer(authorizerClient, settings);
+  const authorizerCounter = countRequests(authorizerClient);
+  const rawCounter = countRequests(rawClient);
+
+  /** A probe cycling through credentials: a fresh event each call, as API Gateway sends one per request. */
+  const decisionProbe = (credentials: readonly Credential[]): Probe => {
+    let i = 0;
+    return () => handler(authorizerEvent(credentials[i++ % credentials.length]!.key));
+  };
+
+  /** The physical floor: the same GetItem the reader sends (key, consistency, projection), nothing around it. */
+  const rawGetItemProbe = (credentials: readonly Credential[]): Probe => {
+    const requests = credentials.map((c) => {
+      const projection = decisionProjection(parseApiKey(c.key)!.keyId);
+      return new GetItemCommand({ TableName: names.customers, Key: { customerId: { S: c.customerId } }, ConsistentRead: true, ...projection });
+    });
+    let i = 0;
+    return () => rawClient.send(requests[i++ % requests.length]!);
+  };
+
+  /** Fails loudly when a kind of credential does not get the decision the figure is about. */
+  const expectOutcomes = async (credentials: readonly Credential[], expected: Expected): Promise<void> => {
+    for (const credential of credentials) {
+      const event = authorizerEvent(credential.key);
+      const outcome = await outcomeOf(handler(event), event.methodArn);
+      if (outcome !== expected) throw new Error(`benchmark set-up is wrong: ${credential.customerId} got ${outcome}, expected ${expected}`);
+    }
+  };
+
+  return {
+    names,
+    customers,
+    handler,
+    decisionProbe,
+    rawGetItemProbe,
+    expectOutcomes,
+    authorizerCounter,
+    rawCounter,
+    destroy: (): void => {
+      authorizerClient.destroy();
+      rawClient.destroy();
+    },
+  };
+}
+
