@@ -110,7 +110,7 @@ export function startGatewayServer(gateway: LocalGateway, options: GatewayServer
       }
       if (options.log !== undefined) {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        const reason = response?.diagnostics.reason ?? response?.diagnostics.responseType;
+        const reason = res.statusCode < 400 ? undefined : (response?.diagnostics.reason ?? response?.diagnostics.responseType);
         const path = url.split('?')[0] ?? url;
         options.log(`${method} ${path} ${res.statusCode}${reason === undefined ? '' : ` ${reason}`} ${ms.toFixed(1)}ms`);
       }

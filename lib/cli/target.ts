@@ -1,0 +1,132 @@
+import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { readFileSync } from 'node:fs';
+import type { AuthorizerCacheFlusher, FlushTarget } from '../../lambda/shared/ports';
+import type { TableNames } from '../../lambda/shared/tables';
+import { ApiGatewayCacheFlusher } from '../../lambda/webhook/cache-flush';
+import { parseSigningSecrets, readSecretString } from '../../lambda/webhook/secrets';
+import { coordinatesPath, readCoordinates } from '../local/coordinates';
+import { LOCAL_CREDENTIALS, localClient } from '../local/dynamodb-local';
+import { LOCAL_WEBHOOK_SECRET } from '../local/stack';
+
+/**
+ * What the CLI acts on: the running local stack (`.tollgate/local.json`, written by `npm start`) by
+ * default, or a deployed stack named by its `cdk deploy --outputs-file` outputs. Both are reached the
+ * same way: DynamoDB, API Gateway's FlushStageAuthorizersCache, and the webhook URL over HTTP.
+ */
+
+export class TargetError extends Error {
+  override readonly name = 'TargetError';
+}
+
+export interface Target {
+  readonly kind: 'local' | 'deployed';
+  /** The stage's base URL, ending with `/`. */
+  readonly apiUrl: string;
+  readonly webhookUrl: string;
+  readonly dynamodb: DynamoDBClient;
+  readonly tables: TableNames;
+  readonly flusher: AuthorizerCacheFlusher;
+  readonly flushTarget: FlushTarget;
+  /** The webhook signing secret (the first, when two are rolling). */
+  webhookSecret(): Promise<string>;
+  close(): void;
+}
+
+export interface TargetOptions {
+  readonly root: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** `cdk deploy --outputs-file` JSON. */
+  readonly outputs?: string;
+  readonly region?: string;
+  /** Secrets Manager id of the webhook signing secret (deployed). */
+  readonly secretId?: string;
+}
+
+/** lib/app.ts's stack name (not imported: that module loads aws-cdk-lib). */
+const STACK_NAME = 'Tollgate';
+const OUTPUT_KEYS = ['ApiUrl', 'StripeWebhookUrl', 'CustomersTableName', 'ApiKeysTableName', 'EventsTableName', 'RestApiId', 'StageName'] as const;
+
+function readOutputs(file: string): Record<(typeof OUTPUT_KEYS)[number], string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new TargetError(`cannot read the stack outputs "${file}" (${(err as NodeJS.ErrnoException).code ?? 'invalid JSON'}): write them with cdk deploy --outputs-file ${file}`);
+  }
+  const stacks = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  const outputs = stacks[STACK_NAME] ?? Object.values(stacks).find((s) => typeof s === 'object' && s !== null && 'ApiUrl' in s);
+  if (typeof outputs !== 'object' || outputs === null) throw new TargetError(`"${file}" has no outputs of the ${STACK_NAME} stack: write them with cdk deploy --outputs-file ${file}`);
+  const record = outputs as Record<string, unknown>;
+  const missing = OUTPUT_KEYS.filter((key) => typeof record[key] !== 'string' || record[key] === '');
+  if (missing.length > 0) throw new TargetError(`"${file}" lacks the outputs ${missing.join(', ')}: redeploy the stack with cdk deploy --outputs-file ${file}`);
+  return record as Record<(typeof OUTPUT_KEYS)[number], string>;
+}
+
+const withSlash = (url: string): string => (url.endsWith('/') ? url : `${url}/`);
+
+export function resolveTarget(options: TargetOptions): Target {
+  if (options.outputs !== undefined) {
+    const outputs = readOutputs(options.outputs);
+    const region = options.region ?? options.env.AWS_REGION ?? options.env.AWS_DEFAULT_REGION ?? /execute-api\.([a-z0-9-]+)\.amazonaws/.exec(outputs.ApiUrl)?.[1];
+    if (region === undefined) throw new TargetError('no AWS region: pass --region or set AWS_REGION');
+    const dynamodb = new DynamoDBClient({ region });
+    const apiGateway = new APIGatewayClient({ region });
+    return {
+      kind: 'deployed',
+      apiUrl: withSlash(outputs.ApiUrl),
+      webhookUrl: outputs.StripeWebhookUrl,
+      dynamodb,
+      tables: { customers: outputs.CustomersTableName, apiKeys: outputs.ApiKeysTableName, events: outputs.EventsTableName },
+      flusher: new ApiGatewayCacheFlusher(apiGateway),
+      flushTarget: { restApiId: outputs.RestApiId, stage: outputs.StageName },
+      webhookSecret: async () => {
+        const fromEnv = options.env.STRIPE_WEBHOOK_SECRET;
+        if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+        if (options.secretId === undefined) {
+          throw new TargetError('a deployed webhook needs its signing secret: pass --secret-id <secret name> or set STRIPE_WEBHOOK_SECRET');
+        }
+        const client = new SecretsManagerClient({ region });
+        try {
+          return parseSigningSecrets(await readSecretString(client, options.secretId))[0]!;
+        } finally {
+          client.destroy();
+        }
+      },
+      close: () => {
+        dynamodb.destroy();
+        apiGateway.destroy();
+      },
+    };
+  }
+
+  const local = readCoordinates(options.root);
+  if (local === undefined) {
+    throw new TargetError(`no local stack is running (${coordinatesPath(options.root).replace(`${options.root}/`, '')} not found): start it with npm start, or pass --outputs <cdk-outputs.json> for a deployed stack`);
+  }
+  const dynamodb = localClient(local.dynamodbEndpoint, { maxAttempts: 1, requestTimeoutMs: 3000 });
+  // The local admin endpoint answers FlushStageAuthorizersCache as API Gateway does.
+  const apiGateway = new APIGatewayClient({ endpoint: local.adminUrl, region: local.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  return {
+    kind: 'local',
+    apiUrl: withSlash(local.apiUrl),
+    webhookUrl: local.webhookUrl,
+    dynamodb,
+    tables: local.tables,
+    flusher: new ApiGatewayCacheFlusher(apiGateway),
+    flushTarget: { restApiId: local.restApiId, stage: local.stage },
+    webhookSecret: () => {
+      if (local.webhookSecretSource === 'default') return Promise.resolve(LOCAL_WEBHOOK_SECRET);
+      const fromEnv = options.env.STRIPE_WEBHOOK_SECRET;
+      if (fromEnv === undefined || fromEnv === '') {
+        return Promise.reject(new TargetError('npm start uses STRIPE_WEBHOOK_SECRET: set the same variable for the CLI'));
+      }
+      return Promise.resolve(fromEnv);
+    },
+    close: () => {
+      dynamodb.destroy();
+      apiGateway.destroy();
+    },
+  };
+}
