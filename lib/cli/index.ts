@@ -18,6 +18,7 @@ import {
   rotateApiKey,
   type ApiKeySummary,
 } from '../api-keys';
+import { stateDirectory } from '../local/coordinates';
 import { buildLocalDocument, loadProjectConfig } from '../local/stack';
 import { buildStripeEvent, EventSpecError, isSendableEventType, SENDABLE_EVENT_TYPES, signStripePayload } from './stripe-event';
 import { resolveTarget, TargetError, type Target } from './target';
@@ -443,7 +444,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       now: (io.now ?? (() => new Date()))(),
       target: () =>
         (target ??= resolveTarget({
-          root: io.root,
+          stateDir: stateDirectory(io.root, io.env),
           env: io.env,
           ...(text(values, 'outputs') === undefined ? {} : { outputs: text(values, 'outputs') }),
           ...(text(values, 'region') === undefined ? {} : { region: text(values, 'region') }),

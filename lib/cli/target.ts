@@ -2,6 +2,7 @@ import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import type { AuthorizerCacheFlusher, FlushTarget } from '../../lambda/shared/ports';
 import type { TableNames } from '../../lambda/shared/tables';
 import { ApiGatewayCacheFlusher } from '../../lambda/webhook/cache-flush';
@@ -35,7 +36,8 @@ export interface Target {
 }
 
 export interface TargetOptions {
-  readonly root: string;
+  /** Where `npm start` wrote `local.json`. */
+  readonly stateDir: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** `cdk deploy --outputs-file` JSON. */
   readonly outputs?: string;
@@ -101,9 +103,9 @@ export function resolveTarget(options: TargetOptions): Target {
     };
   }
 
-  const local = readCoordinates(options.root);
+  const local = readCoordinates(options.stateDir);
   if (local === undefined) {
-    throw new TargetError(`no local stack is running (${coordinatesPath(options.root).replace(`${options.root}/`, '')} not found): start it with npm start, or pass --outputs <cdk-outputs.json> for a deployed stack`);
+    throw new TargetError(`no local stack is running (no ${path.basename(options.stateDir)}/${path.basename(coordinatesPath(options.stateDir))}): start it with npm start, or pass --outputs <cdk-outputs.json> for a deployed stack`);
   }
   const dynamodb = localClient(local.dynamodbEndpoint, { maxAttempts: 1, requestTimeoutMs: 3000 });
   // The local admin endpoint answers FlushStageAuthorizersCache as API Gateway does.

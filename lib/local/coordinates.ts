@@ -9,6 +9,13 @@ import type { TableNames } from '../../lambda/shared/tables';
 
 export const STATE_DIR = '.tollgate';
 export const COORDINATES_FILE = 'local.json';
+/** Overrides `<project>/.tollgate` (tests run their own stack without touching a developer's). */
+export const STATE_DIR_ENV = 'TOLLGATE_STATE_DIR';
+
+export function stateDirectory(root: string, env: Readonly<Record<string, string | undefined>>): string {
+  const override = env[STATE_DIR_ENV];
+  return override === undefined || override === '' ? path.join(root, STATE_DIR) : path.resolve(override);
+}
 
 export interface LocalCoordinates {
   /** Base URL of the stage, as the deployed `ApiUrl` output (ends with `/<stage>/`). */
@@ -24,24 +31,26 @@ export interface LocalCoordinates {
   /** `env`: STRIPE_WEBHOOK_SECRET when `npm start` ran; `default`: the documented local secret. */
   readonly webhookSecretSource: 'env' | 'default';
   readonly pid: number;
+  /** DynamoDB Local's java process. */
+  readonly dynamodbPid?: number;
 }
 
-export const coordinatesPath = (root: string): string => path.join(root, STATE_DIR, COORDINATES_FILE);
+export const coordinatesPath = (stateDir: string): string => path.join(stateDir, COORDINATES_FILE);
 
-export function writeCoordinates(root: string, coordinates: LocalCoordinates): void {
-  mkdirSync(path.join(root, STATE_DIR), { recursive: true });
-  writeFileSync(coordinatesPath(root), `${JSON.stringify(coordinates, null, 2)}\n`, { mode: 0o600 });
+export function writeCoordinates(stateDir: string, coordinates: LocalCoordinates): void {
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(coordinatesPath(stateDir), `${JSON.stringify(coordinates, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** Removes the file only if it still names this process (a newer `npm start` may own it). */
-export function removeCoordinates(root: string, pid: number): void {
-  const file = coordinatesPath(root);
-  const current = readCoordinates(root);
+export function removeCoordinates(stateDir: string, pid: number): void {
+  const file = coordinatesPath(stateDir);
+  const current = readCoordinates(stateDir);
   if (current === undefined || current.pid === pid) rmSync(file, { force: true });
 }
 
-export function readCoordinates(root: string): LocalCoordinates | undefined {
-  const file = coordinatesPath(root);
+export function readCoordinates(stateDir: string): LocalCoordinates | undefined {
+  const file = coordinatesPath(stateDir);
   if (!existsSync(file)) return undefined;
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as LocalCoordinates;

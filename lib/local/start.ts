@@ -5,7 +5,7 @@ import { ConfigError } from '../config';
 import { ApiDocumentError } from '../api-document';
 import { OpenApiError } from '../openapi/build';
 import { createTables, DynamoDbLocalError, freePort, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from './dynamodb-local';
-import { removeCoordinates, STATE_DIR, writeCoordinates } from './coordinates';
+import { removeCoordinates, STATE_DIR, stateDirectory, writeCoordinates } from './coordinates';
 import { DEMO_CUSTOMERS, issueDemoKeys, seedDemoCustomers } from './demo';
 import { LocalServerError, startAdminServer, startGatewayServer, type RunningServer } from './server';
 import { buildLocalDocument, createLocalApi, LOCAL_REST_API_ID, LOCAL_TABLE_PREFIX, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from './stack';
@@ -55,6 +55,8 @@ function assertPortFree(port: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // The project supports Node 20 (the Lambda runtime is 22): the SDK's notice about 2027 is noise here.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let args: { 'in-memory'?: boolean; port?: string; help?: boolean };
   try {
     args = parseArgs({
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
     return;
   }
   const port = parsePort(args.port ?? process.env.PORT);
+  const stateDir = stateDirectory(PROJECT_ROOT, process.env);
   // Locally the Powertools metrics would only print EMF blobs; decisions are logged one line per request.
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
@@ -86,7 +89,7 @@ async function main(): Promise<void> {
   const stop = (why: string): Promise<void> =>
     (stopping ??= (async () => {
       process.stdout.write(`\nstopping (${why})…\n`);
-      removeCoordinates(PROJECT_ROOT, process.pid);
+      removeCoordinates(stateDir, process.pid);
       await Promise.allSettled(servers.map((s) => s.close()));
       api?.destroy();
       await dynamodb?.stop();
@@ -109,7 +112,7 @@ async function main(): Promise<void> {
   });
 
   try {
-    const dbPath = args['in-memory'] === true ? undefined : path.join(PROJECT_ROOT, STATE_DIR, 'dynamodb');
+    const dbPath = args['in-memory'] === true ? undefined : path.join(stateDir, 'dynamodb');
     dynamodb = await startDynamoDbLocal(dbPath === undefined ? {} : { dbPath });
     const tables = tableNames(LOCAL_TABLE_PREFIX);
     const admin = dynamodb.client();
@@ -126,7 +129,7 @@ async function main(): Promise<void> {
     const keys = await issueDemoKeys({ client: admin, tables });
     admin.destroy();
 
-    writeCoordinates(PROJECT_ROOT, {
+    writeCoordinates(stateDir, {
       apiUrl,
       webhookUrl: `${apiUrl}webhooks/stripe`,
       adminUrl: adminServer.url,
@@ -137,6 +140,7 @@ async function main(): Promise<void> {
       restApiId: LOCAL_REST_API_ID,
       webhookSecretSource: webhookSecret === LOCAL_WEBHOOK_SECRET ? 'default' : 'env',
       pid: process.pid,
+      ...(dynamodb.process.pid === undefined ? {} : { dynamodbPid: dynamodb.process.pid }),
     });
 
     const paying = keys.paying;
@@ -145,7 +149,7 @@ async function main(): Promise<void> {
       [
         '',
         `tollgate is running on ${apiUrl}`,
-        `  DynamoDB Local  ${dynamodb.endpoint} (${dbPath === undefined ? 'in memory' : `data in ${STATE_DIR}/dynamodb`})`,
+        `  DynamoDB Local  ${dynamodb.endpoint} (${dbPath === undefined ? 'in memory' : `data in ${path.relative(PROJECT_ROOT, dbPath) || dbPath}`})`,
         `  demo customers  ${DEMO_CUSTOMERS.paying} (active, premium-reports) · ${DEMO_CUSTOMERS.free} (no subscription)${seeded ? '' : ' (kept from the last run)'}`,
         `  webhook secret  ${webhookSecret === LOCAL_WEBHOOK_SECRET ? `${LOCAL_WEBHOOK_SECRET} (local default; set STRIPE_WEBHOOK_SECRET to use another)` : 'from STRIPE_WEBHOOK_SECRET'}`,
         '',
