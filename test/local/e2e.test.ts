@@ -1,0 +1,165 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runCli } from '../../lib/cli/index';
+import { freePort } from '../../lib/local/dynamodb-local';
+
+/**
+ * `npm start` as a user runs it (a child process on a free port, in memory), driven over HTTP and
+ * with the CLI: payment changes reach the API at once, revocation is immediate, a store outage is a
+ * 503 and never a 402, and SIGTERM leaves no process behind.
+ */
+
+const ROOT = path.join(__dirname, '..', '..');
+const CUSTOMER = 'cus_e2e_walkthrough';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (condition()) return true;
+    await sleep(100);
+  }
+  return condition();
+}
+
+describe('npm start', () => {
+  let child: ChildProcess;
+  let output = '';
+  let stateDir: string;
+  let apiUrl: string;
+  let env: Record<string, string | undefined>;
+  let exited: Promise<number | null>;
+
+  const cli = async (...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env, root: ROOT });
+    return { code, stdout, stderr };
+  };
+  const get = (route: string, key?: string) => fetch(`${apiUrl}${route}`, key === undefined ? {} : { headers: { Authorization: `Bearer ${key}` } });
+
+  beforeAll(async () => {
+    stateDir = mkdtempSync(path.join(tmpdir(), 'tollgate-e2e-'));
+    const port = await freePort();
+    env = { ...process.env, PORT: String(port), TOLLGATE_STATE_DIR: stateDir, STRIPE_WEBHOOK_SECRET: '' };
+    // Its own process group: the test can tell whether anything npm started outlives it.
+    child = spawn('npm', ['start', '--', '--in-memory'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    const ready = await waitFor(() => output.includes('tollgate is running on') && output.includes('manage it:'), 45_000);
+    if (!ready) throw new Error(`npm start did not become ready:\n${output}`);
+    apiUrl = /tollgate is running on (\S+)/.exec(output)![1]!;
+  }, 60_000);
+
+  afterAll(async () => {
+    if (child.pid !== undefined && alive(child.pid)) {
+      process.kill(-child.pid, 'SIGKILL');
+      await exited;
+    }
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('prints the URL, the demo keys and curl lines for a 200, a 401 and a 402', async () => {
+    expect(apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/prod\/$/);
+    const paying = /paying {2}(tg_test_\S+)/.exec(output)![1]!;
+    const free = /free {4}(tg_test_\S+)/.exec(output)![1]!;
+    expect(output).toContain(`stripe listen --forward-to ${apiUrl}webhooks/stripe`);
+    expect(output).toContain('whsec_tollgate_local_development_only');
+    const curls = [...output.matchAll(/curl -i (\S+)(?: -H "Authorization: Bearer (\S+)")?\s+# (\d{3})/g)];
+    expect(curls.map((m) => m[3])).toEqual(['200', '401', '402']);
+    for (const [, url, key, status] of curls) {
+      expect((await get(url!.slice(apiUrl.length), key)).status).toBe(Number(status));
+    }
+    expect((await get('v1/reports/r1', paying)).status).toBe(200);
+    expect((await get('v1/quotes', free)).status).toBe(402);
+  });
+
+  it('follows payment state, revocation and a store outage as the deployed API does', async () => {
+    const created = await cli('keys', 'create', '--customer', CUSTOMER, '--name', 'e2e', '--json');
+    expect(created.code).toBe(0);
+    const { key, keyId } = JSON.parse(created.stdout) as { key: string; keyId: string };
+
+    const noSubscription = await get('v1/quotes', key);
+    expect(noSubscription.status).toBe(402);
+    expect(((await noSubscription.json()) as { reason: string }).reason).toBe('no_subscription');
+    expect((await get('v1/ping', key)).status).toBe(200);
+
+    // Stripe's `created` has one-second resolution: each change is a later second, as in real life.
+    const t = Math.floor(Date.now() / 1000);
+    const send = (...extra: string[]) => cli('events', 'send', ...extra, '--customer', CUSTOMER, '--json');
+    expect((await send('customer.subscription.created', '--status', 'active', '--created', String(t))).code).toBe(0);
+    expect((await get('v1/quotes', key)).status).toBe(200);
+
+    expect((await send('customer.subscription.updated', '--status', 'unpaid', '--created', String(t + 1))).code).toBe(0);
+    const unpaid = await get('v1/quotes', key);
+    expect(unpaid.status).toBe(402);
+    expect(unpaid.headers.get('content-type')).toBe('application/problem+json');
+    expect(unpaid.headers.get('access-control-allow-origin')).toBe('*');
+    expect(unpaid.headers.get('cache-control')).toBe('no-store');
+    expect(await unpaid.json()).toMatchObject({
+      type: 'https://tollgate.example/problems/payment_failed',
+      title: 'Payment failed',
+      status: 402,
+      reason: 'payment_failed',
+      subscriptionStatus: 'unpaid',
+    });
+
+    expect((await send('customer.subscription.updated', '--status', 'active', '--created', String(t + 2))).code).toBe(0);
+    expect((await get('v1/quotes', key)).status).toBe(200);
+
+    const shown = await cli('customers', 'show', CUSTOMER, '--json');
+    expect(shown.code).toBe(0);
+    const summary = JSON.parse(shown.stdout);
+    expect(summary.customer.subscriptionStatus).toBe('active');
+    expect(JSON.stringify(summary)).not.toContain(key);
+    expect(summary.routes).toContainEqual({ route: 'GET /v1/reports/{reportId}', requires: 'entitlement:premium-reports', status: 402, reason: 'upgrade_required' });
+
+    // Cached as Allow a moment ago: the revocation flushes the cache, so the key is refused at once.
+    expect((await cli('keys', 'revoke', keyId)).code).toBe(0);
+    expect((await get('v1/quotes', key)).status).toBe(401);
+
+    // A key never used, so nothing cached: the authorizer must read the store, which hangs.
+    const fresh = JSON.parse((await cli('keys', 'create', '--customer', CUSTOMER, '--json')).stdout) as { key: string };
+    const coordinates = JSON.parse(readFileSync(path.join(stateDir, 'local.json'), 'utf8')) as { dynamodbPid: number };
+    process.kill(coordinates.dynamodbPid, 'SIGSTOP');
+    try {
+      const outage = await get('v1/quotes', fresh.key);
+      expect(outage.status).toBe(503);
+      expect(outage.headers.get('retry-after')).toBe('1');
+    } finally {
+      process.kill(coordinates.dynamodbPid, 'SIGCONT');
+    }
+    expect((await get('v1/quotes', fresh.key)).status).toBe(200);
+  });
+
+  it('exits cleanly on SIGTERM and leaves no process behind', async () => {
+    const coordinates = JSON.parse(readFileSync(path.join(stateDir, 'local.json'), 'utf8')) as { dynamodbPid: number };
+    expect(alive(coordinates.dynamodbPid)).toBe(true);
+    // SIGTERM to npm alone, as a process manager sends it: the server must notice and stop java too.
+    process.kill(child.pid!, 'SIGTERM');
+    await exited;
+    const groupGone = await waitFor(() => {
+      try {
+        process.kill(-child.pid!, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 15_000);
+    expect(groupGone).toBe(true);
+    expect(alive(coordinates.dynamodbPid)).toBe(false);
+    expect(existsSync(path.join(stateDir, 'local.json'))).toBe(false);
+  });
+});
