@@ -51,7 +51,7 @@ export const SIZES: Readonly<Record<Mode, Sizes>> = {
     latencySamples: 20,
     latencyWarmup: 5,
     coldSamples: 2,
-    webhookEvents: 60,
+    webhookEvents: 300,
     loadSeconds: 1,
     heapBaseDecisions: 50,
     heapDecisions: 200,
