@@ -45,7 +45,7 @@ function declared(body: Doc, type: string, defaultStatus: number, values: Record
   );
   let template = response.responseTemplates['application/json'] as string;
   // Longest names first: $context.authorizer.reason must not be cut by a shorter variable.
-  for (const name of Object.keys(values).sort((a, b) => b.length - a.length)) template = template.split(`$${name}`).join(values[name]!);
+  for (const name of Object.keys(values).sort((a, b) => b.length - a.length)) template = template.split(`$${name}`).join(values[name]);
   return { statusCode: response.statusCode === undefined ? defaultStatus : Number(response.statusCode), headers, body: template };
 }
 
