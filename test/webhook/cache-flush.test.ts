@@ -101,7 +101,7 @@ describe('ApiGatewayCacheFlusher', () => {
   it('sends FlushStageAuthorizersCache for the stage', async () => {
     const client = new APIGatewayClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
     const send = jest.fn((_command: unknown) => Promise.resolve({}));
-    client.send = send as unknown as typeof client.send;
+    client.send = send;
     await new ApiGatewayCacheFlusher(client).flush(PROD);
     expect(send).toHaveBeenCalledTimes(1);
     const command = send.mock.calls[0]![0] as FlushStageAuthorizersCacheCommand;

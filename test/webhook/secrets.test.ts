@@ -40,7 +40,7 @@ describe('cachedSigningSecrets', () => {
       const next = values.shift();
       return next instanceof Error || next === undefined ? Promise.reject(next ?? new Error('no more values')) : Promise.resolve({ SecretString: next });
     });
-    client.send = send as unknown as typeof client.send;
+    client.send = send;
     return { client, send };
   }
 
