@@ -20,7 +20,7 @@ import {
 } from '../api-keys';
 import { stateDirectory } from '../local/coordinates';
 import { buildLocalDocument, loadProjectConfig } from '../local/stack';
-import { buildStripeEvent, EventSpecError, isSendableEventType, SENDABLE_EVENT_TYPES, signStripePayload } from './stripe-event';
+import { buildStripeEvent, EventSpecError, isSendableEventType, SENDABLE_EVENT_TYPES, serializeStripeEvent, signStripePayload } from './stripe-event';
 import { resolveTarget, TargetError, type Target } from './target';
 
 /**
@@ -369,7 +369,7 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
         throw err;
       }
       const target = ctx.target();
-      const payload = JSON.stringify(event);
+      const payload = serializeStripeEvent(event);
       const signature = signStripePayload(payload, await target.webhookSecret(), Math.floor(ctx.now.getTime() / 1000));
       let response: Response;
       try {

@@ -1,7 +1,7 @@
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TableNames } from '../../lambda/shared/tables';
 import { createApiKey, listApiKeys, revokeApiKey } from '../api-keys';
-import { buildStripeEvent, signStripePayload, type EventSpec } from '../cli/stripe-event';
+import { buildStripeEvent, serializeStripeEvent, signStripePayload, type EventSpec } from '../cli/stripe-event';
 import type { LocalGateway } from './gateway';
 
 /**
@@ -20,7 +20,7 @@ export class DemoSeedError extends Error {
 
 /** Posts one signed event through the gateway, as Stripe would; returns the webhook's status. */
 export async function deliverEvent(gateway: LocalGateway, spec: EventSpec, secret: string): Promise<{ statusCode: number; body: string }> {
-  const payload = JSON.stringify(buildStripeEvent(spec));
+  const payload = serializeStripeEvent(buildStripeEvent(spec));
   const response = await gateway.handle({
     method: 'POST',
     path: `/${gateway.stage}/webhooks/stripe`,
