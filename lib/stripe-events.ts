@@ -295,7 +295,16 @@ export function entitlementSummaryObject(o: StripeEventOverrides = {}): Json {
     customer: o.customer ?? FIXTURE_CUSTOMER,
     entitlements: {
       data: (o.entitlements ?? []).map((lookupKey) => ({
-        feature: `feat_test_${lookupKey.replace(/[^A-Za-z0-9]/g, '').slice(0, 24)}`,
+        // The summary expands each entitlement's feature.
+        feature: {
+          active: true,
+          id: `feat_test_${lookupKey.replace(/[^A-Za-z0-9]/g, '').slice(0, 24)}`,
+          livemode,
+          lookup_key: lookupKey,
+          metadata: {},
+          name: lookupKey,
+          object: 'entitlements.feature',
+        },
         id: stripeId('ent_test'),
         livemode,
         lookup_key: lookupKey,
