@@ -204,10 +204,11 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
       const customerId = customerArg(text(ctx.values, 'customer'), help);
       const expires = text(ctx.values, 'expires');
       const name = text(ctx.values, 'name');
+      const expiresAt = expires === undefined ? undefined : parseExpiry(expires, ctx.now);
       const target = ctx.target();
       const created = await createApiKey(
         { client: target.dynamodb, tables: target.tables, now: () => ctx.now },
-        { customerId, ...(name === undefined ? {} : { name }), ...(expires === undefined ? {} : { expiresAt: parseExpiry(expires, ctx.now) }) },
+        { customerId, ...(name === undefined ? {} : { name }), ...(expiresAt === undefined ? {} : { expiresAt }) },
       );
       ctx.print(
         [
