@@ -1,0 +1,64 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { makeWebhookHandler } from '../../lambda/webhook/handler';
+import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/stripe-events';
+import { MemoryPaymentStateStore } from './memory-store';
+import { proxyEvent, RecordingFlusher, SECRET, signedDelivery } from './support';
+
+function observed() {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  const logger = new Logger({ logLevel: 'SILENT' });
+  const metrics = new Metrics({ namespace: 'TollgateTest', serviceName: 'webhook-test' });
+  const lines: Array<Record<string, unknown>> = [];
+  for (const level of ['info', 'warn', 'error'] as const) {
+    jest.spyOn(logger, level).mockImplementation((_message: unknown, ...extra: unknown[]) => {
+      lines.push(Object.assign({}, ...extra.filter((e) => typeof e === 'object')));
+    });
+  }
+  const points: Array<Record<string, string>> = [];
+  jest.spyOn(metrics, 'singleMetric').mockImplementation(() => {
+    const dims: Record<string, string> = {};
+    return {
+      addDimension: (name: string, value: string) => void (dims[name] = value),
+      addMetric: (name: string) => void points.push({ metric: name, ...dims }),
+    } as unknown as Metrics;
+  });
+  const handler = makeWebhookHandler({
+    store: new MemoryPaymentStateStore(),
+    signingSecrets: () => Promise.resolve([SECRET]),
+    flusher: new RecordingFlusher(),
+    observability: { logger, metrics },
+  });
+  return { handler, lines, points };
+}
+
+describe('webhook observability', () => {
+  it('logs and counts each event by type and outcome, never the body or signature', async () => {
+    const { handler, lines, points } = observed();
+    const event = buildStripeEvent('customer.subscription.created', { customer: 'cus_Obs1', created: 1_790_000_000 });
+    const delivery = signedDelivery(event);
+    await handler(delivery);
+    await handler(delivery);
+    await handler(signedDelivery({ ...buildStripeEvent('customer.subscription.created'), type: 'plan.created' }));
+    const body = serializeEvent(event);
+    await handler(proxyEvent(body, { 'Stripe-Signature': signPayload(body, 'whsec_wrongsecret1234567') }));
+
+    expect(lines.map((l) => [l.type, l.outcome])).toEqual([
+      ['customer.subscription.created', 'applied'],
+      ['customer.subscription.created', 'duplicate'],
+      ['plan.created', 'ignored'],
+      [undefined, 'rejected'],
+    ]);
+    expect(lines[0]).toMatchObject({ eventId: event.id, customerId: 'cus_Obs1' });
+    expect(points).toEqual([
+      { metric: 'WebhookEvents', type: 'customer.subscription.created', outcome: 'applied' },
+      { metric: 'WebhookEvents', type: 'customer.subscription.created', outcome: 'duplicate' },
+      { metric: 'WebhookEvents', type: 'other', outcome: 'ignored' },
+      { metric: 'WebhookEvents', type: 'other', outcome: 'rejected' },
+    ]);
+    const logged = JSON.stringify(lines);
+    expect(logged).not.toContain(SECRET);
+    expect(logged).not.toContain('v1=');
+    expect(logged).not.toContain('"items"');
+  });
+});
