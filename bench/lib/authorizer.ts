@@ -172,7 +172,7 @@ export function authorizerEvent(key: string, route: { method: string; resource: 
       resourcePath: route.resource,
       stage: 'prod',
     },
-  } as APIGatewayRequestAuthorizerEvent;
+  };
 }
 
 /** The authorizer handler as its index.ts wires it, on a given client. */

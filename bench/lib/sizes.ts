@@ -3,7 +3,7 @@ import type { Mode } from './types';
 /**
  * Sample counts per mode. `full` meets the issue's minimums (≥ 5 repetitions, ≥ 30 cold-start
  * samples, ≥ 3,000 webhook events, 100,000 decisions); `quick` keeps the same shape with fewer
- * samples (under two minutes on 2 cores); `smoke` only proves every figure runs.
+ * samples (under two minutes on 2 cores); `smoke` only proves every figure runs (one repetition).
  */
 export interface Sizes {
   readonly repetitions: number;
@@ -47,11 +47,11 @@ export const SIZES: Readonly<Record<Mode, Sizes>> = {
     customers: 50,
   },
   smoke: {
-    repetitions: 2,
+    repetitions: 1,
     latencySamples: 20,
     latencyWarmup: 5,
     coldSamples: 2,
-    webhookEvents: 300,
+    webhookEvents: 140,
     loadSeconds: 1,
     heapBaseDecisions: 50,
     heapDecisions: 200,

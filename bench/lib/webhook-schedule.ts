@@ -107,7 +107,7 @@ export function buildSchedule(total: number, secret: string, minCustomers: numbe
       const body = serializeEvent(buildStripeEvent(type, { ...overrides, eventId: stripeId('evt') }));
       return { body, signature: signPayload(body, secret, now) };
     });
-    const order = signed.map((s) => ({ ...s, expected: 'applied' as ExpectedOutcome }));
+    const order = signed.map((s): { body: string; signature: string; expected: ExpectedOutcome } => ({ ...s, expected: 'applied' }));
     // 8 in 10 customers: the recovery (active, t0+201) arrives before the past_due update (t0+101),
     // which is then stale.
     if (c % 10 < 8) {
