@@ -126,6 +126,7 @@ describe('decide', () => {
     const decision = decide(customer({ subscriptionStatus: 'active', plan: 'pro "gold"\\\n', usageBlock: 'quota_exceeded' }), ROUTES, NOW, SETTINGS);
     for (const value of Object.values(decision.context)) {
       expect(['string', 'number', 'boolean']).toContain(typeof value);
+      // eslint-disable-next-line no-control-regex
       if (typeof value === 'string') expect(value).not.toMatch(/["\\\u0000-\u001f]/);
     }
     expect(decision.context.plan).toBe('pro gold');
