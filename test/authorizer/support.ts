@@ -1,0 +1,66 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import type { Observability } from '../../lambda/shared/observability';
+import type { RouteRule } from '../../lambda/shared/requirements';
+import type { AuthorizerSettings } from '../../lambda/shared/settings';
+
+export const BASE = 'arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod';
+
+export const ROUTES: RouteRule[] = [
+  { method: 'GET', path: '/v1/ping', requires: { kind: 'key' } },
+  { method: 'GET', path: '/v1/quotes', requires: { kind: 'subscription' } },
+  { method: 'GET', path: '/v1/reports/{reportId}', requires: { kind: 'entitlement', lookupKey: 'premium-reports' } },
+];
+
+export const settingsFor = (customersTable: string): AuthorizerSettings => ({
+  customersTable,
+  routes: ROUTES,
+  gracePeriodSeconds: 72 * 3600,
+  checkoutUrl: 'https://pay.example/checkout',
+  portalUrl: 'https://billing.example/portal',
+});
+
+/** The REQUEST authorizer event API Gateway sends for a route. */
+export function authorizerEvent(
+  route: 'ping' | 'quotes' | 'reports',
+  headers: Record<string, string> | null,
+): APIGatewayRequestAuthorizerEvent {
+  const [resource, path] =
+    route === 'ping' ? ['/v1/ping', '/v1/ping'] : route === 'quotes' ? ['/v1/quotes', '/v1/quotes'] : ['/v1/reports/{reportId}', '/v1/reports/r1'];
+  return {
+    type: 'REQUEST',
+    methodArn: `${BASE}/GET${path}`,
+    resource,
+    path,
+    httpMethod: 'GET',
+    headers,
+    multiValueHeaders: headers === null ? null : Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    pathParameters: route === 'reports' ? { reportId: 'r1' } : null,
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    stageVariables: null,
+    requestContext: { apiId: 'a1b2c3d4e5', stage: 'prod', requestId: 'req-1' } as APIGatewayRequestAuthorizerEvent['requestContext'],
+  };
+}
+
+export const bearer = (key: string): Record<string, string> => ({ Authorization: `Bearer ${key}` });
+
+export function quietObservability(): Observability {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  return { logger: new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'TollgateTest', serviceName: 'authorizer-test' }) };
+}
+
+/** Counts the requests a client sends (SDK middleware: every attempt, retries included). */
+export function countRequests(client: DynamoDBClient): { readonly count: () => number; readonly operations: string[] } {
+  const operations: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      operations.push(context.commandName ?? 'unknown');
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: `countRequests${Math.random()}` },
+  );
+  return { count: () => operations.length, operations };
+}
