@@ -3,7 +3,7 @@ import type { Mode } from './types';
 /**
  * Sample counts per mode. `full` meets the issue's minimums (≥ 5 repetitions, ≥ 30 cold-start
  * samples, ≥ 3,000 webhook events, 100,000 decisions); `quick` keeps the same shape with fewer
- * samples (under two minutes on 2 cores); `smoke` only proves every figure runs (one repetition).
+ * samples and 3 repetitions (under two minutes on 2 cores: indicative, not the published figures); `smoke` only proves every figure runs (one repetition).
  */
 export interface Sizes {
   readonly repetitions: number;
@@ -36,15 +36,15 @@ export const SIZES: Readonly<Record<Mode, Sizes>> = {
     customers: 200,
   },
   quick: {
-    repetitions: 5,
-    latencySamples: 300,
-    latencyWarmup: 100,
+    repetitions: 3,
+    latencySamples: 150,
+    latencyWarmup: 50,
     coldSamples: 12,
-    webhookEvents: 600,
+    webhookEvents: 300,
     loadSeconds: 1,
     heapBaseDecisions: 1000,
-    heapDecisions: 20_000,
-    customers: 50,
+    heapDecisions: 6000,
+    customers: 20,
   },
   smoke: {
     repetitions: 1,
