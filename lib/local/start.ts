@@ -57,6 +57,8 @@ function assertPortFree(port: number): Promise<void> {
 async function main(): Promise<void> {
   // The project supports Node 20 (the Lambda runtime is 22): the SDK's notice about 2027 is noise here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // DynamoDB Local sends usage telemetry unless told not to (the child inherits this environment).
+  process.env.DDB_LOCAL_TELEMETRY ??= '0';
   let args: { 'in-memory'?: boolean; port?: string; help?: boolean };
   try {
     args = parseArgs({
