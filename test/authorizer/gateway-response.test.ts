@@ -1,0 +1,79 @@
+import { decide } from '../../lambda/authorizer/decide';
+import { PAYMENT_REASONS, type CustomerRecord, type PaymentReason } from '../../lambda/shared/model';
+import { PAYMENT_PROBLEMS } from '../../lambda/shared/problems';
+import { buildGatewayResponses, type GatewayResponse } from '../../lib/openapi/gateway-responses';
+import { renderGatewayResponse } from '../../lib/openapi/render';
+import { synth } from '../support/synth';
+import { ROUTES } from './support';
+
+const NOW = new Date('2026-08-01T12:00:00Z');
+const T = NOW.getTime() / 1000;
+const DOCS = 'https://docs.example/problems';
+const INVOICE_URL = 'https://invoice.stripe.com/i/acct_1/test_inv';
+const SETTINGS = { gracePeriodSeconds: 72 * 3600, checkoutUrl: 'https://pay.example/checkout', portalUrl: 'https://billing.example/portal' };
+
+/** A customer whose standing yields each reason. */
+const STATES: Record<PaymentReason, Partial<CustomerRecord>> = {
+  no_subscription: {},
+  subscription_canceled: { subscriptionStatus: 'canceled' },
+  payment_failed: { subscriptionStatus: 'unpaid', paymentUrl: INVOICE_URL },
+  payment_action_required: { subscriptionStatus: 'incomplete', paymentUrl: INVOICE_URL },
+  trial_ended: { subscriptionStatus: 'paused' },
+  upgrade_required: { subscriptionStatus: 'active', entitlements: [], plan: 'starter' },
+  credits_exhausted: { subscriptionStatus: 'active', usageBlock: 'credits_exhausted' },
+  quota_exceeded: { subscriptionStatus: 'active', usageBlock: 'quota_exceeded' },
+};
+const EXPECTED_URL: Record<PaymentReason, string> = {
+  no_subscription: SETTINGS.checkoutUrl,
+  subscription_canceled: SETTINGS.checkoutUrl,
+  payment_failed: INVOICE_URL,
+  payment_action_required: INVOICE_URL,
+  trial_ended: SETTINGS.portalUrl,
+  upgrade_required: SETTINGS.portalUrl,
+  credits_exhausted: SETTINGS.portalUrl,
+  quota_exceeded: SETTINGS.portalUrl,
+};
+
+/** `$context.authorizer.*` variables as API Gateway exposes a Deny's context. */
+function variablesFor(reason: PaymentReason): Record<string, string | number | boolean> {
+  const decision = decide({ customerId: 'cus_Render1', pastDueSince: T, ...STATES[reason] }, ROUTES, NOW, SETTINGS);
+  expect(decision.reason).toBe(reason);
+  return {
+    ...Object.fromEntries(Object.entries(decision.context).map(([k, v]) => [`context.authorizer.${k}`, v])),
+    'context.requestId': 'req-42',
+  };
+}
+
+function expectProblem(response: Partial<GatewayResponse> | undefined, reason: PaymentReason, docs: string): void {
+  const rendered = renderGatewayResponse(response, 403, variablesFor(reason));
+  expect(rendered.statusCode).toBe(402);
+  expect(rendered.headers['Content-Type']).toBe('application/problem+json');
+  expect(rendered.headers['Cache-Control']).toBe('no-store');
+  expect(rendered.headers['Access-Control-Allow-Origin']).toBeDefined();
+  expect(JSON.parse(rendered.body)).toEqual({
+    type: `${docs}/${reason}`,
+    title: PAYMENT_PROBLEMS[reason].title,
+    status: 402,
+    detail: PAYMENT_PROBLEMS[reason].detail,
+    reason,
+    subscriptionStatus: STATES[reason].subscriptionStatus ?? 'none',
+    paymentUrl: EXPECTED_URL[reason],
+    requestId: 'req-42',
+  });
+}
+
+describe('the 402 gateway response rendered with the authorizer context', () => {
+  const built = buildGatewayResponses({ docsBaseUrl: DOCS, corsAllowOrigin: '*' });
+
+  it.each(PAYMENT_REASONS.map((r) => [r]))('renders the documented problem+json for %s (builder output)', (reason) => {
+    expectProblem(built.ACCESS_DENIED, reason, DOCS);
+  });
+
+  it('renders the documented problem+json for every reason from the synthesized template', () => {
+    const { template } = synth({ 'tollgate:docsBaseUrl': DOCS });
+    const apis = template.findResources('AWS::ApiGateway::RestApi');
+    const body = Object.values(apis)[0]!.Properties.Body as Record<string, Record<string, GatewayResponse>>;
+    const accessDenied = body['x-amazon-apigateway-gateway-responses']!.ACCESS_DENIED;
+    for (const reason of PAYMENT_REASONS) expectProblem(accessDenied, reason, DOCS);
+  });
+});
