@@ -62,27 +62,27 @@ describe('decide', () => {
   it.each(TABLE.map(([label, fields, expected, warning]) => ({ label, fields, expected, warning })))(
     'answers $label with $expected',
     ({ fields, expected, warning }) => {
-    const decision = decide(customer(fields), ROUTES, NOW, SETTINGS);
-    const verdict = Object.fromEntries(decision.verdicts.map((v) => [v.route.path, v.allow]));
+      const decision = decide(customer(fields), ROUTES, NOW, SETTINGS);
+      const verdict = Object.fromEntries(decision.verdicts.map((v) => [v.route.path, v.allow]));
 
-    expect(verdict['/v1/ping']).toBe(true); // free tier: any valid key, whatever the payment state
-    if (expected === 'allow') {
-      expect(verdict).toEqual({ '/v1/ping': true, '/v1/quotes': true, '/v1/reports/{reportId}': true });
-      expect(decision.reason).toBeUndefined();
-      expect(decision.context.reason).toBeUndefined();
-      expect(decision.context.paymentWarning).toBe(warning);
-    } else {
-      expect(verdict).toEqual({ '/v1/ping': true, '/v1/quotes': false, '/v1/reports/{reportId}': false });
-      expect(decision.reason).toBe(expected);
-      expect(decision.context).toMatchObject({
-        reason: expected,
-        title: PAYMENT_PROBLEMS[expected].title,
-        detail: PAYMENT_PROBLEMS[expected].detail,
-        customerId: 'cus_T3st',
-        subscriptionStatus: fields.subscriptionStatus ?? 'none',
-      });
-      expect(decision.context.paymentWarning).toBeUndefined();
-    }
+      expect(verdict['/v1/ping']).toBe(true); // free tier: any valid key, whatever the payment state
+      if (expected === 'allow') {
+        expect(verdict).toEqual({ '/v1/ping': true, '/v1/quotes': true, '/v1/reports/{reportId}': true });
+        expect(decision.reason).toBeUndefined();
+        expect(decision.context.reason).toBeUndefined();
+        expect(decision.context.paymentWarning).toBe(warning);
+      } else {
+        expect(verdict).toEqual({ '/v1/ping': true, '/v1/quotes': false, '/v1/reports/{reportId}': false });
+        expect(decision.reason).toBe(expected);
+        expect(decision.context).toMatchObject({
+          reason: expected,
+          title: PAYMENT_PROBLEMS[expected].title,
+          detail: PAYMENT_PROBLEMS[expected].detail,
+          customerId: 'cus_T3st',
+          subscriptionStatus: fields.subscriptionStatus ?? 'none',
+        });
+        expect(decision.context.paymentWarning).toBeUndefined();
+      }
     },
   );
 
