@@ -74,18 +74,20 @@ export const figure: Figure = {
     const env = lambdaEnvironment(context.root);
     const file = async (name: BundleName): Promise<string> => (await bundle(name, context.root, context.workDir)).file;
     const authorizer = compare(await file('authorizer'), await file('bareDynamoDb'), env, sizes.coldSamples, sizes.repetitions, context.mode !== 'smoke');
+    const powertools = compare(await file('bareDynamoDbPowertools'), await file('bareDynamoDb'), env, sizes.coldSamples, sizes.repetitions, context.mode !== 'smoke');
     const webhook = compare(await file('webhook'), await file('dynamoDbStripe'), env, sizes.coldSamples, sizes.repetitions, context.mode !== 'smoke');
     return {
       available: true,
       measures: [
         ratioMeasure('authorizer import / DynamoDB client + GetItem import', authorizer.reps, { unit: 'ms', target: { op: '<=', value: 1.15 } }),
+        ratioMeasure('bare client + Powertools import / bare client import (what the logging mandate costs)', powertools.reps, { unit: 'ms' }),
         ratioMeasure('webhook import / DynamoDB client + Stripe import', webhook.reps, { unit: 'ms', target: { op: '<=', value: 1.15 } }),
       ],
       facts: {
         samplesPerBundle: sizes.coldSamples,
         groups: authorizer.reps.length,
-        ratioOfAllSamples: { authorizer: authorizer.all.a / authorizer.all.b, webhook: webhook.all.a / webhook.all.b },
-        medianImportMs: { authorizer: authorizer.all.a, bareDynamoDb: authorizer.all.b, webhook: webhook.all.a, dynamoDbStripe: webhook.all.b },
+        ratioOfAllSamples: { authorizer: authorizer.all.a / authorizer.all.b, powertools: powertools.all.a / powertools.all.b, webhook: webhook.all.a / webhook.all.b },
+        medianImportMs: { authorizer: authorizer.all.a, bareDynamoDb: authorizer.all.b, bareDynamoDbPowertools: powertools.all.a, webhook: webhook.all.a, dynamoDbStripe: webhook.all.b },
       },
       notes: [
         'Each sample is a fresh `node` requiring the bundle (built with LAMBDA_BUNDLING) with the environment the stack sets; the time is require() alone, measured inside the process.',

@@ -14,6 +14,7 @@ export const figure: Figure = {
     const authorizer = await bundle('authorizer', context.root, context.workDir);
     const defaults = await bundle('authorizerDefaultMainFields', context.root, context.workDir);
     const bare = await bundle('bareDynamoDb', context.root, context.workDir);
+    const powertools = await bundle('bareDynamoDbPowertools', context.root, context.workDir);
     const webhook = await bundle('webhook', context.root, context.workDir);
     const stripeFloor = await bundle('dynamoDbStripe', context.root, context.workDir);
     return {
@@ -31,6 +32,11 @@ export const figure: Figure = {
           unit: 'KiB',
           target: { op: '<=', value: 1.1 },
         }),
+        exactMeasure('bare client + Powertools bytes / bare client bytes (what the logging mandate costs)', powertools.bytes / bare.bytes, {
+          a: kib(powertools.bytes),
+          b: kib(bare.bytes),
+          unit: 'KiB',
+        }),
         exactMeasure('webhook bytes / DynamoDB client + Stripe bytes', webhook.bytes / stripeFloor.bytes, {
           a: kib(webhook.bytes),
           b: kib(stripeFloor.bytes),
@@ -42,11 +48,12 @@ export const figure: Figure = {
           authorizer: top(authorizer),
           authorizerDefaultMainFields: top(defaults),
           bareDynamoDb: top(bare),
+          bareDynamoDbPowertools: top(powertools),
           webhook: top(webhook),
           dynamoDbStripe: top(stripeFloor),
         },
         sourceMapKiB: { authorizer: kib(authorizer.sourceMapBytes), webhook: kib(webhook.sourceMapBytes) },
-        metafiles: [authorizer, defaults, bare, webhook, stripeFloor].map((b) => path.relative(context.root, b.metafile)),
+        metafiles: [authorizer, defaults, bare, powertools, webhook, stripeFloor].map((b) => path.relative(context.root, b.metafile)),
       },
       notes: [
         'Bytes of the .js each bundle deploys (the .map beside it is not loaded at start: the stack sets no --enable-source-maps).',

@@ -8,6 +8,7 @@ export const BUNDLES = {
   authorizer: { entry: 'lambda/authorizer/index.ts', defaultMainFields: false },
   authorizerDefaultMainFields: { entry: 'lambda/authorizer/index.ts', defaultMainFields: true },
   bareDynamoDb: { entry: 'bench/entries/bare-dynamodb.ts', defaultMainFields: false },
+  bareDynamoDbPowertools: { entry: 'bench/entries/dynamodb-powertools.ts', defaultMainFields: false },
   webhook: { entry: 'lambda/webhook/index.ts', defaultMainFields: false },
   dynamoDbStripe: { entry: 'bench/entries/dynamodb-stripe.ts', defaultMainFields: false },
 } as const;

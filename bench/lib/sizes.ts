@@ -28,7 +28,7 @@ export const SIZES: Readonly<Record<Mode, Sizes>> = {
     repetitions: 5,
     latencySamples: 1000,
     latencyWarmup: 300,
-    coldSamples: 30,
+    coldSamples: 40,
     webhookEvents: 3000,
     loadSeconds: 4,
     heapBaseDecisions: 1000,
