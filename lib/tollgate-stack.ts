@@ -49,7 +49,11 @@ export class TollgateStack extends Stack {
 
     this.backend =
       config.backendUrl === undefined
-        ? new TollgateFunction(this, 'SampleBackend', { entry: 'backend', description: 'tollgate sample backend' })
+        ? new TollgateFunction(this, 'SampleBackend', {
+            entry: 'backend',
+            description: 'tollgate sample backend',
+            environment: { [ENV.corsAllowOrigin]: config.corsAllowOrigin },
+          })
         : undefined;
 
     // Validated before anything else is built: a bad document fails synth with its own message.

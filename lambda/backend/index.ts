@@ -1,4 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { ENV } from '../shared/settings';
+
+const allowOrigin = process.env[ENV.corsAllowOrigin] ?? '*';
 
 /**
  * The sample backend: what tollgate protects out of the box. It answers JSON naming the route and
@@ -18,7 +21,7 @@ export const handler = (event: APIGatewayProxyEvent): Promise<APIGatewayProxyRes
   };
   return Promise.resolve({
     statusCode: 200,
-    headers: { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' },
+    headers: { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': allowOrigin },
     body: JSON.stringify(body),
   });
 };

@@ -13,6 +13,7 @@ export const ENV = {
   portalUrl: 'TOLLGATE_PORTAL_URL',
   webhookSecretId: 'STRIPE_WEBHOOK_SECRET_ID',
   stripeApiKeySecretId: 'STRIPE_API_KEY_SECRET_ID',
+  corsAllowOrigin: 'TOLLGATE_CORS_ALLOW_ORIGIN',
 } as const;
 
 /** Lambda allows 4 KB of environment in all; the route table must leave room for the rest. */

@@ -1,3 +1,4 @@
+import { Match } from 'aws-cdk-lib/assertions';
 import { synth, type Synthesized } from '../support/synth';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string; DependsOn?: string[] };
@@ -235,6 +236,14 @@ describe('functions', () => {
     const webhookEnv = resources[logicalIdOf('StripeWebhook', 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
     expect(webhookEnv.STRIPE_WEBHOOK_SECRET_ID).toBe('tollgate/stripe-webhook-secret');
     expect(webhookEnv.STRIPE_API_KEY_SECRET_ID).toBeUndefined();
+  });
+
+  it('tells the sample backend the configured CORS origin', () => {
+    const { template } = synth({ 'tollgate:corsAllowOrigin': 'https://app.example.com' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'tollgate sample backend',
+      Environment: { Variables: Match.objectLike({ TOLLGATE_CORS_ALLOW_ORIGIN: 'https://app.example.com' }) },
+    });
   });
 });
 
