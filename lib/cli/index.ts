@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { decide } from '../../lambda/authorizer/decide';
 import { CUSTOMER_ID } from '../../lambda/shared/api-key';
 import { toCustomerRecord } from '../../lambda/shared/customer-item';
-import { SUBSCRIPTION_STATUSES, isSubscriptionStatus, type CustomerRecord } from '../../lambda/shared/model';
+import { SUBSCRIPTION_STATUSES, isSubscriptionStatus, type CustomerRecord, type UsageBlock } from '../../lambda/shared/model';
 import { formatRequirement } from '../../lambda/shared/requirements';
 import {
   createApiKey,
@@ -21,6 +21,7 @@ import {
 import { stateDirectory } from '../local/coordinates';
 import { buildLocalDocument, loadProjectConfig } from '../local/stack';
 import { buildStripeEvent, EventSpecError, isSendableEventType, SENDABLE_EVENT_TYPES, serializeStripeEvent, signStripePayload } from './stripe-event';
+import { setUsageBlock, UnknownCustomerError, USAGE_BLOCKS } from '../usage';
 import { resolveTarget, TargetError, type Target } from './target';
 
 /**
@@ -72,6 +73,7 @@ commands:
   keys revoke <keyId>                                                 revoke a key at once
   keys rotate <keyId> [--overlap <seconds>]                           issue a replacement key
   customers show <cus_id>                                             payment state, keys, route answers
+  customers set-usage <cus_id> --block <block>                        metered plans: credits or quota used up
   events send <type> --customer <cus_id> [--status <status>]          send a signed Stripe event
 
 run tollgate <command> --help for details.
@@ -101,7 +103,15 @@ ${TARGET_HELP}`,
 Issues a replacement key (printed once); the old key keeps working for the overlap (default 86400 s).
 
 ${TARGET_HELP}`,
-  customers: `usage: tollgate customers show <cus_id>  (tollgate customers show --help)`,
+  customers: `usage: tollgate customers <show|set-usage> <cus_id> …  (tollgate customers <command> --help)`,
+  'customers set-usage': `usage: tollgate customers set-usage <cus_id> --block <credits_exhausted|quota_exceeded|none>
+
+Metered plans: marks a customer's prepaid credits or period quota as used up, so paid routes answer 402
+credits_exhausted or quota_exceeded (free-tier routes keep working); none clears it. Flushes the stage's
+authorizer cache, so it applies at once. Call it from your metering.
+  --block <block>      credits_exhausted, quota_exceeded or none
+
+${TARGET_HELP}`,
   'customers show': `usage: tollgate customers show <cus_id>
 
 Shows a customer's payment state, entitlements, API keys (without secrets) and what each route of the
@@ -185,12 +195,13 @@ interface Context {
   print(human: string, data: unknown): void;
 }
 
-async function flushAfterRevoke(target: Target): Promise<void> {
+/** After a change that must apply at once: cached authorizer results would keep the old answer until their TTL. */
+async function flushAfter(target: Target, change: string, retry: string): Promise<void> {
   try {
     await target.flusher.flush(target.flushTarget);
   } catch (err) {
     throw new CliError(
-      `the key is revoked, but the authorizer cache could not be flushed (${(err as Error).message}): cached results keep it working until their TTL ends; retry with keys revoke`,
+      `${change}, but the authorizer cache could not be flushed (${(err as Error).message}): cached results keep the old answer until their TTL ends; retry with ${retry}`,
     );
   }
 }
@@ -250,7 +261,7 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
     run: async (ctx) => {
       const target = ctx.target();
       const revoked = await revokeApiKey({ client: target.dynamodb, tables: target.tables, now: () => ctx.now }, ctx.positionals[0]!);
-      await flushAfterRevoke(target);
+      await flushAfter(target, 'the key is revoked', 'keys revoke');
       ctx.print(`revoked ${revoked.keyId} (${revoked.customerId}); authorizer cache flushed: the key is refused at once`, { ...revoked, cacheFlushed: true });
     },
   },
@@ -278,6 +289,27 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
           'it is shown only this once: store it now.',
         ].join('\n'),
         { created, previous },
+      );
+    },
+  },
+  'customers set-usage': {
+    options: { block: { type: 'string' } },
+    positionals: 1,
+    run: async (ctx) => {
+      const help = HELP['customers set-usage']!;
+      const customerId = customerArg(ctx.positionals[0], help);
+      const value = text(ctx.values, 'block');
+      if (value === undefined) throw new UsageError('missing --block: give credits_exhausted, quota_exceeded or none', help);
+      if (value !== 'none' && !(USAGE_BLOCKS as readonly string[]).includes(value)) {
+        throw new UsageError(`unknown block "${value}": give credits_exhausted, quota_exceeded or none`, help);
+      }
+      const block = value === 'none' ? undefined : (value as UsageBlock);
+      const target = ctx.target();
+      await setUsageBlock({ client: target.dynamodb, customersTable: target.tables.customers, now: () => ctx.now }, customerId, block);
+      await flushAfter(target, `the usage block of ${customerId} is set`, 'customers set-usage');
+      ctx.print(
+        block === undefined ? `${customerId}: usage block cleared; authorizer cache flushed` : `${customerId}: paid routes now answer 402 ${block}; authorizer cache flushed`,
+        { customerId, usageBlock: block ?? null, cacheFlushed: true },
       );
     },
   },
@@ -460,7 +492,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       reportError(err.message, err.help);
       return 2;
     }
-    const known = [CliError, TargetError, KeyNotFoundError, KeyNotActiveError, KeyConflictError, CustomerDeletedError, RangeError];
+    const known = [CliError, TargetError, KeyNotFoundError, KeyNotActiveError, KeyConflictError, CustomerDeletedError, UnknownCustomerError, RangeError];
     if (err instanceof Error && known.some((type) => err instanceof type)) {
       reportError(err.message);
     } else if (err instanceof Error && /ECONNREFUSED|fetch failed|socket hang up|TimeoutError|ResourceNotFoundException/.test(`${err.name} ${err.message}`)) {

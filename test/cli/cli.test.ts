@@ -33,6 +33,7 @@ describe('runCli usage', () => {
     [['keys', 'revoke', '--help']],
     [['keys', 'rotate', '--help']],
     [['customers', 'show', '--help']],
+    [['customers', 'set-usage', '--help']],
     [['events', 'send', '--help']],
   ])('prints help and exits 0 when asked with %j', async (argv) => {
     const result = await run(argv, env);
@@ -53,6 +54,8 @@ describe('runCli usage', () => {
     [['keys', 'revoke'], /missing an argument/],
     [['keys', 'revoke', 'a', 'b'], /unexpected argument "b"/],
     [['keys', 'rotate', 'abcdefgh', '--overlap=-5'], /--overlap "-5" is invalid/],
+    [['customers', 'set-usage', 'cus_a'], /missing --block/],
+    [['customers', 'set-usage', 'cus_a', '--block', 'broke'], /unknown block "broke"/],
     [['events', 'send', 'charge.refunded', '--customer', 'cus_a'], /unknown event type "charge.refunded"/],
     [['events', 'send', 'invoice.paid', '--customer', 'cus_a', '--status', 'active'], /--status applies to customer.subscription.\* events/],
     [['events', 'send', 'customer.subscription.updated', '--customer', 'cus_a', '--status', 'broke'], /unknown subscription status "broke"/],
@@ -218,6 +221,30 @@ describe('runCli against a local stack', () => {
     });
     expect(forged).toBe(1);
     expect(stderr).toMatch(/the webhook answered 400 to invoice.paid/);
+  });
+
+  it('blocks paid routes for used-up credits at once, and clears the block', async () => {
+    const key = JSON.parse((await run(['keys', 'create', '--customer', 'cus_cli_metered', '--json'], env)).stdout);
+    const t = Math.floor(Date.now() / 1000);
+    expect((await run(['events', 'send', 'customer.subscription.created', '--customer', 'cus_cli_metered', '--created', String(t)], env)).code).toBe(0);
+    expect((await get('v1/quotes', key.key)).status).toBe(200);
+
+    const blocked = await run(['customers', 'set-usage', 'cus_cli_metered', '--block', 'credits_exhausted', '--json'], env);
+    expect(blocked.code).toBe(0);
+    expect(JSON.parse(blocked.stdout)).toEqual({ customerId: 'cus_cli_metered', usageBlock: 'credits_exhausted', cacheFlushed: true });
+    const refused = await get('v1/quotes', key.key);
+    expect(refused.status).toBe(402);
+    expect(await refused.json()).toMatchObject({ reason: 'credits_exhausted', title: 'Credits exhausted' });
+    expect((await get('v1/ping', key.key)).status).toBe(200);
+
+    expect((await run(['customers', 'set-usage', 'cus_cli_metered', '--block', 'none'], env)).code).toBe(0);
+    expect((await get('v1/quotes', key.key)).status).toBe(200);
+  });
+
+  it('exits 1 when setting the usage of an unknown customer', async () => {
+    const result = await run(['customers', 'set-usage', 'cus_cli_nobody', '--block', 'quota_exceeded'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no customer cus_cli_nobody: create an API key for it or send its Stripe events first/);
   });
 
   it('exits 1 when the customer is unknown', async () => {
