@@ -1,5 +1,6 @@
 import type { APIGatewayAuthorizerResult, PolicyDocument, Statement } from 'aws-lambda';
 import type { RouteRule } from '../shared/requirements';
+import { wildcardMatches } from '../shared/wildcard';
 import type { Decision } from './decide';
 
 /**
@@ -27,11 +28,6 @@ export function routeResource(base: string, route: RouteRule): string {
   return `${base}/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}`;
 }
 
-function globMatches(pattern: string, value: string): boolean {
-  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`);
-  return regex.test(value);
-}
-
 /** IAM evaluation as API Gateway applies it to a resource: an explicit Deny wins, then Allow, else denied. */
 export function evaluatePolicy(policy: PolicyDocument, resource: string): 'Allow' | 'Deny' {
   const statements = (Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement]);
@@ -39,7 +35,7 @@ export function evaluatePolicy(policy: PolicyDocument, resource: string): 'Allow
     statements.some((s) => {
       if (s.Effect !== effect || !('Resource' in s)) return false;
       const resources: unknown[] = Array.isArray(s.Resource) ? s.Resource : [s.Resource];
-      return resources.some((pattern) => typeof pattern === 'string' && globMatches(pattern, resource));
+      return resources.some((pattern) => typeof pattern === 'string' && wildcardMatches(pattern, resource));
     });
   if (matching('Deny')) return 'Deny';
   return matching('Allow') ? 'Allow' : 'Deny';
@@ -53,7 +49,7 @@ export function buildPolicy(decision: Decision, methodArn: string, principalId: 
   const denied = decision.verdicts
     .filter((v) => !v.allow)
     .map((v) => routeResource(base, v.route))
-    .filter((pattern) => !allowed.some((resource) => globMatches(pattern, resource)));
+    .filter((pattern) => !allowed.some((resource) => wildcardMatches(pattern, resource)));
 
   const statements: Statement[] = [];
   if (allowed.length > 0) statements.push({ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: allowed });

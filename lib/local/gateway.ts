@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { GatewayResponse } from '../openapi/gateway-responses';
 import { renderGatewayResponse, type TemplateVariables } from '../openapi/render';
 import type { AuthorizerCacheFlusher, FlushTarget } from '../../lambda/shared/ports';
+import { wildcardMatches } from '../../lambda/shared/wildcard';
 
 /**
  * An in-process emulation of an API Gateway REST API stage, read entirely from the OpenAPI document
@@ -244,11 +245,6 @@ function compareRanks(a: readonly SegmentMatch['kind'][], b: readonly SegmentMat
 }
 
 /** IAM-style wildcard match: `*` any run of characters, `?` one character. */
-export function wildcardMatches(pattern: string, value: string): boolean {
-  const regex = new RegExp(`^${pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/]/g, '\\$&'))).join('')}$`, 's');
-  return regex.test(value);
-}
-
 const strings = (value: unknown): string[] | undefined =>
   typeof value === 'string' ? [value] : Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value) : undefined;
 

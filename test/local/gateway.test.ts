@@ -7,10 +7,10 @@ import {
   functionNameFromUri,
   localInvocationUri,
   parseAuthorizerResult,
-  wildcardMatches,
   type LocalFunction,
   type LocalRequest,
 } from '../../lib/local/gateway';
+import { wildcardMatches } from '../../lambda/shared/wildcard';
 
 const sample: unknown = JSON.parse(readFileSync(path.join(__dirname, '../../api/openapi.json'), 'utf8'));
 const ARN_PREFIX = 'arn:aws:execute-api:us-east-1:000000000000:api123/prod';
@@ -125,7 +125,10 @@ describe('wildcardMatches', () => {
     ['arn:a/prod/GET/v1/ping', 'arn:a/prod/GET/v1/pingx', false],
     ['arn:a/prod/GET/v1.ping', 'arn:a/prod/GET/v1xping', false],
     ['*', 'anything at all', true],
+    ['*', 'two\nlines', true],
   ])('matches %s against %s → %s', (pattern, value, expected) => {
+    expect(wildcardMatches(pattern, value)).toBe(expected);
+    // Again, from the compiled-pattern cache.
     expect(wildcardMatches(pattern, value)).toBe(expected);
   });
 });
