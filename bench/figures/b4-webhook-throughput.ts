@@ -115,8 +115,8 @@ export const figure: Figure = {
 
       // Warm-up: both paths, discarded (the smoke run only proves the figure runs).
       if (context.mode !== 'smoke') {
-        await webhookRun(Math.min(200, sizes.webhookEvents));
-        await rawRun(Math.min(200, sizes.webhookEvents));
+        await webhookRun(Math.min(200, Math.round(sizes.webhookEvents / 3)));
+        await rawRun(Math.min(200, Math.round(sizes.webhookEvents / 3)));
       }
 
       const reps: { a: number; b: number }[] = [];
