@@ -41,14 +41,25 @@ export function evaluatePolicy(policy: PolicyDocument, resource: string): 'Allow
   return matching('Allow') ? 'Allow' : 'Deny';
 }
 
-export function buildPolicy(decision: Decision, methodArn: string, principalId: string): APIGatewayAuthorizerResult {
-  const base = baseArn(methodArn);
-  const allowed = decision.verdicts.filter((v) => v.allow).map((v) => routeResource(base, v.route));
+/**
+ * Policies by verdicts: a policy depends only on the stage's base ARN and which routes are allowed,
+ * and a deployment sees a handful of such combinations. Building and checking one costs routes² pattern
+ * matches, so each is built once. Bounded, whatever arrives.
+ */
+const MAX_CACHED_POLICIES = 256;
+const policies = new Map<string, PolicyDocument>();
+
+function policyFor(base: string, decision: Decision): PolicyDocument {
+  const resources = decision.verdicts.map((v) => routeResource(base, v.route));
+  const key = decision.verdicts.map((v, i) => `${v.allow ? '+' : '-'}${resources[i]}`).join(' ');
+  const cached = policies.get(key);
+  if (cached !== undefined) return cached;
+
+  const allowed = resources.filter((_, i) => decision.verdicts[i]!.allow);
   // A Deny whose pattern also matches an allowed route would win over that route's Allow: leave it
   // out and let the implicit deny cover it (checked below).
-  const denied = decision.verdicts
-    .filter((v) => !v.allow)
-    .map((v) => routeResource(base, v.route))
+  const denied = resources
+    .filter((_, i) => !decision.verdicts[i]!.allow)
     .filter((pattern) => !allowed.some((resource) => wildcardMatches(pattern, resource)));
 
   const statements: Statement[] = [];
@@ -59,13 +70,21 @@ export function buildPolicy(decision: Decision, methodArn: string, principalId: 
   }
   const policyDocument: PolicyDocument = { Version: '2012-10-17', Statement: statements };
 
-  for (const verdict of decision.verdicts) {
-    const resource = routeResource(base, verdict.route);
-    if ((evaluatePolicy(policyDocument, resource) === 'Allow') !== verdict.allow) {
+  decision.verdicts.forEach((verdict, i) => {
+    if ((evaluatePolicy(policyDocument, resources[i]!) === 'Allow') !== verdict.allow) {
       throw new PolicyConflictError(
         `${verdict.route.method} ${verdict.route.path} overlaps another route with a different requirement in a way one cached policy cannot express: give the routes distinct static path prefixes`,
       );
     }
-  }
-  return { principalId, policyDocument, context: { ...decision.context } };
+  });
+  // Frozen: every answer shares it, so nobody may change it.
+  for (const statement of statements) Object.freeze(Object.freeze(statement).Resource);
+  Object.freeze(statements);
+  if (policies.size >= MAX_CACHED_POLICIES) policies.clear();
+  policies.set(key, Object.freeze(policyDocument));
+  return policyDocument;
+}
+
+export function buildPolicy(decision: Decision, methodArn: string, principalId: string): APIGatewayAuthorizerResult {
+  return { principalId, policyDocument: policyFor(baseArn(methodArn), decision), context: { ...decision.context } };
 }

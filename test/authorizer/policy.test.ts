@@ -108,7 +108,22 @@ describe('buildPolicy', () => {
       { method: 'GET', path: '/v1/{id}', requires: { kind: 'subscription' } },
       { method: 'GET', path: '/v1/ping', requires: { kind: 'key' } },
     ];
-    expect(() => buildPolicy(decisionFor({ customerId: 'cus_P0licy' }, routes), `${BASE}/GET/v1/ping`, 'cus_P0licy')).toThrow(PolicyConflictError);
+    // Every time: a conflicting policy is never cached.
+    for (let i = 0; i < 2; i++) {
+      expect(() => buildPolicy(decisionFor({ customerId: 'cus_P0licy' }, routes), `${BASE}/GET/v1/ping`, 'cus_P0licy')).toThrow(PolicyConflictError);
+    }
+  });
+
+  it('shares one frozen policy between decisions with the same verdicts, and keeps contexts apart', () => {
+    const first = buildPolicy(decisionFor({ customerId: 'cus_One', subscriptionStatus: 'active' }), REQUESTS['GET /v1/ping']!, 'cus_One');
+    const second = buildPolicy(decisionFor({ customerId: 'cus_Two', subscriptionStatus: 'trialing' }), REQUESTS['GET /']!, 'cus_Two');
+    expect(second.policyDocument).toBe(first.policyDocument);
+    expect(Object.isFrozen(first.policyDocument.Statement)).toBe(true);
+    expect(first.context).toMatchObject({ customerId: 'cus_One' });
+    expect(second.context).toMatchObject({ customerId: 'cus_Two' });
+    const otherStage = buildPolicy(decisionFor({ customerId: 'cus_One', subscriptionStatus: 'active' }), `${BASE.replace('/prod', '/beta')}/GET/v1/ping`, 'cus_One');
+    expect(JSON.stringify(otherStage.policyDocument)).toContain('/beta/GET/v1/ping');
+    expect(JSON.stringify(otherStage.policyDocument)).not.toContain('/prod/');
   });
 
   it('denies the whole stage when there are no routes', () => {
