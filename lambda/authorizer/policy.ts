@@ -78,7 +78,10 @@ function policyFor(base: string, decision: Decision): PolicyDocument {
     }
   });
   // Frozen: every answer shares it, so nobody may change it.
-  for (const statement of statements) Object.freeze(Object.freeze(statement).Resource);
+  for (const statement of statements) {
+    if ('Resource' in statement) Object.freeze(statement.Resource);
+    Object.freeze(statement);
+  }
   Object.freeze(statements);
   if (policies.size >= MAX_CACHED_POLICIES) policies.clear();
   policies.set(key, Object.freeze(policyDocument));

@@ -1,15 +1,5 @@
-import { FlushStageAuthorizersCacheCommand, type APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AuthorizerCacheFlusher, FlushTarget } from '../shared/ports';
-
-/** API Gateway's stage-wide flush: the only way to drop cached authorizer results. */
-export class ApiGatewayCacheFlusher implements AuthorizerCacheFlusher {
-  constructor(private readonly client: APIGatewayClient) {}
-
-  async flush(target: FlushTarget): Promise<void> {
-    await this.client.send(new FlushStageAuthorizersCacheCommand({ restApiId: target.restApiId, stageName: target.stage }));
-  }
-}
 
 export interface CoalescingFlusherOptions {
   /** Least time between the starts of two flushes of one stage. @default 2000 */

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { AuthorizerCacheFlusher, FlushTarget } from '../../lambda/shared/ports';
 import type { TableNames } from '../../lambda/shared/tables';
-import { ApiGatewayCacheFlusher } from '../../lambda/webhook/cache-flush';
+import { ApiGatewayCacheFlusher } from '../../lambda/webhook/api-gateway-flusher';
 import { parseSigningSecrets, readSecretString } from '../../lambda/webhook/secrets';
 import { coordinatesPath, readCoordinates } from '../local/coordinates';
 import { LOCAL_CREDENTIALS, localClient } from '../local/dynamodb-local';

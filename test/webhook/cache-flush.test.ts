@@ -1,5 +1,6 @@
 import { APIGatewayClient, FlushStageAuthorizersCacheCommand } from '@aws-sdk/client-api-gateway';
-import { ApiGatewayCacheFlusher, CoalescingFlusher } from '../../lambda/webhook/cache-flush';
+import { ApiGatewayCacheFlusher } from '../../lambda/webhook/api-gateway-flusher';
+import { CoalescingFlusher } from '../../lambda/webhook/cache-flush';
 import type { FlushTarget } from '../../lambda/shared/ports';
 
 const PROD: FlushTarget = { restApiId: 'api1', stage: 'prod' };

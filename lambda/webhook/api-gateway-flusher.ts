@@ -1,0 +1,15 @@
+import { FlushStageAuthorizersCacheCommand, type APIGatewayClient } from '@aws-sdk/client-api-gateway';
+import type { AuthorizerCacheFlusher, FlushTarget } from '../shared/ports';
+
+/**
+ * API Gateway's FlushStageAuthorizersCache, the only way to drop cached authorizer results (stage-wide).
+ * In a module of its own: the webhook loads it on its first flush, so a cold start does not pay for
+ * the API Gateway client.
+ */
+export class ApiGatewayCacheFlusher implements AuthorizerCacheFlusher {
+  constructor(private readonly client: APIGatewayClient) {}
+
+  async flush(target: FlushTarget): Promise<void> {
+    await this.client.send(new FlushStageAuthorizersCacheCommand({ restApiId: target.restApiId, stageName: target.stage }));
+  }
+}
