@@ -1,11 +1,7 @@
 import { FlushStageAuthorizersCacheCommand, type APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import type { AuthorizerCacheFlusher, FlushTarget } from '../shared/ports';
 
-/**
- * API Gateway's FlushStageAuthorizersCache, the only way to drop cached authorizer results (stage-wide).
- * In a module of its own: the webhook loads it on its first flush, so a cold start does not pay for
- * the API Gateway client.
- */
+/** API Gateway's FlushStageAuthorizersCache: the only way to drop cached authorizer results (stage-wide). */
 export class ApiGatewayCacheFlusher implements AuthorizerCacheFlusher {
   constructor(private readonly client: APIGatewayClient) {}
 

@@ -1,9 +1,10 @@
+import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import Stripe from 'stripe';
 import { createObservability } from '../shared/observability';
 import { loadWebhookSettings } from '../shared/settings';
-import type { AuthorizerCacheFlusher } from '../shared/ports';
+import { ApiGatewayCacheFlusher } from './api-gateway-flusher';
 import { CoalescingFlusher } from './cache-flush';
 import { makeWebhookHandler } from './handler';
 import { cachedSigningSecrets, readSecretString } from './secrets';
@@ -13,16 +14,7 @@ const settings = loadWebhookSettings(process.env);
 const observability = createObservability('tollgate-webhook');
 const secretsManager = new SecretsManagerClient({});
 const dynamodb = new DynamoDBClient({});
-// Only events that change access flush: the API Gateway client is loaded then, not at cold start.
-let apiGatewayFlusher: Promise<AuthorizerCacheFlusher> | undefined;
-const flusher = new CoalescingFlusher({
-  flush: async (target) => {
-    apiGatewayFlusher ??= Promise.all([import('@aws-sdk/client-api-gateway'), import('./api-gateway-flusher')]).then(
-      ([{ APIGatewayClient }, { ApiGatewayCacheFlusher }]) => new ApiGatewayCacheFlusher(new APIGatewayClient({})),
-    );
-    return (await apiGatewayFlusher).flush(target);
-  },
-});
+const flusher = new CoalescingFlusher(new ApiGatewayCacheFlusher(new APIGatewayClient({})));
 const signingSecrets = cachedSigningSecrets(secretsManager, settings.webhookSecretId);
 // Optional: with a Stripe API key the webhook re-fetches same-second subscriptions and pages
 // entitlements. A failed read is not cached: the invocation fails (Stripe retries) and the next one reads again.
