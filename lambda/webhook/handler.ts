@@ -250,7 +250,14 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
       });
       const flushNeeded = target !== undefined && (result.outcome === 'applied' ? accessChanges : result.outcome === 'duplicate' && result.flushPending);
       if (flushNeeded) {
-        await deps.flusher.flush(target);
+        try {
+          await deps.flusher.flush(target);
+        } catch (err) {
+          // Lets Stripe's retry finish the flush at once. Best effort: should this write fail too, the
+          // retry (minutes later) finds the entry older than FLUSH_IN_FLIGHT_SECONDS and flushes anyway.
+          await deps.store.flushFailed(id).catch(() => undefined);
+          throw err;
+        }
         await deps.store.flushDone(id);
       }
       record(result.outcome, { type, eventId: id, customerId, ...(flushNeeded ? { detail: 'authorizer cache flushed' } : {}) });

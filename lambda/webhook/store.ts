@@ -30,7 +30,10 @@ export interface LedgerEvent {
 
 export type ApplyResult =
   | { readonly outcome: 'applied' }
-  /** Seen before: nothing written. `flushPending`: its cache flush never completed. */
+  /**
+   * Seen before: nothing written. `flushPending`: the first delivery's cache flush is owed and that
+   * delivery is no longer running (its flush failed, or it is older than any invocation can live).
+   */
   | { readonly outcome: 'duplicate'; readonly flushPending: boolean }
   /** Older than the stored state: recorded in the ledger, state untouched. */
   | { readonly outcome: 'stale'; readonly storedWatermark?: string };
@@ -45,6 +48,8 @@ export interface PaymentStateStore {
    */
   apply(event: LedgerEvent, update: CustomerUpdate, options: { readonly flushPending: boolean; readonly now: Date }): Promise<ApplyResult>;
   flushDone(eventId: string): Promise<void>;
+  /** The flush failed: the next delivery of the event should not wait to finish it. */
+  flushFailed(eventId: string): Promise<void>;
 }
 
 export class StoreError extends Error {
@@ -64,6 +69,21 @@ function toDynamo(value: AttributeValue | number): DynamoValue {
   if (typeof value === 'number') return { N: String(value) };
   if (typeof value === 'boolean') return { BOOL: value };
   return { L: value.map((v) => ({ S: v })) };
+}
+
+/**
+ * How long after its write a pending flush may still belong to a running delivery: longer than the
+ * webhook's Lambda timeout (10 s). Concurrent duplicates inside this window leave the flush to the
+ * delivery that wrote the entry, so one event causes one flush.
+ */
+export const FLUSH_IN_FLIGHT_SECONDS = 30;
+
+/** Whether a duplicate delivery must finish the flush its first delivery owed. */
+export function owedFlush(entry: Record<string, DynamoValue> | undefined, now: Date): boolean {
+  if (entry?.flushPending?.BOOL !== true) return false;
+  if (entry.flushFailed?.BOOL === true) return true;
+  const recordedAt = Date.parse(entry.recordedAt?.S ?? '');
+  return !Number.isFinite(recordedAt) || now.getTime() - recordedAt >= FLUSH_IN_FLIGHT_SECONDS * 1000;
 }
 
 function ledgerItem(event: LedgerEvent, customerId: string, outcome: string, now: Date, flushPending: boolean): Record<string, DynamoValue> {
@@ -188,7 +208,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) throw err;
         const [ledger, customer] = err.CancellationReasons ?? [];
-        if (ledger?.Code === 'ConditionalCheckFailed') return { outcome: 'duplicate', flushPending: ledger.Item?.flushPending?.BOOL === true };
+        if (ledger?.Code === 'ConditionalCheckFailed') return { outcome: 'duplicate', flushPending: owedFlush(ledger.Item, options.now) };
         if (customer?.Code === 'ConditionalCheckFailed') {
           return this.recordStale(event, customerId, options.now, customer.Item?.[watermarkAttribute(change)]?.S);
         }
@@ -218,9 +238,21 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
       );
       return storedWatermark === undefined ? { outcome: 'stale' } : { outcome: 'stale', storedWatermark };
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return { outcome: 'duplicate', flushPending: err.Item?.flushPending?.BOOL === true };
+      if (err instanceof ConditionalCheckFailedException) return { outcome: 'duplicate', flushPending: owedFlush(err.Item, now) };
       throw err;
     }
+  }
+
+  async flushFailed(eventId: string): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tables.eventsTable,
+        Key: { eventId: { S: eventId } },
+        UpdateExpression: 'SET flushFailed = :true',
+        ConditionExpression: 'attribute_exists(flushPending)',
+        ExpressionAttributeValues: { ':true': { BOOL: true } },
+      }),
+    );
   }
 
   async flushDone(eventId: string): Promise<void> {
@@ -228,7 +260,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
       new UpdateItemCommand({
         TableName: this.tables.eventsTable,
         Key: { eventId: { S: eventId } },
-        UpdateExpression: 'REMOVE flushPending',
+        UpdateExpression: 'REMOVE flushPending, flushFailed',
         ConditionExpression: 'attribute_exists(eventId)',
       }),
     );

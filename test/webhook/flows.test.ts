@@ -1,7 +1,7 @@
 import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { buildStripeEvent, stripeId, type StripeEventOverrides, type HandledEventType } from '../../lib/stripe-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
-import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
+import { DynamoPaymentStateStore, FLUSH_IN_FLIGHT_SECONDS } from '../../lambda/webhook/store';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
 import { API_ID, STAGE, authorize, quietObservability, RecordingFlusher, SECRET, seedApiKey, signedDelivery, snapshotTables, webhookFor } from './support';
 
@@ -216,6 +216,26 @@ describe('webhook flows (DynamoDB Local, real authorizer)', () => {
     // Flushed once: the next retry has nothing left to do.
     await handler(delivery);
     expect(flusher.flushes).toHaveLength(1);
+  });
+
+  it('leaves a pending flush to the delivery still running it, and finishes it once that one can no longer be', async () => {
+    const customer = newCustomer();
+    const delivery = signedDelivery(buildStripeEvent('customer.subscription.created', { customer, created: T0 }));
+    // The first delivery writes its ledger entry and then dies mid-flush (a Lambda timeout or crash).
+    const dying = webhookFor(tables, { flusher: { flush: () => new Promise<void>(() => undefined) } });
+    void dying.handler(delivery);
+    for (let i = 0; i < 200 && (await ledgerCount(tables, customer)) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await ledgerCount(tables, customer)).toBe(1);
+
+    const concurrent = webhookFor(tables);
+    expect(JSON.parse((await concurrent.handler(delivery)).body).outcome).toBe('duplicate');
+    expect(concurrent.flusher.flushes).toHaveLength(0);
+
+    const later = webhookFor(tables, { now: () => new Date(Date.now() + (FLUSH_IN_FLIGHT_SECONDS + 1) * 1000) });
+    expect(JSON.parse((await later.handler(delivery)).body).outcome).toBe('duplicate');
+    expect(later.flusher.flushes).toEqual([{ restApiId: API_ID, stage: STAGE }]);
+    await later.handler(delivery);
+    expect(later.flusher.flushes).toHaveLength(1);
   });
 
   it('acknowledges and ignores event types that do not decide access', async () => {

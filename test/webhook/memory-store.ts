@@ -1,5 +1,5 @@
 import { project, verdict, type CustomerUpdate, type PaymentState } from '../../lambda/webhook/state';
-import type { ApplyResult, LedgerEvent, PaymentStateStore } from '../../lambda/webhook/store';
+import { owedFlush, type ApplyResult, type LedgerEvent, type PaymentStateStore } from '../../lambda/webhook/store';
 
 /**
  * The store's contract in memory, with the ordering rule evaluated by state.ts's `verdict` (the
@@ -8,7 +8,7 @@ import type { ApplyResult, LedgerEvent, PaymentStateStore } from '../../lambda/w
  */
 export class MemoryPaymentStateStore implements PaymentStateStore {
   readonly customers = new Map<string, PaymentState>();
-  readonly ledger = new Map<string, { outcome: string; flushPending: boolean }>();
+  readonly ledger = new Map<string, { outcome: string; flushPending: boolean; flushFailed?: boolean; recordedAt: Date }>();
 
   read(customerId: string): Promise<PaymentState | undefined> {
     return Promise.resolve(this.customers.get(customerId));
@@ -16,20 +16,32 @@ export class MemoryPaymentStateStore implements PaymentStateStore {
 
   apply(event: LedgerEvent, update: CustomerUpdate, options: { readonly flushPending: boolean; readonly now: Date }): Promise<ApplyResult> {
     const seen = this.ledger.get(event.eventId);
-    if (seen !== undefined) return Promise.resolve({ outcome: 'duplicate', flushPending: seen.flushPending });
+    if (seen !== undefined) {
+      const entry = { flushPending: { BOOL: seen.flushPending }, flushFailed: { BOOL: seen.flushFailed === true }, recordedAt: { S: seen.recordedAt.toISOString() } };
+      return Promise.resolve({ outcome: 'duplicate', flushPending: owedFlush(entry, options.now) });
+    }
     const current = this.customers.get(update.customerId);
     if (verdict(current, update) === 'stale') {
-      this.ledger.set(event.eventId, { outcome: 'stale', flushPending: false });
+      this.ledger.set(event.eventId, { outcome: 'stale', flushPending: false, recordedAt: options.now });
       return Promise.resolve({ outcome: 'stale' });
     }
     this.customers.set(update.customerId, project(current, update.customerId, update, options.now));
-    this.ledger.set(event.eventId, { outcome: 'applied', flushPending: options.flushPending });
+    this.ledger.set(event.eventId, { outcome: 'applied', flushPending: options.flushPending, recordedAt: options.now });
     return Promise.resolve({ outcome: 'applied' });
   }
 
   flushDone(eventId: string): Promise<void> {
     const entry = this.ledger.get(eventId);
-    if (entry !== undefined) entry.flushPending = false;
+    if (entry !== undefined) {
+      entry.flushPending = false;
+      entry.flushFailed = false;
+    }
+    return Promise.resolve();
+  }
+
+  flushFailed(eventId: string): Promise<void> {
+    const entry = this.ledger.get(eventId);
+    if (entry?.flushPending === true) entry.flushFailed = true;
     return Promise.resolve();
   }
 }
