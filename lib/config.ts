@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
 /**
  * Deploy-time configuration: `cdk.json` context, overridable with `cdk synth -c tollgate:<name>=<value>`.
  * Validated once, at synth, with messages that say what to change.
@@ -135,4 +138,25 @@ export function loadConfig(read: ContextReader): TollgateConfig {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * cdk.json's `context`, as the CDK CLI hands it to the app (`new App()` reads it only under the CLI):
+ * for the local run, the CLI and the tests. No cdk.json: no context, so the defaults, as `cdk synth`
+ * would use them. A cdk.json that is not JSON is an error, as it is for `cdk synth`.
+ */
+export function readCdkJsonContext(root: string): Record<string, unknown> {
+  const file = path.join(root, 'cdk.json');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw err;
+  }
+  try {
+    return (JSON.parse(text) as { context?: Record<string, unknown> }).context ?? {};
+  } catch (err) {
+    throw new ConfigError([`cdk.json is not valid JSON (${(err as Error).message}): fix it, then retry`]);
+  }
 }

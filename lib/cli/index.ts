@@ -19,7 +19,7 @@ import {
   type ApiKeySummary,
 } from '../api-keys';
 import { stateDirectory } from '../local/coordinates';
-import { buildLocalDocument, loadProjectConfig } from '../local/stack';
+import { authorizerSettingsFor, buildLocalDocument, loadProjectConfig } from '../local/stack';
 import { buildStripeEvent, EventSpecError, isSendableEventType, SENDABLE_EVENT_TYPES, serializeStripeEvent, signStripePayload } from './stripe-event';
 import { setUsageBlock, UnknownCustomerError, USAGE_BLOCKS } from '../usage';
 import { resolveTarget, TargetError, type Target } from './target';
@@ -327,11 +327,7 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
       if (Item === undefined) throw new CliError(`no customer ${customerId}: it has no API key and no Stripe event was received for it`);
       const customer: CustomerRecord = toCustomerRecord(Item);
       const keys = await listApiKeys({ client: target.dynamodb, tables: target.tables, now: () => ctx.now }, customerId);
-      const decision = decide(customer, built.routes, ctx.now, {
-        gracePeriodSeconds: config.gracePeriodHours * 3600,
-        checkoutUrl: config.checkoutUrl,
-        portalUrl: config.portalUrl,
-      });
+      const decision = decide(customer, built.routes, ctx.now, authorizerSettingsFor(config, built.routes, target.tables.customers));
       const routes = built.operations.map((operation) => {
         const route = `${operation.method} ${operation.path}`;
         if (operation.requires.kind === 'public') return { route, requires: 'public', status: 200 };

@@ -1,18 +1,19 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { loadApiDocument } from '../api-document';
-import { loadConfig, type TollgateConfig } from '../config';
+import { loadConfig, readCdkJsonContext, type TollgateConfig } from '../config';
 import { buildApiDocument, type BuiltApi } from '../openapi/build';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
+import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { handler as sampleBackend } from '../../lambda/backend/index';
 import { createObservability } from '../../lambda/shared/observability';
 import type { AuthorizerCacheFlusher } from '../../lambda/shared/ports';
-import type { TableNames } from '../../lambda/shared/tables';
+import type { RouteRule } from '../../lambda/shared/requirements';
+import { authorizerEnvironment, loadAuthorizerSettings, type AuthorizerSettings } from '../../lambda/shared/settings';
+import { TABLES, type TableNames } from '../../lambda/shared/tables';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
 import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
-import { localClient } from './dynamodb-local';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localClient } from './dynamodb-local';
 import { createLocalGateway, localInvocationUri, type LocalFunction, type LocalGateway } from './gateway';
 
 /**
@@ -29,14 +30,16 @@ export const LOCAL_WEBHOOK_SECRET = 'whsec_tollgate_local_development_only';
 
 /** cdk.json's `tollgate:*` context, validated as `cdk synth` validates it. */
 export function loadProjectConfig(root: string): TollgateConfig {
-  let context: Record<string, unknown> = {};
-  try {
-    const parsed = JSON.parse(readFileSync(path.join(root, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
-    context = parsed.context ?? {};
-  } catch {
-    // No cdk.json: the defaults, as `cdk synth` would use them.
-  }
+  const context = readCdkJsonContext(root);
   return loadConfig((key) => context[key]);
+}
+
+/**
+ * The settings the deployed authorizer reads from its environment, derived through the same contract
+ * (the stack's encoding, the function's decoding), so the local run cannot drift from it.
+ */
+export function authorizerSettingsFor(config: TollgateConfig, routes: readonly RouteRule[], customersTable: string): AuthorizerSettings {
+  return loadAuthorizerSettings({ ...authorizerEnvironment({ ...config, routes }), [TABLES.customers.envVar]: customersTable });
 }
 
 export function buildLocalDocument(config: TollgateConfig, root: string): BuiltApi {
@@ -75,8 +78,8 @@ export interface LocalApi {
 export function createLocalApi(options: LocalApiOptions): LocalApi {
   const { config, built, tables } = options;
   const now = options.now ?? Date.now;
-  // Fail fast when DynamoDB Local is gone: the authorizer answers 503 within its deadline.
-  const authorizerClient = localClient(options.dynamodbEndpoint, { requestTimeoutMs: 250, maxAttempts: 2 });
+  // The deployed authorizer's client settings (timeouts, attempts), pointed at DynamoDB Local.
+  const authorizerClient = authorizerDynamoClient({ endpoint: options.dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const webhookClient = localClient(options.dynamodbEndpoint, { requestTimeoutMs: 2000, maxAttempts: 2 });
   // The webhook is built before the gateway that invokes it: the flush reaches it through this ref.
   const ref: { gateway?: LocalGateway } = {};
@@ -85,13 +88,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   };
   const authorizer = makeAuthorizerHandler({
     customers: new DynamoCustomerReader(authorizerClient, tables.customers),
-    settings: {
-      customersTable: tables.customers,
-      routes: built.routes,
-      gracePeriodSeconds: config.gracePeriodHours * 3600,
-      checkoutUrl: config.checkoutUrl,
-      portalUrl: config.portalUrl,
-    },
+    settings: authorizerSettingsFor(config, built.routes, tables.customers),
     now: () => new Date(now()),
     observability: createObservability('tollgate-authorizer'),
   });

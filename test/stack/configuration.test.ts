@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createApp } from '../../lib/app';
-import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../../lib/config';
+import { ConfigError, DEFAULT_CONFIG, loadConfig, readCdkJsonContext } from '../../lib/config';
 import { cdkJsonContext, synth } from '../support/synth';
 
 const sampleDocument = (): any => JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'api', 'openapi.json'), 'utf8'));
@@ -57,6 +57,20 @@ describe('loadConfig', () => {
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).problems).toHaveLength(2);
     }
+  });
+});
+
+describe('readCdkJsonContext', () => {
+  it('reads cdk.json context, and none (the defaults) without a cdk.json', () => {
+    expect(readCdkJsonContext(path.join(__dirname, '..', '..'))).toMatchObject({ 'tollgate:stageName': 'prod' });
+    expect(readCdkJsonContext(mkdtempSync(path.join(tmpdir(), 'tollgate-nocdk-')))).toEqual({});
+  });
+
+  it('fails with a clear message on a cdk.json that is not JSON, instead of using the defaults', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'tollgate-badcdk-'));
+    writeFileSync(path.join(root, 'cdk.json'), '{ "context": ');
+    expect(() => readCdkJsonContext(root)).toThrow(ConfigError);
+    expect(() => readCdkJsonContext(root)).toThrow(/cdk.json is not valid JSON/);
   });
 });
 

@@ -1,13 +1,12 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createApp } from '../../lib/app';
+import { readCdkJsonContext } from '../../lib/config';
 import type { TollgateStack } from '../../lib/tollgate-stack';
 
 /** The context users deploy with: cdk.json's, which `new App()` only reads under the CDK CLI. */
 export function cdkJsonContext(): Record<string, unknown> {
-  const file = path.join(__dirname, '..', '..', 'cdk.json');
-  return (JSON.parse(readFileSync(file, 'utf8')) as { context: Record<string, unknown> }).context;
+  return readCdkJsonContext(path.join(__dirname, '..', '..'));
 }
 
 export interface Synthesized {
