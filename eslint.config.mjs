@@ -1,6 +1,28 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers, enforced here rather than in comments (test/lint/boundaries.test.ts proves each rule bites):
+ * - lambda/**: the functions. No aws-cdk-lib/constructs/cdk-nag (it is bundled into Lambda), nothing from lib/.
+ * - CDK-free tooling (lib/contract.ts, lib/config, lib/openapi, lib/local, lib/cli, lib/fixtures, bin/tollgate.ts):
+ *   runs without CDK, so no CDK packages and no CDK topology module (lib/*.ts other than contract.ts).
+ * - lib/*.ts (app, stack, tables, functions, bundling): the CDK topology; may import anything.
+ */
+const CDK_PACKAGES = {
+  regex: '^(aws-cdk-lib|constructs|cdk-nag)(/.*)?$',
+  message: 'CDK belongs in the topology modules (lib/*.ts): this module must run without aws-cdk-lib.',
+};
+const LIB_FROM_LAMBDA = {
+  regex: '^(\\.\\./)+lib(/.*)?$',
+  message: 'lambda/ is bundled into the functions: it must not import from lib/ (move the shared piece under lambda/shared/).',
+};
+/** A relative import of a lib/*.ts module other than contract.ts, seen from `depth` folders below lib/. */
+const cdkTopologyFrom = (depth) => ({
+  regex: `^${'\\.\\./'.repeat(depth)}(?!contract$)[^/.][^/]*$`,
+  message: 'lib/*.ts is the CDK topology: CDK-free tooling may import only lib/contract.ts from it.',
+});
+const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', '.tollgate/', 'coverage/', 'bench/results/', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
@@ -18,6 +40,12 @@ export default tseslint.config(
       eqeqeq: ['error', 'always'],
     },
   },
+  { files: ['lambda/**/*.ts'], rules: restrict(CDK_PACKAGES, LIB_FROM_LAMBDA) },
+  { files: ['lib/contract.ts'], rules: restrict(CDK_PACKAGES) },
+  { files: ['lib/{config,openapi,local,cli,fixtures}/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(1)) },
+  { files: ['lib/{config,openapi,local,cli,fixtures}/*/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(2)) },
+  { files: ['lib/{config,openapi,local,cli,fixtures}/*/*/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(3)) },
+  { files: ['bin/tollgate.ts'], rules: restrict(CDK_PACKAGES, { ...cdkTopologyFrom(0), regex: '^\\.\\./lib/(?!contract$)[^/]+$' }) },
   {
     // Tests read synthesized templates and HTTP bodies: untyped JSON by nature.
     files: ['test/**/*.ts', 'bench/**/*.ts'],

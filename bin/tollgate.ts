@@ -1,4 +1,5 @@
-import { PROJECT_ROOT, runCli } from '../lib/cli/index';
+import { runCli } from '../lib/cli/index';
+import { PROJECT_ROOT } from '../lib/contract';
 
 // The project supports Node 20 (the Lambda runtime is 22): the SDK's notice about 2027 is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

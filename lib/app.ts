@@ -1,11 +1,9 @@
 import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { loadApiDocument } from './api-document';
-import { loadConfig } from './config';
+import { loadApiDocument } from './openapi/load';
+import { loadConfig } from './config/tollgate-config';
+import { PROJECT_ROOT, STACK_NAME } from './contract';
 import { TollgateStack } from './tollgate-stack';
-import { PROJECT_ROOT } from './tollgate-function';
-
-export const STACK_NAME = 'Tollgate';
 
 /** The CDK app: configuration from context, the stack, and cdk-nag's AwsSolutions checks. */
 export function createApp(props: AppProps = {}): { app: App; stack: TollgateStack } {

@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import * as path from 'node:path';
 import { LAMBDA_BUNDLING } from './bundling';
+import { PROJECT_ROOT } from './contract';
 
 export interface TollgateFunctionProps {
   /** Folder under `lambda/` holding the function's `index.ts`. */
@@ -17,8 +18,6 @@ export interface TollgateFunctionProps {
   readonly memorySize?: number;
 }
 
-/** The project root, whatever file or test synthesizes the stack. */
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
 /**
  * A tollgate Lambda: Node.js 22 on arm64, bundled by the local esbuild (no Docker) from the ESM build

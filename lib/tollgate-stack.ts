@@ -5,9 +5,10 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import type { TollgateConfig } from './config';
+import type { TollgateConfig } from './config/tollgate-config';
 import { ENV, authorizerEnvironment } from '../lambda/shared/settings';
-import { buildApiDocument, readRoutes, WEBHOOK_PATH, type BuiltApi } from './openapi/build';
+import { STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
+import { buildApiDocument, readRoutes, type BuiltApi } from './openapi/build';
 import { PaymentTables } from './payment-tables';
 import { TollgateFunction } from './tollgate-function';
 
@@ -170,16 +171,16 @@ export class TollgateStack extends Stack {
       ],
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the paywalled API' });
-    new CfnOutput(this, 'StripeWebhookUrl', {
+    new CfnOutput(this, STACK_OUTPUTS.apiUrl, { value: this.api.url, description: 'Base URL of the paywalled API' });
+    new CfnOutput(this, STACK_OUTPUTS.stripeWebhookUrl, {
       value: this.api.urlForPath(WEBHOOK_PATH),
       description: 'Register this URL as a Stripe webhook endpoint',
     });
-    new CfnOutput(this, 'CustomersTableName', { value: this.tables.customers.tableName });
-    new CfnOutput(this, 'ApiKeysTableName', { value: this.tables.apiKeys.tableName });
-    new CfnOutput(this, 'EventsTableName', { value: this.tables.events.tableName });
-    new CfnOutput(this, 'RestApiId', { value: this.api.restApiId });
-    new CfnOutput(this, 'StageName', { value: config.stageName });
+    new CfnOutput(this, STACK_OUTPUTS.customersTableName, { value: this.tables.customers.tableName });
+    new CfnOutput(this, STACK_OUTPUTS.apiKeysTableName, { value: this.tables.apiKeys.tableName });
+    new CfnOutput(this, STACK_OUTPUTS.eventsTableName, { value: this.tables.events.tableName });
+    new CfnOutput(this, STACK_OUTPUTS.restApiId, { value: this.api.restApiId });
+    new CfnOutput(this, STACK_OUTPUTS.stageName, { value: config.stageName });
 
     this.acknowledgeFindings();
   }

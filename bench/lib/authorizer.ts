@@ -9,9 +9,9 @@ import { issueApiKey } from '../../lambda/shared/api-key';
 import type { CustomerRecord } from '../../lambda/shared/model';
 import type { AuthorizerSettings } from '../../lambda/shared/settings';
 import type { TableNames } from '../../lambda/shared/tables';
-import { loadApiDocument } from '../../lib/api-document';
-import { createApiKey } from '../../lib/api-keys';
-import { DEFAULT_CONFIG } from '../../lib/config';
+import { loadApiDocument } from '../../lib/openapi/load';
+import { createApiKey } from '../../lambda/shared/customers/keys';
+import { DEFAULT_CONFIG } from '../../lib/config/tollgate-config';
 import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION, localClient, tableNames } from '../../lib/local/dynamodb-local';
 import { readRoutes } from '../../lib/openapi/build';
 

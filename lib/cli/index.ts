@@ -1,6 +1,5 @@
 import { paginateScan } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { decide } from '../../lambda/authorizer/decide';
 import { CUSTOMER_ID } from '../../lambda/shared/api-key';
@@ -17,11 +16,11 @@ import {
   revokeApiKey,
   rotateApiKey,
   type ApiKeySummary,
-} from '../api-keys';
+} from '../../lambda/shared/customers/keys';
 import { stateDirectory } from '../local/coordinates';
 import { authorizerSettingsFor, buildLocalDocument, loadProjectConfig } from '../local/stack';
-import { buildStripeEvent, EventSpecError, isSendableEventType, SENDABLE_EVENT_TYPES, serializeStripeEvent, signStripePayload } from './stripe-event';
-import { setUsageBlock, UnknownCustomerError, USAGE_BLOCKS } from '../usage';
+import { buildStripeEvent, EventSpecError, isSendableEventType, SENDABLE_EVENT_TYPES, serializeStripeEvent, signStripePayload } from '../fixtures/customer-events';
+import { setUsageBlock, UnknownCustomerError, USAGE_BLOCKS } from '../../lambda/shared/customers/usage';
 import { resolveTarget, TargetError, type Target } from './target';
 
 /**
@@ -42,7 +41,6 @@ export interface CliIo {
   readonly fetch?: typeof fetch;
 }
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
 class UsageError extends Error {
   constructor(

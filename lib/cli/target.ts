@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { STACK_NAME, STACK_OUTPUTS, type StackOutput } from '../contract';
 import type { AuthorizerCacheFlusher, FlushTarget } from '../../lambda/shared/ports';
 import type { TableNames } from '../../lambda/shared/tables';
 import { ApiGatewayCacheFlusher } from '../../lambda/webhook/api-gateway-flusher';
@@ -46,11 +47,9 @@ export interface TargetOptions {
   readonly secretId?: string;
 }
 
-/** lib/app.ts's stack name (not imported: that module loads aws-cdk-lib). */
-const STACK_NAME = 'Tollgate';
-const OUTPUT_KEYS = ['ApiUrl', 'StripeWebhookUrl', 'CustomersTableName', 'ApiKeysTableName', 'EventsTableName', 'RestApiId', 'StageName'] as const;
+const OUTPUT_KEYS = Object.values(STACK_OUTPUTS);
 
-function readOutputs(file: string): Record<(typeof OUTPUT_KEYS)[number], string> {
+function readOutputs(file: string): Record<StackOutput, string> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
@@ -58,12 +57,12 @@ function readOutputs(file: string): Record<(typeof OUTPUT_KEYS)[number], string>
     throw new TargetError(`cannot read the stack outputs "${file}" (${(err as NodeJS.ErrnoException).code ?? 'invalid JSON'}): write them with cdk deploy --outputs-file ${file}`);
   }
   const stacks = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
-  const outputs = stacks[STACK_NAME] ?? Object.values(stacks).find((s) => typeof s === 'object' && s !== null && 'ApiUrl' in s);
+  const outputs = stacks[STACK_NAME] ?? Object.values(stacks).find((s) => typeof s === 'object' && s !== null && STACK_OUTPUTS.apiUrl in s);
   if (typeof outputs !== 'object' || outputs === null) throw new TargetError(`"${file}" has no outputs of the ${STACK_NAME} stack: write them with cdk deploy --outputs-file ${file}`);
   const record = outputs as Record<string, unknown>;
   const missing = OUTPUT_KEYS.filter((key) => typeof record[key] !== 'string' || record[key] === '');
   if (missing.length > 0) throw new TargetError(`"${file}" lacks the outputs ${missing.join(', ')}: redeploy the stack with cdk deploy --outputs-file ${file}`);
-  return record as Record<(typeof OUTPUT_KEYS)[number], string>;
+  return record as Record<StackOutput, string>;
 }
 
 const withSlash = (url: string): string => (url.endsWith('/') ? url : `${url}/`);

@@ -1,7 +1,7 @@
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TableNames } from '../../lambda/shared/tables';
-import { createApiKey, listApiKeys, revokeApiKey } from '../api-keys';
-import { buildStripeEvent, serializeStripeEvent, signStripePayload, type EventSpec } from '../cli/stripe-event';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../lambda/shared/customers/keys';
+import { buildStripeEvent, serializeStripeEvent, signStripePayload, type EventSpec } from '../fixtures/customer-events';
 import type { LocalGateway } from './gateway';
 
 /**

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { loadApiDocument } from '../api-document';
-import { loadConfig, readCdkJsonContext, type TollgateConfig } from '../config';
+import { loadApiDocument } from '../openapi/load';
+import { loadConfig, readCdkJsonContext, type TollgateConfig } from '../config/tollgate-config';
 import { buildApiDocument, type BuiltApi } from '../openapi/build';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';

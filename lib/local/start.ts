@@ -1,8 +1,9 @@
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../config';
-import { ApiDocumentError } from '../api-document';
+import { ConfigError } from '../config/tollgate-config';
+import { PROJECT_ROOT } from '../contract';
+import { ApiDocumentError } from '../openapi/load';
 import { OpenApiError } from '../openapi/build';
 import { createTables, DynamoDbLocalError, freePort, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from './dynamodb-local';
 import { removeCoordinates, STATE_DIR, stateDirectory, writeCoordinates } from './coordinates';
@@ -31,7 +32,6 @@ environment:
 
 class UsageError extends Error {}
 
-const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
 function parsePort(value: string | undefined): number {
   const port = Number(value ?? '3000');

@@ -1,4 +1,5 @@
 import { parseRequirement, RequirementError, type Requirement, type RouteRule } from '../../lambda/shared/requirements';
+import { WEBHOOK_PATH } from '../contract';
 import { buildGatewayResponses } from './gateway-responses';
 
 /**
@@ -10,7 +11,7 @@ import { buildGatewayResponses } from './gateway-responses';
  */
 
 export const AUTHORIZER_SCHEME = 'tollgateApiKey';
-export const WEBHOOK_PATH = '/webhooks/stripe';
+export { WEBHOOK_PATH };
 export const TOLLGATE_EXTENSION = 'x-tollgate';
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head'] as const;
 const CORS_ALLOW_HEADERS = 'Authorization,Content-Type';

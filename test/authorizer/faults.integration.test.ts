@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { authorizerDynamoClient, AUTHORIZER_READ_DEADLINE_MS } from '../../lambda/authorizer/dynamo-client';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
-import { createApiKey } from '../../lib/api-keys';
+import { createApiKey } from '../../lambda/shared/customers/keys';
 import { createTables, freePort, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from '../../lib/local/dynamodb-local';
 import { authorizerEvent, bearer, countRequests, quietObservability, settingsFor } from './support';
 

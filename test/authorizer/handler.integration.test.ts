@@ -7,7 +7,7 @@ import { evaluatePolicy } from '../../lambda/authorizer/policy';
 import { issueApiKey } from '../../lambda/shared/api-key';
 import type { CustomerRecord, PaymentReason } from '../../lambda/shared/model';
 import { PAYMENT_PROBLEMS } from '../../lambda/shared/problems';
-import { createApiKey, revokeApiKey, rotateApiKey } from '../../lib/api-keys';
+import { createApiKey, revokeApiKey, rotateApiKey } from '../../lambda/shared/customers/keys';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { authorizerEvent, BASE, bearer, countRequests, quietObservability, settingsFor } from './support';
 

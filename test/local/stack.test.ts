@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { createApiKey } from '../../lib/api-keys';
+import { createApiKey } from '../../lambda/shared/customers/keys';
 import { DEMO_CUSTOMERS, deliverEvent, issueDemoKeys, seedDemoCustomers } from '../../lib/local/demo';
 import { freePort } from '../../lib/local/dynamodb-local';
 import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';

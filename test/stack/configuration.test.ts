@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createApp } from '../../lib/app';
-import { ConfigError, DEFAULT_CONFIG, loadConfig, readCdkJsonContext } from '../../lib/config';
+import { ConfigError, DEFAULT_CONFIG, loadConfig, readCdkJsonContext } from '../../lib/config/tollgate-config';
 import { cdkJsonContext, synth } from '../support/synth';
 
 const sampleDocument = (): any => JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'api', 'openapi.json'), 'utf8'));

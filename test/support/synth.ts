@@ -1,7 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import * as path from 'node:path';
 import { createApp } from '../../lib/app';
-import { readCdkJsonContext } from '../../lib/config';
+import { readCdkJsonContext } from '../../lib/config/tollgate-config';
 import type { TollgateStack } from '../../lib/tollgate-stack';
 
 /** The context users deploy with: cdk.json's, which `new App()` only reads under the CDK CLI. */

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { buildStripeEvent, stripeId } from '../../lib/stripe-events';
+import { buildStripeEvent, stripeId } from '../../lib/fixtures/stripe-events';
 import type { SubscriptionStatus } from '../../lambda/shared/model';
 import { SUBSCRIPTION_STATUSES } from '../../lambda/shared/model';
 import { INVOICE_RANK, STATUS_RANK } from '../../lambda/webhook/state';

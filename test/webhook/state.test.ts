@@ -11,7 +11,7 @@ import {
   type PaymentState,
   type SubscriptionChange,
 } from '../../lambda/webhook/state';
-import { buildStripeEvent, FIXTURE_CUSTOMER, type HandledEventType, type StripeEventOverrides } from '../../lib/stripe-events';
+import { buildStripeEvent, FIXTURE_CUSTOMER, type HandledEventType, type StripeEventOverrides } from '../../lib/fixtures/stripe-events';
 import Stripe from 'stripe';
 
 const NOW = new Date('2026-11-01T00:00:00Z');

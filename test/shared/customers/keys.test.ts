@@ -1,5 +1,5 @@
 import { DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { hashApiKey, parseApiKey } from '../../lambda/shared/api-key';
+import { hashApiKey, parseApiKey } from '../../../lambda/shared/api-key';
 import {
   createApiKey,
   CustomerDeletedError,
@@ -9,8 +9,8 @@ import {
   revokeApiKey,
   rotateApiKey,
   type ApiKeyStore,
-} from '../../lib/api-keys';
-import { freshTables, type TestTables } from '../support/dynamodb';
+} from '../../../lambda/shared/customers/keys';
+import { freshTables, type TestTables } from '../../support/dynamodb';
 
 const NOW = new Date('2026-08-01T12:00:00Z');
 let tables: TestTables;

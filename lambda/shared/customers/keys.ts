@@ -1,8 +1,8 @@
 import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CUSTOMER_ID, issueApiKey, KEY_ID, type KeyEnvironment } from '../lambda/shared/api-key';
-import { keyAttributeName, toCustomerRecord } from '../lambda/shared/customer-item';
-import type { ApiKeyRecord } from '../lambda/shared/model';
+import { CUSTOMER_ID, issueApiKey, KEY_ID, type KeyEnvironment } from '../api-key';
+import { keyAttributeName, toCustomerRecord } from '../customer-item';
+import type { ApiKeyRecord } from '../model';
 
 /**
  * API key management (create, list, revoke, rotate) for the CLI, the local run and the tests. The

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CUSTOMER_ID } from '../lambda/shared/api-key';
-import type { UsageBlock } from '../lambda/shared/model';
+import { CUSTOMER_ID } from '../api-key';
+import type { UsageBlock } from '../model';
 
 /**
  * Metered plans: the user's metering says when a customer's prepaid credits or period quota are used

@@ -1,0 +1,44 @@
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+
+/** The layer rules of eslint.config.mjs, applied to an import as if it stood in `file`. */
+function restricted(file: string, specifiers: string[]): Record<string, string[]> {
+  const out = execFileSync(process.execPath, [path.join(__dirname, 'restricted-imports.mjs'), file, ...specifiers], { encoding: 'utf8' });
+  return Object.fromEntries((JSON.parse(out) as Array<{ specifier: string; errors: string[] }>).map((r) => [r.specifier, r.errors]));
+}
+
+describe('lint: layer boundaries', () => {
+  it('refuses CDK and lib/ imports in lambda code', () => {
+    const result = restricted('lambda/authorizer/handler.ts', ['aws-cdk-lib', 'aws-cdk-lib/aws-iam', 'constructs', '../../lib/contract', '../../lib/local/gateway', '../shared/settings', '@aws-sdk/lib-dynamodb']);
+    expect(result['aws-cdk-lib']).toEqual([expect.stringMatching(/must run without aws-cdk-lib/)]);
+    expect(result['aws-cdk-lib/aws-iam']).toHaveLength(1);
+    expect(result.constructs).toHaveLength(1);
+    expect(result['../../lib/contract']).toEqual([expect.stringMatching(/must not import from lib\//)]);
+    expect(result['../../lib/local/gateway']).toHaveLength(1);
+    expect(result['../shared/settings']).toEqual([]);
+    expect(result['@aws-sdk/lib-dynamodb']).toEqual([]);
+  });
+
+  it('refuses CDK and the CDK topology in the CDK-free tooling', () => {
+    for (const file of ['lib/local/gateway.ts', 'lib/cli/index.ts', 'lib/openapi/build.ts']) {
+      const result = restricted(file, ['aws-cdk-lib', 'cdk-nag', '../tollgate-stack', '../app', '../contract', '../openapi/build', '../../lambda/shared/settings']);
+      expect(result['aws-cdk-lib']).toHaveLength(1);
+      expect(result['cdk-nag']).toHaveLength(1);
+      expect(result['../tollgate-stack']).toEqual([expect.stringMatching(/CDK topology/)]);
+      expect(result['../app']).toHaveLength(1);
+      expect(result['../contract']).toEqual([]);
+      expect(result['../openapi/build']).toEqual([]);
+      expect(result['../../lambda/shared/settings']).toEqual([]);
+    }
+    expect(restricted('bin/tollgate.ts', ['../lib/app', '../lib/contract'])).toEqual({ '../lib/app': [expect.stringMatching(/CDK topology/)], '../lib/contract': [] });
+    expect(restricted('lib/contract.ts', ['aws-cdk-lib'])['aws-cdk-lib']).toHaveLength(1);
+  });
+
+  it('lets the CDK topology import what it needs', () => {
+    expect(restricted('lib/tollgate-stack.ts', ['aws-cdk-lib', './openapi/build', '../lambda/shared/tables'])).toEqual({
+      'aws-cdk-lib': [],
+      './openapi/build': [],
+      '../lambda/shared/tables': [],
+    });
+  });
+});

@@ -1,0 +1,21 @@
+// Lints one import statement as if it stood in a given file, with exactly the no-restricted-imports
+// settings eslint.config.mjs gives that file. ESM (ESLint loads its config by import()), so the jest
+// test runs it as a child process: node test/lint/restricted-imports.mjs <file> <specifier>...
+import { ESLint, Linter } from 'eslint';
+import tseslint from 'typescript-eslint';
+import * as path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const [file, ...specifiers] = process.argv.slice(2);
+const config = await new ESLint({ cwd: root }).calculateConfigForFile(path.join(root, file));
+const rule = config.rules?.['no-restricted-imports'];
+const linter = new Linter({ configType: 'flat' });
+const results = specifiers.map((specifier) => {
+  const messages = rule === undefined ? [] : linter.verify(
+    `import { x } from '${specifier}';\nexport const y = x;\n`,
+    [{ files: ['**/*.ts'], languageOptions: { parser: tseslint.parser }, rules: { 'no-restricted-imports': rule } }],
+    { filename: path.join(root, file) },
+  );
+  return { specifier, errors: messages.map((m) => m.message) };
+});
+process.stdout.write(JSON.stringify(results));
