@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { parseExpiry, runCli } from '../../lib/cli/index';
+import { parseExpiry } from '../../lib/cli/args';
+import { runCli } from '../../lib/cli/index';
 import { writeCoordinates } from '../../lib/local/coordinates';
 import { LOCAL_REGION } from '../../lib/local/dynamodb-local';
 import { startAdminServer, startGatewayServer, type RunningServer } from '../../lib/local/server';
@@ -51,7 +52,7 @@ describe('runCli usage', () => {
     [['keys', 'create', '--customer', 'acme'], /"acme" is not a Stripe customer id/],
     [['keys', 'create', '--customer', 'cus_a', '--expires', 'tomorrow'], /--expires "tomorrow" is neither an ISO-8601 time nor a duration/],
     [['keys', 'list', '--bogus'], /unknown option '--bogus'/],
-    [['keys', 'revoke'], /missing an argument/],
+    [['keys', 'revoke'], /missing the key id <keyId>: see tollgate keys list/],
     [['keys', 'revoke', 'a', 'b'], /unexpected argument "b"/],
     [['keys', 'rotate', 'abcdefgh', '--overlap=-5'], /--overlap "-5" is invalid/],
     [['customers', 'set-usage', 'cus_a'], /missing --block/],
@@ -170,7 +171,7 @@ describe('runCli against a local stack', () => {
     expect(again.stderr).toMatch(/is revoked: create a new key instead/);
 
     const other = JSON.parse((await run(['keys', 'create', '--customer', 'cus_cli_one', '--json'], env)).stdout);
-    const rotated = await run(['keys', 'rotate', other.keyId, '--overlap', '60', '--json'], env);
+    const rotated = await run(['keys', 'rotate', other.keyId, '--overlap', '60s', '--json'], env);
     expect(rotated.code).toBe(0);
     const { created: replacement, previous } = JSON.parse(rotated.stdout);
     expect(previous).toMatchObject({ keyId: other.keyId, replacedBy: replacement.keyId });
