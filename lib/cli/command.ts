@@ -62,7 +62,7 @@ export interface CommandGroup {
 export const COMMON_OPTIONS: OptionSpecs = {
   outputs: { type: 'string', value: '<file>', help: 'a deployed stack: the JSON written by cdk deploy --outputs-file <file>' },
   region: { type: 'string', value: '<region>', help: "its AWS region (default: AWS_REGION, else read from the API's URL)" },
-  profile: { type: 'string', value: '<name>', help: 'the AWS profile for a deployed stack (default: AWS_PROFILE, else the default chain)' },
+  profile: { type: 'string', value: '<name>', help: 'an AWS profile for a deployed stack (default: AWS_PROFILE)' },
   json: { type: 'boolean', help: 'print one JSON document for scripts (errors too, on stderr)' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };

@@ -38,14 +38,21 @@ const HOW_TO_SIGN_IN =
 
 export const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
 
-export function describeFailure(err: unknown, target: 'local' | 'deployed' | undefined): string {
+export interface FailureContext {
+  readonly target?: 'local' | 'deployed';
+  /** The AWS profile in use (--profile or AWS_PROFILE), if any. */
+  readonly profile?: string;
+}
+
+export function describeFailure(err: unknown, { target, profile }: FailureContext): string {
   if (!(err instanceof Error)) return `failed: ${String(err)}`;
   if (err.name === 'ConfigError' && 'problems' in err && Array.isArray(err.problems)) {
     return `invalid tollgate configuration: ${err.problems.join('; ')}: fix cdk.json (tollgate:* context)`;
   }
   if (FOR_PEOPLE.has(err.name)) return err.message;
-  if (NO_CREDENTIALS.has(err.name)) return `no AWS credentials for the deployed stack (${err.message}): ${HOW_TO_SIGN_IN}`;
-  if (REFUSED_CREDENTIALS.has(err.name)) return `AWS refused the credentials (${err.name}: ${err.message}): ${HOW_TO_SIGN_IN}`;
+  const withProfile = profile === undefined ? '' : ` of profile "${profile}"`;
+  if (NO_CREDENTIALS.has(err.name)) return `no AWS credentials${withProfile} for the deployed stack (${err.message}): ${HOW_TO_SIGN_IN}`;
+  if (REFUSED_CREDENTIALS.has(err.name)) return `AWS refused the credentials${withProfile} (${err.name}: ${err.message}): ${HOW_TO_SIGN_IN}`;
   if (UNREACHABLE.test(`${err.name} ${err.message}`)) {
     return `the ${target ?? 'local'} stack did not answer (${err.name}: ${err.message}): is it running? (npm start, or check --outputs/--region)`;
   }

@@ -53,8 +53,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   if (wantsHelp(rest)) return show(commandHelp(group, command));
 
   let target: Target | undefined;
+  let profile = io.env.AWS_PROFILE === '' ? undefined : io.env.AWS_PROFILE;
   try {
     const { values, positionals } = parseCommandArgs(rest, { ...command.options, ...COMMON_OPTIONS });
+    profile = stringValue(values, 'profile') ?? profile;
     const missing = command.arguments[positionals.length];
     if (missing !== undefined) throw new UsageError(missing.missing);
     const extra = positionals[command.arguments.length];
@@ -83,7 +85,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return 0;
   } catch (err) {
     if (err instanceof UsageError) return report(err.message, commandSynopsis(group, command));
-    return report(describeFailure(err, target?.kind));
+    return report(describeFailure(err, { ...(target === undefined ? {} : { target: target.kind }), ...(profile === undefined ? {} : { profile }) }));
   } finally {
     target?.close();
   }

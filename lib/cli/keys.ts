@@ -104,7 +104,7 @@ const rotate: CommandSpec = {
   description: 'Issues a replacement key (printed once); the old key keeps working for the overlap, then expires.',
   arguments: [KEY_ID_ARGUMENT],
   options: {
-    overlap: { type: 'string', value: '<duration>', help: `how long the old key keeps working (default 24h; ${DURATION_EXAMPLES}; 0s ends it now)` },
+    overlap: { type: 'string', value: '<duration>', help: `how long the old key keeps working: ${DURATION_EXAMPLES} (default 24h)` },
     name: { type: 'string', value: '<name>', help: "the new key's label (default: the old key's)" },
   },
   run: async (ctx) => {

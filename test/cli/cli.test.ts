@@ -1,25 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { parseExpiry } from '../../lib/cli/args';
 import { runCli } from '../../lib/cli/index';
-import { writeCoordinates } from '../../lib/local/coordinates';
-import { LOCAL_REGION } from '../../lib/local/dynamodb-local';
-import { startAdminServer, startGatewayServer, type RunningServer } from '../../lib/local/server';
-import { buildLocalDocument, createLocalApi, LOCAL_REST_API_ID, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
-import { freshTables, type TestTables } from '../support/dynamodb';
+import { ROOT, run, startLocalStack, type LocalStack } from './support';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-
-const ROOT = path.join(__dirname, '..', '..');
-
-async function run(argv: string[], env: Record<string, string | undefined> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env, root: ROOT });
-  return { code, stdout, stderr };
-}
 
 describe('runCli usage', () => {
   const emptyState = mkdtempSync(path.join(tmpdir(), 'tollgate-cli-empty-'));
@@ -92,58 +78,17 @@ describe('runCli usage', () => {
   });
 });
 
-describe('parseExpiry', () => {
-  const now = new Date('2026-08-01T00:00:00Z');
-  it.each([
-    ['90d', '2026-10-30T00:00:00.000Z'],
-    ['12h', '2026-08-01T12:00:00.000Z'],
-    ['30m', '2026-08-01T00:30:00.000Z'],
-    ['2027-01-31T00:00:00Z', '2027-01-31T00:00:00.000Z'],
-  ])('reads %s as %s', (value, expected) => {
-    expect(parseExpiry(value, now).toISOString()).toBe(expected);
-  });
-});
-
 describe('runCli against a local stack', () => {
-  const config = loadProjectConfig(ROOT);
-  const built = buildLocalDocument(config, ROOT);
-  let tables: TestTables;
-  let api: LocalApi;
-  let servers: RunningServer[];
-  let stateDir: string;
+  let stack: LocalStack;
   let env: Record<string, string | undefined>;
-  let apiUrl: string;
 
   beforeAll(async () => {
-    tables = await freshTables('cli');
-    api = createLocalApi({ config, built, dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET });
-    const gateway = await startGatewayServer(api.gateway, { port: 0 });
-    const admin = await startAdminServer(api.gateway, { port: 0 });
-    servers = [gateway, admin];
-    apiUrl = `${gateway.url}/${config.stageName}/`;
-    stateDir = mkdtempSync(path.join(tmpdir(), 'tollgate-cli-'));
-    env = { TOLLGATE_STATE_DIR: stateDir };
-    writeCoordinates(stateDir, {
-      apiUrl,
-      webhookUrl: `${apiUrl}webhooks/stripe`,
-      adminUrl: admin.url,
-      dynamodbEndpoint: tables.endpoint,
-      region: LOCAL_REGION,
-      tables: tables.names,
-      stage: config.stageName,
-      restApiId: LOCAL_REST_API_ID,
-      webhookSecretSource: 'default',
-      pid: process.pid,
-    });
+    stack = await startLocalStack('cli');
+    env = stack.env;
   });
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.close()));
-    api.destroy();
-    tables.client.destroy();
-    rmSync(stateDir, { recursive: true, force: true });
-  });
+  afterAll(() => stack.stop());
 
-  const get = (route: string, key: string) => fetch(`${apiUrl}${route}`, { headers: { Authorization: `Bearer ${key}` } });
+  const get = (route: string, key: string) => stack.get(route, key);
 
   it('creates, lists, rotates and revokes keys, and the revocation applies at once', async () => {
     const created = await run(['keys', 'create', '--customer', 'cus_cli_one', '--name', 'ci', '--expires', '30d', '--json'], env);
