@@ -37,8 +37,9 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-function tollgate(argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function tollgate(argv: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = {
+    ...extraEnv,
     HOME: home,
     TOLLGATE_STATE_DIR: home,
     AWS_CONFIG_FILE: path.join(home, 'no-config'),
@@ -80,5 +81,13 @@ describe('tollgate on a deployed stack without AWS credentials', () => {
       stdout: '',
       stderr: 'tollgate: a deployed webhook needs its signing secret: pass --secret-id <secret name> or set STRIPE_WEBHOOK_SECRET\n',
     });
+  });
+
+  it('reads the secret named by --secret-id even when STRIPE_WEBHOOK_SECRET is set (the flag is the explicit choice)', async () => {
+    const result = await tollgate(['events', 'send', 'invoice.paid', '--customer', 'cus_a', '--outputs', outputs, '--secret-id', 'tollgate/stripe-webhook-secret'], {
+      STRIPE_WEBHOOK_SECRET: 'whsec_from_the_environment_0123',
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^tollgate: no AWS credentials for the deployed stack \(Could not load credentials from any providers\)/);
   });
 });
