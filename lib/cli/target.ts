@@ -43,6 +43,8 @@ export interface TargetOptions {
   /** `cdk deploy --outputs-file` JSON. */
   readonly outputs?: string;
   readonly region?: string;
+  /** The AWS profile for a deployed stack. @default - AWS_PROFILE, else the SDK's default chain */
+  readonly profile?: string;
   /** Secrets Manager id of the webhook signing secret (deployed). */
   readonly secretId?: string;
 }
@@ -67,13 +69,17 @@ function readOutputs(file: string): Record<StackOutput, string> {
 
 const withSlash = (url: string): string => (url.endsWith('/') ? url : `${url}/`);
 
+/** STRIPE_WEBHOOK_SECRET, when set, overrides the secret the target would provide (an explicit --secret-id still wins). */
+const secretFromEnv = (env: TargetOptions['env']): string | undefined => (env.STRIPE_WEBHOOK_SECRET === '' ? undefined : env.STRIPE_WEBHOOK_SECRET);
+
 export function resolveTarget(options: TargetOptions): Target {
   if (options.outputs !== undefined) {
     const outputs = readOutputs(options.outputs);
     const region = options.region ?? options.env.AWS_REGION ?? options.env.AWS_DEFAULT_REGION ?? /execute-api\.([a-z0-9-]+)\.amazonaws/.exec(outputs.ApiUrl)?.[1];
     if (region === undefined) throw new TargetError('no AWS region: pass --region or set AWS_REGION');
-    const dynamodb = new DynamoDBClient({ region });
-    const apiGateway = new APIGatewayClient({ region });
+    const aws = { region, ...(options.profile === undefined ? {} : { profile: options.profile }) };
+    const dynamodb = new DynamoDBClient(aws);
+    const apiGateway = new APIGatewayClient(aws);
     return {
       kind: 'deployed',
       apiUrl: withSlash(outputs.ApiUrl),
@@ -83,12 +89,12 @@ export function resolveTarget(options: TargetOptions): Target {
       flusher: new ApiGatewayCacheFlusher(apiGateway),
       flushTarget: { restApiId: outputs.RestApiId, stage: outputs.StageName },
       webhookSecret: async () => {
-        const fromEnv = options.env.STRIPE_WEBHOOK_SECRET;
-        if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+        const fromEnv = secretFromEnv(options.env);
         if (options.secretId === undefined) {
+          if (fromEnv !== undefined) return fromEnv;
           throw new TargetError('a deployed webhook needs its signing secret: pass --secret-id <secret name> or set STRIPE_WEBHOOK_SECRET');
         }
-        const client = new SecretsManagerClient({ region });
+        const client = new SecretsManagerClient(aws);
         try {
           return parseSigningSecrets(await readSecretString(client, options.secretId))[0]!;
         } finally {
@@ -118,12 +124,10 @@ export function resolveTarget(options: TargetOptions): Target {
     flusher: new ApiGatewayCacheFlusher(apiGateway),
     flushTarget: { restApiId: local.restApiId, stage: local.stage },
     webhookSecret: () => {
+      const fromEnv = secretFromEnv(options.env);
+      if (fromEnv !== undefined) return Promise.resolve(fromEnv);
       if (local.webhookSecretSource === 'default') return Promise.resolve(LOCAL_WEBHOOK_SECRET);
-      const fromEnv = options.env.STRIPE_WEBHOOK_SECRET;
-      if (fromEnv === undefined || fromEnv === '') {
-        return Promise.reject(new TargetError('npm start uses STRIPE_WEBHOOK_SECRET: set the same variable for the CLI'));
-      }
-      return Promise.resolve(fromEnv);
+      return Promise.reject(new TargetError('npm start uses STRIPE_WEBHOOK_SECRET: set the same variable for the CLI'));
     },
     close: () => {
       dynamodb.destroy();

@@ -1,24 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { parseExpiry, runCli } from '../../lib/cli/index';
-import { writeCoordinates } from '../../lib/local/coordinates';
-import { LOCAL_REGION } from '../../lib/local/dynamodb-local';
-import { startAdminServer, startGatewayServer, type RunningServer } from '../../lib/local/server';
-import { buildLocalDocument, createLocalApi, LOCAL_REST_API_ID, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
-import { freshTables, type TestTables } from '../support/dynamodb';
+import { runCli } from '../../lib/cli/index';
+import { ROOT, run, startLocalStack, type LocalStack } from './support';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-
-const ROOT = path.join(__dirname, '..', '..');
-
-async function run(argv: string[], env: Record<string, string | undefined> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env, root: ROOT });
-  return { code, stdout, stderr };
-}
 
 describe('runCli usage', () => {
   const emptyState = mkdtempSync(path.join(tmpdir(), 'tollgate-cli-empty-'));
@@ -51,7 +38,7 @@ describe('runCli usage', () => {
     [['keys', 'create', '--customer', 'acme'], /"acme" is not a Stripe customer id/],
     [['keys', 'create', '--customer', 'cus_a', '--expires', 'tomorrow'], /--expires "tomorrow" is neither an ISO-8601 time nor a duration/],
     [['keys', 'list', '--bogus'], /unknown option '--bogus'/],
-    [['keys', 'revoke'], /missing an argument/],
+    [['keys', 'revoke'], /missing the key id <keyId>: see tollgate keys list/],
     [['keys', 'revoke', 'a', 'b'], /unexpected argument "b"/],
     [['keys', 'rotate', 'abcdefgh', '--overlap=-5'], /--overlap "-5" is invalid/],
     [['customers', 'set-usage', 'cus_a'], /missing --block/],
@@ -91,58 +78,17 @@ describe('runCli usage', () => {
   });
 });
 
-describe('parseExpiry', () => {
-  const now = new Date('2026-08-01T00:00:00Z');
-  it.each([
-    ['90d', '2026-10-30T00:00:00.000Z'],
-    ['12h', '2026-08-01T12:00:00.000Z'],
-    ['30m', '2026-08-01T00:30:00.000Z'],
-    ['2027-01-31T00:00:00Z', '2027-01-31T00:00:00.000Z'],
-  ])('reads %s as %s', (value, expected) => {
-    expect(parseExpiry(value, now).toISOString()).toBe(expected);
-  });
-});
-
 describe('runCli against a local stack', () => {
-  const config = loadProjectConfig(ROOT);
-  const built = buildLocalDocument(config, ROOT);
-  let tables: TestTables;
-  let api: LocalApi;
-  let servers: RunningServer[];
-  let stateDir: string;
+  let stack: LocalStack;
   let env: Record<string, string | undefined>;
-  let apiUrl: string;
 
   beforeAll(async () => {
-    tables = await freshTables('cli');
-    api = createLocalApi({ config, built, dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET });
-    const gateway = await startGatewayServer(api.gateway, { port: 0 });
-    const admin = await startAdminServer(api.gateway, { port: 0 });
-    servers = [gateway, admin];
-    apiUrl = `${gateway.url}/${config.stageName}/`;
-    stateDir = mkdtempSync(path.join(tmpdir(), 'tollgate-cli-'));
-    env = { TOLLGATE_STATE_DIR: stateDir };
-    writeCoordinates(stateDir, {
-      apiUrl,
-      webhookUrl: `${apiUrl}webhooks/stripe`,
-      adminUrl: admin.url,
-      dynamodbEndpoint: tables.endpoint,
-      region: LOCAL_REGION,
-      tables: tables.names,
-      stage: config.stageName,
-      restApiId: LOCAL_REST_API_ID,
-      webhookSecretSource: 'default',
-      pid: process.pid,
-    });
+    stack = await startLocalStack('cli');
+    env = stack.env;
   });
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.close()));
-    api.destroy();
-    tables.client.destroy();
-    rmSync(stateDir, { recursive: true, force: true });
-  });
+  afterAll(() => stack.stop());
 
-  const get = (route: string, key: string) => fetch(`${apiUrl}${route}`, { headers: { Authorization: `Bearer ${key}` } });
+  const get = (route: string, key: string) => stack.get(route, key);
 
   it('creates, lists, rotates and revokes keys, and the revocation applies at once', async () => {
     const created = await run(['keys', 'create', '--customer', 'cus_cli_one', '--name', 'ci', '--expires', '30d', '--json'], env);
@@ -170,7 +116,7 @@ describe('runCli against a local stack', () => {
     expect(again.stderr).toMatch(/is revoked: create a new key instead/);
 
     const other = JSON.parse((await run(['keys', 'create', '--customer', 'cus_cli_one', '--json'], env)).stdout);
-    const rotated = await run(['keys', 'rotate', other.keyId, '--overlap', '60', '--json'], env);
+    const rotated = await run(['keys', 'rotate', other.keyId, '--overlap', '60s', '--json'], env);
     expect(rotated.code).toBe(0);
     const { created: replacement, previous } = JSON.parse(rotated.stdout);
     expect(previous).toMatchObject({ keyId: other.keyId, replacedBy: replacement.keyId });

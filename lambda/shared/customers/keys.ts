@@ -218,8 +218,13 @@ export async function listApiKeys(store: ApiKeyStore, customerId: string): Promi
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.keyId.localeCompare(b.keyId));
 }
 
-/** Revokes a key at once. Revoking a revoked key keeps its first revocation time. */
-export async function revokeApiKey(store: ApiKeyStore, keyId: string): Promise<ApiKeySummary> {
+export interface RevokedApiKey extends ApiKeySummary {
+  /** It was revoked before this call, at `revokedAt`; nothing changed. */
+  readonly alreadyRevoked: boolean;
+}
+
+/** Revokes a key at once. Revoking a revoked key keeps its first revocation time and says so. */
+export async function revokeApiKey(store: ApiKeyStore, keyId: string): Promise<RevokedApiKey> {
   const row = await readIndexRow(store, keyId);
   const now = clock(store);
   const { Attributes } = await documents(store).send(
@@ -230,7 +235,7 @@ export async function revokeApiKey(store: ApiKeyStore, keyId: string): Promise<A
       ConditionExpression: 'attribute_exists(#key)',
       ExpressionAttributeNames: { '#key': keyAttributeName(keyId) },
       ExpressionAttributeValues: { ':now': now.toISOString() },
-      ReturnValues: 'ALL_NEW',
+      ReturnValues: 'ALL_OLD',
     }),
   ).catch((err: unknown) => {
     if (err instanceof Error && err.name === 'ConditionalCheckFailedException') {
@@ -238,9 +243,12 @@ export async function revokeApiKey(store: ApiKeyStore, keyId: string): Promise<A
     }
     throw err;
   });
-  const record = toCustomerRecord(Attributes ?? {}).apiKeys?.[keyId];
-  if (record === undefined) throw new KeyNotFoundError(`no API key "${keyId}" on customer ${row.customerId}`);
-  return summary(row.customerId, keyId, record, now);
+  // The item before the update tells whether this call revoked the key.
+  const before = toCustomerRecord(Attributes ?? {}).apiKeys?.[keyId];
+  if (before === undefined) throw new KeyNotFoundError(`no API key "${keyId}" on customer ${row.customerId}`);
+  const alreadyRevoked = before.revokedAt !== undefined;
+  const record = alreadyRevoked ? before : { ...before, revokedAt: now.toISOString() };
+  return { ...summary(row.customerId, keyId, record, now), alreadyRevoked };
 }
 
 /**

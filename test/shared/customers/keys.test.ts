@@ -110,6 +110,12 @@ describe('revokeApiKey', () => {
     expect(again.revokedAt).toBe(NOW.toISOString());
   });
 
+  it('says whether this call revoked the key or it was already revoked', async () => {
+    const { keyId } = await createApiKey(store(), { customerId: nextCustomer() });
+    expect(await revokeApiKey(store(), keyId)).toMatchObject({ alreadyRevoked: false, revokedAt: NOW.toISOString() });
+    expect(await revokeApiKey(store(new Date(NOW.getTime() + 5000)), keyId)).toMatchObject({ alreadyRevoked: true, revokedAt: NOW.toISOString() });
+  });
+
   it('throws KeyNotFoundError for an unknown or malformed key id', async () => {
     await expect(revokeApiKey(store(), 'Zz9Zz9Zz')).rejects.toThrow(KeyNotFoundError);
     await expect(revokeApiKey(store(), 'no such key')).rejects.toThrow(KeyNotFoundError);

@@ -1,0 +1,101 @@
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { decide } from '../../lambda/authorizer/decide';
+import { toCustomerRecord } from '../../lambda/shared/customer-item';
+import type { CustomerRecord, UsageBlock } from '../../lambda/shared/model';
+import { formatRequirement } from '../../lambda/shared/requirements';
+import { listApiKeys } from '../../lambda/shared/customers/keys';
+import { setUsageBlock, USAGE_BLOCKS } from '../../lambda/shared/customers/usage';
+import { authorizerSettingsFor, buildLocalDocument, loadProjectConfig } from '../local/stack';
+import { stringValue, UsageError } from './args';
+import { CliError, customerArg, flushAfter, type CommandGroup, type CommandSpec } from './command';
+import { keyTable } from './keys';
+
+const CUSTOMER_ARGUMENT = {
+  name: '<cus_id>',
+  help: 'the Stripe customer id',
+  missing: 'missing the customer id <cus_id>: give a Stripe customer id such as cus_NffrFeUfNV2Hib',
+};
+
+const BLOCK_CHOICES = `${USAGE_BLOCKS.join(', ')} or none`;
+
+const show: CommandSpec = {
+  name: 'show',
+  summary: 'payment state, keys, and what each route answers',
+  synopsis: '<cus_id>',
+  description: [
+    "Shows a customer's payment state, entitlements, API keys (without secrets) and what each route of the",
+    'API document would answer for one of its valid keys.',
+  ].join('\n'),
+  arguments: [CUSTOMER_ARGUMENT],
+  options: {},
+  run: async (ctx) => {
+    const customerId = customerArg(ctx.positionals[0]);
+    const target = ctx.target();
+    const config = loadProjectConfig(ctx.io.root);
+    const built = buildLocalDocument(config, ctx.io.root);
+    const { Item } = await DynamoDBDocumentClient.from(target.dynamodb).send(
+      new GetCommand({ TableName: target.tables.customers, Key: { customerId }, ConsistentRead: true }),
+    );
+    if (Item === undefined) throw new CliError(`no customer ${customerId}: it has no API key and no Stripe event was received for it`);
+    const customer: CustomerRecord = toCustomerRecord(Item);
+    const keys = await listApiKeys({ client: target.dynamodb, tables: target.tables, now: () => ctx.now }, customerId);
+    const decision = decide(customer, built.routes, ctx.now, authorizerSettingsFor(config, built.routes, target.tables.customers));
+    const routes = built.operations.map((operation) => {
+      const route = `${operation.method} ${operation.path}`;
+      if (operation.requires.kind === 'public') return { route, requires: 'public', status: 200 };
+      if (customer.deleted === true) return { route, requires: formatRequirement(operation.requires), status: 401, reason: 'deleted_customer' };
+      const verdict = decision.verdicts.find((v) => v.route.method === operation.method && v.route.path === operation.path);
+      const allow = verdict?.allow === true;
+      return { route, requires: formatRequirement(operation.requires), status: allow ? 200 : 402, ...(allow ? {} : { reason: decision.reason }) };
+    });
+    const { apiKeys: _hashes, ...state } = customer;
+    const summary = { customer: state, keys, routes, ...(decision.standing.good && decision.standing.warning !== undefined ? { warning: decision.standing.warning } : {}) };
+    const lines = [
+      `customer      ${customerId}${customer.deleted === true ? ' (deleted in Stripe)' : ''}`,
+      `subscription  ${customer.subscriptionStatus ?? 'none'}${customer.subscriptionId === undefined ? '' : ` (${customer.subscriptionId})`}${customer.plan === undefined ? '' : `, plan ${customer.plan}`}`,
+      `entitlements  ${customer.entitlements === undefined || customer.entitlements.length === 0 ? 'none' : customer.entitlements.join(', ')}`,
+      ...(customer.currentPeriodEnd === undefined ? [] : [`period ends   ${new Date(customer.currentPeriodEnd * 1000).toISOString()}`]),
+      ...(customer.paymentUrl === undefined ? [] : [`payment URL   ${customer.paymentUrl}`]),
+      '',
+      `API keys (${keys.length})`,
+      ...(keys.length === 0 ? [] : keyTable(keys, '  ')),
+      '',
+      'what a valid key of this customer gets:',
+      ...routes.map((r) => `  ${String(r.status)}  ${r.route.padEnd(28)} requires ${r.requires}${'reason' in r && r.reason !== undefined ? `  (${r.reason})` : ''}`),
+    ];
+    ctx.print(lines.join('\n'), summary);
+  },
+};
+
+const setUsage: CommandSpec = {
+  name: 'set-usage',
+  summary: 'metered plans: mark credits or quota as used up, or clear it',
+  synopsis: '<cus_id> --block <credits_exhausted|quota_exceeded|none>',
+  description: [
+    "Metered plans: marks a customer's prepaid credits or period quota as used up, so paid routes answer 402",
+    "credits_exhausted or quota_exceeded (free-tier routes keep working); none clears it. Flushes the stage's",
+    'authorizer cache, so it applies at once. Call it from your metering.',
+  ].join('\n'),
+  arguments: [CUSTOMER_ARGUMENT],
+  options: { block: { type: 'string', value: '<block>', help: BLOCK_CHOICES } },
+  run: async (ctx) => {
+    const customerId = customerArg(ctx.positionals[0]);
+    const value = stringValue(ctx.values, 'block');
+    if (value === undefined) throw new UsageError(`missing --block: give ${BLOCK_CHOICES}`);
+    if (value !== 'none' && !(USAGE_BLOCKS as readonly string[]).includes(value)) throw new UsageError(`unknown block "${value}": give ${BLOCK_CHOICES}`);
+    const block = value === 'none' ? undefined : (value as UsageBlock);
+    const target = ctx.target();
+    await setUsageBlock({ client: target.dynamodb, customersTable: target.tables.customers, now: () => ctx.now }, customerId, block);
+    await flushAfter(target, `the usage block of ${customerId} is set`, 'tollgate customers set-usage');
+    ctx.print(
+      block === undefined ? `${customerId}: usage block cleared; authorizer cache flushed` : `${customerId}: paid routes now answer 402 ${block}; authorizer cache flushed`,
+      { customerId, usageBlock: block ?? null, cacheFlushed: true },
+    );
+  },
+};
+
+export const CUSTOMERS: CommandGroup = {
+  name: 'customers',
+  summary: 'customers: payment state as the authorizer sees it, and usage blocks for metered plans',
+  commands: [show, setUsage],
+};

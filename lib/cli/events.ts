@@ -1,0 +1,87 @@
+import { SUBSCRIPTION_STATUSES, isSubscriptionStatus } from '../../lambda/shared/model';
+import { buildStripeEvent, EventSpecError, isSendableEventType, SENDABLE_EVENT_TYPES, serializeStripeEvent, signStripePayload } from '../fixtures/customer-events';
+import { stringValue, UsageError } from './args';
+import { CliError, customerArg, type CommandGroup, type CommandSpec } from './command';
+
+const send: CommandSpec = {
+  name: 'send',
+  summary: 'send a signed Stripe event to the webhook',
+  synopsis: '<type> --customer <cus_id> [--status <status>] [--plan <lookup_key>] [--entitlement <key>]... [--created <epoch_seconds>] [--secret-id <id>]',
+  description: [
+    'Builds a realistic Stripe event, signs it with the webhook signing secret as Stripe does, and posts it',
+    'to the webhook URL. The signing secret: --secret-id when given, else STRIPE_WEBHOOK_SECRET when set,',
+    'else the one the target provides (locally, the secret npm start uses).',
+  ].join('\n'),
+  arguments: [
+    {
+      name: '<type>',
+      help: SENDABLE_EVENT_TYPES.join(', '),
+      missing: `missing the event type <type>: use one of ${SENDABLE_EVENT_TYPES.join(', ')}`,
+    },
+  ],
+  options: {
+    customer: { type: 'string', value: '<cus_id>', help: 'the Stripe customer id' },
+    status: { type: 'string', value: '<status>', help: `subscription events: ${SUBSCRIPTION_STATUSES.join(', ')}` },
+    plan: { type: 'string', value: '<lookup_key>', help: 'the price lookup key (default: pro)' },
+    entitlement: { type: 'string', multiple: true, value: '<key>', help: 'entitlement summary: an active feature lookup key (repeat for several)' },
+    created: { type: 'string', value: '<epoch_seconds>', help: "the event's created time (default: now)" },
+    'secret-id': { type: 'string', value: '<id>', help: 'deployed: the Secrets Manager secret holding the signing secret' },
+  },
+  run: async (ctx) => {
+    const type = ctx.positionals[0]!;
+    if (!isSendableEventType(type)) throw new UsageError(`unknown event type "${type}": use one of ${SENDABLE_EVENT_TYPES.join(', ')}`);
+    const customerId = customerArg(stringValue(ctx.values, 'customer'), 'the customer (--customer <cus_id>)');
+    const status = stringValue(ctx.values, 'status');
+    if (status !== undefined && !isSubscriptionStatus(status)) {
+      throw new UsageError(`unknown subscription status "${status}": use one of ${SUBSCRIPTION_STATUSES.join(', ')}`);
+    }
+    const createdText = stringValue(ctx.values, 'created');
+    const created = createdText === undefined ? undefined : Number(createdText);
+    if (created !== undefined && (createdText?.trim() === '' || !Number.isSafeInteger(created) || created < 0)) {
+      throw new UsageError(`--created "${createdText}" is invalid: give epoch seconds`);
+    }
+    const entitlements = Array.isArray(ctx.values.entitlement) ? ctx.values.entitlement : undefined;
+    const plan = stringValue(ctx.values, 'plan');
+    let event: Record<string, unknown>;
+    try {
+      event = buildStripeEvent(
+        {
+          type,
+          customerId,
+          ...(status === undefined ? {} : { status }),
+          ...(plan === undefined ? {} : { plan }),
+          ...(entitlements === undefined ? {} : { entitlements }),
+          ...(created === undefined ? {} : { created }),
+        },
+        ctx.now,
+      );
+    } catch (err) {
+      if (err instanceof EventSpecError) throw new UsageError(err.message);
+      throw err;
+    }
+    const target = ctx.target();
+    const payload = serializeStripeEvent(event);
+    const signature = signStripePayload(payload, await target.webhookSecret(), Math.floor(ctx.now.getTime() / 1000));
+    let response: Response;
+    try {
+      response = await (ctx.io.fetch ?? fetch)(target.webhookUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json; charset=utf-8', 'Stripe-Signature': signature, 'User-Agent': 'tollgate-cli (Stripe event simulator)' },
+        body: payload,
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (err) {
+      throw new CliError(`could not reach the webhook at ${target.webhookUrl}: ${(err as Error).message}`);
+    }
+    const body = await response.text();
+    const result = { eventId: event.id, type, customerId, webhookUrl: target.webhookUrl, status: response.status, response: body };
+    if (!response.ok) throw new CliError(`the webhook answered ${response.status} to ${type} ${String(event.id)}: ${body}`);
+    ctx.print(`${type} ${String(event.id)} → ${response.status} ${body}`, result);
+  },
+};
+
+export const EVENTS: CommandGroup = {
+  name: 'events',
+  summary: 'Stripe events: built, signed and delivered as Stripe does, to try the webhook',
+  commands: [send],
+};
