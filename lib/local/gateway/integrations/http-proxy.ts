@@ -62,10 +62,12 @@ export function compileHttpProxy(integration: Integration, where: string, client
     }
     const query = queryString(uriQuery ?? '', request.query.raw, resolved.filter((r) => r.target.location === 'querystring'));
 
+    // Headers the client's Connection header names are hop-by-hop too (RFC 9110 7.6.1).
+    const connection = new Set((request.headers.get('connection') ?? '').split(',').map((n) => n.trim().toLowerCase()));
     const headers: Record<string, string[]> = {};
     for (const [name, values] of Object.entries(request.headers.multi)) {
       const lower = name.toLowerCase();
-      if (!NOT_FORWARDED.has(lower) && !mappedHeaders.has(lower)) headers[name] = [...values];
+      if (!NOT_FORWARDED.has(lower) && !connection.has(lower) && !mappedHeaders.has(lower)) headers[name] = [...values];
     }
     for (const { target, value } of resolved) if (target.location === 'header' && value !== undefined) headers[target.name] = [value.text];
 
