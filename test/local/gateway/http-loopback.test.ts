@@ -65,6 +65,29 @@ describe('http_proxy against a loopback backend', () => {
     expect(backend.seen[0]!.headers.find(([name]) => name.toLowerCase() === 'host')?.[1]).toBe(backend.origin.replace('http://', ''));
   });
 
+  it('sends the backend the identity the integration maps and never the client key', async () => {
+    backend = await loopbackBackend();
+    const gateway = createLocalGateway({
+      document: documentWith({
+        '/v1/quotes': {
+          get: {
+            'x-amazon-apigateway-integration': httpProxy(`${backend.origin}/v1/quotes`, {
+              'integration.request.header.X-Tollgate-Customer-Id': 'context.authorizer.customerId',
+              'integration.request.header.Authorization': "'tollgate-verified'",
+            }),
+          },
+        },
+      }),
+      functions: { authorizer: allowing(['/GET/v1/quotes'], { customerId: 'cus_42' }) },
+    });
+    await gateway.handle({ method: 'GET', path: '/prod/v1/quotes', headers: { Authorization: 'Bearer tg_secret_key', 'X-Tollgate-Customer-Id': 'cus_victim' } });
+    const received = backend.seen[0]!.headers.filter(([name]) => !['host', 'connection'].includes(name.toLowerCase()));
+    expect(received).toEqual([
+      ['X-Tollgate-Customer-Id', 'cus_42'],
+      ['Authorization', 'tollgate-verified'],
+    ]);
+  });
+
   it('returns a redirect as the backend sent it instead of following it', async () => {
     backend = await loopbackBackend((_req, res) => {
       res.writeHead(302, { Location: '/elsewhere' });
