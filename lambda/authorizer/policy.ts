@@ -1,5 +1,6 @@
 import type { APIGatewayAuthorizerResult, PolicyDocument, Statement } from 'aws-lambda';
 import type { RouteRule } from '../shared/requirements';
+import { evaluatePolicy } from '../shared/iam-policy';
 import { wildcardMatches } from '../shared/wildcard';
 import type { Decision } from './decide';
 
@@ -8,6 +9,8 @@ import type { Decision } from './decide';
  * re-uses it for every method of the API, so the policy must state the verdict of every secured
  * route, not only of the method that triggered the call.
  */
+
+export { evaluatePolicy };
 
 /** The policy cannot state a decision exactly (overlapping route patterns): answering it would be wrong for some route. */
 export class PolicyConflictError extends Error {
@@ -26,19 +29,6 @@ export function baseArn(methodArn: string): string {
 /** The policy resource of a route: path parameters (and greedy `{proxy+}`) become `*`. */
 export function routeResource(base: string, route: RouteRule): string {
   return `${base}/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}`;
-}
-
-/** IAM evaluation as API Gateway applies it to a resource: an explicit Deny wins, then Allow, else denied. */
-export function evaluatePolicy(policy: PolicyDocument, resource: string): 'Allow' | 'Deny' {
-  const statements = (Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement]);
-  const matching = (effect: string): boolean =>
-    statements.some((s) => {
-      if (s.Effect !== effect || !('Resource' in s)) return false;
-      const resources: unknown[] = Array.isArray(s.Resource) ? s.Resource : [s.Resource];
-      return resources.some((pattern) => typeof pattern === 'string' && wildcardMatches(pattern, resource));
-    });
-  if (matching('Deny')) return 'Deny';
-  return matching('Allow') ? 'Allow' : 'Deny';
 }
 
 /**

@@ -3,12 +3,13 @@ import * as path from 'node:path';
 import { buildApiDocument, type BuildApiOptions } from '../../lib/openapi/build';
 import {
   createLocalGateway,
-  evaluatePolicy,
   functionNameFromUri,
   localInvocationUri,
   parseAuthorizerResult,
+  type HttpClient,
   type LocalFunction,
   type LocalRequest,
+  type OutboundRequest,
 } from '../../lib/local/gateway';
 import { wildcardMatches } from '../../lambda/shared/wildcard';
 
@@ -41,7 +42,7 @@ function harness(options: {
   keys?: Record<string, { statements: Policy; context?: Record<string, unknown> } | 'throw-unauthorized' | 'throw' | 'malformed'>;
   ttl?: number;
   backend?: LocalFunction;
-  fetch?: typeof fetch;
+  httpClient?: HttpClient;
   document?: Record<string, unknown>;
 } = {}) {
   const recorded: Recorded = { authorizerEvents: [], backendEvents: [], webhookEvents: [] };
@@ -79,7 +80,7 @@ function harness(options: {
     stage: 'prod',
     restApiId: 'api123',
     now: () => clock,
-    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    ...(options.httpClient === undefined ? {} : { httpClient: options.httpClient }),
   });
   const request = (method: string, p: string, init: Partial<LocalRequest> = {}) => gateway.handle({ method, path: p, ...init });
   const get = (p: string, key?: string) =>
@@ -130,21 +131,6 @@ describe('wildcardMatches', () => {
     expect(wildcardMatches(pattern, value)).toBe(expected);
     // Again, from the compiled-pattern cache.
     expect(wildcardMatches(pattern, value)).toBe(expected);
-  });
-});
-
-describe('evaluatePolicy', () => {
-  const arn = `${ARN_PREFIX}/GET/v1/quotes`;
-  const statement = (effect: 'Allow' | 'Deny', resource: string, action = 'execute-api:Invoke') => ({ effect, actions: [action], resources: [resource] });
-  it.each([
-    ['allows when a statement allows the arn', [statement('Allow', arn)], 'Allow'],
-    ['denies explicitly when a deny and an allow both match', [statement('Allow', `${ARN_PREFIX}/*`), statement('Deny', arn)], 'ExplicitDeny'],
-    ['denies implicitly when nothing matches', [statement('Allow', `${ARN_PREFIX}/GET/v1/ping`)], 'ImplicitDeny'],
-    ['denies implicitly when the action is another service', [statement('Allow', arn, 's3:GetObject')], 'ImplicitDeny'],
-    ['allows when the action is a wildcard', [statement('Allow', arn, 'execute-api:*')], 'Allow'],
-    ['denies implicitly when there is no statement', [], 'ImplicitDeny'],
-  ] as const)('%s', (_label, statements, expected) => {
-    expect(evaluatePolicy(statements, arn)).toBe(expected);
   });
 });
 
@@ -440,25 +426,25 @@ describe('createLocalGateway', () => {
     });
 
     it('forwards to the HTTP backend when the integration is an HTTP proxy', async () => {
-      const calls: { url: string; init: RequestInit }[] = [];
-      const fakeFetch = ((url: string, init: RequestInit) => {
-        calls.push({ url, init });
-        return Promise.resolve(new Response('{"from":"upstream"}', { status: 207, headers: { 'content-type': 'application/json', 'x-up': '1' } }));
-      }) as unknown as typeof fetch;
+      const calls: OutboundRequest[] = [];
+      const fakeClient: HttpClient = (outbound) => {
+        calls.push(outbound);
+        return Promise.resolve({ statusCode: 207, headers: [['content-type', 'application/json'], ['x-up', '1']], body: Buffer.from('{"from":"upstream"}') });
+      };
       const doc = documentFor({ backend: { type: 'http', baseUrl: 'https://backend.example/base' } });
-      const { get } = harness({ keys: { k: payingKey }, document: doc, fetch: fakeFetch });
+      const { get } = harness({ keys: { k: payingKey }, document: doc, httpClient: fakeClient });
       const res = await get('/prod/v1/reports/r%2F1?x=2', 'k');
       expect(res.statusCode).toBe(207);
       expect(res.headers['x-up']).toBe('1');
       expect(json(res.body)).toEqual({ from: 'upstream' });
-      expect(calls[0]!.url).toBe('https://backend.example/base/v1/reports/r%2F1?x=2');
-      expect(calls[0]!.init.method).toBe('GET');
+      expect(`${calls[0]!.origin}${calls[0]!.path}`).toBe('https://backend.example/base/v1/reports/r%2F1?x=2');
+      expect(calls[0]!.method).toBe('GET');
     });
 
     it('answers 504 when the HTTP backend cannot be reached', async () => {
       const doc = documentFor({ backend: { type: 'http', baseUrl: 'https://backend.example' } });
-      const failing = (() => Promise.reject(new TypeError('fetch failed'))) as unknown as typeof fetch;
-      const { get } = harness({ document: doc, fetch: failing });
+      const failing: HttpClient = () => Promise.reject(new Error('connect ECONNREFUSED'));
+      const { get } = harness({ document: doc, httpClient: failing });
       const res = await get('/prod/v1/status');
       expect(res.statusCode).toBe(504);
     });
