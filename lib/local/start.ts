@@ -7,6 +7,7 @@ import { ApiDocumentError } from '../openapi/load';
 import { OpenApiError } from '../openapi/build';
 import { createTables, DynamoDbLocalError, freePort, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from './dynamodb-local';
 import { removeCoordinates, STATE_DIR, stateDirectory, writeCoordinates } from './coordinates';
+import { adoptSharedDatabase, credentialsPath, localCredentials, LocalCredentialsError } from './credentials';
 import { DEMO_CUSTOMERS, issueDemoKeys, seedDemoCustomers } from './demo';
 import { LocalServerError, startAdminServer, startGatewayServer, type RunningServer } from './server';
 import { buildLocalDocument, createLocalApi, LOCAL_REST_API_ID, LOCAL_TABLE_PREFIX, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from './stack';
@@ -108,19 +109,19 @@ async function main(): Promise<void> {
   setInterval(() => {
     if (process.ppid !== parent) exitAfter('parent process ended');
   }, 500).unref();
-  // Last resort on an unexpected exit: never leave java running.
-  process.once('exit', () => {
-    if (dynamodb !== undefined && dynamodb.process.exitCode === null) dynamodb.process.kill('SIGKILL');
-  });
 
   try {
     const dbPath = args['in-memory'] === true ? undefined : path.join(stateDir, 'dynamodb');
-    dynamodb = await startDynamoDbLocal(dbPath === undefined ? {} : { dbPath });
+    const credentials = localCredentials(stateDir);
+    if (dbPath !== undefined && adoptSharedDatabase(dbPath, credentials)) {
+      process.stdout.write(`moved the local data into the database of ${path.relative(PROJECT_ROOT, credentialsPath(stateDir))} (readable with its key only)\n`);
+    }
+    dynamodb = await startDynamoDbLocal({ credentials, ...(dbPath === undefined ? {} : { dbPath }) });
     const tables = tableNames(LOCAL_TABLE_PREFIX);
     const admin = dynamodb.client();
     await createTables(admin, tables);
 
-    api = createLocalApi({ config, built, dynamodbEndpoint: dynamodb.endpoint, tables, webhookSecret });
+    api = createLocalApi({ config, built, dynamodbEndpoint: dynamodb.endpoint, tables, webhookSecret, credentials });
     const gatewayServer = await startGatewayServer(api.gateway, { port, log: (line) => process.stdout.write(`${line}\n`) });
     servers.push(gatewayServer);
     const adminServer = await startAdminServer(api.gateway, { port: await freePort(), log: (line) => process.stdout.write(`${line}\n`) });
@@ -142,7 +143,7 @@ async function main(): Promise<void> {
       restApiId: LOCAL_REST_API_ID,
       webhookSecretSource: webhookSecret === LOCAL_WEBHOOK_SECRET ? 'default' : 'env',
       pid: process.pid,
-      ...(dynamodb.process.pid === undefined ? {} : { dynamodbPid: dynamodb.process.pid }),
+      dynamodbPid: dynamodb.pid,
     });
 
     const paying = keys.paying;
@@ -178,7 +179,7 @@ async function main(): Promise<void> {
   }
 }
 
-const EXPECTED = [UsageError, ConfigError, ApiDocumentError, OpenApiError, DynamoDbLocalError, LocalServerError];
+const EXPECTED = [UsageError, ConfigError, ApiDocumentError, OpenApiError, DynamoDbLocalError, LocalServerError, LocalCredentialsError];
 
 main().catch((err: unknown) => {
   if (err instanceof Error && EXPECTED.some((type) => err instanceof type)) {
