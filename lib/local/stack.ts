@@ -28,9 +28,9 @@ export const LOCAL_TABLE_PREFIX = 'tollgate';
 /** Documented in the README: only for the local run, never for a deployed endpoint. */
 export const LOCAL_WEBHOOK_SECRET = 'whsec_tollgate_local_development_only';
 
-/** cdk.json's `tollgate:*` context, validated as `cdk synth` validates it. */
-export function loadProjectConfig(root: string): TollgateConfig {
-  const context = readCdkJsonContext(root);
+/** cdk.json's `tollgate:*` context, validated as `cdk synth` validates it; `overrides` as `cdk -c key=value`. */
+export function loadProjectConfig(root: string, overrides: Readonly<Record<string, string>> = {}): TollgateConfig {
+  const context = { ...readCdkJsonContext(root), ...overrides };
   return loadConfig((key) => context[key]);
 }
 
