@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../lib/cli/index';
 import { DEMO_CUSTOMERS } from '../../lib/local/demo';
+import { freePort } from '../../lib/local/dynamodb-local';
 import { killGroup, launch, npmStart, ROOT, survivors, type NpmStart } from '../support/npm-start';
 
 /**
@@ -67,7 +68,7 @@ describe('npm start in a folder', () => {
     runs.push(first);
     const firstKeys = demoKeys(first);
 
-    const second = launch({ stateDir, env: { PORT: '0' } });
+    const second = launch({ stateDir, env: { PORT: String(await freePort()) } });
     const refused = await second.exited;
     expect(refused.code).toBe(1);
     const errors = second.output().split('\n').filter((line) => line.startsWith('tollgate:'));
