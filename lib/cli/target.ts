@@ -9,6 +9,7 @@ import type { TableNames } from '../../lambda/shared/tables';
 import { ApiGatewayCacheFlusher } from '../../lambda/webhook/api-gateway-flusher';
 import { parseSigningSecrets, readSecretString } from '../../lambda/webhook/secrets';
 import { coordinatesPath, readCoordinates } from '../local/coordinates';
+import { readLocalCredentials } from '../local/credentials';
 import { LOCAL_CREDENTIALS, localClient } from '../local/dynamodb-local';
 import { LOCAL_WEBHOOK_SECRET } from '../local/stack';
 
@@ -112,7 +113,14 @@ export function resolveTarget(options: TargetOptions): Target {
   if (local === undefined) {
     throw new TargetError(`no local stack is running (no ${path.basename(options.stateDir)}/${path.basename(coordinatesPath(options.stateDir))}): start it with npm start, or pass --outputs <cdk-outputs.json> for a deployed stack`);
   }
-  const dynamodb = localClient(local.dynamodbEndpoint, { maxAttempts: 1, requestTimeoutMs: 3000 });
+  // npm start's database is private to the access key id in the state folder (tests write none).
+  let credentials;
+  try {
+    credentials = readLocalCredentials(options.stateDir) ?? LOCAL_CREDENTIALS;
+  } catch (err) {
+    throw new TargetError((err as Error).message);
+  }
+  const dynamodb = localClient(local.dynamodbEndpoint, { maxAttempts: 1, requestTimeoutMs: 3000, credentials });
   // The local admin endpoint answers FlushStageAuthorizersCache as API Gateway does.
   const apiGateway = new APIGatewayClient({ endpoint: local.adminUrl, region: local.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
   return {

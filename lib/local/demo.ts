@@ -1,4 +1,6 @@
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { parseApiKey } from '../../lambda/shared/api-key';
 import type { TableNames } from '../../lambda/shared/tables';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../lambda/shared/customers/keys';
 import { buildStripeEvent, serializeStripeEvent, signStripePayload, type EventSpec } from '../fixtures/customer-events';
@@ -7,12 +9,12 @@ import type { LocalGateway } from './gateway';
 /**
  * The demo customers of `npm start`: one paying (active, with the premium-reports entitlement) and one
  * without a subscription. Seeded through the real webhook path (signed events into the gateway), once:
- * a restart keeps whatever state they reached. Keys are stored as hashes only, so each start issues
- * fresh demo keys and revokes the previous ones.
+ * a restart keeps whatever state they reached, and their keys.
  */
 
 export const DEMO_CUSTOMERS = { paying: 'cus_tollgate_demo_paying', free: 'cus_tollgate_demo_free' } as const;
 export const DEMO_KEY_NAME = 'demo (npm start)';
+export const DEMO_KEYS_FILE = 'demo-keys.json';
 
 export class DemoSeedError extends Error {
   override readonly name = 'DemoSeedError';
@@ -60,15 +62,51 @@ export async function seedDemoCustomers(
   return true;
 }
 
-/** Revokes the previous demo keys and issues one fresh key per demo customer. */
-export async function issueDemoKeys(store: { client: DynamoDBClient; tables: TableNames }): Promise<{ paying: string; free: string }> {
-  const keyStore = { client: store.client, tables: { customers: store.tables.customers, apiKeys: store.tables.apiKeys } };
-  const issued: Record<string, string> = {};
-  for (const [role, customerId] of Object.entries(DEMO_CUSTOMERS)) {
-    for (const key of await listApiKeys(keyStore, customerId)) {
-      if (key.name === DEMO_KEY_NAME && key.state === 'active') await revokeApiKey(keyStore, key.keyId);
-    }
-    issued[role] = (await createApiKey(keyStore, { customerId, name: DEMO_KEY_NAME })).key;
+interface StoredDemoKey {
+  readonly keyId: string;
+  readonly key: string;
+}
+type DemoKeys = Record<keyof typeof DEMO_CUSTOMERS, string>;
+
+function readStoredKeys(file: string): Partial<Record<string, StoredDemoKey>> {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return typeof parsed === 'object' && parsed !== null ? parsed : {};
+  } catch {
+    return {};
   }
-  return { paying: issued.paying!, free: issued.free! };
+}
+
+/**
+ * One active demo key per demo customer, kept across restarts: the keys are stored as hashes only, so
+ * their text is kept in `file` (mode 0600, in the private state folder) and re-used while the key is
+ * still active. A key is issued only when there is none (first start, in-memory data, revoked by
+ * hand), so restarts never add keys; any other active demo key is revoked.
+ */
+export async function issueDemoKeys(store: { client: DynamoDBClient; tables: TableNames }, file: string): Promise<DemoKeys & { reused: boolean }> {
+  const keyStore = { client: store.client, tables: { customers: store.tables.customers, apiKeys: store.tables.apiKeys } };
+  const stored = readStoredKeys(file);
+  const issued: Record<string, StoredDemoKey> = {};
+  let reused = true;
+  for (const [role, customerId] of Object.entries(DEMO_CUSTOMERS)) {
+    const keys = await listApiKeys(keyStore, customerId);
+    const kept = stored[role];
+    const active = kept !== undefined && typeof kept.key === 'string' && keys.some((k) => k.keyId === kept.keyId && k.state === 'active');
+    if (active && parseApiKey(kept.key)?.keyId === kept.keyId) {
+      issued[role] = kept;
+    } else {
+      const created = await createApiKey(keyStore, { customerId, name: DEMO_KEY_NAME });
+      issued[role] = { keyId: created.keyId, key: created.key };
+      reused = false;
+    }
+    for (const key of keys) {
+      if (key.name === DEMO_KEY_NAME && key.state === 'active' && key.keyId !== issued[role].keyId) await revokeApiKey(keyStore, key.keyId);
+    }
+  }
+  if (!reused) {
+    const temp = `${file}.${process.pid}.tmp`;
+    writeFileSync(temp, `${JSON.stringify(issued, null, 2)}\n`, { mode: 0o600 });
+    renameSync(temp, file);
+  }
+  return { paying: issued.paying!.key, free: issued.free!.key, reused };
 }

