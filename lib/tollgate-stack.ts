@@ -18,6 +18,13 @@ export interface TollgateStackProps extends StackProps {
   readonly apiDocument: unknown;
 }
 
+/** The DynamoDB actions each function performs, by table: nothing more is granted. */
+export const AUTHORIZER_ACTIONS = { customers: ['dynamodb:GetItem'] } as const;
+export const WEBHOOK_ACTIONS = {
+  customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  events: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+} as const;
+
 /** API Gateway's URI for invoking a Lambda function as an integration or authorizer. */
 function invocationUri(fn: lambda.IFunction): string {
   return `arn:${Aws.PARTITION}:apigateway:${Aws.REGION}:lambda:path/2015-03-31/functions/${fn.functionArn}/invocations`;
@@ -70,7 +77,8 @@ export class TollgateStack extends Stack {
         ...authorizerEnvironment({ ...config, routes }),
       },
     });
-    this.tables.customers.grantReadData(this.authorizer);
+    // Exactly the calls the function makes: one GetItem per uncached decision.
+    this.tables.customers.grant(this.authorizer, ...AUTHORIZER_ACTIONS.customers);
 
     this.webhook = new TollgateFunction(this, 'StripeWebhook', {
       entry: 'webhook',
@@ -83,8 +91,9 @@ export class TollgateStack extends Stack {
         ...(config.stripeApiKeySecretName === undefined ? {} : { [ENV.stripeApiKeySecretId]: config.stripeApiKeySecretName }),
       },
     });
-    this.tables.customers.grantReadWriteData(this.webhook);
-    this.tables.events.grantReadWriteData(this.webhook);
+    // Exactly the calls lambda/webhook/store.ts makes (a transaction is authorized by its Put and Update).
+    this.tables.customers.grant(this.webhook, ...WEBHOOK_ACTIONS.customers);
+    this.tables.events.grant(this.webhook, ...WEBHOOK_ACTIONS.events);
     webhookSecret.grantRead(this.webhook);
     stripeApiKey?.grantRead(this.webhook);
 

@@ -269,6 +269,31 @@ describe('permissions', () => {
     expect(JSON.stringify(secret.Resource)).toContain(':secret:tollgate/stripe-webhook-secret-??????');
   });
 
+  /** Table logical id → the DynamoDB actions a function's role is granted on it. */
+  const dynamoGrants = (functionPrefix: string): Record<string, string[]> => {
+    const grants: Record<string, string[]> = {};
+    for (const statement of policyStatements(functionPrefix)) {
+      const actions = [statement.Action].flat().filter((a: string) => a.startsWith('dynamodb:'));
+      if (actions.length === 0) continue;
+      for (const resource of [statement.Resource].flat()) {
+        const table = JSON.stringify(resource).match(/PaymentState\w+/)![0];
+        grants[table] = [...(grants[table] ?? []), ...actions].sort();
+      }
+    }
+    return grants;
+  };
+
+  it('grants each function exactly the DynamoDB actions it performs, on exactly its tables', () => {
+    const customers = logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable');
+    const events = logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable');
+    expect(dynamoGrants('Authorizer')).toEqual({ [customers]: ['dynamodb:GetItem'] });
+    expect(dynamoGrants('StripeWebhook')).toEqual({
+      [customers]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      [events]: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    });
+    expect(dynamoGrants('SampleBackend')).toEqual({});
+  });
+
   it('lets the webhook flush exactly this stage\'s authorizer cache', () => {
     const statement = policyStatements('StripeWebhook').find((s) => s.Action === 'apigateway:DELETE');
     const resource = JSON.stringify(statement.Resource);
