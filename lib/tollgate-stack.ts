@@ -127,6 +127,14 @@ export class TollgateStack extends Stack {
         tracingEnabled: true,
         throttlingRateLimit: config.throttleRateLimit,
         throttlingBurstLimit: config.throttleBurstLimit,
+        // Stripe's deliveries get their own bucket: a flood on the public routes must not make Stripe
+        // back off (its retries slow down for hours) and delay access changes.
+        methodOptions: {
+          [`${WEBHOOK_PATH}/POST`]: {
+            throttlingRateLimit: config.webhookThrottleRateLimit,
+            throttlingBurstLimit: config.webhookThrottleBurstLimit,
+          },
+        },
         metricsEnabled: true,
         accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
         accessLogFormat: apigateway.AccessLogFormat.custom(

@@ -32,6 +32,9 @@ export interface TollgateConfig {
   /** Stage throttling: steady requests per second and burst. @default 100 and 200 */
   readonly throttleRateLimit: number;
   readonly throttleBurstLimit: number;
+  /** The Stripe webhook's own throttling, apart from the public budget. @default 50 and 100 */
+  readonly webhookThrottleRateLimit: number;
+  readonly webhookThrottleBurstLimit: number;
 }
 
 export const DEFAULT_CONFIG: TollgateConfig = {
@@ -44,6 +47,8 @@ export const DEFAULT_CONFIG: TollgateConfig = {
   stageName: 'prod',
   throttleRateLimit: 100,
   throttleBurstLimit: 200,
+  webhookThrottleRateLimit: 50,
+  webhookThrottleBurstLimit: 100,
 };
 
 export const CONTEXT_PREFIX = 'tollgate:';
@@ -134,6 +139,8 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     stageName,
     throttleRateLimit: integer('throttleRateLimit', DEFAULT_CONFIG.throttleRateLimit, 1, 10_000, 'requests per second'),
     throttleBurstLimit: integer('throttleBurstLimit', DEFAULT_CONFIG.throttleBurstLimit, 1, 5_000, 'requests'),
+    webhookThrottleRateLimit: integer('webhookThrottleRateLimit', DEFAULT_CONFIG.webhookThrottleRateLimit, 1, 10_000, 'requests per second'),
+    webhookThrottleBurstLimit: integer('webhookThrottleBurstLimit', DEFAULT_CONFIG.webhookThrottleBurstLimit, 1, 5_000, 'requests'),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -43,6 +43,7 @@ describe('loadConfig', () => {
     [{ 'tollgate:corsAllowOrigin': 'https://a.com/path' }, 'use "*" or one origin'],
     [{ 'tollgate:stageName': 'prod-1' }, 'tollgate:stageName is "prod-1"'],
     [{ 'tollgate:throttleRateLimit': 0 }, 'tollgate:throttleRateLimit is 0'],
+    [{ 'tollgate:webhookThrottleBurstLimit': 'lots' }, 'tollgate:webhookThrottleBurstLimit is "lots": use a whole number of requests'],
     [{ 'tollgate:openApiDocument': 42 }, 'tollgate:openApiDocument must be a string'],
   ])('rejects %j', (context, message) => {
     expect(() => load(context)).toThrow(ConfigError);

@@ -195,6 +195,19 @@ describe('REST API and stage', () => {
     expect(format).toMatchObject({ responseType: '$context.error.responseType', reason: '$context.authorizer.reason', status: '$context.status' });
   });
 
+  it('throttles the Stripe webhook in its own bucket, apart from the public routes', () => {
+    const settings: any[] = ofType('AWS::ApiGateway::Stage')[0]![1].Properties.MethodSettings;
+    expect(settings).toContainEqual(expect.objectContaining({ ResourcePath: '/*', HttpMethod: '*', ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 }));
+    expect(settings).toContainEqual(
+      expect.objectContaining({ ResourcePath: '/~1webhooks~1stripe', HttpMethod: 'POST', ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+    );
+    const { template } = synth({ 'tollgate:webhookThrottleRateLimit': '7', 'tollgate:webhookThrottleBurstLimit': 9 });
+    const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0] as Resource;
+    expect(stage.Properties.MethodSettings).toContainEqual(
+      expect.objectContaining({ ResourcePath: '/~1webhooks~1stripe', HttpMethod: 'POST', ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 }),
+    );
+  });
+
   it('grants API Gateway invoke on the integrations and the authorizer (SpecRestApi adds none)', () => {
     const permissions = ofType('AWS::Lambda::Permission').map(([, p]) => p.Properties);
     const forFunction = (prefix: string): any[] =>
