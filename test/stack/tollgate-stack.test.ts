@@ -165,7 +165,7 @@ describe('routes', () => {
     });
   });
 
-  it('proxies to an HTTP backend when tollgate:backendUrl is set', () => {
+  it('proxies to an HTTP backend when tollgate:backendUrl is set, with the caller\'s identity and without its key', () => {
     const { template } = synth({ 'tollgate:backendUrl': 'https://api.example.com/base' });
     const api = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0] as Resource;
     expect(api.Properties.Body.paths['/v1/reports/{reportId}'].get['x-amazon-apigateway-integration']).toEqual({
@@ -173,7 +173,16 @@ describe('routes', () => {
       httpMethod: 'GET',
       uri: 'https://api.example.com/base/v1/reports/{reportId}',
       passthroughBehavior: 'when_no_match',
-      requestParameters: { 'integration.request.path.reportId': 'method.request.path.reportId' },
+      requestParameters: {
+        'integration.request.path.reportId': 'method.request.path.reportId',
+        'integration.request.header.X-Tollgate-Customer-Id': 'context.authorizer.customerId',
+        'integration.request.header.X-Tollgate-Key-Id': 'context.authorizer.keyId',
+        'integration.request.header.X-Tollgate-Plan': 'context.authorizer.plan',
+        'integration.request.header.X-Tollgate-Subscription-Status': 'context.authorizer.subscriptionStatus',
+        'integration.request.header.X-Tollgate-Payment-Warning': 'context.authorizer.paymentWarning',
+        'integration.request.header.X-Tollgate-Current-Period-End': 'context.authorizer.currentPeriodEnd',
+        'integration.request.header.Authorization': "'redacted-by-tollgate'",
+      },
     });
     template.resourcePropertiesCountIs('AWS::Lambda::Function', { Description: 'tollgate sample backend' }, 0);
   });
