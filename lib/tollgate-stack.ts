@@ -1,10 +1,11 @@
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { deployWarnings } from './config/deploy-checks';
 import type { TollgateConfig } from './config/tollgate-config';
 import { ENV, authorizerEnvironment } from '../lambda/shared/settings';
 import { STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
@@ -46,6 +47,8 @@ export class TollgateStack extends Stack {
   constructor(scope: Construct, id: string, props: TollgateStackProps) {
     super(scope, id, props);
     const { config } = props;
+
+    for (const warning of deployWarnings(config)) Annotations.of(this).addWarningV2(warning.setting, warning.message);
 
     this.tables = new PaymentTables(this, 'PaymentState');
 
@@ -107,6 +110,10 @@ export class TollgateStack extends Stack {
           : { type: 'lambda', invocationUri: invocationUri(this.backend) },
       authorizerCacheTtlSeconds: config.authorizerCacheTtlSeconds,
       corsAllowOrigin: config.corsAllowOrigin,
+      corsAllowHeaders: config.corsAllowHeaders,
+      corsAllowMethods: config.corsAllowMethods,
+      corsMaxAgeSeconds: config.corsMaxAgeSeconds,
+      forwardAuthorization: config.forwardAuthorization,
       docsBaseUrl: config.docsBaseUrl,
     }));
 

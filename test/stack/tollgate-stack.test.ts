@@ -165,6 +165,27 @@ describe('routes', () => {
     });
   });
 
+  it('applies the CORS configuration to preflights and gateway responses', () => {
+    const { template } = synth({ 'tollgate:corsAllowHeaders': 'Content-Type,X-Request-Id', 'tollgate:corsMaxAgeSeconds': 60, 'tollgate:corsAllowMethods': ['GET'] });
+    const api = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0] as Resource;
+    expect(api.Properties.Body.paths['/v1/quotes'].options['x-amazon-apigateway-integration'].responses.default.responseParameters).toMatchObject({
+      'method.response.header.Access-Control-Allow-Headers': "'Authorization,Content-Type,X-Request-Id'",
+      'method.response.header.Access-Control-Allow-Methods': "'GET,OPTIONS'",
+      'method.response.header.Access-Control-Max-Age': "'60'",
+    });
+    for (const response of Object.values<any>(api.Properties.Body['x-amazon-apigateway-gateway-responses'])) {
+      expect(response.responseParameters['gatewayresponse.header.Access-Control-Allow-Headers']).toBe("'Authorization,Content-Type,X-Request-Id'");
+    }
+  });
+
+  it('forwards Authorization to an HTTP backend only with tollgate:forwardAuthorization', () => {
+    const { template } = synth({ 'tollgate:backendUrl': 'https://api.example.com', 'tollgate:forwardAuthorization': true });
+    const api = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0] as Resource;
+    const parameters = api.Properties.Body.paths['/v1/quotes'].get['x-amazon-apigateway-integration'].requestParameters;
+    expect(parameters['integration.request.header.Authorization']).toBeUndefined();
+    expect(parameters['integration.request.header.X-Tollgate-Customer-Id']).toBe('context.authorizer.customerId');
+  });
+
   it('proxies to an HTTP backend when tollgate:backendUrl is set, with the caller\'s identity and without its key', () => {
     const { template } = synth({ 'tollgate:backendUrl': 'https://api.example.com/base' });
     const api = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0] as Resource;
