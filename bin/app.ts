@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { createApp } from '../lib/app';
+import { synthesizeApp } from '../lib/app';
 
-createApp();
+process.exitCode = synthesizeApp((text) => process.stderr.write(text));

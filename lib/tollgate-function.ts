@@ -56,6 +56,8 @@ export class TollgateFunction extends nodejs.NodejsFunction {
         // Bundled, not the runtime's copy: the version tested is the version deployed.
         bundleAwsSDK: true,
         forceDockerBundling: false,
+        // cdk synth stays quiet: esbuild reports only problems, not every bundle's size.
+        logLevel: nodejs.LogLevel.WARNING,
       },
     });
 

@@ -1,10 +1,11 @@
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { deployWarnings } from './config/deploy-checks';
 import type { TollgateConfig } from './config/tollgate-config';
 import { ENV, authorizerEnvironment } from '../lambda/shared/settings';
 import { STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
@@ -17,6 +18,13 @@ export interface TollgateStackProps extends StackProps {
   /** The user's OpenAPI document (parsed), operations annotated with `x-tollgate`. */
   readonly apiDocument: unknown;
 }
+
+/** The DynamoDB actions each function performs, by table: nothing more is granted. */
+export const AUTHORIZER_ACTIONS = { customers: ['dynamodb:GetItem'] } as const;
+export const WEBHOOK_ACTIONS = {
+  customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  events: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+} as const;
 
 /** API Gateway's URI for invoking a Lambda function as an integration or authorizer. */
 function invocationUri(fn: lambda.IFunction): string {
@@ -39,6 +47,8 @@ export class TollgateStack extends Stack {
   constructor(scope: Construct, id: string, props: TollgateStackProps) {
     super(scope, id, props);
     const { config } = props;
+
+    for (const warning of deployWarnings(config)) Annotations.of(this).addWarningV2(warning.setting, warning.message);
 
     this.tables = new PaymentTables(this, 'PaymentState');
 
@@ -70,7 +80,8 @@ export class TollgateStack extends Stack {
         ...authorizerEnvironment({ ...config, routes }),
       },
     });
-    this.tables.customers.grantReadData(this.authorizer);
+    // Exactly the calls the function makes: one GetItem per uncached decision.
+    this.tables.customers.grant(this.authorizer, ...AUTHORIZER_ACTIONS.customers);
 
     this.webhook = new TollgateFunction(this, 'StripeWebhook', {
       entry: 'webhook',
@@ -83,8 +94,9 @@ export class TollgateStack extends Stack {
         ...(config.stripeApiKeySecretName === undefined ? {} : { [ENV.stripeApiKeySecretId]: config.stripeApiKeySecretName }),
       },
     });
-    this.tables.customers.grantReadWriteData(this.webhook);
-    this.tables.events.grantReadWriteData(this.webhook);
+    // Exactly the calls lambda/webhook/store.ts makes (a transaction is authorized by its Put and Update).
+    this.tables.customers.grant(this.webhook, ...WEBHOOK_ACTIONS.customers);
+    this.tables.events.grant(this.webhook, ...WEBHOOK_ACTIONS.events);
     webhookSecret.grantRead(this.webhook);
     stripeApiKey?.grantRead(this.webhook);
 
@@ -98,6 +110,10 @@ export class TollgateStack extends Stack {
           : { type: 'lambda', invocationUri: invocationUri(this.backend) },
       authorizerCacheTtlSeconds: config.authorizerCacheTtlSeconds,
       corsAllowOrigin: config.corsAllowOrigin,
+      corsAllowHeaders: config.corsAllowHeaders,
+      corsAllowMethods: config.corsAllowMethods,
+      corsMaxAgeSeconds: config.corsMaxAgeSeconds,
+      forwardAuthorization: config.forwardAuthorization,
       docsBaseUrl: config.docsBaseUrl,
     }));
 
@@ -118,6 +134,14 @@ export class TollgateStack extends Stack {
         tracingEnabled: true,
         throttlingRateLimit: config.throttleRateLimit,
         throttlingBurstLimit: config.throttleBurstLimit,
+        // Stripe's deliveries get their own bucket: a flood on the public routes must not make Stripe
+        // back off (its retries slow down for hours) and delay access changes.
+        methodOptions: {
+          [`${WEBHOOK_PATH}/POST`]: {
+            throttlingRateLimit: config.webhookThrottleRateLimit,
+            throttlingBurstLimit: config.webhookThrottleBurstLimit,
+          },
+        },
         metricsEnabled: true,
         accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
         accessLogFormat: apigateway.AccessLogFormat.custom(

@@ -39,17 +39,24 @@ export function routeResource(base: string, route: RouteRule): string {
 const MAX_CACHED_POLICIES = 256;
 const policies = new Map<string, PolicyDocument>();
 
+/**
+ * API Gateway serves `/v1/quotes/` as `/v1/quotes`, and AWS does not promise the methodArn drops the
+ * slash: a static route's policy names both forms (a pattern ending in `*` matches the slash already).
+ */
+const withTrailingSlash = (resource: string): string[] => (/[*/]$/.test(resource) ? [resource] : [resource, `${resource}/`]);
+
 function policyFor(base: string, decision: Decision): PolicyDocument {
   const resources = decision.verdicts.map((v) => routeResource(base, v.route));
   const key = decision.verdicts.map((v, i) => `${v.allow ? '+' : '-'}${resources[i]}`).join(' ');
   const cached = policies.get(key);
   if (cached !== undefined) return cached;
 
-  const allowed = resources.filter((_, i) => decision.verdicts[i]!.allow);
+  const allowed = resources.filter((_, i) => decision.verdicts[i]!.allow).flatMap(withTrailingSlash);
   // A Deny whose pattern also matches an allowed route would win over that route's Allow: leave it
   // out and let the implicit deny cover it (checked below).
   const denied = resources
     .filter((_, i) => !decision.verdicts[i]!.allow)
+    .flatMap(withTrailingSlash)
     .filter((pattern) => !allowed.some((resource) => wildcardMatches(pattern, resource)));
 
   const statements: Statement[] = [];
@@ -61,7 +68,7 @@ function policyFor(base: string, decision: Decision): PolicyDocument {
   const policyDocument: PolicyDocument = { Version: '2012-10-17', Statement: statements };
 
   decision.verdicts.forEach((verdict, i) => {
-    if ((evaluatePolicy(policyDocument, resources[i]!) === 'Allow') !== verdict.allow) {
+    if (withTrailingSlash(resources[i]!).some((resource) => (evaluatePolicy(policyDocument, resource) === 'Allow') !== verdict.allow)) {
       throw new PolicyConflictError(
         `${verdict.route.method} ${verdict.route.path} overlaps another route with a different requirement in a way one cached policy cannot express: give the routes distinct static path prefixes`,
       );

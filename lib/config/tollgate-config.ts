@@ -25,13 +25,27 @@ export interface TollgateConfig {
   readonly stripeWebhookSecretName: string;
   /** Secrets Manager secret holding a Stripe API key (restricted, read-only). @default - none: no re-fetch from Stripe */
   readonly stripeApiKeySecretName?: string;
-  /** `Access-Control-Allow-Origin` on every response. @default "*" */
+  /**
+   * `Access-Control-Allow-Origin` on every response: "*" or one origin (gateway responses are static,
+   * so API Gateway cannot pick one of several). @default "*"
+   */
   readonly corsAllowOrigin: string;
+  /** `Access-Control-Allow-Headers` of preflights and gateway responses; Authorization is always in. @default ["Authorization", "Content-Type"] */
+  readonly corsAllowHeaders: readonly string[];
+  /** Methods browsers may use cross-origin (preflight `Access-Control-Allow-Methods`). @default - every method of the path */
+  readonly corsAllowMethods?: readonly string[];
+  /** Preflight `Access-Control-Max-Age`, 0 to 86400 seconds. @default 600 */
+  readonly corsMaxAgeSeconds: number;
+  /** Send the caller's `Authorization` header (its API key) on to an HTTP backend. @default false */
+  readonly forwardAuthorization: boolean;
   /** Stage name. @default "prod" */
   readonly stageName: string;
   /** Stage throttling: steady requests per second and burst. @default 100 and 200 */
   readonly throttleRateLimit: number;
   readonly throttleBurstLimit: number;
+  /** The Stripe webhook's own throttling, apart from the public budget. @default 50 and 100 */
+  readonly webhookThrottleRateLimit: number;
+  readonly webhookThrottleBurstLimit: number;
 }
 
 export const DEFAULT_CONFIG: TollgateConfig = {
@@ -41,9 +55,14 @@ export const DEFAULT_CONFIG: TollgateConfig = {
   docsBaseUrl: 'https://tollgate.example/problems',
   stripeWebhookSecretName: 'tollgate/stripe-webhook-secret',
   corsAllowOrigin: '*',
+  corsAllowHeaders: ['Authorization', 'Content-Type'],
+  corsMaxAgeSeconds: 600,
+  forwardAuthorization: false,
   stageName: 'prod',
   throttleRateLimit: 100,
   throttleBurstLimit: 200,
+  webhookThrottleRateLimit: 50,
+  webhookThrottleBurstLimit: 100,
 };
 
 export const CONTEXT_PREFIX = 'tollgate:';
@@ -51,7 +70,11 @@ export const CONTEXT_PREFIX = 'tollgate:';
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly problems: readonly string[]) {
-    super(`invalid tollgate configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      problems.length === 1
+        ? `invalid tollgate configuration: ${problems[0]}`
+        : `invalid tollgate configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
   }
 }
 
@@ -108,6 +131,27 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     return value;
   };
 
+  /** A list from cdk.json (a JSON array) or -c (comma-separated), each item checked against `item`. */
+  const list = (name: keyof TollgateConfig, item: RegExp, what: string): string[] | undefined => {
+    const value = raw(name);
+    if (value === undefined || value === null) return undefined;
+    const items = typeof value === 'string' ? value.split(',').map((v) => v.trim()) : value;
+    if (!Array.isArray(items) || items.length === 0 || !items.every((v) => typeof v === 'string' && item.test(v))) {
+      problems.push(`${CONTEXT_PREFIX}${name} is ${JSON.stringify(value)}: use a list of ${what}, as a JSON array or comma-separated`);
+      return undefined;
+    }
+    return items as string[];
+  };
+
+  const flag = (name: keyof TollgateConfig, fallback: boolean): boolean => {
+    const value = raw(name);
+    if (value === undefined || value === null) return fallback;
+    if (value === true || value === 'true') return true;
+    if (value === false || value === 'false') return false;
+    problems.push(`${CONTEXT_PREFIX}${name} is ${JSON.stringify(value)}: use true or false`);
+    return fallback;
+  };
+
   const stageName = text('stageName', DEFAULT_CONFIG.stageName, true) ?? DEFAULT_CONFIG.stageName;
   if (!/^[A-Za-z0-9_]{1,128}$/.test(stageName)) {
     problems.push(`${CONTEXT_PREFIX}stageName is "${stageName}": use letters, digits and underscores only`);
@@ -118,6 +162,10 @@ export function loadConfig(read: ContextReader): TollgateConfig {
       `${CONTEXT_PREFIX}corsAllowOrigin is "${corsAllowOrigin}": use "*" or one origin such as https://app.example.com`,
     );
   }
+
+  // Header names as RFC 9110 tokens, without the quote that would end API Gateway's static value.
+  const allowHeaders = list('corsAllowHeaders', /^[A-Za-z0-9!#$%&*+.^_`|~-]+$/, 'header names') ?? DEFAULT_CONFIG.corsAllowHeaders;
+  const corsAllowMethods = list('corsAllowMethods', /^(GET|PUT|POST|DELETE|PATCH|HEAD)$/, 'methods from GET, PUT, POST, DELETE, PATCH, HEAD');
 
   const config: TollgateConfig = {
     openApiDocument: text('openApiDocument', DEFAULT_CONFIG.openApiDocument, true) ?? DEFAULT_CONFIG.openApiDocument,
@@ -131,9 +179,16 @@ export function loadConfig(read: ContextReader): TollgateConfig {
       secretName('stripeWebhookSecretName', DEFAULT_CONFIG.stripeWebhookSecretName, true) ?? DEFAULT_CONFIG.stripeWebhookSecretName,
     stripeApiKeySecretName: secretName('stripeApiKeySecretName', undefined, false),
     corsAllowOrigin,
+    // The API key travels in Authorization: a browser client must always be allowed to send it.
+    corsAllowHeaders: allowHeaders.some((h) => h.toLowerCase() === 'authorization') ? allowHeaders : ['Authorization', ...allowHeaders],
+    ...(corsAllowMethods === undefined ? {} : { corsAllowMethods }),
+    corsMaxAgeSeconds: integer('corsMaxAgeSeconds', DEFAULT_CONFIG.corsMaxAgeSeconds, 0, 86_400, 'seconds'),
+    forwardAuthorization: flag('forwardAuthorization', DEFAULT_CONFIG.forwardAuthorization),
     stageName,
     throttleRateLimit: integer('throttleRateLimit', DEFAULT_CONFIG.throttleRateLimit, 1, 10_000, 'requests per second'),
     throttleBurstLimit: integer('throttleBurstLimit', DEFAULT_CONFIG.throttleBurstLimit, 1, 5_000, 'requests'),
+    webhookThrottleRateLimit: integer('webhookThrottleRateLimit', DEFAULT_CONFIG.webhookThrottleRateLimit, 1, 10_000, 'requests per second'),
+    webhookThrottleBurstLimit: integer('webhookThrottleBurstLimit', DEFAULT_CONFIG.webhookThrottleBurstLimit, 1, 5_000, 'requests'),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

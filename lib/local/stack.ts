@@ -53,6 +53,10 @@ export function buildLocalDocument(config: TollgateConfig, root: string): BuiltA
         : { type: 'http', baseUrl: config.backendUrl },
     authorizerCacheTtlSeconds: config.authorizerCacheTtlSeconds,
     corsAllowOrigin: config.corsAllowOrigin,
+    corsAllowHeaders: config.corsAllowHeaders,
+    corsAllowMethods: config.corsAllowMethods,
+    corsMaxAgeSeconds: config.corsMaxAgeSeconds,
+    forwardAuthorization: config.forwardAuthorization,
     docsBaseUrl: config.docsBaseUrl,
   });
 }

@@ -1,6 +1,17 @@
 import { parseRequirement, RequirementError, type Requirement, type RouteRule } from '../../lambda/shared/requirements';
 import { WEBHOOK_PATH } from '../contract';
 import { buildGatewayResponses } from './gateway-responses';
+import {
+  corsPreflight,
+  httpProxy,
+  isHttpIntegration,
+  lambdaProxy,
+  pathParameters,
+  withIdentityHeaders,
+  type CorsOptions,
+  type IdentityOptions,
+} from './integrations';
+import { describePolicyConflict, findPolicyConflict } from './policy-check';
 
 /**
  * The one OpenAPI builder. It takes the user's document (operations annotated with `x-tollgate`) and
@@ -13,8 +24,14 @@ import { buildGatewayResponses } from './gateway-responses';
 export const AUTHORIZER_SCHEME = 'tollgateApiKey';
 export { WEBHOOK_PATH };
 export const TOLLGATE_EXTENSION = 'x-tollgate';
+export { pathParameters };
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head'] as const;
-const CORS_ALLOW_HEADERS = 'Authorization,Content-Type';
+/** API Gateway's ANY method, as an OpenAPI path item key. */
+export const ANY_METHOD = 'x-amazon-apigateway-any-method';
+/** The methods an ANY operation answers: all but OPTIONS, which tollgate's preflight answers (an explicit method wins over ANY). */
+export const ANY_METHODS: readonly string[] = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'HEAD'];
+/** Path item members that are not operations. */
+const PATH_ITEM_FIELDS = new Set(['summary', 'description', 'parameters', 'servers']);
 
 export type BackendTarget =
   /** Lambda proxy integration: the function's API Gateway invocation URI. */
@@ -22,18 +39,18 @@ export type BackendTarget =
   /** HTTP proxy to the user's backend: base URL the operation path is appended to. */
   | { readonly type: 'http'; readonly baseUrl: string };
 
-export interface BuildApiOptions {
-  /** The user's OpenAPI 3 document (parsed JSON). */
+export interface BuildApiOptions extends CorsOptions, IdentityOptions {
+  /** The user's OpenAPI 3.0 document (parsed JSON). */
   readonly document: unknown;
   readonly authorizerUri: string;
   readonly webhookUri: string;
   readonly backend: BackendTarget;
   readonly authorizerCacheTtlSeconds: number;
-  readonly corsAllowOrigin: string;
   readonly docsBaseUrl: string;
 }
 
 export interface OperationInfo {
+  /** Upper-case HTTP method, or `ANY` for an `x-amazon-apigateway-any-method` operation. */
   readonly method: string;
   readonly path: string;
   readonly requires: Requirement;
@@ -43,7 +60,7 @@ export interface BuiltApi {
   readonly document: OpenApiDocument;
   /** Every operation of the user's document with its requirement. */
   readonly operations: readonly OperationInfo[];
-  /** The secured ones: what the authorizer's whole-API policy covers. */
+  /** The secured ones, ANY as the methods it answers: what the authorizer's whole-API policy covers. */
   readonly routes: readonly RouteRule[];
 }
 
@@ -56,61 +73,16 @@ export class OpenApiError extends Error {
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** `/v1/reports/{reportId}` → `["reportId"]`; greedy `{proxy+}` → `["proxy"]`. */
-export function pathParameters(path: string): string[] {
-  return [...path.matchAll(/\{([^}]+?)\+?\}/g)].map((m) => m[1]!);
-}
-
-function lambdaProxy(uri: string): Record<string, unknown> {
-  return { type: 'aws_proxy', httpMethod: 'POST', uri, passthroughBehavior: 'when_no_match' };
-}
-
-function httpProxy(baseUrl: string, method: string, path: string): Record<string, unknown> {
-  const params = pathParameters(path);
-  return {
-    type: 'http_proxy',
-    httpMethod: method.toUpperCase(),
-    uri: `${baseUrl.replace(/\/+$/, '')}${path.replace(/\{([^}]+?)\+\}/g, '{$1}')}`,
-    passthroughBehavior: 'when_no_match',
-    ...(params.length > 0
-      ? { requestParameters: Object.fromEntries(params.map((p) => [`integration.request.path.${p}`, `method.request.path.${p}`])) }
-      : {}),
-  };
-}
-
-function corsPreflight(allowOrigin: string, methods: string[]): Record<string, unknown> {
-  const allowMethods = [...methods.map((m) => m.toUpperCase()), 'OPTIONS'].join(',');
-  const headerNames = ['Access-Control-Allow-Origin', 'Access-Control-Allow-Methods', 'Access-Control-Allow-Headers', 'Access-Control-Max-Age'];
-  return {
-    summary: 'CORS preflight',
-    responses: {
-      '204': {
-        description: 'CORS preflight',
-        headers: Object.fromEntries(headerNames.map((h) => [h, { schema: { type: 'string' } }])),
-      },
-    },
-    'x-amazon-apigateway-integration': {
-      type: 'mock',
-      requestTemplates: { 'application/json': '{"statusCode": 204}' },
-      responses: {
-        default: {
-          statusCode: '204',
-          responseParameters: {
-            'method.response.header.Access-Control-Allow-Origin': `'${allowOrigin}'`,
-            'method.response.header.Access-Control-Allow-Methods': `'${allowMethods}'`,
-            'method.response.header.Access-Control-Allow-Headers': `'${CORS_ALLOW_HEADERS}'`,
-            'method.response.header.Access-Control-Max-Age': "'600'",
-          },
-        },
-      },
-    },
-  };
-}
+/** The path item key of an operation. */
+const operationKey = (method: string): string => (method === 'ANY' ? ANY_METHOD : method.toLowerCase());
 
 function readOperations(document: unknown): { source: Record<string, unknown>; operations: OperationInfo[] } {
   if (!isObject(document)) throw new OpenApiError('the OpenAPI document must be a JSON object');
-  if (typeof document.openapi !== 'string' || !document.openapi.startsWith('3.')) {
-    throw new OpenApiError('the OpenAPI document must declare "openapi": "3.0.x"');
+  // API Gateway REST APIs import OpenAPI 3.0 (and Swagger 2.0, which tollgate does not build on): not 3.1.
+  if (typeof document.openapi !== 'string' || !/^3\.0\.\d+$/.test(document.openapi)) {
+    throw new OpenApiError(
+      'the OpenAPI document must declare "openapi": "3.0.x": API Gateway REST APIs import OpenAPI 3.0 only, convert the document to 3.0',
+    );
   }
   if (!isObject(document.paths) || Object.keys(document.paths).length === 0) {
     throw new OpenApiError('the OpenAPI document has no "paths": describe at least one operation');
@@ -124,13 +96,20 @@ function readOperations(document: unknown): { source: Record<string, unknown>; o
       throw new OpenApiError(`path "${WEBHOOK_PATH}" is reserved for the Stripe webhook: remove it from the document`);
     }
     if (!isObject(item)) throw new OpenApiError(`path "${path}" must be an object of operations`);
-    for (const method of Object.keys(item)) {
-      if (method === 'options') {
+    for (const key of Object.keys(item)) {
+      if (key === 'options') {
         throw new OpenApiError(`${path} declares "options": tollgate adds the CORS preflight itself, remove it`);
       }
-      if (!(HTTP_METHODS as readonly string[]).includes(method)) continue;
-      const operation = item[method];
-      const label = `${method.toUpperCase()} ${path}`;
+      // Every operation is secured by its requirement or refused: nothing is published unsecured by accident.
+      const method = key === ANY_METHOD ? 'ANY' : (HTTP_METHODS as readonly string[]).includes(key) ? key.toUpperCase() : undefined;
+      if (method === undefined) {
+        if (PATH_ITEM_FIELDS.has(key) || (key.startsWith('x-') && !key.startsWith('x-amazon-apigateway-'))) continue;
+        throw new OpenApiError(
+          `${path} declares "${key}", which tollgate cannot secure: use get, put, post, delete, patch, head or ${ANY_METHOD} operations (inline, no $ref), or remove it`,
+        );
+      }
+      const operation = item[key];
+      const label = `${method} ${path}`;
       if (!isObject(operation)) throw new OpenApiError(`${label} must be an object`);
       const extension = operation[TOLLGATE_EXTENSION];
       if (!isObject(extension) || !('requires' in extension)) {
@@ -139,7 +118,7 @@ function readOperations(document: unknown): { source: Record<string, unknown>; o
         );
       }
       try {
-        operations.push({ method: method.toUpperCase(), path, requires: parseRequirement(extension.requires) });
+        operations.push({ method, path, requires: parseRequirement(extension.requires) });
       } catch (err) {
         if (err instanceof RequirementError) throw new OpenApiError(`${label}: ${err.message}`);
         throw err;
@@ -154,10 +133,25 @@ export function readRoutes(document: unknown): RouteRule[] {
   return secured(readOperations(document).operations);
 }
 
+/** The methods a path's operations answer (ANY as what it covers beside the explicit ones). */
+function methodsOf(operations: readonly OperationInfo[], path: string): string[] {
+  const own = operations.filter((o) => o.path === path);
+  const explicit = own.filter((o) => o.method !== 'ANY').map((o) => o.method);
+  return own.some((o) => o.method === 'ANY') ? [...new Set([...explicit, ...ANY_METHODS])] : explicit;
+}
+
 function secured(operations: readonly OperationInfo[]): RouteRule[] {
-  return operations
+  const routes = operations
     .filter((o) => o.requires.kind !== 'public')
-    .map(({ method, path, requires }) => ({ method, path, requires }));
+    .flatMap(({ method, path, requires }) => {
+      if (method !== 'ANY') return [{ method, path, requires }];
+      // API Gateway sends a method the path declares explicitly to that operation, not to ANY.
+      const explicit = operations.filter((o) => o.path === path && o.method !== 'ANY').map((o) => o.method);
+      return ANY_METHODS.filter((m) => !explicit.includes(m)).map((m) => ({ method: m, path, requires }));
+    });
+  const conflict = findPolicyConflict(routes);
+  if (conflict !== undefined) throw new OpenApiError(describePolicyConflict(conflict));
+  return routes;
 }
 
 export function buildApiDocument(options: BuildApiOptions): BuiltApi {
@@ -165,8 +159,12 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   // Deep copy: the caller's document is never mutated.
   const document = JSON.parse(JSON.stringify(source)) as OpenApiDocument;
 
+  const routes = secured(operations);
   for (const { method, path, requires } of operations) {
-    const operation = document.paths[path]![method.toLowerCase()] as Record<string, unknown>;
+    const operation = document.paths[path]![operationKey(method)] as Record<string, unknown>;
+    // API Gateway is not promised to accept foreign extensions under failOnWarnings; the routes travel
+    // in the authorizer's environment and BuiltApi.routes, so the document API Gateway imports has none.
+    delete operation[TOLLGATE_EXTENSION];
     // API Gateway ignores root-level `security`: it is set on each operation.
     if (requires.kind === 'public') delete operation.security;
     else operation.security = [{ [AUTHORIZER_SCHEME]: [] }];
@@ -178,15 +176,18 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
         operation.parameters = [...declared, ...missing.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } }))];
       }
     }
-    operation['x-amazon-apigateway-integration'] ??=
-      options.backend.type === 'lambda'
-        ? lambdaProxy(options.backend.invocationUri)
-        : httpProxy(options.backend.baseUrl, method, path);
+    const integration =
+      operation['x-amazon-apigateway-integration'] ??
+      (options.backend.type === 'lambda' ? lambdaProxy(options.backend.invocationUri) : httpProxy(options.backend.baseUrl, method, path));
+    // An HTTP backend sees the request's headers: it gets who is calling, never the caller's key.
+    operation['x-amazon-apigateway-integration'] = isHttpIntegration(integration)
+      ? withIdentityHeaders(integration, requires.kind !== 'public', options)
+      : integration;
   }
 
   for (const path of Object.keys(document.paths)) {
-    const methods = operations.filter((o) => o.path === path).map((o) => o.method);
-    if (methods.length > 0) document.paths[path]!.options = corsPreflight(options.corsAllowOrigin, methods);
+    const methods = methodsOf(operations, path);
+    if (methods.length > 0) document.paths[path]!.options = corsPreflight(options, methods);
   }
 
   document.paths[WEBHOOK_PATH] = {
@@ -222,5 +223,5 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   delete document.security;
   document['x-amazon-apigateway-gateway-responses'] = buildGatewayResponses(options);
 
-  return { document, operations, routes: secured(operations) };
+  return { document, operations, routes };
 }

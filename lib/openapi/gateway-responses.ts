@@ -1,3 +1,5 @@
+import { DEFAULT_CORS_ALLOW_HEADERS } from './integrations';
+
 /**
  * The gateway responses that turn authorizer outcomes into the status triage of DESIGN.md.
  *
@@ -15,6 +17,8 @@ export const RETRY_AFTER_SECONDS = 1;
 export interface GatewayResponseOptions {
   readonly docsBaseUrl: string;
   readonly corsAllowOrigin: string;
+  /** @default ["Authorization", "Content-Type"] */
+  readonly corsAllowHeaders?: readonly string[];
 }
 
 export interface GatewayResponse {
@@ -41,6 +45,7 @@ export function buildGatewayResponses(options: GatewayResponseOptions): Record<s
     'Content-Type': PROBLEM_CONTENT_TYPE,
     'Cache-Control': 'no-store',
     'Access-Control-Allow-Origin': options.corsAllowOrigin,
+    'Access-Control-Allow-Headers': (options.corsAllowHeaders ?? DEFAULT_CORS_ALLOW_HEADERS).join(','),
     'Access-Control-Expose-Headers': 'Retry-After,WWW-Authenticate',
   };
   const requestId = ['requestId', str('$context.requestId')] as const;

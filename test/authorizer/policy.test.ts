@@ -75,11 +75,35 @@ describe('buildPolicy', () => {
         {
           Action: 'execute-api:Invoke',
           Effect: 'Allow',
-          Resource: [`${BASE}/GET/v1/ping`, `${BASE}/GET/v1/quotes`, `${BASE}/POST/v1/quotes`, `${BASE}/GET/v1/files/*`, `${BASE}/GET/`],
+          Resource: [
+            `${BASE}/GET/v1/ping`,
+            `${BASE}/GET/v1/ping/`,
+            `${BASE}/GET/v1/quotes`,
+            `${BASE}/GET/v1/quotes/`,
+            `${BASE}/POST/v1/quotes`,
+            `${BASE}/POST/v1/quotes/`,
+            `${BASE}/GET/v1/files/*`,
+            `${BASE}/GET/`,
+          ],
         },
         { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${BASE}/GET/v1/reports/*`] },
       ],
     });
+  });
+
+  it('gives a request path with a trailing slash the verdict of its route, never an unknown route', () => {
+    fc.assert(
+      fc.property(customers, (customer) => {
+        const decision = decisionFor(customer);
+        const policy = buildPolicy(decision, `${REQUESTS['GET /v1/quotes']!}/`, customer.customerId);
+        for (const verdict of decision.verdicts) {
+          const request = REQUESTS[`${verdict.route.method} ${verdict.route.path}`]!;
+          const slashed = request.endsWith('/') ? request : `${request}/`;
+          expect(evaluatePolicy(policy.policyDocument, slashed)).toBe(verdict.allow ? 'Allow' : 'Deny');
+        }
+      }),
+      { numRuns: 200, seed: 20260801 },
+    );
   });
 
   it('leaves out a Deny that would shadow an allowed static route under a denied parameter route', () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { AUTHORIZER_SCHEME, buildApiDocument, OpenApiError, pathParameters, readRoutes, WEBHOOK_PATH, type BuildApiOptions } from '../../lib/openapi/build';
+import { ANY_METHOD, AUTHORIZER_SCHEME, buildApiDocument, OpenApiError, pathParameters, readRoutes, WEBHOOK_PATH, type BuildApiOptions } from '../../lib/openapi/build';
+import { createLocalGateway, localInvocationUri } from '../../lib/local/gateway';
 
 const sample = (): any => JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'api', 'openapi.json'), 'utf8'));
 const options = (document: unknown, overrides: Partial<BuildApiOptions> = {}): BuildApiOptions => ({
@@ -99,6 +100,183 @@ describe('buildApiDocument', () => {
   ])('rejects %j with a clear message', (document, message) => {
     expect(() => buildApiDocument(options(document))).toThrow(OpenApiError);
     expect(() => buildApiDocument(options(document))).toThrow(message);
+  });
+});
+
+describe('every operation is secured or refused', () => {
+  const withPaths = (paths: Record<string, unknown>): any => ({ ...sample(), paths: { ...sample().paths, ...paths } });
+
+  it('secures an x-amazon-apigateway-any-method operation and routes every method it answers', () => {
+    const document = withPaths({ '/v1/things/{id}': { [ANY_METHOD]: { 'x-tollgate': { requires: 'subscription' } } } });
+    const built = buildApiDocument(options(document));
+    const any = (built.document as any).paths['/v1/things/{id}'][ANY_METHOD];
+    expect(any.security).toEqual([{ [AUTHORIZER_SCHEME]: [] }]);
+    expect(any['x-amazon-apigateway-integration']).toMatchObject({ type: 'aws_proxy', uri: 'arn:backend' });
+    expect(built.routes.filter((r) => r.path === '/v1/things/{id}').map((r) => r.method)).toEqual(['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'HEAD']);
+    expect(built.operations).toContainEqual({ method: 'ANY', path: '/v1/things/{id}', requires: { kind: 'subscription' } });
+    expect((built.document as any).paths['/v1/things/{id}'].options['x-amazon-apigateway-integration'].responses.default.responseParameters).toMatchObject({
+      'method.response.header.Access-Control-Allow-Methods': "'GET,PUT,POST,DELETE,PATCH,HEAD,OPTIONS'",
+    });
+  });
+
+  it('leaves a method the path declares explicitly to its own operation, not to ANY', () => {
+    const document = withPaths({
+      '/v1/things': { get: { 'x-tollgate': { requires: 'key' } }, [ANY_METHOD]: { 'x-tollgate': { requires: 'subscription' } } },
+    });
+    const routes = readRoutes(document).filter((r) => r.path === '/v1/things');
+    expect(routes).toEqual([
+      { method: 'GET', path: '/v1/things', requires: { kind: 'key' } },
+      ...['PUT', 'POST', 'DELETE', 'PATCH', 'HEAD'].map((method) => ({ method, path: '/v1/things', requires: { kind: 'subscription' } })),
+    ]);
+  });
+
+  it('refuses an ANY operation without a requirement', () => {
+    const document = withPaths({ '/v1/things': { [ANY_METHOD]: { responses: {} } } });
+    expect(() => buildApiDocument(options(document))).toThrow(`ANY /v1/things has no x-tollgate requirement`);
+  });
+
+  it.each([
+    ['trace', { 'x-tollgate': { requires: 'key' } }],
+    ['$ref', '#/components/pathItems/x'],
+    ['GET', { 'x-tollgate': { requires: 'key' } }],
+    ['x-amazon-apigateway-other-method', {}],
+  ])('refuses a path item member %s it cannot secure, naming it', (key, value) => {
+    const document = withPaths({ '/v1/things': { [key]: value } });
+    expect(() => buildApiDocument(options(document))).toThrow(OpenApiError);
+    expect(() => buildApiDocument(options(document))).toThrow(`/v1/things declares "${key}", which tollgate cannot secure`);
+  });
+
+  it('keeps path item fields that are not operations', () => {
+    const document = withPaths({ '/v1/things': { summary: 's', description: 'd', parameters: [], 'x-internal': true, get: { 'x-tollgate': { requires: 'key' } } } });
+    expect(readRoutes(document).filter((r) => r.path === '/v1/things')).toHaveLength(1);
+  });
+
+  it('serves an ANY operation locally only through the authorizer', async () => {
+    const document = withPaths({ '/v1/things': { [ANY_METHOD]: { 'x-tollgate': { requires: 'key' } } } });
+    const built = buildApiDocument(options(document, {
+      authorizerUri: localInvocationUri('authorizer'),
+      webhookUri: localInvocationUri('webhook'),
+      backend: { type: 'lambda', invocationUri: localInvocationUri('backend') },
+    }));
+    const backendCalls: unknown[] = [];
+    const gateway = createLocalGateway({
+      document: built.document,
+      functions: {
+        authorizer: () => Promise.reject(new Error('Unauthorized')),
+        backend: ((event: unknown) => {
+          backendCalls.push(event);
+          return Promise.resolve({ statusCode: 200, body: '{}' });
+        }),
+        webhook: () => Promise.resolve({ statusCode: 200, body: '{}' }),
+      },
+      stage: 'prod',
+    });
+    for (const method of ['GET', 'POST', 'DELETE']) {
+      expect((await gateway.handle({ method, path: '/prod/v1/things' })).statusCode).toBe(401);
+    }
+    expect(backendCalls).toEqual([]);
+  });
+});
+
+describe('what an HTTP backend receives', () => {
+  const http = { type: 'http', baseUrl: 'https://api.example.com' } as const;
+  const integrationOf = (built: any, p: string, method = 'get'): any => built.document.paths[p][method]['x-amazon-apigateway-integration'];
+  const IDENTITY = {
+    'integration.request.header.X-Tollgate-Customer-Id': 'context.authorizer.customerId',
+    'integration.request.header.X-Tollgate-Key-Id': 'context.authorizer.keyId',
+    'integration.request.header.X-Tollgate-Plan': 'context.authorizer.plan',
+    'integration.request.header.X-Tollgate-Subscription-Status': 'context.authorizer.subscriptionStatus',
+    'integration.request.header.X-Tollgate-Payment-Warning': 'context.authorizer.paymentWarning',
+    'integration.request.header.X-Tollgate-Current-Period-End': 'context.authorizer.currentPeriodEnd',
+  };
+
+  it('maps the authorizer\'s identity and standing to X-Tollgate- headers, and withholds the API key', () => {
+    const built = buildApiDocument(options(sample(), { backend: http }));
+    expect(integrationOf(built, '/v1/reports/{reportId}').requestParameters).toEqual({
+      'integration.request.path.reportId': 'method.request.path.reportId',
+      ...IDENTITY,
+      'integration.request.header.Authorization': "'redacted-by-tollgate'",
+    });
+  });
+
+  it('overrides the identity headers on a public route, so a client cannot forge them', () => {
+    const built = buildApiDocument(options(sample(), { backend: http }));
+    const parameters = integrationOf(built, '/v1/status').requestParameters;
+    for (const header of Object.keys(IDENTITY)) expect(parameters[header]).toBe("'none'");
+    expect(parameters['integration.request.header.Authorization']).toBe("'redacted-by-tollgate'");
+  });
+
+  it('forwards Authorization only when asked to', () => {
+    const built = buildApiDocument(options(sample(), { backend: http, forwardAuthorization: true }));
+    expect(integrationOf(built, '/v1/quotes').requestParameters).toEqual(IDENTITY);
+  });
+
+  it('adds the headers to an HTTP integration the document declares, keeping its own mappings', () => {
+    const document = sample();
+    document.paths['/v1/quotes'].get['x-amazon-apigateway-integration'] = {
+      type: 'HTTP_PROXY',
+      httpMethod: 'GET',
+      uri: 'https://own.example.com/quotes',
+      requestParameters: { 'integration.request.header.X-Tollgate-Plan': "'fixed'" },
+    };
+    const built = buildApiDocument(options(document));
+    expect(integrationOf(built, '/v1/quotes').requestParameters).toEqual({
+      ...IDENTITY,
+      'integration.request.header.X-Tollgate-Plan': "'fixed'",
+      'integration.request.header.Authorization': "'redacted-by-tollgate'",
+    });
+    expect(integrationOf(built, '/v1/ping').requestParameters).toBeUndefined();
+  });
+});
+
+describe('CORS from configuration', () => {
+  const preflight = (built: any, p: string): Record<string, string> =>
+    built.document.paths[p].options['x-amazon-apigateway-integration'].responses.default.responseParameters;
+
+  it('applies allowed headers, methods and max-age to preflights, and the headers to every gateway response', () => {
+    const document = sample();
+    document.paths['/v1/quotes'].post = { 'x-tollgate': { requires: 'subscription' } };
+    const built = buildApiDocument(
+      options(document, { corsAllowHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'], corsAllowMethods: ['GET'], corsMaxAgeSeconds: 3600 }),
+    ) as any;
+    expect(preflight(built, '/v1/quotes')).toEqual({
+      'method.response.header.Access-Control-Allow-Origin': "'https://app.example.com'",
+      'method.response.header.Access-Control-Allow-Methods': "'GET,OPTIONS'",
+      'method.response.header.Access-Control-Allow-Headers': "'Authorization,Content-Type,X-Request-Id'",
+      'method.response.header.Access-Control-Max-Age': "'3600'",
+    });
+    for (const response of Object.values<any>(built.document['x-amazon-apigateway-gateway-responses'])) {
+      expect(response.responseParameters['gatewayresponse.header.Access-Control-Allow-Headers']).toBe("'Authorization,Content-Type,X-Request-Id'");
+    }
+  });
+
+  it('defaults to each path\'s own methods, Authorization and Content-Type, and 600 s', () => {
+    const built = buildApiDocument(options(sample())) as any;
+    expect(preflight(built, '/v1/quotes')).toMatchObject({
+      'method.response.header.Access-Control-Allow-Methods': "'GET,OPTIONS'",
+      'method.response.header.Access-Control-Allow-Headers': "'Authorization,Content-Type'",
+      'method.response.header.Access-Control-Max-Age': "'600'",
+    });
+  });
+});
+
+describe('the document API Gateway imports', () => {
+  it('carries no x-tollgate extension (the routes travel to the authorizer apart from it)', () => {
+    const built = buildApiDocument(options(sample()));
+    const keys: string[] = [];
+    JSON.stringify(built.document, (key: string, value: unknown) => (keys.push(key), value));
+    expect(keys).not.toContain('x-tollgate');
+    expect(built.routes).toHaveLength(3);
+  });
+
+  it.each([
+    [{ openapi: '3.1.0', paths: { '/x': { get: { 'x-tollgate': { requires: 'key' } } } } }],
+    [{ swagger: '2.0', paths: { '/x': { get: { 'x-tollgate': { requires: 'key' } } } } }],
+    [{ openapi: '3.0', paths: { '/x': { get: { 'x-tollgate': { requires: 'key' } } } } }],
+  ])('refuses %j with the one message for what API Gateway cannot import', (document) => {
+    expect(() => buildApiDocument(options(document))).toThrow(
+      'the OpenAPI document must declare "openapi": "3.0.x": API Gateway REST APIs import OpenAPI 3.0 only, convert the document to 3.0',
+    );
   });
 });
 

@@ -1,3 +1,4 @@
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,10 +44,31 @@ describe('loadConfig', () => {
     [{ 'tollgate:corsAllowOrigin': 'https://a.com/path' }, 'use "*" or one origin'],
     [{ 'tollgate:stageName': 'prod-1' }, 'tollgate:stageName is "prod-1"'],
     [{ 'tollgate:throttleRateLimit': 0 }, 'tollgate:throttleRateLimit is 0'],
+    [{ 'tollgate:webhookThrottleBurstLimit': 'lots' }, 'tollgate:webhookThrottleBurstLimit is "lots": use a whole number of requests'],
     [{ 'tollgate:openApiDocument': 42 }, 'tollgate:openApiDocument must be a string'],
+    [{ 'tollgate:corsAllowHeaders': ["X-It's"] }, 'tollgate:corsAllowHeaders is ["X-It\'s"]: use a list of header names'],
+    [{ 'tollgate:corsAllowHeaders': [] }, 'tollgate:corsAllowHeaders is []: use a list of header names'],
+    [{ 'tollgate:corsAllowMethods': 'GET,TRACE' }, 'tollgate:corsAllowMethods is "GET,TRACE": use a list of methods from GET'],
+    [{ 'tollgate:corsMaxAgeSeconds': 90000 }, 'tollgate:corsMaxAgeSeconds is 90000: use a whole number of seconds from 0 to 86400'],
+    [{ 'tollgate:forwardAuthorization': 'yes' }, 'tollgate:forwardAuthorization is "yes": use true or false'],
   ])('rejects %j', (context, message) => {
     expect(() => load(context)).toThrow(ConfigError);
     expect(() => load(context)).toThrow(message);
+  });
+
+  it('reads CORS lists from cdk.json arrays and -c comma-separated values, always allowing Authorization', () => {
+    expect(load({ 'tollgate:corsAllowHeaders': ['Content-Type', 'X-Request-Id'], 'tollgate:corsAllowMethods': 'GET, POST' })).toMatchObject({
+      corsAllowHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
+      corsAllowMethods: ['GET', 'POST'],
+    });
+    expect(load({ 'tollgate:corsAllowHeaders': 'authorization,X-A', 'tollgate:forwardAuthorization': 'true' })).toMatchObject({
+      corsAllowHeaders: ['authorization', 'X-A'],
+      forwardAuthorization: true,
+    });
+  });
+
+  it('says a single problem on one line', () => {
+    expect(() => load({ 'tollgate:stageName': 'prod-1' })).toThrow(/^invalid tollgate configuration: tollgate:stageName is "prod-1": [^\n]+$/);
   });
 
   it('lists every problem at once', () => {
@@ -114,6 +136,42 @@ describe('synth with bad configuration', () => {
   it('fails on a missing or broken document file', () => {
     expect(appWith({ 'tollgate:openApiDocument': 'api/missing.json' })).toThrow(/cannot read the OpenAPI document "api\/missing.json"/);
     expect(appWith({ 'tollgate:openApiDocument': writeDocument('{ not json') })).toThrow(/is not valid JSON/);
+  });
+});
+
+describe('settings a deployment must not ship', () => {
+  const warnings = (context: Record<string, unknown>): string[] =>
+    Annotations.fromStack(synth(context).stack)
+      .findWarning('*', Match.anyValue())
+      .map((w) => w.entry.data as string);
+
+  it('ships no sample payment links and warns about nothing by default', () => {
+    const context = readCdkJsonContext(path.join(__dirname, '..', '..'));
+    expect(context['tollgate:checkoutUrl']).toBeUndefined();
+    expect(context['tollgate:portalUrl']).toBeUndefined();
+    expect(warnings({})).toEqual([]);
+  });
+
+  it.each([
+    ['tollgate:checkoutUrl', 'https://buy.stripe.com/test_tollgate', 'tollgate:checkoutUrl is a Stripe test-mode link (https://buy.stripe.com/test_tollgate)'],
+    ['tollgate:portalUrl', 'https://billing.stripe.com/p/login/test_abc', 'tollgate:portalUrl is a Stripe test-mode link'],
+    ['tollgate:backendUrl', 'http://127.0.0.1:8080', 'tollgate:backendUrl is http://127.0.0.1:8080, which API Gateway cannot reach'],
+    ['tollgate:backendUrl', 'http://localhost:3000/api', 'which API Gateway cannot reach: deploy with -c tollgate:backendUrl='],
+    ['tollgate:backendUrl', 'http://[::1]:8080', 'which API Gateway cannot reach'],
+    ['tollgate:backendUrl', 'http://192.168.1.20', 'which API Gateway cannot reach'],
+  ])('warns at synth when %s is %s', (key, value, message) => {
+    const found = warnings({ [key]: value });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(message);
+  });
+
+  it.each([
+    ['tollgate:checkoutUrl', 'https://buy.stripe.com/9AQ5kN'],
+    ['tollgate:portalUrl', 'https://billing.stripe.com/p/login/aB3dE'],
+    ['tollgate:backendUrl', 'https://api.example.com'],
+    ['tollgate:backendUrl', 'http://172.32.0.1'],
+  ])('accepts %s %s without a warning', (key, value) => {
+    expect(warnings({ [key]: value })).toEqual([]);
   });
 });
 

@@ -165,7 +165,28 @@ describe('routes', () => {
     });
   });
 
-  it('proxies to an HTTP backend when tollgate:backendUrl is set', () => {
+  it('applies the CORS configuration to preflights and gateway responses', () => {
+    const { template } = synth({ 'tollgate:corsAllowHeaders': 'Content-Type,X-Request-Id', 'tollgate:corsMaxAgeSeconds': 60, 'tollgate:corsAllowMethods': ['GET'] });
+    const api = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0] as Resource;
+    expect(api.Properties.Body.paths['/v1/quotes'].options['x-amazon-apigateway-integration'].responses.default.responseParameters).toMatchObject({
+      'method.response.header.Access-Control-Allow-Headers': "'Authorization,Content-Type,X-Request-Id'",
+      'method.response.header.Access-Control-Allow-Methods': "'GET,OPTIONS'",
+      'method.response.header.Access-Control-Max-Age': "'60'",
+    });
+    for (const response of Object.values<any>(api.Properties.Body['x-amazon-apigateway-gateway-responses'])) {
+      expect(response.responseParameters['gatewayresponse.header.Access-Control-Allow-Headers']).toBe("'Authorization,Content-Type,X-Request-Id'");
+    }
+  });
+
+  it('forwards Authorization to an HTTP backend only with tollgate:forwardAuthorization', () => {
+    const { template } = synth({ 'tollgate:backendUrl': 'https://api.example.com', 'tollgate:forwardAuthorization': true });
+    const api = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0] as Resource;
+    const parameters = api.Properties.Body.paths['/v1/quotes'].get['x-amazon-apigateway-integration'].requestParameters;
+    expect(parameters['integration.request.header.Authorization']).toBeUndefined();
+    expect(parameters['integration.request.header.X-Tollgate-Customer-Id']).toBe('context.authorizer.customerId');
+  });
+
+  it('proxies to an HTTP backend when tollgate:backendUrl is set, with the caller\'s identity and without its key', () => {
     const { template } = synth({ 'tollgate:backendUrl': 'https://api.example.com/base' });
     const api = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0] as Resource;
     expect(api.Properties.Body.paths['/v1/reports/{reportId}'].get['x-amazon-apigateway-integration']).toEqual({
@@ -173,7 +194,16 @@ describe('routes', () => {
       httpMethod: 'GET',
       uri: 'https://api.example.com/base/v1/reports/{reportId}',
       passthroughBehavior: 'when_no_match',
-      requestParameters: { 'integration.request.path.reportId': 'method.request.path.reportId' },
+      requestParameters: {
+        'integration.request.path.reportId': 'method.request.path.reportId',
+        'integration.request.header.X-Tollgate-Customer-Id': 'context.authorizer.customerId',
+        'integration.request.header.X-Tollgate-Key-Id': 'context.authorizer.keyId',
+        'integration.request.header.X-Tollgate-Plan': 'context.authorizer.plan',
+        'integration.request.header.X-Tollgate-Subscription-Status': 'context.authorizer.subscriptionStatus',
+        'integration.request.header.X-Tollgate-Payment-Warning': 'context.authorizer.paymentWarning',
+        'integration.request.header.X-Tollgate-Current-Period-End': 'context.authorizer.currentPeriodEnd',
+        'integration.request.header.Authorization': "'redacted-by-tollgate'",
+      },
     });
     template.resourcePropertiesCountIs('AWS::Lambda::Function', { Description: 'tollgate sample backend' }, 0);
   });
@@ -193,6 +223,19 @@ describe('REST API and stage', () => {
     );
     const format = JSON.parse(stage.AccessLogSetting.Format);
     expect(format).toMatchObject({ responseType: '$context.error.responseType', reason: '$context.authorizer.reason', status: '$context.status' });
+  });
+
+  it('throttles the Stripe webhook in its own bucket, apart from the public routes', () => {
+    const settings: any[] = ofType('AWS::ApiGateway::Stage')[0]![1].Properties.MethodSettings;
+    expect(settings).toContainEqual(expect.objectContaining({ ResourcePath: '/*', HttpMethod: '*', ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 }));
+    expect(settings).toContainEqual(
+      expect.objectContaining({ ResourcePath: '/~1webhooks~1stripe', HttpMethod: 'POST', ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+    );
+    const { template } = synth({ 'tollgate:webhookThrottleRateLimit': '7', 'tollgate:webhookThrottleBurstLimit': 9 });
+    const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0] as Resource;
+    expect(stage.Properties.MethodSettings).toContainEqual(
+      expect.objectContaining({ ResourcePath: '/~1webhooks~1stripe', HttpMethod: 'POST', ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 }),
+    );
   });
 
   it('grants API Gateway invoke on the integrations and the authorizer (SpecRestApi adds none)', () => {
@@ -267,6 +310,31 @@ describe('permissions', () => {
     expect(actionsOf(policyStatements('SampleBackend')).filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
     const secret = statements.find((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
     expect(JSON.stringify(secret.Resource)).toContain(':secret:tollgate/stripe-webhook-secret-??????');
+  });
+
+  /** Table logical id → the DynamoDB actions a function's role is granted on it. */
+  const dynamoGrants = (functionPrefix: string): Record<string, string[]> => {
+    const grants: Record<string, string[]> = {};
+    for (const statement of policyStatements(functionPrefix)) {
+      const actions = [statement.Action].flat().filter((a: string) => a.startsWith('dynamodb:'));
+      if (actions.length === 0) continue;
+      for (const resource of [statement.Resource].flat()) {
+        const table = JSON.stringify(resource).match(/PaymentState\w+/)![0];
+        grants[table] = [...(grants[table] ?? []), ...actions].sort();
+      }
+    }
+    return grants;
+  };
+
+  it('grants each function exactly the DynamoDB actions it performs, on exactly its tables', () => {
+    const customers = logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable');
+    const events = logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable');
+    expect(dynamoGrants('Authorizer')).toEqual({ [customers]: ['dynamodb:GetItem'] });
+    expect(dynamoGrants('StripeWebhook')).toEqual({
+      [customers]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      [events]: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    });
+    expect(dynamoGrants('SampleBackend')).toEqual({});
   });
 
   it('lets the webhook flush exactly this stage\'s authorizer cache', () => {
