@@ -1,15 +1,15 @@
 import { paginateScan } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { parseArgs } from 'node:util';
 import { decide } from '../../lambda/authorizer/decide';
-import { CUSTOMER_ID } from '../../lambda/shared/api-key';
-import { toCustomerRecord } from '../../lambda/shared/customer-item';
-import { SUBSCRIPTION_STATUSES, isSubscriptionStatus, type CustomerRecord, type UsageBlock } from '../../lambda/shared/model';
+import { CUSTOMER_ID } from '../../lambda/shared/customers/api-key';
+import { SUBSCRIPTION_STATUSES, isSubscriptionStatus, subscriptionsOf, type UsageBlock } from '../../lambda/shared/customers/record';
+import { readCustomer } from '../../lambda/shared/customers/store';
 import { formatRequirement } from '../../lambda/shared/requirements';
 import {
   createApiKey,
   CustomerDeletedError,
   KeyConflictError,
+  KeyLimitError,
   KeyNotActiveError,
   KeyNotFoundError,
   listApiKeys,
@@ -319,11 +319,8 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
       const target = ctx.target();
       const config = loadProjectConfig(ctx.io.root);
       const built = buildLocalDocument(config, ctx.io.root);
-      const { Item } = await DynamoDBDocumentClient.from(target.dynamodb).send(
-        new GetCommand({ TableName: target.tables.customers, Key: { customerId }, ConsistentRead: true }),
-      );
-      if (Item === undefined) throw new CliError(`no customer ${customerId}: it has no API key and no Stripe event was received for it`);
-      const customer: CustomerRecord = toCustomerRecord(Item);
+      const customer = await readCustomer(target.dynamodb, target.tables.customers, customerId);
+      if (customer === undefined) throw new CliError(`no customer ${customerId}: it has no API key and no Stripe event was received for it`);
       const keys = await listApiKeys({ client: target.dynamodb, tables: target.tables, now: () => ctx.now }, customerId);
       const decision = decide(customer, built.routes, ctx.now, authorizerSettingsFor(config, built.routes, target.tables.customers));
       const routes = built.operations.map((operation) => {
@@ -334,14 +331,28 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
         const allow = verdict?.allow === true;
         return { route, requires: formatRequirement(operation.requires), status: allow ? 200 : 402, ...(allow ? {} : { reason: decision.reason }) };
       });
-      const { apiKeys: _hashes, ...state } = customer;
+      // The subscription that decides access (see decide.ts) in front, every subscription below it.
+      const primary = decision.subscription;
+      const state = {
+        customerId,
+        subscriptionId: primary?.id,
+        subscriptionStatus: primary?.status,
+        plan: primary?.plan,
+        currentPeriodEnd: primary?.currentPeriodEnd,
+        paymentUrl: primary?.paymentUrl,
+        entitlements: customer.entitlements,
+        usageBlock: customer.usageBlock,
+        deleted: customer.deleted,
+        subscriptions: subscriptionsOf(customer),
+      };
       const summary = { customer: state, keys, routes, ...(decision.standing.good && decision.standing.warning !== undefined ? { warning: decision.standing.warning } : {}) };
       const lines = [
         `customer      ${customerId}${customer.deleted === true ? ' (deleted in Stripe)' : ''}`,
-        `subscription  ${customer.subscriptionStatus ?? 'none'}${customer.subscriptionId === undefined ? '' : ` (${customer.subscriptionId})`}${customer.plan === undefined ? '' : `, plan ${customer.plan}`}`,
+        `subscription  ${state.subscriptionStatus ?? 'none'}${state.subscriptionId === undefined ? '' : ` (${state.subscriptionId})`}${state.plan === undefined ? '' : `, plan ${state.plan}`}`,
+        ...state.subscriptions.filter((s) => s.id !== state.subscriptionId).map((s) => `              ${s.status} (${s.id})${s.plan === undefined ? '' : `, plan ${s.plan}`}`),
         `entitlements  ${customer.entitlements === undefined || customer.entitlements.length === 0 ? 'none' : customer.entitlements.join(', ')}`,
-        ...(customer.currentPeriodEnd === undefined ? [] : [`period ends   ${new Date(customer.currentPeriodEnd * 1000).toISOString()}`]),
-        ...(customer.paymentUrl === undefined ? [] : [`payment URL   ${customer.paymentUrl}`]),
+        ...(state.currentPeriodEnd === undefined ? [] : [`period ends   ${new Date(state.currentPeriodEnd * 1000).toISOString()}`]),
+        ...(state.paymentUrl === undefined ? [] : [`payment URL   ${state.paymentUrl}`]),
         '',
         `API keys (${keys.length})`,
         ...keys.map((k) => `  ${keyLine(k)}`),
@@ -486,7 +497,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       reportError(err.message, err.help);
       return 2;
     }
-    const known = [CliError, TargetError, KeyNotFoundError, KeyNotActiveError, KeyConflictError, CustomerDeletedError, UnknownCustomerError, RangeError];
+    const known = [CliError, TargetError, KeyNotFoundError, KeyNotActiveError, KeyConflictError, KeyLimitError, CustomerDeletedError, UnknownCustomerError, RangeError];
     if (err instanceof Error && known.some((type) => err instanceof type)) {
       reportError(err.message);
     } else if (err instanceof Error && /ECONNREFUSED|fetch failed|socket hang up|TimeoutError|ResourceNotFoundException/.test(`${err.name} ${err.message}`)) {

@@ -4,12 +4,11 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { evaluatePolicy } from '../../lambda/authorizer/policy';
-import { issueApiKey } from '../../lambda/shared/api-key';
-import type { CustomerRecord, PaymentReason } from '../../lambda/shared/model';
-import { PAYMENT_PROBLEMS } from '../../lambda/shared/problems';
+import { issueApiKey } from '../../lambda/shared/customers/api-key';
+import { PAYMENT_PROBLEMS, type PaymentReason } from '../../lambda/shared/problems';
 import { createApiKey, revokeApiKey, rotateApiKey } from '../../lambda/shared/customers/keys';
 import { freshTables, type TestTables } from '../support/dynamodb';
-import { authorizerEvent, BASE, bearer, countRequests, quietObservability, settingsFor, tamperLastCharacter } from './support';
+import { authorizerEvent, BASE, bearer, countRequests, itemOf, oneSubscription, quietObservability, settingsFor, tamperLastCharacter, type OneSubscription } from './support';
 
 const NOW = new Date('2026-08-01T12:00:00Z');
 const T = NOW.getTime() / 1000;
@@ -29,10 +28,11 @@ afterAll(() => tables.client.destroy());
 const store = (now = NOW) => ({ client: tables.client, tables: { customers: tables.names.customers, apiKeys: tables.names.apiKeys }, now: () => now });
 
 /** A customer with payment state written as the webhook writes it, and a key made by key management. */
-async function customerWithKey(state: Partial<CustomerRecord>): Promise<{ customerId: string; key: string; keyId: string }> {
+async function customerWithKey(state: OneSubscription): Promise<{ customerId: string; key: string; keyId: string }> {
   const customerId = `cus_Int${++seq}x${Math.random().toString(36).slice(2, 8)}`;
   const { key, keyId } = await createApiKey(store(), { customerId, name: 'integration' });
-  const fields = Object.entries({ entitlements: ['premium-reports'], paymentUrl: INVOICE_URL, ...state });
+  const { customerId: _id, ...item } = itemOf(oneSubscription(customerId, { entitlements: ['premium-reports'], paymentUrl: INVOICE_URL, ...state }, T));
+  const fields = Object.entries(item);
   if (fields.length > 0) {
     await documents.send(
       new UpdateCommand({
@@ -55,7 +55,7 @@ const handlerAt = (now = NOW, observability = quietObservability()) =>
     observability,
   });
 
-type Row = { label: string; state: Partial<CustomerRecord>; reason: PaymentReason | 'allow'; paymentUrl?: string };
+type Row = { label: string; state: OneSubscription; reason: PaymentReason | 'allow'; paymentUrl?: string };
 const TABLE: Row[] = [
   { label: 'no subscription', state: {}, reason: 'no_subscription', paymentUrl: 'https://pay.example/checkout' },
   { label: 'active', state: { subscriptionStatus: 'active' }, reason: 'allow' },
@@ -195,13 +195,13 @@ describe('authorizer handler against DynamoDB Local', () => {
 
   it('throws a non-Unauthorized error (503) for a corrupt record, never a policy', async () => {
     const { key } = await customerWithKey({ subscriptionStatus: 'active' });
-    const { customerId } = (await import('../../lambda/shared/api-key')).parseApiKey(key)!;
+    const { customerId } = (await import('../../lambda/shared/customers/api-key')).parseApiKey(key)!;
     await documents.send(
       new UpdateCommand({
         TableName: tables.names.customers,
         Key: { customerId },
-        UpdateExpression: 'SET subscriptionStatus = :s',
-        ExpressionAttributeValues: { ':s': 'on_fire' },
+        UpdateExpression: 'SET subscriptions = :s',
+        ExpressionAttributeValues: { ':s': { sub_1: { status: 'on_fire', watermark: '01780000000:3:evt_1' } } },
       }),
     );
     const error = await handlerAt()(authorizerEvent('quotes', bearer(key))).catch((err: unknown) => err);

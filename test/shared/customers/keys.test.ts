@@ -1,5 +1,5 @@
 import { DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { hashApiKey, parseApiKey } from '../../../lambda/shared/api-key';
+import { hashApiKey, parseApiKey } from '../../../lambda/shared/customers/api-key';
 import {
   createApiKey,
   CustomerDeletedError,
