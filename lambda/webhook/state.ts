@@ -18,9 +18,10 @@ import { isTerminal, type CustomerRecord, type InvoiceEntry, type SubscriptionEn
  * An event of one subscription never touches another's state. `pastDue.<id>` starts the grace period:
  * set when an event shows the subscription entering past_due (Stripe's previous_attributes), kept from
  * the first event that showed it otherwise, removed when it leaves past_due. A terminal subscription
- * (canceled, incomplete_expired) is a tombstone: Stripe never moves it out of that status, so it takes no
- * further event of its own or of its invoices, drops its invoice state, and is forgotten when no stale
- * event of it can arrive any more (ITEM_LIMITS.forgetAfterSeconds).
+ * (canceled, incomplete_expired) is a tombstone: Stripe never moves it out of that status, so it takes
+ * no event that would (a non-terminal status, any invoice event: an invoice voided after the
+ * cancellation must not bring invoice state back), drops its invoice state, and is forgotten when no
+ * stale event of it can arrive any more (ITEM_LIMITS.forgetAfterSeconds).
  */
 
 export interface SubscriptionChange extends Omit<SubscriptionEntry, 'watermark'> {
@@ -194,7 +195,8 @@ export function verdict(state: CustomerRecord | undefined, update: CustomerUpdat
   const { change } = update;
   if (change.stream === 'subscription' || change.stream === 'invoices') {
     const subscription = state?.subscriptions[change.subscriptionId];
-    if (subscription !== undefined && isTerminal(subscription.status)) return 'stale';
+    const revives = change.stream === 'invoices' || !isTerminal(change.status);
+    if (subscription !== undefined && isTerminal(subscription.status) && revives) return 'stale';
   }
   const current = watermarkOf(state, change);
   if (current !== undefined && !(current < update.watermark.applyBelow)) return 'stale';

@@ -138,13 +138,15 @@ function conditionFor(update: CustomerUpdate, forget: Forgettable, x: Expression
   const id = change.subscriptionId;
   const map = change.stream === 'subscription' ? 'subscriptions' : 'invoices';
   const sub = x.path(['subscriptions', id]);
-  const terminal = TERMINAL_STATUSES.map((status) => x.value(status)).join(', ');
   const entry = x.path([map, id]);
   const forgotten = (change.stream === 'subscription' ? forget.subscriptions : forget.invoices).length;
+  const revives = change.stream === 'invoices' || !(TERMINAL_STATUSES as readonly string[]).includes(change.status);
   return [
     ...['subscriptions', 'invoices', 'pastDue'].map((name) => `attribute_exists(${x.path([name])})`),
-    // A terminal subscription takes no further event, its own or its invoices'.
-    `(attribute_not_exists(${sub}) OR NOT (${x.path(['subscriptions', id, 'status'])} IN (${terminal})))`,
+    // A terminal subscription takes no event that would bring it (or its invoice state) back.
+    ...(revives
+      ? [`(attribute_not_exists(${sub}) OR NOT (${x.path(['subscriptions', id, 'status'])} IN (${TERMINAL_STATUSES.map((status) => x.value(status)).join(', ')})))`]
+      : []),
     `(attribute_not_exists(${entry}) OR ${x.path([map, id, 'watermark'])} < ${below})`,
     // Entries removed by this same update still count in size(): allow for them.
     `(attribute_exists(${entry}) OR size(${x.path([map])}) < ${x.value(ITEM_LIMITS.trackedSubscriptions + forgotten)})`,

@@ -146,7 +146,7 @@ interface Attribute<T> {
 }
 
 const BOTH: readonly Reader[] = ['authorizer', 'webhook'];
-const sortedEntries = <T>(map: Readonly<Record<string, T>>, pick: (value: T) => unknown): unknown =>
+const sortedEntries = <T, P>(map: Readonly<Record<string, T>>, pick: (value: T) => P): Array<[string, P]> =>
   Object.keys(map)
     .sort()
     .map((key) => [key, pick(map[key]!)]);
@@ -163,7 +163,11 @@ export const CUSTOMER_ATTRIBUTES: { readonly [K in Declared]: Attribute<Customer
   invoices: {
     readBy: BOTH,
     decode: mapOf(invoiceEntry),
-    access: (invoices) => sortedEntries(invoices, (i) => [i.pastDueSince ?? null, i.paymentActionRequired ?? null, i.paymentUrl ?? null]),
+    // A settled invoice asks nothing of the customer: as if there were none.
+    access: (invoices) =>
+      sortedEntries(invoices, (i) => [i.pastDueSince ?? null, i.paymentActionRequired ?? null, i.paymentUrl ?? null]).filter(
+        ([, asked]) => asked.some((value) => value !== null),
+      ),
   },
   pastDue: { readBy: BOTH, decode: mapOf(number), access: (pastDue) => sortedEntries(pastDue, (t) => t) },
   entitlements: { readBy: BOTH, decode: optional(stringList), access: (keys) => (keys === undefined ? null : [...keys].sort()) },
