@@ -125,3 +125,48 @@ describe('invoices that end without payment (DynamoDB Local, real authorizer)', 
     expect(await authorize(tables, key, '/v1/reports')).toEqual({ effect: 'Allow' });
   });
 });
+
+describe('a bounded customer item (DynamoDB Local)', () => {
+  it('keeps a terminal subscription as a tombstone that takes no event bringing it back', async () => {
+    const customer = stripeId('cus');
+    const subscription = stripeId('sub');
+    const { handler, store } = webhookFor(tables);
+    await deliver(handler, 'customer.subscription.updated', { customer, subscription, status: 'past_due', created: T0 - 10 });
+    await deliver(handler, 'invoice.payment_failed', { customer, subscription, created: T0 - 10 });
+    expect(await deliver(handler, 'customer.subscription.deleted', { customer, subscription, created: T0 })).toBe('applied');
+    expect(await deliver(handler, 'customer.subscription.updated', { customer, subscription, status: 'active', created: T0 + 10 })).toBe('stale');
+    expect(await deliver(handler, 'invoice.voided', { customer, subscription, created: T0 + 10 })).toBe('stale');
+    expect(await store.read(customer)).toMatchObject({ subscriptions: { [subscription]: { status: 'canceled' } }, invoices: {}, pastDue: {} });
+  });
+
+  it('forgets terminal subscriptions once no stale event of theirs can arrive, but the newest one', async () => {
+    const customer = stripeId('cus');
+    const key = await seedApiKey(tables, customer);
+    const { handler, store } = webhookFor(tables);
+    const [oldest, older, current] = [stripeId('sub'), stripeId('sub'), stripeId('sub')];
+    await deliver(handler, 'customer.subscription.deleted', { customer, subscription: oldest, created: NOW - 60 * DAY });
+    await deliver(handler, 'customer.subscription.deleted', { customer, subscription: older, created: NOW - 40 * DAY });
+    await deliver(handler, 'invoice.payment_failed', { customer, subscription: stripeId('sub'), created: NOW - 40 * DAY });
+    expect(Object.keys((await store.read(customer))!.invoices)).toHaveLength(1);
+    await deliver(handler, 'customer.subscription.created', { customer, subscription: current, status: 'incomplete', created: T0 });
+    const state = await store.read(customer);
+    expect(Object.keys(state!.subscriptions).sort()).toEqual([older, current].sort());
+    expect(state!.invoices).toEqual({});
+    expect(await answer(key)).toBe('payment_action_required');
+  });
+
+  it('answers 500 with a clear log line for a subscription beyond the most one item tracks, and keeps the others', async () => {
+    const customer = stripeId('cus');
+    const key = await seedApiKey(tables, customer);
+    const { handler, store } = webhookFor(tables);
+    for (let i = 0; i < 100; i++) {
+      await deliver(handler, 'customer.subscription.created', { customer, subscription: `sub_1Many${String(i).padStart(3, '0')}`, status: i === 0 ? 'active' : 'canceled', created: T0 });
+    }
+    const response = await handler(signedDelivery(buildStripeEvent('customer.subscription.created', { customer, subscription: 'sub_1ManyOneMore', created: T0 })));
+    expect(response.statusCode).toBe(500);
+    expect(Object.keys((await store.read(customer))!.subscriptions)).toHaveLength(100);
+    // A subscription it already tracks still takes its events.
+    expect(await deliver(handler, 'customer.subscription.updated', { customer, subscription: 'sub_1Many000', status: 'unpaid', created: T0 + 1 })).toBe('applied');
+    expect(await answer(key)).toBe('payment_failed');
+  });
+});
