@@ -188,6 +188,21 @@ describe('authorizer handler against DynamoDB Local', () => {
     await expect(handlerAt(later)(authorizerEvent('quotes', bearer(created.key)))).resolves.toBeDefined();
   });
 
+  it('takes this request\'s verdict from the decision and fails (503) for a route the authorizer does not know', async () => {
+    const { key } = await customerWithKey({ subscriptionStatus: 'active' });
+    const unknown = { ...authorizerEvent('quotes', bearer(key)), resource: '/v1/not-configured' };
+    const error = await handlerAt()(unknown).catch((err: unknown) => err);
+    expect((error as Error).name).toBe('AuthorizerFailure');
+    expect((error as Error).message).toMatch(/unknown_route/);
+  });
+
+  it('reads the last Authorization value when a client sends the header twice, as API Gateway does', async () => {
+    const { key } = await customerWithKey({ subscriptionStatus: 'active' });
+    const event = { ...authorizerEvent('quotes', bearer(key)), headers: null, multiValueHeaders: { Authorization: ['Bearer tg_test_garbage', `Bearer ${key}`] } };
+    const policy = await handlerAt()(event);
+    expect(evaluatePolicy(policy.policyDocument, `${BASE}/GET/v1/quotes`)).toBe('Allow');
+  });
+
   it('throws Unauthorized for the keys of a customer deleted in Stripe', async () => {
     const { key } = await customerWithKey({ subscriptionStatus: 'active', deleted: true });
     await expect(handlerAt()(authorizerEvent('quotes', bearer(key)))).rejects.toThrow(/^Unauthorized$/);
