@@ -17,7 +17,8 @@ export function headerValue(event: EventHeaders, name: string): string | undefin
   }
   if (value !== undefined) return value;
   for (const [key, values] of Object.entries(event.multiValueHeaders ?? {})) {
-    const last = Array.isArray(values) ? values.at(-1) : undefined;
+    const list: unknown = values;
+    const last: unknown = Array.isArray(list) ? (list as unknown[]).at(-1) : undefined;
     if (key.toLowerCase() === wanted && typeof last === 'string') value = last;
   }
   return value;
