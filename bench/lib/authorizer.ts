@@ -5,8 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
-import { issueApiKey } from '../../lambda/shared/api-key';
-import type { CustomerRecord } from '../../lambda/shared/model';
+import { issueApiKey } from '../../lambda/shared/customers/api-key';
 import type { AuthorizerSettings } from '../../lambda/shared/settings';
 import type { TableNames } from '../../lambda/shared/tables';
 import { loadApiDocument } from '../../lib/openapi/load';
@@ -66,30 +65,38 @@ export async function seedCustomers(client: DynamoDBClient, names: TableNames, p
   const allow: Credential[] = [];
   const deny: Credential[] = [];
   const unknown: Credential[] = [];
-  const put = async (record: Omit<CustomerRecord, 'apiKeys'>, into: Credential[]): Promise<void> => {
-    await documents.send(new PutCommand({ TableName: names.customers, Item: { ...record, wm_invoices: `${now}:0:evt_seed` } }));
-    const created = await createApiKey({ client, tables: { customers: names.customers, apiKeys: names.apiKeys } }, { customerId: record.customerId, name: 'bench' });
-    into.push({ customerId: record.customerId, key: created.key });
+  const put = async (customerId: string, subscription: Record<string, unknown>, extra: Record<string, unknown>, into: Credential[]): Promise<void> => {
+    const subscriptionId = `sub_bench${customerId.slice(-12)}`;
+    const watermark = `${String(now).padStart(11, '0')}:3:evt_seed`;
+    await documents.send(
+      new PutCommand({
+        TableName: names.customers,
+        Item: {
+          customerId,
+          subscriptions: { [subscriptionId]: { plan: 'pro-monthly', cancelAtPeriodEnd: false, currentPeriodEnd: now + 20 * DAY, watermark, ...subscription } },
+          invoices: {},
+          pastDue: {},
+          updatedAt: new Date().toISOString(),
+          ...extra,
+        },
+      }),
+    );
+    const created = await createApiKey({ client, tables: { customers: names.customers, apiKeys: names.apiKeys } }, { customerId, name: 'bench' });
+    into.push({ customerId, key: created.key });
   };
   for (let i = 0; i < perKind; i++) {
     const suffix = `${i}${randomUUID().replace(/-/g, '').slice(0, 10)}`;
-    const common = {
-      subscriptionId: `sub_bench${suffix}`,
-      plan: 'pro-monthly',
-      cancelAtPeriodEnd: false,
-      currentPeriodEnd: now + 20 * DAY,
-      updatedAt: new Date().toISOString(),
-    };
-    await put({ customerId: `cus_allow${suffix}`, ...common, subscriptionStatus: 'active', entitlements: ['premium-reports'] }, allow);
+    await put(`cus_allow${suffix}`, { status: 'active' }, { entitlements: ['premium-reports'] }, allow);
+    const denied = `cus_deny${suffix}`;
+    const deniedSubscription = `sub_bench${denied.slice(-12)}`;
     await put(
+      denied,
+      i % 2 === 0 ? { status: 'canceled' } : { status: 'past_due' },
       i % 2 === 0
-        ? { customerId: `cus_deny${suffix}`, ...common, subscriptionStatus: 'canceled' }
+        ? {}
         : {
-            customerId: `cus_deny${suffix}`,
-            ...common,
-            subscriptionStatus: 'past_due',
-            pastDueSince: now - 10 * DAY,
-            paymentUrl: 'https://invoice.stripe.com/i/acct_bench/test_bench',
+            pastDue: { [deniedSubscription]: now - 10 * DAY },
+            invoices: { [deniedSubscription]: { invoiceId: 'in_bench', watermark: `${String(now).padStart(11, '0')}:1:evt_seed`, paymentUrl: 'https://invoice.stripe.com/i/acct_bench/test_bench' } },
           },
       deny,
     );

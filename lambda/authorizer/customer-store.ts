@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { decisionProjection, toCustomerRecord } from '../shared/customer-item';
-import type { CustomerRecord } from '../shared/model';
+import { decisionProjection, decodeCustomerItem } from '../shared/customers/item';
+import type { CustomerRecord } from '../shared/customers/record';
 import { AUTHORIZER_READ_DEADLINE_MS } from './dynamo-client';
 
 /** The authorizer's one read: a customer's payment state and one of its API keys. */
@@ -56,7 +56,7 @@ export class DynamoCustomerReader implements CustomerReader {
         ),
         deadline,
       ]);
-      return result.Item === undefined ? undefined : toCustomerRecord(result.Item);
+      return result.Item === undefined ? undefined : decodeCustomerItem(result.Item);
     } finally {
       clearTimeout(timer);
     }

@@ -1,13 +1,14 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { keyMatchesHash, parseApiKey, type ParsedApiKey } from '../shared/api-key';
-import { CorruptRecordError } from '../shared/customer-item';
-import { createObservability, type Observability } from '../shared/observability';
+import { keyMatchesHash, parseApiKey, type ParsedApiKey } from '../shared/customers/api-key';
+import { CorruptRecordError } from '../shared/customers/item';
+import { keyState } from '../shared/customers/record';
+import { headerValue } from '../shared/headers';
+import { countOne, createObservability, type Observability } from '../shared/observability';
 import type { AuthorizerSettings } from '../shared/settings';
 import type { CustomerReader } from './customer-store';
 import { StoreTimeoutError } from './customer-store';
 import { decide, type Decision } from './decide';
-import { buildPolicy, evaluatePolicy, PolicyConflictError } from './policy';
+import { buildPolicy, PolicyConflictError } from './policy';
 
 /** Why a credential is refused (401). Logged and counted; the caller only ever sees "Unauthorized". */
 export type UnauthorizedReason =
@@ -48,23 +49,10 @@ export interface AuthorizerDeps {
   observability?: Observability;
 }
 
-/** Header names are case-insensitive; the last value wins when a client sends several. */
-function authorizationHeader(event: APIGatewayRequestAuthorizerEvent): string | undefined {
-  let value: string | undefined;
-  for (const [name, v] of Object.entries(event.headers ?? {})) {
-    if (name.toLowerCase() === 'authorization' && typeof v === 'string') value = v;
-  }
-  if (value !== undefined) return value;
-  for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
-    if (name.toLowerCase() === 'authorization' && Array.isArray(values) && values.length > 0) value = values[values.length - 1];
-  }
-  return value;
-}
-
 const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
 
 function presentedKey(event: APIGatewayRequestAuthorizerEvent): string | undefined {
-  const header = authorizationHeader(event);
+  const header = headerValue(event, 'authorization');
   if (header === undefined) return undefined;
   // Reject oversized headers before running a regex over them.
   if (header.length > 512) return '';
@@ -96,10 +84,7 @@ export function makeAuthorizerHandler(
   const { settings } = deps;
 
   const record = (outcome: DecisionOutcome, reason: string, fields: Record<string, unknown>): void => {
-    // One synchronous block: concurrent invocations (local gateway) cannot mix dimensions.
-    metrics.addDimensions({ outcome, reason });
-    metrics.addMetric('Decisions', MetricUnit.Count, 1);
-    metrics.publishStoredMetrics();
+    countOne(metrics, 'Decisions', { outcome, reason });
     const line = { outcome, reason, ...fields };
     if (outcome === 'error') logger.error('authorizer decision', line);
     else logger.info('authorizer decision', line);
@@ -113,8 +98,8 @@ export function makeAuthorizerHandler(
     const customer = await deps.customers.read(parsed.customerId, parsed.keyId);
     const stored = customer?.apiKeys?.[parsed.keyId];
     if (customer === undefined || stored === undefined || !keyMatchesHash(key, stored.hash)) return new Refusal('unknown_key', parsed);
-    if (stored.revokedAt !== undefined) return new Refusal('revoked_key', parsed);
-    if (stored.expiresAt !== undefined && Date.parse(stored.expiresAt) <= at.getTime()) return new Refusal('expired_key', parsed);
+    const state = keyState(stored, at);
+    if (state !== 'active') return new Refusal(state === 'revoked' ? 'revoked_key' : 'expired_key', parsed);
     // customer.deleted: the customer is gone from Stripe, so its keys no longer authenticate.
     if (customer.deleted === true) return new Refusal('deleted_customer', parsed);
     return { parsed, decision: decide(customer, settings.routes, at, settings) };
@@ -129,13 +114,13 @@ export function makeAuthorizerHandler(
       if (auth instanceof Refusal) {
         result = auth;
       } else {
-        const policy = buildPolicy(auth.decision, event.methodArn, auth.decision.customerId);
-        // What API Gateway will do with this policy for the method that triggered the call.
-        const allowed = evaluatePolicy(policy.policyDocument, event.methodArn) === 'Allow';
-        if (!allowed && auth.decision.reason === undefined) {
+        // The route that triggered the call is the method and the resource template API Gateway matched.
+        const verdict = auth.decision.verdicts.find((v) => v.route.method === event.httpMethod && v.route.path === event.resource);
+        if (verdict === undefined) {
           throw new UnknownRouteError(`${event.httpMethod} ${event.resource} is not among the configured routes: redeploy the stack so the authorizer knows it`);
         }
-        result = { ...auth, policy, allowed };
+        const policy = buildPolicy(auth.decision, event.methodArn, auth.decision.customerId);
+        result = { ...auth, policy, allowed: verdict.allow };
       }
     } catch (err) {
       const reason = errorReason(err);

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 
 /**
  * One configured logger and metrics pair per function (Powertools). Built once at module scope by
@@ -18,4 +18,15 @@ export function createObservability(serviceName: string): Observability {
     logger: new Logger({ serviceName }),
     metrics: new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE, serviceName }),
   };
+}
+
+/**
+ * Counts one occurrence under its own dimensions. A single metric is published at once and shares no
+ * state with other invocations (the local gateway runs several concurrently in one process). Dimensions
+ * must stay low-cardinality: never customer or key ids.
+ */
+export function countOne(metrics: Metrics, name: string, dimensions: Readonly<Record<string, string>>): void {
+  const metric = metrics.singleMetric();
+  for (const [dimension, value] of Object.entries(dimensions)) metric.addDimension(dimension, value);
+  metric.addMetric(name, MetricUnit.Count, 1);
 }

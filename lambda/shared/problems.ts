@@ -1,4 +1,15 @@
-import type { PaymentReason } from './model';
+/** Why a request is answered 402. Stable and machine-readable: clients switch on these. */
+export const PAYMENT_REASONS = [
+  'no_subscription',
+  'subscription_canceled',
+  'payment_failed',
+  'payment_action_required',
+  'trial_ended',
+  'upgrade_required',
+  'credits_exhausted',
+  'quota_exceeded',
+] as const;
+export type PaymentReason = (typeof PAYMENT_REASONS)[number];
 
 /**
  * The 402 reasons: the title and the sentence a person can act on. The authorizer puts them in its
@@ -40,11 +51,6 @@ export const PAYMENT_PROBLEMS: Readonly<Record<PaymentReason, { readonly title: 
     detail: 'You have used your plan quota for this billing period. Upgrade or wait for the next period.',
   },
 };
-
-/** The problem type URI of a reason, under the configured docs base URL. */
-export function problemType(docsBaseUrl: string, reason: string): string {
-  return `${docsBaseUrl.replace(/\/+$/, '')}/${reason}`;
-}
 
 /** Makes a string safe to substitute into a JSON string literal without escaping. */
 export function jsonSafe(value: string): string {

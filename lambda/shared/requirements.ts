@@ -23,6 +23,8 @@ export interface RouteRule {
 /** Stripe lookup keys: letters, digits, `.`, `_`, `-`; at most 200 characters. */
 const LOOKUP_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
+export const isLookupKey = (value: unknown): value is string => typeof value === 'string' && LOOKUP_KEY.test(value);
+
 export class RequirementError extends Error {
   override readonly name = 'RequirementError';
 }

@@ -1,4 +1,6 @@
-import { isSubscriptionStatus } from '../shared/model';
+import { ITEM_LIMITS } from '../shared/customers/item';
+import { isSubscriptionStatus } from '../shared/customers/record';
+import { isLookupKey } from '../shared/requirements';
 import type { EntitlementsChange, InvoiceChange, InvoiceOutcome, PaymentChange, SubscriptionChange } from './state';
 
 /**
@@ -20,6 +22,8 @@ export const HANDLED_EVENT_TYPES = [
   'invoice.paid',
   'invoice.payment_failed',
   'invoice.payment_action_required',
+  'invoice.voided',
+  'invoice.marked_uncollectible',
   'entitlements.active_entitlement_summary.updated',
   'customer.deleted',
 ] as const;
@@ -40,16 +44,18 @@ export interface StripeEventEnvelope {
   readonly apiVersion?: string;
   readonly livemode: boolean;
   readonly object: Readonly<Record<string, unknown>>;
+  /** `data.previous_attributes` of an update event: the fields that changed, with their old values. */
+  readonly previousAttributes?: Readonly<Record<string, unknown>>;
 }
 
 type Json = Readonly<Record<string, unknown>>;
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const EVENT_ID = /^evt_[A-Za-z0-9_]{1,255}$/;
-const STRIPE_ID = /^[a-z]+_[A-Za-z0-9_]{1,255}$/;
 const CUSTOMER_ID = /^cus_[A-Za-z0-9_]{1,255}$/;
-/** Attribute names are derived from subscription ids: keep them to Stripe's alphabet. */
-const SUBSCRIPTION_ID = /^sub_[A-Za-z0-9_]{1,200}$/;
+/** Invoice and subscription ids are stored on the customer item (map keys, values): Stripe's alphabet, bounded (ITEM_LIMITS). */
+const INVOICE_ID = /^in_[A-Za-z0-9_]{1,61}$/;
+const SUBSCRIPTION_ID = /^sub_[A-Za-z0-9_]{1,60}$/;
 
 function epochSeconds(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
@@ -71,6 +77,7 @@ export function parseEnvelope(parsed: unknown): StripeEventEnvelope {
     apiVersion: typeof parsed.api_version === 'string' ? parsed.api_version : undefined,
     livemode: parsed.livemode === true,
     object: data.object,
+    ...(isObject(data.previous_attributes) ? { previousAttributes: data.previous_attributes } : {}),
   };
 }
 
@@ -87,23 +94,20 @@ function customerOf(object: Json, what: string): string {
   return customer;
 }
 
-/** Reads a subscription object (from an event or from the API). */
-export function readSubscription(object: Json): { customerId: string; change: SubscriptionChange } {
+/** The first candidate short enough to store (ITEM_LIMITS.planLength). */
+const storable = (...candidates: unknown[]): string | undefined =>
+  candidates.find((c): c is string => typeof c === 'string' && c !== '' && c.length <= ITEM_LIMITS.planLength);
+
+/** Reads a subscription object (from an event or from the API), with the event's previous attributes if any. */
+export function readSubscription(object: Json, previous?: Json): { customerId: string; change: SubscriptionChange } {
   if (object.object !== 'subscription') throw new EventShapeError('data.object is not a subscription');
   const id = object.id;
   if (typeof id !== 'string' || !SUBSCRIPTION_ID.test(id)) throw new EventShapeError('the subscription has no valid id (expected sub_…)');
   if (!isSubscriptionStatus(object.status)) throw new EventShapeError(`the subscription has an unknown status ${JSON.stringify(object.status)}`);
-  const created = epochSeconds(object.created);
-  if (created === undefined) throw new EventShapeError('the subscription has no created timestamp');
   const items = isObject(object.items) && Array.isArray(object.items.data) ? object.items.data.filter(isObject) : [];
   const first = items[0];
   const price = first !== undefined && isObject(first.price) ? first.price : undefined;
-  const plan =
-    typeof price?.lookup_key === 'string' && price.lookup_key !== ''
-      ? price.lookup_key
-      : typeof price?.id === 'string'
-        ? price.id
-        : undefined;
+  const plan = storable(price?.lookup_key, price?.id);
   // Since API 2025-03-31 the billing period lives on the items; older payloads had it on the subscription.
   const periodEnds = items.map((item) => epochSeconds(item.current_period_end)).filter((v): v is number => v !== undefined);
   const legacyPeriodEnd = epochSeconds(object.current_period_end);
@@ -117,7 +121,7 @@ export function readSubscription(object: Json): { customerId: string; change: Su
       plan,
       cancelAtPeriodEnd: object.cancel_at_period_end === true,
       currentPeriodEnd,
-      subscriptionCreated: created,
+      ...(object.status === 'past_due' && typeof previous?.status === 'string' && previous.status !== 'past_due' ? { enteredPastDue: true } : {}),
     },
   };
 }
@@ -126,19 +130,23 @@ const INVOICE_OUTCOMES: Readonly<Record<string, InvoiceOutcome>> = {
   'invoice.paid': 'paid',
   'invoice.payment_failed': 'payment_failed',
   'invoice.payment_action_required': 'payment_action_required',
+  'invoice.voided': 'voided',
+  'invoice.marked_uncollectible': 'uncollectible',
 };
 
 /** Reads an invoice event; undefined for invoices that belong to no subscription (one-off invoices). */
 export function readInvoice(object: Json, outcome: InvoiceOutcome, eventCreated: number): { customerId: string; change: InvoiceChange } | undefined {
   if (object.object !== 'invoice') throw new EventShapeError('data.object is not an invoice');
   const id = object.id;
-  if (typeof id !== 'string' || !STRIPE_ID.test(id)) throw new EventShapeError('the invoice has no valid id (expected in_…)');
+  if (typeof id !== 'string' || !INVOICE_ID.test(id)) throw new EventShapeError('the invoice has no valid id (expected in_…, at most 64 characters)');
   // Since API 2025-03-31 an invoice names its subscription under parent.subscription_details.
   const parent = isObject(object.parent) ? object.parent : undefined;
   const details = parent !== undefined && isObject(parent.subscription_details) ? parent.subscription_details : undefined;
   const subscriptionId = reference(details?.subscription) ?? reference(object.subscription);
   if (subscriptionId === undefined) return undefined;
+  if (!SUBSCRIPTION_ID.test(subscriptionId)) throw new EventShapeError('the invoice names no valid subscription id (expected sub_…, at most 64 characters)');
   const transitions = isObject(object.status_transitions) ? object.status_transitions : undefined;
+  const open = outcome === 'payment_failed' || outcome === 'payment_action_required';
   const url = object.hosted_invoice_url;
   return {
     customerId: customerOf(object, 'invoice'),
@@ -147,9 +155,11 @@ export function readInvoice(object: Json, outcome: InvoiceOutcome, eventCreated:
       invoiceId: id,
       subscriptionId,
       outcome,
-      // The first charge happens at finalization: the same instant whichever attempt's event arrives.
-      pastDueSince: outcome === 'paid' ? undefined : (epochSeconds(transitions?.finalized_at) ?? epochSeconds(object.created) ?? eventCreated),
-      paymentUrl: typeof url === 'string' && /^https:\/\//.test(url) ? url : undefined,
+      // Overdue from its due date (send_invoice), else from its first charge at finalization: the same
+      // instant whichever attempt's event arrives.
+      pastDueSince: open ? (epochSeconds(object.due_date) ?? epochSeconds(transitions?.finalized_at) ?? epochSeconds(object.created) ?? eventCreated) : undefined,
+      // Too long to store: the 402 links the billing portal instead.
+      paymentUrl: typeof url === 'string' && /^https:\/\//.test(url) && url.length <= ITEM_LIMITS.paymentUrlLength ? url : undefined,
     },
   };
 }
@@ -162,7 +172,8 @@ export function readEntitlementSummary(object: Json): { customerId: string; chan
   const keys = data
     .filter(isObject)
     .map((entitlement) => entitlement.lookup_key)
-    .filter((key): key is string => typeof key === 'string' && key !== '');
+    // A key no route could require (x-tollgate accepts lookup keys only) is not worth storing.
+    .filter(isLookupKey);
   return {
     customerId: customerOf(object, 'entitlement summary'),
     change: { stream: 'entitlements', entitlements: keys },
@@ -197,12 +208,14 @@ export function interpret(event: StripeEventEnvelope): Interpretation {
     case 'customer.subscription.deleted':
     case 'customer.subscription.paused':
     case 'customer.subscription.resumed': {
-      const { customerId, change } = readSubscription(object);
+      const { customerId, change } = readSubscription(object, event.previousAttributes);
       return { kind: 'change', customerId, change };
     }
     case 'invoice.paid':
     case 'invoice.payment_failed':
-    case 'invoice.payment_action_required': {
+    case 'invoice.payment_action_required':
+    case 'invoice.voided':
+    case 'invoice.marked_uncollectible': {
       const read = readInvoice(object, INVOICE_OUTCOMES[type]!, event.created);
       return read === undefined ? { kind: 'ignored', reason: 'invoice of no subscription' } : { kind: 'change', ...read };
     }
@@ -245,8 +258,6 @@ function readCheckout(event: StripeEventEnvelope): Interpretation {
             subscriptionId,
             status,
             cancelAtPeriodEnd: false,
-            // The subscription was created by this checkout, so no later than the event.
-            subscriptionCreated: event.created,
           },
   };
 }

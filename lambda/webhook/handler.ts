@@ -1,21 +1,23 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import Stripe from 'stripe';
-import { createObservability, type Observability } from '../shared/observability';
+import { accessSignature, ITEM_LIMITS } from '../shared/customers/item';
+import type { CustomerRecord } from '../shared/customers/record';
+import { headerValue } from '../shared/headers';
+import { countOne, createObservability, type Observability } from '../shared/observability';
 import type { AuthorizerCacheFlusher, FlushTarget } from '../shared/ports';
+import { isLookupKey } from '../shared/requirements';
 import { EventShapeError, interpret, isHandledEventType, parseEnvelope, readSubscription, type StripeEventEnvelope } from './events';
 import {
-  accessSignature,
   assumedWatermark,
+  forgettable,
   project,
   rankOf,
   refetchedWatermark,
   watermark,
-  watermarkAttribute,
+  watermarkOf,
   watermarkSecond,
   type CustomerUpdate,
   type PaymentChange,
-  type PaymentState,
 } from './state';
 import type { ApplyResult, PaymentStateStore } from './store';
 
@@ -52,17 +54,6 @@ function problemResponse(status: number, problem: string, title: string, detail:
     headers: { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' },
     body: JSON.stringify({ type: 'about:blank', title, status, detail, problem }),
   };
-}
-
-function header(event: APIGatewayProxyEvent, name: string): string | undefined {
-  // Header names are case-insensitive; API Gateway passes them as the client sent them.
-  for (const [key, value] of Object.entries(event.headers ?? {})) {
-    if (key.toLowerCase() === name && typeof value === 'string') return value;
-  }
-  for (const [key, values] of Object.entries(event.multiValueHeaders ?? {})) {
-    if (key.toLowerCase() === name && Array.isArray(values) && typeof values[0] === 'string') return values[0];
-  }
-  return undefined;
 }
 
 /** The bytes Stripe signed: decoded from base64 if API Gateway encoded them, never re-serialised. */
@@ -151,11 +142,8 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
   const record = (outcome: WebhookOutcome, fields: { type?: string; eventId?: string; customerId?: string; detail?: string }): void => {
     if (outcome === 'rejected') logger.warn('stripe webhook', { outcome, ...fields });
     else if (outcome !== 'failed') logger.info('stripe webhook', { outcome, ...fields });
-    const metric = metrics.singleMetric();
-    // Low cardinality: the handled types by name, everything else as "other"; never customer ids.
-    metric.addDimension('type', fields.type !== undefined && isHandledEventType(fields.type) ? fields.type : 'other');
-    metric.addDimension('outcome', outcome);
-    metric.addMetric('WebhookEvents', MetricUnit.Count, 1);
+    // Low cardinality: the handled types by name, everything else as "other".
+    countOne(metrics, 'WebhookEvents', { type: fields.type !== undefined && isHandledEventType(fields.type) ? fields.type : 'other', outcome });
   };
 
   const fetchSubscription = async (stripe: Stripe, subscriptionId: string, customerId: string): Promise<PaymentChange> => {
@@ -168,13 +156,16 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
   const fetchEntitlements = async (stripe: Stripe, customerId: string): Promise<PaymentChange> => {
     const keys: string[] = [];
     for await (const entitlement of stripe.entitlements.activeEntitlements.list({ customer: customerId, limit: 100 })) {
-      if (typeof entitlement.lookup_key === 'string' && entitlement.lookup_key !== '') keys.push(entitlement.lookup_key);
+      if (isLookupKey(entitlement.lookup_key)) keys.push(entitlement.lookup_key);
+    }
+    if (keys.length > ITEM_LIMITS.entitlements) {
+      throw new Error(`customer ${customerId} has ${keys.length} active entitlements, more than the ${ITEM_LIMITS.entitlements} tollgate keeps per customer: remove features it does not use in stripe (stripe retries this event)`);
     }
     return { stream: 'entitlements', entitlements: keys };
   };
 
   /** The update an event makes, asking Stripe where the event alone is not enough. */
-  const resolve = async (envelope: StripeEventEnvelope, stored: (customerId: string) => Promise<PaymentState | undefined>): Promise<Resolved> => {
+  const resolve = async (envelope: StripeEventEnvelope, stored: (customerId: string) => Promise<CustomerRecord | undefined>): Promise<Resolved> => {
     const interpretation = interpret(envelope);
     const { id, created } = envelope;
     switch (interpretation.kind) {
@@ -198,7 +189,7 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
         }
         if (deps.stripe !== undefined && (change.stream === 'subscription' || change.stream === 'entitlements')) {
           // Same second as the stored state: the event order is unknown, so ask Stripe for the truth.
-          const current = (await stored(customerId))?.watermarks[watermarkAttribute(change)];
+          const current = watermarkOf(await stored(customerId), change);
           if (current !== undefined && watermarkSecond(current) === created) {
             change =
               change.stream === 'subscription'
@@ -218,14 +209,14 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
     let customerId: string | undefined;
     try {
       const raw = rawBody(event);
-      const signature = header(event, 'stripe-signature');
+      const signature = headerValue(event, 'stripe-signature');
       if (signature === undefined || signature === '') {
         throw new WebhookRejection('missing_signature', 'the stripe-signature header is missing: only stripe can call this endpoint');
       }
       await verifySignature(deps, raw, signature, receivedAt);
       envelope = parseEvent(raw);
 
-      let before: Promise<PaymentState | undefined> | undefined;
+      let before: Promise<CustomerRecord | undefined> | undefined;
       let resolved: Resolved;
       try {
         resolved = await resolve(envelope, (id) => (before ??= deps.store.read(id)));
@@ -247,6 +238,7 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
       const result: ApplyResult = await deps.store.apply({ eventId: id, type, created: envelope.created }, update, {
         flushPending: accessChanges && target !== undefined,
         now: receivedAt,
+        forget: forgettable(stored, update, receivedAt),
       });
       const flushNeeded = target !== undefined && (result.outcome === 'applied' ? accessChanges : result.outcome === 'duplicate' && result.flushPending);
       if (flushNeeded) {

@@ -1,42 +1,44 @@
-import type { CustomerRecord, SubscriptionStatus } from '../shared/model';
+import { decodeCustomerItem, ITEM_LIMITS } from '../shared/customers/item';
+import { isTerminal, type CustomerRecord, type InvoiceEntry, type SubscriptionEntry, type SubscriptionStatus } from '../shared/customers/record';
 
 /**
- * How a Stripe event changes a customer's payment state, as plain data, and the ordering rule.
+ * How a Stripe event changes a customer's record, as plain data, and the ordering rule.
  *
- * The customer item is written by four independent streams. Each stream owns its attributes
- * outright and overwrites all of them on every applied event, and each stream is ordered by its own
- * watermark, so the final state does not depend on the order Stripe delivers events in:
+ * The record is written by independent streams. Each stream is ordered by its own watermark and
+ * overwrites everything it owns on every applied event, so the final state does not depend on the
+ * order Stripe delivers events in:
  *
- * | stream        | events                                               | attributes it owns                                        | watermark          |
- * |---------------|------------------------------------------------------|-----------------------------------------------------------|--------------------|
- * | subscription  | customer.subscription.*, checkout.session.completed  | subscriptionId/Status, plan, cancelAtPeriodEnd, currentPeriodEnd, subscriptionOrder | `wm_<subId>` |
- * | invoices      | invoice.paid / payment_failed / payment_action_required | pastDueSince, paymentActionRequired, paymentUrl        | `wm_invoices`      |
- * | entitlements  | entitlements.active_entitlement_summary.updated      | entitlements                                              | `wm_entitlements`  |
- * | customer      | customer.deleted                                     | deleted                                                   | `wm_customer`      |
+ * | stream                 | events                                                      | owns                                 | watermark                      |
+ * |------------------------|-------------------------------------------------------------|--------------------------------------|--------------------------------|
+ * | one per subscription   | customer.subscription.*, checkout.session.completed         | subscriptions.<id>, pastDue.<id>     | subscriptions.<id>.watermark   |
+ * | one per subscription   | invoice.paid / payment_failed / payment_action_required / voided / marked_uncollectible | invoices.<subscription id> | invoices.<id>.watermark |
+ * | entitlements           | entitlements.active_entitlement_summary.updated             | entitlements                         | entitlementsWatermark          |
+ * | customer               | customer.deleted                                            | deleted                              | customerWatermark              |
  *
- * A customer has one tracked subscription: the newest by Stripe's `created` (then id). Events of an
- * older subscription never overwrite a newer one's state.
+ * An event of one subscription never touches another's state. `pastDue.<id>` starts the grace period:
+ * set when an event shows the subscription entering past_due (Stripe's previous_attributes), kept from
+ * the first event that showed it otherwise, removed when it leaves past_due. A terminal subscription
+ * (canceled, incomplete_expired) is a tombstone: Stripe never moves it out of that status, so it takes
+ * no event that would (a non-terminal status, any invoice event: an invoice voided after the
+ * cancellation must not bring invoice state back), drops its invoice state, and is forgotten when no
+ * stale event of it can arrive any more (ITEM_LIMITS.forgetAfterSeconds).
  */
 
-export interface SubscriptionChange {
+export interface SubscriptionChange extends Omit<SubscriptionEntry, 'watermark'> {
   readonly stream: 'subscription';
   readonly subscriptionId: string;
-  readonly status: SubscriptionStatus;
-  readonly plan?: string;
-  readonly cancelAtPeriodEnd: boolean;
-  readonly currentPeriodEnd?: number;
-  /** The subscription's own `created` (epoch s): the newest subscription is the customer's. */
-  readonly subscriptionCreated: number;
+  /** The event shows the subscription entering past_due: its previous status was another. */
+  readonly enteredPastDue?: boolean;
 }
 
-export type InvoiceOutcome = 'paid' | 'payment_failed' | 'payment_action_required';
+export type InvoiceOutcome = 'paid' | 'payment_failed' | 'payment_action_required' | 'voided' | 'uncollectible';
 
 export interface InvoiceChange {
   readonly stream: 'invoices';
   readonly invoiceId: string;
   readonly subscriptionId: string;
   readonly outcome: InvoiceOutcome;
-  /** Start of the delinquency: when the invoice was first charged (its finalization). */
+  /** When the open invoice fell due: its due date, else its first charge (finalization). */
   readonly pastDueSince?: number;
   readonly paymentUrl?: string;
 }
@@ -70,7 +72,7 @@ export interface CustomerUpdate {
  * the outcome independent of delivery order. Rank 9 marks state re-fetched from Stripe.
  */
 export interface Watermark {
-  /** Written to the stream's watermark attribute when the update applies. */
+  /** Written to the stream's watermark when the update applies. */
   readonly value: string;
   /** The update applies when the stored watermark is absent or sorts below this. */
   readonly applyBelow: string;
@@ -90,11 +92,13 @@ export const STATUS_RANK: Readonly<Record<SubscriptionStatus, number>> = {
   canceled: 8,
 };
 
-/** Same-second invoice events: a failure then a 3-D Secure request, and payment settles both. */
+/** Same-second invoice events: a failure then a 3-D Secure request; settling (paid, void) ends both. */
 export const INVOICE_RANK: Readonly<Record<InvoiceOutcome, number>> = {
   payment_failed: 1,
   payment_action_required: 2,
-  paid: 3,
+  uncollectible: 3,
+  paid: 4,
+  voided: 4,
 };
 
 const pad = (seconds: number): string => String(Math.max(0, Math.floor(seconds))).padStart(11, '0');
@@ -134,125 +138,147 @@ export function rankOf(change: PaymentChange): number {
   }
 }
 
-/** The attribute holding a stream's watermark on the customer item. */
-export function watermarkAttribute(change: PaymentChange): string {
+/** The stored watermark of the change's stream. */
+export function watermarkOf(state: CustomerRecord | undefined, change: PaymentChange): string | undefined {
   switch (change.stream) {
     case 'subscription':
-      return `wm_${change.subscriptionId}`;
+      return state?.subscriptions[change.subscriptionId]?.watermark;
     case 'invoices':
-      return 'wm_invoices';
+      return state?.invoices[change.subscriptionId]?.watermark;
     case 'entitlements':
-      return 'wm_entitlements';
+      return state?.entitlementsWatermark;
     case 'customer':
-      return 'wm_customer';
+      return state?.customerWatermark;
   }
 }
 
-/** Orders subscriptions: the newest by created, then id, is the customer's subscription. */
-export function subscriptionOrder(change: SubscriptionChange): string {
-  return `${pad(change.subscriptionCreated)}:${change.subscriptionId}`;
+/** Entries an applied update removes because no stale event of theirs can arrive any more. */
+export interface Forgettable {
+  readonly subscriptions: readonly string[];
+  readonly invoices: readonly string[];
 }
 
-/** The payment state as the webhook sees it: the record plus the ordering attributes. */
-export interface PaymentState extends Omit<CustomerRecord, 'apiKeys'> {
-  readonly watermarks: Readonly<Record<string, string>>;
-  readonly subscriptionOrder?: string;
-}
-
-export type AttributeValue = string | number | boolean | readonly string[];
-
-/** The attributes an applied change writes (SET) and removes (REMOVE). */
-export interface AttributeWrites {
-  readonly set: Readonly<Record<string, AttributeValue>>;
-  readonly remove: readonly string[];
-}
-
-function split(values: Record<string, AttributeValue | undefined>): AttributeWrites {
-  const set: Record<string, AttributeValue> = {};
-  const remove: string[] = [];
-  for (const [name, value] of Object.entries(values)) {
-    if (value === undefined) remove.push(name);
-    else set[name] = value;
-  }
-  return { set, remove };
-}
-
-/** What applying a change writes: every attribute its stream owns, set or removed. */
-export function attributeWrites(update: CustomerUpdate, now: Date): AttributeWrites {
-  const { change } = update;
-  const common = { [watermarkAttribute(change)]: update.watermark.value, updatedAt: now.toISOString() };
-  switch (change.stream) {
-    case 'subscription':
-      return split({
-        ...common,
-        subscriptionId: change.subscriptionId,
-        subscriptionStatus: change.status,
-        plan: change.plan,
-        cancelAtPeriodEnd: change.cancelAtPeriodEnd,
-        currentPeriodEnd: change.currentPeriodEnd,
-        subscriptionOrder: subscriptionOrder(change),
-      });
-    case 'invoices':
-      return split({
-        ...common,
-        pastDueSince: change.outcome === 'paid' ? undefined : change.pastDueSince,
-        paymentActionRequired: change.outcome === 'payment_action_required' ? true : undefined,
-        paymentUrl: change.outcome === 'paid' ? undefined : change.paymentUrl,
-      });
-    case 'entitlements':
-      return split({ ...common, entitlements: [...new Set(change.entitlements)].sort() });
-    case 'customer':
-      return split({ ...common, deleted: true });
-  }
-}
-
-export type ApplyVerdict = 'apply' | 'stale';
+const NOTHING: Forgettable = { subscriptions: [], invoices: [] };
+const secondOf = (value: string): number => watermarkSecond(value) ?? 0;
 
 /**
- * Whether a change applies on top of a state: the same rule the store's condition expression
- * states (the store never evaluates it in code; the in-memory store and the tests do).
+ * Terminal subscriptions whose last event is older than the horizon, but the newest of them (kept so a
+ * customer who left still gets `subscription_canceled`), and invoice entries of no tracked subscription
+ * older than it. Never the updated subscription's own entries.
  */
-export function verdict(state: PaymentState | undefined, update: CustomerUpdate): ApplyVerdict {
-  const current = state?.watermarks[watermarkAttribute(update.change)];
-  if (current !== undefined && !(current < update.watermark.applyBelow)) return 'stale';
+export function forgettable(state: CustomerRecord | undefined, update: CustomerUpdate, now: Date): Forgettable {
   const { change } = update;
-  if (change.stream === 'subscription' && state?.subscriptionId !== undefined && state.subscriptionId !== change.subscriptionId) {
-    if (state.subscriptionOrder !== undefined && !(state.subscriptionOrder < subscriptionOrder(change))) return 'stale';
+  if (state === undefined || (change.stream !== 'subscription' && change.stream !== 'invoices')) return NOTHING;
+  const horizon = Math.floor(now.getTime() / 1000) - ITEM_LIMITS.forgetAfterSeconds;
+  const terminal = Object.entries(state.subscriptions)
+    .filter(([, entry]) => isTerminal(entry.status))
+    .sort(([, a], [, b]) => (a.watermark < b.watermark ? 1 : -1));
+  const subscriptions = terminal
+    .slice(1)
+    .filter(([id, entry]) => id !== change.subscriptionId && secondOf(entry.watermark) < horizon)
+    .map(([id]) => id);
+  const invoices = Object.entries(state.invoices)
+    .filter(([id]) => id !== change.subscriptionId && (state.subscriptions[id] === undefined || subscriptions.includes(id)))
+    .filter(([, entry]) => secondOf(entry.watermark) < horizon)
+    .map(([id]) => id);
+  return { subscriptions, invoices };
+}
+
+export type ApplyVerdict = 'apply' | 'stale' | 'full';
+
+/**
+ * Whether a change applies on top of a state: the rule the store's condition expression states (the
+ * store never evaluates it in code before writing; the in-memory store and the tests do). `full`: a new
+ * subscription would exceed ITEM_LIMITS.trackedSubscriptions.
+ */
+export function verdict(state: CustomerRecord | undefined, update: CustomerUpdate, now: Date): ApplyVerdict {
+  const { change } = update;
+  if (change.stream === 'subscription' || change.stream === 'invoices') {
+    const subscription = state?.subscriptions[change.subscriptionId];
+    const revives = change.stream === 'invoices' || !isTerminal(change.status);
+    if (subscription !== undefined && isTerminal(subscription.status) && revives) return 'stale';
+  }
+  const current = watermarkOf(state, change);
+  if (current !== undefined && !(current < update.watermark.applyBelow)) return 'stale';
+  const forget = forgettable(state, update, now);
+  const limit = ITEM_LIMITS.trackedSubscriptions;
+  if (change.stream === 'subscription' && current === undefined && Object.keys(state?.subscriptions ?? {}).length - forget.subscriptions.length >= limit) {
+    return 'full';
+  }
+  if (change.stream === 'invoices' && current === undefined && Object.keys(state?.invoices ?? {}).length - forget.invoices.length >= limit) {
+    return 'full';
   }
   return 'apply';
 }
 
-/** The state after a change (or the same state when it is stale). */
-export function project(state: PaymentState | undefined, customerId: string, update: CustomerUpdate, now: Date): PaymentState {
-  const base: PaymentState = state ?? { customerId, watermarks: {} };
-  if (verdict(state, update) === 'stale') return base;
-  const writes = attributeWrites(update, now);
-  const next: Record<string, unknown> = { ...base, watermarks: { ...base.watermarks } };
-  const watermarks = next.watermarks as Record<string, string>;
-  for (const name of writes.remove) delete next[name];
-  for (const [name, value] of Object.entries(writes.set)) {
-    if (name.startsWith('wm_')) watermarks[name] = value as string;
-    else next[name] = value;
-  }
-  return next as unknown as PaymentState;
+/** The entry an applied subscription change stores. */
+export function subscriptionEntry(change: SubscriptionChange, watermarkValue: string): SubscriptionEntry {
+  const { stream: _stream, subscriptionId: _id, enteredPastDue: _entered, ...fields } = change;
+  return { ...fields, watermark: watermarkValue };
 }
 
-/**
- * What the authorizer's decision (and its cached 402 body) depends on. A change that leaves this
- * unchanged (a renewal: new period end, same status and plan) needs no cache flush.
- */
-export function accessSignature(state: Partial<PaymentState> | undefined): string {
-  return JSON.stringify([
-    state?.subscriptionStatus ?? null,
-    state?.plan ?? null,
-    state?.entitlements ? [...state.entitlements].sort() : null,
-    state?.pastDueSince ?? null,
-    state?.paymentActionRequired ?? null,
-    state?.paymentUrl ?? null,
-    state?.deleted ?? null,
-    state?.usageBlock ?? null,
-    // The period end matters only to a subscription set to cancel (access runs until then): a plain
-    // renewal moves it and must not flush.
-    state?.cancelAtPeriodEnd === true ? (state.currentPeriodEnd ?? null) : null,
-  ]);
+/** The entry an applied invoice change stores: what the open invoice asks for, nothing once it is settled. */
+export function invoiceEntry(change: InvoiceChange, watermarkValue: string): InvoiceEntry {
+  const open = change.outcome === 'payment_failed' || change.outcome === 'payment_action_required';
+  return {
+    invoiceId: change.invoiceId,
+    watermark: watermarkValue,
+    ...(open && change.pastDueSince !== undefined ? { pastDueSince: change.pastDueSince } : {}),
+    ...(change.outcome === 'payment_action_required' ? { paymentActionRequired: true } : {}),
+    ...(open && change.paymentUrl !== undefined ? { paymentUrl: change.paymentUrl } : {}),
+  };
+}
+
+/** What an applied update writes, as item paths: the store states it as one UpdateItem, `project` in memory. */
+export interface Writes {
+  readonly set: ReadonlyArray<readonly [path: readonly string[], value: unknown]>;
+  /** Set only when nothing is stored there yet. */
+  readonly setIfAbsent: ReadonlyArray<readonly [path: readonly string[], value: unknown]>;
+  readonly remove: ReadonlyArray<readonly string[]>;
+}
+
+export function writesFor(update: CustomerUpdate, forget: Forgettable, now: Date): Writes {
+  const { change } = update;
+  const set: Array<readonly [readonly string[], unknown]> = [[['updatedAt'], now.toISOString()]];
+  const setIfAbsent: Array<readonly [readonly string[], unknown]> = [];
+  const remove: Array<readonly string[]> = [
+    ...forget.subscriptions.map((id) => ['subscriptions', id]),
+    ...forget.invoices.map((id) => ['invoices', id]),
+  ];
+  switch (change.stream) {
+    case 'subscription': {
+      const id = change.subscriptionId;
+      set.push([['subscriptions', id], subscriptionEntry(change, update.watermark.value)]);
+      const since = watermarkSecond(update.watermark.value) ?? 0;
+      if (change.status !== 'past_due') remove.push(['pastDue', id]);
+      else if (change.enteredPastDue === true) set.push([['pastDue', id], since]);
+      else setIfAbsent.push([['pastDue', id], since]);
+      if (isTerminal(change.status) && !forget.invoices.includes(id)) remove.push(['invoices', id]);
+      break;
+    }
+    case 'invoices':
+      set.push([['invoices', change.subscriptionId], invoiceEntry(change, update.watermark.value)]);
+      break;
+    case 'entitlements':
+      set.push([['entitlements'], [...new Set(change.entitlements)].sort()], [['entitlementsWatermark'], update.watermark.value]);
+      break;
+    case 'customer':
+      set.push([['deleted'], true], [['customerWatermark'], update.watermark.value]);
+      break;
+  }
+  return { set, setIfAbsent, remove };
+}
+
+/** The state after a change (or the same state when it does not apply), as the store's update leaves it. */
+export function project(state: CustomerRecord | undefined, customerId: string, update: CustomerUpdate, now: Date): CustomerRecord {
+  const base: CustomerRecord = state ?? { customerId, subscriptions: {}, invoices: {}, pastDue: {} };
+  if (verdict(state, update, now) !== 'apply') return base;
+  const { apiKeys: _keys, ...rest } = base;
+  const item: Record<string, unknown> = { ...rest, subscriptions: { ...base.subscriptions }, invoices: { ...base.invoices }, pastDue: { ...base.pastDue } };
+  const writes = writesFor(update, forgettable(state, update, now), now);
+  const parentOf = (path: readonly string[]): Record<string, unknown> => (path.length === 1 ? item : (item[path[0]!] as Record<string, unknown>));
+  for (const path of writes.remove) delete parentOf(path)[path.at(-1)!];
+  for (const [path, value] of writes.set) parentOf(path)[path.at(-1)!] = value;
+  for (const [path, value] of writes.setIfAbsent) parentOf(path)[path.at(-1)!] ??= value;
+  return { ...decodeCustomerItem(item), ...(base.apiKeys === undefined ? {} : { apiKeys: base.apiKeys }) };
 }

@@ -1,24 +1,17 @@
 import {
   ConditionalCheckFailedException,
-  GetItemCommand,
-  PutItemCommand,
   TransactionCanceledException,
-  TransactWriteItemsCommand,
   UpdateItemCommand,
   type AttributeValue as DynamoValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isSubscriptionStatus } from '../shared/model';
+import { ITEM_LIMITS, PAYMENT_STATE_PROJECTION } from '../shared/customers/item';
+import { TERMINAL_STATUSES, type CustomerRecord } from '../shared/customers/record';
+import { readCustomer } from '../shared/customers/store';
 import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
-import {
-  attributeWrites,
-  watermarkAttribute,
-  subscriptionOrder,
-  type AttributeValue,
-  type CustomerUpdate,
-  type PaymentState,
-} from './state';
+import { verdict, watermarkOf, writesFor, type CustomerUpdate, type Forgettable } from './state';
 
 /** What the ledger remembers about one Stripe event. */
 export interface LedgerEvent {
@@ -40,20 +33,32 @@ export type ApplyResult =
 
 /** Where the webhook keeps payment state and the ledger of applied events. */
 export interface PaymentStateStore {
-  /** The customer's payment state (strongly consistent), or undefined when none is stored. */
-  read(customerId: string): Promise<PaymentState | undefined>;
+  /** The customer's payment state (strongly consistent, never its key hashes), or undefined when none is stored. */
+  read(customerId: string): Promise<CustomerRecord | undefined>;
   /**
    * Records the event and applies the update in one transaction: both or neither. `flushPending`
    * is kept on the ledger entry until `flushDone`, so a retried delivery finishes a lost flush.
+   * `forget`: entries to remove with it (state.ts `forgettable` of the state the caller read).
    */
-  apply(event: LedgerEvent, update: CustomerUpdate, options: { readonly flushPending: boolean; readonly now: Date }): Promise<ApplyResult>;
+  apply(event: LedgerEvent, update: CustomerUpdate, options: ApplyOptions): Promise<ApplyResult>;
   flushDone(eventId: string): Promise<void>;
   /** The flush failed: the next delivery of the event should not wait to finish it. */
   flushFailed(eventId: string): Promise<void>;
 }
 
+export interface ApplyOptions {
+  readonly flushPending: boolean;
+  readonly now: Date;
+  readonly forget?: Forgettable;
+}
+
 export class StoreError extends Error {
   override readonly name = 'StoreError';
+}
+
+/** The customer's item holds as many subscriptions as it may (ITEM_LIMITS.trackedSubscriptions). */
+export class CustomerItemFullError extends Error {
+  override readonly name = 'CustomerItemFullError';
 }
 
 export interface PaymentStateTables {
@@ -63,13 +68,6 @@ export interface PaymentStateTables {
 
 /** How often a transaction that lost a race with a concurrent one is tried again. */
 const MAX_ATTEMPTS = 6;
-
-function toDynamo(value: AttributeValue | number): DynamoValue {
-  if (typeof value === 'string') return { S: value };
-  if (typeof value === 'number') return { N: String(value) };
-  if (typeof value === 'boolean') return { BOOL: value };
-  return { L: value.map((v) => ({ S: v })) };
-}
 
 /**
  * How long after its write a pending flush may still belong to a running delivery: longer than the
@@ -86,98 +84,108 @@ export function owedFlush(entry: Record<string, DynamoValue> | undefined, now: D
   return !Number.isFinite(recordedAt) || now.getTime() - recordedAt >= FLUSH_IN_FLIGHT_SECONDS * 1000;
 }
 
-function ledgerItem(event: LedgerEvent, customerId: string, outcome: string, now: Date, flushPending: boolean): Record<string, DynamoValue> {
+function ledgerItem(event: LedgerEvent, customerId: string, outcome: string, now: Date, flushPending: boolean): Record<string, unknown> {
   return {
-    eventId: { S: event.eventId },
-    type: { S: event.type },
-    created: { N: String(event.created) },
-    customerId: { S: customerId },
-    outcome: { S: outcome },
-    recordedAt: { S: now.toISOString() },
-    expiresAt: { N: String(Math.floor(now.getTime() / 1000) + EVENT_LEDGER_RETENTION_SECONDS) },
-    ...(flushPending ? { flushPending: { BOOL: true } } : {}),
+    eventId: event.eventId,
+    type: event.type,
+    created: event.created,
+    customerId,
+    outcome,
+    recordedAt: now.toISOString(),
+    expiresAt: Math.floor(now.getTime() / 1000) + EVENT_LEDGER_RETENTION_SECONDS,
+    ...(flushPending ? { flushPending: true } : {}),
   };
 }
 
-/** Decodes the payment attributes of a customer item; API key attributes are never read into it. */
-export function decodePaymentState(item: Record<string, DynamoValue>): PaymentState {
-  const text = (name: string): string | undefined => item[name]?.S;
-  const number = (name: string): number | undefined => {
-    const n = item[name]?.N;
-    return n === undefined ? undefined : Number(n);
-  };
-  const bool = (name: string): boolean | undefined => item[name]?.BOOL;
-  const watermarks: Record<string, string> = {};
-  for (const [name, value] of Object.entries(item)) {
-    if (name.startsWith('wm_') && value.S !== undefined) watermarks[name] = value.S;
+/** An UpdateItem's expressions, with placeholders for every name and value. */
+class Expression {
+  readonly names: Record<string, string> = {};
+  readonly values: Record<string, unknown> = {};
+  private readonly byName = new Map<string, string>();
+
+  path(segments: readonly string[]): string {
+    return segments
+      .map((segment) => {
+        let placeholder = this.byName.get(segment);
+        if (placeholder === undefined) {
+          placeholder = `#n${this.byName.size}`;
+          this.byName.set(segment, placeholder);
+          this.names[placeholder] = segment;
+        }
+        return placeholder;
+      })
+      .join('.');
   }
-  const status = text('subscriptionStatus');
-  const entitlements = item.entitlements?.L?.map((v) => v.S).filter((v): v is string => v !== undefined) ?? item.entitlements?.SS;
-  const state: Record<string, unknown> = {
-    customerId: text('customerId') ?? '',
-    watermarks,
-    subscriptionId: text('subscriptionId'),
-    subscriptionStatus: isSubscriptionStatus(status) ? status : undefined,
-    plan: text('plan'),
-    cancelAtPeriodEnd: bool('cancelAtPeriodEnd'),
-    currentPeriodEnd: number('currentPeriodEnd'),
-    pastDueSince: number('pastDueSince'),
-    paymentActionRequired: bool('paymentActionRequired'),
-    paymentUrl: text('paymentUrl'),
-    entitlements,
-    deleted: bool('deleted'),
-    usageBlock: text('usageBlock'),
-    updatedAt: text('updatedAt'),
-    subscriptionOrder: text('subscriptionOrder'),
-  };
-  for (const key of Object.keys(state)) if (state[key] === undefined) delete state[key];
-  return state as unknown as PaymentState;
+
+  value(value: unknown): string {
+    const placeholder = `:v${Object.keys(this.values).length}`;
+    this.values[placeholder] = value;
+    return placeholder;
+  }
 }
 
 /**
- * Payment state in DynamoDB: one item per customer (attributes of `CustomerRecord`, updated with
- * SET/REMOVE only: API key attributes in the same item are never touched), and the event ledger.
+ * The condition under which an update applies: state.ts `verdict`, stated for DynamoDB. The maps an
+ * update writes into must exist (a nested SET cannot create its parent); the store creates them first.
+ */
+function conditionFor(update: CustomerUpdate, forget: Forgettable, x: Expression): string {
+  const { change } = update;
+  const below = x.value(update.watermark.applyBelow);
+  if (change.stream === 'entitlements' || change.stream === 'customer') {
+    const wm = x.path([change.stream === 'entitlements' ? 'entitlementsWatermark' : 'customerWatermark']);
+    return `(attribute_not_exists(${wm}) OR ${wm} < ${below})`;
+  }
+  const id = change.subscriptionId;
+  const map = change.stream === 'subscription' ? 'subscriptions' : 'invoices';
+  const sub = x.path(['subscriptions', id]);
+  const entry = x.path([map, id]);
+  const forgotten = (change.stream === 'subscription' ? forget.subscriptions : forget.invoices).length;
+  const revives = change.stream === 'invoices' || !(TERMINAL_STATUSES as readonly string[]).includes(change.status);
+  return [
+    ...['subscriptions', 'invoices', 'pastDue'].map((name) => `attribute_exists(${x.path([name])})`),
+    // A terminal subscription takes no event that would bring it (or its invoice state) back.
+    ...(revives
+      ? [`(attribute_not_exists(${sub}) OR NOT (${x.path(['subscriptions', id, 'status'])} IN (${TERMINAL_STATUSES.map((status) => x.value(status)).join(', ')})))`]
+      : []),
+    `(attribute_not_exists(${entry}) OR ${x.path([map, id, 'watermark'])} < ${below})`,
+    // Entries removed by this same update still count in size(): allow for them.
+    `(attribute_exists(${entry}) OR size(${x.path([map])}) < ${x.value(ITEM_LIMITS.trackedSubscriptions + forgotten)})`,
+  ].join(' AND ');
+}
+
+/**
+ * Payment state in DynamoDB: one item per customer (see lambda/shared/customers/item.ts), updated with
+ * SET/REMOVE on the paths an update owns only (API key attributes are never read or touched), and the
+ * event ledger.
  */
 export class DynamoPaymentStateStore implements PaymentStateStore {
+  private readonly documents: DynamoDBDocumentClient;
+
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tables: PaymentStateTables,
-  ) {}
-
-  async read(customerId: string): Promise<PaymentState | undefined> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({ TableName: this.tables.customersTable, Key: { customerId: { S: customerId } }, ConsistentRead: true }),
-    );
-    return Item === undefined ? undefined : decodePaymentState(Item);
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
-  async apply(event: LedgerEvent, update: CustomerUpdate, options: { readonly flushPending: boolean; readonly now: Date }): Promise<ApplyResult> {
-    const { customerId, change } = update;
-    const writes = attributeWrites(update, options.now);
-    const names: Record<string, string> = { '#wm': watermarkAttribute(change) };
-    const values: Record<string, DynamoValue> = { ':below': { S: update.watermark.applyBelow } };
-    const sets: string[] = [];
-    Object.entries(writes.set).forEach(([name, value], i) => {
-      names[`#s${i}`] = name;
-      values[`:s${i}`] = toDynamo(value);
-      sets.push(`#s${i} = :s${i}`);
-    });
-    const removes = writes.remove.map((name, i) => {
-      names[`#r${i}`] = name;
-      return `#r${i}`;
-    });
-    // Ordering is decided by DynamoDB, never by reading then writing: the update applies only when
-    // the stream's watermark is older, and a subscription only while no newer subscription owns the item.
-    let condition = '(attribute_not_exists(#wm) OR #wm < :below)';
-    if (change.stream === 'subscription') {
-      names['#sid'] = 'subscriptionId';
-      names['#order'] = 'subscriptionOrder';
-      values[':sid'] = { S: change.subscriptionId };
-      values[':order'] = { S: subscriptionOrder(change) };
-      condition += ' AND (attribute_not_exists(#sid) OR #sid = :sid OR attribute_not_exists(#order) OR #order < :order)';
-    }
-    const updateExpression = `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`;
-    const command = new TransactWriteItemsCommand({
+  read(customerId: string): Promise<CustomerRecord | undefined> {
+    return readCustomer(this.client, this.tables.customersTable, customerId, PAYMENT_STATE_PROJECTION);
+  }
+
+  async apply(event: LedgerEvent, update: CustomerUpdate, options: ApplyOptions): Promise<ApplyResult> {
+    const { customerId } = update;
+    const forget = options.forget ?? { subscriptions: [], invoices: [] };
+    const writes = writesFor(update, forget, options.now);
+    const x = new Expression();
+    const sets = [
+      ...writes.set.map(([path, value]) => `${x.path(path)} = ${x.value(value)}`),
+      ...writes.setIfAbsent.map(([path, value]) => `${x.path(path)} = if_not_exists(${x.path(path)}, ${x.value(value)})`),
+    ];
+    const removes = writes.remove.map((path) => x.path(path));
+    // Ordering is decided by DynamoDB, never by reading then writing: the update applies only when its
+    // stream's watermark is older (and its subscription not terminal).
+    const condition = conditionFor(update, forget, x);
+    const command = new TransactWriteCommand({
       TransactItems: [
         {
           Put: {
@@ -190,12 +198,11 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
         {
           Update: {
             TableName: this.tables.customersTable,
-            Key: { customerId: { S: customerId } },
-            UpdateExpression: updateExpression,
+            Key: { customerId },
+            UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
             ConditionExpression: condition,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            ExpressionAttributeNames: x.names,
+            ExpressionAttributeValues: x.values,
           },
         },
       ],
@@ -203,33 +210,56 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
 
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.client.send(command);
+        await this.documents.send(command);
         return { outcome: 'applied' };
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) throw err;
         const [ledger, customer] = err.CancellationReasons ?? [];
         if (ledger?.Code === 'ConditionalCheckFailed') return { outcome: 'duplicate', flushPending: owedFlush(ledger.Item, options.now) };
-        if (customer?.Code === 'ConditionalCheckFailed') {
-          return this.recordStale(event, customerId, options.now, customer.Item?.[watermarkAttribute(change)]?.S);
-        }
         const conflict = [ledger, customer].some((r) => r?.Code === 'TransactionConflict');
-        if (!conflict || attempt >= MAX_ATTEMPTS) {
-          throw new StoreError(
-            `the payment state transaction was cancelled (${[ledger?.Code, customer?.Code].join(', ')}): stripe will retry the event`,
-            { cause: err },
-          );
+        if (customer?.Code === 'ConditionalCheckFailed') {
+          // DynamoDB said no; the state only tells why (and a state that has moved on since gets another try).
+          const state = await this.read(customerId);
+          const why = verdict(state, update, options.now);
+          if (why === 'stale') return this.recordStale(event, customerId, options.now, watermarkOf(state, update.change));
+          if (why === 'full') {
+            throw new CustomerItemFullError(
+              `customer ${customerId} holds ${ITEM_LIMITS.trackedSubscriptions} subscriptions, live or ended within ${ITEM_LIMITS.forgetAfterSeconds / 86400} days, the most one item tracks: cancel the ones it does not use in stripe (stripe retries this event)`,
+            );
+          }
+          // The customer's first event: create the maps its update writes into (idempotent), then again.
+          await this.createMaps(customerId);
+        } else if (!conflict) {
+          throw new StoreError(`the payment state transaction was cancelled (${[ledger?.Code, customer?.Code].join(', ')}): stripe will retry the event`, { cause: err });
+        } else {
+          // A concurrent delivery of the same event, or another event of this customer: wait, then let
+          // DynamoDB decide again (the ledger condition turns a duplicate into a no-op).
+          await sleep(10 * 2 ** attempt * Math.random());
         }
-        // A concurrent delivery of the same event, or another event of this customer: wait, then let
-        // DynamoDB decide again (the ledger condition turns a duplicate into a no-op).
-        await sleep(10 * 2 ** attempt * Math.random());
+        if (attempt >= MAX_ATTEMPTS) {
+          throw new StoreError(`the payment state transaction kept failing (${[ledger?.Code, customer?.Code].join(', ')}): stripe will retry the event`, { cause: err });
+        }
       }
     }
   }
 
+  /** The maps per-subscription updates write into; an empty map means nothing known. */
+  private async createMaps(customerId: string): Promise<void> {
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tables.customersTable,
+        Key: { customerId },
+        UpdateExpression: 'SET #s = if_not_exists(#s, :empty), #i = if_not_exists(#i, :empty), #p = if_not_exists(#p, :empty)',
+        ExpressionAttributeNames: { '#s': 'subscriptions', '#i': 'invoices', '#p': 'pastDue' },
+        ExpressionAttributeValues: { ':empty': {} },
+      }),
+    );
+  }
+
   private async recordStale(event: LedgerEvent, customerId: string, now: Date, storedWatermark: string | undefined): Promise<ApplyResult> {
     try {
-      await this.client.send(
-        new PutItemCommand({
+      await this.documents.send(
+        new PutCommand({
           TableName: this.tables.eventsTable,
           Item: ledgerItem(event, customerId, 'stale', now, false),
           ConditionExpression: 'attribute_not_exists(eventId)',

@@ -1,4 +1,4 @@
-import { CUSTOMER_ID } from '../../lambda/shared/api-key';
+import { CUSTOMER_ID } from '../../lambda/shared/customers/api-key';
 import { UsageError, type OptionSpecs, type Values } from './args';
 import type { Target } from './target';
 

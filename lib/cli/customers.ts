@@ -1,7 +1,6 @@
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { decide } from '../../lambda/authorizer/decide';
-import { toCustomerRecord } from '../../lambda/shared/customer-item';
-import type { CustomerRecord, UsageBlock } from '../../lambda/shared/model';
+import { subscriptionsOf, type UsageBlock } from '../../lambda/shared/customers/record';
+import { readCustomer } from '../../lambda/shared/customers/store';
 import { formatRequirement } from '../../lambda/shared/requirements';
 import { listApiKeys } from '../../lambda/shared/customers/keys';
 import { setUsageBlock, USAGE_BLOCKS } from '../../lambda/shared/customers/usage';
@@ -33,11 +32,8 @@ const show: CommandSpec = {
     const target = ctx.target();
     const config = loadProjectConfig(ctx.io.root);
     const built = buildLocalDocument(config, ctx.io.root);
-    const { Item } = await DynamoDBDocumentClient.from(target.dynamodb).send(
-      new GetCommand({ TableName: target.tables.customers, Key: { customerId }, ConsistentRead: true }),
-    );
-    if (Item === undefined) throw new CliError(`no customer ${customerId}: it has no API key and no Stripe event was received for it`);
-    const customer: CustomerRecord = toCustomerRecord(Item);
+    const customer = await readCustomer(target.dynamodb, target.tables.customers, customerId);
+    if (customer === undefined) throw new CliError(`no customer ${customerId}: it has no API key and no Stripe event was received for it`);
     const keys = await listApiKeys({ client: target.dynamodb, tables: target.tables, now: () => ctx.now }, customerId);
     const decision = decide(customer, built.routes, ctx.now, authorizerSettingsFor(config, built.routes, target.tables.customers));
     const routes = built.operations.map((operation) => {
@@ -48,14 +44,28 @@ const show: CommandSpec = {
       const allow = verdict?.allow === true;
       return { route, requires: formatRequirement(operation.requires), status: allow ? 200 : 402, ...(allow ? {} : { reason: decision.reason }) };
     });
-    const { apiKeys: _hashes, ...state } = customer;
+    // The subscription that decides access (see decide.ts) in front, every subscription below it.
+    const primary = decision.subscription;
+    const state = {
+      customerId,
+      subscriptionId: primary?.id,
+      subscriptionStatus: primary?.status,
+      plan: primary?.plan,
+      currentPeriodEnd: primary?.currentPeriodEnd,
+      paymentUrl: primary?.paymentUrl,
+      entitlements: customer.entitlements,
+      usageBlock: customer.usageBlock,
+      deleted: customer.deleted,
+      subscriptions: subscriptionsOf(customer),
+    };
     const summary = { customer: state, keys, routes, ...(decision.standing.good && decision.standing.warning !== undefined ? { warning: decision.standing.warning } : {}) };
     const lines = [
       `customer      ${customerId}${customer.deleted === true ? ' (deleted in Stripe)' : ''}`,
-      `subscription  ${customer.subscriptionStatus ?? 'none'}${customer.subscriptionId === undefined ? '' : ` (${customer.subscriptionId})`}${customer.plan === undefined ? '' : `, plan ${customer.plan}`}`,
+      `subscription  ${state.subscriptionStatus ?? 'none'}${state.subscriptionId === undefined ? '' : ` (${state.subscriptionId})`}${state.plan === undefined ? '' : `, plan ${state.plan}`}`,
+      ...state.subscriptions.filter((s) => s.id !== state.subscriptionId).map((s) => `              ${s.status} (${s.id})${s.plan === undefined ? '' : `, plan ${s.plan}`}`),
       `entitlements  ${customer.entitlements === undefined || customer.entitlements.length === 0 ? 'none' : customer.entitlements.join(', ')}`,
-      ...(customer.currentPeriodEnd === undefined ? [] : [`period ends   ${new Date(customer.currentPeriodEnd * 1000).toISOString()}`]),
-      ...(customer.paymentUrl === undefined ? [] : [`payment URL   ${customer.paymentUrl}`]),
+      ...(state.currentPeriodEnd === undefined ? [] : [`period ends   ${new Date(state.currentPeriodEnd * 1000).toISOString()}`]),
+      ...(state.paymentUrl === undefined ? [] : [`payment URL   ${state.paymentUrl}`]),
       '',
       `API keys (${keys.length})`,
       ...(keys.length === 0 ? [] : keyTable(keys, '  ')),

@@ -1,4 +1,4 @@
-import { SUBSCRIPTION_STATUSES, isSubscriptionStatus } from '../../lambda/shared/model';
+import { SUBSCRIPTION_STATUSES, isSubscriptionStatus } from '../../lambda/shared/customers/record';
 import { buildStripeEvent, EventSpecError, isSendableEventType, SENDABLE_EVENT_TYPES, serializeStripeEvent, signStripePayload } from '../fixtures/customer-events';
 import { stringValue, UsageError } from './args';
 import { CliError, customerArg, type CommandGroup, type CommandSpec } from './command';

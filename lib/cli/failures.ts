@@ -10,6 +10,7 @@ const FOR_PEOPLE = new Set([
   'KeyNotFoundError',
   'KeyNotActiveError',
   'KeyConflictError',
+  'KeyLimitError',
   'CustomerDeletedError',
   'UnknownCustomerError',
   'CorruptRecordError',

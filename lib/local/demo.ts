@@ -1,6 +1,6 @@
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { parseApiKey } from '../../lambda/shared/api-key';
+import { parseApiKey } from '../../lambda/shared/customers/api-key';
 import type { TableNames } from '../../lambda/shared/tables';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../lambda/shared/customers/keys';
 import { buildStripeEvent, serializeStripeEvent, signStripePayload, type EventSpec } from '../fixtures/customer-events';

@@ -1,7 +1,8 @@
 import { decide, paymentUrlFor, standingOf, type DecisionSettings } from '../../lambda/authorizer/decide';
-import { PAYMENT_REASONS, SUBSCRIPTION_STATUSES, type CustomerRecord, type PaymentReason } from '../../lambda/shared/model';
-import { PAYMENT_PROBLEMS } from '../../lambda/shared/problems';
+import { SUBSCRIPTION_STATUSES, subscriptionsOf, type CustomerRecord } from '../../lambda/shared/customers/record';
+import { PAYMENT_PROBLEMS, PAYMENT_REASONS, type PaymentReason } from '../../lambda/shared/problems';
 import type { RouteRule } from '../../lambda/shared/requirements';
+import { oneSubscription, type OneSubscription } from './support';
 
 const NOW = new Date('2026-08-01T12:00:00Z');
 const T = NOW.getTime() / 1000;
@@ -19,14 +20,10 @@ const SUB: RouteRule = { method: 'GET', path: '/v1/quotes', requires: { kind: 's
 const PREMIUM: RouteRule = { method: 'GET', path: '/v1/reports/{reportId}', requires: { kind: 'entitlement', lookupKey: 'premium-reports' } };
 const ROUTES = [KEY, SUB, PREMIUM];
 
-const customer = (fields: Partial<CustomerRecord>): CustomerRecord => ({
-  customerId: 'cus_T3st',
-  entitlements: ['premium-reports'],
-  paymentUrl: INVOICE_URL,
-  ...fields,
-});
+const customer = (fields: OneSubscription): CustomerRecord =>
+  oneSubscription('cus_T3st', { entitlements: ['premium-reports'], paymentUrl: INVOICE_URL, ...fields }, T);
 
-type Row = [label: string, fields: Partial<CustomerRecord>, expected: PaymentReason | 'allow', warning?: string];
+type Row = [label: string, fields: OneSubscription, expected: PaymentReason | 'allow', warning?: string];
 
 // The decision table: every status, every condition that changes its outcome, both sides of each boundary.
 const TABLE: Row[] = [
@@ -134,7 +131,7 @@ describe('decide', () => {
 
   it('decides from payment state alone when the customer has keys (never puts key material in the context)', () => {
     const decision = decide(
-      customer({ subscriptionStatus: 'active', apiKeys: { abcdEFGH: { hash: 'a'.repeat(64), createdAt: NOW.toISOString() } } }),
+      { ...customer({ subscriptionStatus: 'active' }), apiKeys: { abcdEFGH: { hash: 'a'.repeat(64), createdAt: NOW.toISOString() } } },
       ROUTES,
       NOW,
       SETTINGS,
@@ -146,13 +143,13 @@ describe('decide', () => {
 describe('standingOf', () => {
   it('grants nothing for every status outside active, trialing, past_due in grace and paid-up cancellations', () => {
     const bad = SUBSCRIPTION_STATUSES.filter((s) => !['active', 'trialing', 'past_due'].includes(s));
-    for (const status of bad) expect(standingOf(customer({ subscriptionStatus: status }), NOW, GRACE).good).toBe(false);
+    for (const status of bad) expect(standingOf(subscriptionsOf(customer({ subscriptionStatus: status }))[0]!, NOW, GRACE).good).toBe(false);
   });
 });
 
 describe('paymentUrlFor', () => {
-  const withInvoice = customer({});
-  const withoutInvoice = customer({ paymentUrl: undefined });
+  const withInvoice = { paymentUrl: INVOICE_URL };
+  const withoutInvoice = {};
   const expected: Record<PaymentReason, [full: string, invoiceless: string, portalOnly: string, checkoutOnly: string]> = {
     payment_failed: [INVOICE_URL, SETTINGS.portalUrl!, 'portal', 'checkout'],
     payment_action_required: [INVOICE_URL, SETTINGS.portalUrl!, 'portal', 'checkout'],

@@ -1,10 +1,9 @@
 import { decide } from '../../lambda/authorizer/decide';
-import { PAYMENT_REASONS, type CustomerRecord, type PaymentReason } from '../../lambda/shared/model';
-import { PAYMENT_PROBLEMS } from '../../lambda/shared/problems';
+import { PAYMENT_PROBLEMS, PAYMENT_REASONS, type PaymentReason } from '../../lambda/shared/problems';
 import { buildGatewayResponses, type GatewayResponse } from '../../lib/openapi/gateway-responses';
 import { renderGatewayResponse } from '../../lib/openapi/render';
 import { synth } from '../support/synth';
-import { ROUTES } from './support';
+import { oneSubscription, ROUTES, type OneSubscription } from './support';
 
 const NOW = new Date('2026-08-01T12:00:00Z');
 const T = NOW.getTime() / 1000;
@@ -13,7 +12,7 @@ const INVOICE_URL = 'https://invoice.stripe.com/i/acct_1/test_inv';
 const SETTINGS = { gracePeriodSeconds: 72 * 3600, checkoutUrl: 'https://pay.example/checkout', portalUrl: 'https://billing.example/portal' };
 
 /** A customer whose standing yields each reason. */
-const STATES: Record<PaymentReason, Partial<CustomerRecord>> = {
+const STATES: Record<PaymentReason, OneSubscription> = {
   no_subscription: {},
   subscription_canceled: { subscriptionStatus: 'canceled' },
   payment_failed: { subscriptionStatus: 'unpaid', paymentUrl: INVOICE_URL },
@@ -36,7 +35,7 @@ const EXPECTED_URL: Record<PaymentReason, string> = {
 
 /** `$context.authorizer.*` variables as API Gateway exposes a Deny's context. */
 function variablesFor(reason: PaymentReason): Record<string, string | number | boolean> {
-  const decision = decide({ customerId: 'cus_Render1', pastDueSince: T, ...STATES[reason] }, ROUTES, NOW, SETTINGS);
+  const decision = decide(oneSubscription('cus_Render1', { pastDueSince: T, ...STATES[reason] }, T), ROUTES, NOW, SETTINGS);
   expect(decision.reason).toBe(reason);
   return {
     ...Object.fromEntries(Object.entries(decision.context).map(([k, v]) => [`context.authorizer.${k}`, v])),

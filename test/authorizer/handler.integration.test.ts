@@ -4,12 +4,11 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { evaluatePolicy } from '../../lambda/authorizer/policy';
-import { issueApiKey } from '../../lambda/shared/api-key';
-import type { CustomerRecord, PaymentReason } from '../../lambda/shared/model';
-import { PAYMENT_PROBLEMS } from '../../lambda/shared/problems';
+import { issueApiKey } from '../../lambda/shared/customers/api-key';
+import { PAYMENT_PROBLEMS, type PaymentReason } from '../../lambda/shared/problems';
 import { createApiKey, revokeApiKey, rotateApiKey } from '../../lambda/shared/customers/keys';
 import { freshTables, type TestTables } from '../support/dynamodb';
-import { authorizerEvent, BASE, bearer, countRequests, quietObservability, settingsFor } from './support';
+import { authorizerEvent, BASE, bearer, countRequests, itemOf, oneSubscription, quietObservability, settingsFor, tamperLastCharacter, type OneSubscription } from './support';
 
 const NOW = new Date('2026-08-01T12:00:00Z');
 const T = NOW.getTime() / 1000;
@@ -29,10 +28,11 @@ afterAll(() => tables.client.destroy());
 const store = (now = NOW) => ({ client: tables.client, tables: { customers: tables.names.customers, apiKeys: tables.names.apiKeys }, now: () => now });
 
 /** A customer with payment state written as the webhook writes it, and a key made by key management. */
-async function customerWithKey(state: Partial<CustomerRecord>): Promise<{ customerId: string; key: string; keyId: string }> {
+async function customerWithKey(state: OneSubscription): Promise<{ customerId: string; key: string; keyId: string }> {
   const customerId = `cus_Int${++seq}x${Math.random().toString(36).slice(2, 8)}`;
   const { key, keyId } = await createApiKey(store(), { customerId, name: 'integration' });
-  const fields = Object.entries({ entitlements: ['premium-reports'], paymentUrl: INVOICE_URL, ...state });
+  const { customerId: _id, ...item } = itemOf(oneSubscription(customerId, { entitlements: ['premium-reports'], paymentUrl: INVOICE_URL, ...state }, T));
+  const fields = Object.entries(item);
   if (fields.length > 0) {
     await documents.send(
       new UpdateCommand({
@@ -55,7 +55,7 @@ const handlerAt = (now = NOW, observability = quietObservability()) =>
     observability,
   });
 
-type Row = { label: string; state: Partial<CustomerRecord>; reason: PaymentReason | 'allow'; paymentUrl?: string };
+type Row = { label: string; state: OneSubscription; reason: PaymentReason | 'allow'; paymentUrl?: string };
 const TABLE: Row[] = [
   { label: 'no subscription', state: {}, reason: 'no_subscription', paymentUrl: 'https://pay.example/checkout' },
   { label: 'active', state: { subscriptionStatus: 'active' }, reason: 'allow' },
@@ -128,7 +128,7 @@ describe('authorizer handler against DynamoDB Local', () => {
     ['an empty header', { Authorization: '' }],
     ['a Basic credential', { Authorization: 'Basic dXNlcjpwYXNz' }],
     ['a bare key without Bearer', { Authorization: issueApiKey('cus_Nobody').key }],
-    ['a bad checksum', { Authorization: `Bearer ${issueApiKey('cus_Nobody').key.slice(0, -1)}0` }],
+    ['a bad checksum', { Authorization: `Bearer ${tamperLastCharacter(issueApiKey('cus_Nobody').key)}` }],
     ['10 KB of garbage', { Authorization: `Bearer ${'x'.repeat(10_240)}` }],
     ['10 KB of key-shaped garbage', { Authorization: `Bearer tg_test_cus_A_${'A'.repeat(10_240)}` }],
     ['unicode garbage', { Authorization: 'Bearer tg_test_cus_Ä_😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀' }],
@@ -188,6 +188,21 @@ describe('authorizer handler against DynamoDB Local', () => {
     await expect(handlerAt(later)(authorizerEvent('quotes', bearer(created.key)))).resolves.toBeDefined();
   });
 
+  it('takes this request\'s verdict from the decision and fails (503) for a route the authorizer does not know', async () => {
+    const { key } = await customerWithKey({ subscriptionStatus: 'active' });
+    const unknown = { ...authorizerEvent('quotes', bearer(key)), resource: '/v1/not-configured' };
+    const error = await handlerAt()(unknown).catch((err: unknown) => err);
+    expect((error as Error).name).toBe('AuthorizerFailure');
+    expect((error as Error).message).toMatch(/unknown_route/);
+  });
+
+  it('reads the last Authorization value when a client sends the header twice, as API Gateway does', async () => {
+    const { key } = await customerWithKey({ subscriptionStatus: 'active' });
+    const event = { ...authorizerEvent('quotes', bearer(key)), headers: null, multiValueHeaders: { Authorization: ['Bearer tg_test_garbage', `Bearer ${key}`] } };
+    const policy = await handlerAt()(event);
+    expect(evaluatePolicy(policy.policyDocument, `${BASE}/GET/v1/quotes`)).toBe('Allow');
+  });
+
   it('throws Unauthorized for the keys of a customer deleted in Stripe', async () => {
     const { key } = await customerWithKey({ subscriptionStatus: 'active', deleted: true });
     await expect(handlerAt()(authorizerEvent('quotes', bearer(key)))).rejects.toThrow(/^Unauthorized$/);
@@ -195,13 +210,13 @@ describe('authorizer handler against DynamoDB Local', () => {
 
   it('throws a non-Unauthorized error (503) for a corrupt record, never a policy', async () => {
     const { key } = await customerWithKey({ subscriptionStatus: 'active' });
-    const { customerId } = (await import('../../lambda/shared/api-key')).parseApiKey(key)!;
+    const { customerId } = (await import('../../lambda/shared/customers/api-key')).parseApiKey(key)!;
     await documents.send(
       new UpdateCommand({
         TableName: tables.names.customers,
         Key: { customerId },
-        UpdateExpression: 'SET subscriptionStatus = :s',
-        ExpressionAttributeValues: { ':s': 'on_fire' },
+        UpdateExpression: 'SET subscriptions = :s',
+        ExpressionAttributeValues: { ':s': { sub_1: { status: 'on_fire', watermark: '01780000000:3:evt_1' } } },
       }),
     );
     const error = await handlerAt()(authorizerEvent('quotes', bearer(key))).catch((err: unknown) => err);
@@ -238,7 +253,7 @@ describe('authorizer handler against DynamoDB Local', () => {
       const handler = handlerAt(NOW, observability);
       await handler(authorizerEvent('quotes', bearer(key)));
       await handler(authorizerEvent('ping', bearer(key)));
-      await expect(handler(authorizerEvent('quotes', bearer(`${key.slice(0, -1)}x`)))).rejects.toThrow('Unauthorized');
+      await expect(handler(authorizerEvent('quotes', bearer(tamperLastCharacter(key))))).rejects.toThrow('Unauthorized');
     } finally {
       spy.mockRestore();
       if (previous.dev !== undefined) process.env.POWERTOOLS_DEV = previous.dev;
@@ -267,6 +282,6 @@ describe('authorizer handler against DynamoDB Local', () => {
     const output = written.join('');
     expect(output).not.toContain(key);
     expect(output).not.toContain(key.slice(-28, -6));
-    expect(output).not.toContain(`${key.slice(0, -1)}x`);
+    expect(output).not.toContain(tamperLastCharacter(key));
   });
 });

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { decide, type Decision } from '../../lambda/authorizer/decide';
 import { baseArn, buildPolicy, evaluatePolicy, PolicyConflictError, routeResource } from '../../lambda/authorizer/policy';
-import { SUBSCRIPTION_STATUSES, type CustomerRecord } from '../../lambda/shared/model';
+import { SUBSCRIPTION_STATUSES, type CustomerRecord } from '../../lambda/shared/customers/record';
 import type { RouteRule } from '../../lambda/shared/requirements';
+import { oneSubscription } from './support';
 
 const BASE = 'arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod';
 const ROUTES: RouteRule[] = [
@@ -23,16 +24,18 @@ const REQUESTS: Record<string, string> = {
   'GET /': `${BASE}/GET/`,
 };
 const NOW = new Date('2026-08-01T00:00:00Z');
+const NOW_S = NOW.getTime() / 1000;
 
-const customers: fc.Arbitrary<CustomerRecord> = fc.record({
-  customerId: fc.constant('cus_P0licy'),
-  subscriptionStatus: fc.option(fc.constantFrom(...SUBSCRIPTION_STATUSES), { nil: undefined }),
-  entitlements: fc.subarray(['write', 'premium-reports', 'other']),
-  usageBlock: fc.option(fc.constantFrom('credits_exhausted' as const, 'quota_exceeded' as const), { nil: undefined }),
-  pastDueSince: fc.option(fc.integer({ min: 1_780_000_000, max: 1_790_000_000 }), { nil: undefined }),
-  cancelAtPeriodEnd: fc.boolean(),
-  currentPeriodEnd: fc.option(fc.integer({ min: 1_780_000_000, max: 1_790_000_000 }), { nil: undefined }),
-});
+const customers: fc.Arbitrary<CustomerRecord> = fc
+  .record({
+    subscriptionStatus: fc.option(fc.constantFrom(...SUBSCRIPTION_STATUSES), { nil: undefined }),
+    entitlements: fc.subarray(['write', 'premium-reports', 'other']),
+    usageBlock: fc.option(fc.constantFrom('credits_exhausted' as const, 'quota_exceeded' as const), { nil: undefined }),
+    pastDueSince: fc.option(fc.integer({ min: 1_780_000_000, max: 1_790_000_000 }), { nil: undefined }),
+    cancelAtPeriodEnd: fc.boolean(),
+    currentPeriodEnd: fc.option(fc.integer({ min: 1_780_000_000, max: 1_790_000_000 }), { nil: undefined }),
+  })
+  .map((fields) => oneSubscription('cus_P0licy', fields, NOW_S));
 
 const decisionFor = (customer: CustomerRecord, routes = ROUTES): Decision => decide(customer, routes, NOW, { gracePeriodSeconds: 3 * 86400 });
 
@@ -68,7 +71,7 @@ describe('buildPolicy', () => {
   });
 
   it('answers Allow and Deny statements with execute-api:Invoke on the whole stage only', () => {
-    const policy = buildPolicy(decisionFor({ customerId: 'cus_P0licy', subscriptionStatus: 'active', entitlements: ['write'] }), REQUESTS['GET /v1/ping']!, 'cus_P0licy');
+    const policy = buildPolicy(decisionFor(oneSubscription('cus_P0licy', { subscriptionStatus: 'active', entitlements: ['write'] }, NOW_S)), REQUESTS['GET /v1/ping']!, 'cus_P0licy');
     expect(policy.policyDocument).toEqual({
       Version: '2012-10-17',
       Statement: [
@@ -111,7 +114,7 @@ describe('buildPolicy', () => {
       { method: 'GET', path: '/v1/{id}', requires: { kind: 'subscription' } },
       { method: 'GET', path: '/v1/ping', requires: { kind: 'key' } },
     ];
-    const policy = buildPolicy(decisionFor({ customerId: 'cus_P0licy' }, routes), `${BASE}/GET/v1/ping`, 'cus_P0licy');
+    const policy = buildPolicy(decisionFor(oneSubscription('cus_P0licy', {}, NOW_S), routes), `${BASE}/GET/v1/ping`, 'cus_P0licy');
     expect(evaluatePolicy(policy.policyDocument, `${BASE}/GET/v1/ping`)).toBe('Allow');
     expect(evaluatePolicy(policy.policyDocument, `${BASE}/GET/v1/other`)).toBe('Deny');
   });
@@ -121,7 +124,7 @@ describe('buildPolicy', () => {
       { method: 'GET', path: '/v1/{id}', requires: { kind: 'key' } },
       { method: 'GET', path: '/v1/quotes', requires: { kind: 'subscription' } },
     ];
-    const policy = buildPolicy(decisionFor({ customerId: 'cus_P0licy' }, routes), `${BASE}/GET/v1/x`, 'cus_P0licy');
+    const policy = buildPolicy(decisionFor(oneSubscription('cus_P0licy', {}, NOW_S), routes), `${BASE}/GET/v1/x`, 'cus_P0licy');
     expect(evaluatePolicy(policy.policyDocument, `${BASE}/GET/v1/quotes`)).toBe('Deny');
     expect(evaluatePolicy(policy.policyDocument, `${BASE}/GET/v1/x`)).toBe('Allow');
   });
@@ -134,24 +137,24 @@ describe('buildPolicy', () => {
     ];
     // Every time: a conflicting policy is never cached.
     for (let i = 0; i < 2; i++) {
-      expect(() => buildPolicy(decisionFor({ customerId: 'cus_P0licy' }, routes), `${BASE}/GET/v1/ping`, 'cus_P0licy')).toThrow(PolicyConflictError);
+      expect(() => buildPolicy(decisionFor(oneSubscription('cus_P0licy', {}, NOW_S), routes), `${BASE}/GET/v1/ping`, 'cus_P0licy')).toThrow(PolicyConflictError);
     }
   });
 
   it('shares one frozen policy between decisions with the same verdicts, and keeps contexts apart', () => {
-    const first = buildPolicy(decisionFor({ customerId: 'cus_One', subscriptionStatus: 'active' }), REQUESTS['GET /v1/ping']!, 'cus_One');
-    const second = buildPolicy(decisionFor({ customerId: 'cus_Two', subscriptionStatus: 'trialing' }), REQUESTS['GET /']!, 'cus_Two');
+    const first = buildPolicy(decisionFor(oneSubscription('cus_One', { subscriptionStatus: 'active' }, NOW_S)), REQUESTS['GET /v1/ping']!, 'cus_One');
+    const second = buildPolicy(decisionFor(oneSubscription('cus_Two', { subscriptionStatus: 'trialing' }, NOW_S)), REQUESTS['GET /']!, 'cus_Two');
     expect(second.policyDocument).toBe(first.policyDocument);
     expect(Object.isFrozen(first.policyDocument.Statement)).toBe(true);
     expect(first.context).toMatchObject({ customerId: 'cus_One' });
     expect(second.context).toMatchObject({ customerId: 'cus_Two' });
-    const otherStage = buildPolicy(decisionFor({ customerId: 'cus_One', subscriptionStatus: 'active' }), `${BASE.replace('/prod', '/beta')}/GET/v1/ping`, 'cus_One');
+    const otherStage = buildPolicy(decisionFor(oneSubscription('cus_One', { subscriptionStatus: 'active' }, NOW_S)), `${BASE.replace('/prod', '/beta')}/GET/v1/ping`, 'cus_One');
     expect(JSON.stringify(otherStage.policyDocument)).toContain('/beta/GET/v1/ping');
     expect(JSON.stringify(otherStage.policyDocument)).not.toContain('/prod/');
   });
 
   it('denies the whole stage when there are no routes', () => {
-    const policy = buildPolicy(decisionFor({ customerId: 'cus_P0licy' }, []), `${BASE}/GET/x`, 'cus_P0licy');
+    const policy = buildPolicy(decisionFor(oneSubscription('cus_P0licy', {}, NOW_S), []), `${BASE}/GET/x`, 'cus_P0licy');
     expect(evaluatePolicy(policy.policyDocument, `${BASE}/GET/x`)).toBe('Deny');
   });
 });

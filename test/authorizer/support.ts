@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import type { CustomerRecord, SubscriptionStatus, UsageBlock } from '../../lambda/shared/customers/record';
 import type { Observability } from '../../lambda/shared/observability';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import type { AuthorizerSettings } from '../../lambda/shared/settings';
@@ -47,6 +48,15 @@ export function authorizerEvent(
 
 export const bearer = (key: string): Record<string, string> => ({ Authorization: `Bearer ${key}` });
 
+/**
+ * The key with its last character replaced by another one, so the result always differs from the key
+ * (a fixed replacement is the same key whenever the key already ends in it: a 1-in-62 flake).
+ */
+export function tamperLastCharacter(key: string): string {
+  const last = key.at(-1);
+  return `${key.slice(0, -1)}${last === 'x' ? 'y' : 'x'}`;
+}
+
 export function quietObservability(): Observability {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   return { logger: new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'TollgateTest', serviceName: 'authorizer-test' }) };
@@ -63,4 +73,46 @@ export function countRequests(client: DynamoDBClient): { readonly count: () => n
     { step: 'finalizeRequest', name: `countRequests${Math.random()}` },
   );
   return { count: () => operations.length, operations };
+}
+
+/** A customer with at most one subscription, stated flat as tables of cases state it. */
+export interface OneSubscription {
+  readonly subscriptionStatus?: SubscriptionStatus;
+  readonly plan?: string;
+  readonly cancelAtPeriodEnd?: boolean;
+  readonly currentPeriodEnd?: number;
+  /** When the subscription's open invoice fell due. */
+  readonly pastDueSince?: number;
+  readonly paymentActionRequired?: boolean;
+  readonly paymentUrl?: string;
+  readonly entitlements?: readonly string[];
+  readonly usageBlock?: UsageBlock;
+  readonly deleted?: boolean;
+}
+
+export const TEST_SUBSCRIPTION = 'sub_1TestSubscription';
+
+/**
+ * The record of such a customer. A past_due subscription's events first showed it at `pastDueObservedAt`
+ * (the decision time in these tables: a fresh delinquency unless its invoice says it is older).
+ */
+export function oneSubscription(customerId: string, fields: OneSubscription, pastDueObservedAt: number): CustomerRecord {
+  const { subscriptionStatus: status, plan, cancelAtPeriodEnd, currentPeriodEnd, pastDueSince, paymentActionRequired, paymentUrl, ...customer } = fields;
+  const id = TEST_SUBSCRIPTION;
+  const watermark = '01780000000:3:evt_seed';
+  const invoice = { pastDueSince, paymentActionRequired, paymentUrl };
+  const hasInvoice = Object.values(invoice).some((v) => v !== undefined);
+  return {
+    customerId,
+    ...customer,
+    subscriptions: status === undefined ? {} : { [id]: { status, plan, cancelAtPeriodEnd, currentPeriodEnd, watermark } },
+    invoices: status === undefined || !hasInvoice ? {} : { [id]: { invoiceId: 'in_1TestInvoice', watermark, ...invoice } },
+    pastDue: status === 'past_due' ? { [id]: pastDueObservedAt } : {},
+  };
+}
+
+/** The item attributes of a record, as the webhook stores them (undefined values left out). */
+export function itemOf(record: CustomerRecord): Record<string, unknown> {
+  const { apiKeys: _keys, ...item } = record;
+  return JSON.parse(JSON.stringify(item)) as Record<string, unknown>;
 }

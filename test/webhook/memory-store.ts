@@ -1,5 +1,6 @@
-import { project, verdict, type CustomerUpdate, type PaymentState } from '../../lambda/webhook/state';
-import { owedFlush, type ApplyResult, type LedgerEvent, type PaymentStateStore } from '../../lambda/webhook/store';
+import type { CustomerRecord } from '../../lambda/shared/customers/record';
+import { project, verdict, watermarkOf, type CustomerUpdate } from '../../lambda/webhook/state';
+import { CustomerItemFullError, owedFlush, type ApplyOptions, type ApplyResult, type LedgerEvent, type PaymentStateStore } from '../../lambda/webhook/store';
 
 /**
  * The store's contract in memory, with the ordering rule evaluated by state.ts's `verdict` (the
@@ -7,23 +8,26 @@ import { owedFlush, type ApplyResult, type LedgerEvent, type PaymentStateStore }
  * held to the same properties against DynamoDB Local.
  */
 export class MemoryPaymentStateStore implements PaymentStateStore {
-  readonly customers = new Map<string, PaymentState>();
+  readonly customers = new Map<string, CustomerRecord>();
   readonly ledger = new Map<string, { outcome: string; flushPending: boolean; flushFailed?: boolean; recordedAt: Date }>();
 
-  read(customerId: string): Promise<PaymentState | undefined> {
+  read(customerId: string): Promise<CustomerRecord | undefined> {
     return Promise.resolve(this.customers.get(customerId));
   }
 
-  apply(event: LedgerEvent, update: CustomerUpdate, options: { readonly flushPending: boolean; readonly now: Date }): Promise<ApplyResult> {
+  apply(event: LedgerEvent, update: CustomerUpdate, options: ApplyOptions): Promise<ApplyResult> {
     const seen = this.ledger.get(event.eventId);
     if (seen !== undefined) {
       const entry = { flushPending: { BOOL: seen.flushPending }, flushFailed: { BOOL: seen.flushFailed === true }, recordedAt: { S: seen.recordedAt.toISOString() } };
       return Promise.resolve({ outcome: 'duplicate', flushPending: owedFlush(entry, options.now) });
     }
     const current = this.customers.get(update.customerId);
-    if (verdict(current, update) === 'stale') {
+    const why = verdict(current, update, options.now);
+    if (why === 'full') return Promise.reject(new CustomerItemFullError(`customer ${update.customerId} is full`));
+    if (why === 'stale') {
       this.ledger.set(event.eventId, { outcome: 'stale', flushPending: false, recordedAt: options.now });
-      return Promise.resolve({ outcome: 'stale' });
+      const storedWatermark = watermarkOf(current, update.change);
+      return Promise.resolve(storedWatermark === undefined ? { outcome: 'stale' } : { outcome: 'stale', storedWatermark });
     }
     this.customers.set(update.customerId, project(current, update.customerId, update, options.now));
     this.ledger.set(event.eventId, { outcome: 'applied', flushPending: options.flushPending, recordedAt: options.now });

@@ -86,7 +86,7 @@ describe('webhook re-fetch from stripe', () => {
     expect(second.statusCode).toBe(200);
     expect(api.requests).toEqual([`GET /v1/subscriptions/${subscription}`]);
     const state = await webhookFor(tables).store.read(customer);
-    expect(state?.subscriptionStatus).toBe('active');
+    expect(state?.subscriptions[subscription]?.status).toBe('active');
     expect((await authorize(tables, key, '/v1/reports')).effect).toBe('Allow');
   });
 
@@ -97,7 +97,7 @@ describe('webhook re-fetch from stripe', () => {
     await handler(signedDelivery(buildStripeEvent('customer.subscription.updated', { customer, subscription, status: 'active', created: T })));
     await handler(signedDelivery(buildStripeEvent('customer.subscription.updated', { customer, subscription, status: 'past_due', created: T })));
     // Lifecycle precedence: past_due (5) outranks active (3) within one second.
-    expect((await store.read(customer))?.subscriptionStatus).toBe('past_due');
+    expect((await store.read(customer))?.subscriptions[subscription]?.status).toBe('past_due');
     expect(api.requests).toEqual([]);
   });
 
@@ -107,7 +107,7 @@ describe('webhook re-fetch from stripe', () => {
     api.subscriptions.set(subscription, subscriptionObject({ customer, subscription, status: 'trialing', lookupKey: 'pro', created: T, currentPeriodEnd: T + 14 * 86400 }));
     const { handler, store } = webhookFor(tables, { stripe });
     expect((await handler(signedDelivery(buildStripeEvent('checkout.session.completed', { customer, subscription, created: T })))).statusCode).toBe(200);
-    expect(await store.read(customer)).toMatchObject({ subscriptionId: subscription, subscriptionStatus: 'trialing', plan: 'pro', currentPeriodEnd: T + 14 * 86400 });
+    expect(await store.read(customer)).toMatchObject({ subscriptions: { [subscription]: { status: 'trialing', plan: 'pro', currentPeriodEnd: T + 14 * 86400 } } });
   });
 
   it('pages the entitlements list when the summary says there are more', async () => {

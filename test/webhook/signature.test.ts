@@ -20,6 +20,14 @@ describe('webhook signature verification', () => {
     ['the signature is valid', () => { const b = body(); return proxyEvent(b, { 'Stripe-Signature': signPayload(b, SECRET) }); }],
     ['the header name is lower-case', () => { const b = body(); return proxyEvent(b, { 'stripe-signature': signPayload(b, SECRET) }); }],
     [
+      // One header reader for both functions: a header sent twice yields its last value, as in API Gateway's `headers`.
+      'the header is sent twice and the last one is valid',
+      () => {
+        const b = body();
+        return { ...proxyEvent(b), headers: { 'Stripe-Signature': signPayload(b, SECRET) }, multiValueHeaders: { 'Stripe-Signature': [signPayload(b, OTHER_SECRET), signPayload(b, SECRET)] } };
+      },
+    ],
+    [
       'one of two v1 signatures matches',
       () => {
         const b = body();

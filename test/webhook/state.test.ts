@@ -1,14 +1,13 @@
 import { interpret, parseEnvelope, STRIPE_API_VERSION } from '../../lambda/webhook/events';
+import type { CustomerRecord } from '../../lambda/shared/customers/record';
 import {
-  accessSignature,
   assumedWatermark,
   project,
   refetchedWatermark,
-  verdict,
+  verdict as verdictAt,
   watermark,
   watermarkSecond,
   type CustomerUpdate,
-  type PaymentState,
   type SubscriptionChange,
 } from '../../lambda/webhook/state';
 import { buildStripeEvent, FIXTURE_CUSTOMER, type HandledEventType, type StripeEventOverrides } from '../../lib/fixtures/stripe-events';
@@ -22,9 +21,9 @@ const sub = (o: Partial<SubscriptionChange> = {}): SubscriptionChange => ({
   subscriptionId: 'sub_A',
   status: 'active',
   cancelAtPeriodEnd: false,
-  subscriptionCreated: T - 1000,
   ...o,
 });
+const verdict = (state: CustomerRecord | undefined, u: CustomerUpdate) => verdictAt(state, u, NOW);
 const update = (change: SubscriptionChange, created: number, eventId = 'evt_1'): CustomerUpdate => ({
   customerId: 'cus_1',
   change,
@@ -35,12 +34,16 @@ describe('interpret', () => {
   const cases: Array<[HandledEventType, StripeEventOverrides, Record<string, unknown>]> = [
     ['customer.subscription.created', { status: 'trialing', lookupKey: 'pro', currentPeriodEnd: T + 99 }, { kind: 'change', change: { stream: 'subscription', status: 'trialing', plan: 'pro', currentPeriodEnd: T + 99 } }],
     ['customer.subscription.updated', { status: 'past_due' }, { kind: 'change', change: { status: 'past_due', plan: 'price_1PgafmB7WZ01zgkW6dKueIc5' } }],
+    ['customer.subscription.updated', { status: 'past_due', previousStatus: 'active' }, { kind: 'change', change: { status: 'past_due', enteredPastDue: true } }],
     ['customer.subscription.deleted', {}, { kind: 'change', change: { status: 'canceled' } }],
     ['customer.subscription.paused', {}, { kind: 'change', change: { status: 'paused' } }],
     ['customer.subscription.resumed', {}, { kind: 'change', change: { status: 'active' } }],
     ['invoice.paid', {}, { kind: 'change', change: { stream: 'invoices', outcome: 'paid', pastDueSince: undefined } }],
     ['invoice.payment_failed', { invoiceFinalizedAt: T - 50, invoiceUrl: 'https://invoice.stripe.com/i/x' }, { kind: 'change', change: { outcome: 'payment_failed', pastDueSince: T - 50, paymentUrl: 'https://invoice.stripe.com/i/x' } }],
     ['invoice.payment_action_required', { invoiceUrl: 'http://not-https.example' }, { kind: 'change', change: { outcome: 'payment_action_required', paymentUrl: undefined } }],
+    ['invoice.payment_failed', { invoiceFinalizedAt: T - 50, invoiceDueDate: T - 20 }, { kind: 'change', change: { outcome: 'payment_failed', pastDueSince: T - 20 } }],
+    ['invoice.voided', {}, { kind: 'change', change: { stream: 'invoices', outcome: 'voided', pastDueSince: undefined } }],
+    ['invoice.marked_uncollectible', {}, { kind: 'change', change: { stream: 'invoices', outcome: 'uncollectible', pastDueSince: undefined } }],
     ['entitlements.active_entitlement_summary.updated', { entitlements: ['a', 'b'], entitlementsHasMore: true }, { kind: 'change', change: { entitlements: ['a', 'b'] }, entitlementsIncomplete: true }],
     ['customer.deleted', {}, { kind: 'change', customerId: FIXTURE_CUSTOMER, change: { stream: 'customer', deleted: true } }],
     ['checkout.session.completed', { paymentStatus: 'paid' }, { kind: 'checkout', assumed: { status: 'active' } }],
@@ -72,7 +75,7 @@ describe('interpret', () => {
 });
 
 describe('verdict', () => {
-  const applied = (u: CustomerUpdate, state?: PaymentState): PaymentState => project(state, 'cus_1', u, NOW);
+  const applied = (u: CustomerUpdate, state?: CustomerRecord): CustomerRecord => project(state, 'cus_1', u, NOW);
 
   it.each([
     ['a newer second', T + 1, 'canceled', 'apply'],
@@ -84,11 +87,13 @@ describe('verdict', () => {
     expect(verdict(state, update(sub({ status }), created, 'evt_2'))).toBe(expected);
   });
 
-  it('lets the newest subscription own the customer', () => {
-    const newer = applied(update(sub({ subscriptionId: 'sub_B', subscriptionCreated: T }), T));
-    expect(verdict(newer, update(sub({ subscriptionId: 'sub_A', subscriptionCreated: T - 1000, status: 'canceled' }), T + 50))).toBe('stale');
-    const older = applied(update(sub({ subscriptionId: 'sub_A', subscriptionCreated: T - 1000 }), T));
-    expect(verdict(older, update(sub({ subscriptionId: 'sub_B', subscriptionCreated: T }), T - 5))).toBe('apply');
+  it('keeps each subscription apart: an event of one never hides or changes another', () => {
+    const both = applied(update(sub({ subscriptionId: 'sub_B', status: 'active' }), T), applied(update(sub({ subscriptionId: 'sub_A', status: 'active' }), T + 50)));
+    // An older event of B is not stale because A has a newer one.
+    expect(verdict(both, update(sub({ subscriptionId: 'sub_B', status: 'incomplete_expired' }), T + 10))).toBe('apply');
+    const after = applied(update(sub({ subscriptionId: 'sub_B', status: 'incomplete_expired' }), T + 10), both);
+    expect(after.subscriptions.sub_A?.status).toBe('active');
+    expect(after.subscriptions.sub_B?.status).toBe('incomplete_expired');
   });
 
   it('applies an assumed checkout subscription only while nothing is known of it', () => {
@@ -110,19 +115,58 @@ describe('verdict', () => {
   });
 });
 
-describe('accessSignature', () => {
-  const base: PaymentState = { customerId: 'cus_1', watermarks: {}, subscriptionStatus: 'active', plan: 'pro', currentPeriodEnd: T, cancelAtPeriodEnd: false };
-  it.each([
-    ['a renewal moves the period end', { currentPeriodEnd: T + 30 * 86400 }, false],
-    ['the status changes', { subscriptionStatus: 'past_due' }, true],
-    ['the plan changes', { plan: 'basic' }, true],
-    ['the payment url changes', { paymentUrl: 'https://invoice.stripe.com/i/x' }, true],
-    ['entitlements are reordered', { entitlements: ['b', 'a'] }, true],
-    ['the period end of a cancelling subscription moves', { cancelAtPeriodEnd: true, currentPeriodEnd: T + 5 }, true],
-  ] as const)('tells whether access changed when %s', (_, patch, changes) => {
-    expect(accessSignature({ ...base, ...patch }) !== accessSignature(base)).toBe(changes);
+describe('per-subscription state', () => {
+  const at = (u: CustomerUpdate, state?: CustomerRecord, now = NOW): CustomerRecord => project(state, 'cus_1', u, now);
+  const invoice = (outcome: 'paid' | 'payment_failed' | 'voided' | 'uncollectible', created: number, o: { subscriptionId?: string; pastDueSince?: number } = {}): CustomerUpdate => ({
+    customerId: 'cus_1',
+    change: { stream: 'invoices', invoiceId: 'in_1', subscriptionId: o.subscriptionId ?? 'sub_A', outcome, pastDueSince: o.pastDueSince ?? created - 100, paymentUrl: 'https://invoice.stripe.com/i/x' },
+    watermark: watermark(created, 1, `evt_${outcome}_${created}`),
   });
-  it('ignores entitlement order', () => {
-    expect(accessSignature({ ...base, entitlements: ['a', 'b'] })).toBe(accessSignature({ ...base, entitlements: ['b', 'a'] }));
+
+  it('starts the grace period when an event shows the subscription past_due, with or without an invoice', () => {
+    const pastDue = at(update(sub({ status: 'past_due' }), T));
+    expect(pastDue.pastDue).toEqual({ sub_A: T });
+    // Still past_due later: the first moment is kept.
+    expect(at(update(sub({ status: 'past_due' }), T + 60, 'evt_2'), pastDue).pastDue).toEqual({ sub_A: T });
+    // An event that says the subscription just entered past_due restarts it.
+    expect(at(update(sub({ status: 'past_due', enteredPastDue: true }), T + 90, 'evt_3'), pastDue).pastDue).toEqual({ sub_A: T + 90 });
+    expect(at(update(sub({ status: 'active' }), T + 120, 'evt_4'), pastDue).pastDue).toEqual({});
+  });
+
+  it('keeps the grace start when an invoice of the subscription is paid, voided or written off', () => {
+    const pastDue = at(update(sub({ status: 'past_due' }), T), at(invoice('payment_failed', T - 5)));
+    expect(pastDue.invoices.sub_A).toMatchObject({ pastDueSince: T - 105, paymentUrl: 'https://invoice.stripe.com/i/x' });
+    for (const outcome of ['paid', 'voided', 'uncollectible'] as const) {
+      const settled = at(invoice(outcome, T + 10), pastDue);
+      expect(settled.invoices.sub_A).toEqual({ invoiceId: 'in_1', watermark: expect.any(String) });
+      expect(settled.pastDue).toEqual({ sub_A: T });
+    }
+  });
+
+  it('makes a terminal subscription a tombstone: no later event of it or of its invoices applies, and its invoice state goes', () => {
+    const withInvoice = at(invoice('payment_failed', T - 5), at(update(sub({ status: 'past_due' }), T - 10)));
+    const canceled = at(update(sub({ status: 'canceled' }), T), withInvoice);
+    expect(canceled.invoices).toEqual({});
+    expect(canceled.pastDue).toEqual({});
+    expect(verdict(canceled, update(sub({ status: 'active' }), T + 100, 'evt_late'))).toBe('stale');
+    expect(verdict(canceled, invoice('payment_failed', T + 100))).toBe('stale');
+    expect(verdict(canceled, invoice('payment_failed', T + 100, { subscriptionId: 'sub_B' }))).toBe('apply');
+  });
+
+  it('forgets terminal subscriptions and orphan invoice state once no stale event can arrive, but keeps the newest terminal one', () => {
+    const month = 31 * 86400;
+    let state = at(update(sub({ subscriptionId: 'sub_Old1', status: 'canceled' }), T - 2 * month));
+    state = at(update(sub({ subscriptionId: 'sub_Old2', status: 'incomplete_expired' }), T - month - 10), state);
+    state = at(invoice('payment_failed', T - month - 5, { subscriptionId: 'sub_Gone' }), state);
+    state = at(update(sub({ subscriptionId: 'sub_New', status: 'active' }), T), state);
+    expect(Object.keys(state.subscriptions).sort()).toEqual(['sub_New', 'sub_Old2']);
+    expect(state.invoices).toEqual({});
+  });
+
+  it('refuses a new subscription when the item tracks the most it may, and counts what the update forgets', () => {
+    let state: CustomerRecord | undefined;
+    for (let i = 0; i < 100; i++) state = at(update(sub({ subscriptionId: `sub_${i}`, status: 'active' }), T), state);
+    expect(verdict(state, update(sub({ subscriptionId: 'sub_101' }), T + 1))).toBe('full');
+    expect(verdict(state, update(sub({ subscriptionId: 'sub_5', status: 'past_due' }), T + 1))).toBe('apply');
   });
 });

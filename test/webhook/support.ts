@@ -5,8 +5,8 @@ import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { evaluatePolicy } from '../../lambda/authorizer/policy';
-import { issueApiKey } from '../../lambda/shared/api-key';
-import { keyAttributeName } from '../../lambda/shared/customer-item';
+import { issueApiKey } from '../../lambda/shared/customers/api-key';
+import { keyAttributeName } from '../../lambda/shared/customers/item';
 import type { Observability } from '../../lambda/shared/observability';
 import type { FlushTarget } from '../../lambda/shared/ports';
 import type { RouteRule } from '../../lambda/shared/requirements';

@@ -1,14 +1,19 @@
 import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CUSTOMER_ID, issueApiKey, KEY_ID, type KeyEnvironment } from '../api-key';
-import { keyAttributeName, toCustomerRecord } from '../customer-item';
-import type { ApiKeyRecord } from '../model';
+import { CUSTOMER_ID, issueApiKey, KEY_ID, type KeyEnvironment } from './api-key';
+import { decodeCustomerItem, ITEM_LIMITS, keyAttributeName } from './item';
+import { keyState, type ApiKeyRecord, type ApiKeyState, type CustomerRecord } from './record';
+import { readCustomer } from './store';
 
 /**
  * API key management (create, list, revoke, rotate) for the CLI, the local run and the tests. The
  * customer's item holds each key as `key_<keyId>` (what the authorizer reads); the apiKeys table is an
  * index keyId → customerId for managing a key by its id alone. The plaintext key is returned once by
  * create and rotate and is stored, logged and echoed nowhere.
+ *
+ * The item stays bounded: every key write removes the keys that can never authenticate again (revoked
+ * or expired), and a customer holds at most ITEM_LIMITS.liveKeys live keys. Every key write bumps
+ * `keysVersion`, and a new key is written only if the version is still the one its checks were made on.
  */
 
 export interface ApiKeyStore {
@@ -18,7 +23,7 @@ export interface ApiKeyStore {
   readonly now?: () => Date;
 }
 
-export type ApiKeyState = 'active' | 'revoked' | 'expired';
+export type { ApiKeyState };
 
 export interface ApiKeySummary {
   readonly keyId: string;
@@ -64,9 +69,13 @@ export class KeyNotActiveError extends Error {
 export class CustomerDeletedError extends Error {
   override readonly name = 'CustomerDeletedError';
 }
-/** The key changed between read and write (a concurrent revoke or rotate): read it again and retry. */
+/** The customer's keys kept changing while a key was being written: retry. */
 export class KeyConflictError extends Error {
   override readonly name = 'KeyConflictError';
+}
+/** The customer already holds the most live keys allowed. */
+export class KeyLimitError extends Error {
+  override readonly name = 'KeyLimitError';
 }
 
 interface IndexRow {
@@ -77,12 +86,6 @@ interface IndexRow {
 
 const documents = (store: ApiKeyStore): DynamoDBDocumentClient => DynamoDBDocumentClient.from(store.client);
 const clock = (store: ApiKeyStore): Date => (store.now ?? ((): Date => new Date()))();
-
-export function keyState(record: ApiKeyRecord, now: Date): ApiKeyState {
-  if (record.revokedAt !== undefined) return 'revoked';
-  if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= now.getTime()) return 'expired';
-  return 'active';
-}
 
 function summary(customerId: string, keyId: string, record: ApiKeyRecord, now: Date): ApiKeySummary {
   const { hash: _hash, ...visible } = record;
@@ -111,13 +114,42 @@ async function readIndexRow(store: ApiKeyStore, keyId: string): Promise<IndexRow
   return { keyId, customerId: Item.customerId, environment: Item.environment === 'live' ? 'live' : 'test' };
 }
 
-async function readKeyRecord(store: ApiKeyStore, row: IndexRow): Promise<ApiKeyRecord> {
-  const { Item } = await documents(store).send(
-    new GetCommand({ TableName: store.tables.customers, Key: { customerId: row.customerId }, ConsistentRead: true }),
-  );
-  const record = Item === undefined ? undefined : toCustomerRecord(Item).apiKeys?.[row.keyId];
-  if (record === undefined) throw new KeyNotFoundError(`no API key "${row.keyId}" on customer ${row.customerId}: check the id with keys list`);
-  return record;
+function checkName(name: string | undefined): void {
+  if (name !== undefined && name.length > ITEM_LIMITS.keyNameLength) {
+    throw new RangeError(`key name of ${name.length} characters is too long: give at most ${ITEM_LIMITS.keyNameLength}`);
+  }
+}
+
+interface Rotation {
+  readonly oldKeyId: string;
+  readonly overlapSeconds: number;
+}
+
+/** What a new key's write depends on, checked on a fresh read: the customer, its live keys, the rotated key. */
+function planWrite(customerId: string, current: CustomerRecord | undefined, now: Date, rotation: Rotation | undefined) {
+  if (current?.deleted === true) throw new CustomerDeletedError(`customer ${customerId} was deleted in Stripe: it cannot get API keys`);
+  const keys = current?.apiKeys ?? {};
+  let old: { keyId: string; record: ApiKeyRecord; expiresAt: string } | undefined;
+  if (rotation !== undefined) {
+    const record = keys[rotation.oldKeyId];
+    if (record === undefined) throw new KeyNotFoundError(`no API key "${rotation.oldKeyId}" on customer ${customerId}: check the id with keys list`);
+    const state = keyState(record, now);
+    if (state !== 'active') throw new KeyNotActiveError(`API key ${rotation.oldKeyId} is ${state}: create a new key instead of rotating it`);
+    if (record.replacedBy !== undefined) {
+      throw new KeyNotActiveError(`API key ${rotation.oldKeyId} was already rotated to ${record.replacedBy}: rotate that key instead`);
+    }
+    const overlapEnd = now.getTime() + rotation.overlapSeconds * 1000;
+    const expiresAt = new Date(record.expiresAt === undefined ? overlapEnd : Math.min(overlapEnd, Date.parse(record.expiresAt))).toISOString();
+    old = { keyId: rotation.oldKeyId, record, expiresAt };
+  }
+  const prunable = Object.keys(keys).filter((keyId) => keyState(keys[keyId]!, now) !== 'active');
+  const live = Object.keys(keys).length - prunable.length;
+  if (live >= ITEM_LIMITS.liveKeys) {
+    throw new KeyLimitError(
+      `customer ${customerId} has ${live} live API keys, the most one customer may hold: revoke one it no longer uses (keys revoke <keyId>) and retry`,
+    );
+  }
+  return { old, prunable, version: current?.keysVersion };
 }
 
 /** Writes the new key's attribute on the customer item and its index row in one transaction. */
@@ -125,29 +157,33 @@ async function writeNewKey(
   store: ApiKeyStore,
   options: { customerId: string; environment: KeyEnvironment; name?: string; expiresAt?: Date },
   now: Date,
-  extra?: { oldKeyId: string; oldRecord: ApiKeyRecord; oldExpiresAt: string },
-): Promise<CreatedApiKey> {
+  rotation?: Rotation,
+): Promise<{ created: CreatedApiKey; previous?: ApiKeySummary }> {
   for (let attempt = 1; ; attempt++) {
+    const current = await readCustomer(store.client, store.tables.customers, options.customerId);
+    const { old, prunable, version } = planWrite(options.customerId, current, now, rotation);
+    const name = options.name ?? old?.record.name;
     const issued = issueApiKey(options.customerId, options.environment);
     const record: ApiKeyRecord = {
       hash: issued.hash,
       createdAt: now.toISOString(),
-      ...(options.name === undefined ? {} : { name: options.name }),
+      ...(name === undefined ? {} : { name }),
       ...(options.expiresAt === undefined ? {} : { expiresAt: options.expiresAt.toISOString() }),
     };
-    const names: Record<string, string> = { '#new': keyAttributeName(issued.keyId), '#deleted': 'deleted' };
-    const values: Record<string, unknown> = { ':record': record, ':true': true };
-    let update = 'SET #new = :record';
-    let condition = 'attribute_not_exists(#new) AND (attribute_not_exists(#deleted) OR #deleted <> :true)';
-    if (extra !== undefined) {
-      names['#old'] = keyAttributeName(extra.oldKeyId);
-      values[':oldExpiresAt'] = extra.oldExpiresAt;
+    const names: Record<string, string> = { '#new': keyAttributeName(issued.keyId), '#version': 'keysVersion' };
+    const values: Record<string, unknown> = { ':record': record, ':next': (version ?? 0) + 1 };
+    const sets = ['#new = :record', '#version = :next'];
+    if (old !== undefined) {
+      names['#old'] = keyAttributeName(old.keyId);
+      values[':oldExpiresAt'] = old.expiresAt;
       values[':newKeyId'] = issued.keyId;
-      values[':oldCreatedAt'] = extra.oldRecord.createdAt;
-      update += ', #old.expiresAt = :oldExpiresAt, #old.replacedBy = :newKeyId';
-      // Optimistic: the old key is still the one read (same creation, not revoked, not rotated since).
-      condition += ' AND #old.createdAt = :oldCreatedAt AND attribute_not_exists(#old.revokedAt) AND attribute_not_exists(#old.replacedBy)';
+      sets.push('#old.expiresAt = :oldExpiresAt', '#old.replacedBy = :newKeyId');
     }
+    prunable.forEach((keyId, i) => (names[`#p${i}`] = keyAttributeName(keyId)));
+    const removes = prunable.map((_, i) => `#p${i}`);
+    if (version !== undefined) values[':version'] = version;
+    // Nothing of the customer's keys (nor its deletion) changed since the read the checks above were made on.
+    const condition = `attribute_not_exists(#new) AND ${version === undefined ? 'attribute_not_exists(#version)' : '#version = :version'}`;
     try {
       await documents(store).send(
         new TransactWriteCommand({
@@ -156,11 +192,10 @@ async function writeNewKey(
               Update: {
                 TableName: store.tables.customers,
                 Key: { customerId: options.customerId },
-                UpdateExpression: update,
+                UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
                 ConditionExpression: condition,
                 ExpressionAttributeNames: names,
                 ExpressionAttributeValues: values,
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
             },
             {
@@ -171,7 +206,7 @@ async function writeNewKey(
                   customerId: options.customerId,
                   environment: options.environment,
                   createdAt: record.createdAt,
-                  ...(options.name === undefined ? {} : { name: options.name }),
+                  ...(name === undefined ? {} : { name }),
                 },
                 ConditionExpression: 'attribute_not_exists(keyId)',
               },
@@ -179,20 +214,15 @@ async function writeNewKey(
           ],
         }),
       );
-      return { ...summary(options.customerId, issued.keyId, record, now), key: issued.key };
+      const created = { ...summary(options.customerId, issued.keyId, record, now), key: issued.key };
+      if (old === undefined) return { created };
+      return { created, previous: summary(options.customerId, old.keyId, { ...old.record, expiresAt: old.expiresAt, replacedBy: issued.keyId }, now) };
     } catch (err) {
-      if (conditionFailed(err, 0)) {
-        const old = (err as TransactionCanceledException).CancellationReasons?.[0]?.Item;
-        if (old?.deleted?.BOOL === true) {
-          throw new CustomerDeletedError(`customer ${options.customerId} was deleted in Stripe: it cannot get API keys`);
-        }
-        if (extra !== undefined) {
-          throw new KeyConflictError(`API key ${extra.oldKeyId} changed while it was being rotated: check it with keys list and retry`);
-        }
+      // A concurrent key write (or deletion) since the read, or a key id collision (47 random bits): read again.
+      if (!(conditionFailed(err, 0) || conditionFailed(err, 1))) throw err;
+      if (attempt >= 3) {
+        throw new KeyConflictError(`the API keys of customer ${options.customerId} kept changing while a key was being written: retry`);
       }
-      // A key id collision (47 random bits): draw another key.
-      if ((conditionFailed(err, 0) || conditionFailed(err, 1)) && attempt < 3) continue;
-      throw err;
     }
   }
 }
@@ -203,7 +233,8 @@ export async function createApiKey(store: ApiKeyStore, options: CreateApiKeyOpti
   if (options.expiresAt !== undefined && !(options.expiresAt.getTime() > now.getTime())) {
     throw new RangeError(`expiry ${options.expiresAt.toISOString()} is not in the future: give a later time`);
   }
-  return writeNewKey(store, { ...options, environment: options.environment ?? 'test' }, now);
+  checkName(options.name);
+  return (await writeNewKey(store, { ...options, environment: options.environment ?? 'test' }, now)).created;
 }
 
 /** The customer's keys, oldest first; never their hashes. */
@@ -212,7 +243,7 @@ export async function listApiKeys(store: ApiKeyStore, customerId: string): Promi
   const now = clock(store);
   const { Item } = await documents(store).send(new GetCommand({ TableName: store.tables.customers, Key: { customerId }, ConsistentRead: true }));
   if (Item === undefined) return [];
-  const keys = toCustomerRecord(Item).apiKeys ?? {};
+  const keys = decodeCustomerItem(Item).apiKeys ?? {};
   return Object.entries(keys)
     .map(([keyId, record]) => summary(customerId, keyId, record, now))
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.keyId.localeCompare(b.keyId));
@@ -231,10 +262,10 @@ export async function revokeApiKey(store: ApiKeyStore, keyId: string): Promise<R
     new UpdateCommand({
       TableName: store.tables.customers,
       Key: { customerId: row.customerId },
-      UpdateExpression: 'SET #key.revokedAt = if_not_exists(#key.revokedAt, :now)',
+      UpdateExpression: 'SET #key.revokedAt = if_not_exists(#key.revokedAt, :now) ADD keysVersion :one',
       ConditionExpression: 'attribute_exists(#key)',
       ExpressionAttributeNames: { '#key': keyAttributeName(keyId) },
-      ExpressionAttributeValues: { ':now': now.toISOString() },
+      ExpressionAttributeValues: { ':now': now.toISOString(), ':one': 1 },
       ReturnValues: 'ALL_OLD',
     }),
   ).catch((err: unknown) => {
@@ -244,7 +275,7 @@ export async function revokeApiKey(store: ApiKeyStore, keyId: string): Promise<R
     throw err;
   });
   // The item before the update tells whether this call revoked the key.
-  const before = toCustomerRecord(Attributes ?? {}).apiKeys?.[keyId];
+  const before = decodeCustomerItem(Attributes ?? {}).apiKeys?.[keyId];
   if (before === undefined) throw new KeyNotFoundError(`no API key "${keyId}" on customer ${row.customerId}`);
   const alreadyRevoked = before.revokedAt !== undefined;
   const record = alreadyRevoked ? before : { ...before, revokedAt: now.toISOString() };
@@ -264,27 +295,13 @@ export async function rotateApiKey(
   if (!Number.isFinite(overlapSeconds) || overlapSeconds < 0) {
     throw new RangeError(`overlap ${overlapSeconds} s is invalid: give a number of seconds ≥ 0`);
   }
+  checkName(options.name);
   const row = await readIndexRow(store, keyId);
-  const old = await readKeyRecord(store, row);
-  const now = clock(store);
-  if (keyState(old, now) !== 'active') {
-    throw new KeyNotActiveError(`API key ${keyId} is ${keyState(old, now)}: create a new key instead of rotating it`);
-  }
-  if (old.replacedBy !== undefined) {
-    throw new KeyNotActiveError(`API key ${keyId} was already rotated to ${old.replacedBy}: rotate that key instead`);
-  }
-  const overlapEnd = now.getTime() + overlapSeconds * 1000;
-  const oldExpiresAt = new Date(old.expiresAt === undefined ? overlapEnd : Math.min(overlapEnd, Date.parse(old.expiresAt)));
-  const created = await writeNewKey(
+  const { created, previous } = await writeNewKey(
     store,
-    {
-      customerId: row.customerId,
-      environment: row.environment ?? 'test',
-      ...(options.name ?? old.name ? { name: options.name ?? old.name } : {}),
-    },
-    now,
-    { oldKeyId: keyId, oldRecord: old, oldExpiresAt: oldExpiresAt.toISOString() },
+    { customerId: row.customerId, environment: row.environment ?? 'test', ...(options.name === undefined ? {} : { name: options.name }) },
+    clock(store),
+    { oldKeyId: keyId, overlapSeconds },
   );
-  const previous = summary(row.customerId, keyId, { ...old, expiresAt: oldExpiresAt.toISOString(), replacedBy: created.keyId }, now);
-  return { created, previous };
+  return { created, previous: previous! };
 }

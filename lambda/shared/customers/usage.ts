@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CUSTOMER_ID } from '../api-key';
-import type { UsageBlock } from '../model';
+import { CUSTOMER_ID } from './api-key';
+import { USAGE_BLOCKS, type UsageBlock } from './record';
 
 /**
  * Metered plans: the user's metering says when a customer's prepaid credits or period quota are used
@@ -10,7 +10,7 @@ import type { UsageBlock } from '../model';
  * `usageBlock` (one UpdateItem; the webhook never touches the attribute).
  */
 
-export const USAGE_BLOCKS = ['credits_exhausted', 'quota_exceeded'] as const satisfies readonly UsageBlock[];
+export { USAGE_BLOCKS };
 
 export class UnknownCustomerError extends Error {
   override readonly name = 'UnknownCustomerError';

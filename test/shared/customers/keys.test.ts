@@ -1,8 +1,9 @@
 import { DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { hashApiKey, parseApiKey } from '../../../lambda/shared/api-key';
+import { hashApiKey, parseApiKey } from '../../../lambda/shared/customers/api-key';
 import {
   createApiKey,
   CustomerDeletedError,
+  KeyLimitError,
   KeyNotActiveError,
   KeyNotFoundError,
   listApiKeys,
@@ -10,6 +11,7 @@ import {
   rotateApiKey,
   type ApiKeyStore,
 } from '../../../lambda/shared/customers/keys';
+import { ITEM_LIMITS } from '../../../lambda/shared/customers/item';
 import { freshTables, type TestTables } from '../../support/dynamodb';
 
 const NOW = new Date('2026-08-01T12:00:00Z');
@@ -84,7 +86,8 @@ describe('listApiKeys', () => {
     const customerId = nextCustomer();
     const first = await createApiKey(store(new Date(NOW.getTime() - 2000)), { customerId, name: 'first' });
     const second = await createApiKey(store(new Date(NOW.getTime() - 1000)), { customerId, expiresAt: new Date(NOW.getTime() - 500) });
-    const third = await createApiKey(store(), { customerId });
+    // Created while the second key still worked: a key write prunes the keys that can no longer authenticate.
+    const third = await createApiKey(store(new Date(NOW.getTime() - 700)), { customerId });
     await revokeApiKey(store(), first.keyId);
     const keys = await listApiKeys(store(), customerId);
     expect(keys.map((k) => [k.keyId, k.state])).toEqual([
@@ -154,5 +157,46 @@ describe('rotateApiKey', () => {
     await expect(rotateApiKey(store(), rotated.keyId)).rejects.toThrow(/already rotated/);
     await expect(rotateApiKey(store(), 'Zz9Zz9Zz')).rejects.toThrow(KeyNotFoundError);
     await expect(rotateApiKey(store(), rotated.keyId, { overlapSeconds: -1 })).rejects.toThrow(/overlap -1 s is invalid/);
+  });
+});
+
+describe('bounded keys', () => {
+  it('removes revoked and expired keys from the item when a key is written, and keeps live ones', async () => {
+    const customerId = nextCustomer();
+    const revoked = await createApiKey(store(), { customerId });
+    const expiring = await createApiKey(store(), { customerId, expiresAt: new Date(NOW.getTime() + 1000) });
+    const live = await createApiKey(store(), { customerId });
+    await revokeApiKey(store(), revoked.keyId);
+    const later = new Date(NOW.getTime() + 1000);
+    const created = await createApiKey(store(later), { customerId });
+    const { Item } = await documents.send(new GetCommand({ TableName: tables.names.customers, Key: { customerId } }));
+    expect(Object.keys(Item!).filter((name) => name.startsWith('key_')).sort()).toEqual([`key_${created.keyId}`, `key_${live.keyId}`].sort());
+    expect(Item).not.toHaveProperty(`key_${expiring.keyId}`);
+    await expect(revokeApiKey(store(later), revoked.keyId)).rejects.toThrow(KeyNotFoundError);
+  });
+
+  it(`refuses a key beyond ${ITEM_LIMITS.liveKeys} live ones with an error that says what to do, and accepts it once one is revoked`, async () => {
+    const customerId = nextCustomer();
+    const keys = [];
+    for (let i = 0; i < ITEM_LIMITS.liveKeys; i++) keys.push(await createApiKey(store(), { customerId }));
+    await expect(createApiKey(store(), { customerId })).rejects.toThrow(KeyLimitError);
+    await expect(createApiKey(store(), { customerId })).rejects.toThrow(/has 20 live API keys.*revoke one/);
+    await expect(rotateApiKey(store(), keys[0]!.keyId)).rejects.toThrow(KeyLimitError);
+    await revokeApiKey(store(), keys[0]!.keyId);
+    await expect(createApiKey(store(), { customerId })).resolves.toMatchObject({ state: 'active' });
+    expect(await listApiKeys(store(), customerId)).toHaveLength(ITEM_LIMITS.liveKeys);
+  });
+
+  it('cannot be raced past the cap by concurrent creations', async () => {
+    const customerId = nextCustomer();
+    for (let i = 0; i < ITEM_LIMITS.liveKeys - 2; i++) await createApiKey(store(), { customerId });
+    const results = await Promise.allSettled(Array.from({ length: 6 }, () => createApiKey(store(), { customerId })));
+    const live = (await listApiKeys(store(), customerId)).filter((k) => k.state === 'active');
+    expect(live.length).toBeLessThanOrEqual(ITEM_LIMITS.liveKeys);
+    expect(results.filter((r) => r.status === 'fulfilled').length).toBe(live.length - (ITEM_LIMITS.liveKeys - 2));
+  });
+
+  it('refuses a key name longer than the item keeps', async () => {
+    await expect(createApiKey(store(), { customerId: nextCustomer(), name: 'x'.repeat(65) })).rejects.toThrow(/key name of 65 characters is too long/);
   });
 });

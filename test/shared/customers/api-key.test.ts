@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describeKey, hashApiKey, issueApiKey, keyMatchesHash, MAX_KEY_LENGTH, parseApiKey } from '../../lambda/shared/api-key';
+import { describeKey, hashApiKey, issueApiKey, keyMatchesHash, MAX_KEY_LENGTH, parseApiKey } from '../../../lambda/shared/customers/api-key';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const base62 = (length: number): fc.Arbitrary<string> =>

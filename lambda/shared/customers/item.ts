@@ -1,0 +1,265 @@
+import { KEY_ID } from './api-key';
+import {
+  isSubscriptionStatus,
+  USAGE_BLOCKS,
+  type ApiKeyRecord,
+  type CustomerRecord,
+  type InvoiceEntry,
+  type SubscriptionEntry,
+  type UsageBlock,
+} from './record';
+
+/**
+ * The customers-table item: one attribute per CustomerRecord field, under the field's own name, except
+ * the API keys: each key is a top-level attribute `key_<keyId>`, so that the authorizer projects only the
+ * presented key and key management writes a key without a parent map to create first. The table below
+ * declares every attribute once; the authorizer's projection, the webhook's projection, the decoder and
+ * the access signature all derive from it.
+ */
+
+/** A stored customer item fails validation: the authorizer answers 503, never Allow or 402. */
+export class CorruptRecordError extends Error {
+  override readonly name = 'CorruptRecordError';
+}
+
+export const KEY_ATTRIBUTE_PREFIX = 'key_';
+
+/**
+ * Bounds that keep one item well under DynamoDB's 400 KB. Worst case (names plus values, numbers at
+ * 21 bytes, map elements at 1 byte each, ids at their parser limits: 64 for subscription and invoice ids,
+ * 273 for a watermark with a 255-character event id):
+ *
+ *   subscription entry  1 + 64 + 3 + 25 status + 205 plan + 19 cancel + 38 period + 283 watermark  =   638
+ *   pastDue entry       1 + 64 + 21                                                                 =    86
+ *   invoice entry       1 + 64 + 3 + 74 id + 283 watermark + 34 due + 23 action + 511 url           =   993
+ *   × 100 tracked subscriptions (live and recently terminal)                                         171,700
+ *   entitlements        3 + 500 × (1 + 200)                                                          100,503
+ *   API keys            20 × (12 + 3 + 69 hash + 69 name + 3 × 34 times + 19 replacedBy)               5,480
+ *   the rest            customerId, watermarks, flags, times                                        <  1,000
+ *                                                                                                  ≈ 279 KB
+ */
+export const ITEM_LIMITS = {
+  /** Keys that can still authenticate; revoked and expired keys are pruned whenever a key is written. */
+  liveKeys: 20,
+  keyNameLength: 64,
+  /** Entries in `subscriptions` (and in `invoices`): live subscriptions and terminal ones not yet forgotten. */
+  trackedSubscriptions: 100,
+  entitlements: 500,
+  planLength: 200,
+  paymentUrlLength: 500,
+  /**
+   * A terminal subscription (and an invoice entry of no subscription) is forgotten this long after its
+   * last event: Stripe retries for 3 days and resends only events of the last 30 days, so no stale event
+   * of it can arrive any more. The newest terminal subscription is kept for the 402 reason.
+   */
+  forgetAfterSeconds: 31 * 24 * 60 * 60,
+} as const;
+
+type Decoder<T> = (value: unknown, at: string, customerId: string) => T;
+/** Every field of T, optional ones included (so a decoder cannot forget one). */
+type Complete<T> = { [K in keyof Required<T>]: T[K] };
+
+function fail(customerId: string, at: string, expected: string): never {
+  throw new CorruptRecordError(`customer ${customerId}: attribute ${at} is not ${expected}: fix or remove it in the customers table`);
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Set);
+
+/** NULL and absent both mean "not set" (an UpdateItem may SET an attribute to null to clear it). */
+const optional =
+  <T>(decode: Decoder<T>): Decoder<T | undefined> =>
+  (value, at, id) =>
+    value === undefined || value === null ? undefined : decode(value, at, id);
+
+const text: Decoder<string> = (v, at, id) => (typeof v === 'string' ? v : fail(id, at, 'a string'));
+const number: Decoder<number> = (v, at, id) => (typeof v === 'number' && Number.isFinite(v) ? v : fail(id, at, 'a number'));
+const boolean: Decoder<boolean> = (v, at, id) => (typeof v === 'boolean' ? v : fail(id, at, 'a boolean'));
+const time: Decoder<string> = (v, at, id) => (typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? v : fail(id, at, 'an ISO-8601 time'));
+const status: Decoder<SubscriptionEntry['status']> = (v, at, id) => (isSubscriptionStatus(v) ? v : fail(id, at, 'a Stripe subscription status'));
+const isUsageBlock = (v: unknown): v is UsageBlock => (USAGE_BLOCKS as readonly unknown[]).includes(v);
+const usageBlock: Decoder<UsageBlock> = (v, at, id) => (isUsageBlock(v) ? v : fail(id, at, '"credits_exhausted" or "quota_exceeded"'));
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const sha256: Decoder<string> = (v, at, id) => (typeof v === 'string' && SHA256_HEX.test(v) ? v : fail(id, at, 'a SHA-256 hex digest'));
+
+/** A list is what the webhook writes; a string set is accepted too (hand edits, other tools). */
+const stringList: Decoder<string[]> = (v, at, id) => {
+  const values: unknown[] = Array.isArray(v) ? v : v instanceof Set ? [...(v as Set<unknown>)] : fail(id, at, 'a list of strings');
+  return values.every((s): s is string => typeof s === 'string') ? values : fail(id, at, 'a list of strings');
+};
+
+/** A map attribute keyed by id; absent means empty. */
+const mapOf =
+  <T>(decode: Decoder<T>): Decoder<Record<string, T>> =>
+  (value, at, id) => {
+    if (value === undefined || value === null) return {};
+    if (!isObject(value)) fail(id, at, 'a map');
+    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, decode(entry, `${at}.${key}`, id)]));
+  };
+
+const asMap = (v: unknown, at: string, id: string): Record<string, unknown> => (isObject(v) ? v : fail(id, at, 'a map'));
+
+const subscriptionEntry: Decoder<SubscriptionEntry> = (v, at, id) => {
+  const m = asMap(v, at, id);
+  const field = (name: string): unknown => m[name];
+  return {
+    status: status(field('status'), `${at}.status`, id),
+    plan: optional(text)(field('plan'), `${at}.plan`, id),
+    cancelAtPeriodEnd: optional(boolean)(field('cancelAtPeriodEnd'), `${at}.cancelAtPeriodEnd`, id),
+    currentPeriodEnd: optional(number)(field('currentPeriodEnd'), `${at}.currentPeriodEnd`, id),
+    watermark: text(field('watermark'), `${at}.watermark`, id),
+  } satisfies Complete<SubscriptionEntry>;
+};
+
+const invoiceEntry: Decoder<InvoiceEntry> = (v, at, id) => {
+  const m = asMap(v, at, id);
+  return {
+    invoiceId: text(m.invoiceId, `${at}.invoiceId`, id),
+    watermark: text(m.watermark, `${at}.watermark`, id),
+    pastDueSince: optional(number)(m.pastDueSince, `${at}.pastDueSince`, id),
+    paymentActionRequired: optional(boolean)(m.paymentActionRequired, `${at}.paymentActionRequired`, id),
+    paymentUrl: optional(text)(m.paymentUrl, `${at}.paymentUrl`, id),
+  } satisfies Complete<InvoiceEntry>;
+};
+
+const apiKey: Decoder<ApiKeyRecord> = (v, at, id) => {
+  const m = asMap(v, at, id);
+  return {
+    hash: sha256(m.hash, `${at}.hash`, id),
+    createdAt: time(m.createdAt, `${at}.createdAt`, id),
+    name: optional(text)(m.name, `${at}.name`, id),
+    expiresAt: optional(time)(m.expiresAt, `${at}.expiresAt`, id),
+    revokedAt: optional(time)(m.revokedAt, `${at}.revokedAt`, id),
+    replacedBy: optional(text)(m.replacedBy, `${at}.replacedBy`, id),
+  } satisfies Complete<ApiKeyRecord>;
+};
+
+export type Reader = 'authorizer' | 'webhook';
+type Declared = Exclude<keyof CustomerRecord, 'customerId' | 'apiKeys'>;
+
+interface Attribute<T> {
+  /** Who reads it: the authorizer (one GetItem per decision) and the webhook (its state read). */
+  readonly readBy: readonly Reader[];
+  readonly decode: Decoder<T>;
+  /** Its part in what a decision and its cached 402 body depend on; absent: it changes neither. */
+  readonly access?: (value: T) => unknown;
+}
+
+const BOTH: readonly Reader[] = ['authorizer', 'webhook'];
+const sortedEntries = <T, P>(map: Readonly<Record<string, T>>, pick: (value: T) => P): Array<[string, P]> =>
+  Object.keys(map)
+    .sort()
+    .map((key) => [key, pick(map[key]!)]);
+
+/** Every attribute of the item but the key attributes, declared once. */
+export const CUSTOMER_ATTRIBUTES: { readonly [K in Declared]: Attribute<CustomerRecord[K]> } = {
+  subscriptions: {
+    readBy: BOTH,
+    decode: mapOf(subscriptionEntry),
+    // The period end matters only to a subscription set to cancel (access runs until then): a renewal
+    // moves it and must not flush.
+    access: (subs) => sortedEntries(subs, (s) => [s.status, s.plan ?? null, s.cancelAtPeriodEnd === true ? (s.currentPeriodEnd ?? null) : null]),
+  },
+  invoices: {
+    readBy: BOTH,
+    decode: mapOf(invoiceEntry),
+    // A settled invoice asks nothing of the customer: as if there were none.
+    access: (invoices) =>
+      sortedEntries(invoices, (i) => [i.pastDueSince ?? null, i.paymentActionRequired ?? null, i.paymentUrl ?? null]).filter(
+        ([, asked]) => asked.some((value) => value !== null),
+      ),
+  },
+  pastDue: { readBy: BOTH, decode: mapOf(number), access: (pastDue) => sortedEntries(pastDue, (t) => t) },
+  entitlements: { readBy: BOTH, decode: optional(stringList), access: (keys) => (keys === undefined ? null : [...keys].sort()) },
+  entitlementsWatermark: { readBy: ['webhook'], decode: optional(text) },
+  usageBlock: { readBy: BOTH, decode: optional(usageBlock), access: (block) => block ?? null },
+  usageUpdatedAt: { readBy: [], decode: optional(time) },
+  deleted: { readBy: BOTH, decode: optional(boolean), access: (deleted) => deleted ?? null },
+  customerWatermark: { readBy: ['webhook'], decode: optional(text) },
+  updatedAt: { readBy: [], decode: optional(time) },
+  keysVersion: { readBy: [], decode: optional(number) },
+};
+
+const DECLARED = Object.keys(CUSTOMER_ATTRIBUTES) as Declared[];
+
+/** `key_<keyId>`; throws on a key id that is not 8 base62 characters. */
+export function keyAttributeName(keyId: string): string {
+  if (!KEY_ID.test(keyId)) throw new RangeError(`invalid key id "${keyId}": expected 8 letters or digits`);
+  return KEY_ATTRIBUTE_PREFIX + keyId;
+}
+
+/** The attributes a reader reads, the partition key first. */
+export const attributesReadBy = (reader: Reader): string[] => ['customerId', ...DECLARED.filter((name) => CUSTOMER_ATTRIBUTES[name].readBy.includes(reader))];
+
+export interface Projection {
+  readonly ProjectionExpression: string;
+  readonly ExpressionAttributeNames: Record<string, string>;
+}
+
+/** With placeholder names: several attribute names are DynamoDB reserved words. */
+function projectionOf(names: readonly string[]): Projection {
+  return {
+    ProjectionExpression: names.map((_, i) => `#a${i}`).join(','),
+    ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#a${i}`, name])),
+  };
+}
+
+/** The authorizer's one read: payment state and the presented key only. */
+export const decisionProjection = (keyId: string): Projection => projectionOf([...attributesReadBy('authorizer'), keyAttributeName(keyId)]);
+
+/** The webhook's state read: payment state and ordering, never a key hash. */
+export const PAYMENT_STATE_PROJECTION: Projection = projectionOf(attributesReadBy('webhook'));
+
+/**
+ * Validates a customers-table item (as the DynamoDB document client unmarshalls it) and decodes it.
+ * A declared attribute of the wrong shape throws CorruptRecordError; attributes this table does not
+ * declare are not part of the record and are left alone.
+ */
+export function decodeCustomerItem(item: Record<string, unknown>): CustomerRecord {
+  const customerId = item.customerId;
+  if (typeof customerId !== 'string' || customerId === '') {
+    throw new CorruptRecordError('a customers-table item has no customerId string: fix or remove it');
+  }
+  const field = <K extends Declared>(name: K): CustomerRecord[K] => {
+    const attribute: Attribute<CustomerRecord[K]> = CUSTOMER_ATTRIBUTES[name];
+    return attribute.decode(item[name], name, customerId);
+  };
+  const apiKeys: Record<string, ApiKeyRecord> = {};
+  for (const [name, value] of Object.entries(item)) {
+    if (!name.startsWith(KEY_ATTRIBUTE_PREFIX)) continue;
+    const keyId = name.slice(KEY_ATTRIBUTE_PREFIX.length);
+    if (!KEY_ID.test(keyId)) fail(customerId, name, 'named key_<8 letters or digits>');
+    apiKeys[keyId] = apiKey(value, name, customerId);
+  }
+  const record = {
+    customerId,
+    subscriptions: field('subscriptions'),
+    invoices: field('invoices'),
+    pastDue: field('pastDue'),
+    entitlements: field('entitlements'),
+    entitlementsWatermark: field('entitlementsWatermark'),
+    usageBlock: field('usageBlock'),
+    usageUpdatedAt: field('usageUpdatedAt'),
+    deleted: field('deleted'),
+    customerWatermark: field('customerWatermark'),
+    updatedAt: field('updatedAt'),
+    keysVersion: field('keysVersion'),
+    apiKeys,
+  } satisfies Complete<CustomerRecord>;
+  for (const [id, entry] of Object.entries(record.subscriptions)) {
+    // The webhook writes a past_due status and the start of its grace period in one update.
+    if (entry.status === 'past_due' && record.pastDue[id] === undefined) fail(customerId, `pastDue.${id}`, 'set for a past_due subscription');
+  }
+  return record;
+}
+
+/** What the authorizer's decision (and its cached 402 body) depends on: equal signatures, no cache flush needed. */
+export function accessSignature(record: CustomerRecord | undefined): string {
+  const r = record ?? { customerId: '', subscriptions: {}, invoices: {}, pastDue: {} };
+  return JSON.stringify(DECLARED.flatMap((name) => accessPart(name, r)));
+}
+
+function accessPart<K extends Declared>(name: K, record: CustomerRecord): unknown[] {
+  const { access }: Attribute<CustomerRecord[K]> = CUSTOMER_ATTRIBUTES[name];
+  return access === undefined ? [] : [[name, access(record[name])]];
+}

@@ -1,0 +1,136 @@
+/**
+ * The customer record: what tollgate keeps per Stripe customer (one DynamoDB item, see item.ts for its
+ * attributes). Plain data and the pure rules on it; no SDK imports.
+ */
+
+/** Stripe subscription statuses (https://docs.stripe.com/api/subscriptions/object#subscription_object-status). */
+export const SUBSCRIPTION_STATUSES = [
+  'active',
+  'trialing',
+  'past_due',
+  'unpaid',
+  'canceled',
+  'incomplete',
+  'incomplete_expired',
+  'paused',
+] as const;
+export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
+
+export function isSubscriptionStatus(value: unknown): value is SubscriptionStatus {
+  return typeof value === 'string' && (SUBSCRIPTION_STATUSES as readonly string[]).includes(value);
+}
+
+/** Stripe never moves a subscription out of these: every later event of it is stale. */
+export const TERMINAL_STATUSES = ['canceled', 'incomplete_expired'] as const satisfies readonly SubscriptionStatus[];
+export const isTerminal = (status: SubscriptionStatus): boolean => (TERMINAL_STATUSES as readonly string[]).includes(status);
+
+/** Usage limits a metered plan can hit; set on the customer by the user's metering. */
+export const USAGE_BLOCKS = ['credits_exhausted', 'quota_exceeded'] as const;
+export type UsageBlock = (typeof USAGE_BLOCKS)[number];
+
+/** An API key as stored: never the key itself, only its SHA-256. */
+export interface ApiKeyRecord {
+  /** SHA-256 (hex) of the whole key string. */
+  readonly hash: string;
+  /** A name for people ("ci", "mobile app"). */
+  readonly name?: string;
+  /** ISO-8601 times. */
+  readonly createdAt: string;
+  readonly expiresAt?: string;
+  readonly revokedAt?: string;
+  /** Set on the old key when it is rotated: the key that replaces it. */
+  readonly replacedBy?: string;
+}
+
+export type ApiKeyState = 'active' | 'revoked' | 'expired';
+
+/** The one key-validity rule: the authorizer authenticates with it, key management lists and prunes with it. */
+export function keyState(record: ApiKeyRecord, now: Date): ApiKeyState {
+  if (record.revokedAt !== undefined) return 'revoked';
+  if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= now.getTime()) return 'expired';
+  return 'active';
+}
+
+/** One subscription as its own events last showed it (customer.subscription.*, checkout). */
+export interface SubscriptionEntry {
+  readonly status: SubscriptionStatus;
+  /** The plan: the price's lookup key, else its id. */
+  readonly plan?: string;
+  readonly cancelAtPeriodEnd?: boolean;
+  /** Epoch seconds. */
+  readonly currentPeriodEnd?: number;
+  /** Position of the last applied event of this subscription (webhook/state.ts). */
+  readonly watermark: string;
+}
+
+/** A subscription's latest invoice event (invoice.* events name their subscription). */
+export interface InvoiceEntry {
+  readonly invoiceId: string;
+  /** Position of the last applied invoice event of this subscription. */
+  readonly watermark: string;
+  /** Epoch seconds: when the open invoice fell due (its due date, else its first charge). Absent once settled. */
+  readonly pastDueSince?: number;
+  /** The open invoice needs the customer to act (3-D Secure, bank authentication). */
+  readonly paymentActionRequired?: boolean;
+  /** Where the customer can pay the open invoice: its hosted_invoice_url. */
+  readonly paymentUrl?: string;
+}
+
+/** Everything tollgate keeps per Stripe customer. */
+export interface CustomerRecord {
+  readonly customerId: string;
+  /** By subscription id: every subscription the customer holds, and terminal ones until they are forgotten. */
+  readonly subscriptions: Readonly<Record<string, SubscriptionEntry>>;
+  /** By subscription id. */
+  readonly invoices: Readonly<Record<string, InvoiceEntry>>;
+  /** By subscription id: the first moment its events showed the current `past_due` spell (epoch s). */
+  readonly pastDue: Readonly<Record<string, number>>;
+  /** Active Stripe entitlement lookup keys (Stripe keeps them per customer, not per subscription). */
+  readonly entitlements?: readonly string[];
+  readonly entitlementsWatermark?: string;
+  readonly usageBlock?: UsageBlock;
+  readonly usageUpdatedAt?: string;
+  /** customer.deleted was received. */
+  readonly deleted?: boolean;
+  readonly customerWatermark?: string;
+  /** ISO-8601 time of the last change applied from Stripe. */
+  readonly updatedAt?: string;
+  /** By key id. */
+  readonly apiKeys?: Readonly<Record<string, ApiKeyRecord>>;
+  /** Bumped by every key write: key creation is conditional on it, so a key cap cannot be raced past. */
+  readonly keysVersion?: number;
+}
+
+/** One subscription with what its invoices add, as a decision needs it. */
+export interface Subscription {
+  readonly id: string;
+  readonly status: SubscriptionStatus;
+  readonly plan?: string;
+  readonly cancelAtPeriodEnd: boolean;
+  readonly currentPeriodEnd?: number;
+  /** Start of the grace period: the earliest known moment of this delinquency (past_due only). */
+  readonly pastDueSince?: number;
+  readonly paymentActionRequired: boolean;
+  readonly paymentUrl?: string;
+}
+
+/** The customer's subscriptions, by id. */
+export function subscriptionsOf(record: Pick<CustomerRecord, 'subscriptions' | 'invoices' | 'pastDue'>): Subscription[] {
+  return Object.keys(record.subscriptions)
+    .sort()
+    .map((id) => {
+      const entry = record.subscriptions[id]!;
+      const invoice = record.invoices[id];
+      const starts = [record.pastDue[id], invoice?.pastDueSince].filter((t): t is number => t !== undefined);
+      return {
+        id,
+        status: entry.status,
+        ...(entry.plan === undefined ? {} : { plan: entry.plan }),
+        cancelAtPeriodEnd: entry.cancelAtPeriodEnd === true,
+        ...(entry.currentPeriodEnd === undefined ? {} : { currentPeriodEnd: entry.currentPeriodEnd }),
+        ...(entry.status === 'past_due' && starts.length > 0 ? { pastDueSince: Math.min(...starts) } : {}),
+        paymentActionRequired: invoice?.paymentActionRequired === true,
+        ...(invoice?.paymentUrl === undefined ? {} : { paymentUrl: invoice.paymentUrl }),
+      };
+    });
+}
