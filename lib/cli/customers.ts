@@ -4,6 +4,7 @@ import { readCustomer } from '../../lambda/shared/customers/store';
 import { formatRequirement } from '../../lambda/shared/requirements';
 import { listApiKeys } from '../../lambda/shared/customers/keys';
 import { setUsageBlock, USAGE_BLOCKS } from '../../lambda/shared/customers/usage';
+import { ANY_METHODS } from '../openapi/build';
 import { authorizerSettingsFor, buildLocalDocument, loadProjectConfig } from '../local/stack';
 import { stringValue, UsageError } from './args';
 import { CliError, customerArg, flushAfter, type CommandGroup, type CommandSpec } from './command';
@@ -40,7 +41,9 @@ const show: CommandSpec = {
       const route = `${operation.method} ${operation.path}`;
       if (operation.requires.kind === 'public') return { route, requires: 'public', status: 200 };
       if (customer.deleted === true) return { route, requires: formatRequirement(operation.requires), status: 401, reason: 'deleted_customer' };
-      const verdict = decision.verdicts.find((v) => v.route.method === operation.method && v.route.path === operation.path);
+      // An ANY operation reaches the authorizer as each method it stands for (all share its requirement).
+      const methods = operation.method === 'ANY' ? ANY_METHODS : [operation.method];
+      const verdict = decision.verdicts.find((v) => v.route.path === operation.path && methods.includes(v.route.method));
       const allow = verdict?.allow === true;
       return { route, requires: formatRequirement(operation.requires), status: allow ? 200 : 402, ...(allow ? {} : { reason: decision.reason }) };
     });

@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { SettingsError } from '../../lambda/shared/settings';
 import { ConfigError } from '../config/tollgate-config';
 import { PROJECT_ROOT } from '../contract';
 import { ApiDocumentError } from '../openapi/load';
@@ -168,7 +169,7 @@ async function main(): Promise<void> {
   }
 }
 
-const EXPECTED = [UsageError, ConfigError, ApiDocumentError, OpenApiError, DynamoDbLocalError, LocalServerError, LocalCredentialsError, AlreadyRunningError];
+const EXPECTED = [UsageError, ConfigError, SettingsError, ApiDocumentError, OpenApiError, DynamoDbLocalError, LocalServerError, LocalCredentialsError, AlreadyRunningError];
 
 main().catch((err: unknown) => {
   if (err instanceof Error && EXPECTED.some((type) => err instanceof type)) {
