@@ -20,7 +20,7 @@ describe('lint: layer boundaries', () => {
   });
 
   it('refuses CDK and the CDK topology in the CDK-free tooling', () => {
-    for (const file of ['lib/local/gateway.ts', 'lib/cli/index.ts', 'lib/openapi/build.ts']) {
+    for (const file of ['lib/local/run.ts', 'lib/cli/index.ts', 'lib/openapi/build.ts']) {
       const result = restricted(file, ['aws-cdk-lib', 'cdk-nag', '../tollgate-stack', '../app', '../contract', '../openapi/build', '../../lambda/shared/settings']);
       expect(result['aws-cdk-lib']).toHaveLength(1);
       expect(result['cdk-nag']).toHaveLength(1);
@@ -30,6 +30,13 @@ describe('lint: layer boundaries', () => {
       expect(result['../openapi/build']).toEqual([]);
       expect(result['../../lambda/shared/settings']).toEqual([]);
     }
+    const deep = restricted('lib/local/gateway/integrations/http-proxy.ts', ['aws-cdk-lib', '../../../tollgate-stack', '../../../contract', '../../../openapi/build']);
+    expect(deep).toEqual({
+      'aws-cdk-lib': [expect.stringMatching(/must run without aws-cdk-lib/)],
+      '../../../tollgate-stack': [expect.stringMatching(/CDK topology/)],
+      '../../../contract': [],
+      '../../../openapi/build': [],
+    });
     expect(restricted('bin/tollgate.ts', ['../lib/app', '../lib/contract'])).toEqual({ '../lib/app': [expect.stringMatching(/CDK topology/)], '../lib/contract': [] });
     expect(restricted('lib/contract.ts', ['aws-cdk-lib'])['aws-cdk-lib']).toHaveLength(1);
   });
