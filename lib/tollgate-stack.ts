@@ -9,7 +9,7 @@ import { deployWarnings } from './config/deploy-checks';
 import type { TollgateConfig } from './config/tollgate-config';
 import { ENV, authorizerEnvironment } from '../lambda/shared/settings';
 import { STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
-import { buildApiDocument, readRoutes, type BuiltApi } from './openapi/build';
+import { buildApiDocument, configuredBuildOptions, readRoutes, type BuiltApi } from './openapi/build';
 import { PaymentTables } from './payment-tables';
 import { TollgateFunction } from './tollgate-function';
 
@@ -108,13 +108,7 @@ export class TollgateStack extends Stack {
         this.backend === undefined
           ? { type: 'http', baseUrl: config.backendUrl! }
           : { type: 'lambda', invocationUri: invocationUri(this.backend) },
-      authorizerCacheTtlSeconds: config.authorizerCacheTtlSeconds,
-      corsAllowOrigin: config.corsAllowOrigin,
-      corsAllowHeaders: config.corsAllowHeaders,
-      corsAllowMethods: config.corsAllowMethods,
-      corsMaxAgeSeconds: config.corsMaxAgeSeconds,
-      forwardAuthorization: config.forwardAuthorization,
-      docsBaseUrl: config.docsBaseUrl,
+      ...configuredBuildOptions(config),
     }));
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {

@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadApiDocument } from '../openapi/load';
 import { loadConfig, readCdkJsonContext, type TollgateConfig } from '../config/tollgate-config';
-import { buildApiDocument, type BuiltApi } from '../openapi/build';
+import { buildApiDocument, configuredBuildOptions, type BuiltApi } from '../openapi/build';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
@@ -51,13 +51,7 @@ export function buildLocalDocument(config: TollgateConfig, root: string): BuiltA
       config.backendUrl === undefined
         ? { type: 'lambda', invocationUri: localInvocationUri(LOCAL_FUNCTION_NAMES.backend) }
         : { type: 'http', baseUrl: config.backendUrl },
-    authorizerCacheTtlSeconds: config.authorizerCacheTtlSeconds,
-    corsAllowOrigin: config.corsAllowOrigin,
-    corsAllowHeaders: config.corsAllowHeaders,
-    corsAllowMethods: config.corsAllowMethods,
-    corsMaxAgeSeconds: config.corsMaxAgeSeconds,
-    forwardAuthorization: config.forwardAuthorization,
-    docsBaseUrl: config.docsBaseUrl,
+    ...configuredBuildOptions(config),
   });
 }
 

@@ -1,4 +1,5 @@
 import { parseRequirement, RequirementError, type Requirement, type RouteRule } from '../../lambda/shared/requirements';
+import type { TollgateConfig } from '../config/tollgate-config';
 import { WEBHOOK_PATH } from '../contract';
 import { buildGatewayResponses } from './gateway-responses';
 import {
@@ -47,6 +48,14 @@ export interface BuildApiOptions extends CorsOptions, IdentityOptions {
   readonly backend: BackendTarget;
   readonly authorizerCacheTtlSeconds: number;
   readonly docsBaseUrl: string;
+}
+
+/** The builder options that come straight from configuration: the stack and the local run pass the same. */
+export type ConfiguredBuildOptions = Omit<BuildApiOptions, 'document' | 'authorizerUri' | 'webhookUri' | 'backend'>;
+
+export function configuredBuildOptions(config: TollgateConfig): ConfiguredBuildOptions {
+  const { authorizerCacheTtlSeconds, corsAllowOrigin, corsAllowHeaders, corsAllowMethods, corsMaxAgeSeconds, forwardAuthorization, docsBaseUrl } = config;
+  return { authorizerCacheTtlSeconds, corsAllowOrigin, corsAllowHeaders, corsAllowMethods, corsMaxAgeSeconds, forwardAuthorization, docsBaseUrl };
 }
 
 export interface OperationInfo {
