@@ -16,6 +16,10 @@ export const DEMO_CUSTOMERS = { paying: 'cus_tollgate_demo_paying', free: 'cus_t
 export const DEMO_KEY_NAME = 'demo (npm start)';
 export const DEMO_KEYS_FILE = 'demo-keys.json';
 
+/** The paying demo customer's plan (its price's lookup key) and entitlement, as the banner names them. */
+export const DEMO_PLAN = 'pro';
+export const DEMO_ENTITLEMENT = 'premium-reports';
+
 export class DemoSeedError extends Error {
   override readonly name = 'DemoSeedError';
 }
@@ -44,11 +48,11 @@ export async function seedDemoCustomers(
   // A minute in the past: events sent by hand afterwards are newer, whatever second they land in.
   const created = Math.floor(Date.now() / 1000) - 60;
   const events: EventSpec[] = [
-    { type: 'customer.subscription.created', customerId: DEMO_CUSTOMERS.paying, status: 'active', plan: 'pro', created, id: 'evt_tollgate_demo_subscription' },
+    { type: 'customer.subscription.created', customerId: DEMO_CUSTOMERS.paying, status: 'active', plan: DEMO_PLAN, created, id: 'evt_tollgate_demo_subscription' },
     {
       type: 'entitlements.active_entitlement_summary.updated',
       customerId: DEMO_CUSTOMERS.paying,
-      entitlements: ['premium-reports'],
+      entitlements: [DEMO_ENTITLEMENT],
       created,
       id: 'evt_tollgate_demo_entitlements',
     },

@@ -8,7 +8,7 @@ import { ApiDocumentError } from '../openapi/load';
 import { OpenApiError } from '../openapi/build';
 import { STATE_DIR, STATE_DIR_ENV, stateDirectory } from './coordinates';
 import { ensurePrivateStateDir, LocalCredentialsError } from './credentials';
-import { DEMO_CUSTOMERS, DEMO_KEYS_FILE } from './demo';
+import { DEMO_CUSTOMERS, DEMO_ENTITLEMENT, DEMO_KEYS_FILE, DEMO_PLAN } from './demo';
 import { DynamoDbLocalError } from './dynamodb-local';
 import { watchLauncher } from './lifeline';
 import { shown, startLocalRun, type LocalRun } from './run';
@@ -84,7 +84,7 @@ function banner(run: LocalRun, stateDir: string, webhookSecret: string): string 
     '',
     `tollgate is running on ${apiUrl}`,
     `  DynamoDB Local  ${run.dynamodb.endpoint} (${run.dbPath === undefined ? 'in memory' : `data in ${shown(run.dbPath)}`}, readable only with the key in ${shown(stateDir)}/)`,
-    `  demo customers  ${DEMO_CUSTOMERS.paying} (active, premium-reports) · ${DEMO_CUSTOMERS.free} (no subscription)${run.seeded ? '' : ' (kept from the last run)'}`,
+    `  demo customers  ${DEMO_CUSTOMERS.paying} (active, plan ${DEMO_PLAN}, entitlement ${DEMO_ENTITLEMENT}) · ${DEMO_CUSTOMERS.free} (no subscription)${run.seeded ? '' : ' (kept from the last run)'}`,
     `  webhook secret  ${webhookSecret === LOCAL_WEBHOOK_SECRET ? `${LOCAL_WEBHOOK_SECRET} (local default; set STRIPE_WEBHOOK_SECRET to use another)` : 'from STRIPE_WEBHOOK_SECRET'}`,
     '',
     `demo API keys (${reused ? 'kept from the last start' : 'new'}; kept in ${keysFile} across restarts):`,

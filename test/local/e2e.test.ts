@@ -84,6 +84,10 @@ describe('npm start', () => {
     }
     expect((await get('v1/reports/r1', paying)).status).toBe(200);
     expect((await get('v1/quotes', free)).status).toBe(402);
+    // The banner names the paying customer's plan as the backend receives it.
+    const plan = /cus_tollgate_demo_paying \(active, plan (\S+), entitlement premium-reports\)/.exec(output)?.[1];
+    expect(plan).toBeDefined();
+    expect(((await (await get('v1/quotes', paying)).json()) as { plan: string }).plan).toBe(plan);
   });
 
   it('follows payment state, revocation and a store outage as the deployed API does', async () => {
