@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../contract';
 import type { TableNames } from '../../lambda/shared/tables';
+import { upgradeLegacyCustomers } from '../../lambda/shared/customers/upgrade';
 import { removeCoordinates, writeCoordinates } from './coordinates';
 import { adoptSharedDatabase, credentialsPath, localCredentials } from './credentials';
 import { DEMO_KEYS_FILE, issueDemoKeys, seedDemoCustomers } from './demo';
@@ -34,6 +35,8 @@ export interface LocalRun {
   readonly dbPath: string | undefined;
   readonly tables: TableNames;
   readonly seeded: boolean;
+  /** Customers of the persisted data moved from the 0.1 layout at this start. */
+  readonly upgraded: number;
   readonly demoKeys: { readonly paying: string; readonly free: string; readonly reused: boolean };
   stop(): Promise<void>;
 }
@@ -93,6 +96,8 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     dynamodb = await startDynamoDbLocal({ credentials, ...(dbPath === undefined ? {} : { dbPath }) });
     const admin = dynamodb.client();
     await createTables(admin, tables);
+    const { upgraded, skippedCustomers } = await upgradeLegacyCustomers(admin, tables.customers);
+    for (const { reason } of skippedCustomers) log(`tollgate: not upgraded from the 0.1 layout: ${reason}`);
     served = build(stack, dynamodb.endpoint);
     const gatewayServer = await startGatewayServer(() => served!.api.gateway, { port: options.port, log });
     servers.push(gatewayServer);
@@ -147,7 +152,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     const watched = (): string[] => [path.join(root, 'cdk.json'), path.resolve(root, served!.config.openApiDocument), ...filesUnder(LAMBDA_DIR)];
     stopWatching = watchSources(watched, reload);
 
-    return { apiUrl, dynamodb, dbPath, tables, seeded, demoKeys, stop };
+    return { apiUrl, dynamodb, dbPath, tables, seeded, upgraded, demoKeys, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -85,6 +85,7 @@ function banner(run: LocalRun, stateDir: string, webhookSecret: string): string 
     `tollgate is running on ${apiUrl}`,
     `  DynamoDB Local  ${run.dynamodb.endpoint} (${run.dbPath === undefined ? 'in memory' : `data in ${shown(run.dbPath)}`}, readable only with the key in ${shown(stateDir)}/)`,
     `  demo customers  ${DEMO_CUSTOMERS.paying} (active, plan ${DEMO_PLAN}, entitlement ${DEMO_ENTITLEMENT}) · ${DEMO_CUSTOMERS.free} (no subscription)${run.seeded ? '' : ' (kept from the last run)'}`,
+    ...(run.upgraded > 0 ? [`  upgraded ${run.upgraded} customers from the 0.1 layout`] : []),
     `  webhook secret  ${webhookSecret === LOCAL_WEBHOOK_SECRET ? `${LOCAL_WEBHOOK_SECRET} (local default; set STRIPE_WEBHOOK_SECRET to use another)` : 'from STRIPE_WEBHOOK_SECRET'}`,
     '',
     `demo API keys (${reused ? 'kept from the last start' : 'new'}; kept in ${keysFile} across restarts):`,
