@@ -11,13 +11,16 @@ export class PaymentTables extends Construct {
   public readonly customers: dynamodb.TableV2;
   public readonly apiKeys: dynamodb.TableV2;
   public readonly events: dynamodb.TableV2;
+  /** Time boundaries for the clock (lambda/shared/boundaries.ts). */
+  public readonly boundaries: dynamodb.TableV2;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
     const table = (key: TableKey): dynamodb.TableV2 => {
-      const definition = TABLES[key];
+      const definition: (typeof TABLES)[TableKey] = TABLES[key];
       return new dynamodb.TableV2(this, definition.id, {
         partitionKey: { name: definition.partitionKey, type: dynamodb.AttributeType.STRING },
+        ...('sortKey' in definition ? { sortKey: { name: definition.sortKey, type: dynamodb.AttributeType.NUMBER } } : {}),
         billing: dynamodb.Billing.onDemand(),
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         deletionProtection: true,
@@ -28,11 +31,12 @@ export class PaymentTables extends Construct {
     this.customers = table('customers');
     this.apiKeys = table('apiKeys');
     this.events = table('events');
+    this.boundaries = table('boundaries');
   }
 
   /** Environment variables naming every table, for a function that uses them. */
   public environment(keys: readonly TableKey[]): Record<string, string> {
-    const byKey = { customers: this.customers, apiKeys: this.apiKeys, events: this.events };
+    const byKey: Record<TableKey, dynamodb.TableV2> = { customers: this.customers, apiKeys: this.apiKeys, events: this.events, boundaries: this.boundaries };
     return Object.fromEntries(keys.map((key) => [TABLES[key].envVar, byKey[key].tableName]));
   }
 }

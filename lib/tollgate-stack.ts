@@ -1,5 +1,7 @@
 import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -24,7 +26,9 @@ export const AUTHORIZER_ACTIONS = { customers: ['dynamodb:GetItem'] } as const;
 export const WEBHOOK_ACTIONS = {
   customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   events: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  boundaries: ['dynamodb:PutItem'],
 } as const;
+export const CLOCK_ACTIONS = { boundaries: ['dynamodb:Query'] } as const;
 
 /** API Gateway's URI for invoking a Lambda function as an integration or authorizer. */
 function invocationUri(fn: lambda.IFunction): string {
@@ -41,6 +45,7 @@ export class TollgateStack extends Stack {
   public readonly tables: PaymentTables;
   public readonly authorizer: TollgateFunction;
   public readonly webhook: TollgateFunction;
+  public readonly clock: TollgateFunction;
   public readonly backend?: TollgateFunction;
   public readonly built: BuiltApi;
 
@@ -88,7 +93,7 @@ export class TollgateStack extends Stack {
       description: 'tollgate Stripe webhook: verified, idempotent, order-safe payment state',
       timeout: Duration.seconds(10),
       environment: {
-        ...this.tables.environment(['customers', 'events']),
+        ...this.tables.environment(['customers', 'events', 'boundaries']),
         // Secret names, not values: the function reads the values from Secrets Manager.
         [ENV.webhookSecretId]: config.stripeWebhookSecretName,
         ...(config.stripeApiKeySecretName === undefined ? {} : { [ENV.stripeApiKeySecretId]: config.stripeApiKeySecretName }),
@@ -97,6 +102,7 @@ export class TollgateStack extends Stack {
     // Exactly the calls lambda/webhook/store.ts makes (a transaction is authorized by its Put and Update).
     this.tables.customers.grant(this.webhook, ...WEBHOOK_ACTIONS.customers);
     this.tables.events.grant(this.webhook, ...WEBHOOK_ACTIONS.events);
+    this.tables.boundaries.grant(this.webhook, ...WEBHOOK_ACTIONS.boundaries);
     webhookSecret.grantRead(this.webhook);
     stripeApiKey?.grantRead(this.webhook);
 
@@ -175,10 +181,32 @@ export class TollgateStack extends Stack {
       }),
     });
 
+    // Time-based changes (key expiry, grace end, period end) have no event: the clock flushes the
+    // cache within seconds after each recorded boundary (lambda/clock/schedule.ts), a minute's run at a time.
+    this.clock = new TollgateFunction(this, 'Clock', {
+      entry: 'clock',
+      description: 'tollgate clock: flushes the authorizer cache when a recorded time boundary has passed',
+      // A run waits up to two minutes for the boundaries of its window.
+      timeout: Duration.minutes(3),
+      memorySize: 128,
+      environment: {
+        ...this.tables.environment(['boundaries']),
+        [ENV.gracePeriodHours]: String(config.gracePeriodHours),
+        [ENV.restApiId]: this.api.restApiId,
+        [ENV.stageName]: config.stageName,
+      },
+    });
+    this.tables.boundaries.grant(this.clock, ...CLOCK_ACTIONS.boundaries);
+    new events.Rule(this, 'ClockSchedule', {
+      description: 'tollgate clock: once a minute, the finest rate EventBridge schedules',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(this.clock)],
+    });
+
     // A separate policy, not the role's default one: the function does not depend on it, so the
     // webhook can name this API without a function → API → function dependency cycle.
     new iam.Policy(this, 'FlushAuthorizerCache', {
-      roles: [this.webhook.role!],
+      roles: [this.webhook.role!, this.clock.role!],
       statements: [
         new iam.PolicyStatement({
           actions: ['apigateway:DELETE'],
@@ -197,6 +225,7 @@ export class TollgateStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.customersTableName, { value: this.tables.customers.tableName });
     new CfnOutput(this, STACK_OUTPUTS.apiKeysTableName, { value: this.tables.apiKeys.tableName });
     new CfnOutput(this, STACK_OUTPUTS.eventsTableName, { value: this.tables.events.tableName });
+    new CfnOutput(this, STACK_OUTPUTS.boundariesTableName, { value: this.tables.boundaries.tableName });
     new CfnOutput(this, STACK_OUTPUTS.restApiId, { value: this.api.restApiId });
     new CfnOutput(this, STACK_OUTPUTS.stageName, { value: config.stageName });
 

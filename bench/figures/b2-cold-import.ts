@@ -23,6 +23,7 @@ function lambdaEnvironment(root: string): NodeJS.ProcessEnv {
     POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',
     [TABLES.customers.envVar]: 'bench-Customers',
     [TABLES.events.envVar]: 'bench-EventLedger',
+    [TABLES.boundaries.envVar]: 'bench-Boundaries',
     STRIPE_WEBHOOK_SECRET_ID: 'tollgate/stripe-webhook-secret',
     ...authorizerEnvironment({ routes: settings.routes, gracePeriodHours: 72, checkoutUrl: settings.checkoutUrl, portalUrl: settings.portalUrl }),
   };

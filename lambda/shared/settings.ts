@@ -14,6 +14,8 @@ export const ENV = {
   webhookSecretId: 'STRIPE_WEBHOOK_SECRET_ID',
   stripeApiKeySecretId: 'STRIPE_API_KEY_SECRET_ID',
   corsAllowOrigin: 'TOLLGATE_CORS_ALLOW_ORIGIN',
+  restApiId: 'TOLLGATE_REST_API_ID',
+  stageName: 'TOLLGATE_STAGE_NAME',
 } as const;
 
 /** Lambda allows 4 KB of environment in all; the route table must leave room for the rest. */
@@ -39,6 +41,7 @@ export interface AuthorizerSettings extends PaymentUrls {
 export interface WebhookSettings {
   readonly customersTable: string;
   readonly eventsTable: string;
+  readonly boundariesTable: string;
   readonly webhookSecretId: string;
   readonly stripeApiKeySecretId?: string;
 }
@@ -83,13 +86,34 @@ export function authorizerEnvironment(settings: Omit<AuthorizerSettings, 'custom
   };
 }
 
-export function loadAuthorizerSettings(env: Env): AuthorizerSettings {
+export interface ClockSettings {
+  readonly boundariesTable: string;
+  readonly gracePeriodSeconds: number;
+  /** The stage whose authorizer cache the clock flushes. */
+  readonly restApiId: string;
+  readonly stageName: string;
+}
+
+function gracePeriodSeconds(env: Env): number {
   const hours = Number(required(env, ENV.gracePeriodHours));
   if (!Number.isFinite(hours) || hours < 0) throw new SettingsError(`${ENV.gracePeriodHours} must be a number of hours ≥ 0`);
+  return Math.round(hours * 3600);
+}
+
+export function loadClockSettings(env: Env): ClockSettings {
+  return {
+    boundariesTable: required(env, TABLES.boundaries.envVar),
+    gracePeriodSeconds: gracePeriodSeconds(env),
+    restApiId: required(env, ENV.restApiId),
+    stageName: required(env, ENV.stageName),
+  };
+}
+
+export function loadAuthorizerSettings(env: Env): AuthorizerSettings {
   return {
     customersTable: required(env, TABLES.customers.envVar),
     routes: decodeRoutes(required(env, ENV.routes)),
-    gracePeriodSeconds: Math.round(hours * 3600),
+    gracePeriodSeconds: gracePeriodSeconds(env),
     checkoutUrl: optional(env, ENV.checkoutUrl),
     portalUrl: optional(env, ENV.portalUrl),
   };
@@ -99,6 +123,7 @@ export function loadWebhookSettings(env: Env): WebhookSettings {
   return {
     customersTable: required(env, TABLES.customers.envVar),
     eventsTable: required(env, TABLES.events.envVar),
+    boundariesTable: required(env, TABLES.boundaries.envVar),
     webhookSecretId: required(env, ENV.webhookSecretId),
     stripeApiKeySecretId: optional(env, ENV.stripeApiKeySecretId),
   };

@@ -6,6 +6,8 @@ export interface TableDefinition {
   /** Construct id in the stack, and the table name prefix locally. */
   readonly id: string;
   readonly partitionKey: string;
+  /** A numeric sort key. @default - none */
+  readonly sortKey?: string;
   /** Attribute DynamoDB expires items by (epoch seconds). */
   readonly timeToLiveAttribute?: string;
   /** Environment variable a function reads the table name from. */
@@ -19,6 +21,8 @@ export const TABLES = {
   apiKeys: { id: 'ApiKeys', partitionKey: 'keyId', envVar: 'API_KEYS_TABLE' },
   /** Stripe event ids already applied; expire well after Stripe's 3-day retry window. */
   events: { id: 'EventLedger', partitionKey: 'eventId', timeToLiveAttribute: 'expiresAt', envVar: 'EVENTS_TABLE' },
+  /** Instants at which a cached decision may change with no event (see shared/boundaries.ts), by time bucket. */
+  boundaries: { id: 'Boundaries', partitionKey: 'bucket', sortKey: 'at', timeToLiveAttribute: 'expiresAt', envVar: 'BOUNDARIES_TABLE' },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableKey = keyof typeof TABLES;

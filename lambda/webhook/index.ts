@@ -31,7 +31,11 @@ let handle: ReturnType<typeof makeWebhookHandler> | undefined;
 
 export const handler: ReturnType<typeof makeWebhookHandler> = async (event) => {
   handle ??= makeWebhookHandler({
-    store: new DynamoPaymentStateStore(dynamodb, { customersTable: settings.customersTable, eventsTable: settings.eventsTable }),
+    store: new DynamoPaymentStateStore(dynamodb, {
+      customersTable: settings.customersTable,
+      eventsTable: settings.eventsTable,
+      boundariesTable: settings.boundariesTable,
+    }),
     signingSecrets,
     flusher,
     stripe: settings.stripeApiKeySecretId === undefined ? undefined : await stripeClient(settings.stripeApiKeySecretId),

@@ -7,10 +7,12 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { boundaryPuts } from '../shared/boundaries';
 import { ITEM_LIMITS, PAYMENT_STATE_PROJECTION } from '../shared/customers/item';
 import { TERMINAL_STATUSES, type CustomerRecord } from '../shared/customers/record';
 import { readCustomer } from '../shared/customers/store';
 import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
+import { changeBoundaries } from './boundaries';
 import { verdict, watermarkOf, writesFor, type CustomerUpdate, type Forgettable } from './state';
 
 /** What the ledger remembers about one Stripe event. */
@@ -64,6 +66,8 @@ export class CustomerItemFullError extends Error {
 export interface PaymentStateTables {
   readonly customersTable: string;
   readonly eventsTable: string;
+  /** Where the time boundaries an update creates are recorded. @default - none: they wait for the authorizer TTL */
+  readonly boundariesTable?: string;
 }
 
 /** How often a transaction that lost a race with a concurrent one is tried again. */
@@ -205,6 +209,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
             ExpressionAttributeValues: x.values,
           },
         },
+        ...(this.tables.boundariesTable === undefined ? [] : boundaryPuts(this.tables.boundariesTable, changeBoundaries(update), options.now)),
       ],
     });
 
@@ -216,7 +221,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
         if (!(err instanceof TransactionCanceledException)) throw err;
         const [ledger, customer] = err.CancellationReasons ?? [];
         if (ledger?.Code === 'ConditionalCheckFailed') return { outcome: 'duplicate', flushPending: owedFlush(ledger.Item, options.now) };
-        const conflict = [ledger, customer].some((r) => r?.Code === 'TransactionConflict');
+        const conflict = (err.CancellationReasons ?? []).some((r) => r?.Code === 'TransactionConflict');
         if (customer?.Code === 'ConditionalCheckFailed') {
           // DynamoDB said no; the state only tells why (and a state that has moved on since gets another try).
           const state = await this.read(customerId);

@@ -86,7 +86,12 @@ export function resolveTarget(options: TargetOptions): Target {
       apiUrl: withSlash(outputs.ApiUrl),
       webhookUrl: outputs.StripeWebhookUrl,
       dynamodb,
-      tables: { customers: outputs.CustomersTableName, apiKeys: outputs.ApiKeysTableName, events: outputs.EventsTableName },
+      tables: {
+        customers: outputs.CustomersTableName,
+        apiKeys: outputs.ApiKeysTableName,
+        events: outputs.EventsTableName,
+        boundaries: outputs.BoundariesTableName,
+      },
       flusher: new ApiGatewayCacheFlusher(apiGateway),
       flushTarget: { restApiId: outputs.RestApiId, stage: outputs.StageName },
       webhookSecret: async () => {

@@ -192,8 +192,14 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
         new CreateTableCommand({
           TableName: names[key],
           BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [{ AttributeName: definition.partitionKey, AttributeType: 'S' }],
-          KeySchema: [{ AttributeName: definition.partitionKey, KeyType: 'HASH' }],
+          AttributeDefinitions: [
+            { AttributeName: definition.partitionKey, AttributeType: 'S' },
+            ...('sortKey' in definition ? [{ AttributeName: definition.sortKey, AttributeType: 'N' as const }] : []),
+          ],
+          KeySchema: [
+            { AttributeName: definition.partitionKey, KeyType: 'HASH' },
+            ...('sortKey' in definition ? [{ AttributeName: definition.sortKey, KeyType: 'RANGE' as const }] : []),
+          ],
         }),
       );
       if ('timeToLiveAttribute' in definition) {

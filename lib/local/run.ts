@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { PERIOD_MS } from '../../lambda/clock/schedule';
 import { PROJECT_ROOT } from '../contract';
 import type { TableNames } from '../../lambda/shared/tables';
 import { upgradeLegacyCustomers } from '../../lambda/shared/customers/upgrade';
@@ -83,7 +84,12 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   let stopWatching = (): void => undefined;
   const retired = new Set<ReturnType<typeof setTimeout>>();
 
+  let clockTimer: ReturnType<typeof setInterval> | undefined;
+  let stopping = false;
+
   const stop = async (): Promise<void> => {
+    stopping = true;
+    if (clockTimer !== undefined) clearInterval(clockTimer);
     stopWatching();
     removeCoordinates(stateDir, process.pid);
     await Promise.allSettled(servers.map((s) => s.close()));
@@ -149,6 +155,19 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
         log(`now serving ${apiUrl()}`);
       }
     };
+    // The deployed clock's schedule: a run each minute flushes the cache when a key expiry, grace end or
+    // period end has passed (lambda/clock/schedule.ts).
+    const tick = (): void => {
+      served!.api.clock(new Date()).catch((err: unknown) => {
+        // Aborted: the run's gateway was stopped or replaced by a reload.
+        if (stopping || (err instanceof Error && err.name === 'AbortError')) return;
+        log(`tollgate: clock run failed: ${err instanceof Error ? err.message : String(err)} (its boundaries wait for the authorizer ttl)`);
+      });
+    };
+    tick();
+    clockTimer = setInterval(tick, PERIOD_MS);
+    clockTimer.unref();
+
     const watched = (): string[] => [path.join(root, 'cdk.json'), path.resolve(root, served!.config.openApiDocument), ...filesUnder(LAMBDA_DIR)];
     stopWatching = watchSources(watched, reload);
 

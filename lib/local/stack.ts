@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { setTimeout as delay } from 'node:timers/promises';
 import { loadApiDocument } from '../openapi/load';
 import { loadConfig, readCdkJsonContext, type TollgateConfig } from '../config/tollgate-config';
 import { buildApiDocument, configuredBuildOptions, type BuiltApi } from '../openapi/build';
@@ -6,6 +7,8 @@ import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { handler as sampleBackend } from '../../lambda/backend/index';
+import { makeClockHandler, type ClockRun } from '../../lambda/clock/handler';
+import { DynamoBoundaryReader } from '../../lambda/clock/store';
 import { createObservability } from '../../lambda/shared/observability';
 import type { AuthorizerCacheFlusher } from '../../lambda/shared/ports';
 import type { RouteRule } from '../../lambda/shared/requirements';
@@ -65,12 +68,16 @@ export interface LocalApiOptions {
   readonly credentials?: LocalCredentials;
   /** @default Date.now */
   readonly now?: () => number;
+  /** How the clock waits for a boundary. @default a timer, cancelled by `destroy` */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export interface LocalApi {
   readonly gateway: LocalGateway;
   /** The DynamoDB client the handlers use (closed by `destroy`). */
   readonly clients: readonly DynamoDBClient[];
+  /** One run of the deployed clock function, for the run scheduled at `scheduled` (the local timer calls it each minute). */
+  clock(scheduled: Date): Promise<ClockRun>;
   destroy(): void;
 }
 
@@ -87,18 +94,30 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   const flusher: AuthorizerCacheFlusher = {
     flush: (target) => (ref.gateway === undefined ? Promise.resolve() : ref.gateway.flusher.flush(target)),
   };
+  const settings = authorizerSettingsFor(config, built.routes, tables.customers);
   const authorizer = makeAuthorizerHandler({
     customers: new DynamoCustomerReader(authorizerClient, tables.customers),
-    settings: authorizerSettingsFor(config, built.routes, tables.customers),
+    settings,
     now: () => new Date(now()),
     observability: createObservability('tollgate-authorizer'),
   });
   const webhook = makeWebhookHandler({
-    store: new DynamoPaymentStateStore(webhookClient, { customersTable: tables.customers, eventsTable: tables.events }),
+    store: new DynamoPaymentStateStore(webhookClient, { customersTable: tables.customers, eventsTable: tables.events, boundariesTable: tables.boundaries }),
     signingSecrets: () => Promise.resolve([options.webhookSecret]),
     flusher,
     now: () => new Date(now()),
     observability: createObservability('tollgate-webhook'),
+  });
+  // A stopped run must not keep the process alive for the minutes a clock run may wait.
+  const stopped = new AbortController();
+  const clock = makeClockHandler({
+    boundaries: new DynamoBoundaryReader(webhookClient, tables.boundaries),
+    flusher,
+    target: { restApiId: LOCAL_REST_API_ID, stage: config.stageName },
+    gracePeriodSeconds: settings.gracePeriodSeconds,
+    now: () => new Date(now()),
+    sleep: options.sleep ?? ((ms) => delay(ms, undefined, { signal: stopped.signal })),
+    observability: createObservability('tollgate-clock'),
   });
   const functions: Record<string, LocalFunction> = {
     [LOCAL_FUNCTION_NAMES.authorizer]: authorizer,
@@ -115,7 +134,9 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   return {
     gateway,
     clients: [authorizerClient, webhookClient],
+    clock: (scheduled) => clock({ time: scheduled.toISOString() }),
     destroy: () => {
+      stopped.abort();
       authorizerClient.destroy();
       webhookClient.destroy();
     },

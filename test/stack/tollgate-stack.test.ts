@@ -257,14 +257,14 @@ describe('REST API and stage', () => {
   it('outputs the API URL and the Stripe webhook URL', () => {
     const outputs = synthesized.template.toJSON().Outputs;
     expect(Object.keys(outputs)).toEqual(
-      expect.arrayContaining(['ApiUrl', 'StripeWebhookUrl', 'CustomersTableName', 'ApiKeysTableName', 'EventsTableName', 'RestApiId', 'StageName']),
+      expect.arrayContaining(['ApiUrl', 'StripeWebhookUrl', 'CustomersTableName', 'ApiKeysTableName', 'EventsTableName', 'BoundariesTableName', 'RestApiId', 'StageName']),
     );
     expect(JSON.stringify(outputs.StripeWebhookUrl.Value)).toContain('/webhooks/stripe');
   });
 });
 
 describe('functions', () => {
-  it.each(['Authorizer', 'StripeWebhook', 'SampleBackend'])('runs %s on Node.js 22, arm64, traced', (prefix) => {
+  it.each(['Authorizer', 'StripeWebhook', 'SampleBackend', 'Clock'])('runs %s on Node.js 22, arm64, traced', (prefix) => {
     const fn = resources[logicalIdOf(prefix, 'AWS::Lambda::Function')]!.Properties;
     expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
   });
@@ -329,11 +329,14 @@ describe('permissions', () => {
   it('grants each function exactly the DynamoDB actions it performs, on exactly its tables', () => {
     const customers = logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable');
     const events = logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable');
+    const boundaries = logicalIdOf('PaymentStateBoundaries', 'AWS::DynamoDB::GlobalTable');
     expect(dynamoGrants('Authorizer')).toEqual({ [customers]: ['dynamodb:GetItem'] });
     expect(dynamoGrants('StripeWebhook')).toEqual({
       [customers]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       [events]: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      [boundaries]: ['dynamodb:PutItem'],
     });
+    expect(dynamoGrants('Clock')).toEqual({ [boundaries]: ['dynamodb:Query'] });
     expect(dynamoGrants('SampleBackend')).toEqual({});
   });
 
@@ -356,11 +359,15 @@ describe('permissions', () => {
 });
 
 describe('payment state tables', () => {
-  it('creates the customers, API keys and event ledger tables', () => {
-    expect(ofType('AWS::DynamoDB::GlobalTable')).toHaveLength(3);
+  it('creates the customers, API keys, event ledger and boundaries tables', () => {
+    expect(ofType('AWS::DynamoDB::GlobalTable')).toHaveLength(4);
     for (const [name, key] of [['PaymentStateCustomers', 'customerId'], ['PaymentStateApiKeys', 'keyId'], ['PaymentStateEventLedger', 'eventId']]) {
       expect(resources[logicalIdOf(name!, 'AWS::DynamoDB::GlobalTable')]!.Properties.KeySchema).toEqual([{ AttributeName: key, KeyType: 'HASH' }]);
     }
+    expect(resources[logicalIdOf('PaymentStateBoundaries', 'AWS::DynamoDB::GlobalTable')]!.Properties.KeySchema).toEqual([
+      { AttributeName: 'bucket', KeyType: 'HASH' },
+      { AttributeName: 'at', KeyType: 'RANGE' },
+    ]);
   });
 
   it('makes every table on-demand, recoverable, deletion protected and retained', () => {
@@ -375,9 +382,11 @@ describe('payment state tables', () => {
     }
   });
 
-  it('expires ledger entries by TTL and nothing else', () => {
+  it('expires ledger entries and boundaries by TTL and nothing else', () => {
     const ledger = resources[logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable')]!.Properties;
     expect(ledger.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    const boundaries = resources[logicalIdOf('PaymentStateBoundaries', 'AWS::DynamoDB::GlobalTable')]!.Properties;
+    expect(boundaries.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     const customers = resources[logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable')]!.Properties;
     expect(customers.TimeToLiveSpecification).toBeUndefined();
   });
