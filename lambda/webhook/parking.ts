@@ -79,3 +79,33 @@ export function customerHint(object: Readonly<Record<string, unknown>>): string 
   const candidate = object.object === 'customer' ? object.id : object.customer;
   return typeof candidate === 'string' && /^cus_[A-Za-z0-9_]{1,255}$/.test(candidate) ? candidate : undefined;
 }
+
+/** A parked entry as `tollgate events parked` lists it (no body). */
+export interface ParkedSummary {
+  readonly eventId: string;
+  readonly type: string;
+  readonly customerId?: string;
+  readonly cause: string;
+  readonly reason: string;
+  /** ISO-8601: when it was parked. */
+  readonly parkedAt: string;
+}
+
+/** The attributes a listing reads: everything but the body. */
+export const PARKED_SUMMARY_ATTRIBUTES = ['eventId', 'type', 'customerId', 'cause', 'reason', 'recordedAt', 'outcome'] as const;
+
+/** A ledger item (unmarshalled) as a parked summary; undefined when it is not a parked entry. */
+export function parkedSummary(item: Readonly<Record<string, unknown>>): ParkedSummary | undefined {
+  const text = (name: string): string | undefined => (typeof item[name] === 'string' ? item[name] : undefined);
+  const eventId = text('eventId');
+  if (item.outcome !== PARKED_OUTCOME || eventId === undefined) return undefined;
+  const customerId = text('customerId');
+  return {
+    eventId,
+    type: text('type') ?? '-',
+    ...(customerId === undefined ? {} : { customerId }),
+    cause: text('cause') ?? '-',
+    reason: text('reason') ?? '-',
+    parkedAt: text('recordedAt') ?? '-',
+  };
+}
