@@ -1,8 +1,8 @@
 import { DynamoDBDocumentClient, GetCommand, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EVENT_LEDGER_RETENTION_SECONDS } from '../../lambda/shared/tables';
 import { PARKED_OUTCOME, PARKED_SUMMARY_ATTRIBUTES, parkedSummary, type ParkedSummary } from '../../lambda/webhook/parking';
-import { UsageError } from './args';
-import { CliError, type CommandSpec, type Context } from './command';
+import { stringValue, UsageError } from './args';
+import { CliError, customerArg, type CommandSpec, type Context } from './command';
 import { deliverSigned, outcomeOf } from './delivery';
 
 /**
@@ -50,16 +50,18 @@ function parkedTable(parked: readonly ParkedSummary[]): string[] {
 export const PARKED: CommandSpec = {
   name: 'parked',
   summary: 'list events parked for a permanent failure (replay them once fixed)',
-  synopsis: '',
+  synopsis: '[--customer <cus_id>]',
   description: [
     'Lists the Stripe events the webhook could not apply for a permanent reason (id, type, customer, when,',
     'cause, reason). The webhook answered them 200, so Stripe does not retry them: fix the cause, then',
     'replay each with tollgate events replay <evt_id>.',
   ].join('\n'),
   arguments: [],
-  options: {},
+  options: { customer: { type: 'string', value: '<cus_id>', help: "only this Stripe customer's parked events" } },
   run: async (ctx) => {
-    const parked = await listParked(ctx);
+    const only = stringValue(ctx.values, 'customer');
+    const customerId = only === undefined ? undefined : customerArg(only);
+    const parked = (await listParked(ctx)).filter((p) => customerId === undefined || p.customerId === customerId);
     ctx.print(parked.length === 0 ? 'no parked events' : parkedTable(parked).join('\n'), parked);
   },
 };
