@@ -1,12 +1,14 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { accessSignature, ITEM_LIMITS } from '../shared/customers/item';
 import type { CustomerRecord } from '../shared/customers/record';
 import { headerValue } from '../shared/headers';
 import { countOne, createObservability, type Observability } from '../shared/observability';
 import type { AuthorizerCacheFlusher, FlushTarget } from '../shared/ports';
 import { isLookupKey } from '../shared/requirements';
-import { EventShapeError, interpret, isHandledEventType, parseEnvelope, readSubscription, type StripeEventEnvelope } from './events';
+import { EventShapeError, interpret, isHandledEventType, readSubscription, type StripeEventEnvelope } from './events';
+import { classifyFailure, type PermanentCause } from './failures';
+import { customerHint } from './parking';
 import {
   assumedWatermark,
   forgettable,
@@ -19,12 +21,14 @@ import {
   type CustomerUpdate,
   type PaymentChange,
 } from './state';
-import type { ApplyResult, PaymentStateStore } from './store';
+import { CustomerItemFullError, type ApplyResult, type PaymentStateStore } from './store';
+import { parseEvent, problemResponse, rawBody, verifySignature, WebhookRejection, type SigningSecrets } from './verify';
+
+export { MAX_BODY_BYTES, WebhookRejection } from './verify';
 
 export interface WebhookDeps {
   readonly store: PaymentStateStore;
-  /** The endpoint's signing secrets (two while rolling); may carry `refresh()` (see secrets.ts). */
-  readonly signingSecrets: () => Promise<readonly string[]>;
+  readonly signingSecrets: SigningSecrets;
   readonly flusher: AuthorizerCacheFlusher;
   /** When set: re-fetch same-second subscriptions and completed checkouts, page entitlements. */
   readonly stripe?: Stripe;
@@ -32,102 +36,12 @@ export interface WebhookDeps {
   readonly observability?: Observability;
 }
 
-/** Stripe's events are a few KB; anything this large is not one. Rejected before any parsing. */
-export const MAX_BODY_BYTES = 256 * 1024;
-
-export type WebhookOutcome = 'applied' | 'duplicate' | 'stale' | 'ignored' | 'rejected' | 'failed';
-
-/** A request that is not a verifiable Stripe event: 400, nothing written. */
-export class WebhookRejection extends Error {
-  override readonly name = 'WebhookRejection';
-  constructor(
-    readonly problem: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function problemResponse(status: number, problem: string, title: string, detail: string): APIGatewayProxyResult {
-  return {
-    statusCode: status,
-    headers: { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' },
-    body: JSON.stringify({ type: 'about:blank', title, status, detail, problem }),
-  };
-}
-
-/** The bytes Stripe signed: decoded from base64 if API Gateway encoded them, never re-serialised. */
-function rawBody(event: APIGatewayProxyEvent): Buffer {
-  const body = event.body;
-  if (typeof body !== 'string' || body.length === 0) throw new WebhookRejection('missing_body', 'the request has no body: stripe sends the event as json');
-  if (event.isBase64Encoded) {
-    if (body.length > Math.ceil(MAX_BODY_BYTES / 3) * 4) throw tooLarge();
-    const bytes = Buffer.from(body, 'base64');
-    if (bytes.length > MAX_BODY_BYTES) throw tooLarge();
-    return bytes;
-  }
-  if (Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES) throw tooLarge();
-  return Buffer.from(body, 'utf8');
-}
-
-const tooLarge = (): WebhookRejection =>
-  new WebhookRejection('body_too_large', `the body is larger than ${MAX_BODY_BYTES} bytes: this endpoint accepts stripe events only`);
+export type WebhookOutcome = 'applied' | 'duplicate' | 'stale' | 'ignored' | 'parked' | 'rejected' | 'failed';
 
 function flushTarget(event: APIGatewayProxyEvent): FlushTarget | undefined {
   const { apiId, stage } = event.requestContext ?? {};
   // The invoking event names the API: the stack cannot (function → API → function would be a cycle).
   return typeof apiId === 'string' && apiId !== '' && typeof stage === 'string' && stage !== '' ? { restApiId: apiId, stage } : undefined;
-}
-
-interface Verification {
-  readonly ok: boolean;
-  readonly staleTimestamp: boolean;
-}
-
-function verifyWith(raw: Buffer, signature: string, secrets: readonly string[], receivedAtMs: number): Verification {
-  const verifier = Stripe.webhooks.signature;
-  if (verifier === null) throw new Error('the stripe sdk has no webhook signature helper');
-  let staleTimestamp = false;
-  for (const secret of secrets) {
-    try {
-      verifier.verifyHeader(raw, signature, secret, Stripe.webhooks.DEFAULT_TOLERANCE, undefined, receivedAtMs);
-      return { ok: true, staleTimestamp: false };
-    } catch (err) {
-      // The SDK checks the timestamp only once a signature matched.
-      if (err instanceof Error && /tolerance/i.test(err.message)) staleTimestamp = true;
-    }
-  }
-  return { ok: false, staleTimestamp };
-}
-
-async function verifySignature(deps: WebhookDeps, raw: Buffer, signature: string, receivedAt: Date): Promise<void> {
-  let result = verifyWith(raw, signature, await deps.signingSecrets(), receivedAt.getTime());
-  const source = deps.signingSecrets as { refresh?: () => Promise<boolean> };
-  // A warm function may still hold a secret that has since been rolled: re-read it (rate-limited).
-  if (!result.ok && !result.staleTimestamp && typeof source.refresh === 'function' && (await source.refresh())) {
-    result = verifyWith(raw, signature, await deps.signingSecrets(), receivedAt.getTime());
-  }
-  if (result.staleTimestamp) {
-    throw new WebhookRejection('stale_timestamp', 'the stripe-signature timestamp is outside the 300 s tolerance: check the clock, or resend the event from stripe');
-  }
-  if (!result.ok) {
-    throw new WebhookRejection('invalid_signature', 'the stripe-signature header does not match the body: check the signing secret, and forward the raw body unchanged');
-  }
-}
-
-function parseEvent(raw: Buffer): StripeEventEnvelope {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new WebhookRejection('invalid_json', 'the body is not json: stripe sends events as json');
-  }
-  try {
-    return parseEnvelope(parsed);
-  } catch (err) {
-    if (err instanceof EventShapeError) throw new WebhookRejection('not_an_event', err.message);
-    throw err;
-  }
 }
 
 interface Resolved {
@@ -140,7 +54,7 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
   const { logger, metrics } = deps.observability ?? createObservability('tollgate-webhook');
 
   const record = (outcome: WebhookOutcome, fields: { type?: string; eventId?: string; customerId?: string; detail?: string }): void => {
-    if (outcome === 'rejected') logger.warn('stripe webhook', { outcome, ...fields });
+    if (outcome === 'rejected' || outcome === 'parked') logger.warn('stripe webhook', { outcome, ...fields });
     else if (outcome !== 'failed') logger.info('stripe webhook', { outcome, ...fields });
     // Low cardinality: the handled types by name, everything else as "other".
     countOne(metrics, 'WebhookEvents', { type: fields.type !== undefined && isHandledEventType(fields.type) ? fields.type : 'other', outcome });
@@ -159,7 +73,9 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
       if (isLookupKey(entitlement.lookup_key)) keys.push(entitlement.lookup_key);
     }
     if (keys.length > ITEM_LIMITS.entitlements) {
-      throw new Error(`customer ${customerId} has ${keys.length} active entitlements, more than the ${ITEM_LIMITS.entitlements} tollgate keeps per customer: remove features it does not use in stripe (stripe retries this event)`);
+      throw new CustomerItemFullError(
+        `customer ${customerId} has ${keys.length} active entitlements, more than the ${ITEM_LIMITS.entitlements} tollgate keeps per customer: remove features it does not use in stripe, then replay the event with npx tollgate events replay`,
+      );
     }
     return { stream: 'entitlements', entitlements: keys };
   };
@@ -203,27 +119,45 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
     }
   };
 
+  /** A verified event that the same bytes would fail again: kept for replay, answered 200 (Stripe stops retrying). */
+  const park = async (envelope: StripeEventEnvelope, raw: Buffer, customerId: string | undefined, cause: PermanentCause, err: Error, at: Date): Promise<APIGatewayProxyResult> => {
+    const { id: eventId, type } = envelope;
+    const fields = { type, eventId, customerId: customerId ?? customerHint(envelope.object) };
+    let parked;
+    try {
+      parked = await deps.store.park({ ...fields, created: envelope.created, cause, reason: err.message, rawBody: raw }, at);
+    } catch (parkError) {
+      logger.error('stripe webhook', { outcome: 'failed', ...fields, detail: `failed for a permanent reason (${cause}) and could not be parked: answering 500 so that stripe retries`, error: parkError as Error });
+      record('failed', fields);
+      return problemResponse(500, 'webhook_failed', 'Webhook processing failed', 'the event could not be stored: stripe will retry it');
+    }
+    if (parked.outcome === 'duplicate') {
+      record('duplicate', fields);
+      return ok('duplicate');
+    }
+    // The reason is the error's message (ours, DynamoDB's or Stripe's), never the body.
+    record('parked', { ...fields, detail: `${cause}: ${err.message}${parked.outcome === 'already-parked' ? ' (already parked)' : ''}` });
+    return ok('parked', { cause, detail: err.message });
+  };
+
   return async (event) => {
     const receivedAt = now();
     let envelope: StripeEventEnvelope | undefined;
+    let raw: Buffer | undefined;
     let customerId: string | undefined;
+    // Once the event is in the ledger, whatever fails after (the cache flush) is for Stripe's retry to finish.
+    let recorded = false;
     try {
-      const raw = rawBody(event);
+      raw = rawBody(event);
       const signature = headerValue(event, 'stripe-signature');
       if (signature === undefined || signature === '') {
         throw new WebhookRejection('missing_signature', 'the stripe-signature header is missing: only stripe can call this endpoint');
       }
-      await verifySignature(deps, raw, signature, receivedAt);
+      await verifySignature(deps.signingSecrets, raw, signature, receivedAt);
       envelope = parseEvent(raw);
 
       let before: Promise<CustomerRecord | undefined> | undefined;
-      let resolved: Resolved;
-      try {
-        resolved = await resolve(envelope, (id) => (before ??= deps.store.read(id)));
-      } catch (err) {
-        if (err instanceof EventShapeError) throw new WebhookRejection('unreadable_event', err.message);
-        throw err;
-      }
+      const resolved = await resolve(envelope, (id) => (before ??= deps.store.read(id)));
       const { update } = resolved;
       if (update === undefined) {
         record('ignored', { type: envelope.type, eventId: envelope.id, detail: resolved.ignoredReason });
@@ -240,6 +174,7 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
         now: receivedAt,
         forget: forgettable(stored, update, receivedAt),
       });
+      recorded = true;
       const flushNeeded = target !== undefined && (result.outcome === 'applied' ? accessChanges : result.outcome === 'duplicate' && result.flushPending);
       if (flushNeeded) {
         try {
@@ -260,6 +195,10 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
         record('rejected', { ...fields, detail: err.problem });
         return problemResponse(400, err.problem, 'Invalid Stripe webhook request', err.message);
       }
+      const failure = classifyFailure(err);
+      if (failure.kind === 'permanent' && envelope !== undefined && raw !== undefined && !recorded && err instanceof Error) {
+        return park(envelope, raw, customerId, failure.cause, err, receivedAt);
+      }
       logger.error('stripe webhook', { outcome: 'failed', ...fields, detail: 'answering 500 so that stripe retries', error: err as Error });
       record('failed', fields);
       return problemResponse(500, 'webhook_failed', 'Webhook processing failed', 'the event could not be stored: stripe will retry it');
@@ -267,8 +206,8 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
   };
 }
 
-const ok = (outcome: WebhookOutcome): APIGatewayProxyResult => ({
+const ok = (outcome: WebhookOutcome, extra: Readonly<Record<string, string>> = {}): APIGatewayProxyResult => ({
   statusCode: 200,
   headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
-  body: JSON.stringify({ received: true, outcome }),
+  body: JSON.stringify({ received: true, outcome, ...extra }),
 });

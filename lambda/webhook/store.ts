@@ -13,6 +13,7 @@ import { TERMINAL_STATUSES, type CustomerRecord } from '../shared/customers/reco
 import { readCustomer } from '../shared/customers/store';
 import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
 import { changeBoundaries } from './boundaries';
+import { LEDGER_ENTRY_FREE, parkEvent, type ParkedEvent, type ParkResult } from './parking';
 import { verdict, watermarkOf, writesFor, type CustomerUpdate, type Forgettable } from './state';
 
 /** What the ledger remembers about one Stripe event. */
@@ -46,6 +47,8 @@ export interface PaymentStateStore {
   flushDone(eventId: string): Promise<void>;
   /** The flush failed: the next delivery of the event should not wait to finish it. */
   flushFailed(eventId: string): Promise<void>;
+  /** Keeps an event that failed for a permanent reason, for replay (parking.ts). */
+  park(event: ParkedEvent, now: Date): Promise<ParkResult>;
 }
 
 export interface ApplyOptions {
@@ -195,7 +198,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
           Put: {
             TableName: this.tables.eventsTable,
             Item: ledgerItem(event, customerId, 'applied', options.now, options.flushPending),
-            ConditionExpression: 'attribute_not_exists(eventId)',
+            ...LEDGER_ENTRY_FREE,
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
         },
@@ -229,7 +232,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
           if (why === 'stale') return this.recordStale(event, customerId, options.now, watermarkOf(state, update.change));
           if (why === 'full') {
             throw new CustomerItemFullError(
-              `customer ${customerId} holds ${ITEM_LIMITS.trackedSubscriptions} subscriptions, live or ended within ${ITEM_LIMITS.forgetAfterSeconds / 86400} days, the most one item tracks: cancel the ones it does not use in stripe (stripe retries this event)`,
+              `customer ${customerId} holds ${ITEM_LIMITS.trackedSubscriptions} subscriptions, live or ended within ${ITEM_LIMITS.forgetAfterSeconds / 86400} days, the most one item tracks: cancel the ones it does not use in stripe, then replay ${event.eventId} with npx tollgate events replay`,
             );
           }
           // The customer's first event: create the maps its update writes into (idempotent), then again.
@@ -267,7 +270,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
         new PutCommand({
           TableName: this.tables.eventsTable,
           Item: ledgerItem(event, customerId, 'stale', now, false),
-          ConditionExpression: 'attribute_not_exists(eventId)',
+          ...LEDGER_ENTRY_FREE,
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -288,6 +291,10 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
         ExpressionAttributeValues: { ':true': { BOOL: true } },
       }),
     );
+  }
+
+  park(event: ParkedEvent, now: Date): Promise<ParkResult> {
+    return parkEvent(this.documents, this.tables.eventsTable, event, now);
   }
 
   async flushDone(eventId: string): Promise<void> {

@@ -1,7 +1,9 @@
 import { SUBSCRIPTION_STATUSES, isSubscriptionStatus } from '../../lambda/shared/customers/record';
-import { buildStripeEvent, EventSpecError, isSendableEventType, SENDABLE_EVENT_TYPES, serializeStripeEvent, signStripePayload } from '../fixtures/customer-events';
+import { buildStripeEvent, EventSpecError, isSendableEventType, SENDABLE_EVENT_TYPES, serializeStripeEvent } from '../fixtures/customer-events';
 import { stringValue, UsageError } from './args';
 import { CliError, customerArg, type CommandGroup, type CommandSpec } from './command';
+import { deliverSigned } from './delivery';
+import { PARKED, REPLAY } from './parked';
 
 const send: CommandSpec = {
   name: 'send',
@@ -59,29 +61,17 @@ const send: CommandSpec = {
       if (err instanceof EventSpecError) throw new UsageError(err.message);
       throw err;
     }
-    const target = ctx.target();
     const payload = serializeStripeEvent(event);
-    const signature = signStripePayload(payload, await target.webhookSecret(), Math.floor(ctx.now.getTime() / 1000));
-    let response: Response;
-    try {
-      response = await (ctx.io.fetch ?? fetch)(target.webhookUrl, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json; charset=utf-8', 'Stripe-Signature': signature, 'User-Agent': 'tollgate-cli (Stripe event simulator)' },
-        body: payload,
-        signal: AbortSignal.timeout(30_000),
-      });
-    } catch (err) {
-      throw new CliError(`could not reach the webhook at ${target.webhookUrl}: ${(err as Error).message}`);
-    }
-    const body = await response.text();
-    const result = { eventId: event.id, type, customerId, webhookUrl: target.webhookUrl, status: response.status, response: body };
-    if (!response.ok) throw new CliError(`the webhook answered ${response.status} to ${type} ${String(event.id)}: ${body}`);
-    ctx.print(`${type} ${String(event.id)} → ${response.status} ${body}`, result);
+    const delivery = await deliverSigned(ctx, payload, `${type} ${String(event.id)}`);
+    const { body } = delivery;
+    const result = { eventId: event.id, type, customerId, webhookUrl: delivery.webhookUrl, status: delivery.status, response: body };
+    if (!delivery.ok) throw new CliError(`the webhook answered ${delivery.status} to ${type} ${String(event.id)}: ${body}`);
+    ctx.print(`${type} ${String(event.id)} → ${delivery.status} ${body}`, result);
   },
 };
 
 export const EVENTS: CommandGroup = {
   name: 'events',
-  summary: 'Stripe events: built, signed and delivered as Stripe does, to try the webhook',
-  commands: [send],
+  summary: 'Stripe events: built, signed and delivered as Stripe does, to try the webhook; parked events listed and replayed',
+  commands: [send, PARKED, REPLAY],
 };

@@ -1,5 +1,6 @@
 import type { CustomerRecord } from '../../lambda/shared/customers/record';
 import { project, verdict, watermarkOf, type CustomerUpdate } from '../../lambda/webhook/state';
+import type { ParkedEvent, ParkResult } from '../../lambda/webhook/parking';
 import { CustomerItemFullError, owedFlush, type ApplyOptions, type ApplyResult, type LedgerEvent, type PaymentStateStore } from '../../lambda/webhook/store';
 
 /**
@@ -9,7 +10,7 @@ import { CustomerItemFullError, owedFlush, type ApplyOptions, type ApplyResult, 
  */
 export class MemoryPaymentStateStore implements PaymentStateStore {
   readonly customers = new Map<string, CustomerRecord>();
-  readonly ledger = new Map<string, { outcome: string; flushPending: boolean; flushFailed?: boolean; recordedAt: Date }>();
+  readonly ledger = new Map<string, { outcome: string; flushPending: boolean; flushFailed?: boolean; recordedAt: Date; parked?: ParkedEvent }>();
 
   read(customerId: string): Promise<CustomerRecord | undefined> {
     return Promise.resolve(this.customers.get(customerId));
@@ -17,7 +18,8 @@ export class MemoryPaymentStateStore implements PaymentStateStore {
 
   apply(event: LedgerEvent, update: CustomerUpdate, options: ApplyOptions): Promise<ApplyResult> {
     const seen = this.ledger.get(event.eventId);
-    if (seen !== undefined) {
+    // A parked entry is superseded by the write that applies (or records) its event.
+    if (seen !== undefined && seen.outcome !== 'parked') {
       const entry = { flushPending: { BOOL: seen.flushPending }, flushFailed: { BOOL: seen.flushFailed === true }, recordedAt: { S: seen.recordedAt.toISOString() } };
       return Promise.resolve({ outcome: 'duplicate', flushPending: owedFlush(entry, options.now) });
     }
@@ -32,6 +34,13 @@ export class MemoryPaymentStateStore implements PaymentStateStore {
     this.customers.set(update.customerId, project(current, update.customerId, update, options.now));
     this.ledger.set(event.eventId, { outcome: 'applied', flushPending: options.flushPending, recordedAt: options.now });
     return Promise.resolve({ outcome: 'applied' });
+  }
+
+  park(event: ParkedEvent, now: Date): Promise<ParkResult> {
+    const seen = this.ledger.get(event.eventId);
+    if (seen !== undefined) return Promise.resolve({ outcome: seen.outcome === 'parked' ? 'already-parked' : 'duplicate' });
+    this.ledger.set(event.eventId, { outcome: 'parked', flushPending: false, recordedAt: now, parked: event });
+    return Promise.resolve({ outcome: 'parked' });
   }
 
   flushDone(eventId: string): Promise<void> {

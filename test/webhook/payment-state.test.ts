@@ -155,7 +155,7 @@ describe('a bounded customer item (DynamoDB Local)', () => {
     expect(await answer(key)).toBe('payment_action_required');
   });
 
-  it('answers 500 with a clear log line for a subscription beyond the most one item tracks, and keeps the others', async () => {
+  it('parks a subscription beyond the most one item tracks (200, not retried for days), and keeps the others', async () => {
     const customer = stripeId('cus');
     const key = await seedApiKey(tables, customer);
     const { handler, store } = webhookFor(tables);
@@ -163,7 +163,8 @@ describe('a bounded customer item (DynamoDB Local)', () => {
       await deliver(handler, 'customer.subscription.created', { customer, subscription: `sub_1Many${String(i).padStart(3, '0')}`, status: i === 0 ? 'active' : 'canceled', created: T0 });
     }
     const response = await handler(signedDelivery(buildStripeEvent('customer.subscription.created', { customer, subscription: 'sub_1ManyOneMore', created: T0 })));
-    expect(response.statusCode).toBe(500);
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({ outcome: 'parked', cause: 'item_limit' });
     expect(Object.keys((await store.read(customer))!.subscriptions)).toHaveLength(100);
     // A subscription it already tracks still takes its events.
     expect(await deliver(handler, 'customer.subscription.updated', { customer, subscription: 'sub_1Many000', status: 'unpaid', created: T0 + 1 })).toBe('applied');
