@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LOCAL_REGION, type LocalCredentials } from './dynamodb-local';
+import { randomBase62 } from '../../lambda/shared/random';
 
 /**
  * The local run's DynamoDB Local credentials. DynamoDB Local keeps one database per access key id and
@@ -16,20 +16,6 @@ const SHARED_DATABASE_FILE = 'shared-local-instance.db';
 
 export class LocalCredentialsError extends Error {
   override readonly name = 'LocalCredentialsError';
-}
-
-const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-
-/** DynamoDB Local accepts letters and digits only. 32 characters of 62: about 190 bits. */
-function randomToken(length: number): string {
-  // 248 = 4 × 62: bytes at or above it are dropped, so every character is equally likely.
-  let out = '';
-  while (out.length < length) {
-    for (const byte of randomBytes(length * 2)) {
-      if (byte < 248 && out.length < length) out += ALPHANUMERIC[byte % 62];
-    }
-  }
-  return out;
 }
 
 export const credentialsPath = (stateDir: string): string => path.join(stateDir, CREDENTIALS_FILE);
@@ -73,7 +59,7 @@ export function localCredentials(stateDir: string): LocalCredentials {
     chmodSync(credentialsPath(stateDir), 0o600);
     return existing;
   }
-  const created = { accessKeyId: `TG${randomToken(32)}`, secretAccessKey: randomToken(40) };
+  const created = { accessKeyId: `TG${randomBase62(32)}`, secretAccessKey: randomBase62(40) };
   // Written whole under another name, then linked in: a reader never sees half a file, and a file
   // that appeared meanwhile is never overwritten (link fails with EEXIST).
   const draft = `${credentialsPath(stateDir)}.${process.pid}.tmp`;

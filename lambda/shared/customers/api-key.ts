@@ -1,4 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { BASE62_ALPHABET as ALPHABET, randomBase62 } from '../random';
 import { crc32 } from 'node:zlib';
 
 /**
@@ -21,7 +22,6 @@ import { crc32 } from 'node:zlib';
 export const KEY_ENVIRONMENTS = ['live', 'test'] as const;
 export type KeyEnvironment = (typeof KEY_ENVIRONMENTS)[number];
 
-const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const KEY_ID_LENGTH = 8;
 const SECRET_LENGTH = 22;
 const CHECKSUM_LENGTH = 6;
@@ -43,17 +43,6 @@ export interface IssuedApiKey extends ParsedApiKey {
   /** The key itself: shown once, never stored. */
   readonly key: string;
   readonly hash: string;
-}
-
-function randomBase62(length: number): string {
-  let out = '';
-  while (out.length < length) {
-    // Rejection sampling keeps every character uniform (248 = 4 × 62).
-    for (const byte of randomBytes(length * 2)) {
-      if (byte < 248 && out.length < length) out += ALPHABET[byte % 62];
-    }
-  }
-  return out;
 }
 
 function base62Fixed(value: number, length: number): string {
