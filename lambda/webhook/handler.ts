@@ -129,7 +129,7 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
     } catch (parkError) {
       logger.error('stripe webhook', { outcome: 'failed', ...fields, detail: `failed for a permanent reason (${cause}) and could not be parked: answering 500 so that stripe retries`, error: parkError as Error });
       record('failed', fields);
-      return problemResponse(500, 'webhook_failed', 'Webhook processing failed', 'the event could not be stored: stripe will retry it');
+      return retryLater();
     }
     if (parked.outcome === 'duplicate') {
       record('duplicate', fields);
@@ -201,10 +201,14 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
       }
       logger.error('stripe webhook', { outcome: 'failed', ...fields, detail: 'answering 500 so that stripe retries', error: err as Error });
       record('failed', fields);
-      return problemResponse(500, 'webhook_failed', 'Webhook processing failed', 'the event could not be stored: stripe will retry it');
+      return retryLater();
     }
   };
 }
+
+/** 500: Stripe retries the delivery (only 2xx counts as delivered). */
+const retryLater = (): APIGatewayProxyResult =>
+  problemResponse(500, 'webhook_failed', 'Webhook processing failed', 'the event could not be stored: stripe will retry it');
 
 const ok = (outcome: WebhookOutcome, extra: Readonly<Record<string, string>> = {}): APIGatewayProxyResult => ({
   statusCode: 200,
