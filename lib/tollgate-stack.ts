@@ -9,6 +9,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { deployWarnings } from './config/deploy-checks';
 import type { TollgateConfig } from './config/tollgate-config';
+import { ACCESS_LOG_FORMAT } from '../lambda/shared/access-log';
 import { ENV, authorizerEnvironment } from '../lambda/shared/settings';
 import { STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
 import { buildApiDocument, configuredBuildOptions, readRoutes, type BuiltApi } from './openapi/build';
@@ -144,24 +145,8 @@ export class TollgateStack extends Stack {
         },
         metricsEnabled: true,
         accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigateway.AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            ip: '$context.identity.sourceIp',
-            requestTime: '$context.requestTimeEpoch',
-            method: '$context.httpMethod',
-            resourcePath: '$context.resourcePath',
-            status: '$context.status',
-            responseLatency: '$context.responseLatency',
-            responseType: '$context.error.responseType',
-            error: '$context.error.message',
-            authorizerStatus: '$context.authorizer.status',
-            authorizerLatency: '$context.authorizer.latency',
-            authorizerError: '$context.authorizer.error',
-            customerId: '$context.authorizer.customerId',
-            reason: '$context.authorizer.reason',
-          }),
-        ),
+        // One format, lambda/shared/access-log.ts: the local gateway writes the same lines and metering reads them.
+        accessLogFormat: apigateway.AccessLogFormat.custom(ACCESS_LOG_FORMAT),
       },
     });
     // SpecRestApi does not redeploy on an inline document change by itself.
