@@ -37,6 +37,10 @@ export interface LocalCoordinates {
 
 export const coordinatesPath = (stateDir: string): string => path.join(stateDir, COORDINATES_FILE);
 
+/** The local stage's access log: one JSON line per request, the deployed format (lambda/shared/access-log.ts). */
+export const ACCESS_LOG_FILE = 'access.log';
+export const accessLogPath = (stateDir: string): string => path.join(stateDir, ACCESS_LOG_FILE);
+
 export function writeCoordinates(stateDir: string, coordinates: LocalCoordinates): void {
   mkdirSync(stateDir, { recursive: true });
   writeFileSync(coordinatesPath(stateDir), `${JSON.stringify(coordinates, null, 2)}\n`, { mode: 0o600 });

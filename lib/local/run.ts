@@ -1,9 +1,10 @@
 import * as path from 'node:path';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { PERIOD_MS } from '../../lambda/clock/schedule';
 import { PROJECT_ROOT } from '../contract';
 import type { TableNames } from '../../lambda/shared/tables';
 import { upgradeLegacyCustomers } from '../../lambda/shared/customers/upgrade';
-import { removeCoordinates, writeCoordinates } from './coordinates';
+import { accessLogPath, removeCoordinates, writeCoordinates } from './coordinates';
 import { adoptSharedDatabase, credentialsPath, localCredentials } from './credentials';
 import { DEMO_KEYS_FILE, issueDemoKeys, seedDemoCustomers } from './demo';
 import { createTables, freePort, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from './dynamodb-local';
@@ -70,10 +71,17 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     log(`moved the local data into the database of ${shown(credentialsPath(stateDir), root)} (readable with its key only)`);
   }
   const tables = tableNames(stack.LOCAL_TABLE_PREFIX);
+  // Appended across runs, like a log group; private like the rest of the state folder.
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const accessLog = createWriteStream(accessLogPath(stateDir), { flags: 'a', mode: 0o600 });
   const build = (module: StackModule, endpoint: string): Served => {
     const config = module.loadProjectConfig(root, options.context);
     const built = module.buildLocalDocument(config, root);
-    return { config, built, api: module.createLocalApi({ config, built, dynamodbEndpoint: endpoint, tables, webhookSecret: options.webhookSecret, credentials }) };
+    return {
+      config,
+      built,
+      api: module.createLocalApi({ config, built, dynamodbEndpoint: endpoint, tables, webhookSecret: options.webhookSecret, credentials, accessLog: (line) => accessLog.write(`${line}\n`) }),
+    };
   };
 
   // Validate the configuration and document before starting anything.
@@ -95,6 +103,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     await Promise.allSettled(servers.map((s) => s.close()));
     for (const timer of retired) clearTimeout(timer);
     served?.api.destroy();
+    await new Promise<void>((resolve) => accessLog.end(resolve));
     await dynamodb?.stop();
   };
 

@@ -70,6 +70,8 @@ export interface LocalApiOptions {
   readonly now?: () => number;
   /** How the clock waits for a boundary. @default a timer, cancelled by `destroy` */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Receives every access-log line the stage writes (lambda/shared/access-log.ts). @default - none */
+  readonly accessLog?: (line: string) => void;
 }
 
 export interface LocalApi {
@@ -130,6 +132,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     stage: config.stageName,
     restApiId: LOCAL_REST_API_ID,
     now,
+    ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }),
   }));
   return {
     gateway,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { renderAccessLogLine } from '../../../lambda/shared/access-log';
 import type { AuthorizerCacheFlusher, FlushTarget } from '../../../lambda/shared/ports';
 import { authorize } from './authorizer';
 import { createAuthorizerCache } from './authorizer-cache';
@@ -6,7 +7,7 @@ import { functionNameFromUri, readApiDefinition, type Operation } from './docume
 import { methodArn, requestContext, requestShape, type ApiCoordinates } from './events';
 import { compileIntegration, isFault, nodeHttpClient, type HttpClient, type IntegrationHandler } from './integrations';
 import { createInvoker } from './invoke';
-import { contextVariables, parseMethodRequest } from './request';
+import { contextVariables, parseMethodRequest, type ContextVariables, type MethodRequest } from './request';
 import { EXPLICIT_DENY_MESSAGE, renderGatewayAnswer, type ResponseType } from './responses';
 import { matchRoute } from './routes';
 import { LocalGatewayError, type Authorization, type AuthorizerContext, type HttpAnswer, type LocalFunction, type LocalRequest, type LocalResponse, type RequestDiagnostics } from './types';
@@ -36,6 +37,11 @@ export interface LocalGatewayOptions {
   readonly now?: () => number;
   /** The HTTP proxy integrations' outbound client. @default nodeHttpClient */
   readonly httpClient?: HttpClient;
+  /**
+   * Receives the stage's access-log line of every request (lambda/shared/access-log.ts), rendered as
+   * API Gateway renders it, after the response is complete. @default - no access log
+   */
+  readonly accessLog?: (line: string) => void;
 }
 
 export interface LocalGateway {
@@ -79,6 +85,28 @@ export function createLocalGateway(options: LocalGatewayOptions): LocalGateway {
   const handle = async (incoming: LocalRequest): Promise<LocalResponse> => {
     const request = parseMethodRequest(incoming, randomUUID(), now());
     const context = contextVariables(request, api);
+    const response = await answer(request, context);
+    if (options.accessLog !== undefined) options.accessLog(accessLogLine(context, response, now() - request.startedAt));
+    return response;
+  };
+
+  /** `$context.status`, `$context.error.*` and `$context.authorizer.*` as the stage's access log sees them. */
+  const accessLogLine = (context: ContextVariables, response: LocalResponse, latency: number): string => {
+    const authorizer = authorizerContexts.get(response.diagnostics.requestId) ?? {};
+    authorizerContexts.delete(response.diagnostics.requestId);
+    return renderAccessLogLine({
+      ...context,
+      ...Object.fromEntries(Object.entries(authorizer).map(([key, value]) => [`context.authorizer.${key}`, value])),
+      'context.status': response.statusCode,
+      'context.responseLatency': latency,
+      'context.error.responseType': response.diagnostics.responseType,
+      'context.authorizer.status': response.diagnostics.authorizer === 'invoked' ? 200 : undefined,
+    });
+  };
+  /** The authorizer context of each request in flight, by request id, for its access-log line. */
+  const authorizerContexts = new Map<string, AuthorizerContext>();
+
+  const answer = async (request: MethodRequest, context: ContextVariables): Promise<LocalResponse> => {
     const diagnostics: { -readonly [K in keyof RequestDiagnostics]: RequestDiagnostics[K] } = { requestId: request.requestId };
 
     const reply = (answer: HttpAnswer): LocalResponse => {
@@ -110,6 +138,7 @@ export function createLocalGateway(options: LocalGatewayOptions): LocalGateway {
       diagnostics.authorizer = step.source;
       const { outcome } = step;
       if (outcome.kind === 'refuse') return gatewayResponse(outcome.type);
+      if (options.accessLog !== undefined) authorizerContexts.set(request.requestId, outcome.authorization.context);
       if (typeof outcome.authorization.context.reason === 'string') diagnostics.reason = outcome.authorization.context.reason;
       if (outcome.kind === 'deny') return gatewayResponse('ACCESS_DENIED', outcome.authorization.context, outcome.explicit ? EXPLICIT_DENY_MESSAGE : undefined);
       authorization = outcome.authorization;
