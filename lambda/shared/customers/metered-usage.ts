@@ -133,15 +133,13 @@ export function usageUpdate(table: string, customerId: string, write: UsageWrite
       conditions.push('credits >= :creditsNeeded');
     }
   }
-  const condition = { TableName: table, Key: { customerId }, ConditionExpression: conditions.join(' AND ') };
-  if (set.length === 0 && add.length === 0) {
-    return conditions.length === 1 ? undefined : { ConditionCheck: { ...condition, ExpressionAttributeValues: values } };
-  }
+  // DynamoDB refuses an empty ExpressionAttributeValues.
+  const condition = { TableName: table, Key: { customerId }, ConditionExpression: conditions.join(' AND '), ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}) };
+  if (set.length === 0 && add.length === 0) return conditions.length === 1 ? undefined : { ConditionCheck: condition };
   return {
     Update: {
       ...condition,
       UpdateExpression: [set.length > 0 ? `SET ${set.join(', ')}` : '', add.length > 0 ? `ADD ${add.join(', ')}` : ''].filter(Boolean).join(' '),
-      ExpressionAttributeValues: values,
     },
   };
 }
