@@ -15,7 +15,8 @@ import type { RouteRule } from '../../lambda/shared/requirements';
 import { authorizerEnvironment, loadAuthorizerSettings, type AuthorizerSettings } from '../../lambda/shared/settings';
 import { TABLES, type TableNames } from '../../lambda/shared/tables';
 import { makeMeteringHandler, type MeteringResult } from '../../lambda/metering/handler';
-import { meteringRulesFrom, type MeteringRules, type UsagePlan } from '../../lambda/metering/rules';
+import { meteringRulesFrom, type MeteringRules } from '../../lambda/metering/rules';
+import { configuredPlans } from '../config/plans';
 import { DynamoMeteringStore } from '../../lambda/metering/store';
 import type { MeterReporter } from '../../lambda/metering/stripe-meter';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
@@ -92,11 +93,6 @@ export interface LocalMeteringOptions extends Pick<MeteringFeedOptions, 'interva
   /** Each delivered batch's result (tests, the terminal). */
   readonly onBatch?: (result: MeteringResult) => void;
   readonly onError?: (err: unknown) => void;
-}
-
-/** The configured usage plans (cdk.json `tollgate:plans`), when the configuration declares any. */
-export function configuredPlans(config: TollgateConfig): Readonly<Record<string, UsagePlan>> {
-  return (config as { readonly plans?: Readonly<Record<string, UsagePlan>> }).plans ?? {};
 }
 
 export interface LocalApi {
