@@ -33,10 +33,10 @@ const record: fc.Arbitrary<CustomerRecord> = fc
     const base = oneSubscription(
       'cus_Prop1',
       {
-        ...(r.status === undefined ? {} : { subscriptionStatus: r.status as never }),
+        ...(r.status === undefined ? {} : { subscriptionStatus: r.status }),
         ...(r.plan === undefined ? {} : { plan: r.plan }),
         ...(r.periodEnd === undefined ? {} : { currentPeriodEnd: r.periodEnd }),
-        ...(r.usageBlock === undefined ? {} : { usageBlock: r.usageBlock as never }),
+        ...(r.usageBlock === undefined ? {} : { usageBlock: r.usageBlock }),
         entitlements: r.entitled ? ['deep'] : [],
       },
       T,
