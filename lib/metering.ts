@@ -6,8 +6,9 @@ import * as logsDestinations from 'aws-cdk-lib/aws-logs-destinations';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { MeteringRules } from '../lambda/metering/rules';
-import { encodeMeteringRules, METERING_RULES_ENV } from '../lambda/metering/settings';
+import { meteringEnvironment } from '../lambda/metering/settings';
+import type { Plans } from '../lambda/shared/customers/usage-view';
+import type { RouteRule } from '../lambda/shared/requirements';
 import { NO_VALUE } from '../lambda/shared/access-log';
 import { ENV } from '../lambda/shared/settings';
 import type { PaymentTables } from './payment-tables';
@@ -28,7 +29,9 @@ export interface MeteringProps {
   readonly accessLogs: logs.ILogGroup;
   readonly restApiId: string;
   readonly stageName: string;
-  readonly rules: MeteringRules;
+  /** The authorizer's route table (costs, strict, meters) and the plans. */
+  readonly routes: readonly RouteRule[];
+  readonly plans: Plans;
   /** @default - reporting to Stripe meters off */
   readonly stripeApiKey?: secretsmanager.ISecret;
 }
@@ -70,7 +73,7 @@ export class Metering extends Construct {
       timeout: Duration.seconds(60),
       environment: {
         ...tables.environment(['customers', 'events']),
-        [METERING_RULES_ENV]: encodeMeteringRules(props.rules),
+        ...meteringEnvironment({ routes: props.routes, plans: props.plans }),
         [ENV.restApiId]: props.restApiId,
         [ENV.stageName]: props.stageName,
         // The secret's name, not its value: the function reads the key from Secrets Manager.

@@ -1,9 +1,14 @@
-import { ENV, SettingsError } from '../shared/settings';
+import type { RouteRule } from '../shared/requirements';
+import { decodePlans, decodeRoutes, encodePlans, encodeRoutes, ENV, SettingsError } from '../shared/settings';
+import type { Plans } from '../shared/customers/usage-view';
 import { TABLES } from '../shared/tables';
-import { parseMeteringRules, type MeteringRules } from './rules';
+import { meteringRulesFrom, type MeteringRules } from './rules';
 
-/** The metering function's environment (written by the stack, read once at init). */
-export const METERING_RULES_ENV = 'TOLLGATE_METERING_RULES';
+/**
+ * The metering function's environment, written by the stack and read once at init. The route table
+ * and the plans travel in the authorizer's own encoding (lambda/shared/settings.ts), so the costs
+ * metering counts are the ones the authorizer decides with.
+ */
 
 export interface MeteringSettings {
   readonly customersTable: string;
@@ -23,25 +28,24 @@ function required(env: Env, name: string): string {
   return value;
 }
 
-export function encodeMeteringRules(rules: MeteringRules): string {
-  return JSON.stringify(parseMeteringRules(rules));
+/** Only the routes sold by use: the others cost nothing and would only take room in the environment. */
+export function meteringEnvironment(settings: { readonly routes: readonly RouteRule[]; readonly plans: Plans }): Record<string, string> {
+  const plans = encodePlans(settings.plans);
+  return {
+    [ENV.routes]: encodeRoutes(settings.routes.filter((r) => r.usage !== undefined), Buffer.byteLength(plans)),
+    ...(plans === '{}' ? {} : { [ENV.plans]: plans }),
+  };
 }
 
 export function loadMeteringSettings(env: Env): MeteringSettings {
-  let rules: MeteringRules;
-  try {
-    rules = parseMeteringRules(JSON.parse(required(env, METERING_RULES_ENV)));
-  } catch (err) {
-    if (err instanceof SettingsError) throw err;
-    throw new SettingsError(`${METERING_RULES_ENV} is not valid: ${err instanceof Error ? err.message : String(err)}`);
-  }
   const secret = env[ENV.stripeApiKeySecretId];
+  const plans = env[ENV.plans];
   return {
     customersTable: required(env, TABLES.customers.envVar),
     eventsTable: required(env, TABLES.events.envVar),
     restApiId: required(env, ENV.restApiId),
     stageName: required(env, ENV.stageName),
-    rules,
+    rules: meteringRulesFrom(decodeRoutes(required(env, ENV.routes)), decodePlans(plans === '' ? undefined : plans)),
     ...(secret === undefined || secret === '' ? {} : { stripeApiKeySecretId: secret }),
   };
 }

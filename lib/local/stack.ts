@@ -12,11 +12,13 @@ import { DynamoBoundaryReader } from '../../lambda/clock/store';
 import { createObservability } from '../../lambda/shared/observability';
 import type { AuthorizerCacheFlusher } from '../../lambda/shared/ports';
 import type { RouteRule } from '../../lambda/shared/requirements';
-import { authorizerEnvironment, loadAuthorizerSettings, type AuthorizerSettings } from '../../lambda/shared/settings';
+import { authorizerEnvironment, loadAuthorizerSettings, loadUsageSettings, usageEnvironment, type AuthorizerSettings } from '../../lambda/shared/settings';
+import { PAYMENT_STATE_PROJECTION } from '../../lambda/shared/customers/item';
+import { readCustomer } from '../../lambda/shared/customers/store';
+import { makeUsageHandler } from '../../lambda/usage/handler';
 import { TABLES, type TableNames } from '../../lambda/shared/tables';
 import { makeMeteringHandler, type MeteringResult } from '../../lambda/metering/handler';
 import { meteringRulesFrom, type MeteringRules } from '../../lambda/metering/rules';
-import { configuredPlans } from '../config/plans';
 import { DynamoMeteringStore } from '../../lambda/metering/store';
 import type { MeterReporter } from '../../lambda/metering/stripe-meter';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
@@ -31,7 +33,12 @@ import { createMeteringFeed, type MeteringFeed, type MeteringFeedOptions } from 
  * DynamoDB Local. No aws-cdk-lib.
  */
 
-export const LOCAL_FUNCTION_NAMES = { authorizer: 'tollgate-authorizer', webhook: 'tollgate-webhook', backend: 'tollgate-backend' } as const;
+export const LOCAL_FUNCTION_NAMES = {
+  authorizer: 'tollgate-authorizer',
+  webhook: 'tollgate-webhook',
+  backend: 'tollgate-backend',
+  usage: 'tollgate-usage',
+} as const;
 export const LOCAL_REST_API_ID = 'local';
 export const LOCAL_TABLE_PREFIX = 'tollgate';
 /** Documented in the README: only for the local run, never for a deployed endpoint. */
@@ -56,6 +63,7 @@ export function buildLocalDocument(config: TollgateConfig, root: string): BuiltA
     document: loadApiDocument(config.openApiDocument, root),
     authorizerUri: localInvocationUri(LOCAL_FUNCTION_NAMES.authorizer),
     webhookUri: localInvocationUri(LOCAL_FUNCTION_NAMES.webhook),
+    usageUri: localInvocationUri(LOCAL_FUNCTION_NAMES.usage),
     backend:
       config.backendUrl === undefined
         ? { type: 'lambda', invocationUri: localInvocationUri(LOCAL_FUNCTION_NAMES.backend) }
@@ -152,7 +160,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
       : (() => {
           const handler = makeMeteringHandler({
             store: new DynamoMeteringStore(meteringClient, { customers: tables.customers, events: tables.events }),
-            rules: meteringOptions.rules ?? meteringRulesFrom(built.routes, configuredPlans(config)),
+            rules: meteringOptions.rules ?? meteringRulesFrom(built.routes, config.plans),
             flusher,
             target: { restApiId: LOCAL_REST_API_ID, stage: config.stageName },
             ...(meteringOptions.reporter === undefined ? {} : { reporter: meteringOptions.reporter }),
@@ -175,10 +183,18 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
           options.accessLog?.(line);
           metering.push(line);
         };
+  const usage = makeUsageHandler({
+    customers: { read: (customerId) => readCustomer(webhookClient, tables.customers, customerId, PAYMENT_STATE_PROJECTION) },
+    // Through the same environment contract as the deployed function.
+    settings: loadUsageSettings({ ...usageEnvironment(config), [TABLES.customers.envVar]: tables.customers }),
+    now: () => new Date(now()),
+    corsAllowOrigin: config.corsAllowOrigin,
+  });
   const functions: Record<string, LocalFunction> = {
     [LOCAL_FUNCTION_NAMES.authorizer]: authorizer,
     [LOCAL_FUNCTION_NAMES.webhook]: webhook,
     [LOCAL_FUNCTION_NAMES.backend]: sampleBackend,
+    [LOCAL_FUNCTION_NAMES.usage]: usage,
   };
   const gateway = (ref.gateway = createLocalGateway({
     document: built.document,

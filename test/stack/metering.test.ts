@@ -1,3 +1,4 @@
+import { loadMeteringSettings } from '../../lambda/metering/settings';
 import { METERING_ACTIONS, METERING_DEAD_LETTER_ACTIONS } from '../../lib/metering';
 import { synth, type Synthesized } from '../support/synth';
 
@@ -93,12 +94,17 @@ describe('metering in the stack', () => {
       'POWERTOOLS_METRICS_NAMESPACE',
       'POWERTOOLS_SERVICE_NAME',
       'STRIPE_API_KEY_SECRET_ID',
-      'TOLLGATE_METERING_RULES',
+      'TOLLGATE_PLANS',
       'TOLLGATE_REST_API_ID',
+      'TOLLGATE_ROUTES',
       'TOLLGATE_STAGE_NAME',
     ]);
     expect(variables.STRIPE_API_KEY_SECRET_ID).toBe('tollgate/stripe-api-key');
-    expect(JSON.parse(variables.TOLLGATE_METERING_RULES)).toMatchObject({ routes: expect.any(Array), plans: expect.any(Object) });
+    // The authorizer's encoding, read back by the function's own loader: the sample's cost route and plans.
+    const settings = loadMeteringSettings({ ...variables, CUSTOMERS_TABLE: 'c', EVENTS_TABLE: 'e', TOLLGATE_REST_API_ID: 'api' });
+    expect(settings.rules.routes).toEqual([{ method: 'GET', path: '/v1/search', cost: 1 }]);
+    expect(settings.rules.plans.sample_metered).toMatchObject({ quota: 20, overage: 'block' });
+    expect(settings.stripeApiKeySecretId).toBe('tollgate/stripe-api-key');
     expect(JSON.stringify(synthesized.template.toJSON())).not.toMatch(/sk_(test|live)_/);
   });
 
