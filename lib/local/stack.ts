@@ -152,7 +152,8 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     sleep: options.sleep ?? ((ms) => delay(ms, undefined, { signal: stopped.signal })),
     observability: createObservability('tollgate-clock'),
   });
-  const meteringClient = localClient(options.dynamodbEndpoint, { requestTimeoutMs: 2000, maxAttempts: 3, credentials });
+  // Metering is off the request path: a slow DynamoDB Local (a loaded laptop) must delay it, not park its batches.
+  const meteringClient = localClient(options.dynamodbEndpoint, { requestTimeoutMs: 10_000, maxAttempts: 3, credentials });
   const meteringOptions = options.metering === false ? undefined : (options.metering ?? {});
   const metering =
     meteringOptions === undefined

@@ -153,3 +153,48 @@ async function seedCustomerCredits(tables: TestTables, customerId: string, credi
     new UpdateCommand({ TableName: tables.names.customers, Key: { customerId }, UpdateExpression: 'SET credits = :c', ExpressionAttributeValues: { ':c': credits } }),
   );
 }
+
+describe('npm start metering, the sample plan', () => {
+  const ROOT = path.join(__dirname, '..', '..');
+  const config = loadProjectConfig(ROOT);
+  const built = buildLocalDocument(config, ROOT);
+  let tables: TestTables;
+  let api: LocalApi;
+  const clock = manualSchedule();
+  const batches: unknown[] = [];
+
+  beforeAll(async () => {
+    tables = await freshTables('local-metering-sample');
+    api = createLocalApi({
+      config,
+      built,
+      dynamodbEndpoint: tables.endpoint,
+      tables: tables.names,
+      webhookSecret: LOCAL_WEBHOOK_SECRET,
+      metering: { schedule: clock.schedule, onBatch: (r) => batches.push(r), onError: (e) => batches.push(e) },
+    });
+  });
+  afterAll(() => {
+    api.destroy();
+    tables.client.destroy();
+  });
+
+  it('answers 402 quota_exceeded on GET /v1/search once the batch that used the last units of sample_metered is metered', async () => {
+    const customerId = 'cus_local_sample1';
+    await deliverEvent(api.gateway, { type: 'customer.subscription.created', customerId, status: 'active', plan: 'sample_metered' }, LOCAL_WEBHOOK_SECRET);
+    const { key } = await createApiKey({ client: tables.client, tables: tables.names }, { customerId });
+    const search = (q?: string) =>
+      api.gateway.handle({ method: 'GET', path: `/${config.stageName}/v1/search${q === undefined ? '' : `?q=${q}`}`, headers: { Authorization: `Bearer ${key}` } });
+    for (let i = 0; i < 19; i++) expect((await search('x')).statusCode).toBe(200);
+    expect((await search()).statusCode).toBe(400); // a backend 4xx costs nothing
+    await api.metering!.drain();
+    expect(batches).toEqual([expect.objectContaining({ outcome: 'applied', countedCalls: 19, applied: 1 })]);
+    expect(await usageOf(tables, customerId)).toMatchObject({ periodUsed: 19 });
+    expect((await search('x')).statusCode).toBe(200); // the 20th unit
+    expect((await search('x')).statusCode).toBe(200); // cached Allow until the batch is metered: overshoot
+    await api.metering!.drain();
+    const blocked = await search('x');
+    expect(blocked.statusCode).toBe(402);
+    expect(JSON.parse(blocked.body.toString('utf8'))).toMatchObject({ reason: 'quota_exceeded', limit: 20, used: 21 });
+  });
+});
