@@ -118,6 +118,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     flusher,
     now: () => new Date(now()),
     observability: createObservability('tollgate-webhook'),
+    plans: settings.plans ?? {},
   });
   // A stopped run must not keep the process alive for the minutes a clock run may wait.
   const stopped = new AbortController();
