@@ -6,7 +6,8 @@ import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { hashApiKey, parseApiKey } from '../../lambda/shared/customers/api-key';
 import { createApiKey } from '../../lambda/shared/customers/keys';
 import type { RouteRule } from '../../lambda/shared/requirements';
-import { localClient } from '../../lib/local/dynamodb-local';
+import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localClient } from '../../lib/local/dynamodb-local';
 import { authorizerEvent, benchAuthorizerClient, benchAuthorizerSettings, freshBenchTables, type Credential } from '../lib/authorizer';
 import { outcomeOf } from '../lib/decisions';
 import { interleavedLatencies, throughput } from '../lib/interleave';
@@ -35,6 +36,8 @@ export const figure: Figure = {
     const seeder = localClient(context.dynamodbEndpoint);
     const authorizerClient = benchAuthorizerClient(context.dynamodbEndpoint);
     const rawClient = benchAuthorizerClient(context.dynamodbEndpoint);
+    // As index.ts wires it: reservations on a client that does not retry (a retried ADD could charge twice).
+    const reservationClient = authorizerDynamoClient({ endpoint: context.dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
     const documents = DynamoDBDocumentClient.from(seeder);
     const cleanup: Array<() => void> = [];
     const settings = { ...benchAuthorizerSettings(context.root, names.customers) };
@@ -51,7 +54,7 @@ export const figure: Figure = {
     try {
       // Latency: balances far above what the run spends, so every decision is an Allow.
       const credentials = await Promise.all(Array.from({ length: sizes.customers }, () => seed(1_000_000_000)));
-      const handler = handlerOn(new DynamoCustomerReader(authorizerClient, names.customers));
+      const handler = handlerOn(new DynamoCustomerReader(authorizerClient, names.customers, { reservationClient }));
       for (const c of credentials) {
         const event = authorizerEvent(c.key, STRICT_EVENT);
         const outcome = await outcomeOf(handler(event), event.methodArn);
@@ -78,7 +81,7 @@ export const figure: Figure = {
       });
       let j = 0;
       const raw = () => rawClient.send(rawRequests[j++ % rawRequests.length]!);
-      const counter = countRequests(authorizerClient);
+      const counter = countRequests(reservationClient);
       const p50: { a: number; b: number }[] = [];
       const p99: { a: number; b: number }[] = [];
       let decisions = 0;
@@ -146,6 +149,7 @@ export const figure: Figure = {
     } finally {
       for (const destroy of cleanup) destroy();
       seeder.destroy();
+      reservationClient.destroy();
       authorizerClient.destroy();
       rawClient.destroy();
     }

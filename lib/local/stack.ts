@@ -99,6 +99,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   // The deployed authorizer's client settings (timeouts, attempts), pointed at DynamoDB Local.
   const credentials = options.credentials ?? LOCAL_CREDENTIALS;
   const authorizerClient = authorizerDynamoClient({ endpoint: options.dynamodbEndpoint, region: LOCAL_REGION, credentials });
+  const reservationClient = authorizerDynamoClient({ endpoint: options.dynamodbEndpoint, region: LOCAL_REGION, credentials, maxAttempts: 1 });
   const webhookClient = localClient(options.dynamodbEndpoint, { requestTimeoutMs: 2000, maxAttempts: 2, credentials });
   // The webhook is built before the gateway that invokes it: the flush reaches it through this ref.
   const ref: { gateway?: LocalGateway } = {};
@@ -107,7 +108,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   };
   const settings = authorizerSettingsFor(config, built.routes, tables.customers);
   const authorizer = makeAuthorizerHandler({
-    customers: new DynamoCustomerReader(authorizerClient, tables.customers),
+    customers: new DynamoCustomerReader(authorizerClient, tables.customers, { reservationClient }),
     settings,
     now: () => new Date(now()),
     observability: createObservability('tollgate-authorizer'),
@@ -154,11 +155,12 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   }));
   return {
     gateway,
-    clients: [authorizerClient, webhookClient],
+    clients: [authorizerClient, reservationClient, webhookClient],
     clock: (scheduled) => clock({ time: scheduled.toISOString() }),
     destroy: () => {
       stopped.abort();
       authorizerClient.destroy();
+      reservationClient.destroy();
       webhookClient.destroy();
     },
   };
