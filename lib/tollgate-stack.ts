@@ -14,6 +14,7 @@ import { ENV, authorizerEnvironment, plansEnvironment, usageEnvironment } from '
 import { STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
 import { buildApiDocument, configuredBuildOptions, readRoutes, type BuiltApi } from './openapi/build';
 import { PaymentTables } from './payment-tables';
+import { Metering } from './metering';
 import { TollgateFunction } from './tollgate-function';
 
 export interface TollgateStackProps extends StackProps {
@@ -49,6 +50,7 @@ export class TollgateStack extends Stack {
   public readonly authorizer: TollgateFunction;
   public readonly webhook: TollgateFunction;
   public readonly clock: TollgateFunction;
+  public readonly metering: Metering;
   public readonly backend?: TollgateFunction;
   public readonly usage: TollgateFunction;
   public readonly built: BuiltApi;
@@ -205,10 +207,21 @@ export class TollgateStack extends Stack {
       targets: [new targets.LambdaFunction(this.clock)],
     });
 
+    // Usage: successful calls counted from the access log (lambda/metering).
+    this.metering = new Metering(this, 'Metering', {
+      tables: this.tables,
+      accessLogs,
+      restApiId: this.api.restApiId,
+      stageName: config.stageName,
+      routes: built.routes,
+      plans: config.plans,
+      ...(stripeApiKey === undefined ? {} : { stripeApiKey }),
+    });
+
     // A separate policy, not the role's default one: the function does not depend on it, so the
     // webhook can name this API without a function → API → function dependency cycle.
     new iam.Policy(this, 'FlushAuthorizerCache', {
-      roles: [this.webhook.role!, this.clock.role!],
+      roles: [this.webhook.role!, this.clock.role!, this.metering.function.role!],
       statements: [
         new iam.PolicyStatement({
           actions: ['apigateway:DELETE'],
