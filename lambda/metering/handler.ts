@@ -94,32 +94,9 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
     if (value > 0) metrics.singleMetric().addMetric(name, MetricUnit.Count, value);
   };
 
-  /** Flushes if owed, sends what the entry still owes Stripe, and records both on the entry. */
   const finish = async (entry: LedgerEntry, flushPending: boolean): Promise<void> => {
-    let flushOwed = flushPending;
-    if (flushOwed) {
-      await deps.flusher.flush(deps.target);
-      flushes += 1;
-      flushOwed = false;
-    }
-    const reports: ReportRecord[] = [];
-    for (const report of entry.reports) {
-      if (report.state !== 'pending' || deps.reporter === undefined) {
-        reports.push(report);
-        continue;
-      }
-      const result = await deps.reporter.report(entry.customerId, report);
-      if (result.outcome === 'reported') {
-        reports.push({ ...report, state: 'reported' });
-        count('MeterUnitsReported', report.value);
-      } else {
-        // Not retried forever: recorded on the entry for `metering replay`, counted for the alarm.
-        logger.warn('stripe rejected a meter report', { eventName: report.eventName, error: report.error ?? result.error });
-        countOne(metrics, 'MeterReportsRejected', {});
-        reports.push({ ...report, state: 'rejected', error: result.error });
-      }
-    }
-    if (entry.reports.length > 0 || entry.flushPending) await deps.store.settled(entry.ledgerId, reports, flushOwed);
+    const done = await completeEntry({ ...deps, logger, metrics }, { ...entry, flushPending });
+    flushes += done.flushed ? 1 : 0;
   };
 
   const meterCustomer = async (batch: string, usage: CustomerUsage, part: number): Promise<'applied' | 'duplicate' | 'unknown'> => {
@@ -159,7 +136,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
         count('OvershootUnits', settlement.overshoot);
         count('LateUnits', settlement.lateUnits);
         count('UnitsCounted', settlement.fromQuota + settlement.fromCredits + settlement.overshoot + [...settlement.billed.values()].reduce((a, b) => a + b, 0));
-        await finish({ ledgerId: id, customerId: usage.customerId, reports: reports.map((r) => ({ ...r, state: 'pending' })), flushPending: settlement.flush }, settlement.flush);
+        await finish({ ledgerId: id, customerId: usage.customerId, reports: reports.map((r) => ({ ...r, state: 'pending' as const })), flushPending: settlement.flush }, settlement.flush);
         return 'applied';
       } catch (err) {
         if (attempt >= maxAttempts) throw err;
@@ -219,6 +196,57 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
     logger.info('metering batch', { batchId: id, lines: batch.logEvents.length, counted: usage.countedCalls, customers: usage.customers.size, applied, duplicates, unknownCustomers });
     return { ...summary, outcome: 'applied' };
   };
+}
+
+export interface EntryCompletion {
+  readonly flushed: boolean;
+  readonly reported: number;
+  readonly rejected: number;
+  /** Still owed (reporting off). */
+  readonly pending: number;
+}
+
+/**
+ * Finishes a ledger entry: the flush it owes, then its pending reports (and, for a replay after the
+ * cause is fixed, its rejected ones), each sent with its identifier; records what became of them on
+ * the entry. A crash anywhere here leaves the entry owing what it owed: the next delivery or replay
+ * finishes it, and Stripe de-duplicates a report it had already accepted.
+ */
+export async function completeEntry(
+  deps: Pick<MeteringDeps, 'store' | 'flusher' | 'target' | 'reporter'> & { readonly logger: Observability['logger']; readonly metrics: Observability['metrics'] },
+  entry: LedgerEntry,
+  options: { readonly retryRejected?: boolean } = {},
+): Promise<EntryCompletion> {
+  const { logger, metrics } = deps;
+  let flushed = false;
+  if (entry.flushPending) {
+    await deps.flusher.flush(deps.target);
+    flushed = true;
+  }
+  const reports: ReportRecord[] = [];
+  let reported = 0;
+  let rejected = 0;
+  for (const report of entry.reports) {
+    const owed = report.state === 'pending' || (options.retryRejected === true && report.state === 'rejected');
+    if (!owed || deps.reporter === undefined) {
+      reports.push(report);
+      continue;
+    }
+    const result = await deps.reporter.report(entry.customerId, report);
+    if (result.outcome === 'reported') {
+      reports.push({ eventName: report.eventName, value: report.value, identifier: report.identifier, timestamp: report.timestamp, state: 'reported' });
+      reported += 1;
+      metrics.singleMetric().addMetric('MeterUnitsReported', MetricUnit.Count, report.value);
+    } else {
+      // Not retried forever: recorded on the entry for `metering replay`, counted for the alarm.
+      logger.warn('stripe rejected a meter report', { eventName: report.eventName, error: result.error });
+      countOne(metrics, 'MeterReportsRejected', {});
+      reports.push({ ...report, state: 'rejected', error: result.error });
+      rejected += 1;
+    }
+  }
+  if (entry.reports.length > 0 || entry.flushPending) await deps.store.settled(entry.ledgerId, reports, false);
+  return { flushed, reported, rejected, pending: reports.filter((r) => r.state === 'pending').length };
 }
 
 class ConflictError extends Error {

@@ -1,5 +1,5 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { CorruptRecordError, decodeCustomerItem } from './item';
 import type { SubscriptionEntry } from './record';
 
@@ -154,4 +154,63 @@ export function creditsGrantUpdate(table: string, customerId: string, units: num
     ConditionExpression: 'attribute_exists(customerId)',
     ExpressionAttributeValues: { ':units': units },
   };
+}
+
+export interface CreditsGrant {
+  readonly customerId: string;
+  readonly units: number;
+  /** Why, for people (recorded with the grant). */
+  readonly reason: string;
+  /** Idempotency: a grant with the same id is applied once. */
+  readonly grantId: string;
+  readonly now: Date;
+}
+
+export const CREDITS_GRANT_PREFIX = 'credits-grant#';
+export const MAX_GRANT_REASON_LENGTH = 500;
+
+export class UnknownCustomerForCreditsError extends Error {
+  override readonly name = 'UnknownCustomerForCreditsError';
+}
+
+/**
+ * Adds credits to an existing customer and records the grant (units, reason, time) in the events
+ * table, in one transaction: both or neither, and once per grant id.
+ */
+export async function grantCredits(client: DynamoDBClient, tables: { readonly customers: string; readonly events: string }, grant: CreditsGrant): Promise<'granted' | 'duplicate'> {
+  if (grant.reason.trim() === '' || grant.reason.length > MAX_GRANT_REASON_LENGTH) {
+    throw new RangeError(`the reason must be 1 to ${MAX_GRANT_REASON_LENGTH} characters`);
+  }
+  const update = creditsGrantUpdate(tables.customers, grant.customerId, grant.units);
+  try {
+    await DynamoDBDocumentClient.from(client).send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: tables.events,
+              Item: {
+                eventId: `${CREDITS_GRANT_PREFIX}${grant.grantId}`,
+                outcome: 'credits-granted',
+                customerId: grant.customerId,
+                units: grant.units,
+                reason: grant.reason,
+                recordedAt: grant.now.toISOString(),
+              },
+              ConditionExpression: 'attribute_not_exists(eventId)',
+            },
+          },
+          { Update: update },
+        ],
+      }),
+    );
+    return 'granted';
+  } catch (err) {
+    if (!(err instanceof TransactionCanceledException)) throw err;
+    if (err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return 'duplicate';
+    if (err.CancellationReasons?.[1]?.Code === 'ConditionalCheckFailed') {
+      throw new UnknownCustomerForCreditsError(`no customer ${grant.customerId}: create an API key for it or send its Stripe events first`);
+    }
+    throw err;
+  }
 }
