@@ -10,7 +10,7 @@ import type { Construct } from 'constructs';
 import { deployWarnings } from './config/deploy-checks';
 import type { TollgateConfig } from './config/tollgate-config';
 import { ACCESS_LOG_FORMAT } from '../lambda/shared/access-log';
-import { ENV, authorizerEnvironment, usageEnvironment } from '../lambda/shared/settings';
+import { ENV, authorizerEnvironment, plansEnvironment, usageEnvironment } from '../lambda/shared/settings';
 import { STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
 import { buildApiDocument, configuredBuildOptions, readRoutes, type BuiltApi } from './openapi/build';
 import { PaymentTables } from './payment-tables';
@@ -115,6 +115,7 @@ export class TollgateStack extends Stack {
         // Secret names, not values: the function reads the values from Secrets Manager.
         [ENV.webhookSecretId]: config.stripeWebhookSecretName,
         ...(config.stripeApiKeySecretName === undefined ? {} : { [ENV.stripeApiKeySecretId]: config.stripeApiKeySecretName }),
+        ...plansEnvironment(config.plans),
       },
     });
     // Exactly the calls lambda/webhook/store.ts makes (a transaction is authorized by its Put and Update).

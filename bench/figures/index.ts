@@ -21,5 +21,7 @@ export async function loadFigure(id: FigureId): Promise<Figure> {
       return (await import('./b8-metering-throughput')).figure;
     case 'B9':
       return (await import('./b9-enforcement-lag')).figure;
+    case 'B10':
+      return (await import('./b10-strict-decision')).figure;
   }
 }

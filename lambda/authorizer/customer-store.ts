@@ -76,21 +76,30 @@ export class StoreTimeoutError extends Error {
 export interface DynamoCustomerReaderOptions {
   /** Hard limit on the whole read, retries and backoff included. @default AUTHORIZER_READ_DEADLINE_MS */
   readonly deadlineMs?: number;
+  /**
+   * The client strict reservations are sent with. `ADD` is not idempotent: an attempt that timed out on
+   * our side may have been applied, and a retry would take the cost twice. Give it a client with
+   * `maxAttempts: 1` (index.ts does): a lost answer is then a 503, never a double charge.
+   * @default the reader's client
+   */
+  readonly reservationClient?: DynamoDBClient;
 }
 
 export class DynamoCustomerReader implements CustomerReader {
   private readonly documents: DynamoDBDocumentClient;
+  private readonly reservations: DynamoDBDocumentClient;
   private readonly deadlineMs: number;
 
   constructor(client: DynamoDBClient, private readonly tableName: string, options: DynamoCustomerReaderOptions = {}) {
     // from() shares the client's middleware stack and sockets.
     this.documents = DynamoDBDocumentClient.from(client);
+    this.reservations = options.reservationClient === undefined ? this.documents : DynamoDBDocumentClient.from(options.reservationClient);
     this.deadlineMs = options.deadlineMs ?? AUTHORIZER_READ_DEADLINE_MS;
   }
 
   async reserve(request: ReservationRequest): Promise<ReservationResult> {
     try {
-      const result = await this.withinDeadline((signal) => this.documents.send(reservationUpdate(this.tableName, request), { abortSignal: signal }));
+      const result = await this.withinDeadline((signal) => this.reservations.send(reservationUpdate(this.tableName, request), { abortSignal: signal }));
       const balance: unknown = result.Attributes?.credits;
       return { reserved: true, balance: typeof balance === 'number' ? balance : 0 };
     } catch (err) {

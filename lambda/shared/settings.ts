@@ -55,6 +55,8 @@ export interface WebhookSettings {
   readonly boundariesTable: string;
   readonly webhookSecretId: string;
   readonly stripeApiKeySecretId?: string;
+  /** Usage plans (a counted plan's renewal resets the period counter). @default {} */
+  readonly plans?: Plans;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -198,5 +200,12 @@ export function loadWebhookSettings(env: Env): WebhookSettings {
     boundariesTable: required(env, TABLES.boundaries.envVar),
     webhookSecretId: required(env, ENV.webhookSecretId),
     stripeApiKeySecretId: optional(env, ENV.stripeApiKeySecretId),
+    plans: decodePlans(optional(env, ENV.plans)),
   };
+}
+
+/** The plans alone, for functions that need no other usage setting (the webhook). */
+export function plansEnvironment(plans: Plans | undefined): Record<string, string> {
+  const encoded = encodePlans(plans ?? {});
+  return encoded === '{}' ? {} : { [ENV.plans]: encoded };
 }

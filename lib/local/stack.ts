@@ -121,6 +121,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   // The deployed authorizer's client settings (timeouts, attempts), pointed at DynamoDB Local.
   const credentials = options.credentials ?? LOCAL_CREDENTIALS;
   const authorizerClient = authorizerDynamoClient({ endpoint: options.dynamodbEndpoint, region: LOCAL_REGION, credentials });
+  const reservationClient = authorizerDynamoClient({ endpoint: options.dynamodbEndpoint, region: LOCAL_REGION, credentials, maxAttempts: 1 });
   const webhookClient = localClient(options.dynamodbEndpoint, { requestTimeoutMs: 2000, maxAttempts: 2, credentials });
   // The webhook is built before the gateway that invokes it: the flush reaches it through this ref.
   const ref: { gateway?: LocalGateway } = {};
@@ -129,7 +130,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   };
   const settings = authorizerSettingsFor(config, built.routes, tables.customers);
   const authorizer = makeAuthorizerHandler({
-    customers: new DynamoCustomerReader(authorizerClient, tables.customers),
+    customers: new DynamoCustomerReader(authorizerClient, tables.customers, { reservationClient }),
     settings,
     now: () => new Date(now()),
     observability: createObservability('tollgate-authorizer'),
@@ -140,6 +141,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     flusher,
     now: () => new Date(now()),
     observability: createObservability('tollgate-webhook'),
+    plans: settings.plans ?? {},
   });
   // A stopped run must not keep the process alive for the minutes a clock run may wait.
   const stopped = new AbortController();
@@ -208,12 +210,13 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   return {
     gateway,
     ...(metering === undefined ? {} : { metering }),
-    clients: [authorizerClient, webhookClient, meteringClient],
+    clients: [authorizerClient, reservationClient, webhookClient, meteringClient],
     clock: (scheduled) => clock({ time: scheduled.toISOString() }),
     destroy: () => {
       stopped.abort();
       metering?.close();
       authorizerClient.destroy();
+      reservationClient.destroy();
       webhookClient.destroy();
       meteringClient.destroy();
     },
