@@ -42,7 +42,7 @@ export interface LocalRun {
   readonly seeded: boolean;
   /** Customers of the persisted data moved from the 0.1 layout at this start. */
   readonly upgraded: number;
-  readonly demoKeys: { readonly paying: string; readonly free: string; readonly reused: boolean };
+  readonly demoKeys: { readonly paying: string; readonly free: string; readonly metered: string; readonly payg: string; readonly reused: boolean };
   /** Where metering reports billed units. */
   readonly meterReporting: LocalMeterReporting;
   stop(): Promise<void>;

@@ -97,3 +97,30 @@ describe('tollgate metering replay', () => {
     expect((await usageOf(stack.tables, 'cus_cli_replay1')).periodUsed).toBe(3);
   });
 });
+
+describe('tollgate events send, the usage events', () => {
+  it('tops up credits with a paid credits checkout, and renews with a later period end (a fresh counter)', async () => {
+    await seedCustomer(stack.tables, 'cus_cli_topup1', { credits: 0 });
+    const topUp = await run(['events', 'send', 'checkout.session.completed', '--customer', 'cus_cli_topup1', '--credits', '100'], stack.env);
+    expect(topUp.code).toBe(0);
+    expect((await usageOf(stack.tables, 'cus_cli_topup1')).credits).toBe(100);
+    expect((await run(['events', 'send', 'invoice.paid', '--customer', 'cus_cli_topup1', '--credits', '100'], stack.env)).code).toBe(2);
+
+    const created = Math.floor(Date.now() / 1000) - 120;
+    const first = created + 30 * 86_400;
+    const subscribe = ['events', 'send', 'customer.subscription.created', '--customer', 'cus_cli_renew1', '--plan', 'sample_metered', '--created', String(created), '--period-end', String(first)];
+    expect((await run(subscribe, stack.env)).code).toBe(0);
+    await seedUsage(stack, 'cus_cli_renew1', first, 20);
+    expect(JSON.parse((await run(['usage', 'show', 'cus_cli_renew1', '--json'], stack.env)).stdout)).toMatchObject({ used: 20, remaining: 0 });
+    const renew = ['events', 'send', 'customer.subscription.updated', '--customer', 'cus_cli_renew1', '--plan', 'sample_metered', '--period-end', String(first + 30 * 86_400)];
+    expect((await run(renew, stack.env)).code).toBe(0);
+    expect(JSON.parse((await run(['usage', 'show', 'cus_cli_renew1', '--json'], stack.env)).stdout)).toMatchObject({ used: 0, remaining: 20 });
+  });
+});
+
+async function seedUsage(local: LocalStack, customerId: string, periodEnd: number, used: number): Promise<void> {
+  const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+  await DynamoDBDocumentClient.from(local.tables.client).send(
+    new UpdateCommand({ TableName: local.tables.names.customers, Key: { customerId }, UpdateExpression: 'SET usagePeriodEnd = :pe, periodUsed = :used', ExpressionAttributeValues: { ':pe': periodEnd, ':used': used } }),
+  );
+}

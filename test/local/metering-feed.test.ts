@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { decodeSubscriptionEvent } from '../../lambda/metering/logs-event';
 import type { MeteringResult } from '../../lambda/metering/handler';
 import { createApiKey } from '../../lambda/shared/customers/keys';
-import { deliverEvent } from '../../lib/local/demo';
+import { DEMO_CUSTOMERS, DEMO_PAYG_CREDITS, deliverEvent, seedDemoCustomers } from '../../lib/local/demo';
 import { createMeteringFeed, LOCAL_ACCESS_LOG_GROUP } from '../../lib/local/metering-feed';
 import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
 import { freshTables, type TestTables } from '../support/dynamodb';
@@ -196,5 +196,17 @@ describe('npm start metering, the sample plan', () => {
     const blocked = await search('x');
     expect(blocked.statusCode).toBe(402);
     expect(JSON.parse(blocked.body.toString('utf8'))).toMatchObject({ reason: 'quota_exceeded', limit: 20, used: 21 });
+  });
+
+  it('seeds the usage demo customers: one on sample_metered, one pay-as-you-go with a few credits', async () => {
+    const options = { stage: config.stageName, webhookSecret: LOCAL_WEBHOOK_SECRET, dynamodb: tables.client, tables: tables.names };
+    expect(await seedDemoCustomers(api.gateway, options)).toBe(true);
+    expect(await usageOf(tables, DEMO_CUSTOMERS.payg)).toMatchObject({ credits: DEMO_PAYG_CREDITS });
+    const { key } = await createApiKey({ client: tables.client, tables: tables.names }, { customerId: DEMO_CUSTOMERS.metered });
+    const search = await api.gateway.handle({ method: 'GET', path: `/${config.stageName}/v1/search?q=x`, headers: { Authorization: `Bearer ${key}` } });
+    expect(search.statusCode).toBe(200);
+    // Seeded once: a second start finds them.
+    expect(await seedDemoCustomers(api.gateway, options)).toBe(false);
+    expect(await usageOf(tables, DEMO_CUSTOMERS.payg)).toMatchObject({ credits: DEMO_PAYG_CREDITS });
   });
 });
