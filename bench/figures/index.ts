@@ -17,5 +17,11 @@ export async function loadFigure(id: FigureId): Promise<Figure> {
       return (await import('./b6-timing-parity')).figure;
     case 'B7':
       return (await import('./b7-heap')).figure;
+    case 'B8':
+      return (await import('./b8-metering-throughput')).figure;
+    case 'B9':
+      return (await import('./b9-enforcement-lag')).figure;
+    case 'B10':
+      return (await import('./b10-strict-decision')).figure;
   }
 }

@@ -22,6 +22,8 @@ import {
   type PaymentChange,
 } from './state';
 import { CustomerItemFullError, type ApplyResult, type PaymentStateStore } from './store';
+import type { Plans } from '../shared/customers/usage-view';
+import { withUsageEffects } from './usage';
 import { parseEvent, problemResponse, rawBody, verifySignature, WebhookRejection, type SigningSecrets } from './verify';
 
 export { MAX_BODY_BYTES, WebhookRejection } from './verify';
@@ -34,6 +36,8 @@ export interface WebhookDeps {
   readonly stripe?: Stripe;
   readonly now?: () => Date;
   readonly observability?: Observability;
+  /** Usage plans: a counted plan's new period resets its counter (usage.ts). @default {} */
+  readonly plans?: Plans;
 }
 
 export type WebhookOutcome = 'applied' | 'duplicate' | 'stale' | 'ignored' | 'parked' | 'rejected' | 'failed';
@@ -158,14 +162,14 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
 
       let before: Promise<CustomerRecord | undefined> | undefined;
       const resolved = await resolve(envelope, (id) => (before ??= deps.store.read(id)));
-      const { update } = resolved;
-      if (update === undefined) {
+      if (resolved.update === undefined) {
         record('ignored', { type: envelope.type, eventId: envelope.id, detail: resolved.ignoredReason });
         return ok('ignored');
       }
-      customerId = update.customerId;
+      customerId = resolved.update.customerId;
       const { type, id } = envelope;
       const stored = await (before ?? deps.store.read(customerId));
+      const update = withUsageEffects(resolved.update, stored, deps.plans ?? {});
       const target = flushTarget(event);
       const accessChanges = accessSignature(stored) !== accessSignature(project(stored, customerId, update, receivedAt));
       if (accessChanges && target === undefined) logger.warn('access changed but the request names no api stage: cached decisions expire with the authorizer ttl', { eventId: id });

@@ -40,6 +40,7 @@ export const handler: ReturnType<typeof makeWebhookHandler> = async (event) => {
     flusher,
     stripe: settings.stripeApiKeySecretId === undefined ? undefined : await stripeClient(settings.stripeApiKeySecretId),
     observability,
+    ...(settings.plans === undefined ? {} : { plans: settings.plans }),
   });
   return handle(event);
 };

@@ -8,7 +8,7 @@ import { PARKED, REPLAY } from './parked';
 const send: CommandSpec = {
   name: 'send',
   summary: 'send a signed Stripe event to the webhook',
-  synopsis: '<type> --customer <cus_id> [--status <status>] [--plan <lookup_key>] [--entitlement <key>]... [--created <epoch_seconds>] [--secret-id <id>]',
+  synopsis: '<type> --customer <cus_id> [--status <status>] [--plan <lookup_key>] [--entitlement <key>]... [--created <epoch_seconds>] [--credits <units>] [--period-end <epoch_seconds>] [--secret-id <id>]',
   description: [
     'Builds a realistic Stripe event, signs it with the webhook signing secret as Stripe does, and posts it',
     'to the webhook URL. The signing secret: --secret-id when given, else STRIPE_WEBHOOK_SECRET when set,',
@@ -27,6 +27,8 @@ const send: CommandSpec = {
     plan: { type: 'string', value: '<lookup_key>', help: 'the price lookup key (default: pro)' },
     entitlement: { type: 'string', multiple: true, value: '<key>', help: 'entitlement summary: an active feature lookup key (repeat for several)' },
     created: { type: 'string', value: '<epoch_seconds>', help: "the event's created time (default: now)" },
+    credits: { type: 'string', value: '<units>', help: 'checkout.session.completed: a paid credits top-up of this many units' },
+    'period-end': { type: 'string', value: '<epoch_seconds>', help: "subscription and invoice events: the period's end (a later one renews; default: created + 30 days)" },
     'secret-id': { type: 'string', value: '<id>', help: 'deployed: the Secrets Manager secret holding the signing secret' },
   },
   run: async (ctx) => {
@@ -42,6 +44,15 @@ const send: CommandSpec = {
     if (created !== undefined && (createdText?.trim() === '' || !Number.isSafeInteger(created) || created < 0)) {
       throw new UsageError(`--created "${createdText}" is invalid: give epoch seconds`);
     }
+    const whole = (name: string, min: number): number | undefined => {
+      const text = stringValue(ctx.values, name);
+      if (text === undefined) return undefined;
+      if (!/^\d{1,12}$/.test(text) || Number(text) < min) throw new UsageError(`--${name} "${text}" is invalid: give a whole number${min > 0 ? ` ≥ ${min}` : ''}`);
+      return Number(text);
+    };
+    const credits = whole('credits', 1);
+    const periodEnd = whole('period-end', 0);
+    if (credits !== undefined && type !== 'checkout.session.completed') throw new UsageError(`--credits applies to checkout.session.completed, not ${type}`);
     const entitlements = Array.isArray(ctx.values.entitlement) ? ctx.values.entitlement : undefined;
     const plan = stringValue(ctx.values, 'plan');
     let event: Record<string, unknown>;
@@ -54,6 +65,8 @@ const send: CommandSpec = {
           ...(plan === undefined ? {} : { plan }),
           ...(entitlements === undefined ? {} : { entitlements }),
           ...(created === undefined ? {} : { created }),
+          ...(credits === undefined ? {} : { credits }),
+          ...(periodEnd === undefined ? {} : { periodEnd }),
         },
         ctx.now,
       );

@@ -5,6 +5,9 @@ import { CUSTOMERS } from './customers';
 import { EVENTS } from './events';
 import { describeFailure, oneLine } from './failures';
 import { KEYS } from './keys';
+import { CREDITS } from './credits';
+import { METERING } from './metering';
+import { USAGE } from './usage';
 import { resolveTarget, type Target } from './target';
 
 /**
@@ -17,7 +20,7 @@ import { resolveTarget, type Target } from './target';
 export type { CliIo } from './command';
 export { CliError } from './command';
 
-export const GROUPS: readonly CommandGroup[] = [KEYS, CUSTOMERS, EVENTS];
+export const GROUPS: readonly CommandGroup[] = [KEYS, CUSTOMERS, EVENTS, USAGE, CREDITS, METERING];
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const args = [...argv];

@@ -12,7 +12,17 @@ import type { LocalGateway } from './gateway';
  * a restart keeps whatever state they reached, and their keys.
  */
 
-export const DEMO_CUSTOMERS = { paying: 'cus_tollgate_demo_paying', free: 'cus_tollgate_demo_free' } as const;
+export const DEMO_CUSTOMERS = {
+  paying: 'cus_tollgate_demo_paying',
+  free: 'cus_tollgate_demo_free',
+  /** On the sample's usage plan: 20 units of GET /v1/search per period, 402 quota_exceeded past them. */
+  metered: 'cus_tollgate_demo_metered',
+  /** No subscription, a few prepaid credits: pay-as-you-go until 402 credits_exhausted. */
+  payg: 'cus_tollgate_demo_payg',
+} as const;
+/** The metered demo customer's plan (the sample's price lookup key) and the pay-as-you-go customer's first credits. */
+export const DEMO_USAGE_PLAN = 'sample_metered';
+export const DEMO_PAYG_CREDITS = 5;
 export const DEMO_KEY_NAME = 'demo (npm start)';
 export const DEMO_KEYS_FILE = 'demo-keys.json';
 
@@ -41,12 +51,26 @@ export async function seedDemoCustomers(
   gateway: LocalGateway,
   options: { stage: string; webhookSecret: string; dynamodb: DynamoDBClient; tables: TableNames },
 ): Promise<boolean> {
-  const existing = await options.dynamodb.send(
-    new GetItemCommand({ TableName: options.tables.customers, Key: { customerId: { S: DEMO_CUSTOMERS.paying } }, ConsistentRead: true }),
-  );
-  if (existing.Item !== undefined) return false;
+  const exists = async (customerId: string): Promise<boolean> =>
+    (await options.dynamodb.send(new GetItemCommand({ TableName: options.tables.customers, Key: { customerId: { S: customerId } }, ConsistentRead: true }))).Item !== undefined;
   // A minute in the past: events sent by hand afterwards are newer, whatever second they land in.
   const created = Math.floor(Date.now() / 1000) - 60;
+  // The usage demo customers joined later: seeded on their own, so data kept from an older run gains them.
+  const usageEvents: EventSpec[] = [
+    ...(await exists(DEMO_CUSTOMERS.metered)
+      ? []
+      : [{ type: 'customer.subscription.created', customerId: DEMO_CUSTOMERS.metered, status: 'active', plan: DEMO_USAGE_PLAN, created, id: 'evt_tollgate_demo_metered' } as const]),
+    ...(await exists(DEMO_CUSTOMERS.payg)
+      ? []
+      : [{ type: 'checkout.session.completed', customerId: DEMO_CUSTOMERS.payg, credits: DEMO_PAYG_CREDITS, created, id: 'evt_tollgate_demo_payg_credits' } as const]),
+  ];
+  for (const event of usageEvents) {
+    const result = await deliverEvent(gateway, event, options.webhookSecret);
+    if (result.statusCode !== 200) {
+      throw new DemoSeedError(`the webhook refused the demo event ${event.type} with ${result.statusCode}: ${result.body}`);
+    }
+  }
+  if (await exists(DEMO_CUSTOMERS.paying)) return false;
   const events: EventSpec[] = [
     { type: 'customer.subscription.created', customerId: DEMO_CUSTOMERS.paying, status: 'active', plan: DEMO_PLAN, created, id: 'evt_tollgate_demo_subscription' },
     {
@@ -112,5 +136,5 @@ export async function issueDemoKeys(store: { client: DynamoDBClient; tables: Tab
     writeFileSync(temp, `${JSON.stringify(issued, null, 2)}\n`, { mode: 0o600 });
     renameSync(temp, file);
   }
-  return { paying: issued.paying!.key, free: issued.free!.key, reused };
+  return { paying: issued.paying!.key, free: issued.free!.key, metered: issued.metered!.key, payg: issued.payg!.key, reused };
 }

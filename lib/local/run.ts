@@ -8,6 +8,7 @@ import { accessLogPath, removeCoordinates, writeCoordinates } from './coordinate
 import { adoptSharedDatabase, credentialsPath, localCredentials } from './credentials';
 import { DEMO_KEYS_FILE, issueDemoKeys, seedDemoCustomers } from './demo';
 import { createTables, freePort, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from './dynamodb-local';
+import { startLocalMeterReporting, type LocalMeterReporting } from './meter-reporting';
 import { describeRouteChanges, filesUnder, requireFresh, watchSources } from './reload';
 import { startAdminServer, startGatewayServer, type RunningServer } from './server';
 import * as stack from './stack';
@@ -29,6 +30,8 @@ export interface LocalRunOptions {
   readonly log: (line: string) => void;
   /** Called with the new API URL when a reload changes it. */
   readonly onUrlChange?: (apiUrl: string) => void;
+  /** A Stripe test-mode API key for metered billing reports. @default - the local fake of Stripe's API */
+  readonly stripeApiKey?: string;
 }
 
 export interface LocalRun {
@@ -39,7 +42,9 @@ export interface LocalRun {
   readonly seeded: boolean;
   /** Customers of the persisted data moved from the 0.1 layout at this start. */
   readonly upgraded: number;
-  readonly demoKeys: { readonly paying: string; readonly free: string; readonly reused: boolean };
+  readonly demoKeys: { readonly paying: string; readonly free: string; readonly metered: string; readonly payg: string; readonly reused: boolean };
+  /** Where metering reports billed units. */
+  readonly meterReporting: LocalMeterReporting;
   stop(): Promise<void>;
 }
 
@@ -74,13 +79,23 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   // Appended across runs, like a log group; private like the rest of the state folder.
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const accessLog = createWriteStream(accessLogPath(stateDir), { flags: 'a', mode: 0o600 });
+  let meterReporting: LocalMeterReporting | undefined;
   const build = (module: StackModule, endpoint: string): Served => {
     const config = module.loadProjectConfig(root, options.context);
     const built = module.buildLocalDocument(config, root);
     return {
       config,
       built,
-      api: module.createLocalApi({ config, built, dynamodbEndpoint: endpoint, tables, webhookSecret: options.webhookSecret, credentials, accessLog: (line) => accessLog.write(`${line}\n`) }),
+      api: module.createLocalApi({
+        config,
+        built,
+        dynamodbEndpoint: endpoint,
+        tables,
+        webhookSecret: options.webhookSecret,
+        credentials,
+        accessLog: (line) => accessLog.write(`${line}\n`),
+        metering: { reporter: meterReporting!.reporter, onError: (err) => log(`tollgate: metering batch failed: ${err instanceof Error ? err.message : String(err)}`) },
+      }),
     };
   };
 
@@ -102,7 +117,10 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     removeCoordinates(stateDir, process.pid);
     await Promise.allSettled(servers.map((s) => s.close()));
     for (const timer of retired) clearTimeout(timer);
+    // The last access-log lines are metered before the clients go.
+    await served?.api.metering?.stop().catch(() => undefined);
     served?.api.destroy();
+    await meterReporting?.close();
     await new Promise<void>((resolve) => accessLog.end(resolve));
     await dynamodb?.stop();
   };
@@ -111,6 +129,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     dynamodb = await startDynamoDbLocal({ credentials, ...(dbPath === undefined ? {} : { dbPath }) });
     const admin = dynamodb.client();
     await createTables(admin, tables);
+    meterReporting = await startLocalMeterReporting(options.stripeApiKey);
     const { upgraded, skippedCustomers } = await upgradeLegacyCustomers(admin, tables.customers);
     for (const { reason } of skippedCustomers) log(`tollgate: not upgraded from the 0.1 layout: ${reason}`);
     served = build(stack, dynamodb.endpoint);
@@ -153,7 +172,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       // Requests already inside the old gateway finish on its clients.
       const timer = setTimeout(() => {
         retired.delete(timer);
-        before.api.destroy();
+        void (before.api.metering?.stop() ?? Promise.resolve()).finally(() => before.api.destroy());
       }, 10_000);
       retired.add(timer);
       const routes = describeRouteChanges(before.built.operations, next.built.operations);
@@ -180,7 +199,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     const watched = (): string[] => [path.join(root, 'cdk.json'), path.resolve(root, served!.config.openApiDocument), ...filesUnder(LAMBDA_DIR)];
     stopWatching = watchSources(watched, reload);
 
-    return { apiUrl, dynamodb, dbPath, tables, seeded, upgraded, demoKeys, stop };
+    return { apiUrl, dynamodb, dbPath, tables, seeded, upgraded, demoKeys, meterReporting, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -12,12 +12,20 @@ import { DynamoBoundaryReader } from '../../lambda/clock/store';
 import { createObservability } from '../../lambda/shared/observability';
 import type { AuthorizerCacheFlusher } from '../../lambda/shared/ports';
 import type { RouteRule } from '../../lambda/shared/requirements';
-import { authorizerEnvironment, loadAuthorizerSettings, type AuthorizerSettings } from '../../lambda/shared/settings';
+import { authorizerEnvironment, loadAuthorizerSettings, loadUsageSettings, usageEnvironment, type AuthorizerSettings } from '../../lambda/shared/settings';
+import { PAYMENT_STATE_PROJECTION } from '../../lambda/shared/customers/item';
+import { readCustomer } from '../../lambda/shared/customers/store';
+import { makeUsageHandler } from '../../lambda/usage/handler';
 import { TABLES, type TableNames } from '../../lambda/shared/tables';
+import { makeMeteringHandler, type MeteringResult } from '../../lambda/metering/handler';
+import { meteringRulesFrom, type MeteringRules } from '../../lambda/metering/rules';
+import { DynamoMeteringStore } from '../../lambda/metering/store';
+import type { MeterReporter } from '../../lambda/metering/stripe-meter';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
 import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localClient, type LocalCredentials } from './dynamodb-local';
 import { createLocalGateway, localInvocationUri, type LocalFunction, type LocalGateway } from './gateway';
+import { createMeteringFeed, type MeteringFeed, type MeteringFeedOptions } from './metering-feed';
 
 /**
  * The deployed stack's pieces, wired for one laptop: the same OpenAPI document (the shared builder,
@@ -25,7 +33,12 @@ import { createLocalGateway, localInvocationUri, type LocalFunction, type LocalG
  * DynamoDB Local. No aws-cdk-lib.
  */
 
-export const LOCAL_FUNCTION_NAMES = { authorizer: 'tollgate-authorizer', webhook: 'tollgate-webhook', backend: 'tollgate-backend' } as const;
+export const LOCAL_FUNCTION_NAMES = {
+  authorizer: 'tollgate-authorizer',
+  webhook: 'tollgate-webhook',
+  backend: 'tollgate-backend',
+  usage: 'tollgate-usage',
+} as const;
 export const LOCAL_REST_API_ID = 'local';
 export const LOCAL_TABLE_PREFIX = 'tollgate';
 /** Documented in the README: only for the local run, never for a deployed endpoint. */
@@ -50,6 +63,7 @@ export function buildLocalDocument(config: TollgateConfig, root: string): BuiltA
     document: loadApiDocument(config.openApiDocument, root),
     authorizerUri: localInvocationUri(LOCAL_FUNCTION_NAMES.authorizer),
     webhookUri: localInvocationUri(LOCAL_FUNCTION_NAMES.webhook),
+    usageUri: localInvocationUri(LOCAL_FUNCTION_NAMES.usage),
     backend:
       config.backendUrl === undefined
         ? { type: 'lambda', invocationUri: localInvocationUri(LOCAL_FUNCTION_NAMES.backend) }
@@ -72,12 +86,29 @@ export interface LocalApiOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Receives every access-log line the stage writes (lambda/shared/access-log.ts). @default - none */
   readonly accessLog?: (line: string) => void;
+  /**
+   * The access log fed to the metering handler in batches, as the deployed subscription filter does.
+   * @default on: a batch every second or at 500 lines, no Stripe reporting
+   */
+  readonly metering?: LocalMeteringOptions | false;
+}
+
+export interface LocalMeteringOptions extends Pick<MeteringFeedOptions, 'intervalMs' | 'maxLines' | 'schedule'> {
+  /** Where billed units are reported (the fake Stripe API, or Stripe). @default - none: reporting off */
+  readonly reporter?: MeterReporter;
+  /** @default the route table's costs and the configured plans */
+  readonly rules?: MeteringRules;
+  /** Each delivered batch's result (tests, the terminal). */
+  readonly onBatch?: (result: MeteringResult) => void;
+  readonly onError?: (err: unknown) => void;
 }
 
 export interface LocalApi {
   readonly gateway: LocalGateway;
   /** The DynamoDB client the handlers use (closed by `destroy`). */
   readonly clients: readonly DynamoDBClient[];
+  /** The local subscription filter feeding the metering handler (absent when metering is off). */
+  readonly metering?: MeteringFeed;
   /** One run of the deployed clock function, for the run scheduled at `scheduled` (the local timer calls it each minute). */
   clock(scheduled: Date): Promise<ClockRun>;
   destroy(): void;
@@ -90,6 +121,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   // The deployed authorizer's client settings (timeouts, attempts), pointed at DynamoDB Local.
   const credentials = options.credentials ?? LOCAL_CREDENTIALS;
   const authorizerClient = authorizerDynamoClient({ endpoint: options.dynamodbEndpoint, region: LOCAL_REGION, credentials });
+  const reservationClient = authorizerDynamoClient({ endpoint: options.dynamodbEndpoint, region: LOCAL_REGION, credentials, maxAttempts: 1 });
   const webhookClient = localClient(options.dynamodbEndpoint, { requestTimeoutMs: 2000, maxAttempts: 2, credentials });
   // The webhook is built before the gateway that invokes it: the flush reaches it through this ref.
   const ref: { gateway?: LocalGateway } = {};
@@ -98,7 +130,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   };
   const settings = authorizerSettingsFor(config, built.routes, tables.customers);
   const authorizer = makeAuthorizerHandler({
-    customers: new DynamoCustomerReader(authorizerClient, tables.customers),
+    customers: new DynamoCustomerReader(authorizerClient, tables.customers, { reservationClient }),
     settings,
     now: () => new Date(now()),
     observability: createObservability('tollgate-authorizer'),
@@ -109,6 +141,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     flusher,
     now: () => new Date(now()),
     observability: createObservability('tollgate-webhook'),
+    plans: settings.plans ?? {},
   });
   // A stopped run must not keep the process alive for the minutes a clock run may wait.
   const stopped = new AbortController();
@@ -121,10 +154,50 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     sleep: options.sleep ?? ((ms) => delay(ms, undefined, { signal: stopped.signal })),
     observability: createObservability('tollgate-clock'),
   });
+  // Metering is off the request path: a slow DynamoDB Local (a loaded laptop) must delay it, not park its batches.
+  const meteringClient = localClient(options.dynamodbEndpoint, { requestTimeoutMs: 10_000, maxAttempts: 3, credentials });
+  const meteringOptions = options.metering === false ? undefined : (options.metering ?? {});
+  const metering =
+    meteringOptions === undefined
+      ? undefined
+      : (() => {
+          const handler = makeMeteringHandler({
+            store: new DynamoMeteringStore(meteringClient, { customers: tables.customers, events: tables.events }),
+            rules: meteringOptions.rules ?? meteringRulesFrom(built.routes, config.plans),
+            flusher,
+            target: { restApiId: LOCAL_REST_API_ID, stage: config.stageName },
+            ...(meteringOptions.reporter === undefined ? {} : { reporter: meteringOptions.reporter }),
+            now: () => new Date(now()),
+            observability: createObservability('tollgate-metering'),
+          });
+          return createMeteringFeed({
+            deliver: async (event) => meteringOptions.onBatch?.(await handler(event)),
+            now,
+            ...(meteringOptions.intervalMs === undefined ? {} : { intervalMs: meteringOptions.intervalMs }),
+            ...(meteringOptions.maxLines === undefined ? {} : { maxLines: meteringOptions.maxLines }),
+            ...(meteringOptions.schedule === undefined ? {} : { schedule: meteringOptions.schedule }),
+            ...(meteringOptions.onError === undefined ? {} : { onError: meteringOptions.onError }),
+          });
+        })();
+  const accessLog =
+    metering === undefined
+      ? options.accessLog
+      : (line: string): void => {
+          options.accessLog?.(line);
+          metering.push(line);
+        };
+  const usage = makeUsageHandler({
+    customers: { read: (customerId) => readCustomer(webhookClient, tables.customers, customerId, PAYMENT_STATE_PROJECTION) },
+    // Through the same environment contract as the deployed function.
+    settings: loadUsageSettings({ ...usageEnvironment(config), [TABLES.customers.envVar]: tables.customers }),
+    now: () => new Date(now()),
+    corsAllowOrigin: config.corsAllowOrigin,
+  });
   const functions: Record<string, LocalFunction> = {
     [LOCAL_FUNCTION_NAMES.authorizer]: authorizer,
     [LOCAL_FUNCTION_NAMES.webhook]: webhook,
     [LOCAL_FUNCTION_NAMES.backend]: sampleBackend,
+    [LOCAL_FUNCTION_NAMES.usage]: usage,
   };
   const gateway = (ref.gateway = createLocalGateway({
     document: built.document,
@@ -132,16 +205,20 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     stage: config.stageName,
     restApiId: LOCAL_REST_API_ID,
     now,
-    ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }),
+    ...(accessLog === undefined ? {} : { accessLog }),
   }));
   return {
     gateway,
-    clients: [authorizerClient, webhookClient],
+    ...(metering === undefined ? {} : { metering }),
+    clients: [authorizerClient, reservationClient, webhookClient, meteringClient],
     clock: (scheduled) => clock({ time: scheduled.toISOString() }),
     destroy: () => {
       stopped.abort();
+      metering?.close();
       authorizerClient.destroy();
+      reservationClient.destroy();
       webhookClient.destroy();
+      meteringClient.destroy();
     },
   };
 }

@@ -8,7 +8,7 @@ import { ApiDocumentError } from '../openapi/load';
 import { OpenApiError } from '../openapi/build';
 import { STATE_DIR, STATE_DIR_ENV, stateDirectory } from './coordinates';
 import { ensurePrivateStateDir, LocalCredentialsError } from './credentials';
-import { DEMO_CUSTOMERS, DEMO_ENTITLEMENT, DEMO_KEYS_FILE, DEMO_PLAN } from './demo';
+import { DEMO_PAYG_CREDITS, DEMO_USAGE_PLAN, DEMO_CUSTOMERS, DEMO_ENTITLEMENT, DEMO_KEYS_FILE, DEMO_PLAN } from './demo';
 import { DynamoDbLocalError } from './dynamodb-local';
 import { watchLauncher } from './lifeline';
 import { shown, startLocalRun, type LocalRun } from './run';
@@ -78,7 +78,7 @@ const say = (line: string): void => {
 
 function banner(run: LocalRun, stateDir: string, webhookSecret: string): string {
   const apiUrl = run.apiUrl();
-  const { paying, free, reused } = run.demoKeys;
+  const { paying, free, metered, payg, reused } = run.demoKeys;
   const keysFile = shown(path.join(stateDir, DEMO_KEYS_FILE));
   return [
     '',
@@ -96,6 +96,15 @@ function banner(run: LocalRun, stateDir: string, webhookSecret: string): string 
     `  curl -i ${apiUrl}v1/quotes -H "Authorization: Bearer ${paying}"    # 200`,
     `  curl -i ${apiUrl}v1/quotes                                          # 401`,
     `  curl -i ${apiUrl}v1/quotes -H "Authorization: Bearer ${free}"    # 402 no_subscription`,
+    '',
+    `sold by use: GET /v1/search costs 1 unit per 2xx call, counted from the access log every second (reports: ${run.meterReporting.description}):`,
+    `  metered  ${metered}    (${DEMO_CUSTOMERS.metered}, plan ${DEMO_USAGE_PLAN}: 20 units a period)`,
+    `  payg     ${payg}    (${DEMO_CUSTOMERS.payg}, no subscription, ${DEMO_PAYG_CREDITS} credits)`,
+    `  for i in $(seq 25); do curl -s -o /dev/null -w '%{http_code} ' "${apiUrl}v1/search?q=tollgate" -H "Authorization: Bearer ${metered}"; sleep 0.3; done; echo    # 200s, then 402 quota_exceeded`,
+    `  npx tollgate usage show ${DEMO_CUSTOMERS.metered}    # used, limit, remaining, resets at`,
+    `  npx tollgate events send customer.subscription.updated --customer ${DEMO_CUSTOMERS.metered} --plan ${DEMO_USAGE_PLAN} --period-end $(( $(date +%s) + 5184000 ))    # renewal: 200 again`,
+    `  for i in $(seq 8); do curl -s -o /dev/null -w '%{http_code} ' "${apiUrl}v1/search?q=tollgate" -H "Authorization: Bearer ${payg}"; sleep 0.3; done; echo    # 200s, then 402 credits_exhausted`,
+    `  npx tollgate events send checkout.session.completed --customer ${DEMO_CUSTOMERS.payg} --credits 100    # top-up: 200 again`,
     '',
     'real Stripe test-mode events (Stripe CLI), then restart with the secret it prints:',
     `  stripe listen --forward-to ${apiUrl}webhooks/stripe`,
@@ -161,7 +170,17 @@ async function main(): Promise<void> {
 
   try {
     await assertPortFree(port);
-    run = await startLocalRun({ root: PROJECT_ROOT, context, stateDir, port, inMemory: args['in-memory'] === true, webhookSecret, log: say, onUrlChange: (url) => lock.update(url) });
+    run = await startLocalRun({
+      root: PROJECT_ROOT,
+      context,
+      stateDir,
+      port,
+      inMemory: args['in-memory'] === true,
+      webhookSecret,
+      log: say,
+      onUrlChange: (url) => lock.update(url),
+      ...(process.env.STRIPE_API_KEY === undefined ? {} : { stripeApiKey: process.env.STRIPE_API_KEY }),
+    });
     lock.update(run.apiUrl());
     process.stdout.write(banner(run, stateDir, webhookSecret));
   } catch (err) {

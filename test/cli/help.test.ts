@@ -19,7 +19,7 @@ describe('tollgate --help', () => {
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(lines(stdout)).toEqual(
       expect.arrayContaining([
-        'usage: tollgate <keys|customers|events> <command> [options]',
+        'usage: tollgate <keys|customers|events|usage|credits|metering> <command> [options]',
         '  keys create --customer <cus_id> [--name <name>] [--expires <when>]',
         '  keys list [--customer <cus_id>]',
         '  keys revoke <keyId>',
@@ -27,7 +27,8 @@ describe('tollgate --help', () => {
         '  customers show <cus_id>',
         '  customers set-usage <cus_id> --block <credits_exhausted|quota_exceeded|none>',
         '  events send <type> --customer <cus_id> [--status <status>] [--plan <lookup_key>]',
-        '              [--entitlement <key>]... [--created <epoch_seconds>] [--secret-id <id>]',
+        '              [--entitlement <key>]... [--created <epoch_seconds>] [--credits <units>]',
+        '              [--period-end <epoch_seconds>] [--secret-id <id>]',
         '  --outputs <file>   a deployed stack: the JSON written by cdk deploy --outputs-file <file>',
         '  --profile <name>   an AWS profile for a deployed stack (default: AWS_PROFILE)',
         '  -h, --help         show this help',
@@ -85,9 +86,9 @@ describe('usage errors', () => {
     [['keys', 'rotate'], 'missing the key id <keyId>: see tollgate keys list', 'usage: tollgate keys rotate <keyId> [--overlap <duration>] [--name <name>]'],
     [['keys', 'rotate', 'abcdefgh', '--overlap', '60'], '--overlap "60" is invalid: add a unit, as in 60s or 60m', 'usage: tollgate keys rotate <keyId> [--overlap <duration>] [--name <name>]'],
     [['keys', 'create', '--customer', 'cus_a', '--expires'], 'option --expires needs a value: --expires <when>', 'usage: tollgate keys create --customer <cus_id> [--name <name>] [--expires <when>]'],
-    [['custmers', 'show', 'cus_a'], 'unknown command "custmers": did you mean customers?', 'usage: tollgate <keys|customers|events> <command> [options]'],
+    [['custmers', 'show', 'cus_a'], 'unknown command "custmers": did you mean customers?', 'usage: tollgate <keys|customers|events|usage|credits|metering> <command> [options]'],
     [['keys', 'lsit'], 'unknown keys command "lsit": did you mean list?', 'usage: tollgate keys <create|list|revoke|rotate> [options]'],
-    [[], 'missing a command', 'usage: tollgate <keys|customers|events> <command> [options]'],
+    [[], 'missing a command', 'usage: tollgate <keys|customers|events|usage|credits|metering> <command> [options]'],
   ])('%j: one line that says what is wrong, then the usage, and exit 2', async (argv, error, usage) => {
     const result = await run(argv, env);
     expect(result).toEqual({ code: 2, stdout: '', stderr: `tollgate: ${error}\n${usage}\n` });

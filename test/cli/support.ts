@@ -6,7 +6,7 @@ import { writeCoordinates } from '../../lib/local/coordinates';
 import { LOCAL_REGION } from '../../lib/local/dynamodb-local';
 import { startAdminServer, startGatewayServer } from '../../lib/local/server';
 import { buildLocalDocument, createLocalApi, LOCAL_REST_API_ID, LOCAL_WEBHOOK_SECRET, loadProjectConfig } from '../../lib/local/stack';
-import { freshTables } from '../support/dynamodb';
+import { freshTables, type TestTables } from '../support/dynamodb';
 
 export const ROOT = path.join(__dirname, '..', '..');
 
@@ -28,6 +28,8 @@ export interface LocalStack {
   /** For the CLI: TOLLGATE_STATE_DIR points at this stack's coordinates. */
   readonly env: Record<string, string | undefined>;
   readonly apiUrl: string;
+  /** Its DynamoDB Local tables (arranging state a test starts from). */
+  readonly tables: TestTables;
   get(route: string, key: string): Promise<Response>;
   stop(): Promise<void>;
 }
@@ -60,6 +62,7 @@ export async function startLocalStack(label: string, webhookSecret = LOCAL_WEBHO
   return {
     env: { TOLLGATE_STATE_DIR: stateDir },
     apiUrl,
+    tables,
     get: (route, key) => fetch(`${apiUrl}${route}`, { headers: { Authorization: `Bearer ${key}` } }),
     stop: async () => {
       await Promise.all([gateway.close(), admin.close()]);

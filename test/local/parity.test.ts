@@ -21,6 +21,7 @@ function localise(body: Doc): Doc {
     ['Authorizer', LOCAL_FUNCTION_NAMES.authorizer],
     ['StripeWebhook', LOCAL_FUNCTION_NAMES.webhook],
     ['SampleBackend', LOCAL_FUNCTION_NAMES.backend],
+    ['Usage', LOCAL_FUNCTION_NAMES.usage],
   ];
   const walk = (value: unknown, key?: string): unknown => {
     if ((key === 'uri' || key === 'authorizerUri') && typeof value === 'object' && value !== null) {
@@ -61,6 +62,11 @@ const denyContext = {
   subscriptionStatus: 'unpaid',
   paymentUrl: 'https://invoice.stripe.com/i/acct_x/test_1',
   customerId: 'cus_parity',
+  // The usage members as tollgate's authorizer sets them: JSON literals.
+  limit: 'null',
+  used: 'null',
+  resetsAt: 'null',
+  balance: 'null',
 };
 
 describe('local gateway parity with the synthesized template', () => {
@@ -81,7 +87,7 @@ describe('local gateway parity with the synthesized template', () => {
   const failingBackend = (() => Promise.reject(new Error('backend crashed'))) as LocalFunction;
   const gateway = createLocalGateway({
     document,
-    functions: { [LOCAL_FUNCTION_NAMES.authorizer]: authorizer, [LOCAL_FUNCTION_NAMES.webhook]: failingBackend, [LOCAL_FUNCTION_NAMES.backend]: failingBackend },
+    functions: { [LOCAL_FUNCTION_NAMES.authorizer]: authorizer, [LOCAL_FUNCTION_NAMES.webhook]: failingBackend, [LOCAL_FUNCTION_NAMES.backend]: failingBackend, [LOCAL_FUNCTION_NAMES.usage]: failingBackend },
     stage: STAGE,
   });
 
@@ -100,7 +106,7 @@ describe('local gateway parity with the synthesized template', () => {
   });
 
   it('finds secured routes in the template', () => {
-    expect(secured.map(([m, r]) => `${m} ${r}`)).toEqual(['GET /v1/ping', 'GET /v1/quotes', 'GET /v1/reports/{reportId}']);
+    expect(secured.map(([m, r]) => `${m} ${r}`)).toEqual(['GET /v1/ping', 'GET /v1/quotes', 'GET /v1/reports/{reportId}', 'GET /v1/search', 'GET /tollgate/usage']);
   });
 
   describe.each(secured)('%s %s', (method, _route, concrete) => {

@@ -1,0 +1,124 @@
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
+import Stripe from 'stripe';
+import { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
+import { fakeMeterEvents, type FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
+import { startFakeStripeApi, type FakeStripeApi } from '../../lib/local/stripe-api/server';
+import { freshTables, type TestTables } from '../support/dynamodb';
+import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, RecordingFlusher, RULES, seedCustomer, usageOf } from './support';
+
+/**
+ * Random calls (2xx and not, routes that cost and routes that do not), cut into batches that arrive
+ * shuffled and duplicated, over several billing periods with top-ups between them: the period's
+ * counter equals the cost of its 2xx calls, credits pay exactly the units past the quota (never below
+ * zero), a bill plan's overage reaches Stripe exactly once, and the cache is flushed exactly when a
+ * block begins.
+ */
+
+const STATUSES = [200, 201, 204, 400, 402, 403, 429, 500, 503] as const;
+const ROUTES = [
+  { method: 'GET', path: '/v1/search', cost: 1 },
+  { method: 'POST', path: '/v1/reports/{reportId}', cost: 5 },
+  { method: 'GET', path: '/v1/quotes', cost: 0 },
+] as const;
+const PERIOD = 30 * 86_400;
+
+const call = fc.record({ status: fc.constantFrom(...STATUSES), route: fc.constantFrom(...ROUTES) });
+const period = fc.record({
+  calls: fc.array(call, { maxLength: 40 }),
+  cuts: fc.array(fc.nat(), { maxLength: 5 }),
+  order: fc.array(fc.nat(), { minLength: 8, maxLength: 8 }),
+  duplicate: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+  topUp: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }),
+});
+const scenario = fc.record({
+  plan: fc.constantFrom('sample_metered', 'sample_bill'),
+  credits: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
+  periods: fc.array(period, { minLength: 1, maxLength: 3 }),
+});
+
+let tables: TestTables;
+let api: FakeStripeApi;
+let meterEvents: FakeMeterEvents;
+let reporter: StripeMeterReporter;
+beforeAll(async () => {
+  tables = await freshTables('metering-property');
+  meterEvents = fakeMeterEvents({ now: () => 1_700_000_100_000 });
+  api = await startFakeStripeApi({ resources: [meterEvents] });
+  reporter = new StripeMeterReporter(new Stripe('sk_test_property', { host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 }), { sleep: () => Promise.resolve() });
+});
+afterAll(async () => {
+  await api.close();
+  tables.client.destroy();
+});
+
+let customerSequence = 0;
+
+/** Cuts `items` at the given positions into consecutive, non-empty batches. */
+function cut<T>(items: readonly T[], cuts: readonly number[]): T[][] {
+  const at = [...new Set(cuts.map((c) => (items.length === 0 ? 0 : c % items.length)))].filter((c) => c > 0).sort((a, b) => a - b);
+  const batches: T[][] = [];
+  let from = 0;
+  for (const to of [...at, items.length]) {
+    if (to > from) batches.push(items.slice(from, to));
+    from = to;
+  }
+  return batches;
+}
+
+describe('metering properties (DynamoDB Local, fake Stripe API)', () => {
+  it('counts exactly the 2xx units per period, draws credits past the quota, bills the overage once, flushes exactly at a block', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async ({ plan, credits, periods }) => {
+        const customerId = `cus_prop${customerSequence++}`;
+        const quota = RULES.plans[plan]!.quota!;
+        await seedCustomer(tables, customerId, { plan, periodEnd: PERIOD_1, ...(credits === undefined ? {} : { credits }) });
+        const flusher = new RecordingFlusher();
+        const { handler } = meteringHandler(tables, { reporter, flusher });
+        let balance = credits;
+        let billedExpected = 0;
+        for (const [index, p] of periods.entries()) {
+          const periodEnd = PERIOD_1 + index * PERIOD;
+          if (index > 0) {
+            // A renewal: the subscription's period moves on (the webhook's write, arranged here).
+            await DynamoDBDocumentClient.from(tables.client).send(
+              new UpdateCommand({ TableName: tables.names.customers, Key: { customerId }, UpdateExpression: 'SET subscriptions.sub_1.currentPeriodEnd = :pe', ExpressionAttributeValues: { ':pe': periodEnd } }),
+            );
+          }
+          const lines = p.calls.map((c) => accessLine({ customerId, periodEnd, method: c.route.method, path: c.route.path, status: c.status }));
+          const batches = cut(logEvents(lines), p.cuts).map((events, i) => delivery(events, `stream-${index}-${i}`));
+          // Shuffled, some delivered twice.
+          const deliveries = batches
+            .map((b, i) => ({ b, key: p.order[i % p.order.length]! * 100 + i, twice: p.duplicate[i % p.duplicate.length]! }))
+            .sort((x, y) => x.key - y.key)
+            .flatMap(({ b, twice }) => (twice ? [b, b] : [b]));
+          const flushesBefore = flusher.flushes.length;
+          for (const d of deliveries) await handler(d);
+
+          const used = p.calls.filter((c) => c.status >= 200 && c.status < 300).reduce((sum, c) => sum + c.route.cost, 0);
+          const over = Math.max(0, used - quota);
+          const drawn = balance === undefined ? 0 : Math.min(balance, over);
+          const creditsAfter = balance === undefined ? undefined : balance - drawn;
+          if (plan === 'sample_bill') billedExpected += over - drawn;
+          const stored = await usageOf(tables, customerId);
+          if (used > 0) expect(stored).toMatchObject({ periodUsed: used, usagePeriodEnd: periodEnd });
+          expect(stored.credits).toBe(creditsAfter);
+          expect(meterEvents.totals().get(`${customerId} api_units`) ?? 0).toBe(billedExpected);
+          const blockBegan = (plan === 'sample_metered' && used >= quota) || (balance !== undefined && balance > 0 && creditsAfter === 0 && drawn > 0);
+          const flushes = flusher.flushes.length - flushesBefore;
+          expect(flushes > 0).toBe(blockBegan);
+          expect(flushes).toBeLessThanOrEqual(2);
+
+          balance = creditsAfter;
+          if (p.topUp !== undefined) {
+            await DynamoDBDocumentClient.from(tables.client).send(
+              new UpdateCommand({ TableName: tables.names.customers, Key: { customerId }, UpdateExpression: 'ADD credits :n', ExpressionAttributeValues: { ':n': p.topUp } }),
+            );
+            balance = (balance ?? 0) + p.topUp;
+          }
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+});
