@@ -4,6 +4,7 @@ import { CorruptRecordError } from '../shared/customers/item';
 import { keyState } from '../shared/customers/record';
 import { headerValue } from '../shared/headers';
 import { countOne, createObservability, type Observability } from '../shared/observability';
+import { effectivePaymentUrls } from '../shared/portal-paths';
 import type { AuthorizerSettings } from '../shared/settings';
 import type { CustomerReader } from './customer-store';
 import { StoreTimeoutError } from './customer-store';
@@ -102,7 +103,9 @@ export function makeAuthorizerHandler(
     if (state !== 'active') return new Refusal(state === 'revoked' ? 'revoked_key' : 'expired_key', parsed);
     // customer.deleted: the customer is gone from Stripe, so its keys no longer authenticate.
     if (customer.deleted === true) return new Refusal('deleted_customer', parsed);
-    return { parsed, decision: decide(customer, settings.routes, at, settings) };
+    // Unconfigured payment URLs default to the stack's own portal, on the domain and stage the caller used.
+    const urls = effectivePaymentUrls(settings, { customerId: parsed.customerId, domainName: event.requestContext?.domainName, stage: event.requestContext?.stage });
+    return { parsed, decision: decide(customer, settings.routes, at, { gracePeriodSeconds: settings.gracePeriodSeconds, ...urls }) };
   };
 
   return async (event) => {

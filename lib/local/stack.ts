@@ -16,6 +16,14 @@ import { authorizerEnvironment, loadAuthorizerSettings, type AuthorizerSettings 
 import { TABLES, type TableNames } from '../../lambda/shared/tables';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
 import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
+import { randomBytes } from 'node:crypto';
+import type Stripe from 'stripe';
+import { makePortalHandler } from '../../lambda/portal/handler';
+import { portalCatalog } from '../config/portal-catalog';
+import { WEBHOOK_PATH } from '../contract';
+import { localPortalAssets } from './portal-assets';
+import type { FakeStripeStore } from './stripe-api/store';
+import { makeTestCheckoutHandler } from './test-checkout';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localClient, type LocalCredentials } from './dynamodb-local';
 import { createLocalGateway, localInvocationUri, type LocalFunction, type LocalGateway } from './gateway';
 
@@ -25,7 +33,13 @@ import { createLocalGateway, localInvocationUri, type LocalFunction, type LocalG
  * DynamoDB Local. No aws-cdk-lib.
  */
 
-export const LOCAL_FUNCTION_NAMES = { authorizer: 'tollgate-authorizer', webhook: 'tollgate-webhook', backend: 'tollgate-backend' } as const;
+export const LOCAL_FUNCTION_NAMES = {
+  authorizer: 'tollgate-authorizer',
+  webhook: 'tollgate-webhook',
+  backend: 'tollgate-backend',
+  portal: 'tollgate-portal',
+  testCheckout: 'tollgate-test-checkout',
+} as const;
 export const LOCAL_REST_API_ID = 'local';
 export const LOCAL_TABLE_PREFIX = 'tollgate';
 /** Documented in the README: only for the local run, never for a deployed endpoint. */
@@ -55,6 +69,10 @@ export function buildLocalDocument(config: TollgateConfig, root: string): BuiltA
         ? { type: 'lambda', invocationUri: localInvocationUri(LOCAL_FUNCTION_NAMES.backend) }
         : { type: 'http', baseUrl: config.backendUrl },
     ...configuredBuildOptions(config),
+    portalUri: localInvocationUri(LOCAL_FUNCTION_NAMES.portal),
+    testCheckoutUri: localInvocationUri(LOCAL_FUNCTION_NAMES.testCheckout),
+    // The local server speaks http: the problem type URIs must resolve on it.
+    selfScheme: 'http',
   });
 }
 
@@ -72,6 +90,17 @@ export interface LocalApiOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Receives every access-log line the stage writes (lambda/shared/access-log.ts). @default - none */
   readonly accessLog?: (line: string) => void;
+  /** `$context.domainName`: the local server's host and port, so the stage's own URLs resolve. @default "127.0.0.1" */
+  readonly domainName?: string;
+  /** The portal's Stripe (real with an API key, else the fake) and its signing secret for sessions. @default - no Stripe, a random secret */
+  readonly portal?: LocalPortalOptions;
+}
+
+export interface LocalPortalOptions {
+  readonly stripe?: Stripe;
+  /** The fake Stripe API's objects: the test checkout completes its sessions. */
+  readonly fakeStripe?: FakeStripeStore;
+  readonly sessionSecret: string;
 }
 
 export interface LocalApi {
@@ -121,10 +150,37 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     sleep: options.sleep ?? ((ms) => delay(ms, undefined, { signal: stopped.signal })),
     observability: createObservability('tollgate-clock'),
   });
+  const sessionSecret = options.portal?.sessionSecret ?? randomBytes(32).toString('base64url');
+  const portal = makePortalHandler({
+    settings: { tables, routes: built.routes, gracePeriodSeconds: settings.gracePeriodSeconds, catalog: portalCatalog(config), checkoutUrl: config.checkoutUrl, portalUrl: config.portalUrl },
+    dynamodb: webhookClient,
+    stripe: () => Promise.resolve(options.portal?.stripe),
+    sessionSecret: () => Promise.resolve(sessionSecret),
+    flusher,
+    assets: localPortalAssets(built.publicDocument),
+    now: () => new Date(now()),
+    testMode: options.portal?.fakeStripe !== undefined,
+    observability: createObservability('tollgate-portal'),
+  });
+  const testCheckout = makeTestCheckoutHandler({
+    store: options.portal?.fakeStripe,
+    webhookSecret: options.webhookSecret,
+    deliver: async (payload, signature) =>
+      (
+        await ref.gateway!.handle({
+          method: 'POST',
+          path: `/${config.stageName}${WEBHOOK_PATH}`,
+          headers: { 'Content-Type': 'application/json; charset=utf-8', 'Stripe-Signature': signature, 'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' },
+          body: Buffer.from(payload, 'utf8'),
+        })
+      ).statusCode,
+  });
   const functions: Record<string, LocalFunction> = {
     [LOCAL_FUNCTION_NAMES.authorizer]: authorizer,
     [LOCAL_FUNCTION_NAMES.webhook]: webhook,
     [LOCAL_FUNCTION_NAMES.backend]: sampleBackend,
+    [LOCAL_FUNCTION_NAMES.portal]: portal,
+    [LOCAL_FUNCTION_NAMES.testCheckout]: testCheckout,
   };
   const gateway = (ref.gateway = createLocalGateway({
     document: built.document,
@@ -133,6 +189,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     restApiId: LOCAL_REST_API_ID,
     now,
     ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }),
+    ...(options.domainName === undefined ? {} : { domainName: options.domainName }),
   }));
   return {
     gateway,

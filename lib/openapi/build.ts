@@ -13,6 +13,7 @@ import {
   type IdentityOptions,
 } from './integrations';
 import { describePolicyConflict, findPolicyConflict } from './policy-check';
+import { documentProblems, portalPaths, publicDocument, TOLLGATE_PREFIX } from './portal';
 
 /**
  * The one OpenAPI builder. It takes the user's document (operations annotated with `x-tollgate`) and
@@ -47,11 +48,18 @@ export interface BuildApiOptions extends CorsOptions, IdentityOptions {
   readonly webhookUri: string;
   readonly backend: BackendTarget;
   readonly authorizerCacheTtlSeconds: number;
-  readonly docsBaseUrl: string;
+  /** Base URL of the problem pages. @default - the stack's own, /tollgate/problems on the API's domain and stage */
+  readonly docsBaseUrl?: string;
+  /** The portal function (docs, problem pages, the document, the developer portal). @default - no portal routes */
+  readonly portalUri?: string;
+  /** The local run's test checkout, which stands in for Stripe Checkout. @default - none (never deployed) */
+  readonly testCheckoutUri?: string;
+  /** The scheme of the stage's own URLs: the local gateway serves http. @default "https" */
+  readonly selfScheme?: 'https' | 'http';
 }
 
 /** The builder options that come straight from configuration: the stack and the local run pass the same. */
-export type ConfiguredBuildOptions = Omit<BuildApiOptions, 'document' | 'authorizerUri' | 'webhookUri' | 'backend'>;
+export type ConfiguredBuildOptions = Omit<BuildApiOptions, 'document' | 'authorizerUri' | 'webhookUri' | 'backend' | 'portalUri' | 'testCheckoutUri' | 'selfScheme'>;
 
 export function configuredBuildOptions(config: TollgateConfig): ConfiguredBuildOptions {
   const { authorizerCacheTtlSeconds, corsAllowOrigin, corsAllowHeaders, corsAllowMethods, corsMaxAgeSeconds, forwardAuthorization, docsBaseUrl } = config;
@@ -71,6 +79,8 @@ export interface BuiltApi {
   readonly operations: readonly OperationInfo[];
   /** The secured ones, ANY as the methods it answers: what the authorizer's whole-API policy covers. */
   readonly routes: readonly RouteRule[];
+  /** The document callers read (/tollgate/openapi.json): requirements and problems, nothing of API Gateway's. */
+  readonly publicDocument: Record<string, unknown>;
 }
 
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, unknown>> };
@@ -103,6 +113,9 @@ function readOperations(document: unknown): { source: Record<string, unknown>; o
     }
     if (path === WEBHOOK_PATH) {
       throw new OpenApiError(`path "${WEBHOOK_PATH}" is reserved for the Stripe webhook: remove it from the document`);
+    }
+    if (path === TOLLGATE_PREFIX || path.startsWith(`${TOLLGATE_PREFIX}/`)) {
+      throw new OpenApiError(`path "${path}" is under ${TOLLGATE_PREFIX}/, which tollgate reserves for its docs and portal: move it`);
     }
     if (!isObject(item)) throw new OpenApiError(`path "${path}" must be an object of operations`);
     for (const key of Object.keys(item)) {
@@ -169,6 +182,7 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   const document = JSON.parse(JSON.stringify(source)) as OpenApiDocument;
 
   const routes = secured(operations);
+  const publicDoc = publicDocument(source, operations, operationKey, AUTHORIZER_SCHEME);
   for (const { method, path, requires } of operations) {
     const operation = document.paths[path]![operationKey(method)] as Record<string, unknown>;
     // API Gateway is not promised to accept foreign extensions under failOnWarnings; the routes travel
@@ -198,6 +212,9 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
     const methods = methodsOf(operations, path);
     if (methods.length > 0) document.paths[path]!.options = corsPreflight(options, methods);
   }
+
+  documentProblems(document, operations, operationKey);
+  if (options.portalUri !== undefined) Object.assign(document.paths, portalPaths(options.portalUri, options.testCheckoutUri));
 
   document.paths[WEBHOOK_PATH] = {
     post: {
@@ -232,5 +249,5 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   delete document.security;
   document['x-amazon-apigateway-gateway-responses'] = buildGatewayResponses(options);
 
-  return { document, operations, routes };
+  return { document, operations, routes, publicDocument: publicDoc };
 }

@@ -68,7 +68,8 @@ describe('gateway responses', () => {
     }
     expect(template).toContain('"status":402');
     expect(template).toContain('"requestId":"$context.requestId"');
-    expect(template).toContain('"type":"https://tollgate.example/problems/$context.authorizer.reason"');
+    // By default the type URI names the stack's own problem page, on the domain and stage the caller used.
+    expect(template).toContain('"type":"https://$context.domainName/$context.stage/tollgate/problems/$context.authorizer.reason"');
   });
 
   it('asks clients to retry 503 and 429 after a delay, and 401 for a bearer key', () => {
