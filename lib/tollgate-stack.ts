@@ -32,7 +32,8 @@ export interface TollgateStackProps extends StackProps {
 export const AUTHORIZER_ACTIONS = { customers: ['dynamodb:GetItem'] } as const;
 export const WEBHOOK_ACTIONS = {
   customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-  events: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  // GetItem: the checkout links (lambda/webhook/checkout-link.ts).
+  events: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   boundaries: ['dynamodb:PutItem'],
 } as const;
 export const CLOCK_ACTIONS = { boundaries: ['dynamodb:Query'] } as const;

@@ -7,6 +7,7 @@ import { countOne, createObservability, type Observability } from '../shared/obs
 import type { AuthorizerCacheFlusher, FlushTarget } from '../shared/ports';
 import { isLookupKey } from '../shared/requirements';
 import { EventShapeError, interpret, isHandledEventType, readSubscription, type StripeEventEnvelope } from './events';
+import type { CheckoutLinker } from './checkout-link';
 import { classifyFailure, type PermanentCause } from './failures';
 import { customerHint } from './parking';
 import {
@@ -30,6 +31,8 @@ export interface WebhookDeps {
   readonly store: PaymentStateStore;
   readonly signingSecrets: SigningSecrets;
   readonly flusher: AuthorizerCacheFlusher;
+  /** Routes a payer's events to the customer its checkout named (checkout-link.ts). @default - no links */
+  readonly checkoutLinks?: CheckoutLinker;
   /** When set: re-fetch same-second subscriptions and completed checkouts, page entitlements. */
   readonly stripe?: Stripe;
   readonly now?: () => Date;
@@ -158,7 +161,9 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
 
       let before: Promise<CustomerRecord | undefined> | undefined;
       const resolved = await resolve(envelope, (id) => (before ??= deps.store.read(id)));
-      const { update } = resolved;
+      const update = resolved.update === undefined || deps.checkoutLinks === undefined ? resolved.update : await deps.checkoutLinks.route(envelope, resolved.update, receivedAt);
+      // Re-addressed: the state read for the payer's customer is not the target's.
+      if (update !== undefined && update.customerId !== resolved.update?.customerId) before = undefined;
       if (update === undefined) {
         record('ignored', { type: envelope.type, eventId: envelope.id, detail: resolved.ignoredReason });
         return ok('ignored');

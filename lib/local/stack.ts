@@ -14,6 +14,7 @@ import type { AuthorizerCacheFlusher } from '../../lambda/shared/ports';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import { authorizerEnvironment, loadAuthorizerSettings, type AuthorizerSettings } from '../../lambda/shared/settings';
 import { TABLES, type TableNames } from '../../lambda/shared/tables';
+import { checkoutLinker, dynamoCheckoutLinkStore } from '../../lambda/webhook/checkout-link';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
 import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
 import { randomBytes } from 'node:crypto';
@@ -136,6 +137,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     store: new DynamoPaymentStateStore(webhookClient, { customersTable: tables.customers, eventsTable: tables.events, boundariesTable: tables.boundaries }),
     signingSecrets: () => Promise.resolve([options.webhookSecret]),
     flusher,
+    checkoutLinks: checkoutLinker(dynamoCheckoutLinkStore(webhookClient, tables)),
     now: () => new Date(now()),
     observability: createObservability('tollgate-webhook'),
   });

@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { html, layout, PAGE_CSP, securityHeaders, type Html } from '../../lambda/portal/html';
 import { headerValue } from '../../lambda/shared/headers';
-import { stageBaseUrl } from '../../lambda/shared/portal-paths';
+import { PORTAL_PATHS, stageBaseUrl } from '../../lambda/shared/portal-paths';
 import { buildStripeEvent, checkoutSessionObject, serializeEvent, signPayload, stripeEvent } from '../fixtures/stripe-events';
-import { completeCheckoutSession } from './stripe-api/checkout-sessions';
+import { completeCheckoutSession, createCheckoutSession } from './stripe-api/checkout-sessions';
 import { fakeId, type FakeCheckoutSession, type FakeStripeStore } from './stripe-api/store';
 
 /**
@@ -13,6 +13,9 @@ import { fakeId, type FakeCheckoutSession, type FakeStripeStore } from './stripe
  * invoice.paid, checkout.session.completed), then returns to the session's success URL. It also shows
  * the fake's billing portal sessions. Never deployed: only the local document routes here.
  */
+
+/** `…/test-checkout/plink_<price lookup key>`: the local stand-in for a Stripe Payment Link. */
+export const PAYMENT_LINK_PREFIX = 'plink_';
 
 export interface TestCheckoutDeps {
   /** undefined: this run uses a real Stripe API key, so real Checkout. */
@@ -33,6 +36,23 @@ export function makeTestCheckoutHandler(deps: TestCheckoutDeps): (event: APIGate
     });
     if (deps.store === undefined) return page(404, 'No test checkout', html`<p>This run uses a real Stripe API key: checkouts happen on Stripe.</p>`);
     const store = deps.store;
+    const origin = stageBaseUrl(event.requestContext.domainName ?? '', event.requestContext.stage).slice(0, -base.length);
+    if (id === 'paid') return page(200, 'Payment received', html`<p>Payment received (test). Retry your API request: the key the payment link was for now has access.</p>`);
+    if (id.startsWith(PAYMENT_LINK_PREFIX) && event.httpMethod === 'GET') {
+      // A Payment Link stand-in: each visit opens a session with no customer (Checkout creates one) and
+      // the client_reference_id from the link's query, as buy.stripe.com links do.
+      const price = [...store.prices.values()].find((p) => p.lookup_key === id.slice(PAYMENT_LINK_PREFIX.length));
+      const reference = event.queryStringParameters?.client_reference_id;
+      if (price === undefined) return page(404, 'Unknown payment link', html`<p>No test payment link for this plan.</p>`);
+      const session = createCheckoutSession(store, {
+        mode: price.type === 'recurring' ? 'subscription' : 'payment',
+        line_items: [{ price: price.id, quantity: 1 }],
+        success_url: `${origin}${base}${PORTAL_PATHS.testCheckout.replace('{session}', 'paid')}`,
+        ...(reference !== undefined && /^[A-Za-z0-9_-]{1,200}$/.test(reference) ? { client_reference_id: reference } : {}),
+      });
+      if (typeof session === 'string') return page(400, 'Payment link failed', html`<p role="alert">${session}</p>`);
+      return { statusCode: 303, headers: { Location: session.url ?? base, 'Cache-Control': 'no-store' }, body: '' };
+    }
     if (id.startsWith('bps_')) {
       const portal = store.billingPortalSessions.get(id);
       if (portal === undefined) return page(404, 'Unknown billing session', html`<p>No such test billing portal session.</p>`);
@@ -42,7 +62,6 @@ export function makeTestCheckoutHandler(deps: TestCheckoutDeps): (event: APIGate
     if (session === undefined) return page(404, 'Unknown checkout', html`<p>No such test checkout session.</p>`);
     if (event.httpMethod === 'GET') return checkoutPage(session, base, page);
 
-    const origin = stageBaseUrl(event.requestContext.domainName ?? '', event.requestContext.stage).slice(0, -base.length);
     if (headerValue(event, 'origin') !== origin) return page(403, 'Refused', html`<p role="alert">This form must be sent from the test checkout page. Nothing was paid.</p>`);
     const wasOpen = session.status === 'open';
     const completed = completeCheckoutSession(store, id)!;

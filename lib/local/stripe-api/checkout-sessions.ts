@@ -14,40 +14,9 @@ export function checkoutSessionsResource(store: FakeStripeStore): Resource {
         method: 'POST',
         pattern: /\/v1\/checkout\/sessions/,
         handle: ({ body }) => {
-          const params = body as unknown as Stripe.Checkout.SessionCreateParams;
-          if (params.mode !== 'subscription' && params.mode !== 'payment') return stripeError(400, 'invalid_request_error', 'mode must be subscription or payment in the fake', { param: 'mode' });
-          const priceIds = (params.line_items ?? []).map((item) => item.price).filter((p): p is string => typeof p === 'string');
-          if (priceIds.length === 0 || priceIds.some((p) => !store.prices.has(p))) return stripeError(400, 'invalid_request_error', `No such price: '${priceIds.find((p) => !store.prices.has(p)) ?? ''}'`, { param: 'line_items' });
-          if (typeof params.success_url !== 'string') return stripeError(400, 'invalid_request_error', 'Missing required param: success_url.', { param: 'success_url' });
-          if (params.customer !== undefined && !store.customers.has(params.customer)) {
-            // Keys name Stripe customers the operator created; the fake knows them once they are used.
-            addCustomer(store, { id: params.customer });
-          }
-          const id = fakeId('cs_test');
-          const created = epochNow();
-          const session: FakeCheckoutSession = {
-            id,
-            object: 'checkout.session',
-            mode: params.mode,
-            status: 'open',
-            payment_status: 'unpaid',
-            customer: params.customer ?? null,
-            client_reference_id: params.client_reference_id ?? null,
-            subscription: null,
-            success_url: params.success_url,
-            cancel_url: params.cancel_url ?? null,
-            url: store.pages.checkout(id),
-            metadata: (params.metadata ?? {}) as Record<string, string>,
-            created,
-            expires_at: created + 24 * 60 * 60,
-            livemode: false,
-            customer_creation: params.customer === undefined ? 'always' : null,
-            amount_total: priceIds.reduce((sum, p) => sum + (store.prices.get(p)?.unit_amount ?? 0), 0),
-            currency: 'usd',
-            payment_link: null,
-            priceIds,
-          };
-          store.checkoutSessions.set(id, session);
+          const created = createCheckoutSession(store, body);
+          if (typeof created === 'string') return stripeError(400, 'invalid_request_error', created);
+          const session = created;
           return ok(visible(session));
         },
       },
@@ -63,6 +32,45 @@ export function checkoutSessionsResource(store: FakeStripeStore): Resource {
       },
     ],
   };
+}
+
+/** Creates an open session as Stripe does (a Payment Link creates one per visit too); a string is Stripe's error message. */
+export function createCheckoutSession(store: FakeStripeStore, params: Stripe.Checkout.SessionCreateParams): FakeCheckoutSession | string {
+  if (params.mode !== 'subscription' && params.mode !== 'payment') return 'mode must be subscription or payment in the fake';
+  const priceIds = (params.line_items ?? []).map((item) => item.price).filter((p): p is string => typeof p === 'string');
+  const missing = priceIds.find((p) => !store.prices.has(p));
+  if (priceIds.length === 0 || missing !== undefined) return `No such price: '${missing ?? ''}'`;
+  if (typeof params.success_url !== 'string') return 'Missing required param: success_url.';
+  if (params.customer !== undefined && !store.customers.has(params.customer)) {
+    // Keys name Stripe customers the operator created; the fake knows them once they are used.
+    addCustomer(store, { id: params.customer });
+  }
+  const id = fakeId('cs_test');
+  const created = epochNow();
+  const session: FakeCheckoutSession = {
+    id,
+    object: 'checkout.session',
+    mode: params.mode,
+    status: 'open',
+    payment_status: 'unpaid',
+    customer: params.customer ?? null,
+    client_reference_id: params.client_reference_id ?? null,
+    subscription: null,
+    success_url: params.success_url,
+    cancel_url: params.cancel_url ?? null,
+    url: store.pages.checkout(id),
+    metadata: (params.metadata ?? {}) as Record<string, string>,
+    created,
+    expires_at: created + 24 * 60 * 60,
+    livemode: false,
+    customer_creation: params.customer === undefined ? 'always' : null,
+    amount_total: priceIds.reduce((sum, p) => sum + (store.prices.get(p)?.unit_amount ?? 0), 0),
+    currency: 'usd',
+    payment_link: null,
+    priceIds,
+  };
+  store.checkoutSessions.set(id, session);
+  return session;
 }
 
 /** The session as Stripe's API shows it (without the fake's own bookkeeping). */
