@@ -234,7 +234,7 @@ describe('portal sign-in', () => {
 });
 
 describe('portal pages', () => {
-  it('carry a strict CSP, nosniff, no-referrer and no-store, and escape what they echo', async () => {
+  it('carry a strict CSP, nosniff, a same-origin referrer policy and no-store, and escape what they echo', async () => {
     const pages = await Promise.all([
       portal.handle(portalEvent('GET', '/tollgate/portal')),
       portal.handle(portalEvent('GET', SIGN_IN)),
@@ -244,7 +244,7 @@ describe('portal pages', () => {
     for (const page of pages) {
       expect(page.headers?.['Content-Security-Policy']).toMatch(/default-src 'none'; script-src 'self'; style-src 'self'/);
       expect(page.headers?.['X-Content-Type-Options']).toBe('nosniff');
-      expect(page.headers?.['Referrer-Policy']).toBe('no-referrer');
+      expect(page.headers?.['Referrer-Policy']).toBe('same-origin');
       expect(page.body).not.toMatch(/<script>|onerror=alert\(1\)>/);
     }
     expect(pages[2].statusCode).toBe(404);
