@@ -10,7 +10,7 @@ import type { Construct } from 'constructs';
 import { deployWarnings } from './config/deploy-checks';
 import type { TollgateConfig } from './config/tollgate-config';
 import { ACCESS_LOG_FORMAT } from '../lambda/shared/access-log';
-import { ENV, authorizerEnvironment } from '../lambda/shared/settings';
+import { ENV, authorizerEnvironment, plansEnvironment, usageEnvironment } from '../lambda/shared/settings';
 import { PROJECT_ROOT, STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -20,6 +20,7 @@ import { portalCatalog } from './config/portal-catalog';
 import { PORTAL_SCRIPT_ENTRY, SCALAR_STANDALONE } from './local/portal-assets';
 import { buildApiDocument, configuredBuildOptions, readRoutes, type BuiltApi } from './openapi/build';
 import { PaymentTables } from './payment-tables';
+import { Metering } from './metering';
 import { TollgateFunction } from './tollgate-function';
 
 export interface TollgateStackProps extends StackProps {
@@ -29,7 +30,9 @@ export interface TollgateStackProps extends StackProps {
 }
 
 /** The DynamoDB actions each function performs, by table: nothing more is granted. */
-export const AUTHORIZER_ACTIONS = { customers: ['dynamodb:GetItem'] } as const;
+// UpdateItem: a strict route's one conditional write (ADD credits -cost) instead of the GetItem.
+export const AUTHORIZER_ACTIONS = { customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] } as const;
+export const USAGE_ACTIONS = { customers: ['dynamodb:GetItem'] } as const;
 export const WEBHOOK_ACTIONS = {
   customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   // GetItem: the checkout links (lambda/webhook/checkout-link.ts).
@@ -62,7 +65,9 @@ export class TollgateStack extends Stack {
   public readonly webhook: TollgateFunction;
   public readonly clock: TollgateFunction;
   public readonly portal: TollgateFunction;
+  public readonly metering: Metering;
   public readonly backend?: TollgateFunction;
+  public readonly usage: TollgateFunction;
   public readonly built: BuiltApi;
 
   constructor(scope: Construct, id: string, props: TollgateStackProps) {
@@ -89,7 +94,7 @@ export class TollgateStack extends Stack {
         : undefined;
 
     // Validated before anything else is built: a bad document fails synth with its own message.
-    const routes = readRoutes(props.apiDocument);
+    const routes = readRoutes(props.apiDocument, true);
 
     this.authorizer = new TollgateFunction(this, 'Authorizer', {
       entry: 'authorizer',
@@ -101,8 +106,20 @@ export class TollgateStack extends Stack {
         ...authorizerEnvironment({ ...config, routes }),
       },
     });
-    // Exactly the calls the function makes: one GetItem per uncached decision.
+    // Exactly the calls the function makes: one GetItem per uncached decision, or one UpdateItem per strict one.
     this.tables.customers.grant(this.authorizer, ...AUTHORIZER_ACTIONS.customers);
+
+    this.usage = new TollgateFunction(this, 'Usage', {
+      entry: 'usage',
+      description: "tollgate usage route: the caller's plan, period, usage and credits",
+      memorySize: 256,
+      environment: {
+        ...this.tables.environment(['customers']),
+        ...usageEnvironment(config),
+        [ENV.corsAllowOrigin]: config.corsAllowOrigin,
+      },
+    });
+    this.tables.customers.grant(this.usage, ...USAGE_ACTIONS.customers);
 
     this.webhook = new TollgateFunction(this, 'StripeWebhook', {
       entry: 'webhook',
@@ -113,6 +130,7 @@ export class TollgateStack extends Stack {
         // Secret names, not values: the function reads the values from Secrets Manager.
         [ENV.webhookSecretId]: config.stripeWebhookSecretName,
         ...(config.stripeApiKeySecretName === undefined ? {} : { [ENV.stripeApiKeySecretId]: config.stripeApiKeySecretName }),
+        ...plansEnvironment(config.plans),
       },
     });
     // Exactly the calls lambda/webhook/store.ts makes (a transaction is authorized by its Put and Update).
@@ -128,6 +146,7 @@ export class TollgateStack extends Stack {
       document: props.apiDocument,
       authorizerUri: invocationUri(this.authorizer),
       webhookUri: invocationUri(this.webhook),
+      usageUri: invocationUri(this.usage),
       backend:
         this.backend === undefined
           ? { type: 'http', baseUrl: config.backendUrl! }
@@ -172,7 +191,7 @@ export class TollgateStack extends Stack {
 
     // SpecRestApi adds no invoke permissions.
     const apiGateway = new iam.ServicePrincipal('apigateway.amazonaws.com');
-    for (const [name, fn] of [['Backend', this.backend], ['Webhook', this.webhook], ['Portal', this.portal]] as const) {
+    for (const [name, fn] of [['Backend', this.backend], ['Webhook', this.webhook], ['Usage', this.usage], ['Portal', this.portal]] as const) {
       fn?.addPermission(`ApiInvoke${name}`, { principal: apiGateway, sourceArn: this.api.arnForExecuteApi() });
     }
     this.authorizer.addPermission('ApiInvokeAuthorizer', {
@@ -206,10 +225,21 @@ export class TollgateStack extends Stack {
       targets: [new targets.LambdaFunction(this.clock)],
     });
 
+    // Usage: successful calls counted from the access log (lambda/metering).
+    this.metering = new Metering(this, 'Metering', {
+      tables: this.tables,
+      accessLogs,
+      restApiId: this.api.restApiId,
+      stageName: config.stageName,
+      routes: built.routes,
+      plans: config.plans,
+      ...(stripeApiKey === undefined ? {} : { stripeApiKey }),
+    });
+
     // A separate policy, not the role's default one: the function does not depend on it, so the
     // webhook can name this API without a function → API → function dependency cycle.
     new iam.Policy(this, 'FlushAuthorizerCache', {
-      roles: [this.webhook.role!, this.clock.role!, this.portal.role!],
+      roles: [this.webhook.role!, this.clock.role!, this.metering.function.role!, this.portal.role!],
       statements: [
         new iam.PolicyStatement({
           actions: ['apigateway:DELETE'],

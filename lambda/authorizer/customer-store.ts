@@ -1,13 +1,71 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { decisionProjection, decodeCustomerItem } from '../shared/customers/item';
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { decisionProjection, decodeCustomerItem, keyAttributeName } from '../shared/customers/item';
 import type { CustomerRecord } from '../shared/customers/record';
 import { AUTHORIZER_READ_DEADLINE_MS } from './dynamo-client';
 
-/** The authorizer's one read: a customer's payment state and one of its API keys. */
+/** A strict route's reservation: its cost taken from the balance, if the key is valid and the balance covers it. */
+export interface ReservationRequest {
+  readonly customerId: string;
+  readonly keyId: string;
+  /** SHA-256 of the presented key: the write's condition compares it with the stored one. */
+  readonly keyHash: string;
+  readonly cost: number;
+  readonly now: Date;
+  /** The route's entitlement, when it requires one. */
+  readonly entitlement?: string;
+}
+
+export type ReservationResult =
+  | { readonly reserved: true; readonly balance: number }
+  /** The condition failed: the item as it was (undefined: no such customer), to tell 401 from 402. */
+  | { readonly reserved: false; readonly customer?: CustomerRecord };
+
+/** The authorizer's one round trip: a read (cached routes) or a conditional write (strict routes). */
 export interface CustomerReader {
   /** undefined: no such customer. `apiKeys` holds at most the asked key. Throws when the store fails. */
   read(customerId: string, keyId: string): Promise<CustomerRecord | undefined>;
+  /** One conditional UpdateItem. Throws when the store fails. */
+  reserve?(request: ReservationRequest): Promise<ReservationResult>;
+}
+
+/**
+ * The reservation as one UpdateItem: `ADD credits :minus` when the balance covers the cost and the
+ * presented key authenticates (its hash, not revoked, not expired: ISO-8601 UTC times compare as
+ * strings), the customer is not deleted or usage-blocked, and holds the route's entitlement. DynamoDB
+ * evaluates the condition and the write atomically per item, so concurrent calls never overdraw.
+ */
+export function reservationUpdate(tableName: string, request: ReservationRequest): UpdateCommand {
+  const key = keyAttributeName(request.keyId);
+  const unset = (path: string): string => `(attribute_not_exists(${path}) OR attribute_type(${path}, :null))`;
+  return new UpdateCommand({
+    TableName: tableName,
+    Key: { customerId: request.customerId },
+    UpdateExpression: 'ADD credits :minus',
+    ConditionExpression: [
+      'credits >= :cost',
+      '#key.#hash = :hash',
+      unset('#key.revokedAt'),
+      `(${unset('#key.expiresAt')} OR #key.expiresAt > :now)`,
+      unset('usageBlock'),
+      '(attribute_not_exists(deleted) OR deleted <> :true)',
+      ...(request.entitlement === undefined ? [] : ['contains(entitlements, :entitlement)']),
+    ].join(' AND '),
+    ExpressionAttributeNames: { '#key': key, '#hash': 'hash' },
+    ExpressionAttributeValues: {
+      ':minus': -request.cost,
+      ':cost': request.cost,
+      ':hash': request.keyHash,
+      ':now': request.now.toISOString(),
+      ':null': 'NULL',
+      ':true': true,
+      ...(request.entitlement === undefined ? {} : { ':entitlement': request.entitlement }),
+    },
+    ReturnValues: 'UPDATED_NEW',
+    // A refusal returns the item as it was, so the authorizer tells 401 from 402 without a second read.
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  });
 }
 
 /** The store did not answer within the decision's deadline. */
@@ -18,19 +76,58 @@ export class StoreTimeoutError extends Error {
 export interface DynamoCustomerReaderOptions {
   /** Hard limit on the whole read, retries and backoff included. @default AUTHORIZER_READ_DEADLINE_MS */
   readonly deadlineMs?: number;
+  /**
+   * The client strict reservations are sent with. `ADD` is not idempotent: an attempt that timed out on
+   * our side may have been applied, and a retry would take the cost twice. Give it a client with
+   * `maxAttempts: 1` (index.ts does): a lost answer is then a 503, never a double charge.
+   * @default the reader's client
+   */
+  readonly reservationClient?: DynamoDBClient;
 }
 
 export class DynamoCustomerReader implements CustomerReader {
   private readonly documents: DynamoDBDocumentClient;
+  private readonly reservations: DynamoDBDocumentClient;
   private readonly deadlineMs: number;
 
   constructor(client: DynamoDBClient, private readonly tableName: string, options: DynamoCustomerReaderOptions = {}) {
     // from() shares the client's middleware stack and sockets.
     this.documents = DynamoDBDocumentClient.from(client);
+    this.reservations = options.reservationClient === undefined ? this.documents : DynamoDBDocumentClient.from(options.reservationClient);
     this.deadlineMs = options.deadlineMs ?? AUTHORIZER_READ_DEADLINE_MS;
   }
 
+  async reserve(request: ReservationRequest): Promise<ReservationResult> {
+    try {
+      const result = await this.withinDeadline((signal) => this.reservations.send(reservationUpdate(this.tableName, request), { abortSignal: signal }));
+      const balance: unknown = result.Attributes?.credits;
+      return { reserved: true, balance: typeof balance === 'number' ? balance : 0 };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      // The document client does not unmarshall the item of a failed condition.
+      const item = err.Item === undefined ? undefined : unmarshall(err.Item);
+      return item === undefined ? { reserved: false } : { reserved: false, customer: decodeCustomerItem(item) };
+    }
+  }
+
   async read(customerId: string, keyId: string): Promise<CustomerRecord | undefined> {
+    const result = await this.withinDeadline((signal) =>
+      this.documents.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { customerId },
+          // Strongly consistent: after the webhook restores access and flushes the authorizer cache,
+          // a stale read would cache the old Deny again for a whole TTL.
+          ConsistentRead: true,
+          ...decisionProjection(keyId),
+        }),
+        { abortSignal: signal },
+      ),
+    );
+    return result.Item === undefined ? undefined : decodeCustomerItem(result.Item);
+  }
+
+  private async withinDeadline<T>(send: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     // The SDK's retry backoff does not watch the abort signal: race the deadline so it is a real bound.
@@ -42,21 +139,7 @@ export class DynamoCustomerReader implements CustomerReader {
       }, this.deadlineMs);
     });
     try {
-      const result = await Promise.race([
-        this.documents.send(
-          new GetCommand({
-            TableName: this.tableName,
-            Key: { customerId },
-            // Strongly consistent: after the webhook restores access and flushes the authorizer cache,
-            // a stale read would cache the old Deny again for a whole TTL.
-            ConsistentRead: true,
-            ...decisionProjection(keyId),
-          }),
-          { abortSignal: abort.signal },
-        ),
-        deadline,
-      ]);
-      return result.Item === undefined ? undefined : decodeCustomerItem(result.Item);
+      return await Promise.race([send(abort.signal), deadline]);
     } finally {
       clearTimeout(timer);
     }

@@ -1,4 +1,5 @@
 import { subscriptionsOf, type CustomerRecord, type Subscription } from '../shared/customers/record';
+import { usageView, type UsageView } from '../shared/customers/usage-view';
 import { jsonSafe, PAYMENT_PROBLEMS, type PaymentReason } from '../shared/problems';
 import type { RouteRule } from '../shared/requirements';
 import type { AuthorizerSettings } from '../shared/settings';
@@ -18,9 +19,28 @@ import type { AuthorizerSettings } from '../shared/settings';
  * and `no_subscription` only when the customer holds none. Its status, plan and invoice URL fill the
  * 402. When access is granted, the deciding subscription is the one with the least to fix: no warning,
  * then payment_action_required, subscription_ending, payment_past_due. Ties go to the lower id.
+ *
+ * Routes sold by use (a `cost`, lambda/shared/customers/usage-view.ts for the rule) are open to a
+ * customer whose deciding subscription is in good standing and whose plan has units left in the period
+ * (or is unlimited, or bills overage), or who holds credits (> 0 units; no subscription needed). Credits
+ * stand in for the subscription, never for an entitlement: an entitlement route sold by use still needs
+ * the entitlement. Strict routes are paid from credits only (the authorizer reserves the cost with one
+ * conditional write; a quota does not cover them). A usage block (`customers set-usage`) denies every
+ * paid route. The routes of one call are one authorizer group's (requirements.ts `groupOf`), so one
+ * reason is true for every denied route:
+ *
+ *   standing routes:  the subscription's reason > the usage block > upgrade_required
+ *   metered routes:   the usage block (when something could pay) > nothing can pay: credits_exhausted if
+ *                     the customer ever held credits, else the subscription's reason > quota used up:
+ *                     credits_exhausted if it ever held credits (they come after the quota), else
+ *                     quota_exceeded > upgrade_required
+ *   strict routes:    the usage block > upgrade_required > credits_exhausted
+ *
+ * Every context carries `limit`, `used`, `resetsAt` and `balance` as JSON literals (a number, a quoted
+ * string or `null`): the one 402 template renders them raw for every reason.
  */
 
-export type DecisionSettings = Pick<AuthorizerSettings, 'gracePeriodSeconds' | 'checkoutUrl' | 'portalUrl'>;
+export type DecisionSettings = Pick<AuthorizerSettings, 'gracePeriodSeconds' | 'checkoutUrl' | 'portalUrl' | 'plans'>;
 
 /** Why access is granted while something is wrong: the backend may tell the caller. */
 export type PaymentWarning = 'payment_past_due' | 'subscription_ending' | 'payment_action_required';
@@ -52,6 +72,8 @@ export interface Decision {
   /** The reason every denied route of this policy is answered with; undefined when nothing is denied. */
   readonly reason?: PaymentReason;
   readonly context: DecisionContext;
+  /** The customer's usage in the deciding subscription's period. */
+  readonly usage?: UsageView;
 }
 
 const epochSeconds = (now: Date): number => Math.floor(now.getTime() / 1000);
@@ -114,26 +136,44 @@ export function decidingSubscription(customer: CustomerRecord, now: Date, graceP
   return best ?? { standing: { good: false, reason: 'no_subscription' } };
 }
 
-function routeAllowed(route: RouteRule, customer: CustomerRecord, standing: Standing): boolean {
-  switch (route.requires.kind) {
-    case 'public':
-    case 'key':
-      return true;
-    case 'subscription':
-      return standing.good && customer.usageBlock === undefined;
-    case 'entitlement':
-      return standing.good && customer.usageBlock === undefined && (customer.entitlements ?? []).includes(route.requires.lookupKey);
-  }
+const entitled = (route: RouteRule, customer: CustomerRecord): boolean =>
+  route.requires.kind !== 'entitlement' || (customer.entitlements ?? []).includes(route.requires.lookupKey);
+
+/** What the balance must hold for a strict route to reserve its cost. */
+export const coversStrict = (route: RouteRule, credits: number | undefined): boolean => credits !== undefined && credits >= (route.usage?.cost ?? 0);
+
+function routeAllowed(route: RouteRule, customer: CustomerRecord, standing: Standing, usage: UsageView): boolean {
+  if (route.requires.kind === 'public' || route.requires.kind === 'key') return true;
+  if (customer.usageBlock !== undefined || !entitled(route, customer)) return false;
+  if (route.usage === undefined) return standing.good;
+  if (route.usage.strict === true) return coversStrict(route, customer.credits);
+  return (standing.good && usage.planOpen) || usage.creditsOpen;
 }
 
-/**
- * One context serves every denied route. When the subscription grants nothing, its reason. Else a
- * usage block denies every paid route, so it is true for each of them. Else only entitlement routes
- * are denied: upgrade_required.
- */
-function denialReason(customer: CustomerRecord, standing: Standing): PaymentReason {
-  if (!standing.good) return standing.reason;
+/** One context serves every denied route (of one group): the precedence of the module comment. */
+function denialReason(customer: CustomerRecord, standing: Standing, usage: UsageView, denied: readonly RouteRule[]): PaymentReason {
+  if (denied.some((r) => r.usage?.strict === true)) {
+    return customer.usageBlock ?? (denied.some((r) => !entitled(r, customer)) ? 'upgrade_required' : 'credits_exhausted');
+  }
+  if (!denied.some((r) => r.usage !== undefined)) {
+    if (!standing.good) return standing.reason;
+    return customer.usageBlock ?? 'upgrade_required';
+  }
+  const everHadCredits = customer.credits !== undefined;
+  if (customer.usageBlock !== undefined && (standing.good || usage.creditsOpen)) return customer.usageBlock;
+  if (!standing.good && !usage.creditsOpen) return everHadCredits ? 'credits_exhausted' : standing.reason;
+  if (!usage.planOpen && !usage.creditsOpen) return everHadCredits ? 'credits_exhausted' : 'quota_exceeded';
   return customer.usageBlock ?? 'upgrade_required';
+}
+
+/** The 402 body's usage fields as JSON literals, valid JSON for every reason. */
+function usageFields(usage: UsageView, reason: PaymentReason | undefined): Array<[string, string | number]> {
+  return [
+    ['limit', usage.limit ?? 'null'],
+    ['used', usage.periodEnd === undefined ? 'null' : usage.used],
+    ['resetsAt', usage.resetsAt === undefined ? 'null' : `"${new Date(usage.resetsAt * 1000).toISOString()}"`],
+    ['balance', usage.credits ?? (reason === 'credits_exhausted' ? 0 : 'null')],
+  ];
 }
 
 /** Where the caller can fix it: the failing invoice, else the portal or checkout, whichever is configured. */
@@ -168,8 +208,11 @@ const WARNING_URL_REASON: Record<PaymentWarning, PaymentReason | undefined> = {
 
 export function decide(customer: CustomerRecord, routes: readonly RouteRule[], now: Date, settings: DecisionSettings): Decision {
   const { subscription, standing } = decidingSubscription(customer, now, settings.gracePeriodSeconds);
-  const verdicts = routes.map((route) => ({ route, allow: routeAllowed(route, customer, standing) }));
-  const reason = verdicts.some((v) => !v.allow) ? denialReason(customer, standing) : undefined;
+  const usage = usageView(customer, subscription, settings.plans ?? {});
+  const verdicts = routes.map((route) => ({ route, allow: routeAllowed(route, customer, standing, usage) }));
+  const denied = verdicts.filter((v) => !v.allow).map((v) => v.route);
+  const reason = denied.length > 0 ? denialReason(customer, standing, usage, denied) : undefined;
+  const metered = routes.some((r) => r.usage !== undefined);
   const warning = standing.good ? standing.warning : undefined;
   const paymentUrl = paymentUrlFor(reason ?? (warning === undefined ? undefined : WARNING_URL_REASON[warning]), subscription, settings);
 
@@ -183,12 +226,19 @@ export function decide(customer: CustomerRecord, routes: readonly RouteRule[], n
     ['plan', subscription?.plan],
     ['paymentWarning', warning],
     ['currentPeriodEnd', subscription?.currentPeriodEnd],
+    // Metering counts a call against the plan's quota of this period (access log `periodEnd`) only when
+    // the subscription pays for it; a call paid by credits alone carries none.
+    ['periodEnd', metered && standing.good && usage.counted ? usage.periodEnd : undefined],
   ];
-  const context = Object.fromEntries(
-    entries
-      .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
-      .map(([key, value]) => [key, typeof value === 'string' ? jsonSafe(value) : value]),
-  );
+  const context = {
+    ...Object.fromEntries(
+      entries
+        .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
+        .map(([key, value]) => [key, typeof value === 'string' ? jsonSafe(value) : value]),
+    ),
+    // JSON literals of our own making: never passed through jsonSafe, which would strip the quotes.
+    ...Object.fromEntries(usageFields(usage, reason)),
+  };
   return {
     customerId: customer.customerId,
     standing,
@@ -196,5 +246,6 @@ export function decide(customer: CustomerRecord, routes: readonly RouteRule[], n
     verdicts,
     ...(reason === undefined ? {} : { reason }),
     context,
+    usage,
   };
 }

@@ -1,14 +1,16 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { keyMatchesHash, parseApiKey, type ParsedApiKey } from '../shared/customers/api-key';
+import { hashApiKey, keyMatchesHash, parseApiKey, type ParsedApiKey } from '../shared/customers/api-key';
 import { CorruptRecordError } from '../shared/customers/item';
-import { keyState } from '../shared/customers/record';
+import { keyState, type CustomerRecord } from '../shared/customers/record';
+import { randomBase62 } from '../shared/random';
+import { AUTHORIZER_GROUPS, groupOf, type AuthorizerGroup, type RouteRule } from '../shared/requirements';
 import { headerValue } from '../shared/headers';
 import { countOne, createObservability, type Observability } from '../shared/observability';
 import { effectivePaymentUrls } from '../shared/portal-paths';
 import type { AuthorizerSettings } from '../shared/settings';
 import type { CustomerReader } from './customer-store';
 import { StoreTimeoutError } from './customer-store';
-import { decide, type Decision } from './decide';
+import { decide, type Decision, type DecisionContext } from './decide';
 import { buildPolicy, PolicyConflictError } from './policy';
 
 /** Why a credential is refused (401). Logged and counted; the caller only ever sees "Unauthorized". */
@@ -20,7 +22,12 @@ export type UnauthorizedReason =
   | 'expired_key'
   | 'deleted_customer';
 
-export type ErrorReason = 'store_timeout' | 'store_error' | 'corrupt_record' | 'policy_conflict' | 'unknown_route';
+export type ErrorReason = 'store_timeout' | 'store_error' | 'corrupt_record' | 'policy_conflict' | 'unknown_route' | 'reservation_refused';
+
+/** A strict route's reservation was refused although the item as it was would have allowed it (a layout the write cannot read). */
+export class ReservationRefusedError extends Error {
+  override readonly name = 'ReservationRefusedError';
+}
 
 /** The method that triggered the call is not among the configured routes (routes and API out of step). */
 export class UnknownRouteError extends Error {
@@ -64,6 +71,7 @@ function errorReason(err: unknown): ErrorReason {
   if (err instanceof CorruptRecordError) return 'corrupt_record';
   if (err instanceof PolicyConflictError) return 'policy_conflict';
   if (err instanceof UnknownRouteError) return 'unknown_route';
+  if (err instanceof ReservationRefusedError) return 'reservation_refused';
   if (err instanceof StoreTimeoutError || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))) {
     return 'store_timeout';
   }
@@ -91,21 +99,79 @@ export function makeAuthorizerHandler(
     else logger.info('authorizer decision', line);
   };
 
-  const authenticate = async (event: APIGatewayRequestAuthorizerEvent, at: Date): Promise<{ parsed: ParsedApiKey; decision: Decision } | Refusal> => {
-    const key = presentedKey(event);
-    if (key === undefined) return new Refusal('missing_key');
-    const parsed = parseApiKey(key);
-    if (parsed === undefined) return new Refusal('malformed_key');
-    const customer = await deps.customers.read(parsed.customerId, parsed.keyId);
+  const groups = Object.fromEntries(AUTHORIZER_GROUPS.map((g) => [g, settings.routes.filter((r) => groupOf(r) === g)])) as Record<AuthorizerGroup, RouteRule[]>;
+
+  /** The presented key against the stored item: a refusal (401), or undefined when it authenticates. */
+  const refusal = (key: string, parsed: ParsedApiKey, customer: CustomerRecord | undefined, at: Date): Refusal | undefined => {
     const stored = customer?.apiKeys?.[parsed.keyId];
     if (customer === undefined || stored === undefined || !keyMatchesHash(key, stored.hash)) return new Refusal('unknown_key', parsed);
     const state = keyState(stored, at);
     if (state !== 'active') return new Refusal(state === 'revoked' ? 'revoked_key' : 'expired_key', parsed);
     // customer.deleted: the customer is gone from Stripe, so its keys no longer authenticate.
     if (customer.deleted === true) return new Refusal('deleted_customer', parsed);
-    // Unconfigured payment URLs default to the stack's own portal, on the domain and stage the caller used.
-    const urls = effectivePaymentUrls(settings, { customerId: parsed.customerId, domainName: event.requestContext?.domainName, stage: event.requestContext?.stage });
-    return { parsed, decision: decide(customer, settings.routes, at, { gracePeriodSeconds: settings.gracePeriodSeconds, ...urls }) };
+    return undefined;
+  };
+
+  /**
+   * A strict route: one conditional write reserves its cost (never a read first, so concurrent calls
+   * cannot both spend the last units). No caching for this group: the policy answers this call only.
+   */
+  /** Unconfigured payment URLs default to the stack's own portal, on the domain and stage the caller used. */
+  const settingsFor = (event: APIGatewayRequestAuthorizerEvent, customerId: string): AuthorizerSettings => ({
+    ...settings,
+    ...effectivePaymentUrls(settings, { customerId, domainName: event.requestContext?.domainName, stage: event.requestContext?.stage }),
+  });
+
+  const reserve = async (event: APIGatewayRequestAuthorizerEvent, key: string, parsed: ParsedApiKey, route: RouteRule, at: Date): Promise<Decision | Refusal> => {
+    if (deps.customers.reserve === undefined) throw new ReservationRefusedError('this authorizer has no store for strict routes');
+    const cost = route.usage!.cost;
+    const result = await deps.customers.reserve({
+      customerId: parsed.customerId,
+      keyId: parsed.keyId,
+      keyHash: hashApiKey(key),
+      cost,
+      now: at,
+      ...(route.requires.kind === 'entitlement' ? { entitlement: route.requires.lookupKey } : {}),
+    });
+    const routes = groups.strict;
+    if (result.reserved) {
+      const context: DecisionContext = {
+        customerId: parsed.customerId,
+        reserved: cost,
+        // Metering gives the units back when the call did not succeed; the id makes that refund once-only.
+        reservation: randomBase62(22),
+        balance: result.balance,
+        limit: 'null',
+        used: 'null',
+        resetsAt: 'null',
+      };
+      return { customerId: parsed.customerId, standing: { good: true }, verdicts: routes.map((r) => ({ route: r, allow: true })), context };
+    }
+    const refused = refusal(key, parsed, result.customer, at);
+    if (refused !== undefined) return refused;
+    const decision = decide(result.customer!, [route], at, settingsFor(event, parsed.customerId));
+    if (decision.verdicts[0]!.allow) {
+      throw new ReservationRefusedError(`the reservation for ${parsed.customerId} was refused although its item covers it: run npx tollgate customers upgrade`);
+    }
+    // Every route of the group denied alike: the policy is not cached, only this call reads it.
+    return { ...decision, verdicts: routes.map((r) => ({ route: r, allow: false })) };
+  };
+
+  const authenticate = async (event: APIGatewayRequestAuthorizerEvent, route: RouteRule, at: Date): Promise<{ parsed: ParsedApiKey; decision: Decision } | Refusal> => {
+    const key = presentedKey(event);
+    if (key === undefined) return new Refusal('missing_key');
+    const parsed = parseApiKey(key);
+    if (parsed === undefined) return new Refusal('malformed_key');
+    const group = groupOf(route);
+    if (group === 'strict') {
+      const decision = await reserve(event, key, parsed, route, at);
+      return decision instanceof Refusal ? decision : { parsed, decision };
+    }
+    const customer = await deps.customers.read(parsed.customerId, parsed.keyId);
+    const refused = refusal(key, parsed, customer, at);
+    if (refused !== undefined) return refused;
+    // The policy covers this group's routes only: the other groups' authorizers cache their own.
+    return { parsed, decision: decide(customer!, groups[group], at, settingsFor(event, parsed.customerId)) };
   };
 
   return async (event) => {
@@ -113,15 +179,16 @@ export function makeAuthorizerHandler(
     const route = { method: event.httpMethod, resource: event.resource };
     let result: { parsed: ParsedApiKey; decision: Decision; policy: APIGatewayAuthorizerResult; allowed: boolean } | Refusal;
     try {
-      const auth = await authenticate(event, at);
+      // The route that triggered the call is the method and the resource template API Gateway matched.
+      const called = settings.routes.find((r) => r.method === event.httpMethod && r.path === event.resource);
+      if (called === undefined) {
+        throw new UnknownRouteError(`${event.httpMethod} ${event.resource} is not among the configured routes: redeploy the stack so the authorizer knows it`);
+      }
+      const auth = await authenticate(event, called, at);
       if (auth instanceof Refusal) {
         result = auth;
       } else {
-        // The route that triggered the call is the method and the resource template API Gateway matched.
-        const verdict = auth.decision.verdicts.find((v) => v.route.method === event.httpMethod && v.route.path === event.resource);
-        if (verdict === undefined) {
-          throw new UnknownRouteError(`${event.httpMethod} ${event.resource} is not among the configured routes: redeploy the stack so the authorizer knows it`);
-        }
+        const verdict = auth.decision.verdicts.find((v) => v.route === called)!;
         const policy = buildPolicy(auth.decision, event.methodArn, auth.decision.customerId);
         result = { ...auth, policy, allowed: verdict.allow };
       }

@@ -8,9 +8,11 @@ import { makeAuthorizerHandler } from './handler';
 const settings = loadAuthorizerSettings(process.env);
 const observability = createObservability(process.env.POWERTOOLS_SERVICE_NAME ?? 'tollgate-authorizer');
 const client = authorizerDynamoClient();
+// Strict reservations are not retried by the SDK (customer-store.ts: a retried ADD could charge twice).
+const reservationClient = authorizerDynamoClient({ maxAttempts: 1 });
 
 export const handler = makeAuthorizerHandler({
-  customers: new DynamoCustomerReader(client, settings.customersTable),
+  customers: new DynamoCustomerReader(client, settings.customersTable, { reservationClient }),
   settings,
   observability,
 });

@@ -11,6 +11,16 @@ export type Requirement =
   | { readonly kind: 'subscription' }
   | { readonly kind: 'entitlement'; readonly lookupKey: string };
 
+/** What a route sells by use, from `x-tollgate`: `cost` units per successful call. */
+export interface Usage {
+  /** Units per successful (2xx) call: a whole number ≥ 1. */
+  readonly cost: number;
+  /** Reserve the cost from the prepaid balance at decision time (never cached, zero overshoot). */
+  readonly strict?: true;
+  /** Stripe Billing Meter `event_name` this route reports to, where it differs from the plan's. */
+  readonly meter?: string;
+}
+
 /** A secured route as the authorizer sees it: enough to build a whole-API policy. */
 export interface RouteRule {
   /** Upper-case HTTP method. */
@@ -18,6 +28,60 @@ export interface RouteRule {
   /** OpenAPI path template, e.g. `/v1/reports/{reportId}`. */
   readonly path: string;
   readonly requires: Requirement;
+  /** Sold by use. @default - none: decided on standing alone */
+  readonly usage?: Usage;
+}
+
+/**
+ * An API Gateway caches one policy (with one context) per authorizer and identity, so routes whose
+ * denials have different reasons, or which must not be cached, get their own authorizer (the same
+ * Lambda): `standing` (no cost; cached), `metered` (cost; cached), `strict` (strict cost; TTL 0).
+ */
+export const AUTHORIZER_GROUPS = ['standing', 'metered', 'strict'] as const;
+export type AuthorizerGroup = (typeof AUTHORIZER_GROUPS)[number];
+
+export function groupOf(route: Pick<RouteRule, 'usage'>): AuthorizerGroup {
+  if (route.usage === undefined) return 'standing';
+  return route.usage.strict === true ? 'strict' : 'metered';
+}
+
+/** What an operation's `x-tollgate` declares. */
+export interface TollgateDeclaration {
+  readonly requires: Requirement;
+  readonly usage?: Usage;
+}
+
+/** Stripe meter event names: letters, digits, `_`, `-`, `.`; at most 100 characters. */
+const METER_EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+export const isMeterEventName = (value: unknown): value is string => typeof value === 'string' && METER_EVENT_NAME.test(value);
+const DECLARATION_FIELDS = new Set(['requires', 'cost', 'strict', 'meter']);
+
+/** Parses an operation's `x-tollgate` object; throws RequirementError saying what to change. */
+export function parseDeclaration(extension: Readonly<Record<string, unknown>>): TollgateDeclaration {
+  const requires = parseRequirement(extension.requires);
+  const unknown = Object.keys(extension).filter((k) => !DECLARATION_FIELDS.has(k));
+  if (unknown.length > 0) {
+    throw new RequirementError(`unknown x-tollgate field ${JSON.stringify(unknown[0])}: use "requires", "cost", "strict" and "meter" only`);
+  }
+  const { cost, strict, meter } = extension;
+  if (cost === undefined) {
+    if (strict !== undefined) throw new RequirementError('"strict" needs a "cost": add "cost": <units per call>, or remove "strict"');
+    if (meter !== undefined) throw new RequirementError('"meter" needs a "cost": add "cost": <units per call>, or remove "meter"');
+    return { requires };
+  }
+  if (requires.kind === 'public' || requires.kind === 'key') {
+    throw new RequirementError(
+      `a "${requires.kind}" route cannot have a cost: tollgate bills only routes that require "subscription" or "entitlement:<lookup_key>"; change "requires" or remove "cost"`,
+    );
+  }
+  if (typeof cost !== 'number' || !Number.isSafeInteger(cost) || cost < 1) {
+    throw new RequirementError(`"cost" is ${JSON.stringify(cost)}: use a whole number of units ≥ 1 per successful call`);
+  }
+  if (strict !== undefined && strict !== true) throw new RequirementError(`"strict" is ${JSON.stringify(strict)}: use true, or remove it`);
+  if (meter !== undefined && !isMeterEventName(meter)) {
+    throw new RequirementError(`"meter" is ${JSON.stringify(meter)}: use the Stripe meter's event_name (letters, digits, "_", "-", "."; at most 100 characters)`);
+  }
+  return { requires, usage: { cost, ...(strict === true ? { strict } : {}), ...(meter === undefined ? {} : { meter }) } };
 }
 
 /** Stripe lookup keys: letters, digits, `.`, `_`, `-`; at most 200 characters. */

@@ -1,4 +1,5 @@
-import { formatRequirement, parseRequirement, type RouteRule } from './requirements';
+import { OVERAGES, type Overage, type Plan, type Plans } from './customers/usage-view';
+import { formatRequirement, isMeterEventName, parseRequirement, type RouteRule } from './requirements';
 import { TABLES } from './tables';
 
 /**
@@ -8,6 +9,7 @@ import { TABLES } from './tables';
 
 export const ENV = {
   routes: 'TOLLGATE_ROUTES',
+  plans: 'TOLLGATE_PLANS',
   gracePeriodHours: 'TOLLGATE_GRACE_PERIOD_HOURS',
   checkoutUrl: 'TOLLGATE_CHECKOUT_URL',
   portalUrl: 'TOLLGATE_PORTAL_URL',
@@ -18,7 +20,7 @@ export const ENV = {
   stageName: 'TOLLGATE_STAGE_NAME',
 } as const;
 
-/** Lambda allows 4 KB of environment in all; the route table must leave room for the rest. */
+/** Lambda allows 4 KB of environment in all; the route and plan tables together must leave room for the rest. */
 export const MAX_ROUTES_ENV_BYTES = 3000;
 
 export class SettingsError extends Error {
@@ -36,6 +38,15 @@ export interface AuthorizerSettings extends PaymentUrls {
   readonly customersTable: string;
   readonly routes: readonly RouteRule[];
   readonly gracePeriodSeconds: number;
+  /** Usage plans by plan key (cdk.json `tollgate:plans`). @default {} */
+  readonly plans?: Plans;
+}
+
+/** The usage route's function: the customer item and the plans. */
+export interface UsageSettings {
+  readonly customersTable: string;
+  readonly plans: Plans;
+  readonly gracePeriodSeconds: number;
 }
 
 export interface WebhookSettings {
@@ -44,28 +55,73 @@ export interface WebhookSettings {
   readonly boundariesTable: string;
   readonly webhookSecretId: string;
   readonly stripeApiKeySecretId?: string;
+  /** Usage plans (a counted plan's renewal resets the period counter). @default {} */
+  readonly plans?: Plans;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export function encodeRoutes(routes: readonly RouteRule[]): string {
-  const encoded = JSON.stringify(routes.map((r) => [r.method, r.path, formatRequirement(r.requires)]));
-  if (Buffer.byteLength(encoded) > MAX_ROUTES_ENV_BYTES) {
+/** `[method, path, requirement]`, and for a route sold by use `cost`, then 1 for strict (else 0), then the meter. */
+type EncodedRoute = [string, string, string] | [string, string, string, number, 0 | 1] | [string, string, string, number, 0 | 1, string];
+
+export function encodeRoutes(routes: readonly RouteRule[], reserved = 0): string {
+  const encoded = JSON.stringify(
+    routes.map((r): EncodedRoute => {
+      const head: [string, string, string] = [r.method, r.path, formatRequirement(r.requires)];
+      if (r.usage === undefined) return head;
+      const strict = r.usage.strict === true ? 1 : 0;
+      return r.usage.meter === undefined ? [...head, r.usage.cost, strict] : [...head, r.usage.cost, strict, r.usage.meter];
+    }),
+  );
+  if (Buffer.byteLength(encoded) + reserved > MAX_ROUTES_ENV_BYTES) {
     throw new SettingsError(
-      `the secured routes take ${Buffer.byteLength(encoded)} bytes, more than the ${MAX_ROUTES_ENV_BYTES} a Lambda environment leaves room for: use path parameters ({id}) to merge routes`,
+      `the secured routes${reserved > 0 ? ' and plans' : ''} take ${Buffer.byteLength(encoded) + reserved} bytes, more than the ${MAX_ROUTES_ENV_BYTES} a Lambda environment leaves room for: use path parameters ({id}) to merge routes${reserved > 0 ? ', or declare fewer plans' : ''}`,
     );
   }
   return encoded;
+}
+
+/** `{"<plan key>": [name, quota or null, overage, meter?]}`. */
+export function encodePlans(plans: Plans): string {
+  return JSON.stringify(
+    Object.fromEntries(
+      Object.entries(plans).map(([key, p]) => [key, p.meter === undefined ? [p.name, p.quota ?? null, p.overage] : [p.name, p.quota ?? null, p.overage, p.meter]]),
+    ),
+  );
+}
+
+export function decodePlans(encoded: string | undefined): Plans {
+  if (encoded === undefined || encoded === '') return {};
+  const parsed: unknown = JSON.parse(encoded);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SettingsError(`${ENV.plans} must be a JSON object`);
+  const plans: Record<string, Plan> = {};
+  for (const [key, entry] of Object.entries(parsed)) {
+    const [name, quota, overage, meter] = Array.isArray(entry) ? (entry as unknown[]) : [];
+    const valid =
+      typeof name === 'string' &&
+      (quota === null || (typeof quota === 'number' && Number.isSafeInteger(quota) && quota >= 0)) &&
+      (OVERAGES as readonly unknown[]).includes(overage) &&
+      (meter === undefined || isMeterEventName(meter));
+    if (!valid) throw new SettingsError(`${ENV.plans} has a malformed plan ${JSON.stringify(key)}`);
+    plans[key] = { name, ...(quota === null ? {} : { quota: quota }), overage: overage as Overage, ...(meter === undefined ? {} : { meter: meter }) };
+  }
+  return plans;
 }
 
 export function decodeRoutes(encoded: string): RouteRule[] {
   const parsed: unknown = JSON.parse(encoded);
   if (!Array.isArray(parsed)) throw new SettingsError(`${ENV.routes} must be a JSON array`);
   return parsed.map((entry: unknown) => {
-    if (!Array.isArray(entry) || entry.length !== 3 || typeof entry[0] !== 'string' || typeof entry[1] !== 'string') {
+    if (!Array.isArray(entry) || entry.length < 3 || entry.length > 6 || typeof entry[0] !== 'string' || typeof entry[1] !== 'string') {
       throw new SettingsError(`${ENV.routes} has a malformed entry ${JSON.stringify(entry)}`);
     }
-    return { method: entry[0], path: entry[1], requires: parseRequirement(entry[2]) };
+    const route = { method: entry[0], path: entry[1], requires: parseRequirement(entry[2]) };
+    if (entry.length === 3) return route;
+    const [, , , cost, strict, meter] = entry as unknown[];
+    if (typeof cost !== 'number' || !Number.isSafeInteger(cost) || cost < 1 || (strict !== 0 && strict !== 1) || (meter !== undefined && !isMeterEventName(meter))) {
+      throw new SettingsError(`${ENV.routes} has a malformed entry ${JSON.stringify(entry)}`);
+    }
+    return { ...route, usage: { cost, ...(strict === 1 ? { strict: true as const } : {}), ...(meter === undefined ? {} : { meter: meter }) } };
   });
 }
 
@@ -77,9 +133,13 @@ function required(env: Env, name: string): string {
 
 const optional = (env: Env, name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
 
-export function authorizerEnvironment(settings: Omit<AuthorizerSettings, 'customersTable' | 'gracePeriodSeconds'> & { gracePeriodHours: number }): Record<string, string> {
+export function authorizerEnvironment(
+  settings: Omit<AuthorizerSettings, 'customersTable' | 'gracePeriodSeconds' | 'plans'> & { gracePeriodHours: number; plans?: Plans },
+): Record<string, string> {
+  const plans = encodePlans(settings.plans ?? {});
   return {
-    [ENV.routes]: encodeRoutes(settings.routes),
+    [ENV.routes]: encodeRoutes(settings.routes, Buffer.byteLength(plans)),
+    ...(plans === '{}' ? {} : { [ENV.plans]: plans }),
     [ENV.gracePeriodHours]: String(settings.gracePeriodHours),
     ...(settings.checkoutUrl === undefined ? {} : { [ENV.checkoutUrl]: settings.checkoutUrl }),
     ...(settings.portalUrl === undefined ? {} : { [ENV.portalUrl]: settings.portalUrl }),
@@ -116,6 +176,20 @@ export function loadAuthorizerSettings(env: Env): AuthorizerSettings {
     gracePeriodSeconds: gracePeriodSeconds(env),
     checkoutUrl: optional(env, ENV.checkoutUrl),
     portalUrl: optional(env, ENV.portalUrl),
+    plans: decodePlans(optional(env, ENV.plans)),
+  };
+}
+
+export function usageEnvironment(settings: { plans?: Plans; gracePeriodHours: number }): Record<string, string> {
+  const plans = encodePlans(settings.plans ?? {});
+  return { [ENV.gracePeriodHours]: String(settings.gracePeriodHours), ...(plans === '{}' ? {} : { [ENV.plans]: plans }) };
+}
+
+export function loadUsageSettings(env: Env): UsageSettings {
+  return {
+    customersTable: required(env, TABLES.customers.envVar),
+    plans: decodePlans(optional(env, ENV.plans)),
+    gracePeriodSeconds: gracePeriodSeconds(env),
   };
 }
 
@@ -126,5 +200,12 @@ export function loadWebhookSettings(env: Env): WebhookSettings {
     boundariesTable: required(env, TABLES.boundaries.envVar),
     webhookSecretId: required(env, ENV.webhookSecretId),
     stripeApiKeySecretId: optional(env, ENV.stripeApiKeySecretId),
+    plans: decodePlans(optional(env, ENV.plans)),
   };
+}
+
+/** The plans alone, for functions that need no other usage setting (the webhook). */
+export function plansEnvironment(plans: Plans | undefined): Record<string, string> {
+  const encoded = encodePlans(plans ?? {});
+  return encoded === '{}' ? {} : { [ENV.plans]: encoded };
 }

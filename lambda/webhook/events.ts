@@ -1,7 +1,7 @@
 import { ITEM_LIMITS } from '../shared/customers/item';
 import { isSubscriptionStatus } from '../shared/customers/record';
 import { isLookupKey } from '../shared/requirements';
-import type { EntitlementsChange, InvoiceChange, InvoiceOutcome, PaymentChange, SubscriptionChange } from './state';
+import type { CreditsChange, EntitlementsChange, InvoiceChange, InvoiceOutcome, PaymentChange, SubscriptionChange, UsageAlertChange } from './state';
 
 /**
  * Reads verified Stripe events into payment changes. The body is signed, but its shape is still
@@ -26,6 +26,7 @@ export const HANDLED_EVENT_TYPES = [
   'invoice.marked_uncollectible',
   'entitlements.active_entitlement_summary.updated',
   'customer.deleted',
+  'billing.alert.triggered',
 ] as const;
 export type HandledEventType = (typeof HANDLED_EVENT_TYPES)[number];
 
@@ -232,12 +233,48 @@ export function interpret(event: StripeEventEnvelope): Interpretation {
     }
     case 'checkout.session.completed':
       return readCheckout(event);
+    case 'billing.alert.triggered':
+      return readBillingAlert(object);
   }
+}
+
+/** The metadata key tollgate's own credits checkout (and a Payment Link) sets: the units bought. */
+export const CREDITS_METADATA_KEY = 'tollgate_credits';
+/** More units than one purchase plausibly buys: a typo or a forged session, not a top-up. */
+const MAX_CREDITS_PER_PURCHASE = 1_000_000_000;
+
+/**
+ * A paid one-time checkout carrying `metadata.tollgate_credits`: that many units onto the customer's
+ * balance (ADD; the event ledger makes a redelivery add nothing). `unpaid` (an asynchronous payment
+ * still settling) adds nothing yet.
+ */
+export function readCreditsCheckout(object: Json): Interpretation {
+  const metadata = isObject(object.metadata) ? object.metadata : {};
+  const units = metadata[CREDITS_METADATA_KEY];
+  if (units === undefined || units === null || units === '') return { kind: 'ignored', reason: 'payment checkout without tollgate_credits' };
+  if (object.payment_status !== 'paid') return { kind: 'ignored', reason: 'checkout payment not settled' };
+  const credits = typeof units === 'string' && /^[1-9][0-9]{0,9}$/.test(units) ? Number(units) : NaN;
+  if (!(credits <= MAX_CREDITS_PER_PURCHASE)) {
+    throw new EventShapeError(`the checkout's metadata.${CREDITS_METADATA_KEY} is ${JSON.stringify(units).slice(0, 40)}: expected a whole number of units from 1 to ${MAX_CREDITS_PER_PURCHASE}`);
+  }
+  // A checkout for a guest names no customer: tollgate's own checkout passes the customer id as the reference.
+  const clientReference = typeof object.client_reference_id === 'string' && CUSTOMER_ID.test(object.client_reference_id) ? object.client_reference_id : undefined;
+  const customerId = reference(object.customer) === undefined && clientReference !== undefined ? clientReference : customerOf(object, 'credits checkout');
+  const change: CreditsChange = { stream: 'credits', credits, liftCreditsBlock: false };
+  return { kind: 'change', customerId, change };
+}
+
+/** `billing.alert.triggered`: a usage threshold set on a Stripe meter was crossed (stripe 23.x: usage_threshold alerts). */
+export function readBillingAlert(object: Json): Interpretation {
+  if (object.object !== 'billing.alert_triggered') throw new EventShapeError('data.object is not a billing.alert_triggered');
+  const change: UsageAlertChange = { stream: 'usageAlert' };
+  return { kind: 'change', customerId: customerOf(object, 'billing alert'), change };
 }
 
 function readCheckout(event: StripeEventEnvelope): Interpretation {
   const { object } = event;
   if (object.object !== 'checkout.session') throw new EventShapeError('data.object is not a checkout session');
+  if (object.mode === 'payment') return readCreditsCheckout(object);
   if (object.mode !== 'subscription') return { kind: 'ignored', reason: 'checkout not in subscription mode' };
   const subscriptionId = reference(object.subscription);
   if (subscriptionId === undefined || !SUBSCRIPTION_ID.test(subscriptionId)) {

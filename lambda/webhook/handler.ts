@@ -23,6 +23,8 @@ import {
   type PaymentChange,
 } from './state';
 import { CustomerItemFullError, type ApplyResult, type PaymentStateStore } from './store';
+import type { Plans } from '../shared/customers/usage-view';
+import { withUsageEffects } from './usage';
 import { parseEvent, problemResponse, rawBody, verifySignature, WebhookRejection, type SigningSecrets } from './verify';
 
 export { MAX_BODY_BYTES, WebhookRejection } from './verify';
@@ -37,6 +39,8 @@ export interface WebhookDeps {
   readonly stripe?: Stripe;
   readonly now?: () => Date;
   readonly observability?: Observability;
+  /** Usage plans: a counted plan's new period resets its counter (usage.ts). @default {} */
+  readonly plans?: Plans;
 }
 
 export type WebhookOutcome = 'applied' | 'duplicate' | 'stale' | 'ignored' | 'parked' | 'rejected' | 'failed';
@@ -161,16 +165,17 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
 
       let before: Promise<CustomerRecord | undefined> | undefined;
       const resolved = await resolve(envelope, (id) => (before ??= deps.store.read(id)));
-      const update = resolved.update === undefined || deps.checkoutLinks === undefined ? resolved.update : await deps.checkoutLinks.route(envelope, resolved.update, receivedAt);
+      const routed = resolved.update === undefined || deps.checkoutLinks === undefined ? resolved.update : await deps.checkoutLinks.route(envelope, resolved.update, receivedAt);
       // Re-addressed: the state read for the payer's customer is not the target's.
-      if (update !== undefined && update.customerId !== resolved.update?.customerId) before = undefined;
-      if (update === undefined) {
+      if (routed !== undefined && routed.customerId !== resolved.update?.customerId) before = undefined;
+      if (routed === undefined) {
         record('ignored', { type: envelope.type, eventId: envelope.id, detail: resolved.ignoredReason });
         return ok('ignored');
       }
-      customerId = update.customerId;
+      customerId = routed.customerId;
       const { type, id } = envelope;
       const stored = await (before ?? deps.store.read(customerId));
+      const update = withUsageEffects(routed, stored, deps.plans ?? {});
       const target = flushTarget(event);
       const accessChanges = accessSignature(stored) !== accessSignature(project(stored, customerId, update, receivedAt));
       if (accessChanges && target === undefined) logger.warn('access changed but the request names no api stage: cached decisions expire with the authorizer ttl', { eventId: id });

@@ -42,6 +42,7 @@ export const handler: ReturnType<typeof makeWebhookHandler> = async (event) => {
     checkoutLinks: checkoutLinker(dynamoCheckoutLinkStore(dynamodb, { customers: settings.customersTable, events: settings.eventsTable })),
     stripe: settings.stripeApiKeySecretId === undefined ? undefined : await stripeClient(settings.stripeApiKeySecretId),
     observability,
+    ...(settings.plans === undefined ? {} : { plans: settings.plans }),
   });
   return handle(event);
 };

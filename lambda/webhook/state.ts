@@ -29,6 +29,28 @@ export interface SubscriptionChange extends Omit<SubscriptionEntry, 'watermark'>
   readonly subscriptionId: string;
   /** The event shows the subscription entering past_due: its previous status was another. */
   readonly enteredPastDue?: boolean;
+  /** A new billing period of a counted plan (usage.ts): a fresh period counter, and a quota block lifted. */
+  readonly usageReset?: UsageReset;
+}
+
+/** The period counter moved forward to a new period (only forward: the store's condition). */
+export interface UsageReset {
+  readonly periodEnd: number;
+  /** The stored usage block is quota_exceeded: the new period lifts it. */
+  readonly liftQuotaBlock: boolean;
+}
+
+/** Prepaid credits bought (a paid credits checkout): added to the balance; the ledger makes it once-only. */
+export interface CreditsChange {
+  readonly stream: 'credits';
+  readonly credits: number;
+  /** The stored usage block is credits_exhausted: the top-up lifts it. */
+  readonly liftCreditsBlock: boolean;
+}
+
+/** A Stripe usage alert (billing.alert.triggered): the quota is used up, for users who meter in Stripe. */
+export interface UsageAlertChange {
+  readonly stream: 'usageAlert';
 }
 
 export type InvoiceOutcome = 'paid' | 'payment_failed' | 'payment_action_required' | 'voided' | 'uncollectible';
@@ -53,7 +75,7 @@ export interface CustomerDeletedChange {
   readonly deleted: true;
 }
 
-export type PaymentChange = SubscriptionChange | InvoiceChange | EntitlementsChange | CustomerDeletedChange;
+export type PaymentChange = SubscriptionChange | InvoiceChange | EntitlementsChange | CustomerDeletedChange | CreditsChange | UsageAlertChange;
 
 /** One event's effect on one customer, with its position in the stream's order. */
 export interface CustomerUpdate {
@@ -149,6 +171,10 @@ export function watermarkOf(state: CustomerRecord | undefined, change: PaymentCh
       return state?.entitlementsWatermark;
     case 'customer':
       return state?.customerWatermark;
+    // Additive or idempotent on their own: the event ledger applies each event once, in any order.
+    case 'credits':
+    case 'usageAlert':
+      return undefined;
   }
 }
 
@@ -213,7 +239,7 @@ export function verdict(state: CustomerRecord | undefined, update: CustomerUpdat
 
 /** The entry an applied subscription change stores. */
 export function subscriptionEntry(change: SubscriptionChange, watermarkValue: string): SubscriptionEntry {
-  const { stream: _stream, subscriptionId: _id, enteredPastDue: _entered, ...fields } = change;
+  const { stream: _stream, subscriptionId: _id, enteredPastDue: _entered, usageReset: _reset, ...fields } = change;
   return { ...fields, watermark: watermarkValue };
 }
 
@@ -235,12 +261,15 @@ export interface Writes {
   /** Set only when nothing is stored there yet. */
   readonly setIfAbsent: ReadonlyArray<readonly [path: readonly string[], value: unknown]>;
   readonly remove: ReadonlyArray<readonly string[]>;
+  /** Numbers added atomically (DynamoDB ADD). */
+  readonly add?: ReadonlyArray<readonly [path: readonly string[], value: number]>;
 }
 
 export function writesFor(update: CustomerUpdate, forget: Forgettable, now: Date): Writes {
   const { change } = update;
   const set: Array<readonly [readonly string[], unknown]> = [[['updatedAt'], now.toISOString()]];
   const setIfAbsent: Array<readonly [readonly string[], unknown]> = [];
+  const add: Array<readonly [readonly string[], number]> = [];
   const remove: Array<readonly string[]> = [
     ...forget.subscriptions.map((id) => ['subscriptions', id]),
     ...forget.invoices.map((id) => ['invoices', id]),
@@ -254,8 +283,19 @@ export function writesFor(update: CustomerUpdate, forget: Forgettable, now: Date
       else if (change.enteredPastDue === true) set.push([['pastDue', id], since]);
       else setIfAbsent.push([['pastDue', id], since]);
       if (isTerminal(change.status) && !forget.invoices.includes(id)) remove.push(['invoices', id]);
+      if (change.usageReset !== undefined) {
+        set.push([['usagePeriodEnd'], change.usageReset.periodEnd], [['periodUsed'], 0]);
+        if (change.usageReset.liftQuotaBlock) remove.push(['usageBlock']);
+      }
       break;
     }
+    case 'credits':
+      add.push([['credits'], change.credits]);
+      if (change.liftCreditsBlock) remove.push(['usageBlock']);
+      break;
+    case 'usageAlert':
+      set.push([['usageBlock'], 'quota_exceeded'], [['usageUpdatedAt'], now.toISOString()]);
+      break;
     case 'invoices':
       set.push([['invoices', change.subscriptionId], invoiceEntry(change, update.watermark.value)]);
       break;
@@ -266,7 +306,7 @@ export function writesFor(update: CustomerUpdate, forget: Forgettable, now: Date
       set.push([['deleted'], true], [['customerWatermark'], update.watermark.value]);
       break;
   }
-  return { set, setIfAbsent, remove };
+  return { set, setIfAbsent, remove, add };
 }
 
 /** The state after a change (or the same state when it does not apply), as the store's update leaves it. */
@@ -280,5 +320,6 @@ export function project(state: CustomerRecord | undefined, customerId: string, u
   for (const path of writes.remove) delete parentOf(path)[path.at(-1)!];
   for (const [path, value] of writes.set) parentOf(path)[path.at(-1)!] = value;
   for (const [path, value] of writes.setIfAbsent) parentOf(path)[path.at(-1)!] ??= value;
+  for (const [path, value] of writes.add ?? []) parentOf(path)[path.at(-1)!] = ((parentOf(path)[path.at(-1)!] as number | undefined) ?? 0) + value;
   return { ...decodeCustomerItem(item), ...(base.apiKeys === undefined ? {} : { apiKeys: base.apiKeys }) };
 }

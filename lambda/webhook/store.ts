@@ -135,8 +135,11 @@ class Expression {
  * The condition under which an update applies: state.ts `verdict`, stated for DynamoDB. The maps an
  * update writes into must exist (a nested SET cannot create its parent); the store creates them first.
  */
-function conditionFor(update: CustomerUpdate, forget: Forgettable, x: Expression): string {
+function conditionFor(update: CustomerUpdate, forget: Forgettable, x: Expression): string | undefined {
   const { change } = update;
+  // Lifting a block removes only the block this change lifts (metering or an operator may have set another since).
+  if (change.stream === 'credits') return change.liftCreditsBlock ? `${x.path(['usageBlock'])} = ${x.value('credits_exhausted')}` : undefined;
+  if (change.stream === 'usageAlert') return undefined;
   const below = x.value(update.watermark.applyBelow);
   if (change.stream === 'entitlements' || change.stream === 'customer') {
     const wm = x.path([change.stream === 'entitlements' ? 'entitlementsWatermark' : 'customerWatermark']);
@@ -157,6 +160,11 @@ function conditionFor(update: CustomerUpdate, forget: Forgettable, x: Expression
     `(attribute_not_exists(${entry}) OR ${x.path([map, id, 'watermark'])} < ${below})`,
     // Entries removed by this same update still count in size(): allow for them.
     `(attribute_exists(${entry}) OR size(${x.path([map])}) < ${x.value(ITEM_LIMITS.trackedSubscriptions + forgotten)})`,
+    // A new period's counter only ever moves forward (metering may have started it already).
+    ...(change.stream === 'subscription' && change.usageReset !== undefined
+      ? [`(attribute_not_exists(${x.path(['usagePeriodEnd'])}) OR ${x.path(['usagePeriodEnd'])} < ${x.value(change.usageReset.periodEnd)})`]
+      : []),
+    ...(change.stream === 'subscription' && change.usageReset?.liftQuotaBlock === true ? [`${x.path(['usageBlock'])} = ${x.value('quota_exceeded')}`] : []),
   ].join(' AND ');
 }
 
@@ -189,6 +197,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
       ...writes.setIfAbsent.map(([path, value]) => `${x.path(path)} = if_not_exists(${x.path(path)}, ${x.value(value)})`),
     ];
     const removes = writes.remove.map((path) => x.path(path));
+    const adds = (writes.add ?? []).map(([path, value]) => `${x.path(path)} ${x.value(value)}`);
     // Ordering is decided by DynamoDB, never by reading then writing: the update applies only when its
     // stream's watermark is older (and its subscription not terminal).
     const condition = conditionFor(update, forget, x);
@@ -206,8 +215,8 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
           Update: {
             TableName: this.tables.customersTable,
             Key: { customerId },
-            UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-            ConditionExpression: condition,
+            UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}${adds.length > 0 ? ` ADD ${adds.join(', ')}` : ''}`,
+            ...(condition === undefined ? {} : { ConditionExpression: condition }),
             ExpressionAttributeNames: x.names,
             ExpressionAttributeValues: x.values,
           },

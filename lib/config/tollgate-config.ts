@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { OVERAGES, type Plan, type Plans } from '../../lambda/shared/customers/usage-view';
+import { isLookupKey, isMeterEventName } from '../../lambda/shared/requirements';
 
 /**
  * Deploy-time configuration: `cdk.json` context, overridable with `cdk synth -c tollgate:<name>=<value>`.
@@ -46,6 +48,21 @@ export interface TollgateConfig {
   /** The Stripe webhook's own throttling, apart from the public budget. @default 50 and 100 */
   readonly webhookThrottleRateLimit: number;
   readonly webhookThrottleBurstLimit: number;
+  /**
+   * Usage plans, keyed by the Stripe price lookup key (or price id) a subscription item carries: quota
+   * per billing period and what happens past it. A plan not listed is unlimited. @default {}
+   */
+  readonly plans: Plans;
+  /** Prepaid credit packs the portal offers (one-time Stripe prices). @default [] */
+  readonly creditPacks: readonly CreditPack[];
+}
+
+/** A prepaid pack: `credits` units for one payment of the one-time Stripe `price` (lookup key or id). */
+export interface CreditPack {
+  readonly id: string;
+  readonly name: string;
+  readonly credits: number;
+  readonly price: string;
 }
 
 export const DEFAULT_CONFIG: TollgateConfig = {
@@ -62,6 +79,8 @@ export const DEFAULT_CONFIG: TollgateConfig = {
   throttleBurstLimit: 200,
   webhookThrottleRateLimit: 50,
   webhookThrottleBurstLimit: 100,
+  plans: {},
+  creditPacks: [],
 };
 
 export const CONTEXT_PREFIX = 'tollgate:';
@@ -167,6 +186,8 @@ export function loadConfig(read: ContextReader): TollgateConfig {
   const corsAllowMethods = list('corsAllowMethods', /^(GET|PUT|POST|DELETE|PATCH|HEAD)$/, 'methods from GET, PUT, POST, DELETE, PATCH, HEAD');
 
   const config: TollgateConfig = {
+    plans: readPlans(raw('plans'), problems),
+    creditPacks: readCreditPacks(raw('creditPacks'), problems),
     openApiDocument: text('openApiDocument', DEFAULT_CONFIG.openApiDocument, true) ?? DEFAULT_CONFIG.openApiDocument,
     backendUrl: url('backendUrl', undefined),
     gracePeriodHours: integer('gracePeriodHours', DEFAULT_CONFIG.gracePeriodHours, 0, 24 * 60, 'hours'),
@@ -192,6 +213,93 @@ export function loadConfig(read: ContextReader): TollgateConfig {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+/** Display names end up in JSON answers and pages: printable, no quotes or backslashes. */
+// eslint-disable-next-line no-control-regex
+const DISPLAY_NAME = /^[^"\\\u0000-\u001f]{1,100}$/;
+
+/** A value from cdk.json, or a JSON string from -c. */
+function jsonValue(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+function readPlans(value: unknown, problems: string[]): Plans {
+  const key = `${CONTEXT_PREFIX}plans`;
+  if (value === undefined || value === null) return {};
+  const plans = jsonValue(value);
+  if (!isObject(plans)) {
+    problems.push(`${key} must be an object keyed by Stripe price lookup key or price id, such as {"pro": {"name": "Pro", "quota": 1000}}`);
+    return {};
+  }
+  const out: Record<string, Plan> = {};
+  for (const [price, spec] of Object.entries(plans)) {
+    const at = `${key}.${price}`;
+    if (!isLookupKey(price)) {
+      problems.push(`${key} has a plan keyed ${JSON.stringify(price)}: key each plan by the Stripe price's lookup key or id (letters, digits, ".", "_", "-")`);
+      continue;
+    }
+    if (!isObject(spec)) {
+      problems.push(`${at} must be an object such as {"name": "Pro", "quota": 1000, "overage": "block"}`);
+      continue;
+    }
+    const unknown = Object.keys(spec).filter((k) => !['name', 'quota', 'overage', 'meter'].includes(k));
+    if (unknown.length > 0) problems.push(`${at} has an unknown field ${JSON.stringify(unknown[0])}: use name, quota, overage and meter`);
+    const { name, quota, overage = 'block', meter } = spec;
+    const before = problems.length;
+    if (typeof name !== 'string' || !DISPLAY_NAME.test(name)) problems.push(`${at}.name must be the plan's display name (1 to 100 characters, no quotes or backslashes)`);
+    if (quota !== undefined && (typeof quota !== 'number' || !Number.isSafeInteger(quota) || quota < 0)) {
+      problems.push(`${at}.quota is ${JSON.stringify(quota)}: use a whole number of units ≥ 0 per billing period, or leave it out for unlimited`);
+    }
+    if (!(OVERAGES as readonly unknown[]).includes(overage)) problems.push(`${at}.overage is ${JSON.stringify(overage)}: use "block" or "bill"`);
+    if (meter !== undefined && !isMeterEventName(meter)) problems.push(`${at}.meter is ${JSON.stringify(meter)}: use the Stripe meter's event_name`);
+    if (overage === 'bill' && meter === undefined) problems.push(`${at} bills overage but names no meter: add "meter": "<Stripe meter event_name>", or use "overage": "block"`);
+    if (problems.length > before) continue;
+    out[price] = {
+      name: name as string,
+      ...(quota === undefined ? {} : { quota: quota as number }),
+      overage: overage as Plan['overage'],
+      ...(meter === undefined ? {} : { meter: meter as string }),
+    };
+  }
+  return out;
+}
+
+function readCreditPacks(value: unknown, problems: string[]): CreditPack[] {
+  const key = `${CONTEXT_PREFIX}creditPacks`;
+  if (value === undefined || value === null) return [];
+  const packs = jsonValue(value);
+  const example = '[{"id": "credits_100", "name": "100 credits", "credits": 100, "price": "<one-time price lookup key or id>"}]';
+  if (!Array.isArray(packs)) {
+    problems.push(`${key} must be a list such as ${example}`);
+    return [];
+  }
+  const out: CreditPack[] = [];
+  packs.forEach((pack: unknown, i) => {
+    const at = `${key}[${i}]`;
+    if (!isObject(pack)) {
+      problems.push(`${at} must be an object such as ${example.slice(1, -1)}`);
+      return;
+    }
+    const { id, name, credits, price } = pack;
+    const before = problems.length;
+    if (!isLookupKey(id) || id.length > 64) problems.push(`${at}.id must be letters, digits, ".", "_" or "-" (at most 64 characters)`);
+    else if (out.some((p) => p.id === id)) problems.push(`${at}.id "${id}" is used twice: give each pack its own id`);
+    if (typeof name !== 'string' || !DISPLAY_NAME.test(name)) problems.push(`${at}.name must be a display name (1 to 100 characters, no quotes or backslashes)`);
+    if (typeof credits !== 'number' || !Number.isSafeInteger(credits) || credits < 1) {
+      problems.push(`${at}.credits is ${JSON.stringify(credits)}: use a whole number of units ≥ 1`);
+    }
+    if (!isLookupKey(price)) problems.push(`${at}.price must name a one-time Stripe price by its lookup key or id`);
+    if (problems.length > before) return;
+    out.push({ id: id as string, name: name as string, credits: credits as number, price: price as string });
+  });
+  return out;
 }
 
 /**

@@ -8,6 +8,7 @@ import { accessLogPath, removeCoordinates, writeCoordinates } from './coordinate
 import { adoptSharedDatabase, credentialsPath, localCredentials } from './credentials';
 import { DEMO_KEYS_FILE, issueDemoKeys, seedDemoCustomers } from './demo';
 import { createTables, freePort, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from './dynamodb-local';
+import { startLocalMeterReporting, type LocalMeterReporting } from './meter-reporting';
 import { describeRouteChanges, filesUnder, requireFresh, watchSources } from './reload';
 import { startAdminServer, startGatewayServer, type RunningServer } from './server';
 import * as stack from './stack';
@@ -31,7 +32,7 @@ export interface LocalRunOptions {
   readonly log: (line: string) => void;
   /** Called with the new API URL when a reload changes it. */
   readonly onUrlChange?: (apiUrl: string) => void;
-  /** A Stripe test-mode API key for the portal; without one the portal uses the local fake and test checkout. */
+  /** A Stripe test-mode API key: the portal's Checkout and Billing Portal, and metered billing reports. @default - the local fakes of Stripe's API (and the portal's test checkout) */
   readonly stripeApiKey?: string;
 }
 
@@ -46,6 +47,8 @@ export interface LocalRun {
   readonly demoKeys: { readonly paying: string; readonly free: string; readonly reused: boolean };
   /** How the portal takes payments: the local test checkout, or real Stripe. */
   readonly portalMode: 'fake' | 'stripe';
+  /** Where metering reports billed units. */
+  readonly meterReporting: LocalMeterReporting;
   stop(): Promise<void>;
 }
 
@@ -80,6 +83,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   // Appended across runs, like a log group; private like the rest of the state folder.
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const accessLog = createWriteStream(accessLogPath(stateDir), { flags: 'a', mode: 0o600 });
+  let meterReporting: LocalMeterReporting | undefined;
   const build = (module: StackModule, endpoint: string): Served => {
     const config = module.loadProjectConfig(root, options.context);
     const built = module.buildLocalDocument(config, root);
@@ -87,9 +91,16 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       config,
       built,
       api: module.createLocalApi({
-        config, built, dynamodbEndpoint: endpoint, tables, webhookSecret: options.webhookSecret, credentials, accessLog: (line) => accessLog.write(`${line}\n`),
+        config,
+        built,
+        dynamodbEndpoint: endpoint,
+        tables,
+        webhookSecret: options.webhookSecret,
+        credentials,
+        accessLog: (line) => accessLog.write(`${line}\n`),
         domainName: `127.0.0.1:${options.port}`,
         ...(portal === undefined ? {} : { portal: portal.options }),
+        metering: { reporter: meterReporting!.reporter, onError: (err) => log(`tollgate: metering batch failed: ${err instanceof Error ? err.message : String(err)}`) },
       }),
     };
   };
@@ -113,7 +124,10 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     removeCoordinates(stateDir, process.pid);
     await Promise.allSettled(servers.map((s) => s.close()));
     for (const timer of retired) clearTimeout(timer);
+    // The last access-log lines are metered before the clients go.
+    await served?.api.metering?.stop().catch(() => undefined);
     served?.api.destroy();
+    await meterReporting?.close();
     await new Promise<void>((resolve) => accessLog.end(resolve));
     await portal?.stop();
     await dynamodb?.stop();
@@ -123,6 +137,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     dynamodb = await startDynamoDbLocal({ credentials, ...(dbPath === undefined ? {} : { dbPath }) });
     const admin = dynamodb.client();
     await createTables(admin, tables);
+    meterReporting = await startLocalMeterReporting(options.stripeApiKey);
     const { upgraded, skippedCustomers } = await upgradeLegacyCustomers(admin, tables.customers);
     for (const { reason } of skippedCustomers) log(`tollgate: not upgraded from the 0.1 layout: ${reason}`);
     const projectConfig = stack.loadProjectConfig(root, options.context);
@@ -167,7 +182,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       // Requests already inside the old gateway finish on its clients.
       const timer = setTimeout(() => {
         retired.delete(timer);
-        before.api.destroy();
+        void (before.api.metering?.stop() ?? Promise.resolve()).finally(() => before.api.destroy());
       }, 10_000);
       retired.add(timer);
       const routes = describeRouteChanges(before.built.operations, next.built.operations);
@@ -194,7 +209,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     const watched = (): string[] => [path.join(root, 'cdk.json'), path.resolve(root, served!.config.openApiDocument), ...filesUnder(LAMBDA_DIR)];
     stopWatching = watchSources(watched, reload);
 
-    return { apiUrl, dynamodb, dbPath, tables, seeded, upgraded, demoKeys, portalMode: portal.mode, stop };
+    return { apiUrl, dynamodb, dbPath, tables, seeded, upgraded, demoKeys, portalMode: portal.mode, meterReporting, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -12,9 +12,16 @@ import { DynamoBoundaryReader } from '../../lambda/clock/store';
 import { createObservability } from '../../lambda/shared/observability';
 import type { AuthorizerCacheFlusher } from '../../lambda/shared/ports';
 import type { RouteRule } from '../../lambda/shared/requirements';
-import { authorizerEnvironment, loadAuthorizerSettings, type AuthorizerSettings } from '../../lambda/shared/settings';
+import { authorizerEnvironment, loadAuthorizerSettings, loadUsageSettings, usageEnvironment, type AuthorizerSettings } from '../../lambda/shared/settings';
+import { PAYMENT_STATE_PROJECTION } from '../../lambda/shared/customers/item';
+import { readCustomer } from '../../lambda/shared/customers/store';
+import { makeUsageHandler } from '../../lambda/usage/handler';
 import { TABLES, type TableNames } from '../../lambda/shared/tables';
 import { checkoutLinker, dynamoCheckoutLinkStore } from '../../lambda/webhook/checkout-link';
+import { makeMeteringHandler, type MeteringResult } from '../../lambda/metering/handler';
+import { meteringRulesFrom, type MeteringRules } from '../../lambda/metering/rules';
+import { DynamoMeteringStore } from '../../lambda/metering/store';
+import type { MeterReporter } from '../../lambda/metering/stripe-meter';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
 import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +34,7 @@ import type { FakeStripeStore } from './stripe-api/store';
 import { makeTestCheckoutHandler } from './test-checkout';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localClient, type LocalCredentials } from './dynamodb-local';
 import { createLocalGateway, localInvocationUri, type LocalFunction, type LocalGateway } from './gateway';
+import { createMeteringFeed, type MeteringFeed, type MeteringFeedOptions } from './metering-feed';
 
 /**
  * The deployed stack's pieces, wired for one laptop: the same OpenAPI document (the shared builder,
@@ -40,6 +48,7 @@ export const LOCAL_FUNCTION_NAMES = {
   backend: 'tollgate-backend',
   portal: 'tollgate-portal',
   testCheckout: 'tollgate-test-checkout',
+  usage: 'tollgate-usage',
 } as const;
 export const LOCAL_REST_API_ID = 'local';
 export const LOCAL_TABLE_PREFIX = 'tollgate';
@@ -65,6 +74,7 @@ export function buildLocalDocument(config: TollgateConfig, root: string): BuiltA
     document: loadApiDocument(config.openApiDocument, root),
     authorizerUri: localInvocationUri(LOCAL_FUNCTION_NAMES.authorizer),
     webhookUri: localInvocationUri(LOCAL_FUNCTION_NAMES.webhook),
+    usageUri: localInvocationUri(LOCAL_FUNCTION_NAMES.usage),
     backend:
       config.backendUrl === undefined
         ? { type: 'lambda', invocationUri: localInvocationUri(LOCAL_FUNCTION_NAMES.backend) }
@@ -95,6 +105,11 @@ export interface LocalApiOptions {
   readonly domainName?: string;
   /** The portal's Stripe (real with an API key, else the fake) and its signing secret for sessions. @default - no Stripe, a random secret */
   readonly portal?: LocalPortalOptions;
+  /**
+   * The access log fed to the metering handler in batches, as the deployed subscription filter does.
+   * @default on: a batch every second or at 500 lines, no Stripe reporting
+   */
+  readonly metering?: LocalMeteringOptions | false;
 }
 
 export interface LocalPortalOptions {
@@ -104,10 +119,22 @@ export interface LocalPortalOptions {
   readonly sessionSecret: string;
 }
 
+export interface LocalMeteringOptions extends Pick<MeteringFeedOptions, 'intervalMs' | 'maxLines' | 'schedule'> {
+  /** Where billed units are reported (the fake Stripe API, or Stripe). @default - none: reporting off */
+  readonly reporter?: MeterReporter;
+  /** @default the route table's costs and the configured plans */
+  readonly rules?: MeteringRules;
+  /** Each delivered batch's result (tests, the terminal). */
+  readonly onBatch?: (result: MeteringResult) => void;
+  readonly onError?: (err: unknown) => void;
+}
+
 export interface LocalApi {
   readonly gateway: LocalGateway;
   /** The DynamoDB client the handlers use (closed by `destroy`). */
   readonly clients: readonly DynamoDBClient[];
+  /** The local subscription filter feeding the metering handler (absent when metering is off). */
+  readonly metering?: MeteringFeed;
   /** One run of the deployed clock function, for the run scheduled at `scheduled` (the local timer calls it each minute). */
   clock(scheduled: Date): Promise<ClockRun>;
   destroy(): void;
@@ -120,6 +147,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   // The deployed authorizer's client settings (timeouts, attempts), pointed at DynamoDB Local.
   const credentials = options.credentials ?? LOCAL_CREDENTIALS;
   const authorizerClient = authorizerDynamoClient({ endpoint: options.dynamodbEndpoint, region: LOCAL_REGION, credentials });
+  const reservationClient = authorizerDynamoClient({ endpoint: options.dynamodbEndpoint, region: LOCAL_REGION, credentials, maxAttempts: 1 });
   const webhookClient = localClient(options.dynamodbEndpoint, { requestTimeoutMs: 2000, maxAttempts: 2, credentials });
   // The webhook is built before the gateway that invokes it: the flush reaches it through this ref.
   const ref: { gateway?: LocalGateway } = {};
@@ -128,7 +156,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   };
   const settings = authorizerSettingsFor(config, built.routes, tables.customers);
   const authorizer = makeAuthorizerHandler({
-    customers: new DynamoCustomerReader(authorizerClient, tables.customers),
+    customers: new DynamoCustomerReader(authorizerClient, tables.customers, { reservationClient }),
     settings,
     now: () => new Date(now()),
     observability: createObservability('tollgate-authorizer'),
@@ -140,6 +168,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     checkoutLinks: checkoutLinker(dynamoCheckoutLinkStore(webhookClient, tables)),
     now: () => new Date(now()),
     observability: createObservability('tollgate-webhook'),
+    plans: settings.plans ?? {},
   });
   // A stopped run must not keep the process alive for the minutes a clock run may wait.
   const stopped = new AbortController();
@@ -177,12 +206,51 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
         })
       ).statusCode,
   });
+  const meteringClient = localClient(options.dynamodbEndpoint, { requestTimeoutMs: 2000, maxAttempts: 3, credentials });
+  const meteringOptions = options.metering === false ? undefined : (options.metering ?? {});
+  const metering =
+    meteringOptions === undefined
+      ? undefined
+      : (() => {
+          const handler = makeMeteringHandler({
+            store: new DynamoMeteringStore(meteringClient, { customers: tables.customers, events: tables.events }),
+            rules: meteringOptions.rules ?? meteringRulesFrom(built.routes, config.plans),
+            flusher,
+            target: { restApiId: LOCAL_REST_API_ID, stage: config.stageName },
+            ...(meteringOptions.reporter === undefined ? {} : { reporter: meteringOptions.reporter }),
+            now: () => new Date(now()),
+            observability: createObservability('tollgate-metering'),
+          });
+          return createMeteringFeed({
+            deliver: async (event) => meteringOptions.onBatch?.(await handler(event)),
+            now,
+            ...(meteringOptions.intervalMs === undefined ? {} : { intervalMs: meteringOptions.intervalMs }),
+            ...(meteringOptions.maxLines === undefined ? {} : { maxLines: meteringOptions.maxLines }),
+            ...(meteringOptions.schedule === undefined ? {} : { schedule: meteringOptions.schedule }),
+            ...(meteringOptions.onError === undefined ? {} : { onError: meteringOptions.onError }),
+          });
+        })();
+  const accessLog =
+    metering === undefined
+      ? options.accessLog
+      : (line: string): void => {
+          options.accessLog?.(line);
+          metering.push(line);
+        };
+  const usage = makeUsageHandler({
+    customers: { read: (customerId) => readCustomer(webhookClient, tables.customers, customerId, PAYMENT_STATE_PROJECTION) },
+    // Through the same environment contract as the deployed function.
+    settings: loadUsageSettings({ ...usageEnvironment(config), [TABLES.customers.envVar]: tables.customers }),
+    now: () => new Date(now()),
+    corsAllowOrigin: config.corsAllowOrigin,
+  });
   const functions: Record<string, LocalFunction> = {
     [LOCAL_FUNCTION_NAMES.authorizer]: authorizer,
     [LOCAL_FUNCTION_NAMES.webhook]: webhook,
     [LOCAL_FUNCTION_NAMES.backend]: sampleBackend,
     [LOCAL_FUNCTION_NAMES.portal]: portal,
     [LOCAL_FUNCTION_NAMES.testCheckout]: testCheckout,
+    [LOCAL_FUNCTION_NAMES.usage]: usage,
   };
   const gateway = (ref.gateway = createLocalGateway({
     document: built.document,
@@ -190,17 +258,21 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     stage: config.stageName,
     restApiId: LOCAL_REST_API_ID,
     now,
-    ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }),
+    ...(accessLog === undefined ? {} : { accessLog }),
     ...(options.domainName === undefined ? {} : { domainName: options.domainName }),
   }));
   return {
     gateway,
-    clients: [authorizerClient, webhookClient],
+    ...(metering === undefined ? {} : { metering }),
+    clients: [authorizerClient, reservationClient, webhookClient, meteringClient],
     clock: (scheduled) => clock({ time: scheduled.toISOString() }),
     destroy: () => {
       stopped.abort();
+      metering?.close();
       authorizerClient.destroy();
+      reservationClient.destroy();
       webhookClient.destroy();
+      meteringClient.destroy();
     },
   };
 }

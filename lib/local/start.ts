@@ -164,8 +164,17 @@ async function main(): Promise<void> {
 
   try {
     await assertPortFree(port);
-    const stripeApiKey = process.env.STRIPE_API_KEY;
-    run = await startLocalRun({ root: PROJECT_ROOT, context, stateDir, port, inMemory: args['in-memory'] === true, webhookSecret, log: say, onUrlChange: (url) => lock.update(url), ...(stripeApiKey === undefined || stripeApiKey === '' ? {} : { stripeApiKey }) });
+    run = await startLocalRun({
+      root: PROJECT_ROOT,
+      context,
+      stateDir,
+      port,
+      inMemory: args['in-memory'] === true,
+      webhookSecret,
+      log: say,
+      onUrlChange: (url) => lock.update(url),
+      ...(process.env.STRIPE_API_KEY === undefined || process.env.STRIPE_API_KEY === '' ? {} : { stripeApiKey: process.env.STRIPE_API_KEY }),
+    });
     lock.update(run.apiUrl());
     process.stdout.write(banner(run, stateDir, webhookSecret));
   } catch (err) {

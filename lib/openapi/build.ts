@@ -1,4 +1,13 @@
-import { parseRequirement, RequirementError, type Requirement, type RouteRule } from '../../lambda/shared/requirements';
+import {
+  AUTHORIZER_GROUPS,
+  groupOf,
+  parseDeclaration,
+  RequirementError,
+  type AuthorizerGroup,
+  type Requirement,
+  type RouteRule,
+  type Usage,
+} from '../../lambda/shared/requirements';
 import type { TollgateConfig } from '../config/tollgate-config';
 import { WEBHOOK_PATH } from '../contract';
 import { buildGatewayResponses } from './gateway-responses';
@@ -13,7 +22,7 @@ import {
   type IdentityOptions,
 } from './integrations';
 import { describePolicyConflict, findPolicyConflict } from './policy-check';
-import { documentProblems, portalPaths, publicDocument, TOLLGATE_PREFIX } from './portal';
+import { documentProblems, portalPaths, publicDocument } from './portal';
 
 /**
  * The one OpenAPI builder. It takes the user's document (operations annotated with `x-tollgate`) and
@@ -24,6 +33,20 @@ import { documentProblems, portalPaths, publicDocument, TOLLGATE_PREFIX } from '
  */
 
 export const AUTHORIZER_SCHEME = 'tollgateApiKey';
+/**
+ * One API Gateway authorizer (security scheme) per authorizer group, all the same Lambda: a cached
+ * policy has one context, so cost routes (whose 402 reasons differ) and strict routes (never cached)
+ * cannot share the standing routes' authorizer.
+ */
+export const AUTHORIZER_SCHEMES: Readonly<Record<AuthorizerGroup, string>> = {
+  standing: AUTHORIZER_SCHEME,
+  metered: 'tollgateMetered',
+  strict: 'tollgateStrict',
+};
+/** Every route tollgate adds to the user's API lives under this prefix. */
+export const TOLLGATE_PATH_PREFIX = '/tollgate';
+/** The caller's plan, period, usage and credits, for any valid key (lambda/usage). */
+export const USAGE_PATH = `${TOLLGATE_PATH_PREFIX}/usage`;
 export { WEBHOOK_PATH };
 export const TOLLGATE_EXTENSION = 'x-tollgate';
 export { pathParameters };
@@ -46,6 +69,8 @@ export interface BuildApiOptions extends CorsOptions, IdentityOptions {
   readonly document: unknown;
   readonly authorizerUri: string;
   readonly webhookUri: string;
+  /** The usage route's function (lambda/usage). @default - no usage route */
+  readonly usageUri?: string;
   readonly backend: BackendTarget;
   readonly authorizerCacheTtlSeconds: number;
   /** Base URL of the problem pages. @default - the stack's own, /tollgate/problems on the API's domain and stage */
@@ -59,7 +84,7 @@ export interface BuildApiOptions extends CorsOptions, IdentityOptions {
 }
 
 /** The builder options that come straight from configuration: the stack and the local run pass the same. */
-export type ConfiguredBuildOptions = Omit<BuildApiOptions, 'document' | 'authorizerUri' | 'webhookUri' | 'backend' | 'portalUri' | 'testCheckoutUri' | 'selfScheme'>;
+export type ConfiguredBuildOptions = Omit<BuildApiOptions, 'document' | 'authorizerUri' | 'webhookUri' | 'usageUri' | 'backend' | 'portalUri' | 'testCheckoutUri' | 'selfScheme'>;
 
 export function configuredBuildOptions(config: TollgateConfig): ConfiguredBuildOptions {
   const { authorizerCacheTtlSeconds, corsAllowOrigin, corsAllowHeaders, corsAllowMethods, corsMaxAgeSeconds, forwardAuthorization, docsBaseUrl } = config;
@@ -71,6 +96,7 @@ export interface OperationInfo {
   readonly method: string;
   readonly path: string;
   readonly requires: Requirement;
+  readonly usage?: Usage;
 }
 
 export interface BuiltApi {
@@ -114,8 +140,8 @@ function readOperations(document: unknown): { source: Record<string, unknown>; o
     if (path === WEBHOOK_PATH) {
       throw new OpenApiError(`path "${WEBHOOK_PATH}" is reserved for the Stripe webhook: remove it from the document`);
     }
-    if (path === TOLLGATE_PREFIX || path.startsWith(`${TOLLGATE_PREFIX}/`)) {
-      throw new OpenApiError(`path "${path}" is under ${TOLLGATE_PREFIX}/, which tollgate reserves for its docs and portal: move it`);
+    if (path === TOLLGATE_PATH_PREFIX || path.startsWith(`${TOLLGATE_PATH_PREFIX}/`)) {
+      throw new OpenApiError(`path "${path}" is under ${TOLLGATE_PATH_PREFIX}/, which is reserved for the routes tollgate adds: move it elsewhere`);
     }
     if (!isObject(item)) throw new OpenApiError(`path "${path}" must be an object of operations`);
     for (const key of Object.keys(item)) {
@@ -140,7 +166,7 @@ function readOperations(document: unknown): { source: Record<string, unknown>; o
         );
       }
       try {
-        operations.push({ method, path, requires: parseRequirement(extension.requires) });
+        operations.push({ method, path, ...parseDeclaration(extension) });
       } catch (err) {
         if (err instanceof RequirementError) throw new OpenApiError(`${label}: ${err.message}`);
         throw err;
@@ -150,9 +176,13 @@ function readOperations(document: unknown): { source: Record<string, unknown>; o
   return { source: document, operations };
 }
 
-/** The secured routes of a user document, validated: what the authorizer's policy must cover. */
-export function readRoutes(document: unknown): RouteRule[] {
-  return secured(readOperations(document).operations);
+/** The route tollgate adds for the caller's usage: any valid key, so the standing group. */
+const USAGE_OPERATION: OperationInfo = { method: 'GET', path: USAGE_PATH, requires: { kind: 'key' } };
+
+/** The secured routes of a user document, validated: what the authorizer's policy must cover (with the usage route: as the stack builds it). */
+export function readRoutes(document: unknown, withUsageRoute = false): RouteRule[] {
+  const { operations } = readOperations(document);
+  return secured(withUsageRoute ? [...operations, USAGE_OPERATION] : operations);
 }
 
 /** The methods a path's operations answer (ANY as what it covers beside the explicit ones). */
@@ -165,32 +195,49 @@ function methodsOf(operations: readonly OperationInfo[], path: string): string[]
 function secured(operations: readonly OperationInfo[]): RouteRule[] {
   const routes = operations
     .filter((o) => o.requires.kind !== 'public')
-    .flatMap(({ method, path, requires }) => {
-      if (method !== 'ANY') return [{ method, path, requires }];
+    .flatMap(({ method, path, requires, usage }): RouteRule[] => {
+      const rule = (m: string): RouteRule => ({ method: m, path, requires, ...(usage === undefined ? {} : { usage }) });
+      if (method !== 'ANY') return [rule(method)];
       // API Gateway sends a method the path declares explicitly to that operation, not to ANY.
       const explicit = operations.filter((o) => o.path === path && o.method !== 'ANY').map((o) => o.method);
-      return ANY_METHODS.filter((m) => !explicit.includes(m)).map((m) => ({ method: m, path, requires }));
+      return ANY_METHODS.filter((m) => !explicit.includes(m)).map(rule);
     });
-  const conflict = findPolicyConflict(routes);
-  if (conflict !== undefined) throw new OpenApiError(describePolicyConflict(conflict));
+  // Each group's authorizer caches its own policy, covering its own routes only.
+  for (const group of AUTHORIZER_GROUPS) {
+    const conflict = findPolicyConflict(routes.filter((r) => groupOf(r) === group));
+    if (conflict !== undefined) throw new OpenApiError(describePolicyConflict(conflict));
+  }
   return routes;
 }
 
 export function buildApiDocument(options: BuildApiOptions): BuiltApi {
-  const { source, operations } = readOperations(options.document);
+  const read = readOperations(options.document);
+  const { source } = read;
   // Deep copy: the caller's document is never mutated.
   const document = JSON.parse(JSON.stringify(source)) as OpenApiDocument;
+  const operations = options.usageUri === undefined ? read.operations : [...read.operations, USAGE_OPERATION];
+  if (options.usageUri !== undefined) {
+    document.paths[USAGE_PATH] = {
+      get: {
+        operationId: 'tollgateUsage',
+        summary: "The caller's plan, billing period, usage, limit, remaining units and credits. Any valid API key.",
+        responses: { '200': { description: 'The usage of the calling customer.' } },
+        'x-amazon-apigateway-integration': lambdaProxy(options.usageUri),
+      },
+    };
+  }
 
   const routes = secured(operations);
-  const publicDoc = publicDocument(source, operations, operationKey, AUTHORIZER_SCHEME);
-  for (const { method, path, requires } of operations) {
+  // The user's operations (tollgate's own routes are documented on their pages).
+  const publicDoc = publicDocument(source, read.operations, operationKey, AUTHORIZER_SCHEME);
+  for (const { method, path, requires, usage } of operations) {
     const operation = document.paths[path]![operationKey(method)] as Record<string, unknown>;
     // API Gateway is not promised to accept foreign extensions under failOnWarnings; the routes travel
     // in the authorizer's environment and BuiltApi.routes, so the document API Gateway imports has none.
     delete operation[TOLLGATE_EXTENSION];
     // API Gateway ignores root-level `security`: it is set on each operation.
     if (requires.kind === 'public') delete operation.security;
-    else operation.security = [{ [AUTHORIZER_SCHEME]: [] }];
+    else operation.security = [{ [AUTHORIZER_SCHEMES[groupOf({ usage })]]: [] }];
     const params = pathParameters(path);
     if (params.length > 0 && options.backend.type === 'http') {
       const declared = Array.isArray(operation.parameters) ? (operation.parameters as unknown[]) : [];
@@ -227,23 +274,31 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
 
   const components = isObject(document.components) ? document.components : {};
   const schemes = isObject(components.securitySchemes) ? components.securitySchemes : {};
+  // Only the groups that have routes: API Gateway would create an authorizer for an unused scheme too.
+  const groups = AUTHORIZER_GROUPS.filter((group) => group === 'standing' || routes.some((r) => groupOf(r) === group));
   document.components = {
     ...components,
     securitySchemes: {
       ...schemes,
-      [AUTHORIZER_SCHEME]: {
-        type: 'apiKey',
-        name: 'Authorization',
-        in: 'header',
-        description: 'Authorization: Bearer <tollgate API key>',
-        'x-amazon-apigateway-authtype': 'custom',
-        'x-amazon-apigateway-authorizer': {
-          type: 'request',
-          identitySource: 'method.request.header.Authorization',
-          authorizerUri: options.authorizerUri,
-          authorizerResultTtlInSeconds: options.authorizerCacheTtlSeconds,
-        },
-      },
+      ...Object.fromEntries(
+        groups.map((group) => [
+          AUTHORIZER_SCHEMES[group],
+          {
+            type: 'apiKey',
+            name: 'Authorization',
+            in: 'header',
+            description: `Authorization: Bearer <tollgate API key> (${group} routes)`,
+            'x-amazon-apigateway-authtype': 'custom',
+            'x-amazon-apigateway-authorizer': {
+              type: 'request',
+              identitySource: 'method.request.header.Authorization',
+              authorizerUri: options.authorizerUri,
+              // Strict routes reserve their cost at decision time: every call must reach the authorizer.
+              authorizerResultTtlInSeconds: group === 'strict' ? 0 : options.authorizerCacheTtlSeconds,
+            },
+          },
+        ]),
+      ),
     },
   };
   delete document.security;

@@ -85,6 +85,12 @@ export function buildGatewayResponses(options: GatewayResponseOptions): Record<s
       ['reason', str('$context.authorizer.reason')],
       ['subscriptionStatus', str('$context.authorizer.subscriptionStatus')],
       ['paymentUrl', str('$context.authorizer.paymentUrl')],
+      // Usage fields: the authorizer sets each to a JSON literal (a number, a quoted string or null) for
+      // every reason, so the body stays valid JSON whichever reason it renders.
+      ['limit', '$context.authorizer.limit'],
+      ['used', '$context.authorizer.used'],
+      ['resetsAt', '$context.authorizer.resetsAt'],
+      ['balance', '$context.authorizer.balance'],
       requestId,
     ]),
     UNAUTHORIZED: response(401, { 'WWW-Authenticate': 'Bearer realm="tollgate"' }, [

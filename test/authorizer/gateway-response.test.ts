@@ -3,6 +3,8 @@ import { PAYMENT_PROBLEMS, PAYMENT_REASONS, type PaymentReason } from '../../lam
 import { buildGatewayResponses, type GatewayResponse } from '../../lib/openapi/gateway-responses';
 import { renderGatewayResponse } from '../../lib/openapi/render';
 import { synth } from '../support/synth';
+import type { CustomerRecord } from '../../lambda/shared/customers/record';
+import type { RouteRule } from '../../lambda/shared/requirements';
 import { oneSubscription, ROUTES, type OneSubscription } from './support';
 
 const NOW = new Date('2026-08-01T12:00:00Z');
@@ -33,9 +35,28 @@ const EXPECTED_URL: Record<PaymentReason, string> = {
   quota_exceeded: SETTINGS.portalUrl,
 };
 
+const PERIOD_END = T + 86_400;
+const SEARCH: RouteRule = { method: 'GET', path: '/v1/search', requires: { kind: 'subscription' }, usage: { cost: 1 } };
+const PLANS = { sample_metered: { name: 'Metered', quota: 20, overage: 'block' as const } };
+/** The usage reasons as the authorizer derives them (not the set-usage flag): a cost route, the plan's counter, the balance. */
+const DERIVED: Partial<Record<PaymentReason, { record: CustomerRecord; usage: Record<string, unknown> }>> = {
+  quota_exceeded: {
+    record: { ...oneSubscription('cus_Render1', { subscriptionStatus: 'active', plan: 'sample_metered', currentPeriodEnd: PERIOD_END }, T), periodUsed: 20, usagePeriodEnd: PERIOD_END },
+    usage: { limit: 20, used: 20, resetsAt: new Date(PERIOD_END * 1000).toISOString(), balance: null },
+  },
+  credits_exhausted: {
+    record: { ...oneSubscription('cus_Render1', {}, T), credits: 0 },
+    usage: { limit: null, used: null, resetsAt: null, balance: 0 },
+  },
+};
+
 /** `$context.authorizer.*` variables as API Gateway exposes a Deny's context. */
-function variablesFor(reason: PaymentReason): Record<string, string | number | boolean> {
-  const decision = decide(oneSubscription('cus_Render1', { pastDueSince: T, ...STATES[reason] }, T), ROUTES, NOW, SETTINGS);
+function variablesFor(reason: PaymentReason, derived = false): Record<string, string | number | boolean> {
+  const usage = DERIVED[reason];
+  const decision =
+    derived && usage !== undefined
+      ? decide(usage.record, [SEARCH], NOW, { ...SETTINGS, plans: PLANS })
+      : decide(oneSubscription('cus_Render1', { pastDueSince: T, ...STATES[reason] }, T), ROUTES, NOW, SETTINGS);
   expect(decision.reason).toBe(reason);
   return {
     ...Object.fromEntries(Object.entries(decision.context).map(([k, v]) => [`context.authorizer.${k}`, v])),
@@ -43,8 +64,8 @@ function variablesFor(reason: PaymentReason): Record<string, string | number | b
   };
 }
 
-function expectProblem(response: Partial<GatewayResponse> | undefined, reason: PaymentReason, docs: string): void {
-  const rendered = renderGatewayResponse(response, 403, variablesFor(reason));
+function expectProblem(response: Partial<GatewayResponse> | undefined, reason: PaymentReason, docs: string, derived = false): void {
+  const rendered = renderGatewayResponse(response, 403, variablesFor(reason, derived));
   expect(rendered.statusCode).toBe(402);
   expect(rendered.headers['Content-Type']).toBe('application/problem+json');
   expect(rendered.headers['Cache-Control']).toBe('no-store');
@@ -55,8 +76,10 @@ function expectProblem(response: Partial<GatewayResponse> | undefined, reason: P
     status: 402,
     detail: PAYMENT_PROBLEMS[reason].detail,
     reason,
-    subscriptionStatus: STATES[reason].subscriptionStatus ?? 'none',
+    subscriptionStatus: derived ? (reason === 'quota_exceeded' ? 'active' : 'none') : (STATES[reason].subscriptionStatus ?? 'none'),
     paymentUrl: EXPECTED_URL[reason],
+    // The usage fields are valid JSON for every reason: values where they apply, null where they do not.
+    ...(derived ? DERIVED[reason]!.usage : { limit: null, used: null, resetsAt: null, balance: reason === 'credits_exhausted' ? 0 : null }),
     requestId: 'req-42',
   });
 }
@@ -68,11 +91,17 @@ describe('the 402 gateway response rendered with the authorizer context', () => 
     expectProblem(built.ACCESS_DENIED, reason, DOCS);
   });
 
+  it.each(['quota_exceeded', 'credits_exhausted'] as const)('renders %s from a plan counter or a balance with its usage fields (builder output)', (reason) => {
+    expectProblem(built.ACCESS_DENIED, reason, DOCS, true);
+  });
+
   it('renders the documented problem+json for every reason from the synthesized template', () => {
     const { template } = synth({ 'tollgate:docsBaseUrl': DOCS });
     const apis = template.findResources('AWS::ApiGateway::RestApi');
     const body = Object.values(apis)[0]!.Properties.Body as Record<string, Record<string, GatewayResponse>>;
     const accessDenied = body['x-amazon-apigateway-gateway-responses']!.ACCESS_DENIED;
     for (const reason of PAYMENT_REASONS) expectProblem(accessDenied, reason, DOCS);
+    expectProblem(accessDenied, 'quota_exceeded', DOCS, true);
+    expectProblem(accessDenied, 'credits_exhausted', DOCS, true);
   });
 });

@@ -31,13 +31,77 @@ describe('buildApiDocument', () => {
       'GET /v1/ping',
       'GET /v1/quotes',
       'GET /v1/reports/{reportId}',
+      'GET /v1/search',
     ]);
     expect(built.routes).toEqual([
       { method: 'GET', path: '/v1/ping', requires: { kind: 'key' } },
       { method: 'GET', path: '/v1/quotes', requires: { kind: 'subscription' } },
       { method: 'GET', path: '/v1/reports/{reportId}', requires: { kind: 'entitlement', lookupKey: 'premium-reports' } },
+      { method: 'GET', path: '/v1/search', requires: { kind: 'subscription' }, usage: { cost: 1 } },
     ]);
     expect(readRoutes(sample())).toEqual(built.routes);
+  });
+
+  describe('usage declarations', () => {
+    const withSearch = (declaration: unknown): unknown => {
+      const document = sample();
+      document.paths['/v1/search'].get['x-tollgate'] = declaration;
+      return document;
+    };
+
+    it.each([
+      [{ requires: 'public', cost: 1 }, 'GET /v1/search: a "public" route cannot have a cost: tollgate bills only routes that require "subscription" or "entitlement:<lookup_key>"; change "requires" or remove "cost"'],
+      [{ requires: 'key', cost: 1 }, 'GET /v1/search: a "key" route cannot have a cost'],
+      [{ requires: 'subscription', strict: true }, 'GET /v1/search: "strict" needs a "cost": add "cost": <units per call>, or remove "strict"'],
+      [{ requires: 'subscription', cost: 1.5 }, 'GET /v1/search: "cost" is 1.5: use a whole number of units ≥ 1 per successful call'],
+      [{ requires: 'subscription', cost: -2 }, '"cost" is -2: use a whole number of units ≥ 1'],
+      [{ requires: 'subscription', cost: 0 }, '"cost" is 0: use a whole number of units ≥ 1'],
+      [{ requires: 'subscription', cost: '1' }, '"cost" is "1": use a whole number'],
+      [{ requires: 'subscription', cost: 1, strict: 'yes' }, '"strict" is "yes": use true, or remove it'],
+      [{ requires: 'subscription', cost: 1, meter: 'has space' }, '"meter" is "has space": use the Stripe meter\'s event_name'],
+      [{ requires: 'subscription', meter: 'api_calls' }, '"meter" needs a "cost"'],
+      [{ requires: 'subscription', costs: 1 }, 'unknown x-tollgate field "costs": use "requires", "cost", "strict" and "meter" only'],
+    ])('refuses %j with a message saying what to change', (declaration, message) => {
+      expect(() => buildApiDocument(options(withSearch(declaration)))).toThrow(OpenApiError);
+      expect(() => buildApiDocument(options(withSearch(declaration)))).toThrow(message);
+    });
+
+    it('reads cost, strict and meter, and puts each group behind its own authorizer with its TTL', () => {
+      const document = withSearch({ requires: 'entitlement:search', cost: 3, strict: true, meter: 'search_calls' }) as any;
+      document.paths['/v1/ask'] = { post: { 'x-tollgate': { requires: 'subscription', cost: 2 }, responses: { '200': { description: 'ok' } } } };
+      const built = buildApiDocument(options(document, { usageUri: 'arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:usage/invocations' }));
+      expect(built.routes.find((r) => r.path === '/v1/search')).toEqual({
+        method: 'GET',
+        path: '/v1/search',
+        requires: { kind: 'entitlement', lookupKey: 'search' },
+        usage: { cost: 3, strict: true, meter: 'search_calls' },
+      });
+      const doc = built.document as any;
+      expect(doc.paths['/v1/search'].get.security).toEqual([{ tollgateStrict: [] }]);
+      expect(doc.paths['/v1/ask'].post.security).toEqual([{ tollgateMetered: [] }]);
+      expect(doc.paths['/v1/quotes'].get.security).toEqual([{ [AUTHORIZER_SCHEME]: [] }]);
+      const ttl = (name: string): number => doc.components.securitySchemes[name]['x-amazon-apigateway-authorizer'].authorizerResultTtlInSeconds;
+      expect([ttl(AUTHORIZER_SCHEME), ttl('tollgateMetered'), ttl('tollgateStrict')]).toEqual([300, 300, 0]);
+      // tollgate's own usage route: any valid key, so the standing group, with its own Lambda.
+      expect(doc.paths['/tollgate/usage'].get.security).toEqual([{ [AUTHORIZER_SCHEME]: [] }]);
+      expect(doc.paths['/tollgate/usage'].get['x-amazon-apigateway-integration'].uri).toContain(':function:usage/');
+      expect(built.routes.find((r) => r.path === '/tollgate/usage')).toEqual({ method: 'GET', path: '/tollgate/usage', requires: { kind: 'key' } });
+      expect(readRoutes(document, true)).toEqual(built.routes);
+    });
+
+    it('reserves /tollgate/ for the routes tollgate adds', () => {
+      const document = sample();
+      document.paths['/tollgate/mine'] = { get: { 'x-tollgate': { requires: 'key' }, responses: { '200': { description: 'ok' } } } };
+      expect(() => buildApiDocument(options(document))).toThrow('path "/tollgate/mine" is under /tollgate/, which is reserved for the routes tollgate adds: move it elsewhere');
+    });
+
+    it('checks overlapping routes per authorizer group: a metered route under a key-only proxy is fine', () => {
+      const document = sample();
+      document.paths['/{proxy+}'] = { get: { 'x-tollgate': { requires: 'key' }, responses: { '200': { description: 'ok' } } } };
+      delete document.paths['/v1/quotes'];
+      delete document.paths['/v1/reports/{reportId}'];
+      expect(() => buildApiDocument(options(document))).not.toThrow();
+    });
   });
 
   it('keeps an integration the user declared on an operation', () => {
@@ -51,7 +115,7 @@ describe('buildApiDocument', () => {
     const document = sample();
     document.components = { securitySchemes: { other: { type: 'http', scheme: 'basic' } }, schemas: { Quote: { type: 'object' } } };
     const built = buildApiDocument(options(document)).document as any;
-    expect(Object.keys(built.components.securitySchemes).sort()).toEqual(['other', AUTHORIZER_SCHEME]);
+    expect(Object.keys(built.components.securitySchemes).sort()).toEqual(['other', AUTHORIZER_SCHEME, 'tollgateMetered']);
     expect(built.components.schemas).toEqual({ Quote: { type: 'object' }, Problem: PROBLEM_SCHEMA_OBJECT });
   });
 
@@ -267,7 +331,7 @@ describe('the document API Gateway imports', () => {
     const keys: string[] = [];
     JSON.stringify(built.document, (key: string, value: unknown) => (keys.push(key), value));
     expect(keys).not.toContain('x-tollgate');
-    expect(built.routes).toHaveLength(3);
+    expect(built.routes).toHaveLength(4);
   });
 
   it.each([

@@ -104,6 +104,11 @@ const freeKey = {
     detail: 'Subscribe at the payment URL, then retry.',
     subscriptionStatus: 'none',
     paymentUrl: 'https://buy.example/checkout',
+    // JSON literals, as tollgate's authorizer sets them for the 402 template's usage members.
+    limit: 'null',
+    used: 'null',
+    resetsAt: 'null',
+    balance: 'null',
   },
 };
 
@@ -262,6 +267,10 @@ describe('createLocalGateway', () => {
         reason: 'no_subscription',
         subscriptionStatus: 'none',
         paymentUrl: 'https://buy.example/checkout',
+        limit: null,
+        used: null,
+        resetsAt: null,
+        balance: null,
         requestId: res.diagnostics.requestId,
       });
       expect(res.diagnostics).toMatchObject({ reason: 'no_subscription', responseType: 'ACCESS_DENIED', route: 'GET /v1/quotes' });

@@ -56,6 +56,43 @@ describe('loadConfig', () => {
     expect(() => load(context)).toThrow(message);
   });
 
+  it.each([
+    [{ 'tollgate:plans': ['pro'] }, 'tollgate:plans must be an object keyed by Stripe price lookup key or price id'],
+    [{ 'tollgate:plans': { '': { name: 'X' } } }, 'tollgate:plans has a plan keyed "": key each plan by the Stripe price\'s lookup key or id'],
+    [{ 'tollgate:plans': { pro: 'Pro' } }, 'tollgate:plans.pro must be an object such as {"name": "Pro"'],
+    [{ 'tollgate:plans': { pro: { quota: 5 } } }, 'tollgate:plans.pro.name must be the plan\'s display name'],
+    [{ 'tollgate:plans': { pro: { name: 'Pro', quota: -1 } } }, 'tollgate:plans.pro.quota is -1: use a whole number of units ≥ 0 per billing period, or leave it out for unlimited'],
+    [{ 'tollgate:plans': { pro: { name: 'Pro', quota: 2.5 } } }, 'tollgate:plans.pro.quota is 2.5'],
+    [{ 'tollgate:plans': { pro: { name: 'Pro', overage: 'charge' } } }, 'tollgate:plans.pro.overage is "charge": use "block" or "bill"'],
+    [{ 'tollgate:plans': { pro: { name: 'Pro', quota: 10, overage: 'bill' } } }, 'tollgate:plans.pro bills overage but names no meter: add "meter": "<Stripe meter event_name>", or use "overage": "block"'],
+    [{ 'tollgate:plans': { pro: { name: 'Pro', limit: 10 } } }, 'tollgate:plans.pro has an unknown field "limit": use name, quota, overage and meter'],
+    [{ 'tollgate:creditPacks': { id: 'x' } }, 'tollgate:creditPacks must be a list such as'],
+    [{ 'tollgate:creditPacks': [{ id: 'c', name: '10', credits: 0, price: 'p' }] }, 'tollgate:creditPacks[0].credits is 0: use a whole number of units ≥ 1'],
+    [{ 'tollgate:creditPacks': [{ id: 'c', name: '10', credits: 10 }] }, 'tollgate:creditPacks[0].price must name a one-time Stripe price by its lookup key or id'],
+    [
+      { 'tollgate:creditPacks': [{ id: 'c', name: '10', credits: 10, price: 'p' }, { id: 'c', name: '20', credits: 20, price: 'q' }] },
+      'tollgate:creditPacks[1].id "c" is used twice: give each pack its own id',
+    ],
+  ])('rejects the usage configuration %j', (context, message) => {
+    expect(() => load(context)).toThrow(ConfigError);
+    expect(() => load(context)).toThrow(message);
+  });
+
+  it('reads plans and credit packs from cdk.json objects and from -c JSON strings, overage "block" by default', () => {
+    const plans = { sample_metered: { name: 'Metered', quota: 20 }, price_1Big: { name: 'Big', quota: 1000, overage: 'bill', meter: 'api_calls' } };
+    const packs = [{ id: 'credits_100', name: '100 credits', credits: 100, price: 'credits_100' }];
+    const expected = {
+      plans: { sample_metered: { name: 'Metered', quota: 20, overage: 'block' }, price_1Big: { name: 'Big', quota: 1000, overage: 'bill', meter: 'api_calls' } },
+      creditPacks: packs,
+    };
+    expect(load({ 'tollgate:plans': plans, 'tollgate:creditPacks': packs })).toMatchObject(expected);
+    expect(load({ 'tollgate:plans': JSON.stringify(plans), 'tollgate:creditPacks': JSON.stringify(packs) })).toMatchObject(expected);
+  });
+
+  it('fails the synth with the message when a plan is wrong, as for every other setting', () => {
+    expect(appWith({ 'tollgate:plans': { sample_metered: { name: 'Metered', quota: -5 } } })).toThrow('tollgate:plans.sample_metered.quota is -5');
+  });
+
   it('reads CORS lists from cdk.json arrays and -c comma-separated values, always allowing Authorization', () => {
     expect(load({ 'tollgate:corsAllowHeaders': ['Content-Type', 'X-Request-Id'], 'tollgate:corsAllowMethods': 'GET, POST' })).toMatchObject({
       corsAllowHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],

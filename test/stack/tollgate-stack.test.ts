@@ -1,4 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { synth, type Synthesized } from '../support/synth';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string; DependsOn?: string[] };
@@ -66,6 +69,7 @@ describe('gateway responses', () => {
     for (const field of ['reason', 'title', 'detail', 'subscriptionStatus', 'paymentUrl']) {
       expect(template).toContain(`"${field}":"$context.authorizer.${field}"`);
     }
+    for (const field of ['limit', 'used', 'resetsAt', 'balance']) expect(template).toContain(`"${field}":$context.authorizer.${field}`);
     expect(template).toContain('"status":402');
     expect(template).toContain('"requestId":"$context.requestId"');
     // By default the type URI names the stack's own problem page, on the domain and stage the caller used.
@@ -83,6 +87,8 @@ describe('gateway responses', () => {
     for (const response of Object.values(responses())) {
       const rendered = (response.responseTemplates['application/json'] as string)
         .replace(/\$context\.error\.messageString/g, '"Forbidden"')
+        // The usage fields are raw JSON literals the authorizer sets (a number, a quoted string or null).
+        .replace(/\$context\.authorizer\.(limit|used|resetsAt|balance)\b/g, 'null')
         .replace(/\$context\.[A-Za-z.]+/g, 'x');
       expect(() => JSON.parse(rendered)).not.toThrow();
     }
@@ -103,6 +109,27 @@ describe('authorizer wiring', () => {
     expect(uri).toContain('/invocations');
   });
 
+  it('declares one authorizer per group, all the same function: standing and metered cached, strict never', () => {
+    const document = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'api', 'openapi.json'), 'utf8'));
+    document.paths['/v1/search'].get['x-tollgate'] = { requires: 'subscription', cost: 5, strict: true };
+    document.paths['/v1/ask'] = { post: { 'x-tollgate': { requires: 'subscription', cost: 2 }, responses: { '200': { description: 'ok' } } } };
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'tollgate-groups-')), 'openapi.json');
+    writeFileSync(file, JSON.stringify(document));
+    const { template } = synth({ 'tollgate:openApiDocument': file });
+    const api = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0] as Resource;
+    const schemes = api.Properties.Body.components.securitySchemes;
+    expect(Object.keys(schemes).sort()).toEqual(['tollgateApiKey', 'tollgateMetered', 'tollgateStrict']);
+    const ttl = (name: string): number => schemes[name]['x-amazon-apigateway-authorizer'].authorizerResultTtlInSeconds;
+    expect([ttl('tollgateApiKey'), ttl('tollgateMetered'), ttl('tollgateStrict')]).toEqual([300, 300, 0]);
+    const uris = new Set(Object.values(schemes).map((s: any) => JSON.stringify(s['x-amazon-apigateway-authorizer'].authorizerUri)));
+    expect(uris.size).toBe(1);
+    const paths = api.Properties.Body.paths;
+    expect(paths['/v1/quotes'].get.security).toEqual([{ tollgateApiKey: [] }]);
+    expect(paths['/v1/search'].get.security).toEqual([{ tollgateStrict: [] }]);
+    expect(paths['/v1/ask'].post.security).toEqual([{ tollgateMetered: [] }]);
+    expect(paths['/tollgate/usage'].get.security).toEqual([{ tollgateApiKey: [] }]);
+  });
+
   it('applies the TTL from -c tollgate:authorizerCacheTtlSeconds', () => {
     const { template } = synth({ 'tollgate:authorizerCacheTtlSeconds': '0' });
     const api = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0] as Resource;
@@ -115,7 +142,10 @@ describe('authorizer wiring', () => {
       ['GET', '/v1/ping', 'key'],
       ['GET', '/v1/quotes', 'subscription'],
       ['GET', '/v1/reports/{reportId}', 'entitlement:premium-reports'],
+      ['GET', '/v1/search', 'subscription', 1, 0],
+      ['GET', '/tollgate/usage', 'key'],
     ]);
+    expect(JSON.parse(env.TOLLGATE_PLANS)).toEqual({ pro: ['Pro', null, 'block'], sample_metered: ['Metered', 20, 'block'] });
     expect(env.TOLLGATE_GRACE_PERIOD_HOURS).toBe('72');
     expect(env.CUSTOMERS_TABLE).toEqual({ Ref: logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable') });
   });
@@ -294,11 +324,11 @@ describe('functions', () => {
 describe('permissions', () => {
   const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
-  it('lets the authorizer only read, and only the customers table', () => {
+  it('lets the authorizer read, and update only for strict reservations, only the customers table', () => {
     const statements = policyStatements('Authorizer');
     const actions = actionsOf(statements);
-    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem']));
-    for (const write of WRITES) expect(actions).not.toContain(write);
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
+    for (const write of WRITES.filter((w) => w !== 'dynamodb:UpdateItem')) expect(actions).not.toContain(write);
     expect(actions.filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
     const tables = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('dynamodb:'))).flatMap((s) => [s.Resource].flat());
     const customers = logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable');
@@ -331,7 +361,8 @@ describe('permissions', () => {
     const customers = logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable');
     const events = logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable');
     const boundaries = logicalIdOf('PaymentStateBoundaries', 'AWS::DynamoDB::GlobalTable');
-    expect(dynamoGrants('Authorizer')).toEqual({ [customers]: ['dynamodb:GetItem'] });
+    expect(dynamoGrants('Authorizer')).toEqual({ [customers]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
+    expect(dynamoGrants('Usage')).toEqual({ [customers]: ['dynamodb:GetItem'] });
     expect(dynamoGrants('StripeWebhook')).toEqual({
       [customers]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       [events]: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],

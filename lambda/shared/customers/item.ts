@@ -75,6 +75,10 @@ const optional =
 
 const text: Decoder<string> = (v, at, id) => (typeof v === 'string' ? v : fail(id, at, 'a string'));
 const number: Decoder<number> = (v, at, id) => (typeof v === 'number' && Number.isFinite(v) ? v : fail(id, at, 'a number'));
+/** A count of usage units: a whole number ≥ 0. */
+const units: Decoder<number> = (v, at, id) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(id, at, 'a whole number ≥ 0'));
+/** Credits: log-based metering may draw a balance below 0 (the calls that got through before the block). */
+const integer: Decoder<number> = (v, at, id) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : fail(id, at, 'a whole number'));
 const boolean: Decoder<boolean> = (v, at, id) => (typeof v === 'boolean' ? v : fail(id, at, 'a boolean'));
 const time: Decoder<string> = (v, at, id) => (typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? v : fail(id, at, 'an ISO-8601 time'));
 const status: Decoder<SubscriptionEntry['status']> = (v, at, id) => (isSubscriptionStatus(v) ? v : fail(id, at, 'a Stripe subscription status'));
@@ -175,6 +179,11 @@ export const CUSTOMER_ATTRIBUTES: { readonly [K in Declared]: Attribute<Customer
   entitlementsWatermark: { readBy: ['webhook'], decode: optional(text) },
   usageBlock: { readBy: BOTH, decode: optional(usageBlock), access: (block) => block ?? null },
   usageUpdatedAt: { readBy: [], decode: optional(time) },
+  // A decision on a cost route depends on whether credits remain, on the period the counter counts and
+  // on whether it has counted anything (a renewal resets it): not on every unit metering adds.
+  credits: { readBy: BOTH, decode: optional(integer), access: (credits) => (credits === undefined ? null : credits > 0) },
+  periodUsed: { readBy: BOTH, decode: optional(units), access: (used) => (used ?? 0) > 0 },
+  usagePeriodEnd: { readBy: BOTH, decode: optional(number), access: (end) => end ?? null },
   deleted: { readBy: BOTH, decode: optional(boolean), access: (deleted) => deleted ?? null },
   customerWatermark: { readBy: ['webhook'], decode: optional(text) },
   updatedAt: { readBy: [], decode: optional(time) },
@@ -251,6 +260,9 @@ export function decodeCustomerItem(stored: Record<string, unknown>): CustomerRec
     entitlementsWatermark: field('entitlementsWatermark'),
     usageBlock: field('usageBlock'),
     usageUpdatedAt: field('usageUpdatedAt'),
+    credits: field('credits'),
+    periodUsed: field('periodUsed'),
+    usagePeriodEnd: field('usagePeriodEnd'),
     deleted: field('deleted'),
     customerWatermark: field('customerWatermark'),
     updatedAt: field('updatedAt'),

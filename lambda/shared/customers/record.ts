@@ -90,6 +90,17 @@ export interface CustomerRecord {
   readonly entitlementsWatermark?: string;
   readonly usageBlock?: UsageBlock;
   readonly usageUpdatedAt?: string;
+  /**
+   * Prepaid balance in units: absent, the customer never had credits; 0, used up. Topped up by a paid
+   * credits checkout (webhook) or `credits grant`; drawn by metering (log-based) and by strict routes
+   * (the authorizer's conditional write, which never takes it below 0;
+   * log-based metering may, by the calls that got through before the block). ≤ 0: exhausted.
+   */
+  readonly credits?: number;
+  /** Units counted in the billing period that ends at `usagePeriodEnd` (metering's `ADD`). */
+  readonly periodUsed?: number;
+  /** Epoch seconds: the end of the period `periodUsed` counts. Another period end than the subscription's: used = 0. */
+  readonly usagePeriodEnd?: number;
   /** customer.deleted was received. */
   readonly deleted?: boolean;
   readonly customerWatermark?: string;

@@ -1,0 +1,157 @@
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { DynamoCustomerReader, reservationUpdate } from '../../lambda/authorizer/customer-store';
+import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
+import { hashApiKey, parseApiKey } from '../../lambda/shared/customers/api-key';
+import { createApiKey } from '../../lambda/shared/customers/keys';
+import type { RouteRule } from '../../lambda/shared/requirements';
+import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localClient } from '../../lib/local/dynamodb-local';
+import { authorizerEvent, benchAuthorizerClient, benchAuthorizerSettings, freshBenchTables, type Credential } from '../lib/authorizer';
+import { outcomeOf } from '../lib/decisions';
+import { interleavedLatencies, throughput } from '../lib/interleave';
+import { countRequests } from '../lib/request-counter';
+import { SIZES } from '../lib/sizes';
+import { exactMeasure, percentile, ratioMeasure } from '../lib/stats';
+import type { Figure } from '../lib/types';
+
+/** A strict route of the sample's shape: 1 unit per call, reserved from the prepaid balance at decision time. */
+const STRICT: RouteRule = { method: 'POST', path: '/v1/ask', requires: { kind: 'subscription' }, usage: { cost: 1, strict: true } };
+const STRICT_EVENT = { method: STRICT.method, resource: STRICT.path, path: STRICT.path };
+const CLIENTS = 8;
+/** Balance for the overshoot runs: each run spends it to 0 and beyond with CLIENTS callers. */
+const OVERSHOOT_BALANCE = { full: 400, quick: 100, smoke: 40 } as const;
+
+/**
+ * B10: a strict-mode decision (one conditional UpdateItem that reserves the cost and authenticates the
+ * key) against that same raw UpdateItem, and the overshoot of CLIENTS concurrent callers on a balance.
+ */
+export const figure: Figure = {
+  id: 'B10',
+  title: 'strict decision latency / raw conditional UpdateItem; overshoot under 8 concurrent clients',
+  async run(context) {
+    const sizes = SIZES[context.mode];
+    const names = await freshBenchTables(context.dynamodbEndpoint, 'strict');
+    const seeder = localClient(context.dynamodbEndpoint);
+    const authorizerClient = benchAuthorizerClient(context.dynamodbEndpoint);
+    const rawClient = benchAuthorizerClient(context.dynamodbEndpoint);
+    // As index.ts wires it: reservations on a client that does not retry (a retried ADD could charge twice).
+    const reservationClient = authorizerDynamoClient({ endpoint: context.dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const documents = DynamoDBDocumentClient.from(seeder);
+    const cleanup: Array<() => void> = [];
+    const settings = { ...benchAuthorizerSettings(context.root, names.customers) };
+    const routes = [...settings.routes, STRICT];
+    const handlerOn = (reader: DynamoCustomerReader) => makeAuthorizerHandler({ customers: reader, settings: { ...settings, routes } });
+    const setCredits = (customerId: string, credits: number) =>
+      documents.send(new UpdateCommand({ TableName: names.customers, Key: { customerId }, UpdateExpression: 'SET credits = :c', ExpressionAttributeValues: { ':c': credits } }));
+    const seed = async (credits: number): Promise<Credential> => {
+      const customerId = `cus_strict${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+      const { key } = await createApiKey({ client: seeder, tables: { customers: names.customers, apiKeys: names.apiKeys } }, { customerId, name: 'bench' });
+      await setCredits(customerId, credits);
+      return { customerId, key };
+    };
+    try {
+      // Latency: balances far above what the run spends, so every decision is an Allow.
+      const credentials = await Promise.all(Array.from({ length: sizes.customers }, () => seed(1_000_000_000)));
+      const handler = handlerOn(new DynamoCustomerReader(authorizerClient, names.customers, { reservationClient }));
+      for (const c of credentials) {
+        const event = authorizerEvent(c.key, STRICT_EVENT);
+        const outcome = await outcomeOf(handler(event), event.methodArn);
+        if (outcome !== 'allow') throw new Error(`benchmark set-up is wrong: ${c.customerId} got ${outcome}, expected allow`);
+      }
+      let i = 0;
+      const decide = () => handler(authorizerEvent(credentials[i++ % credentials.length]!.key, STRICT_EVENT));
+      // The floor: the reader's exact request (condition, ADD, return values) on the raw client, marshalled by hand.
+      const rawRequests = credentials.map((c) => {
+        const { input } = reservationUpdate(names.customers, { customerId: c.customerId, keyId: parseApiKey(c.key)!.keyId, keyHash: hashApiKey(c.key), cost: 1, now: new Date() });
+        const v = input.ExpressionAttributeValues!;
+        return new UpdateItemCommand({
+          ...input,
+          Key: { customerId: { S: c.customerId } },
+          ExpressionAttributeValues: {
+            ':minus': { N: String(v[':minus']) },
+            ':cost': { N: String(v[':cost']) },
+            ':hash': { S: String(v[':hash']) },
+            ':now': { S: String(v[':now']) },
+            ':null': { S: 'NULL' },
+            ':true': { BOOL: true },
+          },
+        });
+      });
+      let j = 0;
+      const raw = () => rawClient.send(rawRequests[j++ % rawRequests.length]!);
+      const counter = countRequests(reservationClient);
+      const p50: { a: number; b: number }[] = [];
+      const p99: { a: number; b: number }[] = [];
+      let decisions = 0;
+      counter.reset();
+      for (let rep = 0; rep < sizes.repetitions; rep++) {
+        const warmup = rep === 0 ? sizes.latencyWarmup : 10;
+        const [a, b] = await interleavedLatencies([decide, raw], { warmup, samples: sizes.latencySamples });
+        decisions += warmup + sizes.latencySamples;
+        p50.push({ a: percentile(a!, 50), b: percentile(b!, 50) });
+        p99.push({ a: percentile(a!, 99), b: percentile(b!, 99) });
+      }
+      const requests = counter.total();
+
+      // Overshoot: CLIENTS callers keep calling a strict route on one balance until twice what it covers.
+      // The default local client and a long store deadline: a request cut off by a loaded machine would hide
+      // a call (and, retried, spend its units twice), which is not what this counts.
+      const patient = localClient(context.dynamodbEndpoint);
+      cleanup.push(() => patient.destroy());
+      const concurrent = handlerOn(new DynamoCustomerReader(patient, names.customers, { deadlineMs: 60_000 }));
+      const balance = OVERSHOOT_BALANCE[context.mode];
+      let overshoot = 0;
+      let allowedTotal = 0;
+      let errors = 0;
+      const runs: Array<{ allowed: number; denied: number; final: number }> = [];
+      for (let rep = 0; rep < sizes.repetitions; rep++) {
+        const target = await seed(balance);
+        const outcomes = { allow: 0, deny: 0, unauthorized: 0, error: 0 };
+        await throughput(balance * 2, CLIENTS, async () => {
+          const event = authorizerEvent(target.key, STRICT_EVENT);
+          outcomes[await outcomeOf(concurrent(event), event.methodArn)]++;
+        });
+        const stored = await seeder.send(new GetItemCommand({ TableName: names.customers, Key: { customerId: { S: target.customerId } }, ConsistentRead: true }));
+        const final = Number(stored.Item?.credits?.N ?? NaN);
+        overshoot = Math.max(overshoot, outcomes.allow - balance, -final);
+        allowedTotal += outcomes.allow;
+        errors += outcomes.error + outcomes.unauthorized;
+        runs.push({ allowed: outcomes.allow, denied: outcomes.deny, final });
+      }
+      return {
+        available: true,
+        measures: [
+          ratioMeasure('p50 strict decision / p50 conditional UpdateItem', p50, { unit: 'ms', target: { op: '<=', value: 1.15 } }),
+          ratioMeasure('p99 strict decision / p99 conditional UpdateItem', p99, { unit: 'ms' }),
+          exactMeasure('DynamoDB requests per strict decision', requests / decisions, { a: requests, b: decisions, target: { op: '==', value: 1 } }),
+          exactMeasure(`calls allowed beyond the balance, ${CLIENTS} concurrent clients (worst run)`, overshoot, {
+            a: allowedTotal,
+            b: balance * sizes.repetitions,
+            target: { op: '==', value: 0 },
+          }),
+        ],
+        facts: {
+          decisions,
+          requestsByOperation: { ...counter.counts.attempts },
+          overshootRuns: runs,
+          overshootBalance: balance,
+          overshootCallsPerRun: balance * 2,
+          overshootErrors: errors,
+          customers: credentials.length,
+        },
+        notes: [
+          'Sequential, interleaved strict decision / raw UpdateItem pairs after a warm-up; each side has its own client built by authorizerDynamoClient(). The raw side sends the reader\'s exact UpdateItem (condition on balance and key, ADD credits -1, UPDATED_NEW) without the document client, key parsing, validation or policy.',
+          `Overshoot: ${CLIENTS} callers make twice as many 1-unit strict calls as the balance covers; allowed minus balance (and a negative final balance) is the overshoot. These callers use the default local client and a long store deadline, so that a loaded machine cannot turn a call into an error.`,
+        ],
+      };
+    } finally {
+      for (const destroy of cleanup) destroy();
+      seeder.destroy();
+      reservationClient.destroy();
+      authorizerClient.destroy();
+      rawClient.destroy();
+    }
+  },
+};

@@ -1,0 +1,130 @@
+import { parseAccessLogLine } from '../shared/access-log';
+import { CUSTOMER_ID } from '../shared/customers/api-key';
+import type { LogEvent } from './logs-event';
+import type { RouteLookup } from './rules';
+
+/**
+ * From a batch of access-log lines to one usage summary per customer: what the batch's single write
+ * per customer applies. Pure.
+ *
+ * A call counts when the backend answered 2xx and the authorizer named a customer: never a 401, 402,
+ * 403, 429, 5xx or backend 4xx, nor a call the authorizer never saw (no customerId). Calls served from
+ * the authorizer's cache are logged with the cached context, so they count too. A strict call was
+ * paid at decision time (its `reserved` units): when it succeeds nothing more is drawn; when it does
+ * not, its reservation is given back.
+ */
+
+/** Units of one customer in one batch. */
+export interface CustomerUsage {
+  readonly customerId: string;
+  /** Units of 2xx calls, per billing period end (epoch s) the authorizer counted them in. */
+  readonly periods: ReadonlyMap<number, MeterUnits>;
+  /** Units of 2xx calls decided with no quota plan (no periodEnd): pay-as-you-go, drawn on credits. */
+  readonly unperiodic: MeterUnits;
+  /** Units of successful strict calls: paid by their reservation, drawn on nothing more. */
+  readonly prepaid: number;
+  /** Reservations of strict calls that did not succeed, to give back (each once). */
+  readonly refunds: ReadonlyMap<string, number>;
+  /** Newest log timestamp of a counted call (ms): the time usage is reported to Stripe at. */
+  readonly lastCallAt: number;
+}
+
+/** Units by the route's own Stripe meter ('' for routes without one). */
+export type MeterUnits = ReadonlyMap<string, number>;
+
+export interface SkippedLines {
+  /** Not tollgate's access-log format. */
+  notAccessLog: number;
+  /** 2xx on a route sold by use, but the customerId is not a Stripe customer id. */
+  badCustomer: number;
+  /** A strict call logged without a usable reservation. */
+  badReservation: number;
+}
+
+export interface BatchUsage {
+  readonly customers: ReadonlyMap<string, CustomerUsage>;
+  readonly skipped: SkippedLines;
+  /** Calls that counted (2xx, a customer, a cost > 0). */
+  readonly countedCalls: number;
+}
+
+interface MutableUsage {
+  customerId: string;
+  periods: Map<number, Map<string, number>>;
+  unperiodic: Map<string, number>;
+  prepaid: number;
+  refunds: Map<string, number>;
+  lastCallAt: number;
+}
+
+const add = (units: Map<string, number>, meter: string, n: number): void => {
+  units.set(meter, (units.get(meter) ?? 0) + n);
+};
+
+const RESERVATION = /^[A-Za-z0-9_-]{1,128}$/;
+const wholeUnits = (text: string | undefined): number | undefined => {
+  if (text === undefined || !/^\d{1,12}$/.test(text)) return undefined;
+  return Number(text);
+};
+
+export function aggregateBatch(events: readonly LogEvent[], routeOf: RouteLookup): BatchUsage {
+  const customers = new Map<string, MutableUsage>();
+  const skipped: SkippedLines = { notAccessLog: 0, badCustomer: 0, badReservation: 0 };
+  let countedCalls = 0;
+  const usageOf = (customerId: string): MutableUsage => {
+    let usage = customers.get(customerId);
+    if (usage === undefined) {
+      usage = { customerId, periods: new Map(), unperiodic: new Map(), prepaid: 0, refunds: new Map(), lastCallAt: 0 };
+      customers.set(customerId, usage);
+    }
+    return usage;
+  };
+  for (const event of events) {
+    const line = parseAccessLogLine(event.message);
+    if (line === undefined) {
+      skipped.notAccessLog += 1;
+      continue;
+    }
+    const customerId = line.customerId;
+    if (customerId === undefined || line.method === undefined || line.resourcePath === undefined) continue;
+    const status = Number(line.status);
+    const succeeded = status >= 200 && status < 300;
+    const route = routeOf(line.method, line.resourcePath);
+    const reserved = wholeUnits(line.reserved);
+    if (!CUSTOMER_ID.test(customerId)) {
+      if ((succeeded && route !== undefined) || reserved !== undefined) skipped.badCustomer += 1;
+      continue;
+    }
+    if (line.reserved !== undefined || line.reservation !== undefined) {
+      // Paid at decision time: a success costs nothing more, anything else gets its units back.
+      if (reserved === undefined || line.reservation === undefined || !RESERVATION.test(line.reservation)) {
+        skipped.badReservation += 1;
+        continue;
+      }
+      const usage = usageOf(customerId);
+      if (succeeded) {
+        usage.prepaid += reserved;
+        usage.lastCallAt = Math.max(usage.lastCallAt, event.timestamp);
+        countedCalls += 1;
+      } else {
+        usage.refunds.set(line.reservation, reserved);
+      }
+      continue;
+    }
+    if (!succeeded || route === undefined || route.cost === 0) continue;
+    const usage = usageOf(customerId);
+    const periodEnd = wholeUnits(line.periodEnd);
+    const meter = route.meter ?? '';
+    if (periodEnd === undefined) add(usage.unperiodic, meter, route.cost);
+    else {
+      let units = usage.periods.get(periodEnd);
+      if (units === undefined) usage.periods.set(periodEnd, (units = new Map<string, number>()));
+      add(units, meter, route.cost);
+    }
+    usage.lastCallAt = Math.max(usage.lastCallAt, event.timestamp);
+    countedCalls += 1;
+  }
+  return { customers, skipped, countedCalls };
+}
+
+export const totalUnits = (units: MeterUnits): number => [...units.values()].reduce((a, b) => a + b, 0);

@@ -1,0 +1,234 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { countOne, createObservability, type Observability } from '../shared/observability';
+import type { AuthorizerCacheFlusher, FlushTarget } from '../shared/ports';
+import { aggregateBatch, type CustomerUsage } from './aggregate';
+import { batchId as batchIdOf, decodeSubscriptionEvent, isSubscriptionEvent, UndecodableBatchError, type LogsBatch } from './logs-event';
+import { routeLookup, type MeteringRules } from './rules';
+import { settleUsage } from './settle';
+import { ledgerId, MAX_REFUNDS_PER_WRITE, type LedgerEntry, type MeteringStore, type MeterReport, type ReportRecord } from './store';
+import { reportIdentifier, type MeterReporter } from './stripe-meter';
+
+/**
+ * The metering function: a CloudWatch Logs subscription delivers the stage's access log in batches;
+ * each batch becomes at most one write per customer (its ledger entry and its usage, in one
+ * transaction), then the cache flush when a customer crossed into a block, then the Stripe reports the
+ * write recorded (the outbox), then the mark that they were made.
+ *
+ * Order and why: tollgate's write comes first and carries what is owed to Stripe. A crash after it
+ * leaves the reports pending in the ledger entry, and the redelivered batch (or `metering replay`)
+ * finds the entry and sends them again with the same identifier, which Stripe de-duplicates: usage is
+ * never reported for a write that did not happen, and never twice. Reporting first would bill calls a
+ * failed write then never counted, and the reverse failure would need Stripe to forget an event.
+ *
+ * Nothing here crashes on bad input: an undecodable batch, a line that is not tollgate's, a customer
+ * tollgate does not know are counted and skipped. A customer whose write keeps failing (throttling,
+ * contention) parks the whole batch for `metering replay` (the ledger makes a replay add only what is
+ * missing); only when parking fails too does the invocation fail, and Lambda retries it, then sends it
+ * to the dead-letter function.
+ */
+
+export interface MeteringDeps {
+  readonly store: MeteringStore;
+  readonly rules: MeteringRules;
+  readonly flusher: AuthorizerCacheFlusher;
+  readonly target: FlushTarget;
+  /** Absent: reporting to Stripe is off (said once in the log); billed units stay in the ledger. */
+  readonly reporter?: MeterReporter;
+  readonly now?: () => Date;
+  readonly observability?: Observability;
+  /** Attempts per customer write (a conflict re-reads and settles again). @default 8 */
+  readonly maxAttempts?: number;
+  /** @default a short exponential backoff */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Customers written at once. @default 8 */
+  readonly concurrency?: number;
+}
+
+export interface MeteringResult {
+  readonly outcome: 'applied' | 'ignored' | 'undecodable' | 'parked';
+  readonly batchId?: string;
+  readonly customers: number;
+  readonly countedCalls: number;
+  /** Customer parts applied by this delivery (a duplicate delivery applies none). */
+  readonly applied: number;
+  readonly duplicates: number;
+  readonly unknownCustomers: number;
+  readonly flushed: boolean;
+}
+
+/** An event to meter: a subscription delivery, or the dead-letter record of one (its requestPayload). */
+export type MeteringEvent = unknown;
+
+const EMPTY = { customers: 0, countedCalls: 0, applied: 0, duplicates: 0, unknownCustomers: 0, flushed: false } as const;
+
+/** Splits a customer's usage so that each write holds at most MAX_REFUNDS_PER_WRITE reservations. */
+function parts(usage: CustomerUsage): CustomerUsage[] {
+  const refunds = [...usage.refunds];
+  if (refunds.length <= MAX_REFUNDS_PER_WRITE) return [usage];
+  const out: CustomerUsage[] = [];
+  for (let i = 0; i < refunds.length; i += MAX_REFUNDS_PER_WRITE) {
+    const chunk = new Map(refunds.slice(i, i + MAX_REFUNDS_PER_WRITE));
+    out.push(i === 0 ? { ...usage, refunds: chunk } : { customerId: usage.customerId, periods: new Map(), unperiodic: new Map(), prepaid: 0, refunds: chunk, lastCallAt: usage.lastCallAt });
+  }
+  return out;
+}
+
+async function inPool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
+}
+
+export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) => Promise<MeteringResult> {
+  const now = deps.now ?? (() => new Date());
+  const { logger, metrics } = deps.observability ?? createObservability('tollgate-metering');
+  const routeOf = routeLookup(deps.rules.routes);
+  const maxAttempts = deps.maxAttempts ?? 8;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  let reportingOffSaid = false;
+
+  let flushes = 0;
+  const count = (name: string, value: number): void => {
+    if (value > 0) metrics.singleMetric().addMetric(name, MetricUnit.Count, value);
+  };
+
+  /** Flushes if owed, sends what the entry still owes Stripe, and records both on the entry. */
+  const finish = async (entry: LedgerEntry, flushPending: boolean): Promise<void> => {
+    let flushOwed = flushPending;
+    if (flushOwed) {
+      await deps.flusher.flush(deps.target);
+      flushes += 1;
+      flushOwed = false;
+    }
+    const reports: ReportRecord[] = [];
+    for (const report of entry.reports) {
+      if (report.state !== 'pending' || deps.reporter === undefined) {
+        reports.push(report);
+        continue;
+      }
+      const result = await deps.reporter.report(entry.customerId, report);
+      if (result.outcome === 'reported') {
+        reports.push({ ...report, state: 'reported' });
+        count('MeterUnitsReported', report.value);
+      } else {
+        // Not retried forever: recorded on the entry for `metering replay`, counted for the alarm.
+        logger.warn('stripe rejected a meter report', { eventName: report.eventName, error: report.error ?? result.error });
+        countOne(metrics, 'MeterReportsRejected', {});
+        reports.push({ ...report, state: 'rejected', error: result.error });
+      }
+    }
+    if (entry.reports.length > 0 || entry.flushPending) await deps.store.settled(entry.ledgerId, reports, flushOwed);
+  };
+
+  const meterCustomer = async (batch: string, usage: CustomerUsage, part: number): Promise<'applied' | 'duplicate' | 'unknown'> => {
+    const id = ledgerId(batch, usage.customerId, part);
+    let current = usage;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const state = await deps.store.read(usage.customerId);
+        if (state === undefined) return 'unknown';
+        const settlement = settleUsage({ ...state, subscriptions: Object.values(state.subscriptions) }, current, deps.rules.plans);
+        const reports: MeterReport[] = [...settlement.billed].map(([eventName, value]) => ({
+          eventName,
+          value,
+          identifier: reportIdentifier(batch, usage.customerId, eventName),
+          timestamp: Math.floor((current.lastCallAt > 0 ? current.lastCallAt : now().getTime()) / 1000),
+        }));
+        const outcome = await deps.store.apply({
+          ledgerId: id,
+          customerId: usage.customerId,
+          usage: settlement,
+          refunds: [...current.refunds.keys()],
+          reports,
+          flushPending: settlement.flush,
+          now: now(),
+        });
+        if (outcome.outcome === 'conflict') throw new ConflictError();
+        if (outcome.outcome === 'refunded-before') {
+          const refunds = new Map(current.refunds);
+          for (const reservation of outcome.reservations) refunds.delete(reservation);
+          current = { ...current, refunds };
+          continue;
+        }
+        if (outcome.outcome === 'duplicate') {
+          if (outcome.entry.flushPending || outcome.entry.reports.some((r) => r.state === 'pending')) await finish(outcome.entry, outcome.entry.flushPending);
+          return 'duplicate';
+        }
+        count('OvershootUnits', settlement.overshoot);
+        count('LateUnits', settlement.lateUnits);
+        count('UnitsCounted', settlement.fromQuota + settlement.fromCredits + settlement.overshoot + [...settlement.billed.values()].reduce((a, b) => a + b, 0));
+        await finish({ ledgerId: id, customerId: usage.customerId, reports: reports.map((r) => ({ ...r, state: 'pending' })), flushPending: settlement.flush }, settlement.flush);
+        return 'applied';
+      } catch (err) {
+        if (attempt >= maxAttempts) throw err;
+        if (!(err instanceof ConflictError)) logger.warn('metering write failed, retrying', { attempt, error: err instanceof Error ? err.name : 'unknown' });
+        await sleep(Math.min(1000, 20 * 2 ** attempt) * (0.5 + Math.random() / 2));
+      }
+    }
+  };
+
+  return async (event) => {
+    // The dead-letter record of a failed asynchronous invocation carries the original event.
+    const delivered = isSubscriptionEvent(event) ? event : isDeadLetterRecord(event) ? event.requestPayload : event;
+    let batch: LogsBatch;
+    try {
+      batch = decodeSubscriptionEvent(delivered);
+    } catch (err) {
+      if (!(err instanceof UndecodableBatchError)) throw err;
+      logger.error('undecodable log batch skipped', { error: err.message });
+      countOne(metrics, 'MeteringBatchesUndecodable', {});
+      return { outcome: 'undecodable', ...EMPTY };
+    }
+    if (batch.messageType === 'CONTROL_MESSAGE') return { outcome: 'ignored', ...EMPTY };
+    const id = batchIdOf(batch);
+    const usage = aggregateBatch(batch.logEvents, routeOf);
+    count('LinesNotAccessLog', usage.skipped.notAccessLog);
+    count('LinesBadCustomer', usage.skipped.badCustomer);
+    count('LinesBadReservation', usage.skipped.badReservation);
+    if (deps.reporter === undefined && !reportingOffSaid) {
+      reportingOffSaid = true;
+      logger.info('stripe meter reporting is off: no Stripe API key configured; billed units are kept in the ledger');
+    }
+    const flushesBefore = flushes;
+    let applied = 0;
+    let duplicates = 0;
+    let unknownCustomers = 0;
+    const failures: string[] = [];
+    const work = [...usage.customers.values()].flatMap((u) => parts(u).map((p, i) => ({ usage: p, part: i })));
+    await inPool(work, deps.concurrency ?? 8, async ({ usage: u, part }) => {
+      try {
+        const result = await meterCustomer(id, u, part);
+        if (result === 'applied') applied += 1;
+        else if (result === 'duplicate') duplicates += 1;
+        else unknownCustomers += 1;
+      } catch (err) {
+        failures.push(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+      }
+    });
+    count('MeteringUnknownCustomers', unknownCustomers);
+    const summary = { batchId: id, customers: usage.customers.size, countedCalls: usage.countedCalls, applied, duplicates, unknownCustomers, flushed: flushes > flushesBefore };
+    if (failures.length > 0) {
+      // Kept whole: replaying it applies only the customers whose ledger entry is missing.
+      await deps.store.park({ batchId: id, data: (delivered as { awslogs: { data: string } }).awslogs.data, reason: failures[0]!, parkedAt: now().toISOString() });
+      logger.error('metering batch parked for replay', { batchId: id, failedCustomers: failures.length, error: failures[0] });
+      countOne(metrics, 'MeteringBatchesParked', {});
+      return { ...summary, outcome: 'parked' };
+    }
+    logger.info('metering batch', { batchId: id, lines: batch.logEvents.length, counted: usage.countedCalls, customers: usage.customers.size, applied, duplicates, unknownCustomers });
+    return { ...summary, outcome: 'applied' };
+  };
+}
+
+class ConflictError extends Error {
+  override readonly name = 'ConflictError';
+}
+
+interface DeadLetterRecord {
+  readonly requestPayload: unknown;
+}
+
+export function isDeadLetterRecord(event: unknown): event is DeadLetterRecord {
+  return typeof event === 'object' && event !== null && 'requestPayload' in event && 'requestContext' in event;
+}

@@ -1,0 +1,199 @@
+import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { readMeteredUsage, usageUpdate, type MeteredUsage, type UsageWrite } from '../shared/customers/metered-usage';
+import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
+
+/**
+ * Where metering keeps its ledger: items of the events table (the webhook's event ledger), written in
+ * the same transaction as the customer's usage, so a batch is counted exactly once however often it
+ * is delivered:
+ *
+ *   metering#<batch>#<customer>[#<part>]   this customer's part of this batch is applied; holds the
+ *                                          Stripe meter reports owed (the outbox) until reported
+ *   reservation#<id>                       a strict call's reservation was given back
+ *   metering-parked#<batch>                a batch that could not be applied, kept for `metering replay`
+ */
+
+export interface MeterReport {
+  /** The Stripe meter's event_name. */
+  readonly eventName: string;
+  readonly value: number;
+  /** Deterministic (batch, customer, meter): Stripe de-duplicates a re-report within 24 h. */
+  readonly identifier: string;
+  /** Epoch s: the newest counted call. */
+  readonly timestamp: number;
+}
+
+export type ReportState = 'pending' | 'reported' | 'rejected';
+
+export interface ReportRecord extends MeterReport {
+  readonly state: ReportState;
+  /** Why Stripe rejected it. */
+  readonly error?: string;
+}
+
+export interface LedgerEntry {
+  readonly ledgerId: string;
+  readonly customerId: string;
+  readonly reports: readonly ReportRecord[];
+  /** The write crossed into a block and the cache flush is not known to be done. */
+  readonly flushPending: boolean;
+}
+
+export interface MeteringWrite {
+  readonly ledgerId: string;
+  readonly customerId: string;
+  readonly usage: UsageWrite;
+  /** Reservation ids given back by this write. */
+  readonly refunds: readonly string[];
+  readonly reports: readonly MeterReport[];
+  readonly flushPending: boolean;
+  readonly now: Date;
+}
+
+export type ApplyOutcome =
+  | { readonly outcome: 'applied' }
+  /** This part of this batch was applied before: nothing written. */
+  | { readonly outcome: 'duplicate'; readonly entry: LedgerEntry }
+  /** The usage attributes moved since they were read: read again and settle again. */
+  | { readonly outcome: 'conflict' }
+  /** These reservations were given back before (another delivery): drop them and settle again. */
+  | { readonly outcome: 'refunded-before'; readonly reservations: readonly string[] };
+
+export interface ParkedBatch {
+  readonly batchId: string;
+  /** The delivered `awslogs.data` (base64 gzip), as it came. */
+  readonly data: string;
+  readonly reason: string;
+  readonly parkedAt: string;
+}
+
+export interface MeteringStore {
+  read(customerId: string): Promise<MeteredUsage | undefined>;
+  apply(write: MeteringWrite): Promise<ApplyOutcome>;
+  entry(ledgerId: string): Promise<LedgerEntry | undefined>;
+  /** Records what became of the reports and of the flush. */
+  settled(ledgerId: string, reports: readonly ReportRecord[], flushPending: boolean): Promise<void>;
+  park(batch: ParkedBatch): Promise<void>;
+}
+
+export const ledgerId = (batchId: string, customerId: string, part: number): string =>
+  `metering#${batchId}#${customerId}${part === 0 ? '' : `#${part}`}`;
+export const reservationId = (reservation: string): string => `reservation#${reservation}`;
+export const parkedBatchId = (batchId: string): string => `metering-parked#${batchId}`;
+export const METERED_OUTCOME = 'metered';
+export const PARKED_BATCH_OUTCOME = 'parked-batch';
+/** At most this many reservations per transaction (TransactWriteItems takes 100 items). */
+export const MAX_REFUNDS_PER_WRITE = 90;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+function decodeReports(value: unknown): ReportRecord[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter(isRecord).flatMap((r): ReportRecord[] =>
+    typeof r.eventName === 'string' && typeof r.value === 'number' && typeof r.identifier === 'string' && typeof r.timestamp === 'number' &&
+    (r.state === 'pending' || r.state === 'reported' || r.state === 'rejected')
+      ? [{ eventName: r.eventName, value: r.value, identifier: r.identifier, timestamp: r.timestamp, state: r.state, ...(typeof r.error === 'string' ? { error: r.error } : {}) }]
+      : [],
+  );
+}
+
+export function decodeLedgerEntry(item: Record<string, unknown>): LedgerEntry | undefined {
+  if (item.outcome !== METERED_OUTCOME || typeof item.eventId !== 'string' || typeof item.customerId !== 'string') return undefined;
+  return { ledgerId: item.eventId, customerId: item.customerId, reports: decodeReports(item.reports), flushPending: item.flushPending === true };
+}
+
+export class DynamoMeteringStore implements MeteringStore {
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tables: { readonly customers: string; readonly events: string },
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  read(customerId: string): Promise<MeteredUsage | undefined> {
+    return readMeteredUsage(this.client, this.tables.customers, customerId);
+  }
+
+  async apply(write: MeteringWrite): Promise<ApplyOutcome> {
+    const expiresAt = Math.floor(write.now.getTime() / 1000) + EVENT_LEDGER_RETENTION_SECONDS;
+    const pending = write.reports.map((r): ReportRecord => ({ ...r, state: 'pending' }));
+    const usage = usageUpdate(this.tables.customers, write.customerId, write.usage);
+    const items = [
+      {
+        Put: {
+          TableName: this.tables.events,
+          Item: {
+            eventId: write.ledgerId,
+            outcome: METERED_OUTCOME,
+            customerId: write.customerId,
+            recordedAt: write.now.toISOString(),
+            expiresAt,
+            ...(pending.length > 0 ? { reports: pending, reportsPending: true } : {}),
+            ...(write.flushPending ? { flushPending: true } : {}),
+          },
+          ConditionExpression: 'attribute_not_exists(eventId)',
+        },
+      },
+      ...(usage === undefined ? [] : [usage]),
+      ...write.refunds.map((reservation) => ({
+        Put: {
+          TableName: this.tables.events,
+          Item: { eventId: reservationId(reservation), outcome: 'refunded', customerId: write.customerId, recordedAt: write.now.toISOString(), expiresAt },
+          ConditionExpression: 'attribute_not_exists(eventId)',
+        },
+      })),
+    ];
+    try {
+      await this.documents.send(new TransactWriteCommand({ TransactItems: items }));
+      return { outcome: 'applied' };
+    } catch (err) {
+      if (!(err instanceof TransactionCanceledException)) throw err;
+      const failed = (index: number): boolean => err.CancellationReasons?.[index]?.Code === 'ConditionalCheckFailed';
+      if (failed(0)) {
+        const entry = await this.entry(write.ledgerId);
+        if (entry !== undefined) return { outcome: 'duplicate', entry };
+        throw err;
+      }
+      const offset = usage === undefined ? 1 : 2;
+      const refunded = write.refunds.filter((_, i) => failed(offset + i));
+      if (refunded.length > 0) return { outcome: 'refunded-before', reservations: refunded };
+      if (usage !== undefined && failed(1)) return { outcome: 'conflict' };
+      // Another transaction on the same items (TransactionConflict) or throttling: the caller retries.
+      throw err;
+    }
+  }
+
+  async entry(id: string): Promise<LedgerEntry | undefined> {
+    const { Item } = await this.documents.send(new GetCommand({ TableName: this.tables.events, Key: { eventId: id }, ConsistentRead: true }));
+    return Item === undefined ? undefined : decodeLedgerEntry(Item);
+  }
+
+  async settled(id: string, reports: readonly ReportRecord[], flushPending: boolean): Promise<void> {
+    const pending = reports.some((r) => r.state === 'pending');
+    const set = reports.length > 0 ? ['reports = :reports'] : [];
+    const remove = [...(reports.length > 0 && !pending ? ['reportsPending'] : []), ...(flushPending ? [] : ['flushPending'])];
+    if (set.length === 0 && remove.length === 0) return;
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tables.events,
+        Key: { eventId: id },
+        ConditionExpression: 'attribute_exists(eventId)',
+        UpdateExpression: [set.length > 0 ? `SET ${set.join(', ')}` : '', remove.length > 0 ? `REMOVE ${remove.join(', ')}` : ''].filter(Boolean).join(' '),
+        ...(set.length > 0 ? { ExpressionAttributeValues: { ':reports': reports } } : {}),
+      }),
+    );
+  }
+
+  async park(batch: ParkedBatch): Promise<void> {
+    // Re-parking the same batch replaces the entry: the newest reason is the one to read.
+    await this.documents.send(
+      new PutCommand({
+        TableName: this.tables.events,
+        Item: { eventId: parkedBatchId(batch.batchId), outcome: PARKED_BATCH_OUTCOME, data: batch.data, reason: batch.reason.slice(0, 1000), parkedAt: batch.parkedAt },
+      }),
+    );
+  }
+}

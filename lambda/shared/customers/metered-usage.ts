@@ -1,0 +1,157 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { CorruptRecordError, decodeCustomerItem } from './item';
+import type { SubscriptionEntry } from './record';
+
+/**
+ * The usage attributes of the customer item, as metering reads and writes them:
+ *
+ *   credits         prepaid units (absent: the customer never had credits); never below zero
+ *   periodUsed      units counted in the period that ends at usagePeriodEnd
+ *   usagePeriodEnd  epoch s
+ *
+ * Metering writes only these three, always with one conditional UpdateItem per customer and batch
+ * (inside the batch's ledger transaction), and only forward: a period is started only over an older
+ * one, a counter only grows within its period, a draw only lands on the balance it was computed from.
+ */
+
+export const USAGE_ATTRIBUTES = ['credits', 'periodUsed', 'usagePeriodEnd'] as const;
+
+/** What metering reads: the usage attributes and the subscriptions that name the plan. */
+export const METERING_READ_ATTRIBUTES = ['customerId', 'subscriptions', ...USAGE_ATTRIBUTES] as const;
+
+export interface MeteredUsage {
+  readonly customerId: string;
+  readonly credits?: number;
+  readonly periodUsed?: number;
+  readonly usagePeriodEnd?: number;
+  readonly subscriptions: Readonly<Record<string, SubscriptionEntry>>;
+}
+
+const count = (item: Record<string, unknown>, name: string, customerId: string): number | undefined => {
+  const value = item[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new CorruptRecordError(`customer ${customerId}: attribute ${name} is not a number: fix or remove it in the customers table`);
+  }
+  return value;
+};
+
+export function decodeMeteredUsage(item: Record<string, unknown>): MeteredUsage {
+  const record = decodeCustomerItem({ customerId: item.customerId, subscriptions: item.subscriptions });
+  const id = record.customerId;
+  const credits = count(item, 'credits', id);
+  const periodUsed = count(item, 'periodUsed', id);
+  const usagePeriodEnd = count(item, 'usagePeriodEnd', id);
+  return {
+    customerId: id,
+    subscriptions: record.subscriptions,
+    ...(credits === undefined ? {} : { credits }),
+    ...(periodUsed === undefined ? {} : { periodUsed }),
+    ...(usagePeriodEnd === undefined ? {} : { usagePeriodEnd }),
+  };
+}
+
+/** Strongly consistent: the write that follows is conditional on what this read saw. */
+export async function readMeteredUsage(client: DynamoDBClient, table: string, customerId: string): Promise<MeteredUsage | undefined> {
+  const names = Object.fromEntries(METERING_READ_ATTRIBUTES.map((name, i) => [`#a${i}`, name]));
+  const { Item } = await DynamoDBDocumentClient.from(client).send(
+    new GetCommand({
+      TableName: table,
+      Key: { customerId },
+      ConsistentRead: true,
+      ProjectionExpression: Object.keys(names).join(','),
+      ExpressionAttributeNames: names,
+    }),
+  );
+  return Item === undefined ? undefined : decodeMeteredUsage(Item);
+}
+
+export interface UsageWrite {
+  readonly period?: {
+    readonly periodEnd: number;
+    readonly units: number;
+    readonly mode: 'add' | 'start';
+    /** Required stored count (the quota/credits split depended on it). */
+    readonly expectUsed?: number;
+  };
+  readonly credits: {
+    readonly delta: number;
+    readonly expect?: { readonly atLeast: number } | { readonly equals: number } | { readonly absent: true };
+  };
+}
+
+export interface UsageUpdate {
+  readonly TableName: string;
+  readonly Key: { readonly customerId: string };
+  readonly UpdateExpression: string;
+  readonly ConditionExpression: string;
+  readonly ExpressionAttributeNames?: Record<string, string>;
+  readonly ExpressionAttributeValues?: Record<string, unknown>;
+}
+
+export type UsageTransactItem = { readonly Update: UsageUpdate } | { readonly ConditionCheck: Omit<UsageUpdate, 'UpdateExpression'> };
+
+/**
+ * The conditional update (a TransactWriteItems entry): an `Update`, a `ConditionCheck` when the write
+ * changes nothing but relies on the stored balance, or undefined when it neither changes nor relies on
+ * anything. Every condition also requires the item to exist: metering never creates a customer.
+ */
+export function usageUpdate(table: string, customerId: string, write: UsageWrite): UsageTransactItem | undefined {
+  const set: string[] = [];
+  const add: string[] = [];
+  const conditions = ['attribute_exists(customerId)'];
+  const values: Record<string, unknown> = {};
+  const { period, credits } = write;
+  if (period !== undefined && period.units > 0) {
+    values[':pe'] = period.periodEnd;
+    values[':used'] = period.units;
+    if (period.mode === 'add') {
+      add.push('periodUsed :used');
+      conditions.push('usagePeriodEnd = :pe');
+      if (period.expectUsed !== undefined) {
+        values[':usedBefore'] = period.expectUsed;
+        conditions.push(period.expectUsed === 0 ? '(attribute_not_exists(periodUsed) OR periodUsed = :usedBefore)' : 'periodUsed = :usedBefore');
+      }
+    } else {
+      set.push('usagePeriodEnd = :pe', 'periodUsed = :used');
+      conditions.push('(attribute_not_exists(usagePeriodEnd) OR usagePeriodEnd < :pe)');
+    }
+  }
+  if (credits.delta !== 0) {
+    values[':credits'] = credits.delta;
+    add.push('credits :credits');
+  }
+  const expect = credits.expect;
+  if (expect !== undefined) {
+    if ('absent' in expect) conditions.push('attribute_not_exists(credits)');
+    else if ('equals' in expect) {
+      values[':creditsBefore'] = expect.equals;
+      conditions.push('credits = :creditsBefore');
+    } else {
+      values[':creditsNeeded'] = expect.atLeast;
+      conditions.push('credits >= :creditsNeeded');
+    }
+  }
+  // DynamoDB refuses an empty ExpressionAttributeValues.
+  const condition = { TableName: table, Key: { customerId }, ConditionExpression: conditions.join(' AND '), ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}) };
+  if (set.length === 0 && add.length === 0) return conditions.length === 1 ? undefined : { ConditionCheck: condition };
+  return {
+    Update: {
+      ...condition,
+      UpdateExpression: [set.length > 0 ? `SET ${set.join(', ')}` : '', add.length > 0 ? `ADD ${add.join(', ')}` : ''].filter(Boolean).join(' '),
+    },
+  };
+}
+
+/** A granted top-up (the CLI): ADD credits, on an existing customer only. */
+export function creditsGrantUpdate(table: string, customerId: string, units: number): UsageUpdate {
+  if (!Number.isInteger(units) || units <= 0) throw new RangeError(`${units} is not a whole number of units > 0`);
+  return {
+    TableName: table,
+    Key: { customerId },
+    UpdateExpression: 'ADD credits :units',
+    ConditionExpression: 'attribute_exists(customerId)',
+    ExpressionAttributeValues: { ':units': units },
+  };
+}

@@ -1,0 +1,79 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { CustomerRecord } from '../shared/customers/record';
+import { usageView } from '../shared/customers/usage-view';
+import type { UsageSettings } from '../shared/settings';
+import { decidingSubscription } from '../authorizer/decide';
+
+/**
+ * GET /tollgate/usage: the calling customer's plan, billing period, usage and credits, so a client can
+ * see a 402 coming. Behind the standing authorizer (any valid key), which names the customer in its
+ * context; one strongly consistent GetItem of the customer's payment state (never a key hash).
+ */
+
+export interface UsageReader {
+  read(customerId: string): Promise<CustomerRecord | undefined>;
+}
+
+export interface UsageDeps {
+  readonly customers: UsageReader;
+  readonly settings: UsageSettings;
+  readonly now?: () => Date;
+  /** `Access-Control-Allow-Origin`. @default "*" */
+  readonly corsAllowOrigin?: string;
+}
+
+/** The answer's shape: times as ISO-8601, null where a value does not apply. */
+export interface UsageAnswer {
+  readonly customerId: string;
+  /** The deciding subscription's plan key and display name; null: no subscription. */
+  readonly plan: { readonly key: string; readonly name: string } | null;
+  /** The billing period the counter counts (tollgate keeps its end only: start is null). */
+  readonly period: { readonly start: string | null; readonly end: string } | null;
+  readonly used: number;
+  /** null: unlimited. */
+  readonly limit: number | null;
+  readonly remaining: number | null;
+  /** What happens past the quota: "block" (402 quota_exceeded) or "bill" (billed per unit). */
+  readonly overage: 'block' | 'bill';
+  /** Prepaid balance in units; null: never had credits. */
+  readonly credits: number | null;
+  /** When the quota resets; null when the plan has none. */
+  readonly resetsAt: string | null;
+}
+
+const iso = (epochSeconds: number | undefined): string | null => (epochSeconds === undefined ? null : new Date(epochSeconds * 1000).toISOString());
+
+export function usageAnswer(record: CustomerRecord, settings: UsageSettings, now: Date): UsageAnswer {
+  const { subscription } = decidingSubscription(record, now, settings.gracePeriodSeconds);
+  const view = usageView(record, subscription, settings.plans);
+  return {
+    customerId: record.customerId,
+    plan: view.plan === undefined ? null : { key: view.plan, name: view.planName ?? view.plan },
+    period: view.periodEnd === undefined ? null : { start: null, end: iso(view.periodEnd)! },
+    used: view.used,
+    limit: view.limit ?? null,
+    remaining: view.remaining ?? null,
+    overage: view.overage,
+    credits: view.credits ?? null,
+    resetsAt: iso(view.resetsAt),
+  };
+}
+
+export function makeUsageHandler(deps: UsageDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
+  const now = deps.now ?? ((): Date => new Date());
+  const headers = { 'Cache-Control': 'no-store', 'Access-Control-Allow-Origin': deps.corsAllowOrigin ?? '*' };
+  const problem = (status: number, title: string, detail: string): APIGatewayProxyResult => ({
+    statusCode: status,
+    headers: { ...headers, 'Content-Type': 'application/problem+json' },
+    body: JSON.stringify({ type: 'about:blank', title, status, detail }),
+  });
+  return async (event) => {
+    const customerId: unknown = event.requestContext?.authorizer?.customerId;
+    if (typeof customerId !== 'string' || customerId === '') {
+      // Only reachable without the authorizer in front: a wiring mistake, not the caller's.
+      return problem(500, 'Usage unavailable', 'the usage route received no customer from the authorizer: deploy it behind the tollgate authorizer');
+    }
+    const record = (await deps.customers.read(customerId)) ?? { customerId, subscriptions: {}, invoices: {}, pastDue: {} };
+    return { statusCode: 200, headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify(usageAnswer(record, deps.settings, now())) };
+  };
+}

@@ -1,0 +1,108 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as logsDestinations from 'aws-cdk-lib/aws-logs-destinations';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { meteringEnvironment } from '../lambda/metering/settings';
+import type { Plans } from '../lambda/shared/customers/usage-view';
+import type { RouteRule } from '../lambda/shared/requirements';
+import { NO_VALUE } from '../lambda/shared/access-log';
+import { ENV } from '../lambda/shared/settings';
+import type { PaymentTables } from './payment-tables';
+import { TollgateFunction } from './tollgate-function';
+
+/** The DynamoDB actions metering performs, by table: its usage write, its ledger, nothing more. */
+export const METERING_ACTIONS = {
+  // Read the plan and counters; one conditional UpdateItem (or a ConditionCheck) in the batch's transaction.
+  customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+  // The ledger entry (Put in the transaction, Get on a redelivery, Update when reported) and parked batches.
+  events: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+} as const;
+export const METERING_DEAD_LETTER_ACTIONS = { events: ['dynamodb:PutItem'] } as const;
+
+export interface MeteringProps {
+  readonly tables: PaymentTables;
+  /** The stage's access-log group. */
+  readonly accessLogs: logs.ILogGroup;
+  readonly restApiId: string;
+  readonly stageName: string;
+  /** The authorizer's route table (costs, strict, meters) and the plans. */
+  readonly routes: readonly RouteRule[];
+  readonly plans: Plans;
+  /** @default - reporting to Stripe meters off */
+  readonly stripeApiKey?: secretsmanager.ISecret;
+}
+
+/**
+ * Usage metering from the access log: a subscription filter on the access-log group invokes the
+ * metering function (asynchronously, so Lambda retries a failed batch twice), whose failures go to a
+ * dead-letter function that parks the batch for `tollgate metering replay`; what that one cannot
+ * park lands in an SQS queue as the last resort.
+ */
+export class Metering extends Construct {
+  public readonly function: TollgateFunction;
+  public readonly deadLetter: TollgateFunction;
+  public readonly lastResort: sqs.Queue;
+  public readonly subscription: logs.SubscriptionFilter;
+
+  constructor(scope: Construct, id: string, props: MeteringProps) {
+    super(scope, id);
+    const { tables } = props;
+
+    this.lastResort = new sqs.Queue(this, 'Unparked', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.deadLetter = new TollgateFunction(this, 'DeadLetter', {
+      entry: 'metering-dead-letter',
+      description: 'tollgate metering dead letter: parks a batch metering gave up on, for tollgate metering replay',
+      memorySize: 128,
+      environment: tables.environment(['events']),
+    });
+    tables.events.grant(this.deadLetter, ...METERING_DEAD_LETTER_ACTIONS.events);
+    this.deadLetter.configureAsyncInvoke({ retryAttempts: 2, onFailure: new lambdaDestinations.SqsDestination(this.lastResort) });
+
+    this.function = new TollgateFunction(this, 'Function', {
+      entry: 'metering',
+      description: 'tollgate metering: counts successful calls from the access log, draws quotas and credits, reports to Stripe meters',
+      // Retries with backoff on contention and on Stripe 429s fit well inside.
+      timeout: Duration.seconds(60),
+      environment: {
+        ...tables.environment(['customers', 'events']),
+        ...meteringEnvironment({ routes: props.routes, plans: props.plans }),
+        [ENV.restApiId]: props.restApiId,
+        [ENV.stageName]: props.stageName,
+        // The secret's name, not its value: the function reads the key from Secrets Manager.
+        ...(props.stripeApiKey === undefined ? {} : { [ENV.stripeApiKeySecretId]: props.stripeApiKey.secretName }),
+      },
+    });
+    tables.customers.grant(this.function, ...METERING_ACTIONS.customers);
+    tables.events.grant(this.function, ...METERING_ACTIONS.events);
+    props.stripeApiKey?.grantRead(this.function);
+    this.function.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new lambdaDestinations.LambdaDestination(this.deadLetter, { responseOnly: false }),
+    });
+
+    // Only lines the authorizer named a customer on can count: the others never invoke metering.
+    this.subscription = new logs.SubscriptionFilter(this, 'AccessLogSubscription', {
+      logGroup: props.accessLogs,
+      destination: new logsDestinations.LambdaDestination(this.function),
+      filterPattern: logs.FilterPattern.stringValue('$.customerId', '!=', NO_VALUE),
+    });
+
+    Validations.of(this.function.role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.deadLetter.node.defaultChild as CfnFunction)}.Arn>:*]`,
+      reason: 'The on-failure destination may invoke any version of the dead-letter function (Lambda destinations grant the function and its versions).',
+    });
+    Validations.of(this.lastResort).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the last-resort dead letter of the metering dead-letter function.',
+    });
+  }
+}

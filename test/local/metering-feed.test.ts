@@ -1,0 +1,155 @@
+import * as path from 'node:path';
+import { decodeSubscriptionEvent } from '../../lambda/metering/logs-event';
+import type { MeteringResult } from '../../lambda/metering/handler';
+import { createApiKey } from '../../lambda/shared/customers/keys';
+import { deliverEvent } from '../../lib/local/demo';
+import { createMeteringFeed, LOCAL_ACCESS_LOG_GROUP } from '../../lib/local/metering-feed';
+import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
+import { freshTables, type TestTables } from '../support/dynamodb';
+import { usageOf } from '../metering/support';
+
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+
+/** A schedule the test fires by hand: no timers, no races. */
+function manualSchedule() {
+  const pending: Array<{ run: () => void; ms: number; cancelled: boolean }> = [];
+  return {
+    schedule: (run: () => void, ms: number) => {
+      const entry = { run, ms, cancelled: false };
+      pending.push(entry);
+      return () => {
+        entry.cancelled = true;
+      };
+    },
+    fire: () => {
+      for (const entry of pending.splice(0)) if (!entry.cancelled) entry.run();
+    },
+    get armed() {
+      return pending.filter((e) => !e.cancelled).map((e) => e.ms);
+    },
+  };
+}
+
+describe('createMeteringFeed', () => {
+  it('delivers a batch when the interval fires, encoded as CloudWatch Logs delivers it', async () => {
+    const delivered: unknown[] = [];
+    const clock = manualSchedule();
+    const feed = createMeteringFeed({ deliver: (e) => Promise.resolve(void delivered.push(e)), schedule: clock.schedule, intervalMs: 1000, now: () => 42 });
+    feed.push('line one');
+    feed.push('line two');
+    expect(clock.armed).toEqual([1000]);
+    expect(delivered).toHaveLength(0);
+    clock.fire();
+    await feed.drain();
+    expect(delivered).toHaveLength(1);
+    const batch = decodeSubscriptionEvent(delivered[0]);
+    expect(batch).toMatchObject({ messageType: 'DATA_MESSAGE', logGroup: LOCAL_ACCESS_LOG_GROUP });
+    expect(batch.logEvents.map((e) => [e.message, e.timestamp])).toEqual([
+      ['line one', 42],
+      ['line two', 42],
+    ]);
+    expect(new Set(batch.logEvents.map((e) => e.id)).size).toBe(2);
+  });
+
+  it('delivers at maxLines without waiting, one batch at a time and in order', async () => {
+    const order: string[] = [];
+    let release: () => void = () => undefined;
+    const firstHeld = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    const clock = manualSchedule();
+    const feed = createMeteringFeed({
+      deliver: async (e) => {
+        const n = calls++;
+        order.push(`start ${n}`);
+        if (n === 0) await firstHeld;
+        order.push(`end ${n}: ${decodeSubscriptionEvent(e).logEvents.map((l) => l.message).join(',')}`);
+      },
+      schedule: clock.schedule,
+      maxLines: 2,
+    });
+    feed.push('a');
+    feed.push('b'); // a batch of 2 goes now
+    feed.push('c');
+    feed.push('d'); // the second waits for the first
+    await Promise.resolve();
+    expect(order).toEqual(['start 0']);
+    release();
+    await feed.drain();
+    expect(order).toEqual(['start 0', 'end 0: a,b', 'start 1', 'end 1: c,d']);
+    expect(feed.waiting).toBe(0);
+  });
+
+  it('delivers what is waiting on stop, and takes nothing after close', async () => {
+    const delivered: unknown[] = [];
+    const clock = manualSchedule();
+    const feed = createMeteringFeed({ deliver: (e) => Promise.resolve(void delivered.push(e)), schedule: clock.schedule });
+    feed.push('x');
+    await feed.stop();
+    expect(delivered).toHaveLength(1);
+    feed.push('y');
+    feed.close();
+    await feed.drain();
+    expect(delivered).toHaveLength(1);
+  });
+});
+
+describe('createLocalApi metering', () => {
+  const ROOT = path.join(__dirname, '..', '..');
+  const config = loadProjectConfig(ROOT);
+  const built = buildLocalDocument(config, ROOT);
+  let tables: TestTables;
+  let api: LocalApi;
+  const results: MeteringResult[] = [];
+  const clock = manualSchedule();
+
+  beforeAll(async () => {
+    tables = await freshTables('local-metering');
+    api = createLocalApi({
+      config,
+      built,
+      dynamodbEndpoint: tables.endpoint,
+      tables: tables.names,
+      webhookSecret: LOCAL_WEBHOOK_SECRET,
+      metering: {
+        schedule: clock.schedule,
+        // The sample document's /v1/quotes sold at 1 unit a call, pay-as-you-go.
+        rules: { routes: [{ method: 'GET', path: '/v1/quotes', cost: 1 }], plans: {} },
+        onBatch: (r) => results.push(r),
+      },
+    });
+  });
+  afterAll(() => {
+    api.destroy();
+    tables.client.destroy();
+  });
+
+  it("feeds the stage's access log to the metering handler: successful calls draw credits, others cost nothing, the last one blocks", async () => {
+    const customerId = 'cus_local_feed1';
+    await deliverEvent(api.gateway, { type: 'customer.subscription.created', customerId, status: 'active' }, LOCAL_WEBHOOK_SECRET);
+    const { key } = await createApiKey({ client: tables.client, tables: tables.names }, { customerId });
+    // The credits attribute as a top-up leaves it (the webhook's and the CLI's job; arranged here).
+    await seedCustomerCredits(tables, customerId, 3);
+    const get = (p: string, k?: string) => api.gateway.handle({ method: 'GET', path: `/${config.stageName}${p}`, headers: k === undefined ? {} : { Authorization: `Bearer ${k}` } });
+    expect((await get('/v1/quotes', key)).statusCode).toBe(200);
+    expect((await get('/v1/quotes', key)).statusCode).toBe(200);
+    expect((await get('/v1/quotes')).statusCode).toBe(401);
+    expect((await get('/v1/ping', key)).statusCode).toBe(200);
+    expect(api.metering?.waiting).toBe(5); // the webhook's POST is logged too
+    clock.fire();
+    await api.metering!.drain();
+    expect(results.at(-1)).toMatchObject({ outcome: 'applied', countedCalls: 2, applied: 1, flushed: false });
+    expect((await usageOf(tables, customerId)).credits).toBe(1);
+    await get('/v1/quotes', key);
+    await api.metering!.drain();
+    expect(results.at(-1)).toMatchObject({ countedCalls: 1, flushed: true });
+    expect((await usageOf(tables, customerId)).credits).toBe(0);
+  });
+});
+
+async function seedCustomerCredits(tables: TestTables, customerId: string, credits: number): Promise<void> {
+  const { DynamoDBDocumentClient, UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+  await DynamoDBDocumentClient.from(tables.client).send(
+    new UpdateCommand({ TableName: tables.names.customers, Key: { customerId }, UpdateExpression: 'SET credits = :c', ExpressionAttributeValues: { ':c': credits } }),
+  );
+}

@@ -1,0 +1,137 @@
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { NO_VALUE } from '../../lambda/shared/access-log';
+import { encodeSubscriptionEvent, type LogEvent } from '../../lambda/metering/logs-event';
+import { makeMeteringHandler, type MeteringDeps } from '../../lambda/metering/handler';
+import type { MeteringRules } from '../../lambda/metering/rules';
+import { DynamoMeteringStore, type MeteringStore } from '../../lambda/metering/store';
+import type { AuthorizerCacheFlusher, FlushTarget } from '../../lambda/shared/ports';
+import type { TestTables } from '../support/dynamodb';
+import { quietObservability } from '../webhook/support';
+
+export const TARGET: FlushTarget = { restApiId: 'a1b2c3d4e5', stage: 'prod' };
+export const PERIOD_1 = 1_900_000_000;
+export const PERIOD_2 = PERIOD_1 + 30 * 86_400;
+
+export const RULES: MeteringRules = {
+  routes: [
+    { method: 'GET', path: '/v1/search', cost: 1 },
+    { method: 'POST', path: '/v1/reports/{reportId}', cost: 5 },
+    { method: 'POST', path: '/v1/render', cost: 10, strict: true },
+    { method: 'GET', path: '/v1/translate', cost: 2, meter: 'translate_chars' },
+  ],
+  plans: {
+    sample_metered: { name: 'Metered', quota: 20, overage: 'block' },
+    sample_bill: { name: 'Pay per use', quota: 10, overage: 'bill', meter: 'api_units' },
+  },
+};
+
+export interface CallLine {
+  readonly customerId?: string;
+  readonly method?: string;
+  readonly path?: string;
+  readonly status?: number;
+  readonly periodEnd?: number;
+  readonly reserved?: number;
+  readonly reservation?: string;
+  readonly requestId?: string;
+}
+
+let requestSequence = 0;
+
+/** One access-log line, as API Gateway writes it from the stage's format ("-" for no value). */
+export function accessLine(call: CallLine): string {
+  const v = (x: string | number | undefined): string => (x === undefined ? NO_VALUE : String(x));
+  return JSON.stringify({
+    requestId: call.requestId ?? `req-${requestSequence++}`,
+    ip: '203.0.113.9',
+    requestTime: '1700000000000',
+    method: call.method ?? 'GET',
+    resourcePath: call.path ?? '/v1/search',
+    status: String(call.status ?? 200),
+    responseLatency: '12',
+    responseType: NO_VALUE,
+    error: NO_VALUE,
+    authorizerStatus: '200',
+    authorizerLatency: '5',
+    authorizerError: NO_VALUE,
+    customerId: v(call.customerId),
+    reason: NO_VALUE,
+    periodEnd: v(call.periodEnd),
+    reserved: v(call.reserved),
+    reservation: v(call.reservation),
+  });
+}
+
+let eventSequence = 0;
+
+/** A delivered batch of lines (CloudWatch Logs subscription encoding). Same `events` → same batch. */
+export function logEvents(messages: readonly string[], at = 1_700_000_000_000): LogEvent[] {
+  return messages.map((message) => ({ id: String(eventSequence++).padStart(20, '0'), timestamp: at, message }));
+}
+
+export function delivery(events: readonly LogEvent[], logStream = 'stream-a'): { awslogs: { data: string } } {
+  return encodeSubscriptionEvent({ messageType: 'DATA_MESSAGE', logGroup: 'ApiAccessLogs', logStream, logEvents: events });
+}
+
+export interface CustomerSeed {
+  readonly plan?: string;
+  readonly periodEnd?: number;
+  readonly credits?: number;
+  readonly periodUsed?: number;
+  readonly usagePeriodEnd?: number;
+}
+
+/** Test arrangement: the customer item as the webhook and key management leave it. */
+export async function seedCustomer(tables: TestTables, customerId: string, seed: CustomerSeed = {}): Promise<void> {
+  const subscriptions =
+    seed.plan === undefined ? {} : { sub_1: { status: 'active', plan: seed.plan, watermark: '0000000001:evt_1', ...(seed.periodEnd === undefined ? {} : { currentPeriodEnd: seed.periodEnd }) } };
+  await DynamoDBDocumentClient.from(tables.client).send(
+    new PutCommand({
+      TableName: tables.names.customers,
+      Item: {
+        customerId,
+        subscriptions,
+        invoices: {},
+        pastDue: {},
+        ...(seed.credits === undefined ? {} : { credits: seed.credits }),
+        ...(seed.periodUsed === undefined ? {} : { periodUsed: seed.periodUsed }),
+        ...(seed.usagePeriodEnd === undefined ? {} : { usagePeriodEnd: seed.usagePeriodEnd }),
+      },
+    }),
+  );
+}
+
+export async function usageOf(tables: TestTables, customerId: string): Promise<{ credits?: number; periodUsed?: number; usagePeriodEnd?: number }> {
+  const { Item } = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }));
+  const item = Item ?? {};
+  return { credits: item.credits as number | undefined, periodUsed: item.periodUsed as number | undefined, usagePeriodEnd: item.usagePeriodEnd as number | undefined };
+}
+
+export class RecordingFlusher implements AuthorizerCacheFlusher {
+  readonly flushes: FlushTarget[] = [];
+  failNext = 0;
+  flush(target: FlushTarget): Promise<void> {
+    if (this.failNext > 0) {
+      this.failNext -= 1;
+      return Promise.reject(new Error('flush failed'));
+    }
+    this.flushes.push(target);
+    return Promise.resolve();
+  }
+}
+
+export function meteringHandler(tables: TestTables, overrides: Partial<MeteringDeps> & { store?: MeteringStore } = {}) {
+  const flusher = (overrides.flusher as RecordingFlusher | undefined) ?? new RecordingFlusher();
+  const store = overrides.store ?? new DynamoMeteringStore(tables.client, { customers: tables.names.customers, events: tables.names.events });
+  const handler = makeMeteringHandler({
+    rules: RULES,
+    target: TARGET,
+    observability: quietObservability(),
+    sleep: () => Promise.resolve(),
+    now: () => new Date(1_700_000_100_000),
+    ...overrides,
+    store,
+    flusher,
+  });
+  return { handler, flusher, store };
+}

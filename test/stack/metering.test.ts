@@ -1,0 +1,116 @@
+import { loadMeteringSettings } from '../../lambda/metering/settings';
+import { METERING_ACTIONS, METERING_DEAD_LETTER_ACTIONS } from '../../lib/metering';
+import { synth, type Synthesized } from '../support/synth';
+
+type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
+
+let synthesized: Synthesized;
+let resources: Record<string, Resource>;
+
+const ofType = (type: string): Array<[string, Resource]> => Object.entries(resources).filter(([, r]) => r.Type === type);
+const logicalIdOf = (prefix: string, type: string): string => {
+  const matches = ofType(type).filter(([id]) => id.startsWith(prefix));
+  if (matches.length !== 1) throw new Error(`expected one ${type} named ${prefix}*, found ${matches.length}`);
+  return matches[0]![0];
+};
+const statementsOf = (functionPrefix: string): any[] => {
+  const roleId: string = resources[logicalIdOf(functionPrefix, 'AWS::Lambda::Function')]!.Properties.Role['Fn::GetAtt'][0];
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties.Roles as any[]).some((r) => r.Ref === roleId))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
+};
+const actionsOn = (statements: any[], table: string): string[] =>
+  statements.filter((s) => JSON.stringify(s.Resource).includes(table)).flatMap((s) => [s.Action].flat()).sort();
+
+beforeAll(() => {
+  synthesized = synth({ 'tollgate:stripeApiKeySecretName': 'tollgate/stripe-api-key' });
+  resources = synthesized.template.toJSON().Resources;
+});
+
+describe('metering in the stack', () => {
+  it("subscribes the metering function to the stage's access-log group, for lines that name a customer", () => {
+    const filters = ofType('AWS::Logs::SubscriptionFilter');
+    expect(filters).toHaveLength(1);
+    const [, filter] = filters[0]!;
+    expect(filter.Properties.LogGroupName).toEqual({ Ref: logicalIdOf('ApiAccessLogs', 'AWS::Logs::LogGroup') });
+    expect(JSON.stringify(filter.Properties.DestinationArn)).toContain(logicalIdOf('MeteringFunction', 'AWS::Lambda::Function'));
+    expect(filter.Properties.FilterPattern).toBe('{ $.customerId != "-" }');
+    const permission = ofType('AWS::Lambda::Permission').find(([, p]) => p.Properties.Principal === 'logs.amazonaws.com');
+    expect(JSON.stringify(permission?.[1].Properties.FunctionName)).toContain(logicalIdOf('MeteringFunction', 'AWS::Lambda::Function'));
+  });
+
+  it('retries a failed batch twice, then hands it to the dead-letter function, whose own failures go to an encrypted queue', () => {
+    const configs = ofType('AWS::Lambda::EventInvokeConfig');
+    const metering = configs.find(([, c]) => JSON.stringify(c.Properties.FunctionName).includes(logicalIdOf('MeteringFunction', 'AWS::Lambda::Function')))![1];
+    expect(metering.Properties).toMatchObject({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 6 * 3600 });
+    expect(JSON.stringify(metering.Properties.DestinationConfig.OnFailure.Destination)).toContain(logicalIdOf('MeteringDeadLetter', 'AWS::Lambda::Function'));
+    const deadLetter = configs.find(([, c]) => JSON.stringify(c.Properties.FunctionName).includes(logicalIdOf('MeteringDeadLetter', 'AWS::Lambda::Function')))![1];
+    expect(JSON.stringify(deadLetter.Properties.DestinationConfig.OnFailure.Destination)).toContain(logicalIdOf('MeteringUnparked', 'AWS::SQS::Queue'));
+    expect(resources[logicalIdOf('MeteringUnparked', 'AWS::SQS::Queue')]!.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86400 });
+  });
+
+  it('grants metering exactly its usage write and ledger actions, the key secret read and the flush: nothing else', () => {
+    const statements = statementsOf('MeteringFunction');
+    const customers = logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable');
+    const events = logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable');
+    expect(actionsOn(statements, customers)).toEqual([...METERING_ACTIONS.customers].sort());
+    expect(actionsOn(statements, events)).toEqual([...METERING_ACTIONS.events].sort());
+    expect(METERING_ACTIONS.customers).not.toContain('dynamodb:PutItem');
+    const all = statements.flatMap((s) => [s.Action].flat()).sort();
+    expect(all).toEqual(
+      [
+        ...METERING_ACTIONS.customers,
+        ...METERING_ACTIONS.events,
+        'apigateway:DELETE',
+        // The on-failure destination: the dead-letter function only.
+        'lambda:InvokeFunction',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ].sort(),
+    );
+    const invoke = statements.find((s) => s.Action === 'lambda:InvokeFunction');
+    expect(JSON.stringify(invoke.Resource)).toContain(logicalIdOf('MeteringDeadLetter', 'AWS::Lambda::Function'));
+    const flush = statements.find((s) => s.Action === 'apigateway:DELETE');
+    expect(JSON.stringify(flush.Resource)).toContain('/stages/prod/cache/authorizers');
+    const secret = statements.find((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
+    expect(JSON.stringify(secret.Resource)).toContain('secret:tollgate/stripe-api-key');
+  });
+
+  it('grants the dead-letter function a PutItem on the ledger and sending to its queue, nothing else', () => {
+    const statements = statementsOf('MeteringDeadLetter');
+    const events = logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable');
+    expect(actionsOn(statements, events)).toEqual([...METERING_DEAD_LETTER_ACTIONS.events]);
+    const all = statements.flatMap((s) => [s.Action].flat()).sort();
+    expect(all).toEqual(['dynamodb:PutItem', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'].sort());
+  });
+
+  it('tells metering its tables, rules, stage and the secret name, never a secret value', () => {
+    const variables = resources[logicalIdOf('MeteringFunction', 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
+    expect(Object.keys(variables).sort()).toEqual([
+      'CUSTOMERS_TABLE',
+      'EVENTS_TABLE',
+      'POWERTOOLS_METRICS_NAMESPACE',
+      'POWERTOOLS_SERVICE_NAME',
+      'STRIPE_API_KEY_SECRET_ID',
+      'TOLLGATE_PLANS',
+      'TOLLGATE_REST_API_ID',
+      'TOLLGATE_ROUTES',
+      'TOLLGATE_STAGE_NAME',
+    ]);
+    expect(variables.STRIPE_API_KEY_SECRET_ID).toBe('tollgate/stripe-api-key');
+    // The authorizer's encoding, read back by the function's own loader: the sample's cost route and plans.
+    const settings = loadMeteringSettings({ ...variables, CUSTOMERS_TABLE: 'c', EVENTS_TABLE: 'e', TOLLGATE_REST_API_ID: 'api' });
+    expect(settings.rules.routes).toEqual([{ method: 'GET', path: '/v1/search', cost: 1 }]);
+    expect(settings.rules.plans.sample_metered).toMatchObject({ quota: 20, overage: 'block' });
+    expect(settings.stripeApiKeySecretId).toBe('tollgate/stripe-api-key');
+    expect(JSON.stringify(synthesized.template.toJSON())).not.toMatch(/sk_(test|live)_/);
+  });
+
+  it('leaves the Stripe key out of metering when none is configured', () => {
+    const plain = synth().template.toJSON().Resources as Record<string, Resource>;
+    const fn = Object.entries(plain).find(([id, r]) => id.startsWith('MeteringFunction') && r.Type === 'AWS::Lambda::Function')![1];
+    expect(fn.Properties.Environment.Variables.STRIPE_API_KEY_SECRET_ID).toBeUndefined();
+  });
+});

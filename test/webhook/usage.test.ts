@@ -1,0 +1,186 @@
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
+import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
+import { evaluatePolicy } from '../../lambda/authorizer/policy';
+import type { Plans } from '../../lambda/shared/customers/usage-view';
+import type { RouteRule } from '../../lambda/shared/requirements';
+import { buildStripeEvent, stripeId, type HandledEventType, type StripeEventOverrides } from '../../lib/fixtures/stripe-events';
+import { freshTables, type TestTables } from '../support/dynamodb';
+import { API_ID, quietObservability, seedApiKey, signedDelivery, STAGE, webhookFor } from './support';
+
+let tables: TestTables;
+let documents: DynamoDBDocumentClient;
+beforeAll(async () => {
+  tables = await freshTables('webhook-usage');
+  documents = DynamoDBDocumentClient.from(tables.client);
+});
+afterAll(() => tables.client.destroy());
+
+const PLANS: Plans = { sample_metered: { name: 'Metered', quota: 20, overage: 'block' }, pro: { name: 'Pro', overage: 'block' } };
+const SEARCH: RouteRule = { method: 'GET', path: '/v1/search', requires: { kind: 'subscription' }, usage: { cost: 1 } };
+const T0 = Math.floor(Date.now() / 1000) - 600;
+const PERIOD_1 = T0 + 30 * 86_400;
+const PERIOD_2 = PERIOD_1 + 30 * 86_400;
+
+const webhook = () => webhookFor(tables, { plans: PLANS });
+async function deliver(handler: ReturnType<typeof webhookFor>['handler'], type: HandledEventType, o: StripeEventOverrides) {
+  const response = await handler(signedDelivery(buildStripeEvent(type, o)));
+  return { status: response.statusCode, ...(JSON.parse(response.body) as { outcome?: string }) };
+}
+const item = async (customerId: string): Promise<Record<string, any>> =>
+  (await documents.send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }))).Item ?? {};
+const setUsage = (customerId: string, values: Record<string, unknown>) => {
+  const fields = Object.entries(values);
+  return documents.send(
+    new UpdateCommand({
+      TableName: tables.names.customers,
+      Key: { customerId },
+      UpdateExpression: `SET ${fields.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
+      ExpressionAttributeNames: Object.fromEntries(fields.map(([name], i) => [`#f${i}`, name])),
+      ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], i) => [`:v${i}`, value])),
+    }),
+  );
+};
+
+/** The real authorizer on the metered route. */
+async function search(key: string): Promise<{ effect: string; reason?: unknown }> {
+  const handler = makeAuthorizerHandler({
+    customers: new DynamoCustomerReader(tables.client, tables.names.customers),
+    settings: { customersTable: tables.names.customers, routes: [SEARCH], gracePeriodSeconds: 0, plans: PLANS },
+    observability: quietObservability(),
+  });
+  const methodArn = `arn:aws:execute-api:us-east-1:123456789012:${API_ID}/${STAGE}/GET/v1/search`;
+  const result = await handler({
+    type: 'REQUEST',
+    methodArn,
+    resource: '/v1/search',
+    path: '/v1/search',
+    httpMethod: 'GET',
+    headers: { Authorization: `Bearer ${key}` },
+  } as never);
+  const effect = evaluatePolicy(result.policyDocument, methodArn);
+  return effect === 'Allow' ? { effect } : { effect, reason: result.context?.reason };
+}
+
+describe('webhook: credits top-ups (DynamoDB Local)', () => {
+  it('adds a paid credits checkout to the balance once, however often Stripe delivers it, and flushes', async () => {
+    const customer = stripeId('cus');
+    const key = await seedApiKey(tables, customer);
+    const { handler, flusher } = webhook();
+    const event = buildStripeEvent('checkout.session.completed', { customer, checkoutMode: 'payment', paymentStatus: 'paid', credits: 100 });
+    expect(await search(key)).toEqual({ effect: 'Deny', reason: 'no_subscription' });
+    const first = await handler(signedDelivery(event));
+    expect(JSON.parse(first.body)).toMatchObject({ outcome: 'applied' });
+    for (let i = 0; i < 3; i++) expect(JSON.parse((await handler(signedDelivery(event))).body)).toMatchObject({ outcome: 'duplicate' });
+    expect((await item(customer)).credits).toBe(100);
+    expect(flusher.flushes).toHaveLength(1);
+    expect(await search(key)).toEqual({ effect: 'Allow' });
+    await deliver(handler, 'checkout.session.completed', { customer, checkoutMode: 'payment', credits: 50 });
+    expect((await item(customer)).credits).toBe(150);
+  });
+
+  it('lifts a credits_exhausted block with the top-up, and leaves a quota block alone', async () => {
+    const customer = stripeId('cus');
+    const key = await seedApiKey(tables, customer);
+    await setUsage(customer, { credits: 0, usageBlock: 'credits_exhausted' });
+    const { handler, flusher } = webhook();
+    expect(await search(key)).toEqual({ effect: 'Deny', reason: 'credits_exhausted' });
+    expect(await deliver(handler, 'checkout.session.completed', { customer, checkoutMode: 'payment', credits: 10 })).toMatchObject({ status: 200, outcome: 'applied' });
+    expect(await item(customer)).toMatchObject({ credits: 10 });
+    expect((await item(customer)).usageBlock).toBeUndefined();
+    expect(flusher.flushes).toHaveLength(1);
+    expect(await search(key)).toEqual({ effect: 'Allow' });
+
+    const blocked = stripeId('cus');
+    await setUsage(blocked, { credits: 0, usageBlock: 'quota_exceeded' });
+    await deliver(handler, 'checkout.session.completed', { customer: blocked, checkoutMode: 'payment', credits: 10 });
+    expect(await item(blocked)).toMatchObject({ credits: 10, usageBlock: 'quota_exceeded' });
+  });
+
+  it.each([
+    ['an unpaid (still settling) checkout', { paymentStatus: 'unpaid' as const, credits: 10 }, 'ignored'],
+    ['a payment checkout without tollgate_credits', { paymentStatus: 'paid' as const }, 'ignored'],
+  ])('adds nothing for %s', async (_label, overrides, outcome) => {
+    const customer = stripeId('cus');
+    const result = await deliver(webhook().handler, 'checkout.session.completed', { customer, checkoutMode: 'payment', ...overrides });
+    expect(result).toMatchObject({ status: 200, outcome });
+    expect((await item(customer)).credits).toBeUndefined();
+  });
+
+  it('parks a checkout whose tollgate_credits is not a whole number, never half-writing it', async () => {
+    const customer = stripeId('cus');
+    const event = buildStripeEvent('checkout.session.completed', { customer, checkoutMode: 'payment' }) as any;
+    event.data.object.metadata = { tollgate_credits: '12.5' };
+    const response = await webhook().handler(signedDelivery(event));
+    expect(JSON.parse(response.body)).toMatchObject({ outcome: 'parked' });
+    expect((await item(customer)).credits).toBeUndefined();
+  });
+});
+
+describe('webhook: a new billing period (DynamoDB Local)', () => {
+  it('starts a fresh counter when a quota plan renews, lifts the quota_exceeded answer at once and flushes', async () => {
+    const customer = stripeId('cus');
+    const subscription = stripeId('sub');
+    const key = await seedApiKey(tables, customer);
+    const { handler, flusher } = webhook();
+    const plan = { customer, subscription, lookupKey: 'sample_metered' };
+    await deliver(handler, 'customer.subscription.created', { ...plan, created: T0, currentPeriodEnd: PERIOD_1 });
+    await setUsage(customer, { periodUsed: 20, usagePeriodEnd: PERIOD_1 });
+    expect(await search(key)).toEqual({ effect: 'Deny', reason: 'quota_exceeded' });
+    const flushesBefore = flusher.flushes.length;
+
+    expect(await deliver(handler, 'customer.subscription.updated', { ...plan, created: T0 + 10, currentPeriodEnd: PERIOD_2 })).toMatchObject({ outcome: 'applied' });
+    expect(await item(customer)).toMatchObject({ periodUsed: 0, usagePeriodEnd: PERIOD_2 });
+    expect(flusher.flushes.length).toBe(flushesBefore + 1);
+    expect(await search(key)).toEqual({ effect: 'Allow' });
+  });
+
+  it('never moves the counter back: an older event, or a counter metering already started for the new period, is kept', async () => {
+    const customer = stripeId('cus');
+    const subscription = stripeId('sub');
+    const { handler } = webhook();
+    const plan = { customer, subscription, lookupKey: 'sample_metered' };
+    await deliver(handler, 'customer.subscription.created', { ...plan, created: T0, currentPeriodEnd: PERIOD_1 });
+    await setUsage(customer, { periodUsed: 7, usagePeriodEnd: PERIOD_2 });
+    await deliver(handler, 'customer.subscription.updated', { ...plan, created: T0 + 10, currentPeriodEnd: PERIOD_2 });
+    expect(await item(customer)).toMatchObject({ periodUsed: 7, usagePeriodEnd: PERIOD_2 });
+    // A stale event of the old period, delivered late.
+    expect(await deliver(handler, 'customer.subscription.updated', { ...plan, created: T0 + 5, currentPeriodEnd: PERIOD_1 })).toMatchObject({ outcome: 'stale' });
+    expect(await item(customer)).toMatchObject({ periodUsed: 7, usagePeriodEnd: PERIOD_2 });
+  });
+
+  it('leaves the counter of an unlimited plan alone, and does not flush for its renewal', async () => {
+    const customer = stripeId('cus');
+    const subscription = stripeId('sub');
+    const { handler, flusher } = webhook();
+    const plan = { customer, subscription, lookupKey: 'pro' };
+    await deliver(handler, 'customer.subscription.created', { ...plan, created: T0, currentPeriodEnd: PERIOD_1 });
+    await setUsage(customer, { periodUsed: 3, usagePeriodEnd: PERIOD_1 });
+    const before = flusher.flushes.length;
+    await deliver(handler, 'customer.subscription.updated', { ...plan, created: T0 + 10, currentPeriodEnd: PERIOD_2 });
+    expect(await item(customer)).toMatchObject({ periodUsed: 3, usagePeriodEnd: PERIOD_1 });
+    expect(flusher.flushes.length).toBe(before);
+  });
+});
+
+describe('webhook: billing.alert.triggered (DynamoDB Local)', () => {
+  it('blocks paid routes with quota_exceeded for a customer who meters in Stripe, lifted when the next period starts', async () => {
+    const customer = stripeId('cus');
+    const subscription = stripeId('sub');
+    const key = await seedApiKey(tables, customer);
+    const { handler, flusher } = webhook();
+    const plan = { customer, subscription, lookupKey: 'sample_metered' };
+    await deliver(handler, 'customer.subscription.created', { ...plan, created: T0, currentPeriodEnd: PERIOD_1 });
+    expect(await search(key)).toEqual({ effect: 'Allow' });
+    const before = flusher.flushes.length;
+    expect(await deliver(handler, 'billing.alert.triggered', { customer, created: T0 + 5, alertValue: 1000 })).toMatchObject({ outcome: 'applied' });
+    expect(await item(customer)).toMatchObject({ usageBlock: 'quota_exceeded' });
+    expect(flusher.flushes.length).toBe(before + 1);
+    expect(await search(key)).toEqual({ effect: 'Deny', reason: 'quota_exceeded' });
+
+    await setUsage(customer, { periodUsed: 0, usagePeriodEnd: PERIOD_1 });
+    await deliver(handler, 'customer.subscription.updated', { ...plan, created: T0 + 10, currentPeriodEnd: PERIOD_2 });
+    expect((await item(customer)).usageBlock).toBeUndefined();
+    expect(await search(key)).toEqual({ effect: 'Allow' });
+  });
+});
