@@ -83,7 +83,7 @@ export function problemResponses(requires: Requirement): Record<string, unknown>
 }
 
 /** A sentence for people: what the operation requires. */
-export function describeRequirement(requires: Requirement, cost?: unknown): string {
+export function describeRequirement(requires: Requirement, cost?: unknown, strict?: unknown): string {
   const what = {
     public: 'Public: no API key needed.',
     key: 'Any valid API key (free tier): never answers 402.',
@@ -91,7 +91,8 @@ export function describeRequirement(requires: Requirement, cost?: unknown): stri
     entitlement: `An API key of a customer whose plan includes the "${requires.kind === 'entitlement' ? requires.lookupKey : ''}" feature.`,
   }[requires.kind];
   const costText = typeof cost === 'number' || typeof cost === 'string' ? ` Each successful call costs ${String(cost)} unit(s).` : '';
-  return `**Requires:** ${what}${costText}`;
+  const strictText = strict === true ? ' Strict: the cost is reserved before the call, so a call beyond the quota or credits answers 402 at once.' : '';
+  return `**Requires:** ${what}${costText}${strictText}`;
 }
 
 /** Adds the Problem schema and each secured operation's problem responses (the caller's copy is mutated). */
@@ -163,7 +164,7 @@ export function publicDocument(
     const operation = document.paths[path]![operationKey(method)]!;
     const extension = (operation['x-tollgate'] ?? {}) as Record<string, unknown>;
     operation['x-tollgate'] = { ...extension, requires: formatRequirement(requires) };
-    const sentence = describeRequirement(requires, extension.cost);
+    const sentence = describeRequirement(requires, extension.cost, extension.strict);
     operation.description = typeof operation.description === 'string' ? `${sentence}\n\n${operation.description}` : sentence;
     if (requires.kind === 'public') operation.security = [];
     else operation.security = [{ [scheme]: [] }];
