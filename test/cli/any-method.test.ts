@@ -40,6 +40,8 @@ describe('tollgate customers show, on a document with an ANY operation', () => {
     expect(JSON.parse(shown.stdout).routes).toEqual([
       { route: 'ANY /v1/things', requires: 'key', status: 200 },
       { route: 'GET /v1/paid', requires: 'subscription', status: 402, reason: 'no_subscription' },
+      // The route tollgate adds (usage-core): any valid key.
+      { route: 'GET /tollgate/usage', requires: 'key', status: 200 },
     ]);
   });
 });
