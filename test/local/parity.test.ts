@@ -23,6 +23,7 @@ function localise(body: Doc): Doc {
     ['StripeWebhook', LOCAL_FUNCTION_NAMES.webhook],
     ['SampleBackend', LOCAL_FUNCTION_NAMES.backend],
     ['Portal', LOCAL_FUNCTION_NAMES.portal],
+    ['Usage', LOCAL_FUNCTION_NAMES.usage],
   ];
   const walk = (value: unknown, key?: string): unknown => {
     if ((key === 'uri' || key === 'authorizerUri') && typeof value === 'object' && value !== null) {
@@ -50,6 +51,8 @@ function declared(body: Doc, type: string, defaultStatus: number, values: Record
   values = { 'context.domainName': '127.0.0.1', 'context.stage': STAGE, ...values };
   // Longest names first: $context.authorizer.reason must not be cut by a shorter variable.
   for (const name of Object.keys(values).sort((a, b) => b.length - a.length)) template = template.split(`$${name}`).join(values[name]);
+  // As API Gateway: a variable the context does not set renders empty.
+  template = template.replace(/\$context(\.[A-Za-z0-9_]+)+/g, '');
   return { statusCode: response.statusCode === undefined ? defaultStatus : Number(response.statusCode), headers, body: template };
 }
 
@@ -90,6 +93,7 @@ describe('local gateway parity with the synthesized template', () => {
       [LOCAL_FUNCTION_NAMES.webhook]: failingBackend,
       [LOCAL_FUNCTION_NAMES.backend]: failingBackend,
       [LOCAL_FUNCTION_NAMES.portal]: failingBackend,
+      [LOCAL_FUNCTION_NAMES.usage]: failingBackend,
     },
     stage: STAGE,
   });
@@ -112,7 +116,7 @@ describe('local gateway parity with the synthesized template', () => {
   });
 
   it('finds secured routes in the template', () => {
-    expect(secured.map(([m, r]) => `${m} ${r}`)).toEqual(['GET /v1/ping', 'GET /v1/quotes', 'GET /v1/reports/{reportId}']);
+    expect(secured.map(([m, r]) => `${m} ${r}`)).toEqual(['GET /v1/ping', 'GET /v1/quotes', 'GET /v1/reports/{reportId}', 'GET /v1/search', 'GET /tollgate/usage']);
   });
 
   describe.each(secured)('%s %s', (method, _route, concrete) => {
