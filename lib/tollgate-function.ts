@@ -9,13 +9,15 @@ import { PROJECT_ROOT } from './contract';
 
 export interface TollgateFunctionProps {
   /** Folder under `lambda/` holding the function's `index.ts`. */
-  readonly entry: 'authorizer' | 'webhook' | 'backend' | 'clock' | 'usage' | 'metering' | 'metering-dead-letter';
+  readonly entry: 'authorizer' | 'webhook' | 'backend' | 'clock' | 'usage' | 'metering' | 'metering-dead-letter' | 'portal';
   readonly description: string;
   readonly environment?: Record<string, string>;
   /** @default Duration.seconds(5) */
   readonly timeout?: Duration;
   /** @default 256 */
   readonly memorySize?: number;
+  /** Files to add beside the bundle: shell commands run after esbuild, given the output folder. @default - none */
+  readonly afterBundling?: (outputDir: string) => string[];
 }
 
 
@@ -58,6 +60,9 @@ export class TollgateFunction extends nodejs.NodejsFunction {
         forceDockerBundling: false,
         // cdk synth stays quiet: esbuild reports only problems, not every bundle's size.
         logLevel: nodejs.LogLevel.WARNING,
+        ...(props.afterBundling === undefined
+          ? {}
+          : { commandHooks: { beforeBundling: () => [], beforeInstall: () => [], afterBundling: (_input: string, output: string) => props.afterBundling!(output) } }),
       },
     });
 

@@ -11,7 +11,13 @@ import { deployWarnings } from './config/deploy-checks';
 import type { TollgateConfig } from './config/tollgate-config';
 import { ACCESS_LOG_FORMAT } from '../lambda/shared/access-log';
 import { ENV, authorizerEnvironment, plansEnvironment, usageEnvironment } from '../lambda/shared/settings';
-import { STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
+import { PROJECT_ROOT, STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ASSETS_DIR, DOCUMENT_FILE } from '../lambda/portal/assets';
+import { portalEnvironment } from '../lambda/portal/settings';
+import { portalCatalog } from './config/portal-catalog';
+import { PORTAL_SCRIPT_ENTRY, SCALAR_STANDALONE } from './local/portal-assets';
 import { buildApiDocument, configuredBuildOptions, readRoutes, type BuiltApi } from './openapi/build';
 import { PaymentTables } from './payment-tables';
 import { Metering } from './metering';
@@ -29,10 +35,18 @@ export const AUTHORIZER_ACTIONS = { customers: ['dynamodb:GetItem', 'dynamodb:Up
 export const USAGE_ACTIONS = { customers: ['dynamodb:GetItem'] } as const;
 export const WEBHOOK_ACTIONS = {
   customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-  events: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  // GetItem: the checkout links (lambda/webhook/checkout-link.ts).
+  events: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   boundaries: ['dynamodb:PutItem'],
 } as const;
 export const CLOCK_ACTIONS = { boundaries: ['dynamodb:Query'] } as const;
+/** lambda/portal: sign-in and account reads, key issuance and rotation (keys.ts), issuance claims (issuance.ts). */
+export const PORTAL_ACTIONS = {
+  customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  apiKeys: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+  events: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  boundaries: ['dynamodb:PutItem'],
+} as const;
 
 /** API Gateway's URI for invoking a Lambda function as an integration or authorizer. */
 function invocationUri(fn: lambda.IFunction): string {
@@ -50,6 +64,7 @@ export class TollgateStack extends Stack {
   public readonly authorizer: TollgateFunction;
   public readonly webhook: TollgateFunction;
   public readonly clock: TollgateFunction;
+  public readonly portal: TollgateFunction;
   public readonly metering: Metering;
   public readonly backend?: TollgateFunction;
   public readonly usage: TollgateFunction;
@@ -125,6 +140,8 @@ export class TollgateStack extends Stack {
     webhookSecret.grantRead(this.webhook);
     stripeApiKey?.grantRead(this.webhook);
 
+    this.portal = this.buildPortal(config, routes, props.apiDocument, stripeApiKey);
+
     const built = (this.built = buildApiDocument({
       document: props.apiDocument,
       authorizerUri: invocationUri(this.authorizer),
@@ -135,6 +152,7 @@ export class TollgateStack extends Stack {
           ? { type: 'http', baseUrl: config.backendUrl! }
           : { type: 'lambda', invocationUri: invocationUri(this.backend) },
       ...configuredBuildOptions(config),
+      portalUri: invocationUri(this.portal),
     }));
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
@@ -173,7 +191,7 @@ export class TollgateStack extends Stack {
 
     // SpecRestApi adds no invoke permissions.
     const apiGateway = new iam.ServicePrincipal('apigateway.amazonaws.com');
-    for (const [name, fn] of [['Backend', this.backend], ['Webhook', this.webhook], ['Usage', this.usage]] as const) {
+    for (const [name, fn] of [['Backend', this.backend], ['Webhook', this.webhook], ['Usage', this.usage], ['Portal', this.portal]] as const) {
       fn?.addPermission(`ApiInvoke${name}`, { principal: apiGateway, sourceArn: this.api.arnForExecuteApi() });
     }
     this.authorizer.addPermission('ApiInvokeAuthorizer', {
@@ -221,7 +239,7 @@ export class TollgateStack extends Stack {
     // A separate policy, not the role's default one: the function does not depend on it, so the
     // webhook can name this API without a function → API → function dependency cycle.
     new iam.Policy(this, 'FlushAuthorizerCache', {
-      roles: [this.webhook.role!, this.clock.role!, this.metering.function.role!],
+      roles: [this.webhook.role!, this.clock.role!, this.metering.function.role!, this.portal.role!],
       statements: [
         new iam.PolicyStatement({
           actions: ['apigateway:DELETE'],
@@ -245,6 +263,58 @@ export class TollgateStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.stageName, { value: config.stageName });
 
     this.acknowledgeFindings();
+  }
+
+  /**
+   * The portal function: docs, problem pages, the public document and the developer portal. Its
+   * assets (the explorer from npm, the portal script with the client helper, the public document) are
+   * written beside the bundle, so nothing is fetched from a CDN at run time.
+   */
+  private buildPortal(config: TollgateConfig, routes: ReturnType<typeof readRoutes>, apiDocument: unknown, stripeApiKey: secretsmanager.ISecret | undefined): TollgateFunction {
+    const sessionSecret = new secretsmanager.Secret(this, 'PortalSessionSecret', {
+      description: 'tollgate portal: signs the session cookies of signed-in customers',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(sessionSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'A rotation only signs everyone out of the portal (sessions last 15 minutes): rotate it by hand if it leaks.',
+    });
+    // The document callers read, built by the same builder (no ARNs in it).
+    const publicDocument = buildApiDocument({
+      document: apiDocument,
+      authorizerUri: 'unused',
+      webhookUri: 'unused',
+      backend: { type: 'http', baseUrl: 'https://unused.invalid' },
+      ...configuredBuildOptions(config),
+    }).publicDocument;
+    const portal = new TollgateFunction(this, 'Portal', {
+      entry: 'portal',
+      description: 'tollgate portal: API reference, problem pages, signup, sign-in with a key, rotation, billing portal',
+      timeout: Duration.seconds(10),
+      memorySize: 512,
+      environment: {
+        ...this.tables.environment(['customers', 'apiKeys', 'events', 'boundaries']),
+        ...authorizerEnvironment({ ...config, routes }),
+        ...portalEnvironment(portalCatalog(config), sessionSecret.secretName),
+        ...(config.stripeApiKeySecretName === undefined ? {} : { [ENV.stripeApiKeySecretId]: config.stripeApiKeySecretName }),
+      },
+      afterBundling: (output) => {
+        const assets = path.join(output, ASSETS_DIR);
+        mkdirSync(assets, { recursive: true });
+        writeFileSync(path.join(assets, DOCUMENT_FILE), JSON.stringify(publicDocument));
+        return [
+          `cp "${SCALAR_STANDALONE}" "${path.join(assets, 'scalar.js')}"`,
+          `"${path.join(PROJECT_ROOT, 'node_modules', '.bin', 'esbuild')}" "${PORTAL_SCRIPT_ENTRY}" --bundle --format=iife --target=es2020 --minify --log-level=warning --outfile="${path.join(assets, 'portal.js')}"`,
+        ];
+      },
+    });
+    this.tables.customers.grant(portal, ...PORTAL_ACTIONS.customers);
+    this.tables.apiKeys.grant(portal, ...PORTAL_ACTIONS.apiKeys);
+    this.tables.events.grant(portal, ...PORTAL_ACTIONS.events);
+    this.tables.boundaries.grant(portal, ...PORTAL_ACTIONS.boundaries);
+    sessionSecret.grantRead(portal);
+    stripeApiKey?.grantRead(portal);
+    return portal;
   }
 
   /** cdk-nag findings tollgate accepts, each with the reason. */

@@ -6,6 +6,7 @@ import { randomBase62 } from '../shared/random';
 import { AUTHORIZER_GROUPS, groupOf, type AuthorizerGroup, type RouteRule } from '../shared/requirements';
 import { headerValue } from '../shared/headers';
 import { countOne, createObservability, type Observability } from '../shared/observability';
+import { effectivePaymentUrls } from '../shared/portal-paths';
 import type { AuthorizerSettings } from '../shared/settings';
 import type { CustomerReader } from './customer-store';
 import { StoreTimeoutError } from './customer-store';
@@ -115,7 +116,13 @@ export function makeAuthorizerHandler(
    * A strict route: one conditional write reserves its cost (never a read first, so concurrent calls
    * cannot both spend the last units). No caching for this group: the policy answers this call only.
    */
-  const reserve = async (key: string, parsed: ParsedApiKey, route: RouteRule, at: Date): Promise<Decision | Refusal> => {
+  /** Unconfigured payment URLs default to the stack's own portal, on the domain and stage the caller used. */
+  const settingsFor = (event: APIGatewayRequestAuthorizerEvent, customerId: string): AuthorizerSettings => ({
+    ...settings,
+    ...effectivePaymentUrls(settings, { customerId, domainName: event.requestContext?.domainName, stage: event.requestContext?.stage }),
+  });
+
+  const reserve = async (event: APIGatewayRequestAuthorizerEvent, key: string, parsed: ParsedApiKey, route: RouteRule, at: Date): Promise<Decision | Refusal> => {
     if (deps.customers.reserve === undefined) throw new ReservationRefusedError('this authorizer has no store for strict routes');
     const cost = route.usage!.cost;
     const result = await deps.customers.reserve({
@@ -142,7 +149,7 @@ export function makeAuthorizerHandler(
     }
     const refused = refusal(key, parsed, result.customer, at);
     if (refused !== undefined) return refused;
-    const decision = decide(result.customer!, [route], at, settings);
+    const decision = decide(result.customer!, [route], at, settingsFor(event, parsed.customerId));
     if (decision.verdicts[0]!.allow) {
       throw new ReservationRefusedError(`the reservation for ${parsed.customerId} was refused although its item covers it: run npx tollgate customers upgrade`);
     }
@@ -157,14 +164,14 @@ export function makeAuthorizerHandler(
     if (parsed === undefined) return new Refusal('malformed_key');
     const group = groupOf(route);
     if (group === 'strict') {
-      const decision = await reserve(key, parsed, route, at);
+      const decision = await reserve(event, key, parsed, route, at);
       return decision instanceof Refusal ? decision : { parsed, decision };
     }
     const customer = await deps.customers.read(parsed.customerId, parsed.keyId);
     const refused = refusal(key, parsed, customer, at);
     if (refused !== undefined) return refused;
     // The policy covers this group's routes only: the other groups' authorizers cache their own.
-    return { parsed, decision: decide(customer!, groups[group], at, settings) };
+    return { parsed, decision: decide(customer!, groups[group], at, settingsFor(event, parsed.customerId)) };
   };
 
   return async (event) => {

@@ -7,6 +7,7 @@ import { countOne, createObservability, type Observability } from '../shared/obs
 import type { AuthorizerCacheFlusher, FlushTarget } from '../shared/ports';
 import { isLookupKey } from '../shared/requirements';
 import { EventShapeError, interpret, isHandledEventType, readSubscription, type StripeEventEnvelope } from './events';
+import type { CheckoutLinker } from './checkout-link';
 import { classifyFailure, type PermanentCause } from './failures';
 import { customerHint } from './parking';
 import {
@@ -32,6 +33,8 @@ export interface WebhookDeps {
   readonly store: PaymentStateStore;
   readonly signingSecrets: SigningSecrets;
   readonly flusher: AuthorizerCacheFlusher;
+  /** Routes a payer's events to the customer its checkout named (checkout-link.ts). @default - no links */
+  readonly checkoutLinks?: CheckoutLinker;
   /** When set: re-fetch same-second subscriptions and completed checkouts, page entitlements. */
   readonly stripe?: Stripe;
   readonly now?: () => Date;
@@ -162,14 +165,17 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
 
       let before: Promise<CustomerRecord | undefined> | undefined;
       const resolved = await resolve(envelope, (id) => (before ??= deps.store.read(id)));
-      if (resolved.update === undefined) {
+      const routed = resolved.update === undefined || deps.checkoutLinks === undefined ? resolved.update : await deps.checkoutLinks.route(envelope, resolved.update, receivedAt);
+      // Re-addressed: the state read for the payer's customer is not the target's.
+      if (routed !== undefined && routed.customerId !== resolved.update?.customerId) before = undefined;
+      if (routed === undefined) {
         record('ignored', { type: envelope.type, eventId: envelope.id, detail: resolved.ignoredReason });
         return ok('ignored');
       }
-      customerId = resolved.update.customerId;
+      customerId = routed.customerId;
       const { type, id } = envelope;
       const stored = await (before ?? deps.store.read(customerId));
-      const update = withUsageEffects(resolved.update, stored, deps.plans ?? {});
+      const update = withUsageEffects(routed, stored, deps.plans ?? {});
       const target = flushTarget(event);
       const accessChanges = accessSignature(stored) !== accessSignature(project(stored, customerId, update, receivedAt));
       if (accessChanges && target === undefined) logger.warn('access changed but the request names no api stage: cached decisions expire with the authorizer ttl', { eventId: id });

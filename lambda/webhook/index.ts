@@ -6,6 +6,7 @@ import { createObservability } from '../shared/observability';
 import { loadWebhookSettings } from '../shared/settings';
 import { ApiGatewayCacheFlusher } from './api-gateway-flusher';
 import { CoalescingFlusher } from './cache-flush';
+import { checkoutLinker, dynamoCheckoutLinkStore } from './checkout-link';
 import { makeWebhookHandler } from './handler';
 import { cachedSigningSecrets, readSecretString } from './secrets';
 import { DynamoPaymentStateStore } from './store';
@@ -38,6 +39,7 @@ export const handler: ReturnType<typeof makeWebhookHandler> = async (event) => {
     }),
     signingSecrets,
     flusher,
+    checkoutLinks: checkoutLinker(dynamoCheckoutLinkStore(dynamodb, { customers: settings.customersTable, events: settings.eventsTable })),
     stripe: settings.stripeApiKeySecretId === undefined ? undefined : await stripeClient(settings.stripeApiKeySecretId),
     observability,
     ...(settings.plans === undefined ? {} : { plans: settings.plans }),

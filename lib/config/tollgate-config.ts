@@ -17,8 +17,8 @@ export interface TollgateConfig {
   readonly gracePeriodHours: number;
   /** Authorizer result cache TTL, 0 to 3600 seconds. @default 300 */
   readonly authorizerCacheTtlSeconds: number;
-  /** Base URL of the problem type documents (`type` of every problem+json). */
-  readonly docsBaseUrl: string;
+  /** Base URL of the problem type documents (`type` of every problem+json). @default - the stack's own pages (/tollgate/problems) */
+  readonly docsBaseUrl?: string;
   /** Where a customer without a subscription subscribes (checkout, pricing page). @default - none */
   readonly checkoutUrl?: string;
   /** The Stripe customer portal (payment methods, invoices, plan changes). @default - none */
@@ -69,7 +69,6 @@ export const DEFAULT_CONFIG: TollgateConfig = {
   openApiDocument: 'api/openapi.json',
   gracePeriodHours: 72,
   authorizerCacheTtlSeconds: 300,
-  docsBaseUrl: 'https://tollgate.example/problems',
   stripeWebhookSecretName: 'tollgate/stripe-webhook-secret',
   corsAllowOrigin: '*',
   corsAllowHeaders: ['Authorization', 'Content-Type'],
@@ -193,7 +192,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     backendUrl: url('backendUrl', undefined),
     gracePeriodHours: integer('gracePeriodHours', DEFAULT_CONFIG.gracePeriodHours, 0, 24 * 60, 'hours'),
     authorizerCacheTtlSeconds: integer('authorizerCacheTtlSeconds', DEFAULT_CONFIG.authorizerCacheTtlSeconds, 0, 3600, 'seconds'),
-    docsBaseUrl: url('docsBaseUrl', DEFAULT_CONFIG.docsBaseUrl, true) ?? DEFAULT_CONFIG.docsBaseUrl,
+    docsBaseUrl: url('docsBaseUrl', undefined),
     checkoutUrl: url('checkoutUrl', undefined),
     portalUrl: url('portalUrl', undefined),
     stripeWebhookSecretName:

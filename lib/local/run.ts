@@ -12,6 +12,8 @@ import { startLocalMeterReporting, type LocalMeterReporting } from './meter-repo
 import { describeRouteChanges, filesUnder, requireFresh, watchSources } from './reload';
 import { startAdminServer, startGatewayServer, type RunningServer } from './server';
 import * as stack from './stack';
+import { portalCatalog } from '../config/portal-catalog';
+import { startLocalPortal, type LocalPortal } from './portal-run';
 
 /**
  * One local run: DynamoDB Local, the tables, the demo, the gateway and admin servers, and the reload of
@@ -30,7 +32,7 @@ export interface LocalRunOptions {
   readonly log: (line: string) => void;
   /** Called with the new API URL when a reload changes it. */
   readonly onUrlChange?: (apiUrl: string) => void;
-  /** A Stripe test-mode API key for metered billing reports. @default - the local fake of Stripe's API */
+  /** A Stripe test-mode API key: the portal's Checkout and Billing Portal, and metered billing reports. @default - the local fakes of Stripe's API (and the portal's test checkout) */
   readonly stripeApiKey?: string;
 }
 
@@ -43,6 +45,8 @@ export interface LocalRun {
   /** Customers of the persisted data moved from the 0.1 layout at this start. */
   readonly upgraded: number;
   readonly demoKeys: { readonly paying: string; readonly free: string; readonly metered: string; readonly payg: string; readonly reused: boolean };
+  /** How the portal takes payments: the local test checkout, or real Stripe. */
+  readonly portalMode: 'fake' | 'stripe';
   /** Where metering reports billed units. */
   readonly meterReporting: LocalMeterReporting;
   stop(): Promise<void>;
@@ -56,7 +60,7 @@ interface Served {
 }
 
 /** The run's own modules (servers, DynamoDB Local, lock): kept across reloads, unlike handlers and builders. */
-const RUN_MODULES = new Set(['start', 'run', 'server', 'reload', 'run-lock', 'lifeline', 'credentials', 'coordinates', 'dynamodb-local', 'demo']);
+const RUN_MODULES = new Set(['start', 'run', 'server', 'reload', 'run-lock', 'lifeline', 'credentials', 'coordinates', 'dynamodb-local', 'demo', 'portal-run']);
 const keepOnReload = (file: string): boolean =>
   path.dirname(file) === __dirname && RUN_MODULES.has(path.basename(file).replace(/\.[cm]?[jt]s$/, ''));
 /** Handler code the deployed stack bundles: changes to it reload the gateway. */
@@ -94,6 +98,8 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
         webhookSecret: options.webhookSecret,
         credentials,
         accessLog: (line) => accessLog.write(`${line}\n`),
+        domainName: `127.0.0.1:${options.port}`,
+        ...(portal === undefined ? {} : { portal: portal.options }),
         metering: { reporter: meterReporting!.reporter, onError: (err) => log(`tollgate: metering batch failed: ${err instanceof Error ? err.message : String(err)}`) },
       }),
     };
@@ -102,6 +108,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   // Validate the configuration and document before starting anything.
   stack.buildLocalDocument(stack.loadProjectConfig(root, options.context), root);
   let dynamodb: DynamoDbLocal | undefined;
+  let portal: LocalPortal | undefined;
   const servers: RunningServer[] = [];
   let served: Served | undefined;
   let stopWatching = (): void => undefined;
@@ -122,6 +129,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     served?.api.destroy();
     await meterReporting?.close();
     await new Promise<void>((resolve) => accessLog.end(resolve));
+    await portal?.stop();
     await dynamodb?.stop();
   };
 
@@ -132,6 +140,8 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     meterReporting = await startLocalMeterReporting(options.stripeApiKey);
     const { upgraded, skippedCustomers } = await upgradeLegacyCustomers(admin, tables.customers);
     for (const { reason } of skippedCustomers) log(`tollgate: not upgraded from the 0.1 layout: ${reason}`);
+    const projectConfig = stack.loadProjectConfig(root, options.context);
+    portal = await startLocalPortal({ stateDir, apiUrl: () => `http://127.0.0.1:${options.port}/${served?.config.stageName ?? projectConfig.stageName}/`, catalog: portalCatalog(projectConfig), ...(options.stripeApiKey === undefined ? {} : { stripeApiKey: options.stripeApiKey }) });
     served = build(stack, dynamodb.endpoint);
     const gatewayServer = await startGatewayServer(() => served!.api.gateway, { port: options.port, log });
     servers.push(gatewayServer);
@@ -199,7 +209,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     const watched = (): string[] => [path.join(root, 'cdk.json'), path.resolve(root, served!.config.openApiDocument), ...filesUnder(LAMBDA_DIR)];
     stopWatching = watchSources(watched, reload);
 
-    return { apiUrl, dynamodb, dbPath, tables, seeded, upgraded, demoKeys, meterReporting, stop };
+    return { apiUrl, dynamodb, dbPath, tables, seeded, upgraded, demoKeys, portalMode: portal.mode, meterReporting, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -17,12 +17,21 @@ import { PAYMENT_STATE_PROJECTION } from '../../lambda/shared/customers/item';
 import { readCustomer } from '../../lambda/shared/customers/store';
 import { makeUsageHandler } from '../../lambda/usage/handler';
 import { TABLES, type TableNames } from '../../lambda/shared/tables';
+import { checkoutLinker, dynamoCheckoutLinkStore } from '../../lambda/webhook/checkout-link';
 import { makeMeteringHandler, type MeteringResult } from '../../lambda/metering/handler';
 import { meteringRulesFrom, type MeteringRules } from '../../lambda/metering/rules';
 import { DynamoMeteringStore } from '../../lambda/metering/store';
 import type { MeterReporter } from '../../lambda/metering/stripe-meter';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
 import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
+import { randomBytes } from 'node:crypto';
+import type Stripe from 'stripe';
+import { makePortalHandler } from '../../lambda/portal/handler';
+import { portalCatalog } from '../config/portal-catalog';
+import { WEBHOOK_PATH } from '../contract';
+import { localPortalAssets } from './portal-assets';
+import type { FakeStripeStore } from './stripe-api/store';
+import { makeTestCheckoutHandler } from './test-checkout';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localClient, type LocalCredentials } from './dynamodb-local';
 import { createLocalGateway, localInvocationUri, type LocalFunction, type LocalGateway } from './gateway';
 import { createMeteringFeed, type MeteringFeed, type MeteringFeedOptions } from './metering-feed';
@@ -37,6 +46,8 @@ export const LOCAL_FUNCTION_NAMES = {
   authorizer: 'tollgate-authorizer',
   webhook: 'tollgate-webhook',
   backend: 'tollgate-backend',
+  portal: 'tollgate-portal',
+  testCheckout: 'tollgate-test-checkout',
   usage: 'tollgate-usage',
 } as const;
 export const LOCAL_REST_API_ID = 'local';
@@ -69,6 +80,10 @@ export function buildLocalDocument(config: TollgateConfig, root: string): BuiltA
         ? { type: 'lambda', invocationUri: localInvocationUri(LOCAL_FUNCTION_NAMES.backend) }
         : { type: 'http', baseUrl: config.backendUrl },
     ...configuredBuildOptions(config),
+    portalUri: localInvocationUri(LOCAL_FUNCTION_NAMES.portal),
+    testCheckoutUri: localInvocationUri(LOCAL_FUNCTION_NAMES.testCheckout),
+    // The local server speaks http: the problem type URIs must resolve on it.
+    selfScheme: 'http',
   });
 }
 
@@ -86,11 +101,22 @@ export interface LocalApiOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Receives every access-log line the stage writes (lambda/shared/access-log.ts). @default - none */
   readonly accessLog?: (line: string) => void;
+  /** `$context.domainName`: the local server's host and port, so the stage's own URLs resolve. @default "127.0.0.1" */
+  readonly domainName?: string;
+  /** The portal's Stripe (real with an API key, else the fake) and its signing secret for sessions. @default - no Stripe, a random secret */
+  readonly portal?: LocalPortalOptions;
   /**
    * The access log fed to the metering handler in batches, as the deployed subscription filter does.
    * @default on: a batch every second or at 500 lines, no Stripe reporting
    */
   readonly metering?: LocalMeteringOptions | false;
+}
+
+export interface LocalPortalOptions {
+  readonly stripe?: Stripe;
+  /** The fake Stripe API's objects: the test checkout completes its sessions. */
+  readonly fakeStripe?: FakeStripeStore;
+  readonly sessionSecret: string;
 }
 
 export interface LocalMeteringOptions extends Pick<MeteringFeedOptions, 'intervalMs' | 'maxLines' | 'schedule'> {
@@ -139,6 +165,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     store: new DynamoPaymentStateStore(webhookClient, { customersTable: tables.customers, eventsTable: tables.events, boundariesTable: tables.boundaries }),
     signingSecrets: () => Promise.resolve([options.webhookSecret]),
     flusher,
+    checkoutLinks: checkoutLinker(dynamoCheckoutLinkStore(webhookClient, tables)),
     now: () => new Date(now()),
     observability: createObservability('tollgate-webhook'),
     plans: settings.plans ?? {},
@@ -153,6 +180,31 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     now: () => new Date(now()),
     sleep: options.sleep ?? ((ms) => delay(ms, undefined, { signal: stopped.signal })),
     observability: createObservability('tollgate-clock'),
+  });
+  const sessionSecret = options.portal?.sessionSecret ?? randomBytes(32).toString('base64url');
+  const portal = makePortalHandler({
+    settings: { tables, routes: built.routes, gracePeriodSeconds: settings.gracePeriodSeconds, catalog: portalCatalog(config), checkoutUrl: config.checkoutUrl, portalUrl: config.portalUrl },
+    dynamodb: webhookClient,
+    stripe: () => Promise.resolve(options.portal?.stripe),
+    sessionSecret: () => Promise.resolve(sessionSecret),
+    flusher,
+    assets: localPortalAssets(built.publicDocument),
+    now: () => new Date(now()),
+    testMode: options.portal?.fakeStripe !== undefined,
+    observability: createObservability('tollgate-portal'),
+  });
+  const testCheckout = makeTestCheckoutHandler({
+    store: options.portal?.fakeStripe,
+    webhookSecret: options.webhookSecret,
+    deliver: async (payload, signature) =>
+      (
+        await ref.gateway!.handle({
+          method: 'POST',
+          path: `/${config.stageName}${WEBHOOK_PATH}`,
+          headers: { 'Content-Type': 'application/json; charset=utf-8', 'Stripe-Signature': signature, 'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' },
+          body: Buffer.from(payload, 'utf8'),
+        })
+      ).statusCode,
   });
   // Metering is off the request path: a slow DynamoDB Local (a loaded laptop) must delay it, not park its batches.
   const meteringClient = localClient(options.dynamodbEndpoint, { requestTimeoutMs: 10_000, maxAttempts: 3, credentials });
@@ -197,6 +249,8 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     [LOCAL_FUNCTION_NAMES.authorizer]: authorizer,
     [LOCAL_FUNCTION_NAMES.webhook]: webhook,
     [LOCAL_FUNCTION_NAMES.backend]: sampleBackend,
+    [LOCAL_FUNCTION_NAMES.portal]: portal,
+    [LOCAL_FUNCTION_NAMES.testCheckout]: testCheckout,
     [LOCAL_FUNCTION_NAMES.usage]: usage,
   };
   const gateway = (ref.gateway = createLocalGateway({
@@ -206,6 +260,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     restApiId: LOCAL_REST_API_ID,
     now,
     ...(accessLog === undefined ? {} : { accessLog }),
+    ...(options.domainName === undefined ? {} : { domainName: options.domainName }),
   }));
   return {
     gateway,

@@ -37,6 +37,7 @@ environment:
   PORT                    the gateway's port
   ${STATE_DIR_ENV}      the state folder (default: ${STATE_DIR}/); one npm start per folder
   STRIPE_WEBHOOK_SECRET   the webhook signing secret (stripe listen prints one); default: ${LOCAL_WEBHOOK_SECRET}
+  STRIPE_API_KEY          a Stripe test-mode key for the portal (real Checkout); default: the local test checkout
 `;
 
 class UsageError extends Error {}
@@ -86,6 +87,8 @@ function banner(run: LocalRun, stateDir: string, webhookSecret: string): string 
     `  DynamoDB Local  ${run.dynamodb.endpoint} (${run.dbPath === undefined ? 'in memory' : `data in ${shown(run.dbPath)}`}, readable only with the key in ${shown(stateDir)}/)`,
     `  demo customers  ${DEMO_CUSTOMERS.paying} (active, plan ${DEMO_PLAN}, entitlement ${DEMO_ENTITLEMENT}) · ${DEMO_CUSTOMERS.free} (no subscription)${run.seeded ? '' : ' (kept from the last run)'}`,
     ...(run.upgraded > 0 ? [`  upgraded ${run.upgraded} customers from the 0.1 layout`] : []),
+    `  docs            ${apiUrl}tollgate/docs · problem types ${apiUrl}tollgate/problems/no_subscription`,
+    `  portal          ${apiUrl}tollgate/portal (${run.portalMode === 'fake' ? 'local test checkout: no real payment; set STRIPE_API_KEY=sk_test_… for real Stripe' : 'Stripe test mode from STRIPE_API_KEY'})`,
     `  webhook secret  ${webhookSecret === LOCAL_WEBHOOK_SECRET ? `${LOCAL_WEBHOOK_SECRET} (local default; set STRIPE_WEBHOOK_SECRET to use another)` : 'from STRIPE_WEBHOOK_SECRET'}`,
     '',
     `demo API keys (${reused ? 'kept from the last start' : 'new'}; kept in ${keysFile} across restarts):`,
@@ -179,7 +182,7 @@ async function main(): Promise<void> {
       webhookSecret,
       log: say,
       onUrlChange: (url) => lock.update(url),
-      ...(process.env.STRIPE_API_KEY === undefined ? {} : { stripeApiKey: process.env.STRIPE_API_KEY }),
+      ...(process.env.STRIPE_API_KEY === undefined || process.env.STRIPE_API_KEY === '' ? {} : { stripeApiKey: process.env.STRIPE_API_KEY }),
     });
     lock.update(run.apiUrl());
     process.stdout.write(banner(run, stateDir, webhookSecret));

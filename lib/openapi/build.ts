@@ -22,6 +22,7 @@ import {
   type IdentityOptions,
 } from './integrations';
 import { describePolicyConflict, findPolicyConflict } from './policy-check';
+import { documentProblems, portalPaths, publicDocument } from './portal';
 
 /**
  * The one OpenAPI builder. It takes the user's document (operations annotated with `x-tollgate`) and
@@ -72,11 +73,18 @@ export interface BuildApiOptions extends CorsOptions, IdentityOptions {
   readonly usageUri?: string;
   readonly backend: BackendTarget;
   readonly authorizerCacheTtlSeconds: number;
-  readonly docsBaseUrl: string;
+  /** Base URL of the problem pages. @default - the stack's own, /tollgate/problems on the API's domain and stage */
+  readonly docsBaseUrl?: string;
+  /** The portal function (docs, problem pages, the document, the developer portal). @default - no portal routes */
+  readonly portalUri?: string;
+  /** The local run's test checkout, which stands in for Stripe Checkout. @default - none (never deployed) */
+  readonly testCheckoutUri?: string;
+  /** The scheme of the stage's own URLs: the local gateway serves http. @default "https" */
+  readonly selfScheme?: 'https' | 'http';
 }
 
 /** The builder options that come straight from configuration: the stack and the local run pass the same. */
-export type ConfiguredBuildOptions = Omit<BuildApiOptions, 'document' | 'authorizerUri' | 'webhookUri' | 'usageUri' | 'backend'>;
+export type ConfiguredBuildOptions = Omit<BuildApiOptions, 'document' | 'authorizerUri' | 'webhookUri' | 'usageUri' | 'backend' | 'portalUri' | 'testCheckoutUri' | 'selfScheme'>;
 
 export function configuredBuildOptions(config: TollgateConfig): ConfiguredBuildOptions {
   const { authorizerCacheTtlSeconds, corsAllowOrigin, corsAllowHeaders, corsAllowMethods, corsMaxAgeSeconds, forwardAuthorization, docsBaseUrl } = config;
@@ -97,6 +105,8 @@ export interface BuiltApi {
   readonly operations: readonly OperationInfo[];
   /** The secured ones, ANY as the methods it answers: what the authorizer's whole-API policy covers. */
   readonly routes: readonly RouteRule[];
+  /** The document callers read (/tollgate/openapi.json): requirements and problems, nothing of API Gateway's. */
+  readonly publicDocument: Record<string, unknown>;
 }
 
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, unknown>> };
@@ -218,6 +228,8 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   }
 
   const routes = secured(operations);
+  // The user's operations (tollgate's own routes are documented on their pages).
+  const publicDoc = publicDocument(source, read.operations, operationKey, AUTHORIZER_SCHEME);
   for (const { method, path, requires, usage } of operations) {
     const operation = document.paths[path]![operationKey(method)] as Record<string, unknown>;
     // API Gateway is not promised to accept foreign extensions under failOnWarnings; the routes travel
@@ -247,6 +259,9 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
     const methods = methodsOf(operations, path);
     if (methods.length > 0) document.paths[path]!.options = corsPreflight(options, methods);
   }
+
+  documentProblems(document, operations, operationKey);
+  if (options.portalUri !== undefined) Object.assign(document.paths, portalPaths(options.portalUri, options.testCheckoutUri));
 
   document.paths[WEBHOOK_PATH] = {
     post: {
@@ -289,5 +304,5 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   delete document.security;
   document['x-amazon-apigateway-gateway-responses'] = buildGatewayResponses(options);
 
-  return { document, operations, routes };
+  return { document, operations, routes, publicDocument: publicDoc };
 }

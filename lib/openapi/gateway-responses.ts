@@ -1,4 +1,7 @@
 import { DEFAULT_CORS_ALLOW_HEADERS } from './integrations';
+import { TOLLGATE_PREFIX } from '../../lambda/shared/portal-paths';
+
+const PROBLEMS_PATH = `${TOLLGATE_PREFIX}/problems`;
 
 /**
  * The gateway responses that turn authorizer outcomes into the status triage of DESIGN.md.
@@ -15,7 +18,10 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export const RETRY_AFTER_SECONDS = 1;
 
 export interface GatewayResponseOptions {
-  readonly docsBaseUrl: string;
+  /** Base URL of the problem pages. @default - the stack's own: `https://$context.domainName/$context.stage/tollgate/problems` */
+  readonly docsBaseUrl?: string;
+  /** The scheme of the stage's own pages (the local gateway serves http). @default "https" */
+  readonly selfScheme?: 'https' | 'http';
   readonly corsAllowOrigin: string;
   /** @default ["Authorization", "Content-Type"] */
   readonly corsAllowHeaders?: readonly string[];
@@ -40,7 +46,9 @@ function problemTemplate(fields: ReadonlyArray<readonly [string, string]>): stri
 const str = (value: string): string => `"${value}"`;
 
 export function buildGatewayResponses(options: GatewayResponseOptions): Record<string, GatewayResponse> {
-  const base = options.docsBaseUrl.replace(/\/+$/, '');
+  // RFC 9457: a type URI should explain the problem when dereferenced. By default it names the stack's
+  // own problem page, built per request from the domain and stage the caller used.
+  const base = (options.docsBaseUrl ?? `${options.selfScheme ?? 'https'}://$context.domainName/$context.stage${PROBLEMS_PATH}`).replace(/\/+$/, '');
   const common = {
     'Content-Type': PROBLEM_CONTENT_TYPE,
     'Cache-Control': 'no-store',

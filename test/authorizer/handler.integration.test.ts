@@ -101,7 +101,9 @@ describe('authorizer handler against DynamoDB Local', () => {
       expect(verdict('/v1/quotes')).toBe(deniedAll ? 'Deny' : 'Allow');
       expect(verdict('/v1/reports/r9')).toBe('Deny');
       expect(policy.context).toMatchObject({ reason, title: PAYMENT_PROBLEMS[reason].title, detail: PAYMENT_PROBLEMS[reason].detail });
-      if (paymentUrl !== undefined) expect(policy.context!.paymentUrl).toBe(paymentUrl);
+      // A configured checkout URL (a Payment Link) carries the customer, so the payment can land on it.
+      const expected = paymentUrl === 'https://pay.example/checkout' ? `${paymentUrl}?client_reference_id=${customerId}` : paymentUrl;
+      if (expected !== undefined) expect(policy.context!.paymentUrl).toBe(expected);
     }
     for (const value of Object.values(policy.context ?? {})) expect(['string', 'number', 'boolean']).toContain(typeof value);
   });

@@ -1,3 +1,4 @@
+import { PROBLEM_SCHEMA_OBJECT } from '../../lib/openapi/portal';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ANY_METHOD, AUTHORIZER_SCHEME, buildApiDocument, OpenApiError, pathParameters, readRoutes, WEBHOOK_PATH, type BuildApiOptions } from '../../lib/openapi/build';
@@ -115,7 +116,7 @@ describe('buildApiDocument', () => {
     document.components = { securitySchemes: { other: { type: 'http', scheme: 'basic' } }, schemas: { Quote: { type: 'object' } } };
     const built = buildApiDocument(options(document)).document as any;
     expect(Object.keys(built.components.securitySchemes).sort()).toEqual(['other', AUTHORIZER_SCHEME, 'tollgateMetered']);
-    expect(built.components.schemas).toEqual({ Quote: { type: 'object' } });
+    expect(built.components.schemas).toEqual({ Quote: { type: 'object' }, Problem: PROBLEM_SCHEMA_OBJECT });
   });
 
   it('uses the configured CORS origin in the preflight and every gateway response', () => {

@@ -113,7 +113,8 @@ describe('npm start', () => {
     expect(unpaid.headers.get('access-control-allow-origin')).toBe('*');
     expect(unpaid.headers.get('cache-control')).toBe('no-store');
     expect(await unpaid.json()).toMatchObject({
-      type: 'https://tollgate.example/problems/payment_failed',
+      // The stack's own problem page, on the local server.
+      type: `${apiUrl}tollgate/problems/payment_failed`,
       title: 'Payment failed',
       status: 402,
       reason: 'payment_failed',

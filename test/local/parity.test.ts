@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { createLocalGateway, localInvocationUri, type LocalFunction, type LocalResponse } from '../../lib/local/gateway';
 import { buildLocalDocument, loadProjectConfig, LOCAL_FUNCTION_NAMES } from '../../lib/local/stack';
 import { synth } from '../support/synth';
+import { PORTAL_PATHS } from '../../lambda/shared/portal-paths';
 
 /**
  * Parity with what `cdk deploy` ships: the local gateway, fed the synthesized RestApi Body, renders
@@ -21,6 +22,7 @@ function localise(body: Doc): Doc {
     ['Authorizer', LOCAL_FUNCTION_NAMES.authorizer],
     ['StripeWebhook', LOCAL_FUNCTION_NAMES.webhook],
     ['SampleBackend', LOCAL_FUNCTION_NAMES.backend],
+    ['Portal', LOCAL_FUNCTION_NAMES.portal],
     ['Usage', LOCAL_FUNCTION_NAMES.usage],
   ];
   const walk = (value: unknown, key?: string): unknown => {
@@ -45,8 +47,12 @@ function declared(body: Doc, type: string, defaultStatus: number, values: Record
     Object.entries(response.responseParameters as Record<string, string>).map(([k, v]) => [k.replace('gatewayresponse.header.', '').toLowerCase(), v.replace(/^'|'$/g, '')]),
   );
   let template = response.responseTemplates['application/json'] as string;
+  // The stage's own URLs (problem types): the local gateway's default domain, and the stage.
+  values = { 'context.domainName': '127.0.0.1', 'context.stage': STAGE, ...values };
   // Longest names first: $context.authorizer.reason must not be cut by a shorter variable.
   for (const name of Object.keys(values).sort((a, b) => b.length - a.length)) template = template.split(`$${name}`).join(values[name]);
+  // As API Gateway: a variable the context does not set renders empty.
+  template = template.replace(/\$context(\.[A-Za-z0-9_]+)+/g, '');
   return { statusCode: response.statusCode === undefined ? defaultStatus : Number(response.statusCode), headers, body: template };
 }
 
@@ -87,7 +93,13 @@ describe('local gateway parity with the synthesized template', () => {
   const failingBackend = (() => Promise.reject(new Error('backend crashed'))) as LocalFunction;
   const gateway = createLocalGateway({
     document,
-    functions: { [LOCAL_FUNCTION_NAMES.authorizer]: authorizer, [LOCAL_FUNCTION_NAMES.webhook]: failingBackend, [LOCAL_FUNCTION_NAMES.backend]: failingBackend, [LOCAL_FUNCTION_NAMES.usage]: failingBackend },
+    functions: {
+      [LOCAL_FUNCTION_NAMES.authorizer]: authorizer,
+      [LOCAL_FUNCTION_NAMES.webhook]: failingBackend,
+      [LOCAL_FUNCTION_NAMES.backend]: failingBackend,
+      [LOCAL_FUNCTION_NAMES.portal]: failingBackend,
+      [LOCAL_FUNCTION_NAMES.usage]: failingBackend,
+    },
     stage: STAGE,
   });
 
@@ -100,9 +112,12 @@ describe('local gateway parity with the synthesized template', () => {
     }
   }
 
-  it('serves the same document as the one npm start builds', () => {
-    const local = buildLocalDocument(loadProjectConfig(ROOT), ROOT).document;
-    expect(local).toEqual(document);
+  it('serves the same document as the one npm start builds, but for the local test checkout and http', () => {
+    const local = buildLocalDocument(loadProjectConfig(ROOT), ROOT).document as Doc;
+    // Local only: the test checkout standing in for Stripe, and problem pages on the local server's http.
+    expect(Object.keys(local.paths).filter((p) => !(p in document.paths))).toEqual([PORTAL_PATHS.testCheckout]);
+    delete local.paths[PORTAL_PATHS.testCheckout];
+    expect(JSON.parse(JSON.stringify(local).replaceAll('http://$context.domainName', 'https://$context.domainName'))).toEqual(document);
   });
 
   it('finds secured routes in the template', () => {

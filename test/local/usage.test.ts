@@ -60,14 +60,15 @@ describe('selling by use on the local gateway', () => {
     expect(denied.statusCode).toBe(402);
     expect(denied.headers['content-type']).toBe('application/problem+json');
     expect(json(denied.body)).toMatchObject({
-      type: 'https://tollgate.example/problems/quota_exceeded',
+      // The stack's own problem page and portal, on the local gateway's domain.
+      type: 'http://127.0.0.1/prod/tollgate/problems/quota_exceeded',
       reason: 'quota_exceeded',
       status: 402,
       limit: 20,
       used: 20,
       resetsAt: new Date(end * 1000).toISOString(),
       balance: null,
-      paymentUrl: '',
+      paymentUrl: 'http://127.0.0.1/prod/tollgate/portal/account',
     });
     expect((await get('/v1/quotes', key)).statusCode).toBe(200);
   });

@@ -72,7 +72,8 @@ describe('gateway responses', () => {
     for (const field of ['limit', 'used', 'resetsAt', 'balance']) expect(template).toContain(`"${field}":$context.authorizer.${field}`);
     expect(template).toContain('"status":402');
     expect(template).toContain('"requestId":"$context.requestId"');
-    expect(template).toContain('"type":"https://tollgate.example/problems/$context.authorizer.reason"');
+    // By default the type URI names the stack's own problem page, on the domain and stage the caller used.
+    expect(template).toContain('"type":"https://$context.domainName/$context.stage/tollgate/problems/$context.authorizer.reason"');
   });
 
   it('asks clients to retry 503 and 429 after a delay, and 401 for a bearer key', () => {
@@ -364,11 +365,28 @@ describe('permissions', () => {
     expect(dynamoGrants('Usage')).toEqual({ [customers]: ['dynamodb:GetItem'] });
     expect(dynamoGrants('StripeWebhook')).toEqual({
       [customers]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      [events]: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      // GetItem on the ledger: the checkout links (lambda/webhook/checkout-link.ts).
+      [events]: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      [boundaries]: ['dynamodb:PutItem'],
+    });
+    const apiKeys = logicalIdOf('PaymentStateApiKeys', 'AWS::DynamoDB::GlobalTable');
+    expect(dynamoGrants('Portal')).toEqual({
+      [customers]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      [apiKeys]: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      [events]: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       [boundaries]: ['dynamodb:PutItem'],
     });
     expect(dynamoGrants('Clock')).toEqual({ [boundaries]: ['dynamodb:Query'] });
     expect(dynamoGrants('SampleBackend')).toEqual({});
+  });
+
+  it('gives the portal its session secret and the cache flush, and no other secret', () => {
+    const statements = policyStatements('Portal');
+    const secrets = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('secretsmanager:')));
+    expect(secrets).toHaveLength(1);
+    expect(JSON.stringify(secrets[0].Resource)).toContain(logicalIdOf('PortalSessionSecret', 'AWS::SecretsManager::Secret'));
+    const flush = statements.find((s) => s.Action === 'apigateway:DELETE');
+    expect(JSON.stringify(flush.Resource)).toContain('/stages/prod/cache/authorizers');
   });
 
   it('lets the webhook flush exactly this stage\'s authorizer cache', () => {

@@ -1,0 +1,47 @@
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Asset, PortalAssets } from './handler';
+import { PORTAL_CSS } from './style';
+
+/**
+ * The files the pages load, by name: the explorer (Scalar's standalone bundle, from npm, served by the
+ * stack: no CDN at run time), the portal's script (the client helper, bundled for the browser) and
+ * its stylesheet, and the public OpenAPI document. Deployed they sit beside the function's code
+ * (written at bundling, lib/tollgate-stack.ts); locally lib/local provides them from memory.
+ */
+
+export const ASSET_FILES = { 'scalar.js': 'scalar.js', 'portal.js': 'portal.js' } as const;
+export const DOCUMENT_FILE = 'openapi.json';
+export const ASSETS_DIR = 'assets';
+
+const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+
+/** Assets read from a folder once each, then kept in memory for the life of the instance. */
+export function folderAssets(folder: string): PortalAssets {
+  const cache = new Map<string, Promise<Buffer | undefined>>();
+  const read = (file: string): Promise<Buffer | undefined> => {
+    let pending = cache.get(file);
+    if (pending === undefined) {
+      pending = readFile(path.join(folder, file)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      cache.set(file, pending);
+    }
+    return pending;
+  };
+  return {
+    asset: async (name): Promise<Asset | undefined> => {
+      if (name === 'portal.css') return { body: Buffer.from(PORTAL_CSS, 'utf8'), contentType: TYPES['.css']! };
+      const file = ASSET_FILES[name as keyof typeof ASSET_FILES];
+      if (file === undefined) return undefined;
+      const body = await read(file);
+      return body === undefined ? undefined : { body, contentType: TYPES[path.extname(file)]! };
+    },
+    document: async () => {
+      const body = await read(DOCUMENT_FILE);
+      if (body === undefined) throw new Error(`${DOCUMENT_FILE} is missing beside the portal function: redeploy the stack`);
+      return JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    },
+  };
+}

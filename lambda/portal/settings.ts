@@ -1,0 +1,86 @@
+import { decodeRoutes, ENV, SettingsError, type PaymentUrls } from '../shared/settings';
+import type { RouteRule } from '../shared/requirements';
+import { TABLES } from '../shared/tables';
+
+/**
+ * The portal function's environment contract: the stack writes it (portalEnvironment), the function
+ * reads it once at init. Names of secrets only, never their values.
+ */
+
+export const PORTAL_ENV = {
+  catalog: 'TOLLGATE_PORTAL_CATALOG',
+  sessionSecretId: 'TOLLGATE_SESSION_SECRET_ID',
+} as const;
+
+/** A plan callers can subscribe to: a Stripe price lookup key and how the portal names it. */
+export interface CatalogPlan {
+  readonly lookupKey: string;
+  readonly name: string;
+  /** Units included per period (metered plans). */
+  readonly quota?: number;
+  /** Whether usage beyond the quota is billed. */
+  readonly overage?: boolean;
+  readonly meter?: string;
+}
+
+/** A one-time purchase of prepaid credits (Checkout `mode: payment`, `metadata.tollgate_credits`). */
+export interface CatalogCreditPack {
+  readonly id: string;
+  readonly name: string;
+  readonly credits: number;
+  /** The Stripe price: a lookup key or a price id. */
+  readonly price: string;
+}
+
+export interface Catalog {
+  readonly plans: readonly CatalogPlan[];
+  readonly creditPacks: readonly CatalogCreditPack[];
+}
+
+export interface PortalSettings extends PaymentUrls {
+  readonly tables: { readonly customers: string; readonly apiKeys: string; readonly events: string; readonly boundaries: string };
+  readonly routes: readonly RouteRule[];
+  readonly gracePeriodSeconds: number;
+  readonly catalog: Catalog;
+  readonly stripeApiKeySecretId?: string;
+  readonly sessionSecretId: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function required(env: Env, name: string): string {
+  const value = env[name];
+  if (value === undefined || value === '') throw new SettingsError(`missing ${name}: set it in the stack`);
+  return value;
+}
+
+export function decodeCatalog(encoded: string): Catalog {
+  const parsed = JSON.parse(encoded) as Partial<Catalog>;
+  if (!Array.isArray(parsed.plans) || !Array.isArray(parsed.creditPacks)) throw new SettingsError(`${PORTAL_ENV.catalog} must be {"plans": [...], "creditPacks": [...]}`);
+  return { plans: parsed.plans, creditPacks: parsed.creditPacks };
+}
+
+export function portalEnvironment(catalog: Catalog, sessionSecretId: string): Record<string, string> {
+  return { [PORTAL_ENV.catalog]: JSON.stringify(catalog), [PORTAL_ENV.sessionSecretId]: sessionSecretId };
+}
+
+export function loadPortalSettings(env: Env): PortalSettings {
+  const hours = Number(required(env, ENV.gracePeriodHours));
+  if (!Number.isFinite(hours) || hours < 0) throw new SettingsError(`${ENV.gracePeriodHours} must be a number of hours ≥ 0`);
+  const optional = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
+  return {
+    tables: {
+      customers: required(env, TABLES.customers.envVar),
+      apiKeys: required(env, TABLES.apiKeys.envVar),
+      events: required(env, TABLES.events.envVar),
+      boundaries: required(env, TABLES.boundaries.envVar),
+    },
+    routes: decodeRoutes(required(env, ENV.routes)),
+    gracePeriodSeconds: Math.round(hours * 3600),
+    checkoutUrl: optional(ENV.checkoutUrl),
+    portalUrl: optional(ENV.portalUrl),
+    catalog: decodeCatalog(required(env, PORTAL_ENV.catalog)),
+    stripeApiKeySecretId: optional(ENV.stripeApiKeySecretId),
+    sessionSecretId: required(env, PORTAL_ENV.sessionSecretId),
+  };
+}

@@ -1,0 +1,30 @@
+import type { Catalog } from '../../lambda/portal/settings';
+import type { TollgateConfig } from './tollgate-config';
+
+/**
+ * What the portal sells: the configured plans (`tollgate:plans`, keyed by Stripe price lookup key, with
+ * display names) and credit packs (`tollgate:creditPacks`), else the sample's two plans.
+ */
+
+export const SAMPLE_CATALOG: Catalog = {
+  plans: [
+    { lookupKey: 'pro', name: 'Pro' },
+    { lookupKey: 'sample_metered', name: 'Metered', quota: 20 },
+  ],
+  creditPacks: [],
+};
+
+/** The catalog from configuration; the sample's when no plan is configured. */
+export function portalCatalog(config: Pick<TollgateConfig, 'plans' | 'creditPacks'>): Catalog {
+  if (Object.keys(config.plans).length === 0) return SAMPLE_CATALOG;
+  return {
+    plans: Object.entries(config.plans).map(([lookupKey, plan]) => ({
+      lookupKey,
+      name: plan.name,
+      ...(plan.quota === undefined ? {} : { quota: plan.quota }),
+      ...(plan.overage === 'bill' ? { overage: true } : {}),
+      ...(plan.meter === undefined ? {} : { meter: plan.meter }),
+    })),
+    creditPacks: config.creditPacks.map(({ id, name, credits, price }) => ({ id, name, credits, price })),
+  };
+}

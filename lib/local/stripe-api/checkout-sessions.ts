@@ -1,0 +1,100 @@
+import type Stripe from 'stripe';
+import { ok, stripeError, type Resource } from './server';
+import { addCustomer, epochNow, fakeId, type FakeCheckoutSession, type FakeStripeStore } from './store';
+
+/**
+ * `POST /v1/checkout/sessions` and `GET /v1/checkout/sessions/:id`. A session's `url` is the local
+ * run's test checkout page; `completeCheckoutSession` is what its "Pay" does: the session complete and
+ * paid, the customer created if the session named none (as Stripe Checkout and Payment Links do).
+ */
+export function checkoutSessionsResource(store: FakeStripeStore): Resource {
+  return {
+    routes: [
+      {
+        method: 'POST',
+        pattern: /\/v1\/checkout\/sessions/,
+        handle: ({ body }) => {
+          const created = createCheckoutSession(store, body);
+          if (typeof created === 'string') return stripeError(400, 'invalid_request_error', created);
+          const session = created;
+          return ok(visible(session));
+        },
+      },
+      {
+        method: 'GET',
+        pattern: /\/v1\/checkout\/sessions\/([^/]+)/,
+        handle: ({ params }) => {
+          const session = store.checkoutSessions.get(params[0]!);
+          return session === undefined
+            ? stripeError(404, 'invalid_request_error', `No such checkout.session: '${params[0]}'`, { code: 'resource_missing', param: 'session' })
+            : ok(visible(session));
+        },
+      },
+    ],
+  };
+}
+
+/** Creates an open session as Stripe does (a Payment Link creates one per visit too); a string is Stripe's error message. */
+export function createCheckoutSession(store: FakeStripeStore, params: Stripe.Checkout.SessionCreateParams): FakeCheckoutSession | string {
+  if (params.mode !== 'subscription' && params.mode !== 'payment') return 'mode must be subscription or payment in the fake';
+  const priceIds = (params.line_items ?? []).map((item) => item.price).filter((p): p is string => typeof p === 'string');
+  const missing = priceIds.find((p) => !store.prices.has(p));
+  if (priceIds.length === 0 || missing !== undefined) return `No such price: '${missing ?? ''}'`;
+  if (typeof params.success_url !== 'string') return 'Missing required param: success_url.';
+  if (params.customer !== undefined && !store.customers.has(params.customer)) {
+    // Keys name Stripe customers the operator created; the fake knows them once they are used.
+    addCustomer(store, { id: params.customer });
+  }
+  const id = fakeId('cs_test');
+  const created = epochNow();
+  const session: FakeCheckoutSession = {
+    id,
+    object: 'checkout.session',
+    mode: params.mode,
+    status: 'open',
+    payment_status: 'unpaid',
+    customer: params.customer ?? null,
+    client_reference_id: params.client_reference_id ?? null,
+    subscription: null,
+    success_url: params.success_url,
+    cancel_url: params.cancel_url ?? null,
+    url: store.pages.checkout(id),
+    metadata: (params.metadata ?? {}) as Record<string, string>,
+    created,
+    expires_at: created + 24 * 60 * 60,
+    livemode: false,
+    customer_creation: params.customer === undefined ? 'always' : null,
+    amount_total: priceIds.reduce((sum, p) => sum + (store.prices.get(p)?.unit_amount ?? 0), 0),
+    currency: 'usd',
+    payment_link: null,
+    priceIds,
+  };
+  store.checkoutSessions.set(id, session);
+  return session;
+}
+
+/** The session as Stripe's API shows it (without the fake's own bookkeeping). */
+function visible(session: FakeCheckoutSession): Omit<FakeCheckoutSession, 'priceIds'> {
+  const { priceIds: _priceIds, ...rest } = session;
+  return rest;
+}
+
+/**
+ * The test checkout's "Pay": the session complete and paid, with its customer (created now when the
+ * session named none) and, in subscription mode, a new subscription id. Paying twice changes nothing.
+ */
+export function completeCheckoutSession(store: FakeStripeStore, id: string): FakeCheckoutSession | undefined {
+  const session = store.checkoutSessions.get(id);
+  if (session === undefined) return undefined;
+  if (session.status === 'complete') return session;
+  const customer = typeof session.customer === 'string' ? session.customer : addCustomer(store).id;
+  const completed: FakeCheckoutSession = {
+    ...session,
+    status: 'complete',
+    payment_status: 'paid',
+    customer,
+    subscription: session.mode === 'subscription' ? fakeId('sub') : null,
+  };
+  store.checkoutSessions.set(id, completed);
+  return completed;
+}

@@ -1,0 +1,204 @@
+import { AxeBuilder } from '@axe-core/playwright';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { withClientReference } from '../../lambda/shared/portal-paths';
+import { PAYMENT_REASONS } from '../../lambda/shared/problems';
+import { killGroup, npmStart, ROOT, type NpmStart } from '../support/npm-start';
+
+/**
+ * The portal in a real browser (Chromium from the distribution, driven by playwright-core) on
+ * `npm start`: a page on another origin meets a 402, follows its paymentUrl into the portal, pays
+ * through the local test checkout, and its key then answers 200; a new customer signs up and sees
+ * its key once; rotating in the portal turns the old key away; a Payment Link-style checkout lands on
+ * the 402's customer. Screenshots of each step go to test-artifacts/browser/ (git-ignored); axe checks
+ * every portal page for serious or critical violations.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'browser');
+
+let started: NpmStart | undefined;
+let stateDir: string;
+let browser: Browser;
+let other: Server;
+let otherOrigin: string;
+let step = 0;
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  stateDir = mkdtempSync(path.join(tmpdir(), 'tollgate-browser-'));
+  other = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end('<!doctype html><html lang="en"><head><title>Another origin</title></head><body><main><h1>A client app on another origin</h1><pre id="out"></pre></main></body></html>');
+  });
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+  otherOrigin = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+  [started, browser] = await Promise.all([
+    npmStart({ stateDir, args: ['--in-memory'] }),
+    chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] }),
+  ]);
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise<void>((resolve) => other.close(() => resolve()));
+  killGroup(started?.pgid);
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+const demoKey = (name: 'paying' | 'free'): string => new RegExp(`^  ${name}\\s+(tg_test_\\S+)$`, 'm').exec(started!.output())![1]!;
+
+async function shot(page: Page, name: string): Promise<void> {
+  step += 1;
+  await page.screenshot({ path: path.join(ARTIFACTS, `${String(step).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+
+async function accessible(page: Page): Promise<void> {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  expect(serious).toEqual([]);
+}
+
+/** The API called from a page on another origin (CORS), as a browser client app would. */
+async function callFromOtherOrigin(page: Page, route: string, key: string): Promise<{ status: number; body: any }> {
+  if (!page.url().startsWith(otherOrigin)) await page.goto(otherOrigin);
+  const answer = await page.evaluate(
+    async ({ url, key }) => {
+      const response = await fetch(url, { headers: { Authorization: `Bearer ${key}` } });
+      const text = await response.text();
+      (globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }).document.getElementById('out').textContent = `${response.status} ${text}`;
+      return { status: response.status, text };
+    },
+    { url: `${started!.apiUrl}${route}`, key },
+  );
+  return { status: answer.status, body: answer.text === '' ? undefined : JSON.parse(answer.text) };
+}
+
+describe('the developer portal in a browser', () => {
+  it('takes a caller from a 402 on another origin through the portal and the test checkout to a 200 with the same key', async () => {
+    const page = await (await browser.newContext()).newPage();
+    const key = demoKey('free');
+    const denied = await callFromOtherOrigin(page, 'v1/quotes', key);
+    expect(denied.status).toBe(402);
+    expect(denied.body).toMatchObject({ reason: 'no_subscription', paymentUrl: `${started!.apiUrl}tollgate/portal` });
+    await shot(page, 'other-origin-402');
+
+    // The 402's type explains itself.
+    await page.goto(denied.body.type);
+    expect(await page.title()).toBe('Subscription required');
+    await shot(page, 'problem-page');
+    await accessible(page);
+
+    await page.goto(denied.body.paymentUrl);
+    await page.getByRole('heading', { level: 1, name: 'Plans' }).waitFor();
+    await shot(page, 'portal-plans');
+    await accessible(page);
+    await page.getByRole('link', { name: 'Sign in' }).first().click();
+    await page.getByLabel('API key').fill(key);
+    await shot(page, 'sign-in');
+    await accessible(page);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Your account' }).waitFor();
+    await page.locator('main', { hasText: 'no_subscription' }).waitFor();
+    await shot(page, 'account-before');
+    await accessible(page);
+
+    await page.getByRole('link', { name: 'Plans' }).last().click();
+    await page.getByRole('button', { name: 'Subscribe to Pro' }).click();
+    await page.locator('main', { hasText: 'LOCAL TEST CHECKOUT' }).waitFor();
+    await shot(page, 'test-checkout');
+    await accessible(page);
+    await page.getByRole('button', { name: 'Pay (test)' }).click();
+    await page.locator('main', { hasText: 'existing API keys now have access' }).waitFor();
+    await shot(page, 'subscribed');
+
+    const allowed = await callFromOtherOrigin(page, 'v1/quotes', key);
+    expect(allowed.status).toBe(200);
+    await shot(page, 'other-origin-200');
+    await page.context().close();
+  });
+
+  it('signs a new customer up: the key is shown once, answers 200, and rotating it in the portal makes the old one 401', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${started!.apiUrl}tollgate/portal`);
+    await page.getByRole('button', { name: 'Subscribe to Metered' }).click();
+    await page.getByRole('button', { name: 'Pay (test)' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Your API key' }).waitFor();
+    const key = await page.getByLabel('API key').inputValue();
+    expect(key).toMatch(/^tg_test_cus_/);
+    expect(page.url()).not.toContain(key);
+    await shot(page, 'key-shown-once');
+    await accessible(page);
+    // The portal's own script (the client helper) tries the key.
+    await page.getByRole('button', { name: 'Try it' }).click();
+    await page.locator('[data-try-result]', { hasText: '200: your key works.' }).waitFor();
+
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Key already shown' }).waitFor();
+    expect(await page.content()).not.toContain(key);
+    await shot(page, 'key-not-shown-again');
+
+    const api = await context.newPage();
+    expect((await callFromOtherOrigin(api, 'v1/quotes', key)).status).toBe(200);
+
+    await page.goto(`${started!.apiUrl}tollgate/portal/account`);
+    await page.locator('main', { hasText: 'Metered' }).waitFor();
+    await page.getByRole('button', { name: 'Rotate the key you signed in with' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Your new API key' }).waitFor();
+    const rotated = await page.getByLabel('API key').inputValue();
+    await shot(page, 'rotated');
+    expect((await callFromOtherOrigin(api, 'v1/quotes', key)).status).toBe(401);
+    expect((await callFromOtherOrigin(api, 'v1/quotes', rotated)).status).toBe(200);
+    await shot(api, 'old-key-401');
+    await context.close();
+  });
+
+  it('lands a Payment Link-style checkout (a new Stripe customer, client_reference_id) on the customer of the 402', async () => {
+    const page = await (await browser.newContext()).newPage();
+    // A customer with a key and no subscription yet: a key of a fresh customer, issued by the CLI.
+    const { runCli } = await import('../../lib/cli');
+    let out = '';
+    await runCli(['keys', 'create', '--customer', 'cus_browserLink1', '--json'], { stdout: (t) => (out += t), stderr: () => undefined, env: { ...process.env, TOLLGATE_STATE_DIR: stateDir }, root: ROOT });
+    const key = (JSON.parse(out) as { key: string }).key;
+    const denied = await callFromOtherOrigin(page, 'v1/quotes', key);
+    expect(denied.status).toBe(402);
+    // What the 402 carries when tollgate:checkoutUrl is a Payment Link: the link with the customer.
+    const link = withClientReference(`${started!.apiUrl}tollgate/portal/test-checkout/plink_pro`, 'cus_browserLink1');
+    await page.goto(link);
+    await page.locator('main', { hasText: 'For customer cus_browserLink1' }).waitFor();
+    await page.getByRole('button', { name: 'Pay (test)' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Payment received' }).waitFor();
+    await shot(page, 'payment-link-paid');
+    expect((await callFromOtherOrigin(page, 'v1/quotes', key)).status).toBe(200);
+    await page.context().close();
+  });
+
+  it('serves the API reference with the explorer from the stack, and a page for every 402 reason', async () => {
+    const page = await (await browser.newContext()).newPage();
+    const blocked: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy|Refused to/.test(message.text())) blocked.push(message.text());
+    });
+    const external: string[] = [];
+    page.on('request', (request) => {
+      if (!request.url().startsWith(started!.apiUrl.replace(/\/prod\/$/, ''))) external.push(request.url());
+    });
+    await page.goto(`${started!.apiUrl}tollgate/docs`);
+    await page.getByText('Any active subscription.').first().waitFor({ timeout: 60_000 });
+    await page.getByText('Requires:').first().waitFor();
+    await shot(page, 'api-reference');
+    expect(blocked).toEqual([]);
+    expect(external).toEqual([]);
+    for (const reason of PAYMENT_REASONS) {
+      const response = await page.goto(`${started!.apiUrl}tollgate/problems/${reason}`);
+      expect(response?.status()).toBe(200);
+      await page.locator('main', { hasText: 'What to do' }).waitFor();
+    }
+    await page.context().close();
+  });
+});

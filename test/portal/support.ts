@@ -1,0 +1,89 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import Stripe from 'stripe';
+import { makePortalHandler, type PortalDeps } from '../../lambda/portal/handler';
+import type { IssuanceStore } from '../../lambda/portal/issuance';
+import type { FlushTarget } from '../../lambda/shared/ports';
+import type { RouteRule } from '../../lambda/shared/requirements';
+import { SAMPLE_CATALOG } from '../../lib/config/portal-catalog';
+import { billingPortalSessionsResource } from '../../lib/local/stripe-api/billing-portal-sessions';
+import { checkoutSessionsResource } from '../../lib/local/stripe-api/checkout-sessions';
+import { customersResource } from '../../lib/local/stripe-api/customers';
+import { pricesResource } from '../../lib/local/stripe-api/prices';
+import { startFakeStripeApi, type FakeStripeApi } from '../../lib/local/stripe-api/server';
+import { addPrice, createFakeStripeStore, type FakeStripeStore } from '../../lib/local/stripe-api/store';
+import type { TestTables } from '../support/dynamodb';
+import { quietObservability } from '../webhook/support';
+
+export const DOMAIN = 'api.example.com';
+export const ORIGIN = `https://${DOMAIN}`;
+export const STAGE = 'prod';
+export const ROUTES: RouteRule[] = [
+  { method: 'GET', path: '/v1/ping', requires: { kind: 'key' } },
+  { method: 'GET', path: '/v1/quotes', requires: { kind: 'subscription' } },
+];
+
+export interface Call {
+  readonly body?: string;
+  readonly cookies?: Record<string, string>;
+  readonly query?: Record<string, string>;
+  readonly pathParameters?: Record<string, string>;
+  /** @default ORIGIN on POST */
+  readonly origin?: string | null;
+}
+
+export function portalEvent(method: string, resource: string, call: Call = {}): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  const origin = call.origin === undefined ? (method === 'POST' ? ORIGIN : null) : call.origin;
+  if (origin !== null) headers.Origin = origin;
+  if (call.cookies !== undefined) headers.Cookie = Object.entries(call.cookies).map(([k, v]) => `${k}=${v}`).join('; ');
+  if (call.body !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+  return {
+    body: call.body ?? null,
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    httpMethod: method,
+    isBase64Encoded: false,
+    path: resource,
+    pathParameters: call.pathParameters ?? null,
+    queryStringParameters: call.query ?? null,
+    multiValueQueryStringParameters: null,
+    stageVariables: null,
+    resource,
+    requestContext: { stage: STAGE, domainName: DOMAIN, apiId: 'a1b2c3d4e5', requestId: 'r', httpMethod: method, path: `/${STAGE}${resource}`, resourcePath: resource } as never,
+  };
+}
+
+/** Set-Cookie values of a response, by cookie name. */
+export function setCookies(result: APIGatewayProxyResult): Record<string, string> {
+  const values = (result.multiValueHeaders?.['Set-Cookie'] ?? []) as string[];
+  return Object.fromEntries(values.map((v) => [v.slice(0, v.indexOf('=')), v]));
+}
+export const cookieValue = (setCookie: string | undefined): string => (setCookie ?? '').slice(setCookie!.indexOf('=') + 1).split(';')[0]!;
+
+export interface PortalHarness {
+  readonly handle: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+  readonly api: FakeStripeApi;
+  readonly store: FakeStripeStore;
+  readonly flushes: FlushTarget[];
+  close(): Promise<void>;
+}
+
+export async function portalHarness(tables: TestTables, options: { now?: () => Date; issuance?: IssuanceStore; stripe?: boolean } = {}): Promise<PortalHarness> {
+  const store = createFakeStripeStore({ checkout: (id) => `${ORIGIN}/${STAGE}/tollgate/portal/test-checkout/${id}`, billingPortal: (id) => `https://billing.example/${id}` });
+  for (const plan of SAMPLE_CATALOG.plans) addPrice(store, { lookupKey: plan.lookupKey, unitAmount: 2000, recurring: true });
+  const api = await startFakeStripeApi({ resources: [customersResource(store), pricesResource(store), checkoutSessionsResource(store), billingPortalSessionsResource(store)] });
+  const stripe = new Stripe('sk_test_portal', { host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 });
+  const flushes: FlushTarget[] = [];
+  const deps: PortalDeps = {
+    settings: { tables: tables.names, routes: ROUTES, gracePeriodSeconds: 3600, catalog: SAMPLE_CATALOG },
+    dynamodb: tables.client,
+    stripe: () => Promise.resolve(options.stripe === false ? undefined : stripe),
+    sessionSecret: () => Promise.resolve('test-session-secret-0123456789abcdef'),
+    flusher: { flush: (target) => (flushes.push(target), Promise.resolve()) },
+    assets: { asset: () => Promise.resolve(undefined), document: () => Promise.resolve({ openapi: '3.0.1', paths: {} }) },
+    observability: quietObservability(),
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.issuance === undefined ? {} : { issuance: options.issuance }),
+  };
+  return { handle: makePortalHandler(deps), api, store, flushes, close: () => api.close() };
+}
