@@ -97,6 +97,8 @@ export class TollgateStack extends Stack {
         ...this.tables.environment(['customers', 'events', 'boundaries']),
         // Secret names, not values: the function reads the values from Secrets Manager.
         [ENV.webhookSecretId]: config.stripeWebhookSecretName,
+        // Recovery analytics evaluate the authorizer's decision, grace period included (lambda/webhook/recovery.ts).
+        [ENV.gracePeriodHours]: String(config.gracePeriodHours),
         ...(config.stripeApiKeySecretName === undefined ? {} : { [ENV.stripeApiKeySecretId]: config.stripeApiKeySecretName }),
       },
     });

@@ -4,7 +4,7 @@ import { PERIOD_MS } from '../../lambda/clock/schedule';
 import { PROJECT_ROOT } from '../contract';
 import type { TableNames } from '../../lambda/shared/tables';
 import { upgradeLegacyCustomers } from '../../lambda/shared/customers/upgrade';
-import { accessLogPath, removeCoordinates, writeCoordinates } from './coordinates';
+import { accessLogPath, eventsLogPath, removeCoordinates, writeCoordinates } from './coordinates';
 import { adoptSharedDatabase, credentialsPath, localCredentials } from './credentials';
 import { DEMO_KEYS_FILE, issueDemoKeys, seedDemoCustomers } from './demo';
 import { createTables, freePort, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from './dynamodb-local';
@@ -74,13 +74,14 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   // Appended across runs, like a log group; private like the rest of the state folder.
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const accessLog = createWriteStream(accessLogPath(stateDir), { flags: 'a', mode: 0o600 });
+  const eventsLog = createWriteStream(eventsLogPath(stateDir), { flags: 'a', mode: 0o600 });
   const build = (module: StackModule, endpoint: string): Served => {
     const config = module.loadProjectConfig(root, options.context);
     const built = module.buildLocalDocument(config, root);
     return {
       config,
       built,
-      api: module.createLocalApi({ config, built, dynamodbEndpoint: endpoint, tables, webhookSecret: options.webhookSecret, credentials, accessLog: (line) => accessLog.write(`${line}\n`) }),
+      api: module.createLocalApi({ config, built, dynamodbEndpoint: endpoint, tables, webhookSecret: options.webhookSecret, credentials, accessLog: (line) => accessLog.write(`${line}\n`), eventsLog: (line) => eventsLog.write(`${line}\n`) }),
     };
   };
 
@@ -104,6 +105,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     for (const timer of retired) clearTimeout(timer);
     served?.api.destroy();
     await new Promise<void>((resolve) => accessLog.end(resolve));
+    await new Promise<void>((resolve) => eventsLog.end(resolve));
     await dynamodb?.stop();
   };
 

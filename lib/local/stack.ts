@@ -15,6 +15,7 @@ import type { RouteRule } from '../../lambda/shared/requirements';
 import { authorizerEnvironment, loadAuthorizerSettings, type AuthorizerSettings } from '../../lambda/shared/settings';
 import { TABLES, type TableNames } from '../../lambda/shared/tables';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
+import type { AccessRestored } from '../../lambda/webhook/recovery';
 import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localClient, type LocalCredentials } from './dynamodb-local';
 import { createLocalGateway, localInvocationUri, type LocalFunction, type LocalGateway } from './gateway';
@@ -72,6 +73,8 @@ export interface LocalApiOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Receives every access-log line the stage writes (lambda/shared/access-log.ts). @default - none */
   readonly accessLog?: (line: string) => void;
+  /** Receives the webhook's `access restored` log line of every recovery (lambda/webhook/recovery.ts). @default - none */
+  readonly eventsLog?: (line: string) => void;
 }
 
 export interface LocalApi {
@@ -109,6 +112,10 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     flusher,
     now: () => new Date(now()),
     observability: createObservability('tollgate-webhook'),
+    recovery: {
+      gracePeriodSeconds: settings.gracePeriodSeconds,
+      ...(options.eventsLog === undefined ? {} : { onRestored: (restored: AccessRestored) => options.eventsLog!(JSON.stringify(restored)) }),
+    },
   });
   // A stopped run must not keep the process alive for the minutes a clock run may wait.
   const stopped = new AbortController();
