@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { DEFAULT_OPERATIONS_CONFIG, loadOperationsConfig, type OperationsConfig } from './operations';
 
 /**
  * Deploy-time configuration: `cdk.json` context, overridable with `cdk synth -c tollgate:<name>=<value>`.
@@ -46,6 +47,8 @@ export interface TollgateConfig {
   /** The Stripe webhook's own throttling, apart from the public budget. @default 50 and 100 */
   readonly webhookThrottleRateLimit: number;
   readonly webhookThrottleBurstLimit: number;
+  /** Alarms, their thresholds and log retention (lib/config/operations.ts). */
+  readonly operations: OperationsConfig;
 }
 
 export const DEFAULT_CONFIG: TollgateConfig = {
@@ -63,6 +66,7 @@ export const DEFAULT_CONFIG: TollgateConfig = {
   throttleBurstLimit: 200,
   webhookThrottleRateLimit: 50,
   webhookThrottleBurstLimit: 100,
+  operations: DEFAULT_OPERATIONS_CONFIG,
 };
 
 export const CONTEXT_PREFIX = 'tollgate:';
@@ -189,6 +193,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     throttleBurstLimit: integer('throttleBurstLimit', DEFAULT_CONFIG.throttleBurstLimit, 1, 5_000, 'requests'),
     webhookThrottleRateLimit: integer('webhookThrottleRateLimit', DEFAULT_CONFIG.webhookThrottleRateLimit, 1, 10_000, 'requests per second'),
     webhookThrottleBurstLimit: integer('webhookThrottleBurstLimit', DEFAULT_CONFIG.webhookThrottleBurstLimit, 1, 5_000, 'requests'),
+    operations: loadOperationsConfig(read, problems),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -22,8 +22,8 @@ export async function capturedOutput<T>(run: () => Promise<T>): Promise<{ result
 export const jsonLines = (lines: readonly string[]): Array<Record<string, unknown>> =>
   lines.flatMap((line) => {
     try {
-      const value: unknown = JSON.parse(line);
-      return typeof value === 'object' && value !== null ? [value] : [];
+      const value = JSON.parse(line) as Record<string, unknown> | null;
+      return typeof value === 'object' && value !== null && !Array.isArray(value) ? [value] : [];
     } catch {
       return [];
     }
