@@ -13,6 +13,7 @@ import { ACCESS_LOG_FORMAT } from '../lambda/shared/access-log';
 import { ENV, authorizerEnvironment } from '../lambda/shared/settings';
 import { STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
 import { buildApiDocument, configuredBuildOptions, readRoutes, type BuiltApi } from './openapi/build';
+import { Operations } from './operations';
 import { PaymentTables } from './payment-tables';
 import { TollgateFunction } from './tollgate-function';
 
@@ -68,6 +69,7 @@ export class TollgateStack extends Stack {
       config.backendUrl === undefined
         ? new TollgateFunction(this, 'SampleBackend', {
             entry: 'backend',
+            logRetentionDays: config.operations.functionLogRetentionDays,
             description: 'tollgate sample backend',
             environment: { [ENV.corsAllowOrigin]: config.corsAllowOrigin },
           })
@@ -78,6 +80,7 @@ export class TollgateStack extends Stack {
 
     this.authorizer = new TollgateFunction(this, 'Authorizer', {
       entry: 'authorizer',
+      logRetentionDays: config.operations.functionLogRetentionDays,
       description: 'tollgate REQUEST authorizer: API key and payment standing → whole-API policy',
       timeout: Duration.seconds(3),
       memorySize: 512,
@@ -91,6 +94,7 @@ export class TollgateStack extends Stack {
 
     this.webhook = new TollgateFunction(this, 'StripeWebhook', {
       entry: 'webhook',
+      logRetentionDays: config.operations.functionLogRetentionDays,
       description: 'tollgate Stripe webhook: verified, idempotent, order-safe payment state',
       timeout: Duration.seconds(10),
       environment: {
@@ -121,7 +125,7 @@ export class TollgateStack extends Stack {
     }));
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
-      retention: logs.RetentionDays.THREE_MONTHS,
+      retention: config.operations.accessLogRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.api = new apigateway.SpecRestApi(this, 'Api', {
@@ -172,6 +176,7 @@ export class TollgateStack extends Stack {
     // cache within seconds after each recorded boundary (lambda/clock/schedule.ts), a minute's run at a time.
     this.clock = new TollgateFunction(this, 'Clock', {
       entry: 'clock',
+      logRetentionDays: config.operations.functionLogRetentionDays,
       description: 'tollgate clock: flushes the authorizer cache when a recorded time boundary has passed',
       // A run waits up to two minutes for the boundaries of its window.
       timeout: Duration.minutes(3),
@@ -202,6 +207,15 @@ export class TollgateStack extends Stack {
           ],
         }),
       ],
+    });
+
+    new Operations(this, 'Operations', {
+      config: config.operations,
+      restApiId: this.api.restApiId,
+      accessLogs,
+      authorizer: this.authorizer,
+      webhook: this.webhook,
+      clock: this.clock,
     });
 
     new CfnOutput(this, STACK_OUTPUTS.apiUrl, { value: this.api.url, description: 'Base URL of the paywalled API' });
