@@ -9,6 +9,7 @@ import { adoptSharedDatabase, credentialsPath, localCredentials } from './creden
 import { DEMO_KEYS_FILE, issueDemoKeys, seedDemoCustomers } from './demo';
 import { createTables, freePort, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from './dynamodb-local';
 import { describeRouteChanges, filesUnder, requireFresh, watchSources } from './reload';
+import { OPERATOR_PATH } from './operator/page';
 import { startAdminServer, startGatewayServer, type RunningServer } from './server';
 import * as stack from './stack';
 
@@ -40,6 +41,8 @@ export interface LocalRun {
   /** Customers of the persisted data moved from the 0.1 layout at this start. */
   readonly upgraded: number;
   readonly demoKeys: { readonly paying: string; readonly free: string; readonly reused: boolean };
+  /** The operator page on the admin server (lib/local/operator). */
+  readonly operatorUrl: string;
   stop(): Promise<void>;
 }
 
@@ -118,7 +121,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     served = build(stack, dynamodb.endpoint);
     const gatewayServer = await startGatewayServer(() => served!.api.gateway, { port: options.port, log });
     servers.push(gatewayServer);
-    const adminServer = await startAdminServer(() => served!.api.gateway, { port: await freePort(), log });
+    const adminServer = await startAdminServer(() => served!.api.gateway, { port: await freePort(), log, operatorStateDir: stateDir });
     servers.push(adminServer);
     const apiUrl = (): string => `${gatewayServer.url}/${served!.config.stageName}/`;
     const writeRunCoordinates = (): void =>
@@ -182,7 +185,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     const watched = (): string[] => [path.join(root, 'cdk.json'), path.resolve(root, served!.config.openApiDocument), ...filesUnder(LAMBDA_DIR)];
     stopWatching = watchSources(watched, reload);
 
-    return { apiUrl, dynamodb, dbPath, tables, seeded, upgraded, demoKeys, stop };
+    return { apiUrl, dynamodb, dbPath, tables, seeded, upgraded, demoKeys, operatorUrl: `${adminServer.url}${OPERATOR_PATH}`, stop };
   } catch (err) {
     await stop();
     throw err;
