@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { METRICS, SERVICES } from '../lambda/shared/metrics';
+import { METERING_METRICS, METRICS, SERVICES } from '../lambda/shared/metrics';
 import { METRICS_NAMESPACE } from '../lambda/shared/observability';
 import { REPORT_QUERIES, reportQueryPrefix, type ReportQueryName } from './cli/report-queries';
 import type { OperationsConfig } from './config/operations';
@@ -51,7 +51,9 @@ const WATCHED_STATUSES = ['401', '402', '429', '503'] as const;
  */
 export class Operations extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
-  public readonly alarms: Readonly<Record<'authorizerUnavailable' | 'webhookFailures' | 'signatureFailures' | 'parkedEvents' | 'flushFailures', cloudwatch.Alarm>>;
+  public readonly alarms: Readonly<
+    Record<'authorizerUnavailable' | 'webhookFailures' | 'signatureFailures' | 'parkedEvents' | 'flushFailures' | 'stripeReportingFailures' | 'parkedMeteringBatches', cloudwatch.Alarm>
+  >;
   public readonly topic?: sns.ITopic;
 
   constructor(scope: Construct, id: string, props: OperationsProps) {
@@ -104,6 +106,19 @@ export class Operations extends Construct {
         clock: powertools(METRICS.cacheFlushes, SERVICES.clock, { outcome: 'failed' }),
       },
       label: 'failed flushes',
+      period,
+    });
+
+    // The metering functions' metrics (lambda/shared/metrics.ts METERING_METRICS).
+    const stripeRejections = powertools(METERING_METRICS.reportsRejected, SERVICES.metering);
+    const parkedBatches = new cloudwatch.MathExpression({
+      expression: 'FILL(handler, 0) + FILL(deadLetter, 0) + FILL(unreadable, 0)',
+      usingMetrics: {
+        handler: powertools(METERING_METRICS.batchesParked, SERVICES.metering),
+        deadLetter: powertools(METERING_METRICS.batchesParked, SERVICES.meteringDeadLetter, { outcome: 'dead-letter' }),
+        unreadable: powertools(METERING_METRICS.batchesParked, SERVICES.meteringDeadLetter, { outcome: 'unreadable' }),
+      },
+      label: 'parked batches',
       period,
     });
 
@@ -166,6 +181,20 @@ export class Operations extends Construct {
         config.flushFailureThreshold,
         `${config.flushFailureThreshold}+ authorizer cache flushes failed in ${minutes}: payments and cancellations wait for the authorizer cache TTL. ` +
           'Check first: the "authorizer cache flush failed" lines of the webhook and clock logs (AccessDenied: the apigateway:DELETE grant on the stage\'s cache path; TooManyRequests: API Gateway\'s control-plane limit; NotFound: the stage name).',
+      ),
+      stripeReportingFailures: alarm(
+        'StripeReportingFailuresAlarm',
+        stripeRejections,
+        config.stripeReportingFailureThreshold,
+        `Stripe refused ${config.stripeReportingFailureThreshold}+ meter events in ${minutes}: that usage is not billed yet (it stays on its ledger entry). ` +
+          'Check first: the metering log\'s "stripe rejected a meter report" lines (event name and Stripe\'s error: a meter or customer that does not exist in this Stripe account, a timestamp outside 35 days, a wrong API key mode), then Stripe\'s v1.billing.meter.error_report_triggered events.',
+      ),
+      parkedMeteringBatches: alarm(
+        'MeteringParkedAlarm',
+        parkedBatches,
+        1,
+        'An access-log batch was parked or dead-lettered by metering: its calls are not counted against quotas or credits, nor billed, until it is replayed. ' +
+          'Check first: the metering log\'s "metering batch parked for replay" and the dead-letter function\'s "parked from the dead-letter destination" lines (batchId and error); fix the cause, then replay the parked batch.',
       ),
     };
 
@@ -257,6 +286,17 @@ export class Operations extends Construct {
         height: 6,
         region,
       }),
+    );
+    this.dashboard.addWidgets(
+      graph('Metering: calls counted, units reported to Stripe', [
+        powertools(METERING_METRICS.unitsCounted, SERVICES.metering).with({ label: 'counted' }),
+        powertools(METERING_METRICS.unitsReported, SERVICES.metering).with({ label: 'reported to Stripe' }),
+      ]),
+      graph('Metering: Stripe rejections, parked and undecodable batches', [
+        stripeRejections.with({ label: 'rejected by Stripe' }),
+        parkedBatches,
+        powertools(METERING_METRICS.batchesUndecodable, SERVICES.metering).with({ label: 'undecodable' }),
+      ]),
     );
     this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 3 }),

@@ -22,10 +22,29 @@ export const METRICS = {
   accessRestored: 'AccessRestored',
 } as const;
 
+/**
+ * What the metering functions publish (lambda/metering and lambda/metering-dead-letter, the metering
+ * branch's handler.ts and dead-letter.ts), read here by name: no count per customer, all in `Tollgate`.
+ */
+export const METERING_METRICS = {
+  /** Calls counted against quotas, credits or meters (dimension: service only). */
+  unitsCounted: 'UnitsCounted',
+  /** Units Stripe accepted as meter events. */
+  unitsReported: 'MeterUnitsReported',
+  /** Meter events Stripe refused (kept on the ledger entry for a replay). */
+  reportsRejected: 'MeterReportsRejected',
+  /** Batches parked for replay: by the metering function (no dimension), by its dead-letter function (`outcome` dead-letter | unreadable). */
+  batchesParked: 'MeteringBatchesParked',
+  /** Subscription batches that could not be decoded (skipped). */
+  batchesUndecodable: 'MeteringBatchesUndecodable',
+} as const;
+
 export const SERVICES = {
   authorizer: 'tollgate-authorizer',
   webhook: 'tollgate-webhook',
   clock: 'tollgate-clock',
+  metering: 'tollgate-metering',
+  meteringDeadLetter: 'tollgate-metering-dead-letter',
 } as const;
 
 export type FlushOutcome = 'flushed' | 'failed';

@@ -18,6 +18,8 @@ export interface OperationsConfig {
   readonly signatureFailureThreshold: number;
   /** Failed authorizer cache flushes (webhook and clock) in one period that alarm. @default 1 */
   readonly flushFailureThreshold: number;
+  /** Meter events Stripe refused in one period that alarm. @default 1 */
+  readonly stripeReportingFailureThreshold: number;
   /** Days the API's access log is kept. @default 90 */
   readonly accessLogRetentionDays: number;
   /** Days each function's log is kept. @default 30 */
@@ -30,6 +32,7 @@ export const DEFAULT_OPERATIONS_CONFIG: OperationsConfig = {
   webhookFailureThreshold: 3,
   signatureFailureThreshold: 10,
   flushFailureThreshold: 1,
+  stripeReportingFailureThreshold: 1,
   accessLogRetentionDays: 90,
   functionLogRetentionDays: 30,
 };
@@ -87,6 +90,7 @@ export function loadOperationsConfig(read: (key: string) => unknown, problems: s
     webhookFailureThreshold: whole('webhookFailureThreshold', 1, 100_000, 'deliveries'),
     signatureFailureThreshold: whole('signatureFailureThreshold', 1, 100_000, 'deliveries'),
     flushFailureThreshold: whole('flushFailureThreshold', 1, 100_000, 'flushes'),
+    stripeReportingFailureThreshold: whole('stripeReportingFailureThreshold', 1, 100_000, 'meter events'),
     accessLogRetentionDays: retention('accessLogRetentionDays'),
     functionLogRetentionDays: retention('functionLogRetentionDays'),
   };

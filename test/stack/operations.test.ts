@@ -107,6 +107,29 @@ describe('operations (default configuration)', () => {
     expect(props.AlarmDescription).toContain('apigateway:DELETE');
   });
 
+  it('alarms on meter events Stripe refused and on parked or dead-lettered metering batches', () => {
+    expect(alarm('StripeReportingFailuresAlarm')).toMatchObject({
+      Namespace: 'Tollgate',
+      MetricName: 'MeterReportsRejected',
+      Dimensions: [{ Name: 'service', Value: 'tollgate-metering' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(alarm('StripeReportingFailuresAlarm').AlarmDescription).toContain('stripe rejected a meter report');
+    const parked = alarm('MeteringParkedAlarm');
+    expect(parked.Threshold).toBe(1);
+    expect((parked.Metrics as any[]).slice(1).map((m) => [m.MetricStat.Metric.MetricName, m.MetricStat.Metric.Dimensions])).toEqual([
+      ['MeteringBatchesParked', [{ Name: 'service', Value: 'tollgate-metering' }]],
+      ['MeteringBatchesParked', [{ Name: 'outcome', Value: 'dead-letter' }, { Name: 'service', Value: 'tollgate-metering-dead-letter' }]],
+      ['MeteringBatchesParked', [{ Name: 'outcome', Value: 'unreadable' }, { Name: 'service', Value: 'tollgate-metering-dead-letter' }]],
+    ]);
+    expect(widget('Metering: calls counted, units reported to Stripe').properties.metrics.map((m: any[]) => m[1])).toEqual(['UnitsCounted', 'MeterUnitsReported']);
+    expect(widget('Metering: Stripe rejections, parked and undecodable batches').properties.metrics.map((m: any[]) => m[1] ?? m[0].expression)).toEqual(
+      expect.arrayContaining(['MeterReportsRejected', 'MeteringBatchesUndecodable']),
+    );
+  });
+
   it('derives the alarms\' log metrics from the right lines', () => {
     expect(filter('AuthorizerUnavailable').FilterPattern).toBe('{ ($.responseType = "AUTHORIZER_FAILURE") || ($.responseType = "AUTHORIZER_CONFIGURATION_ERROR") }');
     expect(filter('Webhook5xx').FilterPattern).toBe('{ ($.resourcePath = "/webhooks/stripe") && ($.status = "5*") }');
@@ -149,7 +172,7 @@ describe('operations (configured)', () => {
     expect(policy).toEqual(expect.arrayContaining([expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]));
     expect(only(ofType(resources, 'AWS::SNS::Subscription'), 'subscription')[1].Properties).toMatchObject({ Protocol: 'email', Endpoint: 'oncall@example.com' });
     const alarms = ofType(resources, 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    expect(alarms).toHaveLength(5);
+    expect(alarms).toHaveLength(7);
     for (const alarm of alarms) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId }]);
