@@ -166,7 +166,7 @@ export class Operations extends Construct {
         signatureRejected,
         config.signatureFailureThreshold,
         `${config.signatureFailureThreshold}+ webhook deliveries in ${minutes} had a missing, wrong or stale Stripe-Signature. ` +
-          'Check first: whether the endpoint\'s signing secret was rolled in Stripe without storing the new one in Secrets Manager (store both, newest first, comma-separated), then the source IPs of POST /webhooks/stripe in the access log (someone probing the endpoint).',
+          'Check first: whether the endpoint\'s signing secret was rolled in Stripe without storing the new one in Secrets Manager (store both, newest first, comma-separated); if the secret is right, someone is probing the endpoint (the access log keeps no IPs: add AWS WAF with logging to see them).',
       ),
       parkedEvents: alarm(
         'WebhookParkedAlarm',

@@ -4,7 +4,6 @@ import { buildReport, errorSource, insightsRows, localRows, localSeries, median,
 const line = (fields: { requestId: string; requestTime: number; status: string; customerId?: string; reason?: string; responseType?: string; resourcePath?: string }): string =>
   JSON.stringify({
     requestId: fields.requestId,
-    ip: '-',
     requestTime: String(fields.requestTime),
     method: 'GET',
     resourcePath: fields.resourcePath ?? '/v1/quotes',
