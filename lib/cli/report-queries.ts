@@ -58,13 +58,16 @@ export interface Report {
   readonly deniedByReason: Readonly<Record<string, number>>;
   /** Customers with the most 402s (ids only), at most 10. */
   readonly topDeniedCustomers: ReadonlyArray<{ readonly customerId: string; readonly denials: number }>;
+  /**
+   * Customers answered 402 in the range whom a payment event then let in, by the reason they were
+   * denied, with the time from the episode's first 402 to the restored access.
+   */
   readonly recoveries: {
     readonly count: number;
-    /** Median seconds from the episode's first 402 to the restored access, over the timed recoveries. */
     readonly medianSeconds: number | null;
-    /** Recoveries whose first 402 is in the range (the others began before it). */
-    readonly timed: number;
     readonly byReason: Readonly<Record<string, { readonly count: number; readonly medianSeconds: number | null }>>;
+    /** Access a payment event granted with no 402 of that customer in the range: a new subscriber who never called, or an episode that began earlier. */
+    readonly withoutDenialInRange: number;
   };
   /** 5xx answers by where they came from. */
   readonly serverErrors: Readonly<Record<ErrorSource, number>>;
@@ -130,12 +133,13 @@ export function buildReport(rows: ReportRows, since: Date, until: Date): Report 
   }
   const customers = new Map<string, number>();
   for (const d of rows.denials) customers.set(d.customerId, (customers.get(d.customerId) ?? 0) + d.count);
-  const recovered = recoveries(rows.denials, rows.restorations);
-  const timedSeconds = (list: typeof recovered): number[] => list.flatMap((r) => (r.seconds === undefined ? [] : [r.seconds]));
+  const restored = recoveries(rows.denials, rows.restorations);
+  const recovered = restored.filter((r) => r.seconds !== undefined);
+  const seconds = (list: typeof recovered): number[] => list.map((r) => r.seconds!);
   const byReason: Record<string, { count: number; medianSeconds: number | null }> = {};
   for (const reason of [...new Set(recovered.map((r) => r.reason))].sort()) {
     const ofReason = recovered.filter((r) => r.reason === reason);
-    byReason[reason] = { count: ofReason.length, medianSeconds: median(timedSeconds(ofReason)) };
+    byReason[reason] = { count: ofReason.length, medianSeconds: median(seconds(ofReason)) };
   }
   return {
     since: since.toISOString(),
@@ -145,7 +149,7 @@ export function buildReport(rows: ReportRows, since: Date, until: Date): Report 
     statuses,
     deniedByReason: Object.fromEntries(byCountDesc([...reasons])),
     topDeniedCustomers: byCountDesc([...customers]).slice(0, 10).map(([customerId, denials]) => ({ customerId, denials })),
-    recoveries: { count: recovered.length, medianSeconds: median(timedSeconds(recovered)), timed: timedSeconds(recovered).length, byReason },
+    recoveries: { count: recovered.length, medianSeconds: median(seconds(recovered)), byReason, withoutDenialInRange: restored.length - recovered.length },
     serverErrors,
   };
 }
@@ -268,13 +272,15 @@ export function localSeries(accessLines: Iterable<string>, eventLines: Iterable<
   const zeros = (): number[] => new Array<number>(n).fill(0);
   const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, zeros()])) as Record<RequestOutcome, number[]>;
   const deniedByReason: Record<string, number[]> = {};
-  for (const line of accessLinesIn(accessLines, since, until)) {
+  const lines = accessLinesIn(accessLines, since, until);
+  for (const line of lines) {
     const i = index(line.at);
     outcomes[outcomeOf({ status: line.status!, ...line })][i]! += 1;
     if (line.status === '402') (deniedByReason[line.reason ?? 'unknown'] ??= zeros())[i]! += 1;
   }
   const recovered = zeros();
-  for (const r of restorationsIn(eventLines, since, until)) recovered[index(r.at)]! += 1;
+  const denials = lines.filter((l) => l.status === '402' && l.customerId !== undefined).map((l) => ({ customerId: l.customerId!, at: l.at, count: 1 }));
+  for (const r of recoveries(denials, restorationsIn(eventLines, since, until))) if (r.seconds !== undefined) recovered[index(r.at)]! += 1;
   return { buckets, outcomes, deniedByReason, recoveries: recovered };
 }
 
@@ -298,7 +304,7 @@ export function renderReport(report: Report, source: string): string {
   if (report.topDeniedCustomers.length === 0) lines.push('  none');
   rows(report.topDeniedCustomers.map((c) => [c.customerId, c.denials]));
   const { recoveries: r } = report;
-  lines.push('', `recoveries: ${r.count} (median ${seconds(r.medianSeconds)} from the first 402 to access, over ${r.timed} with their first 402 in range)`);
+  lines.push('', `recoveries: ${r.count} denied customers let in by a payment (median ${seconds(r.medianSeconds)} from their first 402); ${r.withoutDenialInRange} more got access with no 402 in range`);
   rows(Object.entries(r.byReason).map(([reason, v]) => [reason, `${v.count}, median ${seconds(v.medianSeconds)}`]));
   lines.push('', '5xx by source:');
   rows(Object.entries(report.serverErrors));

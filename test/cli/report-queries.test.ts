@@ -51,7 +51,7 @@ const EVENTS_LOG = [
   JSON.stringify({ message: 'access restored', customerId: 'cus_A', reason: 'payment_failed', restoredAt: new Date(s(95)).toISOString(), eventId: 'evt_1', type: 'invoice.paid' }),
   JSON.stringify({ message: 'access restored', customerId: 'cus_B', reason: 'no_subscription', restoredAt: new Date(s(260)).toISOString(), eventId: 'evt_2', type: 'customer.subscription.created' }),
   JSON.stringify({ message: 'access restored', customerId: 'cus_A', reason: 'subscription_canceled', restoredAt: new Date(s(300)).toISOString(), eventId: 'evt_3', type: 'customer.subscription.created' }),
-  // A customer whose 402s all came before the range: counted, not timed.
+  // A customer whose 402s all came before the range: not a recovery seen in the range.
   JSON.stringify({ message: 'access restored', customerId: 'cus_C', reason: 'trial_ended', restoredAt: new Date(s(310)).toISOString(), eventId: 'evt_4', type: 'customer.subscription.resumed' }),
   JSON.stringify({ message: 'stripe webhook', customerId: 'cus_A', outcome: 'applied' }),
 ];
@@ -82,15 +82,14 @@ describe('the report from the local files', () => {
   it('times each recovery from the first 402 of its episode', () => {
     // cus_A: 5 s → 95 s (90 s); cus_B: 20 s → 260 s (240 s); cus_A again: 200 s → 300 s (100 s); cus_C: no 402 in range.
     expect(report.recoveries).toEqual({
-      count: 4,
-      timed: 3,
+      count: 3,
       medianSeconds: 100,
       byReason: {
         no_subscription: { count: 1, medianSeconds: 240 },
         payment_failed: { count: 1, medianSeconds: 90 },
         subscription_canceled: { count: 1, medianSeconds: 100 },
-        trial_ended: { count: 1, medianSeconds: null },
       },
+      withoutDenialInRange: 1,
     });
   });
 
@@ -103,7 +102,7 @@ describe('the report from the local files', () => {
     expect(text).toContain('2026-11-30T10:00:00.000Z → 2026-11-30T11:00:00.000Z');
     expect(text).toMatch(/no_subscription\s+2/);
     expect(text).toMatch(/cus_A\s+3/);
-    expect(text).toContain('recoveries: 4 (median 100s');
+    expect(text).toContain('recoveries: 3 denied customers let in by a payment (median 100s from their first 402); 1 more got access with no 402 in range');
     expect(text).toMatch(/authorizer\s+1/);
   });
 
@@ -112,7 +111,7 @@ describe('the report from the local files', () => {
     expect(series.buckets).toEqual([T, s(100), s(200), s(300)]);
     expect(series.outcomes.denied).toEqual([3, 0, 2, 0]);
     expect(series.deniedByReason).toEqual({ payment_failed: [2, 0, 0, 0], no_subscription: [1, 0, 1, 0], subscription_canceled: [0, 0, 1, 0] });
-    expect(series.recoveries).toEqual([1, 0, 1, 2]);
+    expect(series.recoveries).toEqual([1, 0, 1, 1]);
   });
 });
 
@@ -142,7 +141,7 @@ describe('the report from the saved Logs Insights queries', () => {
     expect(report.deniedByReason).toEqual({ payment_failed: 7 });
     expect(report.topDeniedCustomers).toEqual([{ customerId: 'cus_A', denials: 7 }]);
     // First 402 in the 10:01 bin, restored 10:05:30: 270 s (to the minute's start).
-    expect(report.recoveries).toMatchObject({ count: 1, timed: 1, medianSeconds: 270 });
+    expect(report.recoveries).toMatchObject({ count: 1, withoutDenialInRange: 0, medianSeconds: 270 });
     expect(report.serverErrors).toEqual({ authorizer: 2, integration: 1, gateway: 0 });
   });
 });

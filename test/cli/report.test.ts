@@ -68,7 +68,7 @@ describe('tollgate report on the local stack', () => {
       statuses: { '401': 1, '402': 2 },
       deniedByReason: { payment_failed: 2 },
       topDeniedCustomers: [{ customerId: 'cus_Rep1', denials: 2 }],
-      recoveries: { count: 1, timed: 1, medianSeconds: 300, byReason: { payment_failed: { count: 1, medianSeconds: 300 } } },
+      recoveries: { count: 1, withoutDenialInRange: 0, medianSeconds: 300, byReason: { payment_failed: { count: 1, medianSeconds: 300 } } },
       serverErrors: { authorizer: 0, integration: 0, gateway: 0 },
     });
   });
