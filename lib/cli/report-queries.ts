@@ -20,7 +20,7 @@ export interface RequestRow {
   readonly count: number;
 }
 
-/** 402s of one customer at one time (a request locally; a minute's bin deployed). */
+/** 402s of one customer at one time (a request locally; deployed, a minute's 402s at the first one's time). */
 export interface DenialRow {
   readonly customerId: string;
   readonly reason?: string;
@@ -208,7 +208,8 @@ export const REPORT_QUERIES: Readonly<Record<ReportQueryName, { readonly logGrou
   },
   denials: {
     logGroup: 'access',
-    query: 'filter status = "402" and customerId != "-"\n| stats count(*) as count by customerId, reason, bin(1m) as at\n| limit 10000',
+    // Per customer and minute, with the minute's first 402: the episode starts at that exact time.
+    query: 'filter status = "402" and customerId != "-"\n| stats count(*) as count, min(@timestamp) as at by customerId, reason, bin(1m)\n| limit 10000',
   },
   restorations: {
     logGroup: 'webhook',

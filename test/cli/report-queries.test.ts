@@ -125,8 +125,8 @@ describe('the report from the saved Logs Insights queries', () => {
       [{ field: 'status', value: '500' }, { field: 'reason', value: '-' }, { field: 'responseType', value: '-' }, { field: 'count', value: '1' }],
     ],
     denials: [
-      [{ field: 'customerId', value: 'cus_A' }, { field: 'reason', value: 'payment_failed' }, { field: 'at', value: '2026-11-30 10:01:00.000' }, { field: 'count', value: '4' }],
-      [{ field: 'customerId', value: 'cus_A' }, { field: 'reason', value: 'payment_failed' }, { field: 'at', value: '2026-11-30 10:03:00.000' }, { field: 'count', value: '3' }],
+      [{ field: 'customerId', value: 'cus_A' }, { field: 'reason', value: 'payment_failed' }, { field: 'bin(1m)', value: '2026-11-30 10:01:00.000' }, { field: 'count', value: '4' }, { field: 'at', value: '2026-11-30 10:01:12.500' }],
+      [{ field: 'customerId', value: 'cus_A' }, { field: 'reason', value: 'payment_failed' }, { field: 'bin(1m)', value: '2026-11-30 10:03:00.000' }, { field: 'count', value: '3' }, { field: 'at', value: '2026-11-30 10:03:40.000' }],
     ],
     restorations: [
       [{ field: 'restoredAt', value: '2026-11-30T10:05:30.000Z' }, { field: 'customerId', value: 'cus_A' }, { field: 'reason', value: 'payment_failed' }, { field: '@ptr', value: 'abc' }],
@@ -140,8 +140,8 @@ describe('the report from the saved Logs Insights queries', () => {
     expect(report.requests).toBe(130);
     expect(report.deniedByReason).toEqual({ payment_failed: 7 });
     expect(report.topDeniedCustomers).toEqual([{ customerId: 'cus_A', denials: 7 }]);
-    // First 402 in the 10:01 bin, restored 10:05:30: 270 s (to the minute's start).
-    expect(report.recoveries).toMatchObject({ count: 1, withoutDenialInRange: 0, medianSeconds: 270 });
+    // First 402 at 10:01:12.5, restored at 10:05:30: 257.5 s.
+    expect(report.recoveries).toMatchObject({ count: 1, withoutDenialInRange: 0, medianSeconds: 257.5 });
     expect(report.serverErrors).toEqual({ authorizer: 2, integration: 1, gateway: 0 });
   });
 });
