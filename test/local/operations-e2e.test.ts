@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { chromium } from 'playwright-core';
 import { run } from '../cli/support';
+import { launchChromium } from '../support/browser';
 import { killGroup, npmStart, type NpmStart } from '../support/npm-start';
 
 /**
@@ -79,7 +79,7 @@ describe('operations on npm start', () => {
 
     const operatorUrl = /operator page \(402s, recoveries, live\): (\S+)/.exec(started!.output())?.[1];
     expect(operatorUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/operator$/);
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 1600 } });
       await page.goto(operatorUrl!);

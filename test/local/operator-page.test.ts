@@ -3,12 +3,13 @@ import { request } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { renderAccessLogLine } from '../../lambda/shared/access-log';
 import { accessLogPath, eventsLogPath } from '../../lib/local/coordinates';
 import { OPERATOR_CSP, OPERATOR_PATH } from '../../lib/local/operator/page';
 import { startAdminServer, type RunningServer } from '../../lib/local/server';
 import { buildLocalDocument, createLocalApi, loadProjectConfig } from '../../lib/local/stack';
+import { launchChromium } from '../support/browser';
 import { freshTables } from '../support/dynamodb';
 
 /** Where the page's screenshots are kept (git-ignored). */
@@ -55,7 +56,7 @@ beforeAll(async () => {
   const api = createLocalApi({ config, built: buildLocalDocument(config, ROOT), dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: 'whsec_operator_page_test_0123456789' });
   destroy = () => api.destroy();
   admin = await startAdminServer(api.gateway, { port: 0, operatorStateDir: stateDir });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
