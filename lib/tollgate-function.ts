@@ -18,18 +18,20 @@ export interface TollgateFunctionProps {
   readonly memorySize?: number;
   /** Files to add beside the bundle: shell commands run after esbuild, given the output folder. @default - none */
   readonly afterBundling?: (outputDir: string) => string[];
+  /** Days the function's log group keeps its logs (tollgate:functionLogRetentionDays). @default 30 */
+  readonly logRetentionDays?: number;
 }
 
 
 /**
  * A tollgate Lambda: Node.js 22 on arm64, bundled by the local esbuild (no Docker) from the ESM build
  * of its dependencies (`mainFields: ['module', 'main']`: smaller bundles, faster cold starts),
- * minified with source maps, X-Ray tracing, JSON logs kept 30 days.
+ * minified with source maps, X-Ray tracing, JSON logs kept 30 days unless configured.
  */
 export class TollgateFunction extends nodejs.NodejsFunction {
   constructor(scope: Construct, id: string, props: TollgateFunctionProps) {
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
-      retention: logs.RetentionDays.ONE_MONTH,
+      retention: (props.logRetentionDays ?? logs.RetentionDays.ONE_MONTH) as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     super(scope, id, {

@@ -19,6 +19,7 @@ import { portalEnvironment } from '../lambda/portal/settings';
 import { portalCatalog } from './config/portal-catalog';
 import { PORTAL_SCRIPT_ENTRY, SCALAR_STANDALONE } from './local/portal-assets';
 import { buildApiDocument, configuredBuildOptions, readRoutes, type BuiltApi } from './openapi/build';
+import { Operations } from './operations';
 import { PaymentTables } from './payment-tables';
 import { Metering } from './metering';
 import { TollgateFunction } from './tollgate-function';
@@ -88,6 +89,7 @@ export class TollgateStack extends Stack {
       config.backendUrl === undefined
         ? new TollgateFunction(this, 'SampleBackend', {
             entry: 'backend',
+            logRetentionDays: config.operations.functionLogRetentionDays,
             description: 'tollgate sample backend',
             environment: { [ENV.corsAllowOrigin]: config.corsAllowOrigin },
           })
@@ -98,6 +100,7 @@ export class TollgateStack extends Stack {
 
     this.authorizer = new TollgateFunction(this, 'Authorizer', {
       entry: 'authorizer',
+      logRetentionDays: config.operations.functionLogRetentionDays,
       description: 'tollgate REQUEST authorizer: API key and payment standing → whole-API policy',
       timeout: Duration.seconds(3),
       memorySize: 512,
@@ -123,12 +126,15 @@ export class TollgateStack extends Stack {
 
     this.webhook = new TollgateFunction(this, 'StripeWebhook', {
       entry: 'webhook',
+      logRetentionDays: config.operations.functionLogRetentionDays,
       description: 'tollgate Stripe webhook: verified, idempotent, order-safe payment state',
       timeout: Duration.seconds(10),
       environment: {
         ...this.tables.environment(['customers', 'events', 'boundaries']),
         // Secret names, not values: the function reads the values from Secrets Manager.
         [ENV.webhookSecretId]: config.stripeWebhookSecretName,
+        // Recovery analytics evaluate the authorizer's decision, grace period included (lambda/webhook/recovery.ts).
+        [ENV.gracePeriodHours]: String(config.gracePeriodHours),
         ...(config.stripeApiKeySecretName === undefined ? {} : { [ENV.stripeApiKeySecretId]: config.stripeApiKeySecretName }),
         ...plansEnvironment(config.plans),
       },
@@ -156,7 +162,7 @@ export class TollgateStack extends Stack {
     }));
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
-      retention: logs.RetentionDays.THREE_MONTHS,
+      retention: config.operations.accessLogRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.api = new apigateway.SpecRestApi(this, 'Api', {
@@ -207,6 +213,7 @@ export class TollgateStack extends Stack {
     // cache within seconds after each recorded boundary (lambda/clock/schedule.ts), a minute's run at a time.
     this.clock = new TollgateFunction(this, 'Clock', {
       entry: 'clock',
+      logRetentionDays: config.operations.functionLogRetentionDays,
       description: 'tollgate clock: flushes the authorizer cache when a recorded time boundary has passed',
       // A run waits up to two minutes for the boundaries of its window.
       timeout: Duration.minutes(3),
@@ -248,6 +255,15 @@ export class TollgateStack extends Stack {
           ],
         }),
       ],
+    });
+
+    new Operations(this, 'Operations', {
+      config: config.operations,
+      restApiId: this.api.restApiId,
+      accessLogs,
+      authorizer: this.authorizer,
+      webhook: this.webhook,
+      clock: this.clock,
     });
 
     new CfnOutput(this, STACK_OUTPUTS.apiUrl, { value: this.api.url, description: 'Base URL of the paywalled API' });

@@ -1,5 +1,6 @@
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { countedFlusher } from '../shared/metrics';
 import { createObservability } from '../shared/observability';
 import { loadClockSettings } from '../shared/settings';
 import { ApiGatewayCacheFlusher } from '../webhook/api-gateway-flusher';
@@ -9,10 +10,12 @@ import { DynamoBoundaryReader } from './store';
 // Validated once at init: a bad environment fails the cold start with its own message.
 const settings = loadClockSettings(process.env);
 
+const observability = createObservability('tollgate-clock');
+
 export const handler = makeClockHandler({
   boundaries: new DynamoBoundaryReader(new DynamoDBClient({}), settings.boundariesTable),
-  flusher: new ApiGatewayCacheFlusher(new APIGatewayClient({})),
+  flusher: countedFlusher(new ApiGatewayCacheFlusher(new APIGatewayClient({})), observability),
   target: { restApiId: settings.restApiId, stage: settings.stageName },
   gracePeriodSeconds: settings.gracePeriodSeconds,
-  observability: createObservability('tollgate-clock'),
+  observability,
 });

@@ -7,10 +7,12 @@
  * Values are `$context` variables; API Gateway writes `-` for a variable that has no value (a call the
  * authorizer never saw has no customerId). Every field is written as a JSON string, so a line always
  * parses; `parseAccessLogLine` turns them back into typed values.
+ *
+ * No source IP: an IP address is personal data, and nothing downstream needs it (metering and reports
+ * key on customerId); only the Stripe customer id identifies anyone in these lines.
  */
 export const ACCESS_LOG_FIELDS = {
   requestId: '$context.requestId',
-  ip: '$context.identity.sourceIp',
   requestTime: '$context.requestTimeEpoch',
   method: '$context.httpMethod',
   resourcePath: '$context.resourcePath',

@@ -10,6 +10,7 @@ import { EventShapeError, interpret, isHandledEventType, readSubscription, type 
 import type { CheckoutLinker } from './checkout-link';
 import { classifyFailure, type PermanentCause } from './failures';
 import { customerHint } from './parking';
+import { makeAccessObserver, type RecoveryOptions } from './recovery';
 import {
   assumedWatermark,
   forgettable,
@@ -41,6 +42,8 @@ export interface WebhookDeps {
   readonly observability?: Observability;
   /** Usage plans: a counted plan's new period resets its counter (usage.ts). @default {} */
   readonly plans?: Plans;
+  /** Recovery analytics (recovery.ts): the authorizer's grace period. @default - none: not computed */
+  readonly recovery?: RecoveryOptions;
 }
 
 export type WebhookOutcome = 'applied' | 'duplicate' | 'stale' | 'ignored' | 'parked' | 'rejected' | 'failed';
@@ -58,7 +61,9 @@ interface Resolved {
 
 export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
   const now = deps.now ?? (() => new Date());
-  const { logger, metrics } = deps.observability ?? createObservability('tollgate-webhook');
+  const observability = deps.observability ?? createObservability('tollgate-webhook');
+  const { logger, metrics } = observability;
+  const accessChanged = deps.recovery === undefined ? undefined : makeAccessObserver(deps.recovery, observability);
 
   const record = (outcome: WebhookOutcome, fields: { type?: string; eventId?: string; customerId?: string; detail?: string }): void => {
     if (outcome === 'rejected' || outcome === 'parked') logger.warn('stripe webhook', { outcome, ...fields });
@@ -177,7 +182,8 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
       const stored = await (before ?? deps.store.read(customerId));
       const update = withUsageEffects(routed, stored, deps.plans ?? {});
       const target = flushTarget(event);
-      const accessChanges = accessSignature(stored) !== accessSignature(project(stored, customerId, update, receivedAt));
+      const after = project(stored, customerId, update, receivedAt);
+      const accessChanges = accessSignature(stored) !== accessSignature(after);
       if (accessChanges && target === undefined) logger.warn('access changed but the request names no api stage: cached decisions expire with the authorizer ttl', { eventId: id });
       const result: ApplyResult = await deps.store.apply({ eventId: id, type, created: envelope.created }, update, {
         flushPending: accessChanges && target !== undefined,
@@ -196,6 +202,9 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
           throw err;
         }
         await deps.store.flushDone(id);
+      }
+      if (result.outcome === 'applied' && accessChanges) {
+        accessChanged?.({ customerId, before: stored, after, eventId: id, type, created: envelope.created, appliedAt: receivedAt, ...(flushNeeded ? { flushedAt: now() } : {}) });
       }
       record(result.outcome, { type, eventId: id, customerId, ...(flushNeeded ? { detail: 'authorizer cache flushed' } : {}) });
       return ok(result.outcome);

@@ -2,12 +2,14 @@ import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import Stripe from 'stripe';
+import { countedFlusher } from '../shared/metrics';
 import { createObservability } from '../shared/observability';
 import { loadWebhookSettings } from '../shared/settings';
 import { ApiGatewayCacheFlusher } from './api-gateway-flusher';
 import { CoalescingFlusher } from './cache-flush';
 import { checkoutLinker, dynamoCheckoutLinkStore } from './checkout-link';
 import { makeWebhookHandler } from './handler';
+import { recoveryOptionsFrom } from './recovery';
 import { cachedSigningSecrets, readSecretString } from './secrets';
 import { DynamoPaymentStateStore } from './store';
 
@@ -15,7 +17,8 @@ const settings = loadWebhookSettings(process.env);
 const observability = createObservability('tollgate-webhook');
 const secretsManager = new SecretsManagerClient({});
 const dynamodb = new DynamoDBClient({});
-const flusher = new CoalescingFlusher(new ApiGatewayCacheFlusher(new APIGatewayClient({})));
+const recovery = recoveryOptionsFrom(process.env);
+const flusher = new CoalescingFlusher(countedFlusher(new ApiGatewayCacheFlusher(new APIGatewayClient({})), observability));
 const signingSecrets = cachedSigningSecrets(secretsManager, settings.webhookSecretId);
 // Optional: with a Stripe API key the webhook re-fetches same-second subscriptions and pages
 // entitlements. A failed read is not cached: the invocation fails (Stripe retries) and the next one reads again.
@@ -43,6 +46,7 @@ export const handler: ReturnType<typeof makeWebhookHandler> = async (event) => {
     stripe: settings.stripeApiKeySecretId === undefined ? undefined : await stripeClient(settings.stripeApiKeySecretId),
     observability,
     ...(settings.plans === undefined ? {} : { plans: settings.plans }),
+    recovery,
   });
   return handle(event);
 };

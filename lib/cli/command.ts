@@ -127,7 +127,10 @@ function table(rows: readonly (readonly [string, string])[], width: number): str
 }
 
 const listing = (group: CommandGroup): string[] =>
-  group.commands.flatMap((command) => [...wrapSynopsis(`${group.name} ${command.name}`, command.synopsis, '  '), `      ${command.summary}`]);
+  group.commands.flatMap((command) => [...wrapSynopsis(commandPath(group, command), command.synopsis, '  '), `      ${command.summary}`]);
+
+/** `keys create`; a group of one unnamed command is just its name (`report`). */
+const commandPath = (group: CommandGroup, command: CommandSpec): string => (command.name === '' ? group.name : `${group.name} ${command.name}`);
 
 const commonSection = (width: number): string[] => [
   'target and output (every command; default target: the local stack started by npm start):',
@@ -137,7 +140,7 @@ const commonSection = (width: number): string[] => [
 export const rootSynopsis = (groups: readonly CommandGroup[]): string => `usage: tollgate <${groups.map((g) => g.name).join('|')}> <command> [options]`;
 export const groupSynopsis = (group: CommandGroup): string => `usage: tollgate ${group.name} <${group.commands.map((c) => c.name).join('|')}> [options]`;
 export const commandSynopsis = (group: CommandGroup, command: CommandSpec): string =>
-  wrapSynopsis(`usage: tollgate ${group.name} ${command.name}`, command.synopsis, '').join('\n');
+  wrapSynopsis(`usage: tollgate ${commandPath(group, command)}`, command.synopsis, '').join('\n');
 
 const COMMON_WIDTH = Math.max(...Object.entries(COMMON_OPTIONS).map(([name, spec]) => optionLabel(name, spec).length));
 

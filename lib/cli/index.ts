@@ -7,6 +7,7 @@ import { describeFailure, oneLine } from './failures';
 import { KEYS } from './keys';
 import { CREDITS } from './credits';
 import { METERING } from './metering';
+import { REPORT } from './report';
 import { USAGE } from './usage';
 import { resolveTarget, type Target } from './target';
 
@@ -20,7 +21,7 @@ import { resolveTarget, type Target } from './target';
 export type { CliIo } from './command';
 export { CliError } from './command';
 
-export const GROUPS: readonly CommandGroup[] = [KEYS, CUSTOMERS, EVENTS, USAGE, CREDITS, METERING];
+export const GROUPS: readonly CommandGroup[] = [KEYS, CUSTOMERS, EVENTS, USAGE, CREDITS, METERING, REPORT];
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const args = [...argv];
@@ -44,15 +45,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   if (group === undefined) {
     return report(`unknown command "${groupName}"${didYouMean(groupName, GROUPS.map((g) => g.name))}`, rootSynopsis(GROUPS));
   }
-  if (commandName === undefined || commandName.startsWith('-')) {
+  // A group of one unnamed command is a command itself (tollgate report).
+  const single = group.commands.length === 1 && group.commands[0]!.name === '';
+  if (!single && (commandName === undefined || commandName.startsWith('-'))) {
     return wantsHelp(args) ? show(groupHelp(group)) : report(`missing a ${group.name} command`, groupSynopsis(group));
   }
-  const command = group.commands.find((c) => c.name === commandName);
+  const command = single ? group.commands[0] : group.commands.find((c) => c.name === commandName);
   if (command === undefined) {
     const names = group.commands.map((c) => c.name);
-    return report(`unknown ${group.name} command "${commandName}"${didYouMean(commandName, names)}`, groupSynopsis(group));
+    return report(`unknown ${group.name} command "${commandName}"${didYouMean(commandName ?? '', names)}`, groupSynopsis(group));
   }
-  const rest = args.slice(2);
+  const rest = args.slice(single ? 1 : 2);
   if (wantsHelp(rest)) return show(commandHelp(group, command));
 
   let target: Target | undefined;

@@ -32,6 +32,10 @@ export interface Target {
   readonly tables: TableNames;
   readonly flusher: AuthorizerCacheFlusher;
   readonly flushTarget: FlushTarget;
+  /** Local: the state folder npm start writes (its access and events logs). */
+  readonly stateDir?: string;
+  /** Deployed: the region and profile the SDK clients use. */
+  readonly aws?: { readonly region: string; readonly profile?: string };
   /** The webhook signing secret (the first, when two are rolling). */
   webhookSecret(): Promise<string>;
   close(): void;
@@ -94,6 +98,7 @@ export function resolveTarget(options: TargetOptions): Target {
       },
       flusher: new ApiGatewayCacheFlusher(apiGateway),
       flushTarget: { restApiId: outputs.RestApiId, stage: outputs.StageName },
+      aws,
       webhookSecret: async () => {
         const fromEnv = secretFromEnv(options.env);
         if (options.secretId === undefined) {
@@ -136,6 +141,7 @@ export function resolveTarget(options: TargetOptions): Target {
     tables: local.tables,
     flusher: new ApiGatewayCacheFlusher(apiGateway),
     flushTarget: { restApiId: local.restApiId, stage: local.stage },
+    stateDir: options.stateDir,
     webhookSecret: () => {
       const fromEnv = secretFromEnv(options.env);
       if (fromEnv !== undefined) return Promise.resolve(fromEnv);

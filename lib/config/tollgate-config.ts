@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { OVERAGES, type Plan, type Plans } from '../../lambda/shared/customers/usage-view';
 import { isLookupKey, isMeterEventName } from '../../lambda/shared/requirements';
+import { DEFAULT_OPERATIONS_CONFIG, loadOperationsConfig, type OperationsConfig } from './operations';
 
 /**
  * Deploy-time configuration: `cdk.json` context, overridable with `cdk synth -c tollgate:<name>=<value>`.
@@ -48,6 +49,8 @@ export interface TollgateConfig {
   /** The Stripe webhook's own throttling, apart from the public budget. @default 50 and 100 */
   readonly webhookThrottleRateLimit: number;
   readonly webhookThrottleBurstLimit: number;
+  /** Alarms, their thresholds and log retention (lib/config/operations.ts). */
+  readonly operations: OperationsConfig;
   /**
    * Usage plans, keyed by the Stripe price lookup key (or price id) a subscription item carries: quota
    * per billing period and what happens past it. A plan not listed is unlimited. @default {}
@@ -81,6 +84,7 @@ export const DEFAULT_CONFIG: TollgateConfig = {
   webhookThrottleBurstLimit: 100,
   plans: {},
   creditPacks: [],
+  operations: DEFAULT_OPERATIONS_CONFIG,
 };
 
 export const CONTEXT_PREFIX = 'tollgate:';
@@ -209,6 +213,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     throttleBurstLimit: integer('throttleBurstLimit', DEFAULT_CONFIG.throttleBurstLimit, 1, 5_000, 'requests'),
     webhookThrottleRateLimit: integer('webhookThrottleRateLimit', DEFAULT_CONFIG.webhookThrottleRateLimit, 1, 10_000, 'requests per second'),
     webhookThrottleBurstLimit: integer('webhookThrottleBurstLimit', DEFAULT_CONFIG.webhookThrottleBurstLimit, 1, 5_000, 'requests'),
+    operations: loadOperationsConfig(read, problems),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -41,6 +41,10 @@ export const coordinatesPath = (stateDir: string): string => path.join(stateDir,
 export const ACCESS_LOG_FILE = 'access.log';
 export const accessLogPath = (stateDir: string): string => path.join(stateDir, ACCESS_LOG_FILE);
 
+/** What the local webhook's log would hold for operations: one `access restored` JSON line per recovery (lambda/webhook/recovery.ts). */
+export const EVENTS_LOG_FILE = 'events.log';
+export const eventsLogPath = (stateDir: string): string => path.join(stateDir, EVENTS_LOG_FILE);
+
 export function writeCoordinates(stateDir: string, coordinates: LocalCoordinates): void {
   mkdirSync(stateDir, { recursive: true });
   writeFileSync(coordinatesPath(stateDir), `${JSON.stringify(coordinates, null, 2)}\n`, { mode: 0o600 });

@@ -4,12 +4,13 @@ import { PERIOD_MS } from '../../lambda/clock/schedule';
 import { PROJECT_ROOT } from '../contract';
 import type { TableNames } from '../../lambda/shared/tables';
 import { upgradeLegacyCustomers } from '../../lambda/shared/customers/upgrade';
-import { accessLogPath, removeCoordinates, writeCoordinates } from './coordinates';
+import { accessLogPath, eventsLogPath, removeCoordinates, writeCoordinates } from './coordinates';
 import { adoptSharedDatabase, credentialsPath, localCredentials } from './credentials';
 import { DEMO_KEYS_FILE, issueDemoKeys, seedDemoCustomers } from './demo';
 import { createTables, freePort, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from './dynamodb-local';
 import { startLocalMeterReporting, type LocalMeterReporting } from './meter-reporting';
 import { describeRouteChanges, filesUnder, requireFresh, watchSources } from './reload';
+import { OPERATOR_PATH } from './operator/page';
 import { startAdminServer, startGatewayServer, type RunningServer } from './server';
 import * as stack from './stack';
 import { portalCatalog } from '../config/portal-catalog';
@@ -49,6 +50,8 @@ export interface LocalRun {
   readonly portalMode: 'fake' | 'stripe';
   /** Where metering reports billed units. */
   readonly meterReporting: LocalMeterReporting;
+  /** The operator page on the admin server (lib/local/operator). */
+  readonly operatorUrl: string;
   stop(): Promise<void>;
 }
 
@@ -84,6 +87,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const accessLog = createWriteStream(accessLogPath(stateDir), { flags: 'a', mode: 0o600 });
   let meterReporting: LocalMeterReporting | undefined;
+  const eventsLog = createWriteStream(eventsLogPath(stateDir), { flags: 'a', mode: 0o600 });
   const build = (module: StackModule, endpoint: string): Served => {
     const config = module.loadProjectConfig(root, options.context);
     const built = module.buildLocalDocument(config, root);
@@ -98,6 +102,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
         webhookSecret: options.webhookSecret,
         credentials,
         accessLog: (line) => accessLog.write(`${line}\n`),
+        eventsLog: (line) => eventsLog.write(`${line}\n`),
         domainName: `127.0.0.1:${options.port}`,
         ...(portal === undefined ? {} : { portal: portal.options }),
         metering: { reporter: meterReporting!.reporter, onError: (err) => log(`tollgate: metering batch failed: ${err instanceof Error ? err.message : String(err)}`) },
@@ -130,6 +135,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     await meterReporting?.close();
     await new Promise<void>((resolve) => accessLog.end(resolve));
     await portal?.stop();
+    await new Promise<void>((resolve) => eventsLog.end(resolve));
     await dynamodb?.stop();
   };
 
@@ -145,7 +151,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     served = build(stack, dynamodb.endpoint);
     const gatewayServer = await startGatewayServer(() => served!.api.gateway, { port: options.port, log });
     servers.push(gatewayServer);
-    const adminServer = await startAdminServer(() => served!.api.gateway, { port: await freePort(), log });
+    const adminServer = await startAdminServer(() => served!.api.gateway, { port: await freePort(), log, operatorStateDir: stateDir });
     servers.push(adminServer);
     const apiUrl = (): string => `${gatewayServer.url}/${served!.config.stageName}/`;
     const writeRunCoordinates = (): void =>
@@ -209,7 +215,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     const watched = (): string[] => [path.join(root, 'cdk.json'), path.resolve(root, served!.config.openApiDocument), ...filesUnder(LAMBDA_DIR)];
     stopWatching = watchSources(watched, reload);
 
-    return { apiUrl, dynamodb, dbPath, tables, seeded, upgraded, demoKeys, portalMode: portal.mode, meterReporting, stop };
+    return { apiUrl, dynamodb, dbPath, tables, seeded, upgraded, demoKeys, portalMode: portal.mode, meterReporting, operatorUrl: `${adminServer.url}${OPERATOR_PATH}`, stop };
   } catch (err) {
     await stop();
     throw err;

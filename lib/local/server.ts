@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { LocalGateway, LocalResponse } from './gateway';
+import { serveOperatorPage } from './operator/page';
 
 /**
  * node:http around the in-process gateway: raw request bytes in (Stripe signs bytes), the gateway's
@@ -189,9 +190,15 @@ function decodeSegment(segment: string): string | undefined {
 }
 
 /** FlushStageAuthorizersCache: DELETE /restapis/{restApiId}/stages/{stage}/cache/authorizers → 202. */
-export function startAdminServer(source: GatewaySource, options: GatewayServerOptions): Promise<RunningServer> {
+export interface AdminServerOptions extends GatewayServerOptions {
+  /** Serve the operator page (lib/local/operator) from this state folder's logs. @default - not served */
+  readonly operatorStateDir?: string;
+}
+
+export function startAdminServer(source: GatewaySource, options: AdminServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const current = typeof source === 'function' ? source : () => source;
+  let listening = options.port;
   const server = serve(async (req, res) => {
     const method = req.method ?? 'GET';
     try {
@@ -201,6 +208,7 @@ export function startAdminServer(source: GatewaySource, options: GatewayServerOp
       sendProblem(res, tooLarge(MAX_ADMIN_REQUEST_BYTES), method);
       return;
     }
+    if (options.operatorStateDir !== undefined && serveOperatorPage(req, res, { stateDir: options.operatorStateDir, port: () => listening })) return;
     const target = (req.url ?? '').split('?')[0] ?? '';
     const match = FLUSH_PATH.exec(target);
     if (match === null) {
@@ -228,5 +236,8 @@ export function startAdminServer(source: GatewaySource, options: GatewayServerOp
     res.writeHead(202, { 'content-length': '0' });
     res.end();
   }, options.log);
-  return listen(server, options.port, host, 'local admin endpoint');
+  return listen(server, options.port, host, 'local admin endpoint').then((running) => {
+    listening = running.port;
+    return running;
+  });
 }

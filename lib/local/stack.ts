@@ -23,6 +23,7 @@ import { meteringRulesFrom, type MeteringRules } from '../../lambda/metering/rul
 import { DynamoMeteringStore } from '../../lambda/metering/store';
 import type { MeterReporter } from '../../lambda/metering/stripe-meter';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
+import type { AccessRestored } from '../../lambda/webhook/recovery';
 import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
 import { randomBytes } from 'node:crypto';
 import type Stripe from 'stripe';
@@ -101,6 +102,8 @@ export interface LocalApiOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Receives every access-log line the stage writes (lambda/shared/access-log.ts). @default - none */
   readonly accessLog?: (line: string) => void;
+  /** Receives the webhook's `access restored` log line of every recovery (lambda/webhook/recovery.ts). @default - none */
+  readonly eventsLog?: (line: string) => void;
   /** `$context.domainName`: the local server's host and port, so the stage's own URLs resolve. @default "127.0.0.1" */
   readonly domainName?: string;
   /** The portal's Stripe (real with an API key, else the fake) and its signing secret for sessions. @default - no Stripe, a random secret */
@@ -169,6 +172,10 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     now: () => new Date(now()),
     observability: createObservability('tollgate-webhook'),
     plans: settings.plans ?? {},
+    recovery: {
+      gracePeriodSeconds: settings.gracePeriodSeconds,
+      ...(options.eventsLog === undefined ? {} : { onRestored: (restored: AccessRestored) => options.eventsLog!(JSON.stringify(restored)) }),
+    },
   });
   // A stopped run must not keep the process alive for the minutes a clock run may wait.
   const stopped = new AbortController();

@@ -114,7 +114,8 @@ function banner(run: LocalRun, stateDir: string, webhookSecret: string): string 
     '  STRIPE_WEBHOOK_SECRET=whsec_… npm start',
     '',
     'edits to the OpenAPI document, cdk.json and lambda/ reload the gateway in place',
-    'manage it:  npx tollgate --help    ·    stop: Ctrl-C',
+    `operator page (402s, recoveries, live): ${run.operatorUrl}`,
+    'manage it:  npx tollgate --help    ·    report: npx tollgate report    ·    stop: Ctrl-C',
     '',
   ].join('\n');
 }

@@ -47,7 +47,7 @@ describe('access-log lines', () => {
   it('parse back what they render, and refuse what is not tollgate\'s format', () => {
     const line = renderAccessLogLine({ 'context.requestId': 'r1', 'context.status': 204, 'context.authorizer.reserved': 3 });
     expect(parseAccessLogLine(line)).toEqual({ requestId: 'r1', status: '204', reserved: '3' });
-    expect(JSON.parse(line)).toMatchObject({ customerId: '-', ip: '-' });
+    expect(JSON.parse(line)).toMatchObject({ customerId: '-', reason: '-' });
     for (const bad of ['', 'not json', '[]', 'null', '{"requestId":"r1"}', '{"requestId":"r1","status":"ok"}', '{"status":"200"}']) {
       expect(parseAccessLogLine(bad)).toBeUndefined();
     }

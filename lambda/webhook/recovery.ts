@@ -1,0 +1,94 @@
+import type { CustomerRecord } from '../shared/customers/record';
+import { METRICS, recordMilliseconds } from '../shared/metrics';
+import { countOne, type Observability } from '../shared/observability';
+import type { PaymentReason } from '../shared/problems';
+import type { RouteRule } from '../shared/requirements';
+import { ENV } from '../shared/settings';
+import { decide } from '../authorizer/decide';
+
+/**
+ * Recovery analytics, computed where access changes: the webhook already knows a customer's state
+ * before and after an event, so it evaluates the authorizer's pure decision on both. When a paid
+ * route went from denied to allowed, the event restored access: one `access restored` log line and
+ * one `AccessRestored` metric by the reason the customer was denied. Nothing is written on the
+ * authorizer's path; when the episode's denials began comes from the access log (its 402 lines carry
+ * customerId and reason), and `tollgate report` joins the two.
+ */
+
+/** A paid route as every route requiring a subscription sees it: allowed iff the standing is good and no usage block applies. */
+const PAID_ROUTE: RouteRule = { method: 'GET', path: '/', requires: { kind: 'subscription' } };
+
+export const ACCESS_RESTORED_MESSAGE = 'access restored';
+
+/** What the log line (deployed) and `.tollgate/events.log` (local) record of one restoration. */
+export interface AccessRestored {
+  readonly message: typeof ACCESS_RESTORED_MESSAGE;
+  readonly customerId: string;
+  /** The 402 reason the customer was answered before this event. */
+  readonly reason: PaymentReason;
+  /** When the webhook applied the event (ISO 8601). */
+  readonly restoredAt: string;
+  readonly eventId: string;
+  readonly type: string;
+}
+
+export interface RecoveryOptions {
+  /** The grace period the authorizer applies (the same setting: a past_due within grace is not denied). */
+  readonly gracePeriodSeconds: number;
+  /** Also receives each restoration (the local run appends them to `.tollgate/events.log`). @default - none */
+  readonly onRestored?: (restored: AccessRestored) => void;
+}
+
+/** The webhook's grace period, from the variable the stack sets for the authorizer and the clock too. */
+export function recoveryOptionsFrom(env: Readonly<Record<string, string | undefined>>): RecoveryOptions {
+  const hours = Number(env[ENV.gracePeriodHours] ?? '');
+  if (!Number.isFinite(hours) || hours < 0 || env[ENV.gracePeriodHours] === undefined) {
+    throw new Error(`${ENV.gracePeriodHours} must be a number of hours ≥ 0: set it in the stack`);
+  }
+  return { gracePeriodSeconds: Math.round(hours * 3600) };
+}
+
+/** The reason a paid route is denied, or undefined when it is allowed. */
+export function paidRouteDenial(record: CustomerRecord | undefined, customerId: string, now: Date, gracePeriodSeconds: number): PaymentReason | undefined {
+  const decision = decide(record ?? { customerId, subscriptions: {}, invoices: {}, pastDue: {} }, [PAID_ROUTE], now, { gracePeriodSeconds });
+  return decision.verdicts[0]!.allow ? undefined : decision.reason;
+}
+
+export interface AccessChange {
+  readonly customerId: string;
+  readonly before: CustomerRecord | undefined;
+  readonly after: CustomerRecord;
+  readonly eventId: string;
+  readonly type: string;
+  /** The event's `created` (epoch seconds). */
+  readonly created: number;
+  readonly appliedAt: Date;
+  /** When the flush the event caused completed; undefined: none was needed or possible. */
+  readonly flushedAt?: Date;
+}
+
+/** Called by the webhook once an applied event changed a customer's access. */
+export function makeAccessObserver(options: RecoveryOptions, observability: Observability): (change: AccessChange) => AccessRestored | undefined {
+  const { logger, metrics } = observability;
+  return (change) => {
+    if (change.flushedAt !== undefined) {
+      // Stripe's delivery delay included: what the customer waits from the payment to access.
+      recordMilliseconds(metrics, METRICS.paymentToFlush, Math.max(0, change.flushedAt.getTime() - change.created * 1000));
+    }
+    const was = paidRouteDenial(change.before, change.customerId, change.appliedAt, options.gracePeriodSeconds);
+    if (was === undefined || paidRouteDenial(change.after, change.customerId, change.appliedAt, options.gracePeriodSeconds) !== undefined) return undefined;
+    const restored: AccessRestored = {
+      message: ACCESS_RESTORED_MESSAGE,
+      customerId: change.customerId,
+      reason: was,
+      restoredAt: change.appliedAt.toISOString(),
+      eventId: change.eventId,
+      type: change.type,
+    };
+    countOne(metrics, METRICS.accessRestored, { reason: was });
+    const { message, ...fields } = restored;
+    logger.info(message, fields);
+    options.onRestored?.(restored);
+    return restored;
+  };
+}

@@ -1,0 +1,313 @@
+import { NO_VALUE, parseAccessLogLine, type AccessLogLine } from '../../lambda/shared/access-log';
+import { ACCESS_RESTORED_MESSAGE } from '../../lambda/webhook/recovery';
+
+/**
+ * The operations report's one core: what `tollgate report` and the local operator page show, computed
+ * from the same rows whether they come from `.tollgate/access.log` and `.tollgate/events.log` (local)
+ * or from the saved CloudWatch Logs Insights queries the stack defines (deployed; the query strings
+ * are here, so the stack and the CLI cannot drift apart).
+ *
+ * Recoveries join two sources: the webhook's `access restored` lines (when and why a customer was let
+ * in again) and the access log's 402 lines (customerId and reason of every denial). The episode a
+ * restoration ends began with the customer's first 402 after their previous restoration.
+ */
+
+/** One group of requests: status, 402 reason and gateway response type (absent: none). */
+export interface RequestRow {
+  readonly status: string;
+  readonly reason?: string;
+  readonly responseType?: string;
+  readonly count: number;
+}
+
+/** 402s of one customer at one time (a request locally; deployed, a minute's 402s at the first one's time). */
+export interface DenialRow {
+  readonly customerId: string;
+  readonly reason?: string;
+  /** Epoch ms. */
+  readonly at: number;
+  readonly count: number;
+}
+
+export interface RestorationRow {
+  readonly customerId: string;
+  readonly reason: string;
+  /** Epoch ms. */
+  readonly at: number;
+}
+
+export interface ReportRows {
+  readonly requests: readonly RequestRow[];
+  readonly denials: readonly DenialRow[];
+  readonly restorations: readonly RestorationRow[];
+}
+
+export type ErrorSource = 'authorizer' | 'integration' | 'gateway';
+/** How the gateway answered, as the decision it reflects: allowed (authorized, or a public route), denied (402), unauthorized (401), throttled (429), error (the authorizer failed: 503). */
+export type RequestOutcome = 'allowed' | 'denied' | 'unauthorized' | 'throttled' | 'error';
+
+export interface Report {
+  readonly since: string;
+  readonly until: string;
+  readonly requests: number;
+  /** Requests by how the gateway answered them. */
+  readonly outcomes: Readonly<Record<RequestOutcome, number>>;
+  /** Counts of the statuses operators watch. */
+  readonly statuses: Readonly<Record<'401' | '402' | '429' | '503', number>>;
+  /** 402s by reason, largest first. */
+  readonly deniedByReason: Readonly<Record<string, number>>;
+  /** Customers with the most 402s (ids only), at most 10. */
+  readonly topDeniedCustomers: ReadonlyArray<{ readonly customerId: string; readonly denials: number }>;
+  /**
+   * Customers answered 402 in the range whom a payment event then let in, by the reason they were
+   * denied, with the time from the episode's first 402 to the restored access.
+   */
+  readonly recoveries: {
+    readonly count: number;
+    readonly medianSeconds: number | null;
+    readonly byReason: Readonly<Record<string, { readonly count: number; readonly medianSeconds: number | null }>>;
+    /** Access a payment event granted with no 402 of that customer in the range: a new subscriber who never called, or an episode that began earlier. */
+    readonly withoutDenialInRange: number;
+  };
+  /** 5xx answers by where they came from. */
+  readonly serverErrors: Readonly<Record<ErrorSource, number>>;
+}
+
+const present = (value: string | undefined): string | undefined => (value === undefined || value === '' || value === NO_VALUE ? undefined : value);
+
+/** Where a 5xx came from: the authorizer (503), the integration (the backend or the webhook, or its failure), or the gateway itself. */
+export function errorSource(status: string, responseType: string | undefined): ErrorSource | undefined {
+  if (!/^5\d\d$/.test(status)) return undefined;
+  const type = present(responseType);
+  if (type?.startsWith('AUTHORIZER_') === true) return 'authorizer';
+  if (type === undefined || type.startsWith('INTEGRATION_')) return 'integration';
+  return 'gateway';
+}
+
+export function outcomeOf(row: { readonly status: string; readonly responseType?: string }): RequestOutcome {
+  if (row.status === '401') return 'unauthorized';
+  if (row.status === '402') return 'denied';
+  if (row.status === '429') return 'throttled';
+  return present(row.responseType)?.startsWith('AUTHORIZER_') === true ? 'error' : 'allowed';
+}
+
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+export const OUTCOMES: readonly RequestOutcome[] = ['allowed', 'denied', 'unauthorized', 'throttled', 'error'];
+const byCountDesc = (entries: Array<[string, number]>): Array<[string, number]> => entries.sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+
+/** Each restoration with the seconds since its episode's first 402 (undefined: that 402 is not in the rows). */
+export function recoveries(denials: readonly DenialRow[], restorations: readonly RestorationRow[]): Array<RestorationRow & { readonly seconds?: number }> {
+  const denialTimes = new Map<string, number[]>();
+  for (const d of denials) denialTimes.set(d.customerId, [...(denialTimes.get(d.customerId) ?? []), d.at]);
+  for (const times of denialTimes.values()) times.sort((a, b) => a - b);
+  const previous = new Map<string, number>();
+  return [...restorations]
+    .sort((a, b) => a.at - b.at)
+    .map((r) => {
+      const after = previous.get(r.customerId) ?? Number.NEGATIVE_INFINITY;
+      previous.set(r.customerId, r.at);
+      const first = (denialTimes.get(r.customerId) ?? []).find((t) => t > after && t <= r.at);
+      return first === undefined ? r : { ...r, seconds: (r.at - first) / 1000 };
+    });
+}
+
+export function buildReport(rows: ReportRows, since: Date, until: Date): Report {
+  const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<RequestOutcome, number>;
+  const statuses = { '401': 0, '402': 0, '429': 0, '503': 0 };
+  const serverErrors: Record<ErrorSource, number> = { authorizer: 0, integration: 0, gateway: 0 };
+  const reasons = new Map<string, number>();
+  let requests = 0;
+  for (const row of rows.requests) {
+    requests += row.count;
+    outcomes[outcomeOf(row)] += row.count;
+    if (row.status in statuses) statuses[row.status as keyof typeof statuses] += row.count;
+    const source = errorSource(row.status, row.responseType);
+    if (source !== undefined) serverErrors[source] += row.count;
+    if (row.status === '402') reasons.set(present(row.reason) ?? 'unknown', (reasons.get(present(row.reason) ?? 'unknown') ?? 0) + row.count);
+  }
+  const customers = new Map<string, number>();
+  for (const d of rows.denials) customers.set(d.customerId, (customers.get(d.customerId) ?? 0) + d.count);
+  const restored = recoveries(rows.denials, rows.restorations);
+  const recovered = restored.filter((r) => r.seconds !== undefined);
+  const seconds = (list: typeof recovered): number[] => list.map((r) => r.seconds!);
+  const byReason: Record<string, { count: number; medianSeconds: number | null }> = {};
+  for (const reason of [...new Set(recovered.map((r) => r.reason))].sort()) {
+    const ofReason = recovered.filter((r) => r.reason === reason);
+    byReason[reason] = { count: ofReason.length, medianSeconds: median(seconds(ofReason)) };
+  }
+  return {
+    since: since.toISOString(),
+    until: until.toISOString(),
+    requests,
+    outcomes,
+    statuses,
+    deniedByReason: Object.fromEntries(byCountDesc([...reasons])),
+    topDeniedCustomers: byCountDesc([...customers]).slice(0, 10).map(([customerId, denials]) => ({ customerId, denials })),
+    recoveries: { count: recovered.length, medianSeconds: median(seconds(recovered)), byReason, withoutDenialInRange: restored.length - recovered.length },
+    serverErrors,
+  };
+}
+
+// ---- local: the files npm start writes ----
+
+/** Access-log lines whose request time is in [since, until), parsed. */
+export function accessLinesIn(lines: Iterable<string>, since: Date, until: Date): Array<AccessLogLine & { readonly at: number }> {
+  const out: Array<AccessLogLine & { at: number }> = [];
+  for (const text of lines) {
+    const line = parseAccessLogLine(text);
+    const at = Number(line?.requestTime);
+    if (line !== undefined && Number.isFinite(at) && at >= since.getTime() && at < until.getTime()) out.push({ ...line, at });
+  }
+  return out;
+}
+
+/** `access restored` lines (the webhook's log line, or `.tollgate/events.log`) whose time is in [since, until). */
+export function restorationsIn(lines: Iterable<string>, since: Date, until: Date): RestorationRow[] {
+  const out: RestorationRow[] = [];
+  for (const text of lines) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      continue;
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    const { message, customerId, reason, restoredAt } = value as Record<string, unknown>;
+    const at = typeof restoredAt === 'string' ? Date.parse(restoredAt) : NaN;
+    if (message !== ACCESS_RESTORED_MESSAGE || typeof customerId !== 'string' || typeof reason !== 'string' || !Number.isFinite(at)) continue;
+    if (at >= since.getTime() && at < until.getTime()) out.push({ customerId, reason, at });
+  }
+  return out;
+}
+
+/** The report's rows from the local files' lines: each request its own row. */
+export function localRows(accessLines: Iterable<string>, eventLines: Iterable<string>, since: Date, until: Date): ReportRows {
+  const lines = accessLinesIn(accessLines, since, until);
+  return {
+    requests: lines.map((l) => ({ status: l.status!, ...(l.reason === undefined ? {} : { reason: l.reason }), ...(l.responseType === undefined ? {} : { responseType: l.responseType }), count: 1 })),
+    denials: lines.filter((l) => l.status === '402' && l.customerId !== undefined).map((l) => ({ customerId: l.customerId!, ...(l.reason === undefined ? {} : { reason: l.reason }), at: l.at, count: 1 })),
+    restorations: restorationsIn(eventLines, since, until),
+  };
+}
+
+// ---- deployed: saved CloudWatch Logs Insights queries ----
+
+export type ReportQueryName = keyof ReportRows;
+
+/** The saved queries, by the log group each runs on. The stack defines them (logs.QueryDefinition); the CLI runs them. */
+export const REPORT_QUERIES: Readonly<Record<ReportQueryName, { readonly logGroup: 'access' | 'webhook'; readonly query: string }>> = {
+  requests: {
+    logGroup: 'access',
+    query: 'stats count(*) as count by status, reason, responseType\n| limit 10000',
+  },
+  denials: {
+    logGroup: 'access',
+    // Per customer and minute, with the minute's first 402: the episode starts at that exact time.
+    query: 'filter status = "402" and customerId != "-"\n| stats count(*) as count, min(@timestamp) as at by customerId, reason, bin(1m)\n| limit 10000',
+  },
+  restorations: {
+    logGroup: 'webhook',
+    query: `filter message = "${ACCESS_RESTORED_MESSAGE}"\n| fields restoredAt, customerId, reason\n| sort @timestamp asc\n| limit 10000`,
+  },
+};
+
+/** The saved queries' names: `tollgate/<restApiId>/report/<query>`, so the CLI finds them from the stack outputs. */
+export const reportQueryPrefix = (restApiId: string): string => `tollgate/${restApiId}/report/`;
+
+/** One result row of GetQueryResults. */
+export type InsightsRow = ReadonlyArray<{ readonly field?: string; readonly value?: string }>;
+
+const fieldsOf = (row: InsightsRow): Record<string, string> =>
+  Object.fromEntries(row.flatMap((f) => (f.field === undefined || f.value === undefined ? [] : [[f.field, f.value]])));
+
+/** Logs Insights writes times as `2026-11-30 16:27:00.000`, in UTC. */
+const insightsTime = (value: string | undefined): number => (value === undefined ? NaN : Date.parse(`${value.replace(' ', 'T')}Z`));
+
+const count = (value: string | undefined): number => {
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? n : 0;
+};
+
+/** The report's rows from the three queries' results. */
+export function insightsRows(results: Readonly<Record<ReportQueryName, readonly InsightsRow[]>>): ReportRows {
+  const optional = (name: 'reason' | 'responseType', value: string | undefined): Record<string, string> => {
+    const v = present(value);
+    return v === undefined ? {} : { [name]: v };
+  };
+  return {
+    requests: results.requests.map(fieldsOf).flatMap((r) =>
+      r.status === undefined ? [] : [{ status: r.status, ...optional('reason', r.reason), ...optional('responseType', r.responseType), count: count(r.count) }],
+    ),
+    denials: results.denials.map(fieldsOf).flatMap((r) => {
+      const at = insightsTime(r.at);
+      return present(r.customerId) === undefined || !Number.isFinite(at) ? [] : [{ customerId: r.customerId!, ...optional('reason', r.reason), at, count: count(r.count) }];
+    }),
+    restorations: results.restorations.map(fieldsOf).flatMap((r) => {
+      const at = Date.parse(r.restoredAt ?? '');
+      return r.customerId === undefined || r.reason === undefined || !Number.isFinite(at) ? [] : [{ customerId: r.customerId, reason: r.reason, at }];
+    }),
+  };
+}
+
+// ---- the operator page's series ----
+
+export interface ReportSeries {
+  /** Bucket starts, epoch ms. */
+  readonly buckets: readonly number[];
+  readonly outcomes: Readonly<Record<RequestOutcome, readonly number[]>>;
+  readonly deniedByReason: Readonly<Record<string, readonly number[]>>;
+  readonly recoveries: readonly number[];
+}
+
+/** Requests by outcome, 402s by reason and recoveries per bucket of `bucketMs` from `since` to `until`. */
+export function localSeries(accessLines: Iterable<string>, eventLines: Iterable<string>, since: Date, until: Date, bucketMs: number): ReportSeries {
+  const n = Math.max(1, Math.ceil((until.getTime() - since.getTime()) / bucketMs));
+  const buckets = Array.from({ length: n }, (_, i) => since.getTime() + i * bucketMs);
+  const index = (at: number): number => Math.min(n - 1, Math.floor((at - since.getTime()) / bucketMs));
+  const zeros = (): number[] => new Array<number>(n).fill(0);
+  const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, zeros()])) as Record<RequestOutcome, number[]>;
+  const deniedByReason: Record<string, number[]> = {};
+  const lines = accessLinesIn(accessLines, since, until);
+  for (const line of lines) {
+    const i = index(line.at);
+    outcomes[outcomeOf({ status: line.status!, ...line })][i]! += 1;
+    if (line.status === '402') (deniedByReason[line.reason ?? 'unknown'] ??= zeros())[i]! += 1;
+  }
+  const recovered = zeros();
+  const denials = lines.filter((l) => l.status === '402' && l.customerId !== undefined).map((l) => ({ customerId: l.customerId!, at: l.at, count: 1 }));
+  for (const r of recoveries(denials, restorationsIn(eventLines, since, until))) if (r.seconds !== undefined) recovered[index(r.at)]! += 1;
+  return { buckets, outcomes, deniedByReason, recoveries: recovered };
+}
+
+/** The report as a person reads it. */
+export function renderReport(report: Report, source: string): string {
+  const lines: string[] = [];
+  const rows = (pairs: Array<[string, string | number]>): void => {
+    const width = Math.max(0, ...pairs.map(([k]) => k.length));
+    for (const [k, v] of pairs) lines.push(`  ${k.padEnd(width)}  ${v}`);
+  };
+  const seconds = (s: number | null): string => (s === null ? '-' : s < 120 ? `${Math.round(s)}s` : `${(s / 60).toFixed(1)}m`);
+  lines.push(`tollgate report ${report.since} → ${report.until} (${source})`, '');
+  lines.push(`requests: ${report.requests}`);
+  rows(Object.entries(report.outcomes).map(([k, v]) => [k, v]));
+  lines.push('', 'statuses:');
+  rows(Object.entries(report.statuses).map(([k, v]) => [k, v]));
+  lines.push('', '402 by reason:');
+  if (Object.keys(report.deniedByReason).length === 0) lines.push('  none');
+  rows(Object.entries(report.deniedByReason));
+  lines.push('', 'top customers by 402s:');
+  if (report.topDeniedCustomers.length === 0) lines.push('  none');
+  rows(report.topDeniedCustomers.map((c) => [c.customerId, c.denials]));
+  const { recoveries: r } = report;
+  lines.push('', `recoveries: ${r.count} denied customers let in by a payment (median ${seconds(r.medianSeconds)} from their first 402); ${r.withoutDenialInRange} more got access with no 402 in range`);
+  rows(Object.entries(r.byReason).map(([reason, v]) => [reason, `${v.count}, median ${seconds(v.medianSeconds)}`]));
+  lines.push('', '5xx by source:');
+  rows(Object.entries(report.serverErrors));
+  return lines.join('\n');
+}

@@ -1,0 +1,171 @@
+import { buildReport, errorSource, insightsRows, localRows, localSeries, median, recoveries, renderReport } from '../../lib/cli/report-queries';
+
+/** Lines as the local gateway and the stage write them (lambda/shared/access-log.ts), one per request. */
+const line = (fields: { requestId: string; requestTime: number; status: string; customerId?: string; reason?: string; responseType?: string; resourcePath?: string }): string =>
+  JSON.stringify({
+    requestId: fields.requestId,
+    requestTime: String(fields.requestTime),
+    method: 'GET',
+    resourcePath: fields.resourcePath ?? '/v1/quotes',
+    status: fields.status,
+    responseLatency: '12',
+    responseType: fields.responseType ?? '-',
+    error: '-',
+    authorizerStatus: '-',
+    authorizerLatency: '-',
+    authorizerError: '-',
+    customerId: fields.customerId ?? '-',
+    reason: fields.reason ?? '-',
+    periodEnd: '-',
+    reserved: '-',
+    reservation: '-',
+  });
+
+const T = Date.parse('2026-11-30T10:00:00.000Z');
+const s = (seconds: number): number => T + seconds * 1000;
+
+const ACCESS_LOG = [
+  // Before the range: not counted.
+  line({ requestId: 'r0', requestTime: s(-60), status: '402', customerId: 'cus_A', reason: 'payment_failed' }),
+  line({ requestId: 'r1', requestTime: s(0), status: '200', customerId: 'cus_P' }),
+  line({ requestId: 'r2', requestTime: s(5), status: '402', customerId: 'cus_A', reason: 'payment_failed' }),
+  line({ requestId: 'r3', requestTime: s(6), status: '401', responseType: 'UNAUTHORIZED' }),
+  line({ requestId: 'r4', requestTime: s(10), status: '402', customerId: 'cus_A', reason: 'payment_failed' }),
+  line({ requestId: 'r5', requestTime: s(20), status: '402', customerId: 'cus_B', reason: 'no_subscription' }),
+  line({ requestId: 'r6', requestTime: s(25), status: '503', responseType: 'AUTHORIZER_FAILURE' }),
+  line({ requestId: 'r7', requestTime: s(26), status: '502', responseType: 'INTEGRATION_FAILURE' }),
+  line({ requestId: 'r8', requestTime: s(27), status: '500', resourcePath: '/webhooks/stripe' }),
+  line({ requestId: 'r9', requestTime: s(28), status: '504', responseType: 'INTEGRATION_TIMEOUT' }),
+  line({ requestId: 'r10', requestTime: s(29), status: '500', responseType: 'DEFAULT_5XX' }),
+  line({ requestId: 'r11', requestTime: s(30), status: '429', responseType: 'THROTTLED' }),
+  line({ requestId: 'r12', requestTime: s(100), status: '200', customerId: 'cus_A' }),
+  // A second episode for cus_A after its recovery at 95 s.
+  line({ requestId: 'r13', requestTime: s(200), status: '402', customerId: 'cus_A', reason: 'subscription_canceled' }),
+  line({ requestId: 'r14', requestTime: s(201), status: '402', customerId: 'cus_B', reason: 'no_subscription' }),
+  'not json',
+  '{"unrelated":true}',
+];
+
+/** `.tollgate/events.log`: the webhook's `access restored` lines. */
+const EVENTS_LOG = [
+  JSON.stringify({ message: 'access restored', customerId: 'cus_A', reason: 'payment_failed', restoredAt: new Date(s(95)).toISOString(), eventId: 'evt_1', type: 'invoice.paid' }),
+  JSON.stringify({ message: 'access restored', customerId: 'cus_B', reason: 'no_subscription', restoredAt: new Date(s(260)).toISOString(), eventId: 'evt_2', type: 'customer.subscription.created' }),
+  JSON.stringify({ message: 'access restored', customerId: 'cus_A', reason: 'subscription_canceled', restoredAt: new Date(s(300)).toISOString(), eventId: 'evt_3', type: 'customer.subscription.created' }),
+  // A customer whose 402s all came before the range: not a recovery seen in the range.
+  JSON.stringify({ message: 'access restored', customerId: 'cus_C', reason: 'trial_ended', restoredAt: new Date(s(310)).toISOString(), eventId: 'evt_4', type: 'customer.subscription.resumed' }),
+  JSON.stringify({ message: 'stripe webhook', customerId: 'cus_A', outcome: 'applied' }),
+];
+
+describe('the report from the local files', () => {
+  const since = new Date(T);
+  const until = new Date(s(3600));
+  const report = buildReport(localRows(ACCESS_LOG, EVENTS_LOG, since, until), since, until);
+
+  it('counts requests by outcome and the watched statuses in the range only', () => {
+    expect(report.requests).toBe(14);
+    expect(report.outcomes).toEqual({ allowed: 6, denied: 5, unauthorized: 1, throttled: 1, error: 1 });
+    expect(report.statuses).toEqual({ '401': 1, '402': 5, '429': 1, '503': 1 });
+  });
+
+  it('counts 402s by reason, largest first, and the customers denied most (ids only)', () => {
+    expect(Object.entries(report.deniedByReason)).toEqual([
+      ['no_subscription', 2],
+      ['payment_failed', 2],
+      ['subscription_canceled', 1],
+    ]);
+    expect(report.topDeniedCustomers).toEqual([
+      { customerId: 'cus_A', denials: 3 },
+      { customerId: 'cus_B', denials: 2 },
+    ]);
+  });
+
+  it('times each recovery from the first 402 of its episode', () => {
+    // cus_A: 5 s → 95 s (90 s); cus_B: 20 s → 260 s (240 s); cus_A again: 200 s → 300 s (100 s); cus_C: no 402 in range.
+    expect(report.recoveries).toEqual({
+      count: 3,
+      medianSeconds: 100,
+      byReason: {
+        no_subscription: { count: 1, medianSeconds: 240 },
+        payment_failed: { count: 1, medianSeconds: 90 },
+        subscription_canceled: { count: 1, medianSeconds: 100 },
+      },
+      withoutDenialInRange: 1,
+    });
+  });
+
+  it('splits 5xx by source: authorizer, integration (a backend or the webhook), gateway', () => {
+    expect(report.serverErrors).toEqual({ authorizer: 1, integration: 3, gateway: 1 });
+  });
+
+  it('renders a table a person reads', () => {
+    const text = renderReport(report, 'local');
+    expect(text).toContain('2026-11-30T10:00:00.000Z → 2026-11-30T11:00:00.000Z');
+    expect(text).toMatch(/no_subscription\s+2/);
+    expect(text).toMatch(/cus_A\s+3/);
+    expect(text).toContain('recoveries: 3 denied customers let in by a payment (median 100s from their first 402); 1 more got access with no 402 in range');
+    expect(text).toMatch(/authorizer\s+1/);
+  });
+
+  it('charts outcomes, reasons and recoveries per bucket', () => {
+    const series = localSeries(ACCESS_LOG, EVENTS_LOG, since, new Date(s(400)), 100_000);
+    expect(series.buckets).toEqual([T, s(100), s(200), s(300)]);
+    expect(series.outcomes.denied).toEqual([3, 0, 2, 0]);
+    expect(series.deniedByReason).toEqual({ payment_failed: [2, 0, 0, 0], no_subscription: [1, 0, 1, 0], subscription_canceled: [0, 0, 1, 0] });
+    expect(series.recoveries).toEqual([1, 0, 1, 1]);
+  });
+});
+
+describe('the report from the saved Logs Insights queries', () => {
+  // GetQueryResults rows as CloudWatch Logs returns them for REPORT_QUERIES.
+  const results = {
+    requests: [
+      [{ field: 'status', value: '200' }, { field: 'reason', value: '-' }, { field: 'responseType', value: '-' }, { field: 'count', value: '120' }],
+      [{ field: 'status', value: '402' }, { field: 'reason', value: 'payment_failed' }, { field: 'responseType', value: 'ACCESS_DENIED' }, { field: 'count', value: '7' }],
+      [{ field: 'status', value: '503' }, { field: 'reason', value: '-' }, { field: 'responseType', value: 'AUTHORIZER_FAILURE' }, { field: 'count', value: '2' }],
+      [{ field: 'status', value: '500' }, { field: 'reason', value: '-' }, { field: 'responseType', value: '-' }, { field: 'count', value: '1' }],
+    ],
+    denials: [
+      [{ field: 'customerId', value: 'cus_A' }, { field: 'reason', value: 'payment_failed' }, { field: 'bin(1m)', value: '2026-11-30 10:01:00.000' }, { field: 'count', value: '4' }, { field: 'at', value: '2026-11-30 10:01:12.500' }],
+      [{ field: 'customerId', value: 'cus_A' }, { field: 'reason', value: 'payment_failed' }, { field: 'bin(1m)', value: '2026-11-30 10:03:00.000' }, { field: 'count', value: '3' }, { field: 'at', value: '2026-11-30 10:03:40.000' }],
+    ],
+    restorations: [
+      [{ field: 'restoredAt', value: '2026-11-30T10:05:30.000Z' }, { field: 'customerId', value: 'cus_A' }, { field: 'reason', value: 'payment_failed' }, { field: '@ptr', value: 'abc' }],
+    ],
+  };
+
+  it('reads the rows and builds the same report', () => {
+    const since = new Date(T);
+    const until = new Date(s(3600));
+    const report = buildReport(insightsRows(results), since, until);
+    expect(report.requests).toBe(130);
+    expect(report.deniedByReason).toEqual({ payment_failed: 7 });
+    expect(report.topDeniedCustomers).toEqual([{ customerId: 'cus_A', denials: 7 }]);
+    // First 402 at 10:01:12.5, restored at 10:05:30: 257.5 s.
+    expect(report.recoveries).toMatchObject({ count: 1, withoutDenialInRange: 0, medianSeconds: 257.5 });
+    expect(report.serverErrors).toEqual({ authorizer: 2, integration: 1, gateway: 0 });
+  });
+});
+
+describe('report helpers', () => {
+  it.each([
+    ['503', 'AUTHORIZER_FAILURE', 'authorizer'],
+    ['503', 'AUTHORIZER_CONFIGURATION_ERROR', 'authorizer'],
+    ['502', 'INTEGRATION_FAILURE', 'integration'],
+    ['500', undefined, 'integration'],
+    ['500', '-', 'integration'],
+    ['500', 'DEFAULT_5XX', 'gateway'],
+    ['402', 'ACCESS_DENIED', undefined],
+  ])('attributes %s %s to %s', (status, responseType, source) => {
+    expect(errorSource(status, responseType)).toBe(source);
+  });
+
+  it('takes the median of odd and even counts, null of none', () => {
+    expect([median([3, 1, 2]), median([4, 1, 3, 2]), median([])]).toEqual([2, 2.5, null]);
+  });
+
+  it('starts an episode after the previous restoration', () => {
+    const denials = [0, 10, 50].map((at) => ({ customerId: 'cus_X', at: at * 1000, count: 1 }));
+    const restorations = [20, 60].map((at) => ({ customerId: 'cus_X', reason: 'payment_failed', at: at * 1000 }));
+    expect(recoveries(denials, restorations).map((r) => r.seconds)).toEqual([20, 10]);
+  });
+});

@@ -1,0 +1,97 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { run } from '../cli/support';
+import { launchChromium } from '../support/browser';
+import { killGroup, npmStart, type NpmStart } from '../support/npm-start';
+
+/**
+ * npm start as a user runs it: a customer without a subscription gets 402s, pays (a signed test event
+ * through the CLI), gets in; then `tollgate report --json` and the operator page show the 402s and the
+ * recovery, from the files the run wrote.
+ */
+
+const ARTIFACTS = path.join(__dirname, '..', '..', 'test-artifacts');
+const CUSTOMER = 'cus_OpsEndToEnd1';
+
+let started: NpmStart | undefined;
+let stateDir: string;
+
+beforeAll(async () => {
+  stateDir = mkdtempSync(path.join(tmpdir(), 'tollgate-ops-e2e-'));
+  started = await npmStart({ stateDir, args: ['--in-memory'] });
+}, 120_000);
+
+afterAll(async () => {
+  if (started !== undefined) {
+    process.kill(-started.pgid, 'SIGINT');
+    await started.exited;
+  }
+  killGroup(started?.pgid);
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+/** Polls (bounded) until `check` returns a value. */
+async function eventually<T>(check: () => Promise<T | undefined>, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('the condition did not hold in time');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe('operations on npm start', () => {
+  it('reports the 402s and the recovery a payment brought, in tollgate report --json and on the operator page', async () => {
+    const env = { TOLLGATE_STATE_DIR: stateDir };
+    const created = await run(['keys', 'create', '--customer', CUSTOMER, '--json'], env);
+    expect(created.code).toBe(0);
+    const { key } = JSON.parse(created.stdout) as { key: string };
+    const quotes = () => fetch(`${started!.apiUrl}v1/quotes`, { headers: { Authorization: `Bearer ${key}` } });
+
+    for (let i = 0; i < 3; i++) {
+      const denied = await quotes();
+      expect(denied.status).toBe(402);
+      expect(((await denied.json()) as { reason: string }).reason).toBe('no_subscription');
+    }
+    const paid = await run(['events', 'send', 'customer.subscription.created', '--customer', CUSTOMER], env);
+    expect(paid.code).toBe(0);
+    expect((await quotes()).status).toBe(200);
+
+    const report = await eventually(async () => {
+      const result = await run(['report', '--json', '--since', '1h'], env);
+      const json = JSON.parse(result.stdout) as { recoveries: { count: number } };
+      return json.recoveries.count >= 1 ? (json as any) : undefined;
+    }, 30_000);
+    expect(report).toMatchObject({
+      source: 'local',
+      statuses: { '402': 3 },
+      deniedByReason: { no_subscription: 3 },
+      topDeniedCustomers: [{ customerId: CUSTOMER, denials: 3 }],
+      // The demo customer's seeded subscription granted access too, with no 402 before it.
+      recoveries: { count: 1, byReason: { no_subscription: { count: 1 } }, withoutDenialInRange: 1 },
+      serverErrors: { authorizer: 0, integration: 0, gateway: 0 },
+    });
+    expect(report.recoveries.medianSeconds).toBeGreaterThanOrEqual(0);
+    expect(report.recoveries.medianSeconds).toBeLessThan(120);
+    expect(report.outcomes.allowed).toBeGreaterThanOrEqual(1);
+
+    const operatorUrl = /operator page \(402s, recoveries, live\): (\S+)/.exec(started!.output())?.[1];
+    expect(operatorUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/operator$/);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 1600 } });
+      await page.goto(operatorUrl!);
+      await page.waitForSelector('body[data-loaded="true"]');
+      expect(await page.textContent('[data-figure="402"]')).toBe('3');
+      expect(await page.textContent('[data-figure="recoveries"]')).toBe('1');
+      expect(await page.textContent('#customer-rows')).toContain(CUSTOMER);
+      expect(await page.textContent('#recovery-rows')).toContain('no_subscription');
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'operator-page-npm-start.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
+});
