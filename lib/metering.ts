@@ -34,6 +34,8 @@ export interface MeteringProps {
   readonly plans: Plans;
   /** @default - reporting to Stripe meters off */
   readonly stripeApiKey?: secretsmanager.ISecret;
+  /** Days the functions' log groups keep their logs. @default 30 */
+  readonly logRetentionDays?: number;
 }
 
 /**
@@ -59,6 +61,7 @@ export class Metering extends Construct {
     });
     this.deadLetter = new TollgateFunction(this, 'DeadLetter', {
       entry: 'metering-dead-letter',
+      ...(props.logRetentionDays === undefined ? {} : { logRetentionDays: props.logRetentionDays }),
       description: 'tollgate metering dead letter: parks a batch metering gave up on, for tollgate metering replay',
       memorySize: 128,
       environment: tables.environment(['events']),
@@ -68,6 +71,7 @@ export class Metering extends Construct {
 
     this.function = new TollgateFunction(this, 'Function', {
       entry: 'metering',
+      ...(props.logRetentionDays === undefined ? {} : { logRetentionDays: props.logRetentionDays }),
       description: 'tollgate metering: counts successful calls from the access log, draws quotas and credits, reports to Stripe meters',
       // Retries with backoff on contention and on Stripe 429s fit well inside.
       timeout: Duration.seconds(60),

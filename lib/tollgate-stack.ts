@@ -241,6 +241,7 @@ export class TollgateStack extends Stack {
       routes: built.routes,
       plans: config.plans,
       ...(stripeApiKey === undefined ? {} : { stripeApiKey }),
+      logRetentionDays: config.operations.functionLogRetentionDays,
     });
 
     // A separate policy, not the role's default one: the function does not depend on it, so the
