@@ -9,6 +9,10 @@ import type { CustomerReader } from './customer-store';
 import { StoreTimeoutError } from './customer-store';
 import { decide, type Decision } from './decide';
 import { buildPolicy, PolicyConflictError } from './policy';
+import { credentialKind, MAX_AUTHORIZATION_LENGTH } from './credentials';
+import { TokenRefused, type TokenRefusal } from './jwt';
+import { JwksUnavailableError } from './jwks';
+import { authenticateToken, type TokenAuthenticator } from './token-auth';
 
 /** Why a credential is refused (401). Logged and counted; the caller only ever sees "Unauthorized". */
 export type UnauthorizedReason =
@@ -17,9 +21,10 @@ export type UnauthorizedReason =
   | 'unknown_key'
   | 'revoked_key'
   | 'expired_key'
-  | 'deleted_customer';
+  | 'deleted_customer'
+  | TokenRefusal;
 
-export type ErrorReason = 'store_timeout' | 'store_error' | 'corrupt_record' | 'policy_conflict' | 'unknown_route';
+export type ErrorReason = 'store_timeout' | 'store_error' | 'corrupt_record' | 'policy_conflict' | 'unknown_route' | 'jwks_unavailable';
 
 /** The method that triggered the call is not among the configured routes (routes and API out of step). */
 export class UnknownRouteError extends Error {
@@ -45,6 +50,8 @@ export const UNAUTHORIZED = 'Unauthorized';
 export interface AuthorizerDeps {
   customers: CustomerReader;
   settings: AuthorizerSettings;
+  /** Bearer JWTs of the trusted issuers. @default - none: every JWT is refused (401) */
+  tokens?: TokenAuthenticator;
   now?: () => Date;
   observability?: Observability;
 }
@@ -55,7 +62,7 @@ function presentedKey(event: APIGatewayRequestAuthorizerEvent): string | undefin
   const header = headerValue(event, 'authorization');
   if (header === undefined) return undefined;
   // Reject oversized headers before running a regex over them.
-  if (header.length > 512) return '';
+  if (header.length > MAX_AUTHORIZATION_LENGTH) return '';
   return BEARER.exec(header.trim())?.[1] ?? '';
 }
 
@@ -63,6 +70,7 @@ function errorReason(err: unknown): ErrorReason {
   if (err instanceof CorruptRecordError) return 'corrupt_record';
   if (err instanceof PolicyConflictError) return 'policy_conflict';
   if (err instanceof UnknownRouteError) return 'unknown_route';
+  if (err instanceof JwksUnavailableError) return 'jwks_unavailable';
   if (err instanceof StoreTimeoutError || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))) {
     return 'store_timeout';
   }
@@ -93,6 +101,12 @@ export function makeAuthorizerHandler(
   const authenticate = async (event: APIGatewayRequestAuthorizerEvent, at: Date): Promise<{ parsed: ParsedApiKey; decision: Decision } | Refusal> => {
     const key = presentedKey(event);
     if (key === undefined) return new Refusal('missing_key');
+    if (credentialKind(key) === 'jwt') {
+      const token = await authenticateToken(deps.tokens, key);
+      if (token instanceof TokenRefused) return new Refusal(token.reason);
+      if (token.customer.deleted === true) return new Refusal('deleted_customer', token.identity);
+      return { parsed: token.identity, decision: decide(token.customer, settings.routes, at, settings) };
+    }
     const parsed = parseApiKey(key);
     if (parsed === undefined) return new Refusal('malformed_key');
     const customer = await deps.customers.read(parsed.customerId, parsed.keyId);

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import type { TrustedIssuer } from '../../lambda/shared/issuers';
+import { readIssuers } from './issuers';
 
 /**
  * Deploy-time configuration: `cdk.json` context, overridable with `cdk synth -c tollgate:<name>=<value>`.
@@ -46,6 +48,8 @@ export interface TollgateConfig {
   /** The Stripe webhook's own throttling, apart from the public budget. @default 50 and 100 */
   readonly webhookThrottleRateLimit: number;
   readonly webhookThrottleBurstLimit: number;
+  /** OAuth 2.0 / OIDC issuers whose tokens are accepted beside API keys (lib/config/issuers.ts). @default - none */
+  readonly issuers?: readonly TrustedIssuer[];
 }
 
 export const DEFAULT_CONFIG: TollgateConfig = {
@@ -189,6 +193,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     throttleBurstLimit: integer('throttleBurstLimit', DEFAULT_CONFIG.throttleBurstLimit, 1, 5_000, 'requests'),
     webhookThrottleRateLimit: integer('webhookThrottleRateLimit', DEFAULT_CONFIG.webhookThrottleRateLimit, 1, 10_000, 'requests per second'),
     webhookThrottleBurstLimit: integer('webhookThrottleBurstLimit', DEFAULT_CONFIG.webhookThrottleBurstLimit, 1, 5_000, 'requests'),
+    issuers: readIssuers(raw('issuers'), problems),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);
