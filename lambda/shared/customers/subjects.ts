@@ -21,9 +21,6 @@ export const SUBJECT_INDEX = 'bySubject';
 /** DynamoDB's limit on an index key value. */
 const MAX_SUBJECT_KEY_BYTES = 2048;
 
-/** The index's non-key attributes: what the authorizer reads, the partition key aside (always projected). */
-export const subjectIndexAttributes = (): string[] => attributesReadBy('authorizer').filter((name) => name !== 'customerId');
-
 /** The token decision's read: the same attributes as the key decision's GetItem, without any key attribute. */
 export function tokenDecisionProjection(): Projection {
   const names = attributesReadBy('authorizer');
