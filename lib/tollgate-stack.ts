@@ -11,6 +11,8 @@ import { deployWarnings } from './config/deploy-checks';
 import type { TollgateConfig } from './config/tollgate-config';
 import { ACCESS_LOG_FORMAT } from '../lambda/shared/access-log';
 import { ENV, authorizerEnvironment } from '../lambda/shared/settings';
+import { assertEnvironmentFits, issuersEnvironment } from '../lambda/shared/issuers';
+import { SUBJECT_INDEX } from '../lambda/shared/customers/subjects';
 import { STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
 import { buildApiDocument, configuredBuildOptions, readRoutes, type BuiltApi } from './openapi/build';
 import { PaymentTables } from './payment-tables';
@@ -24,6 +26,8 @@ export interface TollgateStackProps extends StackProps {
 
 /** The DynamoDB actions each function performs, by table: nothing more is granted. */
 export const AUTHORIZER_ACTIONS = { customers: ['dynamodb:GetItem'] } as const;
+/** With an issuer whose tokens map by subject: one Query on the subject index, nothing else of the index. */
+export const AUTHORIZER_SUBJECT_ACTIONS = ['dynamodb:Query'] as const;
 export const WEBHOOK_ACTIONS = {
   customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   events: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
@@ -76,18 +80,27 @@ export class TollgateStack extends Stack {
     // Validated before anything else is built: a bad document fails synth with its own message.
     const routes = readRoutes(props.apiDocument);
 
+    const authorizerEnv = {
+      ...this.tables.environment(['customers']),
+      ...authorizerEnvironment({ ...config, routes }),
+      // Trusted token issuers: public facts only (URLs, audiences, algorithms), and the cache TTL tokens must outlive.
+      ...issuersEnvironment(config.issuers ?? [], config.authorizerCacheTtlSeconds),
+    };
+    assertEnvironmentFits(authorizerEnv);
     this.authorizer = new TollgateFunction(this, 'Authorizer', {
       entry: 'authorizer',
       description: 'tollgate REQUEST authorizer: API key and payment standing → whole-API policy',
       timeout: Duration.seconds(3),
       memorySize: 512,
-      environment: {
-        ...this.tables.environment(['customers']),
-        ...authorizerEnvironment({ ...config, routes }),
-      },
+      environment: authorizerEnv,
     });
     // Exactly the calls the function makes: one GetItem per uncached decision.
     this.tables.customers.grant(this.authorizer, ...AUTHORIZER_ACTIONS.customers);
+    if ((config.issuers ?? []).some((issuer) => issuer.customer.kind === 'subject')) {
+      this.authorizer.addToRolePolicy(
+        new iam.PolicyStatement({ actions: [...AUTHORIZER_SUBJECT_ACTIONS], resources: [`${this.tables.customers.tableArn}/index/${SUBJECT_INDEX}`] }),
+      );
+    }
 
     this.webhook = new TollgateFunction(this, 'StripeWebhook', {
       entry: 'webhook',
