@@ -6,6 +6,7 @@ import { EVENTS } from './events';
 import { describeFailure, oneLine } from './failures';
 import { KEYS } from './keys';
 import { resolveTarget, type Target } from './target';
+import { TOKENS } from './tokens';
 
 /**
  * `npx tollgate <group> <command> [arguments] [options]`: manage API keys, inspect customers and send
@@ -17,7 +18,7 @@ import { resolveTarget, type Target } from './target';
 export type { CliIo } from './command';
 export { CliError } from './command';
 
-export const GROUPS: readonly CommandGroup[] = [KEYS, CUSTOMERS, EVENTS];
+export const GROUPS: readonly CommandGroup[] = [KEYS, CUSTOMERS, EVENTS, TOKENS];
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const args = [...argv];

@@ -10,6 +10,7 @@ import { DEMO_KEYS_FILE, issueDemoKeys, seedDemoCustomers } from './demo';
 import { createTables, freePort, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from './dynamodb-local';
 import { describeRouteChanges, filesUnder, requireFresh, watchSources } from './reload';
 import { startAdminServer, startGatewayServer, type RunningServer } from './server';
+import { startLocalIssuer, type LocalIssuer } from './oidc-issuer';
 import * as stack from './stack';
 
 /**
@@ -40,6 +41,8 @@ export interface LocalRun {
   /** Customers of the persisted data moved from the 0.1 layout at this start. */
   readonly upgraded: number;
   readonly demoKeys: { readonly paying: string; readonly free: string; readonly reused: boolean };
+  /** The local OIDC issuer the gateway trusts. */
+  readonly issuer: LocalIssuer;
   stop(): Promise<void>;
 }
 
@@ -51,7 +54,7 @@ interface Served {
 }
 
 /** The run's own modules (servers, DynamoDB Local, lock): kept across reloads, unlike handlers and builders. */
-const RUN_MODULES = new Set(['start', 'run', 'server', 'reload', 'run-lock', 'lifeline', 'credentials', 'coordinates', 'dynamodb-local', 'demo']);
+const RUN_MODULES = new Set(['start', 'run', 'server', 'reload', 'run-lock', 'lifeline', 'credentials', 'coordinates', 'dynamodb-local', 'demo', 'oidc-issuer']);
 const keepOnReload = (file: string): boolean =>
   path.dirname(file) === __dirname && RUN_MODULES.has(path.basename(file).replace(/\.[cm]?[jt]s$/, ''));
 /** Handler code the deployed stack bundles: changes to it reload the gateway. */
@@ -75,7 +78,9 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const accessLog = createWriteStream(accessLogPath(stateDir), { flags: 'a', mode: 0o600 });
   const build = (module: StackModule, endpoint: string): Served => {
-    const config = module.loadProjectConfig(root, options.context);
+    const loaded = module.loadProjectConfig(root, options.context);
+    // The local issuer is trusted beside whatever cdk.json trusts.
+    const config = issuer === undefined ? loaded : { ...loaded, issuers: [...(loaded.issuers ?? []), issuer.trusted] };
     const built = module.buildLocalDocument(config, root);
     return {
       config,
@@ -87,6 +92,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   // Validate the configuration and document before starting anything.
   stack.buildLocalDocument(stack.loadProjectConfig(root, options.context), root);
   let dynamodb: DynamoDbLocal | undefined;
+  let issuer: LocalIssuer | undefined;
   const servers: RunningServer[] = [];
   let served: Served | undefined;
   let stopWatching = (): void => undefined;
@@ -100,7 +106,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     if (clockTimer !== undefined) clearInterval(clockTimer);
     stopWatching();
     removeCoordinates(stateDir, process.pid);
-    await Promise.allSettled(servers.map((s) => s.close()));
+    await Promise.allSettled([...servers.map((s) => s.close()), issuer?.close()]);
     for (const timer of retired) clearTimeout(timer);
     served?.api.destroy();
     await new Promise<void>((resolve) => accessLog.end(resolve));
@@ -108,6 +114,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   };
 
   try {
+    issuer = await startLocalIssuer({ stateDir });
     dynamodb = await startDynamoDbLocal({ credentials, ...(dbPath === undefined ? {} : { dbPath }) });
     const admin = dynamodb.client();
     await createTables(admin, tables);
@@ -132,6 +139,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
         webhookSecretSource: options.webhookSecret === stack.LOCAL_WEBHOOK_SECRET ? 'default' : 'env',
         pid: process.pid,
         dynamodbPid: dynamodb!.pid,
+        oidcIssuerUrl: issuer!.url,
       });
 
     const seeded = await seedDemoCustomers(served.api.gateway, { stage: served.config.stageName, webhookSecret: options.webhookSecret, dynamodb: admin, tables });
@@ -180,7 +188,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     const watched = (): string[] => [path.join(root, 'cdk.json'), path.resolve(root, served!.config.openApiDocument), ...filesUnder(LAMBDA_DIR)];
     stopWatching = watchSources(watched, reload);
 
-    return { apiUrl, dynamodb, dbPath, tables, seeded, upgraded, demoKeys, stop };
+    return { apiUrl, dynamodb, dbPath, tables, seeded, upgraded, demoKeys, issuer, stop };
   } catch (err) {
     await stop();
     throw err;
