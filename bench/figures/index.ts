@@ -17,5 +17,7 @@ export async function loadFigure(id: FigureId): Promise<Figure> {
       return (await import('./b6-timing-parity')).figure;
     case 'B7':
       return (await import('./b7-heap')).figure;
+    case 'B11':
+      return (await import('./b11-jwt')).figure;
   }
 }
