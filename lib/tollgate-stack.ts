@@ -14,7 +14,7 @@ import { ENV, authorizerEnvironment } from '../lambda/shared/settings';
 import { assertEnvironmentFits, issuersEnvironment } from '../lambda/shared/issuers';
 import { SUBJECT_INDEX } from '../lambda/shared/customers/subjects';
 import { STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
-import { buildApiDocument, configuredBuildOptions, readRoutes, type BuiltApi } from './openapi/build';
+import { buildApiDocument, configuredBuildOptions, readRoutes, routeScopesOf, type BuiltApi } from './openapi/build';
 import { PaymentTables } from './payment-tables';
 import { TollgateFunction } from './tollgate-function';
 
@@ -84,7 +84,7 @@ export class TollgateStack extends Stack {
       ...this.tables.environment(['customers']),
       ...authorizerEnvironment({ ...config, routes }),
       // Trusted token issuers: public facts only (URLs, audiences, algorithms), and the cache TTL tokens must outlive.
-      ...issuersEnvironment(config.issuers ?? [], config.authorizerCacheTtlSeconds),
+      ...issuersEnvironment(config.issuers ?? [], config.authorizerCacheTtlSeconds, routeScopesOf(props.apiDocument)),
     };
     assertEnvironmentFits(authorizerEnv);
     this.authorizer = new TollgateFunction(this, 'Authorizer', {

@@ -102,7 +102,7 @@ export function makeAuthorizerHandler(
     const key = presentedKey(event);
     if (key === undefined) return new Refusal('missing_key');
     if (credentialKind(key) === 'jwt') {
-      const token = await authenticateToken(deps.tokens, key);
+      const token = await authenticateToken(deps.tokens, key, { method: event.httpMethod, resource: event.resource });
       if (token instanceof TokenRefused) return new Refusal(token.reason);
       if (token.customer.deleted === true) return new Refusal('deleted_customer', token.identity);
       return { parsed: token.identity, decision: decide(token.customer, settings.routes, at, settings) };

@@ -33,7 +33,9 @@ export type TokenRefusal =
   /** The mapping claim is missing or not a Stripe customer id. */
   | 'no_customer_claim'
   /** No customer is linked to the token's subject. */
-  | 'unlinked_subject';
+  | 'unlinked_subject'
+  /** The route requires a scope the token does not carry (x-tollgate "scopes"). */
+  | 'insufficient_scope';
 
 /** A verified token: who it is, and how to find its customer. */
 export interface VerifiedToken {
@@ -41,6 +43,8 @@ export interface VerifiedToken {
   readonly subject: string;
   readonly customer: { readonly kind: 'id'; readonly customerId: string } | { readonly kind: 'subject'; readonly subjectKey: string };
   readonly expiresAt: number;
+  /** From `scope` (space-separated, RFC 8693/9068) or `scp` (a list or a string, as Okta and Entra ID send it). */
+  readonly scopes: ReadonlySet<string>;
 }
 
 export class TokenRefused {
@@ -75,6 +79,12 @@ function decodeSegment(segment: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+function scopesOf(payload: JwtPayload): ReadonlySet<string> {
+  const words = (value: unknown): string[] =>
+    typeof value === 'string' ? value.split(' ').filter((s) => s !== '') : Array.isArray(value) ? value.filter((s): s is string => typeof s === 'string') : [];
+  return new Set([...words(payload.scope), ...words(payload.scp)]);
 }
 
 export class TokenVerifier {
@@ -123,7 +133,7 @@ export class TokenVerifier {
     }
     const subject = payload.sub;
     if (typeof subject !== 'string' || subject === '' || subject.length > MAX_SUBJECT_LENGTH) return new TokenRefused('invalid_token');
-    const base = { issuer, subject, expiresAt: payload.exp };
+    const base = { issuer, subject, expiresAt: payload.exp, scopes: scopesOf(payload) };
     if (issuer.customer.kind === 'subject') return { ...base, customer: { kind: 'subject', subjectKey: subjectKey(issuer.issuer, subject) } };
     const customerId = payload[issuer.customer.claim];
     if (typeof customerId !== 'string' || !CUSTOMER_ID.test(customerId)) return new TokenRefused('no_customer_claim');

@@ -37,6 +37,9 @@ export interface TrustedIssuer {
 }
 
 export const ISSUERS_ENV = 'TOLLGATE_ISSUERS';
+/** `METHOD /path` → the OAuth scopes a token needs on that route (x-tollgate "scopes"). */
+export const ROUTE_SCOPES_ENV = 'TOLLGATE_ROUTE_SCOPES';
+export type RouteScopes = Readonly<Record<string, readonly string[]>>;
 /** The authorizer cache TTL: a token is accepted only while it outlives a decision cached now. */
 export const CACHE_TTL_ENV = 'TOLLGATE_AUTHORIZER_CACHE_TTL_SECONDS';
 /** Lambda's limit on a function's whole environment (names and values). */
@@ -119,9 +122,30 @@ export function decodeCacheTtl(encoded: string | undefined): number {
 }
 
 /** The authorizer's issuer settings, as environment variables; none when no issuer is trusted. */
-export function issuersEnvironment(issuers: readonly TrustedIssuer[], cacheTtlSeconds: number): Record<string, string> {
+export function issuersEnvironment(issuers: readonly TrustedIssuer[], cacheTtlSeconds: number, scopes: RouteScopes = {}): Record<string, string> {
   if (issuers.length === 0) return {};
-  return { [ISSUERS_ENV]: encodeIssuers(issuers), [CACHE_TTL_ENV]: String(cacheTtlSeconds) };
+  return {
+    [ISSUERS_ENV]: encodeIssuers(issuers),
+    [CACHE_TTL_ENV]: String(cacheTtlSeconds),
+    ...(Object.keys(scopes).length === 0 ? {} : { [ROUTE_SCOPES_ENV]: JSON.stringify(scopes) }),
+  };
+}
+
+export function decodeRouteScopes(encoded: string | undefined): RouteScopes {
+  if (encoded === undefined || encoded === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(encoded);
+  } catch {
+    throw new IssuersError(`${ROUTE_SCOPES_ENV} is not JSON: redeploy the stack`);
+  }
+  const valid =
+    typeof parsed === 'object' &&
+    parsed !== null &&
+    !Array.isArray(parsed) &&
+    Object.values(parsed).every((list) => Array.isArray(list) && list.every((s) => typeof s === 'string'));
+  if (!valid) throw new IssuersError(`${ROUTE_SCOPES_ENV} must map routes to lists of scopes: redeploy the stack`);
+  return parsed as RouteScopes;
 }
 
 /** Lambda refuses a deployment whose environment is over 4 KB: say so at synth, with what to change. */

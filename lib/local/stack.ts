@@ -102,7 +102,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     customers: new DynamoCustomerReader(authorizerClient, tables.customers),
     settings,
     // Bearer JWTs of the configured issuers and of the local OIDC issuer (oidc-issuer.ts), as deployed.
-    tokens: createTokenAuthenticator({ issuers: config.issuers ?? [], cacheTtlSeconds: config.authorizerCacheTtlSeconds, client: authorizerClient, customersTable: tables.customers, now }),
+    tokens: createTokenAuthenticator({ issuers: config.issuers ?? [], cacheTtlSeconds: config.authorizerCacheTtlSeconds, routeScopes: built.scopes, client: authorizerClient, customersTable: tables.customers, now }),
     now: () => new Date(now()),
     observability: createObservability('tollgate-authorizer'),
   });

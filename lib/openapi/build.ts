@@ -13,6 +13,8 @@ import {
   type IdentityOptions,
 } from './integrations';
 import { describePolicyConflict, findPolicyConflict } from './policy-check';
+import { identitySourceFor, readRouteScopes, ScopeError } from './scopes';
+import type { RouteScopes } from '../../lambda/shared/issuers';
 
 /**
  * The one OpenAPI builder. It takes the user's document (operations annotated with `x-tollgate`) and
@@ -71,6 +73,8 @@ export interface BuiltApi {
   readonly operations: readonly OperationInfo[];
   /** The secured ones, ANY as the methods it answers: what the authorizer's whole-API policy covers. */
   readonly routes: readonly RouteRule[];
+  /** OAuth scopes per `METHOD /path` (x-tollgate "scopes", lib/openapi/scopes.ts). */
+  readonly scopes: RouteScopes;
 }
 
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, unknown>> };
@@ -169,6 +173,7 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   const document = JSON.parse(JSON.stringify(source)) as OpenApiDocument;
 
   const routes = secured(operations);
+  const scopes = routeScopesOf(source);
   for (const { method, path, requires } of operations) {
     const operation = document.paths[path]![operationKey(method)] as Record<string, unknown>;
     // API Gateway is not promised to accept foreign extensions under failOnWarnings; the routes travel
@@ -222,7 +227,7 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
         'x-amazon-apigateway-authtype': 'custom',
         'x-amazon-apigateway-authorizer': {
           type: 'request',
-          identitySource: 'method.request.header.Authorization',
+          identitySource: identitySourceFor(scopes),
           authorizerUri: options.authorizerUri,
           authorizerResultTtlInSeconds: options.authorizerCacheTtlSeconds,
         },
@@ -232,5 +237,15 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   delete document.security;
   document['x-amazon-apigateway-gateway-responses'] = buildGatewayResponses(options);
 
-  return { document, operations, routes };
+  return { document, operations, routes, scopes };
+}
+
+/** Scope mistakes fail as the document's other mistakes do. */
+export function routeScopesOf(document: unknown): RouteScopes {
+  try {
+    return readRouteScopes(document);
+  } catch (err) {
+    if (err instanceof ScopeError) throw new OpenApiError(err.message);
+    throw err;
+  }
 }
