@@ -19,7 +19,9 @@ describe('tollgate --help', () => {
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(lines(stdout)).toEqual(
       expect.arrayContaining([
-        'usage: tollgate <keys|customers|events> <command> [options]',
+        'usage: tollgate <keys|customers|events|tokens> <command> [options]',
+        '  customers link-subject <cus_id> --issuer <url> --subject <sub>',
+        '  tokens mint --customer <cus_id> [--expires-in <seconds>]',
         '  keys create --customer <cus_id> [--name <name>] [--expires <when>]',
         '  keys list [--customer <cus_id>]',
         '  keys revoke <keyId>',
