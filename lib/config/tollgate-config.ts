@@ -193,7 +193,8 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     throttleBurstLimit: integer('throttleBurstLimit', DEFAULT_CONFIG.throttleBurstLimit, 1, 5_000, 'requests'),
     webhookThrottleRateLimit: integer('webhookThrottleRateLimit', DEFAULT_CONFIG.webhookThrottleRateLimit, 1, 10_000, 'requests per second'),
     webhookThrottleBurstLimit: integer('webhookThrottleBurstLimit', DEFAULT_CONFIG.webhookThrottleBurstLimit, 1, 5_000, 'requests'),
-    issuers: readIssuers(raw('issuers'), problems),
+    // Absent, not empty, when none is trusted: the defaults stay as documented.
+    ...((issuers) => (issuers.length === 0 ? {} : { issuers }))(readIssuers(raw('issuers'), problems)),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);
