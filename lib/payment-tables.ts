@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { TABLES, type TableKey } from '../lambda/shared/tables';
+import { SUBJECT_ATTRIBUTE, SUBJECT_INDEX } from '../lambda/shared/customers/subjects';
 
 /**
  * The payment-state tables, from the shared definitions. Payment state is the product: every table is
@@ -29,6 +30,17 @@ export class PaymentTables extends Construct {
       });
     };
     this.customers = table('customers');
+    // Token subjects linked to customers (lambda/shared/customers/subjects.ts): sparse, only linked customers.
+    // Declared on the L1 resource: TableV2.addGlobalSecondaryIndex would widen every grant of the table to
+    // index/*; the authorizer alone is granted Query on this one index (tollgate-stack.ts).
+    const customers = this.customers.node.defaultChild as dynamodb.CfnGlobalTable;
+    customers.addPropertyOverride('AttributeDefinitions', [
+      { AttributeName: TABLES.customers.partitionKey, AttributeType: 'S' },
+      { AttributeName: SUBJECT_ATTRIBUTE, AttributeType: 'S' },
+    ]);
+    customers.addPropertyOverride('GlobalSecondaryIndexes', [
+      { IndexName: SUBJECT_INDEX, KeySchema: [{ AttributeName: SUBJECT_ATTRIBUTE, KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' } },
+    ]);
     this.apiKeys = table('apiKeys');
     this.events = table('events');
     this.boundaries = table('boundaries');

@@ -18,8 +18,10 @@ import { ASSETS_DIR, DOCUMENT_FILE } from '../lambda/portal/assets';
 import { portalEnvironment } from '../lambda/portal/settings';
 import { portalCatalog } from './config/portal-catalog';
 import { PORTAL_SCRIPT_ENTRY, SCALAR_STANDALONE } from './local/portal-assets';
-import { buildApiDocument, configuredBuildOptions, readRoutes, type BuiltApi } from './openapi/build';
+import { buildApiDocument, configuredBuildOptions, readRoutes, routeScopesOf, type BuiltApi } from './openapi/build';
 import { Operations } from './operations';
+import { assertEnvironmentFits, issuersEnvironment } from '../lambda/shared/issuers';
+import { SUBJECT_INDEX } from '../lambda/shared/customers/subjects';
 import { PaymentTables } from './payment-tables';
 import { Metering } from './metering';
 import { TollgateFunction } from './tollgate-function';
@@ -34,6 +36,8 @@ export interface TollgateStackProps extends StackProps {
 // UpdateItem: a strict route's one conditional write (ADD credits -cost) instead of the GetItem.
 export const AUTHORIZER_ACTIONS = { customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] } as const;
 export const USAGE_ACTIONS = { customers: ['dynamodb:GetItem'] } as const;
+/** With an issuer whose tokens map by subject: one Query on the subject index, nothing else of the index. */
+export const AUTHORIZER_SUBJECT_ACTIONS = ['dynamodb:Query'] as const;
 export const WEBHOOK_ACTIONS = {
   customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   // GetItem: the checkout links (lambda/webhook/checkout-link.ts).
@@ -98,19 +102,28 @@ export class TollgateStack extends Stack {
     // Validated before anything else is built: a bad document fails synth with its own message.
     const routes = readRoutes(props.apiDocument, true);
 
+    const authorizerEnv = {
+      ...this.tables.environment(['customers']),
+      ...authorizerEnvironment({ ...config, routes }),
+      // Trusted token issuers: public facts only (URLs, audiences, algorithms), and the cache TTL tokens must outlive.
+      ...issuersEnvironment(config.issuers ?? [], config.authorizerCacheTtlSeconds, routeScopesOf(props.apiDocument)),
+    };
+    assertEnvironmentFits(authorizerEnv);
     this.authorizer = new TollgateFunction(this, 'Authorizer', {
       entry: 'authorizer',
       logRetentionDays: config.operations.functionLogRetentionDays,
       description: 'tollgate REQUEST authorizer: API key and payment standing → whole-API policy',
       timeout: Duration.seconds(3),
       memorySize: 512,
-      environment: {
-        ...this.tables.environment(['customers']),
-        ...authorizerEnvironment({ ...config, routes }),
-      },
+      environment: authorizerEnv,
     });
     // Exactly the calls the function makes: one GetItem per uncached decision, or one UpdateItem per strict one.
     this.tables.customers.grant(this.authorizer, ...AUTHORIZER_ACTIONS.customers);
+    if ((config.issuers ?? []).some((issuer) => issuer.customer.kind === 'subject')) {
+      this.authorizer.addToRolePolicy(
+        new iam.PolicyStatement({ actions: [...AUTHORIZER_SUBJECT_ACTIONS], resources: [`${this.tables.customers.tableArn}/index/${SUBJECT_INDEX}`] }),
+      );
+    }
 
     this.usage = new TollgateFunction(this, 'Usage', {
       entry: 'usage',

@@ -13,7 +13,7 @@ const IMPORT_TIMER =
   'const s=process.hrtime.bigint();require(process.argv[1]);process.stdout.write(String(Number(process.hrtime.bigint()-s)/1e6))';
 
 /** What the stack puts in each function's environment (module init reads and validates it). */
-function lambdaEnvironment(root: string): NodeJS.ProcessEnv {
+export function lambdaEnvironment(root: string): NodeJS.ProcessEnv {
   const settings = benchAuthorizerSettings(root, 'bench-Customers');
   return {
     PATH: process.env.PATH,
@@ -42,7 +42,7 @@ function coldImportMs(file: string, env: NodeJS.ProcessEnv): number {
  * Interleaved cold imports (A B, then B A), one fresh node per sample; the samples are split into
  * `repetitions` consecutive groups and the figure is the median of the groups' median ratios.
  */
-function compare(a: string, b: string, env: NodeJS.ProcessEnv, samples: number, repetitions: number, warmUp: boolean): { reps: { a: number; b: number }[]; all: { a: number; b: number } } {
+export function compare(a: string, b: string, env: NodeJS.ProcessEnv, samples: number, repetitions: number, warmUp: boolean): { reps: { a: number; b: number }[]; all: { a: number; b: number } } {
   const as: number[] = [];
   const bs: number[] = [];
   // Warm-up: the file system cache, not the module cache (every sample is a new process).

@@ -23,5 +23,7 @@ export async function loadFigure(id: FigureId): Promise<Figure> {
       return (await import('./b9-enforcement-lag')).figure;
     case 'B10':
       return (await import('./b10-strict-decision')).figure;
+    case 'B11':
+      return (await import('./b11-jwt')).figure;
   }
 }

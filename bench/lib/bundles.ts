@@ -1,4 +1,4 @@
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LAMBDA_BUNDLING } from '../../lib/bundling';
@@ -11,6 +11,8 @@ export const BUNDLES = {
   bareDynamoDbPowertools: { entry: 'bench/entries/dynamodb-powertools.ts', defaultMainFields: false },
   webhook: { entry: 'lambda/webhook/index.ts', defaultMainFields: false },
   dynamoDbStripe: { entry: 'bench/entries/dynamodb-stripe.ts', defaultMainFields: false },
+  /** B11: the authorizer with its token modules replaced by bench/entries/no-tokens.ts. */
+  authorizerWithoutTokens: { entry: 'lambda/authorizer/index.ts', defaultMainFields: false, withoutTokens: true },
 } as const;
 export type BundleName = keyof typeof BUNDLES;
 
@@ -52,6 +54,19 @@ export function topContributors(metafile: Metafile, outputFile: string, count = 
     .slice(0, count);
 }
 
+/** Resolves the authorizer's token modules to the stub that refuses every JWT (B11's baseline). */
+function withoutTokens(root: string): Plugin {
+  const authorizerDir = path.join(root, 'lambda', 'authorizer');
+  return {
+    name: 'tollgate-without-tokens',
+    setup(builder) {
+      builder.onResolve({ filter: /^\.\/(token-auth|jwt|jwks)$/ }, (args) =>
+        path.dirname(args.importer) === authorizerDir ? { path: path.join(root, 'bench', 'entries', 'no-tokens.ts') } : undefined,
+      );
+    },
+  };
+}
+
 /**
  * Bundles with the stack's settings (lib/bundling.ts, esbuild's JS API), writes the metafile beside
  * the bundle, and re-uses a bundle already built in this run's work dir (B2 and B3 share them).
@@ -78,6 +93,7 @@ export async function bundle(name: BundleName, root: string, workDir: string): P
       format: LAMBDA_BUNDLING.format,
       // The only difference B3 measures: esbuild's default (main before module on node) or the stack's.
       ...(spec.defaultMainFields ? {} : { mainFields: [...LAMBDA_BUNDLING.mainFields] }),
+      ...('withoutTokens' in spec ? { plugins: [withoutTokens(root)] } : {}),
     });
     writeFileSync(metafileFile, JSON.stringify(result.metafile));
   }

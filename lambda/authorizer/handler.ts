@@ -12,6 +12,10 @@ import type { CustomerReader } from './customer-store';
 import { StoreTimeoutError } from './customer-store';
 import { decide, type Decision, type DecisionContext } from './decide';
 import { buildPolicy, PolicyConflictError } from './policy';
+import { credentialKind, MAX_AUTHORIZATION_LENGTH } from './credentials';
+import { TokenRefused, type TokenRefusal } from './jwt';
+import { JwksUnavailableError } from './jwks';
+import { authenticateToken, type TokenAuthenticator } from './token-auth';
 
 /** Why a credential is refused (401). Logged and counted; the caller only ever sees "Unauthorized". */
 export type UnauthorizedReason =
@@ -20,9 +24,12 @@ export type UnauthorizedReason =
   | 'unknown_key'
   | 'revoked_key'
   | 'expired_key'
-  | 'deleted_customer';
+  | 'deleted_customer'
+  /** A bearer token on a strict route: its reservation is conditioned on a key's stored hash. */
+  | 'token_on_strict_route'
+  | TokenRefusal;
 
-export type ErrorReason = 'store_timeout' | 'store_error' | 'corrupt_record' | 'policy_conflict' | 'unknown_route' | 'reservation_refused';
+export type ErrorReason = 'store_timeout' | 'store_error' | 'corrupt_record' | 'policy_conflict' | 'unknown_route' | 'reservation_refused' | 'jwks_unavailable';
 
 /** A strict route's reservation was refused although the item as it was would have allowed it (a layout the write cannot read). */
 export class ReservationRefusedError extends Error {
@@ -53,6 +60,8 @@ export const UNAUTHORIZED = 'Unauthorized';
 export interface AuthorizerDeps {
   customers: CustomerReader;
   settings: AuthorizerSettings;
+  /** Bearer JWTs of the trusted issuers. @default - none: every JWT is refused (401) */
+  tokens?: TokenAuthenticator;
   now?: () => Date;
   observability?: Observability;
 }
@@ -63,7 +72,7 @@ function presentedKey(event: APIGatewayRequestAuthorizerEvent): string | undefin
   const header = headerValue(event, 'authorization');
   if (header === undefined) return undefined;
   // Reject oversized headers before running a regex over them.
-  if (header.length > 512) return '';
+  if (header.length > MAX_AUTHORIZATION_LENGTH) return '';
   return BEARER.exec(header.trim())?.[1] ?? '';
 }
 
@@ -72,6 +81,7 @@ function errorReason(err: unknown): ErrorReason {
   if (err instanceof PolicyConflictError) return 'policy_conflict';
   if (err instanceof UnknownRouteError) return 'unknown_route';
   if (err instanceof ReservationRefusedError) return 'reservation_refused';
+  if (err instanceof JwksUnavailableError) return 'jwks_unavailable';
   if (err instanceof StoreTimeoutError || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))) {
     return 'store_timeout';
   }
@@ -160,9 +170,17 @@ export function makeAuthorizerHandler(
   const authenticate = async (event: APIGatewayRequestAuthorizerEvent, route: RouteRule, at: Date): Promise<{ parsed: ParsedApiKey; decision: Decision } | Refusal> => {
     const key = presentedKey(event);
     if (key === undefined) return new Refusal('missing_key');
+    const group = groupOf(route);
+    if (credentialKind(key) === 'jwt') {
+      // A strict reservation is conditioned on the stored hash of a key: strict routes take API keys only.
+      if (group === 'strict') return new Refusal('token_on_strict_route');
+      const token = await authenticateToken(deps.tokens, key, { method: event.httpMethod, resource: event.resource });
+      if (token instanceof TokenRefused) return new Refusal(token.reason);
+      if (token.customer.deleted === true) return new Refusal('deleted_customer', token.identity);
+      return { parsed: token.identity, decision: decide(token.customer, groups[group], at, settingsFor(event, token.customer.customerId)) };
+    }
     const parsed = parseApiKey(key);
     if (parsed === undefined) return new Refusal('malformed_key');
-    const group = groupOf(route);
     if (group === 'strict') {
       const decision = await reserve(event, key, parsed, route, at);
       return decision instanceof Refusal ? decision : { parsed, decision };

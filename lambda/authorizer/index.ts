@@ -3,6 +3,7 @@ import { loadAuthorizerSettings } from '../shared/settings';
 import { DynamoCustomerReader } from './customer-store';
 import { authorizerDynamoClient } from './dynamo-client';
 import { makeAuthorizerHandler } from './handler';
+import { tokenAuthenticatorFromEnv } from './token-auth';
 
 // Validated once at init: a bad environment fails the cold start with its own message.
 const settings = loadAuthorizerSettings(process.env);
@@ -14,5 +15,6 @@ const reservationClient = authorizerDynamoClient({ maxAttempts: 1 });
 export const handler = makeAuthorizerHandler({
   customers: new DynamoCustomerReader(client, settings.customersTable, { reservationClient }),
   settings,
+  tokens: tokenAuthenticatorFromEnv(process.env, client, settings.customersTable),
   observability,
 });

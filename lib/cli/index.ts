@@ -10,6 +10,7 @@ import { METERING } from './metering';
 import { REPORT } from './report';
 import { USAGE } from './usage';
 import { resolveTarget, type Target } from './target';
+import { TOKENS } from './tokens';
 
 /**
  * `npx tollgate <group> <command> [arguments] [options]`: manage API keys, inspect customers and send
@@ -21,7 +22,7 @@ import { resolveTarget, type Target } from './target';
 export type { CliIo } from './command';
 export { CliError } from './command';
 
-export const GROUPS: readonly CommandGroup[] = [KEYS, CUSTOMERS, EVENTS, USAGE, CREDITS, METERING, REPORT];
+export const GROUPS: readonly CommandGroup[] = [KEYS, CUSTOMERS, EVENTS, USAGE, CREDITS, METERING, TOKENS, REPORT];
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const args = [...argv];

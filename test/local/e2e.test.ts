@@ -90,6 +90,29 @@ describe('npm start', () => {
     expect(((await (await get('v1/quotes', paying)).json()) as { plan: string }).plan).toBe(plan);
   });
 
+  it('runs a trusted local OIDC issuer: the banner\'s token line mints a token the paywall answers as the key', async () => {
+    const line = /curl -i (\S+) -H "Authorization: Bearer \$\(npx tollgate (tokens mint --customer (\S+))\)"\s+# (\d{3})/.exec(output);
+    expect(line).not.toBeNull();
+    const [, url, command, customer, status] = line!;
+    const minted = await cli(...command!.split(' '));
+    expect({ code: minted.code, stderr: minted.stderr }).toEqual({ code: 0, stderr: '' });
+    const token = minted.stdout.trim();
+    expect(token.split('.')).toHaveLength(3);
+    expect((await get(url!.slice(apiUrl.length), token)).status).toBe(Number(status));
+    expect(customer).toBe('cus_tollgate_demo_paying');
+    const free = await cli('tokens', 'mint', '--customer', 'cus_tollgate_demo_free');
+    const denied = await get('v1/quotes', free.stdout.trim());
+    expect(denied.status).toBe(402);
+    expect(((await denied.json()) as { reason: string }).reason).toBe('no_subscription');
+    // The issuer serves its discovery document and JWKS on loopback, never its private key.
+    const issuer = /OIDC issuer (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1]!;
+    const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { issuer: string; jwks_uri: string };
+    expect(discovery.issuer).toBe(issuer);
+    const jwks = (await (await fetch(discovery.jwks_uri)).json()) as { keys: Array<Record<string, unknown>> };
+    expect(jwks.keys.length).toBeGreaterThan(0);
+    for (const key of jwks.keys) expect(Object.keys(key).sort()).toEqual(['alg', 'e', 'kid', 'kty', 'n', 'use']);
+  });
+
   it('follows payment state, revocation and a store outage as the deployed API does', async () => {
     const created = await cli('keys', 'create', '--customer', CUSTOMER, '--name', 'e2e', '--json');
     expect(created.code).toBe(0);

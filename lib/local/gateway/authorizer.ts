@@ -3,7 +3,7 @@ import type { AuthorizerCache } from './authorizer-cache';
 import type { Authorizer } from './document';
 import { identityValues } from './identity';
 import type { Invoke } from './invoke';
-import type { MethodRequest } from './request';
+import type { ContextVariables, MethodRequest } from './request';
 import { isObject, type Authorization, type AuthorizerResult } from './types';
 
 /**
@@ -44,11 +44,13 @@ export interface AuthorizeInput {
   readonly methodArn: string;
   /** The REQUEST event, built only when the authorizer is called. */
   readonly event: () => unknown;
+  /** $context variables, for `context.*` identity sources. @default - none */
+  readonly context?: ContextVariables;
 }
 
 export async function authorize(deps: { cache: AuthorizerCache; invoke: Invoke }, input: AuthorizeInput): Promise<AuthorizerStep> {
   const { authorizer, request } = input;
-  const identity = identityValues(authorizer, request);
+  const identity = identityValues(authorizer, request, input.context);
   if (identity === undefined) return { outcome: { kind: 'refuse', type: 'UNAUTHORIZED' }, source: 'skipped' };
 
   let result = deps.cache.get(authorizer, identity);

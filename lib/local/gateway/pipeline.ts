@@ -134,7 +134,7 @@ export function createLocalGateway(options: LocalGatewayOptions): LocalGateway {
     if (authorizer !== undefined) {
       const arn = methodArn(api, request);
       const event = () => ({ type: 'REQUEST', methodArn: arn, ...requestShape(request, route), requestContext: requestContext(api, request, route) });
-      const step = await authorize({ cache, invoke }, { authorizer, request, methodArn: arn, event });
+      const step = await authorize({ cache, invoke }, { authorizer, request, methodArn: arn, event, context });
       diagnostics.authorizer = step.source;
       const { outcome } = step;
       if (outcome.kind === 'refuse') return gatewayResponse(outcome.type);

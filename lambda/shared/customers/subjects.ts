@@ -1,0 +1,91 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { CUSTOMER_ID } from './api-key';
+import { attributesReadBy, type Projection } from './item';
+
+/**
+ * Token subjects linked to customers, for issuers configured with `"customer": "subject"`: the customer
+ * item carries `identitySubject` = `<issuer>#<sub>`, and a sparse global secondary index on it (only
+ * linked customers are in it) projects exactly what the authorizer reads. A token's decision is then one
+ * Query on the index, as a key's is one GetItem on the table: one round trip, no key hash copied.
+ *
+ * One subject per customer (a key attribute holds one value); link another and it replaces the first.
+ * Index reads are eventually consistent (DynamoDB offers no strongly consistent read on a GSI): after a
+ * payment the webhook's cache flush can race the index by the index's replication lag (usually well
+ * under a second); a decision read in that window lives at most one cache TTL. Issuers that can put the
+ * customer id in a claim (`"customer": "claim:…"`) get the strongly consistent GetItem instead.
+ */
+
+export const SUBJECT_ATTRIBUTE = 'identitySubject';
+export const SUBJECT_INDEX = 'bySubject';
+/** DynamoDB's limit on an index key value. */
+const MAX_SUBJECT_KEY_BYTES = 2048;
+
+/** The token decision's read: the same attributes as the key decision's GetItem, without any key attribute. */
+export function tokenDecisionProjection(): Projection {
+  const names = attributesReadBy('authorizer');
+  return {
+    ProjectionExpression: names.map((_, i) => `#a${i}`).join(','),
+    ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#a${i}`, name])),
+  };
+}
+
+export class SubjectLinkError extends Error {
+  override readonly name = 'SubjectLinkError';
+}
+
+export interface SubjectStore {
+  readonly client: DynamoDBClient;
+  readonly customersTable: string;
+}
+
+/** The customers whose item carries this subject (at most 2 read: more than one is an error). */
+export async function customersLinkedTo(store: SubjectStore, subjectKey: string): Promise<string[]> {
+  const documents = DynamoDBDocumentClient.from(store.client);
+  const result = await documents.send(
+    new QueryCommand({
+      TableName: store.customersTable,
+      IndexName: SUBJECT_INDEX,
+      KeyConditionExpression: '#s = :s',
+      ExpressionAttributeNames: { '#s': SUBJECT_ATTRIBUTE },
+      ExpressionAttributeValues: { ':s': subjectKey },
+      ProjectionExpression: 'customerId',
+      Limit: 2,
+    }),
+  );
+  return (result.Items ?? []).map((item) => String(item.customerId));
+}
+
+/**
+ * Links `<issuer>#<sub>` to a customer (creating the customer's item when it has none: its tokens then
+ * get 402 no_subscription until it subscribes). Refuses a subject already linked to another customer.
+ */
+export async function linkSubject(store: SubjectStore, customerId: string, issuer: string, subject: string): Promise<{ readonly subjectKey: string; readonly replaced?: string }> {
+  if (!CUSTOMER_ID.test(customerId)) throw new SubjectLinkError(`invalid customer id "${customerId}": expected a Stripe customer id such as cus_NffrFeUfNV2Hib`);
+  if (!URL.canParse(issuer)) throw new SubjectLinkError(`invalid issuer "${issuer}": use the issuer URL exactly as tokens carry it in "iss"`);
+  if (subject === '' || subject.length > 255) throw new SubjectLinkError('invalid subject: use the token\'s "sub", 1 to 255 characters');
+  const subjectKey = `${issuer}#${subject}`;
+  if (Buffer.byteLength(subjectKey) > MAX_SUBJECT_KEY_BYTES) throw new SubjectLinkError('the issuer and subject are too long to index');
+  const others = (await customersLinkedTo(store, subjectKey)).filter((id) => id !== customerId);
+  if (others.length > 0) throw new SubjectLinkError(`subject "${subject}" of ${issuer} is already linked to ${others[0]}: link it to one customer only`);
+  const documents = DynamoDBDocumentClient.from(store.client);
+  try {
+    const result = await documents.send(
+      new UpdateCommand({
+        TableName: store.customersTable,
+        Key: { customerId },
+        UpdateExpression: 'SET #s = :s',
+        // The item is created if missing; a customer deleted in Stripe cannot gain a login.
+        ConditionExpression: 'attribute_not_exists(deleted) OR deleted = :false',
+        ExpressionAttributeNames: { '#s': SUBJECT_ATTRIBUTE },
+        ExpressionAttributeValues: { ':s': subjectKey, ':false': false },
+        ReturnValues: 'UPDATED_OLD',
+      }),
+    );
+    const replaced = result.Attributes?.[SUBJECT_ATTRIBUTE] as string | undefined;
+    return { subjectKey, ...(replaced === undefined || replaced === subjectKey ? {} : { replaced }) };
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) throw new SubjectLinkError(`customer ${customerId} was deleted in Stripe: it cannot be linked`);
+    throw err;
+  }
+}

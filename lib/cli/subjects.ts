@@ -1,0 +1,41 @@
+import { linkSubject, SubjectLinkError } from '../../lambda/shared/customers/subjects';
+import { stringValue, UsageError } from './args';
+import { CliError, customerArg, flushAfter, type CommandSpec } from './command';
+
+/** `tollgate customers link-subject`: for issuers configured with `"customer": "subject"`. */
+export const linkSubjectCommand: CommandSpec = {
+  name: 'link-subject',
+  summary: "links a token subject (an issuer's sub) to a customer",
+  synopsis: '<cus_id> --issuer <url> --subject <sub>',
+  description: [
+    'For a trusted issuer configured with "customer": "subject": tokens of that issuer whose sub is',
+    '<sub> are decided on this customer\'s payment state. One subject per customer: linking another',
+    'replaces it. A subject linked to another customer is refused.',
+  ].join('\n'),
+  arguments: [{ name: '<cus_id>', help: 'the Stripe customer id', missing: 'missing the customer id <cus_id>: give a Stripe customer id such as cus_NffrFeUfNV2Hib' }],
+  options: {
+    issuer: { type: 'string', value: '<url>', help: 'the issuer, exactly as its tokens carry it in "iss"' },
+    subject: { type: 'string', value: '<sub>', help: 'the "sub" of the user\'s tokens' },
+  },
+  run: async (ctx) => {
+    const customerId = customerArg(ctx.positionals[0]);
+    const issuer = stringValue(ctx.values, 'issuer');
+    const subject = stringValue(ctx.values, 'subject');
+    if (issuer === undefined) throw new UsageError('missing --issuer <url>: the issuer URL exactly as its tokens carry it in "iss"');
+    if (subject === undefined) throw new UsageError('missing --subject <sub>: the "sub" of the user\'s tokens');
+    const target = ctx.target();
+    let linked;
+    try {
+      linked = await linkSubject({ client: target.dynamodb, customersTable: target.tables.customers }, customerId, issuer, subject);
+    } catch (err) {
+      if (err instanceof SubjectLinkError) throw new CliError(err.message);
+      throw err;
+    }
+    // A decision cached for this subject's tokens was made on the customer it was linked to before.
+    await flushAfter(target, 'linked', 'run link-subject again');
+    ctx.print(
+      `linked ${subject} of ${issuer} to ${customerId}${linked.replaced === undefined ? '' : ` (replacing ${linked.replaced})`}`,
+      { customerId, issuer, subject, ...(linked.replaced === undefined ? {} : { replaced: linked.replaced }) },
+    );
+  },
+};
