@@ -127,6 +127,7 @@ export class TollgateStack extends Stack {
 
     this.usage = new TollgateFunction(this, 'Usage', {
       entry: 'usage',
+      logRetentionDays: config.operations.functionLogRetentionDays,
       description: "tollgate usage route: the caller's plan, period, usage and credits",
       memorySize: 256,
       environment: {
@@ -319,6 +320,7 @@ export class TollgateStack extends Stack {
     }).publicDocument;
     const portal = new TollgateFunction(this, 'Portal', {
       entry: 'portal',
+      logRetentionDays: config.operations.functionLogRetentionDays,
       description: 'tollgate portal: API reference, problem pages, signup, sign-in with a key, rotation, billing portal',
       timeout: Duration.seconds(10),
       memorySize: 512,

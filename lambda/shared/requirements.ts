@@ -54,14 +54,15 @@ export interface TollgateDeclaration {
 /** Stripe meter event names: letters, digits, `_`, `-`, `.`; at most 100 characters. */
 const METER_EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 export const isMeterEventName = (value: unknown): value is string => typeof value === 'string' && METER_EVENT_NAME.test(value);
-const DECLARATION_FIELDS = new Set(['requires', 'cost', 'strict', 'meter']);
+/** `scopes` is read by lib/openapi/scopes.ts (OAuth scopes for access tokens). */
+const DECLARATION_FIELDS = new Set(['requires', 'cost', 'strict', 'meter', 'scopes']);
 
 /** Parses an operation's `x-tollgate` object; throws RequirementError saying what to change. */
 export function parseDeclaration(extension: Readonly<Record<string, unknown>>): TollgateDeclaration {
   const requires = parseRequirement(extension.requires);
   const unknown = Object.keys(extension).filter((k) => !DECLARATION_FIELDS.has(k));
   if (unknown.length > 0) {
-    throw new RequirementError(`unknown x-tollgate field ${JSON.stringify(unknown[0])}: use "requires", "cost", "strict" and "meter" only`);
+    throw new RequirementError(`unknown x-tollgate field ${JSON.stringify(unknown[0])}: use "requires", "cost", "strict", "meter" and "scopes" only`);
   }
   const { cost, strict, meter } = extension;
   if (cost === undefined) {

@@ -60,7 +60,7 @@ describe('buildApiDocument', () => {
       [{ requires: 'subscription', cost: 1, strict: 'yes' }, '"strict" is "yes": use true, or remove it'],
       [{ requires: 'subscription', cost: 1, meter: 'has space' }, '"meter" is "has space": use the Stripe meter\'s event_name'],
       [{ requires: 'subscription', meter: 'api_calls' }, '"meter" needs a "cost"'],
-      [{ requires: 'subscription', costs: 1 }, 'unknown x-tollgate field "costs": use "requires", "cost", "strict" and "meter" only'],
+      [{ requires: 'subscription', costs: 1 }, 'unknown x-tollgate field "costs": use "requires", "cost", "strict", "meter" and "scopes" only'],
     ])('refuses %j with a message saying what to change', (declaration, message) => {
       expect(() => buildApiDocument(options(withSearch(declaration)))).toThrow(OpenApiError);
       expect(() => buildApiDocument(options(withSearch(declaration)))).toThrow(message);

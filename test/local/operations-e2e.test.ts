@@ -69,8 +69,8 @@ describe('operations on npm start', () => {
       statuses: { '402': 3 },
       deniedByReason: { no_subscription: 3 },
       topDeniedCustomers: [{ customerId: CUSTOMER, denials: 3 }],
-      // The demo customer's seeded subscription granted access too, with no 402 before it.
-      recoveries: { count: 1, byReason: { no_subscription: { count: 1 } }, withoutDenialInRange: 1 },
+      // The seeded subscriptions of the paying and the metered demo customers granted access too, with no 402 before them.
+      recoveries: { count: 1, byReason: { no_subscription: { count: 1 } }, withoutDenialInRange: 2 },
       serverErrors: { authorizer: 0, integration: 0, gateway: 0 },
     });
     expect(report.recoveries.medianSeconds).toBeGreaterThanOrEqual(0);

@@ -1,3 +1,4 @@
+import { AUTHORIZER_ACTIONS } from '../../lib/tollgate-stack';
 import { ConfigError, loadConfig } from '../../lib/config/tollgate-config';
 import { decodeIssuers } from '../../lambda/shared/issuers';
 import { synth } from '../support/synth';
@@ -42,7 +43,7 @@ describe('trusted issuers in the template', () => {
     expect(environment.TOLLGATE_ISSUERS).toBeUndefined();
     expect(environment.TOLLGATE_AUTHORIZER_CACHE_TTL_SECONDS).toBeUndefined();
     const dynamo = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('dynamodb:')));
-    expect(dynamo.flatMap((s) => [s.Action].flat())).toEqual(['dynamodb:GetItem']);
+    expect(dynamo.flatMap((s) => [s.Action].flat())).toEqual([...AUTHORIZER_ACTIONS.customers]);
     expect(JSON.stringify(dynamo)).not.toContain('/index/');
   });
 
