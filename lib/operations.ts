@@ -292,6 +292,10 @@ export class Operations extends Construct {
         powertools(METERING_METRICS.unitsCounted, SERVICES.metering).with({ label: 'counted' }),
         powertools(METERING_METRICS.unitsReported, SERVICES.metering).with({ label: 'reported to Stripe' }),
       ]),
+      graph('Metering lag (ms): oldest call of a batch to its metering', [
+        powertools(METERING_METRICS.lag, SERVICES.metering, {}, 'p50').with({ label: 'p50' }),
+        powertools(METERING_METRICS.lag, SERVICES.metering, {}, 'Maximum').with({ label: 'max' }),
+      ]),
       graph('Metering: Stripe rejections, parked and undecodable batches', [
         stripeRejections.with({ label: 'rejected by Stripe' }),
         parkedBatches,

@@ -160,6 +160,11 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
     }
     if (batch.messageType === 'CONTROL_MESSAGE') return { outcome: 'ignored', ...EMPTY };
     const id = batchIdOf(batch);
+    // Metering lag: from the oldest call in the batch to its metering (log delivery plus the feed's wait).
+    if (batch.logEvents.length > 0) {
+      const oldest = Math.min(...batch.logEvents.map((e) => e.timestamp));
+      metrics.singleMetric().addMetric('MeteringLagMs', MetricUnit.Milliseconds, Math.max(0, now().getTime() - oldest));
+    }
     const usage = aggregateBatch(batch.logEvents, routeOf);
     count('LinesNotAccessLog', usage.skipped.notAccessLog);
     count('LinesBadCustomer', usage.skipped.badCustomer);

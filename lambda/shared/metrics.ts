@@ -37,6 +37,8 @@ export const METERING_METRICS = {
   batchesParked: 'MeteringBatchesParked',
   /** Subscription batches that could not be decoded (skipped). */
   batchesUndecodable: 'MeteringBatchesUndecodable',
+  /** Milliseconds from the oldest call of a batch to its metering: log delivery plus the wait (dimension: service only). */
+  lag: 'MeteringLagMs',
 } as const;
 
 export const SERVICES = {

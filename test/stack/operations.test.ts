@@ -125,6 +125,11 @@ describe('operations (default configuration)', () => {
       ['MeteringBatchesParked', [{ Name: 'outcome', Value: 'unreadable' }, { Name: 'service', Value: 'tollgate-metering-dead-letter' }]],
     ]);
     expect(widget('Metering: calls counted, units reported to Stripe').properties.metrics.map((m: any[]) => m[1])).toEqual(['UnitsCounted', 'MeterUnitsReported']);
+    const lag = widget('Metering lag (ms): oldest call of a batch to its metering').properties.metrics as any[][];
+    expect(lag.map((m) => [m[1], m.at(-1)?.stat])).toEqual([
+      ['MeteringLagMs', 'p50'],
+      ['MeteringLagMs', 'Maximum'],
+    ]);
     expect(widget('Metering: Stripe rejections, parked and undecodable batches').properties.metrics.map((m: any[]) => m[1] ?? m[0].expression)).toEqual(
       expect.arrayContaining(['MeterReportsRejected', 'MeteringBatchesUndecodable']),
     );
