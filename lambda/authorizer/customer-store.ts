@@ -99,7 +99,7 @@ export class DynamoCustomerReader implements CustomerReader {
 
   async reserve(request: ReservationRequest): Promise<ReservationResult> {
     try {
-      const result = await this.withinDeadline((signal) => this.reservations.send(reservationUpdate(this.tableName, request), { abortSignal: signal }));
+      const result = await withinDeadline(this.deadlineMs, (signal) => this.reservations.send(reservationUpdate(this.tableName, request), { abortSignal: signal }));
       const balance: unknown = result.Attributes?.credits;
       return { reserved: true, balance: typeof balance === 'number' ? balance : 0 };
     } catch (err) {
@@ -111,7 +111,7 @@ export class DynamoCustomerReader implements CustomerReader {
   }
 
   async read(customerId: string, keyId: string): Promise<CustomerRecord | undefined> {
-    const result = await this.withinDeadline((signal) =>
+    const result = await withinDeadline(this.deadlineMs, (signal) =>
       this.documents.send(
         new GetCommand({
           TableName: this.tableName,
@@ -126,22 +126,26 @@ export class DynamoCustomerReader implements CustomerReader {
     );
     return result.Item === undefined ? undefined : decodeCustomerItem(result.Item);
   }
+}
 
-  private async withinDeadline<T>(send: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const abort = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    // The SDK's retry backoff does not watch the abort signal: race the deadline so it is a real bound.
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new StoreTimeoutError(`the customers table did not answer within ${this.deadlineMs} ms`);
-        abort.abort(error);
-        reject(error);
-      }, this.deadlineMs);
-    });
-    try {
-      return await Promise.race([send(abort.signal), deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
+/**
+ * Runs one store call within `deadlineMs`: the call gets an abort signal, and a StoreTimeoutError ends
+ * the wait when the deadline passes. The SDK's retry backoff does not watch the abort signal: race the
+ * deadline so it is a real bound.
+ */
+export async function withinDeadline<T>(deadlineMs: number, send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new StoreTimeoutError(`the customers table did not answer within ${deadlineMs} ms`);
+      abort.abort(error);
+      reject(error);
+    }, deadlineMs);
+  });
+  try {
+    return await Promise.race([send(abort.signal), deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }

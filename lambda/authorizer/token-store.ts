@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-d
 import { CorruptRecordError, decodeCustomerItem } from '../shared/customers/item';
 import type { CustomerRecord } from '../shared/customers/record';
 import { SUBJECT_ATTRIBUTE, SUBJECT_INDEX, tokenDecisionProjection } from '../shared/customers/subjects';
-import { StoreTimeoutError } from './customer-store';
+import { withinDeadline } from './customer-store';
 import { AUTHORIZER_READ_DEADLINE_MS } from './dynamo-client';
 
 /** A token decision's one read: the customer's payment state, by id (a claim) or by linked subject (the index). */
@@ -27,14 +27,14 @@ export class DynamoTokenCustomerReader implements TokenCustomerReader {
   }
 
   async readById(customerId: string): Promise<CustomerRecord | undefined> {
-    const result = await this.withDeadline((abortSignal) =>
+    const result = await withinDeadline(this.deadlineMs, (abortSignal) =>
       this.documents.send(new GetCommand({ TableName: this.tableName, Key: { customerId }, ConsistentRead: true, ...this.projection }), { abortSignal }),
     );
     return result.Item === undefined ? undefined : decodeCustomerItem(result.Item);
   }
 
   async readBySubject(subjectKey: string): Promise<CustomerRecord | undefined> {
-    const result = await this.withDeadline((abortSignal) =>
+    const result = await withinDeadline(this.deadlineMs, (abortSignal) =>
       this.documents.send(
         new QueryCommand({
           TableName: this.tableName,
@@ -52,23 +52,5 @@ export class DynamoTokenCustomerReader implements TokenCustomerReader {
     const items = result.Items ?? [];
     if (items.length > 1) throw new CorruptRecordError(`subject ${subjectKey} is linked to more than one customer: link it to one with npx tollgate customers link-subject`);
     return items[0] === undefined ? undefined : decodeCustomerItem(items[0]);
-  }
-
-  /** The SDK's retry backoff does not watch the abort signal: race the deadline so it is a real bound. */
-  private async withDeadline<T>(read: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const abort = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new StoreTimeoutError(`the customers table did not answer within ${this.deadlineMs} ms`);
-        abort.abort(error);
-        reject(error);
-      }, this.deadlineMs);
-    });
-    try {
-      return await Promise.race([read(abort.signal), deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
