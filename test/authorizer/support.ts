@@ -48,15 +48,6 @@ export function authorizerEvent(
 
 export const bearer = (key: string): Record<string, string> => ({ Authorization: `Bearer ${key}` });
 
-/**
- * The key with its last character replaced by another one, so the result always differs from the key
- * (a fixed replacement is the same key whenever the key already ends in it: a 1-in-62 flake).
- */
-export function tamperLastCharacter(key: string): string {
-  const last = key.at(-1);
-  return `${key.slice(0, -1)}${last === 'x' ? 'y' : 'x'}`;
-}
-
 export function quietObservability(): Observability {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   return { logger: new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'TollgateTest', serviceName: 'authorizer-test' }) };

@@ -1,4 +1,4 @@
-import { tamperLastCharacter } from './support';
+import { tamperLastCharacter } from '../support/keys';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
