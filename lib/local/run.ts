@@ -110,7 +110,13 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
         eventsLog: (line) => eventsLog.write(`${line}\n`),
         domainName: `127.0.0.1:${options.port}`,
         ...(portal === undefined ? {} : { portal: portal.options }),
-        metering: { reporter: meterReporting!.reporter, onError: (err) => log(`tollgate: metering batch failed: ${err instanceof Error ? err.message : String(err)}`) },
+        metering: {
+          reporter: meterReporting!.reporter,
+          onError: (err) => log(`tollgate: metering batch failed: ${err instanceof Error ? err.message : String(err)}`),
+          onBatch: (result) => {
+            if (result.outcome === 'parked') log(`tollgate: metering batch ${result.batchId ?? ''} parked (a write kept failing); apply it with: npx tollgate metering replay`);
+          },
+        },
       }),
     };
   };

@@ -233,7 +233,12 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
             observability: createObservability('tollgate-metering'),
           });
           return createMeteringFeed({
-            deliver: async (event) => meteringOptions.onBatch?.(await handler(event)),
+            // Not `onBatch?.(await handler(event))`: an optional call skips its arguments when there is no
+            // callback, and the batch would never be metered.
+            deliver: async (event) => {
+              const result = await handler(event);
+              meteringOptions.onBatch?.(result);
+            },
             now,
             ...(meteringOptions.intervalMs === undefined ? {} : { intervalMs: meteringOptions.intervalMs }),
             ...(meteringOptions.maxLines === undefined ? {} : { maxLines: meteringOptions.maxLines }),

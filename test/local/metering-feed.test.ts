@@ -198,6 +198,24 @@ describe('npm start metering, the sample plan', () => {
     expect(JSON.parse(blocked.body.toString('utf8'))).toMatchObject({ reason: 'quota_exceeded', limit: 20, used: 21 });
   });
 
+  it('meters with no one listening for batch results, as npm start runs it', async () => {
+    // `onBatch?.(await handler(event))` once skipped the handler itself when no callback was given.
+    const quiet = createLocalApi({ config, built, dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET, metering: { schedule: clock.schedule } });
+    try {
+      const customerId = 'cus_local_unheard1';
+      await deliverEvent(quiet.gateway, { type: 'customer.subscription.created', customerId, status: 'active', plan: 'sample_metered' }, LOCAL_WEBHOOK_SECRET);
+      const { key } = await createApiKey({ client: tables.client, tables: tables.names }, { customerId });
+      for (let i = 0; i < 3; i++) {
+        const res = await quiet.gateway.handle({ method: 'GET', path: `/${config.stageName}/v1/search?q=x`, headers: { Authorization: `Bearer ${key}` } });
+        expect(res.statusCode).toBe(200);
+      }
+      await quiet.metering!.drain();
+      expect(await usageOf(tables, customerId)).toMatchObject({ periodUsed: 3 });
+    } finally {
+      quiet.destroy();
+    }
+  });
+
   it('seeds the usage demo customers: one on sample_metered, one pay-as-you-go with a few credits', async () => {
     const options = { stage: config.stageName, webhookSecret: LOCAL_WEBHOOK_SECRET, dynamodb: tables.client, tables: tables.names };
     expect(await seedDemoCustomers(api.gateway, options)).toBe(true);
