@@ -1,5 +1,6 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as logsDestinations from 'aws-cdk-lib/aws-logs-destinations';
@@ -7,6 +8,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { meteringEnvironment } from '../lambda/metering/settings';
+import { METERING_WRITE_ATTRIBUTES } from '../lambda/shared/customers/metered-usage';
 import type { Plans } from '../lambda/shared/customers/usage-view';
 import type { RouteRule } from '../lambda/shared/requirements';
 import { NO_VALUE } from '../lambda/shared/access-log';
@@ -16,11 +18,14 @@ import { TollgateFunction } from './tollgate-function';
 
 /** The DynamoDB actions metering performs, by table: its usage write, its ledger, nothing more. */
 export const METERING_ACTIONS = {
-  // Read the plan and counters; one conditional UpdateItem (or a ConditionCheck) in the batch's transaction.
+  // Read the plan and counters; one conditional UpdateItem (or a ConditionCheck) in the batch's transaction,
+  // on the usage attributes only (METERING_CUSTOMER_WRITES).
   customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
   // The ledger entry (Put in the transaction, Get on a redelivery, Update when reported) and parked batches.
   events: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
 } as const;
+/** The customers-table actions granted only on the attributes metering writes. */
+export const METERING_CUSTOMER_WRITES = ['dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'] as const;
 export const METERING_DEAD_LETTER_ACTIONS = { events: ['dynamodb:PutItem'] } as const;
 
 export interface MeteringProps {
@@ -84,7 +89,15 @@ export class Metering extends Construct {
         ...(props.stripeApiKey === undefined ? {} : { [ENV.stripeApiKeySecretId]: props.stripeApiKey.secretName }),
       },
     });
-    tables.customers.grant(this.function, ...METERING_ACTIONS.customers);
+    tables.customers.grant(this.function, ...METERING_ACTIONS.customers.filter((a) => !(METERING_CUSTOMER_WRITES as readonly string[]).includes(a)));
+    // Its writes touch the usage counters and nothing else of the customer record (a bug or a forged
+    // batch cannot change a subscription, a key or an entitlement): IAM checks every attribute named.
+    iam.Grant.addToPrincipal({
+      grantee: this.function,
+      actions: [...METERING_CUSTOMER_WRITES],
+      resourceArns: [tables.customers.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...METERING_WRITE_ATTRIBUTES] } },
+    });
     tables.events.grant(this.function, ...METERING_ACTIONS.events);
     props.stripeApiKey?.grantRead(this.function);
     this.function.configureAsyncInvoke({

@@ -1,5 +1,6 @@
 import { loadMeteringSettings } from '../../lambda/metering/settings';
-import { METERING_ACTIONS, METERING_DEAD_LETTER_ACTIONS } from '../../lib/metering';
+import { METERING_WRITE_ATTRIBUTES } from '../../lambda/shared/customers/metered-usage';
+import { METERING_ACTIONS, METERING_CUSTOMER_WRITES, METERING_DEAD_LETTER_ACTIONS } from '../../lib/metering';
 import { synth, type Synthesized } from '../support/synth';
 
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
@@ -76,6 +77,18 @@ describe('metering in the stack', () => {
     expect(JSON.stringify(flush.Resource)).toContain('/stages/prod/cache/authorizers');
     const secret = statements.find((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
     expect(JSON.stringify(secret.Resource)).toContain('secret:tollgate/stripe-api-key');
+  });
+
+  it('scopes metering writes on the customers table to the usage attributes (IAM dynamodb:Attributes), its read to nothing more than GetItem', () => {
+    const customers = logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable');
+    const onCustomers = statementsOf('MeteringFunction').filter((s) => JSON.stringify(s.Resource).includes(customers));
+    const writes = onCustomers.filter((s) => [s.Action].flat().some((a: string) => (METERING_CUSTOMER_WRITES as readonly string[]).includes(a)));
+    expect(writes).toHaveLength(1);
+    expect([writes[0].Action].flat().sort()).toEqual([...METERING_CUSTOMER_WRITES].sort());
+    expect(writes[0].Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['customerId', 'credits', 'periodUsed', 'usagePeriodEnd'] } });
+    expect(writes[0].Condition['ForAllValues:StringEquals']['dynamodb:Attributes']).toEqual([...METERING_WRITE_ATTRIBUTES]);
+    const others = onCustomers.filter((s) => s !== writes[0]);
+    expect(others.flatMap((s) => [s.Action].flat())).toEqual(['dynamodb:GetItem']);
   });
 
   it('grants the dead-letter function a PutItem on the ledger and sending to its queue, nothing else', () => {

@@ -17,6 +17,12 @@ import type { SubscriptionEntry } from './record';
 
 export const USAGE_ATTRIBUTES = ['credits', 'periodUsed', 'usagePeriodEnd'] as const;
 
+/**
+ * Every top-level attribute metering's conditional update names, key included: the stack scopes the
+ * metering function's writes on the customers table to these (IAM `dynamodb:Attributes`).
+ */
+export const METERING_WRITE_ATTRIBUTES = ['customerId', ...USAGE_ATTRIBUTES] as const;
+
 /** What metering reads: the usage attributes and the subscriptions that name the plan. */
 export const METERING_READ_ATTRIBUTES = ['customerId', 'subscriptions', ...USAGE_ATTRIBUTES] as const;
 
