@@ -27,7 +27,7 @@ export interface UsageAnswer {
   readonly customerId: string;
   /** The deciding subscription's plan key and display name; null: no subscription. */
   readonly plan: { readonly key: string; readonly name: string } | null;
-  /** The billing period the counter counts (tollgate keeps its end only: start is null). */
+  /** The billing period the counter counts (start null when Stripe's events did not carry it). */
   readonly period: { readonly start: string | null; readonly end: string } | null;
   readonly used: number;
   /** null: unlimited. */
@@ -49,7 +49,7 @@ export function usageAnswer(record: CustomerRecord, settings: UsageSettings, now
   return {
     customerId: record.customerId,
     plan: view.plan === undefined ? null : { key: view.plan, name: view.planName ?? view.plan },
-    period: view.periodEnd === undefined ? null : { start: null, end: iso(view.periodEnd)! },
+    period: view.periodEnd === undefined ? null : { start: iso(view.periodStart) ?? null, end: iso(view.periodEnd)! },
     used: view.used,
     limit: view.limit ?? null,
     remaining: view.remaining ?? null,

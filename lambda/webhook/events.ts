@@ -110,9 +110,13 @@ export function readSubscription(object: Json, previous?: Json): { customerId: s
   const price = first !== undefined && isObject(first.price) ? first.price : undefined;
   const plan = storable(price?.lookup_key, price?.id);
   // Since API 2025-03-31 the billing period lives on the items; older payloads had it on the subscription.
-  const periodEnds = items.map((item) => epochSeconds(item.current_period_end)).filter((v): v is number => v !== undefined);
-  const legacyPeriodEnd = epochSeconds(object.current_period_end);
-  const currentPeriodEnd = periodEnds.length > 0 ? Math.max(...periodEnds) : legacyPeriodEnd;
+  // The period that ends last is the one access runs to; its start is shown to callers.
+  const periods = items
+    .map((item) => ({ start: epochSeconds(item.current_period_start), end: epochSeconds(item.current_period_end) }))
+    .filter((p): p is { start: number | undefined; end: number } => p.end !== undefined)
+    .sort((a, b) => b.end - a.end);
+  const currentPeriodEnd = periods[0]?.end ?? epochSeconds(object.current_period_end);
+  const currentPeriodStart = periods.length > 0 ? periods[0]!.start : epochSeconds(object.current_period_start);
   return {
     customerId: customerOf(object, 'subscription'),
     change: {
@@ -121,6 +125,7 @@ export function readSubscription(object: Json, previous?: Json): { customerId: s
       status: object.status,
       plan,
       cancelAtPeriodEnd: object.cancel_at_period_end === true,
+      ...(currentPeriodStart === undefined || currentPeriodEnd === undefined || currentPeriodStart > currentPeriodEnd ? {} : { currentPeriodStart }),
       currentPeriodEnd,
       ...(object.status === 'past_due' && typeof previous?.status === 'string' && previous.status !== 'past_due' ? { enteredPastDue: true } : {}),
     },

@@ -40,7 +40,7 @@ const show: CommandSpec = {
     const lines = [
       `customer   ${customerId}`,
       `plan       ${answer.plan === null ? 'none' : `${answer.plan.name} (${answer.plan.key}), past the quota: ${answer.overage}`}`,
-      `period     ${answer.period === null ? 'none' : `ends ${answer.period.end}`}`,
+      `period     ${answer.period === null ? 'none' : answer.period.start === null ? `ends ${answer.period.end}` : `${answer.period.start} to ${answer.period.end}`}`,
       `used       ${answer.used}`,
       `limit      ${units(answer.limit, 'unlimited')}`,
       `remaining  ${units(answer.remaining, 'unlimited')}`,

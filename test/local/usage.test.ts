@@ -123,7 +123,8 @@ describe('selling by use on the local gateway', () => {
     expect(json(res.body)).toEqual({
       customerId,
       plan: { key: 'sample_metered', name: 'Metered' },
-      period: { start: null, end: first.period.end },
+      // The fixture subscription's item runs 30 days to its period end.
+      period: { start: new Date(Date.parse(first.period.end) - 30 * 86_400_000).toISOString(), end: first.period.end },
       used: 7,
       limit: 20,
       remaining: 13,

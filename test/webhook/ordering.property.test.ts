@@ -88,7 +88,7 @@ function expectedRecord(customerId: string, events: HistoryEvent[]): CustomerRec
     const sub = newest(events.filter((e): e is SubscriptionEvent => e.kind === 'subscription' && e.sub === s));
     const inv = newest(events.filter((e): e is InvoiceEvent => e.kind === 'invoice' && e.sub === s));
     if (sub !== undefined) {
-      record.subscriptions = { ...record.subscriptions, [id]: { status: sub.status, plan: sub.lookupKey, cancelAtPeriodEnd: sub.cancelAtPeriodEnd, currentPeriodEnd: sub.periodEnd, watermark: '' } };
+      record.subscriptions = { ...record.subscriptions, [id]: { status: sub.status, plan: sub.lookupKey, cancelAtPeriodEnd: sub.cancelAtPeriodEnd, currentPeriodStart: sub.periodEnd - 30 * 86400, currentPeriodEnd: sub.periodEnd, watermark: '' } };
       if (sub.status === 'past_due') record.pastDue = { ...record.pastDue, [id]: T0 };
     }
     if (inv !== undefined && (sub === undefined || !isTerminal(sub.status))) {

@@ -66,7 +66,24 @@ describe('interpret', () => {
     const subscription = (event.data as { object: Record<string, unknown> }).object;
     subscription.items = { object: 'list', data: [], has_more: false };
     subscription.current_period_end = T + 5;
-    expect(interpret(parseEnvelope(event))).toMatchObject({ change: { currentPeriodEnd: T + 5 } });
+    subscription.current_period_start = T - 5;
+    expect(interpret(parseEnvelope(event))).toMatchObject({ change: { currentPeriodStart: T - 5, currentPeriodEnd: T + 5 } });
+  });
+
+  it('takes the period of the item that ends last, start and end together, and no start that would follow its end', () => {
+    const event = buildStripeEvent('customer.subscription.updated', { created: T });
+    const subscription = (event.data as { object: Record<string, unknown> }).object;
+    const [item] = (subscription.items as { data: Array<Record<string, unknown>> }).data;
+    const items = [
+      { ...item, id: 'si_a', current_period_start: T - 100, current_period_end: T + 100 },
+      { ...item, id: 'si_b', current_period_start: T - 10, current_period_end: T + 900 },
+    ];
+    subscription.items = { object: 'list', data: items, has_more: false };
+    expect(interpret(parseEnvelope(event))).toMatchObject({ change: { currentPeriodStart: T - 10, currentPeriodEnd: T + 900 } });
+    subscription.items = { object: 'list', data: [{ ...item, current_period_start: T + 1000, current_period_end: T + 900 }], has_more: false };
+    const change = (interpret(parseEnvelope(event)) as { change: Record<string, unknown> }).change;
+    expect(change).toMatchObject({ currentPeriodEnd: T + 900 });
+    expect(change).not.toHaveProperty('currentPeriodStart');
   });
 
   it('pins the API version the stripe sdk pins', () => {

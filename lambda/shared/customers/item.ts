@@ -111,6 +111,7 @@ const subscriptionEntry: Decoder<SubscriptionEntry> = (v, at, id) => {
     status: status(field('status'), `${at}.status`, id),
     plan: optional(text)(field('plan'), `${at}.plan`, id),
     cancelAtPeriodEnd: optional(boolean)(field('cancelAtPeriodEnd'), `${at}.cancelAtPeriodEnd`, id),
+    currentPeriodStart: optional(number)(field('currentPeriodStart'), `${at}.currentPeriodStart`, id),
     currentPeriodEnd: optional(number)(field('currentPeriodEnd'), `${at}.currentPeriodEnd`, id),
     watermark: text(field('watermark'), `${at}.watermark`, id),
   } satisfies Complete<SubscriptionEntry>;

@@ -57,6 +57,8 @@ export interface SubscriptionEntry {
   /** The plan: the price's lookup key, else its id. */
   readonly plan?: string;
   readonly cancelAtPeriodEnd?: boolean;
+  /** Epoch seconds: when the current billing period began (shown to callers; decides nothing). */
+  readonly currentPeriodStart?: number;
   /** Epoch seconds. */
   readonly currentPeriodEnd?: number;
   /** Position of the last applied event of this subscription (webhook/state.ts). */
@@ -118,6 +120,7 @@ export interface Subscription {
   readonly status: SubscriptionStatus;
   readonly plan?: string;
   readonly cancelAtPeriodEnd: boolean;
+  readonly currentPeriodStart?: number;
   readonly currentPeriodEnd?: number;
   /** Start of the grace period: the earliest known moment of this delinquency (past_due only). */
   readonly pastDueSince?: number;
@@ -138,6 +141,7 @@ export function subscriptionsOf(record: Pick<CustomerRecord, 'subscriptions' | '
         status: entry.status,
         ...(entry.plan === undefined ? {} : { plan: entry.plan }),
         cancelAtPeriodEnd: entry.cancelAtPeriodEnd === true,
+        ...(entry.currentPeriodStart === undefined ? {} : { currentPeriodStart: entry.currentPeriodStart }),
         ...(entry.currentPeriodEnd === undefined ? {} : { currentPeriodEnd: entry.currentPeriodEnd }),
         ...(entry.status === 'past_due' && starts.length > 0 ? { pastDueSince: Math.min(...starts) } : {}),
         paymentActionRequired: invoice?.paymentActionRequired === true,

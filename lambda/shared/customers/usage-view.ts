@@ -33,6 +33,7 @@ export type Plans = Readonly<Record<string, Plan>>;
 /** What the view needs of the deciding subscription. */
 export interface UsageSubscription {
   readonly plan?: string;
+  readonly currentPeriodStart?: number;
   readonly currentPeriodEnd?: number;
 }
 
@@ -41,6 +42,8 @@ export interface UsageView {
   readonly plan?: string;
   /** The plan's display name (the key itself for a plan the configuration does not declare). */
   readonly planName?: string;
+  /** Epoch seconds: the start of the deciding subscription's current period, when Stripe said it. */
+  readonly periodStart?: number;
   /** Epoch seconds: the end of the deciding subscription's current period. */
   readonly periodEnd?: number;
   /** Units counted in that period. */
@@ -80,6 +83,7 @@ export function usageView(record: UsageRecord, subscription: UsageSubscription |
   const credits = record.credits;
   return {
     ...(key === undefined ? {} : { plan: key, planName: plan?.name ?? key }),
+    ...(periodEnd === undefined || subscription?.currentPeriodStart === undefined ? {} : { periodStart: subscription.currentPeriodStart }),
     ...(periodEnd === undefined ? {} : { periodEnd }),
     used,
     ...(limit === undefined ? {} : { limit, remaining: remaining! }),
