@@ -193,7 +193,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   });
   const sessionSecret = options.portal?.sessionSecret ?? randomBytes(32).toString('base64url');
   const portal = makePortalHandler({
-    settings: { tables, routes: built.routes, gracePeriodSeconds: settings.gracePeriodSeconds, catalog: portalCatalog(config), checkoutUrl: config.checkoutUrl, portalUrl: config.portalUrl },
+    settings: { tables, routes: built.routes, gracePeriodSeconds: settings.gracePeriodSeconds, catalog: portalCatalog(config), plans: settings.plans ?? {}, checkoutUrl: config.checkoutUrl, portalUrl: config.portalUrl },
     dynamodb: webhookClient,
     stripe: () => Promise.resolve(options.portal?.stripe),
     sessionSecret: () => Promise.resolve(sessionSecret),
