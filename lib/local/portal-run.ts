@@ -37,7 +37,7 @@ export function sessionSecret(stateDir: string): string {
 }
 
 /** Prices the fake sells: a monthly price per plan, a one-time price per credit pack. */
-function seedPrices(store: ReturnType<typeof createFakeStripeStore>, catalog: Catalog): void {
+export function seedPrices(store: ReturnType<typeof createFakeStripeStore>, catalog: Catalog): void {
   for (const plan of catalog.plans) addPrice(store, { lookupKey: plan.lookupKey, unitAmount: plan.quota === undefined ? 2000 : 500, recurring: true, nickname: plan.name });
   for (const pack of catalog.creditPacks) if (!pack.price.startsWith('price_')) addPrice(store, { lookupKey: pack.price, unitAmount: 1000, recurring: false, nickname: pack.name });
 }

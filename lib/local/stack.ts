@@ -206,6 +206,9 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   const testCheckout = makeTestCheckoutHandler({
     store: options.portal?.fakeStripe,
     webhookSecret: options.webhookSecret,
+    catalog: portalCatalog(config),
+    customers: (customerId) => readCustomer(webhookClient, tables.customers, customerId),
+    now,
     deliver: async (payload, signature) =>
       (
         await ref.gateway!.handle({
