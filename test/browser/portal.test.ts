@@ -50,7 +50,7 @@ afterAll(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
-const demoKey = (name: 'paying' | 'free'): string => new RegExp(`^  ${name}\\s+(tg_test_\\S+)$`, 'm').exec(started!.output())![1]!;
+const demoKey = (name: 'paying' | 'free' | 'metered' | 'payg'): string => new RegExp(`^  ${name}\\s+(tg_test_\\S+)`, 'm').exec(started!.output())![1]!;
 
 async function shot(page: Page, name: string): Promise<void> {
   step += 1;
@@ -176,6 +176,59 @@ describe('the developer portal in a browser', () => {
     await shot(page, 'payment-link-paid');
     expect((await callFromOtherOrigin(page, 'v1/quotes', key)).status).toBe(200);
     await page.context().close();
+  });
+
+  it("shows a signed-in customer its usage: the metered plan's period and the pay-as-you-go credits", async () => {
+    const page = await (await browser.newContext()).newPage();
+    const signInAs = async (key: string) => {
+      await page.goto(`${started!.apiUrl}tollgate/portal/sign-in`);
+      await page.getByLabel('API key').fill(key);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Your account' }).waitFor();
+    };
+    await signInAs(demoKey('metered'));
+    expect(await page.locator('[data-usage]').textContent()).toMatch(/^\d+ units used of 20, \d+ left$/);
+    await page.getByText('Period resets').waitFor();
+    await shot(page, 'account-metered-usage');
+    await accessible(page);
+    await signInAs(demoKey('payg'));
+    expect(await page.locator('[data-credits]').textContent()).toMatch(/^-?\d+ units prepaid$/);
+    await shot(page, 'account-payg-credits');
+    await page.context().close();
+  });
+
+  it('cancels a subscription in the local test billing portal: the next call is 402', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const { runCli } = await import('../../lib/cli');
+    let out = '';
+    await runCli(['keys', 'create', '--customer', 'cus_browserCancel1', '--json'], { stdout: (t) => (out += t), stderr: () => undefined, env: { ...process.env, TOLLGATE_STATE_DIR: stateDir }, root: ROOT });
+    const key = (JSON.parse(out) as { key: string }).key;
+    await page.goto(`${started!.apiUrl}tollgate/portal/sign-in`);
+    await page.getByLabel('API key').fill(key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Your account' }).waitFor();
+    await page.getByRole('link', { name: 'Plans' }).last().click();
+    await page.getByRole('button', { name: 'Subscribe to Pro' }).click();
+    await page.getByRole('button', { name: 'Pay (test)' }).click();
+    await page.locator('main', { hasText: 'existing API keys now have access' }).waitFor();
+    const api = await context.newPage();
+    expect((await callFromOtherOrigin(api, 'v1/quotes', key)).status).toBe(200);
+
+    await page.goto(`${started!.apiUrl}tollgate/portal/account`);
+    await page.getByRole('button', { name: /^Billing/ }).click();
+    await page.locator('main', { hasText: 'LOCAL TEST BILLING PORTAL' }).waitFor();
+    await page.getByRole('heading', { level: 3, name: 'Pro' }).waitFor();
+    await shot(page, 'test-billing-portal');
+    await accessible(page);
+    await page.getByRole('button', { name: 'Cancel Pro now' }).click();
+    await page.locator('main', { hasText: 'No active subscription.' }).waitFor();
+    await shot(page, 'test-billing-portal-canceled');
+    const denied = await callFromOtherOrigin(api, 'v1/quotes', key);
+    expect(denied.status).toBe(402);
+    expect(denied.body).toMatchObject({ reason: 'subscription_canceled' });
+    await shot(api, 'canceled-402');
+    await context.close();
   });
 
   it('serves the API reference with the explorer from the stack, and a page for every 402 reason', async () => {
