@@ -24,7 +24,7 @@ const cdkTopologyFrom = (depth) => ({
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '.tollgate/', 'coverage/', 'bench/results/', '**/*.js', '**/*.mjs'] },
+  { ignores: ['node_modules/', 'cdk.out/', '.tollgate/', 'coverage/', 'bench/results/', 'client/dist/', 'test-artifacts/', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -5,6 +5,7 @@ import { decide } from '../authorizer/decide';
 import { keyMatchesHash, parseApiKey } from '../shared/customers/api-key';
 import { createApiKey, listApiKeys, rotateApiKey, type ApiKeyStore } from '../shared/customers/keys';
 import { keyState, type CustomerRecord } from '../shared/customers/record';
+import type { UsageView } from '../shared/customers/usage-view';
 import { readCustomer } from '../shared/customers/store';
 import { headerValue } from '../shared/headers';
 import { createObservability, type Observability } from '../shared/observability';
@@ -46,7 +47,7 @@ export interface PortalAssets {
 }
 
 export interface PortalDeps {
-  readonly settings: Pick<PortalSettings, 'tables' | 'routes' | 'gracePeriodSeconds' | 'catalog' | 'checkoutUrl' | 'portalUrl'>;
+  readonly settings: Pick<PortalSettings, 'tables' | 'routes' | 'gracePeriodSeconds' | 'catalog' | 'plans' | 'checkoutUrl' | 'portalUrl'>;
   readonly dynamodb: DynamoDBClient;
   /** undefined: no Stripe API key is configured, so no checkout or billing portal. */
   readonly stripe: () => Promise<Stripe | undefined>;
@@ -366,12 +367,12 @@ ${settings.catalog.creditPacks.length === 0
   async function accountPage(ctx: RequestContext): Promise<Result> {
     const { session, customer } = await requireSession(ctx);
     const urls = effectivePaymentUrls(settings, { customerId: customer.customerId, domainName: ctx.event.requestContext.domainName, stage: ctx.event.requestContext.stage });
-    const decision = decide(customer, settings.routes, now(), { gracePeriodSeconds: settings.gracePeriodSeconds, ...urls });
+    // The item the session check read: decide() gives the same usage view the usage route answers with.
+    const decision = decide(customer, settings.routes, now(), { gracePeriodSeconds: settings.gracePeriodSeconds, plans: settings.plans, ...urls });
     const keys = await listApiKeys(keyStore, customer.customerId);
     const status = String(decision.context.subscriptionStatus);
     const plan = decision.subscription?.plan;
     const planName = settings.catalog.plans.find((p) => p.lookupKey === plan)?.name ?? plan;
-    const metered = settings.catalog.plans.find((p) => p.lookupKey === plan && p.quota !== undefined);
     const paymentUrl = typeof decision.context.paymentUrl === 'string' ? decision.context.paymentUrl : undefined;
     const body = html`<dl>
 <dt>Customer</dt><dd><code>${customer.customerId}</code></dd>
@@ -380,7 +381,7 @@ ${settings.catalog.creditPacks.length === 0
 <dt>Access now</dt><dd>${decision.reason === undefined
       ? 'Every route of the API answers.'
       : html`Paid routes answer 402 <a href="${ctx.base}/tollgate/problems/${decision.reason}"><code>${decision.reason}</code></a>${paymentUrl === undefined ? '' : html`: <a href="${paymentUrl}">fix it here</a>`}.`}</dd>
-${metered === undefined ? '' : html`<dt>Usage</dt><dd>${metered.quota} units per period${customer.usageBlock === undefined ? '' : html`, now blocked: <code>${customer.usageBlock}</code>`}</dd>`}
+${usageRows(decision.usage, customer.usageBlock)}
 </dl>
 <h2>Keys</h2>
 <table><thead><tr><th scope="col">Key id</th><th scope="col">Name</th><th scope="col">State</th><th scope="col">Created</th></tr></thead>
@@ -390,6 +391,20 @@ ${metered === undefined ? '' : html`<dt>Usage</dt><dd>${metered.quota} units per
 <p><a href="${ctx.base}${PORTAL_PATHS.pricing}">Plans</a></p>
 <form method="post" action="${ctx.base}${PORTAL_PATHS.signOut}"><p><button type="submit">Sign out</button></p></form>`;
     return page(ctx, 200, 'Your account', body);
+  }
+
+  /** Usage in the period and credits, as `GET /tollgate/usage` answers them; nothing for a plan that counts nothing. */
+  function usageRows(usage: UsageView | undefined, block: CustomerRecord['usageBlock']): Html | string {
+    const rows: Html[] = [];
+    if (usage !== undefined && usage.counted) {
+      const of = usage.limit === undefined ? 'no quota' : `of ${usage.limit}`;
+      const left = usage.remaining === undefined ? '' : `, ${usage.remaining} left`;
+      rows.push(html`<dt>Usage this period</dt><dd data-usage>${usage.used} units used ${of}${left}${usage.overage === 'bill' ? ' (units past the quota are billed)' : ''}</dd>`);
+      if (usage.periodEnd !== undefined) rows.push(html`<dt>Period resets</dt><dd><time datetime="${isoTime(usage.periodEnd)}">${isoTime(usage.periodEnd)}</time></dd>`);
+    }
+    if (usage?.credits !== undefined) rows.push(html`<dt>Credits</dt><dd data-credits>${usage.credits} units prepaid</dd>`);
+    if (block !== undefined) rows.push(html`<dt>Usage block</dt><dd><code>${block}</code></dd>`);
+    return rows.length === 0 ? '' : html`${rows}`;
   }
 
   async function rotate(ctx: RequestContext): Promise<Result> {
@@ -418,6 +433,8 @@ ${metered === undefined ? '' : html`<dt>Usage</dt><dd>${metered.quota} units per
     return redirect(portal.url);
   }
 }
+
+const isoTime = (epochSeconds: number): string => new Date(epochSeconds * 1000).toISOString();
 
 const cookiePath = (base: string): string => `${base}/tollgate/portal`;
 

@@ -1,4 +1,5 @@
-import { decodeRoutes, ENV, SettingsError, type PaymentUrls } from '../shared/settings';
+import type { Plans } from '../shared/customers/usage-view';
+import { decodePlans, decodeRoutes, ENV, SettingsError, type PaymentUrls } from '../shared/settings';
 import type { RouteRule } from '../shared/requirements';
 import { TABLES } from '../shared/tables';
 
@@ -42,6 +43,8 @@ export interface PortalSettings extends PaymentUrls {
   readonly routes: readonly RouteRule[];
   readonly gracePeriodSeconds: number;
   readonly catalog: Catalog;
+  /** Usage plans by plan key, as the authorizer and the usage route read them (account usage). */
+  readonly plans: Plans;
   readonly stripeApiKeySecretId?: string;
   readonly sessionSecretId: string;
 }
@@ -80,6 +83,7 @@ export function loadPortalSettings(env: Env): PortalSettings {
     checkoutUrl: optional(ENV.checkoutUrl),
     portalUrl: optional(ENV.portalUrl),
     catalog: decodeCatalog(required(env, PORTAL_ENV.catalog)),
+    plans: decodePlans(optional(ENV.plans)),
     stripeApiKeySecretId: optional(ENV.stripeApiKeySecretId),
     sessionSecretId: required(env, PORTAL_ENV.sessionSecretId),
   };

@@ -22,6 +22,13 @@ import type { CustomerUpdate } from './state';
  * does not hold: naming a stranger pays for the stranger and gains the payer nothing. A reference to a
  * customer tollgate does not know, or one without a live key, links nothing.
  *
+ * A credit pack bought through such a link (`mode: payment`, `metadata.tollgate_credits`) follows the
+ * same rule: the units land on the referenced customer when it holds a live key (the payer is linked,
+ * as above), else on the payer's own new customer, which holds no key. A guest checkout (no Stripe
+ * customer at all, a Payment Link's default for one-time payments) names only the reference: a
+ * reference without a live key then credits nobody. The event ledger applies each delivery once, and
+ * Stripe sends one `checkout.session.completed` per session, so a session credits once.
+ *
  * The hook is this module's `route`: the webhook calls it with every update before applying it.
  */
 
@@ -75,16 +82,29 @@ export function checkoutReference(envelope: StripeEventEnvelope, payerCustomerId
 const hasLiveKey = (customer: CustomerRecord | undefined, now: Date): boolean =>
   customer !== undefined && customer.deleted !== true && Object.values(customer.apiKeys ?? {}).some((key) => keyState(key, now) === 'active');
 
+/** An update the link rule refuses to apply to anyone, with the reason the webhook records. */
+export interface Unlinked {
+  readonly ignoredReason: string;
+}
+
 export interface CheckoutLinker {
   /** The update as it must be applied: re-addressed to the linked customer when the payer is linked. */
-  route(envelope: StripeEventEnvelope, update: CustomerUpdate, now: Date): Promise<CustomerUpdate>;
+  route(envelope: StripeEventEnvelope, update: CustomerUpdate, now: Date): Promise<CustomerUpdate | Unlinked>;
 }
+
+/** A checkout that created no Stripe customer: its update is addressed to the reference alone (events.ts). */
+const isGuestCheckout = (envelope: StripeEventEnvelope): boolean =>
+  envelope.type === 'checkout.session.completed' && (envelope.object.customer === null || envelope.object.customer === undefined);
 
 export function checkoutLinker(store: CheckoutLinkStore): CheckoutLinker {
   return {
     route: async (envelope, update, now) => {
-      // Only what the payer's own subscriptions are: never entitlements (per customer) or deletion.
-      if (update.change.stream !== 'subscription' && update.change.stream !== 'invoices') return update;
+      const { stream } = update.change;
+      // Only what the payer bought: its own subscriptions and credits, never entitlements (per customer) or deletion.
+      if (stream !== 'subscription' && stream !== 'invoices' && stream !== 'credits') return update;
+      if (stream === 'credits' && isGuestCheckout(envelope)) {
+        return (await store.holdsLiveKey(update.customerId, now)) ? update : { ignoredReason: 'credits checkout names no customer with a live key: nothing credited' };
+      }
       const named = checkoutReference(envelope, update.customerId);
       if (named !== undefined && (await store.holdsLiveKey(named.reference, now))) {
         const target = await store.link(update.customerId, named.reference, named.sessionId, now);

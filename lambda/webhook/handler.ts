@@ -170,11 +170,12 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
 
       let before: Promise<CustomerRecord | undefined> | undefined;
       const resolved = await resolve(envelope, (id) => (before ??= deps.store.read(id)));
-      const routed = resolved.update === undefined || deps.checkoutLinks === undefined ? resolved.update : await deps.checkoutLinks.route(envelope, resolved.update, receivedAt);
+      const linked = resolved.update === undefined || deps.checkoutLinks === undefined ? resolved.update : await deps.checkoutLinks.route(envelope, resolved.update, receivedAt);
+      const routed = linked === undefined || 'ignoredReason' in linked ? undefined : linked;
       // Re-addressed: the state read for the payer's customer is not the target's.
       if (routed !== undefined && routed.customerId !== resolved.update?.customerId) before = undefined;
       if (routed === undefined) {
-        record('ignored', { type: envelope.type, eventId: envelope.id, detail: resolved.ignoredReason });
+        record('ignored', { type: envelope.type, eventId: envelope.id, detail: linked !== undefined && 'ignoredReason' in linked ? linked.ignoredReason : resolved.ignoredReason });
         return ok('ignored');
       }
       customerId = routed.customerId;

@@ -8,14 +8,16 @@ import { accessLogPath, eventsLogPath, removeCoordinates, writeCoordinates } fro
 import { adoptSharedDatabase, credentialsPath, localCredentials } from './credentials';
 import { DEMO_KEYS_FILE, issueDemoKeys, seedDemoCustomers } from './demo';
 import { createTables, freePort, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from './dynamodb-local';
-import { startLocalMeterReporting, type LocalMeterReporting } from './meter-reporting';
+import { localMeterReporting, type LocalMeterReporting } from './meter-reporting';
 import { describeRouteChanges, filesUnder, requireFresh, watchSources } from './reload';
 import { OPERATOR_PATH } from './operator/page';
 import { startAdminServer, startGatewayServer, type RunningServer } from './server';
 import { startLocalIssuer, type LocalIssuer } from './oidc-issuer';
 import * as stack from './stack';
 import { portalCatalog } from '../config/portal-catalog';
-import { startLocalPortal, type LocalPortal } from './portal-run';
+import { PORTAL_PATHS } from '../../lambda/shared/portal-paths';
+import { localPortal, type LocalPortal } from './portal-run';
+import { startLocalStripe, type LocalStripe } from './stripe-run';
 
 /**
  * One local run: DynamoDB Local, the tables, the demo, the gateway and admin servers, and the reload of
@@ -66,7 +68,7 @@ interface Served {
 }
 
 /** The run's own modules (servers, DynamoDB Local, lock): kept across reloads, unlike handlers and builders. */
-const RUN_MODULES = new Set(['start', 'run', 'server', 'reload', 'run-lock', 'lifeline', 'credentials', 'coordinates', 'dynamodb-local', 'demo', 'portal-run', 'oidc-issuer']);
+const RUN_MODULES = new Set(['start', 'run', 'server', 'reload', 'run-lock', 'lifeline', 'credentials', 'coordinates', 'dynamodb-local', 'demo', 'portal-run', 'stripe-run', 'oidc-issuer']);
 const keepOnReload = (file: string): boolean =>
   path.dirname(file) === __dirname && RUN_MODULES.has(path.basename(file).replace(/\.[cm]?[jt]s$/, ''));
 /** Handler code the deployed stack bundles: changes to it reload the gateway. */
@@ -125,6 +127,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   stack.buildLocalDocument(stack.loadProjectConfig(root, options.context), root);
   let dynamodb: DynamoDbLocal | undefined;
   let portal: LocalPortal | undefined;
+  let localStripe: LocalStripe | undefined;
   let issuer: LocalIssuer | undefined;
   const servers: RunningServer[] = [];
   let served: Served | undefined;
@@ -144,9 +147,8 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     // The last access-log lines are metered before the clients go.
     await served?.api.metering?.stop().catch(() => undefined);
     served?.api.destroy();
-    await meterReporting?.close();
     await new Promise<void>((resolve) => accessLog.end(resolve));
-    await portal?.stop();
+    await localStripe?.close();
     await new Promise<void>((resolve) => eventsLog.end(resolve));
     await dynamodb?.stop();
   };
@@ -156,11 +158,14 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     dynamodb = await startDynamoDbLocal({ credentials, ...(dbPath === undefined ? {} : { dbPath }) });
     const admin = dynamodb.client();
     await createTables(admin, tables);
-    meterReporting = await startLocalMeterReporting(options.stripeApiKey);
     const { upgraded, skippedCustomers } = await upgradeLegacyCustomers(admin, tables.customers);
     for (const { reason } of skippedCustomers) log(`tollgate: not upgraded from the 0.1 layout: ${reason}`);
     const projectConfig = stack.loadProjectConfig(root, options.context);
-    portal = await startLocalPortal({ stateDir, apiUrl: () => `http://127.0.0.1:${options.port}/${served?.config.stageName ?? projectConfig.stageName}/`, catalog: portalCatalog(projectConfig), ...(options.stripeApiKey === undefined ? {} : { stripeApiKey: options.stripeApiKey }) });
+    // One Stripe for the portal and metering: the real one with a test-mode key, else one local fake.
+    const testPage = (id: string): string => `http://127.0.0.1:${options.port}/${served?.config.stageName ?? projectConfig.stageName}${PORTAL_PATHS.testCheckout.replace('{session}', id)}`;
+    localStripe = await startLocalStripe({ catalog: portalCatalog(projectConfig), pages: { checkout: testPage, billingPortal: testPage }, ...(options.stripeApiKey === undefined ? {} : { apiKey: options.stripeApiKey }) });
+    meterReporting = localMeterReporting(localStripe);
+    portal = localPortal({ stateDir, stripe: localStripe });
     served = build(stack, dynamodb.endpoint);
     const gatewayServer = await startGatewayServer(() => served!.api.gateway, { port: options.port, log });
     servers.push(gatewayServer);

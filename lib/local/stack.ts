@@ -193,7 +193,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   });
   const sessionSecret = options.portal?.sessionSecret ?? randomBytes(32).toString('base64url');
   const portal = makePortalHandler({
-    settings: { tables, routes: built.routes, gracePeriodSeconds: settings.gracePeriodSeconds, catalog: portalCatalog(config), checkoutUrl: config.checkoutUrl, portalUrl: config.portalUrl },
+    settings: { tables, routes: built.routes, gracePeriodSeconds: settings.gracePeriodSeconds, catalog: portalCatalog(config), plans: settings.plans ?? {}, checkoutUrl: config.checkoutUrl, portalUrl: config.portalUrl },
     dynamodb: webhookClient,
     stripe: () => Promise.resolve(options.portal?.stripe),
     sessionSecret: () => Promise.resolve(sessionSecret),
@@ -206,6 +206,9 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   const testCheckout = makeTestCheckoutHandler({
     store: options.portal?.fakeStripe,
     webhookSecret: options.webhookSecret,
+    catalog: portalCatalog(config),
+    customers: (customerId) => readCustomer(webhookClient, tables.customers, customerId),
+    now,
     deliver: async (payload, signature) =>
       (
         await ref.gateway!.handle({

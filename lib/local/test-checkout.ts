@@ -1,17 +1,23 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { html, layout, PAGE_CSP, securityHeaders, type Html } from '../../lambda/portal/html';
+import type { Catalog } from '../../lambda/portal/settings';
+import { isTerminal, type CustomerRecord, type SubscriptionEntry } from '../../lambda/shared/customers/record';
 import { headerValue } from '../../lambda/shared/headers';
+import { CREDITS_METADATA_KEY } from '../../lambda/webhook/events';
+import { watermarkSecond } from '../../lambda/webhook/state';
 import { PORTAL_PATHS, stageBaseUrl } from '../../lambda/shared/portal-paths';
 import { buildStripeEvent, checkoutSessionObject, serializeEvent, signPayload, stripeEvent } from '../fixtures/stripe-events';
 import { completeCheckoutSession, createCheckoutSession } from './stripe-api/checkout-sessions';
-import { fakeId, type FakeCheckoutSession, type FakeStripeStore } from './stripe-api/store';
+import { fakeId, type FakeBillingPortalSession, type FakeCheckoutSession, type FakeStripeStore } from './stripe-api/store';
 
 /**
- * The local run's stand-in for Stripe Checkout, plainly labelled as such: a page on the local stack
- * that shows what a checkout session buys and, on "Pay", completes it in the fake Stripe API and sends
- * the local webhook the same signed events a real checkout sends (customer.subscription.created,
- * invoice.paid, checkout.session.completed), then returns to the session's success URL. It also shows
- * the fake's billing portal sessions. Never deployed: only the local document routes here.
+ * The local run's stand-in for Stripe Checkout and the Billing Portal, plainly labelled as such: pages
+ * on the local stack. The checkout shows what a session buys and, on "Pay", completes it in the fake
+ * Stripe API and sends the local webhook the same signed events a real checkout sends
+ * (customer.subscription.created, invoice.paid, checkout.session.completed), then returns to the
+ * session's success URL. The billing portal shows the customer's subscriptions as tollgate stored them
+ * and lets the customer switch plan or cancel, each sent as the signed event Stripe's Billing Portal
+ * sends (customer.subscription.updated / .deleted). Never deployed: only the local document routes here.
  */
 
 /** `…/test-checkout/plink_<price lookup key>`: the local stand-in for a Stripe Payment Link. */
@@ -23,20 +29,37 @@ export interface TestCheckoutDeps {
   /** Posts a signed event body to the stage's webhook; resolves with its status. */
   readonly deliver: (payload: string, signature: string) => Promise<number>;
   readonly webhookSecret: string;
+  /** What the portal sells: plan names for the billing portal, credit packs for payment links. @default nothing */
+  readonly catalog?: Catalog;
+  /** The customer's payment state as tollgate stored it from Stripe's events (the billing portal's subscriptions). */
+  readonly customers?: (customerId: string) => Promise<CustomerRecord | undefined>;
+  /** @default Date.now */
+  readonly now?: () => number;
 }
 
+type Page = (status: number, title: string, body: Html) => APIGatewayProxyResult;
+
+const CHECKOUT_BANNER = html`<p class="test-mode" role="note">LOCAL TEST CHECKOUT: this page is tollgate's local stand-in for Stripe. No card is needed and nothing is charged.</p>`;
+const BILLING_BANNER = html`<p class="test-mode" role="note">LOCAL TEST BILLING PORTAL: this page is tollgate's local stand-in for Stripe's Billing Portal. Nothing is charged; each change is sent to the local webhook as the event Stripe would send.</p>`;
+
 export function makeTestCheckoutHandler(deps: TestCheckoutDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
+  const now = deps.now ?? Date.now;
   return async (event) => {
     const base = `/${event.requestContext.stage}`;
     const id = event.pathParameters?.session ?? '';
-    const page = (status: number, title: string, body: Html): APIGatewayProxyResult => ({
-      statusCode: status,
-      headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...securityHeaders(PAGE_CSP) },
-      body: layout({ title, base, body, banner: html`<p class="test-mode" role="note">LOCAL TEST CHECKOUT: this page is tollgate's local stand-in for Stripe. No card is needed and nothing is charged.</p>` }),
-    });
+    const pageWith =
+      (banner: Html): Page =>
+      (status, title, body) => ({
+        statusCode: status,
+        headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...securityHeaders(PAGE_CSP) },
+        body: layout({ title, base, body, banner }),
+      });
+    const page = pageWith(CHECKOUT_BANNER);
     if (deps.store === undefined) return page(404, 'No test checkout', html`<p>This run uses a real Stripe API key: checkouts happen on Stripe.</p>`);
     const store = deps.store;
     const origin = stageBaseUrl(event.requestContext.domainName ?? '', event.requestContext.stage).slice(0, -base.length);
+    // Forms that change anything: POST, from this stage's own pages (browsers send Origin on a form POST).
+    const sameOrigin = (): boolean => headerValue(event, 'origin') === origin && [undefined, 'same-origin'].includes(headerValue(event, 'sec-fetch-site'));
     if (id === 'paid') return page(200, 'Payment received', html`<p>Payment received (test). Retry your API request: the key the payment link was for now has access.</p>`);
     if (id.startsWith(PAYMENT_LINK_PREFIX) && event.httpMethod === 'GET') {
       // A Payment Link stand-in: each visit opens a session with no customer (Checkout creates one) and
@@ -44,25 +67,35 @@ export function makeTestCheckoutHandler(deps: TestCheckoutDeps): (event: APIGate
       const price = [...store.prices.values()].find((p) => p.lookup_key === id.slice(PAYMENT_LINK_PREFIX.length));
       const reference = event.queryStringParameters?.client_reference_id;
       if (price === undefined) return page(404, 'Unknown payment link', html`<p>No test payment link for this plan.</p>`);
+      // A link selling a credit pack carries the pack's units, as the operator sets them on the link.
+      const pack = price.type === 'one_time' ? deps.catalog?.creditPacks.find((p) => p.price === price.lookup_key || p.price === price.id) : undefined;
       const session = createCheckoutSession(store, {
         mode: price.type === 'recurring' ? 'subscription' : 'payment',
         line_items: [{ price: price.id, quantity: 1 }],
         success_url: `${origin}${base}${PORTAL_PATHS.testCheckout.replace('{session}', 'paid')}`,
         ...(reference !== undefined && /^[A-Za-z0-9_-]{1,200}$/.test(reference) ? { client_reference_id: reference } : {}),
+        ...(pack === undefined ? {} : { metadata: { [CREDITS_METADATA_KEY]: String(pack.credits) } }),
       });
       if (typeof session === 'string') return page(400, 'Payment link failed', html`<p role="alert">${session}</p>`);
       return { statusCode: 303, headers: { Location: session.url ?? base, 'Cache-Control': 'no-store' }, body: '' };
     }
     if (id.startsWith('bps_')) {
       const portal = store.billingPortalSessions.get(id);
-      if (portal === undefined) return page(404, 'Unknown billing session', html`<p>No such test billing portal session.</p>`);
-      return page(200, 'Test billing portal', html`<p>Stripe's Billing Portal would let customer <code>${portal.customer}</code> update a card, see invoices, change plan or cancel.</p><p><a href="${portal.return_url ?? base}">Return to your account</a></p>`);
+      const billingPage = pageWith(BILLING_BANNER);
+      if (portal === undefined) return billingPage(404, 'Unknown billing session', html`<p>No such test billing portal session.</p>`);
+      if (event.httpMethod === 'GET') return billingPortalPage(portal, base, billingPage);
+      if (!sameOrigin()) return billingPage(403, 'Refused', html`<p role="alert">This form must be sent from the test billing portal. Nothing was changed.</p>`);
+      const change = await billingChange(store, portal, new URLSearchParams(formBody(event)));
+      if ('refused' in change) return billingPage(400, 'Nothing changed', html`<p role="alert">${change.refused}</p><p><a href="${base}${PORTAL_PATHS.testCheckout.replace('{session}', id)}">Back to the billing portal</a></p>`);
+      const status = await deps.deliver(change.payload, signPayload(change.payload, deps.webhookSecret));
+      if (status < 200 || status > 299) return billingPage(502, 'Webhook failed', html`<p role="alert">The local webhook answered ${status}. See the terminal of npm start.</p>`);
+      return { statusCode: 303, headers: { Location: `${base}${PORTAL_PATHS.testCheckout.replace('{session}', id)}`, 'Cache-Control': 'no-store' }, body: '' };
     }
     const session = store.checkoutSessions.get(id);
     if (session === undefined) return page(404, 'Unknown checkout', html`<p>No such test checkout session.</p>`);
     if (event.httpMethod === 'GET') return checkoutPage(session, base, page);
 
-    if (headerValue(event, 'origin') !== origin) return page(403, 'Refused', html`<p role="alert">This form must be sent from the test checkout page. Nothing was paid.</p>`);
+    if (!sameOrigin()) return page(403, 'Refused', html`<p role="alert">This form must be sent from the test checkout page. Nothing was paid.</p>`);
     const wasOpen = session.status === 'open';
     const completed = completeCheckoutSession(store, id)!;
     if (wasOpen) {
@@ -73,9 +106,71 @@ export function makeTestCheckoutHandler(deps: TestCheckoutDeps): (event: APIGate
     }
     return { statusCode: 303, headers: { Location: (completed.success_url ?? base).replace('{CHECKOUT_SESSION_ID}', id), 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' }, body: '' };
   };
+
+  /** The customer's subscriptions that Stripe's Billing Portal would list: every one not ended. */
+  async function liveSubscriptions(customerId: string): Promise<Array<[string, SubscriptionEntry]>> {
+    const record = await deps.customers?.(customerId);
+    return Object.entries(record?.subscriptions ?? {})
+      .filter(([, entry]) => !isTerminal(entry.status))
+      .sort(([a], [b]) => a.localeCompare(b));
+  }
+
+  function planName(plan: string | undefined): string {
+    return deps.catalog?.plans.find((p) => p.lookupKey === plan)?.name ?? plan ?? 'no plan';
+  }
+
+  async function billingPortalPage(portal: FakeBillingPortalSession, base: string, page: Page): Promise<APIGatewayProxyResult> {
+    const subscriptions = await liveSubscriptions(portal.customer);
+    const action = `${base}${PORTAL_PATHS.testCheckout.replace('{session}', portal.id)}`;
+    const plans = deps.catalog?.plans ?? [];
+    return page(
+      200,
+      'Test billing portal',
+      html`<p>Customer <code>${portal.customer}</code>. Cards and invoices are not simulated locally.</p>
+<h2>Subscriptions</h2>
+${subscriptions.length === 0
+        ? html`<p data-no-subscription>No active subscription.</p>`
+        : html`<ul class="plans">${subscriptions.map(
+            ([subscriptionId, entry]) => html`<li data-subscription="${subscriptionId}"><h3>${planName(entry.plan)}</h3>
+<p>Status: ${entry.status}${entry.currentPeriodEnd === undefined ? '' : html`, current period ends ${new Date(entry.currentPeriodEnd * 1000).toISOString()}`}.</p>
+${plans.filter((p) => p.lookupKey !== entry.plan).map(
+  (p) => html`<form method="post" action="${action}"><input type="hidden" name="action" value="switch"><input type="hidden" name="subscription" value="${subscriptionId}"><input type="hidden" name="plan" value="${p.lookupKey}"><button type="submit">Switch to ${p.name}</button></form>`,
+)}
+<form method="post" action="${action}"><input type="hidden" name="action" value="cancel"><input type="hidden" name="subscription" value="${subscriptionId}"><button type="submit">Cancel ${planName(entry.plan)} now</button></form></li>`,
+          )}</ul>`}
+<p><a href="${portal.return_url ?? base}">Return to your account</a></p>`,
+    );
+  }
+
+  /** The event body a Billing Portal action sends (signed on delivery), or why nothing can change. */
+  async function billingChange(store: FakeStripeStore, portal: FakeBillingPortalSession, form: URLSearchParams): Promise<{ payload: string } | { refused: string }> {
+    const subscriptionId = form.get('subscription') ?? '';
+    const entry = (await liveSubscriptions(portal.customer)).find(([id]) => id === subscriptionId)?.[1];
+    if (entry === undefined) return { refused: `${portal.customer} has no active subscription "${subscriptionId}": reload the billing portal.` };
+    // One second past what the stored state knows, so the webhook orders this change after it.
+    const created = Math.max(Math.floor(now() / 1000), (watermarkSecond(entry.watermark) ?? 0) + 1);
+    const common = { customer: portal.customer, subscription: subscriptionId, created, ...(entry.currentPeriodEnd === undefined ? {} : { currentPeriodEnd: entry.currentPeriodEnd }) };
+    switch (form.get('action')) {
+      case 'cancel':
+        return { payload: serializeEvent(buildStripeEvent('customer.subscription.deleted', { ...common, lookupKey: entry.plan ?? null })) };
+      case 'switch': {
+        const plan = deps.catalog?.plans.find((p) => p.lookupKey === form.get('plan'));
+        const price = [...store.prices.values()].find((p) => p.type === 'recurring' && p.lookup_key === plan?.lookupKey);
+        if (plan === undefined || price === undefined) return { refused: 'Choose one of the plans listed.' };
+        return { payload: serializeEvent(buildStripeEvent('customer.subscription.updated', { ...common, status: entry.status, lookupKey: plan.lookupKey, priceId: price.id })) };
+      }
+      default:
+        return { refused: 'Choose to switch plan or to cancel.' };
+    }
+  }
 }
 
-function checkoutPage(session: FakeCheckoutSession, base: string, page: (status: number, title: string, body: Html) => APIGatewayProxyResult): APIGatewayProxyResult {
+function formBody(event: APIGatewayProxyEvent): string {
+  const raw = event.body === null ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  return raw.length > 8192 ? '' : raw;
+}
+
+function checkoutPage(session: FakeCheckoutSession, base: string, page: Page): APIGatewayProxyResult {
   const prices = session.priceIds.map((p) => `${p}`);
   const amount = ((session.amount_total ?? 0) / 100).toFixed(2);
   if (session.status !== 'open') return page(200, 'Already paid', html`<p>This test checkout is complete.</p><p><a href="${(session.success_url ?? base).replace('{CHECKOUT_SESSION_ID}', session.id)}">Continue</a></p>`);

@@ -50,7 +50,7 @@ afterAll(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
-const demoKey = (name: 'paying' | 'free'): string => new RegExp(`^  ${name}\\s+(tg_test_\\S+)$`, 'm').exec(started!.output())![1]!;
+const demoKey = (name: 'paying' | 'free' | 'metered' | 'payg'): string => new RegExp(`^  ${name}\\s+(tg_test_\\S+)`, 'm').exec(started!.output())![1]!;
 
 async function shot(page: Page, name: string): Promise<void> {
   step += 1;
@@ -61,6 +61,34 @@ async function accessible(page: Page): Promise<void> {
   const { violations } = await new AxeBuilder({ page }).analyze();
   const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
   expect(serious).toEqual([]);
+}
+
+/** A key of a fresh customer with no subscription, issued by the CLI against this run. */
+async function keyOfNewCustomer(customerId: string): Promise<string> {
+  const { runCli } = await import('../../lib/cli');
+  let out = '';
+  await runCli(['keys', 'create', '--customer', customerId, '--json'], { stdout: (t) => (out += t), stderr: () => undefined, env: { ...process.env, TOLLGATE_STATE_DIR: stateDir }, root: ROOT });
+  return (JSON.parse(out) as { key: string }).key;
+}
+
+async function signIn(page: Page, key: string): Promise<void> {
+  await page.goto(`${started!.apiUrl}tollgate/portal/sign-in`);
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Your account' }).waitFor();
+}
+
+/** From the account page, Pro through the local test checkout, as the signed-in customer. */
+async function subscribeToPro(page: Page, check = false): Promise<void> {
+  await page.getByRole('link', { name: 'Plans' }).last().click();
+  await page.getByRole('button', { name: 'Subscribe to Pro' }).click();
+  await page.locator('main', { hasText: 'LOCAL TEST CHECKOUT' }).waitFor();
+  if (check) {
+    await shot(page, 'test-checkout');
+    await accessible(page);
+  }
+  await page.getByRole('button', { name: 'Pay (test)' }).click();
+  await page.locator('main', { hasText: 'existing API keys now have access' }).waitFor();
 }
 
 /** The API called from a page on another origin (CORS), as a browser client app would. */
@@ -107,13 +135,7 @@ describe('the developer portal in a browser', () => {
     await shot(page, 'account-before');
     await accessible(page);
 
-    await page.getByRole('link', { name: 'Plans' }).last().click();
-    await page.getByRole('button', { name: 'Subscribe to Pro' }).click();
-    await page.locator('main', { hasText: 'LOCAL TEST CHECKOUT' }).waitFor();
-    await shot(page, 'test-checkout');
-    await accessible(page);
-    await page.getByRole('button', { name: 'Pay (test)' }).click();
-    await page.locator('main', { hasText: 'existing API keys now have access' }).waitFor();
+    await subscribeToPro(page, true);
     await shot(page, 'subscribed');
 
     const allowed = await callFromOtherOrigin(page, 'v1/quotes', key);
@@ -160,11 +182,8 @@ describe('the developer portal in a browser', () => {
 
   it('lands a Payment Link-style checkout (a new Stripe customer, client_reference_id) on the customer of the 402', async () => {
     const page = await (await browser.newContext()).newPage();
-    // A customer with a key and no subscription yet: a key of a fresh customer, issued by the CLI.
-    const { runCli } = await import('../../lib/cli');
-    let out = '';
-    await runCli(['keys', 'create', '--customer', 'cus_browserLink1', '--json'], { stdout: (t) => (out += t), stderr: () => undefined, env: { ...process.env, TOLLGATE_STATE_DIR: stateDir }, root: ROOT });
-    const key = (JSON.parse(out) as { key: string }).key;
+    // A customer with a key and no subscription yet.
+    const key = await keyOfNewCustomer('cus_browserLink1');
     const denied = await callFromOtherOrigin(page, 'v1/quotes', key);
     expect(denied.status).toBe(402);
     // What the 402 carries when tollgate:checkoutUrl is a Payment Link: the link with the customer.
@@ -176,6 +195,51 @@ describe('the developer portal in a browser', () => {
     await shot(page, 'payment-link-paid');
     expect((await callFromOtherOrigin(page, 'v1/quotes', key)).status).toBe(200);
     await page.context().close();
+  });
+
+  it("shows a signed-in customer its usage: the metered plan's period and the pay-as-you-go credits", async () => {
+    const page = await (await browser.newContext()).newPage();
+    await signIn(page, demoKey('metered'));
+    expect(await page.locator('[data-usage]').textContent()).toMatch(/^\d+ units used of 20, \d+ left$/);
+    await page.getByText('Period resets').waitFor();
+    await shot(page, 'account-metered-usage');
+    await accessible(page);
+    await signIn(page, demoKey('payg'));
+    expect(await page.locator('[data-credits]').textContent()).toMatch(/^-?\d+ units prepaid$/);
+    await shot(page, 'account-payg-credits');
+    await page.context().close();
+  });
+
+  it('cancels a subscription in the local test billing portal: the next call is 402', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const key = await keyOfNewCustomer('cus_browserCancel1');
+    await signIn(page, key);
+    await subscribeToPro(page);
+    const api = await context.newPage();
+    expect((await callFromOtherOrigin(api, 'v1/quotes', key)).status).toBe(200);
+
+    await page.goto(`${started!.apiUrl}tollgate/portal/account`);
+    await page.getByRole('button', { name: /^Billing/ }).click();
+    await page.locator('main', { hasText: 'LOCAL TEST BILLING PORTAL' }).waitFor();
+    await page.getByRole('heading', { level: 3, name: 'Pro' }).waitFor();
+    await shot(page, 'test-billing-portal');
+    await accessible(page);
+    await page.getByRole('button', { name: 'Cancel Pro now' }).click();
+    await page.locator('main', { hasText: 'No active subscription.' }).waitFor();
+    await shot(page, 'test-billing-portal-canceled');
+    const denied = await callFromOtherOrigin(api, 'v1/quotes', key);
+    expect(denied.status).toBe(402);
+    expect(denied.body).toMatchObject({ reason: 'subscription_canceled' });
+    await shot(api, 'canceled-402');
+    await context.close();
+  });
+
+  it("runs one fake of Stripe's API: the one metering reports to also sells the portal's prices", async () => {
+    const fake = /reports: local fake of Stripe's API (http:\/\/127\.0\.0\.1:\d+) /.exec(started!.output())![1]!;
+    const prices = await fetch(`${fake}/v1/prices?lookup_keys[]=pro&active=true`, { headers: { Authorization: 'Bearer sk_test_tollgate_local_fake' } });
+    expect(prices.status).toBe(200);
+    expect(((await prices.json()) as { data: Array<{ lookup_key: string }> }).data.map((p) => p.lookup_key)).toEqual(['pro']);
   });
 
   it('serves the API reference with the explorer from the stack, and a page for every 402 reason', async () => {

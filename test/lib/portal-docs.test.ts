@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { decide } from '../../lambda/authorizer/decide';
+import type { CustomerRecord, SubscriptionStatus } from '../../lambda/shared/customers/record';
+import type { Plans } from '../../lambda/shared/customers/usage-view';
 import { PAYMENT_REASONS } from '../../lambda/shared/problems';
+import type { RouteRule } from '../../lambda/shared/requirements';
 import { OTHER_PROBLEMS, PROBLEM_TYPES } from '../../lambda/shared/portal-paths';
 import { buildApiDocument } from '../../lib/openapi/build';
 import { substitute } from '../../lib/openapi/render';
@@ -24,11 +28,65 @@ function built(docsBaseUrl?: string) {
     authorizerUri: 'arn:authorizer',
     webhookUri: 'arn:webhook',
     portalUri: 'arn:portal',
+    usageUri: 'arn:usage',
     backend: { type: 'http', baseUrl: 'https://backend.example' },
     authorizerCacheTtlSeconds: 300,
     corsAllowOrigin: '*',
     ...(docsBaseUrl === undefined ? {} : { docsBaseUrl }),
   });
+}
+
+const PLANS: Plans = { pro: { name: 'Pro', overage: 'block' }, sample_metered: { name: 'Metered', quota: 20, overage: 'block' } };
+const SUBSCRIBED = (status: SubscriptionStatus, plan = 'pro') => ({ sub_docs1: { status, plan, cancelAtPeriodEnd: false, currentPeriodEnd: 1_900_000_000, watermark: '0' } });
+
+/**
+ * Every payment standing a customer can be in when the authorizer decides (a deleted customer and a
+ * revoked key are refused before, with a 401): no subscription, each failing status, a usage block of
+ * either kind, credits used up, the quota used up, a missing entitlement.
+ */
+const STANDINGS: readonly CustomerRecord[] = [
+  {},
+  { subscriptions: SUBSCRIBED('canceled') },
+  { subscriptions: SUBSCRIBED('unpaid') },
+  { subscriptions: SUBSCRIBED('incomplete') },
+  { subscriptions: SUBSCRIBED('paused') },
+  { subscriptions: SUBSCRIBED('active'), usageBlock: 'quota_exceeded' as const },
+  { subscriptions: SUBSCRIBED('active'), usageBlock: 'credits_exhausted' as const },
+  { credits: 0 },
+  { subscriptions: SUBSCRIBED('active', 'sample_metered'), periodUsed: 20, usagePeriodEnd: 1_900_000_000 },
+  { subscriptions: SUBSCRIBED('active'), entitlements: [] },
+].map((state) => ({ customerId: 'cus_docsStanding', subscriptions: {}, invoices: {}, pastDue: {}, ...state }));
+
+/** Whether the authorizer answers 402 on this route for any payment standing (decide: the rule, not a restatement of it). */
+const canAnswer402 = (route: RouteRule): boolean =>
+  STANDINGS.some((customer) => decide(customer, [route], new Date('2026-01-01T00:00:00Z'), { gracePeriodSeconds: 0, plans: PLANS }).verdicts.some((v) => !v.allow));
+
+/** Checks every operation of a document that has a security requirement (the authorizer's); returns them as "GET /path". */
+function expectEverySecuredOperationDocumented(document: any): string[] {
+  const routes = built().routes;
+  const checked: string[] = [];
+  for (const [route, item] of Object.entries<any>(document.paths)) {
+    for (const [method, operation] of Object.entries<any>(item)) {
+      if (!Array.isArray(operation?.security) || operation.security.length === 0) continue;
+      const name = `${method.toUpperCase()} ${route}`;
+      const rule = routes.find((r) => r.method === method.toUpperCase() && r.path === route);
+      expect({ name, rule }).toEqual({ name, rule: expect.anything() });
+      const documented = Object.keys(operation.responses);
+      const expected = canAnswer402(rule!) ? ['401', '402', '429', '503'] : ['401', '429', '503'];
+      // 402 exactly when it can happen: a free-tier (key) route is never denied, so documenting one there would be false.
+      expect({ name, statuses: documented.filter((s) => ['401', '402', '403', '429', '503'].includes(s)) }).toEqual({ name, statuses: expected });
+      for (const status of expected) {
+        const content = operation.responses[status].content['application/problem+json'];
+        expect(content.schema).toEqual(PROBLEM_REF);
+        for (const { value } of Object.values<any>(content.examples)) expect(value.status).toBe(Number(status));
+      }
+      if (expected.includes('402')) expect(Object.keys(operation.responses['402'].content['application/problem+json'].examples)).toContain('no_subscription');
+      checked.push(name);
+    }
+  }
+  // Every secured route the authorizer covers was found in the document.
+  expect(checked.sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).filter((n) => document.paths[n.slice(n.indexOf(' ') + 1)] !== undefined).sort());
+  return checked;
 }
 
 let portal: PortalHarness;
@@ -41,27 +99,20 @@ describe('the documented problems', () => {
   const api = built();
   const documents = { 'the imported document': api.document as any, 'the public document': api.publicDocument as any };
 
-  it.each(Object.entries(documents))('%s declares the problem body once and every secured operation references it for 401, 429 and 503 (and 402 unless free tier)', (_name, document) => {
+  it.each(Object.entries(documents))('%s declares the problem body once and every secured operation references it for 401, 429 and 503, and for 402 exactly when the authorizer can answer one', (_name, document) => {
     expect(document.components.schemas.Problem.required).toEqual(['type', 'title', 'status']);
     expect(Object.keys(document.components.schemas.Problem.properties)).toEqual(expect.arrayContaining(['type', 'title', 'status', 'detail', 'reason', 'paymentUrl', 'subscriptionStatus', 'requestId']));
-    const secured = api.operations.filter((o) => o.requires.kind !== 'public');
-    expect(secured.map((o) => `${o.method} ${o.path}`)).toEqual(expect.arrayContaining(['GET /v1/ping', 'GET /v1/quotes', 'GET /v1/reports/{reportId}']));
-    for (const { method, path: route, requires } of secured) {
-      const responses = document.paths[route][method.toLowerCase()].responses;
-      const statuses = requires.kind === 'key' ? ['401', '429', '503'] : ['401', '402', '429', '503'];
-      for (const status of statuses) {
-        const content = responses[status].content['application/problem+json'];
-        expect(content.schema).toEqual(PROBLEM_REF);
-        for (const { value } of Object.values<any>(content.examples)) expect(value.status).toBe(Number(status));
-      }
-      // The free tier never answers 402: documenting one would be false.
-      if (requires.kind === 'key') expect(responses['402']).toBeUndefined();
-      else expect(Object.keys(responses['402'].content['application/problem+json'].examples)).toContain('no_subscription');
-    }
+    const checked = expectEverySecuredOperationDocumented(document);
+    expect(checked).toEqual(expect.arrayContaining(['GET /v1/ping', 'GET /v1/quotes', 'GET /v1/reports/{reportId}', 'GET /v1/search']));
     // Public operations are not given tollgate's answers.
     expect(document.paths['/v1/status'].get.responses['401']).toBeUndefined();
   });
 
+  it('holds for the document the synthesized template deploys, tollgate\'s own usage route included', () => {
+    const { template } = synth();
+    const body = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0]!.Properties.Body;
+    expect(expectEverySecuredOperationDocumented(body)).toEqual(expect.arrayContaining(['GET /tollgate/usage', 'GET /v1/search']));
+  });
   it("shows each operation's requirement to people and tools in the public document", () => {
     const paths = (api.publicDocument as any).paths;
     expect(paths['/v1/quotes'].get['x-tollgate']).toEqual({ requires: 'subscription' });

@@ -1,11 +1,15 @@
-import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { readCustomer } from '../../lambda/shared/customers/store';
+import { usageAnswer } from '../../lambda/usage/handler';
+import { buildStripeEvent, stripeId } from '../../lib/fixtures/stripe-events';
+import { signedDelivery, webhookFor } from '../webhook/support';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../lambda/shared/customers/keys';
 import { issuanceId } from '../../lambda/portal/issuance';
 import { CHECKOUT_COOKIE, SESSION_COOKIE, sign } from '../../lambda/portal/session';
 import { completeCheckoutSession } from '../../lib/local/stripe-api/checkout-sessions';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { tamperLastCharacter } from '../support/keys';
-import { cookieValue, ORIGIN, portalEvent, portalHarness, setCookies, type PortalHarness } from './support';
+import { cookieValue, ORIGIN, PLANS, portalEvent, portalHarness, setCookies, type PortalHarness } from './support';
 
 const SECRET = 'test-session-secret-0123456789abcdef';
 const CHECKOUT = '/tollgate/portal/checkout';
@@ -170,6 +174,37 @@ describe('portal sign-in', () => {
     expect(account.body).toContain('cus_portalSignin1');
     expect(account.body).toContain('no_subscription');
     expect(account.body).not.toContain(key);
+  });
+
+  it('shows a metered customer its usage in the period, when it resets and its credits, as the usage route counts them', async () => {
+    const customerId = 'cus_portalMetered1';
+    const { key } = await createApiKey(keyStore(), { customerId });
+    const periodEnd = Math.floor(Date.now() / 1000) + 10 * 24 * 3600;
+    const { handler } = webhookFor(tables, { plans: PLANS });
+    const created = Math.floor(Date.now() / 1000) - 60;
+    expect((await handler(signedDelivery(buildStripeEvent('customer.subscription.created', { customer: customerId, subscription: stripeId('sub'), created, lookupKey: 'sample_metered', currentPeriodEnd: periodEnd })))).statusCode).toBe(200);
+    await DynamoDBDocumentClient.from(tables.client).send(
+      new UpdateCommand({ TableName: tables.names.customers, Key: { customerId }, UpdateExpression: 'SET periodUsed = :used, usagePeriodEnd = :end, credits = :credits', ExpressionAttributeValues: { ':used': 7, ':end': periodEnd, ':credits': 3 } }),
+    );
+    const { session } = await signIn(key);
+    const account = await portal.handle(portalEvent('GET', ACCOUNT, { cookies: { tg_session: cookieValue(session) } }));
+    expect(account.statusCode).toBe(200);
+    const resets = new Date(periodEnd * 1000).toISOString();
+    expect(account.body).toContain('<dd data-usage>7 units used of 20, 13 left</dd>');
+    expect(account.body).toContain(`<time datetime="${resets}">${resets}</time>`);
+    expect(account.body).toContain('<dd data-credits>3 units prepaid</dd>');
+    // The same figures as GET /tollgate/usage.
+    const record = await readCustomer(tables.client, tables.names.customers, customerId);
+    expect(usageAnswer(record!, { customersTable: tables.names.customers, gracePeriodSeconds: 3600, plans: PLANS }, new Date())).toMatchObject({ used: 7, limit: 20, remaining: 13, credits: 3, resetsAt: resets });
+  });
+
+  it('shows no usage to a customer whose plan counts nothing and who never had credits', async () => {
+    const { key } = await createApiKey(keyStore(), { customerId: 'cus_portalUnmetered1' });
+    const { session } = await signIn(key);
+    const account = await portal.handle(portalEvent('GET', ACCOUNT, { cookies: { tg_session: cookieValue(session) } }));
+    expect(account.statusCode).toBe(200);
+    expect(account.body).not.toContain('data-usage');
+    expect(account.body).not.toContain('data-credits');
   });
 
   it('refuses a revoked key, a mistyped key and a key of an unknown customer: a clear page, no cookie', async () => {

@@ -2,6 +2,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import Stripe from 'stripe';
 import { makePortalHandler, type PortalDeps } from '../../lambda/portal/handler';
 import type { IssuanceStore } from '../../lambda/portal/issuance';
+import type { Plans } from '../../lambda/shared/customers/usage-view';
 import type { FlushTarget } from '../../lambda/shared/ports';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import { SAMPLE_CATALOG } from '../../lib/config/portal-catalog';
@@ -21,6 +22,9 @@ export const ROUTES: RouteRule[] = [
   { method: 'GET', path: '/v1/ping', requires: { kind: 'key' } },
   { method: 'GET', path: '/v1/quotes', requires: { kind: 'subscription' } },
 ];
+
+/** The sample's usage plans, as the authorizer and the usage route read them. */
+export const PLANS: Plans = { pro: { name: 'Pro', overage: 'block' }, sample_metered: { name: 'Metered', quota: 20, overage: 'block' } };
 
 export interface Call {
   readonly body?: string;
@@ -75,7 +79,7 @@ export async function portalHarness(tables: TestTables, options: { now?: () => D
   const stripe = new Stripe('sk_test_portal', { host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 });
   const flushes: FlushTarget[] = [];
   const deps: PortalDeps = {
-    settings: { tables: tables.names, routes: ROUTES, gracePeriodSeconds: 3600, catalog: SAMPLE_CATALOG },
+    settings: { tables: tables.names, routes: ROUTES, gracePeriodSeconds: 3600, catalog: SAMPLE_CATALOG, plans: PLANS },
     dynamodb: tables.client,
     stripe: () => Promise.resolve(options.stripe === false ? undefined : stripe),
     sessionSecret: () => Promise.resolve('test-session-secret-0123456789abcdef'),

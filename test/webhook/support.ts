@@ -115,10 +115,10 @@ export interface AuthorizerAnswer {
 }
 
 /** What the real authorizer decides for a key on a route (the ground truth of these tests). */
-export async function authorize(tables: TestTables, key: string, path: string, now = new Date()): Promise<AuthorizerAnswer> {
+export async function authorize(tables: TestTables, key: string, path: string, now = new Date(), routes: readonly RouteRule[] = ROUTES): Promise<AuthorizerAnswer> {
   const handler = makeAuthorizerHandler({
     customers: new DynamoCustomerReader(tables.client, tables.names.customers),
-    settings: { customersTable: tables.names.customers, routes: ROUTES, gracePeriodSeconds: 3 * 24 * 3600, checkoutUrl: 'https://example.com/checkout' },
+    settings: { customersTable: tables.names.customers, routes, gracePeriodSeconds: 3 * 24 * 3600, checkoutUrl: 'https://example.com/checkout' },
     now: () => now,
     observability: quietObservability(),
   });

@@ -1,0 +1,62 @@
+import Stripe from 'stripe';
+import type { Catalog } from '../../lambda/portal/settings';
+import { billingPortalSessionsResource } from './stripe-api/billing-portal-sessions';
+import { checkoutSessionsResource } from './stripe-api/checkout-sessions';
+import { customersResource } from './stripe-api/customers';
+import { fakeMeterEvents, type FakeMeterEvents } from './stripe-api/meter-events';
+import { pricesResource } from './stripe-api/prices';
+import { startFakeStripeApi, type FakeStripeApi } from './stripe-api/server';
+import { addPrice, createFakeStripeStore, type FakeStripeStore } from './stripe-api/store';
+
+/**
+ * The local run's one Stripe: Stripe itself when a test-mode API key is given (STRIPE_API_KEY), else
+ * one fake of Stripe's API on loopback serving every resource tollgate calls (the portal's customers,
+ * prices, Checkout and Billing Portal sessions; metering's meter events), so the portal and metered
+ * billing work out of the box and share one server.
+ */
+
+/** Only for the local fake; never a real key. */
+export const LOCAL_FAKE_STRIPE_KEY = 'sk_test_tollgate_local_fake';
+
+export interface LocalStripeFake {
+  readonly api: FakeStripeApi;
+  /** The portal's objects: the test checkout and billing portal complete and read them. */
+  readonly store: FakeStripeStore;
+  readonly meterEvents: FakeMeterEvents;
+}
+
+export interface LocalStripe {
+  /** undefined: real Stripe (test mode). */
+  readonly fake?: LocalStripeFake;
+  /** An SDK client for this Stripe, with each user's own retry and timeout settings. */
+  client(config: Pick<Stripe.StripeConfig, 'maxNetworkRetries' | 'timeout'>): Stripe;
+  close(): Promise<void>;
+}
+
+/** Prices the fake sells: a monthly price per plan, a one-time price per credit pack. */
+export function seedPrices(store: FakeStripeStore, catalog: Catalog): void {
+  for (const plan of catalog.plans) addPrice(store, { lookupKey: plan.lookupKey, unitAmount: plan.quota === undefined ? 2000 : 500, recurring: true, nickname: plan.name });
+  for (const pack of catalog.creditPacks) if (!pack.price.startsWith('price_')) addPrice(store, { lookupKey: pack.price, unitAmount: 1000, recurring: false, nickname: pack.name });
+}
+
+export async function startLocalStripe(options: { apiKey?: string; catalog: Catalog; pages: FakeStripeStore['pages'] }): Promise<LocalStripe> {
+  const { apiKey } = options;
+  if (apiKey !== undefined && apiKey !== '') {
+    if (!apiKey.startsWith('sk_test_') && !apiKey.startsWith('rk_test_')) {
+      throw new Error('STRIPE_API_KEY must be a test-mode key (sk_test_… or rk_test_…) for the local run');
+    }
+    return { client: (config) => new Stripe(apiKey, config), close: () => Promise.resolve() };
+  }
+  const store = createFakeStripeStore(options.pages);
+  seedPrices(store, options.catalog);
+  const meterEvents = fakeMeterEvents();
+  const api = await startFakeStripeApi({
+    resources: [customersResource(store), pricesResource(store), checkoutSessionsResource(store), billingPortalSessionsResource(store), meterEvents],
+  });
+  return {
+    fake: { api, store, meterEvents },
+    // The fake is on loopback and answers at once: no retries, whatever the caller would use with Stripe.
+    client: (config) => new Stripe(LOCAL_FAKE_STRIPE_KEY, { ...config, host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 }),
+    close: () => api.close(),
+  };
+}

@@ -1,0 +1,110 @@
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import * as path from 'node:path';
+import { createApiKey } from '../../lambda/shared/customers/keys';
+import { readCustomer } from '../../lambda/shared/customers/store';
+import { portalCatalog } from '../../lib/config/portal-catalog';
+import { deliverEvent } from '../../lib/local/demo';
+import { seedPrices } from '../../lib/local/stripe-run';
+import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
+import { addCustomer, createFakeStripeStore, fakeId, type FakeStripeStore } from '../../lib/local/stripe-api/store';
+import { freshTables, type TestTables } from '../support/dynamodb';
+
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+
+const ROOT = path.join(__dirname, '..', '..');
+const config = loadProjectConfig(ROOT);
+const built = buildLocalDocument(config, ROOT);
+const ORIGIN = 'http://127.0.0.1';
+const STAGE = `/${config.stageName}`;
+
+/**
+ * The local run's stand-ins for Stripe on the local gateway, with the same document, handlers and
+ * webhook as npm start: a credit pack bought through a Payment Link-style checkout reaches the key of
+ * the 402, and the test billing portal's switch and cancel reach the authorizer as Stripe's events.
+ */
+describe('the local test checkout and billing portal', () => {
+  let tables: TestTables;
+  let api: LocalApi;
+  let store: FakeStripeStore;
+  let seq = 0;
+  const request = (method: string, p: string, headers: Record<string, string> = {}, body?: string) =>
+    api.gateway.handle({ method, path: `${STAGE}${p}`, headers, ...(body === undefined ? {} : { body: Buffer.from(body) }) });
+  const get = (p: string, key?: string) => request('GET', p, key === undefined ? {} : { Authorization: `Bearer ${key}` });
+  const post = (p: string, form: string, origin = ORIGIN) => request('POST', p, { 'Content-Type': 'application/x-www-form-urlencoded', Origin: origin }, form);
+  const json = (buffer: Buffer): any => JSON.parse(buffer.toString('utf8'));
+  const customer = async (): Promise<{ customerId: string; key: string }> => {
+    const customerId = `cus_localbilling${++seq}`;
+    const { key } = await createApiKey({ client: tables.client, tables: tables.names }, { customerId });
+    return { customerId, key };
+  };
+  const local = (url: string): string => url.replace(`${ORIGIN}${STAGE}`, '');
+
+  beforeAll(async () => {
+    tables = await freshTables('local-billing');
+    store = createFakeStripeStore({ checkout: (id) => `${ORIGIN}${STAGE}/tollgate/portal/test-checkout/${id}`, billingPortal: (id) => `${ORIGIN}${STAGE}/tollgate/portal/test-checkout/${id}` });
+    seedPrices(store, portalCatalog(config));
+    api = createLocalApi({ config, built, dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET, portal: { fakeStripe: store, sessionSecret: 'test-session-secret' }, metering: false });
+  });
+  afterAll(() => {
+    api.destroy();
+    tables.client.destroy();
+  });
+
+  it('takes a pay-as-you-go key from 402 credits_exhausted through a Payment Link-style checkout (a new Stripe customer) to 200', async () => {
+    const { customerId, key } = await customer();
+    await DynamoDBDocumentClient.from(tables.client).send(new UpdateCommand({ TableName: tables.names.customers, Key: { customerId }, UpdateExpression: 'SET credits = :zero', ExpressionAttributeValues: { ':zero': 0 } }));
+    const denied = await get('/v1/search?q=x', key);
+    expect(denied.statusCode).toBe(402);
+    expect(json(denied.body)).toMatchObject({ reason: 'credits_exhausted', balance: 0 });
+
+    // The credit pack's Payment Link, with the customer of the 402 as client_reference_id.
+    const link = await get(`/tollgate/portal/test-checkout/plink_credits_100?client_reference_id=${customerId}`);
+    expect(link.statusCode).toBe(303);
+    const checkout = local(link.headers.location!);
+    const sessionId = checkout.split('/').at(-1)!;
+    expect(store.checkoutSessions.get(sessionId)).toMatchObject({ mode: 'payment', customer: null, client_reference_id: customerId, metadata: { tollgate_credits: '100' } });
+    expect((await get(checkout)).body.toString()).toContain(`For customer <code>${customerId}</code>`);
+    const paid = await post(checkout, '');
+    expect(paid.statusCode).toBe(303);
+    const payer = store.checkoutSessions.get(sessionId)!.customer as string;
+    expect(payer).not.toBe(customerId);
+
+    const allowed = await get('/v1/search?q=x', key);
+    expect(allowed.statusCode).toBe(200);
+    expect((await readCustomer(tables.client, tables.names.customers, customerId))?.credits).toBe(100);
+    expect(await readCustomer(tables.client, tables.names.customers, payer)).toBeUndefined();
+  });
+
+  it('lists the subscription in the test billing portal, switches its plan and cancels it: the next call is 402', async () => {
+    const { customerId, key } = await customer();
+    const subscribed = await deliverEvent(api.gateway, { type: 'customer.subscription.created', customerId, subscriptionId: fakeId('sub'), status: 'active', plan: 'pro', created: Math.floor(Date.now() / 1000) }, LOCAL_WEBHOOK_SECRET);
+    expect(subscribed.statusCode).toBe(200);
+    expect((await get('/v1/quotes', key)).statusCode).toBe(200);
+    addCustomer(store, { id: customerId });
+    const id = fakeId('bps');
+    store.billingPortalSessions.set(id, { id, object: 'billing_portal.session', customer: customerId, return_url: `${ORIGIN}${STAGE}/tollgate/portal/account`, url: '', created: 0, livemode: false });
+    const portal = `/tollgate/portal/test-checkout/${id}`;
+
+    const page = (await get(portal)).body.toString();
+    expect(page).toContain('LOCAL TEST BILLING PORTAL');
+    expect(page).toContain('<h3>Pro</h3>');
+    const subscriptionId = /data-subscription="(sub_\w+)"/.exec(page)![1]!;
+
+    const switched = await post(portal, `action=switch&subscription=${subscriptionId}&plan=sample_metered`);
+    expect(switched.statusCode).toBe(303);
+    expect((await readCustomer(tables.client, tables.names.customers, customerId))?.subscriptions[subscriptionId]).toMatchObject({ status: 'active', plan: 'sample_metered' });
+    expect((await get(portal)).body.toString()).toContain('<h3>Metered</h3>');
+
+    // Another origin's form changes nothing; nor does a subscription the customer does not hold.
+    expect((await post(portal, `action=cancel&subscription=${subscriptionId}`, 'https://evil.example')).statusCode).toBe(403);
+    expect((await post(portal, 'action=cancel&subscription=sub_notyours')).statusCode).toBe(400);
+    expect((await get('/v1/quotes', key)).statusCode).toBe(200);
+
+    expect((await post(portal, `action=cancel&subscription=${subscriptionId}`)).statusCode).toBe(303);
+    const after = await get('/v1/quotes', key);
+    expect(after.statusCode).toBe(402);
+    expect(json(after.body)).toMatchObject({ reason: 'subscription_canceled' });
+    expect((await get(portal)).body.toString()).toContain('No active subscription.');
+  });
+});
