@@ -81,7 +81,7 @@ describe('interpret', () => {
     subscription.items = { object: 'list', data: items, has_more: false };
     expect(interpret(parseEnvelope(event))).toMatchObject({ change: { currentPeriodStart: T - 10, currentPeriodEnd: T + 900 } });
     subscription.items = { object: 'list', data: [{ ...item, current_period_start: T + 1000, current_period_end: T + 900 }], has_more: false };
-    const change = (interpret(parseEnvelope(event)) as { change: Record<string, unknown> }).change;
+    const change = (interpret(parseEnvelope(event)) as unknown as { change: Record<string, unknown> }).change;
     expect(change).toMatchObject({ currentPeriodEnd: T + 900 });
     expect(change).not.toHaveProperty('currentPeriodStart');
   });
