@@ -1,12 +1,11 @@
-import * as path from 'node:path';
 import { createApiKey } from '../../lambda/shared/customers/keys';
 import { SERVICES } from '../../lambda/shared/metrics';
-import { buildReport, DASHBOARD_QUERIES, insightsRows, localRows, REPORT_QUERIES, type ReportQueryName } from '../../lib/cli/report-queries';
+import { buildReport, DASHBOARD_QUERIES, localRows } from '../../lib/cli/report-queries';
 import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/fixtures/stripe-events';
-import { buildLocalDocument, createLocalApi, loadProjectConfig } from '../../lib/local/stack';
 import { capturedOutput, jsonLines } from '../support/captured-output';
 import { freshTables } from '../support/dynamodb';
-import { runInsightsQuery, type LogEvent } from '../support/logs-insights';
+import { recordingLocalApi } from '../support/local-api';
+import { deployedReport, runInsightsQuery, type LogEvent } from '../support/logs-insights';
 
 /**
  * The deployed report and the local report agree on the same recorded lines. The local gateway writes
@@ -17,7 +16,6 @@ import { runInsightsQuery, type LogEvent } from '../support/logs-insights';
  * matches the lines makes the two differ.
  */
 
-const ROOT = path.join(__dirname, '..', '..');
 const SECRET = 'whsec_reportParitySecret0123456789';
 const T0 = Date.parse('2026-11-30T10:00:00.000Z');
 
@@ -25,22 +23,11 @@ describe('tollgate report, local and deployed, on the lines one run wrote', () =
   it('gives the same 402s by reason, top customers, recoveries and their time, and 5xx by source', async () => {
     const tables = await freshTables('report-parity');
     let clock = T0;
-    const accessLog: string[] = [];
-    const eventsLog: string[] = [];
     const level = process.env.POWERTOOLS_LOG_LEVEL;
+    // Before the API is built: its loggers read the level when they are made.
     process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+    const { api, accessLog, eventsLog } = recordingLocalApi(tables, { webhookSecret: SECRET, now: () => clock });
     const { lines } = await capturedOutput(async () => {
-      const config = loadProjectConfig(ROOT);
-      const api = createLocalApi({
-        config,
-        built: buildLocalDocument(config, ROOT),
-        dynamodbEndpoint: tables.endpoint,
-        tables: tables.names,
-        webhookSecret: SECRET,
-        now: () => clock,
-        accessLog: (line) => accessLog.push(line),
-        eventsLog: (line) => eventsLog.push(line),
-      });
       try {
         const keyOf = async (customerId: string): Promise<string> =>
           (await createApiKey({ client: tables.client, tables: { customers: tables.names.customers, apiKeys: tables.names.apiKeys } }, { customerId, name: 'parity' })).key;
@@ -80,11 +67,7 @@ describe('tollgate report, local and deployed, on the lines one run wrote', () =
       const [line] = jsonLines([message]);
       return line?.service === SERVICES.webhook && typeof line.timestamp === 'string' ? [{ timestamp: Date.parse(line.timestamp), message }] : [];
     });
-    const groups = { access: accessEvents, webhook: webhookEvents };
-    const results = Object.fromEntries(
-      (Object.keys(REPORT_QUERIES) as ReportQueryName[]).map((name) => [name, runInsightsQuery(REPORT_QUERIES[name].query, groups[REPORT_QUERIES[name].logGroup])]),
-    ) as Record<ReportQueryName, ReturnType<typeof runInsightsQuery>>;
-    const deployed = buildReport(insightsRows(results), since, until);
+    const deployed = deployedReport({ access: accessEvents, webhook: webhookEvents }, since, until);
 
     expect(local).toMatchObject({
       requests: 6,

@@ -13,10 +13,9 @@ import {
   recoveries,
   renderReport,
   REPORT_QUERIES,
-  type ReportQueryName,
 } from '../../lib/cli/report-queries';
 import { capturedOutput } from '../support/captured-output';
-import { runInsightsQuery, type LogEvent } from '../support/logs-insights';
+import { deployedReport, runInsightsQuery, type LogEvent } from '../support/logs-insights';
 
 /** Lines as the local gateway and the stage write them (lambda/shared/access-log.ts), one per request. */
 const line = (fields: { requestId: string; requestTime: number; status: string; customerId?: string; reason?: string; responseType?: string; resourcePath?: string }): string =>
@@ -157,18 +156,11 @@ describe('the saved Logs Insights queries over the same lines', () => {
     expect(webhookEvents.filter((e) => e.message.includes('"access restored"'))).toHaveLength(4);
   });
 
-  const deployedReport = () => {
-    const groups = { access: accessEvents, webhook: webhookEvents };
-    const results = Object.fromEntries(
-      (Object.keys(REPORT_QUERIES) as ReportQueryName[]).map((name) => [name, runInsightsQuery(REPORT_QUERIES[name].query, groups[REPORT_QUERIES[name].logGroup])]),
-    ) as Record<ReportQueryName, ReturnType<typeof runInsightsQuery>>;
-    return buildReport(insightsRows(results), since, until);
-  };
 
   it('give the report the local files give: counts, reasons, customers, each episode\'s recovery, 5xx by source', () => {
     const local = buildReport(localRows(ACCESS_LOG, EVENTS_LOG, since, until), since, until);
     expect(local.recoveries.count).toBe(3);
-    expect(deployedReport()).toEqual(local);
+    expect(deployedReport({ access: accessEvents, webhook: webhookEvents }, since, until)).toEqual(local);
   });
 
   it('read the minute\'s first 402 as the episode\'s start', () => {

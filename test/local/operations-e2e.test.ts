@@ -1,10 +1,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { buildReport, insightsRows, REPORT_QUERIES, type ReportQueryName } from '../../lib/cli/report-queries';
 import { accessLogPath, eventsLogPath } from '../../lib/local/coordinates';
 import { run } from '../cli/support';
-import { runInsightsQuery, type LogEvent } from '../support/logs-insights';
+import { deployedReport, type LogEvent } from '../support/logs-insights';
 import { launchChromium } from '../support/browser';
 import { killGroup, npmStart, type NpmStart } from '../support/npm-start';
 import { alive } from '../support/processes';
@@ -95,11 +94,8 @@ describe('operations on npm start', () => {
       access: range(lines(accessLogPath(stateDir)).map((message) => ({ timestamp: Number((JSON.parse(message) as { requestTime: string }).requestTime), message }))),
       webhook: range(lines(eventsLogPath(stateDir)).map((message) => ({ timestamp: Date.parse((JSON.parse(message) as { restoredAt: string }).restoredAt), message }))),
     };
-    const results = Object.fromEntries(
-      (Object.keys(REPORT_QUERIES) as ReportQueryName[]).map((name) => [name, runInsightsQuery(REPORT_QUERIES[name].query, groups[REPORT_QUERIES[name].logGroup])]),
-    ) as Record<ReportQueryName, ReturnType<typeof runInsightsQuery>>;
     const { source: _source, ...local } = report as Record<string, unknown>;
-    expect(buildReport(insightsRows(results), new Date(report.since), new Date(report.until))).toEqual(local);
+    expect(deployedReport(groups, new Date(report.since), new Date(report.until))).toEqual(local);
 
     const operatorUrl = /operator page \(402s, recoveries, live\): (\S+)/.exec(started!.output())?.[1];
     expect(operatorUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/operator$/);

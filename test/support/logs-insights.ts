@@ -1,3 +1,5 @@
+import { buildReport, insightsRows, REPORT_QUERIES, type Report, type ReportQueryName } from '../../lib/cli/report-queries';
+
 /**
  * A small interpreter of the part of CloudWatch Logs Insights QL that tollgate's saved queries and
  * dashboard widgets use, so tests can run those exact query strings over recorded log lines (the
@@ -380,4 +382,14 @@ export function runInsightsQuery(query: string, events: readonly LogEvent[]): In
       return [{ field, value: timestamps.has(field) && typeof value === 'number' ? insightsTimestamp(value) : String(value) }];
     });
   });
+}
+
+/**
+ * The report as a deployed stack computes it: each saved query (REPORT_QUERIES, the strings the stack
+ * deploys) run over the events of its log group, the rows read by insightsRows.
+ */
+export function deployedReport(groups: Readonly<Record<'access' | 'webhook', readonly LogEvent[]>>, since: Date, until: Date): Report {
+  const names = Object.keys(REPORT_QUERIES) as ReportQueryName[];
+  const results = Object.fromEntries(names.map((name) => [name, runInsightsQuery(REPORT_QUERIES[name].query, groups[REPORT_QUERIES[name].logGroup])]));
+  return buildReport(insightsRows(results as Record<ReportQueryName, InsightsResultRow[]>), since, until);
 }
