@@ -10,7 +10,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { METERING_METRICS, METRICS, SERVICES } from '../lambda/shared/metrics';
 import { METRICS_NAMESPACE } from '../lambda/shared/observability';
-import { REPORT_QUERIES, reportQueryPrefix, type ReportQueryName } from './cli/report-queries';
+import { DASHBOARD_QUERIES, REPORT_QUERIES, reportQueryPrefix, type ReportQueryName } from './cli/report-queries';
 import type { OperationsConfig } from './config/operations';
 
 export interface OperationsProps {
@@ -270,7 +270,7 @@ export class Operations extends Construct {
       new cloudwatch.LogQueryWidget({
         title: 'Top customers by 402s',
         logGroupNames: [props.accessLogs.logGroupName],
-        queryString: 'filter status = "402" and customerId != "-"\n| stats count(*) as denials by customerId\n| sort denials desc\n| limit 10',
+        queryString: DASHBOARD_QUERIES.topDeniedCustomers,
         view: cloudwatch.LogQueryVisualizationType.TABLE,
         width: 8,
         height: 6,
@@ -279,8 +279,7 @@ export class Operations extends Construct {
       new cloudwatch.LogQueryWidget({
         title: '5xx by source (access log)',
         logGroupNames: [props.accessLogs.logGroupName],
-        queryString:
-          'filter status like /^5/\n| fields if(responseType like /^AUTHORIZER_/, "authorizer", if(responseType = "-" or responseType like /^INTEGRATION_/, "integration", "gateway")) as source\n| stats count(*) as errors by source',
+        queryString: DASHBOARD_QUERIES.serverErrorsBySource,
         view: cloudwatch.LogQueryVisualizationType.TABLE,
         width: 8,
         height: 6,

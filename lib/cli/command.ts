@@ -67,6 +67,13 @@ export const COMMON_OPTIONS: OptionSpecs = {
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 
+/** The `<cus_id>` positional of the commands about one customer (read it with customerArg). */
+export const CUSTOMER_ARGUMENT = {
+  name: '<cus_id>',
+  help: 'the Stripe customer id',
+  missing: 'missing the customer id <cus_id>: give a Stripe customer id such as cus_NffrFeUfNV2Hib',
+};
+
 export function customerArg(value: string | undefined, what = 'the customer'): string {
   if (value === undefined || value === '') throw new UsageError(`missing ${what}: give a Stripe customer id such as cus_NffrFeUfNV2Hib`);
   if (!CUSTOMER_ID.test(value)) throw new UsageError(`"${value}" is not a Stripe customer id: expected cus_ followed by letters and digits`);

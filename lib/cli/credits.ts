@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { grantCredits, MAX_GRANT_REASON_LENGTH, UnknownCustomerForCreditsError } from '../../lambda/shared/customers/metered-usage';
 import { stringValue, UsageError } from './args';
-import { CliError, customerArg, flushAfter, type CommandGroup, type CommandSpec } from './command';
-import { CUSTOMER_ARGUMENT } from './usage';
+import { CliError, CUSTOMER_ARGUMENT, customerArg, flushAfter, type CommandGroup, type CommandSpec } from './command';
 
 /** Prepaid credits granted by hand (support, goodwill, a deal): recorded with their reason. */
 

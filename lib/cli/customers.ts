@@ -8,15 +8,9 @@ import { setUsageBlock, USAGE_BLOCKS } from '../../lambda/shared/customers/usage
 import { ANY_METHODS } from '../openapi/build';
 import { authorizerSettingsFor, buildLocalDocument, loadProjectConfig } from '../local/stack';
 import { stringValue, UsageError } from './args';
-import { CliError, customerArg, flushAfter, type CommandGroup, type CommandSpec } from './command';
+import { CliError, CUSTOMER_ARGUMENT, customerArg, flushAfter, type CommandGroup, type CommandSpec } from './command';
 import { keyTable } from './keys';
 import { linkSubjectCommand } from './subjects';
-
-const CUSTOMER_ARGUMENT = {
-  name: '<cus_id>',
-  help: 'the Stripe customer id',
-  missing: 'missing the customer id <cus_id>: give a Stripe customer id such as cus_NffrFeUfNV2Hib',
-};
 
 const BLOCK_CHOICES = `${USAGE_BLOCKS.join(', ')} or none`;
 

@@ -217,6 +217,16 @@ export const REPORT_QUERIES: Readonly<Record<ReportQueryName, { readonly logGrou
   },
 };
 
+/**
+ * The dashboard's Logs Insights widgets over the access log (lib/operations.ts): the same figures as
+ * the report's `topDeniedCustomers` and `serverErrors`, with the sources `errorSource` names.
+ */
+export const DASHBOARD_QUERIES = {
+  topDeniedCustomers: 'filter status = "402" and customerId != "-"\n| stats count(*) as denials by customerId\n| sort denials desc\n| limit 10',
+  serverErrorsBySource:
+    'filter status like /^5/\n| fields if(responseType like /^AUTHORIZER_/, "authorizer", if(responseType = "-" or responseType like /^INTEGRATION_/, "integration", "gateway")) as source\n| stats count(*) as errors by source',
+} as const;
+
 /** The saved queries' names: `tollgate/<restApiId>/report/<query>`, so the CLI finds them from the stack outputs. */
 export const reportQueryPrefix = (restApiId: string): string => `tollgate/${restApiId}/report/`;
 
@@ -226,8 +236,9 @@ export type InsightsRow = ReadonlyArray<{ readonly field?: string; readonly valu
 const fieldsOf = (row: InsightsRow): Record<string, string> =>
   Object.fromEntries(row.flatMap((f) => (f.field === undefined || f.value === undefined ? [] : [[f.field, f.value]])));
 
-/** Logs Insights writes times as `2026-11-30 16:27:00.000`, in UTC. */
-const insightsTime = (value: string | undefined): number => (value === undefined ? NaN : Date.parse(`${value.replace(' ', 'T')}Z`));
+/** Logs Insights writes times as `2026-11-30 16:27:00.000`, in UTC; an aggregate of `@timestamp` may come as epoch ms. */
+export const insightsTime = (value: string | undefined): number =>
+  value === undefined ? NaN : /^\d{10,}$/.test(value) ? Number(value) : /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$/.test(value) ? Date.parse(`${value.replace(' ', 'T')}Z`) : NaN;
 
 const count = (value: string | undefined): number => {
   const n = Number(value);

@@ -4,18 +4,12 @@ import { loadUsageSettings, usageEnvironment } from '../../lambda/shared/setting
 import { TABLES } from '../../lambda/shared/tables';
 import { usageAnswer } from '../../lambda/usage/handler';
 import { loadProjectConfig } from '../local/stack';
-import { CliError, customerArg, type CommandGroup, type CommandSpec } from './command';
+import { CliError, CUSTOMER_ARGUMENT, customerArg, type CommandGroup, type CommandSpec } from './command';
 
 /**
  * Usage of a customer as the usage route answers it (lambda/usage): the same rule over the same item,
  * read with the caller's credentials, on the local stack or a deployed one.
  */
-
-export const CUSTOMER_ARGUMENT = {
-  name: '<cus_id>',
-  help: 'the Stripe customer id',
-  missing: 'missing the customer id <cus_id>: give a Stripe customer id such as cus_NffrFeUfNV2Hib',
-};
 
 const show: CommandSpec = {
   name: 'show',

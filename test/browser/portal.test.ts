@@ -8,6 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { withClientReference } from '../../lambda/shared/portal-paths';
 import { PAYMENT_REASONS } from '../../lambda/shared/problems';
 import { killGroup, npmStart, ROOT, type NpmStart } from '../support/npm-start';
+import { openedResources } from '../support/opened';
 
 /**
  * The portal in a real browser (Chromium from the distribution, driven by playwright-core) on
@@ -27,28 +28,27 @@ let browser: Browser;
 let other: Server;
 let otherOrigin: string;
 let step = 0;
+const opened = openedResources();
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   stateDir = mkdtempSync(path.join(tmpdir(), 'tollgate-browser-'));
+  opened.defer(() => rmSync(stateDir, { recursive: true, force: true }));
   other = createServer((_req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html' });
     res.end('<!doctype html><html lang="en"><head><title>Another origin</title></head><body><main><h1>A client app on another origin</h1><pre id="out"></pre></main></body></html>');
   });
   await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+  opened.defer(() => new Promise<void>((resolve) => other.close(() => resolve())));
   otherOrigin = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+  // Either may open while the other fails: each is closed in afterAll once it has opened.
   [started, browser] = await Promise.all([
-    npmStart({ stateDir, args: ['--in-memory'] }),
-    chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] }),
+    opened.open(npmStart({ stateDir, args: ['--in-memory'] }), (s) => killGroup(s.pgid)),
+    opened.open(chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] }), (b) => b.close()),
   ]);
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await new Promise<void>((resolve) => other.close(() => resolve()));
-  killGroup(started?.pgid);
-  rmSync(stateDir, { recursive: true, force: true });
-});
+afterAll(() => opened.closeAll());
 
 const demoKey = (name: 'paying' | 'free' | 'metered' | 'payg'): string => new RegExp(`^  ${name}\\s+(tg_test_\\S+)`, 'm').exec(started!.output())![1]!;
 

@@ -1,24 +1,34 @@
-import { buildReport, errorSource, insightsRows, localRows, localSeries, median, recoveries, renderReport } from '../../lib/cli/report-queries';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { renderAccessLogLine } from '../../lambda/shared/access-log';
+import { SERVICES } from '../../lambda/shared/metrics';
+import {
+  buildReport,
+  DASHBOARD_QUERIES,
+  errorSource,
+  insightsRows,
+  insightsTime,
+  localRows,
+  localSeries,
+  median,
+  recoveries,
+  renderReport,
+  REPORT_QUERIES,
+} from '../../lib/cli/report-queries';
+import { capturedOutput } from '../support/captured-output';
+import { deployedReport, runInsightsQuery, type LogEvent } from '../support/logs-insights';
 
 /** Lines as the local gateway and the stage write them (lambda/shared/access-log.ts), one per request. */
 const line = (fields: { requestId: string; requestTime: number; status: string; customerId?: string; reason?: string; responseType?: string; resourcePath?: string }): string =>
-  JSON.stringify({
-    requestId: fields.requestId,
-    requestTime: String(fields.requestTime),
-    method: 'GET',
-    resourcePath: fields.resourcePath ?? '/v1/quotes',
-    status: fields.status,
-    responseLatency: '12',
-    responseType: fields.responseType ?? '-',
-    error: '-',
-    authorizerStatus: '-',
-    authorizerLatency: '-',
-    authorizerError: '-',
-    customerId: fields.customerId ?? '-',
-    reason: fields.reason ?? '-',
-    periodEnd: '-',
-    reserved: '-',
-    reservation: '-',
+  renderAccessLogLine({
+    'context.requestId': fields.requestId,
+    'context.requestTimeEpoch': fields.requestTime,
+    'context.httpMethod': 'GET',
+    'context.resourcePath': fields.resourcePath ?? '/v1/quotes',
+    'context.status': fields.status,
+    'context.responseLatency': 12,
+    'context.error.responseType': fields.responseType,
+    'context.authorizer.customerId': fields.customerId,
+    'context.authorizer.reason': fields.reason,
   });
 
 const T = Date.parse('2026-11-30T10:00:00.000Z');
@@ -115,6 +125,69 @@ describe('the report from the local files', () => {
   });
 });
 
+describe('the saved Logs Insights queries over the same lines', () => {
+  // The queries' time range is StartQuery's: only events in [since, until) reach them.
+  const since = new Date(T);
+  const until = new Date(s(3600));
+  const inRange = (events: LogEvent[]): LogEvent[] => events.filter((e) => e.timestamp >= since.getTime() && e.timestamp < until.getTime());
+  // The stage's log events carry the request's time; lines that are not tollgate's are kept, as in a log group.
+  const accessEvents = inRange(ACCESS_LOG.map((message, i) => ({ timestamp: Number((JSON.parse(message.startsWith('{') ? message : '{}') as { requestTime?: string }).requestTime ?? s(i)), message })));
+  let webhookEvents: LogEvent[] = [];
+
+  beforeAll(async () => {
+    // The webhook function's log lines, as its Powertools logger writes them (lambda/webhook/recovery.ts logs the record's fields).
+    const level = process.env.POWERTOOLS_LOG_LEVEL;
+    process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+    try {
+      const logger = new Logger({ serviceName: SERVICES.webhook });
+      const { lines } = await capturedOutput(() => {
+        for (const entry of EVENTS_LOG) {
+          const { message, ...fields } = JSON.parse(entry) as { message: string };
+          logger.info(message, fields);
+        }
+        return Promise.resolve();
+      });
+      // Logged as the event is applied: the log event's time is the restoration's (this logger's clock is the machine's).
+      webhookEvents = inRange(lines.map((message) => ({ timestamp: Date.parse((JSON.parse(message) as { restoredAt?: string }).restoredAt ?? '') || s(0), message })));
+    } finally {
+      if (level === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
+      else process.env.POWERTOOLS_LOG_LEVEL = level;
+    }
+    expect(webhookEvents.filter((e) => e.message.includes('"access restored"'))).toHaveLength(4);
+  });
+
+
+  it('give the report the local files give: counts, reasons, customers, each episode\'s recovery, 5xx by source', () => {
+    const local = buildReport(localRows(ACCESS_LOG, EVENTS_LOG, since, until), since, until);
+    expect(local.recoveries.count).toBe(3);
+    expect(deployedReport({ access: accessEvents, webhook: webhookEvents }, since, until)).toEqual(local);
+  });
+
+  it('read the minute\'s first 402 as the episode\'s start', () => {
+    const denials = runInsightsQuery(REPORT_QUERIES.denials.query, accessEvents);
+    expect(denials).toContainEqual([
+      { field: 'customerId', value: 'cus_A' },
+      { field: 'reason', value: 'payment_failed' },
+      { field: 'bin(1m)', value: '2026-11-30 10:00:00.000' },
+      { field: 'count', value: '2' },
+      { field: 'at', value: '2026-11-30 10:00:05.000' },
+    ]);
+  });
+
+  it('chart on the dashboard what the report says of top customers and 5xx by source', () => {
+    const local = buildReport(localRows(ACCESS_LOG, EVENTS_LOG, since, until), since, until);
+    const rows = (query: string): Array<Record<string, string>> => runInsightsQuery(query, accessEvents).map((row) => Object.fromEntries(row.map((f) => [f.field, f.value])));
+    expect(rows(DASHBOARD_QUERIES.topDeniedCustomers)).toEqual(local.topDeniedCustomers.map((c) => ({ customerId: c.customerId, denials: String(c.denials) })));
+    const bySource = Object.fromEntries(rows(DASHBOARD_QUERIES.serverErrorsBySource).map((r) => [r.source, Number(r.errors)]));
+    expect(bySource).toEqual(local.serverErrors);
+  });
+
+  it('refuses what the interpreter does not know, so a query cannot pass by being skipped', () => {
+    expect(() => runInsightsQuery('filter status = "402"\n| dedup customerId', accessEvents)).toThrow('unsupported Logs Insights command "dedup"');
+    expect(() => runInsightsQuery('fields concat(status, reason) as x', accessEvents)).toThrow('unsupported function concat/2');
+  });
+});
+
 describe('the report from the saved Logs Insights queries', () => {
   // GetQueryResults rows as CloudWatch Logs returns them for REPORT_QUERIES.
   const results = {
@@ -157,6 +230,12 @@ describe('report helpers', () => {
     ['402', 'ACCESS_DENIED', undefined],
   ])('attributes %s %s to %s', (status, responseType, source) => {
     expect(errorSource(status, responseType)).toBe(source);
+  });
+
+  it('reads Logs Insights times in either form it writes them', () => {
+    expect(insightsTime('2026-11-30 10:01:12.500')).toBe(Date.parse('2026-11-30T10:01:12.500Z'));
+    expect(insightsTime(String(Date.parse('2026-11-30T10:01:12.500Z')))).toBe(Date.parse('2026-11-30T10:01:12.500Z'));
+    expect([insightsTime('yesterday'), insightsTime(undefined)]).toEqual([NaN, NaN]);
   });
 
   it('takes the median of odd and even counts, null of none', () => {

@@ -7,6 +7,7 @@ import { LOCAL_REGION } from '../../lib/local/dynamodb-local';
 import { startAdminServer, startGatewayServer } from '../../lib/local/server';
 import { buildLocalDocument, createLocalApi, LOCAL_REST_API_ID, LOCAL_WEBHOOK_SECRET, loadProjectConfig } from '../../lib/local/stack';
 import { freshTables, type TestTables } from '../support/dynamodb';
+import { openedResources } from '../support/opened';
 
 export const ROOT = path.join(__dirname, '..', '..');
 
@@ -41,12 +42,30 @@ export interface LocalStack {
 export async function startLocalStack(label: string, webhookSecret = LOCAL_WEBHOOK_SECRET): Promise<LocalStack> {
   const config = loadProjectConfig(ROOT);
   const built = buildLocalDocument(config, ROOT);
-  const tables = await freshTables(label);
-  const api = createLocalApi({ config, built, dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret });
-  const gateway = await startGatewayServer(api.gateway, { port: 0 });
-  const admin = await startAdminServer(api.gateway, { port: 0 });
+  // Closed in reverse by stop(), or at once when a later step fails (a listening server keeps jest alive).
+  const opened = openedResources();
+  try {
+    return await openLocalStack(label, webhookSecret, config, built, opened);
+  } catch (err) {
+    await opened.closeAll();
+    throw err;
+  }
+}
+
+async function openLocalStack(
+  label: string,
+  webhookSecret: string,
+  config: ReturnType<typeof loadProjectConfig>,
+  built: ReturnType<typeof buildLocalDocument>,
+  opened: ReturnType<typeof openedResources>,
+): Promise<LocalStack> {
+  const tables = await opened.open(freshTables(label), (t) => t.client.destroy());
+  const api = await opened.open(createLocalApi({ config, built, dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret }), (a) => a.destroy());
+  const gateway = await opened.open(startGatewayServer(api.gateway, { port: 0 }), (g) => g.close());
+  const admin = await opened.open(startAdminServer(api.gateway, { port: 0 }), (a) => a.close());
   const apiUrl = `${gateway.url}/${config.stageName}/`;
   const stateDir = mkdtempSync(path.join(tmpdir(), `tollgate-${label}-`));
+  opened.defer(() => rmSync(stateDir, { recursive: true, force: true }));
   writeCoordinates(stateDir, {
     apiUrl,
     webhookUrl: `${apiUrl}webhooks/stripe`,
@@ -64,11 +83,6 @@ export async function startLocalStack(label: string, webhookSecret = LOCAL_WEBHO
     apiUrl,
     tables,
     get: (route, key) => fetch(`${apiUrl}${route}`, { headers: { Authorization: `Bearer ${key}` } }),
-    stop: async () => {
-      await Promise.all([gateway.close(), admin.close()]);
-      api.destroy();
-      tables.client.destroy();
-      rmSync(stateDir, { recursive: true, force: true });
-    },
+    stop: () => opened.closeAll(),
   };
 }

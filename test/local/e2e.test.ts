@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCli } from '../../lib/cli/index';
 import { freePort } from '../../lib/local/dynamodb-local';
+import { killGroup } from '../support/npm-start';
 
 /**
  * `npm start` as a user runs it (a child process on a free port, in memory), driven over HTTP and
@@ -64,11 +65,16 @@ describe('npm start', () => {
   }, 60_000);
 
   afterAll(async () => {
-    if (child.pid !== undefined && alive(child.pid)) {
-      process.kill(-child.pid, 'SIGKILL');
-      await exited;
+    try {
+      if (child?.pid !== undefined && alive(child.pid)) {
+        process.kill(-child.pid, 'SIGKILL');
+        await exited;
+      }
+    } finally {
+      // npm may have gone while the run it started did not: the whole group goes.
+      killGroup(child?.pid);
+      rmSync(stateDir, { recursive: true, force: true });
     }
-    rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('prints the URL, the demo keys and curl lines for a 200, a 401 and a 402', async () => {

@@ -1,6 +1,6 @@
 import AxeBuilder from '@axe-core/playwright';
 import { request } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -153,5 +153,37 @@ describe('the operator routes', () => {
 
   it('leave the flush endpoint as it was', async () => {
     expect((await fetch(`${admin.url}/restapis/local/stages/prod/cache/authorizers`, { method: 'DELETE' })).status).toBe(202);
+  });
+});
+
+describe('the operator page, live', () => {
+  // Last in this file: it adds a line to the access log the tests above count.
+  it('shows a 402 written after the page loaded, without a reload', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 1600 } });
+    try {
+      await page.goto(`${admin.url}${OPERATOR_PATH}`);
+      await page.waitForSelector('body[data-loaded="true"]');
+      expect(await page.textContent('[data-figure="402"]')).toBe('3');
+      appendFileSync(
+        accessLogPath(stateDir),
+        `${renderAccessLogLine({
+          'context.requestId': 'req-live',
+          'context.requestTimeEpoch': Date.now(),
+          'context.httpMethod': 'GET',
+          'context.resourcePath': '/v1/quotes',
+          'context.status': 402,
+          'context.authorizer.customerId': 'cus_OpLive',
+          'context.authorizer.reason': 'trial_ended',
+          'context.error.responseType': 'ACCESS_DENIED',
+        })}\n`,
+      );
+      // The page asks for the figures again every few seconds; waiting is bounded by the test's timeout only.
+      await page.waitForFunction(() => (globalThis as any).document.querySelector('[data-figure="402"]')?.textContent === '4', undefined, { timeout: 50_000 });
+      expect(await page.textContent('#customer-rows')).toContain('cus_OpLive');
+      // A third reason, a third dataset in the 402-by-reason chart.
+      expect(await page.evaluate(() => (globalThis as any).Chart.getChart('reasons')?.data.datasets.length ?? 0)).toBe(3);
+    } finally {
+      await page.close();
+    }
   });
 });

@@ -9,6 +9,7 @@ import { DEMO_CUSTOMERS, seedDemoCustomers } from '../../lib/local/demo';
 import { startLocalIssuer, type LocalIssuer } from '../../lib/local/oidc-issuer';
 import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
 import { freshTables, type TestTables } from '../support/dynamodb';
+import { openedResources } from '../support/opened';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -64,22 +65,22 @@ describe('scoped routes through the local gateway', () => {
   let key: string;
   const get = (p: string, credential: string) => api.gateway.handle({ method: 'GET', path: `/prod${p}`, headers: { Authorization: `Bearer ${credential}` } });
 
+  const opened = openedResources();
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'tollgate-scopes-'));
+    opened.defer(() => rmSync(dir, { recursive: true, force: true }));
     const document = path.join(dir, 'openapi.json');
     writeFileSync(document, JSON.stringify(scopedSample()));
-    [tables, issuer] = await Promise.all([freshTables('scopes'), startLocalIssuer()]);
+    [tables, issuer] = await Promise.all([opened.open(freshTables('scopes'), (t) => t.client.destroy()), opened.open(startLocalIssuer(), (i) => i.close())]);
     const config = { ...loadProjectConfig(ROOT), openApiDocument: document, issuers: [issuer.trusted] };
-    api = createLocalApi({ config, built: buildLocalDocument(config, ROOT), dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET });
+    api = await opened.open(
+      createLocalApi({ config, built: buildLocalDocument(config, ROOT), dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET }),
+      (a) => a.destroy(),
+    );
     await seedDemoCustomers(api.gateway, { stage: 'prod', webhookSecret: LOCAL_WEBHOOK_SECRET, dynamodb: tables.client, tables: tables.names });
     key = (await createApiKey({ client: tables.client, tables: { customers: tables.names.customers, apiKeys: tables.names.apiKeys } }, { customerId: DEMO_CUSTOMERS.paying })).key;
   });
-  afterAll(async () => {
-    api.destroy();
-    tables.client.destroy();
-    await issuer.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => opened.closeAll());
 
   it('refuses (401) a token without the route\'s scope on that route only, whichever route it called first', async () => {
     const unscoped = issuer.mint({ customerId: DEMO_CUSTOMERS.paying });

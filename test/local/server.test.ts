@@ -4,6 +4,7 @@ import { signStripePayload } from '../../lib/fixtures/customer-events';
 import { MAX_REQUEST_BYTES, startAdminServer, startGatewayServer, type RunningServer } from '../../lib/local/server';
 import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
 import { freshTables, type TestTables } from '../support/dynamodb';
+import { openedResources } from '../support/opened';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -57,17 +58,14 @@ describe('local servers on bad input', () => {
   let admin: RunningServer;
   const stage = config.stageName;
 
+  const opened = openedResources();
   beforeAll(async () => {
-    tables = await freshTables('local-server');
-    api = createLocalApi({ config, built, dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET });
-    gateway = await startGatewayServer(() => api.gateway, { port: 0, log: () => undefined });
-    admin = await startAdminServer(api.gateway, { port: 0, log: () => undefined });
+    tables = await opened.open(freshTables('local-server'), (t) => t.client.destroy());
+    api = await opened.open(createLocalApi({ config, built, dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET }), (a) => a.destroy());
+    gateway = await opened.open(startGatewayServer(() => api.gateway, { port: 0, log: () => undefined }), (g) => g.close());
+    admin = await opened.open(startAdminServer(api.gateway, { port: 0, log: () => undefined }), (a) => a.close());
   });
-  afterAll(async () => {
-    await Promise.all([gateway.close(), admin.close()]);
-    api.destroy();
-    tables.client.destroy();
-  });
+  afterAll(() => opened.closeAll());
 
   const adminStillServes = async (): Promise<void> => {
     expect((await raw(admin.port, `DELETE /restapis/local/stages/${stage}/cache/authorizers HTTP/1.1\nHost: x`)).status).toBe(202);

@@ -7,6 +7,7 @@ import { DEMO_CUSTOMERS, seedDemoCustomers } from '../../lib/local/demo';
 import { signingKeyPath, startLocalIssuer, type LocalIssuer } from '../../lib/local/oidc-issuer';
 import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
 import { freshTables, type TestTables } from '../support/dynamodb';
+import { openedResources } from '../support/opened';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -29,18 +30,18 @@ describe('bearer JWTs through the local gateway', () => {
   const get = (p: string, token?: string) =>
     api.gateway.handle({ method: 'GET', path: `/${loaded.stageName}${p}`, headers: token === undefined ? {} : { Authorization: `Bearer ${token}` } });
 
+  const opened = openedResources();
   beforeAll(async () => {
     stateDir = mkdtempSync(path.join(tmpdir(), 'tollgate-tokens-'));
-    [tables, issuer] = await Promise.all([freshTables('tokens'), startLocalIssuer({ stateDir })]);
-    api = createLocalApi({ config: config(), built: buildLocalDocument(config(), ROOT), dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET, now: () => clock });
+    opened.defer(() => rmSync(stateDir, { recursive: true, force: true }));
+    [tables, issuer] = await Promise.all([opened.open(freshTables('tokens'), (t) => t.client.destroy()), opened.open(startLocalIssuer({ stateDir }), (i) => i.close())]);
+    api = await opened.open(
+      createLocalApi({ config: config(), built: buildLocalDocument(config(), ROOT), dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET, now: () => clock }),
+      (a) => a.destroy(),
+    );
     await seedDemoCustomers(api.gateway, { stage: loaded.stageName, webhookSecret: LOCAL_WEBHOOK_SECRET, dynamodb: tables.client, tables: tables.names });
   });
-  afterAll(async () => {
-    api.destroy();
-    tables.client.destroy();
-    await issuer.close();
-    rmSync(stateDir, { recursive: true, force: true });
-  });
+  afterAll(() => opened.closeAll());
 
   it('answers a token as it answers a key: 200 paying, 402 no_subscription with the same body, 401 garbage', async () => {
     const paid = await get('/v1/quotes', issuer.mint({ customerId: DEMO_CUSTOMERS.paying }));

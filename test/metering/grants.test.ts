@@ -5,30 +5,17 @@ import { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
 import { METERING_ACTIONS, METERING_DEAD_LETTER_ACTIONS } from '../../lib/metering';
 import { fakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
 import { startFakeStripeApi } from '../../lib/local/stripe-api/server';
-import { freshTables, type TestTables } from '../support/dynamodb';
+import { freshTables, recordDynamoActions, type TestTables } from '../support/dynamodb';
 import { quietObservability } from '../webhook/support';
 import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, seedCustomer } from './support';
 
 let tables: TestTables;
-const calls: string[] = [];
+let calls: string[];
 beforeAll(async () => {
   tables = await freshTables('metering-grants');
   await seedCustomer(tables, 'cus_grant1', { plan: 'sample_bill', periodEnd: PERIOD_1, credits: 2 });
   await seedCustomer(tables, 'cus_grant2', { credits: 0 });
-  tables.client.middlewareStack.add(
-    (next, context) => (args) => {
-      const input = args.input as { TableName?: string; TransactItems?: Array<Record<string, { TableName: string }>> };
-      const label = (table: string | undefined) => (table === tables.names.events ? 'events' : table === tables.names.customers ? 'customers' : String(table));
-      // IAM authorizes each item of a transaction by its own action (Put → PutItem, ConditionCheck → ConditionCheckItem).
-      if (input.TransactItems !== undefined) {
-        for (const item of input.TransactItems) for (const [kind, op] of Object.entries(item)) calls.push(`${label(op.TableName)} dynamodb:${kind}Item`);
-      } else {
-        calls.push(`${label(input.TableName)} dynamodb:${String(context.commandName).replace(/Command$/, '')}`);
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: 'recordCalls' },
-  );
+  calls = recordDynamoActions(tables);
 });
 afterAll(() => tables.client.destroy());
 

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import * as path from 'node:path';
 import { hashApiKey, issueApiKey } from '../../lambda/shared/customers/api-key';
 import { createApiKey } from '../../lambda/shared/customers/keys';
 import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/fixtures/stripe-events';
-import { buildLocalDocument, createLocalApi, loadProjectConfig } from '../../lib/local/stack';
 import { capturedOutput, jsonLines } from '../support/captured-output';
 import { freshTables, type TestTables } from '../support/dynamodb';
+import { recordingLocalApi } from '../support/local-api';
 import { tamperLastCharacter } from '../support/keys';
 
 /**
@@ -14,7 +13,6 @@ import { tamperLastCharacter } from '../support/keys';
  * secrets and personal data: none of it may appear. Only the Stripe customer id identifies anyone.
  */
 
-const ROOT = path.join(__dirname, '..', '..');
 const SECRET = 'whsec_hygieneSecretDoNotLog0123456789';
 const OTHER_SECRET = 'whsec_anotherSecretDoNotLog987654321';
 const CUSTOMER = 'cus_Hygiene1';
@@ -32,21 +30,14 @@ describe('log hygiene', () => {
     const env = { level: process.env.POWERTOOLS_LOG_LEVEL, metrics: process.env.POWERTOOLS_METRICS_DISABLED };
     process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
     process.env.POWERTOOLS_METRICS_DISABLED = 'false';
-    const accessLog: string[] = [];
-    const eventsLog: string[] = [];
+    let accessLog: string[] = [];
+    let eventsLog: string[] = [];
     const sent: string[] = [];
     let key = '';
     const { lines } = await capturedOutput(async () => {
-      const config = loadProjectConfig(ROOT);
-      const api = createLocalApi({
-        config,
-        built: buildLocalDocument(config, ROOT),
-        dynamodbEndpoint: tables.endpoint,
-        tables: tables.names,
-        webhookSecret: SECRET,
-        accessLog: (line) => accessLog.push(line),
-        eventsLog: (line) => eventsLog.push(line),
-      });
+      const recording = recordingLocalApi(tables, { webhookSecret: SECRET });
+      const { api } = recording;
+      ({ accessLog, eventsLog } = recording);
       try {
         ({ key } = await createApiKey({ client: tables.client, tables: { customers: tables.names.customers, apiKeys: tables.names.apiKeys } }, { customerId: CUSTOMER, name: 'hygiene' }));
         const get = (authorization?: string) =>

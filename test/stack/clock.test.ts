@@ -1,29 +1,9 @@
 import { CLOCK_ACTIONS, WEBHOOK_ACTIONS } from '../../lib/tollgate-stack';
 import { PERIOD_MS, SETTLE_MS } from '../../lambda/clock/schedule';
-import { synth, type Synthesized } from '../support/synth';
+import { synthInBeforeAll } from '../support/synth';
 
-type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
-
-let synthesized: Synthesized;
-let resources: Record<string, Resource>;
-
-const ofType = (type: string): Array<[string, Resource]> => Object.entries(resources).filter(([, r]) => r.Type === type);
-const logicalIdOf = (prefix: string, type: string): string => {
-  const matches = ofType(type).filter(([id]) => id.startsWith(prefix));
-  if (matches.length !== 1) throw new Error(`expected one ${type} named ${prefix}*, found ${matches.length}`);
-  return matches[0]![0];
-};
-const statementsOf = (functionPrefix: string): any[] => {
-  const roleId: string = resources[logicalIdOf(functionPrefix, 'AWS::Lambda::Function')]!.Properties.Role['Fn::GetAtt'][0];
-  return ofType('AWS::IAM::Policy')
-    .filter(([, p]) => (p.Properties.Roles as any[]).some((r) => r.Ref === roleId))
-    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
-};
-
-beforeAll(() => {
-  synthesized = synth();
-  resources = synthesized.template.toJSON().Resources;
-});
+const stack = synthInBeforeAll();
+const { ofType, logicalIdOf, statementsOf } = stack;
 
 describe('clock', () => {
   it('runs the clock function once a minute from an EventBridge schedule', () => {
@@ -45,13 +25,13 @@ describe('clock', () => {
   });
 
   it('gives a run time to wait through its window: two periods, the settle time, and margin', () => {
-    const fn = resources[logicalIdOf('Clock', 'AWS::Lambda::Function')]!.Properties;
+    const fn = stack.resources()[logicalIdOf('Clock', 'AWS::Lambda::Function')]!.Properties;
     expect(fn.Timeout * 1000).toBeGreaterThan(2 * PERIOD_MS + SETTLE_MS + 10_000);
     expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 128 });
   });
 
   it('tells the clock its table, the grace period and the stage to flush, and nothing secret', () => {
-    const variables = resources[logicalIdOf('Clock', 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
+    const variables = stack.resources()[logicalIdOf('Clock', 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
     expect(Object.keys(variables).sort()).toEqual([
       'BOUNDARIES_TABLE',
       'POWERTOOLS_METRICS_NAMESPACE',
@@ -83,11 +63,11 @@ describe('clock', () => {
       .filter((s) => JSON.stringify(s.Resource).includes(boundaries))
       .flatMap((s) => [s.Action].flat());
     expect(onBoundaries).toEqual(['dynamodb:PutItem']);
-    const variables = resources[logicalIdOf('StripeWebhook', 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
+    const variables = stack.resources()[logicalIdOf('StripeWebhook', 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
     expect(variables.BOUNDARIES_TABLE).toEqual({ Ref: boundaries });
   });
 
   it('outputs the boundaries table for the CLI (key expiries from a deployed stack)', () => {
-    expect(synthesized.template.toJSON().Outputs.BoundariesTableName.Value).toEqual({ Ref: logicalIdOf('PaymentStateBoundaries', 'AWS::DynamoDB::GlobalTable') });
+    expect(stack.synthesized().template.toJSON().Outputs.BoundariesTableName.Value).toEqual({ Ref: logicalIdOf('PaymentStateBoundaries', 'AWS::DynamoDB::GlobalTable') });
   });
 });

@@ -1,9 +1,7 @@
 import { AUTHORIZER_ACTIONS } from '../../lib/tollgate-stack';
 import { ConfigError, loadConfig } from '../../lib/config/tollgate-config';
 import { decodeIssuers } from '../../lambda/shared/issuers';
-import { synth } from '../support/synth';
-
-type Resource = { Type: string; Properties: Record<string, any> };
+import { resourceLookups, synth, type Resource } from '../support/synth';
 
 const COGNITO = {
   issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz',
@@ -15,12 +13,9 @@ const AUTH0 = { issuer: 'https://example.eu.auth0.com/', audience: ['https://api
 
 function synthesized(context: Record<string, unknown> = {}) {
   const resources: Record<string, Resource> = synth(context).template.toJSON().Resources;
-  const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+  const { ofType, statementsOf } = resourceLookups(() => resources);
   const [authorizerId, authorizer] = ofType('AWS::Lambda::Function').find(([id]) => id.startsWith('Authorizer'))!;
-  const roleId: string = authorizer.Properties.Role['Fn::GetAtt'][0];
-  const statements = ofType('AWS::IAM::Policy')
-    .filter(([, p]) => (p.Properties.Roles as any[]).some((r) => r.Ref === roleId))
-    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
+  const statements = statementsOf('Authorizer');
   const customers = ofType('AWS::DynamoDB::GlobalTable').find(([id]) => id.startsWith('PaymentStateCustomers'))!;
   return { resources, authorizerId, environment: authorizer.Properties.Environment.Variables as Record<string, string>, statements, customers };
 }

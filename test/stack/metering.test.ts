@@ -1,32 +1,12 @@
 import { loadMeteringSettings } from '../../lambda/metering/settings';
 import { METERING_WRITE_ATTRIBUTES } from '../../lambda/shared/customers/metered-usage';
 import { METERING_ACTIONS, METERING_CUSTOMER_WRITES, METERING_DEAD_LETTER_ACTIONS } from '../../lib/metering';
-import { synth, type Synthesized } from '../support/synth';
+import { synth, synthInBeforeAll, type Resource } from '../support/synth';
 
-type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
-
-let synthesized: Synthesized;
-let resources: Record<string, Resource>;
-
-const ofType = (type: string): Array<[string, Resource]> => Object.entries(resources).filter(([, r]) => r.Type === type);
-const logicalIdOf = (prefix: string, type: string): string => {
-  const matches = ofType(type).filter(([id]) => id.startsWith(prefix));
-  if (matches.length !== 1) throw new Error(`expected one ${type} named ${prefix}*, found ${matches.length}`);
-  return matches[0]![0];
-};
-const statementsOf = (functionPrefix: string): any[] => {
-  const roleId: string = resources[logicalIdOf(functionPrefix, 'AWS::Lambda::Function')]!.Properties.Role['Fn::GetAtt'][0];
-  return ofType('AWS::IAM::Policy')
-    .filter(([, p]) => (p.Properties.Roles as any[]).some((r) => r.Ref === roleId))
-    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
-};
+const stack = synthInBeforeAll({ 'tollgate:stripeApiKeySecretName': 'tollgate/stripe-api-key' });
+const { ofType, logicalIdOf, statementsOf } = stack;
 const actionsOn = (statements: any[], table: string): string[] =>
   statements.filter((s) => JSON.stringify(s.Resource).includes(table)).flatMap((s) => [s.Action].flat()).sort();
-
-beforeAll(() => {
-  synthesized = synth({ 'tollgate:stripeApiKeySecretName': 'tollgate/stripe-api-key' });
-  resources = synthesized.template.toJSON().Resources;
-});
 
 describe('metering in the stack', () => {
   it("subscribes the metering function to the stage's access-log group, for lines that name a customer", () => {
@@ -47,7 +27,7 @@ describe('metering in the stack', () => {
     expect(JSON.stringify(metering.Properties.DestinationConfig.OnFailure.Destination)).toContain(logicalIdOf('MeteringDeadLetter', 'AWS::Lambda::Function'));
     const deadLetter = configs.find(([, c]) => JSON.stringify(c.Properties.FunctionName).includes(logicalIdOf('MeteringDeadLetter', 'AWS::Lambda::Function')))![1];
     expect(JSON.stringify(deadLetter.Properties.DestinationConfig.OnFailure.Destination)).toContain(logicalIdOf('MeteringUnparked', 'AWS::SQS::Queue'));
-    expect(resources[logicalIdOf('MeteringUnparked', 'AWS::SQS::Queue')]!.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86400 });
+    expect(stack.resources()[logicalIdOf('MeteringUnparked', 'AWS::SQS::Queue')]!.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86400 });
   });
 
   it('grants metering exactly its usage write and ledger actions, the key secret read and the flush: nothing else', () => {
@@ -100,7 +80,7 @@ describe('metering in the stack', () => {
   });
 
   it('tells metering its tables, rules, stage and the secret name, never a secret value', () => {
-    const variables = resources[logicalIdOf('MeteringFunction', 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
+    const variables = stack.resources()[logicalIdOf('MeteringFunction', 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
     expect(Object.keys(variables).sort()).toEqual([
       'CUSTOMERS_TABLE',
       'EVENTS_TABLE',
@@ -118,7 +98,7 @@ describe('metering in the stack', () => {
     expect(settings.rules.routes).toEqual([{ method: 'GET', path: '/v1/search', cost: 1 }]);
     expect(settings.rules.plans.sample_metered).toMatchObject({ quota: 20, overage: 'block' });
     expect(settings.stripeApiKeySecretId).toBe('tollgate/stripe-api-key');
-    expect(JSON.stringify(synthesized.template.toJSON())).not.toMatch(/sk_(test|live)_/);
+    expect(JSON.stringify(stack.synthesized().template.toJSON())).not.toMatch(/sk_(test|live)_/);
   });
 
   it('leaves the Stripe key out of metering when none is configured', () => {

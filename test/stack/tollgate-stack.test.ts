@@ -2,33 +2,14 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { synth, type Synthesized } from '../support/synth';
+import { synth, synthInBeforeAll, type Resource } from '../support/synth';
 
-type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string; DependsOn?: string[] };
-
-let synthesized: Synthesized;
-let resources: Record<string, Resource>;
+const stack = synthInBeforeAll();
+const { ofType, logicalIdOf, statementsOf: policyStatements } = stack;
 let body: any;
-
-const ofType = (type: string): Array<[string, Resource]> => Object.entries(resources).filter(([, r]) => r.Type === type);
-const logicalIdOf = (prefix: string, type: string): string => {
-  const matches = ofType(type).filter(([id]) => id.startsWith(prefix));
-  if (matches.length !== 1) throw new Error(`expected one ${type} named ${prefix}*, found ${matches.length}`);
-  return matches[0]![0];
-};
-/** Every action of every statement in the IAM policies attached to a function's role. */
-const policyStatements = (functionPrefix: string): any[] => {
-  const fn = resources[logicalIdOf(functionPrefix, 'AWS::Lambda::Function')]!;
-  const roleId: string = fn.Properties.Role['Fn::GetAtt'][0];
-  return ofType('AWS::IAM::Policy')
-    .filter(([, p]) => (p.Properties.Roles as any[]).some((r) => r.Ref === roleId))
-    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
-};
 const actionsOf = (statements: any[]): string[] => statements.flatMap((s) => [s.Action].flat());
 
 beforeAll(() => {
-  synthesized = synth();
-  resources = synthesized.template.toJSON().Resources;
   body = ofType('AWS::ApiGateway::RestApi')[0]![1].Properties.Body;
 });
 
@@ -137,7 +118,7 @@ describe('authorizer wiring', () => {
   });
 
   it('passes the secured routes and grace period to the authorizer, and nothing secret', () => {
-    const env = resources[logicalIdOf('Authorizer', 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
+    const env = stack.resources()[logicalIdOf('Authorizer', 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
     expect(JSON.parse(env.TOLLGATE_ROUTES)).toEqual([
       ['GET', '/v1/ping', 'key'],
       ['GET', '/v1/quotes', 'subscription'],
@@ -242,7 +223,7 @@ describe('routes', () => {
 
 describe('REST API and stage', () => {
   it('overwrites the API from the document', () => {
-    synthesized.template.hasResourceProperties('AWS::ApiGateway::RestApi', { Mode: 'overwrite', FailOnWarnings: true });
+    stack.synthesized().template.hasResourceProperties('AWS::ApiGateway::RestApi', { Mode: 'overwrite', FailOnWarnings: true });
   });
 
   it('throttles, traces and writes JSON access logs with the response type and the 402 reason', () => {
@@ -286,7 +267,7 @@ describe('REST API and stage', () => {
   });
 
   it('outputs the API URL and the Stripe webhook URL', () => {
-    const outputs = synthesized.template.toJSON().Outputs;
+    const outputs = stack.synthesized().template.toJSON().Outputs;
     expect(Object.keys(outputs)).toEqual(
       expect.arrayContaining(['ApiUrl', 'StripeWebhookUrl', 'CustomersTableName', 'ApiKeysTableName', 'EventsTableName', 'BoundariesTableName', 'RestApiId', 'StageName']),
     );
@@ -296,7 +277,7 @@ describe('REST API and stage', () => {
 
 describe('functions', () => {
   it.each(['Authorizer', 'StripeWebhook', 'SampleBackend', 'Clock'])('runs %s on Node.js 22, arm64, traced', (prefix) => {
-    const fn = resources[logicalIdOf(prefix, 'AWS::Lambda::Function')]!.Properties;
+    const fn = stack.resources()[logicalIdOf(prefix, 'AWS::Lambda::Function')]!.Properties;
     expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
   });
 
@@ -307,7 +288,7 @@ describe('functions', () => {
         expect(JSON.stringify(value)).not.toMatch(/whsec_|sk_(live|test)_|rk_(live|test)_/);
       }
     }
-    const webhookEnv = resources[logicalIdOf('StripeWebhook', 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
+    const webhookEnv = stack.resources()[logicalIdOf('StripeWebhook', 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
     expect(webhookEnv.STRIPE_WEBHOOK_SECRET_ID).toBe('tollgate/stripe-webhook-secret');
     expect(webhookEnv.STRIPE_API_KEY_SECRET_ID).toBeUndefined();
   });
@@ -411,9 +392,9 @@ describe('payment state tables', () => {
   it('creates the customers, API keys, event ledger and boundaries tables', () => {
     expect(ofType('AWS::DynamoDB::GlobalTable')).toHaveLength(4);
     for (const [name, key] of [['PaymentStateCustomers', 'customerId'], ['PaymentStateApiKeys', 'keyId'], ['PaymentStateEventLedger', 'eventId']]) {
-      expect(resources[logicalIdOf(name!, 'AWS::DynamoDB::GlobalTable')]!.Properties.KeySchema).toEqual([{ AttributeName: key, KeyType: 'HASH' }]);
+      expect(stack.resources()[logicalIdOf(name!, 'AWS::DynamoDB::GlobalTable')]!.Properties.KeySchema).toEqual([{ AttributeName: key, KeyType: 'HASH' }]);
     }
-    expect(resources[logicalIdOf('PaymentStateBoundaries', 'AWS::DynamoDB::GlobalTable')]!.Properties.KeySchema).toEqual([
+    expect(stack.resources()[logicalIdOf('PaymentStateBoundaries', 'AWS::DynamoDB::GlobalTable')]!.Properties.KeySchema).toEqual([
       { AttributeName: 'bucket', KeyType: 'HASH' },
       { AttributeName: 'at', KeyType: 'RANGE' },
     ]);
@@ -432,23 +413,23 @@ describe('payment state tables', () => {
   });
 
   it('expires ledger entries and boundaries by TTL and nothing else', () => {
-    const ledger = resources[logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable')]!.Properties;
+    const ledger = stack.resources()[logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable')]!.Properties;
     expect(ledger.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
-    const boundaries = resources[logicalIdOf('PaymentStateBoundaries', 'AWS::DynamoDB::GlobalTable')]!.Properties;
+    const boundaries = stack.resources()[logicalIdOf('PaymentStateBoundaries', 'AWS::DynamoDB::GlobalTable')]!.Properties;
     expect(boundaries.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
-    const customers = resources[logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable')]!.Properties;
+    const customers = stack.resources()[logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable')]!.Properties;
     expect(customers.TimeToLiveSpecification).toBeUndefined();
   });
 });
 
 describe('stack outputs', () => {
   it('matches the snapshot (a supplement to the assertions above)', () => {
-    const json = JSON.stringify(synthesized.template.toJSON(), null, 1).replace(/[0-9a-f]{64}(\.zip)?/g, '<hash>$1');
+    const json = JSON.stringify(stack.synthesized().template.toJSON(), null, 1).replace(/[0-9a-f]{64}(\.zip)?/g, '<hash>$1');
     expect(JSON.parse(json)).toMatchSnapshot();
   });
 
   it('never depends on the flush policy from the webhook function (no dependency cycle)', () => {
-    const webhook = resources[logicalIdOf('StripeWebhook', 'AWS::Lambda::Function')]!;
+    const webhook = stack.resources()[logicalIdOf('StripeWebhook', 'AWS::Lambda::Function')]!;
     expect(webhook.DependsOn ?? []).not.toContain(logicalIdOf('FlushAuthorizerCache', 'AWS::IAM::Policy'));
   });
 });

@@ -24,3 +24,28 @@ export async function freshTables(label = 'test'): Promise<TestTables> {
   await createTables(client, names);
   return { endpoint, client, names };
 }
+
+/**
+ * Records each call the tables' client sends as IAM authorizes it, `<table> dynamodb:<Action>`, the
+ * table named by its role (`customers`, `events`, …, or its name when it is none of these). A
+ * transaction counts once per item, by the item's own action (Put → PutItem, Update → UpdateItem,
+ * ConditionCheck → ConditionCheckItem). Returns the list it appends to (empty it between steps).
+ */
+export function recordDynamoActions(tables: TestTables): string[] {
+  const calls: string[] = [];
+  const roles = new Map<string, string>(Object.entries(tables.names).map(([role, name]) => [name, role]));
+  const label = (table: string | undefined): string => roles.get(table ?? '') ?? String(table);
+  tables.client.middlewareStack.add(
+    (next, context) => (args) => {
+      const input = args.input as { TableName?: string; TransactItems?: Array<Record<string, { TableName: string }>> };
+      if (input.TransactItems !== undefined) {
+        for (const item of input.TransactItems) for (const [kind, op] of Object.entries(item)) calls.push(`${label(op.TableName)} dynamodb:${kind}Item`);
+      } else {
+        calls.push(`${label(input.TableName)} dynamodb:${String(context.commandName).replace(/Command$/, '')}`);
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordDynamoActions' },
+  );
+  return calls;
+}
