@@ -21,12 +21,14 @@ export function createObservability(serviceName: string): Observability {
 }
 
 /**
- * Counts one occurrence under its own dimensions. A single metric is published at once and shares no
- * state with other invocations (the local gateway runs several concurrently in one process). Dimensions
- * must stay low-cardinality: never customer or key ids.
+ * Counts one occurrence under its own dimensions, published at once as one EMF line. It adds to the
+ * function's own Metrics and publishes in the same synchronous step, so nothing of it is left for another
+ * invocation (the local gateway runs several concurrently in one process). Not `singleMetric()`: that
+ * builds a new Metrics, with its own console and configuration, for every line. Dimensions must stay
+ * low-cardinality: never customer or key ids.
  */
 export function countOne(metrics: Metrics, name: string, dimensions: Readonly<Record<string, string>>): void {
-  const metric = metrics.singleMetric();
-  for (const [dimension, value] of Object.entries(dimensions)) metric.addDimension(dimension, value);
-  metric.addMetric(name, MetricUnit.Count, 1);
+  for (const [dimension, value] of Object.entries(dimensions)) metrics.addDimension(dimension, value);
+  metrics.addMetric(name, MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
 }
