@@ -47,7 +47,7 @@ export class DynamoTokenCustomerReader implements TokenCustomerReader {
       ),
     );
     const items = result.Items ?? [];
-    if (items.length > 1) throw new CorruptRecordError(`subject ${subjectKey} is linked to more than one customer: link it to one with npx tollgate customers link-subject`);
+    if (items.length > 1) throw new CorruptRecordError(`subject ${subjectKey} is linked to more than one customer: remove the links with npx tollgate customers unlink-subject, then link it to one customer with customers link-subject`);
     return items[0] === undefined ? undefined : decodeStoredItem(items[0]);
   }
 }

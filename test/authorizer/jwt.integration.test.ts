@@ -8,7 +8,7 @@ import { AuthorizerFailure, makeAuthorizerHandler } from '../../lambda/authorize
 import { httpFetcher } from '../../lambda/authorizer/jwks';
 import { createTokenAuthenticator } from '../../lambda/authorizer/token-auth';
 import { createApiKey } from '../../lambda/shared/customers/keys';
-import { linkSubject } from '../../lambda/shared/customers/subjects';
+import { linkSubject, unlinkSubject } from '../../lambda/shared/customers/subjects';
 import type { TrustedIssuer } from '../../lambda/shared/issuers';
 import { LOCAL_AUDIENCE, mintToken, signJwt, startLocalIssuer, type LocalIssuer, type SigningKey } from '../../lib/local/oidc-issuer';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local/dynamodb-local';
@@ -178,6 +178,19 @@ describe('authorizer with bearer JWTs', () => {
       await linkSubject({ client: tables.client, customersTable: tables.names.customers }, customerId, subjectIssuer.url, `owner-${customerId}`);
       await expect(call(attacker.mint({ subject: `owner-${customerId}`, audience: LOCAL_AUDIENCE }))).rejects.toThrow(/^Unauthorized$/);
       expect(reads.count()).toBe(0);
+      destroy();
+    });
+
+    it('refuses a subject once it is unlinked (401), after the one Query', async () => {
+      const { call, reads, destroy } = setup();
+      const store = { client: tables.client, customersTable: tables.names.customers };
+      const customerId = await customer({ subscriptionStatus: 'active' });
+      await linkSubject(store, customerId, subjectIssuer.url, `leaver-${customerId}`);
+      const token = subjectIssuer.mint({ subject: `leaver-${customerId}` });
+      expect(effectOn(await call(token), '/GET/v1/quotes')).toBe('Allow');
+      expect(await unlinkSubject(store, subjectIssuer.url, `leaver-${customerId}`)).toEqual({ subjectKey: `${subjectIssuer.url}#leaver-${customerId}`, customerIds: [customerId] });
+      await expect(call(token)).rejects.toThrow(/^Unauthorized$/);
+      expect(reads.operations).toEqual(['QueryCommand', 'QueryCommand']);
       destroy();
     });
 
