@@ -68,9 +68,9 @@ function setup(options: { issuers?: TrustedIssuer[]; now?: () => number; cooldow
     ...(options.now === undefined ? {} : { now: options.now }),
   })!;
   const observability = quietObservability();
-  // Every decision's log line: the refusal reasons a caller never sees.
-  const info = jest.spyOn(observability.logger, 'info');
-  const reasons = (): unknown[] => info.mock.calls.map((call) => (call[1] as { reason?: unknown }).reason);
+  // Every decision's count and record carries its reason: the refusal reasons a caller never sees.
+  const dimensions = jest.spyOn(observability.metrics, 'addDimension');
+  const reasons = (): unknown[] => dimensions.mock.calls.filter(([name]) => name === 'reason').map(([, value]) => value);
   const handler = makeAuthorizerHandler({
     customers: new DynamoCustomerReader(client, tables.names.customers),
     settings: settingsFor(tables.names.customers),
