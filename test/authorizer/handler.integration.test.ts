@@ -8,7 +8,7 @@ import { issueApiKey } from '../../lambda/shared/customers/api-key';
 import { PAYMENT_PROBLEMS, type PaymentReason } from '../../lambda/shared/problems';
 import { createApiKey, revokeApiKey, rotateApiKey } from '../../lambda/shared/customers/keys';
 import { freshTables, type TestTables } from '../support/dynamodb';
-import { authorizerEvent, BASE, bearer, countRequests, itemOf, oneSubscription, quietObservability, settingsFor, type OneSubscription } from './support';
+import { authorizerEvent, BASE, bearer, countRequests, itemOf, oneSubscription, quietObservability, setCustomerAttributes, settingsFor, type OneSubscription } from './support';
 import { tamperLastCharacter } from '../support/keys';
 
 const NOW = new Date('2026-08-01T12:00:00Z');
@@ -33,18 +33,7 @@ async function customerWithKey(state: OneSubscription): Promise<{ customerId: st
   const customerId = `cus_Int${++seq}x${Math.random().toString(36).slice(2, 8)}`;
   const { key, keyId } = await createApiKey(store(), { customerId, name: 'integration' });
   const { customerId: _id, ...item } = itemOf(oneSubscription(customerId, { entitlements: ['premium-reports'], paymentUrl: INVOICE_URL, ...state }, T));
-  const fields = Object.entries(item);
-  if (fields.length > 0) {
-    await documents.send(
-      new UpdateCommand({
-        TableName: tables.names.customers,
-        Key: { customerId },
-        UpdateExpression: `SET ${fields.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
-        ExpressionAttributeNames: Object.fromEntries(fields.map(([name], i) => [`#f${i}`, name])),
-        ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], i) => [`:v${i}`, value])),
-      }),
-    );
-  }
+  await setCustomerAttributes(documents, tables.names.customers, customerId, item);
   return { customerId, key, keyId };
 }
 

@@ -1,5 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { createHmac, createPrivateKey, createPublicKey } from 'node:crypto';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
@@ -13,7 +12,7 @@ import type { TrustedIssuer } from '../../lambda/shared/issuers';
 import { LOCAL_AUDIENCE, mintToken, signJwt, startLocalIssuer, type LocalIssuer, type SigningKey } from '../../lib/local/oidc-issuer';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local/dynamodb-local';
 import { freshTables, type TestTables } from '../support/dynamodb';
-import { authorizerEvent, bearer, itemOf, oneSubscription, quietObservability, settingsFor, type OneSubscription } from './support';
+import { authorizerEvent, bearer, countRequests, itemOf, oneSubscription, quietObservability, setCustomerAttributes, settingsFor, type OneSubscription } from './support';
 
 /**
  * Bearer JWTs through the real authorizer handler: tokens signed by a real loopback issuer (its JWKS
@@ -37,28 +36,12 @@ afterAll(async () => {
   await Promise.all([issuer.close(), subjectIssuer.close(), attacker.close()]);
 });
 
-/**
- * Counts the commands a client sends (initialize step: once per command, whatever its retries; an attempt
- * retried on a loaded machine is still one read of the decision).
- */
-function countCommands(client: DynamoDBClient): { readonly count: () => number; readonly operations: string[] } {
-  const operations: string[] = [];
-  client.middlewareStack.add(
-    (next, context) => (args) => {
-      operations.push(context.commandName ?? 'unknown');
-      return next(args);
-    },
-    { step: 'initialize', name: `countCommands${Math.random()}` },
-  );
-  return { count: () => operations.length, operations };
-}
-
 const subjectTrust = (): TrustedIssuer => ({ ...subjectIssuer.trusted, customer: { kind: 'subject' } });
 
 /** A handler trusting the claim issuer and the subject issuer, on a fresh JWKS cache, counting reads. */
 function setup(options: { issuers?: TrustedIssuer[]; now?: () => number; cooldownMs?: number } = {}) {
   const client = authorizerDynamoClient({ endpoint: tables.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const reads = countCommands(client);
+  const reads = countRequests(client, 'commands');
   const tokens = createTokenAuthenticator({
     issuers: options.issuers ?? [issuer.trusted, subjectTrust()],
     cacheTtlSeconds: TTL,
@@ -85,16 +68,7 @@ function setup(options: { issuers?: TrustedIssuer[]; now?: () => number; cooldow
 async function customer(state: OneSubscription): Promise<string> {
   const customerId = `cus_Jwt${++seq}x${Math.random().toString(36).slice(2, 8)}`;
   const { customerId: _id, ...item } = itemOf(oneSubscription(customerId, { entitlements: ['premium-reports'], ...state }, Date.now() / 1000));
-  const fields = Object.entries(item);
-  await documents.send(
-    new UpdateCommand({
-      TableName: tables.names.customers,
-      Key: { customerId },
-      UpdateExpression: `SET ${fields.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
-      ExpressionAttributeNames: Object.fromEntries(fields.map(([name], i) => [`#f${i}`, name])),
-      ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], i) => [`:v${i}`, value])),
-    }),
-  );
+  await setCustomerAttributes(documents, tables.names.customers, customerId, item);
   return customerId;
 }
 
