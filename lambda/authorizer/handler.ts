@@ -6,11 +6,11 @@ import { randomBase62 } from '../shared/random';
 import { AUTHORIZER_GROUPS, groupOf, type AuthorizerGroup, type RouteRule } from '../shared/requirements';
 import { headerValue } from '../shared/headers';
 import { countOne, countOneWithRecord, createObservability, type Observability } from '../shared/observability';
-import { effectivePaymentUrls } from '../shared/portal-paths';
+import { effectiveCheckoutUrl, effectivePortalUrl } from '../shared/portal-paths';
 import type { AuthorizerSettings } from '../shared/settings';
 import type { CustomerReader } from './customer-store';
 import { StoreTimeoutError } from './customer-store';
-import { decide, type Decision, type DecisionContext } from './decide';
+import { decide, type Decision, type DecisionContext, type DecisionSettings } from './decide';
 import { buildPolicy, PolicyConflictError } from './policy';
 import { credentialKind, MAX_AUTHORIZATION_LENGTH } from './credentials';
 import { TokenRefused, type TokenRefusal } from './jwt';
@@ -139,10 +139,21 @@ export function makeAuthorizerHandler(
    * cannot both spend the last units). No caching for this group: the policy answers this call only.
    */
   /** Unconfigured payment URLs default to the stack's own portal, on the domain and stage the caller used. */
-  const settingsFor = (event: APIGatewayRequestAuthorizerEvent, customerId: string): AuthorizerSettings => ({
-    ...settings,
-    ...effectivePaymentUrls(settings, { customerId, domainName: event.requestContext?.domainName, stage: event.requestContext?.stage }),
-  });
+  // Each URL is built only when the decision names it: an Allow names the portal at most, and the
+  // checkout URL's client_reference_id costs a URL parse.
+  const settingsFor = (event: APIGatewayRequestAuthorizerEvent, customerId: string): DecisionSettings => {
+    const caller = { customerId, domainName: event.requestContext?.domainName, stage: event.requestContext?.stage };
+    return {
+      gracePeriodSeconds: settings.gracePeriodSeconds,
+      plans: settings.plans,
+      get checkoutUrl() {
+        return effectiveCheckoutUrl(settings, caller);
+      },
+      get portalUrl() {
+        return effectivePortalUrl(settings, caller);
+      },
+    };
+  };
 
   const reserve = async (event: APIGatewayRequestAuthorizerEvent, key: string, parsed: ParsedApiKey, route: RouteRule, at: Date): Promise<Decision | Refusal> => {
     if (deps.customers.reserve === undefined) throw new ReservationRefusedError('this authorizer has no store for strict routes');
