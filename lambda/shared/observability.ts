@@ -21,23 +21,23 @@ export function createObservability(serviceName: string): Observability {
 }
 
 /**
- * Counts one occurrence under its own dimensions, published at once as one EMF line. It adds to the
- * function's own Metrics and publishes in the same synchronous step, so nothing of it is left for another
- * invocation (the local gateway runs several concurrently in one process). Not `singleMetric()`: that
- * builds a new Metrics, with its own console and configuration, for every line. Dimensions must stay
- * low-cardinality: never customer or key ids.
+ * Counts one occurrence under its own dimensions. A single metric is published at once and shares no
+ * state with other invocations (the local gateway runs several concurrently in one process). Dimensions
+ * must stay low-cardinality: never customer or key ids.
  */
 export function countOne(metrics: Metrics, name: string, dimensions: Readonly<Record<string, string>>): void {
-  for (const [dimension, value] of Object.entries(dimensions)) metrics.addDimension(dimension, value);
-  metrics.addMetric(name, MetricUnit.Count, 1);
-  metrics.publishStoredMetrics();
+  const metric = metrics.singleMetric();
+  for (const [dimension, value] of Object.entries(dimensions)) metric.addDimension(dimension, value);
+  metric.addMetric(name, MetricUnit.Count, 1);
 }
 
 /**
- * countOne with a record on the same EMF line: the record's fields go in as Powertools metadata (top-level
- * keys of the line, searchable in Logs Insights like a log record's, never dimensions). One line instead
- * of a log line and a metric line: a hot path writes, serialises and formats once. Undefined fields are
- * left out.
+ * countOne with a record on the same EMF line, for a hot path: the record's fields go in as Powertools
+ * metadata (top-level keys of the line, searchable in Logs Insights like a log record's, never
+ * dimensions), so one line stands for a log line and a metric line. It adds to the function's own Metrics
+ * and publishes in the same synchronous step, so nothing of it is left for another invocation; not
+ * `singleMetric()`, which builds a new Metrics (its own console, its configuration read from the
+ * environment) for every line. Undefined fields are left out.
  */
 export function countOneWithRecord(
   metrics: Metrics,
@@ -46,5 +46,7 @@ export function countOneWithRecord(
   record: Readonly<Record<string, string | undefined>>,
 ): void {
   for (const [key, value] of Object.entries(record)) if (value !== undefined) metrics.addMetadata(key, value);
-  countOne(metrics, name, dimensions);
+  for (const [dimension, value] of Object.entries(dimensions)) metrics.addDimension(dimension, value);
+  metrics.addMetric(name, MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
 }
