@@ -1,4 +1,4 @@
-import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { DynamoCustomerReader, reservationUpdate } from '../../lambda/authorizer/customer-store';
@@ -62,23 +62,10 @@ export const figure: Figure = {
       }
       let i = 0;
       const decide = () => handler(authorizerEvent(credentials[i++ % credentials.length]!.key, STRICT_EVENT));
-      // The floor: the reader's exact request (condition, ADD, return values) on the raw client, marshalled by hand.
-      const rawRequests = credentials.map((c) => {
-        const { input } = reservationUpdate(names.customers, { customerId: c.customerId, keyId: parseApiKey(c.key)!.keyId, keyHash: hashApiKey(c.key), cost: 1, now: new Date() });
-        const v = input.ExpressionAttributeValues!;
-        return new UpdateItemCommand({
-          ...input,
-          Key: { customerId: { S: c.customerId } },
-          ExpressionAttributeValues: {
-            ':minus': { N: String(v[':minus']) },
-            ':cost': { N: String(v[':cost']) },
-            ':hash': { S: String(v[':hash']) },
-            ':now': { S: String(v[':now']) },
-            ':null': { S: 'NULL' },
-            ':true': { BOOL: true },
-          },
-        });
-      });
+      // The floor: the reader's exact request (condition, ADD, return values) on a client of the same settings.
+      const rawRequests = credentials.map((c) =>
+        reservationUpdate(names.customers, { customerId: c.customerId, keyId: parseApiKey(c.key)!.keyId, keyHash: hashApiKey(c.key), cost: 1, now: new Date() }),
+      );
       let j = 0;
       const raw = () => rawClient.send(rawRequests[j++ % rawRequests.length]!);
       const counter = countRequests(reservationClient);

@@ -1,5 +1,4 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { decisionProjection, decodeCustomerItem, keyAttributeName } from '../shared/customers/item';
 import type { CustomerRecord } from '../shared/customers/record';
@@ -36,12 +35,13 @@ export interface CustomerReader {
  * strings), the customer is not deleted or usage-blocked, and holds the route's entitlement. DynamoDB
  * evaluates the condition and the write atomically per item, so concurrent calls never overdraw.
  */
-export function reservationUpdate(tableName: string, request: ReservationRequest): UpdateCommand {
+export function reservationUpdate(tableName: string, request: ReservationRequest): UpdateItemCommand {
   const key = keyAttributeName(request.keyId);
   const unset = (path: string): string => `(attribute_not_exists(${path}) OR attribute_type(${path}, :null))`;
-  return new UpdateCommand({
+  // Marshalled by hand: the raw client spares the document client's extra middleware pass per decision.
+  return new UpdateItemCommand({
     TableName: tableName,
-    Key: { customerId: request.customerId },
+    Key: { customerId: { S: request.customerId } },
     UpdateExpression: 'ADD credits :minus',
     ConditionExpression: [
       'credits >= :cost',
@@ -54,13 +54,13 @@ export function reservationUpdate(tableName: string, request: ReservationRequest
     ].join(' AND '),
     ExpressionAttributeNames: { '#key': key, '#hash': 'hash' },
     ExpressionAttributeValues: {
-      ':minus': -request.cost,
-      ':cost': request.cost,
-      ':hash': request.keyHash,
-      ':now': request.now.toISOString(),
-      ':null': 'NULL',
-      ':true': true,
-      ...(request.entitlement === undefined ? {} : { ':entitlement': request.entitlement }),
+      ':minus': { N: String(-request.cost) },
+      ':cost': { N: String(request.cost) },
+      ':hash': { S: request.keyHash },
+      ':now': { S: request.now.toISOString() },
+      ':null': { S: 'NULL' },
+      ':true': { BOOL: true },
+      ...(request.entitlement === undefined ? {} : { ':entitlement': { S: request.entitlement } }),
     },
     ReturnValues: 'UPDATED_NEW',
     // A refusal returns the item as it was, so the authorizer tells 401 from 402 without a second read.
@@ -86,65 +86,64 @@ export interface DynamoCustomerReaderOptions {
 }
 
 export class DynamoCustomerReader implements CustomerReader {
-  private readonly documents: DynamoDBDocumentClient;
-  private readonly reservations: DynamoDBDocumentClient;
+  private readonly reservations: DynamoDBClient;
   private readonly deadlineMs: number;
 
-  constructor(client: DynamoDBClient, private readonly tableName: string, options: DynamoCustomerReaderOptions = {}) {
-    // from() shares the client's middleware stack and sockets.
-    this.documents = DynamoDBDocumentClient.from(client);
-    this.reservations = options.reservationClient === undefined ? this.documents : DynamoDBDocumentClient.from(options.reservationClient);
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+    options: DynamoCustomerReaderOptions = {},
+  ) {
+    this.reservations = options.reservationClient ?? client;
     this.deadlineMs = options.deadlineMs ?? AUTHORIZER_READ_DEADLINE_MS;
   }
 
   async reserve(request: ReservationRequest): Promise<ReservationResult> {
     try {
-      const result = await withinDeadline(this.deadlineMs, (signal) => this.reservations.send(reservationUpdate(this.tableName, request), { abortSignal: signal }));
-      const balance: unknown = result.Attributes?.credits;
-      return { reserved: true, balance: typeof balance === 'number' ? balance : 0 };
+      const result = await withinDeadline(this.deadlineMs, this.reservations.send(reservationUpdate(this.tableName, request)));
+      const balance = result.Attributes?.credits?.N;
+      return { reserved: true, balance: balance === undefined ? 0 : Number(balance) };
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      // The document client does not unmarshall the item of a failed condition.
-      const item = err.Item === undefined ? undefined : unmarshall(err.Item);
-      return item === undefined ? { reserved: false } : { reserved: false, customer: decodeCustomerItem(item) };
+      return err.Item === undefined ? { reserved: false } : { reserved: false, customer: decodeStoredItem(err.Item) };
     }
   }
 
   async read(customerId: string, keyId: string): Promise<CustomerRecord | undefined> {
-    const result = await withinDeadline(this.deadlineMs, (signal) =>
-      this.documents.send(
-        new GetCommand({
+    const result = await withinDeadline(
+      this.deadlineMs,
+      this.client.send(
+        new GetItemCommand({
           TableName: this.tableName,
-          Key: { customerId },
+          Key: { customerId: { S: customerId } },
           // Strongly consistent: after the webhook restores access and flushes the authorizer cache,
           // a stale read would cache the old Deny again for a whole TTL.
           ConsistentRead: true,
           ...decisionProjection(keyId),
         }),
-        { abortSignal: signal },
       ),
     );
-    return result.Item === undefined ? undefined : decodeCustomerItem(result.Item);
+    return result.Item === undefined ? undefined : decodeStoredItem(result.Item);
   }
 }
 
+/** A stored item as DynamoDB returns it → the validated record (numbers as JS numbers, sets as Sets). */
+export const decodeStoredItem = (item: Record<string, AttributeValue>): CustomerRecord => decodeCustomerItem(unmarshall(item));
+
 /**
- * Runs one store call within `deadlineMs`: the call gets an abort signal, and a StoreTimeoutError ends
- * the wait when the deadline passes. The SDK's retry backoff does not watch the abort signal: race the
- * deadline so it is a real bound.
+ * Ends the wait for one store call after `deadlineMs` with a StoreTimeoutError. The client bounds each
+ * attempt (dynamo-client.ts: request timeout, attempts); the SDK's retry backoff does not, so the race
+ * makes the deadline real. No abort signal: it cost a controller, a listener and a per-call option on
+ * every decision, and an attempt left behind ends anyway at its own request timeout, after at most
+ * AUTHORIZER_MAX_ATTEMPTS attempts.
  */
-export async function withinDeadline<T>(deadlineMs: number, send: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const abort = new AbortController();
+export async function withinDeadline<T>(deadlineMs: number, call: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new StoreTimeoutError(`the customers table did not answer within ${deadlineMs} ms`);
-      abort.abort(error);
-      reject(error);
-    }, deadlineMs);
+    timer = setTimeout(() => reject(new StoreTimeoutError(`the customers table did not answer within ${deadlineMs} ms`)), deadlineMs);
   });
   try {
-    return await Promise.race([send(abort.signal), deadline]);
+    return await Promise.race([call, deadline]);
   } finally {
     clearTimeout(timer);
   }

@@ -5,12 +5,12 @@ import { keyState, type CustomerRecord } from '../shared/customers/record';
 import { randomBase62 } from '../shared/random';
 import { AUTHORIZER_GROUPS, groupOf, type AuthorizerGroup, type RouteRule } from '../shared/requirements';
 import { headerValue } from '../shared/headers';
-import { countOne, createObservability, type Observability } from '../shared/observability';
-import { effectivePaymentUrls } from '../shared/portal-paths';
+import { countOne, countOneWithRecord, createObservability, type Observability } from '../shared/observability';
+import { effectiveCheckoutUrl, effectivePortalUrl } from '../shared/portal-paths';
 import type { AuthorizerSettings } from '../shared/settings';
 import type { CustomerReader } from './customer-store';
 import { StoreTimeoutError } from './customer-store';
-import { decide, type Decision, type DecisionContext } from './decide';
+import { decide, type Decision, type DecisionContext, type DecisionSettings } from './decide';
 import { buildPolicy, PolicyConflictError } from './policy';
 import { credentialKind, MAX_AUTHORIZATION_LENGTH } from './credentials';
 import { TokenRefused, type TokenRefusal } from './jwt';
@@ -54,6 +54,9 @@ export class AuthorizerFailure extends Error {
   }
 }
 
+/** The `message` of every decision record (Logs Insights: `filter message = 'authorizer decision'`). */
+export const DECISION_MESSAGE = 'authorizer decision';
+
 /** API Gateway answers 401 only for an error whose message is exactly this. */
 export const UNAUTHORIZED = 'Unauthorized';
 
@@ -88,6 +91,8 @@ function errorReason(err: unknown): ErrorReason {
   return 'store_error';
 }
 
+const textOf = (value: string | number | boolean | undefined): string | undefined => (value === undefined ? undefined : String(value));
+
 class Refusal {
   constructor(
     readonly reason: UnauthorizedReason,
@@ -102,11 +107,18 @@ export function makeAuthorizerHandler(
   const { logger, metrics } = deps.observability ?? createObservability('tollgate-authorizer');
   const { settings } = deps;
 
-  const record = (outcome: DecisionOutcome, reason: string, fields: Record<string, unknown>): void => {
-    countOne(metrics, 'Decisions', { outcome, reason });
-    const line = { outcome, reason, ...fields };
-    if (outcome === 'error') logger.error('authorizer decision', line);
-    else logger.info('authorizer decision', line);
+  /**
+   * One record and one count per decision. An answer's record rides on its metric's EMF line (one line to
+   * write per decision, the hot path's largest cost after the read); an error is a Logger error line
+   * besides its count, so that it has the level operators and alarms look for.
+   */
+  const record = (outcome: DecisionOutcome, reason: string, fields: Readonly<Record<string, string | undefined>>): void => {
+    if (outcome === 'error') {
+      countOne(metrics, 'Decisions', { outcome, reason });
+      logger.error(DECISION_MESSAGE, { outcome, reason, ...fields });
+    } else {
+      countOneWithRecord(metrics, 'Decisions', { outcome, reason }, { message: DECISION_MESSAGE, ...fields });
+    }
   };
 
   const groups = Object.fromEntries(AUTHORIZER_GROUPS.map((g) => [g, settings.routes.filter((r) => groupOf(r) === g)])) as Record<AuthorizerGroup, RouteRule[]>;
@@ -127,10 +139,21 @@ export function makeAuthorizerHandler(
    * cannot both spend the last units). No caching for this group: the policy answers this call only.
    */
   /** Unconfigured payment URLs default to the stack's own portal, on the domain and stage the caller used. */
-  const settingsFor = (event: APIGatewayRequestAuthorizerEvent, customerId: string): AuthorizerSettings => ({
-    ...settings,
-    ...effectivePaymentUrls(settings, { customerId, domainName: event.requestContext?.domainName, stage: event.requestContext?.stage }),
-  });
+  // Each URL is built only when the decision names it: an Allow names the portal at most, and the
+  // checkout URL's client_reference_id costs a URL parse.
+  const settingsFor = (event: APIGatewayRequestAuthorizerEvent, customerId: string): DecisionSettings => {
+    const caller = { customerId, domainName: event.requestContext?.domainName, stage: event.requestContext?.stage };
+    return {
+      gracePeriodSeconds: settings.gracePeriodSeconds,
+      plans: settings.plans,
+      get checkoutUrl() {
+        return effectiveCheckoutUrl(settings, caller);
+      },
+      get portalUrl() {
+        return effectivePortalUrl(settings, caller);
+      },
+    };
+  };
 
   const reserve = async (event: APIGatewayRequestAuthorizerEvent, key: string, parsed: ParsedApiKey, route: RouteRule, at: Date): Promise<Decision | Refusal> => {
     if (deps.customers.reserve === undefined) throw new ReservationRefusedError('this authorizer has no store for strict routes');
@@ -224,9 +247,9 @@ export function makeAuthorizerHandler(
       ...route,
       customerId: decision.customerId,
       keyId: parsed.keyId,
-      subscriptionStatus: decision.context.subscriptionStatus,
+      subscriptionStatus: textOf(decision.context.subscriptionStatus),
       policyReason: decision.reason ?? 'none',
-      paymentWarning: decision.context.paymentWarning,
+      paymentWarning: textOf(decision.context.paymentWarning),
     });
     return { ...policy, context: { ...policy.context, keyId: parsed.keyId } };
   };

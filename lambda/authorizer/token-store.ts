@@ -1,9 +1,8 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { CorruptRecordError, decodeCustomerItem } from '../shared/customers/item';
+import { GetItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CorruptRecordError } from '../shared/customers/item';
 import type { CustomerRecord } from '../shared/customers/record';
 import { SUBJECT_ATTRIBUTE, SUBJECT_INDEX, tokenDecisionProjection } from '../shared/customers/subjects';
-import { withinDeadline } from './customer-store';
+import { decodeStoredItem, withinDeadline } from './customer-store';
 import { AUTHORIZER_READ_DEADLINE_MS } from './dynamo-client';
 
 /** A token decision's one read: the customer's payment state, by id (a claim) or by linked subject (the index). */
@@ -15,42 +14,40 @@ export interface TokenCustomerReader {
 }
 
 export class DynamoTokenCustomerReader implements TokenCustomerReader {
-  private readonly documents: DynamoDBDocumentClient;
   private readonly projection = tokenDecisionProjection();
 
   constructor(
-    client: DynamoDBClient,
+    private readonly client: DynamoDBClient,
     private readonly tableName: string,
     private readonly deadlineMs = AUTHORIZER_READ_DEADLINE_MS,
-  ) {
-    this.documents = DynamoDBDocumentClient.from(client);
-  }
+  ) {}
 
   async readById(customerId: string): Promise<CustomerRecord | undefined> {
-    const result = await withinDeadline(this.deadlineMs, (abortSignal) =>
-      this.documents.send(new GetCommand({ TableName: this.tableName, Key: { customerId }, ConsistentRead: true, ...this.projection }), { abortSignal }),
+    const result = await withinDeadline(
+      this.deadlineMs,
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { customerId: { S: customerId } }, ConsistentRead: true, ...this.projection })),
     );
-    return result.Item === undefined ? undefined : decodeCustomerItem(result.Item);
+    return result.Item === undefined ? undefined : decodeStoredItem(result.Item);
   }
 
   async readBySubject(subjectKey: string): Promise<CustomerRecord | undefined> {
-    const result = await withinDeadline(this.deadlineMs, (abortSignal) =>
-      this.documents.send(
+    const result = await withinDeadline(
+      this.deadlineMs,
+      this.client.send(
         new QueryCommand({
           TableName: this.tableName,
           IndexName: SUBJECT_INDEX,
           KeyConditionExpression: '#subject = :subject',
           ProjectionExpression: this.projection.ProjectionExpression,
           ExpressionAttributeNames: { ...this.projection.ExpressionAttributeNames, '#subject': SUBJECT_ATTRIBUTE },
-          ExpressionAttributeValues: { ':subject': subjectKey },
+          ExpressionAttributeValues: { ':subject': { S: subjectKey } },
           // Two, to see a subject linked twice (a broken link is a 503, never someone else's access).
           Limit: 2,
         }),
-        { abortSignal },
       ),
     );
     const items = result.Items ?? [];
-    if (items.length > 1) throw new CorruptRecordError(`subject ${subjectKey} is linked to more than one customer: link it to one with npx tollgate customers link-subject`);
-    return items[0] === undefined ? undefined : decodeCustomerItem(items[0]);
+    if (items.length > 1) throw new CorruptRecordError(`subject ${subjectKey} is linked to more than one customer: remove the links with npx tollgate customers unlink-subject, then link it to one customer with customers link-subject`);
+    return items[0] === undefined ? undefined : decodeStoredItem(items[0]);
   }
 }

@@ -30,3 +30,23 @@ export function countOne(metrics: Metrics, name: string, dimensions: Readonly<Re
   for (const [dimension, value] of Object.entries(dimensions)) metric.addDimension(dimension, value);
   metric.addMetric(name, MetricUnit.Count, 1);
 }
+
+/**
+ * countOne with a record on the same EMF line, for a hot path: the record's fields go in as Powertools
+ * metadata (top-level keys of the line, searchable in Logs Insights like a log record's, never
+ * dimensions), so one line stands for a log line and a metric line. It adds to the function's own Metrics
+ * and publishes in the same synchronous step, so nothing of it is left for another invocation; not
+ * `singleMetric()`, which builds a new Metrics (its own console, its configuration read from the
+ * environment) for every line. Undefined fields are left out.
+ */
+export function countOneWithRecord(
+  metrics: Metrics,
+  name: string,
+  dimensions: Readonly<Record<string, string>>,
+  record: Readonly<Record<string, string | undefined>>,
+): void {
+  for (const [key, value] of Object.entries(record)) if (value !== undefined) metrics.addMetadata(key, value);
+  for (const [dimension, value] of Object.entries(dimensions)) metrics.addDimension(dimension, value);
+  metrics.addMetric(name, MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
+}

@@ -95,10 +95,28 @@ export function effectivePaymentUrls(
   configured: { readonly checkoutUrl?: string; readonly portalUrl?: string },
   caller: { readonly customerId: string; readonly domainName?: string; readonly stage?: string },
 ): { checkoutUrl?: string; portalUrl?: string } {
-  const base = caller.domainName !== undefined && caller.domainName !== '' && caller.stage !== undefined && caller.stage !== '' ? stageBaseUrl(caller.domainName, caller.stage) : undefined;
-  const checkoutUrl = configured.checkoutUrl === undefined ? (base === undefined ? undefined : `${base}${PORTAL_PATHS.pricing}`) : withClientReference(configured.checkoutUrl, caller.customerId);
-  const portalUrl = configured.portalUrl ?? (base === undefined ? undefined : `${base}${PORTAL_PATHS.account}`);
+  const checkoutUrl = effectiveCheckoutUrl(configured, caller);
+  const portalUrl = effectivePortalUrl(configured, caller);
   return { ...(checkoutUrl === undefined ? {} : { checkoutUrl }), ...(portalUrl === undefined ? {} : { portalUrl }) };
+}
+
+type Caller = { readonly customerId: string; readonly domainName?: string; readonly stage?: string };
+
+const portalBase = (caller: Caller): string | undefined =>
+  caller.domainName !== undefined && caller.domainName !== '' && caller.stage !== undefined && caller.stage !== '' ? stageBaseUrl(caller.domainName, caller.stage) : undefined;
+
+/** effectivePaymentUrls' checkout URL alone (the authorizer asks only for what a decision names). */
+export function effectiveCheckoutUrl(configured: { readonly checkoutUrl?: string }, caller: Caller): string | undefined {
+  if (configured.checkoutUrl !== undefined) return withClientReference(configured.checkoutUrl, caller.customerId);
+  const base = portalBase(caller);
+  return base === undefined ? undefined : `${base}${PORTAL_PATHS.pricing}`;
+}
+
+/** effectivePaymentUrls' portal URL alone. */
+export function effectivePortalUrl(configured: { readonly portalUrl?: string }, caller: Caller): string | undefined {
+  if (configured.portalUrl !== undefined) return configured.portalUrl;
+  const base = portalBase(caller);
+  return base === undefined ? undefined : `${base}${PORTAL_PATHS.account}`;
 }
 
 /** `url` with `client_reference_id=<customerId>` (Stripe Payment Links read it from the query). */

@@ -10,7 +10,7 @@ import { authorizerSettingsFor, buildLocalDocument, loadProjectConfig } from '..
 import { stringValue, UsageError } from './args';
 import { CliError, CUSTOMER_ARGUMENT, customerArg, flushAfter, type CommandGroup, type CommandSpec } from './command';
 import { keyTable } from './keys';
-import { linkSubjectCommand } from './subjects';
+import { linkSubjectCommand, unlinkSubjectCommand } from './subjects';
 
 const BLOCK_CHOICES = `${USAGE_BLOCKS.join(', ')} or none`;
 
@@ -130,5 +130,5 @@ const upgrade: CommandSpec = {
 export const CUSTOMERS: CommandGroup = {
   name: 'customers',
   summary: 'customers: payment state as the authorizer sees it, and usage blocks for metered plans',
-  commands: [show, setUsage, upgrade, linkSubjectCommand],
+  commands: [show, setUsage, upgrade, linkSubjectCommand, unlinkSubjectCommand],
 };

@@ -1,6 +1,19 @@
-import { linkSubject, SubjectLinkError } from '../../lambda/shared/customers/subjects';
-import { stringValue, UsageError } from './args';
+import { linkSubject, SubjectLinkError, unlinkSubject } from '../../lambda/shared/customers/subjects';
+import { stringValue, UsageError, type OptionSpecs, type Values } from './args';
 import { CliError, customerArg, flushAfter, type CommandSpec } from './command';
+
+const SUBJECT_OPTIONS: OptionSpecs = {
+  issuer: { type: 'string', value: '<url>', help: 'the issuer, exactly as its tokens carry it in "iss"' },
+  subject: { type: 'string', value: '<sub>', help: 'the "sub" of the user\'s tokens' },
+};
+
+function issuerAndSubject(values: Values): { issuer: string; subject: string } {
+  const issuer = stringValue(values, 'issuer');
+  const subject = stringValue(values, 'subject');
+  if (issuer === undefined) throw new UsageError('missing --issuer <url>: the issuer URL exactly as its tokens carry it in "iss"');
+  if (subject === undefined) throw new UsageError('missing --subject <sub>: the "sub" of the user\'s tokens');
+  return { issuer, subject };
+}
 
 /** `tollgate customers link-subject`: for issuers configured with `"customer": "subject"`. */
 export const linkSubjectCommand: CommandSpec = {
@@ -13,16 +26,10 @@ export const linkSubjectCommand: CommandSpec = {
     'replaces it. A subject linked to another customer is refused.',
   ].join('\n'),
   arguments: [{ name: '<cus_id>', help: 'the Stripe customer id', missing: 'missing the customer id <cus_id>: give a Stripe customer id such as cus_NffrFeUfNV2Hib' }],
-  options: {
-    issuer: { type: 'string', value: '<url>', help: 'the issuer, exactly as its tokens carry it in "iss"' },
-    subject: { type: 'string', value: '<sub>', help: 'the "sub" of the user\'s tokens' },
-  },
+  options: SUBJECT_OPTIONS,
   run: async (ctx) => {
     const customerId = customerArg(ctx.positionals[0]);
-    const issuer = stringValue(ctx.values, 'issuer');
-    const subject = stringValue(ctx.values, 'subject');
-    if (issuer === undefined) throw new UsageError('missing --issuer <url>: the issuer URL exactly as its tokens carry it in "iss"');
-    if (subject === undefined) throw new UsageError('missing --subject <sub>: the "sub" of the user\'s tokens');
+    const { issuer, subject } = issuerAndSubject(ctx.values);
     const target = ctx.target();
     let linked;
     try {
@@ -37,5 +44,33 @@ export const linkSubjectCommand: CommandSpec = {
       `linked ${subject} of ${issuer} to ${customerId}${linked.replaced === undefined ? '' : ` (replacing ${linked.replaced})`}`,
       { customerId, issuer, subject, ...(linked.replaced === undefined ? {} : { replaced: linked.replaced }) },
     );
+  },
+};
+
+/** `tollgate customers unlink-subject`: the reverse of link-subject. */
+export const unlinkSubjectCommand: CommandSpec = {
+  name: 'unlink-subject',
+  summary: 'removes the link of a token subject to its customer',
+  synopsis: '--issuer <url> --subject <sub>',
+  description: [
+    'Tokens of the issuer whose sub is <sub> no longer decide on any customer: they get 401 again. The',
+    'customer is found by the link itself; a subject linked to several customers (a broken link, which',
+    'the authorizer answers with 503) is unlinked from all of them.',
+  ].join('\n'),
+  arguments: [],
+  options: SUBJECT_OPTIONS,
+  run: async (ctx) => {
+    const { issuer, subject } = issuerAndSubject(ctx.values);
+    const target = ctx.target();
+    let unlinked;
+    try {
+      unlinked = await unlinkSubject({ client: target.dynamodb, customersTable: target.tables.customers }, issuer, subject);
+    } catch (err) {
+      if (err instanceof SubjectLinkError) throw new CliError(err.message);
+      throw err;
+    }
+    // A decision cached for this subject's tokens would let them in until its TTL ends.
+    await flushAfter(target, 'unlinked', 'run unlink-subject again');
+    ctx.print(`unlinked ${subject} of ${issuer} from ${unlinked.customerIds.join(', ')}`, { issuer, subject, customerIds: unlinked.customerIds });
   },
 };

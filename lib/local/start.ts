@@ -150,8 +150,9 @@ async function main(): Promise<void> {
   const port = parsePort(args.port ?? process.env.PORT);
   const context = parseContext(args.context ?? []);
   const stateDir = stateDirectory(PROJECT_ROOT, process.env);
-  // Locally the Powertools metrics would only print EMF blobs; decisions are logged one line per request.
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  // Locally the Powertools metrics would only print EMF lines; each decision's record rides on its line,
+  // so POWERTOOLS_METRICS_DISABLED=false prints one line per decision.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
   const secretFromEnv = process.env.STRIPE_WEBHOOK_SECRET;
   const webhookSecret = secretFromEnv === undefined || secretFromEnv === '' ? LOCAL_WEBHOOK_SECRET : secretFromEnv;

@@ -8,7 +8,7 @@ import { issueApiKey } from '../../lambda/shared/customers/api-key';
 import { PAYMENT_PROBLEMS, type PaymentReason } from '../../lambda/shared/problems';
 import { createApiKey, revokeApiKey, rotateApiKey } from '../../lambda/shared/customers/keys';
 import { freshTables, type TestTables } from '../support/dynamodb';
-import { authorizerEvent, BASE, bearer, countRequests, itemOf, oneSubscription, quietObservability, settingsFor, type OneSubscription } from './support';
+import { authorizerEvent, BASE, bearer, countRequests, itemOf, oneSubscription, quietObservability, setCustomerAttributes, settingsFor, type OneSubscription } from './support';
 import { tamperLastCharacter } from '../support/keys';
 
 const NOW = new Date('2026-08-01T12:00:00Z');
@@ -33,18 +33,7 @@ async function customerWithKey(state: OneSubscription): Promise<{ customerId: st
   const customerId = `cus_Int${++seq}x${Math.random().toString(36).slice(2, 8)}`;
   const { key, keyId } = await createApiKey(store(), { customerId, name: 'integration' });
   const { customerId: _id, ...item } = itemOf(oneSubscription(customerId, { entitlements: ['premium-reports'], paymentUrl: INVOICE_URL, ...state }, T));
-  const fields = Object.entries(item);
-  if (fields.length > 0) {
-    await documents.send(
-      new UpdateCommand({
-        TableName: tables.names.customers,
-        Key: { customerId },
-        UpdateExpression: `SET ${fields.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
-        ExpressionAttributeNames: Object.fromEntries(fields.map(([name], i) => [`#f${i}`, name])),
-        ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], i) => [`:v${i}`, value])),
-      }),
-    );
-  }
+  await setCustomerAttributes(documents, tables.names.customers, customerId, item);
   return { customerId, key, keyId };
 }
 
@@ -238,13 +227,15 @@ describe('authorizer handler against DynamoDB Local', () => {
     expect(JSON.stringify(record)).not.toContain(key);
   });
 
-  it('logs one line per decision with customer id, key id and reason, counts it by outcome and reason, and never writes the key', async () => {
+  it('writes one line per decision that is both its record (customer id, key id, reason) and its count by outcome and reason, an error also as a Logger error line, and never the key', async () => {
     const { customerId, key, keyId } = await customerWithKey({ subscriptionStatus: 'unpaid' });
     const written: string[] = [];
-    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    const capture = (chunk: string | Uint8Array): boolean => {
       written.push(String(chunk));
       return true;
-    });
+    };
+    // Powertools writes errors to stderr, everything else to stdout.
+    const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
     const previous = { dev: process.env.POWERTOOLS_DEV, disabled: process.env.POWERTOOLS_METRICS_DISABLED };
     delete process.env.POWERTOOLS_DEV;
     delete process.env.POWERTOOLS_METRICS_DISABLED;
@@ -257,25 +248,31 @@ describe('authorizer handler against DynamoDB Local', () => {
       await handler(authorizerEvent('quotes', bearer(key)));
       await handler(authorizerEvent('ping', bearer(key)));
       await expect(handler(authorizerEvent('quotes', bearer(tamperLastCharacter(key))))).rejects.toThrow('Unauthorized');
+      await expect(handler({ ...authorizerEvent('quotes', bearer(key)), resource: '/v1/nowhere' })).rejects.toThrow(/could not decide \(unknown_route\)/);
     } finally {
-      spy.mockRestore();
+      for (const spy of spies) spy.mockRestore();
       if (previous.dev !== undefined) process.env.POWERTOOLS_DEV = previous.dev;
       process.env.POWERTOOLS_METRICS_DISABLED = previous.disabled ?? 'true';
     }
     const lines = written.join('').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
     const logs = lines.filter((l) => l.message === 'authorizer decision');
     const metrics = lines.filter((l) => l._aws !== undefined);
-    expect(logs.map((l) => [l.outcome, l.reason])).toEqual([
-      ['deny', 'payment_failed'],
-      ['allow', 'none'],
-      ['unauthorized', 'malformed_key'],
+    expect(logs.map((l) => [l.outcome, l.reason, l.Decisions ?? l.level])).toEqual([
+      ['deny', 'payment_failed', 1],
+      ['allow', 'none', 1],
+      ['unauthorized', 'malformed_key', 1],
+      ['error', 'unknown_route', 'ERROR'],
     ]);
-    expect(logs[0]).toMatchObject({ customerId, keyId, subscriptionStatus: 'unpaid' });
+    expect(logs[0]).toMatchObject({ customerId, keyId, subscriptionStatus: 'unpaid', method: 'GET', resource: '/v1/quotes' });
+    expect(logs[3]).toMatchObject({ resource: '/v1/nowhere', error: expect.stringMatching(/^UnknownRouteError: GET \/v1\/nowhere/) });
     expect(metrics.map((m) => [m.outcome, m.reason, m.Decisions])).toEqual([
       ['deny', 'payment_failed', 1],
       ['allow', 'none', 1],
       ['unauthorized', 'malformed_key', 1],
+      ['error', 'unknown_route', 1],
     ]);
+    // Three answers, three lines; the error's count and its Logger line are two.
+    expect(lines).toHaveLength(5);
     for (const metric of metrics) {
       const dimensions = (metric._aws as { CloudWatchMetrics: Array<{ Dimensions: string[][] }> }).CloudWatchMetrics[0]!.Dimensions.flat();
       expect(dimensions).toEqual(expect.arrayContaining(['outcome', 'reason']));

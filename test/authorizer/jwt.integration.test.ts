@@ -1,5 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { createHmac, createPrivateKey, createPublicKey } from 'node:crypto';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
@@ -8,12 +7,12 @@ import { AuthorizerFailure, makeAuthorizerHandler } from '../../lambda/authorize
 import { httpFetcher } from '../../lambda/authorizer/jwks';
 import { createTokenAuthenticator } from '../../lambda/authorizer/token-auth';
 import { createApiKey } from '../../lambda/shared/customers/keys';
-import { linkSubject } from '../../lambda/shared/customers/subjects';
+import { linkSubject, unlinkSubject } from '../../lambda/shared/customers/subjects';
 import type { TrustedIssuer } from '../../lambda/shared/issuers';
 import { LOCAL_AUDIENCE, mintToken, signJwt, startLocalIssuer, type LocalIssuer, type SigningKey } from '../../lib/local/oidc-issuer';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local/dynamodb-local';
 import { freshTables, type TestTables } from '../support/dynamodb';
-import { authorizerEvent, bearer, itemOf, oneSubscription, quietObservability, settingsFor, type OneSubscription } from './support';
+import { authorizerEvent, bearer, countRequests, itemOf, oneSubscription, quietObservability, setCustomerAttributes, settingsFor, type OneSubscription } from './support';
 
 /**
  * Bearer JWTs through the real authorizer handler: tokens signed by a real loopback issuer (its JWKS
@@ -37,28 +36,12 @@ afterAll(async () => {
   await Promise.all([issuer.close(), subjectIssuer.close(), attacker.close()]);
 });
 
-/**
- * Counts the commands a client sends (initialize step: once per command, whatever its retries; an attempt
- * retried on a loaded machine is still one read of the decision).
- */
-function countCommands(client: DynamoDBClient): { readonly count: () => number; readonly operations: string[] } {
-  const operations: string[] = [];
-  client.middlewareStack.add(
-    (next, context) => (args) => {
-      operations.push(context.commandName ?? 'unknown');
-      return next(args);
-    },
-    { step: 'initialize', name: `countCommands${Math.random()}` },
-  );
-  return { count: () => operations.length, operations };
-}
-
 const subjectTrust = (): TrustedIssuer => ({ ...subjectIssuer.trusted, customer: { kind: 'subject' } });
 
 /** A handler trusting the claim issuer and the subject issuer, on a fresh JWKS cache, counting reads. */
 function setup(options: { issuers?: TrustedIssuer[]; now?: () => number; cooldownMs?: number } = {}) {
   const client = authorizerDynamoClient({ endpoint: tables.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const reads = countCommands(client);
+  const reads = countRequests(client, 'commands');
   const tokens = createTokenAuthenticator({
     issuers: options.issuers ?? [issuer.trusted, subjectTrust()],
     cacheTtlSeconds: TTL,
@@ -68,9 +51,9 @@ function setup(options: { issuers?: TrustedIssuer[]; now?: () => number; cooldow
     ...(options.now === undefined ? {} : { now: options.now }),
   })!;
   const observability = quietObservability();
-  // Every decision's log line: the refusal reasons a caller never sees.
-  const info = jest.spyOn(observability.logger, 'info');
-  const reasons = (): unknown[] => info.mock.calls.map((call) => (call[1] as { reason?: unknown }).reason);
+  // Every decision's count and record carries its reason: the refusal reasons a caller never sees.
+  const dimensions = jest.spyOn(observability.metrics, 'addDimension');
+  const reasons = (): unknown[] => dimensions.mock.calls.filter(([name]) => name === 'reason').map(([, value]) => value);
   const handler = makeAuthorizerHandler({
     customers: new DynamoCustomerReader(client, tables.names.customers),
     settings: settingsFor(tables.names.customers),
@@ -85,16 +68,7 @@ function setup(options: { issuers?: TrustedIssuer[]; now?: () => number; cooldow
 async function customer(state: OneSubscription): Promise<string> {
   const customerId = `cus_Jwt${++seq}x${Math.random().toString(36).slice(2, 8)}`;
   const { customerId: _id, ...item } = itemOf(oneSubscription(customerId, { entitlements: ['premium-reports'], ...state }, Date.now() / 1000));
-  const fields = Object.entries(item);
-  await documents.send(
-    new UpdateCommand({
-      TableName: tables.names.customers,
-      Key: { customerId },
-      UpdateExpression: `SET ${fields.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
-      ExpressionAttributeNames: Object.fromEntries(fields.map(([name], i) => [`#f${i}`, name])),
-      ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], i) => [`:v${i}`, value])),
-    }),
-  );
+  await setCustomerAttributes(documents, tables.names.customers, customerId, item);
   return customerId;
 }
 
@@ -178,6 +152,19 @@ describe('authorizer with bearer JWTs', () => {
       await linkSubject({ client: tables.client, customersTable: tables.names.customers }, customerId, subjectIssuer.url, `owner-${customerId}`);
       await expect(call(attacker.mint({ subject: `owner-${customerId}`, audience: LOCAL_AUDIENCE }))).rejects.toThrow(/^Unauthorized$/);
       expect(reads.count()).toBe(0);
+      destroy();
+    });
+
+    it('refuses a subject once it is unlinked (401), after the one Query', async () => {
+      const { call, reads, destroy } = setup();
+      const store = { client: tables.client, customersTable: tables.names.customers };
+      const customerId = await customer({ subscriptionStatus: 'active' });
+      await linkSubject(store, customerId, subjectIssuer.url, `leaver-${customerId}`);
+      const token = subjectIssuer.mint({ subject: `leaver-${customerId}` });
+      expect(effectOn(await call(token), '/GET/v1/quotes')).toBe('Allow');
+      expect(await unlinkSubject(store, subjectIssuer.url, `leaver-${customerId}`)).toEqual({ subjectKey: `${subjectIssuer.url}#leaver-${customerId}`, customerIds: [customerId] });
+      await expect(call(token)).rejects.toThrow(/^Unauthorized$/);
+      expect(reads.operations).toEqual(['QueryCommand', 'QueryCommand']);
       destroy();
     });
 

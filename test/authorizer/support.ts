@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
@@ -23,28 +24,37 @@ export const settingsFor = (customersTable: string): AuthorizerSettings => ({
   portalUrl: 'https://billing.example/portal',
 });
 
-/** The REQUEST authorizer event API Gateway sends for a route. */
-export function authorizerEvent(
-  route: 'ping' | 'quotes' | 'reports',
+/** The REQUEST authorizer event API Gateway sends for a call of `method` on `path`, matched to `resource`. */
+export function requestEvent(
+  call: { readonly method: string; readonly resource: string; readonly path: string; readonly pathParameters?: Record<string, string> },
   headers: Record<string, string> | null,
 ): APIGatewayRequestAuthorizerEvent {
-  const [resource, path] =
-    route === 'ping' ? ['/v1/ping', '/v1/ping'] : route === 'quotes' ? ['/v1/quotes', '/v1/quotes'] : ['/v1/reports/{reportId}', '/v1/reports/r1'];
   return {
     type: 'REQUEST',
-    methodArn: `${BASE}/GET${path}`,
-    resource,
-    path,
-    httpMethod: 'GET',
+    methodArn: `${BASE}/${call.method}${call.path}`,
+    resource: call.resource,
+    path: call.path,
+    httpMethod: call.method,
     headers,
     multiValueHeaders: headers === null ? null : Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    pathParameters: route === 'reports' ? { reportId: 'r1' } : null,
+    pathParameters: call.pathParameters ?? null,
     queryStringParameters: null,
     multiValueQueryStringParameters: null,
     stageVariables: null,
     requestContext: { apiId: 'a1b2c3d4e5', stage: 'prod', requestId: 'req-1' } as APIGatewayRequestAuthorizerEvent['requestContext'],
   };
 }
+
+/** The event for one of ROUTES, by name. */
+export function authorizerEvent(route: 'ping' | 'quotes' | 'reports', headers: Record<string, string> | null): APIGatewayRequestAuthorizerEvent {
+  if (route === 'reports') return requestEvent({ method: 'GET', resource: '/v1/reports/{reportId}', path: '/v1/reports/r1', pathParameters: { reportId: 'r1' } }, headers);
+  const path = route === 'ping' ? '/v1/ping' : '/v1/quotes';
+  return requestEvent({ method: 'GET', resource: path, path }, headers);
+}
+
+/** The event for a static route (its path is its resource). */
+export const routeEvent = (route: RouteRule, headers: Record<string, string> | null): APIGatewayRequestAuthorizerEvent =>
+  requestEvent({ method: route.method, resource: route.path, path: route.path }, headers);
 
 export const bearer = (key: string): Record<string, string> => ({ Authorization: `Bearer ${key}` });
 
@@ -53,17 +63,35 @@ export function quietObservability(): Observability {
   return { logger: new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'TollgateTest', serviceName: 'authorizer-test' }) };
 }
 
-/** Counts the requests a client sends (SDK middleware: every attempt, retries included). */
-export function countRequests(client: DynamoDBClient): { readonly count: () => number; readonly operations: string[] } {
+/**
+ * Counts what a client sends (SDK middleware). `attempts` (the default): every HTTP attempt, retries
+ * included. `commands`: once per command whatever its retries (an attempt retried on a loaded machine is
+ * still one read of the decision).
+ */
+export function countRequests(client: DynamoDBClient, per: 'attempts' | 'commands' = 'attempts'): { readonly count: () => number; readonly operations: string[] } {
   const operations: string[] = [];
-  client.middlewareStack.add(
-    (next, context) => (args) => {
-      operations.push(context.commandName ?? 'unknown');
-      return next(args);
-    },
-    { step: 'finalizeRequest', name: `countRequests${Math.random()}` },
-  );
+  const name = `countRequests${Math.random()}`;
+  if (per === 'attempts') {
+    client.middlewareStack.add((next, context) => (args) => (operations.push(context.commandName ?? 'unknown'), next(args)), { step: 'finalizeRequest', name });
+  } else {
+    client.middlewareStack.add((next, context) => (args) => (operations.push(context.commandName ?? 'unknown'), next(args)), { step: 'initialize', name });
+  }
   return { count: () => operations.length, operations };
+}
+
+/** Writes attributes of a customer item as the webhook would (SET each; the item is created if missing). */
+export async function setCustomerAttributes(documents: DynamoDBDocumentClient, table: string, customerId: string, attributes: Record<string, unknown>): Promise<void> {
+  const fields = Object.entries(attributes);
+  if (fields.length === 0) return;
+  await documents.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { customerId },
+      UpdateExpression: `SET ${fields.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
+      ExpressionAttributeNames: Object.fromEntries(fields.map(([name], i) => [`#f${i}`, name])),
+      ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], i) => [`:v${i}`, value])),
+    }),
+  );
 }
 
 /** A customer with at most one subscription, stated flat as tables of cases state it. */

@@ -1,4 +1,4 @@
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
@@ -7,7 +7,7 @@ import { createApiKey, revokeApiKey } from '../../lambda/shared/customers/keys';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import type { AuthorizerSettings } from '../../lambda/shared/settings';
 import { freshTables, type TestTables } from '../support/dynamodb';
-import { authorizerEvent, BASE, bearer, countRequests, itemOf, oneSubscription, quietObservability, ROUTES, type OneSubscription } from './support';
+import { BASE, bearer, countRequests, itemOf, oneSubscription, quietObservability, ROUTES, routeEvent, setCustomerAttributes, type OneSubscription } from './support';
 
 const NOW = new Date('2026-08-01T12:00:00Z');
 const T = NOW.getTime() / 1000;
@@ -45,23 +45,11 @@ async function customerWithKey(state: OneSubscription, usage: Record<string, num
   const customerId = `cus_Use${++seq}x${Math.random().toString(36).slice(2, 8)}`;
   const { key, keyId } = await createApiKey(keyStore(), { customerId, name: 'usage' });
   const { customerId: _id, ...item } = itemOf(oneSubscription(customerId, state, T));
-  const fields = Object.entries({ ...item, ...usage });
-  await documents.send(
-    new UpdateCommand({
-      TableName: tables.names.customers,
-      Key: { customerId },
-      UpdateExpression: `SET ${fields.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
-      ExpressionAttributeNames: Object.fromEntries(fields.map(([name], i) => [`#f${i}`, name])),
-      ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], i) => [`:v${i}`, value])),
-    }),
-  );
+  await setCustomerAttributes(documents, tables.names.customers, customerId, { ...item, ...usage });
   return { customerId, key, keyId };
 }
 
-const event = (route: RouteRule, key: string) => {
-  const base = authorizerEvent('quotes', bearer(key));
-  return { ...base, httpMethod: route.method, resource: route.path, path: route.path, methodArn: `${BASE}/${route.method}${route.path}` };
-};
+const event = (route: RouteRule, key: string) => routeEvent(route, bearer(key));
 const allows = (result: APIGatewayAuthorizerResult, route: RouteRule): boolean =>
   evaluatePolicy(result.policyDocument, `${BASE}/${route.method}${route.path}`) === 'Allow';
 const creditsOf = async (customerId: string): Promise<unknown> =>

@@ -75,6 +75,15 @@ describe('tollgate on a deployed stack without AWS credentials', () => {
     expect(JSON.parse(result.stderr)).toEqual({ error: expect.stringMatching(/^no AWS credentials of profile "nosuch" for the deployed stack \(.+\): sign in with aws sso login/) });
   });
 
+  it('says how to sign in before unlinking a subject of the deployed stack', async () => {
+    const result = await tollgate(['customers', 'unlink-subject', '--issuer', 'https://login.example.com/', '--subject', 'user-a', '--outputs', outputs]);
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `tollgate: no AWS credentials for the deployed stack (Could not load credentials from any providers): ${SIGN_IN}\n`,
+    });
+  });
+
   it('asks for the signing secret before sending an event', async () => {
     const result = await tollgate(['events', 'send', 'invoice.paid', '--customer', 'cus_a', '--outputs', outputs]);
     expect(result).toEqual({

@@ -21,6 +21,7 @@ describe('tollgate --help', () => {
       expect.arrayContaining([
         'usage: tollgate <keys|customers|events|usage|credits|metering|tokens|report> <command> [options]',
         '  customers link-subject <cus_id> --issuer <url> --subject <sub>',
+        '  customers unlink-subject --issuer <url> --subject <sub>',
         '  tokens mint --customer <cus_id> [--expires-in <seconds>]',
         '  keys create --customer <cus_id> [--name <name>] [--expires <when>]',
         '  keys list [--customer <cus_id>]',

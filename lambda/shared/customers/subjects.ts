@@ -39,8 +39,11 @@ export interface SubjectStore {
   readonly customersTable: string;
 }
 
-/** The customers whose item carries this subject (at most 2 read: more than one is an error). */
-export async function customersLinkedTo(store: SubjectStore, subjectKey: string): Promise<string[]> {
+/** Customers read per Query when unlinking: more than one already means a broken link. */
+const UNLINK_PAGE = 25;
+
+/** The customers whose item carries this subject (at most `limit`: for a link, 2 show it is taken twice). */
+export async function customersLinkedTo(store: SubjectStore, subjectKey: string, limit = 2): Promise<string[]> {
   const documents = DynamoDBDocumentClient.from(store.client);
   const result = await documents.send(
     new QueryCommand({
@@ -50,10 +53,19 @@ export async function customersLinkedTo(store: SubjectStore, subjectKey: string)
       ExpressionAttributeNames: { '#s': SUBJECT_ATTRIBUTE },
       ExpressionAttributeValues: { ':s': subjectKey },
       ProjectionExpression: 'customerId',
-      Limit: 2,
+      Limit: limit,
     }),
   );
   return (result.Items ?? []).map((item) => String(item.customerId));
+}
+
+/** `<issuer>#<sub>`, the value the subject index holds, once issuer and subject are valid. */
+function subjectKeyOf(issuer: string, subject: string): string {
+  if (!URL.canParse(issuer)) throw new SubjectLinkError(`invalid issuer "${issuer}": use the issuer URL exactly as tokens carry it in "iss"`);
+  if (subject === '' || subject.length > 255) throw new SubjectLinkError('invalid subject: use the token\'s "sub", 1 to 255 characters');
+  const subjectKey = `${issuer}#${subject}`;
+  if (Buffer.byteLength(subjectKey) > MAX_SUBJECT_KEY_BYTES) throw new SubjectLinkError('the issuer and subject are too long to index');
+  return subjectKey;
 }
 
 /**
@@ -62,10 +74,7 @@ export async function customersLinkedTo(store: SubjectStore, subjectKey: string)
  */
 export async function linkSubject(store: SubjectStore, customerId: string, issuer: string, subject: string): Promise<{ readonly subjectKey: string; readonly replaced?: string }> {
   if (!CUSTOMER_ID.test(customerId)) throw new SubjectLinkError(`invalid customer id "${customerId}": expected a Stripe customer id such as cus_NffrFeUfNV2Hib`);
-  if (!URL.canParse(issuer)) throw new SubjectLinkError(`invalid issuer "${issuer}": use the issuer URL exactly as tokens carry it in "iss"`);
-  if (subject === '' || subject.length > 255) throw new SubjectLinkError('invalid subject: use the token\'s "sub", 1 to 255 characters');
-  const subjectKey = `${issuer}#${subject}`;
-  if (Buffer.byteLength(subjectKey) > MAX_SUBJECT_KEY_BYTES) throw new SubjectLinkError('the issuer and subject are too long to index');
+  const subjectKey = subjectKeyOf(issuer, subject);
   const others = (await customersLinkedTo(store, subjectKey)).filter((id) => id !== customerId);
   if (others.length > 0) throw new SubjectLinkError(`subject "${subject}" of ${issuer} is already linked to ${others[0]}: link it to one customer only`);
   const documents = DynamoDBDocumentClient.from(store.client);
@@ -88,4 +97,38 @@ export async function linkSubject(store: SubjectStore, customerId: string, issue
     if (err instanceof ConditionalCheckFailedException) throw new SubjectLinkError(`customer ${customerId} was deleted in Stripe: it cannot be linked`);
     throw err;
   }
+}
+
+/**
+ * Removes the link of `<issuer>#<sub>` from every customer that carries it (one, or more only when the
+ * link is broken: the authorizer then answers 503 until it is repaired). Each removal is conditioned on
+ * the item still carrying this subject, so a link made meanwhile to another subject stays. Returns the
+ * customers unlinked; throws SubjectLinkError when no customer carries the subject.
+ */
+export async function unlinkSubject(store: SubjectStore, issuer: string, subject: string): Promise<{ readonly subjectKey: string; readonly customerIds: readonly string[] }> {
+  const subjectKey = subjectKeyOf(issuer, subject);
+  const linked = await customersLinkedTo(store, subjectKey, UNLINK_PAGE);
+  if (linked.length === 0) throw new SubjectLinkError(`subject "${subject}" of ${issuer} is not linked to any customer: check the issuer URL (exactly as tokens carry it in "iss") and the subject`);
+  const documents = DynamoDBDocumentClient.from(store.client);
+  const unlinked: string[] = [];
+  for (const customerId of linked) {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: store.customersTable,
+          Key: { customerId },
+          UpdateExpression: 'REMOVE #s',
+          ConditionExpression: '#s = :s',
+          ExpressionAttributeNames: { '#s': SUBJECT_ATTRIBUTE },
+          ExpressionAttributeValues: { ':s': subjectKey },
+        }),
+      );
+      unlinked.push(customerId);
+    } catch (err) {
+      // Relinked or unlinked meanwhile (the index lags the table): nothing of this subject left there.
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+  if (unlinked.length === 0) throw new SubjectLinkError(`subject "${subject}" of ${issuer} was unlinked meanwhile: nothing to do`);
+  return { subjectKey, customerIds: unlinked };
 }
