@@ -12,6 +12,7 @@ import type { TrustedIssuer } from '../../lambda/shared/issuers';
 import { LOCAL_AUDIENCE, mintToken, signJwt, startLocalIssuer, type LocalIssuer, type SigningKey } from '../../lib/local/oidc-issuer';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local/dynamodb-local';
 import { freshTables, type TestTables } from '../support/dynamodb';
+import { openedResources } from '../support/opened';
 import { authorizerEvent, bearer, countRequests, itemOf, oneSubscription, quietObservability, setCustomerAttributes, settingsFor, type OneSubscription } from './support';
 
 /**
@@ -27,14 +28,14 @@ let subjectIssuer: LocalIssuer;
 let attacker: LocalIssuer;
 let seq = 0;
 
+// Whatever the setup opened is closed, even when one of the four failed to open.
+const opened = openedResources();
 beforeAll(async () => {
-  [tables, issuer, subjectIssuer, attacker] = await Promise.all([freshTables('jwt'), startLocalIssuer(), startLocalIssuer(), startLocalIssuer()]);
+  const issuerOpened = () => opened.open(startLocalIssuer(), (i) => i.close());
+  [tables, issuer, subjectIssuer, attacker] = await Promise.all([opened.open(freshTables('jwt'), (t) => t.client.destroy()), issuerOpened(), issuerOpened(), issuerOpened()]);
   documents = DynamoDBDocumentClient.from(tables.client);
 });
-afterAll(async () => {
-  tables.client.destroy();
-  await Promise.all([issuer.close(), subjectIssuer.close(), attacker.close()]);
-});
+afterAll(() => opened.closeAll());
 
 const subjectTrust = (): TrustedIssuer => ({ ...subjectIssuer.trusted, customer: { kind: 'subject' } });
 

@@ -1,12 +1,10 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { accessLogPath, eventsLogPath } from '../../lib/local/coordinates';
 import { run } from '../cli/support';
 import { deployedReport, type LogEvent } from '../support/logs-insights';
 import { launchChromium } from '../support/browser';
-import { killGroup, npmStart, type NpmStart } from '../support/npm-start';
-import { alive } from '../support/processes';
+import { eventually, npmStartForFile } from '../support/npm-start';
 
 /**
  * npm start as a user runs it: a customer without a subscription gets 402s, pays (a signed test event
@@ -17,44 +15,16 @@ import { alive } from '../support/processes';
 const ARTIFACTS = path.join(__dirname, '..', '..', 'test-artifacts');
 const CUSTOMER = 'cus_OpsEndToEnd1';
 
-let started: NpmStart | undefined;
-let stateDir: string;
-
-beforeAll(async () => {
-  stateDir = mkdtempSync(path.join(tmpdir(), 'tollgate-ops-e2e-'));
-  started = await npmStart({ stateDir, args: ['--in-memory'] });
-}, 120_000);
-
-afterAll(async () => {
-  try {
-    if (started !== undefined && alive(started.pgid)) {
-      process.kill(-started.pgid, 'SIGINT');
-      await started.exited;
-    }
-  } finally {
-    killGroup(started?.pgid);
-    rmSync(stateDir, { recursive: true, force: true });
-  }
-});
-
-/** Polls (bounded) until `check` returns a value. */
-async function eventually<T>(check: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('the condition did not hold in time');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const npm = npmStartForFile('ops-e2e');
 
 describe('operations on npm start', () => {
   it('reports the 402s and the recovery a payment brought, in tollgate report --json and on the operator page', async () => {
+    const stateDir = npm.stateDir();
     const env = { TOLLGATE_STATE_DIR: stateDir };
     const created = await run(['keys', 'create', '--customer', CUSTOMER, '--json'], env);
     expect(created.code).toBe(0);
     const { key } = JSON.parse(created.stdout) as { key: string };
-    const quotes = () => fetch(`${started!.apiUrl}v1/quotes`, { headers: { Authorization: `Bearer ${key}` } });
+    const quotes = () => fetch(`${npm.started().apiUrl}v1/quotes`, { headers: { Authorization: `Bearer ${key}` } });
 
     const beforeFirst402 = Date.now();
     for (let i = 0; i < 3; i++) {
@@ -97,7 +67,7 @@ describe('operations on npm start', () => {
     const { source: _source, ...local } = report as Record<string, unknown>;
     expect(deployedReport(groups, new Date(report.since), new Date(report.until))).toEqual(local);
 
-    const operatorUrl = /operator page \(402s, recoveries, live\): (\S+)/.exec(started!.output())?.[1];
+    const operatorUrl = /operator page \(402s, recoveries, live\): (\S+)/.exec(npm.started().output())?.[1];
     expect(operatorUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/operator$/);
     const browser = await launchChromium();
     try {

@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { run } from '../cli/support';
-import { killGroup, npmStart, type NpmStart } from '../support/npm-start';
+import { eventually, npmStartForFile } from '../support/npm-start';
 
 /**
  * Selling by use on npm start, as the banner shows it: the metered demo customer's quota runs out
@@ -11,38 +8,11 @@ import { killGroup, npmStart, type NpmStart } from '../support/npm-start';
  * to the successful calls, counted from the access log by the metering handler.
  */
 
-let started: NpmStart | undefined;
-let stateDir: string;
-
-beforeAll(async () => {
-  stateDir = mkdtempSync(path.join(tmpdir(), 'tollgate-usage-e2e-'));
-  started = await npmStart({ stateDir, args: ['--in-memory'] });
-}, 120_000);
-
-afterAll(async () => {
-  if (started !== undefined) {
-    process.kill(-started.pgid, 'SIGINT');
-    await started.exited;
-  }
-  killGroup(started?.pgid);
-  rmSync(stateDir, { recursive: true, force: true });
-});
-
+const npm = npmStartForFile('usage-e2e');
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls (bounded) until `check` returns a value. */
-async function eventually<T>(check: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('the condition did not hold in time');
-    await pause(200);
-  }
-}
-
 function bannerKey(role: 'metered' | 'payg'): string {
-  const key = new RegExp(`^  ${role} +(tg_test_\\S+)`, 'm').exec(started!.output())?.[1];
+  const key = new RegExp(`^  ${role} +(tg_test_\\S+)`, 'm').exec(npm.started().output())?.[1];
   if (key === undefined) throw new Error(`no ${role} key in the banner`);
   return key;
 }
@@ -53,7 +23,7 @@ interface Answer {
 }
 
 async function search(key: string, query = '?q=tollgate'): Promise<Answer> {
-  const res = await fetch(`${started!.apiUrl}v1/search${query}`, { headers: { Authorization: `Bearer ${key}` } });
+  const res = await fetch(`${npm.started().apiUrl}v1/search${query}`, { headers: { Authorization: `Bearer ${key}` } });
   const text = await res.text();
   return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
 }
@@ -68,10 +38,10 @@ async function untilDenied(key: string, limit: number): Promise<{ served: number
     served++;
     await pause(50);
   }
-  throw new Error(`no 402 after ${limit} calls; npm start said:\n${started!.output().slice(-3000)}`);
+  throw new Error(`no 402 after ${limit} calls; npm start said:\n${npm.started().output().slice(-3000)}`);
 }
 
-const env = () => ({ TOLLGATE_STATE_DIR: stateDir });
+const env = () => ({ TOLLGATE_STATE_DIR: npm.stateDir() });
 
 async function usageOf(customer: string): Promise<{ used: number; limit: number | null; credits: number }> {
   const shown = await run(['usage', 'show', customer, '--json'], env());

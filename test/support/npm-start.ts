@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { LocalCoordinates } from '../../lib/local/coordinates';
 import { freePort } from '../../lib/local/dynamodb-local';
@@ -75,5 +76,49 @@ export function killGroup(pgid: number | undefined): void {
     process.kill(-pgid, 'SIGKILL');
   } catch {
     // already gone
+  }
+}
+
+/**
+ * `npm start --in-memory` in a fresh state folder for the test file that calls this: started in its
+ * beforeAll, and in its afterAll stopped (SIGINT to the group, then whatever is left killed) and the
+ * folder removed, even when the start failed half-way.
+ */
+export function npmStartForFile(prefix: string): { readonly started: () => NpmStart; readonly stateDir: () => string } {
+  let started: NpmStart | undefined;
+  let stateDir: string | undefined;
+  beforeAll(async () => {
+    stateDir = mkdtempSync(path.join(tmpdir(), `tollgate-${prefix}-`));
+    started = await npmStart({ stateDir, args: ['--in-memory'] });
+  }, 120_000);
+  afterAll(async () => {
+    try {
+      if (started !== undefined && alive(started.pgid)) {
+        process.kill(-started.pgid, 'SIGINT');
+        await started.exited;
+      }
+    } finally {
+      killGroup(started?.pgid);
+      if (stateDir !== undefined) rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+  return {
+    started: () => started ?? fail('npm start did not start'),
+    stateDir: () => stateDir ?? fail('no state folder yet'),
+  };
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+/** Polls (bounded) until `check` returns a value. */
+export async function eventually<T>(check: () => Promise<T | undefined>, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('the condition did not hold in time');
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
