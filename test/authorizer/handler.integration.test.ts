@@ -7,8 +7,8 @@ import { evaluatePolicy } from '../../lambda/authorizer/policy';
 import { issueApiKey } from '../../lambda/shared/customers/api-key';
 import { PAYMENT_PROBLEMS, type PaymentReason } from '../../lambda/shared/problems';
 import { createApiKey, revokeApiKey, rotateApiKey } from '../../lambda/shared/customers/keys';
-import { freshTables, type TestTables } from '../support/dynamodb';
-import { authorizerEvent, BASE, bearer, countRequests, itemOf, oneSubscription, quietObservability, setCustomerAttributes, settingsFor, type OneSubscription } from './support';
+import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
+import { authorizerEvent, BASE, bearer, countRequests, itemOf, oneSubscription, quietObservability, settingsFor, type OneSubscription } from './support';
 import { tamperLastCharacter } from '../support/keys';
 
 const NOW = new Date('2026-08-01T12:00:00Z');

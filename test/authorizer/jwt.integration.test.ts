@@ -11,9 +11,9 @@ import { linkSubject, unlinkSubject } from '../../lambda/shared/customers/subjec
 import type { TrustedIssuer } from '../../lambda/shared/issuers';
 import { LOCAL_AUDIENCE, mintToken, signJwt, startLocalIssuer, type LocalIssuer, type SigningKey } from '../../lib/local/oidc-issuer';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local/dynamodb-local';
-import { freshTables, type TestTables } from '../support/dynamodb';
+import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
 import { openedResources } from '../support/opened';
-import { authorizerEvent, bearer, countRequests, itemOf, oneSubscription, quietObservability, setCustomerAttributes, settingsFor, type OneSubscription } from './support';
+import { authorizerEvent, bearer, countRequests, itemOf, oneSubscription, quietObservability, settingsFor, type OneSubscription } from './support';
 
 /**
  * Bearer JWTs through the real authorizer handler: tokens signed by a real loopback issuer (its JWKS

@@ -1,5 +1,4 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
@@ -77,21 +76,6 @@ export function countRequests(client: DynamoDBClient, per: 'attempts' | 'command
     client.middlewareStack.add((next, context) => (args) => (operations.push(context.commandName ?? 'unknown'), next(args)), { step: 'initialize', name });
   }
   return { count: () => operations.length, operations };
-}
-
-/** Writes attributes of a customer item as the webhook would (SET each; the item is created if missing). */
-export async function setCustomerAttributes(documents: DynamoDBDocumentClient, table: string, customerId: string, attributes: Record<string, unknown>): Promise<void> {
-  const fields = Object.entries(attributes);
-  if (fields.length === 0) return;
-  await documents.send(
-    new UpdateCommand({
-      TableName: table,
-      Key: { customerId },
-      UpdateExpression: `SET ${fields.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
-      ExpressionAttributeNames: Object.fromEntries(fields.map(([name], i) => [`#f${i}`, name])),
-      ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], i) => [`:v${i}`, value])),
-    }),
-  );
 }
 
 /** A customer with at most one subscription, stated flat as tables of cases state it. */

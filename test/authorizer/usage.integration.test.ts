@@ -6,8 +6,8 @@ import { evaluatePolicy } from '../../lambda/authorizer/policy';
 import { createApiKey, revokeApiKey } from '../../lambda/shared/customers/keys';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import type { AuthorizerSettings } from '../../lambda/shared/settings';
-import { freshTables, type TestTables } from '../support/dynamodb';
-import { BASE, bearer, countRequests, itemOf, oneSubscription, quietObservability, ROUTES, routeEvent, setCustomerAttributes, type OneSubscription } from './support';
+import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
+import { BASE, bearer, countRequests, itemOf, oneSubscription, quietObservability, ROUTES, routeEvent, type OneSubscription } from './support';
 
 const NOW = new Date('2026-08-01T12:00:00Z');
 const T = NOW.getTime() / 1000;

@@ -1,10 +1,10 @@
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as path from 'node:path';
 import { createApiKey } from '../../lambda/shared/customers/keys';
 import { deliverEvent } from '../../lib/local/demo';
 import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
 import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/fixtures/stripe-events';
-import { freshTables, type TestTables } from '../support/dynamodb';
+import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -21,18 +21,7 @@ describe('selling by use on the local gateway', () => {
   let seq = 0;
   const get = (p: string, key: string) => api.gateway.handle({ method: 'GET', path: `/${config.stageName}${p}`, headers: { Authorization: `Bearer ${key}` } });
   const json = (buffer: Buffer): any => JSON.parse(buffer.toString('utf8'));
-  const set = (customerId: string, values: Record<string, unknown>) => {
-    const fields = Object.entries(values);
-    return documents.send(
-      new UpdateCommand({
-        TableName: tables.names.customers,
-        Key: { customerId },
-        UpdateExpression: `SET ${fields.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
-        ExpressionAttributeNames: Object.fromEntries(fields.map(([name], i) => [`#f${i}`, name])),
-        ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], i) => [`:v${i}`, value])),
-      }),
-    );
-  };
+  const set = (customerId: string, values: Record<string, unknown>) => setCustomerAttributes(documents, tables.names.customers, customerId, values);
   const customer = async (): Promise<{ customerId: string; key: string }> => {
     const customerId = `cus_localusage${++seq}`;
     const { key } = await createApiKey({ client: tables.client, tables: tables.names }, { customerId });

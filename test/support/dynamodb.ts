@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { createTables, localClient, tableNames } from '../../lib/local/dynamodb-local';
 import type { TableNames } from '../../lambda/shared/tables';
@@ -48,4 +49,19 @@ export function recordDynamoActions(tables: TestTables): string[] {
     { step: 'initialize', name: 'recordDynamoActions' },
   );
   return calls;
+}
+
+/** Writes attributes of a customer item as the webhook would (SET each; the item is created if missing). */
+export async function setCustomerAttributes(documents: DynamoDBDocumentClient, table: string, customerId: string, attributes: Record<string, unknown>): Promise<void> {
+  const fields = Object.entries(attributes);
+  if (fields.length === 0) return;
+  await documents.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { customerId },
+      UpdateExpression: `SET ${fields.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
+      ExpressionAttributeNames: Object.fromEntries(fields.map(([name], i) => [`#f${i}`, name])),
+      ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], i) => [`:v${i}`, value])),
+    }),
+  );
 }

@@ -1,11 +1,11 @@
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { evaluatePolicy } from '../../lambda/authorizer/policy';
 import type { Plans } from '../../lambda/shared/customers/usage-view';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import { buildStripeEvent, stripeId, type HandledEventType, type StripeEventOverrides } from '../../lib/fixtures/stripe-events';
-import { freshTables, type TestTables } from '../support/dynamodb';
+import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
 import { API_ID, quietObservability, seedApiKey, signedDelivery, STAGE, webhookFor } from './support';
 
 let tables: TestTables;
@@ -29,18 +29,7 @@ async function deliver(handler: ReturnType<typeof webhookFor>['handler'], type: 
 }
 const item = async (customerId: string): Promise<Record<string, any>> =>
   (await documents.send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }))).Item ?? {};
-const setUsage = (customerId: string, values: Record<string, unknown>) => {
-  const fields = Object.entries(values);
-  return documents.send(
-    new UpdateCommand({
-      TableName: tables.names.customers,
-      Key: { customerId },
-      UpdateExpression: `SET ${fields.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
-      ExpressionAttributeNames: Object.fromEntries(fields.map(([name], i) => [`#f${i}`, name])),
-      ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], i) => [`:v${i}`, value])),
-    }),
-  );
-};
+const setUsage = (customerId: string, values: Record<string, unknown>) => setCustomerAttributes(documents, tables.names.customers, customerId, values);
 
 /** The real authorizer on the metered route. */
 async function search(key: string): Promise<{ effect: string; reason?: unknown }> {
