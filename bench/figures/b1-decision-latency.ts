@@ -1,7 +1,7 @@
 import { decisionBench } from '../lib/decisions';
-import { interleavedLatencies } from '../lib/interleave';
+import { pairedLatencies } from '../lib/interleave';
 import { SIZES } from '../lib/sizes';
-import { percentile, ratioMeasure, exactMeasure } from '../lib/stats';
+import { ratioMeasure, exactMeasure } from '../lib/stats';
 import type { Figure } from '../lib/types';
 
 /** B1: an uncached decision against the one GetItem it cannot avoid, and how many requests it makes. */
@@ -15,16 +15,8 @@ export const figure: Figure = {
       await bench.expectOutcomes(bench.customers.allow, 'allow');
       const decide = bench.decisionProbe(bench.customers.allow);
       const raw = bench.rawGetItemProbe(bench.customers.allow);
-      const p50: { a: number; b: number }[] = [];
-      const p99: { a: number; b: number }[] = [];
-      let decisions = 0;
       bench.authorizerCounter.reset();
-      for (let rep = 0; rep < sizes.repetitions; rep++) {
-        const [a, b] = await interleavedLatencies([decide, raw], { warmup: rep === 0 ? sizes.latencyWarmup : 10, samples: sizes.latencySamples });
-        decisions += (rep === 0 ? sizes.latencyWarmup : 10) + sizes.latencySamples;
-        p50.push({ a: percentile(a!, 50), b: percentile(b!, 50) });
-        p99.push({ a: percentile(a!, 99), b: percentile(b!, 99) });
-      }
+      const { p50, p99, callsPerSide: decisions } = await pairedLatencies([decide, raw], sizes);
       const requests = bench.authorizerCounter.total();
       const perDecision = requests / decisions;
       return {

@@ -10,10 +10,10 @@ import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localClient } from '../../lib/local/dynamodb-local';
 import { authorizerEvent, benchAuthorizerClient, benchAuthorizerSettings, freshBenchTables, type Credential } from '../lib/authorizer';
 import { outcomeOf } from '../lib/decisions';
-import { interleavedLatencies, throughput } from '../lib/interleave';
+import { pairedLatencies, throughput } from '../lib/interleave';
 import { countRequests } from '../lib/request-counter';
 import { SIZES } from '../lib/sizes';
-import { exactMeasure, percentile, ratioMeasure } from '../lib/stats';
+import { exactMeasure, ratioMeasure } from '../lib/stats';
 import type { Figure } from '../lib/types';
 
 /** A strict route of the sample's shape: 1 unit per call, reserved from the prepaid balance at decision time. */
@@ -69,17 +69,8 @@ export const figure: Figure = {
       let j = 0;
       const raw = () => rawClient.send(rawRequests[j++ % rawRequests.length]!);
       const counter = countRequests(reservationClient);
-      const p50: { a: number; b: number }[] = [];
-      const p99: { a: number; b: number }[] = [];
-      let decisions = 0;
       counter.reset();
-      for (let rep = 0; rep < sizes.repetitions; rep++) {
-        const warmup = rep === 0 ? sizes.latencyWarmup : 10;
-        const [a, b] = await interleavedLatencies([decide, raw], { warmup, samples: sizes.latencySamples });
-        decisions += warmup + sizes.latencySamples;
-        p50.push({ a: percentile(a!, 50), b: percentile(b!, 50) });
-        p99.push({ a: percentile(a!, 99), b: percentile(b!, 99) });
-      }
+      const { p50, p99, callsPerSide: decisions } = await pairedLatencies([decide, raw], sizes);
       const requests = counter.total();
 
       // Overshoot: CLIENTS callers keep calling a strict route on one balance until twice what it covers.

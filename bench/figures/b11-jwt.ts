@@ -9,10 +9,10 @@ import { startLocalIssuer } from '../../lib/local/oidc-issuer';
 import { authorizerEvent, benchAuthorizerClient, benchAuthorizerSettings, freshBenchTables, seedCustomers } from '../lib/authorizer';
 import { bundle } from '../lib/bundles';
 import { outcomeOf } from '../lib/decisions';
-import { interleavedLatencies } from '../lib/interleave';
+import { pairedLatencies } from '../lib/interleave';
 import { countRequests } from '../lib/request-counter';
 import { SIZES } from '../lib/sizes';
-import { exactMeasure, percentile, ratioMeasure } from '../lib/stats';
+import { exactMeasure, ratioMeasure } from '../lib/stats';
 import type { Figure } from '../lib/types';
 import { compare, lambdaEnvironment } from './b2-cold-import';
 
@@ -65,16 +65,7 @@ export const figure: Figure = {
       const decide = (): Promise<unknown> => handler(authorizerEvent(credentials[d++ % credentials.length]!.token));
       const raw = (): Promise<unknown> => rawClient.send(requests[r++ % requests.length]!);
 
-      const p50: { a: number; b: number }[] = [];
-      const p99: { a: number; b: number }[] = [];
-      let decisions = 0;
-      for (let rep = 0; rep < sizes.repetitions; rep++) {
-        const warmup = rep === 0 ? sizes.latencyWarmup : 10;
-        const [a, b] = await interleavedLatencies([decide, raw], { warmup, samples: sizes.latencySamples });
-        decisions += warmup + sizes.latencySamples;
-        p50.push({ a: percentile(a!, 50), b: percentile(b!, 50) });
-        p99.push({ a: percentile(a!, 99), b: percentile(b!, 99) });
-      }
+      const { p50, p99, callsPerSide: decisions } = await pairedLatencies([decide, raw], sizes);
       const requestsMade = authorizerCounter.total();
       const jwksFetches = tokens.verifier.jwks.fetches.get(issuer.jwksUri) ?? 0;
 

@@ -1,3 +1,5 @@
+import { percentile } from './stats';
+
 /** A B A B … sampling after a warm-up, so that both sides see the same machine load. */
 
 export type Probe = () => Promise<unknown>;
@@ -40,4 +42,33 @@ export async function throughput(total: number, concurrency: number, operation: 
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = elapsedMs(start) / 1000;
   return { perSecond: total / seconds, seconds };
+}
+
+/** p50 and p99 of each side, one pair per repetition, for a ratio measure (stats.ts ratioMeasure). */
+export interface PairedPercentiles {
+  readonly p50: Array<{ a: number; b: number }>;
+  readonly p99: Array<{ a: number; b: number }>;
+  /** Calls made on each side, warm-ups included. */
+  readonly callsPerSide: number;
+}
+
+/**
+ * A against B, interleaved, over `repetitions`: a full warm-up before the first and a short one (10
+ * rounds) before each other, `samples` of each side per repetition.
+ */
+export async function pairedLatencies(
+  [a, b]: readonly [Probe, Probe],
+  sizes: { readonly repetitions: number; readonly latencyWarmup: number; readonly latencySamples: number },
+): Promise<PairedPercentiles> {
+  const p50: Array<{ a: number; b: number }> = [];
+  const p99: Array<{ a: number; b: number }> = [];
+  let callsPerSide = 0;
+  for (let rep = 0; rep < sizes.repetitions; rep++) {
+    const warmup = rep === 0 ? sizes.latencyWarmup : 10;
+    const [sa, sb] = await interleavedLatencies([a, b], { warmup, samples: sizes.latencySamples });
+    callsPerSide += warmup + sizes.latencySamples;
+    p50.push({ a: percentile(sa!, 50), b: percentile(sb!, 50) });
+    p99.push({ a: percentile(sa!, 99), b: percentile(sb!, 99) });
+  }
+  return { p50, p99, callsPerSide };
 }
