@@ -16,16 +16,16 @@ import { ENV } from '../lambda/shared/settings';
 import type { PaymentTables } from './payment-tables';
 import { TollgateFunction } from './tollgate-function';
 
+/** Metering's reads of the customers table: the plan and the counters. */
+export const METERING_CUSTOMER_READS = ['dynamodb:GetItem'] as const;
+/** Its writes there, granted on the usage attributes only: one conditional UpdateItem (or a ConditionCheck) in the batch's transaction. */
+export const METERING_CUSTOMER_WRITES = ['dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'] as const;
 /** The DynamoDB actions metering performs, by table: its usage write, its ledger, nothing more. */
 export const METERING_ACTIONS = {
-  // Read the plan and counters; one conditional UpdateItem (or a ConditionCheck) in the batch's transaction,
-  // on the usage attributes only (METERING_CUSTOMER_WRITES).
-  customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+  customers: [...METERING_CUSTOMER_READS, ...METERING_CUSTOMER_WRITES],
   // The ledger entry (Put in the transaction, Get on a redelivery, Update when reported) and parked batches.
   events: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
 } as const;
-/** The customers-table actions granted only on the attributes metering writes. */
-export const METERING_CUSTOMER_WRITES = ['dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'] as const;
 export const METERING_DEAD_LETTER_ACTIONS = { events: ['dynamodb:PutItem'] } as const;
 
 export interface MeteringProps {
@@ -89,7 +89,7 @@ export class Metering extends Construct {
         ...(props.stripeApiKey === undefined ? {} : { [ENV.stripeApiKeySecretId]: props.stripeApiKey.secretName }),
       },
     });
-    tables.customers.grant(this.function, ...METERING_ACTIONS.customers.filter((a) => !(METERING_CUSTOMER_WRITES as readonly string[]).includes(a)));
+    tables.customers.grant(this.function, ...METERING_CUSTOMER_READS);
     // Its writes touch the usage counters and nothing else of the customer record (a bug or a forged
     // batch cannot change a subscription, a key or an entitlement): IAM checks every attribute named.
     iam.Grant.addToPrincipal({
