@@ -1,5 +1,6 @@
 import { CloudWatchLogsClient, DescribeQueryDefinitionsCommand, GetQueryResultsCommand, StartQueryCommand, type QueryDefinition } from '@aws-sdk/client-cloudwatch-logs';
 import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { accessLogPath, eventsLogPath } from '../local/coordinates';
 import { DURATION_EXAMPLES, parseDuration, stringValue, UsageError } from './args';
@@ -68,6 +69,12 @@ export async function deployedReportRows(client: CloudWatchLogsClient, restApiId
   return insightsRows(Object.fromEntries(names.map((name, i) => [name, results[i]!])) as Record<ReportQueryName, InsightsRow[]>);
 }
 
+/** A path as the user would write it from here: relative inside the working folder, else as it is. */
+function shownPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+}
+
 const report: CommandSpec = {
   name: '',
   summary: "402s by reason, the customers denied most, recoveries and their median time, 5xx by source",
@@ -102,7 +109,9 @@ const report: CommandSpec = {
       }
     }
     const built = buildReport(rows, since, until);
-    ctx.print(renderReport(built, target.kind === 'local' ? 'local: .tollgate/access.log and events.log' : 'deployed: CloudWatch Logs Insights'), { source: target.kind, ...built });
+    // The files read: the state folder may be anywhere (TOLLGATE_STATE_DIR).
+    const source = target.kind === 'local' ? `local: ${shownPath(accessLogPath(target.stateDir!))} and ${path.basename(eventsLogPath(target.stateDir!))}` : 'deployed: CloudWatch Logs Insights';
+    ctx.print(renderReport(built, source), { source: target.kind, ...built });
   },
 };
 

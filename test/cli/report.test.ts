@@ -77,6 +77,8 @@ describe('tollgate report on the local stack', () => {
     const result = await report('--since', '2026-11-29T00:00:00Z', '--until', '90m');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('tollgate report 2026-11-29T00:00:00.000Z → 2026-11-30T10:30:00.000Z');
+    // The files it read, wherever the state folder is (here one outside the working folder).
+    expect(result.stdout).toContain(`(local: ${accessLogPath(stateDir)} and ${path.basename(eventsLogPath(stateDir))})`);
     expect(result.stdout).toMatch(/no_subscription\s+1/);
     expect(result.stdout).toContain('recoveries: 0');
   });
