@@ -1,7 +1,5 @@
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { makeMeteringHandler } from '../../lambda/metering/handler';
 import { encodeSubscriptionEvent, type LogEvent } from '../../lambda/metering/logs-event';
 import { DynamoMeteringStore } from '../../lambda/metering/store';
@@ -12,6 +10,7 @@ import { throughput } from '../lib/interleave';
 import { countRequests } from '../lib/request-counter';
 import { exactMeasure, ratioMeasure } from '../lib/stats';
 import type { Figure, Mode } from '../lib/types';
+import { createObservability } from '../../lambda/shared/observability';
 
 const CUSTOMERS = 20;
 const LINES_PER_BATCH = 500;
@@ -68,7 +67,7 @@ export const figure: Figure = {
       rules: { routes: [{ method: 'GET', path: '/v1/search', cost: 1 }], plans: { bench_plan: { name: 'Bench', quota: 1_000, overage: 'block' } } },
       flusher: { flush: () => Promise.resolve() },
       target: { restApiId: 'bench', stage: 'prod' },
-      observability: { logger: new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'TollgateBench' }) },
+      observability: createObservability('tollgate-metering', { namespace: 'TollgateBench', logLevel: 'SILENT' }),
     });
     const total = LINES[context.mode];
     let run = 0;

@@ -5,7 +5,7 @@ import { keyState, type CustomerRecord } from '../shared/customers/record';
 import { randomBase62 } from '../shared/random';
 import { AUTHORIZER_GROUPS, groupOf, type AuthorizerGroup, type RouteRule } from '../shared/requirements';
 import { headerValue } from '../shared/headers';
-import { countOne, countOneWithRecord, createObservability, type Observability } from '../shared/observability';
+import { countOne, createObservability, type LineObservability } from '../shared/observability';
 import { effectiveCheckoutUrl, effectivePortalUrl } from '../shared/portal-paths';
 import type { AuthorizerSettings } from '../shared/settings';
 import type { CustomerReader } from './customer-store';
@@ -66,7 +66,7 @@ export interface AuthorizerDeps {
   /** Bearer JWTs of the trusted issuers. @default - none: every JWT is refused (401) */
   tokens?: TokenAuthenticator;
   now?: () => Date;
-  observability?: Observability;
+  observability?: LineObservability;
 }
 
 const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
@@ -104,20 +104,20 @@ export function makeAuthorizerHandler(
   deps: AuthorizerDeps,
 ): (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult> {
   const now = deps.now ?? ((): Date => new Date());
-  const { logger, metrics } = deps.observability ?? createObservability('tollgate-authorizer');
+  const { logger, metrics, lines } = deps.observability ?? createObservability('tollgate-authorizer');
   const { settings } = deps;
 
   /**
    * One record and one count per decision. An answer's record rides on its metric's EMF line (one line to
-   * write per decision, the hot path's largest cost after the read); an error is a Logger error line
-   * besides its count, so that it has the level operators and alarms look for.
+   * write per decision, the hot path's largest cost after the read, written by EmfLines); an error is a
+   * Logger error line besides its count, so that it has the level operators and alarms look for.
    */
   const record = (outcome: DecisionOutcome, reason: string, fields: Readonly<Record<string, string | undefined>>): void => {
     if (outcome === 'error') {
       countOne(metrics, 'Decisions', { outcome, reason });
       logger.error(DECISION_MESSAGE, { outcome, reason, ...fields });
     } else {
-      countOneWithRecord(metrics, 'Decisions', { outcome, reason }, { message: DECISION_MESSAGE, ...fields });
+      lines.count('Decisions', { outcome, reason }, { message: DECISION_MESSAGE, ...fields });
     }
   };
 

@@ -1,5 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DeleteCommand, DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import Stripe from 'stripe';
 import { completeEntry, makeMeteringHandler } from '../../lambda/metering/handler';
@@ -8,6 +6,7 @@ import { decodeLedgerEntry, DynamoMeteringStore, METERED_OUTCOME, PARKED_BATCH_O
 import { StripeMeterReporter, type MeterReporter } from '../../lambda/metering/stripe-meter';
 import { buildLocalDocument, loadProjectConfig } from '../local/stack';
 import type { CommandGroup, CommandSpec, Context } from './command';
+import { createObservability } from '../../lambda/shared/observability';
 
 /**
  * Replays what metering could not finish: batches it parked (a write that kept failing, or the
@@ -60,7 +59,7 @@ const replay: CommandSpec = {
     const reporter = reporterFrom(ctx.io.env);
     // The function's own logs and metrics are for CloudWatch; the command prints its summary.
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    const observability = { logger: new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'TollgateCli' }) };
+    const observability = createObservability('tollgate-cli', { namespace: 'TollgateCli', logLevel: 'SILENT' });
     const handler = makeMeteringHandler({
       store,
       rules: meteringRulesFrom(built.routes, config.plans),

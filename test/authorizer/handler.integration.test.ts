@@ -1,6 +1,4 @@
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { evaluatePolicy } from '../../lambda/authorizer/policy';
@@ -10,6 +8,7 @@ import { createApiKey, revokeApiKey, rotateApiKey } from '../../lambda/shared/cu
 import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
 import { authorizerEvent, BASE, bearer, countRequests, itemOf, oneSubscription, quietObservability, settingsFor, type OneSubscription } from './support';
 import { tamperLastCharacter } from '../support/keys';
+import { createObservability } from '../../lambda/shared/observability';
 
 const NOW = new Date('2026-08-01T12:00:00Z');
 const T = NOW.getTime() / 1000;
@@ -240,10 +239,7 @@ describe('authorizer handler against DynamoDB Local', () => {
     delete process.env.POWERTOOLS_DEV;
     delete process.env.POWERTOOLS_METRICS_DISABLED;
     try {
-      const observability = {
-        logger: new Logger({ serviceName: 'tollgate-authorizer', logLevel: 'INFO' }),
-        metrics: new Metrics({ namespace: 'TollgateTest', serviceName: 'tollgate-authorizer' }),
-      };
+      const observability = createObservability('tollgate-authorizer', { namespace: 'TollgateTest', logLevel: 'INFO' });
       const handler = handlerAt(NOW, observability);
       await handler(authorizerEvent('quotes', bearer(key)));
       await handler(authorizerEvent('ping', bearer(key)));

@@ -1,9 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { CustomerRecord, SubscriptionStatus, UsageBlock } from '../../lambda/shared/customers/record';
-import type { Observability } from '../../lambda/shared/observability';
+import { createObservability, type LineObservability } from '../../lambda/shared/observability';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import type { AuthorizerSettings } from '../../lambda/shared/settings';
 
@@ -57,9 +55,9 @@ export const routeEvent = (route: RouteRule, headers: Record<string, string> | n
 
 export const bearer = (key: string): Record<string, string> => ({ Authorization: `Bearer ${key}` });
 
-export function quietObservability(): Observability {
+export function quietObservability(): LineObservability {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  return { logger: new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'TollgateTest', serviceName: 'authorizer-test' }) };
+  return createObservability('authorizer-test', { namespace: 'TollgateTest', logLevel: 'SILENT' });
 }
 
 /**

@@ -1,5 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
 import type { AccessRestored } from '../../lambda/webhook/recovery';
 import { recoveryOptionsFrom } from '../../lambda/webhook/recovery';
@@ -7,6 +5,7 @@ import { buildStripeEvent } from '../../lib/fixtures/stripe-events';
 import { capturedOutput, jsonLines } from '../support/captured-output';
 import { MemoryPaymentStateStore } from './memory-store';
 import { RecordingFlusher, SECRET, signedDelivery } from './support';
+import { createObservability } from '../../lambda/shared/observability';
 
 const GRACE_SECONDS = 72 * 3600;
 const T0 = 1_790_000_000;
@@ -16,10 +15,7 @@ function webhook(now: () => Date) {
   const restored: AccessRestored[] = [];
   const previous = process.env.POWERTOOLS_METRICS_DISABLED;
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
-  const observability = {
-    logger: new Logger({ serviceName: 'tollgate-webhook', logLevel: 'INFO' }),
-    metrics: new Metrics({ namespace: 'Tollgate', serviceName: 'tollgate-webhook' }),
-  };
+  const observability = createObservability('tollgate-webhook', { namespace: 'Tollgate', logLevel: 'INFO' });
   if (previous === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
   else process.env.POWERTOOLS_METRICS_DISABLED = previous;
   const flusher = new RecordingFlusher();

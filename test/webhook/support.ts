@@ -1,13 +1,11 @@
 import { ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { evaluatePolicy } from '../../lambda/authorizer/policy';
 import { issueApiKey } from '../../lambda/shared/customers/api-key';
 import { keyAttributeName } from '../../lambda/shared/customers/item';
-import type { Observability } from '../../lambda/shared/observability';
+import { createObservability, type LineObservability } from '../../lambda/shared/observability';
 import type { FlushTarget } from '../../lambda/shared/ports';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import { makeWebhookHandler, type WebhookDeps } from '../../lambda/webhook/handler';
@@ -20,9 +18,9 @@ export const OTHER_SECRET = 'whsec_othersecretZ9y8X7w6V5u4T3s2R1';
 export const API_ID = 'a1b2c3d4e5';
 export const STAGE = 'prod';
 
-export function quietObservability(): Observability {
+export function quietObservability(): LineObservability {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  return { logger: new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'TollgateTest', serviceName: 'webhook-test' }) };
+  return createObservability('webhook-test', { namespace: 'TollgateTest', logLevel: 'SILENT' });
 }
 
 /** A Lambda proxy event as API Gateway delivers a Stripe webhook. */
