@@ -61,7 +61,9 @@ export const figure: Figure = {
         if (outcome !== 'allow') throw new Error(`benchmark set-up is wrong: ${c.customerId} got ${outcome}, expected allow`);
       }
       let i = 0;
-      const decide = () => handler(authorizerEvent(credentials[i++ % credentials.length]!.key, STRICT_EVENT));
+      // Built before the timing, as in B1 (bench/lib/decisions.ts decisionProbe).
+      const events = credentials.map((c) => authorizerEvent(c.key, STRICT_EVENT));
+      const decide = () => handler(events[i++ % events.length]!);
       // The floor: the reader's exact request (condition, ADD, return values) on a client of the same settings.
       const rawRequests = credentials.map((c) =>
         reservationUpdate(names.customers, { customerId: c.customerId, keyId: parseApiKey(c.key)!.keyId, keyHash: hashApiKey(c.key), cost: 1, now: new Date() }),

@@ -62,7 +62,9 @@ export const figure: Figure = {
       const requests = credentials.map((c) => new GetItemCommand({ TableName: names.customers, Key: { customerId: { S: c.customerId } }, ConsistentRead: true, ...projection }));
       let d = 0;
       let r = 0;
-      const decide = (): Promise<unknown> => handler(authorizerEvent(credentials[d++ % credentials.length]!.token));
+      // Built before the timing, as in B1 (bench/lib/decisions.ts decisionProbe).
+      const events = credentials.map((c) => authorizerEvent(c.token));
+      const decide = (): Promise<unknown> => handler(events[d++ % events.length]!);
       const raw = (): Promise<unknown> => rawClient.send(requests[r++ % requests.length]!);
 
       const { p50, p99, callsPerSide: decisions } = await pairedLatencies([decide, raw], sizes);

@@ -43,10 +43,15 @@ export async function decisionBench(context: FigureContext, customersPerKind: nu
   const authorizerCounter = countRequests(authorizerClient);
   const rawCounter = countRequests(rawClient);
 
-  /** A probe cycling through credentials: a fresh event each call, as API Gateway sends one per request. */
+  /**
+   * A probe cycling through credentials, one event object for each. The events are built before the
+   * timing starts: the Lambda runtime hands the handler a parsed event, and building one (a request id,
+   * the header maps) is not the authorizer's work.
+   */
   const decisionProbe = (credentials: readonly Credential[]): Probe => {
+    const events = credentials.map((c) => authorizerEvent(c.key));
     let i = 0;
-    return () => handler(authorizerEvent(credentials[i++ % credentials.length]!.key));
+    return () => handler(events[i++ % events.length]!);
   };
 
   /** The physical floor: the same GetItem the reader sends (key, consistency, projection), nothing around it. */

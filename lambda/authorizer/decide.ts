@@ -216,29 +216,24 @@ export function decide(customer: CustomerRecord, routes: readonly RouteRule[], n
   const warning = standing.good ? standing.warning : undefined;
   const paymentUrl = paymentUrlFor(reason ?? (warning === undefined ? undefined : WARNING_URL_REASON[warning]), subscription, settings);
 
-  const entries: Array<[string, string | number | boolean | undefined]> = [
-    ['customerId', customer.customerId],
-    ['reason', reason],
-    ['title', reason === undefined ? undefined : PAYMENT_PROBLEMS[reason].title],
-    ['detail', reason === undefined ? undefined : PAYMENT_PROBLEMS[reason].detail],
-    ['subscriptionStatus', subscription?.status ?? 'none'],
-    ['paymentUrl', paymentUrl],
-    ['plan', subscription?.plan],
-    ['paymentWarning', warning],
-    ['currentPeriodEnd', subscription?.currentPeriodEnd],
-    // Metering counts a call against the plan's quota of this period (access log `periodEnd`) only when
-    // the subscription pays for it; a call paid by credits alone carries none.
-    ['periodEnd', metered && standing.good && usage.counted ? usage.periodEnd : undefined],
-  ];
-  const context = {
-    ...Object.fromEntries(
-      entries
-        .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
-        .map(([key, value]) => [key, typeof value === 'string' ? jsonSafe(value) : value]),
-    ),
-    // JSON literals of our own making: never passed through jsonSafe, which would strip the quotes.
-    ...Object.fromEntries(usageFields(usage, reason)),
+  const context: Record<string, string | number | boolean> = {};
+  const put = (key: string, value: string | number | boolean | undefined): void => {
+    if (value !== undefined) context[key] = typeof value === 'string' ? jsonSafe(value) : value;
   };
+  put('customerId', customer.customerId);
+  put('reason', reason);
+  put('title', reason === undefined ? undefined : PAYMENT_PROBLEMS[reason].title);
+  put('detail', reason === undefined ? undefined : PAYMENT_PROBLEMS[reason].detail);
+  put('subscriptionStatus', subscription?.status ?? 'none');
+  put('paymentUrl', paymentUrl);
+  put('plan', subscription?.plan);
+  put('paymentWarning', warning);
+  put('currentPeriodEnd', subscription?.currentPeriodEnd);
+  // Metering counts a call against the plan's quota of this period (access log `periodEnd`) only when
+  // the subscription pays for it; a call paid by credits alone carries none.
+  put('periodEnd', metered && standing.good && usage.counted ? usage.periodEnd : undefined);
+  // JSON literals of our own making: never passed through jsonSafe, which would strip the quotes.
+  for (const [key, literal] of usageFields(usage, reason)) context[key] = literal;
   return {
     customerId: customer.customerId,
     standing,

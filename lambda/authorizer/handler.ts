@@ -121,6 +121,7 @@ export function makeAuthorizerHandler(
     }
   };
 
+  const routesByMethod = new Map(settings.routes.map((r) => [`${r.method} ${r.path}`, r]));
   const groups = Object.fromEntries(AUTHORIZER_GROUPS.map((g) => [g, settings.routes.filter((r) => groupOf(r) === g)])) as Record<AuthorizerGroup, RouteRule[]>;
 
   /** The presented key against the stored item: a refusal (401), or undefined when it authenticates. */
@@ -221,7 +222,7 @@ export function makeAuthorizerHandler(
     let result: { parsed: ParsedApiKey; decision: Decision; policy: APIGatewayAuthorizerResult; allowed: boolean } | Refusal;
     try {
       // The route that triggered the call is the method and the resource template API Gateway matched.
-      const called = settings.routes.find((r) => r.method === event.httpMethod && r.path === event.resource);
+      const called = routesByMethod.get(`${event.httpMethod} ${event.resource}`);
       if (called === undefined) {
         throw new UnknownRouteError(`${event.httpMethod} ${event.resource} is not among the configured routes: redeploy the stack so the authorizer knows it`);
       }
@@ -230,7 +231,7 @@ export function makeAuthorizerHandler(
         result = auth;
       } else {
         const verdict = auth.decision.verdicts.find((v) => v.route === called)!;
-        const policy = buildPolicy(auth.decision, event.methodArn, auth.decision.customerId);
+        const policy = buildPolicy(auth.decision, event.methodArn, auth.decision.customerId, { keyId: auth.parsed.keyId });
         result = { ...auth, policy, allowed: verdict.allow };
       }
     } catch (err) {
@@ -251,6 +252,6 @@ export function makeAuthorizerHandler(
       policyReason: decision.reason ?? 'none',
       paymentWarning: textOf(decision.context.paymentWarning),
     });
-    return { ...policy, context: { ...policy.context, keyId: parsed.keyId } };
+    return policy;
   };
 }

@@ -16,6 +16,11 @@ export class JwksUnavailableError extends Error {
   override readonly name = 'JwksUnavailableError';
 }
 
+/** The token's key is not in memory: the synchronous check cannot decide, the asynchronous one (getJwk) will. */
+export class JwkNotCached extends Error {
+  override readonly name = 'JwkNotCached';
+}
+
 export interface JwksCacheOptions {
   readonly fetcher: Fetcher;
   /** @default Date.now */
@@ -69,12 +74,12 @@ export class CachedJwks implements JwksCache {
     return fetching;
   }
 
+  /** The key when it is cached; else JwkNotCached, and getJwk decides whether to fetch. */
   getCachedJwk(jwksUri: string, decomposedJwt: DecomposedJwt): JwkWithKid {
     const kid = kidOf(decomposedJwt);
     const jwks = this.sets.get(jwksUri);
-    if (jwks === undefined) throw new JwksUnavailableError(`the JWKS at ${jwksUri} is not cached yet`);
-    const jwk = findJwkInJwks(jwks, kid);
-    if (jwk === undefined) throw new KidNotFoundInJwksError(`no key "${kid}" in the JWKS`);
+    const jwk = jwks === undefined ? undefined : findJwkInJwks(jwks, kid);
+    if (jwk === undefined) throw new JwkNotCached(`no key "${kid}" cached for ${jwksUri}`);
     return jwk;
   }
 

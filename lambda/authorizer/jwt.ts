@@ -6,7 +6,7 @@ import { JwtVerifier } from 'aws-jwt-verify/jwt-verifier';
 import { CUSTOMER_ID } from '../shared/customers/api-key';
 import { cognitoUserPool, isLoopbackUrl, type TrustedIssuer } from '../shared/issuers';
 import { isJwtShaped, MAX_JWT_HEADER_SEGMENT } from './credentials';
-import { CachedJwks, DEFAULT_JWKS_COOLDOWN_MS, JwksUnavailableError, MAX_JWKS_BYTES } from './jwks';
+import { CachedJwks, DEFAULT_JWKS_COOLDOWN_MS, JwkNotCached, JwksUnavailableError, MAX_JWKS_BYTES } from './jwks';
 
 /**
  * OAuth 2.0 / OIDC access tokens: verified with aws-jwt-verify (AWS's library, for Cognito and any OIDC
@@ -69,7 +69,10 @@ export const subjectKey = (issuer: string, subject: string): string => `${issuer
 const MAX_SUBJECT_LENGTH = 255;
 
 interface Verifier {
+  /** Fetches the issuer's keys when the token's is not cached (the rules of CachedJwks.getJwk). */
   verify(jwt: string): Promise<JwtPayload>;
+  /** With the cached keys only: JwkNotCached when the token's key is not among them. */
+  verifySync(jwt: string): JwtPayload;
 }
 
 function decodeSegment(segment: string): unknown {
@@ -90,6 +93,8 @@ function scopesOf(payload: JwtPayload): ReadonlySet<string> {
 export class TokenVerifier {
   private readonly byIssuer: ReadonlyMap<string, TrustedIssuer>;
   private readonly verifiers = new Map<string, Promise<Verifier>>();
+  /** The verifiers built so far, by issuer: the synchronous path needs no await. */
+  private readonly ready = new Map<string, Verifier>();
   private readonly discoveryFailedAt = new Map<string, number>();
   private readonly now: () => number;
   private readonly cooldownMs: number;
@@ -117,10 +122,9 @@ export class TokenVerifier {
     // No extension this verifier does not implement may be marked critical (RFC 7515 §4.1.11).
     if (header.crit !== undefined) return new TokenRefused('invalid_token');
 
-    const verifier = await this.verifierFor(issuer);
     let payload: JwtPayload;
     try {
-      payload = await verifier.verify(token);
+      payload = await this.verifyWith(issuer, token);
     } catch (err) {
       if (err instanceof JwksUnavailableError) throw err;
       if (err instanceof JwtExpiredError) return new TokenRefused('expired_token');
@@ -140,6 +144,25 @@ export class TokenVerifier {
     return { ...base, customer: { kind: 'id', customerId } };
   }
 
+  /**
+   * The signature and the claims, by the issuer's verifier. Synchronously when the verifier is built and
+   * the token's key cached, as for nearly every decision: no promise chain on the hot path. Otherwise
+   * (a cold start, a key rotation, a made-up kid) asynchronously, which builds the verifier (discovery)
+   * and fetches the keys under the JWKS cooldown.
+   */
+  private async verifyWith(issuer: TrustedIssuer, token: string): Promise<JwtPayload> {
+    const ready = this.ready.get(issuer.issuer);
+    if (ready !== undefined) {
+      try {
+        return ready.verifySync(token);
+      } catch (err) {
+        if (!(err instanceof JwkNotCached)) throw err;
+      }
+    }
+    const verifier = await this.verifierFor(issuer);
+    return verifier.verify(token);
+  }
+
   /** Fetches every issuer's keys (a cold start can warm them before the first request). */
   async hydrate(): Promise<void> {
     await Promise.all(
@@ -157,11 +180,17 @@ export class TokenVerifier {
     if (failedAt !== undefined && this.now() - failedAt < this.cooldownMs) {
       return Promise.reject(new JwksUnavailableError(`the discovery document of ${issuer.issuer} could not be fetched recently; retrying after the cooldown`));
     }
-    const creating = this.createVerifier(issuer).catch((err: unknown) => {
-      this.verifiers.delete(issuer.issuer);
-      this.discoveryFailedAt.set(issuer.issuer, this.now());
-      throw err;
-    });
+    const creating = this.createVerifier(issuer).then(
+      (verifier) => {
+        this.ready.set(issuer.issuer, verifier);
+        return verifier;
+      },
+      (err: unknown) => {
+        this.verifiers.delete(issuer.issuer);
+        this.discoveryFailedAt.set(issuer.issuer, this.now());
+        throw err;
+      },
+    );
     this.verifiers.set(issuer.issuer, creating);
     return creating;
   }

@@ -85,6 +85,7 @@ function policyFor(base: string, decision: Decision): PolicyDocument {
   return policyDocument;
 }
 
-export function buildPolicy(decision: Decision, methodArn: string, principalId: string): APIGatewayAuthorizerResult {
-  return { principalId, policyDocument: policyFor(baseArn(methodArn), decision), context: { ...decision.context } };
+/** The answer for a decision: its policy, and its context with `extra` beside it (the gateway renders both). */
+export function buildPolicy(decision: Decision, methodArn: string, principalId: string, extra: Readonly<Record<string, string>> = {}): APIGatewayAuthorizerResult {
+  return { principalId, policyDocument: policyFor(baseArn(methodArn), decision), context: { ...decision.context, ...extra } };
 }

@@ -53,8 +53,8 @@ function setup(options: { issuers?: TrustedIssuer[]; now?: () => number; cooldow
   })!;
   const observability = quietObservability();
   // Every decision's count and record carries its reason: the refusal reasons a caller never sees.
-  const dimensions = jest.spyOn(observability.metrics, 'addDimension');
-  const reasons = (): unknown[] => dimensions.mock.calls.filter(([name]) => name === 'reason').map(([, value]) => value);
+  const lines = jest.spyOn(observability.lines, 'count');
+  const reasons = (): unknown[] => lines.mock.calls.map(([, dimensions]) => dimensions.reason);
   const handler = makeAuthorizerHandler({
     customers: new DynamoCustomerReader(client, tables.names.customers),
     settings: settingsFor(tables.names.customers),
