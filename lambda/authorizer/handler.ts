@@ -117,7 +117,7 @@ export function makeAuthorizerHandler(
       countOne(metrics, 'Decisions', { outcome, reason });
       logger.error(DECISION_MESSAGE, { outcome, reason, ...fields });
     } else {
-      lines.count('Decisions', { outcome, reason }, { message: DECISION_MESSAGE, ...fields });
+      lines.count('Decisions', { outcome, reason }, fields);
     }
   };
 
@@ -240,12 +240,14 @@ export function makeAuthorizerHandler(
       throw new AuthorizerFailure(reason, { cause: err });
     }
     if (result instanceof Refusal) {
-      record('unauthorized', result.reason, { ...route, customerId: result.parsed?.customerId, keyId: result.parsed?.keyId });
+      record('unauthorized', result.reason, { message: DECISION_MESSAGE, ...route, customerId: result.parsed?.customerId, keyId: result.parsed?.keyId });
       throw new Error(UNAUTHORIZED);
     }
     const { decision, parsed, policy, allowed } = result;
     record(allowed ? 'allow' : 'deny', allowed ? 'none' : decision.reason!, {
-      ...route,
+      message: DECISION_MESSAGE,
+      method: route.method,
+      resource: route.resource,
       customerId: decision.customerId,
       keyId: parsed.keyId,
       subscriptionStatus: textOf(decision.context.subscriptionStatus),

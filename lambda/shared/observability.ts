@@ -91,8 +91,15 @@ export class EmfLines {
       definition = JSON.stringify([{ Namespace: this.options.namespace, Dimensions: [['service', ...names]], Metrics: [{ Name: name, Unit: MetricUnit.Count }] }]);
       this.definitions.set(shape, definition);
     }
-    // Powertools' order: the record (its metadata), then the dimensions, then the metric's value.
-    const body = JSON.stringify({ ...record, service: this.options.service, ...dimensions, [name]: 1 });
-    this.write(`{"_aws":{"Timestamp":${Date.now()},"CloudWatchMetrics":${definition}},${body.slice(1)}\n`);
+    // Powertools' order: the record (its metadata), then the dimensions, then the metric's value. Field
+    // by field: an object spread with a computed key, then stringified, cost ten times as much.
+    let line = `{"_aws":{"Timestamp":${Date.now()},"CloudWatchMetrics":${definition}}`;
+    for (const key in record) {
+      const value = record[key];
+      if (value !== undefined && !(key in dimensions) && key !== 'service' && key !== name) line += `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
+    }
+    line += `,"service":${JSON.stringify(this.options.service)}`;
+    for (const key in dimensions) if (key !== 'service' && key !== name) line += `,${JSON.stringify(key)}:${JSON.stringify(dimensions[key])}`;
+    this.write(`${line},${JSON.stringify(name)}:1}\n`);
   }
 }
