@@ -223,8 +223,19 @@ function projectionOf(names: readonly string[]): Projection {
   };
 }
 
-/** The authorizer's one read: payment state and the presented key only. */
-export const decisionProjection = (keyId: string): Projection => projectionOf([...attributesReadBy('authorizer'), keyAttributeName(keyId)]);
+const AUTHORIZER_READS = attributesReadBy('authorizer');
+const AUTHORIZER_PROJECTION = projectionOf(AUTHORIZER_READS);
+const KEY_PLACEHOLDER = `#a${AUTHORIZER_READS.length}`;
+
+/**
+ * The authorizer's one read: payment state and the presented key only. The payment state's part is
+ * built once: this runs on every decision.
+ */
+export const decisionProjection = (keyId: string): Projection => ({
+  ProjectionExpression: `${AUTHORIZER_PROJECTION.ProjectionExpression},${KEY_PLACEHOLDER}`,
+  // Object.assign, not a spread: copying these 24 names with a spread cost ten times as much.
+  ExpressionAttributeNames: Object.assign({}, AUTHORIZER_PROJECTION.ExpressionAttributeNames, { [KEY_PLACEHOLDER]: keyAttributeName(keyId) }),
+});
 
 /** The webhook's state read: payment state and ordering, never a key hash. */
 export const PAYMENT_STATE_PROJECTION: Projection = projectionOf(attributesReadBy('webhook'));

@@ -84,6 +84,20 @@ describe('decisionProjection', () => {
 
   it('refuses a key id that could inject into the expression', () => {
     expect(() => keyAttributeName('abc, #x')).toThrow(/invalid key id/);
+    expect(() => decisionProjection('abc, #x')).toThrow(/invalid key id/);
+  });
+
+  it('names each placeholder once, and one call never changes another (the payment part is built once)', () => {
+    const first = decisionProjection('abcdEFGH');
+    const second = decisionProjection('zyxw9876');
+    for (const { ProjectionExpression, ExpressionAttributeNames } of [first, second]) {
+      const placeholders = ProjectionExpression.split(',');
+      expect(new Set(placeholders).size).toBe(placeholders.length);
+      expect(Object.keys(ExpressionAttributeNames).sort()).toEqual([...placeholders].sort());
+    }
+    const keys = (projection: typeof first) => Object.values(projection.ExpressionAttributeNames).filter((n) => n.startsWith('key_'));
+    expect(keys(first)).toEqual(['key_abcdEFGH']);
+    expect(keys(second)).toEqual(['key_zyxw9876']);
   });
 });
 
