@@ -234,13 +234,12 @@ export function decide(customer: CustomerRecord, routes: readonly RouteRule[], n
   put('periodEnd', metered && standing.good && usage.counted ? usage.periodEnd : undefined);
   // JSON literals of our own making: never passed through jsonSafe, which would strip the quotes.
   for (const [key, literal] of usageFields(usage, reason)) context[key] = literal;
-  return {
-    customerId: customer.customerId,
-    standing,
-    ...(subscription === undefined ? {} : { subscription }),
-    verdicts,
-    ...(reason === undefined ? {} : { reason }),
-    context,
-    usage,
-  };
+  // Field by field, leaving out what is unknown: conditional spreads cost ten times as much, on every decision.
+  const decision: { -readonly [K in keyof Decision]?: Decision[K] } = { customerId: customer.customerId, standing };
+  if (subscription !== undefined) decision.subscription = subscription;
+  decision.verdicts = verdicts;
+  if (reason !== undefined) decision.reason = reason;
+  decision.context = context;
+  decision.usage = usage;
+  return decision as Decision;
 }

@@ -128,24 +128,24 @@ export interface Subscription {
   readonly paymentUrl?: string;
 }
 
-/** The customer's subscriptions, by id. */
+/** The customer's subscriptions, by id. Built field by field (no conditional spreads): every decision reads them. */
 export function subscriptionsOf(record: Pick<CustomerRecord, 'subscriptions' | 'invoices' | 'pastDue'>): Subscription[] {
   return Object.keys(record.subscriptions)
     .sort()
     .map((id) => {
       const entry = record.subscriptions[id]!;
       const invoice = record.invoices[id];
-      const starts = [record.pastDue[id], invoice?.pastDueSince].filter((t): t is number => t !== undefined);
-      return {
-        id,
-        status: entry.status,
-        ...(entry.plan === undefined ? {} : { plan: entry.plan }),
-        cancelAtPeriodEnd: entry.cancelAtPeriodEnd === true,
-        ...(entry.currentPeriodStart === undefined ? {} : { currentPeriodStart: entry.currentPeriodStart }),
-        ...(entry.currentPeriodEnd === undefined ? {} : { currentPeriodEnd: entry.currentPeriodEnd }),
-        ...(entry.status === 'past_due' && starts.length > 0 ? { pastDueSince: Math.min(...starts) } : {}),
-        paymentActionRequired: invoice?.paymentActionRequired === true,
-        ...(invoice?.paymentUrl === undefined ? {} : { paymentUrl: invoice.paymentUrl }),
-      };
+      const subscription: { -readonly [K in keyof Subscription]?: Subscription[K] } = { id, status: entry.status };
+      if (entry.plan !== undefined) subscription.plan = entry.plan;
+      subscription.cancelAtPeriodEnd = entry.cancelAtPeriodEnd === true;
+      if (entry.currentPeriodStart !== undefined) subscription.currentPeriodStart = entry.currentPeriodStart;
+      if (entry.currentPeriodEnd !== undefined) subscription.currentPeriodEnd = entry.currentPeriodEnd;
+      if (entry.status === 'past_due') {
+        const starts = [record.pastDue[id], invoice?.pastDueSince].filter((t): t is number => t !== undefined);
+        if (starts.length > 0) subscription.pastDueSince = Math.min(...starts);
+      }
+      subscription.paymentActionRequired = invoice?.paymentActionRequired === true;
+      if (invoice?.paymentUrl !== undefined) subscription.paymentUrl = invoice.paymentUrl;
+      return subscription as Subscription;
     });
 }
