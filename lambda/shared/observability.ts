@@ -68,10 +68,10 @@ export interface EmfLinesOptions {
  * A count and a record on one CloudWatch EMF line, for a per-request hot path (the authorizer's
  * decision): the line a Powertools `Metrics` writes for one metric with metadata (the same keys in the
  * same order, so Logs Insights, metric filters and the dashboard read it alike), built and written in one
- * step. Powertools serializes through its metric store and a `Console` of its own; this costs a third of
- * that per line, on the path every uncached request takes. The record's fields are searchable in Logs
- * Insights like a log record's, never dimensions; undefined fields are left out. Dimensions must stay
- * low-cardinality: never customer or key ids.
+ * step. Powertools serializes through its metric store and a `Console` of its own; on the path every
+ * uncached request takes, this line costs about 55 µs less per decision (bench/README.md, B1 and B11).
+ * The record's fields are searchable in Logs Insights like a log record's, never dimensions; undefined
+ * fields are left out. Dimensions must stay low-cardinality: never customer or key ids.
  */
 export class EmfLines {
   private readonly write: (line: string) => void;
