@@ -1,6 +1,6 @@
 import { linkSubject, SubjectLinkError, unlinkSubject } from '../../lambda/shared/customers/subjects';
 import { stringValue, UsageError, type OptionSpecs, type Values } from './args';
-import { CliError, customerArg, flushAfter, type CommandSpec } from './command';
+import { CliError, CUSTOMER_ARGUMENT, customerArg, flushAfter, type CommandSpec } from './command';
 
 const SUBJECT_OPTIONS: OptionSpecs = {
   issuer: { type: 'string', value: '<url>', help: 'the issuer, exactly as its tokens carry it in "iss"' },
@@ -25,7 +25,7 @@ export const linkSubjectCommand: CommandSpec = {
     '<sub> are decided on this customer\'s payment state. One subject per customer: linking another',
     'replaces it. A subject linked to another customer is refused.',
   ].join('\n'),
-  arguments: [{ name: '<cus_id>', help: 'the Stripe customer id', missing: 'missing the customer id <cus_id>: give a Stripe customer id such as cus_NffrFeUfNV2Hib' }],
+  arguments: [CUSTOMER_ARGUMENT],
   options: SUBJECT_OPTIONS,
   run: async (ctx) => {
     const customerId = customerArg(ctx.positionals[0]);
