@@ -136,12 +136,10 @@ export function makeAuthorizerHandler(
   };
 
   /**
-   * A strict route: one conditional write reserves its cost (never a read first, so concurrent calls
-   * cannot both spend the last units). No caching for this group: the policy answers this call only.
+   * Unconfigured payment URLs default to the stack's own portal, on the domain and stage the caller used.
+   * Each URL is built only when the decision names it: an Allow names the portal at most, and the
+   * checkout URL's client_reference_id costs a URL parse.
    */
-  /** Unconfigured payment URLs default to the stack's own portal, on the domain and stage the caller used. */
-  // Each URL is built only when the decision names it: an Allow names the portal at most, and the
-  // checkout URL's client_reference_id costs a URL parse.
   const settingsFor = (event: APIGatewayRequestAuthorizerEvent, customerId: string): DecisionSettings => {
     const caller = { customerId, domainName: event.requestContext?.domainName, stage: event.requestContext?.stage };
     return {
@@ -156,6 +154,10 @@ export function makeAuthorizerHandler(
     };
   };
 
+  /**
+   * A strict route: one conditional write reserves its cost (never a read first, so concurrent calls
+   * cannot both spend the last units). No caching for this group: the policy answers this call only.
+   */
   const reserve = async (event: APIGatewayRequestAuthorizerEvent, key: string, parsed: ParsedApiKey, route: RouteRule, at: Date): Promise<Decision | Refusal> => {
     if (deps.customers.reserve === undefined) throw new ReservationRefusedError('this authorizer has no store for strict routes');
     const cost = route.usage!.cost;
