@@ -3,6 +3,7 @@ import { usageView, type UsageView } from '../shared/customers/usage-view';
 import { jsonSafe, PAYMENT_PROBLEMS, type PaymentReason } from '../shared/problems';
 import type { RouteRule } from '../shared/requirements';
 import type { AuthorizerSettings } from '../shared/settings';
+import type { Draft } from '../shared/draft';
 
 /**
  * The authorizer's pure core: an authenticated customer's payment standing → a verdict for every
@@ -235,7 +236,7 @@ export function decide(customer: CustomerRecord, routes: readonly RouteRule[], n
   // JSON literals of our own making: never passed through jsonSafe, which would strip the quotes.
   for (const [key, literal] of usageFields(usage, reason)) context[key] = literal;
   // Field by field, leaving out what is unknown: conditional spreads cost ten times as much, on every decision.
-  const decision: { -readonly [K in keyof Decision]?: Decision[K] } = { customerId: customer.customerId, standing };
+  const decision: Draft<Decision> = { customerId: customer.customerId, standing };
   if (subscription !== undefined) decision.subscription = subscription;
   decision.verdicts = verdicts;
   if (reason !== undefined) decision.reason = reason;

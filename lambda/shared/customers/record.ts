@@ -1,3 +1,5 @@
+import type { Draft } from '../draft';
+
 /**
  * The customer record: what tollgate keeps per Stripe customer (one DynamoDB item, see item.ts for its
  * attributes). Plain data and the pure rules on it; no SDK imports.
@@ -135,7 +137,7 @@ export function subscriptionsOf(record: Pick<CustomerRecord, 'subscriptions' | '
     .map((id) => {
       const entry = record.subscriptions[id]!;
       const invoice = record.invoices[id];
-      const subscription: { -readonly [K in keyof Subscription]?: Subscription[K] } = { id, status: entry.status };
+      const subscription: Draft<Subscription> = { id, status: entry.status };
       if (entry.plan !== undefined) subscription.plan = entry.plan;
       subscription.cancelAtPeriodEnd = entry.cancelAtPeriodEnd === true;
       if (entry.currentPeriodStart !== undefined) subscription.currentPeriodStart = entry.currentPeriodStart;

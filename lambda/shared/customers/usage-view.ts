@@ -1,4 +1,5 @@
 import type { CustomerRecord } from './record';
+import type { Draft } from '../draft';
 
 /**
  * The one rule for a customer's usage in its billing period, for the authorizer (cost routes), the
@@ -83,7 +84,7 @@ export function usageView(record: UsageRecord, subscription: UsageSubscription |
   const credits = record.credits;
   // Field by field, in the view's order, leaving out what is unknown: conditional spreads cost several
   // times as much, and the authorizer builds a view on every decision.
-  const view: { -readonly [K in keyof UsageView]?: UsageView[K] } = {};
+  const view: Draft<UsageView> = {};
   if (key !== undefined) {
     view.plan = key;
     view.planName = plan?.name ?? key;
