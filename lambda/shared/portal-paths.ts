@@ -85,6 +85,9 @@ export function stageBaseUrl(domainName: string, stage: string): string {
   return `${local ? 'http' : 'https'}://${domainName}/${stage}`;
 }
 
+/** Who asks, and on which domain and stage: the stack's own portal pages are served there. */
+type Caller = { readonly customerId: string; readonly domainName?: string; readonly stage?: string };
+
 /**
  * The payment URLs a 402 carries, for one customer reached through one domain and stage: the
  * configured ones, else the stack's own portal. A configured checkout URL (a Payment Link, a Checkout
@@ -93,14 +96,12 @@ export function stageBaseUrl(domainName: string, stage: string): string {
  */
 export function effectivePaymentUrls(
   configured: { readonly checkoutUrl?: string; readonly portalUrl?: string },
-  caller: { readonly customerId: string; readonly domainName?: string; readonly stage?: string },
+  caller: Caller,
 ): { checkoutUrl?: string; portalUrl?: string } {
   const checkoutUrl = effectiveCheckoutUrl(configured, caller);
   const portalUrl = effectivePortalUrl(configured, caller);
   return { ...(checkoutUrl === undefined ? {} : { checkoutUrl }), ...(portalUrl === undefined ? {} : { portalUrl }) };
 }
-
-type Caller = { readonly customerId: string; readonly domainName?: string; readonly stage?: string };
 
 const portalBase = (caller: Caller): string | undefined =>
   caller.domainName !== undefined && caller.domainName !== '' && caller.stage !== undefined && caller.stage !== '' ? stageBaseUrl(caller.domainName, caller.stage) : undefined;
