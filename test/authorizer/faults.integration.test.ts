@@ -4,7 +4,8 @@ import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { createApiKey } from '../../lambda/shared/customers/keys';
 import { createTables, freePort, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from '../../lib/local/dynamodb-local';
-import { authorizerEvent, bearer, countRequests, quietObservability, settingsFor } from './support';
+import { quietObservability } from '../support/observability';
+import { authorizerEvent, bearer, countRequests, settingsFor } from './support';
 
 /**
  * The README's budget (the whole decision, retries included, answers or fails within 1 s) is a property

@@ -6,7 +6,8 @@ import { issueApiKey } from '../../lambda/shared/customers/api-key';
 import { PAYMENT_PROBLEMS, type PaymentReason } from '../../lambda/shared/problems';
 import { createApiKey, revokeApiKey, rotateApiKey } from '../../lambda/shared/customers/keys';
 import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
-import { authorizerEvent, BASE, bearer, countRequests, itemOf, oneSubscription, quietObservability, settingsFor, type OneSubscription } from './support';
+import { quietObservability } from '../support/observability';
+import { authorizerEvent, BASE, bearer, countRequests, itemOf, oneSubscription, settingsFor, type OneSubscription } from './support';
 import { tamperLastCharacter } from '../support/keys';
 import { createObservability } from '../../lambda/shared/observability';
 

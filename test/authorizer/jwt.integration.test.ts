@@ -13,7 +13,8 @@ import { LOCAL_AUDIENCE, mintToken, signJwt, startLocalIssuer, type LocalIssuer,
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local/dynamodb-local';
 import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
 import { openedResources } from '../support/opened';
-import { authorizerEvent, bearer, countRequests, itemOf, oneSubscription, quietObservability, settingsFor, type OneSubscription } from './support';
+import { quietObservability } from '../support/observability';
+import { authorizerEvent, bearer, countRequests, itemOf, oneSubscription, settingsFor, type OneSubscription } from './support';
 
 /**
  * Bearer JWTs through the real authorizer handler: tokens signed by a real loopback issuer (its JWKS

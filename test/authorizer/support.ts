@@ -1,7 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { CustomerRecord, SubscriptionStatus, UsageBlock } from '../../lambda/shared/customers/record';
-import { createObservability, type LineObservability } from '../../lambda/shared/observability';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import type { AuthorizerSettings } from '../../lambda/shared/settings';
 
@@ -54,11 +53,6 @@ export const routeEvent = (route: RouteRule, headers: Record<string, string> | n
   requestEvent({ method: route.method, resource: route.path, path: route.path }, headers);
 
 export const bearer = (key: string): Record<string, string> => ({ Authorization: `Bearer ${key}` });
-
-export function quietObservability(): LineObservability {
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  return createObservability('authorizer-test', { namespace: 'TollgateTest', logLevel: 'SILENT' });
-}
 
 /**
  * Counts what a client sends (SDK middleware). `attempts` (the default): every HTTP attempt, retries

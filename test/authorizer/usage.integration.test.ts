@@ -7,7 +7,8 @@ import { createApiKey, revokeApiKey } from '../../lambda/shared/customers/keys';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import type { AuthorizerSettings } from '../../lambda/shared/settings';
 import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
-import { BASE, bearer, countRequests, itemOf, oneSubscription, quietObservability, ROUTES, routeEvent, type OneSubscription } from './support';
+import { quietObservability } from '../support/observability';
+import { BASE, bearer, countRequests, itemOf, oneSubscription, ROUTES, routeEvent, type OneSubscription } from './support';
 
 const NOW = new Date('2026-08-01T12:00:00Z');
 const T = NOW.getTime() / 1000;

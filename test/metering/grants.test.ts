@@ -6,7 +6,7 @@ import { METERING_ACTIONS, METERING_DEAD_LETTER_ACTIONS } from '../../lib/meteri
 import { fakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
 import { startFakeStripeApi } from '../../lib/local/stripe-api/server';
 import { freshTables, recordDynamoActions, type TestTables } from '../support/dynamodb';
-import { quietObservability } from '../webhook/support';
+import { quietObservability } from '../support/observability';
 import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, seedCustomer } from './support';
 
 let tables: TestTables;

@@ -6,7 +6,7 @@ import type { MeteringRules } from '../../lambda/metering/rules';
 import { DynamoMeteringStore, type MeteringStore } from '../../lambda/metering/store';
 import type { AuthorizerCacheFlusher, FlushTarget } from '../../lambda/shared/ports';
 import type { TestTables } from '../support/dynamodb';
-import { quietObservability } from '../webhook/support';
+import { quietObservability } from '../support/observability';
 
 export const TARGET: FlushTarget = { restApiId: 'a1b2c3d4e5', stage: 'prod' };
 export const PERIOD_1 = 1_900_000_000;

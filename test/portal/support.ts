@@ -13,7 +13,7 @@ import { pricesResource } from '../../lib/local/stripe-api/prices';
 import { startFakeStripeApi, type FakeStripeApi } from '../../lib/local/stripe-api/server';
 import { addPrice, createFakeStripeStore, type FakeStripeStore } from '../../lib/local/stripe-api/store';
 import type { TestTables } from '../support/dynamodb';
-import { quietObservability } from '../webhook/support';
+import { quietObservability } from '../support/observability';
 
 export const DOMAIN = 'api.example.com';
 export const ORIGIN = `https://${DOMAIN}`;

@@ -3,7 +3,8 @@ import { buildStripeEvent, stripeId, type StripeEventOverrides, type HandledEven
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { DynamoPaymentStateStore, FLUSH_IN_FLIGHT_SECONDS } from '../../lambda/webhook/store';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
-import { API_ID, STAGE, authorize, quietObservability, RecordingFlusher, SECRET, seedApiKey, signedDelivery, snapshotTables, webhookFor } from './support';
+import { quietObservability } from '../support/observability';
+import { API_ID, STAGE, authorize, RecordingFlusher, SECRET, seedApiKey, signedDelivery, snapshotTables, webhookFor } from './support';
 
 let tables: TestTables;
 beforeAll(async () => {

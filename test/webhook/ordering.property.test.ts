@@ -8,7 +8,8 @@ import type { PaymentStateStore } from '../../lambda/webhook/store';
 import { buildStripeEvent, stripeId } from '../../lib/fixtures/stripe-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { MemoryPaymentStateStore } from './memory-store';
-import { quietObservability, RecordingFlusher, SECRET, signedDelivery, webhookFor } from './support';
+import { quietObservability } from '../support/observability';
+import { RecordingFlusher, SECRET, signedDelivery, webhookFor } from './support';
 
 let tables: TestTables;
 beforeAll(async () => {

@@ -5,7 +5,7 @@ import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { evaluatePolicy } from '../../lambda/authorizer/policy';
 import { issueApiKey } from '../../lambda/shared/customers/api-key';
 import { keyAttributeName } from '../../lambda/shared/customers/item';
-import { createObservability, type LineObservability } from '../../lambda/shared/observability';
+import { quietObservability } from '../support/observability';
 import type { FlushTarget } from '../../lambda/shared/ports';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import { makeWebhookHandler, type WebhookDeps } from '../../lambda/webhook/handler';
@@ -17,11 +17,6 @@ export const SECRET = 'whsec_testsecretA1b2C3d4E5f6G7h8I9j0';
 export const OTHER_SECRET = 'whsec_othersecretZ9y8X7w6V5u4T3s2R1';
 export const API_ID = 'a1b2c3d4e5';
 export const STAGE = 'prod';
-
-export function quietObservability(): LineObservability {
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  return createObservability('webhook-test', { namespace: 'TollgateTest', logLevel: 'SILENT' });
-}
 
 /** A Lambda proxy event as API Gateway delivers a Stripe webhook. */
 export function proxyEvent(body: string | null, headers: Record<string, string> = {}, isBase64Encoded = false): APIGatewayProxyEvent {

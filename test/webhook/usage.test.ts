@@ -6,7 +6,8 @@ import type { Plans } from '../../lambda/shared/customers/usage-view';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import { buildStripeEvent, stripeId, type HandledEventType, type StripeEventOverrides } from '../../lib/fixtures/stripe-events';
 import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
-import { API_ID, quietObservability, seedApiKey, signedDelivery, STAGE, webhookFor } from './support';
+import { quietObservability } from '../support/observability';
+import { API_ID, seedApiKey, signedDelivery, STAGE, webhookFor } from './support';
 
 let tables: TestTables;
 let documents: DynamoDBDocumentClient;
