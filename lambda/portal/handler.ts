@@ -154,6 +154,7 @@ export function makePortalHandler(deps: PortalDeps): (event: APIGatewayProxyEven
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>API reference</title>
+<link rel="icon" href="data:,">
 </head>
 <body>
 <noscript><p>The API reference needs JavaScript. The OpenAPI document is at <a href="${ctx.base}${PORTAL_PATHS.document}">${ctx.base}${PORTAL_PATHS.document}</a>; each problem type has its page under <a href="${ctx.base}/tollgate/problems/no_subscription">${ctx.base}/tollgate/problems/</a>.</p></noscript>

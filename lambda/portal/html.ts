@@ -90,6 +90,7 @@ export function layout({ title, base, body, banner }: Layout): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${base}/tollgate/assets/portal.css">
 <script defer src="${base}/tollgate/assets/portal.js"></script>
 </head>

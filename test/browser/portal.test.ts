@@ -245,8 +245,11 @@ describe('the developer portal in a browser', () => {
   it('serves the API reference with the explorer from the stack, and a page for every 402 reason', async () => {
     const page = await (await browser.newContext()).newPage();
     const blocked: string[] = [];
+    // A page without a declared icon makes the browser ask the API's origin for /favicon.ico: a 403.
+    const failed: string[] = [];
     page.on('console', (message) => {
       if (/Content Security Policy|Refused to/.test(message.text())) blocked.push(message.text());
+      if (message.type() === 'error' && /Failed to load resource/.test(message.text())) failed.push(`${page.url()}: ${message.text()}`);
     });
     const external: string[] = [];
     page.on('request', (request) => {
@@ -263,6 +266,10 @@ describe('the developer portal in a browser', () => {
       expect(response?.status()).toBe(200);
       await page.locator('main', { hasText: 'What to do' }).waitFor();
     }
+    await page.goto(`${started!.apiUrl}tollgate/portal`);
+    await page.locator('main').first().waitFor();
+    expect(blocked).toEqual([]);
+    expect(failed).toEqual([]);
     await page.context().close();
   });
 });
