@@ -41,6 +41,13 @@ export class CachedJwks implements JwksCache {
   private readonly cooldownMs: number;
   /** How many times each URI was fetched (the bench and tests read it). */
   readonly fetches = new Map<string, number>();
+  /** Each set's text as last fetched: a fetch that brings the same set changes nothing. */
+  private readonly texts = new Map<string, string>();
+  /**
+   * Goes up whenever a key set is stored that differs from the one before (a key rotated, added or
+   * withdrawn): a token verified under an older version is verified again (verified-tokens.ts).
+   */
+  version = 0;
 
   constructor(private readonly options: JwksCacheOptions) {
     this.now = options.now ?? Date.now;
@@ -48,7 +55,14 @@ export class CachedJwks implements JwksCache {
   }
 
   addJwks(jwksUri: string, jwks: Jwks): void {
+    this.store(jwksUri, jwks, JSON.stringify(jwks));
+  }
+
+  private store(jwksUri: string, jwks: Jwks, text: string): void {
     this.sets.set(jwksUri, jwks);
+    if (this.texts.get(jwksUri) === text) return;
+    this.texts.set(jwksUri, text);
+    this.version++;
   }
 
   getJwks(jwksUri: string): Promise<Jwks> {
@@ -60,9 +74,10 @@ export class CachedJwks implements JwksCache {
       try {
         const body = await this.options.fetcher.fetch(jwksUri);
         if (body.byteLength > MAX_JWKS_BYTES) throw new Error(`larger than ${MAX_JWKS_BYTES} bytes`);
-        const jwks: unknown = JSON.parse(new TextDecoder().decode(body));
+        const text = new TextDecoder().decode(body);
+        const jwks: unknown = JSON.parse(text);
         assertIsJwks(jwks as Parameters<typeof assertIsJwks>[0]);
-        this.sets.set(jwksUri, jwks as Jwks);
+        this.store(jwksUri, jwks as Jwks, text);
         return jwks as Jwks;
       } catch (err) {
         throw new JwksUnavailableError(`the JWKS at ${jwksUri} could not be fetched: ${err instanceof Error ? err.message : String(err)}`, { cause: err });

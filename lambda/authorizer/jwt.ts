@@ -7,6 +7,7 @@ import { CUSTOMER_ID } from '../shared/customers/api-key';
 import { cognitoUserPool, isLoopbackUrl, type TrustedIssuer } from '../shared/issuers';
 import { isJwtShaped, MAX_JWT_HEADER_SEGMENT } from './credentials';
 import { CachedJwks, DEFAULT_JWKS_COOLDOWN_MS, JwkNotCached, JwksUnavailableError, MAX_JWKS_BYTES } from './jwks';
+import { DEFAULT_REMEMBERED_TOKENS, VerifiedTokens } from './verified-tokens';
 
 /**
  * OAuth 2.0 / OIDC access tokens: verified with aws-jwt-verify (AWS's library, for Cognito and any OIDC
@@ -14,6 +15,8 @@ import { CachedJwks, DEFAULT_JWKS_COOLDOWN_MS, JwkNotCached, JwksUnavailableErro
  * must be shaped like a JWT, name a trusted issuer in `iss` and use one of that issuer's algorithms: a
  * token from anywhere else costs nothing, not a fetch, not a read. Then the library checks the signature,
  * `iss`, `aud` (or Cognito's `client_id` and `token_use`), `exp` and `nbf` with the issuer's clock skew.
+ * A token that passed is remembered by the instance, and not checked again while it stays acceptable
+ * under the same keys (verified-tokens.ts).
  *
  * API Gateway caches a decision for the authorizer's TTL, keyed on the whole Authorization header, and
  * cannot be told a shorter life for one entry. So a token is accepted only if it is still valid when a
@@ -61,6 +64,8 @@ export interface TokenVerifierOptions {
   readonly now?: () => number;
   /** Least time between two fetches of one JWKS (unknown kids). @default 30 s */
   readonly jwksCooldownMs?: number;
+  /** How many verified tokens to remember (verified-tokens.ts); 0 verifies every token every time. @default DEFAULT_REMEMBERED_TOKENS */
+  readonly rememberedTokens?: number;
 }
 
 /** The `sub` of a token, linked to a customer: `<issuer>#<sub>` (lambda/shared/customers/subjects.ts). */
@@ -98,17 +103,33 @@ export class TokenVerifier {
   private readonly discoveryFailedAt = new Map<string, number>();
   private readonly now: () => number;
   private readonly cooldownMs: number;
+  private readonly ttlMs: number;
   readonly jwks: CachedJwks;
+  /** Tokens verified before: a token seen again skips the signature and claim checks. */
+  readonly remembered: VerifiedTokens<VerifiedToken>;
 
   constructor(private readonly options: TokenVerifierOptions) {
     this.byIssuer = new Map(options.issuers.map((issuer) => [issuer.issuer, issuer]));
     this.now = options.now ?? Date.now;
     this.cooldownMs = options.jwksCooldownMs ?? DEFAULT_JWKS_COOLDOWN_MS;
+    this.ttlMs = options.cacheTtlSeconds * 1000;
     this.jwks = new CachedJwks({ fetcher: options.fetcher, now: this.now, cooldownMs: this.cooldownMs });
+    this.remembered = new VerifiedTokens(options.rememberedTokens ?? DEFAULT_REMEMBERED_TOKENS);
   }
 
   /** Refusal (401), a verified token, or a throw (JwksUnavailableError and the unexpected: 503). */
   async verify(token: string): Promise<VerifiedToken | TokenRefused> {
+    const keysVersion = this.jwks.version;
+    const known = this.remembered.get(token, this.now() + this.ttlMs, keysVersion);
+    if (known !== undefined) return known;
+    const verified = await this.check(token);
+    // Not when a key set changed meanwhile: the token may have been checked against the set before it.
+    if (!(verified instanceof TokenRefused) && this.jwks.version === keysVersion) this.remembered.add(token, verified, keysVersion);
+    return verified;
+  }
+
+  /** Every check, in full. */
+  private async check(token: string): Promise<VerifiedToken | TokenRefused> {
     if (!isJwtShaped(token)) return new TokenRefused('invalid_token');
     const [headerSegment, payloadSegment] = token.split('.') as [string, string, string];
     if (headerSegment.length > MAX_JWT_HEADER_SEGMENT) return new TokenRefused('invalid_token');
@@ -132,7 +153,7 @@ export class TokenVerifier {
       throw err;
     }
     if (typeof payload.exp !== 'number') return new TokenRefused('invalid_token');
-    if (payload.exp * 1000 < this.now() + this.options.cacheTtlSeconds * 1000) {
+    if (payload.exp * 1000 < this.now() + this.ttlMs) {
       return new TokenRefused(payload.exp * 1000 < this.now() ? 'expired_token' : 'expiring_token');
     }
     const subject = payload.sub;

@@ -65,6 +65,8 @@ export interface TokenAuthenticatorOptions {
   readonly fetcher?: Fetcher;
   /** @default - no route requires a scope */
   readonly routeScopes?: RouteScopes;
+  /** Verified tokens to remember (verified-tokens.ts); 0 verifies every token every time. @default DEFAULT_REMEMBERED_TOKENS */
+  readonly rememberedTokens?: number;
 }
 
 /** undefined when no issuer is trusted: the authorizer then refuses every JWT without looking at it. */
@@ -76,6 +78,7 @@ export function createTokenAuthenticator(options: TokenAuthenticatorOptions): To
       cacheTtlSeconds: options.cacheTtlSeconds,
       fetcher: options.fetcher ?? httpFetcher(JWKS_FETCH_TIMEOUT_MS),
       ...(options.now === undefined ? {} : { now: options.now }),
+      ...(options.rememberedTokens === undefined ? {} : { rememberedTokens: options.rememberedTokens }),
     }),
     customers: new DynamoTokenCustomerReader(options.client, options.customersTable),
     ...(options.routeScopes === undefined ? {} : { routeScopes: options.routeScopes }),

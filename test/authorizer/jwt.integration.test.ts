@@ -247,6 +247,26 @@ describe('authorizer with bearer JWTs', () => {
       destroy();
     });
 
+    it('refuses the forged twins of a token it remembers as verified', async () => {
+      const { call, reads, reasons, tokens, destroy } = setup();
+      const genuine = issuer.mint({ customerId: paying });
+      // The first decision fetches the keys (a cold start); the second verifies and remembers; the third remembers.
+      for (let i = 0; i < 3; i++) expect(effectOn(await call(genuine), '/GET/v1/quotes')).toBe('Allow');
+      expect(tokens.verifier.remembered.hits).toBe(1);
+      expect(reads.count()).toBe(3);
+      const [header, payload, signature] = parts(genuine);
+      const twins = [
+        `${header}.${payload}.${signature.slice(0, 10)}${signature[10] === 'A' ? 'B' : 'A'}${signature.slice(11)}`,
+        `${header}.${segment({ ...payloadOf(genuine), stripe_customer_id: 'cus_SomeoneElse' })}.${signature}`,
+        `${segment({ alg: 'none', typ: 'JWT', kid: issuer.key.kid })}.${payload}.${signature}`,
+      ];
+      for (const twin of twins) await expect(call(twin)).rejects.toThrow(/^Unauthorized$/);
+      expect(reasons().slice(-3)).toEqual(['invalid_token', 'invalid_token', 'invalid_token']);
+      expect(reads.count()).toBe(3);
+      expect(tokens.verifier.remembered.hits).toBe(1);
+      destroy();
+    });
+
     it('the forged tokens are one change away from a token it accepts (the controls pass)', async () => {
       const { call, destroy } = setup();
       const token = issuer.mint({ customerId: paying });
