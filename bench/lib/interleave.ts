@@ -60,15 +60,29 @@ export async function pairedLatencies(
   [a, b]: readonly [Probe, Probe],
   sizes: { readonly repetitions: number; readonly latencyWarmup: number; readonly latencySamples: number },
 ): Promise<PairedPercentiles> {
-  const p50: Array<{ a: number; b: number }> = [];
-  const p99: Array<{ a: number; b: number }> = [];
+  return (await latenciesAgainst([a], b, sizes))[0]!;
+}
+
+/**
+ * Each probe against one baseline, all interleaved (A B C A B C …) so that every side sees the same
+ * load: one PairedPercentiles per probe, its `b` the baseline's, as pairedLatencies over `repetitions`.
+ */
+export async function latenciesAgainst(
+  probes: readonly Probe[],
+  baseline: Probe,
+  sizes: { readonly repetitions: number; readonly latencyWarmup: number; readonly latencySamples: number },
+): Promise<PairedPercentiles[]> {
+  const pairs = probes.map(() => ({ p50: [] as Array<{ a: number; b: number }>, p99: [] as Array<{ a: number; b: number }> }));
   let callsPerSide = 0;
   for (let rep = 0; rep < sizes.repetitions; rep++) {
     const warmup = rep === 0 ? sizes.latencyWarmup : 10;
-    const [sa, sb] = await interleavedLatencies([a, b], { warmup, samples: sizes.latencySamples });
+    const samples = await interleavedLatencies([...probes, baseline], { warmup, samples: sizes.latencySamples });
+    const base = samples[probes.length]!;
     callsPerSide += warmup + sizes.latencySamples;
-    p50.push({ a: percentile(sa!, 50), b: percentile(sb!, 50) });
-    p99.push({ a: percentile(sa!, 99), b: percentile(sb!, 99) });
+    pairs.forEach((pair, k) => {
+      pair.p50.push({ a: percentile(samples[k]!, 50), b: percentile(base, 50) });
+      pair.p99.push({ a: percentile(samples[k]!, 99), b: percentile(base, 99) });
+    });
   }
-  return { p50, p99, callsPerSide };
+  return pairs.map((pair) => ({ ...pair, callsPerSide }));
 }
