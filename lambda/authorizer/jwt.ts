@@ -123,7 +123,7 @@ export class TokenVerifier {
     const known = this.remembered.get(token, this.now() + this.ttlMs, keysVersion);
     if (known !== undefined) return known;
     const verified = await this.check(token);
-    // Not when a key set changed meanwhile: the token may have been checked against the set before it.
+    // Only if no key set changed during the check: then it was checked against the sets of keysVersion.
     if (!(verified instanceof TokenRefused) && this.jwks.version === keysVersion) this.remembered.add(token, verified, keysVersion);
     return verified;
   }
