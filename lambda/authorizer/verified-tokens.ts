@@ -16,7 +16,7 @@
  * Bounded: when full, the oldest entry goes.
  */
 
-/** About 20 MB at most for tokens of 2 KB; the authorizer has 512 MB. */
+/** About 20 MB for tokens of 2 KB, 80 MB at most (tokens at the 8 KB header limit); the authorizer has 512 MB. */
 export const DEFAULT_REMEMBERED_TOKENS = 10_000;
 
 interface Entry<T> {
