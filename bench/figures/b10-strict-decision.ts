@@ -10,7 +10,7 @@ import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localClient } from '../../lib/local/dynamodb-local';
 import { authorizerEvent, benchAuthorizerClient, benchAuthorizerSettings, freshBenchTables, type Credential } from '../lib/authorizer';
 import { outcomeOf } from '../lib/decisions';
-import { pairedLatencies, throughput } from '../lib/interleave';
+import { cycling, pairedLatencies, throughput } from '../lib/interleave';
 import { countRequests } from '../lib/request-counter';
 import { SIZES } from '../lib/sizes';
 import { exactMeasure, ratioMeasure } from '../lib/stats';
@@ -60,16 +60,16 @@ export const figure: Figure = {
         const outcome = await outcomeOf(handler(event), event.methodArn);
         if (outcome !== 'allow') throw new Error(`benchmark set-up is wrong: ${c.customerId} got ${outcome}, expected allow`);
       }
-      let i = 0;
       // Built before the timing, as in B1 (bench/lib/decisions.ts decisionProbe).
-      const events = credentials.map((c) => authorizerEvent(c.key, STRICT_EVENT));
-      const decide = () => handler(events[i++ % events.length]!);
+      const decide = cycling(
+        credentials.map((c) => authorizerEvent(c.key, STRICT_EVENT)),
+        (event) => handler(event),
+      );
       // The floor: the reader's exact request (condition, ADD, return values) on a client of the same settings.
       const rawRequests = credentials.map((c) =>
         reservationUpdate(names.customers, { customerId: c.customerId, keyId: parseApiKey(c.key)!.keyId, keyHash: hashApiKey(c.key), cost: 1, now: new Date() }),
       );
-      let j = 0;
-      const raw = () => rawClient.send(rawRequests[j++ % rawRequests.length]!);
+      const raw = cycling(rawRequests, (request) => rawClient.send(request));
       const counter = countRequests(reservationClient);
       counter.reset();
       const { p50, p99, callsPerSide: decisions } = await pairedLatencies([decide, raw], sizes);

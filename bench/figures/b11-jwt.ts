@@ -9,7 +9,7 @@ import { startLocalIssuer } from '../../lib/local/oidc-issuer';
 import { authorizerEvent, benchAuthorizerClient, benchAuthorizerSettings, freshBenchTables, seedCustomers } from '../lib/authorizer';
 import { bundle } from '../lib/bundles';
 import { outcomeOf } from '../lib/decisions';
-import { latenciesAgainst } from '../lib/interleave';
+import { cycling, latenciesAgainst } from '../lib/interleave';
 import { countRequests } from '../lib/request-counter';
 import { SIZES } from '../lib/sizes';
 import { exactMeasure, ratioMeasure } from '../lib/stats';
@@ -73,12 +73,8 @@ export const figure: Figure = {
       const requests = credentials.map((c) => new GetItemCommand({ TableName: names.customers, Key: { customerId: { S: c.customerId } }, ConsistentRead: true, ...projection }));
       // Built before the timing, as in B1 (bench/lib/decisions.ts decisionProbe).
       const events = credentials.map((c) => authorizerEvent(c.token));
-      const cycling = (send: (i: number) => Promise<unknown>) => {
-        let i = 0;
-        return (): Promise<unknown> => send(i++);
-      };
-      const [seenBefore, firstSight] = handlers.map((handler) => cycling((i) => handler(events[i % events.length]!)));
-      const raw = cycling((i) => rawClient.send(requests[i % requests.length]!));
+      const [seenBefore, firstSight] = handlers.map((handler) => cycling(events, (event) => handler(event)));
+      const raw = cycling(requests, (request) => rawClient.send(request));
 
       const [remembered, verified] = await latenciesAgainst([seenBefore!, firstSight!], raw, sizes);
       const decisions = remembered!.callsPerSide;

@@ -5,7 +5,7 @@ import { evaluatePolicy } from '../../lambda/authorizer/policy';
 import { parseApiKey } from '../../lambda/shared/customers/api-key';
 import { decisionProjection } from '../../lambda/shared/customers/item';
 import { authorizerEvent, benchAuthorizer, benchAuthorizerClient, benchAuthorizerSettings, freshBenchTables, seedCustomers, type Credential, type SeededCustomers } from './authorizer';
-import type { Probe } from './interleave';
+import { cycling, type Probe } from './interleave';
 import { countRequests } from './request-counter';
 import type { FigureContext } from './types';
 
@@ -49,9 +49,10 @@ export async function decisionBench(context: FigureContext, customersPerKind: nu
    * the header maps) is not the authorizer's work.
    */
   const decisionProbe = (credentials: readonly Credential[]): Probe => {
-    const events = credentials.map((c) => authorizerEvent(c.key));
-    let i = 0;
-    return () => handler(events[i++ % events.length]!);
+    return cycling(
+      credentials.map((c) => authorizerEvent(c.key)),
+      (event) => handler(event),
+    );
   };
 
   /** The physical floor: the same GetItem the reader sends (key, consistency, projection), nothing around it. */
@@ -60,8 +61,7 @@ export async function decisionBench(context: FigureContext, customersPerKind: nu
       const projection = decisionProjection(parseApiKey(c.key)!.keyId);
       return new GetItemCommand({ TableName: names.customers, Key: { customerId: { S: c.customerId } }, ConsistentRead: true, ...projection });
     });
-    let i = 0;
-    return () => rawClient.send(requests[i++ % requests.length]!);
+    return cycling(requests, (request) => rawClient.send(request));
   };
 
   /** Fails loudly when a kind of credential does not get the decision the figure is about. */

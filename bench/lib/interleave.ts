@@ -4,6 +4,12 @@ import { percentile } from './stats';
 
 export type Probe = () => Promise<unknown>;
 
+/** A probe that sends the prepared items in turn, round and round (events, requests built before the timing). */
+export function cycling<T>(items: readonly T[], send: (item: T) => Promise<unknown>): Probe {
+  let i = 0;
+  return () => send(items[i++ % items.length]!);
+}
+
 const elapsedMs = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e6;
 
 /** Runs a probe, swallowing the rejection a 401 decision ends with: its latency counts the same. */
