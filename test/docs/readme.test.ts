@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { run, startLocalStack, type LocalStack } from '../cli/support';
 import { DOC_PAGES, readPage, ROOT, shellBlocks, words } from './markdown';
@@ -41,6 +41,8 @@ describe('the documentation', () => {
       const covered = runBy.find(([pattern]) => pattern.test(line));
       if (covered !== undefined) {
         expect(readFileSync(path.join(ROOT, covered[1]), 'utf8')).toContain(covered[2]);
+        // A test file named to run alone must exist.
+        for (const file of words(line).argv.filter((word) => word.endsWith('.test.ts'))) expect({ line, exists: existsSync(path.join(ROOT, file)) }).toEqual({ line, exists: true });
       } else if (!external.test(line)) {
         unknown.push(line);
       }
