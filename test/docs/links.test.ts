@@ -28,6 +28,16 @@ describe('the documentation', () => {
     expect(broken).toEqual([]);
   });
 
+  it.each(DOC_PAGES)('%s: every source path it names exists', (page) => {
+    const text = readPage(page);
+    const named = [...text.matchAll(/`((?:\.ci|api|bench|bin|client|docs|lambda|lib|test)\/[^`\s]*)`/g)].map((m) => m[1]!);
+    // The layout's tree: the first word of each line of its code block.
+    if (page === 'docs/project-layout.md') named.push(...[...text.matchAll(/^((?:api|bench|bin|client|docs|lambda|lib|test)\/\S*)/gm)].map((m) => m[1]!));
+    // Placeholders and globs name no one file; bench/results and client/dist are built, not checked in.
+    const checkable = named.filter((name) => !/[<*…]/.test(name) && !/^(bench\/results|client\/dist)/.test(name));
+    expect(checkable.filter((name) => !existsSync(path.join(ROOT, name)))).toEqual([]);
+  });
+
   it('finds the anchors GitHub makes, so the link check can fail', () => {
     const page = '# Access tokens (OAuth 2.0 / OpenID Connect)\n## `tollgate report`\n```sh\n# not a heading\n```\n## Upgrading from 0.1\n## Upgrading from 0.1\n';
     expect([...anchors(page)]).toEqual(['access-tokens-oauth-20--openid-connect', 'tollgate-report', 'upgrading-from-01', 'upgrading-from-01-1']);
