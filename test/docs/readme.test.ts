@@ -1,49 +1,28 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ROOT, run, startLocalStack, type LocalStack } from '../cli/support';
+import { run, startLocalStack, type LocalStack } from '../cli/support';
+import { DOC_PAGES, readPage, ROOT, shellBlocks, words } from './markdown';
 
 /**
- * The README's commands as a user runs them. The CLI walk-through runs line by line against a local
- * stack; every other command block names only commands that a test or .ci/run executes.
+ * The documentation's commands as a user runs them. The CLI walk-through (docs/cli.md) runs line by line
+ * against a local stack; every other command block, in the README, docs/ and bench/README.md, names only
+ * commands that a test or .ci/run executes.
  */
 
-const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-
-/** The ```sh blocks, each as its command lines (comments and continuations joined). */
-function shellBlocks(markdown: string): string[][] {
-  return [...markdown.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) =>
-    m[1]!
-      .replace(/\\\n\s*/g, ' ')
-      .split('\n')
-      .map((line) => line.trim())
-      .filter((line) => line !== '' && !line.startsWith('#')),
-  );
-}
-
-/** Words of a command line, as a POSIX shell splits them (quotes, no expansion), without its `# comment`. */
-function words(line: string): { argv: string[]; comment: string } {
-  const argv: string[] = [];
-  let rest = line;
-  for (;;) {
-    rest = rest.trimStart();
-    if (rest === '' || rest.startsWith('#')) break;
-    const m = /^(?:"([^"]*)"|'([^']*)'|([^\s"']+))+/.exec(rest)!;
-    argv.push(m[0].replace(/"([^"]*)"|'([^']*)'/g, '$1$2'));
-    rest = rest.slice(m[0].length);
-  }
-  return { argv, comment: rest.replace(/^#\s*/, '') };
-}
+const WALK_THROUGH = 'A walk-through against `npm start`';
 
 describe('README', () => {
   it('has the two set-up commands on its first screen', () => {
-    const firstScreen = README.split('\n').slice(0, 40).join('\n');
+    const firstScreen = readPage('README.md').split('\n').slice(0, 40).join('\n');
     expect(firstScreen).toContain('npm install && npm start');
     expect(firstScreen).toContain('npm test');
     expect(firstScreen).toMatch(/402 Payment Required/);
     expect(firstScreen).toMatch(/protect your own API/i);
   });
+});
 
-  it('names only commands that the tests or .ci/run execute, or that need AWS or Stripe', () => {
+describe('the documentation', () => {
+  it.each(DOC_PAGES)('%s names only commands that the tests or .ci/run execute, or that need AWS or Stripe', (page) => {
     // Where each kind of command is run: a test file and the text it must contain.
     const runBy: Array<[RegExp, string, string]> = [
       [/^npm (install && npm start|start)\b/, 'test/local/e2e.test.ts', "spawn('npm', ['start'"],
@@ -58,10 +37,12 @@ describe('README', () => {
     // Need an AWS account or a Stripe account: documented, not runnable here.
     const external = /^(npx cdk (deploy|bootstrap)|aws |stripe )/;
     const unknown: string[] = [];
-    for (const line of shellBlocks(README).flat().map((l) => l.replace(/\s+#.*$/, ''))) {
+    for (const line of shellBlocks(readPage(page)).flat().map((l) => l.replace(/\s+#.*$/, ''))) {
       const covered = runBy.find(([pattern]) => pattern.test(line));
       if (covered !== undefined) {
         expect(readFileSync(path.join(ROOT, covered[1]), 'utf8')).toContain(covered[2]);
+        // A test file named to run alone must exist.
+        for (const file of words(line).argv.filter((word) => word.endsWith('.test.ts'))) expect({ line, exists: existsSync(path.join(ROOT, file)) }).toEqual({ line, exists: true });
       } else if (!external.test(line)) {
         unknown.push(line);
       }
@@ -76,8 +57,10 @@ describe('README', () => {
     });
     afterAll(() => stack.stop());
 
-    it('answers as the README says, line by line', async () => {
-      const block = shellBlocks(README.slice(README.indexOf('A walk-through against `npm start`'))).at(0)!;
+    it('answers as docs/cli.md says, line by line', async () => {
+      expect(DOC_PAGES.filter((page) => readPage(page).includes(WALK_THROUGH))).toEqual(['docs/cli.md']);
+      const cli = readPage('docs/cli.md');
+      const block = shellBlocks(cli.slice(cli.indexOf(WALK_THROUGH))).at(0)!;
       expect(block.length).toBeGreaterThanOrEqual(8);
       let key = '';
       let keyId = '';
