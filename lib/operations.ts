@@ -10,7 +10,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { METERING_METRICS, METRICS, SERVICES } from '../lambda/shared/metrics';
 import { METRICS_NAMESPACE } from '../lambda/shared/observability';
-import { DASHBOARD_QUERIES, REPORT_QUERIES, reportQueryPrefix, type ReportQueryName } from './cli/report-queries';
+import { DASHBOARD_QUERIES, REPORT_QUERIES, reportQueryPrefix, type ReportQueryName } from './report/queries';
 import type { OperationsConfig } from './config/operations';
 
 export interface OperationsProps {
