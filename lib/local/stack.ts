@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { setTimeout as delay } from 'node:timers/promises';
 import { loadApiDocument } from '../openapi/load';
-import { loadConfig, readCdkJsonContext, type TollgateConfig } from '../config/tollgate-config';
+import type { TollgateConfig } from '../config/tollgate-config';
 import { buildApiDocument, configuredBuildOptions, type BuiltApi } from '../openapi/build';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';
@@ -56,12 +56,6 @@ export const LOCAL_REST_API_ID = 'local';
 export const LOCAL_TABLE_PREFIX = 'tollgate';
 /** Documented in the README: only for the local run, never for a deployed endpoint. */
 export const LOCAL_WEBHOOK_SECRET = 'whsec_tollgate_local_development_only';
-
-/** cdk.json's `tollgate:*` context, validated as `cdk synth` validates it; `overrides` as `cdk -c key=value`. */
-export function loadProjectConfig(root: string, overrides: Readonly<Record<string, string>> = {}): TollgateConfig {
-  const context = { ...readCdkJsonContext(root), ...overrides };
-  return loadConfig((key) => context[key]);
-}
 
 /**
  * The settings the deployed authorizer reads from its environment, derived through the same contract
