@@ -18,7 +18,7 @@ import { ASSETS_DIR, DOCUMENT_FILE } from '../lambda/portal/assets';
 import { portalEnvironment } from '../lambda/portal/settings';
 import { portalCatalog } from './config/portal-catalog';
 import { PORTAL_SCRIPT_ENTRY, SCALAR_STANDALONE } from './local/portal-assets';
-import { buildApiDocument, configuredBuildOptions, readRoutes, routeScopesOf, type BuiltApi } from './openapi/build';
+import { backendTarget, buildApiDocument, configuredBuildOptions, readRoutes, routeScopesOf, type BuiltApi } from './openapi/build';
 import { Operations } from './operations';
 import { assertEnvironmentFits, issuersEnvironment } from '../lambda/shared/issuers';
 import { SUBJECT_INDEX } from '../lambda/shared/customers/subjects';
@@ -167,10 +167,7 @@ export class TollgateStack extends Stack {
       authorizerUri: invocationUri(this.authorizer),
       webhookUri: invocationUri(this.webhook),
       usageUri: invocationUri(this.usage),
-      backend:
-        this.backend === undefined
-          ? { type: 'http', baseUrl: config.backendUrl! }
-          : { type: 'lambda', invocationUri: invocationUri(this.backend) },
+      backend: backendTarget(config, { sampleBackend: this.backend && invocationUri(this.backend) }),
       ...configuredBuildOptions(config),
       portalUri: invocationUri(this.portal),
     }));

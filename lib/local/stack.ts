@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { setTimeout as delay } from 'node:timers/promises';
 import { loadApiDocument } from '../openapi/load';
 import type { TollgateConfig } from '../config/tollgate-config';
-import { buildApiDocument, configuredBuildOptions, type BuiltApi } from '../openapi/build';
+import { backendTarget, buildApiDocument, configuredBuildOptions, type BuiltApi } from '../openapi/build';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
@@ -71,10 +71,7 @@ export function buildLocalDocument(config: TollgateConfig, root: string): BuiltA
     authorizerUri: localInvocationUri(LOCAL_FUNCTION_NAMES.authorizer),
     webhookUri: localInvocationUri(LOCAL_FUNCTION_NAMES.webhook),
     usageUri: localInvocationUri(LOCAL_FUNCTION_NAMES.usage),
-    backend:
-      config.backendUrl === undefined
-        ? { type: 'lambda', invocationUri: localInvocationUri(LOCAL_FUNCTION_NAMES.backend) }
-        : { type: 'http', baseUrl: config.backendUrl },
+    backend: backendTarget(config, { sampleBackend: localInvocationUri(LOCAL_FUNCTION_NAMES.backend) }),
     ...configuredBuildOptions(config),
     portalUri: localInvocationUri(LOCAL_FUNCTION_NAMES.portal),
     testCheckoutUri: localInvocationUri(LOCAL_FUNCTION_NAMES.testCheckout),
