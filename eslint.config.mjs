@@ -4,9 +4,10 @@ import tseslint from 'typescript-eslint';
 /**
  * The layers, enforced here rather than in comments (test/lint/boundaries.test.ts proves each rule bites):
  * - lambda/**: the functions. No aws-cdk-lib/constructs/cdk-nag (it is bundled into Lambda), nothing from lib/.
- * - CDK-free tooling (lib/contract.ts, lib/config, lib/openapi, lib/local, lib/cli, lib/fixtures, bin/tollgate.ts):
+ * - CDK-free tooling (lib/contract.ts, lib/config, lib/openapi, lib/local, lib/cli, lib/report, lib/fixtures, bin/tollgate.ts):
  *   runs without CDK, so no CDK packages and no CDK topology module (lib/*.ts other than contract.ts).
- * - lib/*.ts (app, stack, tables, functions, bundling): the CDK topology; may import anything.
+ * - lib/*.ts (app, stack, tables, functions, bundling): the CDK topology; may import anything but the CLI.
+ * - lib/cli: the command line, imported by bin/tollgate.ts alone.
  */
 const CDK_PACKAGES = {
   regex: '^(aws-cdk-lib|constructs|cdk-nag)(/.*)?$',
@@ -22,6 +23,16 @@ const cdkTopologyFrom = (depth) => ({
   message: 'lib/*.ts is the CDK topology: CDK-free tooling may import only lib/contract.ts from it.',
 });
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+
+/**
+ * The CLI is a leaf: nothing outside lib/cli/ imports it but its entry point, bin/tollgate.ts. Its own
+ * rule (typescript-eslint's twin of no-restricted-imports), so it adds to the layer rules above instead
+ * of replacing them in the files both cover.
+ */
+const CLI_MESSAGE = 'lib/cli/ is the command line: only lib/cli/ and bin/tollgate.ts import it (move what others need out of it, as lib/report/ was).';
+/** A relative import of lib/cli/**, seen from `depth` folders below lib/. */
+const cliFrom = (depth) => ({ regex: `^${depth === 0 ? '\\./' : '\\.\\./'.repeat(depth)}cli(/.*)?$`, message: CLI_MESSAGE });
+const restrictCli = (...patterns) => ({ '@typescript-eslint/no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', '.tollgate/', 'coverage/', 'bench/results/', 'client/dist/', 'test-artifacts/', '**/*.js', '**/*.mjs'] },
@@ -42,10 +53,12 @@ export default tseslint.config(
   },
   { files: ['lambda/**/*.ts'], rules: restrict(CDK_PACKAGES, LIB_FROM_LAMBDA) },
   { files: ['lib/contract.ts'], rules: restrict(CDK_PACKAGES) },
-  { files: ['lib/{config,openapi,local,cli,fixtures}/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(1)) },
-  { files: ['lib/{config,openapi,local,cli,fixtures}/*/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(2)) },
-  { files: ['lib/{config,openapi,local,cli,fixtures}/*/*/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(3)) },
+  { files: ['lib/{config,openapi,local,cli,fixtures,report}/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(1)) },
+  { files: ['lib/{config,openapi,local,cli,fixtures,report}/*/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(2)) },
+  { files: ['lib/{config,openapi,local,cli,fixtures,report}/*/*/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(3)) },
   { files: ['bin/tollgate.ts'], rules: restrict(CDK_PACKAGES, { ...cdkTopologyFrom(0), regex: '^\\.\\./lib/(?!contract$)[^/]+$' }) },
+  ...[0, 1, 2, 3].map((depth) => ({ files: [`lib/${'*/'.repeat(depth)}*.ts`], ignores: ['lib/cli/**'], rules: restrictCli(cliFrom(depth)) })),
+  { files: ['bin/app.ts', 'bench/**/*.ts'], rules: restrictCli({ regex: '^(\\.\\./)+lib/cli(/.*)?$', message: CLI_MESSAGE }) },
   {
     // Tests read synthesized templates and HTTP bodies: untyped JSON by nature.
     files: ['test/**/*.ts', 'bench/**/*.ts'],

@@ -1,6 +1,5 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as logsDestinations from 'aws-cdk-lib/aws-logs-destinations';
@@ -14,7 +13,7 @@ import type { RouteRule } from '../lambda/shared/requirements';
 import { NO_VALUE } from '../lambda/shared/access-log';
 import { ENV } from '../lambda/shared/settings';
 import type { PaymentTables } from './payment-tables';
-import { TollgateFunction } from './tollgate-function';
+import { bindSecret, TollgateFunction } from './tollgate-function';
 
 /** Metering's reads of the customers table: the plan and the counters. */
 export const METERING_CUSTOMER_READS = ['dynamodb:GetItem'] as const;
@@ -69,9 +68,8 @@ export class Metering extends Construct {
       ...(props.logRetentionDays === undefined ? {} : { logRetentionDays: props.logRetentionDays }),
       description: 'tollgate metering dead letter: parks a batch metering gave up on, for tollgate metering replay',
       memorySize: 128,
-      environment: tables.environment(['events']),
     });
-    tables.events.grant(this.deadLetter, ...METERING_DEAD_LETTER_ACTIONS.events);
+    tables.bind(this.deadLetter, METERING_DEAD_LETTER_ACTIONS);
     this.deadLetter.configureAsyncInvoke({ retryAttempts: 2, onFailure: new lambdaDestinations.SqsDestination(this.lastResort) });
 
     this.function = new TollgateFunction(this, 'Function', {
@@ -81,25 +79,18 @@ export class Metering extends Construct {
       // Retries with backoff on contention and on Stripe 429s fit well inside.
       timeout: Duration.seconds(60),
       environment: {
-        ...tables.environment(['customers', 'events']),
         ...meteringEnvironment({ routes: props.routes, plans: props.plans }),
         [ENV.restApiId]: props.restApiId,
         [ENV.stageName]: props.stageName,
-        // The secret's name, not its value: the function reads the key from Secrets Manager.
-        ...(props.stripeApiKey === undefined ? {} : { [ENV.stripeApiKeySecretId]: props.stripeApiKey.secretName }),
       },
     });
-    tables.customers.grant(this.function, ...METERING_CUSTOMER_READS);
-    // Its writes touch the usage counters and nothing else of the customer record (a bug or a forged
-    // batch cannot change a subscription, a key or an entitlement): IAM checks every attribute named.
-    iam.Grant.addToPrincipal({
-      grantee: this.function,
-      actions: [...METERING_CUSTOMER_WRITES],
-      resourceArns: [tables.customers.tableArn],
-      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...METERING_WRITE_ATTRIBUTES] } },
+    tables.bind(this.function, {
+      // Its writes touch the usage counters and nothing else of the customer record (a bug or a forged
+      // batch cannot change a subscription, a key or an entitlement): IAM checks every attribute named.
+      customers: [...METERING_CUSTOMER_READS, { actions: METERING_CUSTOMER_WRITES, attributes: METERING_WRITE_ATTRIBUTES }],
+      events: METERING_ACTIONS.events,
     });
-    tables.events.grant(this.function, ...METERING_ACTIONS.events);
-    props.stripeApiKey?.grantRead(this.function);
+    if (props.stripeApiKey !== undefined) bindSecret(this.function, props.stripeApiKey, ENV.stripeApiKeySecretId);
     this.function.configureAsyncInvoke({
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),

@@ -10,7 +10,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { METERING_METRICS, METRICS, SERVICES } from '../lambda/shared/metrics';
 import { METRICS_NAMESPACE } from '../lambda/shared/observability';
-import { DASHBOARD_QUERIES, REPORT_QUERIES, reportQueryPrefix, type ReportQueryName } from './cli/report-queries';
+import { DASHBOARD_QUERIES, REPORT_QUERIES, reportQueryPrefix, type ReportQueryName } from './report/queries';
 import type { OperationsConfig } from './config/operations';
 
 export interface OperationsProps {
@@ -43,6 +43,25 @@ const WEBHOOK_OUTCOMES = ['applied', 'duplicate', 'stale', 'ignored', 'rejected'
 const DECISION_OUTCOMES = ['allow', 'deny', 'unauthorized', 'error'] as const;
 const WATCHED_STATUSES = ['401', '402', '429', '503'] as const;
 
+type AlarmName = 'authorizerUnavailable' | 'webhookFailures' | 'signatureFailures' | 'parkedEvents' | 'flushFailures' | 'stripeReportingFailures' | 'parkedMeteringBatches';
+
+/** What the alarms watch (the dashboard draws them too). */
+interface Signals {
+  readonly authorizerUnavailable: cloudwatch.Metric;
+  readonly webhook5xx: cloudwatch.Metric;
+  readonly signatureRejected: cloudwatch.Metric;
+  readonly parked: cloudwatch.Metric;
+  readonly flushFailures: cloudwatch.MathExpression;
+  readonly stripeRejections: cloudwatch.Metric;
+  readonly parkedBatches: cloudwatch.MathExpression;
+}
+
+/** A function's Powertools metric (lambda/shared/metrics.ts) over `period`. */
+const powertoolsMetrics =
+  (period: Duration) =>
+  (metricName: string, service: string, dimensions: Record<string, string> = {}, statistic = 'Sum'): cloudwatch.Metric =>
+    new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service, ...dimensions }, statistic, period });
+
 /**
  * What operators look at and what wakes them up: one dashboard, the alarms (each description says
  * what to check first), the metric filters they read, and the saved Logs Insights queries
@@ -51,16 +70,27 @@ const WATCHED_STATUSES = ['401', '402', '429', '503'] as const;
  */
 export class Operations extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
-  public readonly alarms: Readonly<
-    Record<'authorizerUnavailable' | 'webhookFailures' | 'signatureFailures' | 'parkedEvents' | 'flushFailures' | 'stripeReportingFailures' | 'parkedMeteringBatches', cloudwatch.Alarm>
-  >;
+  public readonly alarms: Readonly<Record<AlarmName, cloudwatch.Alarm>>;
   public readonly topic?: sns.ITopic;
 
   constructor(scope: Construct, id: string, props: OperationsProps) {
     super(scope, id);
     const { config } = props;
     const period = Duration.minutes(config.alarmPeriodMinutes);
+    const signals = this.buildSignals(props, period);
+    this.topic =
+      config.alarmTopicArn !== undefined
+        ? sns.Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn)
+        : config.alarmEmail !== undefined
+          ? this.emailTopic(config.alarmEmail)
+          : undefined;
+    this.alarms = this.buildAlarms(config, signals);
+    this.saveReportQueries(props);
+    this.dashboard = this.buildDashboard(props, period, signals);
+  }
 
+  /** The metric filters on the access log and the webhook's log, and the Powertools figures the alarms watch. */
+  private buildSignals(props: OperationsProps, period: Duration): Signals {
     const logMetric = (name: string, logGroup: logs.ILogGroup, filterPattern: logs.IFilterPattern, dimensions?: Record<string, string>): cloudwatch.Metric => {
       new logs.MetricFilter(this, `${name}Filter`, {
         logGroup,
@@ -97,8 +127,7 @@ export class Operations extends Construct {
     );
     const parked = logMetric(LOG_METRICS.parked, props.webhook.logGroup, stringValue('$.outcome', '=', 'parked'));
 
-    const powertools = (metricName: string, service: string, dimensions: Record<string, string> = {}, statistic = 'Sum'): cloudwatch.Metric =>
-      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service, ...dimensions }, statistic, period });
+    const powertools = powertoolsMetrics(period);
     const flushFailures = new cloudwatch.MathExpression({
       expression: 'FILL(webhook, 0) + FILL(clock, 0)',
       usingMetrics: {
@@ -121,14 +150,11 @@ export class Operations extends Construct {
       label: 'parked batches',
       period,
     });
+    return { authorizerUnavailable, webhook5xx, signatureRejected, parked, flushFailures, stripeRejections, parkedBatches };
+  }
 
-    // ---- alarms ----
-    this.topic =
-      config.alarmTopicArn !== undefined
-        ? sns.Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn)
-        : config.alarmEmail !== undefined
-          ? this.emailTopic(config.alarmEmail)
-          : undefined;
+  /** One alarm per signal, to the topic when there is one; each description says what to check first. */
+  private buildAlarms(config: OperationsConfig, signals: Signals): Record<AlarmName, cloudwatch.Alarm> {
     const alarm = (name: string, metric: cloudwatch.IMetric, threshold: number, description: string): cloudwatch.Alarm => {
       const created = new cloudwatch.Alarm(this, name, {
         alarmDescription: description,
@@ -146,59 +172,61 @@ export class Operations extends Construct {
       return created;
     };
     const minutes = `${config.alarmPeriodMinutes} minute${config.alarmPeriodMinutes === 1 ? '' : 's'}`;
-    this.alarms = {
+    return {
       authorizerUnavailable: alarm(
         'AuthorizerUnavailableAlarm',
-        authorizerUnavailable,
+        signals.authorizerUnavailable,
         config.authorizerFailureThreshold,
         `tollgate answered 503 (the authorizer failed or timed out) ${config.authorizerFailureThreshold}+ times in ${minutes}: callers cannot reach the API. ` +
           'Check first: the authorizer log for "authorizer decision" lines with outcome error and their reason (store_timeout, store_error: DynamoDB throttling or an outage of the customers table; corrupt_record: the item named; unknown_route: redeploy), then the function\'s Errors, Throttles and Duration.',
       ),
       webhookFailures: alarm(
         'WebhookFailuresAlarm',
-        webhook5xx,
+        signals.webhook5xx,
         config.webhookFailureThreshold,
         `Stripe deliveries answered 5xx ${config.webhookFailureThreshold}+ times in ${minutes}: payment changes are not applied (Stripe retries for 3 days). ` +
           'Check first: the webhook log\'s "answering 500" lines (Secrets Manager access to the signing secret, DynamoDB, the Stripe API, the cache flush), then the function\'s Errors and Duration (a timeout logs nothing).',
       ),
       signatureFailures: alarm(
         'WebhookSignatureFailuresAlarm',
-        signatureRejected,
+        signals.signatureRejected,
         config.signatureFailureThreshold,
         `${config.signatureFailureThreshold}+ webhook deliveries in ${minutes} had a missing, wrong or stale Stripe-Signature. ` +
           'Check first: whether the endpoint\'s signing secret was rolled in Stripe without storing the new one in Secrets Manager (store both, newest first, comma-separated); if the secret is right, someone is probing the endpoint (the access log keeps no IPs: add AWS WAF with logging to see them).',
       ),
       parkedEvents: alarm(
         'WebhookParkedAlarm',
-        parked,
+        signals.parked,
         1,
         'A verified Stripe event was parked: it can never apply as sent, and the customer\'s state misses it. ' +
           'Check first: npx tollgate events parked --outputs cdk-outputs.json (cause and reason per event); fix the cause, then npx tollgate events replay <evt_id>.',
       ),
       flushFailures: alarm(
         'CacheFlushFailuresAlarm',
-        flushFailures,
+        signals.flushFailures,
         config.flushFailureThreshold,
         `${config.flushFailureThreshold}+ authorizer cache flushes failed in ${minutes}: payments and cancellations wait for the authorizer cache TTL. ` +
           'Check first: the "authorizer cache flush failed" lines of the webhook and clock logs (AccessDenied: the apigateway:DELETE grant on the stage\'s cache path; TooManyRequests: API Gateway\'s control-plane limit; NotFound: the stage name).',
       ),
       stripeReportingFailures: alarm(
         'StripeReportingFailuresAlarm',
-        stripeRejections,
+        signals.stripeRejections,
         config.stripeReportingFailureThreshold,
         `Stripe refused ${config.stripeReportingFailureThreshold}+ meter events in ${minutes}: that usage is not billed yet (it stays on its ledger entry). ` +
           'Check first: the metering log\'s "stripe rejected a meter report" lines (event name and Stripe\'s error: a meter or customer that does not exist in this Stripe account, a timestamp outside 35 days, a wrong API key mode), then Stripe\'s v1.billing.meter.error_report_triggered events.',
       ),
       parkedMeteringBatches: alarm(
         'MeteringParkedAlarm',
-        parkedBatches,
+        signals.parkedBatches,
         1,
         'An access-log batch was parked or dead-lettered by metering: its calls are not counted against quotas or credits, nor billed, until it is replayed. ' +
           'Check first: the metering log\'s "metering batch parked for replay" and the dead-letter function\'s "parked from the dead-letter destination" lines (batchId and error); fix the cause, then replay the parked batch.',
       ),
     };
+  }
 
-    // ---- saved Logs Insights queries: `tollgate report` runs them ----
+  /** The saved Logs Insights queries `tollgate report` runs (lib/report/queries.ts). */
+  private saveReportQueries(props: OperationsProps): void {
     const queryLogGroup = { access: props.accessLogs, webhook: props.webhook.logGroup } as const;
     for (const [name, { logGroup, query }] of Object.entries(REPORT_QUERIES) as Array<[ReportQueryName, (typeof REPORT_QUERIES)[ReportQueryName]]>) {
       new logs.CfnQueryDefinition(this, `Report${name[0]!.toUpperCase()}${name.slice(1)}Query`, {
@@ -207,23 +235,28 @@ export class Operations extends Construct {
         logGroupNames: [queryLogGroup[logGroup].logGroupName],
       });
     }
+  }
 
-    // ---- the dashboard ----
+  /** The dashboard: decisions and 402s, the authorizer, the webhook and flushes, recoveries, metering, the alarms. */
+  private buildDashboard(props: OperationsProps, period: Duration, signals: Signals): cloudwatch.Dashboard {
     const region = Stack.of(this).region;
+    const powertools = powertoolsMetrics(period);
     const search = (expression: string, label: string, statistic = 'Sum'): cloudwatch.MathExpression =>
       new cloudwatch.MathExpression({ expression: `SEARCH('${expression}', '${statistic}', ${period.toSeconds()})`, label, usingMetrics: {}, period });
     const sumOf = (expression: string, label: string): cloudwatch.MathExpression =>
       new cloudwatch.MathExpression({ expression: `SUM(SEARCH('${expression}', 'Sum', ${period.toSeconds()}))`, label, usingMetrics: {}, period });
     const graph = (title: string, left: cloudwatch.IMetric[], options: Partial<cloudwatch.GraphWidgetProps> = {}): cloudwatch.GraphWidget =>
       new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, region, ...options });
+    const accessLogTable = (title: string, queryString: string): cloudwatch.LogQueryWidget =>
+      new cloudwatch.LogQueryWidget({ title, logGroupNames: [props.accessLogs.logGroupName], queryString, view: cloudwatch.LogQueryVisualizationType.TABLE, width: 8, height: 6, region });
     const decisions = `{${METRICS_NAMESPACE},outcome,reason,service} MetricName="${METRICS.decisions}"`;
     const webhookEvents = `{${METRICS_NAMESPACE},outcome,service,type} MetricName="${METRICS.webhookEvents}"`;
 
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${Stack.of(this).stackName}-operations`,
       defaultInterval: Duration.hours(24),
     });
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       new cloudwatch.TextWidget({
         markdown:
           '## tollgate operations\nDecisions, 402s and what became of them. Alarms: 503s from the authorizer, webhook 5xx and signature failures, parked events, failed flushes. `npx tollgate report` prints the same figures for any time range.',
@@ -231,7 +264,7 @@ export class Operations extends Construct {
         height: 2,
       }),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       graph('Decisions by outcome', DECISION_OUTCOMES.map((outcome) => sumOf(`${decisions} outcome="${outcome}"`, outcome)), { stacked: true }),
       graph('402 decisions by reason', [search(`${decisions} outcome="deny"`, '')], { stacked: true }),
       graph(
@@ -239,7 +272,7 @@ export class Operations extends Construct {
         WATCHED_STATUSES.map((status) => new cloudwatch.Metric({ namespace: LOG_METRICS_NAMESPACE, metricName: LOG_METRICS.responses, dimensionsMap: { status }, statistic: 'Sum', period, label: status })),
       ),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       graph('Authorizer latency (ms)', [
         props.authorizer.metricDuration({ statistic: 'p50', period, label: 'p50' }),
         props.authorizer.metricDuration({ statistic: 'p99', period, label: 'p99' }),
@@ -247,17 +280,17 @@ export class Operations extends Construct {
       graph('Authorizer errors', [
         props.authorizer.metricErrors({ period, label: 'Lambda errors' }),
         props.authorizer.metricThrottles({ period, label: 'Lambda throttles' }),
-        authorizerUnavailable.with({ label: '503 to callers' }),
+        signals.authorizerUnavailable.with({ label: '503 to callers' }),
         search(`${decisions} outcome="error"`, ''),
       ]),
       graph('5xx by status (access log)', [search(`{${LOG_METRICS_NAMESPACE},status} MetricName="${LOG_METRICS.responses}" status=5*`, '')]),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       graph('Webhook outcomes', WEBHOOK_OUTCOMES.map((outcome) => sumOf(`${webhookEvents} outcome="${outcome}"`, outcome)), { stacked: true }),
       graph('Cache flushes', [
         powertools(METRICS.cacheFlushes, SERVICES.webhook, { outcome: 'flushed' }).with({ label: 'webhook flushed' }),
         powertools(METRICS.cacheFlushes, SERVICES.clock, { outcome: 'flushed' }).with({ label: 'clock flushed' }),
-        flushFailures,
+        signals.flushFailures,
       ]),
       graph('Payment event → flush (ms)', [
         powertools(METRICS.paymentToFlush, SERVICES.webhook, {}, 'p50').with({ label: 'p50' }),
@@ -265,28 +298,12 @@ export class Operations extends Construct {
         powertools(METRICS.paymentToFlush, SERVICES.webhook, {}, 'Maximum').with({ label: 'max' }),
       ]),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       graph('Recoveries by the reason they were denied', [search(`{${METRICS_NAMESPACE},reason,service} MetricName="${METRICS.accessRestored}"`, '')], { stacked: true }),
-      new cloudwatch.LogQueryWidget({
-        title: 'Top customers by 402s',
-        logGroupNames: [props.accessLogs.logGroupName],
-        queryString: DASHBOARD_QUERIES.topDeniedCustomers,
-        view: cloudwatch.LogQueryVisualizationType.TABLE,
-        width: 8,
-        height: 6,
-        region,
-      }),
-      new cloudwatch.LogQueryWidget({
-        title: '5xx by source (access log)',
-        logGroupNames: [props.accessLogs.logGroupName],
-        queryString: DASHBOARD_QUERIES.serverErrorsBySource,
-        view: cloudwatch.LogQueryVisualizationType.TABLE,
-        width: 8,
-        height: 6,
-        region,
-      }),
+      accessLogTable('Top customers by 402s', DASHBOARD_QUERIES.topDeniedCustomers),
+      accessLogTable('5xx by source (access log)', DASHBOARD_QUERIES.serverErrorsBySource),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       graph('Metering: calls counted, units reported to Stripe', [
         powertools(METERING_METRICS.unitsCounted, SERVICES.metering).with({ label: 'counted' }),
         powertools(METERING_METRICS.unitsReported, SERVICES.metering).with({ label: 'reported to Stripe' }),
@@ -296,14 +313,15 @@ export class Operations extends Construct {
         powertools(METERING_METRICS.lag, SERVICES.metering, {}, 'Maximum').with({ label: 'max' }),
       ]),
       graph('Metering: Stripe rejections, parked and undecodable batches', [
-        stripeRejections.with({ label: 'rejected by Stripe' }),
-        parkedBatches,
+        signals.stripeRejections.with({ label: 'rejected by Stripe' }),
+        signals.parkedBatches,
         powertools(METERING_METRICS.batchesUndecodable, SERVICES.metering).with({ label: 'undecodable' }),
       ]),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 3 }),
     );
+    return dashboard;
   }
 
   /** A topic for e-mail: encrypted with its own rotating key (CloudWatch may use it), SSL-only publishing. */

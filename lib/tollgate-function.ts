@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import * as path from 'node:path';
 import { LAMBDA_BUNDLING } from './bundling';
@@ -81,4 +82,13 @@ export class TollgateFunction extends nodejs.NodejsFunction {
       'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; tests assert no other statement uses *.',
     );
   }
+}
+
+/**
+ * Gives `fn` a secret in one step: `envVar` names the secret (its name, never its value; the function
+ * reads the value from Secrets Manager) and the role may read it, nothing more.
+ */
+export function bindSecret(fn: lambda.Function, secret: secretsmanager.ISecret, envVar: string): void {
+  fn.addEnvironment(envVar, secret.secretName);
+  secret.grantRead(fn);
 }

@@ -18,13 +18,14 @@ import { ASSETS_DIR, DOCUMENT_FILE } from '../lambda/portal/assets';
 import { portalEnvironment } from '../lambda/portal/settings';
 import { portalCatalog } from './config/portal-catalog';
 import { PORTAL_SCRIPT_ENTRY, SCALAR_STANDALONE } from './local/portal-assets';
-import { buildApiDocument, configuredBuildOptions, readRoutes, routeScopesOf, type BuiltApi } from './openapi/build';
+import { backendTarget, buildApiDocument, configuredBuildOptions, readRoutes, routeScopesOf, type BuiltApi } from './openapi/build';
 import { Operations } from './operations';
 import { assertEnvironmentFits, issuersEnvironment } from '../lambda/shared/issuers';
 import { SUBJECT_INDEX } from '../lambda/shared/customers/subjects';
 import { PaymentTables } from './payment-tables';
 import { Metering } from './metering';
-import { TollgateFunction } from './tollgate-function';
+import { bindSecret, TollgateFunction } from './tollgate-function';
+import { PORTAL_ENV } from '../lambda/portal/settings';
 
 export interface TollgateStackProps extends StackProps {
   readonly config: TollgateConfig;
@@ -102,64 +103,9 @@ export class TollgateStack extends Stack {
     // Validated before anything else is built: a bad document fails synth with its own message.
     const routes = readRoutes(props.apiDocument, true);
 
-    const authorizerEnv = {
-      ...this.tables.environment(['customers']),
-      ...authorizerEnvironment({ ...config, routes }),
-      // Trusted token issuers: public facts only (URLs, audiences, algorithms), and the cache TTL tokens must outlive.
-      ...issuersEnvironment(config.issuers ?? [], config.authorizerCacheTtlSeconds, routeScopesOf(props.apiDocument)),
-    };
-    assertEnvironmentFits(authorizerEnv);
-    this.authorizer = new TollgateFunction(this, 'Authorizer', {
-      entry: 'authorizer',
-      logRetentionDays: config.operations.functionLogRetentionDays,
-      description: 'tollgate REQUEST authorizer: API key and payment standing → whole-API policy',
-      timeout: Duration.seconds(3),
-      memorySize: 512,
-      environment: authorizerEnv,
-    });
-    // Exactly the calls the function makes: one GetItem per uncached decision, or one UpdateItem per strict one.
-    this.tables.customers.grant(this.authorizer, ...AUTHORIZER_ACTIONS.customers);
-    if ((config.issuers ?? []).some((issuer) => issuer.customer.kind === 'subject')) {
-      this.authorizer.addToRolePolicy(
-        new iam.PolicyStatement({ actions: [...AUTHORIZER_SUBJECT_ACTIONS], resources: [`${this.tables.customers.tableArn}/index/${SUBJECT_INDEX}`] }),
-      );
-    }
-
-    this.usage = new TollgateFunction(this, 'Usage', {
-      entry: 'usage',
-      logRetentionDays: config.operations.functionLogRetentionDays,
-      description: "tollgate usage route: the caller's plan, period, usage and credits",
-      memorySize: 256,
-      environment: {
-        ...this.tables.environment(['customers']),
-        ...usageEnvironment(config),
-        [ENV.corsAllowOrigin]: config.corsAllowOrigin,
-      },
-    });
-    this.tables.customers.grant(this.usage, ...USAGE_ACTIONS.customers);
-
-    this.webhook = new TollgateFunction(this, 'StripeWebhook', {
-      entry: 'webhook',
-      logRetentionDays: config.operations.functionLogRetentionDays,
-      description: 'tollgate Stripe webhook: verified, idempotent, order-safe payment state',
-      timeout: Duration.seconds(10),
-      environment: {
-        ...this.tables.environment(['customers', 'events', 'boundaries']),
-        // Secret names, not values: the function reads the values from Secrets Manager.
-        [ENV.webhookSecretId]: config.stripeWebhookSecretName,
-        // Recovery analytics evaluate the authorizer's decision, grace period included (lambda/webhook/recovery.ts).
-        [ENV.gracePeriodHours]: String(config.gracePeriodHours),
-        ...(config.stripeApiKeySecretName === undefined ? {} : { [ENV.stripeApiKeySecretId]: config.stripeApiKeySecretName }),
-        ...plansEnvironment(config.plans),
-      },
-    });
-    // Exactly the calls lambda/webhook/store.ts makes (a transaction is authorized by its Put and Update).
-    this.tables.customers.grant(this.webhook, ...WEBHOOK_ACTIONS.customers);
-    this.tables.events.grant(this.webhook, ...WEBHOOK_ACTIONS.events);
-    this.tables.boundaries.grant(this.webhook, ...WEBHOOK_ACTIONS.boundaries);
-    webhookSecret.grantRead(this.webhook);
-    stripeApiKey?.grantRead(this.webhook);
-
+    this.authorizer = this.buildAuthorizer(config, routes, props.apiDocument);
+    this.usage = this.buildUsage(config);
+    this.webhook = this.buildWebhook(config, webhookSecret, stripeApiKey);
     this.portal = this.buildPortal(config, routes, props.apiDocument, stripeApiKey);
 
     const built = (this.built = buildApiDocument({
@@ -167,10 +113,7 @@ export class TollgateStack extends Stack {
       authorizerUri: invocationUri(this.authorizer),
       webhookUri: invocationUri(this.webhook),
       usageUri: invocationUri(this.usage),
-      backend:
-        this.backend === undefined
-          ? { type: 'http', baseUrl: config.backendUrl! }
-          : { type: 'lambda', invocationUri: invocationUri(this.backend) },
+      backend: backendTarget(config, { sampleBackend: this.backend && invocationUri(this.backend) }),
       ...configuredBuildOptions(config),
       portalUri: invocationUri(this.portal),
     }));
@@ -179,7 +122,100 @@ export class TollgateStack extends Stack {
       retention: config.operations.accessLogRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    this.api = new apigateway.SpecRestApi(this, 'Api', {
+    this.api = this.buildApi(id, config, built, accessLogs);
+    this.allowApiGatewayInvoke();
+
+    this.clock = this.buildClock(config);
+
+    // Usage: successful calls counted from the access log (lambda/metering).
+    this.metering = new Metering(this, 'Metering', {
+      tables: this.tables,
+      accessLogs,
+      restApiId: this.api.restApiId,
+      stageName: config.stageName,
+      routes: built.routes,
+      plans: config.plans,
+      ...(stripeApiKey === undefined ? {} : { stripeApiKey }),
+      logRetentionDays: config.operations.functionLogRetentionDays,
+    });
+
+    this.allowCacheFlush(config.stageName, [this.webhook, this.clock, this.metering.function, this.portal]);
+
+    new Operations(this, 'Operations', {
+      config: config.operations,
+      restApiId: this.api.restApiId,
+      accessLogs,
+      authorizer: this.authorizer,
+      webhook: this.webhook,
+      clock: this.clock,
+    });
+
+    this.addOutputs(config.stageName);
+    this.acknowledgeFindings();
+  }
+
+  /** The REQUEST authorizer: an API key or token and the payment standing → a whole-API policy. */
+  private buildAuthorizer(config: TollgateConfig, routes: ReturnType<typeof readRoutes>, apiDocument: unknown): TollgateFunction {
+    const environment = {
+      ...authorizerEnvironment({ ...config, routes }),
+      // Trusted token issuers: public facts only (URLs, audiences, algorithms), and the cache TTL tokens must outlive.
+      ...issuersEnvironment(config.issuers ?? [], config.authorizerCacheTtlSeconds, routeScopesOf(apiDocument)),
+    };
+    const authorizer = new TollgateFunction(this, 'Authorizer', {
+      entry: 'authorizer',
+      logRetentionDays: config.operations.functionLogRetentionDays,
+      description: 'tollgate REQUEST authorizer: API key and payment standing → whole-API policy',
+      timeout: Duration.seconds(3),
+      memorySize: 512,
+      environment,
+    });
+    // Exactly the calls the function makes: one GetItem per uncached decision, or one UpdateItem per strict one.
+    const tables = this.tables.bind(authorizer, AUTHORIZER_ACTIONS);
+    assertEnvironmentFits({ ...tables, ...environment });
+    if ((config.issuers ?? []).some((issuer) => issuer.customer.kind === 'subject')) {
+      authorizer.addToRolePolicy(
+        new iam.PolicyStatement({ actions: [...AUTHORIZER_SUBJECT_ACTIONS], resources: [`${this.tables.customers.tableArn}/index/${SUBJECT_INDEX}`] }),
+      );
+    }
+    return authorizer;
+  }
+
+  /** The usage route: the caller's plan, period, usage and credits. */
+  private buildUsage(config: TollgateConfig): TollgateFunction {
+    const usage = new TollgateFunction(this, 'Usage', {
+      entry: 'usage',
+      logRetentionDays: config.operations.functionLogRetentionDays,
+      description: "tollgate usage route: the caller's plan, period, usage and credits",
+      memorySize: 256,
+      environment: { ...usageEnvironment(config), [ENV.corsAllowOrigin]: config.corsAllowOrigin },
+    });
+    this.tables.bind(usage, USAGE_ACTIONS);
+    return usage;
+  }
+
+  /** The Stripe webhook: verified, idempotent, order-safe payment state. */
+  private buildWebhook(config: TollgateConfig, webhookSecret: secretsmanager.ISecret, stripeApiKey: secretsmanager.ISecret | undefined): TollgateFunction {
+    const webhook = new TollgateFunction(this, 'StripeWebhook', {
+      entry: 'webhook',
+      logRetentionDays: config.operations.functionLogRetentionDays,
+      description: 'tollgate Stripe webhook: verified, idempotent, order-safe payment state',
+      timeout: Duration.seconds(10),
+      environment: {
+        // Recovery analytics evaluate the authorizer's decision, grace period included (lambda/webhook/recovery.ts).
+        [ENV.gracePeriodHours]: String(config.gracePeriodHours),
+        ...plansEnvironment(config.plans),
+      },
+    });
+    // Exactly the calls lambda/webhook/store.ts makes (a transaction is authorized by its Put and Update).
+    this.tables.bind(webhook, WEBHOOK_ACTIONS);
+    bindSecret(webhook, webhookSecret, ENV.webhookSecretId);
+    if (stripeApiKey !== undefined) bindSecret(webhook, stripeApiKey, ENV.stripeApiKeySecretId);
+    return webhook;
+  }
+
+  /** The REST API from the built document, its stage's throttles, tracing and JSON access log. */
+  private buildApi(id: string, config: TollgateConfig, built: BuiltApi, accessLogs: logs.ILogGroup): apigateway.SpecRestApi {
+    const api = new apigateway.SpecRestApi(this, 'Api', {
       restApiName: `${id}-api`,
       description: 'tollgate: API paywalled by Stripe subscription state',
       apiDefinition: apigateway.ApiDefinition.fromInline(built.document),
@@ -207,9 +243,12 @@ export class TollgateStack extends Stack {
       },
     });
     // SpecRestApi does not redeploy on an inline document change by itself.
-    this.api.latestDeployment?.addToLogicalId(built.document);
+    api.latestDeployment?.addToLogicalId(built.document);
+    return api;
+  }
 
-    // SpecRestApi adds no invoke permissions.
+  /** SpecRestApi adds no invoke permissions: the integrations' and the authorizer's. */
+  private allowApiGatewayInvoke(): void {
     const apiGateway = new iam.ServicePrincipal('apigateway.amazonaws.com');
     for (const [name, fn] of [['Backend', this.backend], ['Webhook', this.webhook], ['Usage', this.usage], ['Portal', this.portal]] as const) {
       fn?.addPermission(`ApiInvoke${name}`, { principal: apiGateway, sourceArn: this.api.arnForExecuteApi() });
@@ -222,10 +261,14 @@ export class TollgateStack extends Stack {
         resourceName: 'authorizers/*',
       }),
     });
+  }
 
-    // Time-based changes (key expiry, grace end, period end) have no event: the clock flushes the
-    // cache within seconds after each recorded boundary (lambda/clock/schedule.ts), a minute's run at a time.
-    this.clock = new TollgateFunction(this, 'Clock', {
+  /**
+   * Time-based changes (key expiry, grace end, period end) have no event: the clock flushes the
+   * cache within seconds after each recorded boundary (lambda/clock/schedule.ts), a minute's run at a time.
+   */
+  private buildClock(config: TollgateConfig): TollgateFunction {
+    const clock = new TollgateFunction(this, 'Clock', {
       entry: 'clock',
       logRetentionDays: config.operations.functionLogRetentionDays,
       description: 'tollgate clock: flushes the authorizer cache when a recorded time boundary has passed',
@@ -233,54 +276,38 @@ export class TollgateStack extends Stack {
       timeout: Duration.minutes(3),
       memorySize: 128,
       environment: {
-        ...this.tables.environment(['boundaries']),
         [ENV.gracePeriodHours]: String(config.gracePeriodHours),
         [ENV.restApiId]: this.api.restApiId,
         [ENV.stageName]: config.stageName,
       },
     });
-    this.tables.boundaries.grant(this.clock, ...CLOCK_ACTIONS.boundaries);
+    this.tables.bind(clock, CLOCK_ACTIONS);
     new events.Rule(this, 'ClockSchedule', {
       description: 'tollgate clock: once a minute, the finest rate EventBridge schedules',
       schedule: events.Schedule.rate(Duration.minutes(1)),
-      targets: [new targets.LambdaFunction(this.clock)],
+      targets: [new targets.LambdaFunction(clock)],
     });
+    return clock;
+  }
 
-    // Usage: successful calls counted from the access log (lambda/metering).
-    this.metering = new Metering(this, 'Metering', {
-      tables: this.tables,
-      accessLogs,
-      restApiId: this.api.restApiId,
-      stageName: config.stageName,
-      routes: built.routes,
-      plans: config.plans,
-      ...(stripeApiKey === undefined ? {} : { stripeApiKey }),
-      logRetentionDays: config.operations.functionLogRetentionDays,
-    });
-
-    // A separate policy, not the role's default one: the function does not depend on it, so the
-    // webhook can name this API without a function → API → function dependency cycle.
+  /**
+   * Lets `functions` flush this stage's authorizer cache. A separate policy, not the roles' default
+   * ones: a function does not depend on it, so the webhook can name this API without a
+   * function → API → function dependency cycle.
+   */
+  private allowCacheFlush(stageName: string, functions: readonly TollgateFunction[]): void {
     new iam.Policy(this, 'FlushAuthorizerCache', {
-      roles: [this.webhook.role!, this.clock.role!, this.metering.function.role!, this.portal.role!],
+      roles: functions.map((fn) => fn.role!),
       statements: [
         new iam.PolicyStatement({
           actions: ['apigateway:DELETE'],
-          resources: [
-            `arn:${Aws.PARTITION}:apigateway:${Aws.REGION}::/restapis/${this.api.restApiId}/stages/${config.stageName}/cache/authorizers`,
-          ],
+          resources: [`arn:${Aws.PARTITION}:apigateway:${Aws.REGION}::/restapis/${this.api.restApiId}/stages/${stageName}/cache/authorizers`],
         }),
       ],
     });
+  }
 
-    new Operations(this, 'Operations', {
-      config: config.operations,
-      restApiId: this.api.restApiId,
-      accessLogs,
-      authorizer: this.authorizer,
-      webhook: this.webhook,
-      clock: this.clock,
-    });
-
+  private addOutputs(stageName: string): void {
     new CfnOutput(this, STACK_OUTPUTS.apiUrl, { value: this.api.url, description: 'Base URL of the paywalled API' });
     new CfnOutput(this, STACK_OUTPUTS.stripeWebhookUrl, {
       value: this.api.urlForPath(WEBHOOK_PATH),
@@ -291,9 +318,7 @@ export class TollgateStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.eventsTableName, { value: this.tables.events.tableName });
     new CfnOutput(this, STACK_OUTPUTS.boundariesTableName, { value: this.tables.boundaries.tableName });
     new CfnOutput(this, STACK_OUTPUTS.restApiId, { value: this.api.restApiId });
-    new CfnOutput(this, STACK_OUTPUTS.stageName, { value: config.stageName });
-
-    this.acknowledgeFindings();
+    new CfnOutput(this, STACK_OUTPUTS.stageName, { value: stageName });
   }
 
   /**
@@ -325,10 +350,8 @@ export class TollgateStack extends Stack {
       timeout: Duration.seconds(10),
       memorySize: 512,
       environment: {
-        ...this.tables.environment(['customers', 'apiKeys', 'events', 'boundaries']),
         ...authorizerEnvironment({ ...config, routes }),
         ...portalEnvironment(portalCatalog(config), sessionSecret.secretName),
-        ...(config.stripeApiKeySecretName === undefined ? {} : { [ENV.stripeApiKeySecretId]: config.stripeApiKeySecretName }),
       },
       afterBundling: (output) => {
         const assets = path.join(output, ASSETS_DIR);
@@ -340,12 +363,10 @@ export class TollgateStack extends Stack {
         ];
       },
     });
-    this.tables.customers.grant(portal, ...PORTAL_ACTIONS.customers);
-    this.tables.apiKeys.grant(portal, ...PORTAL_ACTIONS.apiKeys);
-    this.tables.events.grant(portal, ...PORTAL_ACTIONS.events);
-    this.tables.boundaries.grant(portal, ...PORTAL_ACTIONS.boundaries);
-    sessionSecret.grantRead(portal);
-    stripeApiKey?.grantRead(portal);
+    this.tables.bind(portal, PORTAL_ACTIONS);
+    // portalEnvironment names the session secret as well (the contract the function reads): the same name.
+    bindSecret(portal, sessionSecret, PORTAL_ENV.sessionSecretId);
+    if (stripeApiKey !== undefined) bindSecret(portal, stripeApiKey, ENV.stripeApiKeySecretId);
     return portal;
   }
 

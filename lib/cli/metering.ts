@@ -4,7 +4,8 @@ import { completeEntry, makeMeteringHandler } from '../../lambda/metering/handle
 import { meteringRulesFrom } from '../../lambda/metering/rules';
 import { decodeLedgerEntry, DynamoMeteringStore, METERED_OUTCOME, PARKED_BATCH_OUTCOME, parkedBatchId, type LedgerEntry } from '../../lambda/metering/store';
 import { StripeMeterReporter, type MeterReporter } from '../../lambda/metering/stripe-meter';
-import { buildLocalDocument, loadProjectConfig } from '../local/stack';
+import { buildLocalDocument } from '../local/stack';
+import { loadProjectConfig } from '../config/tollgate-config';
 import type { CommandGroup, CommandSpec, Context } from './command';
 import { createObservability } from '../../lambda/shared/observability';
 

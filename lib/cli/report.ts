@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { accessLogPath, eventsLogPath } from '../local/coordinates';
 import { DURATION_EXAMPLES, parseDuration, stringValue, UsageError } from './args';
 import { CliError, type CommandGroup, type CommandSpec } from './command';
-import { buildReport, insightsRows, localRows, REPORT_QUERIES, reportQueryPrefix, renderReport, type InsightsRow, type ReportQueryName, type ReportRows } from './report-queries';
+import { buildReport, insightsRows, localRows, REPORT_QUERIES, reportQueryPrefix, renderReport, type InsightsRow, type ReportQueryName, type ReportRows } from '../report/queries';
 
 /**
  * `tollgate report`: what became of the 402s in a time range. Locally from the files npm start writes

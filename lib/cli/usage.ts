@@ -3,7 +3,7 @@ import { readCustomer } from '../../lambda/shared/customers/store';
 import { loadUsageSettings, usageEnvironment } from '../../lambda/shared/settings';
 import { TABLES } from '../../lambda/shared/tables';
 import { usageAnswer } from '../../lambda/usage/handler';
-import { loadProjectConfig } from '../local/stack';
+import { loadProjectConfig } from '../config/tollgate-config';
 import { CliError, CUSTOMER_ARGUMENT, customerArg, type CommandGroup, type CommandSpec } from './command';
 
 /**

@@ -333,3 +333,9 @@ export function readCdkJsonContext(root: string): Record<string, unknown> {
     throw new ConfigError([`cdk.json is not valid JSON (${(err as Error).message}): fix it, then retry`]);
   }
 }
+
+/** cdk.json's `tollgate:*` context, validated as `cdk synth` validates it; `overrides` as `cdk -c key=value`. */
+export function loadProjectConfig(root: string, overrides: Readonly<Record<string, string>> = {}): TollgateConfig {
+  const context = { ...readCdkJsonContext(root), ...overrides };
+  return loadConfig((key) => context[key]);
+}

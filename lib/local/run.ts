@@ -14,6 +14,7 @@ import { OPERATOR_PATH } from './operator/page';
 import { startAdminServer, startGatewayServer, type RunningServer } from './server';
 import { startLocalIssuer, type LocalIssuer } from './oidc-issuer';
 import * as stack from './stack';
+import * as tollgateConfig from '../config/tollgate-config';
 import { portalCatalog } from '../config/portal-catalog';
 import { PORTAL_PATHS } from '../../lambda/shared/portal-paths';
 import { localPortal, type LocalPortal } from './portal-run';
@@ -61,8 +62,13 @@ export interface LocalRun {
 }
 
 type StackModule = typeof stack;
+/** What a reload takes afresh: the local stack, and the configuration loader it is built from. */
+interface Builders {
+  readonly stack: StackModule;
+  readonly config: typeof tollgateConfig;
+}
 interface Served {
-  readonly config: ReturnType<StackModule['loadProjectConfig']>;
+  readonly config: tollgateConfig.TollgateConfig;
   readonly built: ReturnType<StackModule['buildLocalDocument']>;
   readonly api: ReturnType<StackModule['createLocalApi']>;
 }
@@ -93,8 +99,8 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   const accessLog = createWriteStream(accessLogPath(stateDir), { flags: 'a', mode: 0o600 });
   let meterReporting: LocalMeterReporting | undefined;
   const eventsLog = createWriteStream(eventsLogPath(stateDir), { flags: 'a', mode: 0o600 });
-  const build = (module: StackModule, endpoint: string): Served => {
-    const loaded = module.loadProjectConfig(root, options.context);
+  const build = ({ stack: module, config: configModule }: Builders, endpoint: string): Served => {
+    const loaded = configModule.loadProjectConfig(root, options.context);
     // The local issuer is trusted beside whatever cdk.json trusts.
     const config = issuer === undefined ? loaded : { ...loaded, issuers: [...(loaded.issuers ?? []), issuer.trusted] };
     const built = module.buildLocalDocument(config, root);
@@ -124,7 +130,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   };
 
   // Validate the configuration and document before starting anything.
-  stack.buildLocalDocument(stack.loadProjectConfig(root, options.context), root);
+  stack.buildLocalDocument(tollgateConfig.loadProjectConfig(root, options.context), root);
   let dynamodb: DynamoDbLocal | undefined;
   let portal: LocalPortal | undefined;
   let localStripe: LocalStripe | undefined;
@@ -160,13 +166,13 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     await createTables(admin, tables);
     const { upgraded, skippedCustomers } = await upgradeLegacyCustomers(admin, tables.customers);
     for (const { reason } of skippedCustomers) log(`tollgate: not upgraded from the 0.1 layout: ${reason}`);
-    const projectConfig = stack.loadProjectConfig(root, options.context);
+    const projectConfig = tollgateConfig.loadProjectConfig(root, options.context);
     // One Stripe for the portal and metering: the real one with a test-mode key, else one local fake.
     const testPage = (id: string): string => `http://127.0.0.1:${options.port}/${served?.config.stageName ?? projectConfig.stageName}${PORTAL_PATHS.testCheckout.replace('{session}', id)}`;
     localStripe = await startLocalStripe({ catalog: portalCatalog(projectConfig), pages: { checkout: testPage, billingPortal: testPage }, ...(options.stripeApiKey === undefined ? {} : { apiKey: options.stripeApiKey }) });
     meterReporting = localMeterReporting(localStripe);
     portal = localPortal({ stateDir, stripe: localStripe });
-    served = build(stack, dynamodb.endpoint);
+    served = build({ stack, config: tollgateConfig }, dynamodb.endpoint);
     const gatewayServer = await startGatewayServer(() => served!.api.gateway, { port: options.port, log });
     servers.push(gatewayServer);
     const adminServer = await startAdminServer(() => served!.api.gateway, { port: await freePort(), log, operatorStateDir: stateDir });
@@ -198,7 +204,10 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       const before = served!;
       let next: Served;
       try {
-        next = build(requireFresh<StackModule>(require.resolve('./stack'), [path.join(PROJECT_ROOT, 'lib'), LAMBDA_DIR], keepOnReload), dynamodb!.endpoint);
+        const freshStack = requireFresh<StackModule>(require.resolve('./stack'), [path.join(PROJECT_ROOT, 'lib'), LAMBDA_DIR], keepOnReload);
+        // requireFresh emptied the cache of lib/ and lambda/: the configuration (and the rules it validates with) loads afresh too.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh module instance needs require itself
+        next = build({ stack: freshStack, config: require('../config/tollgate-config') as typeof tollgateConfig }, dynamodb!.endpoint);
       } catch (err) {
         log(`tollgate: not reloaded: ${err instanceof Error ? err.message : String(err)} (still serving the last good version)`);
         return;

@@ -1,8 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { setTimeout as delay } from 'node:timers/promises';
 import { loadApiDocument } from '../openapi/load';
-import { loadConfig, readCdkJsonContext, type TollgateConfig } from '../config/tollgate-config';
-import { buildApiDocument, configuredBuildOptions, type BuiltApi } from '../openapi/build';
+import type { TollgateConfig } from '../config/tollgate-config';
+import { backendTarget, buildApiDocument, configuredBuildOptions, type BuiltApi } from '../openapi/build';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
@@ -57,12 +57,6 @@ export const LOCAL_TABLE_PREFIX = 'tollgate';
 /** Documented in the README: only for the local run, never for a deployed endpoint. */
 export const LOCAL_WEBHOOK_SECRET = 'whsec_tollgate_local_development_only';
 
-/** cdk.json's `tollgate:*` context, validated as `cdk synth` validates it; `overrides` as `cdk -c key=value`. */
-export function loadProjectConfig(root: string, overrides: Readonly<Record<string, string>> = {}): TollgateConfig {
-  const context = { ...readCdkJsonContext(root), ...overrides };
-  return loadConfig((key) => context[key]);
-}
-
 /**
  * The settings the deployed authorizer reads from its environment, derived through the same contract
  * (the stack's encoding, the function's decoding), so the local run cannot drift from it.
@@ -77,10 +71,7 @@ export function buildLocalDocument(config: TollgateConfig, root: string): BuiltA
     authorizerUri: localInvocationUri(LOCAL_FUNCTION_NAMES.authorizer),
     webhookUri: localInvocationUri(LOCAL_FUNCTION_NAMES.webhook),
     usageUri: localInvocationUri(LOCAL_FUNCTION_NAMES.usage),
-    backend:
-      config.backendUrl === undefined
-        ? { type: 'lambda', invocationUri: localInvocationUri(LOCAL_FUNCTION_NAMES.backend) }
-        : { type: 'http', baseUrl: config.backendUrl },
+    backend: backendTarget(config, { sampleBackend: localInvocationUri(LOCAL_FUNCTION_NAMES.backend) }),
     ...configuredBuildOptions(config),
     portalUri: localInvocationUri(LOCAL_FUNCTION_NAMES.portal),
     testCheckoutUri: localInvocationUri(LOCAL_FUNCTION_NAMES.testCheckout),

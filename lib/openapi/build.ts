@@ -93,6 +93,16 @@ export function configuredBuildOptions(config: TollgateConfig): ConfiguredBuildO
   return { authorizerCacheTtlSeconds, corsAllowOrigin, corsAllowHeaders, corsAllowMethods, corsMaxAgeSeconds, forwardAuthorization, docsBaseUrl };
 }
 
+/**
+ * Where the document's operations go: the user's HTTP backend when tollgate:backendUrl names one, else
+ * the sample backend function at `uris.sampleBackend`. The stack and the local run both ask here.
+ */
+export function backendTarget(config: Pick<TollgateConfig, 'backendUrl'>, uris: { readonly sampleBackend?: string }): BackendTarget {
+  if (config.backendUrl !== undefined) return { type: 'http', baseUrl: config.backendUrl };
+  if (uris.sampleBackend === undefined) throw new Error('no backend for the API: set tollgate:backendUrl, or build the sample backend');
+  return { type: 'lambda', invocationUri: uris.sampleBackend };
+}
+
 export interface OperationInfo {
   /** Upper-case HTTP method, or `ANY` for an `x-amazon-apigateway-any-method` operation. */
   readonly method: string;

@@ -1,6 +1,6 @@
 import { createApiKey } from '../../lambda/shared/customers/keys';
 import { SERVICES } from '../../lambda/shared/metrics';
-import { buildReport, DASHBOARD_QUERIES, localRows } from '../../lib/cli/report-queries';
+import { buildReport, DASHBOARD_QUERIES, localRows } from '../../lib/report/queries';
 import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/fixtures/stripe-events';
 import { capturedOutput, jsonLines } from '../support/captured-output';
 import { freshTables } from '../support/dynamodb';

@@ -5,7 +5,8 @@ import { runCli, type CliIo } from '../../lib/cli/index';
 import { writeCoordinates } from '../../lib/local/coordinates';
 import { LOCAL_REGION } from '../../lib/local/dynamodb-local';
 import { startAdminServer, startGatewayServer } from '../../lib/local/server';
-import { buildLocalDocument, createLocalApi, LOCAL_REST_API_ID, LOCAL_WEBHOOK_SECRET, loadProjectConfig } from '../../lib/local/stack';
+import { buildLocalDocument, createLocalApi, LOCAL_REST_API_ID, LOCAL_WEBHOOK_SECRET } from '../../lib/local/stack';
+import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { openedResources } from '../support/opened';
 

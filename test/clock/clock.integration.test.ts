@@ -4,7 +4,8 @@ import { PERIOD_MS, SETTLE_MS } from '../../lambda/clock/schedule';
 import { bucketOf } from '../../lambda/shared/boundaries';
 import { createApiKey, rotateApiKey, type ApiKeyStore } from '../../lambda/shared/customers/keys';
 import { deliverEvent } from '../../lib/local/demo';
-import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
+import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
+import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import { freshTables, type TestTables } from '../support/dynamodb';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';

@@ -20,7 +20,7 @@ describe('lint: layer boundaries', () => {
   });
 
   it('refuses CDK and the CDK topology in the CDK-free tooling', () => {
-    for (const file of ['lib/local/run.ts', 'lib/cli/index.ts', 'lib/openapi/build.ts']) {
+    for (const file of ['lib/local/run.ts', 'lib/cli/index.ts', 'lib/openapi/build.ts', 'lib/report/queries.ts']) {
       const result = restricted(file, ['aws-cdk-lib', 'cdk-nag', '../tollgate-stack', '../app', '../contract', '../openapi/build', '../../lambda/shared/settings']);
       expect(result['aws-cdk-lib']).toHaveLength(1);
       expect(result['cdk-nag']).toHaveLength(1);
@@ -39,6 +39,24 @@ describe('lint: layer boundaries', () => {
     });
     expect(restricted('bin/tollgate.ts', ['../lib/app', '../lib/contract'])).toEqual({ '../lib/app': [expect.stringMatching(/CDK topology/)], '../lib/contract': [] });
     expect(restricted('lib/contract.ts', ['aws-cdk-lib'])['aws-cdk-lib']).toHaveLength(1);
+  });
+
+  it('keeps the CLI a leaf: nothing outside lib/cli/ imports it but bin/tollgate.ts, on top of the layer rules', () => {
+    const cli = expect.stringMatching(/only lib\/cli\/ and bin\/tollgate\.ts import it/);
+    expect(restricted('lib/operations.ts', ['./cli/report', './cli', './report/queries'])).toEqual({ './cli/report': [cli], './cli': [cli], './report/queries': [] });
+    expect(restricted('lib/local/operator/page.ts', ['../../cli/report', '../../report/queries', 'aws-cdk-lib'])).toEqual({
+      '../../cli/report': [cli],
+      '../../report/queries': [],
+      // The CDK-free rule still holds where both apply.
+      'aws-cdk-lib': [expect.stringMatching(/must run without aws-cdk-lib/)],
+    });
+    expect(restricted('lib/local/gateway/integrations/http-proxy.ts', ['../../../cli/args'])).toEqual({ '../../../cli/args': [cli] });
+    expect(restricted('bench/figures/b9-enforcement-lag.ts', ['../../lib/cli/metering', '../../lib/config/tollgate-config'])).toEqual({
+      '../../lib/cli/metering': [cli],
+      '../../lib/config/tollgate-config': [],
+    });
+    expect(restricted('lib/cli/report.ts', ['./args', '../report/queries'])).toEqual({ './args': [], '../report/queries': [] });
+    expect(restricted('bin/tollgate.ts', ['../lib/cli/index'])).toEqual({ '../lib/cli/index': [] });
   });
 
   it('lets the CDK topology import what it needs', () => {

@@ -4,7 +4,8 @@ import type { MeteringResult } from '../../lambda/metering/handler';
 import { createApiKey } from '../../lambda/shared/customers/keys';
 import { DEMO_CUSTOMERS, DEMO_PAYG_CREDITS, deliverEvent, seedDemoCustomers } from '../../lib/local/demo';
 import { createMeteringFeed, LOCAL_ACCESS_LOG_GROUP } from '../../lib/local/metering-feed';
-import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
+import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
+import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { usageOf } from '../metering/support';
 

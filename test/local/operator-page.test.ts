@@ -8,7 +8,8 @@ import { renderAccessLogLine } from '../../lambda/shared/access-log';
 import { accessLogPath, eventsLogPath } from '../../lib/local/coordinates';
 import { OPERATOR_CSP, OPERATOR_PATH } from '../../lib/local/operator/page';
 import { startAdminServer, type RunningServer } from '../../lib/local/server';
-import { buildLocalDocument, createLocalApi, loadProjectConfig } from '../../lib/local/stack';
+import { buildLocalDocument, createLocalApi } from '../../lib/local/stack';
+import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import { launchChromium } from '../support/browser';
 import { freshTables } from '../support/dynamodb';
 

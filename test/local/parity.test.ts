@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { createLocalGateway, localInvocationUri, type LocalFunction, type LocalResponse } from '../../lib/local/gateway';
-import { buildLocalDocument, loadProjectConfig, LOCAL_FUNCTION_NAMES } from '../../lib/local/stack';
+import { buildLocalDocument, LOCAL_FUNCTION_NAMES } from '../../lib/local/stack';
+import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import { synth } from '../support/synth';
 import { PORTAL_PATHS } from '../../lambda/shared/portal-paths';
 

@@ -7,7 +7,8 @@ import { buildApiDocument, configuredBuildOptions, OpenApiError } from '../../li
 import { readRouteScopes, SCOPED_IDENTITY_SOURCE } from '../../lib/openapi/scopes';
 import { DEMO_CUSTOMERS, seedDemoCustomers } from '../../lib/local/demo';
 import { startLocalIssuer, type LocalIssuer } from '../../lib/local/oidc-issuer';
-import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
+import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
+import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { openedResources } from '../support/opened';
 

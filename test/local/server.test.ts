@@ -2,7 +2,8 @@ import { connect } from 'node:net';
 import * as path from 'node:path';
 import { signStripePayload } from '../../lib/fixtures/customer-events';
 import { MAX_REQUEST_BYTES, startAdminServer, startGatewayServer, type RunningServer } from '../../lib/local/server';
-import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
+import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
+import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { openedResources } from '../support/opened';
 

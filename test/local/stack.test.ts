@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../lambda/shared/customers/keys';
 import { DEMO_CUSTOMERS, DEMO_KEYS_FILE, deliverEvent, issueDemoKeys, seedDemoCustomers } from '../../lib/local/demo';
 import { freePort } from '../../lib/local/dynamodb-local';
-import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
+import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
+import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import { freshTables, type TestTables } from '../support/dynamodb';
 
 // As npm start runs them: metrics off, only warnings and errors logged.

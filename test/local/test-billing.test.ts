@@ -5,7 +5,8 @@ import { readCustomer } from '../../lambda/shared/customers/store';
 import { portalCatalog } from '../../lib/config/portal-catalog';
 import { deliverEvent } from '../../lib/local/demo';
 import { seedPrices } from '../../lib/local/stripe-run';
-import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
+import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
+import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import { addCustomer, createFakeStripeStore, fakeId, type FakeStripeStore } from '../../lib/local/stripe-api/store';
 import { freshTables, type TestTables } from '../support/dynamodb';
 

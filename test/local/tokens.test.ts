@@ -5,7 +5,8 @@ import { runCli } from '../../lib/cli';
 import { writeCoordinates } from '../../lib/local/coordinates';
 import { DEMO_CUSTOMERS, seedDemoCustomers } from '../../lib/local/demo';
 import { signingKeyPath, startLocalIssuer, type LocalIssuer } from '../../lib/local/oidc-issuer';
-import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
+import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
+import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { openedResources } from '../support/opened';
 

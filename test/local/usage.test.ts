@@ -2,7 +2,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as path from 'node:path';
 import { createApiKey } from '../../lambda/shared/customers/keys';
 import { deliverEvent } from '../../lib/local/demo';
-import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
+import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
+import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/fixtures/stripe-events';
 import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
 

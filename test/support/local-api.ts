@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { buildLocalDocument, createLocalApi, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
+import { buildLocalDocument, createLocalApi, type LocalApi } from '../../lib/local/stack';
+import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import type { TestTables } from './dynamodb';
 
 const ROOT = path.join(__dirname, '..', '..');

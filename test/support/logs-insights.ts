@@ -1,4 +1,4 @@
-import { buildReport, insightsRows, REPORT_QUERIES, type Report, type ReportQueryName } from '../../lib/cli/report-queries';
+import { buildReport, insightsRows, REPORT_QUERIES, type Report, type ReportQueryName } from '../../lib/report/queries';
 
 /**
  * A small interpreter of the part of CloudWatch Logs Insights QL that tollgate's saved queries and

@@ -2,14 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../../contract';
-import { buildReport, localRows, localSeries, type Report, type ReportSeries } from '../../cli/report-queries';
+import { buildReport, localRows, localSeries, type Report, type ReportSeries } from '../../report/queries';
 import { accessLogPath, eventsLogPath } from '../coordinates';
 
 /**
  * The local operator page, served by the admin server: the report's figures for the last minutes,
  * drawn with chart.js (served from node_modules, no CDN) and refreshed every few seconds. Same
  * figures as `tollgate report`: both read `.tollgate/access.log` and `.tollgate/events.log` through
- * lib/cli/report-queries.ts.
+ * lib/report/queries.ts.
  */
 
 export const OPERATOR_PATH = '/operator';

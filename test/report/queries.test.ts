@@ -13,7 +13,7 @@ import {
   recoveries,
   renderReport,
   REPORT_QUERIES,
-} from '../../lib/cli/report-queries';
+} from '../../lib/report/queries';
 import { capturedOutput } from '../support/captured-output';
 import { deployedReport, runInsightsQuery, type LogEvent } from '../support/logs-insights';
 
