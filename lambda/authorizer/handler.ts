@@ -187,7 +187,7 @@ export function makeAuthorizerHandler(
     if (refused !== undefined) return refused;
     const decision = decide(result.customer!, [route], at, settingsFor(event, parsed.customerId));
     if (decision.verdicts[0]!.allow) {
-      throw new ReservationRefusedError(`the reservation for ${parsed.customerId} was refused although its item covers it: run npx tollgate customers upgrade`);
+      throw new ReservationRefusedError(`the reservation for ${parsed.customerId} was refused although its item covers it: an attribute is stored in a form the write's condition cannot compare: fix the item in the customers table`);
     }
     // Every route of the group denied alike: the policy is not cached, only this call reads it.
     return { ...decision, verdicts: routes.map((r) => ({ route: r, allow: false })) };

@@ -1,5 +1,4 @@
 import { KEY_ID } from './api-key';
-import { LEGACY_ATTRIBUTES, withoutLegacy } from './legacy';
 import {
   isSubscriptionStatus,
   USAGE_BLOCKS,
@@ -199,16 +198,8 @@ export function keyAttributeName(keyId: string): string {
   return KEY_ATTRIBUTE_PREFIX + keyId;
 }
 
-/**
- * Until `tollgate customers upgrade` has run, an item may still be in the 0.1 layout (legacy.ts): both
- * readers read its attributes too, so a customer keeps its access across the deploy.
- */
-const LEGACY_READ = [...LEGACY_ATTRIBUTES, 'updatedAt'];
-
 /** The attributes a reader reads, the partition key first. */
-export const attributesReadBy = (reader: Reader): string[] => [
-  ...new Set(['customerId', ...DECLARED.filter((name) => CUSTOMER_ATTRIBUTES[name].readBy.includes(reader)), ...LEGACY_READ]),
-];
+export const attributesReadBy = (reader: Reader): string[] => ['customerId', ...DECLARED.filter((name) => CUSTOMER_ATTRIBUTES[name].readBy.includes(reader))];
 
 export interface Projection {
   readonly ProjectionExpression: string;
@@ -233,7 +224,7 @@ const KEY_PLACEHOLDER = `#a${AUTHORIZER_READS.length}`;
  */
 export const decisionProjection = (keyId: string): Projection => ({
   ProjectionExpression: `${AUTHORIZER_PROJECTION.ProjectionExpression},${KEY_PLACEHOLDER}`,
-  // Object.assign, not a spread: copying these 24 names with a spread cost ten times as much.
+  // Object.assign, not a spread: V8 copies the names several times faster with it, on every decision.
   ExpressionAttributeNames: Object.assign({}, AUTHORIZER_PROJECTION.ExpressionAttributeNames, { [KEY_PLACEHOLDER]: keyAttributeName(keyId) }),
 });
 
@@ -241,13 +232,11 @@ export const decisionProjection = (keyId: string): Projection => ({
 export const PAYMENT_STATE_PROJECTION: Projection = projectionOf(attributesReadBy('webhook'));
 
 /**
- * Validates a customers-table item (as the DynamoDB document client unmarshalls it, in the 0.1 layout
- * too: read as upgraded) and decodes it.
+ * Validates a customers-table item (as the DynamoDB document client unmarshalls it) and decodes it.
  * A declared attribute of the wrong shape throws CorruptRecordError; attributes this table does not
  * declare are not part of the record and are left alone.
  */
-export function decodeCustomerItem(stored: Record<string, unknown>): CustomerRecord {
-  const item = withoutLegacy(stored);
+export function decodeCustomerItem(item: Record<string, unknown>): CustomerRecord {
   const customerId = item.customerId;
   if (typeof customerId !== 'string' || customerId === '') {
     throw new CorruptRecordError('a customers-table item has no customerId string: fix or remove it');
