@@ -10,7 +10,7 @@ import { effectiveCheckoutUrl, effectivePortalUrl } from '../shared/portal-paths
 import type { AuthorizerSettings } from '../shared/settings';
 import type { CustomerReader } from './customer-store';
 import { StoreTimeoutError } from './customer-store';
-import { decide, type Decision, type DecisionContext, type DecisionSettings } from './decide';
+import { decide, type Decision, type DecisionContext, type DecisionSettings } from '../shared/customers/standing';
 import { buildPolicy, PolicyConflictError } from './policy';
 import { credentialKind, MAX_AUTHORIZATION_LENGTH } from './credentials';
 import { TokenRefused, type TokenRefusal } from './jwt';

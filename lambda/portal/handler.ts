@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type Stripe from 'stripe';
-import { decide } from '../authorizer/decide';
+import { decide } from '../shared/customers/standing';
 import { keyMatchesHash, parseApiKey } from '../shared/customers/api-key';
 import { createApiKey, listApiKeys, rotateApiKey, type ApiKeyStore } from '../shared/customers/keys';
 import { keyState, type CustomerRecord } from '../shared/customers/record';

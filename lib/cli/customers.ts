@@ -1,4 +1,4 @@
-import { decide } from '../../lambda/authorizer/decide';
+import { decide } from '../../lambda/shared/customers/standing';
 import { subscriptionsOf, type UsageBlock } from '../../lambda/shared/customers/record';
 import { readCustomer } from '../../lambda/shared/customers/store';
 import { formatRequirement } from '../../lambda/shared/requirements';
@@ -42,7 +42,7 @@ const show: CommandSpec = {
       const allow = verdict?.allow === true;
       return { route, requires: formatRequirement(operation.requires), status: allow ? 200 : 402, ...(allow ? {} : { reason: decision.reason }) };
     });
-    // The subscription that decides access (see decide.ts) in front, every subscription below it.
+    // The subscription that decides access (see lambda/shared/customers/standing.ts) in front, every subscription below it.
     const primary = decision.subscription;
     const state = {
       customerId,

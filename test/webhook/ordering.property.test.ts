@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { decide } from '../../lambda/authorizer/decide';
+import { decide } from '../../lambda/shared/customers/standing';
 import { isTerminal, SUBSCRIPTION_STATUSES, type CustomerRecord, type SubscriptionStatus } from '../../lambda/shared/customers/record';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { decide } from '../../../lambda/authorizer/decide';
+import { decide } from '../../../lambda/shared/customers/standing';
 import {
   accessSignature,
   attributesReadBy,
