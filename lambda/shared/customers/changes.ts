@@ -12,11 +12,11 @@ export interface SubscriptionChange extends Omit<SubscriptionEntry, 'watermark'>
   readonly subscriptionId: string;
   /** The event shows the subscription entering past_due: its previous status was another. */
   readonly enteredPastDue?: boolean;
-  /** A new billing period of a counted plan (usage.ts): a fresh period counter, and a quota block lifted. */
+  /** A new billing period of a counted plan (webhook/usage.ts): a fresh period counter, and a quota block lifted. */
   readonly usageReset?: UsageReset;
 }
 
-/** The period counter moved forward to a new period (only forward: the store's condition). */
+/** The period counter moved forward to a new period (only forward: the condition of payment-state.ts). */
 export interface UsageReset {
   readonly periodEnd: number;
   /** The stored usage block is quota_exceeded: the new period lifts it. */
@@ -83,13 +83,11 @@ export interface Watermark {
   readonly applyBelow: string;
 }
 
-
 /** Entries an applied update removes because no stale event of theirs can arrive any more. */
 export interface Forgettable {
   readonly subscriptions: readonly string[];
   readonly invoices: readonly string[];
 }
-
 
 /** A path into the item: an attribute of the table, then map keys and entry fields. */
 export type ItemPath = readonly [CustomerAttribute, ...string[]];
