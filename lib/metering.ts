@@ -7,7 +7,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { meteringEnvironment } from '../lambda/metering/settings';
-import { METERING_WRITE_ATTRIBUTES } from '../lambda/shared/customers/metered-usage';
+import { METERING_WRITE_ATTRIBUTES } from '../lambda/shared/customers/item';
 import type { Plans } from '../lambda/shared/customers/usage-view';
 import type { RouteRule } from '../lambda/shared/requirements';
 import { NO_VALUE } from '../lambda/shared/access-log';

@@ -1,7 +1,8 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { DynamoCustomerReader, reservationUpdate } from '../../lambda/authorizer/customer-store';
+import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
+import { reservationUpdate } from '../../lambda/shared/customers/decision-reads';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { hashApiKey, parseApiKey } from '../../lambda/shared/customers/api-key';
 import { createApiKey } from '../../lambda/shared/customers/keys';

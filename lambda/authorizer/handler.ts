@@ -1,16 +1,15 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { hashApiKey, keyMatchesHash, parseApiKey, type ParsedApiKey } from '../shared/customers/api-key';
+import { hashApiKey, parseApiKey, type ParsedApiKey } from '../shared/customers/api-key';
+import { authenticateKey, type KeyRefusal } from '../shared/customers/authenticate';
+import { StoreTimeoutError, type CustomerReader } from '../shared/customers/decision-reads';
 import { CorruptRecordError } from '../shared/customers/item';
-import { keyState, type CustomerRecord } from '../shared/customers/record';
 import { randomBase62 } from '../shared/random';
 import { AUTHORIZER_GROUPS, groupOf, type AuthorizerGroup, type RouteRule } from '../shared/requirements';
 import { headerValue } from '../shared/headers';
 import { countOne, createObservability, type LineObservability } from '../shared/observability';
 import { effectiveCheckoutUrl, effectivePortalUrl } from '../shared/portal-paths';
 import type { AuthorizerSettings } from '../shared/settings';
-import type { CustomerReader } from './customer-store';
-import { StoreTimeoutError } from './customer-store';
-import { decide, type Decision, type DecisionContext, type DecisionSettings } from './decide';
+import { decide, type Decision, type DecisionContext, type DecisionSettings } from '../shared/customers/standing';
 import { buildPolicy, PolicyConflictError } from './policy';
 import { credentialKind, MAX_AUTHORIZATION_LENGTH } from './credentials';
 import { TokenRefused, type TokenRefusal } from './jwt';
@@ -21,10 +20,7 @@ import { authenticateToken, type TokenAuthenticator } from './token-auth';
 export type UnauthorizedReason =
   | 'missing_key'
   | 'malformed_key'
-  | 'unknown_key'
-  | 'revoked_key'
-  | 'expired_key'
-  | 'deleted_customer'
+  | KeyRefusal
   /** A bearer token on a strict route: its reservation is conditioned on a key's stored hash. */
   | 'token_on_strict_route'
   | TokenRefusal;
@@ -124,17 +120,6 @@ export function makeAuthorizerHandler(
   const routesByMethod = new Map(settings.routes.map((r) => [`${r.method} ${r.path}`, r]));
   const groups = Object.fromEntries(AUTHORIZER_GROUPS.map((g) => [g, settings.routes.filter((r) => groupOf(r) === g)])) as Record<AuthorizerGroup, RouteRule[]>;
 
-  /** The presented key against the stored item: a refusal (401), or undefined when it authenticates. */
-  const refusal = (key: string, parsed: ParsedApiKey, customer: CustomerRecord | undefined, at: Date): Refusal | undefined => {
-    const stored = customer?.apiKeys?.[parsed.keyId];
-    if (customer === undefined || stored === undefined || !keyMatchesHash(key, stored.hash)) return new Refusal('unknown_key', parsed);
-    const state = keyState(stored, at);
-    if (state !== 'active') return new Refusal(state === 'revoked' ? 'revoked_key' : 'expired_key', parsed);
-    // customer.deleted: the customer is gone from Stripe, so its keys no longer authenticate.
-    if (customer.deleted === true) return new Refusal('deleted_customer', parsed);
-    return undefined;
-  };
-
   /**
    * Unconfigured payment URLs default to the stack's own portal, on the domain and stage the caller used.
    * Each URL is built only when the decision names it: an Allow names the portal at most, and the
@@ -183,11 +168,11 @@ export function makeAuthorizerHandler(
       };
       return { customerId: parsed.customerId, standing: { good: true }, verdicts: routes.map((r) => ({ route: r, allow: true })), context };
     }
-    const refused = refusal(key, parsed, result.customer, at);
-    if (refused !== undefined) return refused;
+    const refused = authenticateKey(result.customer, key, parsed, at);
+    if (refused !== undefined) return new Refusal(refused, parsed);
     const decision = decide(result.customer!, [route], at, settingsFor(event, parsed.customerId));
     if (decision.verdicts[0]!.allow) {
-      throw new ReservationRefusedError(`the reservation for ${parsed.customerId} was refused although its item covers it: run npx tollgate customers upgrade`);
+      throw new ReservationRefusedError(`the reservation for ${parsed.customerId} was refused although its item covers it: an attribute is stored in a form the write's condition cannot compare: fix the item in the customers table`);
     }
     // Every route of the group denied alike: the policy is not cached, only this call reads it.
     return { ...decision, verdicts: routes.map((r) => ({ route: r, allow: false })) };
@@ -212,8 +197,8 @@ export function makeAuthorizerHandler(
       return decision instanceof Refusal ? decision : { parsed, decision };
     }
     const customer = await deps.customers.read(parsed.customerId, parsed.keyId);
-    const refused = refusal(key, parsed, customer, at);
-    if (refused !== undefined) return refused;
+    const refused = authenticateKey(customer, key, parsed, at);
+    if (refused !== undefined) return new Refusal(refused, parsed);
     // The policy covers this group's routes only: the other groups' authorizers cache their own.
     return { parsed, decision: decide(customer!, groups[group], at, settingsFor(event, parsed.customerId)) };
   };

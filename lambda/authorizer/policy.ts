@@ -2,7 +2,7 @@ import type { APIGatewayAuthorizerResult, PolicyDocument, Statement } from 'aws-
 import type { RouteRule } from '../shared/requirements';
 import { evaluatePolicy } from '../shared/iam-policy';
 import { wildcardMatches } from '../shared/wildcard';
-import type { Decision } from './decide';
+import type { Decision } from '../shared/customers/standing';
 
 /**
  * The whole-API policy. API Gateway caches an authorizer's answer per identity-source value and

@@ -1,11 +1,12 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Fetcher } from 'aws-jwt-verify/https';
 import type { ParsedApiKey } from '../shared/customers/api-key';
+import type { TokenCustomerReader } from '../shared/customers/decision-reads';
 import type { CustomerRecord } from '../shared/customers/record';
 import { CACHE_TTL_ENV, decodeCacheTtl, decodeIssuers, decodeRouteScopes, ISSUERS_ENV, ROUTE_SCOPES_ENV, type RouteScopes, type TrustedIssuer } from '../shared/issuers';
 import { httpFetcher } from './jwks';
 import { TokenRefused, TokenVerifier, type VerifiedToken } from './jwt';
-import { DynamoTokenCustomerReader, type TokenCustomerReader } from './token-store';
+import { DynamoTokenCustomerReader } from './customer-store';
 
 /**
  * A bearer JWT → the customer whose standing decides, in one read after verification (none before it:

@@ -1,10 +1,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type Stripe from 'stripe';
-import { decide } from '../authorizer/decide';
-import { keyMatchesHash, parseApiKey } from '../shared/customers/api-key';
+import { decide } from '../shared/customers/standing';
+import { parseApiKey } from '../shared/customers/api-key';
+import { authenticateKey, keyRefusal } from '../shared/customers/authenticate';
 import { createApiKey, listApiKeys, rotateApiKey, type ApiKeyStore } from '../shared/customers/keys';
-import { keyState, type CustomerRecord } from '../shared/customers/record';
+import type { CustomerRecord } from '../shared/customers/record';
 import type { UsageView } from '../shared/customers/usage-view';
 import { readCustomer } from '../shared/customers/store';
 import { headerValue } from '../shared/headers';
@@ -199,8 +200,7 @@ ${isPayment ? html`<p>The 402 body's <code>paymentUrl</code> is the link for you
     const session = readSession(await deps.sessionSecret(), ctx.cookies[SESSION_COOKIE], now());
     if (session === undefined || session === 'expired') return session;
     const customer = await readCustomer(deps.dynamodb, settings.tables.customers, session.customerId);
-    const key = customer?.apiKeys?.[session.keyId];
-    if (customer === undefined || key === undefined || keyState(key, now()) !== 'active' || customer.deleted === true) return undefined;
+    if (customer === undefined || keyRefusal(customer, session.keyId, now()) !== undefined) return undefined;
     return { session, customer };
   }
 
@@ -359,8 +359,7 @@ ${settings.catalog.creditPacks.length === 0
     const refused = (): Result => signInPage(ctx, 401, 'This API key is not valid: it is mistyped, unknown, revoked or expired. Nothing was changed.');
     if (parsed === undefined) return refused();
     const customer = await readCustomer(deps.dynamodb, settings.tables.customers, parsed.customerId);
-    const stored = customer?.apiKeys?.[parsed.keyId];
-    if (customer === undefined || stored === undefined || !keyMatchesHash(key, stored.hash) || keyState(stored, now()) !== 'active' || customer.deleted === true) return refused();
+    if (authenticateKey(customer, key, parsed, now()) !== undefined) return refused();
     const token = sign(await deps.sessionSecret(), { customerId: parsed.customerId, keyId: parsed.keyId, expiresAt: Math.floor(now().getTime() / 1000) + SESSION_SECONDS });
     return redirect(`${ctx.base}${PORTAL_PATHS.account}`, [setCookie(SESSION_COOKIE, token, { path: cookiePath(ctx.base), maxAgeSeconds: SESSION_SECONDS, sameSite: 'Strict' })]);
   }

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { CustomerRecord } from '../shared/customers/record';
 import { usageView } from '../shared/customers/usage-view';
 import type { UsageSettings } from '../shared/settings';
-import { decidingSubscription } from '../authorizer/decide';
+import { decidingSubscription } from '../shared/customers/standing';
 
 /**
  * GET /tollgate/usage: the calling customer's plan, billing period, usage and credits, so a client can

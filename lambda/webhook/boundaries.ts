@@ -1,5 +1,6 @@
 import type { Boundary } from '../shared/boundaries';
-import { watermarkSecond, type CustomerUpdate } from './state';
+import type { CustomerUpdate } from '../shared/customers/changes';
+import { watermarkSecond } from './state';
 
 /**
  * The instants from which an update's state may answer differently with no further event: the start

@@ -4,7 +4,7 @@ import { CUSTOMER_ID } from '../shared/customers/api-key';
 import { keyState, type CustomerRecord } from '../shared/customers/record';
 import { readCustomer } from '../shared/customers/store';
 import type { StripeEventEnvelope } from './events';
-import type { CustomerUpdate } from './state';
+import type { CustomerUpdate } from '../shared/customers/changes';
 
 /**
  * Payment reaches the key it was meant for. A Payment Link or a plain Checkout URL makes a new Stripe

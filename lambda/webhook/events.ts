@@ -1,7 +1,7 @@
 import { ITEM_LIMITS } from '../shared/customers/item';
 import { isSubscriptionStatus } from '../shared/customers/record';
 import { isLookupKey } from '../shared/requirements';
-import type { CreditsChange, EntitlementsChange, InvoiceChange, InvoiceOutcome, PaymentChange, SubscriptionChange, UsageAlertChange } from './state';
+import type { CreditsChange, EntitlementsChange, InvoiceChange, InvoiceOutcome, PaymentChange, SubscriptionChange, UsageAlertChange } from '../shared/customers/changes';
 
 /**
  * Reads verified Stripe events into payment changes. The body is signed, but its shape is still

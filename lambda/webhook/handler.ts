@@ -20,9 +20,8 @@ import {
   watermark,
   watermarkOf,
   watermarkSecond,
-  type CustomerUpdate,
-  type PaymentChange,
 } from './state';
+import type { CustomerUpdate, PaymentChange } from '../shared/customers/changes';
 import { CustomerItemFullError, type ApplyResult, type PaymentStateStore } from './store';
 import type { Plans } from '../shared/customers/usage-view';
 import { withUsageEffects } from './usage';

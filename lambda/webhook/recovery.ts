@@ -4,7 +4,7 @@ import { countOne, type Observability } from '../shared/observability';
 import type { PaymentReason } from '../shared/problems';
 import type { RouteRule } from '../shared/requirements';
 import { ENV } from '../shared/settings';
-import { decide } from '../authorizer/decide';
+import { decide } from '../shared/customers/standing';
 
 /**
  * Recovery analytics, computed where access changes: the webhook already knows a customer's state

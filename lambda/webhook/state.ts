@@ -1,8 +1,21 @@
-import { decodeCustomerItem, ITEM_LIMITS } from '../shared/customers/item';
+import type {
+  CustomerUpdate,
+  Forgettable,
+  InvoiceChange,
+  InvoiceOutcome,
+  ItemPath,
+  PaymentChange,
+  SubscriptionChange,
+  Watermark,
+  Writes,
+} from '../shared/customers/changes';
+import { ITEM_LIMITS } from '../shared/customers/item';
+import { applyWrites } from '../shared/customers/payment-state';
 import { isTerminal, type CustomerRecord, type InvoiceEntry, type SubscriptionEntry, type SubscriptionStatus } from '../shared/customers/record';
 
 /**
- * How a Stripe event changes a customer's record, as plain data, and the ordering rule.
+ * How a Stripe event changes a customer's record (the changes, as plain data: shared/customers/changes.ts),
+ * and the ordering rule.
  *
  * The record is written by independent streams. Each stream is ordered by its own watermark and
  * overwrites everything it owns on every applied event, so the final state does not depend on the
@@ -23,82 +36,6 @@ import { isTerminal, type CustomerRecord, type InvoiceEntry, type SubscriptionEn
  * cancellation must not bring invoice state back), drops its invoice state, and is forgotten when no
  * stale event of it can arrive any more (ITEM_LIMITS.forgetAfterSeconds).
  */
-
-export interface SubscriptionChange extends Omit<SubscriptionEntry, 'watermark'> {
-  readonly stream: 'subscription';
-  readonly subscriptionId: string;
-  /** The event shows the subscription entering past_due: its previous status was another. */
-  readonly enteredPastDue?: boolean;
-  /** A new billing period of a counted plan (usage.ts): a fresh period counter, and a quota block lifted. */
-  readonly usageReset?: UsageReset;
-}
-
-/** The period counter moved forward to a new period (only forward: the store's condition). */
-export interface UsageReset {
-  readonly periodEnd: number;
-  /** The stored usage block is quota_exceeded: the new period lifts it. */
-  readonly liftQuotaBlock: boolean;
-}
-
-/** Prepaid credits bought (a paid credits checkout): added to the balance; the ledger makes it once-only. */
-export interface CreditsChange {
-  readonly stream: 'credits';
-  readonly credits: number;
-  /** The stored usage block is credits_exhausted: the top-up lifts it. */
-  readonly liftCreditsBlock: boolean;
-}
-
-/** A Stripe usage alert (billing.alert.triggered): the quota is used up, for users who meter in Stripe. */
-export interface UsageAlertChange {
-  readonly stream: 'usageAlert';
-}
-
-export type InvoiceOutcome = 'paid' | 'payment_failed' | 'payment_action_required' | 'voided' | 'uncollectible';
-
-export interface InvoiceChange {
-  readonly stream: 'invoices';
-  readonly invoiceId: string;
-  readonly subscriptionId: string;
-  readonly outcome: InvoiceOutcome;
-  /** When the open invoice fell due: its due date, else its first charge (finalization). */
-  readonly pastDueSince?: number;
-  readonly paymentUrl?: string;
-}
-
-export interface EntitlementsChange {
-  readonly stream: 'entitlements';
-  readonly entitlements: readonly string[];
-}
-
-export interface CustomerDeletedChange {
-  readonly stream: 'customer';
-  readonly deleted: true;
-}
-
-export type PaymentChange = SubscriptionChange | InvoiceChange | EntitlementsChange | CustomerDeletedChange | CreditsChange | UsageAlertChange;
-
-/** One event's effect on one customer, with its position in the stream's order. */
-export interface CustomerUpdate {
-  readonly customerId: string;
-  readonly change: PaymentChange;
-  readonly watermark: Watermark;
-}
-
-/**
- * A position in a stream: `<created, 11 digits>:<rank>:<event id>`, compared as a string (DynamoDB
- * compares strings byte-wise, so the condition expression and this module agree).
- *
- * Stripe's `created` has one-second resolution. Within one second the rank decides (the status
- * further along the lifecycle wins: a subscription created `incomplete` and made `active` in the
- * same second ends `active`); equal ranks fall back to the event id, which is arbitrary but makes
- * the outcome independent of delivery order. Rank 9 marks state re-fetched from Stripe.
- */
-export interface Watermark {
-  /** Written to the stream's watermark when the update applies. */
-  readonly value: string;
-  /** The update applies when the stored watermark is absent or sorts below this. */
-  readonly applyBelow: string;
-}
 
 export const REFETCHED_RANK = 9;
 
@@ -178,12 +115,6 @@ export function watermarkOf(state: CustomerRecord | undefined, change: PaymentCh
   }
 }
 
-/** Entries an applied update removes because no stale event of theirs can arrive any more. */
-export interface Forgettable {
-  readonly subscriptions: readonly string[];
-  readonly invoices: readonly string[];
-}
-
 const NOTHING: Forgettable = { subscriptions: [], invoices: [] };
 const secondOf = (value: string): number => watermarkSecond(value) ?? 0;
 
@@ -213,9 +144,10 @@ export function forgettable(state: CustomerRecord | undefined, update: CustomerU
 export type ApplyVerdict = 'apply' | 'stale' | 'full';
 
 /**
- * Whether a change applies on top of a state: the rule the store's condition expression states (the
- * store never evaluates it in code before writing; the in-memory store and the tests do). `full`: a new
- * subscription would exceed ITEM_LIMITS.trackedSubscriptions.
+ * Whether a change applies on top of a state: the rule the update's condition expression states
+ * (shared/customers/payment-state.ts). The store never evaluates it in code before writing; the
+ * in-memory store and the tests do. `full`: a new subscription would exceed
+ * ITEM_LIMITS.trackedSubscriptions.
  */
 export function verdict(state: CustomerRecord | undefined, update: CustomerUpdate, now: Date): ApplyVerdict {
   const { change } = update;
@@ -255,24 +187,15 @@ export function invoiceEntry(change: InvoiceChange, watermarkValue: string): Inv
   };
 }
 
-/** What an applied update writes, as item paths: the store states it as one UpdateItem, `project` in memory. */
-export interface Writes {
-  readonly set: ReadonlyArray<readonly [path: readonly string[], value: unknown]>;
-  /** Set only when nothing is stored there yet. */
-  readonly setIfAbsent: ReadonlyArray<readonly [path: readonly string[], value: unknown]>;
-  readonly remove: ReadonlyArray<readonly string[]>;
-  /** Numbers added atomically (DynamoDB ADD). */
-  readonly add?: ReadonlyArray<readonly [path: readonly string[], value: number]>;
-}
-
+/** What an applied update writes: the store states it as one UpdateItem, `project` in memory. */
 export function writesFor(update: CustomerUpdate, forget: Forgettable, now: Date): Writes {
   const { change } = update;
-  const set: Array<readonly [readonly string[], unknown]> = [[['updatedAt'], now.toISOString()]];
-  const setIfAbsent: Array<readonly [readonly string[], unknown]> = [];
-  const add: Array<readonly [readonly string[], number]> = [];
-  const remove: Array<readonly string[]> = [
-    ...forget.subscriptions.map((id) => ['subscriptions', id]),
-    ...forget.invoices.map((id) => ['invoices', id]),
+  const set: Array<readonly [ItemPath, unknown]> = [[['updatedAt'], now.toISOString()]];
+  const setIfAbsent: Array<readonly [ItemPath, unknown]> = [];
+  const add: Array<readonly [ItemPath, number]> = [];
+  const remove: ItemPath[] = [
+    ...forget.subscriptions.map((id): ItemPath => ['subscriptions', id]),
+    ...forget.invoices.map((id): ItemPath => ['invoices', id]),
   ];
   switch (change.stream) {
     case 'subscription': {
@@ -313,13 +236,5 @@ export function writesFor(update: CustomerUpdate, forget: Forgettable, now: Date
 export function project(state: CustomerRecord | undefined, customerId: string, update: CustomerUpdate, now: Date): CustomerRecord {
   const base: CustomerRecord = state ?? { customerId, subscriptions: {}, invoices: {}, pastDue: {} };
   if (verdict(state, update, now) !== 'apply') return base;
-  const { apiKeys: _keys, ...rest } = base;
-  const item: Record<string, unknown> = { ...rest, subscriptions: { ...base.subscriptions }, invoices: { ...base.invoices }, pastDue: { ...base.pastDue } };
-  const writes = writesFor(update, forgettable(state, update, now), now);
-  const parentOf = (path: readonly string[]): Record<string, unknown> => (path.length === 1 ? item : (item[path[0]!] as Record<string, unknown>));
-  for (const path of writes.remove) delete parentOf(path)[path.at(-1)!];
-  for (const [path, value] of writes.set) parentOf(path)[path.at(-1)!] = value;
-  for (const [path, value] of writes.setIfAbsent) parentOf(path)[path.at(-1)!] ??= value;
-  for (const [path, value] of writes.add ?? []) parentOf(path)[path.at(-1)!] = ((parentOf(path)[path.at(-1)!] as number | undefined) ?? 0) + value;
-  return { ...decodeCustomerItem(item), ...(base.apiKeys === undefined ? {} : { apiKeys: base.apiKeys }) };
+  return applyWrites(base, writesFor(update, forgettable(state, update, now), now));
 }

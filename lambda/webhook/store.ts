@@ -8,13 +8,15 @@ import {
 import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { boundaryPuts } from '../shared/boundaries';
+import type { CustomerUpdate, Forgettable } from '../shared/customers/changes';
 import { ITEM_LIMITS, PAYMENT_STATE_PROJECTION } from '../shared/customers/item';
-import { TERMINAL_STATUSES, type CustomerRecord } from '../shared/customers/record';
+import { createMapsUpdate, paymentStateUpdate } from '../shared/customers/payment-state';
+import type { CustomerRecord } from '../shared/customers/record';
 import { readCustomer } from '../shared/customers/store';
 import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
 import { changeBoundaries } from './boundaries';
 import { LEDGER_ENTRY_FREE, parkEvent, type ParkedEvent, type ParkResult } from './parking';
-import { verdict, watermarkOf, writesFor, type CustomerUpdate, type Forgettable } from './state';
+import { verdict, watermarkOf, writesFor } from './state';
 
 /** What the ledger remembers about one Stripe event. */
 export interface LedgerEvent {
@@ -104,74 +106,9 @@ function ledgerItem(event: LedgerEvent, customerId: string, outcome: string, now
   };
 }
 
-/** An UpdateItem's expressions, with placeholders for every name and value. */
-class Expression {
-  readonly names: Record<string, string> = {};
-  readonly values: Record<string, unknown> = {};
-  private readonly byName = new Map<string, string>();
-
-  path(segments: readonly string[]): string {
-    return segments
-      .map((segment) => {
-        let placeholder = this.byName.get(segment);
-        if (placeholder === undefined) {
-          placeholder = `#n${this.byName.size}`;
-          this.byName.set(segment, placeholder);
-          this.names[placeholder] = segment;
-        }
-        return placeholder;
-      })
-      .join('.');
-  }
-
-  value(value: unknown): string {
-    const placeholder = `:v${Object.keys(this.values).length}`;
-    this.values[placeholder] = value;
-    return placeholder;
-  }
-}
-
 /**
- * The condition under which an update applies: state.ts `verdict`, stated for DynamoDB. The maps an
- * update writes into must exist (a nested SET cannot create its parent); the store creates them first.
- */
-function conditionFor(update: CustomerUpdate, forget: Forgettable, x: Expression): string | undefined {
-  const { change } = update;
-  // Lifting a block removes only the block this change lifts (metering or an operator may have set another since).
-  if (change.stream === 'credits') return change.liftCreditsBlock ? `${x.path(['usageBlock'])} = ${x.value('credits_exhausted')}` : undefined;
-  if (change.stream === 'usageAlert') return undefined;
-  const below = x.value(update.watermark.applyBelow);
-  if (change.stream === 'entitlements' || change.stream === 'customer') {
-    const wm = x.path([change.stream === 'entitlements' ? 'entitlementsWatermark' : 'customerWatermark']);
-    return `(attribute_not_exists(${wm}) OR ${wm} < ${below})`;
-  }
-  const id = change.subscriptionId;
-  const map = change.stream === 'subscription' ? 'subscriptions' : 'invoices';
-  const sub = x.path(['subscriptions', id]);
-  const entry = x.path([map, id]);
-  const forgotten = (change.stream === 'subscription' ? forget.subscriptions : forget.invoices).length;
-  const revives = change.stream === 'invoices' || !(TERMINAL_STATUSES as readonly string[]).includes(change.status);
-  return [
-    ...['subscriptions', 'invoices', 'pastDue'].map((name) => `attribute_exists(${x.path([name])})`),
-    // A terminal subscription takes no event that would bring it (or its invoice state) back.
-    ...(revives
-      ? [`(attribute_not_exists(${sub}) OR NOT (${x.path(['subscriptions', id, 'status'])} IN (${TERMINAL_STATUSES.map((status) => x.value(status)).join(', ')})))`]
-      : []),
-    `(attribute_not_exists(${entry}) OR ${x.path([map, id, 'watermark'])} < ${below})`,
-    // Entries removed by this same update still count in size(): allow for them.
-    `(attribute_exists(${entry}) OR size(${x.path([map])}) < ${x.value(ITEM_LIMITS.trackedSubscriptions + forgotten)})`,
-    // A new period's counter only ever moves forward (metering may have started it already).
-    ...(change.stream === 'subscription' && change.usageReset !== undefined
-      ? [`(attribute_not_exists(${x.path(['usagePeriodEnd'])}) OR ${x.path(['usagePeriodEnd'])} < ${x.value(change.usageReset.periodEnd)})`]
-      : []),
-    ...(change.stream === 'subscription' && change.usageReset?.liftQuotaBlock === true ? [`${x.path(['usageBlock'])} = ${x.value('quota_exceeded')}`] : []),
-  ].join(' AND ');
-}
-
-/**
- * Payment state in DynamoDB: one item per customer (see lambda/shared/customers/item.ts), updated with
- * SET/REMOVE on the paths an update owns only (API key attributes are never read or touched), and the
- * event ledger.
+ * Payment state in DynamoDB: one item per customer, read and updated by the commands of
+ * lambda/shared/customers/payment-state.ts, each update in one transaction with the event ledger.
  */
 export class DynamoPaymentStateStore implements PaymentStateStore {
   private readonly documents: DynamoDBDocumentClient;
@@ -190,17 +127,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
   async apply(event: LedgerEvent, update: CustomerUpdate, options: ApplyOptions): Promise<ApplyResult> {
     const { customerId } = update;
     const forget = options.forget ?? { subscriptions: [], invoices: [] };
-    const writes = writesFor(update, forget, options.now);
-    const x = new Expression();
-    const sets = [
-      ...writes.set.map(([path, value]) => `${x.path(path)} = ${x.value(value)}`),
-      ...writes.setIfAbsent.map(([path, value]) => `${x.path(path)} = if_not_exists(${x.path(path)}, ${x.value(value)})`),
-    ];
-    const removes = writes.remove.map((path) => x.path(path));
-    const adds = (writes.add ?? []).map(([path, value]) => `${x.path(path)} ${x.value(value)}`);
-    // Ordering is decided by DynamoDB, never by reading then writing: the update applies only when its
-    // stream's watermark is older (and its subscription not terminal).
-    const condition = conditionFor(update, forget, x);
+    const customerUpdate = paymentStateUpdate(this.tables.customersTable, update, writesFor(update, forget, options.now), forget);
     const command = new TransactWriteCommand({
       TransactItems: [
         {
@@ -211,16 +138,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
         },
-        {
-          Update: {
-            TableName: this.tables.customersTable,
-            Key: { customerId },
-            UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}${adds.length > 0 ? ` ADD ${adds.join(', ')}` : ''}`,
-            ...(condition === undefined ? {} : { ConditionExpression: condition }),
-            ExpressionAttributeNames: x.names,
-            ExpressionAttributeValues: x.values,
-          },
-        },
+        { Update: customerUpdate },
         ...(this.tables.boundariesTable === undefined ? [] : boundaryPuts(this.tables.boundariesTable, changeBoundaries(update), options.now)),
       ],
     });
@@ -245,7 +163,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
             );
           }
           // The customer's first event: create the maps its update writes into (idempotent), then again.
-          await this.createMaps(customerId);
+          await this.documents.send(new UpdateCommand(createMapsUpdate(this.tables.customersTable, customerId)));
         } else if (!conflict) {
           throw new StoreError(`the payment state transaction was cancelled (${[ledger?.Code, customer?.Code].join(', ')}): stripe will retry the event`, { cause: err });
         } else {
@@ -258,19 +176,6 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
         }
       }
     }
-  }
-
-  /** The maps per-subscription updates write into; an empty map means nothing known. */
-  private async createMaps(customerId: string): Promise<void> {
-    await this.documents.send(
-      new UpdateCommand({
-        TableName: this.tables.customersTable,
-        Key: { customerId },
-        UpdateExpression: 'SET #s = if_not_exists(#s, :empty), #i = if_not_exists(#i, :empty), #p = if_not_exists(#p, :empty)',
-        ExpressionAttributeNames: { '#s': 'subscriptions', '#i': 'invoices', '#p': 'pastDue' },
-        ExpressionAttributeValues: { ':empty': {} },
-      }),
-    );
   }
 
   private async recordStale(event: LedgerEvent, customerId: string, now: Date, storedWatermark: string | undefined): Promise<ApplyResult> {

@@ -1,6 +1,6 @@
 import type { CustomerRecord } from '../shared/customers/record';
 import type { Plans } from '../shared/customers/usage-view';
-import type { CustomerUpdate } from './state';
+import type { CustomerUpdate } from '../shared/customers/changes';
 
 /**
  * What a payment event does to usage, given the stored state (read before the write; the store's

@@ -1,9 +1,8 @@
-import { decide } from '../../lambda/authorizer/decide';
+import { decide } from '../../lambda/shared/customers/standing';
 import { subscriptionsOf, type UsageBlock } from '../../lambda/shared/customers/record';
 import { readCustomer } from '../../lambda/shared/customers/store';
 import { formatRequirement } from '../../lambda/shared/requirements';
 import { listApiKeys } from '../../lambda/shared/customers/keys';
-import { upgradeLegacyCustomers } from '../../lambda/shared/customers/upgrade';
 import { setUsageBlock, USAGE_BLOCKS } from '../../lambda/shared/customers/usage';
 import { ANY_METHODS } from '../openapi/build';
 import { authorizerSettingsFor, buildLocalDocument } from '../local/stack';
@@ -44,7 +43,7 @@ const show: CommandSpec = {
       const allow = verdict?.allow === true;
       return { route, requires: formatRequirement(operation.requires), status: allow ? 200 : 402, ...(allow ? {} : { reason: decision.reason }) };
     });
-    // The subscription that decides access (see decide.ts) in front, every subscription below it.
+    // The subscription that decides access (see lambda/shared/customers/standing.ts) in front, every subscription below it.
     const primary = decision.subscription;
     const state = {
       customerId,
@@ -104,32 +103,8 @@ const setUsage: CommandSpec = {
   },
 };
 
-const upgrade: CommandSpec = {
-  name: 'upgrade',
-  summary: 'after upgrading from 0.1: move customers to the current item layout',
-  synopsis: '[--outputs <file>]',
-  description: [
-    'Moves every customer still stored in the item layout of tollgate 0.1 to the current one; run it once after',
-    'cdk deploy of a new release (npm start does it by itself). Until then the authorizer and the webhook read',
-    'such customers as upgraded. Safe to run again, and while the webhook runs: a customer that changes',
-    'meanwhile is skipped and reported; run it again.',
-  ].join('\n'),
-  arguments: [],
-  options: {},
-  run: async (ctx) => {
-    const target = ctx.target();
-    const report = await upgradeLegacyCustomers(target.dynamodb, target.tables.customers);
-    const lines = [
-      `upgraded ${report.upgraded} customers from the 0.1 layout (${report.scanned} scanned, ${report.skipped} skipped)`,
-      ...report.skippedCustomers.map((s) => `  skipped ${s.customerId}: ${s.reason}`),
-    ];
-    ctx.print(lines.join('\n'), report);
-    if (report.skipped > 0) throw new CliError(`${report.skipped} customers were not upgraded: see the reasons above, then run tollgate customers upgrade again`);
-  },
-};
-
 export const CUSTOMERS: CommandGroup = {
   name: 'customers',
   summary: 'customers: payment state as the authorizer sees it, and usage blocks for metered plans',
-  commands: [show, setUsage, upgrade, linkSubjectCommand, unlinkSubjectCommand],
+  commands: [show, setUsage, linkSubjectCommand, unlinkSubjectCommand],
 };

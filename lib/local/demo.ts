@@ -1,6 +1,8 @@
-import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseApiKey } from '../../lambda/shared/customers/api-key';
+import { PAYMENT_STATE_PROJECTION } from '../../lambda/shared/customers/item';
+import { readCustomer } from '../../lambda/shared/customers/store';
 import type { TableNames } from '../../lambda/shared/tables';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../lambda/shared/customers/keys';
 import { buildStripeEvent, serializeStripeEvent, signStripePayload, type EventSpec } from '../fixtures/customer-events';
@@ -51,8 +53,7 @@ export async function seedDemoCustomers(
   gateway: LocalGateway,
   options: { stage: string; webhookSecret: string; dynamodb: DynamoDBClient; tables: TableNames },
 ): Promise<boolean> {
-  const exists = async (customerId: string): Promise<boolean> =>
-    (await options.dynamodb.send(new GetItemCommand({ TableName: options.tables.customers, Key: { customerId: { S: customerId } }, ConsistentRead: true }))).Item !== undefined;
+  const exists = async (customerId: string): Promise<boolean> => (await readCustomer(options.dynamodb, options.tables.customers, customerId, PAYMENT_STATE_PROJECTION)) !== undefined;
   // A minute in the past: events sent by hand afterwards are newer, whatever second they land in.
   const created = Math.floor(Date.now() / 1000) - 60;
   // The usage demo customers joined later: seeded on their own, so data kept from an older run gains them.

@@ -3,7 +3,6 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { PERIOD_MS } from '../../lambda/clock/schedule';
 import { PROJECT_ROOT } from '../contract';
 import type { TableNames } from '../../lambda/shared/tables';
-import { upgradeLegacyCustomers } from '../../lambda/shared/customers/upgrade';
 import { accessLogPath, eventsLogPath, removeCoordinates, writeCoordinates } from './coordinates';
 import { adoptSharedDatabase, credentialsPath, localCredentials } from './credentials';
 import { DEMO_KEYS_FILE, issueDemoKeys, seedDemoCustomers } from './demo';
@@ -47,8 +46,6 @@ export interface LocalRun {
   readonly dbPath: string | undefined;
   readonly tables: TableNames;
   readonly seeded: boolean;
-  /** Customers of the persisted data moved from the 0.1 layout at this start. */
-  readonly upgraded: number;
   readonly demoKeys: { readonly paying: string; readonly free: string; readonly metered: string; readonly payg: string; readonly reused: boolean };
   /** How the portal takes payments: the local test checkout, or real Stripe. */
   readonly portalMode: 'fake' | 'stripe';
@@ -164,8 +161,6 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     dynamodb = await startDynamoDbLocal({ credentials, ...(dbPath === undefined ? {} : { dbPath }) });
     const admin = dynamodb.client();
     await createTables(admin, tables);
-    const { upgraded, skippedCustomers } = await upgradeLegacyCustomers(admin, tables.customers);
-    for (const { reason } of skippedCustomers) log(`tollgate: not upgraded from the 0.1 layout: ${reason}`);
     const projectConfig = tollgateConfig.loadProjectConfig(root, options.context);
     // One Stripe for the portal and metering: the real one with a test-mode key, else one local fake.
     const testPage = (id: string): string => `http://127.0.0.1:${options.port}/${served?.config.stageName ?? projectConfig.stageName}${PORTAL_PATHS.testCheckout.replace('{session}', id)}`;
@@ -243,7 +238,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     const watched = (): string[] => [path.join(root, 'cdk.json'), path.resolve(root, served!.config.openApiDocument), ...filesUnder(LAMBDA_DIR)];
     stopWatching = watchSources(watched, reload);
 
-    return { apiUrl, dynamodb, dbPath, tables, seeded, upgraded, demoKeys, portalMode: portal.mode, meterReporting, operatorUrl: `${adminServer.url}${OPERATOR_PATH}`, issuer, stop };
+    return { apiUrl, dynamodb, dbPath, tables, seeded, demoKeys, portalMode: portal.mode, meterReporting, operatorUrl: `${adminServer.url}${OPERATOR_PATH}`, issuer, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -87,7 +87,6 @@ function banner(run: LocalRun, stateDir: string, webhookSecret: string): string 
     `tollgate is running on ${apiUrl}`,
     `  DynamoDB Local  ${run.dynamodb.endpoint} (${run.dbPath === undefined ? 'in memory' : `data in ${shown(run.dbPath)}`}, readable only with the key in ${shown(stateDir)}/)`,
     `  demo customers  ${DEMO_CUSTOMERS.paying} (active, plan ${DEMO_PLAN}, entitlement ${DEMO_ENTITLEMENT}) · ${DEMO_CUSTOMERS.free} (no subscription)${run.seeded ? '' : ' (kept from the last run)'}`,
-    ...(run.upgraded > 0 ? [`  upgraded ${run.upgraded} customers from the 0.1 layout`] : []),
     `  docs            ${apiUrl}tollgate/docs · problem types ${apiUrl}tollgate/problems/no_subscription`,
     `  portal          ${apiUrl}tollgate/portal (${run.portalMode === 'fake' ? 'local test checkout and billing portal: no real payment; set STRIPE_API_KEY=sk_test_… for real Stripe' : 'Stripe test mode from STRIPE_API_KEY'})`,
     `  webhook secret  ${webhookSecret === LOCAL_WEBHOOK_SECRET ? `${LOCAL_WEBHOOK_SECRET} (local default; set STRIPE_WEBHOOK_SECRET to use another)` : 'from STRIPE_WEBHOOK_SECRET'}`,

@@ -1,4 +1,4 @@
-import type { Decision } from '../../lambda/authorizer/decide';
+import type { Decision } from '../../lambda/shared/customers/standing';
 import { buildPolicy, PolicyConflictError, routeResource } from '../../lambda/authorizer/policy';
 import { formatRequirement, type RouteRule } from '../../lambda/shared/requirements';
 import { wildcardMatches } from '../../lambda/shared/wildcard';

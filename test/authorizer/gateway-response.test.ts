@@ -1,4 +1,4 @@
-import { decide } from '../../lambda/authorizer/decide';
+import { decide } from '../../lambda/shared/customers/standing';
 import { PAYMENT_PROBLEMS, PAYMENT_REASONS, type PaymentReason } from '../../lambda/shared/problems';
 import { buildGatewayResponses, type GatewayResponse } from '../../lib/openapi/gateway-responses';
 import { renderGatewayResponse } from '../../lib/openapi/render';

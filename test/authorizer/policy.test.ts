@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { decide, type Decision } from '../../lambda/authorizer/decide';
+import { decide, type Decision } from '../../lambda/shared/customers/standing';
 import { baseArn, buildPolicy, evaluatePolicy, PolicyConflictError, routeResource } from '../../lambda/authorizer/policy';
 import { SUBSCRIPTION_STATUSES, type CustomerRecord } from '../../lambda/shared/customers/record';
 import type { RouteRule } from '../../lambda/shared/requirements';

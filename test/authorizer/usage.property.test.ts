@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { decide, decidingSubscription, type DecisionSettings } from '../../lambda/authorizer/decide';
+import { decide, decidingSubscription, type DecisionSettings } from '../../lambda/shared/customers/standing';
 import type { CustomerRecord } from '../../lambda/shared/customers/record';
 import { usageView, type Plans } from '../../lambda/shared/customers/usage-view';
 import type { RouteRule } from '../../lambda/shared/requirements';

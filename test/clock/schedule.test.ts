@@ -13,7 +13,8 @@ import {
 import { boundaryItem, bucketOf, type RecordedBoundary } from '../../lambda/shared/boundaries';
 import { keyBoundaries } from '../../lambda/shared/customers/keys';
 import { changeBoundaries } from '../../lambda/webhook/boundaries';
-import { watermark, type CustomerUpdate, type PaymentChange } from '../../lambda/webhook/state';
+import type { CustomerUpdate, PaymentChange } from '../../lambda/shared/customers/changes';
+import { watermark } from '../../lambda/webhook/state';
 
 const T = Date.parse('2026-03-01T12:00:00Z');
 const GRACE_S = 72 * 3600;

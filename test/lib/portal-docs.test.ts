@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { decide } from '../../lambda/authorizer/decide';
+import { decide } from '../../lambda/shared/customers/standing';
 import type { CustomerRecord, SubscriptionStatus } from '../../lambda/shared/customers/record';
 import type { Plans } from '../../lambda/shared/customers/usage-view';
 import { PAYMENT_REASONS } from '../../lambda/shared/problems';

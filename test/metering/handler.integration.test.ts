@@ -1,4 +1,4 @@
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { gzipSync } from 'node:zlib';
 import { batchId, decodeSubscriptionEvent } from '../../lambda/metering/logs-event';
 import { DynamoMeteringStore, ledgerId, parkedBatchId, type MeteringStore } from '../../lambda/metering/store';
@@ -30,6 +30,16 @@ describe('metering handler on DynamoDB Local', () => {
     const result = await handler(delivery(logEvents(lines)));
     expect(result).toMatchObject({ outcome: 'applied', customers: 1, countedCalls: 5, applied: 1, duplicates: 0 });
     expect(await usageOf(tables, 'cus_count1')).toEqual({ periodUsed: 9, usagePeriodEnd: PERIOD_1, credits: undefined });
+  });
+
+  it('counts the calls of a past_due customer in its grace period (its grace start is read with its subscription)', async () => {
+    const pastDue = { status: 'past_due', plan: 'sample_metered', currentPeriodEnd: PERIOD_1, watermark: '00000000001:5:evt_1' };
+    const item = { customerId: 'cus_pastdue1', subscriptions: { sub_1: pastDue }, invoices: {}, pastDue: { sub_1: 1 } };
+    await DynamoDBDocumentClient.from(tables.client).send(new PutCommand({ TableName: tables.names.customers, Item: item }));
+    const { handler } = meteringHandler(tables);
+    const result = await handler(delivery(logEvents([accessLine({ customerId: 'cus_pastdue1', periodEnd: PERIOD_1 })])));
+    expect(result).toMatchObject({ applied: 1, countedCalls: 1 });
+    expect(await usageOf(tables, 'cus_pastdue1')).toMatchObject({ periodUsed: 1, usagePeriodEnd: PERIOD_1 });
   });
 
   it('adds nothing when the same batch is delivered again', async () => {

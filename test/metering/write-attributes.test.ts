@@ -1,4 +1,4 @@
-import { METERING_WRITE_ATTRIBUTES } from '../../lambda/shared/customers/metered-usage';
+import { METERING_WRITE_ATTRIBUTES } from '../../lambda/shared/customers/item';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, PERIOD_2, seedCustomer } from './support';
 

@@ -1,5 +1,5 @@
 import { loadMeteringSettings } from '../../lambda/metering/settings';
-import { METERING_WRITE_ATTRIBUTES } from '../../lambda/shared/customers/metered-usage';
+import { METERING_WRITE_ATTRIBUTES } from '../../lambda/shared/customers/item';
 import { METERING_ACTIONS, METERING_CUSTOMER_WRITES, METERING_DEAD_LETTER_ACTIONS } from '../../lib/metering';
 import { synth, synthInBeforeAll, type Resource } from '../support/synth';
 

@@ -1,5 +1,6 @@
 import type { CustomerRecord } from '../../lambda/shared/customers/record';
-import { project, verdict, watermarkOf, type CustomerUpdate } from '../../lambda/webhook/state';
+import type { CustomerUpdate } from '../../lambda/shared/customers/changes';
+import { project, verdict, watermarkOf } from '../../lambda/webhook/state';
 import type { ParkedEvent, ParkResult } from '../../lambda/webhook/parking';
 import { CustomerItemFullError, owedFlush, type ApplyOptions, type ApplyResult, type LedgerEvent, type PaymentStateStore } from '../../lambda/webhook/store';
 

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
-import { decide } from '../../lambda/authorizer/decide';
+import { decide } from '../../lambda/shared/customers/standing';
 import { isTerminal, SUBSCRIPTION_STATUSES, type CustomerRecord, type SubscriptionStatus } from '../../lambda/shared/customers/record';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
-import { INVOICE_RANK, STATUS_RANK, type InvoiceOutcome } from '../../lambda/webhook/state';
+import type { InvoiceOutcome } from '../../lambda/shared/customers/changes';
+import { INVOICE_RANK, STATUS_RANK } from '../../lambda/webhook/state';
 import type { PaymentStateStore } from '../../lambda/webhook/store';
 import { buildStripeEvent, stripeId } from '../../lib/fixtures/stripe-events';
 import { freshTables, type TestTables } from '../support/dynamodb';

@@ -5,7 +5,7 @@ import Stripe from 'stripe';
 import { CorruptRecordError } from '../../lambda/shared/customers/item';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
 import type { ParkedEvent, ParkResult } from '../../lambda/webhook/parking';
-import type { CustomerUpdate } from '../../lambda/webhook/state';
+import type { CustomerUpdate } from '../../lambda/shared/customers/changes';
 import { CustomerItemFullError, type ApplyOptions, type ApplyResult, type LedgerEvent } from '../../lambda/webhook/store';
 import { buildStripeEvent, serializeEvent, signPayload, stripeId } from '../../lib/fixtures/stripe-events';
 import { freshTables, type TestTables } from '../support/dynamodb';

@@ -7,9 +7,8 @@ import {
   verdict as verdictAt,
   watermark,
   watermarkSecond,
-  type CustomerUpdate,
-  type SubscriptionChange,
 } from '../../lambda/webhook/state';
+import type { CustomerUpdate, SubscriptionChange } from '../../lambda/shared/customers/changes';
 import { buildStripeEvent, FIXTURE_CUSTOMER, type HandledEventType, type StripeEventOverrides } from '../../lib/fixtures/stripe-events';
 import Stripe from 'stripe';
 

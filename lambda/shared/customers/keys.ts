@@ -2,7 +2,7 @@ import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/clie
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { boundaryPuts, type Boundary } from '../boundaries';
 import { CUSTOMER_ID, issueApiKey, KEY_ID, type KeyEnvironment } from './api-key';
-import { decodeCustomerItem, ITEM_LIMITS, keyAttributeName } from './item';
+import { attr, decodeCustomerItem, fieldOf, ITEM_LIMITS, keyAttributeName } from './item';
 import { keyState, type ApiKeyRecord, type ApiKeyState, type CustomerRecord } from './record';
 import { readCustomer } from './store';
 
@@ -79,6 +79,13 @@ export class KeyConflictError extends Error {
 export class KeyLimitError extends Error {
   override readonly name = 'KeyLimitError';
 }
+
+/** The fields of a key attribute that key writes name. */
+const KEY_FIELD = {
+  expiresAt: fieldOf<ApiKeyRecord>('expiresAt'),
+  replacedBy: fieldOf<ApiKeyRecord>('replacedBy'),
+  revokedAt: fieldOf<ApiKeyRecord>('revokedAt'),
+};
 
 interface IndexRow {
   readonly keyId: string;
@@ -177,14 +184,14 @@ async function writeNewKey(
       ...(name === undefined ? {} : { name }),
       ...(options.expiresAt === undefined ? {} : { expiresAt: options.expiresAt.toISOString() }),
     };
-    const names: Record<string, string> = { '#new': keyAttributeName(issued.keyId), '#version': 'keysVersion' };
+    const names: Record<string, string> = { '#new': keyAttributeName(issued.keyId), '#version': attr('keysVersion') };
     const values: Record<string, unknown> = { ':record': record, ':next': (version ?? 0) + 1 };
     const sets = ['#new = :record', '#version = :next'];
     if (old !== undefined) {
       names['#old'] = keyAttributeName(old.keyId);
       values[':oldExpiresAt'] = old.expiresAt;
       values[':newKeyId'] = issued.keyId;
-      sets.push('#old.expiresAt = :oldExpiresAt', '#old.replacedBy = :newKeyId');
+      sets.push(`#old.${KEY_FIELD.expiresAt} = :oldExpiresAt`, `#old.${KEY_FIELD.replacedBy} = :newKeyId`);
     }
     prunable.forEach((keyId, i) => (names[`#p${i}`] = keyAttributeName(keyId)));
     const removes = prunable.map((_, i) => `#p${i}`);
@@ -250,9 +257,7 @@ export async function createApiKey(store: ApiKeyStore, options: CreateApiKeyOpti
 export async function listApiKeys(store: ApiKeyStore, customerId: string): Promise<ApiKeySummary[]> {
   checkCustomerId(customerId);
   const now = clock(store);
-  const { Item } = await documents(store).send(new GetCommand({ TableName: store.tables.customers, Key: { customerId }, ConsistentRead: true }));
-  if (Item === undefined) return [];
-  const keys = decodeCustomerItem(Item).apiKeys ?? {};
+  const keys = (await readCustomer(store.client, store.tables.customers, customerId))?.apiKeys ?? {};
   return Object.entries(keys)
     .map(([keyId, record]) => summary(customerId, keyId, record, now))
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.keyId.localeCompare(b.keyId));
@@ -271,7 +276,7 @@ export async function revokeApiKey(store: ApiKeyStore, keyId: string): Promise<R
     new UpdateCommand({
       TableName: store.tables.customers,
       Key: { customerId: row.customerId },
-      UpdateExpression: 'SET #key.revokedAt = if_not_exists(#key.revokedAt, :now) ADD keysVersion :one',
+      UpdateExpression: `SET #key.${KEY_FIELD.revokedAt} = if_not_exists(#key.${KEY_FIELD.revokedAt}, :now) ADD ${attr('keysVersion')} :one`,
       ConditionExpression: 'attribute_exists(#key)',
       ExpressionAttributeNames: { '#key': keyAttributeName(keyId) },
       ExpressionAttributeValues: { ':now': now.toISOString(), ':one': 1 },

@@ -1,7 +1,8 @@
 import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { CorruptRecordError, decodeCustomerItem } from './item';
-import type { SubscriptionEntry } from './record';
+import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { attr, METERING_PROJECTION } from './item';
+import type { CustomerRecord } from './record';
+import { readCustomer } from './store';
 
 /**
  * The usage attributes of the customer item, as metering reads and writes them:
@@ -15,63 +16,18 @@ import type { SubscriptionEntry } from './record';
  * one, a counter only grows within its period, a draw only lands on the balance it was computed from.
  */
 
-export const USAGE_ATTRIBUTES = ['credits', 'periodUsed', 'usagePeriodEnd'] as const;
-
-/**
- * Every top-level attribute metering's conditional update names, key included: the stack scopes the
- * metering function's writes on the customers table to these (IAM `dynamodb:Attributes`).
- */
-export const METERING_WRITE_ATTRIBUTES = ['customerId', ...USAGE_ATTRIBUTES] as const;
-
-/** What metering reads: the usage attributes and the subscriptions that name the plan. */
-export const METERING_READ_ATTRIBUTES = ['customerId', 'subscriptions', ...USAGE_ATTRIBUTES] as const;
-
-export interface MeteredUsage {
-  readonly customerId: string;
-  readonly credits?: number;
-  readonly periodUsed?: number;
-  readonly usagePeriodEnd?: number;
-  readonly subscriptions: Readonly<Record<string, SubscriptionEntry>>;
-}
-
-const count = (item: Record<string, unknown>, name: string, customerId: string): number | undefined => {
-  const value = item[name];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new CorruptRecordError(`customer ${customerId}: attribute ${name} is not a number: fix or remove it in the customers table`);
-  }
-  return value;
-};
-
-export function decodeMeteredUsage(item: Record<string, unknown>): MeteredUsage {
-  const record = decodeCustomerItem({ customerId: item.customerId, subscriptions: item.subscriptions });
-  const id = record.customerId;
-  const credits = count(item, 'credits', id);
-  const periodUsed = count(item, 'periodUsed', id);
-  const usagePeriodEnd = count(item, 'usagePeriodEnd', id);
-  return {
-    customerId: id,
-    subscriptions: record.subscriptions,
-    ...(credits === undefined ? {} : { credits }),
-    ...(periodUsed === undefined ? {} : { periodUsed }),
-    ...(usagePeriodEnd === undefined ? {} : { usagePeriodEnd }),
-  };
-}
+/** What metering reads of a customer (item.ts: the attributes read by 'metering'). */
+export type MeteredUsage = Pick<CustomerRecord, 'customerId' | 'subscriptions' | 'pastDue' | 'credits' | 'periodUsed' | 'usagePeriodEnd'>;
 
 /** Strongly consistent: the write that follows is conditional on what this read saw. */
-export async function readMeteredUsage(client: DynamoDBClient, table: string, customerId: string): Promise<MeteredUsage | undefined> {
-  const names = Object.fromEntries(METERING_READ_ATTRIBUTES.map((name, i) => [`#a${i}`, name]));
-  const { Item } = await DynamoDBDocumentClient.from(client).send(
-    new GetCommand({
-      TableName: table,
-      Key: { customerId },
-      ConsistentRead: true,
-      ProjectionExpression: Object.keys(names).join(','),
-      ExpressionAttributeNames: names,
-    }),
-  );
-  return Item === undefined ? undefined : decodeMeteredUsage(Item);
+export function readMeteredUsage(client: DynamoDBClient, table: string, customerId: string): Promise<MeteredUsage | undefined> {
+  return readCustomer(client, table, customerId, METERING_PROJECTION);
 }
+
+const KEY = attr('customerId');
+const CREDITS = attr('credits');
+const USED = attr('periodUsed');
+const PERIOD_END = attr('usagePeriodEnd');
 
 export interface UsageWrite {
   readonly period?: {
@@ -106,37 +62,37 @@ export type UsageTransactItem = { readonly Update: UsageUpdate } | { readonly Co
 export function usageUpdate(table: string, customerId: string, write: UsageWrite): UsageTransactItem | undefined {
   const set: string[] = [];
   const add: string[] = [];
-  const conditions = ['attribute_exists(customerId)'];
+  const conditions = [`attribute_exists(${KEY})`];
   const values: Record<string, unknown> = {};
   const { period, credits } = write;
   if (period !== undefined && period.units > 0) {
     values[':pe'] = period.periodEnd;
     values[':used'] = period.units;
     if (period.mode === 'add') {
-      add.push('periodUsed :used');
-      conditions.push('usagePeriodEnd = :pe');
+      add.push(`${USED} :used`);
+      conditions.push(`${PERIOD_END} = :pe`);
       if (period.expectUsed !== undefined) {
         values[':usedBefore'] = period.expectUsed;
-        conditions.push(period.expectUsed === 0 ? '(attribute_not_exists(periodUsed) OR periodUsed = :usedBefore)' : 'periodUsed = :usedBefore');
+        conditions.push(period.expectUsed === 0 ? `(attribute_not_exists(${USED}) OR ${USED} = :usedBefore)` : `${USED} = :usedBefore`);
       }
     } else {
-      set.push('usagePeriodEnd = :pe', 'periodUsed = :used');
-      conditions.push('(attribute_not_exists(usagePeriodEnd) OR usagePeriodEnd < :pe)');
+      set.push(`${PERIOD_END} = :pe`, `${USED} = :used`);
+      conditions.push(`(attribute_not_exists(${PERIOD_END}) OR ${PERIOD_END} < :pe)`);
     }
   }
   if (credits.delta !== 0) {
     values[':credits'] = credits.delta;
-    add.push('credits :credits');
+    add.push(`${CREDITS} :credits`);
   }
   const expect = credits.expect;
   if (expect !== undefined) {
-    if ('absent' in expect) conditions.push('attribute_not_exists(credits)');
+    if ('absent' in expect) conditions.push(`attribute_not_exists(${CREDITS})`);
     else if ('equals' in expect) {
       values[':creditsBefore'] = expect.equals;
-      conditions.push('credits = :creditsBefore');
+      conditions.push(`${CREDITS} = :creditsBefore`);
     } else {
       values[':creditsNeeded'] = expect.atLeast;
-      conditions.push('credits >= :creditsNeeded');
+      conditions.push(`${CREDITS} >= :creditsNeeded`);
     }
   }
   // DynamoDB refuses an empty ExpressionAttributeValues.
@@ -156,8 +112,8 @@ export function creditsGrantUpdate(table: string, customerId: string, units: num
   return {
     TableName: table,
     Key: { customerId },
-    UpdateExpression: 'ADD credits :units',
-    ConditionExpression: 'attribute_exists(customerId)',
+    UpdateExpression: `ADD ${CREDITS} :units`,
+    ConditionExpression: `attribute_exists(${KEY})`,
     ExpressionAttributeValues: { ':units': units },
   };
 }

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CUSTOMER_ID } from './api-key';
-import { attributesReadBy, type Projection } from './item';
+import { attr, projectionFor, type Projection } from './item';
 
 /**
  * Token subjects linked to customers, for issuers configured with `"customer": "subject"`: the customer
@@ -18,17 +18,12 @@ import { attributesReadBy, type Projection } from './item';
 
 export const SUBJECT_ATTRIBUTE = 'identitySubject';
 export const SUBJECT_INDEX = 'bySubject';
+const DELETED = attr('deleted');
 /** DynamoDB's limit on an index key value. */
 const MAX_SUBJECT_KEY_BYTES = 2048;
 
 /** The token decision's read: the same attributes as the key decision's GetItem, without any key attribute. */
-export function tokenDecisionProjection(): Projection {
-  const names = attributesReadBy('authorizer');
-  return {
-    ProjectionExpression: names.map((_, i) => `#a${i}`).join(','),
-    ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#a${i}`, name])),
-  };
-}
+export const tokenDecisionProjection = (): Projection => projectionFor('authorizer');
 
 export class SubjectLinkError extends Error {
   override readonly name = 'SubjectLinkError';
@@ -52,7 +47,7 @@ export async function customersLinkedTo(store: SubjectStore, subjectKey: string,
       KeyConditionExpression: '#s = :s',
       ExpressionAttributeNames: { '#s': SUBJECT_ATTRIBUTE },
       ExpressionAttributeValues: { ':s': subjectKey },
-      ProjectionExpression: 'customerId',
+      ProjectionExpression: attr('customerId'),
       Limit: limit,
     }),
   );
@@ -85,7 +80,7 @@ export async function linkSubject(store: SubjectStore, customerId: string, issue
         Key: { customerId },
         UpdateExpression: 'SET #s = :s',
         // The item is created if missing; a customer deleted in Stripe cannot gain a login.
-        ConditionExpression: 'attribute_not_exists(deleted) OR deleted = :false',
+        ConditionExpression: `attribute_not_exists(${DELETED}) OR ${DELETED} = :false`,
         ExpressionAttributeNames: { '#s': SUBJECT_ATTRIBUTE },
         ExpressionAttributeValues: { ':s': subjectKey, ':false': false },
         ReturnValues: 'UPDATED_OLD',

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { decide } from '../../../lambda/authorizer/decide';
+import { decide } from '../../../lambda/shared/customers/standing';
 import {
   accessSignature,
   attributesReadBy,
@@ -8,6 +8,8 @@ import {
   decisionProjection,
   decodeCustomerItem,
   keyAttributeName,
+  METERING_PROJECTION,
+  METERING_WRITE_ATTRIBUTES,
   PAYMENT_STATE_PROJECTION,
   type Projection,
 } from '../../../lambda/shared/customers/item';
@@ -82,6 +84,12 @@ describe('decisionProjection', () => {
     expect(names.filter((n) => n!.startsWith('key_'))).toEqual(['key_abcdEFGH']);
   });
 
+  it('names at most 12 attributes: the payment state and the presented key (V8 copies the names on every decision)', () => {
+    const names = Object.values(decisionProjection('abcdEFGH').ExpressionAttributeNames);
+    expect(names.length).toBeLessThanOrEqual(12);
+    expect(names).toEqual(['customerId', 'subscriptions', 'invoices', 'pastDue', 'entitlements', 'usageBlock', 'credits', 'periodUsed', 'usagePeriodEnd', 'deleted', 'key_abcdEFGH']);
+  });
+
   it('refuses a key id that could inject into the expression', () => {
     expect(() => keyAttributeName('abc, #x')).toThrow(/invalid key id/);
     expect(() => decisionProjection('abc, #x')).toThrow(/invalid key id/);
@@ -135,6 +143,9 @@ const items: fc.Arbitrary<Record<string, unknown>> = fc
     pastDueAt: fc.integer({ min: T - 10 * 86400, max: T }),
     entitlements: fc.option(fc.subarray(['premium-reports', 'exports']), { nil: undefined }),
     usageBlock: fc.option(fc.constantFrom('credits_exhausted', 'quota_exceeded'), { nil: undefined }),
+    credits: fc.option(fc.integer({ min: -5, max: 100 }), { nil: undefined }),
+    periodUsed: fc.option(fc.nat({ max: 1000 }), { nil: undefined }),
+    usagePeriodEnd: fc.option(fc.constantFrom(T, T + 86400), { nil: undefined }),
     deleted: fc.option(fc.boolean(), { nil: undefined }),
   })
   .map(({ pastDueAt, ...record }) => {
@@ -152,8 +163,8 @@ describe('the attribute table', () => {
   it('has every attribute that takes part in access read by both the authorizer and the webhook', () => {
     for (const [name, attribute] of Object.entries(CUSTOMER_ATTRIBUTES)) {
       if (!('access' in attribute) || attribute.access === undefined) continue;
-      expect([name, attributesReadBy('authorizer').includes(name)]).toEqual([name, true]);
-      expect([name, attributesReadBy('webhook').includes(name)]).toEqual([name, true]);
+      expect([name, (attributesReadBy('authorizer') as readonly string[]).includes(name)]).toEqual([name, true]);
+      expect([name, (attributesReadBy('webhook') as readonly string[]).includes(name)]).toEqual([name, true]);
     }
   });
 
@@ -170,9 +181,16 @@ describe('the attribute table', () => {
         expect(accessSignature(forWebhook)).toBe(accessSignature(full));
         expect(forWebhook.apiKeys).toEqual({});
         expect(forWebhook.entitlementsWatermark).toBe(full.entitlementsWatermark);
+        const forMetering = decodeCustomerItem(projected(item, METERING_PROJECTION));
+        const { customerId, subscriptions, pastDue, credits, periodUsed, usagePeriodEnd } = full;
+        expect(forMetering).toEqual({ customerId, subscriptions, pastDue, credits, periodUsed, usagePeriodEnd, invoices: {}, apiKeys: {} });
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('lets metering write only the partition key and the usage attributes', () => {
+    expect([...METERING_WRITE_ATTRIBUTES].sort()).toEqual(['credits', 'customerId', 'periodUsed', 'usagePeriodEnd']);
   });
 });
 

@@ -1,13 +1,15 @@
-import { subscriptionsOf, type CustomerRecord, type Subscription } from '../shared/customers/record';
-import { usageView, type UsageView } from '../shared/customers/usage-view';
-import { jsonSafe, PAYMENT_PROBLEMS, type PaymentReason } from '../shared/problems';
-import type { RouteRule } from '../shared/requirements';
-import type { AuthorizerSettings } from '../shared/settings';
-import type { Draft } from '../shared/draft';
+import { subscriptionsOf, type CustomerRecord, type Subscription } from './record';
+import { usageView, type UsageView } from './usage-view';
+import { jsonSafe, PAYMENT_PROBLEMS, type PaymentReason } from '../problems';
+import type { RouteRule } from '../requirements';
+import type { AuthorizerSettings } from '../settings';
+import type { Draft } from '../draft';
 
 /**
- * The authorizer's pure core: an authenticated customer's payment standing → a verdict for every
- * secured route, plus the one context the gateway renders into every 402. No I/O, no clock.
+ * The standing rules: an authenticated customer's payment standing → a verdict for every secured
+ * route, plus the one context the gateway renders into every 402. The authorizer decides with them; the
+ * portal, the usage route, the webhook's recovery analytics and the CLI show what they decide. No I/O,
+ * no clock.
  *
  * A customer may hold several subscriptions (add-ons, a second product). Each has its own standing, and
  * any subscription in good standing grants access. Stripe keeps entitlements per customer, so every

@@ -1,8 +1,8 @@
-import { decide, paymentUrlFor, standingOf, type DecisionSettings } from '../../lambda/authorizer/decide';
-import { SUBSCRIPTION_STATUSES, subscriptionsOf, type CustomerRecord } from '../../lambda/shared/customers/record';
-import { PAYMENT_PROBLEMS, PAYMENT_REASONS, type PaymentReason } from '../../lambda/shared/problems';
-import type { RouteRule } from '../../lambda/shared/requirements';
-import { oneSubscription, type OneSubscription } from './support';
+import { decide, paymentUrlFor, standingOf, type DecisionSettings } from '../../../lambda/shared/customers/standing';
+import { SUBSCRIPTION_STATUSES, subscriptionsOf, type CustomerRecord } from '../../../lambda/shared/customers/record';
+import { PAYMENT_PROBLEMS, PAYMENT_REASONS, type PaymentReason } from '../../../lambda/shared/problems';
+import type { RouteRule } from '../../../lambda/shared/requirements';
+import { oneSubscription, type OneSubscription } from '../../authorizer/support';
 
 const NOW = new Date('2026-08-01T12:00:00Z');
 const T = NOW.getTime() / 1000;
