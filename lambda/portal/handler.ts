@@ -9,9 +9,9 @@ import type { UsageView } from '../shared/customers/usage-view';
 import { readCustomer } from '../shared/customers/store';
 import { headerValue } from '../shared/headers';
 import { createObservability, type Observability } from '../shared/observability';
-import { effectivePaymentUrls, isProblemType, PORTAL_PATHS, problemInfo, PROBLEM_TYPES, stageBaseUrl } from '../shared/portal-paths';
+import { effectivePaymentUrls, PORTAL_PATHS, stageBaseUrl } from '../shared/portal-paths';
 import type { AuthorizerCacheFlusher } from '../shared/ports';
-import { PAYMENT_REASONS } from '../shared/problems';
+import { isPaymentReason, isProblemType, problemInfo, PROBLEM_TYPES } from '../shared/problems';
 import { DOCS_CSP, html, layout, PAGE_CSP, securityHeaders, type Html } from './html';
 import { dynamoIssuanceStore, type IssuanceStore } from './issuance';
 import {
@@ -170,7 +170,7 @@ export function makePortalHandler(deps: PortalDeps): (event: APIGatewayProxyEven
       return page(ctx, 404, 'Unknown problem type', html`<p>tollgate has no problem type named "${type}". The known types are listed below.</p>${problemList(ctx)}`);
     }
     const info = problemInfo(type);
-    const isPayment = (PAYMENT_REASONS as readonly string[]).includes(type);
+    const isPayment = isPaymentReason(type);
     const body = html`<p class="status">HTTP ${info.status} · <code>${type}</code></p>
 <h2>What it means</h2><p>${info.meaning}</p>
 <h2>What to do</h2><p>${info.action}</p>
