@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 /**
  * The layers, enforced here rather than in comments (test/lint/boundaries.test.ts proves each rule bites):
  * - lambda/**: the functions. No aws-cdk-lib/constructs/cdk-nag (it is bundled into Lambda), nothing from lib/.
- * - CDK-free tooling (lib/contract.ts, lib/config, lib/openapi, lib/local, lib/cli, lib/fixtures, bin/tollgate.ts):
+ * - CDK-free tooling (lib/contract.ts, lib/config, lib/openapi, lib/local, lib/cli, lib/stripe-events, bin/tollgate.ts):
  *   runs without CDK, so no CDK packages and no CDK topology module (lib/*.ts other than contract.ts).
  * - lib/*.ts (app, stack, tables, functions, bundling): the CDK topology; may import anything.
  */
@@ -42,9 +42,9 @@ export default tseslint.config(
   },
   { files: ['lambda/**/*.ts'], rules: restrict(CDK_PACKAGES, LIB_FROM_LAMBDA) },
   { files: ['lib/contract.ts'], rules: restrict(CDK_PACKAGES) },
-  { files: ['lib/{config,openapi,local,cli,fixtures}/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(1)) },
-  { files: ['lib/{config,openapi,local,cli,fixtures}/*/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(2)) },
-  { files: ['lib/{config,openapi,local,cli,fixtures}/*/*/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(3)) },
+  { files: ['lib/{config,openapi,local,cli,stripe-events}/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(1)) },
+  { files: ['lib/{config,openapi,local,cli,stripe-events}/*/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(2)) },
+  { files: ['lib/{config,openapi,local,cli,stripe-events}/*/*/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(3)) },
   { files: ['bin/tollgate.ts'], rules: restrict(CDK_PACKAGES, { ...cdkTopologyFrom(0), regex: '^\\.\\./lib/(?!contract$)[^/]+$' }) },
   {
     // Tests read synthesized templates and HTTP bodies: untyped JSON by nature.

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { createApiKey } from '../../lambda/shared/customers/keys';
 import { deliverEvent } from '../../lib/local/demo';
 import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, loadProjectConfig, type LocalApi } from '../../lib/local/stack';
-import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/stripe-events';
 import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';

@@ -5,7 +5,7 @@ import type { RouteRule } from '../../lambda/shared/requirements';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
 import { INVOICE_RANK, STATUS_RANK, type InvoiceOutcome } from '../../lambda/webhook/state';
 import type { PaymentStateStore } from '../../lambda/webhook/store';
-import { buildStripeEvent, stripeId } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, stripeId } from '../../lib/stripe-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { MemoryPaymentStateStore } from './memory-store';
 import { quietObservability } from '../support/observability';

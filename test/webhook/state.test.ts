@@ -10,7 +10,7 @@ import {
   type CustomerUpdate,
   type SubscriptionChange,
 } from '../../lambda/webhook/state';
-import { buildStripeEvent, FIXTURE_CUSTOMER, type HandledEventType, type StripeEventOverrides } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, FIXTURE_CUSTOMER, type HandledEventType, type StripeEventOverrides } from '../../lib/stripe-events';
 import Stripe from 'stripe';
 
 const NOW = new Date('2026-11-01T00:00:00Z');
