@@ -17,7 +17,8 @@ import type { PortalSettings } from './settings';
 
 export type PortalRouteSettings = Pick<PortalSettings, 'tables' | 'routes' | 'gracePeriodSeconds' | 'catalog' | 'plans' | 'checkoutUrl' | 'portalUrl'>;
 
-export interface Portal {
+/** What the function is given to serve the portal with (handler.ts adds the optional rest). */
+export interface PortalClients {
   readonly settings: PortalRouteSettings;
   readonly dynamodb: DynamoDBClient;
   /** undefined: no Stripe API key is configured, so no checkout or billing portal. */
@@ -25,6 +26,10 @@ export interface Portal {
   readonly sessionSecret: () => Promise<string>;
   readonly flusher: AuthorizerCacheFlusher;
   readonly assets: PortalAssets;
+}
+
+/** The clients, with the defaults resolved once per instance. */
+export interface Portal extends PortalClients {
   readonly issuance: IssuanceStore;
   readonly keyStore: ApiKeyStore;
   readonly now: () => Date;

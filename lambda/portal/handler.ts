@@ -1,12 +1,8 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type Stripe from 'stripe';
 import { headerValue } from '../shared/headers';
 import { createObservability, type Observability } from '../shared/observability';
 import { stageBaseUrl } from '../shared/portal-paths';
-import type { AuthorizerCacheFlusher } from '../shared/ports';
-import type { PortalAssets } from './assets';
-import { checkSameOrigin, PageError, type Page, type Portal, type PortalRouteSettings, type RequestContext, type Result } from './context';
+import { checkSameOrigin, PageError, type Page, type Portal, type PortalClients, type RequestContext, type Result } from './context';
 import { dynamoIssuanceStore, type IssuanceStore } from './issuance';
 import { errorPage, FAILURE_PAGE } from './pages/error';
 import { renderPage } from './response';
@@ -21,14 +17,7 @@ import { parseCookies } from './session';
  * the one place a route's answer, or its failure, becomes a response.
  */
 
-export interface PortalDeps {
-  readonly settings: PortalRouteSettings;
-  readonly dynamodb: DynamoDBClient;
-  /** undefined: no Stripe API key is configured, so no checkout or billing portal. */
-  readonly stripe: () => Promise<Stripe | undefined>;
-  readonly sessionSecret: () => Promise<string>;
-  readonly flusher: AuthorizerCacheFlusher;
-  readonly assets: PortalAssets;
+export interface PortalDeps extends PortalClients {
   readonly issuance?: IssuanceStore;
   readonly now?: () => Date;
   /** Pages say plainly that payments are simulated (the local run's fake Stripe). @default false */
