@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { folderAssets } from '../../lambda/portal/assets';
 import { makePortalHandler, type PortalDeps } from '../../lambda/portal/handler';
+import { ROUTES } from '../../lambda/portal/routes';
 import { SAMPLE_CATALOG } from '../../lib/config/portal-catalog';
+import { portalPaths } from '../../lib/openapi/portal';
 import { quietObservability } from '../support/observability';
 import { PLANS, portalEvent, ROUTES } from './support';
 
@@ -35,6 +37,11 @@ function handler(overrides: Partial<PortalDeps> = {}) {
 const asset = (name: string) => portalEvent('GET', '/tollgate/assets/{asset}', { pathParameters: { asset: name } });
 
 describe('portal routes', () => {
+  it('serves exactly the operations the document routes to the portal function', () => {
+    const declared = Object.entries(portalPaths('arn:portal')).flatMap(([resource, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${resource}`));
+    expect([...ROUTES.keys()].sort()).toEqual(declared.sort());
+  });
+
   it('serves an asset from the folder, and 404 for a name that is no asset of its own', async () => {
     const handle = handler();
     const found = await handle(asset('scalar.js'));
