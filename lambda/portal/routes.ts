@@ -33,7 +33,7 @@ async function pricing(ctx: RequestContext, portal: Portal): Promise<Answer> {
   return pricingPage({ base: ctx.base, catalog: portal.settings.catalog, ...(typeof current === 'object' ? { signedInAs: current.session.customerId } : {}) });
 }
 
-export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
+export const PORTAL_ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   [`GET ${PORTAL_PATHS.docs}`, (ctx) => docsPage(ctx.base)],
   [`GET ${PORTAL_PATHS.document}`, document],
   [`GET ${PORTAL_PATHS.problem}`, (ctx) => problemPage(ctx.base, ctx.event.pathParameters?.reason ?? '')],
@@ -50,7 +50,7 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
 ]);
 
 export function routeFor(method: string, resource: string): Route {
-  const route = ROUTES.get(`${method} ${resource}`);
+  const route = PORTAL_ROUTES.get(`${method} ${resource}`);
   if (route === undefined) throw new PageError(404, 'Not found', 'There is no such page.');
   return route;
 }

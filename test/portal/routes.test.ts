@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { folderAssets } from '../../lambda/portal/assets';
 import { makePortalHandler, type PortalDeps } from '../../lambda/portal/handler';
-import { ROUTES } from '../../lambda/portal/routes';
+import { PORTAL_ROUTES } from '../../lambda/portal/routes';
 import { SAMPLE_CATALOG } from '../../lib/config/portal-catalog';
 import { portalPaths } from '../../lib/openapi/portal';
 import { quietObservability } from '../support/observability';
@@ -39,7 +39,7 @@ const asset = (name: string) => portalEvent('GET', '/tollgate/assets/{asset}', {
 describe('portal routes', () => {
   it('serves exactly the operations the document routes to the portal function', () => {
     const declared = Object.entries(portalPaths('arn:portal')).flatMap(([resource, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${resource}`));
-    expect([...ROUTES.keys()].sort()).toEqual(declared.sort());
+    expect([...PORTAL_ROUTES.keys()].sort()).toEqual(declared.sort());
   });
 
   it('serves an asset from the folder, and 404 for a name that is no asset of its own', async () => {
