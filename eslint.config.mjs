@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 /**
  * The layers, enforced here rather than in comments (test/lint/boundaries.test.ts proves each rule bites):
  * - lambda/**: the functions. No aws-cdk-lib/constructs/cdk-nag (it is bundled into Lambda), nothing from lib/.
- * - CDK-free tooling (lib/contract.ts, lib/config, lib/openapi, lib/local, lib/cli, lib/report, lib/fixtures, bin/tollgate.ts):
+ * - CDK-free tooling (lib/contract.ts, lib/config, lib/openapi, lib/local, lib/cli, lib/report, lib/stripe-events, bin/tollgate.ts):
  *   runs without CDK, so no CDK packages and no CDK topology module (lib/*.ts other than contract.ts).
  * - lib/*.ts (app, stack, tables, functions, bundling): the CDK topology; may import anything but the CLI.
  * - lib/cli: the command line, imported by bin/tollgate.ts alone.
@@ -53,9 +53,9 @@ export default tseslint.config(
   },
   { files: ['lambda/**/*.ts'], rules: restrict(CDK_PACKAGES, LIB_FROM_LAMBDA) },
   { files: ['lib/contract.ts'], rules: restrict(CDK_PACKAGES) },
-  { files: ['lib/{config,openapi,local,cli,fixtures,report}/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(1)) },
-  { files: ['lib/{config,openapi,local,cli,fixtures,report}/*/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(2)) },
-  { files: ['lib/{config,openapi,local,cli,fixtures,report}/*/*/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(3)) },
+  { files: ['lib/{config,openapi,local,cli,stripe-events,report}/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(1)) },
+  { files: ['lib/{config,openapi,local,cli,stripe-events,report}/*/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(2)) },
+  { files: ['lib/{config,openapi,local,cli,stripe-events,report}/*/*/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(3)) },
   { files: ['bin/tollgate.ts'], rules: restrict(CDK_PACKAGES, { ...cdkTopologyFrom(0), regex: '^\\.\\./lib/(?!contract$)[^/]+$' }) },
   ...[0, 1, 2, 3].map((depth) => ({ files: [`lib/${'*/'.repeat(depth)}*.ts`], ignores: ['lib/cli/**'], rules: restrictCli(cliFrom(depth)) })),
   { files: ['bin/app.ts', 'bench/**/*.ts'], rules: restrictCli({ regex: '^(\\.\\./)+lib/cli(/.*)?$', message: CLI_MESSAGE }) },

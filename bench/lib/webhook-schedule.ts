@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { buildStripeEvent, serializeEvent, signPayload, stripeId, type HandledEventType, type StripeEventOverrides } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, serializeEvent, signPayload, stripeId, type HandledEventType, type StripeEventOverrides } from '../../lib/stripe-events';
 
 /**
  * A realistic delivery schedule for B4: each customer's subscription story (created, paid,

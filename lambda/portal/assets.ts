@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Asset, PortalAssets } from './handler';
 import { PORTAL_CSS } from './style';
 
 /**
@@ -10,11 +9,29 @@ import { PORTAL_CSS } from './style';
  * (written at bundling, lib/tollgate-stack.ts); locally lib/local provides them from memory.
  */
 
-export const ASSET_FILES = { 'scalar.js': 'scalar.js', 'portal.js': 'portal.js' } as const;
+export interface Asset {
+  readonly body: Buffer;
+  readonly contentType: string;
+}
+
+/** The files the pages load, and the document callers read. */
+export interface PortalAssets {
+  asset(name: string): Promise<Asset | undefined>;
+  document(): Promise<Record<string, unknown>>;
+}
+
+/** Asset name -> file. A Map: a name such as `constructor` must find nothing a plain object inherits. */
+export const ASSET_FILES: ReadonlyMap<string, string> = new Map([
+  ['scalar.js', 'scalar.js'],
+  ['portal.js', 'portal.js'],
+]);
 export const DOCUMENT_FILE = 'openapi.json';
 export const ASSETS_DIR = 'assets';
 
-const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+const TYPES: ReadonlyMap<string, string> = new Map([
+  ['.js', 'text/javascript; charset=utf-8'],
+  ['.css', 'text/css; charset=utf-8'],
+]);
 
 /** Assets read from a folder once each, then kept in memory for the life of the instance. */
 export function folderAssets(folder: string): PortalAssets {
@@ -32,11 +49,11 @@ export function folderAssets(folder: string): PortalAssets {
   };
   return {
     asset: async (name): Promise<Asset | undefined> => {
-      if (name === 'portal.css') return { body: Buffer.from(PORTAL_CSS, 'utf8'), contentType: TYPES['.css']! };
-      const file = ASSET_FILES[name as keyof typeof ASSET_FILES];
+      if (name === 'portal.css') return { body: Buffer.from(PORTAL_CSS, 'utf8'), contentType: TYPES.get('.css')! };
+      const file = ASSET_FILES.get(name);
       if (file === undefined) return undefined;
       const body = await read(file);
-      return body === undefined ? undefined : { body, contentType: TYPES[path.extname(file)]! };
+      return body === undefined ? undefined : { body, contentType: TYPES.get(path.extname(file))! };
     },
     document: async () => {
       const body = await read(DOCUMENT_FILE);

@@ -1,9 +1,8 @@
-import { PAYMENT_PROBLEMS, PAYMENT_REASONS, type PaymentReason } from './problems';
-
 /**
  * tollgate's own public routes (docs, problem pages, the document, the developer portal), all under
- * one reserved prefix. Shared by the OpenAPI builder (which adds them), the portal function (which
- * serves them) and the authorizer (whose 402 links to them). Plain data, no SDK.
+ * one reserved prefix, and the payment URLs a 402 points at. Shared by the OpenAPI builder (which adds
+ * the routes), the portal function (which serves them) and the authorizer (whose 402 links to them).
+ * Plain data, no SDK. What each problem type says is in problems.ts.
  */
 
 export const TOLLGATE_PREFIX = '/tollgate';
@@ -24,57 +23,6 @@ export const PORTAL_PATHS = {
   /** Local runs only (lib/local): the test checkout that stands in for Stripe Checkout. */
   testCheckout: `${TOLLGATE_PREFIX}/portal/test-checkout/{session}`,
 } as const;
-
-/** The problem types tollgate answers beside the 402 reasons, each with its page. */
-export const OTHER_PROBLEMS = {
-  unauthorized: {
-    status: 401,
-    title: 'Unauthorized',
-    detail: 'Send a valid API key as: Authorization: Bearer <key>.',
-    meaning: 'The request carried no API key, or one that is malformed, unknown, revoked or expired.',
-    action: 'Send a valid key as "Authorization: Bearer <key>". Retrying the same key will not help: get a key from the portal, or sign in and rotate yours.',
-  },
-  too_many_requests: {
-    status: 429,
-    title: 'Too many requests',
-    detail: 'Slow down and retry after the Retry-After delay.',
-    meaning: 'The API is receiving more requests than its throttling allows.',
-    action: 'Wait for the number of seconds in the Retry-After header, then retry with backoff.',
-  },
-  service_unavailable: {
-    status: 503,
-    title: 'Service unavailable',
-    detail: 'The paywall could not check your access right now. Retry shortly.',
-    meaning: 'The paywall could not read your payment standing in time. It never answers 402 or lets a request through when it cannot check.',
-    action: 'Retry after the Retry-After delay. Your key and subscription are not affected.',
-  },
-} as const;
-export type OtherProblem = keyof typeof OTHER_PROBLEMS;
-
-/** What each 402 reason means and what the caller should do (the problem pages and the docs say this). */
-export const PAYMENT_REASON_HELP: Readonly<Record<PaymentReason, { readonly meaning: string; readonly action: string }>> = {
-  no_subscription: { meaning: 'Your key is valid, but your account has no subscription yet.', action: 'Subscribe at the payment URL (the portal), then retry: the same key works within seconds.' },
-  subscription_canceled: { meaning: 'Your subscription was canceled or expired.', action: 'Start a new subscription at the payment URL to restore access.' },
-  payment_failed: { meaning: 'Your last payment failed and the grace period is over (or the subscription is unpaid).', action: 'Pay the open invoice or update your card at the payment URL.' },
-  payment_action_required: { meaning: 'A payment needs your confirmation (3-D Secure or bank authentication).', action: 'Complete the payment at the payment URL.' },
-  trial_ended: { meaning: 'Your trial ended without a payment method on file.', action: 'Add a payment method at the payment URL.' },
-  upgrade_required: { meaning: 'Your plan does not include the feature this route needs. Other routes keep working.', action: 'Upgrade your plan at the payment URL (the billing portal).' },
-  credits_exhausted: { meaning: 'Your prepaid credits are used up. Free-tier routes keep working.', action: 'Buy more credits at the payment URL.' },
-  quota_exceeded: { meaning: "You have used this billing period's quota.", action: 'Upgrade your plan, or wait for the next period.' },
-};
-
-export type ProblemType = PaymentReason | OtherProblem;
-export const PROBLEM_TYPES: readonly ProblemType[] = [...PAYMENT_REASONS, ...(Object.keys(OTHER_PROBLEMS) as OtherProblem[])];
-
-export function problemInfo(type: ProblemType): { status: number; title: string; detail: string; meaning: string; action: string } {
-  if ((PAYMENT_REASONS as readonly string[]).includes(type)) {
-    const reason = type as PaymentReason;
-    return { status: 402, ...PAYMENT_PROBLEMS[reason], ...PAYMENT_REASON_HELP[reason] };
-  }
-  return OTHER_PROBLEMS[type as OtherProblem];
-}
-
-export const isProblemType = (value: string): value is ProblemType => (PROBLEM_TYPES as readonly string[]).includes(value);
 
 /**
  * The origin of the stage as the caller reached it, from API Gateway's `domainName`. Deployed it is

@@ -1,4 +1,4 @@
-import { signStripePayload } from '../fixtures/customer-events';
+import { signPayload } from '../stripe-events/event';
 import { CliError, type Context } from './command';
 
 export interface Delivery {
@@ -15,7 +15,7 @@ export interface Delivery {
  */
 export async function deliverSigned(ctx: Context, payload: string, what: string): Promise<Delivery> {
   const target = ctx.target();
-  const signature = signStripePayload(payload, await target.webhookSecret(), Math.floor(ctx.now.getTime() / 1000));
+  const signature = signPayload(payload, await target.webhookSecret(), Math.floor(ctx.now.getTime() / 1000));
   let response: Response;
   try {
     response = await (ctx.io.fetch ?? fetch)(target.webhookUrl, {

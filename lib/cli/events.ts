@@ -1,5 +1,7 @@
 import { SUBSCRIPTION_STATUSES, isSubscriptionStatus } from '../../lambda/shared/customers/record';
-import { buildStripeEvent, EventSpecError, isSendableEventType, SENDABLE_EVENT_TYPES, serializeStripeEvent } from '../fixtures/customer-events';
+import { HANDLED_EVENT_TYPES, isHandledEventType } from '../../lambda/webhook/events';
+import { buildStripeEvent, serializeEvent } from '../stripe-events/event';
+import { EventSpecError, specOverrides } from '../stripe-events/spec';
 import { stringValue, UsageError } from './args';
 import { CliError, customerArg, type CommandGroup, type CommandSpec } from './command';
 import { deliverSigned } from './delivery';
@@ -17,8 +19,8 @@ const send: CommandSpec = {
   arguments: [
     {
       name: '<type>',
-      help: SENDABLE_EVENT_TYPES.join(', '),
-      missing: `missing the event type <type>: use one of ${SENDABLE_EVENT_TYPES.join(', ')}`,
+      help: HANDLED_EVENT_TYPES.join(', '),
+      missing: `missing the event type <type>: use one of ${HANDLED_EVENT_TYPES.join(', ')}`,
     },
   ],
   options: {
@@ -33,7 +35,7 @@ const send: CommandSpec = {
   },
   run: async (ctx) => {
     const type = ctx.positionals[0]!;
-    if (!isSendableEventType(type)) throw new UsageError(`unknown event type "${type}": use one of ${SENDABLE_EVENT_TYPES.join(', ')}`);
+    if (!isHandledEventType(type)) throw new UsageError(`unknown event type "${type}": use one of ${HANDLED_EVENT_TYPES.join(', ')}`);
     const customerId = customerArg(stringValue(ctx.values, 'customer'), 'the customer (--customer <cus_id>)');
     const status = stringValue(ctx.values, 'status');
     if (status !== undefined && !isSubscriptionStatus(status)) {
@@ -58,23 +60,26 @@ const send: CommandSpec = {
     let event: Record<string, unknown>;
     try {
       event = buildStripeEvent(
-        {
-          type,
-          customerId,
-          ...(status === undefined ? {} : { status }),
-          ...(plan === undefined ? {} : { plan }),
-          ...(entitlements === undefined ? {} : { entitlements }),
-          ...(created === undefined ? {} : { created }),
-          ...(credits === undefined ? {} : { credits }),
-          ...(periodEnd === undefined ? {} : { periodEnd }),
-        },
-        ctx.now,
+        type,
+        specOverrides(
+          {
+            type,
+            customerId,
+            ...(status === undefined ? {} : { status }),
+            ...(plan === undefined ? {} : { plan }),
+            ...(entitlements === undefined ? {} : { entitlements }),
+            ...(created === undefined ? {} : { created }),
+            ...(credits === undefined ? {} : { credits }),
+            ...(periodEnd === undefined ? {} : { periodEnd }),
+          },
+          ctx.now,
+        ),
       );
     } catch (err) {
       if (err instanceof EventSpecError) throw new UsageError(err.message);
       throw err;
     }
-    const payload = serializeStripeEvent(event);
+    const payload = serializeEvent(event);
     const delivery = await deliverSigned(ctx, payload, `${type} ${String(event.id)}`);
     const { body } = delivery;
     const result = { eventId: event.id, type, customerId, webhookUrl: delivery.webhookUrl, status: delivery.status, response: body };

@@ -5,7 +5,8 @@ import { PAYMENT_STATE_PROJECTION } from '../../lambda/shared/customers/item';
 import { readCustomer } from '../../lambda/shared/customers/store';
 import type { TableNames } from '../../lambda/shared/tables';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../lambda/shared/customers/keys';
-import { buildStripeEvent, serializeStripeEvent, signStripePayload, type EventSpec } from '../fixtures/customer-events';
+import { buildStripeEvent, serializeEvent, signPayload } from '../stripe-events/event';
+import { specOverrides, type EventSpec } from '../stripe-events/spec';
 import type { LocalGateway } from './gateway';
 
 /**
@@ -38,11 +39,11 @@ export class DemoSeedError extends Error {
 
 /** Posts one signed event through the gateway, as Stripe would; returns the webhook's status. */
 export async function deliverEvent(gateway: LocalGateway, spec: EventSpec, secret: string): Promise<{ statusCode: number; body: string }> {
-  const payload = serializeStripeEvent(buildStripeEvent(spec));
+  const payload = serializeEvent(buildStripeEvent(spec.type, specOverrides(spec)));
   const response = await gateway.handle({
     method: 'POST',
     path: `/${gateway.stage}/webhooks/stripe`,
-    headers: { 'Content-Type': 'application/json; charset=utf-8', 'Stripe-Signature': signStripePayload(payload, secret), 'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' },
+    headers: { 'Content-Type': 'application/json; charset=utf-8', 'Stripe-Signature': signPayload(payload, secret), 'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' },
     body: Buffer.from(payload, 'utf8'),
   });
   return { statusCode: response.statusCode, body: response.body.toString('utf8') };

@@ -1,7 +1,7 @@
 import { build } from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Asset, PortalAssets } from '../../lambda/portal/handler';
+import type { Asset, PortalAssets } from '../../lambda/portal/assets';
 import { PORTAL_CSS } from '../../lambda/portal/style';
 import { PROJECT_ROOT } from '../contract';
 

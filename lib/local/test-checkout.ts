@@ -6,7 +6,8 @@ import { headerValue } from '../../lambda/shared/headers';
 import { CREDITS_METADATA_KEY } from '../../lambda/webhook/events';
 import { watermarkSecond } from '../../lambda/webhook/state';
 import { PORTAL_PATHS, stageBaseUrl } from '../../lambda/shared/portal-paths';
-import { buildStripeEvent, checkoutSessionObject, serializeEvent, signPayload, stripeEvent } from '../fixtures/stripe-events';
+import { checkoutSessionObject } from '../stripe-events/checkout';
+import { buildStripeEvent, serializeEvent, signPayload, stripeEvent } from '../stripe-events/event';
 import { completeCheckoutSession, createCheckoutSession } from './stripe-api/checkout-sessions';
 import { fakeId, type FakeBillingPortalSession, type FakeCheckoutSession, type FakeStripeStore } from './stripe-api/store';
 

@@ -1,6 +1,6 @@
-import { PAYMENT_PROBLEMS, PAYMENT_REASONS } from '../../lambda/shared/problems';
+import { OTHER_PROBLEMS, PAYMENT_PROBLEMS, PAYMENT_REASONS } from '../../lambda/shared/problems';
 import { formatRequirement, type Requirement } from '../../lambda/shared/requirements';
-import { OTHER_PROBLEMS, PORTAL_PATHS, TOLLGATE_PREFIX } from '../../lambda/shared/portal-paths';
+import { PORTAL_PATHS, TOLLGATE_PREFIX } from '../../lambda/shared/portal-paths';
 import { lambdaProxy } from './integrations';
 
 /**

@@ -1,7 +1,7 @@
 import { createApiKey } from '../../lambda/shared/customers/keys';
 import { SERVICES } from '../../lambda/shared/metrics';
 import { buildReport, DASHBOARD_QUERIES, localRows } from '../../lib/report/queries';
-import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/stripe-events';
 import { capturedOutput, jsonLines } from '../support/captured-output';
 import { freshTables } from '../support/dynamodb';
 import { recordingLocalApi } from '../support/local-api';

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import * as path from 'node:path';
-import { signStripePayload } from '../../lib/fixtures/customer-events';
+import { signPayload } from '../../lib/stripe-events';
 import { MAX_REQUEST_BYTES, startAdminServer, startGatewayServer, type RunningServer } from '../../lib/local/server';
 import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
 import { loadProjectConfig } from '../../lib/config/tollgate-config';
@@ -108,7 +108,7 @@ describe('local servers on bad input', () => {
 
   it('the gateway answers a correctly signed event that is not JSON with 400 and keeps serving', async () => {
     const payload = '{"id":"evt_1","type":';
-    const signature = signStripePayload(payload, LOCAL_WEBHOOK_SECRET);
+    const signature = signPayload(payload, LOCAL_WEBHOOK_SECRET);
     const response = await raw(
       gateway.port,
       `POST /${stage}/webhooks/stripe HTTP/1.1\nHost: x\nContent-Type: application/json\nStripe-Signature: ${signature}\nContent-Length: ${payload.length}`,

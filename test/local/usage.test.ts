@@ -4,7 +4,7 @@ import { createApiKey } from '../../lambda/shared/customers/keys';
 import { deliverEvent } from '../../lib/local/demo';
 import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
 import { loadProjectConfig } from '../../lib/config/tollgate-config';
-import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/stripe-events';
 import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';

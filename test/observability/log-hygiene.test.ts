@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hashApiKey, issueApiKey } from '../../lambda/shared/customers/api-key';
 import { createApiKey } from '../../lambda/shared/customers/keys';
-import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/stripe-events';
 import { capturedOutput, jsonLines } from '../support/captured-output';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { recordingLocalApi } from '../support/local-api';

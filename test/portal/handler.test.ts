@@ -1,7 +1,7 @@
 import { GetCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { readCustomer } from '../../lambda/shared/customers/store';
 import { usageAnswer } from '../../lambda/usage/handler';
-import { buildStripeEvent, stripeId } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, stripeId } from '../../lib/stripe-events';
 import { signedDelivery, webhookFor } from '../webhook/support';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../lambda/shared/customers/keys';
 import { issuanceId } from '../../lambda/portal/issuance';

@@ -1,5 +1,5 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { buildStripeEvent, checkoutSessionObject, stripeEvent, stripeId } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, checkoutSessionObject, stripeEvent, stripeId } from '../../lib/stripe-events';
 import { checkoutLinker, dynamoCheckoutLinkStore } from '../../lambda/webhook/checkout-link';
 import { createApiKey, revokeApiKey } from '../../lambda/shared/customers/keys';
 import { readCustomer } from '../../lambda/shared/customers/store';

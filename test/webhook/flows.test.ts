@@ -1,5 +1,5 @@
 import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { buildStripeEvent, stripeId, type StripeEventOverrides, type HandledEventType } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, stripeId, type StripeEventOverrides, type HandledEventType } from '../../lib/stripe-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { DynamoPaymentStateStore, FLUSH_IN_FLIGHT_SECONDS } from '../../lambda/webhook/store';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';

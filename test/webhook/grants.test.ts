@@ -1,6 +1,6 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { WEBHOOK_ACTIONS } from '../../lib/tollgate-stack';
-import { buildStripeEvent, stripeId } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, stripeId } from '../../lib/stripe-events';
 import { freshTables, recordDynamoActions, type TestTables } from '../support/dynamodb';
 import { signedDelivery, webhookFor } from './support';
 

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
-import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/stripe-events';
 import { MemoryPaymentStateStore } from './memory-store';
 import { proxyEvent, RecordingFlusher, SECRET, signedDelivery } from './support';
 

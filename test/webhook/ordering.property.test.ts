@@ -6,7 +6,7 @@ import { makeWebhookHandler } from '../../lambda/webhook/handler';
 import type { InvoiceOutcome } from '../../lambda/shared/customers/changes';
 import { INVOICE_RANK, STATUS_RANK } from '../../lambda/webhook/state';
 import type { PaymentStateStore } from '../../lambda/webhook/store';
-import { buildStripeEvent, stripeId } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, stripeId } from '../../lib/stripe-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { MemoryPaymentStateStore } from './memory-store';
 import { quietObservability } from '../support/observability';

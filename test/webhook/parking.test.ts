@@ -7,7 +7,7 @@ import { makeWebhookHandler } from '../../lambda/webhook/handler';
 import type { ParkedEvent, ParkResult } from '../../lambda/webhook/parking';
 import type { CustomerUpdate } from '../../lambda/shared/customers/changes';
 import { CustomerItemFullError, type ApplyOptions, type ApplyResult, type LedgerEvent } from '../../lambda/webhook/store';
-import { buildStripeEvent, serializeEvent, signPayload, stripeId } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, serializeEvent, signPayload, stripeId } from '../../lib/stripe-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { MemoryPaymentStateStore } from './memory-store';
 import { proxyEvent, RecordingFlusher, SECRET, signedDelivery, snapshotTables, webhookFor } from './support';

@@ -1,4 +1,4 @@
-import { buildStripeEvent, stripeId, type HandledEventType, type StripeEventOverrides } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, stripeId, type HandledEventType, type StripeEventOverrides } from '../../lib/stripe-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { authorize, seedApiKey, signedDelivery, webhookFor } from './support';
 

@@ -1,7 +1,7 @@
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
 import type { AccessRestored } from '../../lambda/webhook/recovery';
 import { recoveryOptionsFrom } from '../../lambda/webhook/recovery';
-import { buildStripeEvent } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent } from '../../lib/stripe-events';
 import { capturedOutput, jsonLines } from '../support/captured-output';
 import { MemoryPaymentStateStore } from './memory-store';
 import { RecordingFlusher, SECRET, signedDelivery } from './support';

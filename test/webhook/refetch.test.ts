@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
-import { buildStripeEvent, stripeId, subscriptionObject } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, stripeId, subscriptionObject } from '../../lib/stripe-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { authorize, seedApiKey, signedDelivery, snapshotTables, webhookFor } from './support';
 

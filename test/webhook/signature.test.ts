@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
-import { buildStripeEvent, serializeEvent, signPayload, stripeId } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, serializeEvent, signPayload, stripeId } from '../../lib/stripe-events';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { OTHER_SECRET, proxyEvent, SECRET, snapshotTables, webhookFor } from './support';

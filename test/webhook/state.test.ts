@@ -9,7 +9,7 @@ import {
   watermarkSecond,
 } from '../../lambda/webhook/state';
 import type { CustomerUpdate, SubscriptionChange } from '../../lambda/shared/customers/changes';
-import { buildStripeEvent, FIXTURE_CUSTOMER, type HandledEventType, type StripeEventOverrides } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, FIXTURE_CUSTOMER, type HandledEventType, type StripeEventOverrides } from '../../lib/stripe-events';
 import Stripe from 'stripe';
 
 const NOW = new Date('2026-11-01T00:00:00Z');

@@ -10,7 +10,7 @@ import type { FlushTarget } from '../../lambda/shared/ports';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import { makeWebhookHandler, type WebhookDeps } from '../../lambda/webhook/handler';
 import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
-import { serializeEvent, signPayload } from '../../lib/fixtures/stripe-events';
+import { serializeEvent, signPayload } from '../../lib/stripe-events';
 import type { TestTables } from '../support/dynamodb';
 
 export const SECRET = 'whsec_testsecretA1b2C3d4E5f6G7h8I9j0';

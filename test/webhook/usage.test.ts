@@ -4,7 +4,7 @@ import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { evaluatePolicy } from '../../lambda/authorizer/policy';
 import type { Plans } from '../../lambda/shared/customers/usage-view';
 import type { RouteRule } from '../../lambda/shared/requirements';
-import { buildStripeEvent, stripeId, type HandledEventType, type StripeEventOverrides } from '../../lib/fixtures/stripe-events';
+import { buildStripeEvent, stripeId, type HandledEventType, type StripeEventOverrides } from '../../lib/stripe-events';
 import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
 import { quietObservability } from '../support/observability';
 import { API_ID, seedApiKey, signedDelivery, STAGE, webhookFor } from './support';

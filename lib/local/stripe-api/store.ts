@@ -1,5 +1,5 @@
 import type Stripe from 'stripe';
-import { stripeId } from '../../fixtures/stripe-events';
+import { stripeId } from '../../stripe-events/overrides';
 
 /**
  * What the fake Stripe API's resources share: the objects it has created, by id. Each object is typed

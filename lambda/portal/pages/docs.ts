@@ -1,0 +1,22 @@
+import { PORTAL_PATHS } from '../../shared/portal-paths';
+import type { Result } from '../context';
+import { DOCS_CSP, html, securityHeaders } from '../html';
+
+/** The API reference: the explorer (Scalar) reading the stage's document, under its own CSP. */
+export function docsPage(base: string): Result {
+  const configuration = JSON.stringify({ withDefaultFonts: false, hideClientButton: true, telemetry: false, showDeveloperTools: 'never' });
+  const body = `<!doctype html>${html`<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>API reference</title>
+<link rel="icon" href="data:,">
+</head>
+<body>
+<noscript><p>The API reference needs JavaScript. The OpenAPI document is at <a href="${base}${PORTAL_PATHS.document}">${base}${PORTAL_PATHS.document}</a>; each problem type has its page under <a href="${base}/tollgate/problems/no_subscription">${base}/tollgate/problems/</a>.</p></noscript>
+<script id="api-reference" data-url="${base}${PORTAL_PATHS.document}" data-configuration="${configuration}"></script>
+<script src="${base}/tollgate/assets/scalar.js"></script>
+</body>
+</html>`.text}`;
+  return { statusCode: 200, headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'max-age=300', ...securityHeaders(DOCS_CSP) }, body };
+}

@@ -1,0 +1,57 @@
+import { PORTAL_PATHS } from '../../shared/portal-paths';
+import type { RouteRule } from '../../shared/requirements';
+import type { Page } from '../context';
+import { html, type Html } from '../html';
+
+/** The pages that show a key: once after a checkout, once after a rotation. Never cached (the layout's no-store). */
+
+const keyField = (key: string): Html =>
+  html`<p><label for="api-key">API key</label><input id="api-key" class="key" type="text" readonly value="${key}" data-api-key></p>`;
+
+export interface IssuedKeyView {
+  readonly base: string;
+  readonly key: string;
+  /** The API's routes: "Try it" calls one of them with the key. */
+  readonly routes: readonly RouteRule[];
+}
+
+/** The key a checkout paid for, with a button that tries it. */
+export function issuedKeyPage({ base, key, routes }: IssuedKeyView): Page {
+  return {
+    title: 'Your API key',
+    body: html`<p>Payment received. This is your API key. <strong>It is shown only this once</strong>: copy it now and keep it secret.</p>
+${keyField(key)}
+<p>Send it as <code>Authorization: Bearer &lt;key&gt;</code>. <button type="button" data-try-key data-url="${base}${tryRoute(routes)}">Try it</button> <output data-try-result></output></p>
+<p><a href="${base}${PORTAL_PATHS.account}">Your account</a> · <a href="${base}${PORTAL_PATHS.docs}">API reference</a></p>`,
+  };
+}
+
+export interface RotatedKeyView {
+  readonly base: string;
+  readonly key: string;
+  /** The key it replaces, which no longer works. */
+  readonly replacedKeyId: string;
+}
+
+export function rotatedKeyPage({ base, key, replacedKeyId }: RotatedKeyView): Page {
+  return {
+    title: 'Your new API key',
+    body: html`<p>Key <code>${replacedKeyId}</code> no longer works. This is its replacement. <strong>It is shown only this once</strong>: copy it now.</p>
+${keyField(key)}
+<p><a href="${base}${PORTAL_PATHS.account}">Your account</a></p>`,
+  };
+}
+
+/** A checkout by a customer that already holds keys: those keys now work, no key is shown. */
+export function subscribedPage(base: string): Page {
+  return {
+    title: 'Subscribed',
+    body: html`<p>Payment received. Your existing API keys now have access: retry your request.</p><p><a href="${base}${PORTAL_PATHS.account}">Your account</a></p>`,
+  };
+}
+
+/** A secured GET route without path parameters, for the key's "Try it". */
+export function tryRoute(routes: readonly RouteRule[]): string {
+  const plain = routes.filter((r) => r.method === 'GET' && !r.path.includes('{'));
+  return plain.find((r) => r.requires.kind !== 'key')?.path ?? plain[0]?.path ?? '/';
+}

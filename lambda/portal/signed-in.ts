@@ -1,0 +1,92 @@
+import { decide } from '../shared/customers/standing';
+import { parseApiKey } from '../shared/customers/api-key';
+import { authenticateKey, keyRefusal } from '../shared/customers/authenticate';
+import { listApiKeys, rotateApiKey } from '../shared/customers/keys';
+import type { CustomerRecord } from '../shared/customers/record';
+import { readCustomer } from '../shared/customers/store';
+import { effectivePaymentUrls, PORTAL_PATHS } from '../shared/portal-paths';
+import { PageError, readForm, type Answer, type Portal, type RequestContext } from './context';
+import { accountPage } from './pages/account';
+import { rotatedKeyPage } from './pages/key';
+import { signInPage } from './pages/sign-in';
+import { redirect, sessionCookie } from './response';
+import { readSession, SESSION_COOKIE, SESSION_SECONDS, sign, type PortalSession } from './session';
+
+/**
+ * The signed-in customer: sign-in with a key (sent in a POST body, never a URL), the session re-checked
+ * against the store on every request, the account, rotation and sign-out. Reads and writes the
+ * customers and keys tables; never Stripe.
+ */
+
+export interface SignedIn {
+  readonly session: PortalSession;
+  readonly customer: CustomerRecord;
+}
+
+/** The signed-in session, re-checked against the store: a revoked key's session ends at once. */
+export async function currentSession(ctx: RequestContext, portal: Portal): Promise<SignedIn | 'expired' | undefined> {
+  const session = readSession(await portal.sessionSecret(), ctx.cookies[SESSION_COOKIE], portal.now());
+  if (session === undefined || session === 'expired') return session;
+  const customer = await readCustomer(portal.dynamodb, portal.settings.tables.customers, session.customerId);
+  if (customer === undefined || keyRefusal(customer, session.keyId, portal.now()) !== undefined) return undefined;
+  return { session, customer };
+}
+
+export async function requireSession(ctx: RequestContext, portal: Portal): Promise<SignedIn> {
+  const current = await currentSession(ctx, portal);
+  if (current === 'expired') throw new PageError(401, 'Session expired', 'Your portal session has expired. Sign in again with your API key.');
+  if (current === undefined) throw new PageError(401, 'Sign in required', 'Sign in with your API key to see your account.');
+  return current;
+}
+
+/** A session cookie for this customer and key, valid SESSION_SECONDS from `at`. */
+export async function sessionFor(portal: Portal, base: string, customerId: string, keyId: string, at: Date = portal.now()): Promise<string> {
+  const token = sign(await portal.sessionSecret(), { customerId, keyId, expiresAt: Math.floor(at.getTime() / 1000) + SESSION_SECONDS });
+  return sessionCookie(base, token);
+}
+
+export async function signIn(ctx: RequestContext, portal: Portal): Promise<Answer> {
+  const key = readForm(ctx.event).get('key')?.trim() ?? '';
+  const parsed = parseApiKey(key);
+  const refused = signInPage(ctx.base, 'This API key is not valid: it is mistyped, unknown, revoked or expired. Nothing was changed.');
+  if (parsed === undefined) return refused;
+  const customer = await readCustomer(portal.dynamodb, portal.settings.tables.customers, parsed.customerId);
+  if (authenticateKey(customer, key, parsed, portal.now()) !== undefined) return refused;
+  return redirect(`${ctx.base}${PORTAL_PATHS.account}`, [await sessionFor(portal, ctx.base, parsed.customerId, parsed.keyId)]);
+}
+
+export function signOut(ctx: RequestContext): Answer {
+  return redirect(`${ctx.base}${PORTAL_PATHS.signIn}`, [sessionCookie(ctx.base, '')]);
+}
+
+export async function account(ctx: RequestContext, portal: Portal): Promise<Answer> {
+  const { session, customer } = await requireSession(ctx, portal);
+  const { settings } = portal;
+  const urls = effectivePaymentUrls(settings, { customerId: customer.customerId, domainName: ctx.event.requestContext.domainName, stage: ctx.event.requestContext.stage });
+  // The item the session check read: decide() gives the same usage view the usage route answers with.
+  const decision = decide(customer, settings.routes, portal.now(), { gracePeriodSeconds: settings.gracePeriodSeconds, plans: settings.plans, ...urls });
+  const plan = decision.subscription?.plan;
+  const { paymentUrl } = decision.context;
+  return accountPage({
+    base: ctx.base,
+    customerId: customer.customerId,
+    planName: settings.catalog.plans.find((p) => p.lookupKey === plan)?.name ?? plan,
+    subscriptionStatus: String(decision.context.subscriptionStatus),
+    ...(decision.standing.good && decision.standing.warning !== undefined ? { warning: decision.standing.warning } : {}),
+    ...(decision.reason === undefined ? {} : { reason: decision.reason }),
+    ...(typeof paymentUrl === 'string' ? { paymentUrl } : {}),
+    ...(decision.usage === undefined ? {} : { usage: decision.usage }),
+    ...(customer.usageBlock === undefined ? {} : { usageBlock: customer.usageBlock }),
+    keys: await listApiKeys(portal.keyStore, customer.customerId),
+    sessionKeyId: session.keyId,
+  });
+}
+
+export async function rotate(ctx: RequestContext, portal: Portal): Promise<Answer> {
+  const { session } = await requireSession(ctx, portal);
+  const { created } = await rotateApiKey(portal.keyStore, session.keyId, { overlapSeconds: 0, name: 'portal rotation' });
+  // The old key's cached Allow must go now, not at the end of the authorizer TTL.
+  await portal.flusher.flush({ restApiId: ctx.event.requestContext.apiId, stage: ctx.event.requestContext.stage });
+  portal.logger.info('portal rotated a key', { keyId: session.keyId, replacedBy: created.keyId });
+  return { ...rotatedKeyPage({ base: ctx.base, key: created.key, replacedKeyId: session.keyId }), cookies: [await sessionFor(portal, ctx.base, session.customerId, created.keyId)] };
+}
