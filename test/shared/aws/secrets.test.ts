@@ -1,5 +1,5 @@
 import { SecretsManagerClient, type GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { cachedSigningSecrets, parseSigningSecrets, SecretFormatError } from '../../lambda/webhook/secrets';
+import { cachedSigningSecrets, parseSigningSecrets, SecretFormatError } from '../../../lambda/shared/aws/secrets';
 
 const A = 'whsec_AAAAAAAAAAAAAAAAAAAA';
 const B = 'whsec_BBBBBBBBBBBBBBBBBBBB';
