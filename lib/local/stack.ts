@@ -94,7 +94,7 @@ export function meteringSettingsFor(config: TollgateConfig, routes: readonly Rou
 }
 
 /** Names only: the local run hands the secrets' values to the functions itself. */
-const LOCAL_SESSION_SECRET_ID = 'tollgate-local/session';
+export const LOCAL_SESSION_SECRET_ID = 'tollgate-local/session';
 
 export interface LocalSettings {
   readonly authorizer: AuthorizerSettings;
