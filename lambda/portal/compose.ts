@@ -1,25 +1,8 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type Stripe from 'stripe';
-import type { Observability } from '../shared/observability';
-import type { AuthorizerCacheFlusher } from '../shared/ports';
-import { makePortalHandler, type PortalAssets } from './handler';
+import { makePortalHandler, type PortalDeps } from './handler';
 import type { PortalSettings } from './settings';
 
-/** What the portal talks to; the local run gives its own (the fake Stripe, a random session secret). */
-export interface PortalClients {
-  readonly dynamodb: DynamoDBClient;
-  /** Resolves to undefined when no Stripe API key is configured: no checkout, no billing portal. */
-  readonly stripe: () => Promise<Stripe | undefined>;
-  /** The key sessions are signed with. */
-  readonly sessionSecret: () => Promise<string>;
-  readonly flusher: AuthorizerCacheFlusher;
-  readonly assets: PortalAssets;
-  readonly observability?: Observability;
-  /** @default the system clock */
-  readonly now?: () => Date;
-  /** Pages say plainly that payments are simulated (the local run's fake Stripe). @default false */
-  readonly testMode?: boolean;
-}
+/** What the portal talks to (everything but its settings); the local run gives its own: the fake Stripe, a random session secret. */
+export type PortalClients = Omit<PortalDeps, 'settings'>;
 
 export type PortalHandler = ReturnType<typeof makePortalHandler>;
 

@@ -1,17 +1,8 @@
-import { SecretsManagerClient, type GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { lazyStripe } from '../../../lambda/shared/aws/stripe';
+import { fakeSecretsManager } from './support';
 
 describe('lazyStripe', () => {
-  function fakeClient(values: Array<string | Error>) {
-    const client = new SecretsManagerClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
-    const send = jest.fn((command: unknown) => {
-      expect((command as GetSecretValueCommand).input).toEqual({ SecretId: 'tollgate/stripe-api-key' });
-      const next = values.shift();
-      return next instanceof Error || next === undefined ? Promise.reject(next ?? new Error('no more values')) : Promise.resolve({ SecretString: next });
-    });
-    client.send = send;
-    return { client, send };
-  }
+  const fakeClient = (values: Array<string | Error>) => fakeSecretsManager('tollgate/stripe-api-key', values);
 
   it('reads nothing until first used, then once: every caller shares one client', async () => {
     const { client, send } = fakeClient(['sk_test_lazy']);
