@@ -1,9 +1,11 @@
 import js from '@eslint/js';
+import { readdirSync } from 'node:fs';
 import tseslint from 'typescript-eslint';
 
 /**
  * The layers, enforced here rather than in comments (test/lint/boundaries.test.ts proves each rule bites):
  * - lambda/**: the functions. No aws-cdk-lib/constructs/cdk-nag (it is bundled into Lambda), nothing from lib/.
+ *   A function's folder imports its own modules and lambda/shared/, never another function's folder.
  * - CDK-free tooling (lib/contract.ts, lib/config, lib/openapi, lib/local, lib/cli, lib/report, lib/stripe-events, bin/tollgate.ts):
  *   runs without CDK, so no CDK packages and no CDK topology module (lib/*.ts other than contract.ts).
  * - lib/*.ts (app, stack, tables, functions, bundling): the CDK topology; may import anything but the CLI.
@@ -17,6 +19,19 @@ const LIB_FROM_LAMBDA = {
   regex: '^(\\.\\./)+lib(/.*)?$',
   message: 'lambda/ is bundled into the functions: it must not import from lib/ (move the shared piece under lambda/shared/).',
 };
+/** lambda/<fn>/ → lambda/<other>/: allowed only for these pairs (the dead-letter function parks what metering could not apply). */
+const FUNCTION_IMPORTS = { 'metering-dead-letter': ['metering'] };
+const FUNCTIONS = readdirSync(new URL('./lambda/', import.meta.url), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+/** A relative import of another function's folder, seen from a file `depth` folders below lambda/<fn>/. */
+const otherFunctionFrom = (fn, depth) => ({
+  regex: `^${'\\.\\./'.repeat(depth)}(?!(${['shared', fn, ...(FUNCTION_IMPORTS[fn] ?? [])].join('|')})(/|$))[^./][^/]*(/|$)`,
+  message: "functions share code only through lambda/shared/: move what both need there instead of importing another function's folder.",
+});
+const lambdaFiles = (fn, depth) => ({
+  files: [`lambda/${fn}/${'*/'.repeat(depth - 1)}*.ts`],
+  rules: restrict(CDK_PACKAGES, LIB_FROM_LAMBDA, otherFunctionFrom(fn, depth)),
+});
+
 /** A relative import of a lib/*.ts module other than contract.ts, seen from `depth` folders below lib/. */
 const cdkTopologyFrom = (depth) => ({
   regex: `^${'\\.\\./'.repeat(depth)}(?!contract$)[^/.][^/]*$`,
@@ -52,6 +67,7 @@ export default tseslint.config(
     },
   },
   { files: ['lambda/**/*.ts'], rules: restrict(CDK_PACKAGES, LIB_FROM_LAMBDA) },
+  ...FUNCTIONS.flatMap((fn) => [1, 2, 3].map((depth) => lambdaFiles(fn, depth))),
   { files: ['lib/contract.ts'], rules: restrict(CDK_PACKAGES) },
   { files: ['lib/{config,openapi,local,cli,stripe-events,report}/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(1)) },
   { files: ['lib/{config,openapi,local,cli,stripe-events,report}/*/*.ts'], rules: restrict(CDK_PACKAGES, cdkTopologyFrom(2)) },

@@ -1,9 +1,8 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
+import { composeAuthorizer, type AuthorizerClients } from '../../lambda/authorizer/compose';
 import { reservationUpdate } from '../../lambda/shared/customers/decision-reads';
-import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { hashApiKey, parseApiKey } from '../../lambda/shared/customers/api-key';
 import { createApiKey } from '../../lambda/shared/customers/keys';
 import type { RouteRule } from '../../lambda/shared/requirements';
@@ -43,7 +42,7 @@ export const figure: Figure = {
     const cleanup: Array<() => void> = [];
     const settings = { ...benchAuthorizerSettings(context.root, names.customers) };
     const routes = [...settings.routes, STRICT];
-    const handlerOn = (reader: DynamoCustomerReader) => makeAuthorizerHandler({ customers: reader, settings: { ...settings, routes } });
+    const handlerOn = (clients: AuthorizerClients) => composeAuthorizer({ ...settings, routes }, clients);
     const setCredits = (customerId: string, credits: number) =>
       documents.send(new UpdateCommand({ TableName: names.customers, Key: { customerId }, UpdateExpression: 'SET credits = :c', ExpressionAttributeValues: { ':c': credits } }));
     const seed = async (credits: number): Promise<Credential> => {
@@ -55,7 +54,7 @@ export const figure: Figure = {
     try {
       // Latency: balances far above what the run spends, so every decision is an Allow.
       const credentials = await Promise.all(Array.from({ length: sizes.customers }, () => seed(1_000_000_000)));
-      const handler = handlerOn(new DynamoCustomerReader(authorizerClient, names.customers, { reservationClient }));
+      const handler = handlerOn({ dynamodb: authorizerClient, reservations: reservationClient });
       for (const c of credentials) {
         const event = authorizerEvent(c.key, STRICT_EVENT);
         const outcome = await outcomeOf(handler(event), event.methodArn);
@@ -81,7 +80,7 @@ export const figure: Figure = {
       // a call (and, retried, spend its units twice), which is not what this counts.
       const patient = localClient(context.dynamodbEndpoint);
       cleanup.push(() => patient.destroy());
-      const concurrent = handlerOn(new DynamoCustomerReader(patient, names.customers, { deadlineMs: 60_000 }));
+      const concurrent = handlerOn({ dynamodb: patient, readDeadlineMs: 60_000 });
       const balance = OVERSHOOT_BALANCE[context.mode];
       let overshoot = 0;
       let allowedTotal = 0;

@@ -1,6 +1,5 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
-import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
+import { composeAuthorizer } from '../../lambda/authorizer/compose';
 import { createTokenAuthenticator } from '../../lambda/authorizer/token-auth';
 import { tokenDecisionProjection } from '../../lambda/shared/customers/subjects';
 import { issuersEnvironment, type TrustedIssuer } from '../../lambda/shared/issuers';
@@ -50,12 +49,11 @@ export const figure: Figure = {
     try {
       const { allow } = await seedCustomers(seeder, names, sizes.customers);
       const settings = benchAuthorizerSettings(context.root, names.customers);
-      const customers = new DynamoCustomerReader(authorizerClient, names.customers);
       const authenticator = (rememberedTokens?: number) =>
         createTokenAuthenticator({ issuers: [issuer.trusted], cacheTtlSeconds: 300, client: authorizerClient, customersTable: names.customers, ...(rememberedTokens === undefined ? {} : { rememberedTokens }) })!;
       const remembering = authenticator();
       const verifying = authenticator(0);
-      const handlers = [remembering, verifying].map((tokens) => makeAuthorizerHandler({ customers, settings, tokens }));
+      const handlers = [remembering, verifying].map((tokens) => composeAuthorizer(settings, { dynamodb: authorizerClient, tokens }));
       // Keys fetched before the first token, as at a warm instance: a cold start's first token is checked again next time.
       await Promise.all([remembering, verifying].map((tokens) => tokens.verifier.hydrate()));
       // A day's lifetime: no token nears its end during the run.

@@ -1,10 +1,9 @@
 import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import type { AuthorizerCacheFlusher } from '../../lambda/shared/ports';
-import { makeWebhookHandler } from '../../lambda/webhook/handler';
-import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
+import { composeWebhook } from '../../lambda/webhook/compose';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local/dynamodb-local';
-import { freshBenchTables } from '../lib/authorizer';
+import { benchWebhookSettings, freshBenchTables } from '../lib/authorizer';
 import { throughput } from '../lib/interleave';
 import { countRequests } from '../lib/request-counter';
 import { SIZES } from '../lib/sizes';
@@ -76,11 +75,8 @@ export const figure: Figure = {
     let flushes = 0;
     // The local gateway's flush is in memory; API Gateway's costs a call the benchmark cannot make.
     const flusher: AuthorizerCacheFlusher = { flush: () => ((flushes += 1), Promise.resolve()) };
-    const handler = makeWebhookHandler({
-      store: new DynamoPaymentStateStore(client, { customersTable: names.customers, eventsTable: names.events }),
-      signingSecrets: () => Promise.resolve([SECRET]),
-      flusher,
-    });
+    // As deployed: boundaries recorded, checkout links followed, recovery evaluated.
+    const handler = composeWebhook(benchWebhookSettings(names), { dynamodb: client, signingSecrets: () => Promise.resolve([SECRET]), flusher });
     try {
       const webhookRun = async (total: number) => {
         const schedule = buildSchedule(total, SECRET, MIN_CUSTOMERS);

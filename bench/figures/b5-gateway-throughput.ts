@@ -1,20 +1,18 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
-import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
-import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
+import { composeAuthorizer } from '../../lambda/authorizer/compose';
 import { handler as sampleBackend } from '../../lambda/backend/index';
 import { parseApiKey } from '../../lambda/shared/customers/api-key';
 import { decisionProjection } from '../../lambda/shared/customers/item';
-import { makeWebhookHandler } from '../../lambda/webhook/handler';
-import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
+import { composeWebhook } from '../../lambda/webhook/compose';
 import { loadApiDocument } from '../../lib/openapi/load';
 import { DEFAULT_CONFIG } from '../../lib/config/tollgate-config';
 import { localClient } from '../../lib/local/dynamodb-local';
 import { createLocalGateway, localInvocationUri, type LocalFunction } from '../../lib/local/gateway';
 import { startGatewayServer, type RunningServer } from '../../lib/local/server';
 import { buildApiDocument } from '../../lib/openapi/build';
-import { benchAuthorizerClient, benchAuthorizerSettings, freshBenchTables, seedCustomers } from '../lib/authorizer';
+import { benchAuthorizerClient, benchAuthorizerSettings, benchWebhookSettings, freshBenchTables, seedCustomers } from '../lib/authorizer';
 import { SIZES } from '../lib/sizes';
 import { ratioMeasure } from '../lib/stats';
 import type { Figure } from '../lib/types';
@@ -60,9 +58,9 @@ export const figure: Figure = {
     const webhookClient = localClient(context.dynamodbEndpoint);
     const settings = benchAuthorizerSettings(context.root, names.customers);
     const functions: Record<string, LocalFunction> = {
-      [NAMES.authorizer]: makeAuthorizerHandler({ customers: new DynamoCustomerReader(authorizerClient, names.customers), settings }),
-      [NAMES.webhook]: makeWebhookHandler({
-        store: new DynamoPaymentStateStore(webhookClient, { customersTable: names.customers, eventsTable: names.events }),
+      [NAMES.authorizer]: composeAuthorizer(settings, { dynamodb: authorizerClient }),
+      [NAMES.webhook]: composeWebhook(benchWebhookSettings(names), {
+        dynamodb: webhookClient,
         signingSecrets: () => Promise.resolve(['whsec_bench_unused_in_this_figure']),
         flusher: { flush: () => Promise.resolve() },
       }),

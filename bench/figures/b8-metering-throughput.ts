@@ -1,8 +1,7 @@
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { makeMeteringHandler } from '../../lambda/metering/handler';
+import { composeMetering } from '../../lambda/metering/compose';
 import { encodeSubscriptionEvent, type LogEvent } from '../../lambda/metering/logs-event';
-import { DynamoMeteringStore } from '../../lambda/metering/store';
 import { renderAccessLogLine } from '../../lambda/shared/access-log';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local/dynamodb-local';
 import { freshBenchTables } from '../lib/authorizer';
@@ -62,11 +61,16 @@ export const figure: Figure = {
         }),
       );
     }
-    const handler = makeMeteringHandler({
-      store: new DynamoMeteringStore(meteringClient, { customers: names.customers, events: names.events }),
-      rules: { routes: [{ method: 'GET', path: '/v1/search', cost: 1 }], plans: { bench_plan: { name: 'Bench', quota: 1_000, overage: 'block' } } },
+    const settings = {
+      customersTable: names.customers,
+      eventsTable: names.events,
+      restApiId: 'bench',
+      stageName: 'prod',
+      rules: { routes: [{ method: 'GET', path: '/v1/search', cost: 1 }], plans: { bench_plan: { name: 'Bench', quota: 1_000, overage: 'block' as const } } },
+    };
+    const handler = composeMetering(settings, {
+      dynamodb: meteringClient,
       flusher: { flush: () => Promise.resolve() },
-      target: { restApiId: 'bench', stage: 'prod' },
       observability: createObservability('tollgate-metering', { namespace: 'TollgateBench', logLevel: 'SILENT' }),
     });
     const total = LINES[context.mode];

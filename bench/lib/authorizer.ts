@@ -2,12 +2,11 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
+import { composeAuthorizer, type AuthorizerHandler } from '../../lambda/authorizer/compose';
 import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';
-import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { issueApiKey } from '../../lambda/shared/customers/api-key';
-import type { AuthorizerSettings } from '../../lambda/shared/settings';
-import type { TableNames } from '../../lambda/shared/tables';
+import { loadWebhookSettings, webhookEnvironment, type AuthorizerSettings, type WebhookSettings } from '../../lambda/shared/settings';
+import { TABLES, type TableNames } from '../../lambda/shared/tables';
 import { loadApiDocument } from '../../lib/openapi/load';
 import { createApiKey } from '../../lambda/shared/customers/keys';
 import { DEFAULT_CONFIG } from '../../lib/config/tollgate-config';
@@ -40,6 +39,16 @@ export function benchAuthorizerSettings(root: string, customersTable: string): A
     checkoutUrl: 'https://billing.example/checkout',
     portalUrl: 'https://billing.example/portal',
   };
+}
+
+/** The webhook's settings as the stack deploys it with the default configuration, on these tables. */
+export function benchWebhookSettings(names: TableNames): WebhookSettings {
+  return loadWebhookSettings({
+    [TABLES.customers.envVar]: names.customers,
+    [TABLES.events.envVar]: names.events,
+    [TABLES.boundaries.envVar]: names.boundaries,
+    ...webhookEnvironment(DEFAULT_CONFIG),
+  });
 }
 
 export interface Credential {
@@ -183,6 +192,6 @@ export function authorizerEvent(key: string, route: { method: string; resource: 
 }
 
 /** The authorizer handler as its index.ts wires it, on a given client. */
-export function benchAuthorizer(client: DynamoDBClient, settings: AuthorizerSettings): ReturnType<typeof makeAuthorizerHandler> {
-  return makeAuthorizerHandler({ customers: new DynamoCustomerReader(client, settings.customersTable), settings });
+export function benchAuthorizer(client: DynamoDBClient, settings: AuthorizerSettings): AuthorizerHandler {
+  return composeAuthorizer(settings, { dynamodb: client });
 }

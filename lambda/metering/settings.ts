@@ -1,5 +1,5 @@
 import type { RouteRule } from '../shared/requirements';
-import { decodePlans, decodeRoutes, encodePlans, encodeRoutes, ENV, SettingsError } from '../shared/settings';
+import { decodePlans, decodeRoutes, encodePlans, encodeRoutes, ENV, optional, required, type Env } from '../shared/settings';
 import type { Plans } from '../shared/customers/usage-view';
 import { TABLES } from '../shared/tables';
 import { meteringRulesFrom, type MeteringRules } from './rules';
@@ -20,14 +20,6 @@ export interface MeteringSettings {
   readonly stripeApiKeySecretId?: string;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-function required(env: Env, name: string): string {
-  const value = env[name];
-  if (value === undefined || value === '') throw new SettingsError(`missing ${name}: set it in the stack`);
-  return value;
-}
-
 /** Only the routes sold by use: the others cost nothing and would only take room in the environment. */
 export function meteringEnvironment(settings: { readonly routes: readonly RouteRule[]; readonly plans: Plans }): Record<string, string> {
   const plans = encodePlans(settings.plans);
@@ -38,14 +30,22 @@ export function meteringEnvironment(settings: { readonly routes: readonly RouteR
 }
 
 export function loadMeteringSettings(env: Env): MeteringSettings {
-  const secret = env[ENV.stripeApiKeySecretId];
-  const plans = env[ENV.plans];
+  const secret = optional(env, ENV.stripeApiKeySecretId);
   return {
     customersTable: required(env, TABLES.customers.envVar),
     eventsTable: required(env, TABLES.events.envVar),
     restApiId: required(env, ENV.restApiId),
     stageName: required(env, ENV.stageName),
-    rules: meteringRulesFrom(decodeRoutes(required(env, ENV.routes)), decodePlans(plans === '' ? undefined : plans)),
-    ...(secret === undefined || secret === '' ? {} : { stripeApiKeySecretId: secret }),
+    rules: meteringRulesFrom(decodeRoutes(required(env, ENV.routes)), decodePlans(optional(env, ENV.plans))),
+    ...(secret === undefined ? {} : { stripeApiKeySecretId: secret }),
   };
+}
+
+/** The dead-letter function parks batches in the events table; it reads nothing else. */
+export interface DeadLetterSettings {
+  readonly eventsTable: string;
+}
+
+export function loadDeadLetterSettings(env: Env): DeadLetterSettings {
+  return { eventsTable: required(env, TABLES.events.envVar) };
 }

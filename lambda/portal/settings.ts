@@ -1,5 +1,5 @@
 import type { Plans } from '../shared/customers/usage-view';
-import { decodePlans, decodeRoutes, ENV, SettingsError, type PaymentUrls } from '../shared/settings';
+import { decodePlans, decodeRoutes, ENV, gracePeriodSeconds, optional, required, SettingsError, type Env, type PaymentUrls } from '../shared/settings';
 import type { RouteRule } from '../shared/requirements';
 import { TABLES } from '../shared/tables';
 
@@ -49,14 +49,6 @@ export interface PortalSettings extends PaymentUrls {
   readonly sessionSecretId: string;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-function required(env: Env, name: string): string {
-  const value = env[name];
-  if (value === undefined || value === '') throw new SettingsError(`missing ${name}: set it in the stack`);
-  return value;
-}
-
 export function decodeCatalog(encoded: string): Catalog {
   const parsed = JSON.parse(encoded) as Partial<Catalog>;
   if (!Array.isArray(parsed.plans) || !Array.isArray(parsed.creditPacks)) throw new SettingsError(`${PORTAL_ENV.catalog} must be {"plans": [...], "creditPacks": [...]}`);
@@ -68,9 +60,6 @@ export function portalEnvironment(catalog: Catalog, sessionSecretId: string): Re
 }
 
 export function loadPortalSettings(env: Env): PortalSettings {
-  const hours = Number(required(env, ENV.gracePeriodHours));
-  if (!Number.isFinite(hours) || hours < 0) throw new SettingsError(`${ENV.gracePeriodHours} must be a number of hours ≥ 0`);
-  const optional = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
   return {
     tables: {
       customers: required(env, TABLES.customers.envVar),
@@ -79,12 +68,12 @@ export function loadPortalSettings(env: Env): PortalSettings {
       boundaries: required(env, TABLES.boundaries.envVar),
     },
     routes: decodeRoutes(required(env, ENV.routes)),
-    gracePeriodSeconds: Math.round(hours * 3600),
-    checkoutUrl: optional(ENV.checkoutUrl),
-    portalUrl: optional(ENV.portalUrl),
+    gracePeriodSeconds: gracePeriodSeconds(env),
+    checkoutUrl: optional(env, ENV.checkoutUrl),
+    portalUrl: optional(env, ENV.portalUrl),
     catalog: decodeCatalog(required(env, PORTAL_ENV.catalog)),
-    plans: decodePlans(optional(ENV.plans)),
-    stripeApiKeySecretId: optional(ENV.stripeApiKeySecretId),
+    plans: decodePlans(optional(env, ENV.plans)),
+    stripeApiKeySecretId: optional(env, ENV.stripeApiKeySecretId),
     sessionSecretId: required(env, PORTAL_ENV.sessionSecretId),
   };
 }

@@ -47,6 +47,8 @@ export interface UsageSettings {
   readonly customersTable: string;
   readonly plans: Plans;
   readonly gracePeriodSeconds: number;
+  /** `Access-Control-Allow-Origin` of its answers. @default "*" */
+  readonly corsAllowOrigin?: string;
 }
 
 export interface WebhookSettings {
@@ -57,9 +59,9 @@ export interface WebhookSettings {
   readonly stripeApiKeySecretId?: string;
   /** Usage plans (a counted plan's renewal resets the period counter). @default {} */
   readonly plans?: Plans;
+  /** Recovery analytics evaluate the authorizer's decision, grace period included (lambda/webhook/recovery.ts). */
+  readonly gracePeriodSeconds: number;
 }
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /** `[method, path, requirement]`, and for a route sold by use `cost`, then 1 for strict (else 0), then the meter. */
 type EncodedRoute = [string, string, string] | [string, string, string, number, 0 | 1] | [string, string, string, number, 0 | 1, string];
@@ -125,13 +127,18 @@ export function decodeRoutes(encoded: string): RouteRule[] {
   });
 }
 
-function required(env: Env, name: string): string {
+/** A function's environment as Lambda gives it (process.env), or as the local run derives it. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The one reader of a variable the stack always sets: every function's settings read through it. */
+export function required(env: Env, name: string): string {
   const value = env[name];
   if (value === undefined || value === '') throw new SettingsError(`missing ${name}: set it in the stack`);
   return value;
 }
 
-const optional = (env: Env, name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
+/** A variable the stack may leave out (or set empty): undefined then. */
+export const optional = (env: Env, name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
 
 export function authorizerEnvironment(
   settings: Omit<AuthorizerSettings, 'customersTable' | 'gracePeriodSeconds' | 'plans'> & { gracePeriodHours: number; plans?: Plans },
@@ -154,10 +161,15 @@ export interface ClockSettings {
   readonly stageName: string;
 }
 
-function gracePeriodSeconds(env: Env): number {
+/** The grace period every function that decides standing applies, from the stack's hours. */
+export function gracePeriodSeconds(env: Env): number {
   const hours = Number(required(env, ENV.gracePeriodHours));
   if (!Number.isFinite(hours) || hours < 0) throw new SettingsError(`${ENV.gracePeriodHours} must be a number of hours ≥ 0`);
   return Math.round(hours * 3600);
+}
+
+export function clockEnvironment(settings: { gracePeriodHours: number; restApiId: string; stageName: string }): Record<string, string> {
+  return { [ENV.gracePeriodHours]: String(settings.gracePeriodHours), [ENV.restApiId]: settings.restApiId, [ENV.stageName]: settings.stageName };
 }
 
 export function loadClockSettings(env: Env): ClockSettings {
@@ -180,9 +192,12 @@ export function loadAuthorizerSettings(env: Env): AuthorizerSettings {
   };
 }
 
-export function usageEnvironment(settings: { plans?: Plans; gracePeriodHours: number }): Record<string, string> {
-  const plans = encodePlans(settings.plans ?? {});
-  return { [ENV.gracePeriodHours]: String(settings.gracePeriodHours), ...(plans === '{}' ? {} : { [ENV.plans]: plans }) };
+export function usageEnvironment(settings: { plans?: Plans; gracePeriodHours: number; corsAllowOrigin?: string }): Record<string, string> {
+  return {
+    [ENV.gracePeriodHours]: String(settings.gracePeriodHours),
+    ...plansEnvironment(settings.plans),
+    ...(settings.corsAllowOrigin === undefined ? {} : { [ENV.corsAllowOrigin]: settings.corsAllowOrigin }),
+  };
 }
 
 export function loadUsageSettings(env: Env): UsageSettings {
@@ -190,6 +205,17 @@ export function loadUsageSettings(env: Env): UsageSettings {
     customersTable: required(env, TABLES.customers.envVar),
     plans: decodePlans(optional(env, ENV.plans)),
     gracePeriodSeconds: gracePeriodSeconds(env),
+    corsAllowOrigin: optional(env, ENV.corsAllowOrigin) ?? '*',
+  };
+}
+
+/** Secret names, not values: the function reads the values from Secrets Manager. */
+export function webhookEnvironment(settings: { stripeWebhookSecretName: string; stripeApiKeySecretName?: string; gracePeriodHours: number; plans?: Plans }): Record<string, string> {
+  return {
+    [ENV.webhookSecretId]: settings.stripeWebhookSecretName,
+    [ENV.gracePeriodHours]: String(settings.gracePeriodHours),
+    ...(settings.stripeApiKeySecretName === undefined ? {} : { [ENV.stripeApiKeySecretId]: settings.stripeApiKeySecretName }),
+    ...plansEnvironment(settings.plans),
   };
 }
 
@@ -201,6 +227,7 @@ export function loadWebhookSettings(env: Env): WebhookSettings {
     webhookSecretId: required(env, ENV.webhookSecretId),
     stripeApiKeySecretId: optional(env, ENV.stripeApiKeySecretId),
     plans: decodePlans(optional(env, ENV.plans)),
+    gracePeriodSeconds: gracePeriodSeconds(env),
   };
 }
 

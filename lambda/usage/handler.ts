@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { CustomerRecord } from '../shared/customers/record';
 import { usageView } from '../shared/customers/usage-view';
+import { problem } from '../shared/http';
 import type { UsageSettings } from '../shared/settings';
 import { decidingSubscription } from '../shared/customers/standing';
 
@@ -62,16 +63,11 @@ export function usageAnswer(record: CustomerRecord, settings: UsageSettings, now
 export function makeUsageHandler(deps: UsageDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
   const now = deps.now ?? ((): Date => new Date());
   const headers = { 'Cache-Control': 'no-store', 'Access-Control-Allow-Origin': deps.corsAllowOrigin ?? '*' };
-  const problem = (status: number, title: string, detail: string): APIGatewayProxyResult => ({
-    statusCode: status,
-    headers: { ...headers, 'Content-Type': 'application/problem+json' },
-    body: JSON.stringify({ type: 'about:blank', title, status, detail }),
-  });
   return async (event) => {
     const customerId: unknown = event.requestContext?.authorizer?.customerId;
     if (typeof customerId !== 'string' || customerId === '') {
       // Only reachable without the authorizer in front: a wiring mistake, not the caller's.
-      return problem(500, 'Usage unavailable', 'the usage route received no customer from the authorizer: deploy it behind the tollgate authorizer');
+      return problem(500, 'Usage unavailable', 'the usage route received no customer from the authorizer: deploy it behind the tollgate authorizer', {}, headers);
     }
     const record = (await deps.customers.read(customerId)) ?? { customerId, subscriptions: {}, invoices: {}, pastDue: {} };
     return { statusCode: 200, headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify(usageAnswer(record, deps.settings, now())) };

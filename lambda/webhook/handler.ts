@@ -3,6 +3,7 @@ import type Stripe from 'stripe';
 import { accessSignature, ITEM_LIMITS } from '../shared/customers/item';
 import type { CustomerRecord } from '../shared/customers/record';
 import { headerValue } from '../shared/headers';
+import { problem } from '../shared/http';
 import { countOne, createObservability, type Observability } from '../shared/observability';
 import type { AuthorizerCacheFlusher, FlushTarget } from '../shared/ports';
 import { isLookupKey } from '../shared/requirements';
@@ -25,7 +26,7 @@ import type { CustomerUpdate, PaymentChange } from '../shared/customers/changes'
 import { CustomerItemFullError, type ApplyResult, type PaymentStateStore } from './store';
 import type { Plans } from '../shared/customers/usage-view';
 import { withUsageEffects } from './usage';
-import { parseEvent, problemResponse, rawBody, verifySignature, WebhookRejection, type SigningSecrets } from './verify';
+import { parseEvent, rawBody, rejected, verifySignature, WebhookRejection, type SigningSecrets } from './verify';
 
 export { MAX_BODY_BYTES, WebhookRejection } from './verify';
 
@@ -212,7 +213,7 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
       const fields = { type: envelope?.type, eventId: envelope?.id, customerId };
       if (err instanceof WebhookRejection) {
         record('rejected', { ...fields, detail: err.problem });
-        return problemResponse(400, err.problem, 'Invalid Stripe webhook request', err.message);
+        return rejected(err);
       }
       const failure = classifyFailure(err);
       if (failure.kind === 'permanent' && envelope !== undefined && raw !== undefined && !recorded && err instanceof Error) {
@@ -227,7 +228,7 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
 
 /** 500: Stripe retries the delivery (only 2xx counts as delivered). */
 const retryLater = (): APIGatewayProxyResult =>
-  problemResponse(500, 'webhook_failed', 'Webhook processing failed', 'the event could not be stored: stripe will retry it');
+  problem(500, 'Webhook processing failed', 'the event could not be stored: stripe will retry it', { problem: 'webhook_failed' });
 
 const ok = (outcome: WebhookOutcome, extra: Readonly<Record<string, string>> = {}): APIGatewayProxyResult => ({
   statusCode: 200,

@@ -3,7 +3,6 @@ import { METRICS, recordMilliseconds } from '../shared/metrics';
 import { countOne, type Observability } from '../shared/observability';
 import type { PaymentReason } from '../shared/problems';
 import type { RouteRule } from '../shared/requirements';
-import { ENV } from '../shared/settings';
 import { decide } from '../shared/customers/standing';
 
 /**
@@ -37,15 +36,6 @@ export interface RecoveryOptions {
   readonly gracePeriodSeconds: number;
   /** Also receives each restoration (the local run appends them to `.tollgate/events.log`). @default - none */
   readonly onRestored?: (restored: AccessRestored) => void;
-}
-
-/** The webhook's grace period, from the variable the stack sets for the authorizer and the clock too. */
-export function recoveryOptionsFrom(env: Readonly<Record<string, string | undefined>>): RecoveryOptions {
-  const hours = Number(env[ENV.gracePeriodHours] ?? '');
-  if (!Number.isFinite(hours) || hours < 0 || env[ENV.gracePeriodHours] === undefined) {
-    throw new Error(`${ENV.gracePeriodHours} must be a number of hours ≥ 0: set it in the stack`);
-  }
-  return { gracePeriodSeconds: Math.round(hours * 3600) };
 }
 
 /** The reason a paid route is denied, or undefined when it is allowed. */

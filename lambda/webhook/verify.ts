@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import Stripe from 'stripe';
+import { problem } from '../shared/http';
 import { EventShapeError, parseEnvelope, type StripeEventEnvelope } from './events';
 
 /**
@@ -7,7 +8,7 @@ import { EventShapeError, parseEnvelope, type StripeEventEnvelope } from './even
  * that fails here is answered 400 and nothing is written.
  */
 
-/** The endpoint's signing secrets (two while rolling); may carry `refresh()` (see secrets.ts). */
+/** The endpoint's signing secrets (two while rolling); may carry `refresh()` (see lambda/shared/aws/secrets.ts). */
 export type SigningSecrets = () => Promise<readonly string[]>;
 
 /** Stripe's events are a few KB; anything this large is not one. Rejected before any parsing. */
@@ -24,13 +25,8 @@ export class WebhookRejection extends Error {
   }
 }
 
-export function problemResponse(status: number, problem: string, title: string, detail: string): APIGatewayProxyResult {
-  return {
-    statusCode: status,
-    headers: { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' },
-    body: JSON.stringify({ type: 'about:blank', title, status, detail, problem }),
-  };
-}
+/** 400, with the rejection's name as the `problem` member: nothing was written. */
+export const rejected = (err: WebhookRejection): APIGatewayProxyResult => problem(400, 'Invalid Stripe webhook request', err.message, { problem: err.problem });
 
 /** The bytes Stripe signed: decoded from base64 if API Gateway encoded them, never re-serialised. */
 export function rawBody(event: APIGatewayProxyEvent): Buffer {

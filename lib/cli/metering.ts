@@ -1,10 +1,10 @@
 import { DeleteCommand, DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import Stripe from 'stripe';
-import { completeEntry, makeMeteringHandler } from '../../lambda/metering/handler';
-import { meteringRulesFrom } from '../../lambda/metering/rules';
+import { composeMetering } from '../../lambda/metering/compose';
+import { completeEntry } from '../../lambda/metering/handler';
 import { decodeLedgerEntry, DynamoMeteringStore, METERED_OUTCOME, PARKED_BATCH_OUTCOME, parkedBatchId, type LedgerEntry } from '../../lambda/metering/store';
 import { StripeMeterReporter, type MeterReporter } from '../../lambda/metering/stripe-meter';
-import { buildLocalDocument } from '../local/stack';
+import { buildLocalDocument, meteringSettingsFor } from '../local/stack';
 import { loadProjectConfig } from '../config/tollgate-config';
 import type { CommandGroup, CommandSpec, Context } from './command';
 import { createObservability } from '../../lambda/shared/observability';
@@ -56,20 +56,13 @@ const replay: CommandSpec = {
     const target = ctx.target();
     const config = loadProjectConfig(ctx.io.root);
     const built = buildLocalDocument(config, ctx.io.root);
-    const store = new DynamoMeteringStore(target.dynamodb, { customers: target.tables.customers, events: target.tables.events });
+    const settings = meteringSettingsFor(config, built.routes, target.tables, target.flushTarget);
+    const store = new DynamoMeteringStore(target.dynamodb, { customers: settings.customersTable, events: settings.eventsTable });
     const reporter = reporterFrom(ctx.io.env);
     // The function's own logs and metrics are for CloudWatch; the command prints its summary.
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     const observability = createObservability('tollgate-cli', { namespace: 'TollgateCli', logLevel: 'SILENT' });
-    const handler = makeMeteringHandler({
-      store,
-      rules: meteringRulesFrom(built.routes, config.plans),
-      flusher: target.flusher,
-      target: target.flushTarget,
-      ...(reporter === undefined ? {} : { reporter }),
-      now: () => ctx.now,
-      observability,
-    });
+    const handler = composeMetering(settings, { dynamodb: target.dynamodb, flusher: target.flusher, reporter, now: () => ctx.now, observability });
 
     const parked: Parked[] = (await scan(ctx, '#o = :parked', { ':parked': PARKED_BATCH_OUTCOME }))
       .filter((item): item is Record<string, unknown> & { eventId: string; data: string } => typeof item.eventId === 'string' && typeof item.data === 'string')

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { LocalGateway, LocalResponse } from './gateway';
 import { serveOperatorPage } from './operator/page';
+import { PROBLEM_JSON, problemBody } from '../../lambda/shared/http';
 
 /**
  * node:http around the in-process gateway: raw request bytes in (Stripe signs bytes), the gateway's
@@ -13,7 +14,6 @@ import { serveOperatorPage } from './operator/page';
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 /** FlushStageAuthorizersCache takes no body. */
 const MAX_ADMIN_REQUEST_BYTES = 64 * 1024;
-const PROBLEM_JSON = 'application/problem+json';
 
 export class LocalServerError extends Error {
   override readonly name = 'LocalServerError';
@@ -84,7 +84,7 @@ function sendProblem(res: ServerResponse, problem: Problem, method: string): voi
     res.destroy();
     return;
   }
-  const body = Buffer.from(JSON.stringify({ type: 'about:blank', title: problem.title, status: problem.status, detail: problem.detail, message: problem.detail }));
+  const body = Buffer.from(problemBody(problem.status, problem.title, problem.detail, { message: problem.detail }));
   res.writeHead(problem.status, {
     'content-type': PROBLEM_JSON,
     'content-length': String(body.length),

@@ -1,34 +1,45 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { setTimeout as delay } from 'node:timers/promises';
+import { randomBytes } from 'node:crypto';
+import type Stripe from 'stripe';
 import { loadApiDocument } from '../openapi/load';
 import type { TollgateConfig } from '../config/tollgate-config';
 import { backendTarget, buildApiDocument, configuredBuildOptions, type BuiltApi } from '../openapi/build';
-import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
+import { composeAuthorizer } from '../../lambda/authorizer/compose';
 import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';
-import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { createTokenAuthenticator } from '../../lambda/authorizer/token-auth';
 import { handler as sampleBackend } from '../../lambda/backend/index';
-import { makeClockHandler, type ClockRun } from '../../lambda/clock/handler';
-import { DynamoBoundaryReader } from '../../lambda/clock/store';
-import { createObservability } from '../../lambda/shared/observability';
-import type { AuthorizerCacheFlusher } from '../../lambda/shared/ports';
-import type { RouteRule } from '../../lambda/shared/requirements';
-import { authorizerEnvironment, loadAuthorizerSettings, loadUsageSettings, usageEnvironment, type AuthorizerSettings } from '../../lambda/shared/settings';
-import { PAYMENT_STATE_PROJECTION } from '../../lambda/shared/customers/item';
-import { readCustomer } from '../../lambda/shared/customers/store';
-import { makeUsageHandler } from '../../lambda/usage/handler';
-import { TABLES, type TableNames } from '../../lambda/shared/tables';
-import { checkoutLinker, dynamoCheckoutLinkStore } from '../../lambda/webhook/checkout-link';
-import { makeMeteringHandler, type MeteringResult } from '../../lambda/metering/handler';
-import { meteringRulesFrom, type MeteringRules } from '../../lambda/metering/rules';
-import { DynamoMeteringStore } from '../../lambda/metering/store';
+import { composeClock } from '../../lambda/clock/compose';
+import type { ClockRun } from '../../lambda/clock/handler';
+import { composeMetering } from '../../lambda/metering/compose';
+import type { MeteringResult } from '../../lambda/metering/handler';
+import type { MeteringRules } from '../../lambda/metering/rules';
+import { loadMeteringSettings, meteringEnvironment, type MeteringSettings } from '../../lambda/metering/settings';
 import type { MeterReporter } from '../../lambda/metering/stripe-meter';
-import { makeWebhookHandler } from '../../lambda/webhook/handler';
-import type { AccessRestored } from '../../lambda/webhook/recovery';
-import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
-import { randomBytes } from 'node:crypto';
-import type Stripe from 'stripe';
-import { makePortalHandler } from '../../lambda/portal/handler';
+import { composePortal } from '../../lambda/portal/compose';
+import { loadPortalSettings, portalEnvironment, type PortalSettings } from '../../lambda/portal/settings';
+import { readCustomer } from '../../lambda/shared/customers/store';
+import { createObservability } from '../../lambda/shared/observability';
+import type { AuthorizerCacheFlusher, FlushTarget } from '../../lambda/shared/ports';
+import type { RouteRule } from '../../lambda/shared/requirements';
+import {
+  authorizerEnvironment,
+  clockEnvironment,
+  ENV,
+  loadAuthorizerSettings,
+  loadClockSettings,
+  loadUsageSettings,
+  loadWebhookSettings,
+  usageEnvironment,
+  webhookEnvironment,
+  type AuthorizerSettings,
+  type ClockSettings,
+  type UsageSettings,
+  type WebhookSettings,
+} from '../../lambda/shared/settings';
+import { TABLES, type TableKey, type TableNames } from '../../lambda/shared/tables';
+import { composeUsage } from '../../lambda/usage/compose';
+import { composeWebhook } from '../../lambda/webhook/compose';
 import { portalCatalog } from '../config/portal-catalog';
 import { WEBHOOK_PATH } from '../contract';
 import { localPortalAssets } from './portal-assets';
@@ -57,12 +68,49 @@ export const LOCAL_TABLE_PREFIX = 'tollgate';
 /** Documented in the README: only for the local run, never for a deployed endpoint. */
 export const LOCAL_WEBHOOK_SECRET = 'whsec_tollgate_local_development_only';
 
+/** The tables' variables, as the stack sets them for a function that uses `tables`. */
+function tableEnvironment(tables: Partial<TableNames>): Record<string, string> {
+  return Object.fromEntries(Object.entries(tables).map(([key, name]) => [TABLES[key as TableKey].envVar, name]));
+}
+
 /**
  * The settings the deployed authorizer reads from its environment, derived through the same contract
  * (the stack's encoding, the function's decoding), so the local run cannot drift from it.
  */
 export function authorizerSettingsFor(config: TollgateConfig, routes: readonly RouteRule[], customersTable: string): AuthorizerSettings {
-  return loadAuthorizerSettings({ ...authorizerEnvironment({ ...config, routes }), [TABLES.customers.envVar]: customersTable });
+  return loadAuthorizerSettings({ ...authorizerEnvironment({ ...config, routes }), ...tableEnvironment({ customers: customersTable }) });
+}
+
+/** Metering's settings as the stack writes its environment, for these tables and the stage it flushes (also `tollgate metering replay`'s). */
+export function meteringSettingsFor(config: TollgateConfig, routes: readonly RouteRule[], tables: Pick<TableNames, 'customers' | 'events'>, target: FlushTarget): MeteringSettings {
+  const env = { ...meteringEnvironment({ routes, plans: config.plans ?? {} }), [ENV.restApiId]: target.restApiId, [ENV.stageName]: target.stage };
+  return loadMeteringSettings({ ...env, ...tableEnvironment({ customers: tables.customers, events: tables.events }) });
+}
+
+/** Names only: the local run hands the secrets' values to the functions itself. */
+export const LOCAL_SESSION_SECRET_ID = 'tollgate-local/session';
+
+export interface LocalSettings {
+  readonly authorizer: AuthorizerSettings;
+  readonly webhook: WebhookSettings;
+  readonly clock: ClockSettings;
+  readonly portal: PortalSettings;
+  readonly usage: UsageSettings;
+  readonly metering: MeteringSettings;
+}
+
+/** Every function's settings, each through the environment contract its deployed function reads. */
+export function localSettings(config: TollgateConfig, routes: readonly RouteRule[], tables: TableNames): LocalSettings {
+  const { customers, events, boundaries } = tables;
+  const stage: FlushTarget = { restApiId: LOCAL_REST_API_ID, stage: config.stageName };
+  return {
+    authorizer: authorizerSettingsFor(config, routes, customers),
+    webhook: loadWebhookSettings({ ...tableEnvironment({ customers, events, boundaries }), ...webhookEnvironment(config) }),
+    clock: loadClockSettings({ ...tableEnvironment({ boundaries }), ...clockEnvironment({ ...config, restApiId: stage.restApiId }) }),
+    portal: loadPortalSettings({ ...tableEnvironment(tables), ...authorizerEnvironment({ ...config, routes }), ...portalEnvironment(portalCatalog(config), LOCAL_SESSION_SECRET_ID) }),
+    usage: loadUsageSettings({ ...tableEnvironment({ customers }), ...usageEnvironment(config) }),
+    metering: meteringSettingsFor(config, routes, tables, stage),
+  };
 }
 
 export function buildLocalDocument(config: TollgateConfig, root: string): BuiltApi {
@@ -135,111 +183,70 @@ export interface LocalApi {
   destroy(): void;
 }
 
+/** The DynamoDB clients of the local functions, each with its deployed counterpart's settings where they matter. */
+function localClients(endpoint: string, credentials: LocalCredentials) {
+  return {
+    // The deployed authorizer's client settings (timeouts, attempts), pointed at DynamoDB Local.
+    authorizer: authorizerDynamoClient({ endpoint, region: LOCAL_REGION, credentials }),
+    reservations: authorizerDynamoClient({ endpoint, region: LOCAL_REGION, credentials, maxAttempts: 1 }),
+    webhook: localClient(endpoint, { requestTimeoutMs: 2000, maxAttempts: 2, credentials }),
+    // Metering is off the request path: a slow DynamoDB Local (a loaded laptop) must delay it, not park its batches.
+    metering: localClient(endpoint, { requestTimeoutMs: 10_000, maxAttempts: 3, credentials }),
+  };
+}
+
 /** The gateway with the real handlers. The webhook flushes the gateway's cache in-process. */
 export function createLocalApi(options: LocalApiOptions): LocalApi {
   const { config, built, tables } = options;
   const now = options.now ?? Date.now;
-  // The deployed authorizer's client settings (timeouts, attempts), pointed at DynamoDB Local.
-  const credentials = options.credentials ?? LOCAL_CREDENTIALS;
-  const authorizerClient = authorizerDynamoClient({ endpoint: options.dynamodbEndpoint, region: LOCAL_REGION, credentials });
-  const reservationClient = authorizerDynamoClient({ endpoint: options.dynamodbEndpoint, region: LOCAL_REGION, credentials, maxAttempts: 1 });
-  const webhookClient = localClient(options.dynamodbEndpoint, { requestTimeoutMs: 2000, maxAttempts: 2, credentials });
-  // The webhook is built before the gateway that invokes it: the flush reaches it through this ref.
+  const date = (): Date => new Date(now());
+  const clients = localClients(options.dynamodbEndpoint, options.credentials ?? LOCAL_CREDENTIALS);
+  const settings = localSettings(config, built.routes, tables);
+  // The functions are built before the gateway that invokes them: flushes and deliveries reach it through this ref.
   const ref: { gateway?: LocalGateway } = {};
-  const flusher: AuthorizerCacheFlusher = {
-    flush: (target) => (ref.gateway === undefined ? Promise.resolve() : ref.gateway.flusher.flush(target)),
-  };
-  const settings = authorizerSettingsFor(config, built.routes, tables.customers);
-  const authorizer = makeAuthorizerHandler({
-    customers: new DynamoCustomerReader(authorizerClient, tables.customers, { reservationClient }),
-    settings,
-    // Bearer JWTs of the configured issuers and of the local OIDC issuer (oidc-issuer.ts), as deployed.
-    tokens: createTokenAuthenticator({ issuers: config.issuers ?? [], cacheTtlSeconds: config.authorizerCacheTtlSeconds, routeScopes: built.scopes, client: authorizerClient, customersTable: tables.customers, now }),
-    now: () => new Date(now()),
-    observability: createObservability('tollgate-authorizer'),
-  });
-  const webhook = makeWebhookHandler({
-    store: new DynamoPaymentStateStore(webhookClient, { customersTable: tables.customers, eventsTable: tables.events, boundariesTable: tables.boundaries }),
-    signingSecrets: () => Promise.resolve([options.webhookSecret]),
-    flusher,
-    checkoutLinks: checkoutLinker(dynamoCheckoutLinkStore(webhookClient, tables)),
-    now: () => new Date(now()),
-    observability: createObservability('tollgate-webhook'),
-    plans: settings.plans ?? {},
-    recovery: {
-      gracePeriodSeconds: settings.gracePeriodSeconds,
-      ...(options.eventsLog === undefined ? {} : { onRestored: (restored: AccessRestored) => options.eventsLog!(JSON.stringify(restored)) }),
-    },
-  });
+  const flusher: AuthorizerCacheFlusher = { flush: (target) => (ref.gateway === undefined ? Promise.resolve() : ref.gateway.flusher.flush(target)) };
   // A stopped run must not keep the process alive for the minutes a clock run may wait.
   const stopped = new AbortController();
-  const clock = makeClockHandler({
-    boundaries: new DynamoBoundaryReader(webhookClient, tables.boundaries),
+  const clock = composeClock(settings.clock, {
+    dynamodb: clients.webhook,
     flusher,
-    target: { restApiId: LOCAL_REST_API_ID, stage: config.stageName },
-    gracePeriodSeconds: settings.gracePeriodSeconds,
-    now: () => new Date(now()),
+    now: date,
     sleep: options.sleep ?? ((ms) => delay(ms, undefined, { signal: stopped.signal })),
     observability: createObservability('tollgate-clock'),
   });
+  const metering = localMetering(options, settings.metering, { dynamodb: clients.metering, flusher, now: date });
   const sessionSecret = options.portal?.sessionSecret ?? randomBytes(32).toString('base64url');
-  const portal = makePortalHandler({
-    settings: { tables, routes: built.routes, gracePeriodSeconds: settings.gracePeriodSeconds, catalog: portalCatalog(config), plans: settings.plans ?? {}, checkoutUrl: config.checkoutUrl, portalUrl: config.portalUrl },
-    dynamodb: webhookClient,
-    stripe: () => Promise.resolve(options.portal?.stripe),
-    sessionSecret: () => Promise.resolve(sessionSecret),
-    flusher,
-    assets: localPortalAssets(built.publicDocument),
-    now: () => new Date(now()),
-    testMode: options.portal?.fakeStripe !== undefined,
-    observability: createObservability('tollgate-portal'),
-  });
-  const testCheckout = makeTestCheckoutHandler({
-    store: options.portal?.fakeStripe,
-    webhookSecret: options.webhookSecret,
-    catalog: portalCatalog(config),
-    customers: (customerId) => readCustomer(webhookClient, tables.customers, customerId),
-    now,
-    deliver: async (payload, signature) =>
-      (
-        await ref.gateway!.handle({
-          method: 'POST',
-          path: `/${config.stageName}${WEBHOOK_PATH}`,
-          headers: { 'Content-Type': 'application/json; charset=utf-8', 'Stripe-Signature': signature, 'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' },
-          body: Buffer.from(payload, 'utf8'),
-        })
-      ).statusCode,
-  });
-  // Metering is off the request path: a slow DynamoDB Local (a loaded laptop) must delay it, not park its batches.
-  const meteringClient = localClient(options.dynamodbEndpoint, { requestTimeoutMs: 10_000, maxAttempts: 3, credentials });
-  const meteringOptions = options.metering === false ? undefined : (options.metering ?? {});
-  const metering =
-    meteringOptions === undefined
-      ? undefined
-      : (() => {
-          const handler = makeMeteringHandler({
-            store: new DynamoMeteringStore(meteringClient, { customers: tables.customers, events: tables.events }),
-            rules: meteringOptions.rules ?? meteringRulesFrom(built.routes, config.plans),
-            flusher,
-            target: { restApiId: LOCAL_REST_API_ID, stage: config.stageName },
-            ...(meteringOptions.reporter === undefined ? {} : { reporter: meteringOptions.reporter }),
-            now: () => new Date(now()),
-            observability: createObservability('tollgate-metering'),
-          });
-          return createMeteringFeed({
-            // Not `onBatch?.(await handler(event))`: an optional call skips its arguments when there is no
-            // callback, and the batch would never be metered.
-            deliver: async (event) => {
-              const result = await handler(event);
-              meteringOptions.onBatch?.(result);
-            },
-            now,
-            ...(meteringOptions.intervalMs === undefined ? {} : { intervalMs: meteringOptions.intervalMs }),
-            ...(meteringOptions.maxLines === undefined ? {} : { maxLines: meteringOptions.maxLines }),
-            ...(meteringOptions.schedule === undefined ? {} : { schedule: meteringOptions.schedule }),
-            ...(meteringOptions.onError === undefined ? {} : { onError: meteringOptions.onError }),
-          });
-        })();
+  const functions: Record<string, LocalFunction> = {
+    [LOCAL_FUNCTION_NAMES.authorizer]: composeAuthorizer(settings.authorizer, {
+      dynamodb: clients.authorizer,
+      reservations: clients.reservations,
+      // Bearer JWTs of the configured issuers and of the local OIDC issuer (oidc-issuer.ts), as deployed.
+      tokens: createTokenAuthenticator({ issuers: config.issuers ?? [], cacheTtlSeconds: config.authorizerCacheTtlSeconds, routeScopes: built.scopes, client: clients.authorizer, customersTable: tables.customers, now }),
+      now: date,
+      observability: createObservability('tollgate-authorizer'),
+    }),
+    [LOCAL_FUNCTION_NAMES.webhook]: composeWebhook(settings.webhook, {
+      dynamodb: clients.webhook,
+      signingSecrets: () => Promise.resolve([options.webhookSecret]),
+      flusher,
+      now: date,
+      observability: createObservability('tollgate-webhook'),
+      ...(options.eventsLog === undefined ? {} : { onRestored: (restored) => options.eventsLog!(JSON.stringify(restored)) }),
+    }),
+    [LOCAL_FUNCTION_NAMES.backend]: sampleBackend,
+    [LOCAL_FUNCTION_NAMES.portal]: composePortal(settings.portal, {
+      dynamodb: clients.webhook,
+      stripe: () => Promise.resolve(options.portal?.stripe),
+      sessionSecret: () => Promise.resolve(sessionSecret),
+      flusher,
+      assets: localPortalAssets(built.publicDocument),
+      now: date,
+      testMode: options.portal?.fakeStripe !== undefined,
+      observability: createObservability('tollgate-portal'),
+    }),
+    [LOCAL_FUNCTION_NAMES.testCheckout]: localTestCheckout(options, clients.webhook, ref),
+    [LOCAL_FUNCTION_NAMES.usage]: composeUsage(settings.usage, { dynamodb: clients.webhook, now: date }),
+  };
   const accessLog =
     metering === undefined
       ? options.accessLog
@@ -247,21 +254,6 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
           options.accessLog?.(line);
           metering.push(line);
         };
-  const usage = makeUsageHandler({
-    customers: { read: (customerId) => readCustomer(webhookClient, tables.customers, customerId, PAYMENT_STATE_PROJECTION) },
-    // Through the same environment contract as the deployed function.
-    settings: loadUsageSettings({ ...usageEnvironment(config), [TABLES.customers.envVar]: tables.customers }),
-    now: () => new Date(now()),
-    corsAllowOrigin: config.corsAllowOrigin,
-  });
-  const functions: Record<string, LocalFunction> = {
-    [LOCAL_FUNCTION_NAMES.authorizer]: authorizer,
-    [LOCAL_FUNCTION_NAMES.webhook]: webhook,
-    [LOCAL_FUNCTION_NAMES.backend]: sampleBackend,
-    [LOCAL_FUNCTION_NAMES.portal]: portal,
-    [LOCAL_FUNCTION_NAMES.testCheckout]: testCheckout,
-    [LOCAL_FUNCTION_NAMES.usage]: usage,
-  };
   const gateway = (ref.gateway = createLocalGateway({
     document: built.document,
     functions,
@@ -274,15 +266,57 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   return {
     gateway,
     ...(metering === undefined ? {} : { metering }),
-    clients: [authorizerClient, reservationClient, webhookClient, meteringClient],
+    clients: Object.values(clients),
     clock: (scheduled) => clock({ time: scheduled.toISOString() }),
     destroy: () => {
       stopped.abort();
       metering?.close();
-      authorizerClient.destroy();
-      reservationClient.destroy();
-      webhookClient.destroy();
-      meteringClient.destroy();
+      for (const client of Object.values(clients)) client.destroy();
     },
   };
+}
+
+/** The test checkout (the fake Stripe's hosted page): it completes a session by delivering its events to the webhook, through the gateway. */
+function localTestCheckout(options: LocalApiOptions, client: DynamoDBClient, ref: { readonly gateway?: LocalGateway }): LocalFunction {
+  const { config } = options;
+  return makeTestCheckoutHandler({
+    store: options.portal?.fakeStripe,
+    webhookSecret: options.webhookSecret,
+    catalog: portalCatalog(config),
+    customers: (customerId) => readCustomer(client, options.tables.customers, customerId),
+    now: options.now ?? Date.now,
+    deliver: async (payload, signature) =>
+      (
+        await ref.gateway!.handle({
+          method: 'POST',
+          path: `/${config.stageName}${WEBHOOK_PATH}`,
+          headers: { 'Content-Type': 'application/json; charset=utf-8', 'Stripe-Signature': signature, 'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' },
+          body: Buffer.from(payload, 'utf8'),
+        })
+      ).statusCode,
+  });
+}
+
+/** The access log fed to the metering function in batches, as the deployed subscription filter does; undefined when metering is off. */
+function localMetering(options: LocalApiOptions, settings: MeteringSettings, clients: Parameters<typeof composeMetering>[1]): MeteringFeed | undefined {
+  if (options.metering === false) return undefined;
+  const feed = options.metering ?? {};
+  const handler = composeMetering(feed.rules === undefined ? settings : { ...settings, rules: feed.rules }, {
+    ...clients,
+    ...(feed.reporter === undefined ? {} : { reporter: feed.reporter }),
+    observability: createObservability('tollgate-metering'),
+  });
+  return createMeteringFeed({
+    // Not `onBatch?.(await handler(event))`: an optional call skips its arguments when there is no
+    // callback, and the batch would never be metered.
+    deliver: async (event) => {
+      const result = await handler(event);
+      feed.onBatch?.(result);
+    },
+    now: options.now ?? Date.now,
+    ...(feed.intervalMs === undefined ? {} : { intervalMs: feed.intervalMs }),
+    ...(feed.maxLines === undefined ? {} : { maxLines: feed.maxLines }),
+    ...(feed.schedule === undefined ? {} : { schedule: feed.schedule }),
+    ...(feed.onError === undefined ? {} : { onError: feed.onError }),
+  });
 }

@@ -19,6 +19,32 @@ describe('lint: layer boundaries', () => {
     expect(result['@aws-sdk/lib-dynamodb']).toEqual([]);
   });
 
+  it("refuses a function importing another function's folder: functions share through lambda/shared/", () => {
+    const OTHER_FUNCTION = [expect.stringMatching(/share code only through lambda\/shared\//)];
+    expect(restricted('lambda/portal/index.ts', ['../authorizer/decide', '../webhook', '../metering/settings', '../shared/aws/secrets', '../portal/settings', './handler'])).toEqual({
+      '../authorizer/decide': OTHER_FUNCTION,
+      '../webhook': OTHER_FUNCTION,
+      '../metering/settings': OTHER_FUNCTION,
+      '../shared/aws/secrets': [],
+      '../portal/settings': [],
+      './handler': [],
+    });
+    // From a sub-folder, and from lambda/shared/ itself, which no function may reach back into.
+    expect(restricted('lambda/portal/browser/portal.ts', ['../../webhook/verify', '../html', '../../shared/portal-paths'])).toEqual({
+      '../../webhook/verify': OTHER_FUNCTION,
+      '../html': [],
+      '../../shared/portal-paths': [],
+    });
+    expect(restricted('lambda/shared/customers/store.ts', ['../../authorizer/decide', '../settings', './item'])).toEqual({ '../../authorizer/decide': OTHER_FUNCTION, '../settings': [], './item': [] });
+    // The one allowed pair: the dead-letter function parks what metering could not apply, in metering's ledger.
+    expect(restricted('lambda/metering-dead-letter/index.ts', ['../metering/store', '../metering-dead-letter/compose', '../webhook/handler'])).toEqual({
+      '../metering/store': [],
+      '../metering-dead-letter/compose': [],
+      '../webhook/handler': OTHER_FUNCTION,
+    });
+    expect(restricted('lambda/metering/index.ts', ['../metering-dead-letter/compose'])['../metering-dead-letter/compose']).toEqual(OTHER_FUNCTION);
+  });
+
   it('refuses CDK and the CDK topology in the CDK-free tooling', () => {
     for (const file of ['lib/local/run.ts', 'lib/cli/index.ts', 'lib/openapi/build.ts', 'lib/report/queries.ts']) {
       const result = restricted(file, ['aws-cdk-lib', 'cdk-nag', '../tollgate-stack', '../app', '../contract', '../openapi/build', '../../lambda/shared/settings']);

@@ -1,6 +1,6 @@
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
 import type { AccessRestored } from '../../lambda/webhook/recovery';
-import { recoveryOptionsFrom } from '../../lambda/webhook/recovery';
+import { loadWebhookSettings } from '../../lambda/shared/settings';
 import { buildStripeEvent } from '../../lib/stripe-events';
 import { capturedOutput, jsonLines } from '../support/captured-output';
 import { MemoryPaymentStateStore } from './memory-store';
@@ -86,12 +86,18 @@ describe('recovery analytics', () => {
   });
 });
 
-describe('recoveryOptionsFrom', () => {
+describe("the webhook's grace period", () => {
+  const TABLES_AND_SECRET = { CUSTOMERS_TABLE: 'c', EVENTS_TABLE: 'e', BOUNDARIES_TABLE: 'b', STRIPE_WEBHOOK_SECRET_ID: 'whsec' };
+
   it('reads the grace period the stack sets for the authorizer', () => {
-    expect(recoveryOptionsFrom({ TOLLGATE_GRACE_PERIOD_HOURS: '72' })).toEqual({ gracePeriodSeconds: GRACE_SECONDS });
+    expect(loadWebhookSettings({ ...TABLES_AND_SECRET, TOLLGATE_GRACE_PERIOD_HOURS: '72' }).gracePeriodSeconds).toBe(GRACE_SECONDS);
   });
 
-  it.each([[{}], [{ TOLLGATE_GRACE_PERIOD_HOURS: 'soon' }], [{ TOLLGATE_GRACE_PERIOD_HOURS: '-1' }]])('refuses %j', (env) => {
-    expect(() => recoveryOptionsFrom(env)).toThrow(/TOLLGATE_GRACE_PERIOD_HOURS must be a number of hours/);
+  it.each([
+    [{}, /missing TOLLGATE_GRACE_PERIOD_HOURS: set it in the stack/],
+    [{ TOLLGATE_GRACE_PERIOD_HOURS: 'soon' }, /TOLLGATE_GRACE_PERIOD_HOURS must be a number of hours/],
+    [{ TOLLGATE_GRACE_PERIOD_HOURS: '-1' }, /TOLLGATE_GRACE_PERIOD_HOURS must be a number of hours/],
+  ])('refuses %j', (env, message) => {
+    expect(() => loadWebhookSettings({ ...TABLES_AND_SECRET, ...env })).toThrow(message);
   });
 });

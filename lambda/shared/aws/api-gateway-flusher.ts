@@ -1,5 +1,5 @@
 import { FlushStageAuthorizersCacheCommand, type APIGatewayClient } from '@aws-sdk/client-api-gateway';
-import type { AuthorizerCacheFlusher, FlushTarget } from '../shared/ports';
+import type { AuthorizerCacheFlusher, FlushTarget } from '../ports';
 
 /** API Gateway's FlushStageAuthorizersCache: the only way to drop cached authorizer results (stage-wide). */
 export class ApiGatewayCacheFlusher implements AuthorizerCacheFlusher {

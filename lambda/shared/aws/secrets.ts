@@ -96,3 +96,16 @@ export async function readSecretString(client: SecretsManagerClient, secretId: s
   }
   return SecretString.trim();
 }
+
+/**
+ * A read done once per function instance and kept: later calls share it. A failed read is not kept, so
+ * the next call reads again (the invocation that saw the failure fails, and is retried).
+ */
+export function once<T>(read: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () =>
+    (pending ??= read().catch((err: unknown) => {
+      pending = undefined;
+      throw err;
+    }));
+}

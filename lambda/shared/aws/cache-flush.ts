@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { AuthorizerCacheFlusher, FlushTarget } from '../shared/ports';
+import type { AuthorizerCacheFlusher, FlushTarget } from '../ports';
 
 export interface CoalescingFlusherOptions {
   /** Least time between the starts of two flushes of one stage. @default 2000 */

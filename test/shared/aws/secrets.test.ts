@@ -1,5 +1,5 @@
-import { SecretsManagerClient, type GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { cachedSigningSecrets, parseSigningSecrets, SecretFormatError } from '../../lambda/webhook/secrets';
+import { cachedSigningSecrets, parseSigningSecrets, SecretFormatError } from '../../../lambda/shared/aws/secrets';
+import { fakeSecretsManager } from './support';
 
 const A = 'whsec_AAAAAAAAAAAAAAAAAAAA';
 const B = 'whsec_BBBBBBBBBBBBBBBBBBBB';
@@ -33,16 +33,7 @@ describe('parseSigningSecrets', () => {
 });
 
 describe('cachedSigningSecrets', () => {
-  function fakeClient(values: Array<string | Error>) {
-    const client = new SecretsManagerClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
-    const send = jest.fn((command: unknown) => {
-      expect((command as GetSecretValueCommand).input).toEqual({ SecretId: 'tollgate/stripe-webhook' });
-      const next = values.shift();
-      return next instanceof Error || next === undefined ? Promise.reject(next ?? new Error('no more values')) : Promise.resolve({ SecretString: next });
-    });
-    client.send = send;
-    return { client, send };
-  }
+  const fakeClient = (values: Array<string | Error>) => fakeSecretsManager('tollgate/stripe-webhook', values);
 
   it('reads the secret once and caches it', async () => {
     const { client, send } = fakeClient([A]);

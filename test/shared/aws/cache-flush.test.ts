@@ -1,7 +1,7 @@
 import { APIGatewayClient, FlushStageAuthorizersCacheCommand } from '@aws-sdk/client-api-gateway';
-import { ApiGatewayCacheFlusher } from '../../lambda/webhook/api-gateway-flusher';
-import { CoalescingFlusher } from '../../lambda/webhook/cache-flush';
-import type { FlushTarget } from '../../lambda/shared/ports';
+import { ApiGatewayCacheFlusher } from '../../../lambda/shared/aws/api-gateway-flusher';
+import { CoalescingFlusher } from '../../../lambda/shared/aws/cache-flush';
+import type { FlushTarget } from '../../../lambda/shared/ports';
 
 const PROD: FlushTarget = { restApiId: 'api1', stage: 'prod' };
 const DEV: FlushTarget = { restApiId: 'api1', stage: 'dev' };

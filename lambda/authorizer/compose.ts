@@ -1,0 +1,32 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { LineObservability } from '../shared/observability';
+import type { AuthorizerSettings } from '../shared/settings';
+import { DynamoCustomerReader } from './customer-store';
+import { makeAuthorizerHandler } from './handler';
+import type { TokenAuthenticator } from './token-auth';
+
+/** What the authorizer talks to; the local run and the bench give their own. */
+export interface AuthorizerClients {
+  /** The customers table, on the authorizer's client settings (dynamo-client.ts). */
+  readonly dynamodb: DynamoDBClient;
+  /** Strict reservations' client: one that does not retry (customer-store.ts: a retried ADD could charge twice). @default dynamodb */
+  readonly reservations?: DynamoDBClient;
+  /** Bearer JWTs of the trusted issuers (token-auth.ts). @default - none: every JWT is refused */
+  readonly tokens?: TokenAuthenticator;
+  /** The limit on one store call, retries included. @default AUTHORIZER_READ_DEADLINE_MS */
+  readonly readDeadlineMs?: number;
+  readonly observability?: LineObservability;
+  /** @default the system clock */
+  readonly now?: () => Date;
+}
+
+export type AuthorizerHandler = ReturnType<typeof makeAuthorizerHandler>;
+
+/** The authorizer, wired once: index.ts, the local run and the bench all build it here. */
+export function composeAuthorizer(settings: AuthorizerSettings, clients: AuthorizerClients): AuthorizerHandler {
+  const customers = new DynamoCustomerReader(clients.dynamodb, settings.customersTable, {
+    ...(clients.reservations === undefined ? {} : { reservationClient: clients.reservations }),
+    ...(clients.readDeadlineMs === undefined ? {} : { deadlineMs: clients.readDeadlineMs }),
+  });
+  return makeAuthorizerHandler({ customers, settings, tokens: clients.tokens, now: clients.now, observability: clients.observability });
+}

@@ -1,0 +1,33 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Observability } from '../shared/observability';
+import type { AuthorizerCacheFlusher } from '../shared/ports';
+import { makeMeteringHandler } from './handler';
+import type { MeteringSettings } from './settings';
+import { DynamoMeteringStore } from './store';
+import type { MeterReporter } from './stripe-meter';
+
+/** What metering talks to; the local run, the CLI's replay and the bench give their own. */
+export interface MeteringClients {
+  readonly dynamodb: DynamoDBClient;
+  readonly flusher: AuthorizerCacheFlusher;
+  /** Where billed units are reported (Stripe's meters). @default - none: reporting off, reports stay owed */
+  readonly reporter?: MeterReporter;
+  readonly observability?: Observability;
+  /** @default the system clock */
+  readonly now?: () => Date;
+}
+
+export type MeteringHandler = ReturnType<typeof makeMeteringHandler>;
+
+/** Metering, wired once: index.ts, the local run, `tollgate metering replay` and the bench all build it here. */
+export function composeMetering(settings: MeteringSettings, clients: MeteringClients): MeteringHandler {
+  return makeMeteringHandler({
+    store: new DynamoMeteringStore(clients.dynamodb, { customers: settings.customersTable, events: settings.eventsTable }),
+    rules: settings.rules,
+    flusher: clients.flusher,
+    target: { restApiId: settings.restApiId, stage: settings.stageName },
+    reporter: clients.reporter,
+    now: clients.now,
+    observability: clients.observability,
+  });
+}

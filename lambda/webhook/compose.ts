@@ -1,0 +1,42 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type Stripe from 'stripe';
+import type { Observability } from '../shared/observability';
+import type { AuthorizerCacheFlusher } from '../shared/ports';
+import type { WebhookSettings } from '../shared/settings';
+import { checkoutLinker, dynamoCheckoutLinkStore } from './checkout-link';
+import { makeWebhookHandler } from './handler';
+import type { AccessRestored } from './recovery';
+import { DynamoPaymentStateStore } from './store';
+import type { SigningSecrets } from './verify';
+
+/** What the webhook talks to; the local run and the bench give their own. */
+export interface WebhookClients {
+  readonly dynamodb: DynamoDBClient;
+  readonly signingSecrets: SigningSecrets;
+  readonly flusher: AuthorizerCacheFlusher;
+  /** With a Stripe API key: re-fetch same-second subscriptions and completed checkouts, page entitlements. @default - none */
+  readonly stripe?: Stripe;
+  readonly observability?: Observability;
+  /** Also receives each restoration of access (the local run's events log). @default - none */
+  readonly onRestored?: (restored: AccessRestored) => void;
+  /** @default the system clock */
+  readonly now?: () => Date;
+}
+
+export type WebhookHandler = ReturnType<typeof makeWebhookHandler>;
+
+/** The webhook, wired once: index.ts, the local run and the bench all build it here. */
+export function composeWebhook(settings: WebhookSettings, clients: WebhookClients): WebhookHandler {
+  const { dynamodb } = clients;
+  return makeWebhookHandler({
+    store: new DynamoPaymentStateStore(dynamodb, { customersTable: settings.customersTable, eventsTable: settings.eventsTable, boundariesTable: settings.boundariesTable }),
+    signingSecrets: clients.signingSecrets,
+    flusher: clients.flusher,
+    checkoutLinks: checkoutLinker(dynamoCheckoutLinkStore(dynamodb, { customers: settings.customersTable, events: settings.eventsTable })),
+    stripe: clients.stripe,
+    now: clients.now,
+    observability: clients.observability,
+    plans: settings.plans ?? {},
+    recovery: { gracePeriodSeconds: settings.gracePeriodSeconds, onRestored: clients.onRestored },
+  });
+}
