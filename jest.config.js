@@ -1,15 +1,80 @@
+/**
+ * Three projects, all run by `npm test` (one of them alone: `npm run test:unit`, `test:integration`,
+ * `test:e2e`, or `npx jest --selectProjects unit`):
+ * - unit: everything not listed below. No child process, no DynamoDB Local, no synth
+ *   (test/support/setup-unit.ts makes each of these fail with where the file belongs).
+ * - integration: DynamoDB Local, the local stack in process, synthesized templates, one-shot child
+ *   processes (the CLI's bin, eslint, `cdk synth`, a packed client).
+ * - e2e: `npm start` as a child process, Chromium, the bench smoke.
+ * The integration and e2e projects share one DynamoDB Local; the integration setup also synthesizes
+ * the default-context template once for the run (test/support/synth.ts reads it).
+ */
+const INTEGRATION = [
+  'test/authorizer/{faults,handler,jwt,usage}.integration.test.ts',
+  'test/authorizer/gateway-response.test.ts',
+  'test/cli/{any-method,cli,deployed,local,parked,report,report-parity.integration,subjects,upgrade,usage}.test.ts',
+  'test/client/package.test.ts',
+  'test/clock/clock.integration.test.ts',
+  'test/docs/readme.test.ts',
+  'test/lib/{bundling,portal-docs}.test.ts',
+  'test/lint/boundaries.test.ts',
+  'test/local/{dynamodb-private,metering-feed,parity,scopes,server,stack,subject-index,test-billing,tokens,usage}.test.ts',
+  'test/metering/{grants,handler.integration,metering.property,stripe.integration,write-attributes}.test.ts',
+  'test/observability/log-hygiene.test.ts',
+  'test/portal/{handler,settings}.test.ts',
+  'test/scripts/vendor.integration.test.ts',
+  'test/shared/customers/{keys,upgrade}.test.ts',
+  'test/stack/{app-entry,clock,configuration,issuers,metering,operations,tollgate-stack}.test.ts',
+  'test/webhook/{checkout-link,flows,grants,ordering.property,parking,payment-state,refetch,signature,usage}.test.ts',
+];
+const E2E = [
+  'test/bench/smoke.test.ts',
+  'test/browser/portal.test.ts',
+  'test/local/{e2e,lifecycle,operations-e2e,operator-page,reload,usage-e2e}.test.ts',
+];
+
+const inRoot = (globs) => globs.map((glob) => `<rootDir>/${glob}`);
+// Jest substitutes <rootDir> only at the start of a pattern, so a negated one names the folder itself.
+const notIn = (globs) => globs.map((glob) => `!${__dirname}/${glob}`);
+
 /** @type {import('jest').Config} */
-module.exports = {
+const shared = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: {
     // Type checking is `npm run typecheck`'s job; jest only transpiles (isolatedModules in tsconfig).
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
-  setupFiles: ['<rootDir>/test/support/setup-env.ts'],
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  testTimeout: 60_000,
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  testTimeout: 60_000,
+  // Integration and e2e files mostly wait on DynamoDB Local and child processes: two workers on two cores.
+  maxWorkers: 2,
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/**/*.test.ts', ...notIn([...INTEGRATION, ...E2E])],
+      setupFiles: ['<rootDir>/test/support/setup-env.ts', '<rootDir>/test/support/setup-unit.ts'],
+    },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: inRoot(INTEGRATION),
+      setupFiles: ['<rootDir>/test/support/setup-env.ts'],
+      globalSetup: '<rootDir>/test/support/setup-integration.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+    {
+      ...shared,
+      displayName: 'e2e',
+      testMatch: inRoot(E2E),
+      setupFiles: ['<rootDir>/test/support/setup-env.ts'],
+      globalSetup: '<rootDir>/test/support/setup-e2e.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+  ],
 };

@@ -11,13 +11,10 @@ import { deployWarnings } from './config/deploy-checks';
 import type { TollgateConfig } from './config/tollgate-config';
 import { ACCESS_LOG_FORMAT } from '../lambda/shared/access-log';
 import { ENV, authorizerEnvironment, plansEnvironment, usageEnvironment } from '../lambda/shared/settings';
-import { PROJECT_ROOT, STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { ASSETS_DIR, DOCUMENT_FILE } from '../lambda/portal/assets';
+import { STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
 import { portalEnvironment } from '../lambda/portal/settings';
 import { portalCatalog } from './config/portal-catalog';
-import { PORTAL_SCRIPT_ENTRY, SCALAR_STANDALONE } from './local/portal-assets';
+import { writePortalAssets } from './bundling';
 import { backendTarget, buildApiDocument, configuredBuildOptions, readRoutes, routeScopesOf, type BuiltApi } from './openapi/build';
 import { Operations } from './operations';
 import { assertEnvironmentFits, issuersEnvironment } from '../lambda/shared/issuers';
@@ -353,15 +350,7 @@ export class TollgateStack extends Stack {
         ...authorizerEnvironment({ ...config, routes }),
         ...portalEnvironment(portalCatalog(config), sessionSecret.secretName),
       },
-      afterBundling: (output) => {
-        const assets = path.join(output, ASSETS_DIR);
-        mkdirSync(assets, { recursive: true });
-        writeFileSync(path.join(assets, DOCUMENT_FILE), JSON.stringify(publicDocument));
-        return [
-          `cp "${SCALAR_STANDALONE}" "${path.join(assets, 'scalar.js')}"`,
-          `"${path.join(PROJECT_ROOT, 'node_modules', '.bin', 'esbuild')}" "${PORTAL_SCRIPT_ENTRY}" --bundle --format=iife --target=es2020 --minify --log-level=warning --outfile="${path.join(assets, 'portal.js')}"`,
-        ];
-      },
+      afterBundling: (output) => (writePortalAssets(output, publicDocument), []),
     });
     this.tables.bind(portal, PORTAL_ACTIONS);
     // portalEnvironment names the session secret as well (the contract the function reads): the same name.

@@ -12,6 +12,8 @@ import { createApiKey } from '../../lambda/shared/customers/keys';
 import { DEFAULT_CONFIG } from '../../lib/config/tollgate-config';
 import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION, localClient, tableNames } from '../../lib/local/dynamodb-local';
 import { readRoutes } from '../../lib/openapi/build';
+import { statedAuthorizerEvent } from '../../lib/local/gateway/events';
+import { BENCH_API } from './gateway';
 
 /** The authorizer's own client settings (lambda/authorizer/dynamo-client.ts), pointed at DynamoDB Local. */
 export function benchAuthorizerClient(endpoint: string): DynamoDBClient {
@@ -116,8 +118,6 @@ export async function seedCustomers(client: DynamoDBClient, names: TableNames, p
   return { allow, deny, unknown };
 }
 
-const API_ID = 'a1b2c3d4e5';
-
 /**
  * A REQUEST authorizer event as API Gateway sends it for `GET /v1/quotes` from a browser-like client
  * behind CloudFront (headers, multi-value headers, request context), with the key as a bearer token.
@@ -132,7 +132,7 @@ export function authorizerEvent(key: string, route: { method: string; resource: 
     'CloudFront-Is-Desktop-Viewer': 'true',
     'CloudFront-Is-Mobile-Viewer': 'false',
     'CloudFront-Viewer-Country': 'DE',
-    Host: `${API_ID}.execute-api.eu-west-1.amazonaws.com`,
+    Host: BENCH_API.domainName,
     'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36',
     Via: '2.0 7f3e9d1c.cloudfront.net (CloudFront)',
     'X-Amz-Cf-Id': 'kXfWx3ObGt1Cj3yS9b0J6Q2lV7sE1nU4oR8mA5pT2cD0hZ6yB9wK1g==',
@@ -141,54 +141,7 @@ export function authorizerEvent(key: string, route: { method: string; resource: 
     'X-Forwarded-Port': '443',
     'X-Forwarded-Proto': 'https',
   };
-  const requestId = randomUUID();
-  return {
-    type: 'REQUEST',
-    methodArn: `arn:aws:execute-api:eu-west-1:123456789012:${API_ID}/prod/${route.method}${route.path}`,
-    resource: route.resource,
-    path: route.path,
-    httpMethod: route.method,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
-    queryStringParameters: { limit: '20' },
-    multiValueQueryStringParameters: { limit: ['20'] },
-    pathParameters: {},
-    stageVariables: {},
-    requestContext: {
-      accountId: '123456789012',
-      apiId: API_ID,
-      authorizer: undefined,
-      domainName: `${API_ID}.execute-api.eu-west-1.amazonaws.com`,
-      domainPrefix: API_ID,
-      extendedRequestId: 'Kx3bTFmNjoEF0aQ=',
-      httpMethod: route.method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '203.0.113.7',
-        user: null,
-        userAgent: headers['User-Agent']!,
-        userArn: null,
-      },
-      path: `/prod${route.path}`,
-      protocol: 'HTTP/1.1',
-      requestId,
-      requestTime: '22/Nov/2026:03:24:24 +0000',
-      requestTimeEpoch: Date.now(),
-      resourceId: 'x7k2p9',
-      resourcePath: route.resource,
-      stage: 'prod',
-    },
-  };
+  return statedAuthorizerEvent(BENCH_API, { ...route, headers, query: { limit: '20' }, sourceIp: '203.0.113.7' });
 }
 
 /** The authorizer handler as its index.ts wires it, on a given client. */

@@ -1,5 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
+import { statedProxyEvent } from '../../lib/local/gateway/events';
+import { BENCH_API } from './gateway';
 import { buildStripeEvent, serializeEvent, signPayload, stripeId, type HandledEventType, type StripeEventOverrides } from '../../lib/stripe-events';
 
 /**
@@ -48,41 +50,14 @@ export function webhookRequest(body: string, signature: string): APIGatewayProxy
     Accept: '*/*; q=0.5, application/xml',
     'Cache-Control': 'no-cache',
     'Content-Type': 'application/json; charset=utf-8',
-    Host: 'a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com',
+    Host: BENCH_API.domainName,
     'Stripe-Signature': signature,
     'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
     'X-Forwarded-For': '54.187.174.169',
     'X-Forwarded-Port': '443',
     'X-Forwarded-Proto': 'https',
   };
-  return {
-    resource: '/webhooks/stripe',
-    path: '/webhooks/stripe',
-    httpMethod: 'POST',
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
-    body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'a1b2c3d4e5',
-      authorizer: null,
-      domainName: 'a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com',
-      httpMethod: 'POST',
-      path: '/prod/webhooks/stripe',
-      protocol: 'HTTP/1.1',
-      requestId: randomUUID(),
-      requestTimeEpoch: Date.now(),
-      resourceId: 'w3bh00',
-      resourcePath: '/webhooks/stripe',
-      stage: 'prod',
-      identity: { sourceIp: '54.187.174.169', userAgent: headers['User-Agent'] },
-    },
-  } as unknown as APIGatewayProxyEvent;
+  return statedProxyEvent(BENCH_API, { method: 'POST', resource: '/webhooks/stripe', headers, body, sourceIp: '54.187.174.169' });
 }
 
 export interface Schedule {

@@ -6,7 +6,7 @@ import { PORTAL_CSS } from './style';
  * The files the pages load, by name: the explorer (Scalar's standalone bundle, from npm, served by the
  * stack: no CDN at run time), the portal's script (the client helper, bundled for the browser) and
  * its stylesheet, and the public OpenAPI document. Deployed they sit beside the function's code
- * (written at bundling, lib/tollgate-stack.ts); locally lib/local provides them from memory.
+ * (written at bundling, lib/bundling.ts); locally lib/local provides them from memory.
  */
 
 export interface Asset {

@@ -1,4 +1,5 @@
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Asset, PortalAssets } from '../../lambda/portal/assets';
@@ -6,21 +7,39 @@ import { PORTAL_CSS } from '../../lambda/portal/style';
 import { PROJECT_ROOT } from '../contract';
 
 /**
- * The portal's assets for the local run, from the same sources the deployed function bundles: Scalar's
- * standalone build from node_modules, the portal script bundled by esbuild from
- * lambda/portal/browser/portal.ts (with the client helper), and the public document the builder made.
+ * The portal's assets for the local run, from the same sources the deployed function bundles
+ * (lib/bundling.ts): Scalar's standalone build, vendored at install (scripts/vendor.ts), the portal
+ * script bundled by esbuild from lambda/portal/browser/portal.ts (with the client helper), and the
+ * public document the builder made.
  */
 
-export const SCALAR_STANDALONE = path.join(PROJECT_ROOT, 'node_modules', '@scalar', 'api-reference', 'dist', 'browser', 'standalone.js');
-export const PORTAL_SCRIPT_ENTRY = path.join(PROJECT_ROOT, 'lambda', 'portal', 'browser', 'portal.ts');
+const SCALAR_STANDALONE = path.join(PROJECT_ROOT, 'vendor', 'scalar', 'standalone.js');
 
-/** The browser bundle of the portal script (esbuild, one IIFE, no dependencies at run time). */
+/** The path of Scalar's standalone build, or an error saying how to get it. */
+export function scalarStandalone(file = SCALAR_STANDALONE): string {
+  if (!existsSync(file)) {
+    throw new Error(`the API reference's script is missing (${path.relative(PROJECT_ROOT, file)}): run npm install, which fetches it at a pinned version`);
+  }
+  return file;
+}
+
+/** The portal script's browser bundle: one IIFE, no dependencies at run time. */
+export const PORTAL_SCRIPT: BuildOptions & { entryPoints: string[] } = {
+  entryPoints: [path.join(PROJECT_ROOT, 'lambda', 'portal', 'browser', 'portal.ts')],
+  bundle: true,
+  format: 'iife',
+  target: 'es2020',
+  minify: true,
+};
+
 export async function bundlePortalScript(): Promise<string> {
-  const result = await build({ entryPoints: [PORTAL_SCRIPT_ENTRY], bundle: true, write: false, format: 'iife', target: 'es2020', minify: true, logLevel: 'silent' });
+  const result = await build({ ...PORTAL_SCRIPT, write: false, logLevel: 'silent' });
   return result.outputFiles[0]!.text;
 }
 
+/** Fails at once when the vendored explorer is missing, rather than on the first docs page. */
 export function localPortalAssets(publicDocument: Record<string, unknown>): PortalAssets {
+  const scalar = scalarStandalone();
   const cache = new Map<string, Promise<Asset>>();
   const js = 'text/javascript; charset=utf-8';
   const load = (name: string, read: () => Promise<Asset>): Promise<Asset> => {
@@ -36,7 +55,7 @@ export function localPortalAssets(publicDocument: Record<string, unknown>): Port
     asset: async (name) => {
       switch (name) {
         case 'scalar.js':
-          return load(name, async () => ({ body: await readFile(SCALAR_STANDALONE), contentType: js }));
+          return load(name, async () => ({ body: await readFile(scalar), contentType: js }));
         case 'portal.js':
           return load(name, async () => ({ body: Buffer.from(await bundlePortalScript(), 'utf8'), contentType: js }));
         case 'portal.css':

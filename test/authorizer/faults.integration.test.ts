@@ -5,7 +5,8 @@ import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { createApiKey } from '../../lambda/shared/customers/keys';
 import { createTables, freePort, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from '../../lib/local/dynamodb-local';
 import { quietObservability } from '../support/observability';
-import { authorizerEvent, bearer, countRequests, settingsFor } from './support';
+import { countRequests } from '../../bench/lib/request-counter';
+import { authorizerEvent, bearer, settingsFor } from './support';
 
 /**
  * The README's budget (the whole decision, retries included, answers or fails within 1 s) is a property
@@ -127,8 +128,8 @@ describe('authorizer when the store fails', () => {
       client.destroy();
       expect(error).toBeInstanceOf(Error);
       expect((error as Error).message).not.toBe('Unauthorized');
-      expect(requests.count()).toBeGreaterThanOrEqual(2);
-      expect(requests.count()).toBeLessThanOrEqual(3);
+      expect(requests.total()).toBeGreaterThanOrEqual(2);
+      expect(requests.total()).toBeLessThanOrEqual(3);
     });
 
     it('stops at the reader deadline even when retries would go on', async () => {

@@ -14,7 +14,8 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local/dynamodb-local'
 import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
 import { openedResources } from '../support/opened';
 import { quietObservability } from '../support/observability';
-import { authorizerEvent, bearer, countRequests, itemOf, oneSubscription, settingsFor, type OneSubscription } from './support';
+import { countRequests } from '../../bench/lib/request-counter';
+import { authorizerEvent, bearer, itemOf, oneSubscription, settingsFor, type OneSubscription } from './support';
 
 /**
  * Bearer JWTs through the real authorizer handler: tokens signed by a real loopback issuer (its JWKS
@@ -43,7 +44,7 @@ const subjectTrust = (): TrustedIssuer => ({ ...subjectIssuer.trusted, customer:
 /** A handler trusting the claim issuer and the subject issuer, on a fresh JWKS cache, counting reads. */
 function setup(options: { issuers?: TrustedIssuer[]; now?: () => number; cooldownMs?: number } = {}) {
   const client = authorizerDynamoClient({ endpoint: tables.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const reads = countRequests(client, 'commands');
+  const reads = countRequests(client);
   const tokens = createTokenAuthenticator({
     issuers: options.issuers ?? [issuer.trusted, subjectTrust()],
     cacheTtlSeconds: TTL,
@@ -91,10 +92,10 @@ describe('authorizer with bearer JWTs', () => {
     const result = await call(issuer.mint({ customerId }));
     expect(effectOn(result, '/GET/v1/quotes')).toBe('Allow');
     expect(result.principalId).toBe(customerId);
-    expect(reads.operations).toEqual(['GetItemCommand']);
+    expect(reads.counts.commands).toEqual({ GetItem: 1 });
     await call(issuer.mint({ customerId }));
     await call(issuer.mint({ customerId }));
-    expect(reads.operations).toEqual(['GetItemCommand', 'GetItemCommand', 'GetItemCommand']);
+    expect(reads.counts.commands).toEqual({ GetItem: 3 });
     expect(tokens.verifier.jwks.fetches.get(issuer.jwksUri)).toBe(1);
     expect((issuer.served.get('/.well-known/jwks.json') ?? 0) - before).toBe(1);
     destroy();
@@ -122,7 +123,7 @@ describe('authorizer with bearer JWTs', () => {
     expect(effectOn(result, '/GET/v1/quotes')).toBe('Deny');
     expect(effectOn(result, '/GET/v1/ping')).toBe('Allow');
     expect(result.context?.reason).toBe('no_subscription');
-    expect(reads.count()).toBe(1);
+    expect(reads.commands()).toBe(1);
     destroy();
   });
 
@@ -130,7 +131,7 @@ describe('authorizer with bearer JWTs', () => {
     const { call, reads, destroy } = setup();
     const customerId = await customer({ subscriptionStatus: 'active', deleted: true });
     await expect(call(issuer.mint({ customerId }))).rejects.toThrow(/^Unauthorized$/);
-    expect(reads.count()).toBe(1);
+    expect(reads.commands()).toBe(1);
     destroy();
   });
 
@@ -142,9 +143,9 @@ describe('authorizer with bearer JWTs', () => {
       const result = await call(subjectIssuer.mint({ subject: `user-${customerId}` }));
       expect(effectOn(result, '/GET/v1/quotes')).toBe('Allow');
       expect(result.principalId).toBe(customerId);
-      expect(reads.operations).toEqual(['QueryCommand']);
+      expect(reads.counts.commands).toEqual({ Query: 1 });
       await expect(call(subjectIssuer.mint({ subject: 'user-nobody' }))).rejects.toThrow(/^Unauthorized$/);
-      expect(reads.operations).toEqual(['QueryCommand', 'QueryCommand']);
+      expect(reads.counts.commands).toEqual({ Query: 2 });
       destroy();
     });
 
@@ -153,7 +154,7 @@ describe('authorizer with bearer JWTs', () => {
       const customerId = await customer({ subscriptionStatus: 'active' });
       await linkSubject({ client: tables.client, customersTable: tables.names.customers }, customerId, subjectIssuer.url, `owner-${customerId}`);
       await expect(call(attacker.mint({ subject: `owner-${customerId}`, audience: LOCAL_AUDIENCE }))).rejects.toThrow(/^Unauthorized$/);
-      expect(reads.count()).toBe(0);
+      expect(reads.commands()).toBe(0);
       destroy();
     });
 
@@ -166,7 +167,7 @@ describe('authorizer with bearer JWTs', () => {
       expect(effectOn(await call(token), '/GET/v1/quotes')).toBe('Allow');
       expect(await unlinkSubject(store, subjectIssuer.url, `leaver-${customerId}`)).toEqual({ subjectKey: `${subjectIssuer.url}#leaver-${customerId}`, customerIds: [customerId] });
       await expect(call(token)).rejects.toThrow(/^Unauthorized$/);
-      expect(reads.operations).toEqual(['QueryCommand', 'QueryCommand']);
+      expect(reads.counts.commands).toEqual({ Query: 2 });
       destroy();
     });
 
@@ -243,7 +244,7 @@ describe('authorizer with bearer JWTs', () => {
         await expect(call(token, route)).rejects.toThrow(/^Unauthorized$/);
       }
       expect(reasons()).toEqual([reason, reason, reason]);
-      expect(reads.count()).toBe(0);
+      expect(reads.commands()).toBe(0);
       destroy();
     });
 
@@ -253,7 +254,7 @@ describe('authorizer with bearer JWTs', () => {
       // The first decision fetches the keys (a cold start); the second verifies and remembers; the third remembers.
       for (let i = 0; i < 3; i++) expect(effectOn(await call(genuine), '/GET/v1/quotes')).toBe('Allow');
       expect(tokens.verifier.remembered.hits).toBe(1);
-      expect(reads.count()).toBe(3);
+      expect(reads.commands()).toBe(3);
       const [header, payload, signature] = parts(genuine);
       const twins = [
         `${header}.${payload}.${signature.slice(0, 10)}${signature[10] === 'A' ? 'B' : 'A'}${signature.slice(11)}`,
@@ -262,7 +263,7 @@ describe('authorizer with bearer JWTs', () => {
       ];
       for (const twin of twins) await expect(call(twin)).rejects.toThrow(/^Unauthorized$/);
       expect(reasons().slice(-3)).toEqual(['invalid_token', 'invalid_token', 'invalid_token']);
-      expect(reads.count()).toBe(3);
+      expect(reads.commands()).toBe(3);
       expect(tokens.verifier.remembered.hits).toBe(1);
       destroy();
     });
@@ -303,7 +304,7 @@ describe('authorizer with bearer JWTs', () => {
       const { call, reads, destroy } = setup({ issuers: [closed.trusted] });
       await expect(call(token)).rejects.toBeInstanceOf(AuthorizerFailure);
       await expect(call(token)).rejects.toMatchObject({ reason: 'jwks_unavailable' });
-      expect(reads.count()).toBe(0);
+      expect(reads.commands()).toBe(0);
       destroy();
     });
 

@@ -1,10 +1,11 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { CustomerRecord, SubscriptionStatus, UsageBlock } from '../../lambda/shared/customers/record';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import type { AuthorizerSettings } from '../../lambda/shared/settings';
+import { statedAuthorizerEvent } from '../../lib/local/gateway/events';
+import { TEST_API, TEST_API_ARN } from '../support/events';
 
-export const BASE = 'arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod';
+export const BASE = TEST_API_ARN;
 
 export const ROUTES: RouteRule[] = [
   { method: 'GET', path: '/v1/ping', requires: { kind: 'key' } },
@@ -25,20 +26,8 @@ export function requestEvent(
   call: { readonly method: string; readonly resource: string; readonly path: string; readonly pathParameters?: Record<string, string> },
   headers: Record<string, string> | null,
 ): APIGatewayRequestAuthorizerEvent {
-  return {
-    type: 'REQUEST',
-    methodArn: `${BASE}/${call.method}${call.path}`,
-    resource: call.resource,
-    path: call.path,
-    httpMethod: call.method,
-    headers,
-    multiValueHeaders: headers === null ? null : Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    pathParameters: call.pathParameters ?? null,
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    stageVariables: null,
-    requestContext: { apiId: 'a1b2c3d4e5', stage: 'prod', requestId: 'req-1' } as APIGatewayRequestAuthorizerEvent['requestContext'],
-  };
+  const event = statedAuthorizerEvent(TEST_API, { ...call, ...(headers === null ? {} : { headers }) });
+  return headers === null ? { ...event, headers: null, multiValueHeaders: null } : event;
 }
 
 /** The event for one of ROUTES, by name. */
@@ -53,22 +42,6 @@ export const routeEvent = (route: RouteRule, headers: Record<string, string> | n
   requestEvent({ method: route.method, resource: route.path, path: route.path }, headers);
 
 export const bearer = (key: string): Record<string, string> => ({ Authorization: `Bearer ${key}` });
-
-/**
- * Counts what a client sends (SDK middleware). `attempts` (the default): every HTTP attempt, retries
- * included. `commands`: once per command whatever its retries (an attempt retried on a loaded machine is
- * still one read of the decision).
- */
-export function countRequests(client: DynamoDBClient, per: 'attempts' | 'commands' = 'attempts'): { readonly count: () => number; readonly operations: string[] } {
-  const operations: string[] = [];
-  const name = `countRequests${Math.random()}`;
-  if (per === 'attempts') {
-    client.middlewareStack.add((next, context) => (args) => (operations.push(context.commandName ?? 'unknown'), next(args)), { step: 'finalizeRequest', name });
-  } else {
-    client.middlewareStack.add((next, context) => (args) => (operations.push(context.commandName ?? 'unknown'), next(args)), { step: 'initialize', name });
-  }
-  return { count: () => operations.length, operations };
-}
 
 /** A customer with at most one subscription, stated flat as tables of cases state it. */
 export interface OneSubscription {

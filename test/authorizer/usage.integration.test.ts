@@ -8,7 +8,8 @@ import type { RouteRule } from '../../lambda/shared/requirements';
 import type { AuthorizerSettings } from '../../lambda/shared/settings';
 import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
 import { quietObservability } from '../support/observability';
-import { BASE, bearer, countRequests, itemOf, oneSubscription, ROUTES, routeEvent, type OneSubscription } from './support';
+import { countRequests } from '../../bench/lib/request-counter';
+import { BASE, bearer, itemOf, oneSubscription, ROUTES, routeEvent, type OneSubscription } from './support';
 
 const NOW = new Date('2026-08-01T12:00:00Z');
 const T = NOW.getTime() / 1000;
@@ -100,7 +101,7 @@ describe('the authorizer on cost routes (DynamoDB Local)', () => {
     expect(allows(result, ASK)).toBe(true);
     expect(result.context).toMatchObject({ customerId, reserved: 5, balance: 7 });
     expect(result.context!.reservation).toMatch(/^[0-9A-Za-z]{22}$/);
-    expect(counter.operations).toEqual(['UpdateItemCommand']);
+    expect(counter.counts.attempts).toEqual({ UpdateItem: 1 });
     expect(await creditsOf(customerId)).toBe(7);
   });
 

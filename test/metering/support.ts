@@ -4,8 +4,9 @@ import { encodeSubscriptionEvent, type LogEvent } from '../../lambda/metering/lo
 import { makeMeteringHandler, type MeteringDeps } from '../../lambda/metering/handler';
 import type { MeteringRules } from '../../lambda/metering/rules';
 import { DynamoMeteringStore, type MeteringStore } from '../../lambda/metering/store';
-import type { AuthorizerCacheFlusher, FlushTarget } from '../../lambda/shared/ports';
+import type { FlushTarget } from '../../lambda/shared/ports';
 import type { TestTables } from '../support/dynamodb';
+import { RecordingFlusher } from '../support/flusher';
 import { quietObservability } from '../support/observability';
 
 export const TARGET: FlushTarget = { restApiId: 'a1b2c3d4e5', stage: 'prod' };
@@ -107,18 +108,7 @@ export async function usageOf(tables: TestTables, customerId: string): Promise<{
   return { credits: item.credits as number | undefined, periodUsed: item.periodUsed as number | undefined, usagePeriodEnd: item.usagePeriodEnd as number | undefined };
 }
 
-export class RecordingFlusher implements AuthorizerCacheFlusher {
-  readonly flushes: FlushTarget[] = [];
-  failNext = 0;
-  flush(target: FlushTarget): Promise<void> {
-    if (this.failNext > 0) {
-      this.failNext -= 1;
-      return Promise.reject(new Error('flush failed'));
-    }
-    this.flushes.push(target);
-    return Promise.resolve();
-  }
-}
+export { RecordingFlusher };
 
 export function meteringHandler(tables: TestTables, overrides: Partial<MeteringDeps> & { store?: MeteringStore } = {}) {
   const flusher = (overrides.flusher as RecordingFlusher | undefined) ?? new RecordingFlusher();

@@ -13,11 +13,14 @@ import { pricesResource } from '../../lib/local/stripe-api/prices';
 import { startFakeStripeApi, type FakeStripeApi } from '../../lib/local/stripe-api/server';
 import { addPrice, createFakeStripeStore, type FakeStripeStore } from '../../lib/local/stripe-api/store';
 import type { TestTables } from '../support/dynamodb';
+import { statedProxyEvent } from '../../lib/local/gateway/events';
+import { TEST_API } from '../support/events';
+import { RecordingFlusher } from '../support/flusher';
 import { quietObservability } from '../support/observability';
 
 export const DOMAIN = 'api.example.com';
 export const ORIGIN = `https://${DOMAIN}`;
-export const STAGE = 'prod';
+export const STAGE = TEST_API.stage;
 export const ROUTES: RouteRule[] = [
   { method: 'GET', path: '/v1/ping', requires: { kind: 'key' } },
   { method: 'GET', path: '/v1/quotes', requires: { kind: 'subscription' } },
@@ -35,26 +38,17 @@ export interface Call {
   readonly origin?: string | null;
 }
 
+/** The portal's API: its own domain, as a deployment behind a custom domain name. */
+const PORTAL_API = { ...TEST_API, domainName: DOMAIN };
+
 export function portalEvent(method: string, resource: string, call: Call = {}): APIGatewayProxyEvent {
   const headers: Record<string, string> = {};
   const origin = call.origin === undefined ? (method === 'POST' ? ORIGIN : null) : call.origin;
   if (origin !== null) headers.Origin = origin;
   if (call.cookies !== undefined) headers.Cookie = Object.entries(call.cookies).map(([k, v]) => `${k}=${v}`).join('; ');
   if (call.body !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded';
-  return {
-    body: call.body ?? null,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    httpMethod: method,
-    isBase64Encoded: false,
-    path: resource,
-    pathParameters: call.pathParameters ?? null,
-    queryStringParameters: call.query ?? null,
-    multiValueQueryStringParameters: null,
-    stageVariables: null,
-    resource,
-    requestContext: { stage: STAGE, domainName: DOMAIN, apiId: 'a1b2c3d4e5', requestId: 'r', httpMethod: method, path: `/${STAGE}${resource}`, resourcePath: resource } as never,
-  };
+  const { body, query, pathParameters } = call;
+  return statedProxyEvent(PORTAL_API, { method, resource, headers, ...(body === undefined ? {} : { body }), ...(query === undefined ? {} : { query }), ...(pathParameters === undefined ? {} : { pathParameters }) });
 }
 
 /** Set-Cookie values of a response, by cookie name. */
@@ -77,17 +71,17 @@ export async function portalHarness(tables: TestTables, options: { now?: () => D
   for (const plan of SAMPLE_CATALOG.plans) addPrice(store, { lookupKey: plan.lookupKey, unitAmount: 2000, recurring: true });
   const api = await startFakeStripeApi({ resources: [customersResource(store), pricesResource(store), checkoutSessionsResource(store), billingPortalSessionsResource(store)] });
   const stripe = new Stripe('sk_test_portal', { host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 });
-  const flushes: FlushTarget[] = [];
+  const flusher = new RecordingFlusher();
   const deps: PortalDeps = {
     settings: { tables: tables.names, routes: ROUTES, gracePeriodSeconds: 3600, catalog: SAMPLE_CATALOG, plans: PLANS },
     dynamodb: tables.client,
     stripe: () => Promise.resolve(options.stripe === false ? undefined : stripe),
     sessionSecret: () => Promise.resolve('test-session-secret-0123456789abcdef'),
-    flusher: { flush: (target) => (flushes.push(target), Promise.resolve()) },
+    flusher,
     assets: { asset: () => Promise.resolve(undefined), document: () => Promise.resolve({ openapi: '3.0.1', paths: {} }) },
     observability: quietObservability(),
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.issuance === undefined ? {} : { issuance: options.issuance }),
   };
-  return { handle: makePortalHandler(deps), api, store, flushes, close: () => api.close() };
+  return { handle: makePortalHandler(deps), api, store, flushes: flusher.flushes, close: () => api.close() };
 }

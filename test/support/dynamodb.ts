@@ -10,8 +10,9 @@ export interface TestTables {
   readonly names: TableNames;
 }
 
-/** The run's DynamoDB Local (started by global-setup). */
+/** The run's DynamoDB Local (started by the integration and e2e projects' global setup). */
 export function testEndpoint(): string {
+  if (process.env.TOLLGATE_TEST_PROJECT === 'unit') throw new Error('a unit test may not use DynamoDB Local: list this file under integration in jest.config.js');
   const endpoint = process.env.TOLLGATE_TEST_DYNAMODB_ENDPOINT;
   if (!endpoint) throw new Error('TOLLGATE_TEST_DYNAMODB_ENDPOINT is not set: run the tests with jest (global-setup starts DynamoDB Local)');
   return endpoint;

@@ -1,8 +1,7 @@
 import { rmSync } from 'node:fs';
-import type { DynamoDbLocal } from '../../lib/local/dynamodb-local';
+import { stopRun } from './global-setup';
 
 export default async function globalTeardown(): Promise<void> {
-  await (globalThis as { tollgateDynamoDb?: DynamoDbLocal }).tollgateDynamoDb?.stop();
-  const runTemp = (globalThis as { tollgateRunTemp?: string }).tollgateRunTemp;
-  if (runTemp !== undefined) rmSync(runTemp, { recursive: true, force: true });
+  const run = await stopRun();
+  if (run !== undefined) rmSync(run.temp, { recursive: true, force: true });
 }

@@ -1,4 +1,5 @@
 import { Template } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createApp } from '../../lib/app';
 import { readCdkJsonContext } from '../../lib/config/tollgate-config';
@@ -18,12 +19,38 @@ export interface Synthesized {
  * Synthesizes the app as `cdk synth` does (cdk.json context, cdk-nag validation), with extra context on
  * top. Bundling is skipped unless asked for: it only changes asset hashes, and costs seconds per function.
  */
-export function synth(context: Record<string, unknown> = {}, options: { bundle?: boolean } = {}): Synthesized {
+export function synthesize(context: Record<string, unknown> = {}, options: { bundle?: boolean } = {}): Synthesized {
+  if (process.env.TOLLGATE_TEST_PROJECT === 'unit') {
+    throw new Error('a unit test may not synthesize: list this file under integration in jest.config.js');
+  }
   const { app, stack } = createApp({
     context: { ...cdkJsonContext(), ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }), ...context },
   });
   app.synth();
   return { stack, template: Template.fromStack(stack) };
+}
+
+/** The default-context template the run's global setup synthesized once (setup-integration.ts). */
+function sharedTemplate(): Template {
+  const file = process.env.TOLLGATE_TEST_TEMPLATE;
+  if (file === undefined) throw new Error('TOLLGATE_TEST_TEMPLATE is not set: run the tests with jest, whose integration setup synthesizes the default template');
+  return Template.fromJSON(JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
+}
+
+/**
+ * The app as `cdk synth` makes it (see synthesize). Without extra context this is the run's shared
+ * template, read in milliseconds; its `stack` is synthesized only when asked for. `fresh` synthesizes
+ * anyway (a test of synthesis itself).
+ */
+export function synth(context: Record<string, unknown> = {}, options: { bundle?: boolean; fresh?: boolean } = {}): Synthesized {
+  if (Object.keys(context).length > 0 || options.bundle === true || options.fresh === true) return synthesize(context, options);
+  let stack: TollgateStack | undefined;
+  return {
+    template: sharedTemplate(),
+    get stack(): TollgateStack {
+      return (stack ??= synthesize().stack);
+    },
+  };
 }
 
 /** A resource of a synthesized template, as the stack tests read it. */

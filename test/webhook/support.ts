@@ -1,39 +1,29 @@
 import { ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { evaluatePolicy } from '../../lambda/authorizer/policy';
 import { issueApiKey } from '../../lambda/shared/customers/api-key';
 import { keyAttributeName } from '../../lambda/shared/customers/item';
 import { quietObservability } from '../support/observability';
-import type { FlushTarget } from '../../lambda/shared/ports';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import { makeWebhookHandler, type WebhookDeps } from '../../lambda/webhook/handler';
 import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
 import { serializeEvent, signPayload } from '../../lib/stripe-events';
 import type { TestTables } from '../support/dynamodb';
+import { statedAuthorizerEvent, statedProxyEvent } from '../../lib/local/gateway/events';
+import { TEST_API } from '../support/events';
+import { RecordingFlusher } from '../support/flusher';
 
 export const SECRET = 'whsec_testsecretA1b2C3d4E5f6G7h8I9j0';
 export const OTHER_SECRET = 'whsec_othersecretZ9y8X7w6V5u4T3s2R1';
-export const API_ID = 'a1b2c3d4e5';
-export const STAGE = 'prod';
+export const API_ID = TEST_API.restApiId;
+export const STAGE = TEST_API.stage;
 
-/** A Lambda proxy event as API Gateway delivers a Stripe webhook. */
+/** A Lambda proxy event as API Gateway delivers a Stripe webhook (a base64 body passed as such). */
 export function proxyEvent(body: string | null, headers: Record<string, string> = {}, isBase64Encoded = false): APIGatewayProxyEvent {
-  return {
-    body,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    httpMethod: 'POST',
-    isBase64Encoded,
-    path: '/webhooks/stripe',
-    pathParameters: null,
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    stageVariables: null,
-    resource: '/webhooks/stripe',
-    requestContext: { apiId: API_ID, stage: STAGE, requestId: 'req-1', httpMethod: 'POST', path: `/${STAGE}/webhooks/stripe` } as APIGatewayProxyEvent['requestContext'],
-  };
+  const event = statedProxyEvent(TEST_API, { method: 'POST', resource: '/webhooks/stripe', headers, ...(body === null ? {} : { body }) });
+  return isBase64Encoded ? { ...event, body, isBase64Encoded } : event;
 }
 
 /** A signed delivery of an event object, as Stripe sends it. */
@@ -42,18 +32,7 @@ export function signedDelivery(event: Record<string, unknown>, secret = SECRET, 
   return proxyEvent(body, { 'Stripe-Signature': signPayload(body, secret, timestamp) });
 }
 
-export class RecordingFlusher {
-  readonly flushes: FlushTarget[] = [];
-  failNext = 0;
-  flush(target: FlushTarget): Promise<void> {
-    if (this.failNext > 0) {
-      this.failNext--;
-      return Promise.reject(new Error('flush failed (test)'));
-    }
-    this.flushes.push(target);
-    return Promise.resolve();
-  }
-}
+export { RecordingFlusher };
 
 export function webhookFor(tables: TestTables, overrides: Partial<WebhookDeps> = {}): { handler: ReturnType<typeof makeWebhookHandler>; flusher: RecordingFlusher; store: DynamoPaymentStateStore } {
   const flusher = new RecordingFlusher();
@@ -107,6 +86,12 @@ export interface AuthorizerAnswer {
   readonly paymentUrl?: string;
 }
 
+/**
+ * The API as the authorizer sees it here: no domain name, so its answers carry only the payment URLs
+ * the customer's record holds, not the stack's own portal pages (what these tests follow).
+ */
+const RECORD_URLS_ONLY = { ...TEST_API, domainName: '' };
+
 /** What the real authorizer decides for a key on a route (the ground truth of these tests). */
 export async function authorize(tables: TestTables, key: string, path: string, now = new Date(), routes: readonly RouteRule[] = ROUTES): Promise<AuthorizerAnswer> {
   const handler = makeAuthorizerHandler({
@@ -115,20 +100,7 @@ export async function authorize(tables: TestTables, key: string, path: string, n
     now: () => now,
     observability: quietObservability(),
   });
-  const event = {
-    type: 'REQUEST',
-    methodArn: `arn:aws:execute-api:us-east-1:123456789012:${API_ID}/${STAGE}/GET${path}`,
-    resource: path,
-    path,
-    httpMethod: 'GET',
-    headers: { Authorization: `Bearer ${key}` },
-    multiValueHeaders: { Authorization: [`Bearer ${key}`] },
-    pathParameters: {},
-    queryStringParameters: {},
-    multiValueQueryStringParameters: {},
-    stageVariables: {},
-    requestContext: { apiId: API_ID, stage: STAGE, httpMethod: 'GET', resourcePath: path, path: `/${STAGE}${path}` },
-  } as unknown as APIGatewayRequestAuthorizerEvent;
+  const event = statedAuthorizerEvent(RECORD_URLS_ONLY, { method: 'GET', resource: path, headers: { Authorization: `Bearer ${key}` } });
   try {
     const result = await handler(event);
     const effect = evaluatePolicy(result.policyDocument, event.methodArn);

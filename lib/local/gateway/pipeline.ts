@@ -4,7 +4,7 @@ import type { AuthorizerCacheFlusher, FlushTarget } from '../../../lambda/shared
 import { authorize } from './authorizer';
 import { createAuthorizerCache } from './authorizer-cache';
 import { functionNameFromUri, readApiDefinition, type Operation } from './document';
-import { methodArn, requestContext, requestShape, type ApiCoordinates } from './events';
+import { authorizerEvent, methodArn, type ApiCoordinates } from './events';
 import { compileIntegration, isFault, nodeHttpClient, type HttpClient, type IntegrationHandler } from './integrations';
 import { createInvoker } from './invoke';
 import { contextVariables, parseMethodRequest, type ContextVariables, type MethodRequest } from './request';
@@ -133,7 +133,7 @@ export function createLocalGateway(options: LocalGatewayOptions): LocalGateway {
     const authorizer = route.operation.authorizer;
     if (authorizer !== undefined) {
       const arn = methodArn(api, request);
-      const event = () => ({ type: 'REQUEST', methodArn: arn, ...requestShape(request, route), requestContext: requestContext(api, request, route) });
+      const event = () => authorizerEvent(api, request, route);
       const step = await authorize({ cache, invoke }, { authorizer, request, methodArn: arn, event, context });
       diagnostics.authorizer = step.source;
       const { outcome } = step;

@@ -36,9 +36,12 @@ export interface MethodRequest {
   readonly startedAt: number;
 }
 
+/** A record any name can key, `__proto__` included (a client chooses header and query names). */
+const record = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
+
 export function parseHeaders(input: LocalRequest['headers']): RequestHeaders {
-  const single: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
+  const single = record<string>();
+  const multi = record<string[]>();
   const byLower = new Map<string, string>();
   for (const [name, value] of Object.entries(input ?? {})) {
     if (value === undefined) continue;
@@ -53,7 +56,7 @@ export function parseHeaders(input: LocalRequest['headers']): RequestHeaders {
 
 export function parseQuery(search: string): QueryString {
   const params = new URLSearchParams(search);
-  const multi: Record<string, string[]> = {};
+  const multi = record<string[]>();
   for (const [key, value] of params) multi[key] = [...(multi[key] ?? []), value];
   const keys = Object.keys(multi);
   if (keys.length === 0) return { single: null, multi: null, raw: search };

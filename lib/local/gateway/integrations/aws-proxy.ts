@@ -1,6 +1,6 @@
 import { wildcardMatches } from '../../../../lambda/shared/wildcard';
 import { functionNameFromUri, type Integration } from '../document';
-import { requestContext, requestShape } from '../events';
+import { proxyEvent } from '../events';
 import { HeaderList } from '../headers';
 import type { Invoke } from '../invoke';
 import { isObject } from '../types';
@@ -47,24 +47,7 @@ export function compileAwsProxy(integration: Integration, deps: { invoke: Invoke
     const { request, authorization } = call;
     const contentType = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase() ?? '';
     const binary = request.body.length > 0 && (deps.binaryMediaTypes.some((t) => wildcardMatches(t.toLowerCase(), contentType)) || !isUtf8(request.body));
-    const event = {
-      ...requestShape(request, call.route),
-      requestContext: {
-        ...requestContext(call.api, request, call.route),
-        // REST API (payload v1): the authorizer's context reaches the backend with every value as a string.
-        ...(authorization === undefined
-          ? {}
-          : {
-              authorizer: {
-                ...Object.fromEntries(Object.entries(authorization.context).map(([k, v]) => [k, String(v)])),
-                principalId: authorization.principalId,
-                integrationLatency: 0,
-              },
-            }),
-      },
-      body: request.body.length === 0 ? null : binary ? request.body.toString('base64') : request.body.toString('utf8'),
-      isBase64Encoded: binary,
-    };
+    const event = proxyEvent(call.api, request, call.route, { binary, ...(authorization === undefined ? {} : { authorization }) });
     let result: unknown;
     try {
       result = await deps.invoke(functionName, event, request.requestId);
