@@ -12,19 +12,19 @@
 const INTEGRATION = [
   'test/authorizer/{faults,handler,jwt,usage}.integration.test.ts',
   'test/authorizer/gateway-response.test.ts',
-  'test/cli/{any-method,cli,deployed,local,parked,report,report-parity.integration,subjects,upgrade,usage}.test.ts',
+  'test/cli/{any-method,cli,deployed,local,parked,report,report-parity.integration,subjects,usage}.test.ts',
   'test/client/package.test.ts',
   'test/clock/clock.integration.test.ts',
   'test/docs/readme.test.ts',
   'test/lib/{bundling,portal-docs}.test.ts',
   'test/lint/boundaries.test.ts',
-  'test/local/{dynamodb-private,metering-feed,parity,scopes,server,stack,subject-index,test-billing,tokens,usage}.test.ts',
+  'test/local/{dynamodb-private,metering-feed,parity,scopes,server,settings,stack,subject-index,test-billing,tokens,usage}.test.ts',
   'test/metering/{grants,handler.integration,metering.property,stripe.integration,write-attributes}.test.ts',
   'test/observability/log-hygiene.test.ts',
   'test/portal/{handler,settings}.test.ts',
   'test/scripts/vendor.integration.test.ts',
-  'test/shared/customers/{keys,upgrade}.test.ts',
-  'test/stack/{app-entry,clock,configuration,issuers,metering,operations,tollgate-stack}.test.ts',
+  'test/shared/customers/keys.test.ts',
+  'test/stack/{app-entry,bindings,clock,configuration,issuers,metering,operations,tollgate-stack}.test.ts',
   'test/webhook/{checkout-link,flows,grants,ordering.property,parking,payment-state,refetch,signature,usage}.test.ts',
 ];
 const E2E = [
