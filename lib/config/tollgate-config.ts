@@ -26,6 +26,12 @@ export interface TollgateConfig {
   readonly checkoutUrl?: string;
   /** The Stripe customer portal (payment methods, invoices, plan changes). @default - none */
   readonly portalUrl?: string;
+  /**
+   * The URL clients reach the stage at (a custom domain, or the stage URL `cdk deploy` prints). API
+   * Gateway writes only literals in a gateway response's headers, so the 401's `resource_metadata`
+   * (MCP's OAuth discovery, RFC 9728) can name the metadata only from here. @default - none
+   */
+  readonly publicUrl?: string;
   /** Secrets Manager secret holding the Stripe webhook signing secret(s). */
   readonly stripeWebhookSecretName: string;
   /** Secrets Manager secret holding a Stripe API key (restricted, read-only). @default - none: no re-fetch from Stripe */
@@ -203,6 +209,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     docsBaseUrl: url('docsBaseUrl', undefined),
     checkoutUrl: url('checkoutUrl', undefined),
     portalUrl: url('portalUrl', undefined),
+    publicUrl: url('publicUrl', undefined),
     stripeWebhookSecretName:
       secretName('stripeWebhookSecretName', DEFAULT_CONFIG.stripeWebhookSecretName, true) ?? DEFAULT_CONFIG.stripeWebhookSecretName,
     stripeApiKeySecretName: secretName('stripeApiKeySecretName', undefined, false),
