@@ -303,6 +303,7 @@ export class Operations extends Construct {
       accessLogTable('Top customers by 402s', DASHBOARD_QUERIES.topDeniedCustomers),
       accessLogTable('5xx by source (access log)', DASHBOARD_QUERIES.serverErrorsBySource),
     );
+    dashboard.addWidgets(accessLogTable('MCP tool calls by tool and status (access log)', DASHBOARD_QUERIES.mcpToolCalls));
     dashboard.addWidgets(
       graph('Metering: calls counted, units reported to Stripe', [
         powertools(METERING_METRICS.unitsCounted, SERVICES.metering).with({ label: 'counted' }),

@@ -1,4 +1,5 @@
 import { NO_VALUE, parseAccessLogLine, type AccessLogLine } from '../../lambda/shared/access-log';
+import { TOOL_AGENT_PREFIX, toolOfAgent, toolOutcome, type ToolOutcome } from '../../lambda/mcp/call';
 import { ACCESS_RESTORED_MESSAGE } from '../../lambda/webhook/recovery';
 
 /**
@@ -36,10 +37,18 @@ export interface RestorationRow {
   readonly at: number;
 }
 
+/** MCP tool calls (the route calls the MCP function made, named by their User-Agent) of one tool and status. */
+export interface ToolRow {
+  readonly tool: string;
+  readonly status: string;
+  readonly count: number;
+}
+
 export interface ReportRows {
   readonly requests: readonly RequestRow[];
   readonly denials: readonly DenialRow[];
   readonly restorations: readonly RestorationRow[];
+  readonly tools: readonly ToolRow[];
 }
 
 export type ErrorSource = 'authorizer' | 'integration' | 'gateway';
@@ -71,6 +80,20 @@ export interface Report {
   };
   /** 5xx answers by where they came from. */
   readonly serverErrors: Readonly<Record<ErrorSource, number>>;
+  /** MCP tool calls by tool, then by outcome (allowed: 2xx, counted; denied: 402; unauthorized: 401; failed: any other). */
+  readonly toolCalls: Readonly<Record<string, Readonly<Record<ToolOutcome, number>>>>;
+}
+
+export const TOOL_OUTCOMES: readonly ToolOutcome[] = ['allowed', 'denied', 'unauthorized', 'failed'];
+
+/** Tool rows → calls by tool and outcome, tools by name. */
+export function toolCalls(rows: readonly ToolRow[]): Record<string, Record<ToolOutcome, number>> {
+  const out: Record<string, Record<ToolOutcome, number>> = {};
+  for (const row of [...rows].sort((a, b) => a.tool.localeCompare(b.tool))) {
+    const counts = (out[row.tool] ??= Object.fromEntries(TOOL_OUTCOMES.map((o) => [o, 0])) as Record<ToolOutcome, number>);
+    counts[toolOutcome(Number(row.status))] += row.count;
+  }
+  return out;
 }
 
 const present = (value: string | undefined): string | undefined => (value === undefined || value === '' || value === NO_VALUE ? undefined : value);
@@ -151,6 +174,7 @@ export function buildReport(rows: ReportRows, since: Date, until: Date): Report 
     topDeniedCustomers: byCountDesc([...customers]).slice(0, 10).map(([customerId, denials]) => ({ customerId, denials })),
     recoveries: { count: recovered.length, medianSeconds: median(seconds(recovered)), byReason, withoutDenialInRange: restored.length - recovered.length },
     serverErrors,
+    toolCalls: toolCalls(rows.tools),
   };
 }
 
@@ -193,12 +217,19 @@ export function localRows(accessLines: Iterable<string>, eventLines: Iterable<st
     requests: lines.map((l) => ({ status: l.status!, ...(l.reason === undefined ? {} : { reason: l.reason }), ...(l.responseType === undefined ? {} : { responseType: l.responseType }), count: 1 })),
     denials: lines.filter((l) => l.status === '402' && l.customerId !== undefined).map((l) => ({ customerId: l.customerId!, ...(l.reason === undefined ? {} : { reason: l.reason }), at: l.at, count: 1 })),
     restorations: restorationsIn(eventLines, since, until),
+    tools: lines.flatMap((l) => {
+      const tool = toolOfAgent(l.userAgent);
+      return tool === undefined ? [] : [{ tool, status: l.status!, count: 1 }];
+    }),
   };
 }
 
 // ---- deployed: saved CloudWatch Logs Insights queries ----
 
 export type ReportQueryName = keyof ReportRows;
+
+/** MCP tool calls by tool and status: the route calls whose User-Agent the MCP function set (lambda/mcp/call.ts). */
+const TOOLS_QUERY = `filter userAgent like /^${TOOL_AGENT_PREFIX.replace('/', '\\/')}/\n| parse userAgent "${TOOL_AGENT_PREFIX}*" as tool\n| stats count(*) as count by tool, status\n| limit 10000`;
 
 /** The saved queries, by the log group each runs on. The stack defines them (logs.QueryDefinition); the CLI runs them. */
 export const REPORT_QUERIES: Readonly<Record<ReportQueryName, { readonly logGroup: 'access' | 'webhook'; readonly query: string }>> = {
@@ -215,6 +246,10 @@ export const REPORT_QUERIES: Readonly<Record<ReportQueryName, { readonly logGrou
     logGroup: 'webhook',
     query: `filter message = "${ACCESS_RESTORED_MESSAGE}"\n| fields restoredAt, customerId, reason\n| sort @timestamp asc\n| limit 10000`,
   },
+  tools: {
+    logGroup: 'access',
+    query: TOOLS_QUERY,
+  },
 };
 
 /**
@@ -225,6 +260,8 @@ export const DASHBOARD_QUERIES = {
   topDeniedCustomers: 'filter status = "402" and customerId != "-"\n| stats count(*) as denials by customerId\n| sort denials desc\n| limit 10',
   serverErrorsBySource:
     'filter status like /^5/\n| fields if(responseType like /^AUTHORIZER_/, "authorizer", if(responseType = "-" or responseType like /^INTEGRATION_/, "integration", "gateway")) as source\n| stats count(*) as errors by source',
+  /** The report's `toolCalls`, by status (2xx counted, 402 denied). */
+  mcpToolCalls: TOOLS_QUERY.replace('\n| limit 10000', '\n| sort tool asc'),
 } as const;
 
 /** The saved queries' names: `tollgate/<restApiId>/report/<query>`, so the CLI finds them from the stack outputs. */
@@ -263,6 +300,7 @@ export function insightsRows(results: Readonly<Record<ReportQueryName, readonly 
       const at = Date.parse(r.restoredAt ?? '');
       return r.customerId === undefined || r.reason === undefined || !Number.isFinite(at) ? [] : [{ customerId: r.customerId, reason: r.reason, at }];
     }),
+    tools: results.tools.map(fieldsOf).flatMap((r) => (r.tool === undefined || r.status === undefined || toolOfAgent(`${TOOL_AGENT_PREFIX}${r.tool}`) === undefined ? [] : [{ tool: r.tool, status: r.status, count: count(r.count) }])),
   };
 }
 
@@ -320,5 +358,8 @@ export function renderReport(report: Report, source: string): string {
   rows(Object.entries(r.byReason).map(([reason, v]) => [reason, `${v.count}, median ${seconds(v.medianSeconds)}`]));
   lines.push('', '5xx by source:');
   rows(Object.entries(report.serverErrors));
+  lines.push('', 'MCP tool calls by tool (allowed / denied / unauthorized / failed):');
+  if (Object.keys(report.toolCalls).length === 0) lines.push('  none');
+  rows(Object.entries(report.toolCalls).map(([tool, c]) => [tool, TOOL_OUTCOMES.map((o) => c[o]).join(' / ')]));
   return lines.join('\n');
 }
