@@ -11,6 +11,9 @@ import { createTokenAuthenticator } from '../../lambda/authorizer/token-auth';
 import { handler as sampleBackend } from '../../lambda/backend/index';
 import { composeClock } from '../../lambda/clock/compose';
 import type { ClockRun } from '../../lambda/clock/handler';
+import type { Gateway } from '../../lambda/mcp/call';
+import { composeMcp } from '../../lambda/mcp/compose';
+import { loadMcpSettings, mcpEnvironment, type McpSettings } from '../../lambda/mcp/settings';
 import { composeMetering } from '../../lambda/metering/compose';
 import type { MeteringResult } from '../../lambda/metering/handler';
 import type { MeteringRules } from '../../lambda/metering/rules';
@@ -62,6 +65,7 @@ export const LOCAL_FUNCTION_NAMES = {
   portal: 'tollgate-portal',
   testCheckout: 'tollgate-test-checkout',
   usage: 'tollgate-usage',
+  mcp: 'tollgate-mcp',
 } as const;
 export const LOCAL_REST_API_ID = 'local';
 export const LOCAL_TABLE_PREFIX = 'tollgate';
@@ -97,6 +101,7 @@ export interface LocalSettings {
   readonly portal: PortalSettings;
   readonly usage: UsageSettings;
   readonly metering: MeteringSettings;
+  readonly mcp: McpSettings;
 }
 
 /** Every function's settings, each through the environment contract its deployed function reads. */
@@ -110,6 +115,7 @@ export function localSettings(config: TollgateConfig, routes: readonly RouteRule
     portal: loadPortalSettings({ ...tableEnvironment(tables), ...authorizerEnvironment({ ...config, routes }), ...portalEnvironment(portalCatalog(config), LOCAL_SESSION_SECRET_ID) }),
     usage: loadUsageSettings({ ...tableEnvironment({ customers }), ...usageEnvironment(config) }),
     metering: meteringSettingsFor(config, routes, tables, stage),
+    mcp: loadMcpSettings(mcpEnvironment({ authorizationServers: configuredBuildOptions(config).authorizationServers ?? [], corsAllowOrigin: config.corsAllowOrigin })),
   };
 }
 
@@ -123,6 +129,7 @@ export function buildLocalDocument(config: TollgateConfig, root: string): BuiltA
     ...configuredBuildOptions(config),
     portalUri: localInvocationUri(LOCAL_FUNCTION_NAMES.portal),
     testCheckoutUri: localInvocationUri(LOCAL_FUNCTION_NAMES.testCheckout),
+    mcpUri: localInvocationUri(LOCAL_FUNCTION_NAMES.mcp),
     // The local server speaks http: the problem type URIs must resolve on it.
     selfScheme: 'http',
   });
@@ -246,6 +253,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     }),
     [LOCAL_FUNCTION_NAMES.testCheckout]: localTestCheckout(options, clients.webhook, ref),
     [LOCAL_FUNCTION_NAMES.usage]: composeUsage(settings.usage, { dynamodb: clients.webhook, now: date }),
+    ...(built.mcp === undefined ? {} : { [LOCAL_FUNCTION_NAMES.mcp]: composeMcp(settings.mcp, { catalog: built.mcp, gateway: inProcessGateway(ref), observability: createObservability('tollgate-mcp') }) }),
   };
   const accessLog =
     metering === undefined
@@ -295,6 +303,15 @@ function localTestCheckout(options: LocalApiOptions, client: DynamoDBClient, ref
         })
       ).statusCode,
   });
+}
+
+/** The MCP function's calls to the stage, through the gateway in process (deployed: fetch to the stage's URL). */
+function inProcessGateway(ref: { readonly gateway?: LocalGateway }): Gateway {
+  return async (request) => {
+    const url = new URL(request.url);
+    const response = await ref.gateway!.handle({ method: request.method, path: `${url.pathname}${url.search}`, headers: request.headers, ...(request.body === undefined ? {} : { body: request.body }) });
+    return { status: response.statusCode, headers: response.headers, body: response.body.toString('utf8') };
+  };
 }
 
 /** The access log fed to the metering function in batches, as the deployed subscription filter does; undefined when metering is off. */
