@@ -154,6 +154,7 @@ export class TollgateStack extends Stack {
       authorizer: this.authorizer,
       webhook: this.webhook,
       clock: this.clock,
+      ...(this.mcp === undefined ? {} : { mcp: this.mcp }),
     });
 
     this.addOutputs(config.stageName);

@@ -43,18 +43,29 @@ export function fetchGateway(timeoutMs = GATEWAY_TIMEOUT_MS): Gateway {
   };
 }
 
-/**
- * The User-Agent of a tool's call: the access log records it (`$context.identity.userAgent`), so reports
- * count calls by tool. Not a credential: a client that sends it too is only counted as one.
- */
-export const TOOL_AGENT_PREFIX = 'tollgate-mcp tool/';
-export const toolAgent = (tool: string): string => `${TOOL_AGENT_PREFIX}${tool}`;
+/** The User-Agent of a tool's call: a backend can tell the MCP endpoint's calls from others. */
+export const toolAgent = (tool: string): string => `tollgate-mcp tool/${tool}`;
 
-/** The tool named in a User-Agent tollgate's MCP function sent; undefined for any other. */
-export function toolOfAgent(userAgent: string | undefined): string | undefined {
-  if (userAgent === undefined || !userAgent.startsWith(TOOL_AGENT_PREFIX)) return undefined;
-  const tool = userAgent.slice(TOOL_AGENT_PREFIX.length);
-  return /^[A-Za-z0-9_-]{1,64}$/.test(tool) ? tool : undefined;
+/**
+ * The MCP function's line per tool call (its log group deployed, `.tollgate/events.log` locally): what
+ * reports count by tool. The route's own access-log line meters the call; this one names its tool, and
+ * the route's request id joins the two. No User-Agent in the access log: a client may put anything there.
+ */
+export const TOOL_CALL_MESSAGE = 'tool call';
+/** The Powertools metric of each tool call, by `tool` and `outcome` (the dashboard graphs it). */
+export const MCP_TOOL_CALL_METRIC = 'McpToolCall';
+export interface ToolCallRecord {
+  readonly message: typeof TOOL_CALL_MESSAGE;
+  readonly tool: string;
+  /** The route's status. */
+  readonly status: number;
+  readonly outcome: ToolOutcome;
+  /** A 402's reason. */
+  readonly reason?: string;
+  readonly customerId?: string;
+  /** The route call's API Gateway request id (its access-log line). */
+  readonly routeRequestId?: string;
+  readonly calledAt: string;
 }
 
 /** How a tool call ended, for logs, metrics and reports (low cardinality): allowed (2xx, counted), denied (402), unauthorized (401), failed (any other). */

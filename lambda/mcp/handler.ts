@@ -9,7 +9,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { countOne } from '../shared/observability';
 import { PORTAL_PATHS, stageBaseUrl } from '../shared/portal-paths';
 import { listedTool, MCP_PATH, PROTECTED_RESOURCE_PATH, type McpCatalog, type McpTool } from './catalog';
-import { fixUrl, paymentProblem, toolOutcome, toolRequest, toolResult, type Gateway, type ToolResult } from './call';
+import { fixUrl, MCP_TOOL_CALL_METRIC, paymentProblem, TOOL_CALL_MESSAGE, toolOutcome, toolRequest, toolResult, type Gateway, type ToolCallRecord, type ToolResult } from './call';
 import type { McpSettings } from './settings';
 
 /**
@@ -32,6 +32,10 @@ export interface McpDeps {
   readonly catalog: McpCatalog;
   readonly gateway: Gateway;
   readonly observability?: { readonly logger: Logger; readonly metrics: Metrics };
+  /** Each tool call's record, besides its log line (the local run writes it to `.tollgate/events.log`). @default - none */
+  readonly onToolCall?: (record: ToolCallRecord) => void;
+  /** @default the system clock */
+  readonly now?: () => Date;
 }
 
 /** The stage's base URL as the caller reached it: a custom domain's base path, or the stage. */
@@ -67,18 +71,35 @@ export function makeMcpHandler(deps: McpDeps): (event: APIGatewayProxyEvent) => 
   };
   const cors = { 'Access-Control-Allow-Origin': settings.corsAllowOrigin, 'Access-Control-Expose-Headers': 'Mcp-Session-Id' };
 
-  const callTool = async (tool: McpTool, args: unknown, base: string, authorization: string | undefined, elicit: (url: string, message: string) => void): Promise<ToolResult> => {
+  const now = deps.now ?? ((): Date => new Date());
+  const record = (tool: McpTool, status: number, routeRequestId: string | undefined, reason: unknown, customerId: unknown): void => {
+    const outcome = toolOutcome(status);
+    const line: ToolCallRecord = {
+      message: TOOL_CALL_MESSAGE,
+      tool: tool.name,
+      status,
+      outcome,
+      ...(typeof reason === 'string' ? { reason } : {}),
+      ...(typeof customerId === 'string' && customerId !== '' ? { customerId } : {}),
+      ...(routeRequestId === undefined ? {} : { routeRequestId }),
+      calledAt: now().toISOString(),
+    };
+    if (deps.observability !== undefined) {
+      const { message, ...fields } = line;
+      deps.observability.logger.info(message, fields);
+      countOne(deps.observability.metrics, MCP_TOOL_CALL_METRIC, { tool: tool.name, outcome });
+    }
+    deps.onToolCall?.(line);
+  };
+
+  const callTool = async (tool: McpTool, args: unknown, base: string, caller: { readonly authorization?: string; readonly customerId?: unknown }, elicit: (url: string, message: string) => void): Promise<ToolResult> => {
     const checked = validate(tool, args ?? {});
     if (!checked.valid) {
       return { isError: true, content: [{ type: 'text', text: `${tool.name}: the arguments do not match its input schema: ${checked.errorMessage ?? 'invalid'}. Nothing was called and nothing was charged.` }] };
     }
-    const answer = await deps.gateway(toolRequest(tool, checked.data as Record<string, unknown>, base, authorization));
+    const answer = await deps.gateway(toolRequest(tool, checked.data as Record<string, unknown>, base, caller.authorization));
     const problem = paymentProblem(answer);
-    const outcome = toolOutcome(answer.status);
-    if (deps.observability !== undefined) {
-      deps.observability.logger.info('tool call', { tool: tool.name, status: answer.status, outcome, ...(typeof problem?.reason === 'string' ? { reason: problem.reason } : {}) });
-      countOne(deps.observability.metrics, 'McpToolCall', { tool: tool.name, outcome });
-    }
+    record(tool, answer.status, answer.headers['x-amzn-requestid'], problem?.reason, caller.customerId);
     const url = problem === undefined ? undefined : fixUrl(problem);
     if (problem !== undefined && url !== undefined) {
       elicit(url, `${tool.name} needs payment${typeof problem.reason === 'string' ? ` (${problem.reason})` : ''}: ${typeof problem.detail === 'string' ? problem.detail : 'open the page to fix it'}`);
@@ -110,7 +131,7 @@ export function makeMcpHandler(deps: McpDeps): (event: APIGatewayProxyEvent) => 
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
       const tool = tools.get(request.params.name);
       if (tool === undefined) throw new McpError(ErrorCode.InvalidParams, `unknown tool "${request.params.name}": list the tools with tools/list`);
-      return callTool(tool, request.params.arguments, base, authorization, (url, message) => {
+      return callTool(tool, request.params.arguments, base, { authorization, customerId: event.requestContext.authorizer?.customerId }, (url, message) => {
         if (!elicits) return;
         // Nothing waits for the answer: it comes back as a new request, which a stateless server cannot match.
         extra.sendRequest({ method: 'elicitation/create', params: { mode: 'url', message, url, elicitationId: randomUUID() } }, ElicitResultSchema).catch(() => undefined);

@@ -31,8 +31,6 @@ export const ACCESS_LOG_FIELDS = {
   reserved: '$context.authorizer.reserved',
   /** A random id of that reservation: a retried refund is applied once. */
   reservation: '$context.authorizer.reservation',
-  /** The caller's User-Agent: tollgate's MCP function names the tool there (lambda/mcp/call.ts), so reports count calls by tool. */
-  userAgent: '$context.identity.userAgent',
 } as const;
 
 export type AccessLogField = keyof typeof ACCESS_LOG_FIELDS;

@@ -12,6 +12,7 @@ import { handler as sampleBackend } from '../../lambda/backend/index';
 import { composeClock } from '../../lambda/clock/compose';
 import type { ClockRun } from '../../lambda/clock/handler';
 import type { Gateway } from '../../lambda/mcp/call';
+import type { McpCatalog } from '../../lambda/mcp/catalog';
 import { composeMcp } from '../../lambda/mcp/compose';
 import { loadMcpSettings, mcpEnvironment, type McpSettings } from '../../lambda/mcp/settings';
 import { composeMetering } from '../../lambda/metering/compose';
@@ -149,7 +150,7 @@ export interface LocalApiOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Receives every access-log line the stage writes (lambda/shared/access-log.ts). @default - none */
   readonly accessLog?: (line: string) => void;
-  /** Receives the webhook's `access restored` log line of every recovery (lambda/webhook/recovery.ts). @default - none */
+  /** Receives the webhook's `access restored` log line of every recovery (lambda/webhook/recovery.ts) and the MCP endpoint's `tool call` lines. @default - none */
   readonly eventsLog?: (line: string) => void;
   /** `$context.domainName`: the local server's host and port, so the stage's own URLs resolve. @default "127.0.0.1" */
   readonly domainName?: string;
@@ -253,7 +254,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     }),
     [LOCAL_FUNCTION_NAMES.testCheckout]: localTestCheckout(options, clients.webhook, ref),
     [LOCAL_FUNCTION_NAMES.usage]: composeUsage(settings.usage, { dynamodb: clients.webhook, now: date }),
-    ...(built.mcp === undefined ? {} : { [LOCAL_FUNCTION_NAMES.mcp]: composeMcp(settings.mcp, { catalog: built.mcp, gateway: inProcessGateway(ref), observability: createObservability('tollgate-mcp') }) }),
+    ...(built.mcp === undefined ? {} : { [LOCAL_FUNCTION_NAMES.mcp]: localMcp(settings.mcp, built.mcp, ref, options) }),
   };
   const accessLog =
     metering === undefined
@@ -305,13 +306,21 @@ function localTestCheckout(options: LocalApiOptions, client: DynamoDBClient, ref
   });
 }
 
-/** The MCP function's calls to the stage, through the gateway in process (deployed: fetch to the stage's URL). */
-function inProcessGateway(ref: { readonly gateway?: LocalGateway }): Gateway {
-  return async (request) => {
+/** The MCP endpoint: its tool calls through the gateway in process (deployed: fetch to the stage's URL), its `tool call` lines in the events log. */
+function localMcp(settings: McpSettings, catalog: McpCatalog, ref: { readonly gateway?: LocalGateway }, options: LocalApiOptions): LocalFunction {
+  const gateway: Gateway = async (request) => {
     const url = new URL(request.url);
     const response = await ref.gateway!.handle({ method: request.method, path: `${url.pathname}${url.search}`, headers: request.headers, ...(request.body === undefined ? {} : { body: request.body }) });
     return { status: response.statusCode, headers: response.headers, body: response.body.toString('utf8') };
   };
+  const { eventsLog } = options;
+  return composeMcp(settings, {
+    catalog,
+    gateway,
+    observability: createObservability('tollgate-mcp'),
+    ...(options.now === undefined ? {} : { now: () => new Date(options.now!()) }),
+    ...(eventsLog === undefined ? {} : { onToolCall: (record) => eventsLog(JSON.stringify(record)) }),
+  });
 }
 
 /** The access log fed to the metering function in batches, as the deployed subscription filter does; undefined when metering is off. */

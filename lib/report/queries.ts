@@ -1,5 +1,5 @@
 import { NO_VALUE, parseAccessLogLine, type AccessLogLine } from '../../lambda/shared/access-log';
-import { TOOL_AGENT_PREFIX, toolOfAgent, toolOutcome, type ToolOutcome } from '../../lambda/mcp/call';
+import { TOOL_CALL_MESSAGE, toolOutcome, type ToolOutcome } from '../../lambda/mcp/call';
 import { ACCESS_RESTORED_MESSAGE } from '../../lambda/webhook/recovery';
 
 /**
@@ -37,7 +37,7 @@ export interface RestorationRow {
   readonly at: number;
 }
 
-/** MCP tool calls (the route calls the MCP function made, named by their User-Agent) of one tool and status. */
+/** MCP tool calls of one tool and route status (the MCP function's `tool call` lines). */
 export interface ToolRow {
   readonly tool: string;
   readonly status: string;
@@ -217,22 +217,35 @@ export function localRows(accessLines: Iterable<string>, eventLines: Iterable<st
     requests: lines.map((l) => ({ status: l.status!, ...(l.reason === undefined ? {} : { reason: l.reason }), ...(l.responseType === undefined ? {} : { responseType: l.responseType }), count: 1 })),
     denials: lines.filter((l) => l.status === '402' && l.customerId !== undefined).map((l) => ({ customerId: l.customerId!, ...(l.reason === undefined ? {} : { reason: l.reason }), at: l.at, count: 1 })),
     restorations: restorationsIn(eventLines, since, until),
-    tools: lines.flatMap((l) => {
-      const tool = toolOfAgent(l.userAgent);
-      return tool === undefined ? [] : [{ tool, status: l.status!, count: 1 }];
-    }),
+    tools: toolCallsIn(eventLines, since, until),
   };
+}
+
+/** `tool call` lines (the MCP function's log line, or `.tollgate/events.log`) whose time is in [since, until), each a row. */
+export function toolCallsIn(lines: Iterable<string>, since: Date, until: Date): ToolRow[] {
+  const out: ToolRow[] = [];
+  for (const text of lines) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      continue;
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    const { message, tool, status, calledAt } = value as Record<string, unknown>;
+    const at = typeof calledAt === 'string' ? Date.parse(calledAt) : NaN;
+    if (message !== TOOL_CALL_MESSAGE || typeof tool !== 'string' || typeof status !== 'number' || !Number.isFinite(at)) continue;
+    if (at >= since.getTime() && at < until.getTime()) out.push({ tool, status: String(status), count: 1 });
+  }
+  return out;
 }
 
 // ---- deployed: saved CloudWatch Logs Insights queries ----
 
 export type ReportQueryName = keyof ReportRows;
 
-/** MCP tool calls by tool and status: the route calls whose User-Agent the MCP function set (lambda/mcp/call.ts). */
-const TOOLS_QUERY = `filter userAgent like /^${TOOL_AGENT_PREFIX.replace('/', '\\/')}/\n| parse userAgent "${TOOL_AGENT_PREFIX}*" as tool\n| stats count(*) as count by tool, status\n| limit 10000`;
-
 /** The saved queries, by the log group each runs on. The stack defines them (logs.QueryDefinition); the CLI runs them. */
-export const REPORT_QUERIES: Readonly<Record<ReportQueryName, { readonly logGroup: 'access' | 'webhook'; readonly query: string }>> = {
+export const REPORT_QUERIES: Readonly<Record<ReportQueryName, { readonly logGroup: 'access' | 'webhook' | 'mcp'; readonly query: string }>> = {
   requests: {
     logGroup: 'access',
     query: 'stats count(*) as count by status, reason, responseType\n| limit 10000',
@@ -247,8 +260,9 @@ export const REPORT_QUERIES: Readonly<Record<ReportQueryName, { readonly logGrou
     query: `filter message = "${ACCESS_RESTORED_MESSAGE}"\n| fields restoredAt, customerId, reason\n| sort @timestamp asc\n| limit 10000`,
   },
   tools: {
-    logGroup: 'access',
-    query: TOOLS_QUERY,
+    // The MCP function's log group; without an MCP endpoint the stack runs it on the access log, where it finds nothing.
+    logGroup: 'mcp',
+    query: `filter message = "${TOOL_CALL_MESSAGE}"\n| stats count(*) as count by tool, status\n| limit 10000`,
   },
 };
 
@@ -260,8 +274,6 @@ export const DASHBOARD_QUERIES = {
   topDeniedCustomers: 'filter status = "402" and customerId != "-"\n| stats count(*) as denials by customerId\n| sort denials desc\n| limit 10',
   serverErrorsBySource:
     'filter status like /^5/\n| fields if(responseType like /^AUTHORIZER_/, "authorizer", if(responseType = "-" or responseType like /^INTEGRATION_/, "integration", "gateway")) as source\n| stats count(*) as errors by source',
-  /** The report's `toolCalls`, by status (2xx counted, 402 denied). */
-  mcpToolCalls: TOOLS_QUERY.replace('\n| limit 10000', '\n| sort tool asc'),
 } as const;
 
 /** The saved queries' names: `tollgate/<restApiId>/report/<query>`, so the CLI finds them from the stack outputs. */
@@ -300,7 +312,7 @@ export function insightsRows(results: Readonly<Record<ReportQueryName, readonly 
       const at = Date.parse(r.restoredAt ?? '');
       return r.customerId === undefined || r.reason === undefined || !Number.isFinite(at) ? [] : [{ customerId: r.customerId, reason: r.reason, at }];
     }),
-    tools: results.tools.map(fieldsOf).flatMap((r) => (r.tool === undefined || r.status === undefined || toolOfAgent(`${TOOL_AGENT_PREFIX}${r.tool}`) === undefined ? [] : [{ tool: r.tool, status: r.status, count: count(r.count) }])),
+    tools: results.tools.map(fieldsOf).flatMap((r) => (r.tool === undefined || r.status === undefined ? [] : [{ tool: r.tool, status: r.status, count: count(r.count) }])),
   };
 }
 

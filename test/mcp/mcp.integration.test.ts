@@ -33,6 +33,7 @@ describe('MCP tools on the local stack', () => {
   let server: RunningServer;
   let documents: DynamoDBDocumentClient;
   const accessLog: string[] = [];
+  const eventsLog: string[] = [];
   let seq = 0;
   const opened = openedResources();
   const mcpUrl = () => `${server.url}/${loaded.stageName}/mcp`;
@@ -53,7 +54,7 @@ describe('MCP tools on the local stack', () => {
     documents = DynamoDBDocumentClient.from(tables.client);
     const config = { ...loaded, issuers: [issuer.trusted], publicUrl: `http://127.0.0.1:1/${loaded.stageName}` };
     api = await opened.open(
-      createLocalApi({ config, built: buildLocalDocument(config, ROOT), dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET, accessLog: (line) => accessLog.push(line), metering: { intervalMs: 100 } }),
+      createLocalApi({ config, built: buildLocalDocument(config, ROOT), dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET, accessLog: (line) => accessLog.push(line), eventsLog: (line) => eventsLog.push(line), metering: { intervalMs: 100 } }),
       (a) => a.destroy(),
     );
     server = await opened.open(startGatewayServer(api.gateway, { port: 0 }), (s) => s.close());
@@ -177,16 +178,21 @@ describe('MCP tools on the local stack', () => {
     });
   });
 
-  it('logs each tool call as its route\'s access-log line, named by tool, and reports them by tool and outcome', async () => {
-    const lines = accessLog.map((l) => parseAccessLogLine(l)!).filter((l) => l.userAgent?.startsWith('tollgate-mcp tool/'));
-    expect(lines.length).toBeGreaterThan(0);
-    expect(new Set(lines.map((l) => `${l.method} ${l.resourcePath}`))).toEqual(new Set(['GET /v1/ping', 'GET /v1/quotes', 'GET /v1/reports/{reportId}', 'GET /v1/search']));
-    const report = buildReport(localRows(accessLog, [], new Date(0), new Date(Date.now() + 60_000)), new Date(0), new Date(Date.now() + 60_000));
+  it('logs each tool call beside its route\'s access-log line (joined by the route\'s request id), and reports them by tool and outcome', () => {
+    const calls = eventsLog.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === 'tool call');
+    const routes = new Map(accessLog.map((l) => parseAccessLogLine(l)!).map((l) => [l.requestId, l]));
+    expect(calls.length).toBeGreaterThan(10);
+    for (const call of calls) {
+      const route = routes.get(call.routeRequestId as string)!;
+      expect(route.status).toBe(String(call.status));
+      expect(route.customerId).toBe(call.customerId);
+    }
+    const report = buildReport(localRows(accessLog, eventsLog, new Date(0), new Date(Date.now() + 60_000)), new Date(0), new Date(Date.now() + 60_000));
     expect(report.toolCalls.ping).toEqual({ allowed: 1, denied: 0, unauthorized: 0, failed: 0 });
-    expect(report.toolCalls.list_quotes!.denied).toBe(3);
     expect(report.toolCalls.getReport).toEqual({ allowed: 1, denied: 1, unauthorized: 0, failed: 0 });
+    expect(report.toolCalls.list_quotes!.denied).toBe(3);
+    // The metered tool: its successful calls and the one 402; the call with a bad argument reached nothing.
     expect(report.toolCalls.search!.denied).toBe(1);
-    // A bad argument never reaches the route.
-    expect(report.toolCalls.search!.allowed + report.toolCalls.search!.denied).toBe(lines.filter((l) => l.resourcePath === '/v1/search').length);
+    expect(report.toolCalls.search!.allowed).toBe([...routes.values()].filter((l) => l.resourcePath === '/v1/search' && l.status === '200').length);
   });
 });
