@@ -279,6 +279,6 @@ describe('MCP tool calls by tool and outcome', () => {
   it('prints them by tool', () => {
     const text = renderReport(buildReport(localRows([], LINES, since, until), since, until), 'local');
     expect(text).toContain('MCP tool calls by tool (allowed / denied / unauthorized / failed):\n  ping    1 / 0 / 1 / 0\n  search  2 / 1 / 0 / 1');
-    expect(renderReport(buildReport(localRows([], [], since, until), since, until), 'local')).toMatch(/MCP tool calls by tool .*:\n  none/);
+    expect(renderReport(buildReport(localRows([], [], since, until), since, until), 'local')).toMatch(/MCP tool calls by tool .*:\n {2}none/);
   });
 });
