@@ -1,4 +1,4 @@
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { synth, synthInBeforeAll, type Resource } from '../support/synth';
@@ -39,7 +39,7 @@ describe('the MCP endpoint in the stack', () => {
     // The same routes and security as a document that marks nothing for MCP.
     const dir = mkdtempSync(path.join(tmpdir(), 'tollgate-mcp-doc-'));
     try {
-      const document = JSON.parse(JSON.stringify(require('../../api/openapi.json')));
+      const document = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'api', 'openapi.json'), 'utf8'));
       for (const item of Object.values<any>(document.paths)) for (const operation of Object.values<any>(item)) delete operation['x-tollgate'].mcp;
       const file = path.join(dir, 'openapi.json');
       writeFileSync(file, JSON.stringify(document));
