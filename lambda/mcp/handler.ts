@@ -5,8 +5,7 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import { CallToolRequestSchema, ElicitResultSchema, ErrorCode, isInitializeRequest, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { countOne } from '../shared/observability';
+import type { EmfLines } from '../shared/observability';
 import { PORTAL_PATHS, stageBaseUrl } from '../shared/portal-paths';
 import { listedTool, MCP_PATH, PROTECTED_RESOURCE_PATH, type McpCatalog, type McpTool } from './catalog';
 import { fixUrl, MCP_TOOL_CALL_METRIC, paymentProblem, TOOL_CALL_MESSAGE, toolOutcome, toolRequest, toolResult, type Gateway, type ToolCallRecord, type ToolResult } from './call';
@@ -31,7 +30,8 @@ export interface McpDeps {
   readonly settings: McpSettings;
   readonly catalog: McpCatalog;
   readonly gateway: Gateway;
-  readonly observability?: { readonly logger: Logger; readonly metrics: Metrics };
+  /** Each tool call's line is a count on one EMF line (as the authorizer's decision): the record and the metric in one write. */
+  readonly observability?: { readonly logger: Logger; readonly lines: EmfLines };
   /** Each tool call's record, besides its log line (the local run writes it to `.tollgate/events.log`). @default - none */
   readonly onToolCall?: (record: ToolCallRecord) => void;
   /** @default the system clock */
@@ -84,11 +84,7 @@ export function makeMcpHandler(deps: McpDeps): (event: APIGatewayProxyEvent) => 
       ...(routeRequestId === undefined ? {} : { routeRequestId }),
       calledAt: now().toISOString(),
     };
-    if (deps.observability !== undefined) {
-      const { message, ...fields } = line;
-      deps.observability.logger.info(message, fields);
-      countOne(deps.observability.metrics, MCP_TOOL_CALL_METRIC, { tool: tool.name, outcome });
-    }
+    deps.observability?.lines.count(MCP_TOOL_CALL_METRIC, { tool: tool.name, outcome }, { ...line, status: String(status) });
     deps.onToolCall?.(line);
   };
 
