@@ -105,16 +105,8 @@ export function toolRequest(tool: McpTool, args: Readonly<Record<string, unknown
   };
 }
 
-/** An RFC 9457 problem as tollgate's 402 writes it (the members an agent acts on). */
-export interface Problem {
-  readonly type?: string;
-  readonly title?: string;
-  readonly status?: number;
-  readonly detail?: string;
-  readonly reason?: string;
-  readonly paymentUrl?: string;
-  readonly [member: string]: unknown;
-}
+/** An RFC 9457 problem body as the route answered it: members are read with their types checked. */
+export type Problem = Readonly<Record<string, unknown>>;
 
 export interface ToolResult {
   readonly content: Array<{ type: 'text'; text: string }>;

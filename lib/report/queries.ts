@@ -191,9 +191,9 @@ export function accessLinesIn(lines: Iterable<string>, since: Date, until: Date)
   return out;
 }
 
-/** `access restored` lines (the webhook's log line, or `.tollgate/events.log`) whose time is in [since, until). */
-export function restorationsIn(lines: Iterable<string>, since: Date, until: Date): RestorationRow[] {
-  const out: RestorationRow[] = [];
+/** JSON log lines with `message`, timed by their `timeField` (an ISO time) in [since, until): the records, with that time. */
+function recordsIn(lines: Iterable<string>, message: string, timeField: string, since: Date, until: Date): Array<Record<string, unknown> & { readonly at: number }> {
+  const out: Array<Record<string, unknown> & { at: number }> = [];
   for (const text of lines) {
     let value: unknown;
     try {
@@ -201,13 +201,26 @@ export function restorationsIn(lines: Iterable<string>, since: Date, until: Date
     } catch {
       continue;
     }
-    if (typeof value !== 'object' || value === null) continue;
-    const { message, customerId, reason, restoredAt } = value as Record<string, unknown>;
-    const at = typeof restoredAt === 'string' ? Date.parse(restoredAt) : NaN;
-    if (message !== ACCESS_RESTORED_MESSAGE || typeof customerId !== 'string' || typeof reason !== 'string' || !Number.isFinite(at)) continue;
-    if (at >= since.getTime() && at < until.getTime()) out.push({ customerId, reason, at });
+    if (typeof value !== 'object' || value === null || (value as Record<string, unknown>).message !== message) continue;
+    const time = (value as Record<string, unknown>)[timeField];
+    const at = typeof time === 'string' ? Date.parse(time) : NaN;
+    if (Number.isFinite(at) && at >= since.getTime() && at < until.getTime()) out.push({ ...(value as Record<string, unknown>), at });
   }
   return out;
+}
+
+/** `access restored` lines (the webhook's log line, or `.tollgate/events.log`) whose time is in [since, until). */
+export function restorationsIn(lines: Iterable<string>, since: Date, until: Date): RestorationRow[] {
+  return recordsIn(lines, ACCESS_RESTORED_MESSAGE, 'restoredAt', since, until).flatMap(({ customerId, reason, at }) =>
+    typeof customerId === 'string' && typeof reason === 'string' ? [{ customerId, reason, at }] : [],
+  );
+}
+
+/** `tool call` lines (the MCP function's log line, or `.tollgate/events.log`) whose time is in [since, until), each a row. */
+export function toolCallsIn(lines: Iterable<string>, since: Date, until: Date): ToolRow[] {
+  return recordsIn(lines, TOOL_CALL_MESSAGE, 'calledAt', since, until).flatMap(({ tool, status }) =>
+    typeof tool === 'string' && typeof status === 'number' ? [{ tool, status: String(status), count: 1 }] : [],
+  );
 }
 
 /** The report's rows from the local files' lines: each request its own row. */
@@ -221,24 +234,6 @@ export function localRows(accessLines: Iterable<string>, eventLines: Iterable<st
   };
 }
 
-/** `tool call` lines (the MCP function's log line, or `.tollgate/events.log`) whose time is in [since, until), each a row. */
-export function toolCallsIn(lines: Iterable<string>, since: Date, until: Date): ToolRow[] {
-  const out: ToolRow[] = [];
-  for (const text of lines) {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      continue;
-    }
-    if (typeof value !== 'object' || value === null) continue;
-    const { message, tool, status, calledAt } = value as Record<string, unknown>;
-    const at = typeof calledAt === 'string' ? Date.parse(calledAt) : NaN;
-    if (message !== TOOL_CALL_MESSAGE || typeof tool !== 'string' || typeof status !== 'number' || !Number.isFinite(at)) continue;
-    if (at >= since.getTime() && at < until.getTime()) out.push({ tool, status: String(status), count: 1 });
-  }
-  return out;
-}
 
 // ---- deployed: saved CloudWatch Logs Insights queries ----
 
