@@ -20,7 +20,7 @@ import type { McpSettings } from './settings';
  *
  * URL-mode elicitation needs the client's declared capabilities, which only `initialize` carries. A
  * stateless server keeps nothing, so a client that declares URL elicitation gets a session id that
- * says so (`…${'.url-elicitation'}`) and sends it back on every request: still nothing stored.
+ * says so (`<random>.url-elicitation`) and sends it back on every request: still nothing stored.
  */
 
 export const URL_ELICITATION_SESSION = '.url-elicitation';
@@ -129,7 +129,9 @@ export function makeMcpHandler(deps: McpDeps): (event: APIGatewayProxyEvent) => 
       if (tool === undefined) throw new McpError(ErrorCode.InvalidParams, `unknown tool "${request.params.name}": list the tools with tools/list`);
       return callTool(tool, request.params.arguments, base, { authorization, customerId: event.requestContext.authorizer?.customerId }, (url, message) => {
         if (!elicits) return;
-        // Nothing waits for the answer: it comes back as a new request, which a stateless server cannot match.
+        // Not server.elicitInput: it checks the capabilities of an initialize this fresh server never saw (the
+        // session mark stands for them). Nothing waits for the answer: it comes back as a new request, which a
+        // stateless server cannot match.
         extra.sendRequest({ method: 'elicitation/create', params: { mode: 'url', message, url, elicitationId: randomUUID() } }, ElicitResultSchema).catch(() => undefined);
       });
     });
