@@ -21,6 +21,8 @@ export interface TollgateFunctionProps {
   readonly afterBundling?: (outputDir: string) => string[];
   /** Days the function's log group keeps its logs (tollgate:functionLogRetentionDays). @default 30 */
   readonly logRetentionDays?: number;
+  /** Concurrency kept for the function, and its cap (tollgate:reservedConcurrency). @default - none: the account's unreserved pool */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 
@@ -44,6 +46,7 @@ export class TollgateFunction extends nodejs.NodejsFunction {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(5),
+      ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       tracing: lambda.Tracing.ACTIVE,
       loggingFormat: lambda.LoggingFormat.JSON,
       logGroup,

@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type Stripe from 'stripe';
 import type { Observability } from '../shared/observability';
+import { stageFlushes } from '../shared/aws/flush-coordinator';
 import type { AuthorizerCacheFlusher } from '../shared/ports';
 import type { WebhookSettings } from '../shared/settings';
 import { checkoutLinker, dynamoCheckoutLinkStore } from './checkout-link';
@@ -13,6 +14,7 @@ import type { SigningSecrets } from './verify';
 export interface WebhookClients {
   readonly dynamodb: DynamoDBClient;
   readonly signingSecrets: SigningSecrets;
+  /** The management API's flush (counted), which the stage's one flusher spends the budget through. */
   readonly flusher: AuthorizerCacheFlusher;
   /** With a Stripe API key: re-fetch same-second subscriptions and completed checkouts, page entitlements. @default - none */
   readonly stripe?: Stripe;
@@ -21,17 +23,25 @@ export interface WebhookClients {
   readonly onRestored?: (restored: AccessRestored) => void;
   /** @default the system clock */
   readonly now?: () => Date;
+  /** How the stage's flusher waits (between flushes, after a throttle). @default a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export type WebhookHandler = ReturnType<typeof makeWebhookHandler>;
 
 /** The webhook, wired once: index.ts, the local run and the bench all build it here. */
 export function composeWebhook(settings: WebhookSettings, clients: WebhookClients): WebhookHandler {
-  const { dynamodb } = clients;
+  const { dynamodb, now } = clients;
   return makeWebhookHandler({
-    store: new DynamoPaymentStateStore(dynamodb, { customersTable: settings.customersTable, eventsTable: settings.eventsTable, boundariesTable: settings.boundariesTable }),
+    store: new DynamoPaymentStateStore(dynamodb, { customersTable: settings.customersTable, eventsTable: settings.eventsTable }),
     signingSecrets: clients.signingSecrets,
-    flusher: clients.flusher,
+    flushes: stageFlushes(settings.flush, {
+      dynamodb,
+      flusher: clients.flusher,
+      ...(now === undefined ? {} : { now: () => now().getTime() }),
+      ...(clients.sleep === undefined ? {} : { sleep: clients.sleep }),
+    }),
+    gracePeriodSeconds: settings.gracePeriodSeconds,
     checkoutLinks: checkoutLinker(dynamoCheckoutLinkStore(dynamodb, { customers: settings.customersTable, events: settings.eventsTable })),
     stripe: clients.stripe,
     now: clients.now,

@@ -1,6 +1,9 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AuthorizerCacheFlusher, FlushTarget } from '../ports';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AccessFlushes, AuthorizerCacheFlusher, FlushOutcome, FlushTarget, OutboxWrite } from '../ports';
+
+export type { FlushOutcome, OutboxWrite } from '../ports';
+import type { FlushSettings } from '../settings';
 
 /**
  * One flusher per stage, whoever asks: the webhook, the portal, the CLI and the clock's sweep all
@@ -10,7 +13,8 @@ import type { AuthorizerCacheFlusher, FlushTarget } from '../ports';
  *
  * The outbox is one item per stage in the event ledger table: `requestedAt` (the newest change that
  * needs a flush), `startedAt` (the last flush's start, which spaces flushes), `flushedAt` (the start of
- * the last flush that succeeded: every change before it is covered) and `leaseUntil` (a flush in
+ * the last flush that succeeded: every change strictly before it is covered; a flush that started in
+ * the same millisecond as a change may have started before it) and `leaseUntil` (a flush in
  * flight). A writer records its change, then waits until a flush that started after the change has
  * succeeded: one it makes itself when it wins the lease and the interval has passed, or one another
  * writer makes meanwhile. Concurrent writers share one flush, as the per-process coalescing did within
@@ -21,16 +25,6 @@ import type { AuthorizerCacheFlusher, FlushTarget } from '../ports';
  * sweep, every minute, finishes it; a later writer's flush covers it too. A change older than the
  * authorizer's cache TTL needs no flush: every decision cached before it has already expired.
  */
-
-export type FlushOutcome =
-  /** This writer's flush covered the change. */
-  | 'flushed'
-  /** Another writer's flush, started after the change, covered it. */
-  | 'covered'
-  /** No decision cached before the change can still be served: nothing to do. */
-  | 'expired'
-  /** Not covered yet: left in the outbox for the clock's sweep (or the next writer). */
-  | 'deferred';
 
 export interface FlushCoordinatorOptions {
   readonly client: DynamoDBClient;
@@ -56,14 +50,6 @@ export interface FlushCoordinatorOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** An Update of a TransactWriteItems (lib-dynamodb's shape). */
-export interface OutboxWrite {
-  readonly TableName: string;
-  readonly Key: { readonly eventId: string };
-  readonly UpdateExpression: string;
-  readonly ExpressionAttributeValues: Readonly<Record<string, number>>;
-}
-
 interface Outbox {
   readonly requestedAt?: number;
   readonly startedAt?: number;
@@ -76,7 +62,7 @@ export const outboxKey = (target: FlushTarget): string => `flush#${target.restAp
 
 const numberOr = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
 
-export class FlushCoordinator {
+export class FlushCoordinator implements AccessFlushes {
   private readonly doc: DynamoDBDocumentClient;
   private readonly intervalMs: number;
   private readonly maxWaitMs: number;
@@ -138,10 +124,30 @@ export class FlushCoordinator {
     }
   }
 
+  async requestLimited(target: FlushTarget, changedAt: number, limitKey: string, seconds: number): Promise<FlushOutcome | 'limited'> {
+    const now = this.now();
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.options.table,
+          Item: { eventId: `flush-limit#${limitKey}`, at: now, expiresAt: Math.ceil(now / 1000) + seconds },
+          // DynamoDB deletes expired items late: an expired entry counts as none.
+          ConditionExpression: 'attribute_not_exists(eventId) OR expiresAt <= :now',
+          ExpressionAttributeValues: { ':now': Math.floor(now / 1000) },
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return 'limited';
+      this.options.onFailure?.(target, err);
+      return 'deferred';
+    }
+    return this.request(target, changedAt);
+  }
+
   /** The clock's sweep: finishes a request that no flush has covered yet (none: `covered`). */
   async sweep(target: FlushTarget): Promise<FlushOutcome> {
     const { requestedAt, flushedAt } = await this.read(target);
-    if (requestedAt === undefined || (flushedAt !== undefined && flushedAt >= requestedAt)) return 'covered';
+    if (requestedAt === undefined || (flushedAt !== undefined && flushedAt > requestedAt)) return 'covered';
     return this.settle(target, requestedAt);
   }
 
@@ -157,7 +163,7 @@ export class FlushCoordinator {
     const deadline = this.now() + this.maxWaitMs;
     for (;;) {
       const outbox = await this.read(target);
-      if (outbox.flushedAt !== undefined && outbox.flushedAt >= changedAt) return 'covered';
+      if (outbox.flushedAt !== undefined && outbox.flushedAt > changedAt) return 'covered';
       const t = this.now();
       if (t >= deadline) return 'deferred';
       const leased = outbox.leaseUntil !== undefined && outbox.leaseUntil > t;
@@ -218,4 +224,27 @@ export class FlushCoordinator {
       throw err;
     }
   }
+}
+
+/** The stage's flusher as a function wires it, from its settings: the API Gateway flusher it spends the budget through. */
+export function stageFlushes(
+  settings: FlushSettings,
+  clients: {
+    readonly dynamodb: DynamoDBClient;
+    readonly flusher: AuthorizerCacheFlusher;
+    readonly onFailure?: FlushCoordinatorOptions['onFailure'];
+    readonly now?: () => number;
+    readonly sleep?: (ms: number) => Promise<void>;
+  },
+): FlushCoordinator {
+  return new FlushCoordinator({
+    client: clients.dynamodb,
+    table: settings.eventsTable,
+    flusher: clients.flusher,
+    cacheTtlSeconds: settings.cacheTtlSeconds,
+    intervalMs: settings.flushIntervalSeconds * 1000,
+    ...(clients.onFailure === undefined ? {} : { onFailure: clients.onFailure }),
+    ...(clients.now === undefined ? {} : { now: clients.now }),
+    ...(clients.sleep === undefined ? {} : { sleep: clients.sleep }),
+  });
 }
