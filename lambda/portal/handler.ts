@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { FlushClock } from '../shared/ports';
 import { headerValue } from '../shared/headers';
 import { createObservability, type Observability } from '../shared/observability';
 import { stageBaseUrl } from '../shared/portal-paths';
@@ -21,8 +22,8 @@ import { parseCookies } from './session';
 export interface PortalDeps extends PortalClients {
   readonly issuance?: IssuanceStore;
   readonly now?: () => Date;
-  /** How the stage's flusher waits (between flushes, after a throttle). @default a timer */
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** The stage flusher's clock and waits. @default the system clock and timers */
+  readonly flushClock?: FlushClock;
   /** Pages say plainly that payments are simulated (the local run's fake Stripe). @default false */
   readonly testMode?: boolean;
   readonly observability?: Observability;
@@ -38,7 +39,7 @@ export function makePortalHandler(deps: PortalDeps): (event: APIGatewayProxyEven
     stripe: deps.stripe,
     sessionSecret: deps.sessionSecret,
     flusher: deps.flusher,
-    flushes: stageFlushes(settings.flush, { dynamodb, flusher: deps.flusher, now: () => now().getTime(), ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }) }),
+    flushes: stageFlushes(settings.flush, { dynamodb, flusher: deps.flusher, ...(deps.flushClock === undefined ? {} : { clock: deps.flushClock }) }),
     assets: deps.assets,
     issuance: deps.issuance ?? dynamoIssuanceStore(dynamodb, settings.tables.events),
     keyStore: { client: dynamodb, tables: { customers: settings.tables.customers, apiKeys: settings.tables.apiKeys }, now },

@@ -91,7 +91,7 @@ export async function rotate(ctx: RequestContext, portal: Portal): Promise<Answe
   // The old key's cached Allow should go now, not at the end of the authorizer TTL; at most once an hour
   // per customer, so that rotating in a loop cannot spend the stage's flushes (then it waits for the TTL).
   const target = { restApiId: ctx.event.requestContext.apiId, stage: ctx.event.requestContext.stage };
-  await portal.flushes.requestLimited(target, portal.now().getTime(), `rotation#${session.customerId}`, ROTATION_FLUSH_SECONDS);
+  await portal.flushes.requestLimited(target, `rotation#${session.customerId}`, ROTATION_FLUSH_SECONDS);
   portal.logger.info('portal rotated a key', { keyId: session.keyId, replacedBy: created.keyId });
   return { ...rotatedKeyPage({ base: ctx.base, key: created.key, replacedKeyId: session.keyId }), cookies: [await sessionFor(portal, ctx.base, session.customerId, created.keyId)] };
 }

@@ -14,13 +14,19 @@ export interface AuthorizerCacheFlusher {
   flush(target: FlushTarget): Promise<void>;
 }
 
+/** A clock and its waits, together: a test's virtual clock advances itself when the flusher waits. */
+export interface FlushClock {
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
 /** What became of a request for a flush (aws/flush-coordinator.ts). */
 export type FlushOutcome =
   /** This writer's flush covered the change. */
   | 'flushed'
   /** Another writer's flush, started after the change, covered it. */
   | 'covered'
-  /** No decision cached before the change can still be served: nothing to do. */
+  /** The sweep found a request older than the cache TTL: no decision cached before it can still be served. */
   | 'expired'
   /** Not covered yet: left in the outbox for the clock's sweep (or the next writer). */
   | 'deferred';
@@ -38,14 +44,15 @@ export interface OutboxWrite {
  * own transaction, or alone), then waits for a flush that started after the change. Never throws.
  */
 export interface AccessFlushes {
-  outboxWrite(target: FlushTarget, changedAt: number): OutboxWrite;
+  /** The request, stamped with the flusher's own clock, for the writer's transaction; `settle` with its stamp after it commits. */
+  outboxWrite(target: FlushTarget): { readonly write: OutboxWrite; readonly changedAt: number };
   settle(target: FlushTarget, changedAt: number): Promise<FlushOutcome>;
-  request(target: FlushTarget, changedAt: number): Promise<FlushOutcome>;
+  request(target: FlushTarget): Promise<FlushOutcome>;
   /**
    * `request`, at most once per `seconds` for `limitKey` (a customer's key rotations): beyond it the
    * change waits for the TTL (`limited`), so no caller can spend the stage's flushes in a loop.
    */
-  requestLimited(target: FlushTarget, changedAt: number, limitKey: string, seconds: number): Promise<FlushOutcome | 'limited'>;
+  requestLimited(target: FlushTarget, limitKey: string, seconds: number): Promise<FlushOutcome | 'limited'>;
   /** Finishes a request no flush covered yet (the clock, each minute). */
   sweep(target: FlushTarget): Promise<FlushOutcome>;
 }

@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type Stripe from 'stripe';
 import type { Observability } from '../shared/observability';
 import { stageFlushes } from '../shared/aws/flush-coordinator';
-import type { AuthorizerCacheFlusher } from '../shared/ports';
+import type { AuthorizerCacheFlusher, FlushClock } from '../shared/ports';
 import type { WebhookSettings } from '../shared/settings';
 import { checkoutLinker, dynamoCheckoutLinkStore } from './checkout-link';
 import { makeWebhookHandler } from './handler';
@@ -23,24 +23,19 @@ export interface WebhookClients {
   readonly onRestored?: (restored: AccessRestored) => void;
   /** @default the system clock */
   readonly now?: () => Date;
-  /** How the stage's flusher waits (between flushes, after a throttle). @default a timer */
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** The stage flusher's clock and waits. @default the system clock and timers */
+  readonly flushClock?: FlushClock;
 }
 
 export type WebhookHandler = ReturnType<typeof makeWebhookHandler>;
 
 /** The webhook, wired once: index.ts, the local run and the bench all build it here. */
 export function composeWebhook(settings: WebhookSettings, clients: WebhookClients): WebhookHandler {
-  const { dynamodb, now } = clients;
+  const { dynamodb } = clients;
   return makeWebhookHandler({
     store: new DynamoPaymentStateStore(dynamodb, { customersTable: settings.customersTable, eventsTable: settings.eventsTable }),
     signingSecrets: clients.signingSecrets,
-    flushes: stageFlushes(settings.flush, {
-      dynamodb,
-      flusher: clients.flusher,
-      ...(now === undefined ? {} : { now: () => now().getTime() }),
-      ...(clients.sleep === undefined ? {} : { sleep: clients.sleep }),
-    }),
+    flushes: stageFlushes(settings.flush, { dynamodb, flusher: clients.flusher, ...(clients.flushClock === undefined ? {} : { clock: clients.flushClock }) }),
     gracePeriodSeconds: settings.gracePeriodSeconds,
     checkoutLinks: checkoutLinker(dynamoCheckoutLinkStore(dynamodb, { customers: settings.customersTable, events: settings.eventsTable })),
     stripe: clients.stripe,

@@ -6,7 +6,7 @@ import { headerValue } from '../shared/headers';
 import { problem } from '../shared/http';
 import { countOne, createObservability, type Observability } from '../shared/observability';
 import type { AccessFlushes, FlushOutcome, FlushTarget } from '../shared/ports';
-import { opensStandingRoute } from '../shared/customers/unlocks';
+import { changesStandingAccess } from '../shared/customers/standing-changes';
 import { isLookupKey } from '../shared/requirements';
 import { EventShapeError, interpret, isHandledEventType, readSubscription, type StripeEventEnvelope } from './events';
 import type { CheckoutLinker } from './checkout-link';
@@ -34,7 +34,7 @@ export { MAX_BODY_BYTES, WebhookRejection } from './verify';
 export interface WebhookDeps {
   readonly store: PaymentStateStore;
   readonly signingSecrets: SigningSecrets;
-  /** The stage's one flusher (aws/flush-coordinator.ts): asked only when an event opens a standing route. */
+  /** The stage's one flusher (aws/flush-coordinator.ts): asked only when an event opens or closes a standing route. */
   readonly flushes: AccessFlushes;
   /** The standing authorizer's grace period: a past_due customer within it is not denied. */
   readonly gracePeriodSeconds: number;
@@ -189,19 +189,19 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
       const target = flushTarget(event);
       const after = project(stored, customerId, update, receivedAt);
       const accessChanges = accessSignature(stored) !== accessSignature(after);
-      // Only an event that opens a standing route flushes: a lock waits for the TTL, routes sold by use
-      // are cached a second at most, and anything else leaves every cached decision true.
-      const opens = target !== undefined && opensStandingRoute(stored, after, receivedAt, deps.gracePeriodSeconds);
+      // Only an event that opens or closes a standing route flushes: routes sold by use are cached a second
+      // at most, and anything else (a renewal in good standing: the month-end wave) leaves every cached decision true.
+      const outbox = target !== undefined && changesStandingAccess(stored, after, receivedAt, deps.gracePeriodSeconds) ? deps.flushes.outboxWrite(target) : undefined;
       if (accessChanges && target === undefined) logger.warn('access changed but the request names no api stage: cached decisions expire with the authorizer ttl', { eventId: id });
       const result: ApplyResult = await deps.store.apply({ eventId: id, type, created: envelope.created }, update, {
-        ...(opens ? { outbox: deps.flushes.outboxWrite(target, receivedAt.getTime()) } : {}),
+        ...(outbox === undefined ? {} : { outbox: outbox.write }),
         now: receivedAt,
         forget: forgettable(stored, update, receivedAt),
       });
       recorded = true;
       // The request is in the outbox with the change: a flush that cannot be made now is the clock's to
       // finish, never a 5xx that would make Stripe deliver (and flush) again.
-      const flushed: FlushOutcome | undefined = opens && result.outcome === 'applied' ? await deps.flushes.settle(target, receivedAt.getTime()) : undefined;
+      const flushed: FlushOutcome | undefined = outbox !== undefined && target !== undefined && result.outcome === 'applied' ? await deps.flushes.settle(target, outbox.changedAt) : undefined;
       if (result.outcome === 'applied' && accessChanges) {
         const flushedAt = flushed === 'flushed' || flushed === 'covered' ? { flushedAt: now() } : {};
         accessChanged?.({ customerId, before: stored, after, eventId: id, type, created: envelope.created, appliedAt: receivedAt, ...flushedAt });

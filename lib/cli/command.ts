@@ -95,7 +95,7 @@ export async function flushAfter(ctx: Pick<Context, 'io' | 'now' | 'target'>): P
     { eventsTable: target.tables.events, cacheTtlSeconds: config.authorizerCacheTtlSeconds, flushIntervalSeconds: config.cacheFlushIntervalSeconds },
     { dynamodb: target.dynamodb, flusher: target.flusher, onFailure: (_t, err) => failures.push(err) },
   );
-  const outcome = await flushes.request(target.flushTarget, ctx.now.getTime());
+  const outcome = await flushes.request(target.flushTarget);
   if (outcome === 'flushed' || outcome === 'covered') return { flushed: true, note: 'authorizer cache flushed' };
   const why = failures.length > 0 && failures[0] instanceof Error ? ` (${failures[0].message})` : '';
   return { flushed: false, note: `authorizer cache flush queued${why}: the clock makes it within a minute, and cached results end with their TTL anyway` };

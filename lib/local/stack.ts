@@ -136,7 +136,10 @@ export interface LocalApiOptions {
   readonly credentials?: LocalCredentials;
   /** @default Date.now */
   readonly now?: () => number;
-  /** How the stage's flusher waits (between flushes, after a throttle): a test's clock advances itself. @default a timer */
+  /**
+   * How the stage's flusher waits (between flushes, after a throttle): a test whose clock (`now`) advances
+   * itself here drives the flusher with it. @default - the flusher keeps the system clock and timers
+   */
   readonly sleep?: (ms: number) => Promise<void>;
   /** The stage's throttles (429 beyond them), as deployed: npm start turns them on. @default false */
   readonly throttling?: boolean;
@@ -205,8 +208,8 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   // The functions are built before the gateway that invokes them: flushes and deliveries reach it through this ref.
   const ref: { gateway?: LocalGateway } = {};
   const flusher: AuthorizerCacheFlusher = { flush: (target) => (ref.gateway === undefined ? Promise.resolve() : ref.gateway.flusher.flush(target)) };
-  const sleep = options.sleep === undefined ? {} : { sleep: options.sleep };
-  const clock = composeClock(settings.clock, { dynamodb: clients.webhook, flusher, now: date, ...sleep, observability: createObservability('tollgate-clock') });
+  const flushClock = options.sleep === undefined ? {} : { flushClock: { now, sleep: options.sleep } };
+  const clock = composeClock(settings.clock, { dynamodb: clients.webhook, flusher, ...flushClock, observability: createObservability('tollgate-clock') });
   const metering = localMetering(options, settings.metering, { dynamodb: clients.metering, now: date });
   const sessionSecret = options.portal?.sessionSecret ?? randomBytes(32).toString('base64url');
   const functions: Record<string, LocalFunction> = {
@@ -223,7 +226,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
       signingSecrets: () => Promise.resolve([options.webhookSecret]),
       flusher,
       now: date,
-      ...sleep,
+      ...flushClock,
       observability: createObservability('tollgate-webhook'),
       ...(options.eventsLog === undefined ? {} : { onRestored: (restored) => options.eventsLog!(JSON.stringify(restored)) }),
     }),
@@ -235,7 +238,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
       flusher,
       assets: localPortalAssets(built.publicDocument),
       now: date,
-      ...sleep,
+      ...flushClock,
       testMode: options.portal?.fakeStripe !== undefined,
       observability: createObservability('tollgate-portal'),
     }),

@@ -20,8 +20,9 @@ export class RecordingFlusher implements AuthorizerCacheFlusher {
  */
 export class ImmediateFlushes implements AccessFlushes {
   constructor(readonly flusher: AuthorizerCacheFlusher) {}
-  outboxWrite(target: FlushTarget, changedAt: number): OutboxWrite {
-    return { TableName: 'memory', Key: { eventId: `flush#${target.restApiId}#${target.stage}` }, UpdateExpression: 'SET requestedAt = :t', ExpressionAttributeValues: { ':t': changedAt } };
+  outboxWrite(target: FlushTarget): { readonly write: OutboxWrite; readonly changedAt: number } {
+    const changedAt = Date.now();
+    return { changedAt, write: { TableName: 'memory', Key: { eventId: `flush#${target.restApiId}#${target.stage}` }, UpdateExpression: 'SET requestedAt = :t', ExpressionAttributeValues: { ':t': changedAt } } };
   }
   settle(target: FlushTarget): Promise<FlushOutcome> {
     return this.flusher.flush(target).then(

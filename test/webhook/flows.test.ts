@@ -192,16 +192,19 @@ describe('webhook flows (DynamoDB Local, real authorizer)', () => {
     expect(await ledgerCount(tables, customer)).toBe(2);
   });
 
-  it('flushes the stage when a standing route opens, not for a renewal or a lock (they wait for the TTL)', async () => {
+  it('flushes the stage when a standing route opens or closes, not for a renewal or a change that keeps it closed', async () => {
     const customer = newCustomer();
     const { handler, flusher } = webhookFor(tables);
     await deliver(handler, 'customer.subscription.created', { customer, created: T0, currentPeriodEnd: T0 + 1000 });
     expect(flusher.flushes).toEqual([{ restApiId: API_ID, stage: STAGE }]);
     await deliver(handler, 'customer.subscription.updated', { customer, created: T0 + 10, currentPeriodEnd: T0 + 2000 });
     await deliver(handler, 'invoice.paid', { customer, created: T0 + 10 });
-    await deliver(handler, 'customer.subscription.updated', { customer, created: T0 + 20, status: 'unpaid' });
-    await deliver(handler, 'customer.subscription.deleted', { customer, created: T0 + 30 });
     expect(flusher.flushes).toHaveLength(1);
+    await deliver(handler, 'customer.subscription.updated', { customer, created: T0 + 20, status: 'unpaid' });
+    expect(flusher.flushes).toHaveLength(2);
+    // Closed already: canceling it changes no verdict (the 402's reason follows within the TTL).
+    await deliver(handler, 'customer.subscription.deleted', { customer, created: T0 + 30 });
+    expect(flusher.flushes).toHaveLength(2);
   });
 
   it('retries a failed flush itself and answers 200: a flush never makes Stripe deliver again', async () => {

@@ -44,11 +44,10 @@ export function webhookFor(
 ): { handler: ReturnType<typeof makeWebhookHandler>; flusher: RecordingFlusher; store: DynamoPaymentStateStore } {
   const flusher = new RecordingFlusher();
   const store = new DynamoPaymentStateStore(tables.client, { customersTable: tables.names.customers, eventsTable: tables.names.events });
-  const now = overrides.now;
   const handler = makeWebhookHandler({
     store,
     signingSecrets: () => Promise.resolve([SECRET]),
-    flushes: testFlushes(tables, flusher, { ...(now === undefined ? {} : { now: () => now().getTime() }), ...flushOptions }),
+    flushes: testFlushes(tables, flusher, flushOptions),
     gracePeriodSeconds: 72 * 3600,
     observability: quietObservability(),
     ...overrides,

@@ -166,8 +166,8 @@ describe('webhook: billing.alert.triggered (DynamoDB Local)', () => {
     const before = flusher.flushes.length;
     expect(await deliver(handler, 'billing.alert.triggered', { customer, created: T0 + 5, alertValue: 1000 })).toMatchObject({ outcome: 'applied' });
     expect(await item(customer)).toMatchObject({ usageBlock: 'quota_exceeded' });
-    // A lock: it reaches cached decisions within their TTL, with no flush.
-    expect(flusher.flushes.length).toBe(before);
+    // The block closes the standing routes of a customer whose subscription pays: a flush.
+    expect(flusher.flushes.length).toBe(before + 1);
     expect(await search(key)).toEqual({ effect: 'Deny', reason: 'quota_exceeded' });
 
     await setUsage(customer, { periodUsed: 0, usagePeriodEnd: PERIOD_1 });

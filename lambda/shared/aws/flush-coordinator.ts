@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AccessFlushes, AuthorizerCacheFlusher, FlushOutcome, FlushTarget, OutboxWrite } from '../ports';
+import type { AccessFlushes, AuthorizerCacheFlusher, FlushClock, FlushOutcome, FlushTarget, OutboxWrite } from '../ports';
 
 export type { FlushOutcome, OutboxWrite } from '../ports';
 import type { FlushSettings } from '../settings';
@@ -22,8 +22,10 @@ import type { FlushSettings } from '../settings';
  *
  * A writer never fails because of the flush: after `maxWaitMs` (a throttled management API, a lease
  * held by a frozen instance) it returns `deferred`, its request stays in the outbox, and the clock's
- * sweep, every minute, finishes it; a later writer's flush covers it too. A change older than the
- * authorizer's cache TTL needs no flush: every decision cached before it has already expired.
+ * sweep, every minute, finishes it; a later writer's flush covers it too. A request the sweep finds
+ * older than the authorizer's cache TTL needs no flush: every decision cached before it has expired.
+ * Every time here is the coordinator's own clock (the writer's change is stamped by it), so that the
+ * one comparison that matters, a flush's start against a change, is made on one clock.
  */
 
 export interface FlushCoordinatorOptions {
@@ -86,18 +88,17 @@ export class FlushCoordinator implements AccessFlushes {
    * change is. Unconditional (a transaction cannot skip one item); a writer whose request is
    * overwritten by an older one records it again before it leaves it to the sweep.
    */
-  outboxWrite(target: FlushTarget, changedAt: number): OutboxWrite {
+  outboxWrite(target: FlushTarget): { readonly write: OutboxWrite; readonly changedAt: number } {
+    const changedAt = this.now();
     return {
-      TableName: this.options.table,
-      Key: { eventId: outboxKey(target) },
-      UpdateExpression: 'SET requestedAt = :t',
-      ExpressionAttributeValues: { ':t': changedAt },
+      changedAt,
+      write: { TableName: this.options.table, Key: { eventId: outboxKey(target) }, UpdateExpression: 'SET requestedAt = :t', ExpressionAttributeValues: { ':t': changedAt } },
     };
   }
 
-  /** Asks for a flush that starts after `changedAt` (epoch ms of the write that changed access). Never throws. */
-  async request(target: FlushTarget, changedAt: number): Promise<FlushOutcome> {
-    if (this.expired(changedAt)) return 'expired';
+  /** Asks for a flush that starts after now (the caller's change is written). Never throws. */
+  async request(target: FlushTarget): Promise<FlushOutcome> {
+    const changedAt = this.now();
     try {
       await this.record(target, changedAt);
     } catch (err) {
@@ -112,7 +113,6 @@ export class FlushCoordinator implements AccessFlushes {
    * writer's turn; the request must be in the outbox already (`outboxWrite` or `request`). Never throws.
    */
   async settle(target: FlushTarget, changedAt: number): Promise<FlushOutcome> {
-    if (this.expired(changedAt)) return 'expired';
     try {
       const outcome = await this.flushAfter(target, changedAt);
       // A concurrent writer's older time may have overwritten this one's: the sweep must see it.
@@ -124,7 +124,7 @@ export class FlushCoordinator implements AccessFlushes {
     }
   }
 
-  async requestLimited(target: FlushTarget, changedAt: number, limitKey: string, seconds: number): Promise<FlushOutcome | 'limited'> {
+  async requestLimited(target: FlushTarget, limitKey: string, seconds: number): Promise<FlushOutcome | 'limited'> {
     const now = this.now();
     try {
       await this.doc.send(
@@ -141,22 +141,19 @@ export class FlushCoordinator implements AccessFlushes {
       this.options.onFailure?.(target, err);
       return 'deferred';
     }
-    return this.request(target, changedAt);
+    return this.request(target);
   }
 
   /** The clock's sweep: finishes a request that no flush has covered yet (none: `covered`). */
   async sweep(target: FlushTarget): Promise<FlushOutcome> {
     const { requestedAt, flushedAt } = await this.read(target);
     if (requestedAt === undefined || (flushedAt !== undefined && flushedAt > requestedAt)) return 'covered';
+    if (this.now() - requestedAt >= this.options.cacheTtlSeconds * 1000) return 'expired';
     return this.settle(target, requestedAt);
   }
 
   private record(target: FlushTarget, changedAt: number): Promise<boolean> {
     return this.update(target, 'SET requestedAt = :t', 'attribute_not_exists(requestedAt) OR requestedAt < :t', { ':t': changedAt });
-  }
-
-  private expired(changedAt: number): boolean {
-    return this.now() - changedAt >= this.options.cacheTtlSeconds * 1000;
   }
 
   private async flushAfter(target: FlushTarget, changedAt: number): Promise<FlushOutcome> {
@@ -233,8 +230,8 @@ export function stageFlushes(
     readonly dynamodb: DynamoDBClient;
     readonly flusher: AuthorizerCacheFlusher;
     readonly onFailure?: FlushCoordinatorOptions['onFailure'];
-    readonly now?: () => number;
-    readonly sleep?: (ms: number) => Promise<void>;
+    /** @default the system clock and timers */
+    readonly clock?: FlushClock;
   },
 ): FlushCoordinator {
   return new FlushCoordinator({
@@ -244,7 +241,6 @@ export function stageFlushes(
     cacheTtlSeconds: settings.cacheTtlSeconds,
     intervalMs: settings.flushIntervalSeconds * 1000,
     ...(clients.onFailure === undefined ? {} : { onFailure: clients.onFailure }),
-    ...(clients.now === undefined ? {} : { now: clients.now }),
-    ...(clients.sleep === undefined ? {} : { sleep: clients.sleep }),
+    ...(clients.clock === undefined ? {} : { now: clients.clock.now, sleep: clients.clock.sleep }),
   });
 }

@@ -43,7 +43,7 @@ describe('FlushCoordinator', () => {
     const { c } = coordinator(flusher);
     const target = uniqueTarget();
     const changedAt = Date.now();
-    await expect(c.request(target, changedAt)).resolves.toBe('flushed');
+    await expect(c.request(target)).resolves.toBe('flushed');
     expect(flusher.starts).toHaveLength(1);
     expect(flusher.starts[0]!).toBeGreaterThanOrEqual(changedAt);
   });
@@ -58,9 +58,8 @@ describe('FlushCoordinator', () => {
     const outcomes = await Promise.all(
       Array.from({ length: 30 }, async (_, i) => {
         await new Promise((resolve) => setTimeout(resolve, (i % 10) * 30));
-        const changedAt = Date.now();
-        changes.push(changedAt);
-        return writers[i % 3]!.request(target, changedAt);
+        changes.push(Date.now());
+        return writers[i % 3]!.request(target);
       }),
     );
     expect(outcomes.every((o) => o === 'flushed' || o === 'covered')).toBe(true);
@@ -73,10 +72,17 @@ describe('FlushCoordinator', () => {
     for (const changedAt of changes) expect(sorted.some((start) => start >= changedAt)).toBe(true);
   });
 
-  it('does nothing for a change older than the cache TTL: every decision cached before it has expired', async () => {
+  it('sweeps nothing for a request older than the cache TTL: every decision cached before it has expired', async () => {
+    const target = uniqueTarget();
+    const refusing = recordingFlusher(Number.POSITIVE_INFINITY);
+    let now = Date.now();
+    const clock = () => now;
+    const { c: writer } = coordinator(refusing, { cacheTtlSeconds: 60, maxWaitMs: 100, intervalMs: 20, now: clock, sleep: async (ms) => void (now += ms) });
+    await expect(writer.request(target)).resolves.toBe('deferred');
+    now += 61_000;
     const flusher = recordingFlusher();
-    const { c } = coordinator(flusher, { cacheTtlSeconds: 60 });
-    await expect(c.request(uniqueTarget(), Date.now() - 61_000)).resolves.toBe('expired');
+    const { c: sweeper } = coordinator(flusher, { cacheTtlSeconds: 60, now: clock });
+    await expect(sweeper.sweep(target)).resolves.toBe('expired');
     expect(flusher.starts).toHaveLength(0);
   });
 
@@ -84,7 +90,7 @@ describe('FlushCoordinator', () => {
     const flusher = recordingFlusher(2);
     const { c, failures } = coordinator(flusher, { intervalMs: 50 });
     const before = Date.now();
-    await expect(c.request(uniqueTarget(), before)).resolves.toBe('flushed');
+    await expect(c.request(uniqueTarget())).resolves.toBe('flushed');
     expect(flusher.refusedCount()).toBe(2);
     expect(failures).toHaveLength(2);
     expect(failures[0]).toBeInstanceOf(TooManyRequestsException);
@@ -95,8 +101,7 @@ describe('FlushCoordinator', () => {
     const target = uniqueTarget();
     const refusing = recordingFlusher(Number.POSITIVE_INFINITY);
     const { c: writer } = coordinator(refusing, { maxWaitMs: 300, intervalMs: 50 });
-    const changedAt = Date.now();
-    await expect(writer.request(target, changedAt)).resolves.toBe('deferred');
+    await expect(writer.request(target)).resolves.toBe('deferred');
     expect(refusing.starts).toHaveLength(0);
 
     const flusher = recordingFlusher();
@@ -112,10 +117,10 @@ describe('FlushCoordinator', () => {
     const flusher = recordingFlusher();
     const { c } = coordinator(flusher);
     const doc = DynamoDBDocumentClient.from(tables.client);
-    const changedAt = Date.now();
+    const { write, changedAt } = c.outboxWrite(target);
     await doc.send(
       new TransactWriteCommand({
-        TransactItems: [{ Put: { TableName: tables.names.events, Item: { eventId: 'evt_outbox_test', expiresAt: 1 } } }, { Update: c.outboxWrite(target, changedAt) }],
+        TransactItems: [{ Put: { TableName: tables.names.events, Item: { eventId: 'evt_outbox_test', expiresAt: 1 } } }, { Update: write }],
       }),
     );
     const { Item } = await doc.send(new GetCommand({ TableName: tables.names.events, Key: { eventId: outboxKey(target) }, ConsistentRead: true }));
@@ -128,7 +133,7 @@ describe('FlushCoordinator', () => {
     const flusher = recordingFlusher();
     const failures: unknown[] = [];
     const c = new FlushCoordinator({ client: tables.client, table: 'no-such-table', flusher, cacheTtlSeconds: 300, onFailure: (_t, err) => failures.push(err) });
-    await expect(c.request(uniqueTarget(), Date.now())).resolves.toBe('deferred');
+    await expect(c.request(uniqueTarget())).resolves.toBe('deferred');
     expect(failures).toHaveLength(1);
     expect(flusher.starts).toHaveLength(0);
   });
