@@ -1,4 +1,5 @@
-import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../../lib/config/tollgate-config';
+import type { ConfigError} from '../../lib/config/tollgate-config';
+import { DEFAULT_CONFIG, loadConfig } from '../../lib/config/tollgate-config';
 
 const load = (context: Record<string, unknown>) => loadConfig((key) => context[key]);
 

@@ -85,7 +85,7 @@ describe('local gateway throttling', () => {
         authorizer: ((event: never) => {
           calls.authorizer += 1;
           return (allow as (e: never) => unknown)(event);
-        }) as LocalFunction,
+        }),
         backend,
         webhook,
       },

@@ -184,7 +184,7 @@ export function createLocalGateway(options: LocalGatewayOptions): LocalGateway {
       try {
         management.call('FlushStageAuthorizersCache');
       } catch (err) {
-        return Promise.reject(err as Error);
+        return Promise.reject(err);
       }
       flushAuthorizerCache();
       return Promise.resolve();

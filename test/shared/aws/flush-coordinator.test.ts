@@ -77,7 +77,7 @@ describe('FlushCoordinator', () => {
     const refusing = recordingFlusher(Number.POSITIVE_INFINITY);
     let now = Date.now();
     const clock = () => now;
-    const { c: writer } = coordinator(refusing, { cacheTtlSeconds: 60, maxWaitMs: 100, intervalMs: 20, now: clock, sleep: async (ms) => void (now += ms) });
+    const { c: writer } = coordinator(refusing, { cacheTtlSeconds: 60, maxWaitMs: 100, intervalMs: 20, now: clock, sleep: (ms) => { now += ms; return Promise.resolve(); } });
     await expect(writer.request(target)).resolves.toBe('deferred');
     now += 61_000;
     const flusher = recordingFlusher();

@@ -7,7 +7,7 @@ const GRACE = 3 * 24 * 3600;
 
 const customer = (subscriptions: Record<string, Partial<SubscriptionEntry>>, extra: Partial<CustomerRecord> = {}): CustomerRecord => ({
   customerId: 'cus_1',
-  subscriptions: Object.fromEntries(Object.entries(subscriptions).map(([id, s]) => [id, { status: 'active', watermark: 'w', ...s } as SubscriptionEntry])),
+  subscriptions: Object.fromEntries(Object.entries(subscriptions).map(([id, s]) => [id, { status: 'active', watermark: 'w', ...s }])),
   invoices: {},
   pastDue: Object.fromEntries(Object.entries(subscriptions).filter(([, s]) => s.status === 'past_due').map(([id]) => [id, t - 4 * 24 * 3600])),
   ...extra,
