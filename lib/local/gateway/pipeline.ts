@@ -177,17 +177,13 @@ export function createLocalGateway(options: LocalGatewayOptions): LocalGateway {
 
   const flushAuthorizerCache = (): void => cache.clear();
   const flusher: AuthorizerCacheFlusher = {
-    flush: (target: FlushTarget) => {
+    // Async: a refusal (a wrong stage, the management budget spent) is a rejection, as the SDK's is.
+    flush: async (target: FlushTarget) => {
       if (target.restApiId !== api.restApiId || target.stage !== api.stage) {
-        return Promise.reject(new LocalGatewayError(`no stage "${target.stage}" on REST API "${target.restApiId}": the local gateway serves ${api.restApiId}/${api.stage}`));
+        throw new LocalGatewayError(`no stage "${target.stage}" on REST API "${target.restApiId}": the local gateway serves ${api.restApiId}/${api.stage}`);
       }
-      try {
-        management.call('FlushStageAuthorizersCache');
-      } catch (err) {
-        return Promise.reject(err);
-      }
+      await Promise.resolve(management.call('FlushStageAuthorizersCache'));
       flushAuthorizerCache();
-      return Promise.resolve();
     },
   };
   return { handle, flushAuthorizerCache, flusher, management, stage: api.stage, restApiId: api.restApiId };
