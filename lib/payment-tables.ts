@@ -26,8 +26,6 @@ export class PaymentTables extends Construct {
   public readonly customers: dynamodb.TableV2;
   public readonly apiKeys: dynamodb.TableV2;
   public readonly events: dynamodb.TableV2;
-  /** Time boundaries for the clock (lambda/shared/boundaries.ts). */
-  public readonly boundaries: dynamodb.TableV2;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -35,7 +33,6 @@ export class PaymentTables extends Construct {
       const definition: (typeof TABLES)[TableKey] = TABLES[key];
       return new dynamodb.TableV2(this, definition.id, {
         partitionKey: { name: definition.partitionKey, type: dynamodb.AttributeType.STRING },
-        ...('sortKey' in definition ? { sortKey: { name: definition.sortKey, type: dynamodb.AttributeType.NUMBER } } : {}),
         billing: dynamodb.Billing.onDemand(),
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         deletionProtection: true,
@@ -57,7 +54,6 @@ export class PaymentTables extends Construct {
     ]);
     this.apiKeys = table('apiKeys');
     this.events = table('events');
-    this.boundaries = table('boundaries');
   }
 
   /**
@@ -67,7 +63,7 @@ export class PaymentTables extends Construct {
    */
   public bind(fn: lambda.Function, access: TableAccess): Record<string, string> {
     const added: Record<string, string> = {};
-    const byKey: Record<TableKey, dynamodb.TableV2> = { customers: this.customers, apiKeys: this.apiKeys, events: this.events, boundaries: this.boundaries };
+    const byKey: Record<TableKey, dynamodb.TableV2> = { customers: this.customers, apiKeys: this.apiKeys, events: this.events };
     for (const key of Object.keys(access) as TableKey[]) {
       const table = byKey[key];
       const granted = access[key] ?? [];

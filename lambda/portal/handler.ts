@@ -1,8 +1,10 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { FlushClock } from '../shared/ports';
 import { headerValue } from '../shared/headers';
 import { createObservability, type Observability } from '../shared/observability';
 import { stageBaseUrl } from '../shared/portal-paths';
 import { checkSameOrigin, PageError, type Page, type Portal, type PortalClients, type RequestContext, type Result } from './context';
+import { stageFlushes } from '../shared/aws/flush-coordinator';
 import { dynamoIssuanceStore, type IssuanceStore } from './issuance';
 import { errorPage, FAILURE_PAGE } from './pages/error';
 import { renderPage } from './response';
@@ -20,6 +22,8 @@ import { parseCookies } from './session';
 export interface PortalDeps extends PortalClients {
   readonly issuance?: IssuanceStore;
   readonly now?: () => Date;
+  /** The stage flusher's clock and waits. @default the system clock and timers */
+  readonly flushClock?: FlushClock;
   /** Pages say plainly that payments are simulated (the local run's fake Stripe). @default false */
   readonly testMode?: boolean;
   readonly observability?: Observability;
@@ -35,9 +39,10 @@ export function makePortalHandler(deps: PortalDeps): (event: APIGatewayProxyEven
     stripe: deps.stripe,
     sessionSecret: deps.sessionSecret,
     flusher: deps.flusher,
+    flushes: stageFlushes(settings.flush, { dynamodb, flusher: deps.flusher, ...(deps.flushClock === undefined ? {} : { clock: deps.flushClock }) }),
     assets: deps.assets,
     issuance: deps.issuance ?? dynamoIssuanceStore(dynamodb, settings.tables.events),
-    keyStore: { client: dynamodb, tables: { customers: settings.tables.customers, apiKeys: settings.tables.apiKeys, boundaries: settings.tables.boundaries }, now },
+    keyStore: { client: dynamodb, tables: { customers: settings.tables.customers, apiKeys: settings.tables.apiKeys }, now },
     now,
     logger,
   };

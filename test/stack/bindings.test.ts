@@ -82,10 +82,10 @@ describe('functions bound to tables and secrets', () => {
       Usage: { tables: ['customers'], secrets: [] },
       // A tool call goes through the API with the caller's credential: the MCP function reads no table.
       Mcp: { tables: [], secrets: [] },
-      StripeWebhook: { tables: ['boundaries', 'customers', 'events'], secrets: sorted([STRIPE_API_KEY, WEBHOOK_SECRET]) },
-      Portal: { tables: ['apiKeys', 'boundaries', 'customers', 'events'], secrets: sorted([sessionSecret, STRIPE_API_KEY]) },
+      StripeWebhook: { tables: ['customers', 'events'], secrets: sorted([STRIPE_API_KEY, WEBHOOK_SECRET]) },
+      Portal: { tables: ['apiKeys', 'customers', 'events'], secrets: sorted([sessionSecret, STRIPE_API_KEY]) },
       SampleBackend: { tables: [], secrets: [] },
-      Clock: { tables: ['boundaries'], secrets: [] },
+      Clock: { tables: ['events'], secrets: [] },
       MeteringFunction: { tables: ['customers', 'events'], secrets: [STRIPE_API_KEY] },
       MeteringDeadLetter: { tables: ['events'], secrets: [] },
     });
