@@ -36,6 +36,10 @@ describe('operations (default configuration)', () => {
     expect(expressions('402 decisions by reason')).toEqual([`SEARCH('{Tollgate,outcome,reason,service} MetricName="Decisions" outcome="deny"', 'Sum', 300)`]);
   });
 
+  it("charts MCP tool calls by tool and outcome from the MCP function's McpToolCall metric", () => {
+    expect(expressions('MCP tool calls by tool and outcome')).toEqual([`SEARCH('{Tollgate,outcome,service,tool} MetricName="McpToolCall"', 'Sum', 300)`]);
+  });
+
   it('charts 401/402/429/503 from the access log by a metric filter with the status as dimension', () => {
     const metrics = widget('Responses 401 / 402 / 429 / 503 (access log)').properties.metrics as any[];
     expect(metrics.map((m) => m.slice(0, 4))).toEqual(['401', '402', '429', '503'].map((s) => ['Tollgate/Logs', 'Responses', 'status', s]));
