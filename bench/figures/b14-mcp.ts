@@ -9,6 +9,7 @@ import { countRequests } from '../lib/request-counter';
 import { SIZES } from '../lib/sizes';
 import { exactMeasure, percentile, ratioMeasure, summarize } from '../lib/stats';
 import type { Figure } from '../lib/types';
+import { quietHandlers } from '../lib/quiet-sdk';
 
 /**
  * What the design supports: a tool call costs its route's HTTP call plus one MCP request through the
@@ -29,8 +30,7 @@ export const figure: Figure = {
   id: 'B14',
   title: 'MCP tool call / the same HTTP call through the local gateway; DynamoDB requests per call',
   async run(context) {
-    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    quietHandlers();
     const sizes = SIZES[context.mode];
     const config = loadProjectConfig(context.root);
     const built = buildLocalDocument(config, context.root);
