@@ -19,13 +19,14 @@ const INTEGRATION = [
   'test/lib/{bundling,portal-docs}.test.ts',
   'test/lint/boundaries.test.ts',
   'test/local/{dynamodb-private,metering-feed,parity,scopes,server,settings,stack,subject-index,test-billing,tokens,usage}.test.ts',
+  'test/mcp/{bundle,client-script,mcp.integration}.test.ts',
   'test/metering/{grants,handler.integration,metering.property,stripe.integration,write-attributes}.test.ts',
   'test/observability/log-hygiene.test.ts',
   'test/portal/{handler,settings}.test.ts',
   'test/scripts/vendor.integration.test.ts',
   'test/shared/aws/flush-coordinator.test.ts',
   'test/shared/customers/keys.test.ts',
-  'test/stack/{app-entry,bindings,clock,configuration,issuers,metering,operations,scale,tollgate-stack}.test.ts',
+  'test/stack/{app-entry,bindings,clock,configuration,issuers,mcp,metering,operations,scale,tollgate-stack}.test.ts',
   'test/webhook/{checkout-link,flows,grants,ordering.property,parking,payment-state,refetch,signature,usage}.test.ts',
 ];
 const E2E = [

@@ -7,6 +7,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { deployWarnings } from './config/deploy-checks';
 import type { TollgateConfig } from './config/tollgate-config';
 import { ACCESS_LOG_FORMAT } from '../lambda/shared/access-log';
@@ -15,7 +17,9 @@ import { STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
 import { portalEnvironment } from '../lambda/portal/settings';
 import { portalCatalog } from './config/portal-catalog';
 import { writePortalAssets } from './bundling';
-import { backendTarget, buildApiDocument, configuredBuildOptions, readRoutes, routeScopesOf, type BuiltApi } from './openapi/build';
+import { backendTarget, buildApiDocument, configuredBuildOptions, readMcpCatalog, readRoutes, routeScopesOf, type BuiltApi } from './openapi/build';
+import { CATALOG_FILE, type McpCatalog } from '../lambda/mcp/catalog';
+import { mcpEnvironment } from '../lambda/mcp/settings';
 import { Operations } from './operations';
 import { assertEnvironmentFits, issuersEnvironment } from '../lambda/shared/issuers';
 import { SUBJECT_INDEX } from '../lambda/shared/customers/subjects';
@@ -70,6 +74,8 @@ export class TollgateStack extends Stack {
   public readonly metering: Metering;
   public readonly backend?: TollgateFunction;
   public readonly usage: TollgateFunction;
+  /** The MCP endpoint (lambda/mcp), when the document marks operations `"mcp"`. */
+  public readonly mcp?: TollgateFunction;
   public readonly built: BuiltApi;
 
   constructor(scope: Construct, id: string, props: TollgateStackProps) {
@@ -103,6 +109,8 @@ export class TollgateStack extends Stack {
     this.usage = this.buildUsage(config);
     this.webhook = this.buildWebhook(config, webhookSecret, stripeApiKey);
     this.portal = this.buildPortal(config, routes, props.apiDocument, stripeApiKey);
+    const catalog = readMcpCatalog(props.apiDocument);
+    this.mcp = catalog === undefined ? undefined : this.buildMcp(config, catalog);
 
     const built = (this.built = buildApiDocument({
       document: props.apiDocument,
@@ -112,6 +120,7 @@ export class TollgateStack extends Stack {
       backend: backendTarget(config, { sampleBackend: this.backend && invocationUri(this.backend) }),
       ...configuredBuildOptions(config),
       portalUri: invocationUri(this.portal),
+      ...(this.mcp === undefined ? {} : { mcpUri: invocationUri(this.mcp) }),
     }));
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
@@ -143,6 +152,7 @@ export class TollgateStack extends Stack {
       authorizer: this.authorizer,
       webhook: this.webhook,
       clock: this.clock,
+      ...(this.mcp === undefined ? {} : { mcp: this.mcp }),
     });
 
     this.addOutputs(config.stageName);
@@ -191,6 +201,28 @@ export class TollgateStack extends Stack {
     });
     this.tables.bind(usage, USAGE_ACTIONS);
     return usage;
+  }
+
+  /**
+   * The MCP endpoint: the marked operations as tools. No grant beyond its logs: a tool call is its
+   * route's HTTP call through this API with the caller's credential, so the authorizer decides it and
+   * the access log meters it; the function reads no table and reaches no backend by another path.
+   */
+  private buildMcp(config: TollgateConfig, catalog: McpCatalog): TollgateFunction {
+    return new TollgateFunction(this, 'Mcp', {
+      entry: 'mcp',
+      logRetentionDays: config.operations.functionLogRetentionDays,
+      description: "tollgate MCP endpoint: the API's marked operations as tools, each call sent through the API with the caller's credential",
+      // API Gateway cuts an integration at 29 s; the inner call gives up first (lambda/mcp/call.ts).
+      timeout: Duration.seconds(29),
+      memorySize: 512,
+      // Capped: each tool call holds this function for its route's whole call, so a flood of slow tool
+      // calls cannot take the account's unreserved concurrency from the portal and the backend.
+      reservedConcurrentExecutions: config.reservedConcurrency?.mcp,
+      environment: mcpEnvironment({ authorizationServers: configuredBuildOptions(config).authorizationServers ?? [], corsAllowOrigin: config.corsAllowOrigin }),
+      // The tools are too large for the 4 KB environment: a file beside the bundle, read at init.
+      afterBundling: (output) => (writeFileSync(path.join(output, CATALOG_FILE), JSON.stringify(catalog)), []),
+    });
   }
 
   /** The Stripe webhook: verified, idempotent, order-safe payment state. */
@@ -252,7 +284,7 @@ export class TollgateStack extends Stack {
   /** SpecRestApi adds no invoke permissions: the integrations' and the authorizer's. */
   private allowApiGatewayInvoke(): void {
     const apiGateway = new iam.ServicePrincipal('apigateway.amazonaws.com');
-    for (const [name, fn] of [['Backend', this.backend], ['Webhook', this.webhook], ['Usage', this.usage], ['Portal', this.portal]] as const) {
+    for (const [name, fn] of [['Backend', this.backend], ['Webhook', this.webhook], ['Usage', this.usage], ['Portal', this.portal], ['Mcp', this.mcp]] as const) {
       fn?.addPermission(`ApiInvoke${name}`, { principal: apiGateway, sourceArn: this.api.arnForExecuteApi() });
     }
     this.authorizer.addPermission('ApiInvokeAuthorizer', {

@@ -37,6 +37,12 @@ export interface TollgateConfig {
   readonly checkoutUrl?: string;
   /** The Stripe customer portal (payment methods, invoices, plan changes). @default - none */
   readonly portalUrl?: string;
+  /**
+   * The URL clients reach the stage at (a custom domain, or the stage URL `cdk deploy` prints). API
+   * Gateway writes only literals in a gateway response's headers, so the 401's `resource_metadata`
+   * (MCP's OAuth discovery, RFC 9728) can name the metadata only from here. @default - none
+   */
+  readonly publicUrl?: string;
   /** Secrets Manager secret holding the Stripe webhook signing secret(s). */
   readonly stripeWebhookSecretName: string;
   /** Secrets Manager secret holding a Stripe API key (restricted, read-only). @default - none: no re-fetch from Stripe */
@@ -66,7 +72,7 @@ export interface TollgateConfig {
    * Reserved concurrency per function: the authorizer's is kept for it (so a slow webhook, metering or
    * clock cannot take the API's), the others' caps them. `off` reserves none (a new account whose
    * concurrency quota is below 100 + the sum cannot reserve any).
-   * @default authorizer: the stage's rate × 50 ms (at least 10), webhook 10, metering 5, clock 1
+   * @default authorizer: the stage's rate × 50 ms (at least 10), webhook 10, metering 5, clock 1, mcp 10
    */
   readonly reservedConcurrency?: ReservedConcurrency;
   /** Stage throttling: steady requests per second and burst. @default 100 and 200 */
@@ -93,6 +99,8 @@ export interface ReservedConcurrency {
   readonly webhook: number;
   readonly metering: number;
   readonly clock: number;
+  /** The MCP endpoint, when the document marks operations `"mcp"`: a tool call holds it for its route's whole call. */
+  readonly mcp: number;
 }
 
 /** The authorizer's default reservation: every request of the stage's rate held for 50 ms at once. */
@@ -101,6 +109,7 @@ export const defaultReservedConcurrency = (throttleRateLimit: number): ReservedC
   webhook: 10,
   metering: 5,
   clock: 1,
+  mcp: 10,
 });
 
 /** A prepaid pack: `credits` units for one payment of the one-time Stripe `price` (lookup key or id). */
@@ -254,6 +263,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     docsBaseUrl: url('docsBaseUrl', undefined),
     checkoutUrl: url('checkoutUrl', undefined),
     portalUrl: url('portalUrl', undefined),
+    publicUrl: url('publicUrl', undefined),
     stripeWebhookSecretName:
       secretName('stripeWebhookSecretName', DEFAULT_CONFIG.stripeWebhookSecretName, true) ?? DEFAULT_CONFIG.stripeWebhookSecretName,
     stripeApiKeySecretName: secretName('stripeApiKeySecretName', undefined, false),
@@ -336,9 +346,9 @@ function readPlans(value: unknown, problems: string[]): Plans {
   return out;
 }
 
-const CONCURRENCY_FUNCTIONS = ['authorizer', 'webhook', 'metering', 'clock'] as const;
+const CONCURRENCY_FUNCTIONS = ['authorizer', 'webhook', 'metering', 'clock', 'mcp'] as const;
 
-/** `off`, or an object naming any of the four functions (the rest keep their defaults). */
+/** `off`, or an object naming any of the five functions (the rest keep their defaults). */
 function readReservedConcurrency(value: unknown, throttleRateLimit: number, problems: string[]): ReservedConcurrency | undefined {
   const key = `${CONTEXT_PREFIX}reservedConcurrency`;
   const defaults = defaultReservedConcurrency(throttleRateLimit);
@@ -346,7 +356,7 @@ function readReservedConcurrency(value: unknown, throttleRateLimit: number, prob
   if (value === 'off' || value === false || value === 'false') return undefined;
   const spec = jsonValue(value);
   if (!isObject(spec)) {
-    problems.push(`${key} is ${JSON.stringify(value)}: use "off" or an object such as {"authorizer": 50, "webhook": 10, "metering": 5, "clock": 1}`);
+    problems.push(`${key} is ${JSON.stringify(value)}: use "off" or an object such as {"authorizer": 50, "webhook": 10, "metering": 5, "clock": 1, "mcp": 10}`);
     return defaults;
   }
   const out: Record<string, number> = { ...defaults };

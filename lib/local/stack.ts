@@ -10,6 +10,10 @@ import { createTokenAuthenticator } from '../../lambda/authorizer/token-auth';
 import { handler as sampleBackend } from '../../lambda/backend/index';
 import { composeClock } from '../../lambda/clock/compose';
 import type { ClockRun } from '../../lambda/clock/handler';
+import type { Gateway } from '../../lambda/mcp/call';
+import type { McpCatalog } from '../../lambda/mcp/catalog';
+import { composeMcp } from '../../lambda/mcp/compose';
+import { loadMcpSettings, mcpEnvironment, type McpSettings } from '../../lambda/mcp/settings';
 import { composeMetering } from '../../lambda/metering/compose';
 import type { MeteringResult } from '../../lambda/metering/handler';
 import type { MeteringRules } from '../../lambda/metering/rules';
@@ -61,6 +65,7 @@ export const LOCAL_FUNCTION_NAMES = {
   portal: 'tollgate-portal',
   testCheckout: 'tollgate-test-checkout',
   usage: 'tollgate-usage',
+  mcp: 'tollgate-mcp',
 } as const;
 export const LOCAL_REST_API_ID = 'local';
 export const LOCAL_TABLE_PREFIX = 'tollgate';
@@ -96,6 +101,7 @@ export interface LocalSettings {
   readonly portal: PortalSettings;
   readonly usage: UsageSettings;
   readonly metering: MeteringSettings;
+  readonly mcp: McpSettings;
 }
 
 /** Every function's settings, each through the environment contract its deployed function reads. */
@@ -108,6 +114,7 @@ export function localSettings(config: TollgateConfig, routes: readonly RouteRule
     portal: loadPortalSettings({ ...tableEnvironment(tables), ...authorizerEnvironment({ ...config, routes }), ...portalEnvironment(portalCatalog(config), LOCAL_SESSION_SECRET_ID, config) }),
     usage: loadUsageSettings({ ...tableEnvironment({ customers }), ...usageEnvironment(config) }),
     metering: meteringSettingsFor(config, routes, tables),
+    mcp: loadMcpSettings(mcpEnvironment({ authorizationServers: configuredBuildOptions(config).authorizationServers ?? [], corsAllowOrigin: config.corsAllowOrigin })),
   };
 }
 
@@ -121,6 +128,7 @@ export function buildLocalDocument(config: TollgateConfig, root: string): BuiltA
     ...configuredBuildOptions(config),
     portalUri: localInvocationUri(LOCAL_FUNCTION_NAMES.portal),
     testCheckoutUri: localInvocationUri(LOCAL_FUNCTION_NAMES.testCheckout),
+    mcpUri: localInvocationUri(LOCAL_FUNCTION_NAMES.mcp),
     // The local server speaks http: the problem type URIs must resolve on it.
     selfScheme: 'http',
   });
@@ -145,7 +153,7 @@ export interface LocalApiOptions {
   readonly throttling?: boolean;
   /** Receives every access-log line the stage writes (lambda/shared/access-log.ts). @default - none */
   readonly accessLog?: (line: string) => void;
-  /** Receives the webhook's `access restored` log line of every recovery (lambda/webhook/recovery.ts). @default - none */
+  /** Receives the webhook's `access restored` log line of every recovery (lambda/webhook/recovery.ts) and the MCP endpoint's `tool call` lines. @default - none */
   readonly eventsLog?: (line: string) => void;
   /** `$context.domainName`: the local server's host and port, so the stage's own URLs resolve. @default "127.0.0.1" */
   readonly domainName?: string;
@@ -244,6 +252,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     }),
     [LOCAL_FUNCTION_NAMES.testCheckout]: localTestCheckout(options, clients.webhook, ref),
     [LOCAL_FUNCTION_NAMES.usage]: composeUsage(settings.usage, { dynamodb: clients.webhook, now: date }),
+    ...(built.mcp === undefined ? {} : { [LOCAL_FUNCTION_NAMES.mcp]: localMcp(settings.mcp, built.mcp, ref, options) }),
   };
   const accessLog =
     metering === undefined
@@ -301,6 +310,23 @@ function localTestCheckout(options: LocalApiOptions, client: DynamoDBClient, ref
           body: Buffer.from(payload, 'utf8'),
         })
       ).statusCode,
+  });
+}
+
+/** The MCP endpoint: its tool calls through the gateway in process (deployed: fetch to the stage's URL), its `tool call` lines in the events log. */
+function localMcp(settings: McpSettings, catalog: McpCatalog, ref: { readonly gateway?: LocalGateway }, options: LocalApiOptions): LocalFunction {
+  const gateway: Gateway = async (request) => {
+    const url = new URL(request.url);
+    const response = await ref.gateway!.handle({ method: request.method, path: `${url.pathname}${url.search}`, headers: request.headers, ...(request.body === undefined ? {} : { body: request.body }) });
+    return { status: response.statusCode, headers: response.headers, body: response.body.toString('utf8') };
+  };
+  const { eventsLog } = options;
+  return composeMcp(settings, {
+    catalog,
+    gateway,
+    observability: createObservability('tollgate-mcp'),
+    ...(options.now === undefined ? {} : { now: () => new Date(options.now!()) }),
+    ...(eventsLog === undefined ? {} : { onToolCall: (record) => eventsLog(JSON.stringify(record)) }),
   });
 }
 

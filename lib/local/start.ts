@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SettingsError } from '../../lambda/shared/settings';
-import { ConfigError } from '../config/tollgate-config';
+import { ConfigError, loadProjectConfig } from '../config/tollgate-config';
 import { PROJECT_ROOT } from '../contract';
 import { ApiDocumentError } from '../openapi/load';
 import { OpenApiError } from '../openapi/build';
@@ -111,6 +111,9 @@ function banner(run: LocalRun, stateDir: string, webhookSecret: string): string 
     `  for i in $(seq 8); do curl -s -o /dev/null -w '%{http_code} ' "${apiUrl}v1/search?q=tollgate" -H "Authorization: Bearer ${payg}"; sleep 0.3; done; echo    # 200s, then 402 credits_exhausted`,
     `  npx tollgate events send checkout.session.completed --customer ${DEMO_CUSTOMERS.payg} --credits 100    # top-up: 200 again`,
     '',
+    `MCP: ${apiUrl}mcp serves the operations marked "mcp" as tools, each call billed as its route (docs/mcp.md):`,
+    `  npm run mcp -- --key ${paying}    # the tools and their price; add a tool and its arguments to call it: search '{"q":"tollgate"}'`,
+    '',
     'real Stripe test-mode events (Stripe CLI), then restart with the secret it prints:',
     `  stripe listen --forward-to ${apiUrl}webhooks/stripe`,
     '  STRIPE_WEBHOOK_SECRET=whsec_… npm start',
@@ -148,6 +151,8 @@ async function main(): Promise<void> {
   }
   const port = parsePort(args.port ?? process.env.PORT);
   const context = parseContext(args.context ?? []);
+  // The 401 names the MCP protected-resource metadata at the URL callers use: a gateway header is a literal.
+  context['tollgate:publicUrl'] ??= `http://127.0.0.1:${port}/${loadProjectConfig(PROJECT_ROOT, context).stageName}`;
   const stateDir = stateDirectory(PROJECT_ROOT, process.env);
   // Locally the Powertools metrics would only print EMF lines; each decision's record rides on its line,
   // so POWERTOOLS_METRICS_DISABLED=false prints one line per decision.

@@ -1,5 +1,6 @@
 import { DEFAULT_CORS_ALLOW_HEADERS } from './integrations';
 import { TOLLGATE_PREFIX } from '../../lambda/shared/portal-paths';
+import { PROTECTED_RESOURCE_PATH } from '../../lambda/mcp/catalog';
 
 const PROBLEMS_PATH = `${TOLLGATE_PREFIX}/problems`;
 
@@ -25,6 +26,10 @@ export interface GatewayResponseOptions {
   readonly corsAllowOrigin: string;
   /** @default ["Authorization", "Content-Type"] */
   readonly corsAllowHeaders?: readonly string[];
+  /** The stage serves protected-resource metadata (RFC 9728, lib/openapi/mcp.ts): the 401 points to it. @default false */
+  readonly protectedResourceMetadata?: boolean;
+  /** The URL clients reach the stage at: a header can only name the metadata as a literal. @default - the 401's body names it, its header cannot */
+  readonly publicUrl?: string;
 }
 
 export interface GatewayResponse {
@@ -44,6 +49,41 @@ function problemTemplate(fields: ReadonlyArray<readonly [string, string]>): stri
 }
 
 const str = (value: string): string => `"${value}"`;
+
+type Field = readonly [string, string];
+
+/**
+ * The 401. With protected-resource metadata (MCP's OAuth discovery), its body names the metadata's URL
+ * (templates can build it per request) and, when the public URL is configured, so does
+ * `WWW-Authenticate`: header values are literals or whole variables, never a URL built from parts.
+ */
+function unauthorized(
+  options: GatewayResponseOptions,
+  base: string,
+  response: (status: number, headers: Record<string, string>, fields: readonly Field[]) => GatewayResponse,
+  requestId: Field,
+): GatewayResponse {
+  if (options.protectedResourceMetadata !== true) {
+    return response(401, { 'WWW-Authenticate': 'Bearer realm="tollgate"' }, [
+      ['type', str(`${base}/unauthorized`)],
+      ['title', str('Unauthorized')],
+      ['status', '401'],
+      ['detail', str('Send a valid API key as: Authorization: Bearer <key>.')],
+      requestId,
+    ]);
+  }
+  const publicUrl = options.publicUrl?.replace(/\/+$/, '');
+  if (publicUrl !== undefined && /['"\s\\]/.test(publicUrl)) throw new Error(`the public URL "${publicUrl}" cannot go in a header: use a URL without quotes, spaces or backslashes`);
+  const challenge = publicUrl === undefined ? 'Bearer realm="tollgate"' : `Bearer realm="tollgate", resource_metadata="${publicUrl}${PROTECTED_RESOURCE_PATH}"`;
+  return response(401, { 'WWW-Authenticate': challenge }, [
+    ['type', str(`${base}/unauthorized`)],
+    ['title', str('Unauthorized')],
+    ['status', '401'],
+    ['detail', str('Send a valid API key or access token as: Authorization: Bearer <credential>. resourceMetadata names the token issuers.')],
+    ['resourceMetadata', str(`${options.selfScheme ?? 'https'}://$context.domainName/$context.stage${PROTECTED_RESOURCE_PATH}`)],
+    requestId,
+  ]);
+}
 
 export function buildGatewayResponses(options: GatewayResponseOptions): Record<string, GatewayResponse> {
   // RFC 9457: a type URI should explain the problem when dereferenced. By default it names the stack's
@@ -93,13 +133,7 @@ export function buildGatewayResponses(options: GatewayResponseOptions): Record<s
       ['balance', '$context.authorizer.balance'],
       requestId,
     ]),
-    UNAUTHORIZED: response(401, { 'WWW-Authenticate': 'Bearer realm="tollgate"' }, [
-      ['type', str(`${base}/unauthorized`)],
-      ['title', str('Unauthorized')],
-      ['status', '401'],
-      ['detail', str('Send a valid API key as: Authorization: Bearer <key>.')],
-      requestId,
-    ]),
+    UNAUTHORIZED: unauthorized(options, base, response, requestId),
     AUTHORIZER_FAILURE: unavailable,
     AUTHORIZER_CONFIGURATION_ERROR: unavailable,
     THROTTLED: response(429, { 'Retry-After': String(RETRY_AFTER_SECONDS) }, [

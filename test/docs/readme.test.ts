@@ -29,6 +29,7 @@ describe('the documentation', () => {
       [/^(PORT|TOLLGATE_STATE_DIR|STRIPE_WEBHOOK_SECRET)=\S+ .*npm start\b/, 'test/local/lifecycle.test.ts', 'TOLLGATE_STATE_DIR'],
       [/^npm test$/, '.ci/run', 'npm test'],
       [/^npm run bench\b/, 'test/bench/smoke.test.ts', "'bench'"],
+      [/^npm run mcp\b/, 'test/mcp/client-script.test.ts', "'mcp'"],
       [/^npx jest\b/, 'package.json', '"jest"'],
       [/^npx tollgate\b/, 'test/docs/readme.test.ts', 'walk-through'],
       [/^curl -i http:\/\/127\.0\.0\.1:3000\/prod\//, 'test/docs/readme.test.ts', "argv[0] === 'curl'"],

@@ -80,6 +80,8 @@ describe('functions bound to tables and secrets', () => {
     expect(reach).toEqual({
       Authorizer: { tables: ['customers'], secrets: [] },
       Usage: { tables: ['customers'], secrets: [] },
+      // A tool call goes through the API with the caller's credential: the MCP function reads no table.
+      Mcp: { tables: [], secrets: [] },
       StripeWebhook: { tables: ['customers', 'events'], secrets: sorted([STRIPE_API_KEY, WEBHOOK_SECRET]) },
       Portal: { tables: ['apiKeys', 'customers', 'events'], secrets: sorted([sessionSecret, STRIPE_API_KEY]) },
       SampleBackend: { tables: [], secrets: [] },

@@ -127,6 +127,10 @@ describe('authorizer wiring', () => {
       ['GET', '/v1/reports/{reportId}', 'entitlement:premium-reports'],
       ['GET', '/v1/search', 'subscription', 1, 0],
       ['GET', '/tollgate/usage', 'key'],
+      // The MCP endpoint: any valid credential (its tool calls are decided as their own routes).
+      ['POST', '/mcp', 'key'],
+      ['GET', '/mcp', 'key'],
+      ['DELETE', '/mcp', 'key'],
     ]);
     expect(JSON.parse(env.TOLLGATE_PLANS)).toEqual({ pro: ['Pro', null, 'block'], sample_metered: ['Metered', 20, 'block'] });
     expect(env.TOLLGATE_GRACE_PERIOD_HOURS).toBe('72');
