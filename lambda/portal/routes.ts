@@ -1,3 +1,4 @@
+import { problem } from '../shared/http';
 import { PORTAL_PATHS } from '../shared/portal-paths';
 import { billing, checkout, success } from './checkout';
 import { PageError, type Answer, type Portal, type RequestContext, type Route } from './context';
@@ -15,7 +16,7 @@ const ASSET_NAME = /^[a-z0-9.-]{1,64}$/;
 async function asset(ctx: RequestContext, portal: Portal): Promise<Answer> {
   const name = ctx.event.pathParameters?.asset ?? '';
   const found = ASSET_NAME.test(name) ? await portal.assets.asset(name) : undefined;
-  if (found === undefined) return { statusCode: 404, headers: { 'Content-Type': 'text/plain', 'X-Content-Type-Options': 'nosniff' }, body: 'not found' };
+  if (found === undefined) return problem(404, 'Not found', 'The portal has no asset of this name.', {}, { 'X-Content-Type-Options': 'nosniff' });
   return {
     statusCode: 200,
     headers: { 'Content-Type': found.contentType, 'Cache-Control': 'public, max-age=3600', 'X-Content-Type-Options': 'nosniff' },
