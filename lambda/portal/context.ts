@@ -8,6 +8,7 @@ import type { AuthorizerCacheFlusher } from '../shared/ports';
 import type { PortalAssets } from './assets';
 import type { Html } from './html';
 import type { IssuanceStore } from './issuance';
+import type { SessionStore } from './sessions';
 import type { PortalSettings } from './settings';
 
 /**
@@ -31,6 +32,7 @@ export interface PortalClients {
 /** The clients, with the defaults resolved once per instance. */
 export interface Portal extends PortalClients {
   readonly issuance: IssuanceStore;
+  readonly sessions: SessionStore;
   readonly keyStore: ApiKeyStore;
   readonly now: () => Date;
   readonly logger: Observability['logger'];

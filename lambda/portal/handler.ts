@@ -8,6 +8,7 @@ import { errorPage, FAILURE_PAGE } from './pages/error';
 import { renderPage } from './response';
 import { routeFor } from './routes';
 import { parseCookies } from './session';
+import { dynamoSessionStore, type SessionStore } from './sessions';
 
 /**
  * The portal function: the API reference, the problem pages, the document, and the developer portal
@@ -19,6 +20,7 @@ import { parseCookies } from './session';
 
 export interface PortalDeps extends PortalClients {
   readonly issuance?: IssuanceStore;
+  readonly sessions?: SessionStore;
   readonly now?: () => Date;
   /** Pages say plainly that payments are simulated (the local run's fake Stripe). @default false */
   readonly testMode?: boolean;
@@ -37,6 +39,7 @@ export function makePortalHandler(deps: PortalDeps): (event: APIGatewayProxyEven
     flusher: deps.flusher,
     assets: deps.assets,
     issuance: deps.issuance ?? dynamoIssuanceStore(dynamodb, settings.tables.events),
+    sessions: deps.sessions ?? dynamoSessionStore(dynamodb, settings.tables.events),
     keyStore: { client: dynamodb, tables: { customers: settings.tables.customers, apiKeys: settings.tables.apiKeys, boundaries: settings.tables.boundaries }, now },
     now,
     logger,

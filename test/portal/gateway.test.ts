@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { createApiKey, listApiKeys } from '../../lambda/shared/customers/keys';
 import { portalCatalog } from '../../lib/config/portal-catalog';
 import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import { seedPrices } from '../../lib/local/stripe-run';
@@ -48,5 +49,49 @@ describe('portal assets through the gateway', () => {
     }
     const found = await request('GET', '/tollgate/assets/portal.css');
     expect(found.statusCode).toBe(200);
+  });
+});
+
+const FORM = { 'Content-Type': 'application/x-www-form-urlencoded', Origin: ORIGIN };
+/** The session cookie a response sets (`tg_session=<value>`), as a browser would send it back. */
+const sessionCookieOf = (answer: { multiValueHeaders: Record<string, string[]> }): string | undefined =>
+  (answer.multiValueHeaders['set-cookie'] ?? []).find((c) => c.startsWith('tg_session='))?.split(';')[0];
+
+describe('portal sessions through the gateway', () => {
+  it('ends the session on sign-out: a copied cookie can neither read the account page nor rotate the key', async () => {
+    const customerId = 'cus_portalSignOut1';
+    const { key, keyId } = await createApiKey({ client: tables.client, tables: tables.names }, { customerId });
+    const signedIn = await request('POST', '/tollgate/portal/sign-in', FORM, `key=${encodeURIComponent(key)}`);
+    expect(signedIn.statusCode).toBe(303);
+    const cookie = sessionCookieOf(signedIn)!;
+    expect(cookie).toMatch(/^tg_session=.+/);
+    expect((await request('GET', '/tollgate/portal/account', { Cookie: cookie })).statusCode).toBe(200);
+
+    const signedOut = await request('POST', '/tollgate/portal/sign-out', { ...FORM, Cookie: cookie });
+    expect(signedOut.statusCode).toBe(303);
+    expect(sessionCookieOf(signedOut)).toBe('tg_session=');
+
+    // The copied cookie, replayed after sign-out.
+    const account = await request('GET', '/tollgate/portal/account', { Cookie: cookie });
+    expect(account.statusCode).toBe(401);
+    expect(account.body.toString('utf8')).not.toContain(customerId);
+    const rotated = await request('POST', '/tollgate/portal/rotate', { ...FORM, Cookie: cookie });
+    expect(rotated.statusCode).toBe(401);
+    expect((await listApiKeys({ client: tables.client, tables: tables.names }, customerId)).map((k) => [k.keyId, k.state])).toEqual([[keyId, 'active']]);
+
+    // Signing in again opens a new session; the old cookie stays dead.
+    const again = sessionCookieOf(await request('POST', '/tollgate/portal/sign-in', FORM, `key=${encodeURIComponent(key)}`))!;
+    expect((await request('GET', '/tollgate/portal/account', { Cookie: again })).statusCode).toBe(200);
+    expect((await request('GET', '/tollgate/portal/account', { Cookie: cookie })).statusCode).toBe(401);
+  });
+
+  it('ends the session a rotation replaces: only the cookie the rotation set reads the account', async () => {
+    const { key } = await createApiKey({ client: tables.client, tables: tables.names }, { customerId: 'cus_portalSignOut2' });
+    const cookie = sessionCookieOf(await request('POST', '/tollgate/portal/sign-in', FORM, `key=${encodeURIComponent(key)}`))!;
+    const rotated = await request('POST', '/tollgate/portal/rotate', { ...FORM, Cookie: cookie });
+    expect(rotated.statusCode).toBe(200);
+    const next = sessionCookieOf(rotated)!;
+    expect((await request('GET', '/tollgate/portal/account', { Cookie: next })).statusCode).toBe(200);
+    expect((await request('GET', '/tollgate/portal/account', { Cookie: cookie })).statusCode).toBe(401);
   });
 });
