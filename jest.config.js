@@ -21,7 +21,7 @@ const INTEGRATION = [
   'test/local/{dynamodb-private,metering-feed,parity,scopes,server,settings,stack,subject-index,test-billing,tokens,usage}.test.ts',
   'test/metering/{grants,handler.integration,metering.property,stripe.integration,write-attributes}.test.ts',
   'test/observability/log-hygiene.test.ts',
-  'test/portal/{gateway,handler,settings}.test.ts',
+  'test/portal/{gateway,handler,settings,writes}.test.ts',
   'test/scripts/vendor.integration.test.ts',
   'test/shared/customers/keys.test.ts',
   'test/stack/{app-entry,bindings,clock,configuration,issuers,metering,operations,tollgate-stack}.test.ts',

@@ -19,10 +19,11 @@ import { backendTarget, buildApiDocument, configuredBuildOptions, readRoutes, ro
 import { Operations } from './operations';
 import { assertEnvironmentFits, issuersEnvironment } from '../lambda/shared/issuers';
 import { SUBJECT_INDEX } from '../lambda/shared/customers/subjects';
-import { PaymentTables } from './payment-tables';
+import { PaymentTables, type TableAccess } from './payment-tables';
 import { Metering } from './metering';
 import { bindSecret, TollgateFunction } from './tollgate-function';
 import { PORTAL_ENV } from '../lambda/portal/settings';
+import { PORTAL_CUSTOMER_WRITE_ATTRIBUTES, PORTAL_LEDGER_PREFIXES } from '../lambda/portal/writes';
 
 export interface TollgateStackProps extends StackProps {
   readonly config: TollgateConfig;
@@ -43,13 +44,16 @@ export const WEBHOOK_ACTIONS = {
   boundaries: ['dynamodb:PutItem'],
 } as const;
 export const CLOCK_ACTIONS = { boundaries: ['dynamodb:Query'] } as const;
-/** lambda/portal: sign-in and account reads, key issuance and rotation (keys.ts), issuance claims (issuance.ts). */
-export const PORTAL_ACTIONS = {
-  customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+/**
+ * lambda/portal: sign-in and account reads, key issuance and rotation (keys.ts) on key attributes only,
+ * and its own ledger items (issuance claims, sessions, the flush coordinator's), nothing else of the ledger.
+ */
+export const PORTAL_ACTIONS: TableAccess = {
+  customers: ['dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: PORTAL_CUSTOMER_WRITE_ATTRIBUTES }],
   apiKeys: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-  events: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  events: [{ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], leadingKeys: PORTAL_LEDGER_PREFIXES.map((prefix) => `${prefix}*`) }],
   boundaries: ['dynamodb:PutItem'],
-} as const;
+};
 
 /** API Gateway's URI for invoking a Lambda function as an integration or authorizer. */
 function invocationUri(fn: lambda.IFunction): string {

@@ -361,6 +361,25 @@ describe('permissions', () => {
     expect(dynamoGrants('SampleBackend')).toEqual({});
   });
 
+  it('scopes the portal to the ledger items it writes (dynamodb:LeadingKeys) and to key attributes of a customer (dynamodb:Attributes)', () => {
+    const statements = policyStatements('Portal');
+    const on = (table: string) => statements.filter((s) => JSON.stringify(s.Resource).includes(logicalIdOf(table, 'AWS::DynamoDB::GlobalTable')));
+    // The event ledger: checkout claims, sessions and the flush coordinator's items, every action on them alone.
+    const events = on('PaymentStateEventLedger');
+    expect(events).toHaveLength(1);
+    expect([events[0].Action].flat().sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(events[0].Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['checkout#*', 'session#*', 'flush-limit#*', 'flush#*'] } });
+    // The customers table: any item read (the decision the account shows); writes name the key attributes only.
+    const customers = on('PaymentStateCustomers');
+    const writes = customers.filter((s) => [s.Action].flat().includes('dynamodb:UpdateItem'));
+    expect(writes).toHaveLength(1);
+    expect([writes[0].Action].flat()).toEqual(['dynamodb:UpdateItem']);
+    expect(writes[0].Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'keysVersion', 'key_*'] } });
+    const reads = customers.filter((s) => s !== writes[0]);
+    expect(reads.flatMap((s) => [s.Action].flat())).toEqual(['dynamodb:GetItem']);
+    expect(reads.every((s) => s.Condition === undefined)).toBe(true);
+  });
+
   it('gives the portal its session secret and the cache flush, and no other secret', () => {
     const statements = policyStatements('Portal');
     const secrets = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('secretsmanager:')));
