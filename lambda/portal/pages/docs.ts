@@ -2,9 +2,24 @@ import { PORTAL_PATHS } from '../../shared/portal-paths';
 import type { Result } from '../context';
 import { DOCS_CSP, html, securityHeaders } from '../html';
 
+/**
+ * The explorer's configuration: everything in it that talks to a third party is off. Fonts come from the
+ * page, no telemetry, no developer tools, no hosted client; no AI agent (on loopback Scalar turns it on by
+ * default, and it uploads the API description to Scalar) and no MCP integration. The CSP would block
+ * them anyway: off, they neither show nor log an error.
+ */
+export const SCALAR_CONFIGURATION = {
+  withDefaultFonts: false,
+  hideClientButton: true,
+  telemetry: false,
+  showDeveloperTools: 'never',
+  agent: { disabled: true },
+  mcp: { disabled: true },
+} as const;
+
 /** The API reference: the explorer (Scalar) reading the stage's document, under its own CSP. */
 export function docsPage(base: string): Result {
-  const configuration = JSON.stringify({ withDefaultFonts: false, hideClientButton: true, telemetry: false, showDeveloperTools: 'never' });
+  const configuration = JSON.stringify(SCALAR_CONFIGURATION);
   const body = `<!doctype html>${html`<html lang="en">
 <head>
 <meta charset="utf-8">
