@@ -90,7 +90,11 @@ export async function success(ctx: RequestContext, portal: Portal): Promise<Answ
   if (clientReferenceId !== null && clientReferenceId === customerId) return subscribedPage(ctx.base);
   const alreadyShown = (): PageError =>
     new PageError(409, 'Key already shown', 'The API key of this checkout was already shown once and is never shown again. Sign in with it to manage your account; if it is lost, ask the operator for a new one.');
-  if (await portal.issuance.claimed(sessionId)) throw alreadyShown();
+  if (await portal.issuance.claimed(sessionId)) {
+    // The payer reloading the page that showed the key (signed in by it): their account, not an error.
+    if (signedInAs === customerId) return redirect(`${ctx.base}${PORTAL_PATHS.account}`);
+    throw alreadyShown();
+  }
   if (binding?.checkoutSessionId !== sessionId) {
     throw new PageError(403, 'Not your checkout', 'This checkout was started in another browser. A key is shown only once, only to the browser that paid. Nothing was issued.');
   }

@@ -95,6 +95,10 @@ describe('portal success page (key issuance, idempotent per Checkout Session)', 
       expect(keyOf(again.body)).toBeUndefined();
     }
     expect(await listApiKeys(keyStore(), customerId)).toHaveLength(1);
+    // The payer's own reload (signed in by the page that showed the key) goes to the account: expected, no error.
+    const session = cookieValue(setCookies(first)[SESSION_COOKIE]);
+    const payerReload = await portal.handle(portalEvent('GET', SUCCESS, { query: { session_id: sessionId }, cookies: { [SESSION_COOKIE]: session } }));
+    expect(payerReload).toMatchObject({ statusCode: 303, headers: { Location: `/prod${ACCOUNT}` } });
     const claim = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.events, Key: { eventId: issuanceId(sessionId) } }));
     expect(claim.Item).toMatchObject({ customerId, keyId: keys[0]!.keyId });
     expect(claim.Item?.expiresAt).toBeUndefined();
