@@ -15,6 +15,7 @@ const INTEGRATION = [
   'test/cli/{any-method,cli,deployed,local,parked,report,report-parity.integration,subjects,usage}.test.ts',
   'test/client/package.test.ts',
   'test/clock/clock.integration.test.ts',
+  'test/report/usage-recoveries.test.ts',
   'test/docs/readme.test.ts',
   'test/lib/{bundling,portal-docs}.test.ts',
   'test/lint/boundaries.test.ts',
