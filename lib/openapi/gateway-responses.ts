@@ -1,5 +1,6 @@
 import { DEFAULT_CORS_ALLOW_HEADERS } from './integrations';
 import { TOLLGATE_PREFIX } from '../../lambda/shared/portal-paths';
+import { OTHER_PROBLEMS } from '../../lambda/shared/problems';
 
 const PROBLEMS_PATH = `${TOLLGATE_PREFIX}/problems`;
 
@@ -97,7 +98,7 @@ export function buildGatewayResponses(options: GatewayResponseOptions): Record<s
       ['type', str(`${base}/unauthorized`)],
       ['title', str('Unauthorized')],
       ['status', '401'],
-      ['detail', str('Send a valid API key as: Authorization: Bearer <key>.')],
+      ['detail', str(OTHER_PROBLEMS.unauthorized.detail)],
       requestId,
     ]),
     AUTHORIZER_FAILURE: unavailable,
