@@ -101,8 +101,13 @@ export async function success(ctx: RequestContext, portal: Portal): Promise<Answ
   const at = portal.now();
   if (!(await portal.issuance.claim(sessionId, customerId, at))) throw alreadyShown();
   const created = await issueKey(portal, sessionId, customerId);
+  // The key is issued: nothing may fail its page now, not even the document "Try it" reads.
+  const document = await portal.assets.document().catch((err: unknown) => {
+    portal.logger.warn('the key page has no document to try the key with', { error: err instanceof Error ? err.message : 'non-error thrown' });
+    return undefined;
+  });
   return {
-    ...issuedKeyPage({ base: ctx.base, key: created.key, routes: portal.settings.routes }),
+    ...issuedKeyPage({ base: ctx.base, key: created.key, routes: portal.settings.routes, ...(document === undefined ? {} : { document }) }),
     cookies: [await sessionFor(portal, ctx.base, customerId, created.keyId, at), checkoutCookie(ctx.base, '')],
   };
 }

@@ -42,19 +42,18 @@ function parametersOf(document: Record<string, unknown>, method: string, path: s
 export interface ExampleRequest {
   /** The path with its parameters and required query filled, ready to follow the stage's base URL. */
   readonly path: string;
-  /** Every required parameter had an example in the document (else a placeholder stands in). */
+  /** Every required path and query parameter had an example in the document (else its name stands in). */
   readonly fromExamples: boolean;
+  /** It requires a header or cookie parameter, which a plain call does not send. */
+  readonly needsMore: boolean;
 }
 
-/**
- * The operation's path with required path and query parameters filled; undefined when the document has
- * no such operation, or it requires a header or cookie parameter (a plain call cannot send it).
- */
+/** The operation's path with required path and query parameters filled; undefined when the document has no such operation. */
 export function exampleRequest(document: Record<string, unknown>, method: string, path: string): ExampleRequest | undefined {
   const parameters = parametersOf(document, method, path);
   if (parameters === undefined) return undefined;
-  const required = parameters.filter((p) => p.required);
-  if (required.some((p) => p.in !== 'path' && p.in !== 'query')) return undefined;
+  const all = parameters.filter((p) => p.required);
+  const required = all.filter((p) => p.in === 'path' || p.in === 'query');
   let filled = path;
   const query = new URLSearchParams();
   for (const parameter of required) {
@@ -63,5 +62,5 @@ export function exampleRequest(document: Record<string, unknown>, method: string
     else query.append(parameter.name, value);
   }
   const search = query.toString();
-  return { path: search === '' ? filled : `${filled}?${search}`, fromExamples: required.every((p) => p.example !== undefined) };
+  return { path: search === '' ? filled : `${filled}?${search}`, fromExamples: required.every((p) => p.example !== undefined), needsMore: all.length > required.length };
 }

@@ -125,7 +125,7 @@ export const OWN_API_CUSTOMER = 'cus_test_1';
 function curl(apiUrl: string, op: OperationInfo, document: Record<string, unknown>, key: boolean): string | undefined {
   const method = op.method === 'ANY' ? 'GET' : op.method;
   const request = exampleRequest(document, op.method === 'ANY' ? 'x-amazon-apigateway-any-method' : method, op.path);
-  if (request === undefined) return undefined;
+  if (request === undefined || request.needsMore) return undefined;
   return `curl -i "${apiUrl}${withoutSlash(request.path)}"${method === 'GET' ? '' : ` -X ${method}`}${key ? ' -H "Authorization: Bearer $KEY"' : ''}`;
 }
 

@@ -129,10 +129,35 @@ describe('key pages', () => {
     { method: 'GET', path: '/v1/quotes', requires: { kind: 'subscription' } },
   ] as const;
 
-  it('tries the key on a paid GET route without path parameters, else any such GET, else /', () => {
+  it('tries the key on a paid GET route without path parameters, else any such GET, else not at all', () => {
     expect(tryRoute(routes)).toBe('/v1/quotes');
     expect(tryRoute(routes.slice(0, 3))).toBe('/v1/ping');
-    expect(tryRoute(routes.slice(1, 3))).toBe('/');
+    expect(tryRoute(routes.slice(1, 3))).toBeUndefined();
+    expect(text(issuedKeyPage({ base: BASE, key: 'tg_test_x', routes: routes.slice(1, 3) }))).not.toContain('Try it');
+  });
+
+  it("fills a route's required parameters from the document's examples, and skips one it cannot fill", () => {
+    const own = [
+      { method: 'GET', path: '/lookup', requires: { kind: 'subscription' }, usage: { cost: 2 } },
+      { method: 'GET', path: '/books/{isbn}', requires: { kind: 'subscription' } },
+      { method: 'GET', path: '/authors', requires: { kind: 'subscription' } },
+      { method: 'GET', path: '/render', requires: { kind: 'subscription' }, usage: { cost: 5, strict: true } },
+    ] as const;
+    const parameter = (name: string, where: string, example?: string) => ({ name, in: where, required: true, schema: { type: 'string', ...(example === undefined ? {} : { example }) } });
+    const document = {
+      paths: {
+        '/lookup': { get: { parameters: [parameter('title', 'query', 'sicp')] } },
+        '/books/{isbn}': { get: { parameters: [parameter('isbn', 'path', '9780262033848')] } },
+        '/authors': { get: { parameters: [parameter('X-Tenant', 'header', 'a')] } },
+        '/render': { get: {} },
+      },
+    };
+    // A paid route with an example first (not the one that costs units), then one sold by use; never a strict one.
+    expect(tryRoute(own, document)).toBe('/books/9780262033848');
+    expect(tryRoute([own[0], own[2], own[3]], document)).toBe('/lookup?title=sicp');
+    // A required header (a plain call cannot send it), a strict route, a parameter without an example: nothing to try.
+    const unfilled = { paths: { ...document.paths, '/lookup': { get: { parameters: [parameter('title', 'query')] } } } };
+    expect(tryRoute([own[0], own[2], own[3]], unfilled)).toBeUndefined();
   });
 
   it('shows an issued key once, escaped, with the Try it button on the stage', () => {
