@@ -4,7 +4,9 @@ import { usageAnswer } from '../../lambda/usage/handler';
 import { buildStripeEvent, stripeId } from '../../lib/stripe-events';
 import { signedDelivery, webhookFor } from '../webhook/support';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../lambda/shared/customers/keys';
+import { PACK_CREDITS_METADATA } from '../../lambda/portal/checkout';
 import { issuanceId } from '../../lambda/portal/issuance';
+import { CREDITS_METADATA_KEY } from '../../lambda/webhook/events';
 import { CHECKOUT_COOKIE, SESSION_COOKIE, sign } from '../../lambda/portal/session';
 import { completeCheckoutSession } from '../../lib/local/stripe-api/checkout-sessions';
 import { freshTables, type TestTables } from '../support/dynamodb';
@@ -148,6 +150,23 @@ describe('portal success page (key issuance, idempotent per Checkout Session)', 
     expect(await listApiKeys(keyStore(), customerId)).toHaveLength(0);
     const claim = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.events, Key: { eventId: issuanceId(paid.sessionId) } }));
     expect(claim.Item).toBeUndefined();
+  });
+
+  it('says credits were added, not "Subscribed", when the signed-in customer bought a credit pack', async () => {
+    const { key } = await createApiKey(keyStore(), { customerId: 'cus_portalPackBuyer1' });
+    const cookies = { [SESSION_COOKIE]: cookieValue((await signIn(key)).session) };
+    const started = await portal.handle(portalEvent('POST', CHECKOUT, { body: 'pack=credits_100', cookies }));
+    const sessionId = /test-checkout\/(cs_test_\w+)/.exec(started.headers?.Location as string)![1]!;
+    expect(portal.store.checkoutSessions.get(sessionId)).toMatchObject({ mode: 'payment', metadata: { tollgate_credits: '100' } });
+    completeCheckoutSession(portal.store, sessionId);
+    const done = await portal.handle(portalEvent('GET', SUCCESS, { query: { session_id: sessionId }, cookies }));
+    expect(done.statusCode).toBe(200);
+    expect(done.body).toContain('<title>Credits added</title>');
+    expect(done.body).toContain('100 credits');
+    expect(done.body).not.toContain('Subscribed');
+    expect(keyOf(done.body)).toBeUndefined();
+    // The metadata the portal writes is the one the webhook credits from.
+    expect(PACK_CREDITS_METADATA).toBe(CREDITS_METADATA_KEY);
   });
 
   it('says the existing keys now work when the signed-in customer paid, issuing no new key', async () => {

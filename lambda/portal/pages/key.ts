@@ -54,6 +54,14 @@ export function subscribedPage(base: string): Page {
   };
 }
 
+/** A credit pack bought by a customer that already holds keys: the same keys draw on the credits. */
+export function creditsAddedPage(base: string, credits: number): Page {
+  return {
+    title: 'Credits added',
+    body: html`<p>Payment received: ${credits} credits are added to your account within seconds. Your existing API keys draw on them: retry your request.</p><p><a href="${base}${PORTAL_PATHS.account}">Your account</a></p>`,
+  };
+}
+
 /**
  * What "Try it" calls: a secured GET with every required parameter filled from the document's examples
  * (example-request.ts), a paid route first, one sold by use next (it counts one call), the free tier
