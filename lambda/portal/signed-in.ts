@@ -2,7 +2,7 @@ import { decide } from '../shared/customers/standing';
 import { parseApiKey } from '../shared/customers/api-key';
 import { authenticateKey, keyRefusal } from '../shared/customers/authenticate';
 import { listApiKeys, rotateApiKey } from '../shared/customers/keys';
-import type { CustomerRecord } from '../shared/customers/record';
+import { isTerminal, type CustomerRecord } from '../shared/customers/record';
 import { readCustomer } from '../shared/customers/store';
 import { effectivePaymentUrls, PORTAL_PATHS } from '../shared/portal-paths';
 import { PageError, readForm, type Answer, type Portal, type RequestContext } from './context';
@@ -80,11 +80,14 @@ export async function account(ctx: RequestContext, portal: Portal): Promise<Answ
   // The item the session check read: decide() gives the same usage view the usage route answers with.
   const decision = decide(customer, settings.routes, portal.now(), { gracePeriodSeconds: settings.gracePeriodSeconds, plans: settings.plans, ...urls });
   const plan = decision.subscription?.plan;
+  const name = settings.catalog.plans.find((p) => p.lookupKey === plan)?.name ?? plan;
+  // A subscription that ended (and no longer runs to its period end) is no plan the customer holds.
+  const ended = decision.subscription !== undefined && isTerminal(decision.subscription.status) && !decision.standing.good;
   const { paymentUrl } = decision.context;
   return accountPage({
     base: ctx.base,
     customerId: customer.customerId,
-    planName: settings.catalog.plans.find((p) => p.lookupKey === plan)?.name ?? plan,
+    ...(ended ? (name === undefined ? {} : { endedPlanName: name }) : name === undefined ? {} : { planName: name }),
     subscriptionStatus: String(decision.context.subscriptionStatus),
     ...(decision.standing.good && decision.standing.warning !== undefined ? { warning: decision.standing.warning } : {}),
     ...(decision.reason === undefined ? {} : { reason: decision.reason }),

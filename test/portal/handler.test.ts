@@ -221,6 +221,37 @@ describe('portal sign-in', () => {
     expect(usageAnswer(record!, { customersTable: tables.names.customers, gracePeriodSeconds: 3600, plans: PLANS }, new Date())).toMatchObject({ used: 7, limit: 20, remaining: 13, credits: 3, resetsAt: resets });
   });
 
+  it('says a quota is used up, never "35 units used of 20", when calls went past it', async () => {
+    const customerId = 'cus_portalPastQuota1';
+    const { key } = await createApiKey(keyStore(), { customerId });
+    const periodEnd = Math.floor(Date.now() / 1000) + 10 * 24 * 3600;
+    const { handler } = webhookFor(tables, { plans: PLANS });
+    expect((await handler(signedDelivery(buildStripeEvent('customer.subscription.created', { customer: customerId, subscription: stripeId('sub'), created: Math.floor(Date.now() / 1000) - 60, lookupKey: 'sample_metered', currentPeriodEnd: periodEnd })))).statusCode).toBe(200);
+    await DynamoDBDocumentClient.from(tables.client).send(
+      new UpdateCommand({ TableName: tables.names.customers, Key: { customerId }, UpdateExpression: 'SET periodUsed = :used, usagePeriodEnd = :end', ExpressionAttributeValues: { ':used': 35, ':end': periodEnd } }),
+    );
+    const { session } = await signIn(key);
+    const account = await portal.handle(portalEvent('GET', ACCOUNT, { cookies: { tg_session: cookieValue(session) } }));
+    expect(account.body).toContain('<dd data-usage>20 of 20 units used: the quota is used up (15 more were served before the limit applied)</dd>');
+    expect(account.body).not.toContain('35 units used of 20');
+  });
+
+  it('says the customer holds no plan once its subscription was canceled', async () => {
+    const customerId = 'cus_portalCanceled1';
+    const { key } = await createApiKey(keyStore(), { customerId });
+    const { handler } = webhookFor(tables, { plans: PLANS });
+    const created = Math.floor(Date.now() / 1000) - 60;
+    const subscription = stripeId('sub');
+    expect((await handler(signedDelivery(buildStripeEvent('customer.subscription.created', { customer: customerId, subscription, created, lookupKey: 'pro' })))).statusCode).toBe(200);
+    const { session } = await signIn(key);
+    const before = await portal.handle(portalEvent('GET', ACCOUNT, { cookies: { tg_session: cookieValue(session) } }));
+    expect(before.body).toContain('<dt>Plan</dt><dd>Pro</dd>');
+    expect((await handler(signedDelivery(buildStripeEvent('customer.subscription.deleted', { customer: customerId, subscription, created: created + 1, lookupKey: 'pro' })))).statusCode).toBe(200);
+    const after = await portal.handle(portalEvent('GET', ACCOUNT, { cookies: { tg_session: cookieValue(session) } }));
+    expect(after.body).toContain('<dt>Plan</dt><dd>none (Pro ended)</dd>');
+    expect(after.body).toContain('subscription_canceled');
+  });
+
   it('shows no usage to a customer whose plan counts nothing and who never had credits', async () => {
     const { key } = await createApiKey(keyStore(), { customerId: 'cus_portalUnmetered1' });
     const { session } = await signIn(key);
