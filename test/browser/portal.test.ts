@@ -179,6 +179,11 @@ describe('the developer portal in a browser', () => {
     expect(page.url()).not.toContain(key);
     await shot(page, 'key-shown-once');
     await accessible(page);
+    // Copy puts the key on the clipboard.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(started!.apiUrl).origin });
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.locator('[data-copy-result]', { hasText: 'Copied.' }).waitFor();
+    expect(await page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText())).toBe(key);
     // The portal's own script (the client helper) tries the key.
     await page.getByRole('button', { name: 'Try it' }).click();
     await page.locator('[data-try-result]', { hasText: '200: your key works.' }).waitFor();

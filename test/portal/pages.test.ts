@@ -162,7 +162,7 @@ describe('key pages', () => {
 
   it('shows an issued key once, escaped, with the Try it button on the stage', () => {
     const body = text(issuedKeyPage({ base: BASE, key: 'tg_test_"x', routes }));
-    expect(body).toContain('<input id="api-key" class="key" type="text" readonly value="tg_test_&quot;x" data-api-key>');
+    expect(body).toContain('<input id="api-key" class="key" type="text" readonly value="tg_test_&quot;x" data-api-key> <button type="button" data-copy-key>Copy</button>');
     expect(body).toContain('<button type="button" data-try-key data-url="/prod/v1/quotes">Try it</button>');
     expect(body).toContain('<strong>It is shown only this once</strong>');
   });

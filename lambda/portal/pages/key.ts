@@ -7,7 +7,7 @@ import { html, type Html } from '../html';
 /** The pages that show a key: once after a checkout, once after a rotation. Never cached (the layout's no-store). */
 
 const keyField = (key: string): Html =>
-  html`<p><label for="api-key">API key</label><input id="api-key" class="key" type="text" readonly value="${key}" data-api-key></p>`;
+  html`<p><label for="api-key">API key</label><input id="api-key" class="key" type="text" readonly value="${key}" data-api-key> <button type="button" data-copy-key>Copy</button> <output data-copy-result></output></p>`;
 
 export interface IssuedKeyView {
   readonly base: string;
