@@ -8,6 +8,7 @@ import type { AuthorizerCacheFlusher } from '../shared/ports';
 import type { PortalAssets } from './assets';
 import type { Html } from './html';
 import type { IssuanceStore } from './issuance';
+import type { PriceBook } from './prices';
 import type { SessionStore } from './sessions';
 import type { PortalSettings } from './settings';
 
@@ -33,6 +34,7 @@ export interface PortalClients {
 export interface Portal extends PortalClients {
   readonly issuance: IssuanceStore;
   readonly sessions: SessionStore;
+  readonly prices: PriceBook;
   readonly keyStore: ApiKeyStore;
   readonly now: () => Date;
   readonly logger: Observability['logger'];

@@ -5,6 +5,8 @@ import { isLookupKey, isMeterEventName } from '../../lambda/shared/requirements'
 import { DEFAULT_OPERATIONS_CONFIG, loadOperationsConfig, type OperationsConfig } from './operations';
 import type { TrustedIssuer } from '../../lambda/shared/issuers';
 import { readIssuers } from './issuers';
+import type { PortalBrand } from '../../lambda/portal/brand';
+import { readPortalBrand } from './portal-brand';
 
 /**
  * Deploy-time configuration: `cdk.json` context, overridable with `cdk synth -c tollgate:<name>=<value>`.
@@ -62,6 +64,8 @@ export interface TollgateConfig {
   readonly plans: Plans;
   /** Prepaid credit packs the portal offers (one-time Stripe prices). @default [] */
   readonly creditPacks: readonly CreditPack[];
+  /** The portal's product name, logo and colours (`portalName`, `portalLogoUrl`, `portalColors`). @default - tollgate's plain pages */
+  readonly portalBrand?: PortalBrand;
 }
 
 /** A prepaid pack: `credits` units for one payment of the one-time Stripe `price` (lookup key or id). */
@@ -218,6 +222,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     webhookThrottleRateLimit: integer('webhookThrottleRateLimit', DEFAULT_CONFIG.webhookThrottleRateLimit, 1, 10_000, 'requests per second'),
     webhookThrottleBurstLimit: integer('webhookThrottleBurstLimit', DEFAULT_CONFIG.webhookThrottleBurstLimit, 1, 5_000, 'requests'),
     operations: loadOperationsConfig(read, problems),
+    ...((brand) => (brand === undefined ? {} : { portalBrand: brand }))(readPortalBrand(read, problems)),
     // Absent, not empty, when none is trusted: the defaults stay as documented.
     ...((issuers) => (issuers.length === 0 ? {} : { issuers }))(readIssuers(raw('issuers'), problems)),
   };

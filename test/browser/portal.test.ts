@@ -146,6 +146,9 @@ describe('the developer portal in a browser', () => {
 
     await page.goto(denied.body.paymentUrl);
     await page.getByRole('heading', { level: 1, name: 'Plans' }).waitFor();
+    // Each plan with its price as the (fake) Stripe API has it, read by lookup key.
+    expect(await page.locator('.plans li').filter({ hasText: 'Subscribe to Pro' }).locator('[data-price]').textContent()).toBe('$20.00 per month');
+    expect(await page.locator('.plans li').filter({ hasText: 'Subscribe to Metered' }).locator('[data-price]').textContent()).toBe('$5.00 per month');
     await shot(page, 'portal-plans');
     await accessible(page);
     await page.getByRole('link', { name: 'Sign in' }).first().click();
@@ -255,6 +258,12 @@ describe('the developer portal in a browser', () => {
     await shot(page, 'test-billing-portal');
     await accessible(page);
     await page.getByRole('button', { name: 'Cancel Pro now' }).click();
+    // It asks first.
+    await page.getByRole('heading', { level: 1, name: 'Cancel Pro?' }).waitFor();
+    await shot(page, 'test-billing-portal-confirm-cancel');
+    await accessible(page);
+    expect((await callFromOtherOrigin(api, 'v1/quotes', key)).status).toBe(200);
+    await page.getByRole('button', { name: 'Yes, cancel Pro now' }).click();
     await page.locator('main', { hasText: 'No active subscription.' }).waitFor();
     await shot(page, 'test-billing-portal-canceled');
     const denied = await callFromOtherOrigin(api, 'v1/quotes', key);
@@ -292,6 +301,10 @@ describe('the developer portal in a browser', () => {
     for (const feature of [/Ask AI/i, /MCP/, /Generate SDK/i, /Developer Tools/i]) expect({ feature: String(feature), shown: await page.getByText(feature).count() }).toEqual({ feature: String(feature), shown: 0 });
     expect(blocked).toEqual([]);
     expect(external).toEqual([]);
+    // The reference leads to the plans and to sign-in.
+    expect(await page.getByRole('link', { name: 'Sign in' }).getAttribute('href')).toBe(`${new URL(started!.apiUrl).pathname}tollgate/portal/sign-in`);
+    await page.getByRole('link', { name: 'Plans and pricing' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Plans' }).waitFor();
     for (const reason of PAYMENT_REASONS) {
       const response = await page.goto(`${started!.apiUrl}tollgate/problems/${reason}`);
       expect(response?.status()).toBe(200);

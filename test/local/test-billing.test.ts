@@ -102,7 +102,15 @@ describe('the local test checkout and billing portal', () => {
     expect((await post(portal, 'action=cancel&subscription=sub_notyours')).statusCode).toBe(400);
     expect((await get('/v1/quotes', key)).statusCode).toBe(200);
 
-    expect((await post(portal, `action=cancel&subscription=${subscriptionId}`)).statusCode).toBe(303);
+    // Cancel asks first: the first POST shows what ends and changes nothing.
+    const asked = await post(portal, `action=cancel&subscription=${subscriptionId}`);
+    expect(asked.statusCode).toBe(200);
+    const question = asked.body.toString();
+    expect(question).toContain('<h1>Cancel Metered?</h1>');
+    expect(question).toContain('<input type="hidden" name="confirm" value="yes">');
+    expect(question).toContain(`<a href="${STAGE}${portal}">Keep Metered</a>`);
+    expect((await get('/v1/quotes', key)).statusCode).toBe(200);
+    expect((await post(portal, `action=cancel&subscription=${subscriptionId}&confirm=yes`)).statusCode).toBe(303);
     const after = await get('/v1/quotes', key);
     expect(after.statusCode).toBe(402);
     expect(json(after.body)).toMatchObject({ reason: 'subscription_canceled' });

@@ -323,6 +323,58 @@ describe('portal sign-in', () => {
   });
 });
 
+describe('the plans page and the brand', () => {
+  it("shows each plan's and pack's price as Stripe has it, read once per few minutes, and the plans without prices when Stripe fails", async () => {
+    let now = new Date('2026-11-30T12:00:00Z');
+    const clocked = await portalHarness(tables, { now: () => now });
+    try {
+      const plans = await clocked.handle(portalEvent('GET', '/tollgate/portal'));
+      expect(plans.statusCode).toBe(200);
+      expect(plans.body).toContain('<h3>Pro</h3><p class="price" data-price>$20.00 per month</p>');
+      expect(plans.body).toContain('<h3>100 credits</h3><p class="price" data-price>$10.00</p>');
+      const reads = () => clocked.api.requests.filter((r) => r.method === 'GET' && r.path === '/v1/prices');
+      expect(reads()).toHaveLength(1);
+      expect(reads()[0]!.body).toMatchObject({ lookup_keys: ['pro', 'sample_metered', 'credits_100'], active: 'true' });
+      await clocked.handle(portalEvent('GET', '/tollgate/portal'));
+      expect(reads()).toHaveLength(1);
+      // Past the cache's lifetime, Stripe is read again; when it fails, the plans still show.
+      now = new Date(now.getTime() + 6 * 60 * 1000);
+      clocked.api.failNext(1, { status: 500, body: { error: { type: 'api_error', message: 'down' } } });
+      const degraded = await clocked.handle(portalEvent('GET', '/tollgate/portal'));
+      expect(degraded.statusCode).toBe(200);
+      expect(degraded.body).toContain('Subscribe to Pro');
+      expect(degraded.body).not.toContain('data-price');
+      expect((await clocked.handle(portalEvent('GET', '/tollgate/portal'))).body).toContain('$20.00 per month');
+    } finally {
+      await clocked.close();
+    }
+  });
+
+  it("shows the seller's product name, logo and colours on every page, the logo's origin allowed by the CSP", async () => {
+    const branded = await portalHarness(tables, { brand: { name: 'Bookshop', logoUrl: 'https://cdn.bookshop.example/logo.svg', colors: { accent: '#0b57d0', link: '#7b1fa2' } } });
+    try {
+      const plans = await branded.handle(portalEvent('GET', '/tollgate/portal'));
+      expect(plans.body).toContain('<title>Plans · Bookshop</title>');
+      expect(plans.body).toContain('<span class="brand"><img src="https://cdn.bookshop.example/logo.svg" alt="" height="28"> <strong>Bookshop</strong></span>');
+      expect(plans.body).toContain('<link rel="stylesheet" href="/prod/tollgate/assets/brand.css">');
+      expect(plans.headers?.['Content-Security-Policy']).toContain("img-src 'self' data: https://cdn.bookshop.example;");
+      const css = await branded.handle(portalEvent('GET', '/tollgate/assets/{asset}', { pathParameters: { asset: 'brand.css' } }));
+      expect(css).toMatchObject({ statusCode: 200, headers: { 'Content-Type': 'text/css; charset=utf-8' }, body: ':root { --tollgate-accent: #0b57d0; --tollgate-link: #7b1fa2; }\n' });
+      const docs = await branded.handle(portalEvent('GET', '/tollgate/docs'));
+      expect(docs.body).toContain('<title>API reference · Bookshop</title>');
+      expect(docs.body).toContain('<a href="/prod/tollgate/portal">Plans and pricing</a> <a href="/prod/tollgate/portal/sign-in">Sign in</a>');
+      expect(docs.headers?.['Content-Security-Policy']).toContain('https://cdn.bookshop.example');
+    } finally {
+      await branded.close();
+    }
+    // Without a brand: tollgate's plain pages, no brand stylesheet, the CSP as it was.
+    const plain = await portal.handle(portalEvent('GET', '/tollgate/portal'));
+    expect(plain.body).toContain('<title>Plans</title>');
+    expect(plain.body).not.toContain('brand.css');
+    expect(plain.headers?.['Content-Security-Policy']).toContain("img-src 'self' data:;");
+  });
+});
+
 describe('portal pages', () => {
   it('carry a strict CSP, nosniff, a same-origin referrer policy and no-store, and escape what they echo', async () => {
     const pages = await Promise.all([
