@@ -24,8 +24,9 @@ const INTEGRATION = [
   'test/observability/log-hygiene.test.ts',
   'test/portal/{gateway,handler,settings,writes}.test.ts',
   'test/scripts/vendor.integration.test.ts',
+  'test/shared/aws/flush-coordinator.test.ts',
   'test/shared/customers/keys.test.ts',
-  'test/stack/{app-entry,bindings,clock,configuration,issuers,metering,operations,tollgate-stack}.test.ts',
+  'test/stack/{app-entry,bindings,clock,configuration,issuers,metering,operations,scale,tollgate-stack}.test.ts',
   'test/webhook/{checkout-link,flows,grants,ordering.property,parking,payment-state,refetch,signature,usage}.test.ts',
 ];
 const E2E = [

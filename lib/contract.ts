@@ -18,7 +18,6 @@ export const STACK_OUTPUTS = {
   customersTableName: 'CustomersTableName',
   apiKeysTableName: 'ApiKeysTableName',
   eventsTableName: 'EventsTableName',
-  boundariesTableName: 'BoundariesTableName',
   restApiId: 'RestApiId',
   stageName: 'StageName',
 } as const;

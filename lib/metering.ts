@@ -31,8 +31,6 @@ export interface MeteringProps {
   readonly tables: PaymentTables;
   /** The stage's access-log group. */
   readonly accessLogs: logs.ILogGroup;
-  readonly restApiId: string;
-  readonly stageName: string;
   /** The authorizer's route table (costs, strict, meters) and the plans. */
   readonly routes: readonly RouteRule[];
   readonly plans: Plans;
@@ -40,6 +38,8 @@ export interface MeteringProps {
   readonly stripeApiKey?: secretsmanager.ISecret;
   /** Days the functions' log groups keep their logs. @default 30 */
   readonly logRetentionDays?: number;
+  /** Reserved concurrency of the metering function: its cap, so a slow Stripe or a throttled table cannot take the API's. @default - none */
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -78,11 +78,8 @@ export class Metering extends Construct {
       description: 'tollgate metering: counts successful calls from the access log, draws quotas and credits, reports to Stripe meters',
       // Retries with backoff on contention and on Stripe 429s fit well inside.
       timeout: Duration.seconds(60),
-      environment: {
-        ...meteringEnvironment({ routes: props.routes, plans: props.plans }),
-        [ENV.restApiId]: props.restApiId,
-        [ENV.stageName]: props.stageName,
-      },
+      ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrency }),
+      environment: meteringEnvironment({ routes: props.routes, plans: props.plans }),
     });
     tables.bind(this.function, {
       // Its writes touch the usage counters and nothing else of the customer record (a bug or a forged

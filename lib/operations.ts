@@ -129,10 +129,11 @@ export class Operations extends Construct {
 
     const powertools = powertoolsMetrics(period);
     const flushFailures = new cloudwatch.MathExpression({
-      expression: 'FILL(webhook, 0) + FILL(clock, 0)',
+      expression: 'FILL(webhook, 0) + FILL(clock, 0) + FILL(portal, 0)',
       usingMetrics: {
         webhook: powertools(METRICS.cacheFlushes, SERVICES.webhook, { outcome: 'failed' }),
         clock: powertools(METRICS.cacheFlushes, SERVICES.clock, { outcome: 'failed' }),
+        portal: powertools(METRICS.cacheFlushes, SERVICES.portal, { outcome: 'failed' }),
       },
       label: 'failed flushes',
       period,
@@ -205,8 +206,8 @@ export class Operations extends Construct {
         'CacheFlushFailuresAlarm',
         signals.flushFailures,
         config.flushFailureThreshold,
-        `${config.flushFailureThreshold}+ authorizer cache flushes failed in ${minutes}: payments and cancellations wait for the authorizer cache TTL. ` +
-          'Check first: the "authorizer cache flush failed" lines of the webhook and clock logs (AccessDenied: the apigateway:DELETE grant on the stage\'s cache path; TooManyRequests: API Gateway\'s control-plane limit; NotFound: the stage name).',
+        `${config.flushFailureThreshold}+ authorizer cache flush calls failed in ${minutes}: the stage flusher retries them, and the clock sweeps what is left each minute; meanwhile a payment or a cancellation may wait for the authorizer cache TTL. ` +
+          'Check first: the "authorizer cache flush failed" lines of the webhook, clock and portal logs (AccessDenied: the apigateway:DELETE grant on the stage\'s cache path; TooManyRequests: the account\'s management budget of 10 calls/s, shared with deployments; NotFound: the stage name).',
       ),
       stripeReportingFailures: alarm(
         'StripeReportingFailuresAlarm',
@@ -290,6 +291,7 @@ export class Operations extends Construct {
       graph('Cache flushes', [
         powertools(METRICS.cacheFlushes, SERVICES.webhook, { outcome: 'flushed' }).with({ label: 'webhook flushed' }),
         powertools(METRICS.cacheFlushes, SERVICES.clock, { outcome: 'flushed' }).with({ label: 'clock flushed' }),
+        powertools(METRICS.cacheFlushes, SERVICES.portal, { outcome: 'flushed' }).with({ label: 'portal flushed' }),
         signals.flushFailures,
       ]),
       graph('Payment event → flush (ms)', [

@@ -44,8 +44,6 @@ export class PaymentTables extends Construct {
   public readonly customers: dynamodb.TableV2;
   public readonly apiKeys: dynamodb.TableV2;
   public readonly events: dynamodb.TableV2;
-  /** Time boundaries for the clock (lambda/shared/boundaries.ts). */
-  public readonly boundaries: dynamodb.TableV2;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -53,7 +51,6 @@ export class PaymentTables extends Construct {
       const definition: (typeof TABLES)[TableKey] = TABLES[key];
       return new dynamodb.TableV2(this, definition.id, {
         partitionKey: { name: definition.partitionKey, type: dynamodb.AttributeType.STRING },
-        ...('sortKey' in definition ? { sortKey: { name: definition.sortKey, type: dynamodb.AttributeType.NUMBER } } : {}),
         billing: dynamodb.Billing.onDemand(),
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         deletionProtection: true,
@@ -75,7 +72,6 @@ export class PaymentTables extends Construct {
     ]);
     this.apiKeys = table('apiKeys');
     this.events = table('events');
-    this.boundaries = table('boundaries');
   }
 
   /**
@@ -85,7 +81,7 @@ export class PaymentTables extends Construct {
    */
   public bind(fn: lambda.Function, access: TableAccess): Record<string, string> {
     const added: Record<string, string> = {};
-    const byKey: Record<TableKey, dynamodb.TableV2> = { customers: this.customers, apiKeys: this.apiKeys, events: this.events, boundaries: this.boundaries };
+    const byKey: Record<TableKey, dynamodb.TableV2> = { customers: this.customers, apiKeys: this.apiKeys, events: this.events };
     for (const key of Object.keys(access) as TableKey[]) {
       const table = byKey[key];
       const granted = access[key] ?? [];

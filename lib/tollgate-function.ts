@@ -21,6 +21,13 @@ export interface TollgateFunctionProps {
   readonly afterBundling?: (outputDir: string) => string[];
   /** Days the function's log group keeps its logs (tollgate:functionLogRetentionDays). @default 30 */
   readonly logRetentionDays?: number;
+  /** Concurrency kept for the function, and its cap (tollgate:reservedConcurrency). @default - none: the account's unreserved pool */
+  readonly reservedConcurrentExecutions?: number;
+  /**
+   * Lambda's own log lines (platform.start, platform.report): WARN drops them, about 670 B per
+   * invocation, which on a function invoked per request costs more than its compute. @default INFO
+   */
+  readonly systemLogLevel?: 'INFO' | 'WARN';
 }
 
 
@@ -44,8 +51,10 @@ export class TollgateFunction extends nodejs.NodejsFunction {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(5),
+      ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       tracing: lambda.Tracing.ACTIVE,
       loggingFormat: lambda.LoggingFormat.JSON,
+      ...(props.systemLogLevel === 'WARN' ? { systemLogLevelV2: lambda.SystemLogLevel.WARN } : {}),
       logGroup,
       environment: {
         POWERTOOLS_SERVICE_NAME: `tollgate-${props.entry}`,

@@ -10,7 +10,7 @@ import type { Construct } from 'constructs';
 import { deployWarnings } from './config/deploy-checks';
 import type { TollgateConfig } from './config/tollgate-config';
 import { ACCESS_LOG_FORMAT } from '../lambda/shared/access-log';
-import { ENV, authorizerEnvironment, plansEnvironment, usageEnvironment } from '../lambda/shared/settings';
+import { ENV, authorizerEnvironment, clockEnvironment, flushEnvironment, plansEnvironment, usageEnvironment } from '../lambda/shared/settings';
 import { STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
 import { portalEnvironment } from '../lambda/portal/settings';
 import { portalCatalog } from './config/portal-catalog';
@@ -39,20 +39,19 @@ export const USAGE_ACTIONS = { customers: ['dynamodb:GetItem'] } as const;
 export const AUTHORIZER_SUBJECT_ACTIONS = ['dynamodb:Query'] as const;
 export const WEBHOOK_ACTIONS = {
   customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-  // GetItem: the checkout links (lambda/webhook/checkout-link.ts).
+  // GetItem: the checkout links (lambda/webhook/checkout-link.ts) and the flush outbox; UpdateItem: the outbox too.
   events: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-  boundaries: ['dynamodb:PutItem'],
 } as const;
-export const CLOCK_ACTIONS = { boundaries: ['dynamodb:Query'] } as const;
+/** The clock sweeps the stage's flush outbox (lambda/shared/aws/flush-coordinator.ts). */
+export const CLOCK_ACTIONS = { events: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] } as const;
 /**
  * lambda/portal: sign-in and account reads, key issuance and rotation (keys.ts) on key attributes only,
- * and its own ledger items (issuance claims, sessions, the flush coordinator's), nothing else of the ledger.
+ * and its own ledger items (issuance claims, sessions, the stage flusher's outbox and rotation limit), nothing else of the ledger.
  */
 export const PORTAL_ACTIONS: TableAccess = {
   customers: ['dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: PORTAL_CUSTOMER_WRITE_ATTRIBUTES }],
   apiKeys: ['dynamodb:GetItem', 'dynamodb:PutItem'],
   events: [{ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], leadingKeys: PORTAL_LEDGER_PREFIXES.map((prefix) => `${prefix}*`) }],
-  boundaries: ['dynamodb:PutItem'],
 };
 
 /** API Gateway's URI for invoking a Lambda function as an integration or authorizer. */
@@ -132,15 +131,14 @@ export class TollgateStack extends Stack {
     this.metering = new Metering(this, 'Metering', {
       tables: this.tables,
       accessLogs,
-      restApiId: this.api.restApiId,
-      stageName: config.stageName,
       routes: built.routes,
       plans: config.plans,
+      ...(config.reservedConcurrency === undefined ? {} : { reservedConcurrency: config.reservedConcurrency.metering }),
       ...(stripeApiKey === undefined ? {} : { stripeApiKey }),
       logRetentionDays: config.operations.functionLogRetentionDays,
     });
 
-    this.allowCacheFlush(config.stageName, [this.webhook, this.clock, this.metering.function, this.portal]);
+    this.allowCacheFlush(config.stageName, [this.webhook, this.clock, this.portal]);
 
     new Operations(this, 'Operations', {
       config: config.operations,
@@ -168,6 +166,11 @@ export class TollgateStack extends Stack {
       description: 'tollgate REQUEST authorizer: API key and payment standing → whole-API policy',
       timeout: Duration.seconds(3),
       memorySize: 512,
+      // Kept for the authorizer: a slow webhook, metering or clock cannot take the API's concurrency.
+      reservedConcurrentExecutions: config.reservedConcurrency?.authorizer,
+      // Invoked per uncached decision (every call of a route sold by use): Lambda's own start and report
+      // lines would cost $0.33 per million decisions, a third of an invocation (docs/access-timing.md).
+      systemLogLevel: 'WARN',
       environment,
     });
     // Exactly the calls the function makes: one GetItem per uncached decision, or one UpdateItem per strict one.
@@ -201,10 +204,12 @@ export class TollgateStack extends Stack {
       logRetentionDays: config.operations.functionLogRetentionDays,
       description: 'tollgate Stripe webhook: verified, idempotent, order-safe payment state',
       timeout: Duration.seconds(10),
+      reservedConcurrentExecutions: config.reservedConcurrency?.webhook,
       environment: {
-        // Recovery analytics evaluate the authorizer's decision, grace period included (lambda/webhook/recovery.ts).
+        // Recovery analytics and the unlock rule evaluate the authorizer's decision, grace period included.
         [ENV.gracePeriodHours]: String(config.gracePeriodHours),
         ...plansEnvironment(config.plans),
+        ...flushEnvironment(config),
       },
     });
     // Exactly the calls lambda/webhook/store.ts makes (a transaction is authorized by its Put and Update).
@@ -265,22 +270,19 @@ export class TollgateStack extends Stack {
   }
 
   /**
-   * Time-based changes (key expiry, grace end, period end) have no event: the clock flushes the
-   * cache within seconds after each recorded boundary (lambda/clock/schedule.ts), a minute's run at a time.
+   * The clock: once a minute it sweeps the stage's flush outbox, making any flush a writer could not
+   * (lambda/clock/handler.ts). Locks that come with time wait for the cache TTL: no flush for them.
    */
   private buildClock(config: TollgateConfig): TollgateFunction {
     const clock = new TollgateFunction(this, 'Clock', {
       entry: 'clock',
       logRetentionDays: config.operations.functionLogRetentionDays,
-      description: 'tollgate clock: flushes the authorizer cache when a recorded time boundary has passed',
-      // A run waits up to two minutes for the boundaries of its window.
-      timeout: Duration.minutes(3),
+      description: 'tollgate clock: makes any authorizer-cache flush a writer left in the outbox',
+      // One flush and its retries within the coordinator's wait.
+      timeout: Duration.seconds(30),
       memorySize: 128,
-      environment: {
-        [ENV.gracePeriodHours]: String(config.gracePeriodHours),
-        [ENV.restApiId]: this.api.restApiId,
-        [ENV.stageName]: config.stageName,
-      },
+      reservedConcurrentExecutions: config.reservedConcurrency?.clock,
+      environment: clockEnvironment({ ...config, restApiId: this.api.restApiId }),
     });
     this.tables.bind(clock, CLOCK_ACTIONS);
     new events.Rule(this, 'ClockSchedule', {
@@ -317,7 +319,6 @@ export class TollgateStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.customersTableName, { value: this.tables.customers.tableName });
     new CfnOutput(this, STACK_OUTPUTS.apiKeysTableName, { value: this.tables.apiKeys.tableName });
     new CfnOutput(this, STACK_OUTPUTS.eventsTableName, { value: this.tables.events.tableName });
-    new CfnOutput(this, STACK_OUTPUTS.boundariesTableName, { value: this.tables.boundaries.tableName });
     new CfnOutput(this, STACK_OUTPUTS.restApiId, { value: this.api.restApiId });
     new CfnOutput(this, STACK_OUTPUTS.stageName, { value: stageName });
   }
@@ -352,7 +353,7 @@ export class TollgateStack extends Stack {
       memorySize: 512,
       environment: {
         ...authorizerEnvironment({ ...config, routes }),
-        ...portalEnvironment(portalCatalog(config), sessionSecret.secretName),
+        ...portalEnvironment(portalCatalog(config), sessionSecret.secretName, config),
       },
       afterBundling: (output) => (writePortalAssets(output, publicDocument), []),
     });

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { authorizerEnvironment } from '../../lambda/shared/settings';
+import { authorizerEnvironment, flushEnvironment } from '../../lambda/shared/settings';
+import { DEFAULT_CONFIG } from '../../lib/config/tollgate-config';
 import { TABLES } from '../../lambda/shared/tables';
 import { benchAuthorizerSettings } from '../lib/authorizer';
 import { bundle, type BundleName } from '../lib/bundles';
@@ -23,8 +24,8 @@ export function lambdaEnvironment(root: string): NodeJS.ProcessEnv {
     POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',
     [TABLES.customers.envVar]: 'bench-Customers',
     [TABLES.events.envVar]: 'bench-EventLedger',
-    [TABLES.boundaries.envVar]: 'bench-Boundaries',
     STRIPE_WEBHOOK_SECRET_ID: 'tollgate/stripe-webhook-secret',
+    ...flushEnvironment(DEFAULT_CONFIG),
     ...authorizerEnvironment({ routes: settings.routes, gracePeriodHours: 72, checkoutUrl: settings.checkoutUrl, portalUrl: settings.portalUrl }),
   };
 }

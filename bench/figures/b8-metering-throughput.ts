@@ -64,13 +64,10 @@ export const figure: Figure = {
     const settings = {
       customersTable: names.customers,
       eventsTable: names.events,
-      restApiId: 'bench',
-      stageName: 'prod',
       rules: { routes: [{ method: 'GET', path: '/v1/search', cost: 1 }], plans: { bench_plan: { name: 'Bench', quota: 1_000, overage: 'block' as const } } },
     };
     const handler = composeMetering(settings, {
       dynamodb: meteringClient,
-      flusher: { flush: () => Promise.resolve() },
       observability: createObservability('tollgate-metering', { namespace: 'TollgateBench', logLevel: 'SILENT' }),
     });
     const total = LINES[context.mode];

@@ -25,5 +25,7 @@ export async function loadFigure(id: FigureId): Promise<Figure> {
       return (await import('./b10-strict-decision')).figure;
     case 'B11':
       return (await import('./b11-jwt')).figure;
+    case 'B12':
+      return (await import('./b12-storm')).figure;
   }
 }

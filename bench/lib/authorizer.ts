@@ -48,7 +48,6 @@ export function benchWebhookSettings(names: TableNames): WebhookSettings {
   return loadWebhookSettings({
     [TABLES.customers.envVar]: names.customers,
     [TABLES.events.envVar]: names.events,
-    [TABLES.boundaries.envVar]: names.boundaries,
     ...webhookEnvironment(DEFAULT_CONFIG),
   });
 }

@@ -1,19 +1,18 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { stageFlushes } from '../shared/aws/flush-coordinator';
 import type { Observability } from '../shared/observability';
-import type { AuthorizerCacheFlusher } from '../shared/ports';
+import type { AuthorizerCacheFlusher, FlushClock } from '../shared/ports';
 import type { ClockSettings } from '../shared/settings';
 import { makeClockHandler } from './handler';
-import { DynamoBoundaryReader } from './store';
 
 /** What the clock talks to; the local run gives its own. */
 export interface ClockClients {
   readonly dynamodb: DynamoDBClient;
+  /** The management API's flush (counted). */
   readonly flusher: AuthorizerCacheFlusher;
   readonly observability?: Observability;
-  /** @default the system clock */
-  readonly now?: () => Date;
-  /** How a run waits for a boundary. @default a timer */
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** The stage flusher's clock and waits. @default the system clock and timers */
+  readonly flushClock?: FlushClock;
 }
 
 export type ClockHandler = ReturnType<typeof makeClockHandler>;
@@ -21,12 +20,8 @@ export type ClockHandler = ReturnType<typeof makeClockHandler>;
 /** The clock, wired once: index.ts and the local run build it here. */
 export function composeClock(settings: ClockSettings, clients: ClockClients): ClockHandler {
   return makeClockHandler({
-    boundaries: new DynamoBoundaryReader(clients.dynamodb, settings.boundariesTable),
-    flusher: clients.flusher,
+    flushes: stageFlushes(settings.flush, { dynamodb: clients.dynamodb, flusher: clients.flusher, ...(clients.flushClock === undefined ? {} : { clock: clients.flushClock }) }),
     target: { restApiId: settings.restApiId, stage: settings.stageName },
-    gracePeriodSeconds: settings.gracePeriodSeconds,
-    now: clients.now,
-    sleep: clients.sleep,
     observability: clients.observability,
   });
 }

@@ -1,41 +1,28 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import { BOUNDARY_KINDS, type BoundaryKind, type RecordedBoundary } from '../shared/boundaries';
 import { countOne, type Observability } from '../shared/observability';
-import type { AuthorizerCacheFlusher, FlushTarget } from '../shared/ports';
-import { dueInstants, flushTimes, planRun, recordedWindow, type Window } from './schedule';
+import type { AccessFlushes, FlushOutcome, FlushTarget } from '../shared/ports';
 
-/** Finds recorded boundaries of a kind whose `at` lies in a window. */
-export interface BoundaryReader {
-  between(kind: BoundaryKind, window: Window): Promise<RecordedBoundary[]>;
-}
+/**
+ * The clock: once a minute, the stage's flush outbox is swept. A writer whose flush could not be made
+ * in time (a throttled management API, an instance frozen mid-flush) left its request there; the
+ * sweep makes it, through the same one flusher, so an unlock never waits for the cache TTL because a
+ * flush failed once.
+ *
+ * Time itself needs no flush: a lock that comes with time (a grace period ending, a key expiring, a
+ * period rolling over) reaches a cached decision within the standing authorizer's TTL, and the routes
+ * sold by use are cached a second at most.
+ */
 
 export interface ClockDeps {
-  readonly boundaries: BoundaryReader;
-  readonly flusher: AuthorizerCacheFlusher;
+  readonly flushes: AccessFlushes;
   readonly target: FlushTarget;
-  readonly gracePeriodSeconds: number;
-  /** @default () => new Date() */
-  readonly now?: () => Date;
-  /** @default node's timers/promises setTimeout */
-  readonly sleep?: (ms: number) => Promise<void>;
   readonly observability?: Observability;
 }
 
 /** What one run did. */
 export interface ClockRun {
   readonly scheduledFor: string;
-  /** Due instants this run flushed for. */
-  readonly due: number;
-  readonly flushes: number;
+  readonly sweep: FlushOutcome;
 }
-
-/** The invocation's remaining time, when Lambda runs it. */
-export interface RunContext {
-  getRemainingTimeInMillis(): number;
-}
-
-/** Stop waiting this long before Lambda's timeout: what is left is caught up by nothing, so log it. */
-const DEADLINE_MARGIN_MS = 2_000;
 
 export class ClockEventError extends Error {
   override readonly name = 'ClockEventError';
@@ -51,34 +38,15 @@ function scheduledTime(event: unknown): number {
   return parsed;
 }
 
-/**
- * One scheduled run: one Query per kind (two across an hour), then a wait until each due boundary
- * has settled and a stage-wide flush for it (schedule.ts says which and when).
- */
 export function makeClockHandler(deps: ClockDeps) {
-  const now = (): number => (deps.now ?? ((): Date => new Date()))().getTime();
-  const sleep = deps.sleep ?? ((ms: number) => delay(ms));
-  return async (event: unknown, context?: RunContext): Promise<ClockRun> => {
+  return async (event: unknown): Promise<ClockRun> => {
     const scheduled = scheduledTime(event);
-    const deadline = context === undefined ? Number.POSITIVE_INFINITY : now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS;
-    const plan = planRun(scheduled);
-    const found = await Promise.all(BOUNDARY_KINDS.map((kind) => deps.boundaries.between(kind, recordedWindow(kind, plan.query, deps.gracePeriodSeconds))));
-    const due = dueInstants(plan, found.flat(), deps.gracePeriodSeconds);
-    const starts = flushTimes(due, now());
-    let flushes = 0;
-    for (const start of starts) {
-      if (start > deadline) {
-        deps.observability?.logger.warn('clock run ends before its last boundaries: they wait for the authorizer ttl', { pending: starts.length - flushes });
-        break;
-      }
-      const wait = start - now();
-      if (wait > 0) await sleep(wait);
-      await deps.flusher.flush(deps.target);
-      flushes++;
-      if (deps.observability !== undefined) countOne(deps.observability.metrics, 'ClockFlushes', {});
+    const sweep = await deps.flushes.sweep(deps.target);
+    const run = { scheduledFor: new Date(scheduled).toISOString(), sweep };
+    if (sweep !== 'covered') {
+      deps.observability?.logger.info('clock run', { ...run });
+      if (deps.observability !== undefined) countOne(deps.observability.metrics, 'ClockSweeps', { outcome: sweep });
     }
-    const run = { scheduledFor: new Date(scheduled).toISOString(), due: due.length, flushes };
-    if (flushes > 0) deps.observability?.logger.info('clock run', { ...run });
     return run;
   };
 }

@@ -1,6 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Observability } from '../shared/observability';
-import type { AuthorizerCacheFlusher } from '../shared/ports';
 import { makeMeteringHandler } from './handler';
 import type { MeteringSettings } from './settings';
 import { DynamoMeteringStore } from './store';
@@ -9,7 +8,6 @@ import type { MeterReporter } from './stripe-meter';
 /** What metering talks to; the local run, the CLI's replay and the bench give their own. */
 export interface MeteringClients {
   readonly dynamodb: DynamoDBClient;
-  readonly flusher: AuthorizerCacheFlusher;
   /** Where billed units are reported (Stripe's meters). @default - none: reporting off, reports stay owed */
   readonly reporter?: MeterReporter;
   readonly observability?: Observability;
@@ -24,8 +22,6 @@ export function composeMetering(settings: MeteringSettings, clients: MeteringCli
   return makeMeteringHandler({
     store: new DynamoMeteringStore(clients.dynamodb, { customers: settings.customersTable, events: settings.eventsTable }),
     rules: settings.rules,
-    flusher: clients.flusher,
-    target: { restApiId: settings.restApiId, stage: settings.stageName },
     reporter: clients.reporter,
     now: clients.now,
     observability: clients.observability,

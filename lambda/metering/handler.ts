@@ -1,6 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { countOne, createObservability, type Observability } from '../shared/observability';
-import type { AuthorizerCacheFlusher, FlushTarget } from '../shared/ports';
 import { aggregateBatch, type CustomerUsage } from './aggregate';
 import { batchId as batchIdOf, decodeSubscriptionEvent, isSubscriptionEvent, UndecodableBatchError, type LogsBatch } from './logs-event';
 import { routeLookup, type MeteringRules } from './rules';
@@ -11,8 +10,9 @@ import { reportIdentifier, type MeterReporter } from './stripe-meter';
 /**
  * The metering function: a CloudWatch Logs subscription delivers the stage's access log in batches;
  * each batch becomes at most one write per customer (its ledger entry and its usage, in one
- * transaction), then the cache flush when a customer crossed into a block, then the Stripe reports the
- * write recorded (the outbox), then the mark that they were made.
+ * transaction), then the Stripe reports the write recorded (the outbox), then the mark that they were
+ * made. No flush: the routes sold by use are cached a second at most (their own authorizer), so a
+ * crossing into a block reaches the next decision by itself.
  *
  * Order and why: tollgate's write comes first and carries what is owed to Stripe. A crash after it
  * leaves the reports pending in the ledger entry, and the redelivered batch (or `metering replay`)
@@ -30,8 +30,6 @@ import { reportIdentifier, type MeterReporter } from './stripe-meter';
 export interface MeteringDeps {
   readonly store: MeteringStore;
   readonly rules: MeteringRules;
-  readonly flusher: AuthorizerCacheFlusher;
-  readonly target: FlushTarget;
   /** Absent: reporting to Stripe is off (said once in the log); billed units stay in the ledger. */
   readonly reporter?: MeterReporter;
   readonly now?: () => Date;
@@ -53,13 +51,12 @@ export interface MeteringResult {
   readonly applied: number;
   readonly duplicates: number;
   readonly unknownCustomers: number;
-  readonly flushed: boolean;
 }
 
 /** An event to meter: a subscription delivery, or the dead-letter record of one (its requestPayload). */
 export type MeteringEvent = unknown;
 
-const EMPTY = { customers: 0, countedCalls: 0, applied: 0, duplicates: 0, unknownCustomers: 0, flushed: false } as const;
+const EMPTY = { customers: 0, countedCalls: 0, applied: 0, duplicates: 0, unknownCustomers: 0 } as const;
 
 /** Splits a customer's usage so that each write holds at most MAX_REFUNDS_PER_WRITE reservations. */
 function parts(usage: CustomerUsage): CustomerUsage[] {
@@ -89,14 +86,12 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let reportingOffSaid = false;
 
-  let flushes = 0;
   const count = (name: string, value: number): void => {
     if (value > 0) metrics.singleMetric().addMetric(name, MetricUnit.Count, value);
   };
 
-  const finish = async (entry: LedgerEntry, flushPending: boolean): Promise<void> => {
-    const done = await completeEntry({ ...deps, logger, metrics }, { ...entry, flushPending });
-    flushes += done.flushed ? 1 : 0;
+  const finish = async (entry: LedgerEntry): Promise<void> => {
+    await completeEntry({ ...deps, logger, metrics }, entry);
   };
 
   const meterCustomer = async (batch: string, usage: CustomerUsage, part: number): Promise<'applied' | 'duplicate' | 'unknown'> => {
@@ -119,7 +114,6 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
           usage: settlement,
           refunds: [...current.refunds.keys()],
           reports,
-          flushPending: settlement.flush,
           now: now(),
         });
         if (outcome.outcome === 'conflict') throw new ConflictError();
@@ -130,13 +124,13 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
           continue;
         }
         if (outcome.outcome === 'duplicate') {
-          if (outcome.entry.flushPending || outcome.entry.reports.some((r) => r.state === 'pending')) await finish(outcome.entry, outcome.entry.flushPending);
+          if (outcome.entry.reports.some((r) => r.state === 'pending')) await finish(outcome.entry);
           return 'duplicate';
         }
         count('OvershootUnits', settlement.overshoot);
         count('LateUnits', settlement.lateUnits);
         count('UnitsCounted', settlement.fromQuota + settlement.fromCredits + settlement.overshoot + [...settlement.billed.values()].reduce((a, b) => a + b, 0));
-        await finish({ ledgerId: id, customerId: usage.customerId, reports: reports.map((r) => ({ ...r, state: 'pending' as const })), flushPending: settlement.flush }, settlement.flush);
+        await finish({ ledgerId: id, customerId: usage.customerId, reports: reports.map((r) => ({ ...r, state: 'pending' as const })) });
         return 'applied';
       } catch (err) {
         if (attempt >= maxAttempts) throw err;
@@ -173,7 +167,6 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
       reportingOffSaid = true;
       logger.info('stripe meter reporting is off: no Stripe API key configured; billed units are kept in the ledger');
     }
-    const flushesBefore = flushes;
     let applied = 0;
     let duplicates = 0;
     let unknownCustomers = 0;
@@ -190,7 +183,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
       }
     });
     count('MeteringUnknownCustomers', unknownCustomers);
-    const summary = { batchId: id, customers: usage.customers.size, countedCalls: usage.countedCalls, applied, duplicates, unknownCustomers, flushed: flushes > flushesBefore };
+    const summary = { batchId: id, customers: usage.customers.size, countedCalls: usage.countedCalls, applied, duplicates, unknownCustomers };
     if (failures.length > 0) {
       // Kept whole: replaying it applies only the customers whose ledger entry is missing.
       await deps.store.park({ batchId: id, data: (delivered as { awslogs: { data: string } }).awslogs.data, reason: failures[0]!, parkedAt: now().toISOString() });
@@ -204,7 +197,6 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
 }
 
 export interface EntryCompletion {
-  readonly flushed: boolean;
   readonly reported: number;
   readonly rejected: number;
   /** Still owed (reporting off). */
@@ -212,22 +204,17 @@ export interface EntryCompletion {
 }
 
 /**
- * Finishes a ledger entry: the flush it owes, then its pending reports (and, for a replay after the
+ * Finishes a ledger entry: its pending reports (and, for a replay after the
  * cause is fixed, its rejected ones), each sent with its identifier; records what became of them on
  * the entry. A crash anywhere here leaves the entry owing what it owed: the next delivery or replay
  * finishes it, and Stripe de-duplicates a report it had already accepted.
  */
 export async function completeEntry(
-  deps: Pick<MeteringDeps, 'store' | 'flusher' | 'target' | 'reporter'> & { readonly logger: Observability['logger']; readonly metrics: Observability['metrics'] },
+  deps: Pick<MeteringDeps, 'store' | 'reporter'> & { readonly logger: Observability['logger']; readonly metrics: Observability['metrics'] },
   entry: LedgerEntry,
   options: { readonly retryRejected?: boolean } = {},
 ): Promise<EntryCompletion> {
   const { logger, metrics } = deps;
-  let flushed = false;
-  if (entry.flushPending) {
-    await deps.flusher.flush(deps.target);
-    flushed = true;
-  }
   const reports: ReportRecord[] = [];
   let reported = 0;
   let rejected = 0;
@@ -250,8 +237,8 @@ export async function completeEntry(
       rejected += 1;
     }
   }
-  if (entry.reports.length > 0 || entry.flushPending) await deps.store.settled(entry.ledgerId, reports, false);
-  return { flushed, reported, rejected, pending: reports.filter((r) => r.state === 'pending').length };
+  await deps.store.settled(entry.ledgerId, reports);
+  return { reported, rejected, pending: reports.filter((r) => r.state === 'pending').length };
 }
 
 class ConflictError extends Error {

@@ -1,8 +1,5 @@
-import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ApiGatewayCacheFlusher } from '../shared/aws/api-gateway-flusher';
-import { CoalescingFlusher } from '../shared/aws/cache-flush';
 import { lazyStripe } from '../shared/aws/stripe';
 import { createObservability } from '../shared/observability';
 import { composeMetering, type MeteringHandler } from './compose';
@@ -13,7 +10,6 @@ import { StripeMeterReporter } from './stripe-meter';
 const settings = loadMeteringSettings(process.env);
 const clients = {
   dynamodb: new DynamoDBClient({}),
-  flusher: new CoalescingFlusher(new ApiGatewayCacheFlusher(new APIGatewayClient({}))),
   observability: createObservability('tollgate-metering'),
 };
 // The key is read once per instance; a failed read is not kept (the invocation fails and is retried).

@@ -13,8 +13,6 @@ import { meteringRulesFrom, type MeteringRules } from './rules';
 export interface MeteringSettings {
   readonly customersTable: string;
   readonly eventsTable: string;
-  readonly restApiId: string;
-  readonly stageName: string;
   readonly rules: MeteringRules;
   /** Secrets Manager secret holding the Stripe API key; absent: reporting to Stripe is off. */
   readonly stripeApiKeySecretId?: string;
@@ -34,8 +32,6 @@ export function loadMeteringSettings(env: Env): MeteringSettings {
   return {
     customersTable: required(env, TABLES.customers.envVar),
     eventsTable: required(env, TABLES.events.envVar),
-    restApiId: required(env, ENV.restApiId),
-    stageName: required(env, ENV.stageName),
     rules: meteringRulesFrom(decodeRoutes(required(env, ENV.routes)), decodePlans(optional(env, ENV.plans))),
     ...(secret === undefined ? {} : { stripeApiKeySecretId: secret }),
   };

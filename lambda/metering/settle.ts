@@ -52,8 +52,6 @@ export interface Settlement {
   readonly fromQuota: number;
   /** Units drawn from the credits. */
   readonly fromCredits: number;
-  /** The write crosses into (or out of) a block: the authorizer cache must be flushed. */
-  readonly flush: boolean;
   readonly after: { readonly periodUsed?: number; readonly usagePeriodEnd?: number; readonly credits?: number };
 }
 
@@ -145,9 +143,6 @@ export function settleUsage(state: UsageState, usage: CustomerUsage, plans: Read
 
   const creditsBefore = state.credits ?? 0;
   const creditsAfter = state.credits === undefined && delta === 0 ? undefined : creditsBefore + delta;
-  const crossedQuota = plan?.overage === 'block' && plan.quota !== undefined && period !== undefined && usedBefore < plan.quota && usedBefore + n >= plan.quota;
-  const crossedCredits =
-    creditsAfter !== undefined && ((creditsBefore > 0 && creditsAfter <= 0) || (creditsBefore <= 0 && creditsAfter > 0));
   return {
     ...(period === undefined ? {} : { period }),
     credits: { delta, ...(expect === undefined ? {} : { expect }) },
@@ -156,7 +151,6 @@ export function settleUsage(state: UsageState, usage: CustomerUsage, plans: Read
     lateUnits,
     fromQuota,
     fromCredits,
-    flush: crossedQuota || crossedCredits,
     after: {
       ...(period === undefined
         ? { periodUsed: state.periodUsed, usagePeriodEnd: state.usagePeriodEnd }

@@ -36,8 +36,6 @@ export interface LedgerEntry {
   readonly ledgerId: string;
   readonly customerId: string;
   readonly reports: readonly ReportRecord[];
-  /** The write crossed into a block and the cache flush is not known to be done. */
-  readonly flushPending: boolean;
 }
 
 export interface MeteringWrite {
@@ -47,7 +45,6 @@ export interface MeteringWrite {
   /** Reservation ids given back by this write. */
   readonly refunds: readonly string[];
   readonly reports: readonly MeterReport[];
-  readonly flushPending: boolean;
   readonly now: Date;
 }
 
@@ -72,8 +69,8 @@ export interface MeteringStore {
   read(customerId: string): Promise<MeteredUsage | undefined>;
   apply(write: MeteringWrite): Promise<ApplyOutcome>;
   entry(ledgerId: string): Promise<LedgerEntry | undefined>;
-  /** Records what became of the reports and of the flush. */
-  settled(ledgerId: string, reports: readonly ReportRecord[], flushPending: boolean): Promise<void>;
+  /** Records what became of the reports. */
+  settled(ledgerId: string, reports: readonly ReportRecord[]): Promise<void>;
   park(batch: ParkedBatch): Promise<void>;
 }
 
@@ -100,7 +97,7 @@ function decodeReports(value: unknown): ReportRecord[] {
 
 export function decodeLedgerEntry(item: Record<string, unknown>): LedgerEntry | undefined {
   if (item.outcome !== METERED_OUTCOME || typeof item.eventId !== 'string' || typeof item.customerId !== 'string') return undefined;
-  return { ledgerId: item.eventId, customerId: item.customerId, reports: decodeReports(item.reports), flushPending: item.flushPending === true };
+  return { ledgerId: item.eventId, customerId: item.customerId, reports: decodeReports(item.reports) };
 }
 
 export class DynamoMeteringStore implements MeteringStore {
@@ -132,7 +129,6 @@ export class DynamoMeteringStore implements MeteringStore {
             recordedAt: write.now.toISOString(),
             expiresAt,
             ...(pending.length > 0 ? { reports: pending, reportsPending: true } : {}),
-            ...(write.flushPending ? { flushPending: true } : {}),
           },
           ConditionExpression: 'attribute_not_exists(eventId)',
         },
@@ -171,18 +167,18 @@ export class DynamoMeteringStore implements MeteringStore {
     return Item === undefined ? undefined : decodeLedgerEntry(Item);
   }
 
-  async settled(id: string, reports: readonly ReportRecord[], flushPending: boolean): Promise<void> {
+  async settled(id: string, reports: readonly ReportRecord[]): Promise<void> {
+    if (reports.length === 0) return;
     const pending = reports.some((r) => r.state === 'pending');
-    const set = reports.length > 0 ? ['reports = :reports'] : [];
-    const remove = [...(reports.length > 0 && !pending ? ['reportsPending'] : []), ...(flushPending ? [] : ['flushPending'])];
-    if (set.length === 0 && remove.length === 0) return;
+    const set = ['reports = :reports'];
+    const remove = pending ? [] : ['reportsPending'];
     await this.documents.send(
       new UpdateCommand({
         TableName: this.tables.events,
         Key: { eventId: id },
         ConditionExpression: 'attribute_exists(eventId)',
         UpdateExpression: [set.length > 0 ? `SET ${set.join(', ')}` : '', remove.length > 0 ? `REMOVE ${remove.join(', ')}` : ''].filter(Boolean).join(' '),
-        ...(set.length > 0 ? { ExpressionAttributeValues: { ':reports': reports } } : {}),
+        ExpressionAttributeValues: { ':reports': reports },
       }),
     );
   }

@@ -4,7 +4,7 @@ import type Stripe from 'stripe';
 import type { ApiKeyStore } from '../shared/customers/keys';
 import { headerValue } from '../shared/headers';
 import type { Observability } from '../shared/observability';
-import type { AuthorizerCacheFlusher } from '../shared/ports';
+import type { AccessFlushes, AuthorizerCacheFlusher } from '../shared/ports';
 import type { PortalAssets } from './assets';
 import type { Html } from './html';
 import type { IssuanceStore } from './issuance';
@@ -17,7 +17,7 @@ import type { PortalSettings } from './settings';
  * gives back: a page to render in the layout, or a response of its own (a redirect, JSON, an asset).
  */
 
-export type PortalRouteSettings = Pick<PortalSettings, 'tables' | 'routes' | 'gracePeriodSeconds' | 'catalog' | 'plans' | 'checkoutUrl' | 'portalUrl'>;
+export type PortalRouteSettings = Pick<PortalSettings, 'tables' | 'routes' | 'gracePeriodSeconds' | 'catalog' | 'plans' | 'checkoutUrl' | 'portalUrl' | 'flush'>;
 
 /** What the function is given to serve the portal with (handler.ts adds the optional rest). */
 export interface PortalClients {
@@ -26,12 +26,14 @@ export interface PortalClients {
   /** undefined: no Stripe API key is configured, so no checkout or billing portal. */
   readonly stripe: () => Promise<Stripe | undefined>;
   readonly sessionSecret: () => Promise<string>;
+  /** The management API's flush, which the stage's one flusher spends the budget through. */
   readonly flusher: AuthorizerCacheFlusher;
   readonly assets: PortalAssets;
 }
 
 /** The clients, with the defaults resolved once per instance. */
 export interface Portal extends PortalClients {
+  readonly flushes: AccessFlushes;
   readonly issuance: IssuanceStore;
   readonly sessions: SessionStore;
   readonly prices: PriceBook;

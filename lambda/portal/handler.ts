@@ -1,8 +1,10 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { FlushClock } from '../shared/ports';
 import { headerValue } from '../shared/headers';
 import { createObservability, type Observability } from '../shared/observability';
 import { stageBaseUrl } from '../shared/portal-paths';
 import { checkSameOrigin, PageError, type Page, type Portal, type PortalClients, type RequestContext, type Result } from './context';
+import { stageFlushes } from '../shared/aws/flush-coordinator';
 import { dynamoIssuanceStore, type IssuanceStore } from './issuance';
 import { errorPage, FAILURE_PAGE } from './pages/error';
 import { renderPage } from './response';
@@ -23,6 +25,8 @@ export interface PortalDeps extends PortalClients {
   readonly issuance?: IssuanceStore;
   readonly sessions?: SessionStore;
   readonly now?: () => Date;
+  /** The stage flusher's clock and waits. @default the system clock and timers */
+  readonly flushClock?: FlushClock;
   /** Pages say plainly that payments are simulated (the local run's fake Stripe). @default false */
   readonly testMode?: boolean;
   readonly observability?: Observability;
@@ -38,11 +42,12 @@ export function makePortalHandler(deps: PortalDeps): (event: APIGatewayProxyEven
     stripe: deps.stripe,
     sessionSecret: deps.sessionSecret,
     flusher: deps.flusher,
+    flushes: stageFlushes(settings.flush, { dynamodb, flusher: deps.flusher, ...(deps.flushClock === undefined ? {} : { clock: deps.flushClock }) }),
     assets: deps.assets,
     issuance: deps.issuance ?? dynamoIssuanceStore(dynamodb, settings.tables.events),
     sessions: deps.sessions ?? dynamoSessionStore(dynamodb, settings.tables.events),
     prices: stripePriceBook(deps.stripe, now, (err) => logger.warn('plans shown without prices: stripe could not be read', { error: err instanceof Error ? err.message : 'non-error thrown' })),
-    keyStore: { client: dynamodb, tables: { customers: settings.tables.customers, apiKeys: settings.tables.apiKeys, boundaries: settings.tables.boundaries }, now },
+    keyStore: { client: dynamodb, tables: { customers: settings.tables.customers, apiKeys: settings.tables.apiKeys }, now },
     now,
     logger,
   };

@@ -1,6 +1,6 @@
 import type { Plans } from '../shared/customers/usage-view';
 import { decodeBrand, type PortalBrand } from './brand';
-import { decodePlans, decodeRoutes, ENV, gracePeriodSeconds, optional, required, SettingsError, type Env, type PaymentUrls } from '../shared/settings';
+import { decodePlans, decodeRoutes, ENV, flushEnvironment, gracePeriodSeconds, loadFlushSettings, optional, required, SettingsError, type Env, type FlushSettings, type PaymentUrls } from '../shared/settings';
 import type { RouteRule } from '../shared/requirements';
 import { TABLES } from '../shared/tables';
 
@@ -42,7 +42,7 @@ export interface Catalog {
 }
 
 export interface PortalSettings extends PaymentUrls {
-  readonly tables: { readonly customers: string; readonly apiKeys: string; readonly events: string; readonly boundaries: string };
+  readonly tables: { readonly customers: string; readonly apiKeys: string; readonly events: string };
   readonly routes: readonly RouteRule[];
   readonly gracePeriodSeconds: number;
   readonly catalog: Catalog;
@@ -50,6 +50,8 @@ export interface PortalSettings extends PaymentUrls {
   readonly plans: Plans;
   readonly stripeApiKeySecretId?: string;
   readonly sessionSecretId: string;
+  /** A key rotation flushes the old key's cached decisions, at most once an hour per customer. */
+  readonly flush: FlushSettings;
 }
 
 export function decodeCatalog(encoded: string): Catalog {
@@ -59,8 +61,12 @@ export function decodeCatalog(encoded: string): Catalog {
   return { plans: parsed.plans, creditPacks: parsed.creditPacks, ...(brand === undefined ? {} : { brand }) };
 }
 
-export function portalEnvironment(catalog: Catalog, sessionSecretId: string): Record<string, string> {
-  return { [PORTAL_ENV.catalog]: JSON.stringify(catalog), [PORTAL_ENV.sessionSecretId]: sessionSecretId };
+export function portalEnvironment(
+  catalog: Catalog,
+  sessionSecretId: string,
+  flush: { authorizerCacheTtlSeconds: number; cacheFlushIntervalSeconds: number },
+): Record<string, string> {
+  return { [PORTAL_ENV.catalog]: JSON.stringify(catalog), [PORTAL_ENV.sessionSecretId]: sessionSecretId, ...flushEnvironment(flush) };
 }
 
 export function loadPortalSettings(env: Env): PortalSettings {
@@ -69,7 +75,6 @@ export function loadPortalSettings(env: Env): PortalSettings {
       customers: required(env, TABLES.customers.envVar),
       apiKeys: required(env, TABLES.apiKeys.envVar),
       events: required(env, TABLES.events.envVar),
-      boundaries: required(env, TABLES.boundaries.envVar),
     },
     routes: decodeRoutes(required(env, ENV.routes)),
     gracePeriodSeconds: gracePeriodSeconds(env),
@@ -79,5 +84,6 @@ export function loadPortalSettings(env: Env): PortalSettings {
     plans: decodePlans(optional(env, ENV.plans)),
     stripeApiKeySecretId: optional(env, ENV.stripeApiKeySecretId),
     sessionSecretId: required(env, PORTAL_ENV.sessionSecretId),
+    flush: loadFlushSettings(env),
   };
 }

@@ -99,11 +99,16 @@ export async function account(ctx: RequestContext, portal: Portal): Promise<Answ
   });
 }
 
+/** A customer's key rotations flush the stage at most this often. */
+export const ROTATION_FLUSH_SECONDS = 3600;
+
 export async function rotate(ctx: RequestContext, portal: Portal): Promise<Answer> {
   const { session } = await requireSession(ctx, portal);
   const { created } = await rotateApiKey(portal.keyStore, session.keyId, { overlapSeconds: 0, name: 'portal rotation' });
-  // The old key's cached Allow must go now, not at the end of the authorizer TTL.
-  await portal.flusher.flush({ restApiId: ctx.event.requestContext.apiId, stage: ctx.event.requestContext.stage });
+  // The old key's cached Allow should go now, not at the end of the authorizer TTL; at most once an hour
+  // per customer, so that rotating in a loop cannot spend the stage's flushes (then it waits for the TTL).
+  const target = { restApiId: ctx.event.requestContext.apiId, stage: ctx.event.requestContext.stage };
+  await portal.flushes.requestLimited(target, `rotation#${session.customerId}`, ROTATION_FLUSH_SECONDS);
   portal.logger.info('portal rotated a key', { keyId: session.keyId, replacedBy: created.keyId });
   const next = await sessionFor(portal, ctx.base, session.customerId, created.keyId);
   await portal.sessions.close(session.sessionId);

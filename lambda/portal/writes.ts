@@ -1,3 +1,4 @@
+import { FLUSH_LIMIT_ITEM_PREFIX, OUTBOX_ITEM_PREFIX } from '../shared/aws/flush-coordinator';
 import { attr, KEY_ATTRIBUTE_PREFIX } from '../shared/customers/item';
 import { ISSUANCE_ITEM_PREFIX } from './issuance';
 import { SESSION_ITEM_PREFIX } from './sessions';
@@ -9,8 +10,8 @@ import { SESSION_ITEM_PREFIX } from './sessions';
  * subscription, a balance or an entitlement.
  */
 
-/** The ledger items it writes, by key prefix: checkout claims, sessions, and the cache-flush coordinator's limit and outbox items. */
-export const PORTAL_LEDGER_PREFIXES = [ISSUANCE_ITEM_PREFIX, SESSION_ITEM_PREFIX, 'flush-limit#', 'flush#'] as const;
+/** The ledger items it writes, by key prefix: checkout claims, sessions, and the stage flusher's rotation limit and outbox. */
+export const PORTAL_LEDGER_PREFIXES = [ISSUANCE_ITEM_PREFIX, SESSION_ITEM_PREFIX, FLUSH_LIMIT_ITEM_PREFIX, OUTBOX_ITEM_PREFIX] as const;
 
 /** The customer attributes its key writes name: the key, the keys' version, and `key_<keyId>`. */
 export const PORTAL_CUSTOMER_WRITE_ATTRIBUTES = [attr('customerId'), attr('keysVersion'), `${KEY_ATTRIBUTE_PREFIX}*`] as const;

@@ -45,6 +45,7 @@ export const SERVICES = {
   authorizer: 'tollgate-authorizer',
   webhook: 'tollgate-webhook',
   clock: 'tollgate-clock',
+  portal: 'tollgate-portal',
   metering: 'tollgate-metering',
   meteringDeadLetter: 'tollgate-metering-dead-letter',
 } as const;

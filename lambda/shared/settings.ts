@@ -18,6 +18,8 @@ export const ENV = {
   corsAllowOrigin: 'TOLLGATE_CORS_ALLOW_ORIGIN',
   restApiId: 'TOLLGATE_REST_API_ID',
   stageName: 'TOLLGATE_STAGE_NAME',
+  cacheTtlSeconds: 'TOLLGATE_CACHE_TTL_SECONDS',
+  flushIntervalSeconds: 'TOLLGATE_FLUSH_INTERVAL_SECONDS',
 } as const;
 
 /** Lambda allows 4 KB of environment in all; the route and plan tables together must leave room for the rest. */
@@ -51,10 +53,20 @@ export interface UsageSettings {
   readonly corsAllowOrigin?: string;
 }
 
+/** What a writer that may ask for a flush needs (lambda/shared/aws/flush-coordinator.ts). */
+export interface FlushSettings {
+  /** The event ledger, where each stage's flush outbox lives. */
+  readonly eventsTable: string;
+  /** The longest TTL the stage's authorizers cache a decision for: an older change needs no flush. */
+  readonly cacheTtlSeconds: number;
+  /** Least time between two flushes of the stage, whoever asks. */
+  readonly flushIntervalSeconds: number;
+}
+
 export interface WebhookSettings {
   readonly customersTable: string;
   readonly eventsTable: string;
-  readonly boundariesTable: string;
+  readonly flush: FlushSettings;
   readonly webhookSecretId: string;
   readonly stripeApiKeySecretId?: string;
   /** Usage plans (a counted plan's renewal resets the period counter). @default {} */
@@ -154,11 +166,28 @@ export function authorizerEnvironment(
 }
 
 export interface ClockSettings {
-  readonly boundariesTable: string;
-  readonly gracePeriodSeconds: number;
-  /** The stage whose authorizer cache the clock flushes. */
+  readonly flush: FlushSettings;
+  /** The stage whose flush outbox the clock sweeps. */
   readonly restApiId: string;
   readonly stageName: string;
+}
+
+/** The flush settings' variables (the event ledger's is bound with its grant). */
+export function flushEnvironment(settings: { authorizerCacheTtlSeconds: number; cacheFlushIntervalSeconds: number }): Record<string, string> {
+  return { [ENV.cacheTtlSeconds]: String(settings.authorizerCacheTtlSeconds), [ENV.flushIntervalSeconds]: String(settings.cacheFlushIntervalSeconds) };
+}
+
+export function loadFlushSettings(env: Env): FlushSettings {
+  const seconds = (name: string, min: number): number => {
+    const value = Number(required(env, name));
+    if (!Number.isFinite(value) || value < min) throw new SettingsError(`${name} must be a number of seconds ≥ ${min}`);
+    return value;
+  };
+  return {
+    eventsTable: required(env, TABLES.events.envVar),
+    cacheTtlSeconds: seconds(ENV.cacheTtlSeconds, 0),
+    flushIntervalSeconds: seconds(ENV.flushIntervalSeconds, 1),
+  };
 }
 
 /** The grace period every function that decides standing applies, from the stack's hours. */
@@ -168,14 +197,13 @@ export function gracePeriodSeconds(env: Env): number {
   return Math.round(hours * 3600);
 }
 
-export function clockEnvironment(settings: { gracePeriodHours: number; restApiId: string; stageName: string }): Record<string, string> {
-  return { [ENV.gracePeriodHours]: String(settings.gracePeriodHours), [ENV.restApiId]: settings.restApiId, [ENV.stageName]: settings.stageName };
+export function clockEnvironment(settings: { authorizerCacheTtlSeconds: number; cacheFlushIntervalSeconds: number; restApiId: string; stageName: string }): Record<string, string> {
+  return { ...flushEnvironment(settings), [ENV.restApiId]: settings.restApiId, [ENV.stageName]: settings.stageName };
 }
 
 export function loadClockSettings(env: Env): ClockSettings {
   return {
-    boundariesTable: required(env, TABLES.boundaries.envVar),
-    gracePeriodSeconds: gracePeriodSeconds(env),
+    flush: loadFlushSettings(env),
     restApiId: required(env, ENV.restApiId),
     stageName: required(env, ENV.stageName),
   };
@@ -210,8 +238,16 @@ export function loadUsageSettings(env: Env): UsageSettings {
 }
 
 /** Secret names, not values: the function reads the values from Secrets Manager. */
-export function webhookEnvironment(settings: { stripeWebhookSecretName: string; stripeApiKeySecretName?: string; gracePeriodHours: number; plans?: Plans }): Record<string, string> {
+export function webhookEnvironment(settings: {
+  stripeWebhookSecretName: string;
+  stripeApiKeySecretName?: string;
+  gracePeriodHours: number;
+  plans?: Plans;
+  authorizerCacheTtlSeconds: number;
+  cacheFlushIntervalSeconds: number;
+}): Record<string, string> {
   return {
+    ...flushEnvironment(settings),
     [ENV.webhookSecretId]: settings.stripeWebhookSecretName,
     [ENV.gracePeriodHours]: String(settings.gracePeriodHours),
     ...(settings.stripeApiKeySecretName === undefined ? {} : { [ENV.stripeApiKeySecretId]: settings.stripeApiKeySecretName }),
@@ -223,7 +259,7 @@ export function loadWebhookSettings(env: Env): WebhookSettings {
   return {
     customersTable: required(env, TABLES.customers.envVar),
     eventsTable: required(env, TABLES.events.envVar),
-    boundariesTable: required(env, TABLES.boundaries.envVar),
+    flush: loadFlushSettings(env),
     webhookSecretId: required(env, ENV.webhookSecretId),
     stripeApiKeySecretId: optional(env, ENV.stripeApiKeySecretId),
     plans: decodePlans(optional(env, ENV.plans)),

@@ -6,8 +6,6 @@ export interface TableDefinition {
   /** Construct id in the stack, and the table name prefix locally. */
   readonly id: string;
   readonly partitionKey: string;
-  /** A numeric sort key. @default - none */
-  readonly sortKey?: string;
   /** Attribute DynamoDB expires items by (epoch seconds). */
   readonly timeToLiveAttribute?: string;
   /** Environment variable a function reads the table name from. */
@@ -19,10 +17,8 @@ export const TABLES = {
   customers: { id: 'Customers', partitionKey: 'customerId', envVar: 'CUSTOMERS_TABLE' },
   /** Key id → customer id, for managing a key by its id alone. The authorizer never reads it. */
   apiKeys: { id: 'ApiKeys', partitionKey: 'keyId', envVar: 'API_KEYS_TABLE' },
-  /** Stripe event ids already applied; expire well after Stripe's 3-day retry window. */
+  /** Stripe event ids already applied (expire well after Stripe's 3-day retry window), and the stage's flush outbox. */
   events: { id: 'EventLedger', partitionKey: 'eventId', timeToLiveAttribute: 'expiresAt', envVar: 'EVENTS_TABLE' },
-  /** Instants at which a cached decision may change with no event (see shared/boundaries.ts), by time bucket. */
-  boundaries: { id: 'Boundaries', partitionKey: 'bucket', sortKey: 'at', timeToLiveAttribute: 'expiresAt', envVar: 'BOUNDARIES_TABLE' },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableKey = keyof typeof TABLES;

@@ -1,7 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type Stripe from 'stripe';
 import type { Observability } from '../shared/observability';
-import type { AuthorizerCacheFlusher } from '../shared/ports';
+import { stageFlushes } from '../shared/aws/flush-coordinator';
+import type { AuthorizerCacheFlusher, FlushClock } from '../shared/ports';
 import type { WebhookSettings } from '../shared/settings';
 import { checkoutLinker, dynamoCheckoutLinkStore } from './checkout-link';
 import { makeWebhookHandler } from './handler';
@@ -13,6 +14,7 @@ import type { SigningSecrets } from './verify';
 export interface WebhookClients {
   readonly dynamodb: DynamoDBClient;
   readonly signingSecrets: SigningSecrets;
+  /** The management API's flush (counted), which the stage's one flusher spends the budget through. */
   readonly flusher: AuthorizerCacheFlusher;
   /** With a Stripe API key: re-fetch same-second subscriptions and completed checkouts, page entitlements. @default - none */
   readonly stripe?: Stripe;
@@ -21,6 +23,8 @@ export interface WebhookClients {
   readonly onRestored?: (restored: AccessRestored) => void;
   /** @default the system clock */
   readonly now?: () => Date;
+  /** The stage flusher's clock and waits. @default the system clock and timers */
+  readonly flushClock?: FlushClock;
 }
 
 export type WebhookHandler = ReturnType<typeof makeWebhookHandler>;
@@ -29,9 +33,10 @@ export type WebhookHandler = ReturnType<typeof makeWebhookHandler>;
 export function composeWebhook(settings: WebhookSettings, clients: WebhookClients): WebhookHandler {
   const { dynamodb } = clients;
   return makeWebhookHandler({
-    store: new DynamoPaymentStateStore(dynamodb, { customersTable: settings.customersTable, eventsTable: settings.eventsTable, boundariesTable: settings.boundariesTable }),
+    store: new DynamoPaymentStateStore(dynamodb, { customersTable: settings.customersTable, eventsTable: settings.eventsTable }),
     signingSecrets: clients.signingSecrets,
-    flusher: clients.flusher,
+    flushes: stageFlushes(settings.flush, { dynamodb, flusher: clients.flusher, ...(clients.flushClock === undefined ? {} : { clock: clients.flushClock }) }),
+    gracePeriodSeconds: settings.gracePeriodSeconds,
     checkoutLinks: checkoutLinker(dynamoCheckoutLinkStore(dynamodb, { customers: settings.customersTable, events: settings.eventsTable })),
     stripe: clients.stripe,
     now: clients.now,

@@ -5,7 +5,8 @@ import type { CustomerRecord } from '../shared/customers/record';
 import { headerValue } from '../shared/headers';
 import { problem } from '../shared/http';
 import { countOne, createObservability, type Observability } from '../shared/observability';
-import type { AuthorizerCacheFlusher, FlushTarget } from '../shared/ports';
+import type { AccessFlushes, FlushOutcome, FlushTarget } from '../shared/ports';
+import { changesStandingAccess } from '../shared/customers/standing-changes';
 import { isLookupKey } from '../shared/requirements';
 import { EventShapeError, interpret, isHandledEventType, readSubscription, type StripeEventEnvelope } from './events';
 import type { CheckoutLinker } from './checkout-link';
@@ -33,7 +34,10 @@ export { MAX_BODY_BYTES, WebhookRejection } from './verify';
 export interface WebhookDeps {
   readonly store: PaymentStateStore;
   readonly signingSecrets: SigningSecrets;
-  readonly flusher: AuthorizerCacheFlusher;
+  /** The stage's one flusher (aws/flush-coordinator.ts): asked only when an event opens or closes a standing route. */
+  readonly flushes: AccessFlushes;
+  /** The standing authorizer's grace period: a past_due customer within it is not denied. */
+  readonly gracePeriodSeconds: number;
   /** Routes a payer's events to the customer its checkout named (checkout-link.ts). @default - no links */
   readonly checkoutLinks?: CheckoutLinker;
   /** When set: re-fetch same-second subscriptions and completed checkouts, page entitlements. */
@@ -157,7 +161,7 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
     let envelope: StripeEventEnvelope | undefined;
     let raw: Buffer | undefined;
     let customerId: string | undefined;
-    // Once the event is in the ledger, whatever fails after (the cache flush) is for Stripe's retry to finish.
+    // Once the event is in the ledger, a failure after it must not park the event.
     let recorded = false;
     try {
       raw = rawBody(event);
@@ -185,29 +189,24 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
       const target = flushTarget(event);
       const after = project(stored, customerId, update, receivedAt);
       const accessChanges = accessSignature(stored) !== accessSignature(after);
+      // Only an event that opens or closes a standing route flushes: routes sold by use are cached a second
+      // at most, and anything else (a renewal in good standing: the month-end wave) leaves every cached decision true.
+      const outbox = target !== undefined && changesStandingAccess(stored, after, receivedAt, deps.gracePeriodSeconds) ? deps.flushes.outboxWrite(target) : undefined;
       if (accessChanges && target === undefined) logger.warn('access changed but the request names no api stage: cached decisions expire with the authorizer ttl', { eventId: id });
       const result: ApplyResult = await deps.store.apply({ eventId: id, type, created: envelope.created }, update, {
-        flushPending: accessChanges && target !== undefined,
+        ...(outbox === undefined ? {} : { outbox: outbox.write }),
         now: receivedAt,
         forget: forgettable(stored, update, receivedAt),
       });
       recorded = true;
-      const flushNeeded = target !== undefined && (result.outcome === 'applied' ? accessChanges : result.outcome === 'duplicate' && result.flushPending);
-      if (flushNeeded) {
-        try {
-          await deps.flusher.flush(target);
-        } catch (err) {
-          // Lets Stripe's retry finish the flush at once. Best effort: should this write fail too, the
-          // retry (minutes later) finds the entry older than FLUSH_IN_FLIGHT_SECONDS and flushes anyway.
-          await deps.store.flushFailed(id).catch(() => undefined);
-          throw err;
-        }
-        await deps.store.flushDone(id);
-      }
+      // The request is in the outbox with the change: a flush that cannot be made now is the clock's to
+      // finish, never a 5xx that would make Stripe deliver (and flush) again.
+      const flushed: FlushOutcome | undefined = outbox !== undefined && target !== undefined && result.outcome === 'applied' ? await deps.flushes.settle(target, outbox.changedAt) : undefined;
       if (result.outcome === 'applied' && accessChanges) {
-        accessChanged?.({ customerId, before: stored, after, eventId: id, type, created: envelope.created, appliedAt: receivedAt, ...(flushNeeded ? { flushedAt: now() } : {}) });
+        const flushedAt = flushed === 'flushed' || flushed === 'covered' ? { flushedAt: now() } : {};
+        accessChanged?.({ customerId, before: stored, after, eventId: id, type, created: envelope.created, appliedAt: receivedAt, ...flushedAt });
       }
-      record(result.outcome, { type, eventId: id, customerId, ...(flushNeeded ? { detail: 'authorizer cache flushed' } : {}) });
+      record(result.outcome, { type, eventId: id, customerId, ...(flushed === undefined ? {} : { detail: `authorizer cache flush: ${flushed}` }) });
       return ok(result.outcome);
     } catch (err) {
       const fields = { type: envelope?.type, eventId: envelope?.id, customerId };

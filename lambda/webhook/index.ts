@@ -2,7 +2,6 @@ import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ApiGatewayCacheFlusher } from '../shared/aws/api-gateway-flusher';
-import { CoalescingFlusher } from '../shared/aws/cache-flush';
 import { cachedSigningSecrets } from '../shared/aws/secrets';
 import { lazyStripe } from '../shared/aws/stripe';
 import { countedFlusher } from '../shared/metrics';
@@ -17,7 +16,7 @@ const secretsManager = new SecretsManagerClient({});
 const clients = {
   dynamodb: new DynamoDBClient({}),
   signingSecrets: cachedSigningSecrets(secretsManager, settings.webhookSecretId),
-  flusher: new CoalescingFlusher(countedFlusher(new ApiGatewayCacheFlusher(new APIGatewayClient({})), observability)),
+  flusher: countedFlusher(new ApiGatewayCacheFlusher(new APIGatewayClient({})), observability),
   observability,
 };
 // Optional: with a Stripe API key the webhook re-fetches same-second subscriptions and pages

@@ -1,20 +1,13 @@
-import {
-  ConditionalCheckFailedException,
-  TransactionCanceledException,
-  UpdateItemCommand,
-  type AttributeValue as DynamoValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { boundaryPuts } from '../shared/boundaries';
 import type { CustomerUpdate, Forgettable } from '../shared/customers/changes';
 import { ITEM_LIMITS, PAYMENT_STATE_PROJECTION } from '../shared/customers/item';
 import { createMapsUpdate, paymentStateUpdate } from '../shared/customers/payment-state';
 import type { CustomerRecord } from '../shared/customers/record';
 import { readCustomer } from '../shared/customers/store';
+import type { OutboxWrite } from '../shared/ports';
 import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
-import { changeBoundaries } from './boundaries';
 import { LEDGER_ENTRY_FREE, parkEvent, type ParkedEvent, type ParkResult } from './parking';
 import { verdict, watermarkOf, writesFor } from './state';
 
@@ -28,11 +21,8 @@ export interface LedgerEvent {
 
 export type ApplyResult =
   | { readonly outcome: 'applied' }
-  /**
-   * Seen before: nothing written. `flushPending`: the first delivery's cache flush is owed and that
-   * delivery is no longer running (its flush failed, or it is older than any invocation can live).
-   */
-  | { readonly outcome: 'duplicate'; readonly flushPending: boolean }
+  /** Seen before: nothing written (a flush it asked for is in the stage's outbox since its first delivery). */
+  | { readonly outcome: 'duplicate' }
   /** Older than the stored state: recorded in the ledger, state untouched. */
   | { readonly outcome: 'stale'; readonly storedWatermark?: string };
 
@@ -41,20 +31,18 @@ export interface PaymentStateStore {
   /** The customer's payment state (strongly consistent, never its key hashes), or undefined when none is stored. */
   read(customerId: string): Promise<CustomerRecord | undefined>;
   /**
-   * Records the event and applies the update in one transaction: both or neither. `flushPending`
-   * is kept on the ledger entry until `flushDone`, so a retried delivery finishes a lost flush.
-   * `forget`: entries to remove with it (state.ts `forgettable` of the state the caller read).
+   * Records the event and applies the update in one transaction: both or neither, with the flush
+   * request when the update opens access (`outbox`). `forget`: entries to remove with it (state.ts
+   * `forgettable` of the state the caller read).
    */
   apply(event: LedgerEvent, update: CustomerUpdate, options: ApplyOptions): Promise<ApplyResult>;
-  flushDone(eventId: string): Promise<void>;
-  /** The flush failed: the next delivery of the event should not wait to finish it. */
-  flushFailed(eventId: string): Promise<void>;
   /** Keeps an event that failed for a permanent reason, for replay (parking.ts). */
   park(event: ParkedEvent, now: Date): Promise<ParkResult>;
 }
 
 export interface ApplyOptions {
-  readonly flushPending: boolean;
+  /** The stage's flush request, written in the same transaction. @default - none */
+  readonly outbox?: OutboxWrite;
   readonly now: Date;
   readonly forget?: Forgettable;
 }
@@ -71,29 +59,12 @@ export class CustomerItemFullError extends Error {
 export interface PaymentStateTables {
   readonly customersTable: string;
   readonly eventsTable: string;
-  /** Where the time boundaries an update creates are recorded. @default - none: they wait for the authorizer TTL */
-  readonly boundariesTable?: string;
 }
 
 /** How often a transaction that lost a race with a concurrent one is tried again. */
 const MAX_ATTEMPTS = 6;
 
-/**
- * How long after its write a pending flush may still belong to a running delivery: longer than the
- * webhook's Lambda timeout (10 s). Concurrent duplicates inside this window leave the flush to the
- * delivery that wrote the entry, so one event causes one flush.
- */
-export const FLUSH_IN_FLIGHT_SECONDS = 30;
-
-/** Whether a duplicate delivery must finish the flush its first delivery owed. */
-export function owedFlush(entry: Record<string, DynamoValue> | undefined, now: Date): boolean {
-  if (entry?.flushPending?.BOOL !== true) return false;
-  if (entry.flushFailed?.BOOL === true) return true;
-  const recordedAt = Date.parse(entry.recordedAt?.S ?? '');
-  return !Number.isFinite(recordedAt) || now.getTime() - recordedAt >= FLUSH_IN_FLIGHT_SECONDS * 1000;
-}
-
-function ledgerItem(event: LedgerEvent, customerId: string, outcome: string, now: Date, flushPending: boolean): Record<string, unknown> {
+function ledgerItem(event: LedgerEvent, customerId: string, outcome: string, now: Date): Record<string, unknown> {
   return {
     eventId: event.eventId,
     type: event.type,
@@ -102,7 +73,6 @@ function ledgerItem(event: LedgerEvent, customerId: string, outcome: string, now
     outcome,
     recordedAt: now.toISOString(),
     expiresAt: Math.floor(now.getTime() / 1000) + EVENT_LEDGER_RETENTION_SECONDS,
-    ...(flushPending ? { flushPending: true } : {}),
   };
 }
 
@@ -133,13 +103,13 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
         {
           Put: {
             TableName: this.tables.eventsTable,
-            Item: ledgerItem(event, customerId, 'applied', options.now, options.flushPending),
+            Item: ledgerItem(event, customerId, 'applied', options.now),
             ...LEDGER_ENTRY_FREE,
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
         },
         { Update: customerUpdate },
-        ...(this.tables.boundariesTable === undefined ? [] : boundaryPuts(this.tables.boundariesTable, changeBoundaries(update), options.now)),
+        ...(options.outbox === undefined ? [] : [{ Update: options.outbox }]),
       ],
     });
 
@@ -150,7 +120,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) throw err;
         const [ledger, customer] = err.CancellationReasons ?? [];
-        if (ledger?.Code === 'ConditionalCheckFailed') return { outcome: 'duplicate', flushPending: owedFlush(ledger.Item, options.now) };
+        if (ledger?.Code === 'ConditionalCheckFailed') return { outcome: 'duplicate' };
         const conflict = (err.CancellationReasons ?? []).some((r) => r?.Code === 'TransactionConflict');
         if (customer?.Code === 'ConditionalCheckFailed') {
           // DynamoDB said no; the state only tells why (and a state that has moved on since gets another try).
@@ -183,42 +153,19 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
       await this.documents.send(
         new PutCommand({
           TableName: this.tables.eventsTable,
-          Item: ledgerItem(event, customerId, 'stale', now, false),
+          Item: ledgerItem(event, customerId, 'stale', now),
           ...LEDGER_ENTRY_FREE,
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return storedWatermark === undefined ? { outcome: 'stale' } : { outcome: 'stale', storedWatermark };
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return { outcome: 'duplicate', flushPending: owedFlush(err.Item, now) };
+      if (err instanceof ConditionalCheckFailedException) return { outcome: 'duplicate' };
       throw err;
     }
   }
 
-  async flushFailed(eventId: string): Promise<void> {
-    await this.client.send(
-      new UpdateItemCommand({
-        TableName: this.tables.eventsTable,
-        Key: { eventId: { S: eventId } },
-        UpdateExpression: 'SET flushFailed = :true',
-        ConditionExpression: 'attribute_exists(flushPending)',
-        ExpressionAttributeValues: { ':true': { BOOL: true } },
-      }),
-    );
-  }
-
   park(event: ParkedEvent, now: Date): Promise<ParkResult> {
     return parkEvent(this.documents, this.tables.eventsTable, event, now);
-  }
-
-  async flushDone(eventId: string): Promise<void> {
-    await this.client.send(
-      new UpdateItemCommand({
-        TableName: this.tables.eventsTable,
-        Key: { eventId: { S: eventId } },
-        UpdateExpression: 'REMOVE flushPending, flushFailed',
-        ConditionExpression: 'attribute_exists(eventId)',
-      }),
-    );
   }
 }

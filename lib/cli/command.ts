@@ -1,5 +1,7 @@
 import { CUSTOMER_ID } from '../../lambda/shared/customers/api-key';
 import { UsageError, type OptionSpecs, type Values } from './args';
+import { stageFlushes } from '../../lambda/shared/aws/flush-coordinator';
+import { loadProjectConfig } from '../config/tollgate-config';
 import type { Target } from './target';
 
 /** What a command reads and writes: injected, so tests run the CLI in-process. */
@@ -80,15 +82,23 @@ export function customerArg(value: string | undefined, what = 'the customer'): s
   return value;
 }
 
-/** After a change that must apply at once: cached authorizer results would keep the old answer until their TTL. */
-export async function flushAfter(target: Target, change: string, retry: string): Promise<void> {
-  try {
-    await target.flusher.flush(target.flushTarget);
-  } catch (err) {
-    throw new CliError(
-      `${change}, but the authorizer cache could not be flushed (${(err as Error).message}): cached results keep the old answer until their TTL ends; retry with ${retry}`,
-    );
-  }
+/**
+ * After an operator's change that must apply at once: cached authorizer results would keep the old
+ * answer until their TTL. Through the stage's one flusher, as every function asks (the management
+ * budget is the account's): a flush it cannot make now is left to the clock, never lost.
+ */
+export async function flushAfter(ctx: Pick<Context, 'io' | 'now' | 'target'>): Promise<{ readonly flushed: boolean; readonly note: string }> {
+  const target = ctx.target();
+  const config = loadProjectConfig(ctx.io.root);
+  const failures: unknown[] = [];
+  const flushes = stageFlushes(
+    { eventsTable: target.tables.events, cacheTtlSeconds: config.authorizerCacheTtlSeconds, flushIntervalSeconds: config.cacheFlushIntervalSeconds },
+    { dynamodb: target.dynamodb, flusher: target.flusher, onFailure: (_t, err) => failures.push(err) },
+  );
+  const outcome = await flushes.request(target.flushTarget);
+  if (outcome === 'flushed' || outcome === 'covered') return { flushed: true, note: 'authorizer cache flushed' };
+  const why = failures.length > 0 && failures[0] instanceof Error ? ` (${failures[0].message})` : '';
+  return { flushed: false, note: `authorizer cache flush queued${why}: the clock makes it within a minute, and cached results end with their TTL anyway` };
 }
 
 const WIDTH = 100;

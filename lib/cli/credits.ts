@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { grantCredits, MAX_GRANT_REASON_LENGTH, UnknownCustomerForCreditsError } from '../../lambda/shared/customers/metered-usage';
 import { stringValue, UsageError } from './args';
-import { CliError, CUSTOMER_ARGUMENT, customerArg, flushAfter, type CommandGroup, type CommandSpec } from './command';
+import { CliError, CUSTOMER_ARGUMENT, customerArg, type CommandGroup, type CommandSpec } from './command';
 
 /** Prepaid credits granted by hand (support, goodwill, a deal): recorded with their reason. */
 
@@ -39,9 +39,9 @@ const grant: CommandSpec = {
       if (err instanceof UnknownCustomerForCreditsError) throw new CliError(err.message);
       throw err;
     }
-    if (outcome === 'granted') await flushAfter(target, `${units} credits were granted to ${customerId}`, 'tollgate credits grant with the same --id');
+    // No flush: the routes credits pay for are cached a second at most (their own authorizer).
     ctx.print(
-      outcome === 'granted' ? `${customerId}: ${units} credits granted (grant ${grantId}); authorizer cache flushed` : `${customerId}: grant ${grantId} was applied before; nothing added`,
+      outcome === 'granted' ? `${customerId}: ${units} credits granted (grant ${grantId})` : `${customerId}: grant ${grantId} was applied before; nothing added`,
       { customerId, units, reason, grantId, outcome, grantedAt: ctx.now.toISOString() },
     );
   },

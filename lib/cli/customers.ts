@@ -95,10 +95,10 @@ const setUsage: CommandSpec = {
     const block = value === 'none' ? undefined : (value as UsageBlock);
     const target = ctx.target();
     await setUsageBlock({ client: target.dynamodb, customersTable: target.tables.customers, now: () => ctx.now }, customerId, block);
-    await flushAfter(target, `the usage block of ${customerId} is set`, 'tollgate customers set-usage');
+    const { flushed, note } = await flushAfter(ctx);
     ctx.print(
-      block === undefined ? `${customerId}: usage block cleared; authorizer cache flushed` : `${customerId}: paid routes now answer 402 ${block}; authorizer cache flushed`,
-      { customerId, usageBlock: block ?? null, cacheFlushed: true },
+      block === undefined ? `${customerId}: usage block cleared; ${note}` : `${customerId}: paid routes now answer 402 ${block}; ${note}`,
+      { customerId, usageBlock: block ?? null, cacheFlushed: flushed },
     );
   },
 };

@@ -87,12 +87,12 @@ const revoke: CommandSpec = {
   run: async (ctx) => {
     const store = keyStore(ctx);
     const { alreadyRevoked, ...revoked } = await revokeApiKey(store, ctx.positionals[0]!);
-    await flushAfter(ctx.target(), alreadyRevoked ? `API key ${revoked.keyId} was already revoked` : 'the key is revoked', 'tollgate keys revoke');
+    const { flushed, note } = await flushAfter(ctx);
     ctx.print(
       alreadyRevoked
-        ? `API key ${revoked.keyId} (${revoked.customerId}) was already revoked at ${time(revoked.revokedAt)}: nothing changed; authorizer cache flushed`
-        : `revoked ${revoked.keyId} (${revoked.customerId}); authorizer cache flushed: the key is refused at once`,
-      { ...revoked, alreadyRevoked, cacheFlushed: true },
+        ? `API key ${revoked.keyId} (${revoked.customerId}) was already revoked at ${time(revoked.revokedAt)}: nothing changed; ${note}`
+        : `revoked ${revoked.keyId} (${revoked.customerId}); ${note}${flushed ? ': the key is refused at once' : ''}`,
+      { ...revoked, alreadyRevoked, cacheFlushed: flushed },
     );
   },
 };

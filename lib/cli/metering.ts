@@ -56,13 +56,13 @@ const replay: CommandSpec = {
     const target = ctx.target();
     const config = stackConfig(ctx.io.root, target);
     const built = buildLocalDocument(config, ctx.io.root);
-    const settings = meteringSettingsFor(config, built.routes, target.tables, target.flushTarget);
+    const settings = meteringSettingsFor(config, built.routes, target.tables);
     const store = new DynamoMeteringStore(target.dynamodb, { customers: settings.customersTable, events: settings.eventsTable });
     const reporter = reporterFrom(ctx.io.env);
     // The function's own logs and metrics are for CloudWatch; the command prints its summary.
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     const observability = createObservability('tollgate-cli', { namespace: 'TollgateCli', logLevel: 'SILENT' });
-    const handler = composeMetering(settings, { dynamodb: target.dynamodb, flusher: target.flusher, reporter, now: () => ctx.now, observability });
+    const handler = composeMetering(settings, { dynamodb: target.dynamodb, reporter, now: () => ctx.now, observability });
 
     const parked: Parked[] = (await scan(ctx, '#o = :parked', { ':parked': PARKED_BATCH_OUTCOME }))
       .filter((item): item is Record<string, unknown> & { eventId: string; data: string } => typeof item.eventId === 'string' && typeof item.data === 'string')
@@ -85,7 +85,7 @@ const replay: CommandSpec = {
     let rejected = 0;
     let pending = 0;
     for (const entry of entries) {
-      const done = await completeEntry({ store, flusher: target.flusher, target: target.flushTarget, reporter, ...observability }, entry, { retryRejected: true });
+      const done = await completeEntry({ store, reporter, ...observability }, entry, { retryRejected: true });
       reported += done.reported;
       rejected += done.rejected;
       pending += done.pending;
@@ -100,12 +100,12 @@ const replay: CommandSpec = {
   },
 };
 
-/** Ledger entries that still owe a flush or a report (pending, or rejected and worth another try). */
+/** Ledger entries that still owe a report (pending, or rejected and worth another try). */
 async function scanOwing(ctx: Context): Promise<Array<Record<string, unknown>>> {
   const items = await scan(ctx, '#o = :metered', { ':metered': METERED_OUTCOME });
   return items.filter((item) => {
     const entry: LedgerEntry | undefined = decodeLedgerEntry(item);
-    return entry !== undefined && (entry.flushPending || entry.reports.some((r) => r.state !== 'reported'));
+    return entry !== undefined && entry.reports.some((r) => r.state !== 'reported');
   });
 }
 

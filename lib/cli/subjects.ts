@@ -42,9 +42,9 @@ export const linkSubjectCommand: CommandSpec = {
       throw err;
     }
     // A decision cached for this subject's tokens was made on the customer it was linked to before.
-    await flushAfter(target, 'linked', 'run link-subject again');
+    const { note } = await flushAfter(ctx);
     ctx.print(
-      `linked ${subject} of ${issuer} to ${customerId}${linked.replaced === undefined ? '' : ` (replacing ${linked.replaced})`}`,
+      `linked ${subject} of ${issuer} to ${customerId}${linked.replaced === undefined ? '' : ` (replacing ${linked.replaced})`}; ${note}`,
       { customerId, issuer, subject, ...(linked.replaced === undefined ? {} : { replaced: linked.replaced }) },
     );
   },
@@ -73,7 +73,7 @@ export const unlinkSubjectCommand: CommandSpec = {
       throw err;
     }
     // A decision cached for this subject's tokens would let them in until its TTL ends.
-    await flushAfter(target, 'unlinked', 'run unlink-subject again');
-    ctx.print(`unlinked ${subject} of ${issuer} from ${unlinked.customerIds.join(', ')}`, { issuer, subject, customerIds: unlinked.customerIds });
+    const { note } = await flushAfter(ctx);
+    ctx.print(`unlinked ${subject} of ${issuer} from ${unlinked.customerIds.join(', ')}; ${note}`, { issuer, subject, customerIds: unlinked.customerIds });
   },
 };

@@ -105,7 +105,6 @@ export function resolveTarget(options: TargetOptions): Target {
         customers: outputs.CustomersTableName,
         apiKeys: outputs.ApiKeysTableName,
         events: outputs.EventsTableName,
-        boundaries: outputs.BoundariesTableName,
       },
       flusher: new ApiGatewayCacheFlusher(apiGateway),
       flushTarget: { restApiId: outputs.RestApiId, stage: outputs.StageName },

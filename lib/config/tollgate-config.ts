@@ -20,8 +20,19 @@ export interface TollgateConfig {
   readonly backendUrl?: string;
   /** How long `past_due` keeps access after the failed payment. @default 72 */
   readonly gracePeriodHours: number;
-  /** Authorizer result cache TTL, 0 to 3600 seconds. @default 300 */
+  /**
+   * How long API Gateway keeps a decision on the routes that need only a key, a subscription or an
+   * entitlement, 0 to 3600 seconds: a lock (a cancellation, a failed payment past its grace) takes
+   * effect within it; an unlock flushes at once. @default 300
+   */
   readonly authorizerCacheTtlSeconds: number;
+  /**
+   * The same for the routes sold by use (log-metered), 0 to 60 seconds: a quota or credit change, either
+   * way, reaches them within it, with no flush. @default 1
+   */
+  readonly meteredCacheTtlSeconds: number;
+  /** Least time between two authorizer-cache flushes of the stage, whoever asks (1 s: a tenth of the account's management budget). @default 1 */
+  readonly cacheFlushIntervalSeconds: number;
   /** Base URL of the problem type documents (`type` of every problem+json). @default - the stack's own pages (/tollgate/problems) */
   readonly docsBaseUrl?: string;
   /** Where a customer without a subscription subscribes (checkout, pricing page). @default - none */
@@ -47,6 +58,19 @@ export interface TollgateConfig {
   readonly forwardAuthorization: boolean;
   /** Stage name. @default "prod" */
   readonly stageName: string;
+  /**
+   * The account's API Gateway throttle in this Region (10,000 requests/s and a 5,000 burst unless AWS
+   * raised it): the stage's and the webhook's throttles may not exceed it. @default 10000 and 5000
+   */
+  readonly accountThrottleRateLimit: number;
+  readonly accountThrottleBurstLimit: number;
+  /**
+   * Reserved concurrency per function: the authorizer's is kept for it (so a slow webhook, metering or
+   * clock cannot take the API's), the others' caps them. `off` reserves none (a new account whose
+   * concurrency quota is below 100 + the sum cannot reserve any).
+   * @default authorizer: the stage's rate × 50 ms (at least 10), webhook 10, metering 5, clock 1
+   */
+  readonly reservedConcurrency?: ReservedConcurrency;
   /** Stage throttling: steady requests per second and burst. @default 100 and 200 */
   readonly throttleRateLimit: number;
   readonly throttleBurstLimit: number;
@@ -68,6 +92,21 @@ export interface TollgateConfig {
   readonly portalBrand?: PortalBrand;
 }
 
+export interface ReservedConcurrency {
+  readonly authorizer: number;
+  readonly webhook: number;
+  readonly metering: number;
+  readonly clock: number;
+}
+
+/** The authorizer's default reservation: every request of the stage's rate held for 50 ms at once. */
+export const defaultReservedConcurrency = (throttleRateLimit: number): ReservedConcurrency => ({
+  authorizer: Math.max(10, Math.ceil(throttleRateLimit * 0.05)),
+  webhook: 10,
+  metering: 5,
+  clock: 1,
+});
+
 /** A prepaid pack: `credits` units for one payment of the one-time Stripe `price` (lookup key or id). */
 export interface CreditPack {
   readonly id: string;
@@ -80,12 +119,17 @@ export const DEFAULT_CONFIG: TollgateConfig = {
   openApiDocument: 'api/openapi.json',
   gracePeriodHours: 72,
   authorizerCacheTtlSeconds: 300,
+  meteredCacheTtlSeconds: 1,
+  cacheFlushIntervalSeconds: 1,
   stripeWebhookSecretName: 'tollgate/stripe-webhook-secret',
   corsAllowOrigin: '*',
   corsAllowHeaders: ['Authorization', 'Content-Type'],
   corsMaxAgeSeconds: 600,
   forwardAuthorization: false,
   stageName: 'prod',
+  accountThrottleRateLimit: 10_000,
+  accountThrottleBurstLimit: 5_000,
+  reservedConcurrency: defaultReservedConcurrency(100),
   throttleRateLimit: 100,
   throttleBurstLimit: 200,
   webhookThrottleRateLimit: 50,
@@ -197,6 +241,11 @@ export function loadConfig(read: ContextReader): TollgateConfig {
   const allowHeaders = list('corsAllowHeaders', /^[A-Za-z0-9!#$%&*+.^_`|~-]+$/, 'header names') ?? DEFAULT_CONFIG.corsAllowHeaders;
   const corsAllowMethods = list('corsAllowMethods', /^(GET|PUT|POST|DELETE|PATCH|HEAD)$/, 'methods from GET, PUT, POST, DELETE, PATCH, HEAD');
 
+  // Quotas AWS raises on request: the account's rate bounds the stage's, never a constant of ours.
+  const accountThrottleRateLimit = integer('accountThrottleRateLimit', DEFAULT_CONFIG.accountThrottleRateLimit, 1, 1_000_000, 'requests per second');
+  const accountThrottleBurstLimit = integer('accountThrottleBurstLimit', DEFAULT_CONFIG.accountThrottleBurstLimit, 1, 1_000_000, 'requests');
+  const throttleRateLimit = integer('throttleRateLimit', DEFAULT_CONFIG.throttleRateLimit, 1, accountThrottleRateLimit, 'requests per second (at most the account rate, tollgate:accountThrottleRateLimit)');
+
   const config: TollgateConfig = {
     plans: readPlans(raw('plans'), problems),
     creditPacks: readCreditPacks(raw('creditPacks'), problems),
@@ -204,6 +253,8 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     backendUrl: url('backendUrl', undefined),
     gracePeriodHours: integer('gracePeriodHours', DEFAULT_CONFIG.gracePeriodHours, 0, 24 * 60, 'hours'),
     authorizerCacheTtlSeconds: integer('authorizerCacheTtlSeconds', DEFAULT_CONFIG.authorizerCacheTtlSeconds, 0, 3600, 'seconds'),
+    meteredCacheTtlSeconds: integer('meteredCacheTtlSeconds', DEFAULT_CONFIG.meteredCacheTtlSeconds, 0, 60, 'seconds'),
+    cacheFlushIntervalSeconds: integer('cacheFlushIntervalSeconds', DEFAULT_CONFIG.cacheFlushIntervalSeconds, 1, 60, 'seconds'),
     docsBaseUrl: url('docsBaseUrl', undefined),
     checkoutUrl: url('checkoutUrl', undefined),
     portalUrl: url('portalUrl', undefined),
@@ -217,10 +268,13 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     corsMaxAgeSeconds: integer('corsMaxAgeSeconds', DEFAULT_CONFIG.corsMaxAgeSeconds, 0, 86_400, 'seconds'),
     forwardAuthorization: flag('forwardAuthorization', DEFAULT_CONFIG.forwardAuthorization),
     stageName,
-    throttleRateLimit: integer('throttleRateLimit', DEFAULT_CONFIG.throttleRateLimit, 1, 10_000, 'requests per second'),
-    throttleBurstLimit: integer('throttleBurstLimit', DEFAULT_CONFIG.throttleBurstLimit, 1, 5_000, 'requests'),
-    webhookThrottleRateLimit: integer('webhookThrottleRateLimit', DEFAULT_CONFIG.webhookThrottleRateLimit, 1, 10_000, 'requests per second'),
-    webhookThrottleBurstLimit: integer('webhookThrottleBurstLimit', DEFAULT_CONFIG.webhookThrottleBurstLimit, 1, 5_000, 'requests'),
+    accountThrottleRateLimit,
+    accountThrottleBurstLimit,
+    throttleRateLimit,
+    throttleBurstLimit: integer('throttleBurstLimit', DEFAULT_CONFIG.throttleBurstLimit, 1, accountThrottleBurstLimit, 'requests (at most the account burst, tollgate:accountThrottleBurstLimit)'),
+    webhookThrottleRateLimit: integer('webhookThrottleRateLimit', DEFAULT_CONFIG.webhookThrottleRateLimit, 1, accountThrottleRateLimit, 'requests per second (at most the account rate, tollgate:accountThrottleRateLimit)'),
+    webhookThrottleBurstLimit: integer('webhookThrottleBurstLimit', DEFAULT_CONFIG.webhookThrottleBurstLimit, 1, accountThrottleBurstLimit, 'requests (at most the account burst, tollgate:accountThrottleBurstLimit)'),
+    ...((reserved) => (reserved === undefined ? {} : { reservedConcurrency: reserved }))(readReservedConcurrency(raw('reservedConcurrency'), throttleRateLimit, problems)),
     operations: loadOperationsConfig(read, problems),
     ...((brand) => (brand === undefined ? {} : { portalBrand: brand }))(readPortalBrand(read, problems)),
     // Absent, not empty, when none is trusted: the defaults stay as documented.
@@ -285,6 +339,30 @@ function readPlans(value: unknown, problems: string[]): Plans {
     };
   }
   return out;
+}
+
+const CONCURRENCY_FUNCTIONS = ['authorizer', 'webhook', 'metering', 'clock'] as const;
+
+/** `off`, or an object naming any of the four functions (the rest keep their defaults). */
+function readReservedConcurrency(value: unknown, throttleRateLimit: number, problems: string[]): ReservedConcurrency | undefined {
+  const key = `${CONTEXT_PREFIX}reservedConcurrency`;
+  const defaults = defaultReservedConcurrency(throttleRateLimit);
+  if (value === undefined || value === null) return defaults;
+  if (value === 'off' || value === false || value === 'false') return undefined;
+  const spec = jsonValue(value);
+  if (!isObject(spec)) {
+    problems.push(`${key} is ${JSON.stringify(value)}: use "off" or an object such as {"authorizer": 50, "webhook": 10, "metering": 5, "clock": 1}`);
+    return defaults;
+  }
+  const out: Record<string, number> = { ...defaults };
+  for (const [name, n] of Object.entries(spec)) {
+    if (!(CONCURRENCY_FUNCTIONS as readonly string[]).includes(name)) {
+      problems.push(`${key} names ${JSON.stringify(name)}: reserve for ${CONCURRENCY_FUNCTIONS.join(', ')}`);
+    } else if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1 || n > 10_000) {
+      problems.push(`${key}.${name} is ${JSON.stringify(n)}: use a whole number of concurrent executions from 1 to 10000`);
+    } else out[name] = n;
+  }
+  return out as unknown as ReservedConcurrency;
 }
 
 function readCreditPacks(value: unknown, problems: string[]): CreditPack[] {

@@ -1,7 +1,9 @@
 import * as path from 'node:path';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { PERIOD_MS } from '../../lambda/clock/schedule';
 import { PROJECT_ROOT } from '../contract';
+
+/** The clock's schedule: once a minute, the finest rate EventBridge schedules. */
+const CLOCK_PERIOD_MS = 60_000;
 import type { TableNames } from '../../lambda/shared/tables';
 import { accessLogPath, eventsLogPath, removeCoordinates, writeCoordinates } from './coordinates';
 import { adoptSharedDatabase, credentialsPath, localCredentials } from './credentials';
@@ -117,6 +119,8 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
         accessLog: (line) => accessLog.write(`${line}\n`),
         eventsLog: (line) => eventsLog.write(`${line}\n`),
         domainName: `127.0.0.1:${options.port}`,
+        // The stage's and the webhook method's throttles, as deployed (429 beyond them).
+        throttling: true,
         ...(portal === undefined ? {} : { portal: portal.options }),
         metering: {
           reporter: meterReporting!.reporter,
@@ -231,17 +235,15 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
         log(`now serving ${apiUrl()}`);
       }
     };
-    // The deployed clock's schedule: a run each minute flushes the cache when a key expiry, grace end or
-    // period end has passed (lambda/clock/schedule.ts).
+    // The deployed clock's schedule: a run each minute sweeps the stage's flush outbox (lambda/clock/handler.ts).
     const tick = (): void => {
       served!.api.clock(new Date()).catch((err: unknown) => {
-        // Aborted: the run's gateway was stopped or replaced by a reload.
-        if (stopping || (err instanceof Error && err.name === 'AbortError')) return;
-        log(`tollgate: clock run failed: ${err instanceof Error ? err.message : String(err)} (its boundaries wait for the authorizer ttl)`);
+        if (stopping) return;
+        log(`tollgate: clock run failed: ${err instanceof Error ? err.message : String(err)} (a queued flush waits for the next run)`);
       });
     };
     tick();
-    clockTimer = setInterval(tick, PERIOD_MS);
+    clockTimer = setInterval(tick, CLOCK_PERIOD_MS);
     clockTimer.unref();
 
     const watched = (): string[] => [path.join(root, 'cdk.json'), path.resolve(root, served!.config.openApiDocument), ...filesUnder(LAMBDA_DIR)];

@@ -228,7 +228,12 @@ export function startAdminServer(source: GatewaySource, options: AdminServerOpti
     const gateway = current();
     try {
       await gateway.flusher.flush({ restApiId, stage });
-    } catch {
+    } catch (err) {
+      // The management budget spent: answered as API Gateway answers it, for the SDK to read.
+      if (err instanceof Error && err.name === 'TooManyRequestsException') {
+        sendProblem(res, { status: 429, title: 'Too Many Requests', detail: err.message, errorType: 'TooManyRequestsException', headers: { 'retry-after': '1' } }, method);
+        return;
+      }
       sendProblem(res, { status: 404, title: 'Not Found', detail: `Invalid stage identifier specified: this local API is ${gateway.restApiId}, stage ${gateway.stage}`, errorType: 'NotFoundException' }, method);
       return;
     }

@@ -1,5 +1,4 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { setTimeout as delay } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import type Stripe from 'stripe';
 import { loadApiDocument } from '../openapi/load';
@@ -20,12 +19,11 @@ import { composePortal } from '../../lambda/portal/compose';
 import { loadPortalSettings, portalEnvironment, type PortalSettings } from '../../lambda/portal/settings';
 import { readCustomer } from '../../lambda/shared/customers/store';
 import { createObservability } from '../../lambda/shared/observability';
-import type { AuthorizerCacheFlusher, FlushTarget } from '../../lambda/shared/ports';
+import type { AuthorizerCacheFlusher } from '../../lambda/shared/ports';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import {
   authorizerEnvironment,
   clockEnvironment,
-  ENV,
   loadAuthorizerSettings,
   loadClockSettings,
   loadUsageSettings,
@@ -46,7 +44,8 @@ import { localPortalAssets } from './portal-assets';
 import type { FakeStripeStore } from './stripe-api/store';
 import { makeTestCheckoutHandler } from './test-checkout';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localClient, type LocalCredentials } from './dynamodb-local';
-import { createLocalGateway, localInvocationUri, type LocalFunction, type LocalGateway } from './gateway';
+import { createLocalGateway, localInvocationUri, type LocalFunction, type LocalGateway, type StageThrottling } from './gateway';
+
 import { createMeteringFeed, type MeteringFeed, type MeteringFeedOptions } from './metering-feed';
 
 /**
@@ -82,8 +81,8 @@ export function authorizerSettingsFor(config: TollgateConfig, routes: readonly R
 }
 
 /** Metering's settings as the stack writes its environment, for these tables and the stage it flushes (also `tollgate metering replay`'s). */
-export function meteringSettingsFor(config: TollgateConfig, routes: readonly RouteRule[], tables: Pick<TableNames, 'customers' | 'events'>, target: FlushTarget): MeteringSettings {
-  const env = { ...meteringEnvironment({ routes, plans: config.plans ?? {} }), [ENV.restApiId]: target.restApiId, [ENV.stageName]: target.stage };
+export function meteringSettingsFor(config: TollgateConfig, routes: readonly RouteRule[], tables: Pick<TableNames, 'customers' | 'events'>): MeteringSettings {
+  const env = meteringEnvironment({ routes, plans: config.plans ?? {} });
   return loadMeteringSettings({ ...env, ...tableEnvironment({ customers: tables.customers, events: tables.events }) });
 }
 
@@ -101,15 +100,14 @@ export interface LocalSettings {
 
 /** Every function's settings, each through the environment contract its deployed function reads. */
 export function localSettings(config: TollgateConfig, routes: readonly RouteRule[], tables: TableNames): LocalSettings {
-  const { customers, events, boundaries } = tables;
-  const stage: FlushTarget = { restApiId: LOCAL_REST_API_ID, stage: config.stageName };
+  const { customers, events } = tables;
   return {
     authorizer: authorizerSettingsFor(config, routes, customers),
-    webhook: loadWebhookSettings({ ...tableEnvironment({ customers, events, boundaries }), ...webhookEnvironment(config) }),
-    clock: loadClockSettings({ ...tableEnvironment({ boundaries }), ...clockEnvironment({ ...config, restApiId: stage.restApiId }) }),
-    portal: loadPortalSettings({ ...tableEnvironment(tables), ...authorizerEnvironment({ ...config, routes }), ...portalEnvironment(portalCatalog(config), LOCAL_SESSION_SECRET_ID) }),
+    webhook: loadWebhookSettings({ ...tableEnvironment({ customers, events }), ...webhookEnvironment(config) }),
+    clock: loadClockSettings({ ...tableEnvironment({ events }), ...clockEnvironment({ ...config, restApiId: LOCAL_REST_API_ID }) }),
+    portal: loadPortalSettings({ ...tableEnvironment(tables), ...authorizerEnvironment({ ...config, routes }), ...portalEnvironment(portalCatalog(config), LOCAL_SESSION_SECRET_ID, config) }),
     usage: loadUsageSettings({ ...tableEnvironment({ customers }), ...usageEnvironment(config) }),
-    metering: meteringSettingsFor(config, routes, tables, stage),
+    metering: meteringSettingsFor(config, routes, tables),
   };
 }
 
@@ -138,8 +136,13 @@ export interface LocalApiOptions {
   readonly credentials?: LocalCredentials;
   /** @default Date.now */
   readonly now?: () => number;
-  /** How the clock waits for a boundary. @default a timer, cancelled by `destroy` */
+  /**
+   * How the stage's flusher waits (between flushes, after a throttle): a test whose clock (`now`) advances
+   * itself here drives the flusher with it. @default - the flusher keeps the system clock and timers
+   */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The stage's throttles (429 beyond them), as deployed: npm start turns them on. @default false */
+  readonly throttling?: boolean;
   /** Receives every access-log line the stage writes (lambda/shared/access-log.ts). @default - none */
   readonly accessLog?: (line: string) => void;
   /** Receives the webhook's `access restored` log line of every recovery (lambda/webhook/recovery.ts). @default - none */
@@ -205,16 +208,9 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   // The functions are built before the gateway that invokes them: flushes and deliveries reach it through this ref.
   const ref: { gateway?: LocalGateway } = {};
   const flusher: AuthorizerCacheFlusher = { flush: (target) => (ref.gateway === undefined ? Promise.resolve() : ref.gateway.flusher.flush(target)) };
-  // A stopped run must not keep the process alive for the minutes a clock run may wait.
-  const stopped = new AbortController();
-  const clock = composeClock(settings.clock, {
-    dynamodb: clients.webhook,
-    flusher,
-    now: date,
-    sleep: options.sleep ?? ((ms) => delay(ms, undefined, { signal: stopped.signal })),
-    observability: createObservability('tollgate-clock'),
-  });
-  const metering = localMetering(options, settings.metering, { dynamodb: clients.metering, flusher, now: date });
+  const flushClock = options.sleep === undefined ? {} : { flushClock: { now, sleep: options.sleep } };
+  const clock = composeClock(settings.clock, { dynamodb: clients.webhook, flusher, ...flushClock, observability: createObservability('tollgate-clock') });
+  const metering = localMetering(options, settings.metering, { dynamodb: clients.metering, now: date });
   const sessionSecret = options.portal?.sessionSecret ?? randomBytes(32).toString('base64url');
   const functions: Record<string, LocalFunction> = {
     [LOCAL_FUNCTION_NAMES.authorizer]: composeAuthorizer(settings.authorizer, {
@@ -230,6 +226,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
       signingSecrets: () => Promise.resolve([options.webhookSecret]),
       flusher,
       now: date,
+      ...flushClock,
       observability: createObservability('tollgate-webhook'),
       ...(options.eventsLog === undefined ? {} : { onRestored: (restored) => options.eventsLog!(JSON.stringify(restored)) }),
     }),
@@ -241,6 +238,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
       flusher,
       assets: localPortalAssets(built.publicDocument),
       now: date,
+      ...flushClock,
       testMode: options.portal?.fakeStripe !== undefined,
       observability: createObservability('tollgate-portal'),
     }),
@@ -262,6 +260,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     now,
     ...(accessLog === undefined ? {} : { accessLog }),
     ...(options.domainName === undefined ? {} : { domainName: options.domainName }),
+    ...(options.throttling === true ? { throttling: stageThrottling(config) } : {}),
   }));
   return {
     gateway,
@@ -269,10 +268,18 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     clients: Object.values(clients),
     clock: (scheduled) => clock({ time: scheduled.toISOString() }),
     destroy: () => {
-      stopped.abort();
       metering?.close();
       for (const client of Object.values(clients)) client.destroy();
     },
+  };
+}
+
+/** The stage's throttle and the webhook method's own, as the stack sets them. */
+export function stageThrottling(config: TollgateConfig): StageThrottling {
+  return {
+    rateLimit: config.throttleRateLimit,
+    burstLimit: config.throttleBurstLimit,
+    methods: { [`POST ${WEBHOOK_PATH}`]: { rateLimit: config.webhookThrottleRateLimit, burstLimit: config.webhookThrottleBurstLimit } },
   };
 }
 

@@ -74,7 +74,10 @@ export interface BuildApiOptions extends CorsOptions, IdentityOptions {
   /** The usage route's function (lambda/usage). @default - no usage route */
   readonly usageUri?: string;
   readonly backend: BackendTarget;
+  /** TTL of the standing routes' decisions (key, subscription, entitlement). */
   readonly authorizerCacheTtlSeconds: number;
+  /** TTL of the log-metered routes' decisions. @default authorizerCacheTtlSeconds */
+  readonly meteredCacheTtlSeconds?: number;
   /** Base URL of the problem pages. @default - the stack's own, /tollgate/problems on the API's domain and stage */
   readonly docsBaseUrl?: string;
   /** The portal function (docs, problem pages, the document, the developer portal). @default - no portal routes */
@@ -88,9 +91,20 @@ export interface BuildApiOptions extends CorsOptions, IdentityOptions {
 /** The builder options that come straight from configuration: the stack and the local run pass the same. */
 export type ConfiguredBuildOptions = Omit<BuildApiOptions, 'document' | 'authorizerUri' | 'webhookUri' | 'usageUri' | 'backend' | 'portalUri' | 'testCheckoutUri' | 'selfScheme'>;
 
+/**
+ * How long each group's decisions are cached. Strict routes reserve their cost at decision time: every
+ * call must reach the authorizer. Routes sold by use change with every call: a second or so, and no
+ * flush ever needed. Standing routes change only with payment: long, flushed when one opens.
+ */
+function ttlOf(group: AuthorizerGroup, options: Pick<BuildApiOptions, 'authorizerCacheTtlSeconds' | 'meteredCacheTtlSeconds'>): number {
+  if (group === 'strict') return 0;
+  if (group === 'metered') return Math.min(options.meteredCacheTtlSeconds ?? options.authorizerCacheTtlSeconds, options.authorizerCacheTtlSeconds);
+  return options.authorizerCacheTtlSeconds;
+}
+
 export function configuredBuildOptions(config: TollgateConfig): ConfiguredBuildOptions {
-  const { authorizerCacheTtlSeconds, corsAllowOrigin, corsAllowHeaders, corsAllowMethods, corsMaxAgeSeconds, forwardAuthorization, docsBaseUrl } = config;
-  return { authorizerCacheTtlSeconds, corsAllowOrigin, corsAllowHeaders, corsAllowMethods, corsMaxAgeSeconds, forwardAuthorization, docsBaseUrl };
+  const { authorizerCacheTtlSeconds, meteredCacheTtlSeconds, corsAllowOrigin, corsAllowHeaders, corsAllowMethods, corsMaxAgeSeconds, forwardAuthorization, docsBaseUrl } = config;
+  return { authorizerCacheTtlSeconds, meteredCacheTtlSeconds, corsAllowOrigin, corsAllowHeaders, corsAllowMethods, corsMaxAgeSeconds, forwardAuthorization, docsBaseUrl };
 }
 
 /**
@@ -308,8 +322,7 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
               type: 'request',
               identitySource: identitySourceFor(scopes),
               authorizerUri: options.authorizerUri,
-              // Strict routes reserve their cost at decision time: every call must reach the authorizer.
-              authorizerResultTtlInSeconds: group === 'strict' ? 0 : options.authorizerCacheTtlSeconds,
+              authorizerResultTtlInSeconds: ttlOf(group, options),
             },
           },
         ]),

@@ -20,7 +20,7 @@ describe('tollgate report on the local stack', () => {
       adminUrl: 'http://127.0.0.1:9',
       dynamodbEndpoint: 'http://127.0.0.1:9',
       region: 'us-east-1',
-      tables: { customers: 'c', apiKeys: 'k', events: 'e', boundaries: 'b' },
+      tables: { customers: 'c', apiKeys: 'k', events: 'e' },
       stage: 'prod',
       restApiId: 'local',
       webhookSecretSource: 'default',

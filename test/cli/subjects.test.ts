@@ -22,11 +22,11 @@ describe('tollgate customers link-subject / unlink-subject', () => {
 
   it('unlinks a linked subject, says from which customer, and the item no longer carries it', async () => {
     const linked = await run(['customers', 'link-subject', 'cus_cli_subject_a', '--issuer', ISSUER, '--subject', 'user-a'], stack.env);
-    expect(linked).toEqual({ code: 0, stdout: `linked user-a of ${ISSUER} to cus_cli_subject_a\n`, stderr: '' });
+    expect(linked).toEqual({ code: 0, stdout: `linked user-a of ${ISSUER} to cus_cli_subject_a; authorizer cache flushed\n`, stderr: '' });
     expect(await storedSubject('cus_cli_subject_a')).toBe(`${ISSUER}#user-a`);
 
     const unlinked = await run(['customers', 'unlink-subject', '--issuer', ISSUER, '--subject', 'user-a'], stack.env);
-    expect(unlinked).toEqual({ code: 0, stdout: `unlinked user-a of ${ISSUER} from cus_cli_subject_a\n`, stderr: '' });
+    expect(unlinked).toEqual({ code: 0, stdout: `unlinked user-a of ${ISSUER} from cus_cli_subject_a; authorizer cache flushed\n`, stderr: '' });
     expect(await storedSubject('cus_cli_subject_a')).toBeUndefined();
     // The customer's item stays; the subject can be linked to another customer now.
     const relinked = await run(['customers', 'link-subject', 'cus_cli_subject_b', '--issuer', ISSUER, '--subject', 'user-a', '--json'], stack.env);

@@ -1,7 +1,5 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as path from 'node:path';
-import { PERIOD_MS, SETTLE_MS } from '../../lambda/clock/schedule';
-import { bucketOf } from '../../lambda/shared/boundaries';
+import { TooManyRequestsException } from '@aws-sdk/client-api-gateway';
 import { createApiKey, rotateApiKey, type ApiKeyStore } from '../../lambda/shared/customers/keys';
 import { deliverEvent } from '../../lib/local/demo';
 import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
@@ -15,16 +13,21 @@ const ROOT = path.join(__dirname, '..', '..');
 const config = loadProjectConfig(ROOT);
 const built = buildLocalDocument(config, ROOT);
 const GRACE_MS = config.gracePeriodHours * 3600 * 1000;
+const TTL_MS = config.authorizerCacheTtlSeconds * 1000;
 
-describe('the clock, through the local gateway (300 s authorizer TTL)', () => {
+/**
+ * Access and time, through the local gateway (300 s TTL on standing routes): a lock that comes with
+ * time (a key expiry, a grace period's end, a rotation) reaches a cached decision within the TTL, with
+ * no flush; an unlock flushes at once; and a flush the management API refused is made by the clock's
+ * next run, not lost.
+ */
+describe('the clock and the cache, through the local gateway (300 s authorizer TTL)', () => {
   let tables: TestTables;
   let api: LocalApi;
-  // One injected clock for the gateway's cache, the handlers, the key store and the clock's waits.
+  // One injected clock for the gateway's cache, the handlers, the key store and the flusher's waits.
   let t = Date.now();
   const keys = (): ApiKeyStore => ({ client: tables.client, tables: tables.names, now: () => new Date(t) });
   const get = (p: string, key: string) => api.gateway.handle({ method: 'GET', path: `/${config.stageName}${p}`, headers: { Authorization: `Bearer ${key}` } });
-  /** The clock run whose own window holds `due` (its window opens one period after it is scheduled). */
-  const runOwning = (due: number) => api.clock(new Date(due - PERIOD_MS - PERIOD_MS / 2));
 
   beforeAll(async () => {
     expect(config.authorizerCacheTtlSeconds).toBe(300);
@@ -43,82 +46,87 @@ describe('the clock, through the local gateway (300 s authorizer TTL)', () => {
     });
   });
   beforeEach(() => {
-    // Stripe signs with the real time: deliveries happen near it.
-    t = Date.now();
+    // Stripe signs with the real time: deliveries happen near it. A test that travelled far (hours)
+    // comes back; otherwise time only moves forward, as it does for the stage's flush outbox.
+    t = t - Date.now() > 60_000 ? Date.now() : Math.max(t + 1, Date.now());
   });
   afterAll(() => {
     api.destroy();
     tables.client.destroy();
   });
 
-  it('answers 401 at once for a key whose expiry has passed, once the clock has run', async () => {
+  it('answers 401 for a key whose expiry has passed once the cached Allow ends, within the TTL, with no flush', async () => {
     const expiresAt = t + 10 * 60_000;
     const { key } = await createApiKey(keys(), { customerId: 'cus_ClockExpiry', expiresAt: new Date(expiresAt) });
     t = expiresAt - 10_000;
     expect((await get('/v1/ping', key)).statusCode).toBe(200);
+    const flushesBefore = api.gateway.management.calls.accepted;
     t = expiresAt + 1_000;
-    // The defect: the cached Allow outlives the key by up to the TTL.
-    const cached = await get('/v1/ping', key);
-    expect([cached.statusCode, cached.diagnostics.authorizer]).toEqual([200, 'cache']);
-
-    const run = await runOwning(expiresAt);
-
-    expect(run.flushes).toBe(1);
-    expect(t).toBe(expiresAt + SETTLE_MS);
+    expect((await get('/v1/ping', key)).diagnostics.authorizer).toBe('cache');
+    t = expiresAt - 10_000 + TTL_MS + 1;
     const after = await get('/v1/ping', key);
     expect([after.statusCode, after.diagnostics.authorizer]).toEqual([401, 'invoked']);
+    expect(api.gateway.management.calls.accepted).toBe(flushesBefore);
   });
 
-  it('answers 402 at once when a grace period ends, once the clock has run', async () => {
+  it('answers 402 when a grace period has ended, within the TTL after its end', async () => {
     const customerId = 'cus_ClockGrace';
     const created = Math.floor(t / 1000);
     const { key } = await createApiKey(keys(), { customerId });
-    const delivered = await deliverEvent(api.gateway, { type: 'customer.subscription.updated', customerId, status: 'past_due', created }, LOCAL_WEBHOOK_SECRET);
-    expect(delivered.statusCode).toBe(200);
+    expect((await deliverEvent(api.gateway, { type: 'customer.subscription.updated', customerId, status: 'past_due', created }, LOCAL_WEBHOOK_SECRET)).statusCode).toBe(200);
     const graceEnds = created * 1000 + GRACE_MS;
     t = graceEnds - 10_000;
     expect((await get('/v1/quotes', key)).statusCode).toBe(200);
-    t = graceEnds + 1_000;
-    expect((await get('/v1/quotes', key)).statusCode).toBe(200);
-
-    const run = await runOwning(graceEnds);
-
-    expect(run.flushes).toBe(1);
+    t = graceEnds + TTL_MS;
     const after = await get('/v1/quotes', key);
     expect(after.statusCode).toBe(402);
     expect(JSON.parse(after.body.toString('utf8'))).toMatchObject({ reason: 'payment_failed' });
   });
 
-  it('flushes nothing when no recorded boundary falls in the run\'s window', async () => {
-    const expiresAt = t + 20 * 60_000;
-    const { key } = await createApiKey(keys(), { customerId: 'cus_ClockQuiet', expiresAt: new Date(expiresAt) });
-    expect((await get('/v1/ping', key)).statusCode).toBe(200);
-    const run = await api.clock(new Date(t));
-    expect(run).toMatchObject({ due: 0, flushes: 0 });
-    expect((await get('/v1/ping', key)).diagnostics.authorizer).toBe('cache');
+  it('flushes at once for a payment that opens access: 402 before the event, 200 right after', async () => {
+    const customerId = 'cus_ClockUnlock';
+    const { key } = await createApiKey(keys(), { customerId });
+    expect((await get('/v1/quotes', key)).statusCode).toBe(402);
+    expect((await get('/v1/quotes', key)).diagnostics.authorizer).toBe('cache');
+    const created = Math.floor(t / 1000);
+    expect((await deliverEvent(api.gateway, { type: 'customer.subscription.created', customerId, status: 'active', created }, LOCAL_WEBHOOK_SECRET)).statusCode).toBe(200);
+    expect((await get('/v1/quotes', key)).statusCode).toBe(200);
   });
 
-  it('catches up a boundary recorded after the run owning it looked: a rotation with no overlap', async () => {
+  it('makes a flush the management API refused on its next run: the webhook answered 200 and left it in the outbox', async () => {
+    const customerId = 'cus_ClockQueued';
+    const { key } = await createApiKey(keys(), { customerId });
+    expect((await get('/v1/quotes', key)).statusCode).toBe(402);
+    // Someone else spends the account's management budget (a deployment, another stage's flushes).
+    const refuse = api.gateway.flusher.flush;
+    let refused = 0;
+    api.gateway.flusher.flush = () => {
+      refused += 1;
+      return Promise.reject(new TooManyRequestsException({ message: 'Too Many Requests', $metadata: { httpStatusCode: 429 } }));
+    };
+    try {
+      const delivered = await deliverEvent(api.gateway, { type: 'customer.subscription.created', customerId, status: 'active', created: Math.floor(t / 1000) }, LOCAL_WEBHOOK_SECRET);
+      expect(delivered.statusCode).toBe(200);
+    } finally {
+      api.gateway.flusher.flush = refuse;
+    }
+    expect(refused).toBeGreaterThan(1);
+    expect((await get('/v1/quotes', key)).statusCode).toBe(402);
+
+    const run = await api.clock(new Date(t));
+
+    expect(run.sweep).toBe('flushed');
+    expect((await get('/v1/quotes', key)).statusCode).toBe(200);
+    expect((await api.clock(new Date(t))).sweep).toBe('covered');
+  });
+
+  it('refuses a rotated key at once after the first rotation of the hour, and within the TTL after another', async () => {
     const { key, keyId } = await createApiKey(keys(), { customerId: 'cus_ClockRotate' });
     expect((await get('/v1/ping', key)).statusCode).toBe(200);
-    const rotatedAt = t;
-    // The run owning this instant looks before the rotation is recorded, and finds nothing.
-    expect((await runOwning(rotatedAt)).flushes).toBe(0);
     await rotateApiKey(keys(), keyId, { overlapSeconds: 0 });
+    // The key store alone does not flush (the portal asks, at most once an hour per customer): cached.
     expect((await get('/v1/ping', key)).diagnostics.authorizer).toBe('cache');
-
-    const next = await runOwning(rotatedAt + PERIOD_MS);
-
-    expect(next.flushes).toBe(1);
+    t += TTL_MS + 1;
     expect((await get('/v1/ping', key)).statusCode).toBe(401);
-  });
-
-  it('records the boundaries in the hour bucket of their instant', async () => {
-    const expiresAt = t + 30 * 60_000;
-    await createApiKey(keys(), { customerId: 'cus_ClockBucket', expiresAt: new Date(expiresAt) });
-    const { Items } = await api.clients[0]!.send(
-      new QueryCommand({ TableName: tables.names.boundaries, KeyConditionExpression: '#b = :b AND #at = :at', ExpressionAttributeNames: { '#b': 'bucket', '#at': 'at' }, ExpressionAttributeValues: { ':b': bucketOf('at', expiresAt), ':at': expiresAt } }),
-    );
-    expect(Items).toEqual([{ bucket: bucketOf('at', expiresAt), at: expiresAt, recordedAt: t, expiresAt: Math.ceil(expiresAt / 1000) + 86_400 }]);
   });
 });

@@ -1,3 +1,4 @@
+import { APIGatewayClient, FlushStageAuthorizersCacheCommand, TooManyRequestsException } from '@aws-sdk/client-api-gateway';
 import { connect } from 'node:net';
 import * as path from 'node:path';
 import { signPayload } from '../../lib/stripe-events';
@@ -132,5 +133,31 @@ describe('local servers on bad input', () => {
     expect(streamed.status).toBe(413);
     problemOf(streamed);
     await gatewayStillServes();
+  });
+});
+
+describe('the local admin endpoint under the management budget', () => {
+  it('answers flushes beyond 40 at once and 10 a second as API Gateway does: 429 TooManyRequestsException, which the SDK raises as such', async () => {
+    const opened = openedResources();
+    try {
+      const tables = await opened.open(freshTables('local-admin-budget'), (t) => t.client.destroy());
+      const api = await opened.open(createLocalApi({ config, built, dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET }), (a) => a.destroy());
+      const admin = await opened.open(startAdminServer(api.gateway, { port: 0, log: () => undefined }), (a) => a.close());
+      const client = new APIGatewayClient({ endpoint: `http://127.0.0.1:${admin.port}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+      opened.defer(() => client.destroy());
+      const flush = () => client.send(new FlushStageAuthorizersCacheCommand({ restApiId: api.gateway.restApiId, stageName: api.gateway.stage }));
+      const started = Date.now();
+      let refused: unknown;
+      for (let i = 0; i < 400 && refused === undefined; i++) await flush().catch((err: unknown) => (refused = err));
+      const seconds = (Date.now() - started) / 1000;
+      expect(refused).toBeInstanceOf(TooManyRequestsException);
+      const { accepted, throttled } = api.gateway.management.calls;
+      expect(throttled).toBe(1);
+      // The burst, and what the bucket refilled meanwhile at 10 a second.
+      expect(accepted).toBeGreaterThanOrEqual(40);
+      expect(accepted).toBeLessThanOrEqual(40 + Math.ceil(seconds * 10));
+    } finally {
+      await opened.closeAll();
+    }
   });
 });

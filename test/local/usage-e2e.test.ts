@@ -1,5 +1,6 @@
 import { run } from '../cli/support';
 import { eventually, npmStartForFile } from '../support/npm-start';
+import { answeredWithin } from '../support/poll';
 
 /**
  * Selling by use on npm start, as the banner shows it: the metered demo customer's quota runs out
@@ -71,7 +72,7 @@ describe('selling by use on npm start', () => {
       env(),
     );
     expect(renewal.code).toBe(0);
-    expect((await search(key)).status).toBe(200);
+    expect((await answeredWithin(() => search(key), (a) => a.status === 200)).status).toBe(200);
   }, 120_000);
 
   it('runs prepaid credits out (402 credits_exhausted), and a top-up restores access', async () => {
@@ -84,7 +85,7 @@ describe('selling by use on npm start', () => {
 
     const topUp = await run(['events', 'send', 'checkout.session.completed', '--customer', 'cus_tollgate_demo_payg', '--credits', '100'], env());
     expect(topUp.code).toBe(0);
-    expect((await search(key)).status).toBe(200);
+    expect((await answeredWithin(() => search(key), (a) => a.status === 200)).status).toBe(200);
     await eventually(async () => ((await usageOf('cus_tollgate_demo_payg')).credits > 0 ? true : undefined), 30_000);
   }, 120_000);
 });

@@ -6,6 +6,7 @@ import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi
 import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/stripe-events';
 import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
+import { answeredWithin } from '../support/poll';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -81,7 +82,7 @@ describe('selling by use on the local gateway', () => {
       body: Buffer.from(payload),
     });
     expect(delivered.statusCode).toBe(200);
-    const after = await get('/v1/search?q=x', key);
+    const after = await answeredWithin(() => get('/v1/search?q=x', key), (a) => a.statusCode === 200);
     expect(after.statusCode).toBe(200);
     expect(json(after.body)).toMatchObject({ route: 'GET /v1/search', query: 'x' });
   });

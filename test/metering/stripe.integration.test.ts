@@ -143,7 +143,7 @@ function bind(store: DynamoMeteringStore): MeteringStore {
     read: (id) => store.read(id),
     apply: (w) => store.apply(w),
     entry: (id) => store.entry(id),
-    settled: (id, r, f) => store.settled(id, r, f),
+    settled: (id, r) => store.settled(id, r),
     park: (b) => store.park(b),
   };
 }

@@ -4,12 +4,9 @@ import { encodeSubscriptionEvent, type LogEvent } from '../../lambda/metering/lo
 import { makeMeteringHandler, type MeteringDeps } from '../../lambda/metering/handler';
 import type { MeteringRules } from '../../lambda/metering/rules';
 import { DynamoMeteringStore, type MeteringStore } from '../../lambda/metering/store';
-import type { FlushTarget } from '../../lambda/shared/ports';
 import type { TestTables } from '../support/dynamodb';
-import { RecordingFlusher } from '../support/flusher';
 import { quietObservability } from '../support/observability';
 
-export const TARGET: FlushTarget = { restApiId: 'a1b2c3d4e5', stage: 'prod' };
 export const PERIOD_1 = 1_900_000_000;
 export const PERIOD_2 = PERIOD_1 + 30 * 86_400;
 
@@ -108,20 +105,16 @@ export async function usageOf(tables: TestTables, customerId: string): Promise<{
   return { credits: item.credits as number | undefined, periodUsed: item.periodUsed as number | undefined, usagePeriodEnd: item.usagePeriodEnd as number | undefined };
 }
 
-export { RecordingFlusher };
 
 export function meteringHandler(tables: TestTables, overrides: Partial<MeteringDeps> & { store?: MeteringStore } = {}) {
-  const flusher = (overrides.flusher as RecordingFlusher | undefined) ?? new RecordingFlusher();
   const store = overrides.store ?? new DynamoMeteringStore(tables.client, { customers: tables.names.customers, events: tables.names.events });
   const handler = makeMeteringHandler({
     rules: RULES,
-    target: TARGET,
     observability: quietObservability(),
     sleep: () => Promise.resolve(),
     now: () => new Date(1_700_000_100_000),
     ...overrides,
     store,
-    flusher,
   });
-  return { handler, flusher, store };
+  return { handler, store };
 }

@@ -312,6 +312,18 @@ describe('portal sign-in', () => {
     expect(refused.statusCode).toBe(401);
   });
 
+  it('flushes for one rotation an hour per customer: rotating in a loop cannot spend the stage flushes', async () => {
+    const { key } = await createApiKey(keyStore(), { customerId: 'cus_portalRotateLoop' });
+    let { session } = await signIn(key);
+    const before = portal.flushes.length;
+    for (let i = 0; i < 4; i++) {
+      const rotated = await portal.handle(portalEvent('POST', '/tollgate/portal/rotate', { cookies: { tg_session: cookieValue(session) } }));
+      expect(rotated.statusCode).toBe(200);
+      session = setCookies(rotated)[SESSION_COOKIE]!;
+    }
+    expect(portal.flushes.length - before).toBe(1);
+  });
+
   it('opens the Stripe Billing Portal with a server-side session for the signed-in customer only', async () => {
     const { key } = await createApiKey(keyStore(), { customerId: 'cus_portalBilling1' });
     const { session } = await signIn(key);

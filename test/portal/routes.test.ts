@@ -22,7 +22,7 @@ writeFileSync(path.join(folder, 'scalar.js'), 'window.scalar = true;');
 function handler(overrides: Partial<PortalDeps> = {}) {
   const unreachable = (): Promise<never> => Promise.reject(new Error('this route must not reach this dependency'));
   return makePortalHandler({
-    settings: { tables: { customers: 'customers', events: 'events', apiKeys: 'api-keys', boundaries: 'boundaries' }, routes: ROUTES, gracePeriodSeconds: 3600, catalog: SAMPLE_CATALOG, plans: PLANS },
+    settings: { tables: { customers: 'customers', events: 'events', apiKeys: 'api-keys' }, routes: ROUTES, gracePeriodSeconds: 3600, catalog: SAMPLE_CATALOG, plans: PLANS, flush: { eventsTable: 'events', cacheTtlSeconds: 300, flushIntervalSeconds: 1 } },
     // Nothing listens there: a route that reached DynamoDB would fail the test.
     dynamodb: new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1 }),
     stripe: unreachable,

@@ -79,7 +79,7 @@ export async function portalHarness(tables: TestTables, options: { now?: () => D
   const stripe = new Stripe('sk_test_portal', { host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 });
   const flusher = new RecordingFlusher();
   const deps: PortalDeps = {
-    settings: { tables: tables.names, routes: ROUTES, gracePeriodSeconds: 3600, catalog: { ...CATALOG, ...(options.brand === undefined ? {} : { brand: options.brand }) }, plans: PLANS },
+    settings: { tables: tables.names, routes: ROUTES, gracePeriodSeconds: 3600, catalog: { ...CATALOG, ...(options.brand === undefined ? {} : { brand: options.brand }) }, plans: PLANS, flush: { eventsTable: tables.names.events, cacheTtlSeconds: 300, flushIntervalSeconds: 1 } },
     dynamodb: tables.client,
     stripe: () => Promise.resolve(options.stripe === false ? undefined : stripe),
     sessionSecret: () => Promise.resolve('test-session-secret-0123456789abcdef'),

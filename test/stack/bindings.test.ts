@@ -80,10 +80,10 @@ describe('functions bound to tables and secrets', () => {
     expect(reach).toEqual({
       Authorizer: { tables: ['customers'], secrets: [] },
       Usage: { tables: ['customers'], secrets: [] },
-      StripeWebhook: { tables: ['boundaries', 'customers', 'events'], secrets: sorted([STRIPE_API_KEY, WEBHOOK_SECRET]) },
-      Portal: { tables: ['apiKeys', 'boundaries', 'customers', 'events'], secrets: sorted([sessionSecret, STRIPE_API_KEY]) },
+      StripeWebhook: { tables: ['customers', 'events'], secrets: sorted([STRIPE_API_KEY, WEBHOOK_SECRET]) },
+      Portal: { tables: ['apiKeys', 'customers', 'events'], secrets: sorted([sessionSecret, STRIPE_API_KEY]) },
       SampleBackend: { tables: [], secrets: [] },
-      Clock: { tables: ['boundaries'], secrets: [] },
+      Clock: { tables: ['events'], secrets: [] },
       MeteringFunction: { tables: ['customers', 'events'], secrets: [STRIPE_API_KEY] },
       MeteringDeadLetter: { tables: ['events'], secrets: [] },
     });

@@ -30,7 +30,7 @@ describe('metering in the stack', () => {
     expect(stack.resources()[logicalIdOf('MeteringUnparked', 'AWS::SQS::Queue')]!.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86400 });
   });
 
-  it('grants metering exactly its usage write and ledger actions, the key secret read and the flush: nothing else', () => {
+  it('grants metering exactly its usage write and ledger actions and the key secret read: no flush, nothing else', () => {
     const statements = statementsOf('MeteringFunction');
     const customers = logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable');
     const events = logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable');
@@ -42,7 +42,6 @@ describe('metering in the stack', () => {
       [
         ...METERING_ACTIONS.customers,
         ...METERING_ACTIONS.events,
-        'apigateway:DELETE',
         // The on-failure destination: the dead-letter function only.
         'lambda:InvokeFunction',
         'secretsmanager:DescribeSecret',
@@ -53,8 +52,6 @@ describe('metering in the stack', () => {
     );
     const invoke = statements.find((s) => s.Action === 'lambda:InvokeFunction');
     expect(JSON.stringify(invoke.Resource)).toContain(logicalIdOf('MeteringDeadLetter', 'AWS::Lambda::Function'));
-    const flush = statements.find((s) => s.Action === 'apigateway:DELETE');
-    expect(JSON.stringify(flush.Resource)).toContain('/stages/prod/cache/authorizers');
     const secret = statements.find((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
     expect(JSON.stringify(secret.Resource)).toContain('secret:tollgate/stripe-api-key');
   });
@@ -79,7 +76,7 @@ describe('metering in the stack', () => {
     expect(all).toEqual(['dynamodb:PutItem', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'].sort());
   });
 
-  it('tells metering its tables, rules, stage and the secret name, never a secret value', () => {
+  it('tells metering its tables, rules and the secret name, never a secret value', () => {
     const variables = stack.resources()[logicalIdOf('MeteringFunction', 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
     expect(Object.keys(variables).sort()).toEqual([
       'CUSTOMERS_TABLE',
@@ -88,13 +85,11 @@ describe('metering in the stack', () => {
       'POWERTOOLS_SERVICE_NAME',
       'STRIPE_API_KEY_SECRET_ID',
       'TOLLGATE_PLANS',
-      'TOLLGATE_REST_API_ID',
       'TOLLGATE_ROUTES',
-      'TOLLGATE_STAGE_NAME',
     ]);
     expect(variables.STRIPE_API_KEY_SECRET_ID).toBe('tollgate/stripe-api-key');
     // The authorizer's encoding, read back by the function's own loader: the sample's cost route and plans.
-    const settings = loadMeteringSettings({ ...variables, CUSTOMERS_TABLE: 'c', EVENTS_TABLE: 'e', TOLLGATE_REST_API_ID: 'api' });
+    const settings = loadMeteringSettings({ ...variables, CUSTOMERS_TABLE: 'c', EVENTS_TABLE: 'e' });
     expect(settings.rules.routes).toEqual([{ method: 'GET', path: '/v1/search', cost: 1 }]);
     expect(settings.rules.plans.sample_metered).toMatchObject({ quota: 20, overage: 'block' });
     expect(settings.stripeApiKeySecretId).toBe('tollgate/stripe-api-key');

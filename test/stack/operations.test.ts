@@ -95,14 +95,15 @@ describe('operations (default configuration)', () => {
     expect(props.AlarmActions).toBeUndefined();
   });
 
-  it('alarms on failed flushes of the webhook and the clock together', () => {
+  it('alarms on failed flush calls of every function that flushes (webhook, clock, portal) together', () => {
     const props = alarm('CacheFlushFailuresAlarm');
     expect(props.Threshold).toBe(1);
     const [sum, ...inputs] = props.Metrics as any[];
-    expect(sum.Expression).toBe('FILL(webhook, 0) + FILL(clock, 0)');
+    expect(sum.Expression).toBe('FILL(webhook, 0) + FILL(clock, 0) + FILL(portal, 0)');
     expect(inputs.map((m) => [m.Id, m.MetricStat.Metric.MetricName, m.MetricStat.Metric.Dimensions])).toEqual([
       ['webhook', 'CacheFlushes', [{ Name: 'outcome', Value: 'failed' }, { Name: 'service', Value: 'tollgate-webhook' }]],
       ['clock', 'CacheFlushes', [{ Name: 'outcome', Value: 'failed' }, { Name: 'service', Value: 'tollgate-clock' }]],
+      ['portal', 'CacheFlushes', [{ Name: 'outcome', Value: 'failed' }, { Name: 'service', Value: 'tollgate-portal' }]],
     ]);
     expect(props.AlarmDescription).toContain('apigateway:DELETE');
   });

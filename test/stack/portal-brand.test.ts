@@ -9,11 +9,11 @@ describe('tollgate:portalName, portalLogoUrl and portalColors', () => {
   it('reads them from cdk.json or -c, and carries them to the portal through its catalog', () => {
     const config = load({ 'tollgate:portalName': ' Bookshop ', 'tollgate:portalLogoUrl': 'https://cdn.bookshop.example/logo.svg', 'tollgate:portalColors': '{"accent": "#0b57d0", "link": "#7b1fa2"}' });
     expect(config.portalBrand).toEqual({ name: 'Bookshop', logoUrl: 'https://cdn.bookshop.example/logo.svg', colors: { accent: '#0b57d0', link: '#7b1fa2' } });
-    const env = portalEnvironment(portalCatalog(config), 'secret');
+    const env = portalEnvironment(portalCatalog(config), 'secret', config);
     expect(decodeCatalog(env[PORTAL_ENV.catalog]!).brand).toEqual(config.portalBrand);
     // None set: no brand, and the catalog the portal reads is as before.
     expect(load({}).portalBrand).toBeUndefined();
-    expect(JSON.parse(portalEnvironment(portalCatalog(load({})), 'secret')[PORTAL_ENV.catalog]!)).not.toHaveProperty('brand');
+    expect(JSON.parse(portalEnvironment(portalCatalog(load({})), 'secret', load({}))[PORTAL_ENV.catalog]!)).not.toHaveProperty('brand');
   });
 
   it.each([

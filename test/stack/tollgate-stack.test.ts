@@ -101,7 +101,9 @@ describe('authorizer wiring', () => {
     const schemes = api.Properties.Body.components.securitySchemes;
     expect(Object.keys(schemes).sort()).toEqual(['tollgateApiKey', 'tollgateMetered', 'tollgateStrict']);
     const ttl = (name: string): number => schemes[name]['x-amazon-apigateway-authorizer'].authorizerResultTtlInSeconds;
-    expect([ttl('tollgateApiKey'), ttl('tollgateMetered'), ttl('tollgateStrict')]).toEqual([300, 300, 0]);
+    // Standing routes cached the configured TTL (flushed when access opens or closes), routes sold by use a
+    // second (no flush ever needed), strict routes never.
+    expect([ttl('tollgateApiKey'), ttl('tollgateMetered'), ttl('tollgateStrict')]).toEqual([300, 1, 0]);
     const uris = new Set(Object.values(schemes).map((s: any) => JSON.stringify(s['x-amazon-apigateway-authorizer'].authorizerUri)));
     expect(uris.size).toBe(1);
     const paths = api.Properties.Body.paths;
@@ -269,7 +271,7 @@ describe('REST API and stage', () => {
   it('outputs the API URL and the Stripe webhook URL', () => {
     const outputs = stack.synthesized().template.toJSON().Outputs;
     expect(Object.keys(outputs)).toEqual(
-      expect.arrayContaining(['ApiUrl', 'StripeWebhookUrl', 'CustomersTableName', 'ApiKeysTableName', 'EventsTableName', 'BoundariesTableName', 'RestApiId', 'StageName']),
+      expect.arrayContaining(['ApiUrl', 'StripeWebhookUrl', 'CustomersTableName', 'ApiKeysTableName', 'EventsTableName', 'RestApiId', 'StageName']),
     );
     expect(JSON.stringify(outputs.StripeWebhookUrl.Value)).toContain('/webhooks/stripe');
   });
@@ -341,23 +343,21 @@ describe('permissions', () => {
   it('grants each function exactly the DynamoDB actions it performs, on exactly its tables', () => {
     const customers = logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable');
     const events = logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable');
-    const boundaries = logicalIdOf('PaymentStateBoundaries', 'AWS::DynamoDB::GlobalTable');
     expect(dynamoGrants('Authorizer')).toEqual({ [customers]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
     expect(dynamoGrants('Usage')).toEqual({ [customers]: ['dynamodb:GetItem'] });
     expect(dynamoGrants('StripeWebhook')).toEqual({
       [customers]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      // GetItem on the ledger: the checkout links (lambda/webhook/checkout-link.ts).
+      // GetItem on the ledger: the checkout links (lambda/webhook/checkout-link.ts) and the flush outbox.
       [events]: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      [boundaries]: ['dynamodb:PutItem'],
     });
     const apiKeys = logicalIdOf('PaymentStateApiKeys', 'AWS::DynamoDB::GlobalTable');
     expect(dynamoGrants('Portal')).toEqual({
       [customers]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       [apiKeys]: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       [events]: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      [boundaries]: ['dynamodb:PutItem'],
     });
-    expect(dynamoGrants('Clock')).toEqual({ [boundaries]: ['dynamodb:Query'] });
+    // The clock reads and writes the stage's flush outbox, in the event ledger.
+    expect(dynamoGrants('Clock')).toEqual({ [events]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
     expect(dynamoGrants('SampleBackend')).toEqual({});
   });
 
@@ -408,15 +408,11 @@ describe('permissions', () => {
 });
 
 describe('payment state tables', () => {
-  it('creates the customers, API keys, event ledger and boundaries tables', () => {
-    expect(ofType('AWS::DynamoDB::GlobalTable')).toHaveLength(4);
+  it('creates the customers, API keys and event ledger tables', () => {
+    expect(ofType('AWS::DynamoDB::GlobalTable')).toHaveLength(3);
     for (const [name, key] of [['PaymentStateCustomers', 'customerId'], ['PaymentStateApiKeys', 'keyId'], ['PaymentStateEventLedger', 'eventId']]) {
       expect(stack.resources()[logicalIdOf(name!, 'AWS::DynamoDB::GlobalTable')]!.Properties.KeySchema).toEqual([{ AttributeName: key, KeyType: 'HASH' }]);
     }
-    expect(stack.resources()[logicalIdOf('PaymentStateBoundaries', 'AWS::DynamoDB::GlobalTable')]!.Properties.KeySchema).toEqual([
-      { AttributeName: 'bucket', KeyType: 'HASH' },
-      { AttributeName: 'at', KeyType: 'RANGE' },
-    ]);
   });
 
   it('makes every table on-demand, recoverable, deletion protected and retained', () => {
@@ -431,11 +427,9 @@ describe('payment state tables', () => {
     }
   });
 
-  it('expires ledger entries and boundaries by TTL and nothing else', () => {
+  it('expires ledger entries by TTL and nothing else', () => {
     const ledger = stack.resources()[logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable')]!.Properties;
     expect(ledger.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
-    const boundaries = stack.resources()[logicalIdOf('PaymentStateBoundaries', 'AWS::DynamoDB::GlobalTable')]!.Properties;
-    expect(boundaries.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     const customers = stack.resources()[logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable')]!.Properties;
     expect(customers.TimeToLiveSpecification).toBeUndefined();
   });

@@ -1,7 +1,8 @@
 import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { buildStripeEvent, stripeId, type StripeEventOverrides, type HandledEventType } from '../../lib/stripe-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
-import { DynamoPaymentStateStore, FLUSH_IN_FLIGHT_SECONDS } from '../../lambda/webhook/store';
+import { DynamoPaymentStateStore } from '../../lambda/webhook/store';
+import { testFlushes } from '../support/flushes';
 import { makeWebhookHandler } from '../../lambda/webhook/handler';
 import { quietObservability } from '../support/observability';
 import { API_ID, STAGE, authorize, RecordingFlusher, SECRET, seedApiKey, signedDelivery, snapshotTables, webhookFor } from './support';
@@ -163,7 +164,7 @@ describe('webhook flows (DynamoDB Local, real authorizer)', () => {
     const key = await seedApiKey(tables, customer);
     const broken = new DynamoPaymentStateStore(tables.client, { customersTable: tables.names.customers, eventsTable: `${tables.names.events}-missing` });
     const flusher = new RecordingFlusher();
-    const failing = makeWebhookHandler({ store: broken, signingSecrets: () => Promise.resolve([SECRET]), flusher, observability: quietObservability() });
+    const failing = makeWebhookHandler({ store: broken, signingSecrets: () => Promise.resolve([SECRET]), flushes: testFlushes(tables, flusher), gracePeriodSeconds: 0, observability: quietObservability() });
     const delivery = signedDelivery(buildStripeEvent('customer.subscription.created', { customer, created: T0 }));
 
     const before = await snapshotTables(tables);
@@ -191,7 +192,7 @@ describe('webhook flows (DynamoDB Local, real authorizer)', () => {
     expect(await ledgerCount(tables, customer)).toBe(2);
   });
 
-  it('flushes the stage when access changes and not when a renewal changes nothing', async () => {
+  it('flushes the stage when a standing route opens or closes, not for a renewal or a change that keeps it closed', async () => {
     const customer = newCustomer();
     const { handler, flusher } = webhookFor(tables);
     await deliver(handler, 'customer.subscription.created', { customer, created: T0, currentPeriodEnd: T0 + 1000 });
@@ -199,44 +200,60 @@ describe('webhook flows (DynamoDB Local, real authorizer)', () => {
     await deliver(handler, 'customer.subscription.updated', { customer, created: T0 + 10, currentPeriodEnd: T0 + 2000 });
     await deliver(handler, 'invoice.paid', { customer, created: T0 + 10 });
     expect(flusher.flushes).toHaveLength(1);
-    await deliver(handler, 'customer.subscription.updated', { customer, created: T0 + 20, status: 'past_due' });
+    await deliver(handler, 'customer.subscription.updated', { customer, created: T0 + 20, status: 'unpaid' });
+    expect(flusher.flushes).toHaveLength(2);
+    // Closed already: canceling it changes no verdict (the 402's reason follows within the TTL).
+    await deliver(handler, 'customer.subscription.deleted', { customer, created: T0 + 30 });
     expect(flusher.flushes).toHaveLength(2);
   });
 
-  it('finishes a failed flush on the retried delivery', async () => {
+  it('retries a failed flush itself and answers 200: a flush never makes Stripe deliver again', async () => {
     const customer = newCustomer();
     const { handler, flusher } = webhookFor(tables);
     const delivery = signedDelivery(buildStripeEvent('customer.subscription.created', { customer, created: T0 }));
-    flusher.failNext = 1;
-    expect((await handler(delivery)).statusCode).toBe(500);
-    expect(flusher.flushes).toHaveLength(0);
-    const retry = await handler(delivery);
-    expect(retry.statusCode).toBe(200);
-    expect(JSON.parse(retry.body).outcome).toBe('duplicate');
+    flusher.failNext = 2;
+    const answer = await handler(delivery);
+    expect(answer.statusCode).toBe(200);
+    expect(JSON.parse(answer.body).outcome).toBe('applied');
     expect(flusher.flushes).toHaveLength(1);
-    // Flushed once: the next retry has nothing left to do.
-    await handler(delivery);
+    expect(JSON.parse((await handler(delivery)).body).outcome).toBe('duplicate');
     expect(flusher.flushes).toHaveLength(1);
   });
 
-  it('leaves a pending flush to the delivery still running it, and finishes it once that one can no longer be', async () => {
+  it('leaves a flush it cannot make in the outbox and answers 200; the sweep of the clock makes it later', async () => {
     const customer = newCustomer();
     const delivery = signedDelivery(buildStripeEvent('customer.subscription.created', { customer, created: T0 }));
-    // The first delivery writes its ledger entry and then dies mid-flush (a Lambda timeout or crash).
-    const dying = webhookFor(tables, { flusher: { flush: () => new Promise<void>(() => undefined) } });
+    const refusing = webhookFor(tables, {}, { maxWaitMs: 200, intervalMs: 20 });
+    refusing.flusher.failNext = Number.POSITIVE_INFINITY;
+    const answer = await refusing.handler(delivery);
+    expect(answer.statusCode).toBe(200);
+    expect(JSON.parse(answer.body).outcome).toBe('applied');
+    expect(refusing.flusher.flushes).toHaveLength(0);
+
+    const flusher = new RecordingFlusher();
+    await expect(testFlushes(tables, flusher).sweep({ restApiId: API_ID, stage: STAGE })).resolves.toBe('flushed');
+    expect(flusher.flushes).toEqual([{ restApiId: API_ID, stage: STAGE }]);
+  });
+
+  it('lets the sweep finish the flush of a delivery that died holding it, once its lease has run out', async () => {
+    const customer = newCustomer();
+    const delivery = signedDelivery(buildStripeEvent('customer.subscription.created', { customer, created: T0 }));
+    // The first delivery writes its ledger entry and outbox request, then dies mid-flush (a Lambda timeout).
+    const dying = webhookFor(tables);
+    const frozen = new Promise<void>(() => undefined);
+    dying.flusher.flush = () => frozen;
     void dying.handler(delivery);
     for (let i = 0; i < 200 && (await ledgerCount(tables, customer)) === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(await ledgerCount(tables, customer)).toBe(1);
-
+    // A redelivery meanwhile is a duplicate and flushes nothing: the request is the outbox's.
     const concurrent = webhookFor(tables);
     expect(JSON.parse((await concurrent.handler(delivery)).body).outcome).toBe('duplicate');
     expect(concurrent.flusher.flushes).toHaveLength(0);
 
-    const later = webhookFor(tables, { now: () => new Date(Date.now() + (FLUSH_IN_FLIGHT_SECONDS + 1) * 1000) });
-    expect(JSON.parse((await later.handler(delivery)).body).outcome).toBe('duplicate');
-    expect(later.flusher.flushes).toEqual([{ restApiId: API_ID, stage: STAGE }]);
-    await later.handler(delivery);
-    expect(later.flusher.flushes).toHaveLength(1);
+    const flusher = new RecordingFlusher();
+    const sweep = testFlushes(tables, flusher, { now: () => Date.now() + 11_000 });
+    await expect(sweep.sweep({ restApiId: API_ID, stage: STAGE })).resolves.toBe('flushed');
+    expect(flusher.flushes).toHaveLength(1);
   });
 
   it('acknowledges and ignores event types that do not decide access', async () => {

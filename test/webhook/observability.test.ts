@@ -4,6 +4,7 @@ import { makeWebhookHandler } from '../../lambda/webhook/handler';
 import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/stripe-events';
 import { MemoryPaymentStateStore } from './memory-store';
 import { proxyEvent, RecordingFlusher, SECRET, signedDelivery } from './support';
+import { ImmediateFlushes } from '../support/flusher';
 
 function observed() {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -26,7 +27,8 @@ function observed() {
   const handler = makeWebhookHandler({
     store: new MemoryPaymentStateStore(),
     signingSecrets: () => Promise.resolve([SECRET]),
-    flusher: new RecordingFlusher(),
+    flushes: new ImmediateFlushes(new RecordingFlusher()),
+    gracePeriodSeconds: 0,
     observability: { logger, metrics },
   });
   return { handler, lines, points };

@@ -11,6 +11,8 @@ import { freshTables, type TestTables } from '../support/dynamodb';
 import { MemoryPaymentStateStore } from './memory-store';
 import { quietObservability } from '../support/observability';
 import { RecordingFlusher, SECRET, signedDelivery, webhookFor } from './support';
+import { ImmediateFlushes } from '../support/flusher';
+import { testFlushes } from '../support/flushes';
 
 let tables: TestTables;
 beforeAll(async () => {
@@ -134,7 +136,8 @@ describe('webhook ordering (property)', () => {
   ];
   it.each(stores)('ends in the access the final state of every subscription gives, whatever the delivery order and duplicates (%s)', async (_, makeStore, numRuns) => {
     const store = makeStore();
-    const handler = makeWebhookHandler({ store, signingSecrets: () => Promise.resolve([SECRET]), flusher: new RecordingFlusher(), observability: quietObservability(), now: () => NOW });
+    const flushes = store instanceof MemoryPaymentStateStore ? new ImmediateFlushes(new RecordingFlusher()) : testFlushes(tables, new RecordingFlusher());
+    const handler = makeWebhookHandler({ store, signingSecrets: () => Promise.resolve([SECRET]), flushes, gracePeriodSeconds: 0, observability: quietObservability(), now: () => NOW });
     await fc.assert(
       fc.asyncProperty(history, fc.infiniteStream(fc.nat()), fc.array(fc.nat(), { maxLength: 4 }), async (generated, randomness, duplicates) => {
         const customer = stripeId('cus');

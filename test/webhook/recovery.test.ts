@@ -5,6 +5,7 @@ import { buildStripeEvent } from '../../lib/stripe-events';
 import { capturedOutput, jsonLines } from '../support/captured-output';
 import { MemoryPaymentStateStore } from './memory-store';
 import { RecordingFlusher, SECRET, signedDelivery } from './support';
+import { ImmediateFlushes } from '../support/flusher';
 import { createObservability } from '../../lambda/shared/observability';
 
 const GRACE_SECONDS = 72 * 3600;
@@ -22,7 +23,8 @@ function webhook(now: () => Date) {
   const handler = makeWebhookHandler({
     store: new MemoryPaymentStateStore(),
     signingSecrets: () => Promise.resolve([SECRET]),
-    flusher,
+    flushes: new ImmediateFlushes(flusher),
+    gracePeriodSeconds: GRACE_SECONDS,
     now,
     observability,
     recovery: { gracePeriodSeconds: GRACE_SECONDS, onRestored: (r) => restored.push(r) },
@@ -43,15 +45,16 @@ describe('recovery analytics', () => {
       clock += 10_000;
       await handler(signedDelivery(buildStripeEvent('customer.subscription.updated', { customer: 'cus_Rec1', status: 'active', created: T0 + 10 })));
     });
-    expect(flusher.flushes).toHaveLength(2);
+    // The unpaid subscription opened nothing; the payment opened the standing routes: one flush.
+    expect(flusher.flushes).toHaveLength(1);
     expect(restored).toEqual([
       expect.objectContaining({ message: 'access restored', customerId: 'cus_Rec1', reason: 'payment_failed', restoredAt: new Date((T0 + 12) * 1000).toISOString(), type: 'customer.subscription.updated' }),
     ]);
     const json = jsonLines(lines);
     expect(json.filter((l) => l.message === 'access restored')).toEqual([expect.objectContaining({ customerId: 'cus_Rec1', reason: 'payment_failed', level: 'INFO' })]);
     expect(emf(json, 'AccessRestored')).toEqual([expect.objectContaining({ reason: 'payment_failed', service: 'tollgate-webhook', AccessRestored: 1 })]);
-    // Each flush after its event: created T0 (flushed at T0+2 s), then T0+10 (flushed at T0+12 s).
-    expect(emf(json, 'PaymentToFlushMs').map((l) => l.PaymentToFlushMs)).toEqual([2000, 2000]);
+    // The one flush, after the payment that opened access: created T0+10, flushed at T0+12 s.
+    expect(emf(json, 'PaymentToFlushMs').map((l) => l.PaymentToFlushMs)).toEqual([2000]);
   });
 
   it.each([
@@ -80,14 +83,15 @@ describe('recovery analytics', () => {
       await handler(cancel);
       await handler(cancel);
     });
-    expect(flusher.flushes.length).toBeGreaterThanOrEqual(2);
+    // The first event opened the standing routes and the cancellation closed them: two flushes.
+    expect(flusher.flushes).toHaveLength(2);
     // Only the first event let a customer without a subscription in.
     expect(restored.map((r) => r.reason)).toEqual(['no_subscription']);
   });
 });
 
 describe("the webhook's grace period", () => {
-  const TABLES_AND_SECRET = { CUSTOMERS_TABLE: 'c', EVENTS_TABLE: 'e', BOUNDARIES_TABLE: 'b', STRIPE_WEBHOOK_SECRET_ID: 'whsec' };
+  const TABLES_AND_SECRET = { CUSTOMERS_TABLE: 'c', EVENTS_TABLE: 'e', STRIPE_WEBHOOK_SECRET_ID: 'whsec', TOLLGATE_CACHE_TTL_SECONDS: '300', TOLLGATE_FLUSH_INTERVAL_SECONDS: '1' };
 
   it('reads the grace period the stack sets for the authorizer', () => {
     expect(loadWebhookSettings({ ...TABLES_AND_SECRET, TOLLGATE_GRACE_PERIOD_HOURS: '72' }).gracePeriodSeconds).toBe(GRACE_SECONDS);

@@ -14,6 +14,8 @@ import type { TestTables } from '../support/dynamodb';
 import { statedAuthorizerEvent, statedProxyEvent } from '../../lib/local/gateway/events';
 import { TEST_API } from '../support/events';
 import { RecordingFlusher } from '../support/flusher';
+import { testFlushes } from '../support/flushes';
+import type { FlushCoordinatorOptions } from '../../lambda/shared/aws/flush-coordinator';
 
 export const SECRET = 'whsec_testsecretA1b2C3d4E5f6G7h8I9j0';
 export const OTHER_SECRET = 'whsec_othersecretZ9y8X7w6V5u4T3s2R1';
@@ -34,13 +36,19 @@ export function signedDelivery(event: Record<string, unknown>, secret = SECRET, 
 
 export { RecordingFlusher };
 
-export function webhookFor(tables: TestTables, overrides: Partial<WebhookDeps> = {}): { handler: ReturnType<typeof makeWebhookHandler>; flusher: RecordingFlusher; store: DynamoPaymentStateStore } {
+/** The webhook on the test tables, its flushes through the stage's one flusher (the coordinator) into a recorder. */
+export function webhookFor(
+  tables: TestTables,
+  overrides: Partial<WebhookDeps> = {},
+  flushOptions: Partial<FlushCoordinatorOptions> = {},
+): { handler: ReturnType<typeof makeWebhookHandler>; flusher: RecordingFlusher; store: DynamoPaymentStateStore } {
   const flusher = new RecordingFlusher();
   const store = new DynamoPaymentStateStore(tables.client, { customersTable: tables.names.customers, eventsTable: tables.names.events });
   const handler = makeWebhookHandler({
     store,
     signingSecrets: () => Promise.resolve([SECRET]),
-    flusher,
+    flushes: testFlushes(tables, flusher, flushOptions),
+    gracePeriodSeconds: 72 * 3600,
     observability: quietObservability(),
     ...overrides,
   });

@@ -1,6 +1,5 @@
 import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { boundaryPuts, type Boundary } from '../boundaries';
 import { CUSTOMER_ID, issueApiKey, KEY_ID, type KeyEnvironment } from './api-key';
 import { attr, decodeCustomerItem, fieldOf, ITEM_LIMITS, keyAttributeName } from './item';
 import { keyState, type ApiKeyRecord, type ApiKeyState, type CustomerRecord } from './record';
@@ -19,8 +18,7 @@ import { readCustomer } from './store';
 
 export interface ApiKeyStore {
   readonly client: DynamoDBClient;
-  /** `boundaries`: where key expiries are recorded for the clock. @default - none: an expiry waits for the authorizer TTL */
-  readonly tables: { readonly customers: string; readonly apiKeys: string; readonly boundaries?: string };
+  readonly tables: { readonly customers: string; readonly apiKeys: string };
   /** @default () => new Date() */
   readonly now?: () => Date;
 }
@@ -161,11 +159,6 @@ function planWrite(customerId: string, current: CustomerRecord | undefined, now:
   return { old, prunable, version: current?.keysVersion };
 }
 
-/** The instants at which a key write changes what a key authenticates: the new key's expiry, the rotated key's. */
-export function keyBoundaries(created: Pick<ApiKeyRecord, 'expiresAt'>, rotatedExpiresAt?: string): Boundary[] {
-  return [created.expiresAt, rotatedExpiresAt].filter((t): t is string => t !== undefined).map((t) => ({ kind: 'at', at: Date.parse(t) }));
-}
-
 /** Writes the new key's attribute on the customer item and its index row in one transaction. */
 async function writeNewKey(
   store: ApiKeyStore,
@@ -225,8 +218,6 @@ async function writeNewKey(
                 ConditionExpression: 'attribute_not_exists(keyId)',
               },
             },
-            // The expiries this write creates, for the clock to flush at (shared/boundaries.ts).
-            ...(store.tables.boundaries === undefined ? [] : boundaryPuts(store.tables.boundaries, keyBoundaries(record, old?.expiresAt), now)),
           ],
         }),
       );

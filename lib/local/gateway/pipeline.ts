@@ -10,6 +10,8 @@ import { createInvoker } from './invoke';
 import { contextVariables, parseMethodRequest, type ContextVariables, type MethodRequest } from './request';
 import { EXPLICIT_DENY_MESSAGE, renderGatewayAnswer, type ResponseType } from './responses';
 import { matchRoute } from './routes';
+import { createManagementApi, type ManagementApi } from './management';
+import { createTokenBucket, type ThrottleSettings, type TokenBucket } from './token-bucket';
 import { LocalGatewayError, type Authorization, type AuthorizerContext, type HttpAnswer, type LocalFunction, type LocalRequest, type LocalResponse, type RequestDiagnostics } from './types';
 
 /**
@@ -42,14 +44,32 @@ export interface LocalGatewayOptions {
    * API Gateway renders it, after the response is complete. @default - no access log
    */
   readonly accessLog?: (line: string) => void;
+  /**
+   * The stage's throttling, and each method's own (`"POST /webhooks/stripe"`), which replaces the
+   * stage's for that method; a request beyond it gets the THROTTLED gateway response (429).
+   * @default - none: no request is throttled
+   */
+  readonly throttling?: StageThrottling;
+  /** The account's management API, whose budget the flush spends. @default 10/s, burst 40 */
+  readonly management?: ManagementApi;
+}
+
+export interface StageThrottling extends ThrottleSettings {
+  /** By `METHOD /resource/{template}`, as the document names the route. */
+  readonly methods?: Readonly<Record<string, ThrottleSettings>>;
 }
 
 export interface LocalGateway {
   handle(request: LocalRequest): Promise<LocalResponse>;
   /** FlushStageAuthorizersCache: drops every cached authorizer result of the stage. */
   flushAuthorizerCache(): void;
-  /** The same flush behind the port the webhook uses; rejects a target naming another API or stage. */
+  /**
+   * The same flush as the management API answers it: it spends the account's management budget and
+   * throws TooManyRequestsException beyond it; it rejects a target naming another API or stage.
+   */
   readonly flusher: AuthorizerCacheFlusher;
+  /** The account's management API (its calls: the bench's control-plane figures). */
+  readonly management: ManagementApi;
   readonly stage: string;
   readonly restApiId: string;
 }
@@ -79,6 +99,10 @@ export function createLocalGateway(options: LocalGatewayOptions): LocalGateway {
   requireFunctions(definition.operations, options.functions);
   const invoke = createInvoker(options.functions, api.region, api.accountId);
   const cache = createAuthorizerCache(now);
+  const management = options.management ?? createManagementApi(now);
+  const stageBucket: TokenBucket | undefined = options.throttling === undefined ? undefined : createTokenBucket(options.throttling, now);
+  const methodBuckets = new Map(Object.entries(options.throttling?.methods ?? {}).map(([route, settings]) => [route, createTokenBucket(settings, now)]));
+  const bucketFor = (route: string | undefined): TokenBucket | undefined => (route === undefined ? undefined : methodBuckets.get(route)) ?? stageBucket;
   const deps = { invoke, binaryMediaTypes: definition.binaryMediaTypes, http: options.httpClient ?? nodeHttpClient };
   const integrations = new Map<Operation, IntegrationHandler>(definition.operations.map((o) => [o, compileIntegration(o, deps)]));
 
@@ -124,8 +148,11 @@ export function createLocalGateway(options: LocalGatewayOptions): LocalGateway {
     // An unknown stage, an unknown path and an unknown method on a known path all answer 403 on a REST API.
     if (request.stage !== api.stage) return gatewayResponse('MISSING_AUTHENTICATION_TOKEN');
     const route = matchRoute(definition.operations, request.method, request.resourceSegments);
+    const routeName = route === undefined ? undefined : `${route.operation.method} ${route.operation.template}`;
+    // Throttling comes before the authorizer: a throttled request costs no invocation.
+    if (bucketFor(routeName)?.take() === false) return gatewayResponse('THROTTLED');
     if (route === undefined) return gatewayResponse('MISSING_AUTHENTICATION_TOKEN');
-    diagnostics.route = `${route.operation.method} ${route.operation.template}`;
+    diagnostics.route = routeName;
     context['context.resourcePath'] = route.operation.template;
     context['context.resourceId'] = route.operation.template;
 
@@ -150,13 +177,14 @@ export function createLocalGateway(options: LocalGatewayOptions): LocalGateway {
 
   const flushAuthorizerCache = (): void => cache.clear();
   const flusher: AuthorizerCacheFlusher = {
-    flush: (target: FlushTarget) => {
+    // Async: a refusal (a wrong stage, the management budget spent) is a rejection, as the SDK's is.
+    flush: async (target: FlushTarget) => {
       if (target.restApiId !== api.restApiId || target.stage !== api.stage) {
-        return Promise.reject(new LocalGatewayError(`no stage "${target.stage}" on REST API "${target.restApiId}": the local gateway serves ${api.restApiId}/${api.stage}`));
+        throw new LocalGatewayError(`no stage "${target.stage}" on REST API "${target.restApiId}": the local gateway serves ${api.restApiId}/${api.stage}`);
       }
+      await Promise.resolve(management.call('FlushStageAuthorizersCache'));
       flushAuthorizerCache();
-      return Promise.resolve();
     },
   };
-  return { handle, flushAuthorizerCache, flusher, stage: api.stage, restApiId: api.restApiId };
+  return { handle, flushAuthorizerCache, flusher, management, stage: api.stage, restApiId: api.restApiId };
 }

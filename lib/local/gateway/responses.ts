@@ -13,6 +13,7 @@ import type { AuthorizerContext, HttpAnswer } from './types';
 export const RESPONSE_TYPES = {
   MISSING_AUTHENTICATION_TOKEN: { status: 403, message: 'Missing Authentication Token', errorType: 'MissingAuthenticationTokenException' },
   UNAUTHORIZED: { status: 401, message: 'Unauthorized', errorType: 'UnauthorizedException' },
+  THROTTLED: { status: 429, message: 'Too Many Requests', errorType: 'TooManyRequestsException' },
   ACCESS_DENIED: { status: 403, message: 'User is not authorized to access this resource', errorType: 'AccessDeniedException' },
   // API Gateway answers a failed authorizer with `{"message": null}`.
   AUTHORIZER_FAILURE: { status: 500, message: undefined, errorType: 'AuthorizerFailureException' },
