@@ -24,6 +24,7 @@ import { Metering } from './metering';
 import { bindSecret, TollgateFunction } from './tollgate-function';
 import { PORTAL_ENV } from '../lambda/portal/settings';
 import { PORTAL_CUSTOMER_WRITE_ATTRIBUTES, PORTAL_LEDGER_PREFIXES } from '../lambda/portal/writes';
+import { RESERVATION_ATTRIBUTES } from '../lambda/shared/customers/decision-reads';
 
 export interface TollgateStackProps extends StackProps {
   readonly config: TollgateConfig;
@@ -32,8 +33,8 @@ export interface TollgateStackProps extends StackProps {
 }
 
 /** The DynamoDB actions each function performs, by table: nothing more is granted. */
-// UpdateItem: a strict route's one conditional write (ADD credits -cost) instead of the GetItem.
-export const AUTHORIZER_ACTIONS = { customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] } as const;
+/** GetItem: a decision's one read; UpdateItem: a strict route's one conditional write (ADD credits -cost), on the attributes it names alone. */
+export const AUTHORIZER_ACTIONS: TableAccess = { customers: ['dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: RESERVATION_ATTRIBUTES }] };
 export const USAGE_ACTIONS = { customers: ['dynamodb:GetItem'] } as const;
 /** With an issuer whose tokens map by subject: one Query on the subject index, nothing else of the index. */
 export const AUTHORIZER_SUBJECT_ACTIONS = ['dynamodb:Query'] as const;
