@@ -1,4 +1,5 @@
 import { contrastWithWhite, HEX_COLOR, MIN_CONTRAST, type PortalBrand } from '../../lambda/portal/brand';
+import { jsonValue } from './json-value';
 
 /**
  * The portal's presentation from configuration: `tollgate:portalName`, `tollgate:portalLogoUrl` and
@@ -9,16 +10,6 @@ import { contrastWithWhite, HEX_COLOR, MIN_CONTRAST, type PortalBrand } from '..
 const KEY = 'tollgate:';
 // eslint-disable-next-line no-control-regex
 const DISPLAY_NAME = /^[^"\\<>\u0000-\u001f]{1,60}$/;
-
-/** A value from cdk.json, or a JSON string from -c. */
-function jsonValue(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  try {
-    return JSON.parse(value) as unknown;
-  } catch {
-    return value;
-  }
-}
 
 export function readPortalBrand(read: (name: string) => unknown, problems: string[]): PortalBrand | undefined {
   const name = read(`${KEY}portalName`);

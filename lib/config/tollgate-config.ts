@@ -7,6 +7,7 @@ import type { TrustedIssuer } from '../../lambda/shared/issuers';
 import { readIssuers } from './issuers';
 import type { PortalBrand } from '../../lambda/portal/brand';
 import { readPortalBrand } from './portal-brand';
+import { jsonValue } from './json-value';
 
 /**
  * Deploy-time configuration: `cdk.json` context, overridable with `cdk synth -c tollgate:<name>=<value>`.
@@ -289,16 +290,6 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 /** Display names end up in JSON answers and pages: printable, no quotes or backslashes. */
 // eslint-disable-next-line no-control-regex
 const DISPLAY_NAME = /^[^"\\\u0000-\u001f]{1,100}$/;
-
-/** A value from cdk.json, or a JSON string from -c. */
-function jsonValue(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  try {
-    return JSON.parse(value) as unknown;
-  } catch {
-    return value;
-  }
-}
 
 function readPlans(value: unknown, problems: string[]): Plans {
   const key = `${CONTEXT_PREFIX}plans`;

@@ -1,11 +1,7 @@
-import * as path from 'node:path';
 import { createApiKey, listApiKeys } from '../../lambda/shared/customers/keys';
-import { portalCatalog } from '../../lib/config/portal-catalog';
-import { loadProjectConfig } from '../../lib/config/tollgate-config';
-import { seedPrices } from '../../lib/local/stripe-run';
-import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
-import { createFakeStripeStore, type FakeStripeStore } from '../../lib/local/stripe-api/store';
+import type { LocalApi } from '../../lib/local/stack';
 import { freshTables, type TestTables } from '../support/dynamodb';
+import { PROJECT, portalLocalApi, type GatewayRequest } from '../support/local-api';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -15,29 +11,20 @@ process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
  * their integrations), the portal function on DynamoDB Local behind it, the fake Stripe API beside it.
  */
 
-const ROOT = path.join(__dirname, '..', '..');
-const config = loadProjectConfig(ROOT);
-const built = buildLocalDocument(config, ROOT);
-const ORIGIN = 'http://127.0.0.1';
-const STAGE = `/${config.stageName}`;
+const ORIGIN = PROJECT.origin;
 
 let tables: TestTables;
 let api: LocalApi;
-let store: FakeStripeStore;
+let request: GatewayRequest;
 
 beforeAll(async () => {
   tables = await freshTables('portal-gateway');
-  store = createFakeStripeStore({ checkout: (id) => `${ORIGIN}${STAGE}/tollgate/portal/test-checkout/${id}`, billingPortal: (id) => `${ORIGIN}${STAGE}/tollgate/portal/test-checkout/${id}` });
-  seedPrices(store, portalCatalog(config));
-  api = createLocalApi({ config, built, dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET, portal: { fakeStripe: store, sessionSecret: 'test-session-secret' }, metering: false });
+  ({ api, request } = portalLocalApi(tables));
 });
 afterAll(() => {
   api.destroy();
   tables.client.destroy();
 });
-
-const request = (method: string, p: string, headers: Record<string, string> = {}, body?: string) =>
-  api.gateway.handle({ method, path: `${STAGE}${p}`, headers, ...(body === undefined ? {} : { body: Buffer.from(body) }) });
 
 describe('portal assets through the gateway', () => {
   it('answers a name every plain object inherits with a clean 404 problem, unauthenticated', async () => {
