@@ -48,6 +48,8 @@ const shared = {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
+  // A console.error or console.warn a test did not capture fails it (npm test's output stays readable).
+  setupFilesAfterEnv: ['<rootDir>/test/support/console-guard.ts'],
 };
 
 /** @type {import('jest').Config} */

@@ -168,7 +168,8 @@ describe('the developer portal in a browser', () => {
     expect(allowed.status).toBe(200);
     await shot(page, 'other-origin-200');
     await page.context().close();
-  });
+    // Five pages, each checked by axe: close to a minute on a loaded two-core machine.
+  }, 150_000);
 
   it('signs a new customer up: the key is shown once, answers 200, and rotating it in the portal makes the old one 401', async () => {
     const context = await newContext();
