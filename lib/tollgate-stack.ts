@@ -23,10 +23,12 @@ import { mcpEnvironment } from '../lambda/mcp/settings';
 import { Operations } from './operations';
 import { assertEnvironmentFits, issuersEnvironment } from '../lambda/shared/issuers';
 import { SUBJECT_INDEX } from '../lambda/shared/customers/subjects';
-import { PaymentTables } from './payment-tables';
+import { PaymentTables, type TableAccess } from './payment-tables';
 import { Metering } from './metering';
 import { bindSecret, TollgateFunction } from './tollgate-function';
 import { PORTAL_ENV } from '../lambda/portal/settings';
+import { PORTAL_CUSTOMER_WRITE_ATTRIBUTES, PORTAL_LEDGER_PREFIXES } from '../lambda/portal/writes';
+import { RESERVATION_ATTRIBUTES } from '../lambda/shared/customers/decision-reads';
 
 export interface TollgateStackProps extends StackProps {
   readonly config: TollgateConfig;
@@ -35,8 +37,8 @@ export interface TollgateStackProps extends StackProps {
 }
 
 /** The DynamoDB actions each function performs, by table: nothing more is granted. */
-// UpdateItem: a strict route's one conditional write (ADD credits -cost) instead of the GetItem.
-export const AUTHORIZER_ACTIONS = { customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] } as const;
+/** GetItem: a decision's one read; UpdateItem: a strict route's one conditional write (ADD credits -cost), on the attributes it names alone. */
+export const AUTHORIZER_ACTIONS: TableAccess = { customers: ['dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: RESERVATION_ATTRIBUTES }] };
 export const USAGE_ACTIONS = { customers: ['dynamodb:GetItem'] } as const;
 /** With an issuer whose tokens map by subject: one Query on the subject index, nothing else of the index. */
 export const AUTHORIZER_SUBJECT_ACTIONS = ['dynamodb:Query'] as const;
@@ -47,12 +49,15 @@ export const WEBHOOK_ACTIONS = {
 } as const;
 /** The clock sweeps the stage's flush outbox (lambda/shared/aws/flush-coordinator.ts). */
 export const CLOCK_ACTIONS = { events: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] } as const;
-/** lambda/portal: sign-in and account reads, key issuance and rotation (keys.ts), issuance claims (issuance.ts). */
-export const PORTAL_ACTIONS = {
-  customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+/**
+ * lambda/portal: sign-in and account reads, key issuance and rotation (keys.ts) on key attributes only,
+ * and its own ledger items (issuance claims, sessions, the stage flusher's outbox and rotation limit), nothing else of the ledger.
+ */
+export const PORTAL_ACTIONS: TableAccess = {
+  customers: ['dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: PORTAL_CUSTOMER_WRITE_ATTRIBUTES }],
   apiKeys: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-  events: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-} as const;
+  events: [{ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], leadingKeys: PORTAL_LEDGER_PREFIXES.map((prefix) => `${prefix}*`) }],
+};
 
 /** API Gateway's URI for invoking a Lambda function as an integration or authorizer. */
 function invocationUri(fn: lambda.IFunction): string {

@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { loadProjectConfig, type TollgateConfig } from '../config/tollgate-config';
 import { STACK_NAME, STACK_OUTPUTS, type StackOutput } from '../contract';
 import type { AuthorizerCacheFlusher, FlushTarget } from '../../lambda/shared/ports';
 import type { TableNames } from '../../lambda/shared/tables';
@@ -36,6 +37,11 @@ export interface Target {
   readonly stateDir?: string;
   /** Deployed: the region and profile the SDK clients use. */
   readonly aws?: { readonly region: string; readonly profile?: string };
+  /**
+   * The `-c` overrides the stack runs with, on top of the project's cdk.json (local: those `npm start` was
+   * given; deployed: none known, so cdk.json alone). Read the configuration with stackConfig.
+   */
+  readonly context: Readonly<Record<string, string>>;
   /** The webhook signing secret (the first, when two are rolling). */
   webhookSecret(): Promise<string>;
   close(): void;
@@ -77,6 +83,11 @@ const withSlash = (url: string): string => (url.endsWith('/') ? url : `${url}/`)
 /** STRIPE_WEBHOOK_SECRET, when set, overrides the secret the target would provide (an explicit --secret-id still wins). */
 const secretFromEnv = (env: TargetOptions['env']): string | undefined => (env.STRIPE_WEBHOOK_SECRET === '' ? undefined : env.STRIPE_WEBHOOK_SECRET);
 
+/** The configuration of the stack a command acts on: the project's cdk.json with the stack's `-c` overrides. */
+export function stackConfig(root: string, target: Pick<Target, 'context'>): TollgateConfig {
+  return loadProjectConfig(root, target.context);
+}
+
 export function resolveTarget(options: TargetOptions): Target {
   if (options.outputs !== undefined) {
     const outputs = readOutputs(options.outputs);
@@ -97,6 +108,7 @@ export function resolveTarget(options: TargetOptions): Target {
       },
       flusher: new ApiGatewayCacheFlusher(apiGateway),
       flushTarget: { restApiId: outputs.RestApiId, stage: outputs.StageName },
+      context: {},
       aws,
       webhookSecret: async () => {
         const fromEnv = secretFromEnv(options.env);
@@ -140,6 +152,7 @@ export function resolveTarget(options: TargetOptions): Target {
     tables: local.tables,
     flusher: new ApiGatewayCacheFlusher(apiGateway),
     flushTarget: { restApiId: local.restApiId, stage: local.stage },
+    context: local.context ?? {},
     stateDir: options.stateDir,
     webhookSecret: () => {
       const fromEnv = secretFromEnv(options.env);

@@ -5,6 +5,9 @@ import { isLookupKey, isMeterEventName } from '../../lambda/shared/requirements'
 import { DEFAULT_OPERATIONS_CONFIG, loadOperationsConfig, type OperationsConfig } from './operations';
 import type { TrustedIssuer } from '../../lambda/shared/issuers';
 import { readIssuers } from './issuers';
+import type { PortalBrand } from '../../lambda/portal/brand';
+import { readPortalBrand } from './portal-brand';
+import { jsonValue } from './json-value';
 
 /**
  * Deploy-time configuration: `cdk.json` context, overridable with `cdk synth -c tollgate:<name>=<value>`.
@@ -92,6 +95,8 @@ export interface TollgateConfig {
   readonly plans: Plans;
   /** Prepaid credit packs the portal offers (one-time Stripe prices). @default [] */
   readonly creditPacks: readonly CreditPack[];
+  /** The portal's product name, logo and colours (`portalName`, `portalLogoUrl`, `portalColors`). @default - tollgate's plain pages */
+  readonly portalBrand?: PortalBrand;
 }
 
 export interface ReservedConcurrency {
@@ -282,6 +287,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     webhookThrottleBurstLimit: integer('webhookThrottleBurstLimit', DEFAULT_CONFIG.webhookThrottleBurstLimit, 1, accountThrottleBurstLimit, 'requests (at most the account burst, tollgate:accountThrottleBurstLimit)'),
     ...((reserved) => (reserved === undefined ? {} : { reservedConcurrency: reserved }))(readReservedConcurrency(raw('reservedConcurrency'), throttleRateLimit, problems)),
     operations: loadOperationsConfig(read, problems),
+    ...((brand) => (brand === undefined ? {} : { portalBrand: brand }))(readPortalBrand(read, problems)),
     // Absent, not empty, when none is trusted: the defaults stay as documented.
     ...((issuers) => (issuers.length === 0 ? {} : { issuers }))(readIssuers(raw('issuers'), problems)),
   };
@@ -294,16 +300,6 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 /** Display names end up in JSON answers and pages: printable, no quotes or backslashes. */
 // eslint-disable-next-line no-control-regex
 const DISPLAY_NAME = /^[^"\\\u0000-\u001f]{1,100}$/;
-
-/** A value from cdk.json, or a JSON string from -c. */
-function jsonValue(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  try {
-    return JSON.parse(value) as unknown;
-  } catch {
-    return value;
-  }
-}
 
 function readPlans(value: unknown, problems: string[]): Plans {
   const key = `${CONTEXT_PREFIX}plans`;

@@ -7,7 +7,8 @@ const CLOCK_PERIOD_MS = 60_000;
 import type { TableNames } from '../../lambda/shared/tables';
 import { accessLogPath, eventsLogPath, removeCoordinates, writeCoordinates } from './coordinates';
 import { adoptSharedDatabase, credentialsPath, localCredentials } from './credentials';
-import { DEMO_KEYS_FILE, issueDemoKeys, seedDemoCustomers } from './demo';
+import { isSampleApi } from './banner';
+import { DEMO_KEYS_FILE, issueDemoKeys, seedDemoCustomers, type DemoKeys } from './demo';
 import { createTables, freePort, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from './dynamodb-local';
 import { localMeterReporting, type LocalMeterReporting } from './meter-reporting';
 import { describeRouteChanges, filesUnder, requireFresh, watchSources } from './reload';
@@ -47,8 +48,10 @@ export interface LocalRun {
   readonly dynamodb: DynamoDbLocal;
   readonly dbPath: string | undefined;
   readonly tables: TableNames;
-  readonly seeded: boolean;
-  readonly demoKeys: { readonly paying: string; readonly free: string; readonly metered: string; readonly payg: string; readonly reused: boolean };
+  /** The sample API's demo customers and their keys; absent for a document of one's own (banner.ts isSampleApi). */
+  readonly demo?: { readonly keys: DemoKeys; readonly seeded: boolean; readonly reused: boolean };
+  /** The configuration (cdk.json and -c overrides) and document the gateway serves now. */
+  stack(): { readonly config: tollgateConfig.TollgateConfig; readonly built: Served['built'] };
   /** How the portal takes payments: the local test checkout, or real Stripe. */
   readonly portalMode: 'fake' | 'stripe';
   /** Where metering reports billed units. */
@@ -191,10 +194,16 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
         pid: process.pid,
         dynamodbPid: dynamodb!.pid,
         oidcIssuerUrl: issuer!.url,
+        context: options.context,
       });
 
-    const seeded = await seedDemoCustomers(served.api.gateway, { stage: served.config.stageName, webhookSecret: options.webhookSecret, dynamodb: admin, tables });
-    const demoKeys = await issueDemoKeys({ client: admin, tables }, path.join(stateDir, DEMO_KEYS_FILE));
+    // The demo customers are the sample API's: its plans, its entitlement, its routes.
+    let demo: LocalRun['demo'];
+    if (isSampleApi(served.built.operations)) {
+      const seeded = await seedDemoCustomers(served.api.gateway, { stage: served.config.stageName, webhookSecret: options.webhookSecret, dynamodb: admin, tables });
+      const { reused, ...keys } = await issueDemoKeys({ client: admin, tables }, path.join(stateDir, DEMO_KEYS_FILE));
+      demo = { keys, seeded, reused };
+    }
     admin.destroy();
     writeRunCoordinates();
 
@@ -240,7 +249,8 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     const watched = (): string[] => [path.join(root, 'cdk.json'), path.resolve(root, served!.config.openApiDocument), ...filesUnder(LAMBDA_DIR)];
     stopWatching = watchSources(watched, reload);
 
-    return { apiUrl, dynamodb, dbPath, tables, seeded, demoKeys, portalMode: portal.mode, meterReporting, operatorUrl: `${adminServer.url}${OPERATOR_PATH}`, issuer, stop };
+    const current = (): { config: tollgateConfig.TollgateConfig; built: Served['built'] } => ({ config: served!.config, built: served!.built });
+    return { apiUrl, dynamodb, dbPath, tables, ...(demo === undefined ? {} : { demo }), stack: current, portalMode: portal.mode, meterReporting, operatorUrl: `${adminServer.url}${OPERATOR_PATH}`, issuer, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,6 +1,7 @@
 import { DEFAULT_CORS_ALLOW_HEADERS } from './integrations';
 import { TOLLGATE_PREFIX } from '../../lambda/shared/portal-paths';
 import { PROTECTED_RESOURCE_PATH } from '../../lambda/mcp/catalog';
+import { OTHER_PROBLEMS } from '../../lambda/shared/problems';
 
 const PROBLEMS_PATH = `${TOLLGATE_PREFIX}/problems`;
 
@@ -68,7 +69,7 @@ function unauthorized(
       ['type', str(`${base}/unauthorized`)],
       ['title', str('Unauthorized')],
       ['status', '401'],
-      ['detail', str('Send a valid API key as: Authorization: Bearer <key>.')],
+      ['detail', str(OTHER_PROBLEMS.unauthorized.detail)],
       requestId,
     ]);
   }

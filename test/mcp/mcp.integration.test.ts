@@ -268,7 +268,7 @@ describe('MCP tools on the local stack', () => {
       expect(unauthorized.statusCode).toBe(401);
       expect(unauthorized.headers['www-authenticate']).toBe('Bearer realm="tollgate"');
       const problem = JSON.parse(unauthorized.body.toString('utf8')) as Record<string, unknown>;
-      expect(problem.detail).toContain('Send a valid API key as: Authorization: Bearer <key>.');
+      expect(problem.detail).toContain('Send a valid API key or access token as: Authorization: Bearer <key or token>.');
       expect(problem.resourceMetadata).toBeUndefined();
       expect((await keysOnly.gateway.handle({ method: 'GET', path: `/${loaded.stageName}/.well-known/oauth-protected-resource`, headers: {} })).statusCode).not.toBe(200);
     } finally {

@@ -80,7 +80,7 @@ describe('the MCP endpoint without token issuers', () => {
     expect(body.paths['/mcp'].post.security).toEqual([{ tollgateApiKey: [] }]);
     const unauthorized = body['x-amazon-apigateway-gateway-responses'].UNAUTHORIZED;
     expect(unauthorized.responseParameters['gatewayresponse.header.WWW-Authenticate']).toBe(`'Bearer realm="tollgate"'`);
-    expect(unauthorized.responseTemplates['application/json']).toContain('Send a valid API key as: Authorization: Bearer <key>.');
+    expect(unauthorized.responseTemplates['application/json']).toContain('Send a valid API key or access token as: Authorization: Bearer <key or token>.');
   });
 });
 

@@ -8,8 +8,11 @@ import { stripeId } from '../../stripe-events/overrides';
  */
 
 export type FakeCustomer = Pick<Stripe.Customer, 'id' | 'object' | 'created' | 'email' | 'metadata' | 'livemode'>;
-export type FakePrice = Pick<Stripe.Price, 'id' | 'object' | 'active' | 'currency' | 'lookup_key' | 'unit_amount' | 'type' | 'livemode' | 'metadata' | 'nickname'> & {
-  readonly recurring: Pick<Stripe.Price.Recurring, 'interval' | 'interval_count'> | null;
+export type FakePrice = Pick<
+  Stripe.Price,
+  'id' | 'object' | 'active' | 'billing_scheme' | 'created' | 'currency' | 'lookup_key' | 'product' | 'unit_amount' | 'type' | 'livemode' | 'metadata' | 'nickname'
+> & {
+  readonly recurring: Pick<Stripe.Price.Recurring, 'interval' | 'interval_count' | 'usage_type'> | null;
 };
 export type FakeCheckoutSession = Pick<
   Stripe.Checkout.Session,
@@ -60,11 +63,14 @@ export function addPrice(store: FakeStripeStore, price: { lookupKey: string; uni
     id: fakeId('price'),
     object: 'price',
     active: true,
+    billing_scheme: 'per_unit',
+    created: epochNow(),
     currency: 'usd',
     lookup_key: price.lookupKey,
+    product: fakeId('prod'),
     unit_amount: price.unitAmount,
     type: price.recurring ? 'recurring' : 'one_time',
-    recurring: price.recurring ? { interval: 'month', interval_count: 1 } : null,
+    recurring: price.recurring ? { interval: 'month', interval_count: 1, usage_type: 'licensed' } : null,
     livemode: false,
     metadata: {},
     nickname: price.nickname ?? null,
