@@ -1,4 +1,5 @@
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DEFAULT_WINDOW } from '../../lambda/metering/window';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { composeMetering } from '../../lambda/metering/compose';
 import { encodeSubscriptionEvent, type LogEvent } from '../../lambda/metering/logs-event';
@@ -64,6 +65,8 @@ export const figure: Figure = {
     const settings = {
       customersTable: names.customers,
       eventsTable: names.events,
+      usageTable: names.usage,
+      window: { ...DEFAULT_WINDOW, seconds: 0 },
       rules: { routes: [{ method: 'GET', path: '/v1/search', cost: 1 }], plans: { bench_plan: { name: 'Bench', quota: 1_000, overage: 'block' as const } } },
     };
     const handler = composeMetering(settings, {

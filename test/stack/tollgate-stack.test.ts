@@ -271,7 +271,7 @@ describe('REST API and stage', () => {
   it('outputs the API URL and the Stripe webhook URL', () => {
     const outputs = stack.synthesized().template.toJSON().Outputs;
     expect(Object.keys(outputs)).toEqual(
-      expect.arrayContaining(['ApiUrl', 'StripeWebhookUrl', 'CustomersTableName', 'ApiKeysTableName', 'EventsTableName', 'RestApiId', 'StageName']),
+      expect.arrayContaining(['ApiUrl', 'StripeWebhookUrl', 'CustomersTableName', 'ApiKeysTableName', 'EventsTableName', 'UsageTableName', 'RestApiId', 'StageName']),
     );
     expect(JSON.stringify(outputs.StripeWebhookUrl.Value)).toContain('/webhooks/stripe');
   });
