@@ -66,8 +66,10 @@ export interface MeteringResult {
 /** An event to meter: a subscription delivery, or the dead-letter record of one (its requestPayload). */
 export type MeteringEvent = unknown;
 
-/** Windows one scheduled run sums at most (an hour of 60-s windows); also how far back a first run looks. */
+/** Windows one scheduled run sums at most (an hour of 60-s windows). */
 const MAX_WINDOWS_PER_RUN = 60;
+/** How far back the first run ever looks: deliveries since the deploy, which ran a minute before. */
+const FIRST_RUN_WINDOWS = 10;
 
 const EMPTY = { customers: 0, countedCalls: 0, applied: 0, duplicates: 0, unknownCustomers: 0 } as const;
 
@@ -199,7 +201,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
     if (windows === undefined) return { outcome: 'ignored', ...EMPTY };
     const { seconds, shards } = windowSettings;
     const newest = newestClosable(now().getTime(), windowSettings);
-    let window = ((await windows.watermark()) ?? newest - MAX_WINDOWS_PER_RUN * seconds) + seconds;
+    let window = ((await windows.watermark()) ?? newest - FIRST_RUN_WINDOWS * seconds) + seconds;
     const totals = { customers: 0, applied: 0, duplicates: 0, unknownCustomers: 0, windows: 0 };
     for (; window <= newest && totals.windows < MAX_WINDOWS_PER_RUN; window += seconds) {
       await windows.close(window);
