@@ -109,13 +109,15 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
     await completeEntry({ ...deps, logger, metrics }, entry);
   };
 
-  const meterCustomer = async (batch: string, usage: CustomerUsage, part: number): Promise<'applied' | 'duplicate' | 'unknown'> => {
+  /** Writes one customer's part of a batch, or (`window`) its sum over a window. */
+  const meterCustomer = async (batch: string, usage: CustomerUsage, part: number, window?: number): Promise<'applied' | 'duplicate' | 'unknown'> => {
     const id = ledgerId(batch, usage.customerId, part);
     let current = usage;
     for (let attempt = 1; ; attempt += 1) {
       try {
         const state = await deps.store.read(usage.customerId);
         if (state === undefined) return 'unknown';
+        if (window !== undefined && state.meteredWindow !== undefined && state.meteredWindow >= window) return 'duplicate';
         const settlement = settleUsage({ ...state, subscriptions: Object.values(state.subscriptions) }, current, deps.rules.plans);
         const reports: MeterReport[] = [...settlement.billed].map(([eventName, value]) => ({
           eventName,
@@ -126,7 +128,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
         const outcome = await deps.store.apply({
           ledgerId: id,
           customerId: usage.customerId,
-          usage: settlement,
+          usage: window === undefined ? settlement : { ...settlement, window },
           refunds: [...current.refunds.keys()],
           reports,
           now: now(),
@@ -159,7 +161,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
   const windows = windowSettings.seconds > 0 ? deps.windows : undefined;
 
   /** Applies each customer's usage of one batch (or window) in a pool; returns the counts and the failures. */
-  const applyAll = async (batch: string, customers: readonly CustomerUsage[]) => {
+  const applyAll = async (batch: string, customers: readonly CustomerUsage[], window?: number) => {
     let applied = 0;
     let duplicates = 0;
     let unknownCustomers = 0;
@@ -167,7 +169,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
     const work = customers.flatMap((u) => parts(u).map((p, i) => ({ usage: p, part: i })));
     await inPool(work, deps.concurrency ?? 8, async ({ usage: u, part }) => {
       try {
-        const result = await meterCustomer(batch, u, part);
+        const result = await meterCustomer(batch, u, part, window);
         if (result === 'applied') applied += 1;
         else if (result === 'duplicate') duplicates += 1;
         else unknownCustomers += 1;
@@ -214,7 +216,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
           byCustomer.set(u.customerId, before === undefined ? u : mergeUsage(before, u));
         }
       }
-      const result = await applyAll(`window-${window}`, [...byCustomer.values()]);
+      const result = await applyAll(`window-${window}`, [...byCustomer.values()], window);
       totals.customers += byCustomer.size;
       totals.applied += result.applied;
       totals.duplicates += result.duplicates;

@@ -8,8 +8,14 @@ import { freshTables, type TestTables } from '../support/dynamodb';
 import { DEFAULT_WINDOW } from '../../lambda/metering/window';
 import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, RULES, SCHEDULED, seedCustomer, usageOf, windowStore } from './support';
 
-/** A window start far in the future of any test clock. */
-const FIRST_WINDOW = 2_000_000_040_000;
+/** Ten-minute windows: a few per scenario, so each run of the sum reads a few. */
+const WINDOW = { ...DEFAULT_WINDOW, seconds: 600 };
+/** A billing period's calls, each in windows of their own. */
+const PERIOD_SPACING = 1_800_000;
+/** A window start far in the future of any test clock (DynamoDB Local expires items by TTL). */
+const FIRST_WINDOW = 2_000_000_400_000;
+/** When the window of calls made at `at` (a window start) can be summed. */
+const summable = (at: number): number => at + (WINDOW.seconds + WINDOW.graceSeconds) * 1000;
 
 /**
  * Random calls (2xx and not, routes that cost and routes that do not), cut into batches that arrive
@@ -83,10 +89,9 @@ describe('metering properties (DynamoDB Local, fake Stripe API)', () => {
         const customerId = `cus_prop${customerSequence++}`;
         const quota = RULES.plans[plan]!.quota!;
         await seedCustomer(tables, customerId, { plan, periodEnd: PERIOD_1, ...(credits === undefined ? {} : { credits }) });
-        // Each scenario in windows of its own: ten minutes apart, in the future (DynamoDB Local expires items by TTL).
-        const start = FIRST_WINDOW + customerSequence * 3_600_000;
+        const start = FIRST_WINDOW + customerSequence * 4 * PERIOD_SPACING;
         let now = start;
-        const { handler } = meteringHandler(tables, { reporter, now: () => new Date(now), ...(windows ? { windows: windowStore(tables), window: DEFAULT_WINDOW } : {}) });
+        const { handler } = meteringHandler(tables, { reporter, now: () => new Date(now), ...(windows ? { windows: windowStore(tables), window: WINDOW } : {}) });
         let balance = credits;
         let billedExpected = 0;
         for (const [index, p] of periods.entries()) {
@@ -97,7 +102,7 @@ describe('metering properties (DynamoDB Local, fake Stripe API)', () => {
               new UpdateCommand({ TableName: tables.names.customers, Key: { customerId }, UpdateExpression: 'SET subscriptions.sub_1.currentPeriodEnd = :pe', ExpressionAttributeValues: { ':pe': periodEnd } }),
             );
           }
-          const at = start + index * 600_000;
+          const at = start + index * PERIOD_SPACING;
           const lines = p.calls.map((c, i) => accessLine({ customerId, periodEnd, method: c.route.method, path: c.route.path, status: c.status, headroom: p.headroom[i % p.headroom.length] }));
           const batches = cut(logEvents(lines, at), p.cuts).map((events, i) => delivery(events, `stream-${index}-${i}`));
           // Shuffled, some delivered twice.
@@ -109,12 +114,12 @@ describe('metering properties (DynamoDB Local, fake Stripe API)', () => {
           for (const [i, d] of deliveries.entries()) {
             if (i === p.lateFrom) {
               // The window is summed while deliveries of it are still coming.
-              now = at + 300_000;
+              now = summable(at);
               await handler(SCHEDULED);
             }
             await handler(d);
           }
-          now = at + 300_000;
+          now = summable(at);
           await handler(SCHEDULED);
 
           const used = p.calls.filter((c) => c.status >= 200 && c.status < 300).reduce((sum, c) => sum + c.route.cost, 0);
@@ -138,5 +143,6 @@ describe('metering properties (DynamoDB Local, fake Stripe API)', () => {
       }),
       { numRuns: 25 },
     );
-  });
+    // 25 scenarios of DynamoDB Local round trips: about 20 s alone, more on a loaded machine.
+  }, 180_000);
 });

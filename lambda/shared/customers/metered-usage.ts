@@ -14,10 +14,12 @@ import { readCustomer } from './store';
  * Metering writes only these three, always with one conditional UpdateItem per customer and batch
  * (inside the batch's ledger transaction), and only forward: a period is started only over an older
  * one, a counter only grows within its period, a draw only lands on the balance it was computed from.
+ * A usage window's sum also moves `meteredWindow` forward in the same update: the customer item is
+ * that write's ledger, so a window costs one item write per customer.
  */
 
 /** What metering reads of a customer (item.ts: the attributes read by 'metering'). */
-export type MeteredUsage = Pick<CustomerRecord, 'customerId' | 'subscriptions' | 'pastDue' | 'credits' | 'periodUsed' | 'usagePeriodEnd'>;
+export type MeteredUsage = Pick<CustomerRecord, 'customerId' | 'subscriptions' | 'pastDue' | 'credits' | 'periodUsed' | 'usagePeriodEnd' | 'meteredWindow'>;
 
 /** Strongly consistent: the write that follows is conditional on what this read saw. */
 export function readMeteredUsage(client: DynamoDBClient, table: string, customerId: string): Promise<MeteredUsage | undefined> {
@@ -28,6 +30,7 @@ const KEY = attr('customerId');
 const CREDITS = attr('credits');
 const USED = attr('periodUsed');
 const PERIOD_END = attr('usagePeriodEnd');
+const WINDOW = attr('meteredWindow');
 
 export interface UsageWrite {
   readonly period?: {
@@ -41,6 +44,8 @@ export interface UsageWrite {
     readonly delta: number;
     readonly expect?: { readonly atLeast: number } | { readonly equals: number } | { readonly absent: true };
   };
+  /** A usage window's sum (epoch s): written once, over an older window only (the customer's own ledger). */
+  readonly window?: number;
 }
 
 export interface UsageUpdate {
@@ -79,6 +84,11 @@ export function usageUpdate(table: string, customerId: string, write: UsageWrite
       set.push(`${PERIOD_END} = :pe`, `${USED} = :used`);
       conditions.push(`(attribute_not_exists(${PERIOD_END}) OR ${PERIOD_END} < :pe)`);
     }
+  }
+  if (write.window !== undefined) {
+    values[':window'] = write.window;
+    set.push(`${WINDOW} = :window`);
+    conditions.push(`(attribute_not_exists(${WINDOW}) OR ${WINDOW} < :window)`);
   }
   if (credits.delta !== 0) {
     values[':credits'] = credits.delta;

@@ -105,6 +105,8 @@ export interface CustomerRecord {
   readonly periodUsed?: number;
   /** Epoch seconds: the end of the period `periodUsed` counts. Another period end than the subscription's: used = 0. */
   readonly usagePeriodEnd?: number;
+  /** The newest usage window (epoch s, lambda/metering/window.ts) metering has counted: a window is counted once per customer. */
+  readonly meteredWindow?: number;
   /** customer.deleted was received. */
   readonly deleted?: boolean;
   readonly customerWatermark?: string;
