@@ -19,7 +19,7 @@ const INTEGRATION = [
   'test/lib/{bundling,portal-docs}.test.ts',
   'test/lint/boundaries.test.ts',
   'test/local/{dynamodb-private,metering-feed,parity,scopes,server,settings,stack,subject-index,test-billing,tokens,usage}.test.ts',
-  'test/metering/{grants,handler.integration,metering.property,stripe.integration,windows.integration,write-attributes}.test.ts',
+  'test/metering/{grants,handler.integration,metering.property,late-units.integration,stripe.integration,windows.integration,write-attributes}.test.ts',
   'test/observability/log-hygiene.test.ts',
   'test/portal/{handler,settings}.test.ts',
   'test/scripts/vendor.integration.test.ts',

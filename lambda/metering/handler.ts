@@ -119,12 +119,20 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
         if (state === undefined) return 'unknown';
         if (window !== undefined && state.meteredWindow !== undefined && state.meteredWindow >= window) return 'duplicate';
         const settlement = settleUsage({ ...state, subscriptions: Object.values(state.subscriptions) }, current, deps.rules.plans);
+        const calledAt = Math.floor((current.lastCallAt > 0 ? current.lastCallAt : now().getTime()) / 1000);
         const reports: MeterReport[] = [...settlement.billed].map(([eventName, value]) => ({
           eventName,
           value,
           identifier: reportIdentifier(batch, usage.customerId, eventName),
-          timestamp: Math.floor((current.lastCallAt > 0 ? current.lastCallAt : now().getTime()) / 1000),
+          timestamp: calledAt,
         }));
+        const previous = settlement.billedPrevious;
+        if (previous !== undefined) {
+          // Units of the period that ended: reported at a time inside it, so they land on its invoice.
+          for (const [eventName, value] of previous.billed) {
+            reports.push({ eventName, value, identifier: reportIdentifier(batch, usage.customerId, `${eventName}@${previous.periodEnd}`), timestamp: Math.min(calledAt, previous.periodEnd - 1) });
+          }
+        }
         const outcome = await deps.store.apply({
           ledgerId: id,
           customerId: usage.customerId,
