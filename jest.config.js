@@ -21,7 +21,7 @@ const INTEGRATION = [
   'test/lint/boundaries.test.ts',
   'test/local/{dynamodb-private,metering-feed,parity,scopes,server,settings,stack,subject-index,test-billing,tokens,usage}.test.ts',
   'test/mcp/{bundle,client-script,mcp.integration}.test.ts',
-  'test/metering/{grants,handler.integration,metering.property,stripe.integration,write-attributes}.test.ts',
+  'test/metering/{grants,handler.integration,metering.property,late-units.integration,stripe.integration,windows.integration,write-attributes}.test.ts',
   'test/observability/log-hygiene.test.ts',
   'test/portal/{gateway,handler,settings,writes}.test.ts',
   'test/scripts/vendor.integration.test.ts',

@@ -44,6 +44,7 @@ export class PaymentTables extends Construct {
   public readonly customers: dynamodb.TableV2;
   public readonly apiKeys: dynamodb.TableV2;
   public readonly events: dynamodb.TableV2;
+  public readonly usage: dynamodb.TableV2;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -51,6 +52,7 @@ export class PaymentTables extends Construct {
       const definition: (typeof TABLES)[TableKey] = TABLES[key];
       return new dynamodb.TableV2(this, definition.id, {
         partitionKey: { name: definition.partitionKey, type: dynamodb.AttributeType.STRING },
+        ...('sortKey' in definition ? { sortKey: { name: definition.sortKey, type: dynamodb.AttributeType.STRING } } : {}),
         billing: dynamodb.Billing.onDemand(),
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         deletionProtection: true,
@@ -72,6 +74,7 @@ export class PaymentTables extends Construct {
     ]);
     this.apiKeys = table('apiKeys');
     this.events = table('events');
+    this.usage = table('usage');
   }
 
   /**
@@ -81,7 +84,7 @@ export class PaymentTables extends Construct {
    */
   public bind(fn: lambda.Function, access: TableAccess): Record<string, string> {
     const added: Record<string, string> = {};
-    const byKey: Record<TableKey, dynamodb.TableV2> = { customers: this.customers, apiKeys: this.apiKeys, events: this.events };
+    const byKey: Record<TableKey, dynamodb.TableV2> = { customers: this.customers, apiKeys: this.apiKeys, events: this.events, usage: this.usage };
     for (const key of Object.keys(access) as TableKey[]) {
       const table = byKey[key];
       const granted = access[key] ?? [];

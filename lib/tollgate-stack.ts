@@ -143,6 +143,7 @@ export class TollgateStack extends Stack {
       accessLogs,
       routes: built.routes,
       plans: config.plans,
+      windowSeconds: config.meteringWindowSeconds,
       ...(config.reservedConcurrency === undefined ? {} : { reservedConcurrency: config.reservedConcurrency.metering }),
       ...(stripeApiKey === undefined ? {} : { stripeApiKey }),
       logRetentionDays: config.operations.functionLogRetentionDays,
@@ -352,6 +353,7 @@ export class TollgateStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.customersTableName, { value: this.tables.customers.tableName });
     new CfnOutput(this, STACK_OUTPUTS.apiKeysTableName, { value: this.tables.apiKeys.tableName });
     new CfnOutput(this, STACK_OUTPUTS.eventsTableName, { value: this.tables.events.tableName });
+    new CfnOutput(this, STACK_OUTPUTS.usageTableName, { value: this.tables.usage.tableName });
     new CfnOutput(this, STACK_OUTPUTS.restApiId, { value: this.api.restApiId });
     new CfnOutput(this, STACK_OUTPUTS.stageName, { value: stageName });
   }

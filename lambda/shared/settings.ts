@@ -20,6 +20,7 @@ export const ENV = {
   stageName: 'TOLLGATE_STAGE_NAME',
   cacheTtlSeconds: 'TOLLGATE_CACHE_TTL_SECONDS',
   flushIntervalSeconds: 'TOLLGATE_FLUSH_INTERVAL_SECONDS',
+  meteringWindowSeconds: 'TOLLGATE_METERING_WINDOW_SECONDS',
 } as const;
 
 /** Lambda allows 4 KB of environment in all; the route and plan tables together must leave room for the rest. */

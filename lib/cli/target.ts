@@ -105,6 +105,7 @@ export function resolveTarget(options: TargetOptions): Target {
         customers: outputs.CustomersTableName,
         apiKeys: outputs.ApiKeysTableName,
         events: outputs.EventsTableName,
+        usage: outputs.UsageTableName,
       },
       flusher: new ApiGatewayCacheFlusher(apiGateway),
       flushTarget: { restApiId: outputs.RestApiId, stage: outputs.StageName },

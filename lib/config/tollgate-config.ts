@@ -32,6 +32,11 @@ export interface TollgateConfig {
    * way, reaches them within it, with no flush. @default 1
    */
   readonly meteredCacheTtlSeconds: number;
+  /**
+   * Usage of customers far from a limit is summed per customer over windows of this many seconds (0 to
+   * 900; 0: every customer written per delivery): writes follow active customers, not calls. @default 60
+   */
+  readonly meteringWindowSeconds: number;
   /** Least time between two authorizer-cache flushes of the stage, whoever asks (1 s: a tenth of the account's management budget). @default 1 */
   readonly cacheFlushIntervalSeconds: number;
   /** Base URL of the problem type documents (`type` of every problem+json). @default - the stack's own pages (/tollgate/problems) */
@@ -130,6 +135,7 @@ export const DEFAULT_CONFIG: TollgateConfig = {
   gracePeriodHours: 72,
   authorizerCacheTtlSeconds: 300,
   meteredCacheTtlSeconds: 1,
+  meteringWindowSeconds: 60,
   cacheFlushIntervalSeconds: 1,
   stripeWebhookSecretName: 'tollgate/stripe-webhook-secret',
   corsAllowOrigin: '*',
@@ -264,6 +270,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     gracePeriodHours: integer('gracePeriodHours', DEFAULT_CONFIG.gracePeriodHours, 0, 24 * 60, 'hours'),
     authorizerCacheTtlSeconds: integer('authorizerCacheTtlSeconds', DEFAULT_CONFIG.authorizerCacheTtlSeconds, 0, 3600, 'seconds'),
     meteredCacheTtlSeconds: integer('meteredCacheTtlSeconds', DEFAULT_CONFIG.meteredCacheTtlSeconds, 0, 60, 'seconds'),
+    meteringWindowSeconds: integer('meteringWindowSeconds', DEFAULT_CONFIG.meteringWindowSeconds, 0, 900, 'seconds'),
     cacheFlushIntervalSeconds: integer('cacheFlushIntervalSeconds', DEFAULT_CONFIG.cacheFlushIntervalSeconds, 1, 60, 'seconds'),
     docsBaseUrl: url('docsBaseUrl', undefined),
     checkoutUrl: url('checkoutUrl', undefined),

@@ -235,11 +235,16 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
         log(`now serving ${apiUrl()}`);
       }
     };
-    // The deployed clock's schedule: a run each minute sweeps the stage's flush outbox (lambda/clock/handler.ts).
+    // The deployed schedules: a run each minute sweeps the stage's flush outbox (lambda/clock/handler.ts)
+    // and sums the metering windows that closed (lambda/metering/window.ts).
     const tick = (): void => {
       served!.api.clock(new Date()).catch((err: unknown) => {
         if (stopping) return;
         log(`tollgate: clock run failed: ${err instanceof Error ? err.message : String(err)} (a queued flush waits for the next run)`);
+      });
+      served!.api.sumMeteringWindows().catch((err: unknown) => {
+        if (stopping) return;
+        log(`tollgate: metering window run failed: ${err instanceof Error ? err.message : String(err)} (the next run sums the window again)`);
       });
     };
     tick();

@@ -86,9 +86,9 @@ export function authorizerSettingsFor(config: TollgateConfig, routes: readonly R
 }
 
 /** Metering's settings as the stack writes its environment, for these tables and the stage it flushes (also `tollgate metering replay`'s). */
-export function meteringSettingsFor(config: TollgateConfig, routes: readonly RouteRule[], tables: Pick<TableNames, 'customers' | 'events'>): MeteringSettings {
-  const env = meteringEnvironment({ routes, plans: config.plans ?? {} });
-  return loadMeteringSettings({ ...env, ...tableEnvironment({ customers: tables.customers, events: tables.events }) });
+export function meteringSettingsFor(config: TollgateConfig, routes: readonly RouteRule[], tables: Pick<TableNames, 'customers' | 'events' | 'usage'>): MeteringSettings {
+  const env = meteringEnvironment({ routes, plans: config.plans ?? {}, windowSeconds: config.meteringWindowSeconds });
+  return loadMeteringSettings({ ...env, ...tableEnvironment({ customers: tables.customers, events: tables.events, usage: tables.usage }) });
 }
 
 /** Names only: the local run hands the secrets' values to the functions itself. */
@@ -191,6 +191,8 @@ export interface LocalApi {
   readonly metering?: MeteringFeed;
   /** One run of the deployed clock function, for the run scheduled at `scheduled` (the local timer calls it each minute). */
   clock(scheduled: Date): Promise<ClockRun>;
+  /** The metering function's minute run (its schedule deployed): sums the usage windows that closed. Undefined when metering is off. */
+  sumMeteringWindows(): Promise<MeteringResult | undefined>;
   destroy(): void;
 }
 
@@ -276,6 +278,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     ...(metering === undefined ? {} : { metering }),
     clients: Object.values(clients),
     clock: (scheduled) => clock({ time: scheduled.toISOString() }),
+    sumMeteringWindows: async () => (metering === undefined ? undefined : metering.handler({ 'detail-type': 'Scheduled Event', source: 'aws.events', time: date().toISOString() })),
     destroy: () => {
       metering?.close();
       for (const client of Object.values(clients)) client.destroy();
@@ -331,7 +334,11 @@ function localMcp(settings: McpSettings, catalog: McpCatalog, ref: { readonly ga
 }
 
 /** The access log fed to the metering function in batches, as the deployed subscription filter does; undefined when metering is off. */
-function localMetering(options: LocalApiOptions, settings: MeteringSettings, clients: Parameters<typeof composeMetering>[1]): MeteringFeed | undefined {
+function localMetering(
+  options: LocalApiOptions,
+  settings: MeteringSettings,
+  clients: Parameters<typeof composeMetering>[1],
+): (MeteringFeed & { readonly handler: ReturnType<typeof composeMetering> }) | undefined {
   if (options.metering === false) return undefined;
   const feed = options.metering ?? {};
   const handler = composeMetering(feed.rules === undefined ? settings : { ...settings, rules: feed.rules }, {
@@ -339,7 +346,7 @@ function localMetering(options: LocalApiOptions, settings: MeteringSettings, cli
     ...(feed.reporter === undefined ? {} : { reporter: feed.reporter }),
     observability: createObservability('tollgate-metering'),
   });
-  return createMeteringFeed({
+  const fed = createMeteringFeed({
     // Not `onBatch?.(await handler(event))`: an optional call skips its arguments when there is no
     // callback, and the batch would never be metered.
     deliver: async (event) => {
@@ -352,4 +359,5 @@ function localMetering(options: LocalApiOptions, settings: MeteringSettings, cli
     ...(feed.schedule === undefined ? {} : { schedule: feed.schedule }),
     ...(feed.onError === undefined ? {} : { onError: feed.onError }),
   });
+  return Object.assign(fed, { handler });
 }

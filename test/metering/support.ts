@@ -4,6 +4,7 @@ import { encodeSubscriptionEvent, type LogEvent } from '../../lambda/metering/lo
 import { makeMeteringHandler, type MeteringDeps } from '../../lambda/metering/handler';
 import type { MeteringRules } from '../../lambda/metering/rules';
 import { DynamoMeteringStore, type MeteringStore } from '../../lambda/metering/store';
+import { DynamoWindowStore } from '../../lambda/metering/window-store';
 import type { TestTables } from '../support/dynamodb';
 import { quietObservability } from '../support/observability';
 
@@ -32,6 +33,8 @@ export interface CallLine {
   readonly reserved?: number;
   readonly reservation?: string;
   readonly requestId?: string;
+  /** What the authorizer said the customer had left (absent: not said, as an older authorizer's line). */
+  readonly headroom?: number | 'unlimited';
 }
 
 let requestSequence = 0;
@@ -57,6 +60,7 @@ export function accessLine(call: CallLine): string {
     periodEnd: v(call.periodEnd),
     reserved: v(call.reserved),
     reservation: v(call.reservation),
+    headroom: v(call.headroom),
   });
 }
 
@@ -105,6 +109,12 @@ export async function usageOf(tables: TestTables, customerId: string): Promise<{
   return { credits: item.credits as number | undefined, periodUsed: item.periodUsed as number | undefined, usagePeriodEnd: item.usagePeriodEnd as number | undefined };
 }
 
+
+/** The usage windows of these tables (lambda/metering/window-store.ts). */
+export const windowStore = (tables: TestTables): DynamoWindowStore => new DynamoWindowStore(tables.client, tables.names.usage);
+
+/** EventBridge's minute event, which makes the metering function sum the closed windows. */
+export const SCHEDULED = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2023-11-14T22:15:00Z' } as const;
 
 export function meteringHandler(tables: TestTables, overrides: Partial<MeteringDeps> & { store?: MeteringStore } = {}) {
   const store = overrides.store ?? new DynamoMeteringStore(tables.client, { customers: tables.names.customers, events: tables.names.events });

@@ -86,7 +86,7 @@ describe('functions bound to tables and secrets', () => {
       Portal: { tables: ['apiKeys', 'customers', 'events'], secrets: sorted([sessionSecret, STRIPE_API_KEY]) },
       SampleBackend: { tables: [], secrets: [] },
       Clock: { tables: ['events'], secrets: [] },
-      MeteringFunction: { tables: ['customers', 'events'], secrets: [STRIPE_API_KEY] },
+      MeteringFunction: { tables: ['customers', 'events', 'usage'], secrets: [STRIPE_API_KEY] },
       MeteringDeadLetter: { tables: ['events'], secrets: [] },
     });
   });

@@ -275,7 +275,7 @@ describe('REST API and stage', () => {
   it('outputs the API URL and the Stripe webhook URL', () => {
     const outputs = stack.synthesized().template.toJSON().Outputs;
     expect(Object.keys(outputs)).toEqual(
-      expect.arrayContaining(['ApiUrl', 'StripeWebhookUrl', 'CustomersTableName', 'ApiKeysTableName', 'EventsTableName', 'RestApiId', 'StageName']),
+      expect.arrayContaining(['ApiUrl', 'StripeWebhookUrl', 'CustomersTableName', 'ApiKeysTableName', 'EventsTableName', 'UsageTableName', 'RestApiId', 'StageName']),
     );
     expect(JSON.stringify(outputs.StripeWebhookUrl.Value)).toContain('/webhooks/stripe');
   });
@@ -380,8 +380,9 @@ describe('permissions', () => {
     ]],
     ['Clock', [FLUSH, 'dynamodb:GetItem dynamodb:UpdateItem on PaymentStateEventLedger', XRAY]],
     ['MeteringFunction', [
-      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringEquals', ['customerId', 'credits', 'periodUsed', 'usagePeriodEnd']),
+      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringEquals', ['customerId', 'credits', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow']),
       'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
+      'dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem on PaymentStateUsageWindows',
       'dynamodb:GetItem on PaymentStateCustomers',
       'lambda:InvokeFunction on MeteringDeadLetter MeteringDeadLetter:*',
       XRAY,
@@ -446,11 +447,16 @@ describe('permissions', () => {
 });
 
 describe('payment state tables', () => {
-  it('creates the customers, API keys and event ledger tables', () => {
-    expect(ofType('AWS::DynamoDB::GlobalTable')).toHaveLength(3);
+  it('creates the customers, API keys, event ledger and usage windows tables', () => {
+    expect(ofType('AWS::DynamoDB::GlobalTable')).toHaveLength(4);
     for (const [name, key] of [['PaymentStateCustomers', 'customerId'], ['PaymentStateApiKeys', 'keyId'], ['PaymentStateEventLedger', 'eventId']]) {
       expect(stack.resources()[logicalIdOf(name!, 'AWS::DynamoDB::GlobalTable')]!.Properties.KeySchema).toEqual([{ AttributeName: key, KeyType: 'HASH' }]);
     }
+    // Usage windows are read by Query: a window's shard, then its deliveries.
+    expect(stack.resources()[logicalIdOf('PaymentStateUsageWindows', 'AWS::DynamoDB::GlobalTable')]!.Properties.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
   });
 
   it('makes every table on-demand, recoverable, deletion protected and retained', () => {
