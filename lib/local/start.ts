@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SettingsError } from '../../lambda/shared/settings';
-import { ConfigError } from '../config/tollgate-config';
+import { ConfigError, loadProjectConfig } from '../config/tollgate-config';
 import { PROJECT_ROOT } from '../contract';
 import { ApiDocumentError } from '../openapi/load';
 import { OpenApiError } from '../openapi/build';
@@ -121,6 +121,8 @@ async function main(): Promise<void> {
   }
   const port = parsePort(args.port ?? process.env.PORT);
   const context = parseContext(args.context ?? []);
+  // The 401 names the MCP protected-resource metadata at the URL callers use: a gateway header is a literal.
+  context['tollgate:publicUrl'] ??= `http://127.0.0.1:${port}/${loadProjectConfig(PROJECT_ROOT, context).stageName}`;
   const stateDir = stateDirectory(PROJECT_ROOT, process.env);
   // Locally the Powertools metrics would only print EMF lines; each decision's record rides on its line,
   // so POWERTOOLS_METRICS_DISABLED=false prints one line per decision.
