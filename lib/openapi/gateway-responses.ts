@@ -80,7 +80,7 @@ function unauthorized(
     ['type', str(`${base}/unauthorized`)],
     ['title', str('Unauthorized')],
     ['status', '401'],
-    ['detail', str('Send a valid API key or access token as: Authorization: Bearer <credential>. resourceMetadata names the token issuers.')],
+    ['detail', str(`${OTHER_PROBLEMS.unauthorized.detail} resourceMetadata names the token issuers.`)],
     ['resourceMetadata', str(`${options.selfScheme ?? 'https'}://$context.domainName/$context.stage${PROTECTED_RESOURCE_PATH}`)],
     requestId,
   ]);

@@ -59,7 +59,8 @@ let meterEvents: FakeMeterEvents;
 let reporter: StripeMeterReporter;
 beforeAll(async () => {
   tables = await freshTables('metering-property');
-  meterEvents = fakeMeterEvents({ now: () => 1_700_000_100_000 });
+  // Stripe's clock is the scenario's: it refuses a meter event dated in its future.
+  meterEvents = fakeMeterEvents({ now: () => now });
   api = await startFakeStripeApi({ resources: [meterEvents] });
   reporter = new StripeMeterReporter(new Stripe('sk_test_property', { host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 }), { sleep: () => Promise.resolve() });
 });
@@ -69,6 +70,8 @@ afterAll(async () => {
 });
 
 let customerSequence = 0;
+/** The scenario's clock, read by metering and by the fake Stripe API. */
+let now = 0;
 
 /** Cuts `items` at the given positions into consecutive, non-empty batches. */
 function cut<T>(items: readonly T[], cuts: readonly number[]): T[][] {
@@ -90,7 +93,7 @@ describe('metering properties (DynamoDB Local, fake Stripe API)', () => {
         const quota = RULES.plans[plan]!.quota!;
         await seedCustomer(tables, customerId, { plan, periodEnd: PERIOD_1, ...(credits === undefined ? {} : { credits }) });
         const start = FIRST_WINDOW + customerSequence * 4 * PERIOD_SPACING;
-        let now = start;
+        now = start;
         const { handler } = meteringHandler(tables, { reporter, now: () => new Date(now), ...(windows ? { windows: windowStore(tables), window: WINDOW } : {}) });
         let balance = credits;
         let billedExpected = 0;
