@@ -66,6 +66,9 @@ export interface MeteringResult {
 /** An event to meter: a subscription delivery, or the dead-letter record of one (its requestPayload). */
 export type MeteringEvent = unknown;
 
+/** A short exponential backoff with jitter, between attempts of one write. */
+const backoffMs = (attempt: number): number => Math.min(1000, 20 * 2 ** attempt) * (0.5 + Math.random() / 2);
+
 /** Windows one scheduled run sums at most (an hour of 60-s windows). */
 const MAX_WINDOWS_PER_RUN = 60;
 /** How far back the first run ever looks: deliveries since the deploy, which ran a minute before. */
@@ -160,7 +163,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
       } catch (err) {
         if (attempt >= maxAttempts) throw err;
         if (!(err instanceof ConflictError)) logger.warn('metering write failed, retrying', { attempt, error: err instanceof Error ? err.name : 'unknown' });
-        await sleep(Math.min(1000, 20 * 2 ** attempt) * (0.5 + Math.random() / 2));
+        await sleep(backoffMs(attempt));
       }
     }
   };
@@ -201,7 +204,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
       } catch (err) {
         // Retried with the same keys: a write that landed although its answer was lost is found as a duplicate.
         if (attempt >= maxAttempts) throw err;
-        await sleep(Math.min(1000, 20 * 2 ** attempt) * (0.5 + Math.random() / 2));
+        await sleep(backoffMs(attempt));
       }
     }
   };

@@ -101,6 +101,9 @@ export function decodeLedgerEntry(item: Record<string, unknown>): LedgerEntry | 
   return { ledgerId: item.eventId, customerId: item.customerId, reports: decodeReports(item.reports) };
 }
 
+/** A window's sum the customer item already counts: nothing written, nothing owed. */
+const windowDuplicate = (write: MeteringWrite): ApplyOutcome => ({ outcome: 'duplicate', entry: { ledgerId: write.ledgerId, customerId: write.customerId, reports: [] } });
+
 export class DynamoMeteringStore implements MeteringStore {
   private readonly documents: DynamoDBDocumentClient;
 
@@ -127,7 +130,7 @@ export class DynamoMeteringStore implements MeteringStore {
         return { outcome: 'applied' };
       } catch (err) {
         if (!(err instanceof Error && err.name === 'ConditionalCheckFailedException')) throw err;
-        return (await this.windowCounted(write.customerId, window)) ? { outcome: 'duplicate', entry: { ledgerId: write.ledgerId, customerId: write.customerId, reports: [] } } : { outcome: 'conflict' };
+        return (await this.windowCounted(write.customerId, window)) ? windowDuplicate(write) : { outcome: 'conflict' };
       }
     }
     const items = [
@@ -169,7 +172,7 @@ export class DynamoMeteringStore implements MeteringStore {
       const refunded = write.refunds.filter((_, i) => failed(offset + i));
       if (refunded.length > 0) return { outcome: 'refunded-before', reservations: refunded };
       if (usage !== undefined && failed(1)) {
-        if (window !== undefined && (await this.windowCounted(write.customerId, window))) return { outcome: 'duplicate', entry: { ledgerId: write.ledgerId, customerId: write.customerId, reports: [] } };
+        if (window !== undefined && (await this.windowCounted(write.customerId, window))) return windowDuplicate(write);
         return { outcome: 'conflict' };
       }
       // Another transaction on the same items (TransactionConflict) or throttling: the caller retries.

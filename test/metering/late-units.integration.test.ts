@@ -1,10 +1,8 @@
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import Stripe from 'stripe';
-import { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
-import { fakeMeterEvents, type FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
-import { startFakeStripeApi, type FakeStripeApi } from '../../lib/local/stripe-api/server';
+import type { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
+import type { FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
-import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, PERIOD_2, seedCustomer } from './support';
+import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, PERIOD_2, seedCustomer, startMeterStripe, type MeterStripe } from './support';
 
 /**
  * Units logged after a renewal belong to the period they were served in: they count against that
@@ -14,17 +12,16 @@ import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, PERIOD_2, s
 
 const NOW = (PERIOD_1 + 60) * 1000; // a minute into the new period
 let tables: TestTables;
-let api: FakeStripeApi;
+let stripe: MeterStripe;
 let meterEvents: FakeMeterEvents;
 let reporter: StripeMeterReporter;
 beforeAll(async () => {
   tables = await freshTables('metering-late');
-  meterEvents = fakeMeterEvents({ now: () => NOW });
-  api = await startFakeStripeApi({ resources: [meterEvents] });
-  reporter = new StripeMeterReporter(new Stripe('sk_test_late', { host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 }), { sleep: () => Promise.resolve() });
+  stripe = await startMeterStripe(() => NOW);
+  ({ meterEvents, reporter } = stripe);
 });
 afterAll(async () => {
-  await api.close();
+  await stripe.close();
   tables.client.destroy();
 });
 

@@ -1,12 +1,10 @@
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import Stripe from 'stripe';
-import { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
-import { fakeMeterEvents, type FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
-import { startFakeStripeApi, type FakeStripeApi } from '../../lib/local/stripe-api/server';
+import type { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
+import type { FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { DEFAULT_WINDOW } from '../../lambda/metering/window';
-import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, RULES, SCHEDULED, seedCustomer, usageOf, windowStore } from './support';
+import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, RULES, SCHEDULED, seedCustomer, usageOf, windowStore, startMeterStripe, type MeterStripe } from './support';
 
 /** Ten-minute windows: a few per scenario, so each run of the sum reads a few. */
 const WINDOW = { ...DEFAULT_WINDOW, seconds: 600 };
@@ -54,18 +52,17 @@ const scenario = fc.record({
 });
 
 let tables: TestTables;
-let api: FakeStripeApi;
+let stripe: MeterStripe;
 let meterEvents: FakeMeterEvents;
 let reporter: StripeMeterReporter;
 beforeAll(async () => {
   tables = await freshTables('metering-property');
   // Stripe's clock is the scenario's: it refuses a meter event dated in its future.
-  meterEvents = fakeMeterEvents({ now: () => now });
-  api = await startFakeStripeApi({ resources: [meterEvents] });
-  reporter = new StripeMeterReporter(new Stripe('sk_test_property', { host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 }), { sleep: () => Promise.resolve() });
+  stripe = await startMeterStripe(() => now);
+  ({ meterEvents, reporter } = stripe);
 });
 afterAll(async () => {
-  await api.close();
+  await stripe.close();
   tables.client.destroy();
 });
 

@@ -1,3 +1,7 @@
+import Stripe from 'stripe';
+import { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
+import { fakeMeterEvents, type FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
+import { startFakeStripeApi } from '../../lib/local/stripe-api/server';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { NO_VALUE } from '../../lambda/shared/access-log';
 import { encodeSubscriptionEvent, type LogEvent } from '../../lambda/metering/logs-event';
@@ -127,4 +131,19 @@ export function meteringHandler(tables: TestTables, overrides: Partial<MeteringD
     store,
   });
   return { handler, store };
+}
+
+/** Stripe's meter events API, faked on a local port, and the reporter metering sends to it (no waits between retries). */
+export interface MeterStripe {
+  readonly meterEvents: FakeMeterEvents;
+  readonly reporter: StripeMeterReporter;
+  close(): Promise<void>;
+}
+
+/** `now` is Stripe's clock (epoch ms): it refuses a meter event dated in its future. */
+export async function startMeterStripe(now: () => number): Promise<MeterStripe> {
+  const meterEvents = fakeMeterEvents({ now });
+  const api = await startFakeStripeApi({ resources: [meterEvents] });
+  const reporter = new StripeMeterReporter(new Stripe('sk_test_metering', { host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 }), { sleep: () => Promise.resolve() });
+  return { meterEvents, reporter, close: () => api.close() };
 }

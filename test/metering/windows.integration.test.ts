@@ -1,13 +1,11 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import Stripe from 'stripe';
 import { batchId, decodeSubscriptionEvent } from '../../lambda/metering/logs-event';
 import { ledgerId } from '../../lambda/metering/store';
-import { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
+import type { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
 import { DEFAULT_WINDOW, windowOf } from '../../lambda/metering/window';
-import { fakeMeterEvents, type FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
-import { startFakeStripeApi, type FakeStripeApi } from '../../lib/local/stripe-api/server';
+import type { FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
-import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, SCHEDULED, seedCustomer, usageOf, windowStore } from './support';
+import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, SCHEDULED, seedCustomer, usageOf, windowStore, startMeterStripe, type MeterStripe } from './support';
 
 /**
  * Metering with usage windows on DynamoDB Local: customers far from a limit are summed once a window,
@@ -21,17 +19,16 @@ const WINDOW = windowOf(AT, DEFAULT_WINDOW.seconds);
 const CLOSABLE_AT = AT + (DEFAULT_WINDOW.seconds + DEFAULT_WINDOW.graceSeconds) * 1000;
 
 let tables: TestTables;
-let api: FakeStripeApi;
+let stripe: MeterStripe;
 let meterEvents: FakeMeterEvents;
 let reporter: StripeMeterReporter;
 beforeAll(async () => {
   tables = await freshTables('metering-windows');
-  meterEvents = fakeMeterEvents({ now: () => AT });
-  api = await startFakeStripeApi({ resources: [meterEvents] });
-  reporter = new StripeMeterReporter(new Stripe('sk_test_windows', { host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 }), { sleep: () => Promise.resolve() });
+  stripe = await startMeterStripe(() => AT);
+  ({ meterEvents, reporter } = stripe);
 });
 afterAll(async () => {
-  await api.close();
+  await stripe.close();
   tables.client.destroy();
 });
 
