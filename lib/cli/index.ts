@@ -11,6 +11,7 @@ import { REPORT } from './report';
 import { USAGE } from './usage';
 import { resolveTarget, type Target } from './target';
 import { TOKENS } from './tokens';
+import { STRIPE } from './stripe';
 
 /**
  * `npx tollgate <group> <command> [arguments] [options]`: manage API keys, inspect customers and send
@@ -22,7 +23,7 @@ import { TOKENS } from './tokens';
 export type { CliIo } from './command';
 export { CliError } from './command';
 
-export const GROUPS: readonly CommandGroup[] = [KEYS, CUSTOMERS, EVENTS, USAGE, CREDITS, METERING, TOKENS, REPORT];
+export const GROUPS: readonly CommandGroup[] = [KEYS, CUSTOMERS, EVENTS, USAGE, CREDITS, METERING, TOKENS, REPORT, STRIPE];
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const args = [...argv];

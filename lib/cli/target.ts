@@ -56,7 +56,7 @@ export interface TargetOptions {
 
 const OUTPUT_KEYS = Object.values(STACK_OUTPUTS);
 
-function readOutputs(file: string): Record<StackOutput, string> {
+export function readOutputs(file: string): Record<StackOutput, string> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
