@@ -22,6 +22,7 @@ const INTEGRATION = [
   'test/metering/{grants,handler.integration,metering.property,stripe.integration,write-attributes}.test.ts',
   'test/observability/log-hygiene.test.ts',
   'test/portal/{handler,settings}.test.ts',
+  'test/report/cost.test.ts',
   'test/scripts/vendor.integration.test.ts',
   'test/shared/aws/flush-coordinator.test.ts',
   'test/shared/customers/keys.test.ts',
