@@ -1,4 +1,5 @@
 import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -120,6 +121,7 @@ export class TollgateStack extends Stack {
     });
     this.api = this.buildApi(id, config, built, accessLogs);
     this.allowApiGatewayInvoke();
+    if (config.domainName !== undefined && config.certificateArn !== undefined) this.addCustomDomain(config.domainName, config.certificateArn, config.stageName);
 
     this.clock = this.buildClock(config);
 
@@ -247,6 +249,23 @@ export class TollgateStack extends Stack {
     // SpecRestApi does not redeploy on an inline document change by itself.
     api.latestDeployment?.addToLogicalId(built.document);
     return api;
+  }
+
+  /**
+   * tollgate:domainName: a regional domain name (TLS 1.2) mapped at the stage's name, so every URL the
+   * stack makes from `$context.domainName/$context.stage` (problem types, payment and portal links)
+   * works on the custom domain as on the execute-api one.
+   */
+  private addCustomDomain(domainName: string, certificateArn: string, stageName: string): void {
+    const domain = new apigateway.DomainName(this, 'CustomDomain', {
+      domainName,
+      certificate: acm.Certificate.fromCertificateArn(this, 'CustomDomainCertificate', certificateArn),
+      endpointType: apigateway.EndpointType.REGIONAL,
+      securityPolicy: apigateway.SecurityPolicy.TLS_1_2,
+    });
+    new apigateway.BasePathMapping(this, 'CustomDomainMapping', { domainName: domain, restApi: this.api, stage: this.api.deploymentStage, basePath: stageName });
+    new CfnOutput(this, 'CustomDomainUrl', { value: `https://${domainName}/${stageName}/`, description: 'Base URL of the paywalled API on the custom domain' });
+    new CfnOutput(this, 'CustomDomainTarget', { value: domain.domainNameAliasDomainName, description: 'Point a DNS CNAME (or Route 53 alias) for the custom domain at this name' });
   }
 
   /** SpecRestApi adds no invoke permissions: the integrations' and the authorizer's. */

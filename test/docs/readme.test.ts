@@ -30,6 +30,8 @@ describe('the documentation', () => {
       [/^npm test$/, '.ci/run', 'npm test'],
       [/^npm run bench\b/, 'test/bench/smoke.test.ts', "'bench'"],
       [/^npx jest\b/, 'package.json', '"jest"'],
+      [/^STRIPE_API_KEY=\S+ npx tollgate stripe setup\b/, 'test/cli/stripe-setup.test.ts', "'stripe', 'setup'"],
+      [/^npx tollgate cost\b/, 'test/report/cost.test.ts', "'cost'"],
       [/^npx tollgate\b/, 'test/docs/readme.test.ts', 'walk-through'],
       [/^curl -i http:\/\/127\.0\.0\.1:3000\/prod\//, 'test/docs/readme.test.ts', "argv[0] === 'curl'"],
       [/^npx cdk synth\b/, 'test/stack/app-entry.test.ts', 'bin'],
