@@ -1,4 +1,4 @@
-import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import { deployWarnings } from './config/deploy-checks';
 import type { TollgateConfig } from './config/tollgate-config';
 import { ACCESS_LOG_FORMAT } from '../lambda/shared/access-log';
@@ -25,10 +25,13 @@ import { Metering } from './metering';
 import { bindSecret, TollgateFunction } from './tollgate-function';
 import { PORTAL_ENV } from '../lambda/portal/settings';
 
-export interface TollgateStackProps extends StackProps {
+/** What the resources are built from: configuration already validated (lib/tollgate.ts validates a Tollgate's props). */
+export interface TollgateResourcesProps {
   readonly config: TollgateConfig;
   /** The user's OpenAPI document (parsed), operations annotated with `x-tollgate`. */
   readonly apiDocument: unknown;
+  /** The REST API's name. @default `${id}-api` */
+  readonly apiName?: string;
 }
 
 /** The DynamoDB actions each function performs, by table: nothing more is granted. */
@@ -59,9 +62,10 @@ function invocationUri(fn: lambda.IFunction): string {
 /**
  * The paywalled API: a REST API from the OpenAPI builder, the Lambda authorizer that reads payment
  * state, the Stripe webhook that writes it, the sample backend, and the tables. Topology and
- * permissions only; behaviour lives in lambda/.
+ * permissions only; behaviour lives in lambda/. Users build it as a `Tollgate` (lib/tollgate.ts), which
+ * validates its props first; this repository's stack is one of them (`TollgateStack`).
  */
-export class TollgateStack extends Stack {
+export class TollgateResources extends Construct {
   public readonly api: apigateway.SpecRestApi;
   public readonly tables: PaymentTables;
   public readonly authorizer: TollgateFunction;
@@ -73,8 +77,8 @@ export class TollgateStack extends Stack {
   public readonly usage: TollgateFunction;
   public readonly built: BuiltApi;
 
-  constructor(scope: Construct, id: string, props: TollgateStackProps) {
-    super(scope, id, props);
+  constructor(scope: Construct, id: string, props: TollgateResourcesProps) {
+    super(scope, id);
     const { config } = props;
 
     for (const warning of deployWarnings(config)) Annotations.of(this).addWarningV2(warning.setting, warning.message);
@@ -119,7 +123,7 @@ export class TollgateStack extends Stack {
       retention: config.operations.accessLogRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    this.api = this.buildApi(id, config, built, accessLogs);
+    this.api = this.buildApi(props.apiName ?? `${id}-api`, config, built, accessLogs);
     this.allowApiGatewayInvoke();
     if (config.domainName !== undefined && config.certificateArn !== undefined) this.addCustomDomain(config.domainName, config.certificateArn, config.stageName);
 
@@ -218,9 +222,9 @@ export class TollgateStack extends Stack {
   }
 
   /** The REST API from the built document, its stage's throttles, tracing and JSON access log. */
-  private buildApi(id: string, config: TollgateConfig, built: BuiltApi, accessLogs: logs.ILogGroup): apigateway.SpecRestApi {
+  private buildApi(name: string, config: TollgateConfig, built: BuiltApi, accessLogs: logs.ILogGroup): apigateway.SpecRestApi {
     const api = new apigateway.SpecRestApi(this, 'Api', {
-      restApiName: `${id}-api`,
+      restApiName: name,
       description: 'tollgate: API paywalled by Stripe subscription state',
       apiDefinition: apigateway.ApiDefinition.fromInline(built.document),
       // Overwrite: paths removed from the document disappear from the API.
@@ -389,3 +393,6 @@ export class TollgateStack extends Stack {
     ack(this.api, 'AwsSolutions-COG4', 'Callers authenticate with tollgate API keys through the Lambda authorizer, not Cognito.');
   }
 }
+
+// This repository's stack, with one Tollgate in it: lib/tollgate.ts (a type, so no import cycle at run time).
+export type { TollgateStack, TollgateStackProps } from './tollgate';
