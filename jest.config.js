@@ -31,6 +31,7 @@ const INTEGRATION = [
 ];
 const E2E = [
   'test/bench/smoke.test.ts',
+  'test/package/pack.test.ts',
   'test/browser/portal.test.ts',
   'test/local/{e2e,lifecycle,operations-e2e,operator-page,reload,usage-e2e}.test.ts',
 ];
