@@ -1,6 +1,6 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { LAMBDA_BUNDLING, PREBUILT_PORTAL_SCRIPT } from '../lib/bundling';
 import { PROJECT_ROOT } from '../lib/contract';
@@ -15,7 +15,10 @@ import type { TollgateFunctionProps } from '../lib/tollgate-function';
  * from the sources, as before: dist/ is only read where the compiled code lives (lib/bundling.ts).
  */
 
-const FUNCTIONS = ['authorizer', 'webhook', 'backend', 'clock', 'usage', 'metering', 'metering-dead-letter', 'portal'] as const satisfies ReadonlyArray<TollgateFunctionProps['entry']>;
+/** Every folder of lambda/ with an index.ts is a function (TollgateFunctionProps['entry']): a new one ships without a change here. */
+const FUNCTIONS = readdirSync(path.join(PROJECT_ROOT, 'lambda'), { withFileTypes: true })
+  .filter((d) => d.isDirectory() && existsSync(path.join(PROJECT_ROOT, 'lambda', d.name, 'index.ts')))
+  .map((d) => d.name as TollgateFunctionProps['entry']);
 const DIST = path.join(PROJECT_ROOT, 'dist');
 /** Where lib/bundling.ts looks in the package: PROJECT_ROOT is dist/ there. */
 const inDist = (file: string): string => path.join(DIST, path.relative(PROJECT_ROOT, file));
