@@ -24,14 +24,16 @@ const INTEGRATION = [
   'test/metering/{grants,handler.integration,metering.property,late-units.integration,stripe.integration,windows.integration,write-attributes}.test.ts',
   'test/observability/log-hygiene.test.ts',
   'test/portal/{gateway,handler,settings,writes}.test.ts',
+  'test/report/cost.test.ts',
   'test/scripts/vendor.integration.test.ts',
   'test/shared/aws/flush-coordinator.test.ts',
   'test/shared/customers/keys.test.ts',
-  'test/stack/{app-entry,bindings,clock,configuration,issuers,mcp,metering,operations,scale,tollgate-stack}.test.ts',
+  'test/stack/{app-entry,bindings,clock,configuration,construct,custom-domain,issuers,mcp,metering,operations,scale,tollgate-stack}.test.ts',
   'test/webhook/{checkout-link,flows,grants,ordering.property,parking,payment-state,refetch,signature,usage}.test.ts',
 ];
 const E2E = [
   'test/bench/smoke.test.ts',
+  'test/package/pack.test.ts',
   'test/browser/portal.test.ts',
   'test/local/{e2e,lifecycle,operations-e2e,operator-page,own-api,reload,usage-e2e}.test.ts',
 ];

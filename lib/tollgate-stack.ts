@@ -1,4 +1,5 @@
-import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -6,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { deployWarnings } from './config/deploy-checks';
@@ -30,10 +31,13 @@ import { PORTAL_ENV } from '../lambda/portal/settings';
 import { PORTAL_CUSTOMER_WRITE_ATTRIBUTES, PORTAL_LEDGER_PREFIXES } from '../lambda/portal/writes';
 import { RESERVATION_ATTRIBUTES } from '../lambda/shared/customers/decision-reads';
 
-export interface TollgateStackProps extends StackProps {
+/** What the resources are built from: configuration already validated (lib/tollgate.ts validates a Tollgate's props). */
+export interface TollgateResourcesProps {
   readonly config: TollgateConfig;
   /** The user's OpenAPI document (parsed), operations annotated with `x-tollgate`. */
   readonly apiDocument: unknown;
+  /** The REST API's name. @default `${id}-api` */
+  readonly apiName?: string;
 }
 
 /** The DynamoDB actions each function performs, by table: nothing more is granted. */
@@ -67,9 +71,10 @@ function invocationUri(fn: lambda.IFunction): string {
 /**
  * The paywalled API: a REST API from the OpenAPI builder, the Lambda authorizer that reads payment
  * state, the Stripe webhook that writes it, the sample backend, and the tables. Topology and
- * permissions only; behaviour lives in lambda/.
+ * permissions only; behaviour lives in lambda/. Users build it as a `Tollgate` (lib/tollgate.ts), which
+ * validates its props first; this repository's stack is one of them (`TollgateStack`).
  */
-export class TollgateStack extends Stack {
+export class TollgateResources extends Construct {
   public readonly api: apigateway.SpecRestApi;
   public readonly tables: PaymentTables;
   public readonly authorizer: TollgateFunction;
@@ -83,8 +88,8 @@ export class TollgateStack extends Stack {
   public readonly mcp?: TollgateFunction;
   public readonly built: BuiltApi;
 
-  constructor(scope: Construct, id: string, props: TollgateStackProps) {
-    super(scope, id, props);
+  constructor(scope: Construct, id: string, props: TollgateResourcesProps) {
+    super(scope, id);
     const { config } = props;
 
     for (const warning of deployWarnings(config)) Annotations.of(this).addWarningV2(warning.setting, warning.message);
@@ -132,8 +137,9 @@ export class TollgateStack extends Stack {
       retention: config.operations.accessLogRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    this.api = this.buildApi(id, config, built, accessLogs);
+    this.api = this.buildApi(props.apiName ?? `${id}-api`, config, built, accessLogs);
     this.allowApiGatewayInvoke();
+    if (config.domainName !== undefined && config.certificateArn !== undefined) this.addCustomDomain(config.domainName, config.certificateArn, config.stageName);
 
     this.clock = this.buildClock(config);
 
@@ -254,9 +260,9 @@ export class TollgateStack extends Stack {
   }
 
   /** The REST API from the built document, its stage's throttles, tracing and JSON access log. */
-  private buildApi(id: string, config: TollgateConfig, built: BuiltApi, accessLogs: logs.ILogGroup): apigateway.SpecRestApi {
+  private buildApi(name: string, config: TollgateConfig, built: BuiltApi, accessLogs: logs.ILogGroup): apigateway.SpecRestApi {
     const api = new apigateway.SpecRestApi(this, 'Api', {
-      restApiName: `${id}-api`,
+      restApiName: name,
       description: 'tollgate: API paywalled by Stripe subscription state',
       apiDefinition: apigateway.ApiDefinition.fromInline(built.document),
       // Overwrite: paths removed from the document disappear from the API.
@@ -285,6 +291,23 @@ export class TollgateStack extends Stack {
     // SpecRestApi does not redeploy on an inline document change by itself.
     api.latestDeployment?.addToLogicalId(built.document);
     return api;
+  }
+
+  /**
+   * tollgate:domainName: a regional domain name (TLS 1.2) mapped at the stage's name, so every URL the
+   * stack makes from `$context.domainName/$context.stage` (problem types, payment and portal links)
+   * works on the custom domain as on the execute-api one.
+   */
+  private addCustomDomain(domainName: string, certificateArn: string, stageName: string): void {
+    const domain = new apigateway.DomainName(this, 'CustomDomain', {
+      domainName,
+      certificate: acm.Certificate.fromCertificateArn(this, 'CustomDomainCertificate', certificateArn),
+      endpointType: apigateway.EndpointType.REGIONAL,
+      securityPolicy: apigateway.SecurityPolicy.TLS_1_2,
+    });
+    new apigateway.BasePathMapping(this, 'CustomDomainMapping', { domainName: domain, restApi: this.api, stage: this.api.deploymentStage, basePath: stageName });
+    new CfnOutput(this, 'CustomDomainUrl', { value: `https://${domainName}/${stageName}/`, description: 'Base URL of the paywalled API on the custom domain' });
+    new CfnOutput(this, 'CustomDomainTarget', { value: domain.domainNameAliasDomainName, description: 'Point a DNS CNAME (or Route 53 alias) for the custom domain at this name' });
   }
 
   /** SpecRestApi adds no invoke permissions: the integrations' and the authorizer's. */
@@ -409,3 +432,6 @@ export class TollgateStack extends Stack {
     ack(this.api, 'AwsSolutions-COG4', 'Callers authenticate with tollgate API keys through the Lambda authorizer, not Cognito.');
   }
 }
+
+// This repository's stack, with one Tollgate in it: lib/tollgate.ts (a type, so no import cycle at run time).
+export type { TollgateStack, TollgateStackProps } from './tollgate';

@@ -62,7 +62,7 @@ export interface TargetOptions {
 
 const OUTPUT_KEYS = Object.values(STACK_OUTPUTS);
 
-function readOutputs(file: string): Record<StackOutput, string> {
+export function readOutputs(file: string): Record<StackOutput, string> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
@@ -70,12 +70,34 @@ function readOutputs(file: string): Record<StackOutput, string> {
     throw new TargetError(`cannot read the stack outputs "${file}" (${(err as NodeJS.ErrnoException).code ?? 'invalid JSON'}): write them with cdk deploy --outputs-file ${file}`);
   }
   const stacks = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
-  const outputs = stacks[STACK_NAME] ?? Object.values(stacks).find((s) => typeof s === 'object' && s !== null && STACK_OUTPUTS.apiUrl in s);
+  const outputs =
+    stacks[STACK_NAME] ?? Object.values(stacks).find((s) => typeof s === 'object' && s !== null && STACK_OUTPUTS.apiUrl in s) ?? constructOutputs(Object.values(stacks));
   if (typeof outputs !== 'object' || outputs === null) throw new TargetError(`"${file}" has no outputs of the ${STACK_NAME} stack: write them with cdk deploy --outputs-file ${file}`);
   const record = outputs as Record<string, unknown>;
   const missing = OUTPUT_KEYS.filter((key) => typeof record[key] !== 'string' || record[key] === '');
   if (missing.length > 0) throw new TargetError(`"${file}" lacks the outputs ${missing.join(', ')}: redeploy the stack with cdk deploy --outputs-file ${file}`);
   return record as Record<StackOutput, string>;
+}
+
+/**
+ * A Tollgate construct in the user's own stack names its outputs by its path and a hash
+ * (`PaywallApiUrl1A2B3C4D` for `new Tollgate(stack, 'Paywall', …)`): the first construct whose every
+ * output is there, under the names this repository's stack gives them.
+ */
+export function constructOutputs(stacks: readonly unknown[]): Record<string, unknown> | undefined {
+  for (const stack of stacks) {
+    if (typeof stack !== 'object' || stack === null) continue;
+    const entries = Object.entries(stack as Record<string, unknown>);
+    const prefixes = entries.flatMap(([key]) => {
+      const match = new RegExp(`^([A-Za-z0-9]*)${STACK_OUTPUTS.apiUrl}[0-9A-F]{8}$`).exec(key);
+      return match === null ? [] : [match[1]!];
+    });
+    for (const prefix of prefixes) {
+      const named = OUTPUT_KEYS.map((output) => [output, entries.find(([key]) => new RegExp(`^${prefix}${output}[0-9A-F]{8}$`).test(key))?.[1]] as const);
+      if (named.every(([, value]) => value !== undefined)) return Object.fromEntries(named);
+    }
+  }
+  return undefined;
 }
 
 const withSlash = (url: string): string => (url.endsWith('/') ? url : `${url}/`);

@@ -71,6 +71,14 @@ export interface TollgateConfig {
   /** Stage name. @default "prod" */
   readonly stageName: string;
   /**
+   * A custom domain for the API (with certificateArn): a regional API Gateway domain name whose base
+   * path is the stage, so every URL keeps its shape (`https://<domainName>/<stageName>/…`). Point a DNS
+   * CNAME or alias at the stack's CustomDomainTarget output. @default - none: the execute-api URL
+   */
+  readonly domainName?: string;
+  /** The ACM certificate covering domainName, in the stack's region. @default - none (required with domainName) */
+  readonly certificateArn?: string;
+  /**
    * The account's API Gateway throttle in this Region (10,000 requests/s and a 5,000 burst unless AWS
    * raised it): the stage's and the webhook's throttles may not exceed it. @default 10000 and 5000
    */
@@ -286,6 +294,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     corsMaxAgeSeconds: integer('corsMaxAgeSeconds', DEFAULT_CONFIG.corsMaxAgeSeconds, 0, 86_400, 'seconds'),
     forwardAuthorization: flag('forwardAuthorization', DEFAULT_CONFIG.forwardAuthorization),
     stageName,
+    ...readCustomDomain(text('domainName', undefined, false), text('certificateArn', undefined, false), problems),
     accountThrottleRateLimit,
     accountThrottleBurstLimit,
     throttleRateLimit,
@@ -347,6 +356,21 @@ function readPlans(value: unknown, problems: string[]): Plans {
     };
   }
   return out;
+}
+
+/** A custom domain needs both its name and its certificate; either alone is a mistake to name. */
+function readCustomDomain(domainName: string | undefined, certificateArn: string | undefined, problems: string[]): Pick<TollgateConfig, 'domainName' | 'certificateArn'> {
+  if (domainName === undefined && certificateArn === undefined) return {};
+  const before = problems.length;
+  if (domainName === undefined) problems.push(`${CONTEXT_PREFIX}certificateArn is set without ${CONTEXT_PREFIX}domainName: name the domain it covers, or remove it`);
+  else if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(domainName)) {
+    problems.push(`${CONTEXT_PREFIX}domainName is "${domainName}": use a lower-case host name such as api.example.com`);
+  }
+  if (certificateArn === undefined) problems.push(`${CONTEXT_PREFIX}domainName is set without ${CONTEXT_PREFIX}certificateArn: give the ARN of an ACM certificate for it in the stack's region`);
+  else if (!/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(certificateArn)) {
+    problems.push(`${CONTEXT_PREFIX}certificateArn is "${certificateArn}": use an ACM certificate ARN such as arn:aws:acm:us-east-1:123456789012:certificate/<id>`);
+  }
+  return problems.length > before ? {} : { domainName: domainName!, certificateArn: certificateArn! };
 }
 
 const CONCURRENCY_FUNCTIONS = ['authorizer', 'webhook', 'metering', 'clock', 'mcp'] as const;

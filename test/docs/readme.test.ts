@@ -31,6 +31,8 @@ describe('the documentation', () => {
       [/^npm run bench\b/, 'test/bench/smoke.test.ts', "'bench'"],
       [/^npm run mcp\b/, 'test/mcp/client-script.test.ts', "'mcp'"],
       [/^npx jest\b/, 'package.json', '"jest"'],
+      [/^STRIPE_API_KEY=\S+ npx tollgate stripe setup\b/, 'test/cli/stripe-setup.test.ts', "'stripe', 'setup'"],
+      [/^npx tollgate cost\b/, 'test/report/cost.test.ts', "'cost'"],
       [/^npx tollgate\b/, 'test/docs/readme.test.ts', 'walk-through'],
       [/^curl -i http:\/\/127\.0\.0\.1:3000\/prod\//, 'test/docs/readme.test.ts', "argv[0] === 'curl'"],
       [/^npx cdk synth\b/, 'test/stack/app-entry.test.ts', 'bin'],
