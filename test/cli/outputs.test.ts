@@ -12,6 +12,7 @@ const VALUES: Record<string, string> = {
   CustomersTableName: 'customers',
   ApiKeysTableName: 'keys',
   EventsTableName: 'events',
+  UsageTableName: 'usage',
   RestApiId: 'abc',
   StageName: 'live',
 };

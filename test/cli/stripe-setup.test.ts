@@ -138,7 +138,7 @@ describe('tollgate stripe setup', () => {
     const url = 'https://xyz.execute-api.eu-west-1.amazonaws.com/prod/webhooks/stripe';
     writeFileSync(
       outputs,
-      JSON.stringify({ Tollgate: { ApiUrl: 'https://xyz.execute-api.eu-west-1.amazonaws.com/prod/', StripeWebhookUrl: url, CustomersTableName: 'c', ApiKeysTableName: 'k', EventsTableName: 'e', RestApiId: 'xyz', StageName: 'prod' } }),
+      JSON.stringify({ Tollgate: { ApiUrl: 'https://xyz.execute-api.eu-west-1.amazonaws.com/prod/', StripeWebhookUrl: url, CustomersTableName: 'c', ApiKeysTableName: 'k', EventsTableName: 'e', UsageTableName: 'u', RestApiId: 'xyz', StageName: 'prod' } }),
     );
     const none = await run(['stripe', 'setup'], env, { ...io, root });
     expect(none.code).toBe(0);
