@@ -46,6 +46,27 @@ describe('new Tollgate(stack, id, props)', () => {
     expect(() => userApp({ openApiDocument: 'missing.json', projectRoot: ROOT })).toThrow(/cannot read the OpenAPI document "missing.json"/);
   });
 
+  it('passes the settings main gained through: the usage window, the public URL, the portal brand', () => {
+    const { template } = userApp({
+      openApiDocument: sampleDocument(),
+      meteringWindowSeconds: 120,
+      publicUrl: 'https://api.example.com',
+      // The 401 names the metadata to MCP clients only when tokens are accepted.
+      issuers: [{ issuer: 'https://example.eu.auth0.com/', audience: ['https://api.example.com'], customer: 'subject' }],
+      portalName: 'Acme Data',
+      portalLogoUrl: 'https://example.com/logo.svg',
+      portalColors: { accent: '#0b57d0' },
+    });
+    const t = template();
+    const variables = (service: string): Record<string, any> =>
+      Object.values(t.findResources('AWS::Lambda::Function')).find((r) => r.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === service)!.Properties.Environment.Variables;
+    expect(variables('tollgate-metering').TOLLGATE_METERING_WINDOW_SECONDS).toBe('120');
+    expect(JSON.parse(variables('tollgate-portal').TOLLGATE_PORTAL_CATALOG).brand).toEqual({ name: 'Acme Data', logoUrl: 'https://example.com/logo.svg', colors: { accent: '#0b57d0' } });
+    const body = Object.values(t.findResources('AWS::ApiGateway::RestApi'))[0]!.Properties.Body;
+    expect(body['x-amazon-apigateway-gateway-responses'].UNAUTHORIZED.responseParameters['gatewayresponse.header.WWW-Authenticate']).toContain('resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"');
+    expect(() => userApp({ openApiDocument: sampleDocument(), portalColors: { accent: '#ffff00' } })).toThrow(/tollgate:portalColors.accent #ffff00 has a contrast/);
+  });
+
   it('names each prop of the configuration reference', () => {
     const reference = readFileSync(path.join(ROOT, 'docs', 'configuration.md'), 'utf8');
     const documented = new Set([...reference.matchAll(/`tollgate:([A-Za-z]+)`/g)].map((m) => m[1]!));
