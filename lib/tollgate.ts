@@ -2,6 +2,7 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { CONTEXT_PREFIX, ConfigError, loadConfig, type CreditPack, type ReservedConcurrency, type TollgateConfig } from './config/tollgate-config';
 import type { OperationsConfig } from './config/operations';
+import { LOCAL_RUN_METADATA, localRunMetadata } from './config/construct-metadata';
 import { loadApiDocument } from './openapi/load';
 import { TollgateResources } from './tollgate-stack';
 
@@ -108,6 +109,8 @@ export function resolveTollgateProps(props: TollgateProps): { config: TollgateCo
 export class Tollgate extends TollgateResources {
   constructor(scope: Construct, id: string, props: TollgateProps) {
     super(scope, id, { ...resolveTollgateProps(props), ...(props.apiName === undefined ? {} : { apiName: props.apiName }) });
+    // For `tollgate start` in the user's app: the local run serves these settings and this document.
+    this.node.addMetadata(LOCAL_RUN_METADATA, localRunMetadata(props as unknown as Readonly<Record<string, unknown>>, process.cwd()));
   }
 }
 
