@@ -48,7 +48,7 @@ const app = new App();
 const stack = new Stack(app, 'UserApi');
 new Tollgate(stack, 'Paywall', {
   openApiDocument: 'openapi.json',
-  plans: { pro: { name: 'Pro' }, metered: { name: 'Metered', quota: 100, overage: 'block' } },
+  plans: { pro: { name: 'Pro' }, sample_metered: { name: 'Metered', quota: 100, overage: 'block' } },
   stageName: 'live',
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -169,7 +169,7 @@ describe('the npm package', () => {
     } finally {
       if (started.child.pid !== undefined && alive(started.child.pid)) {
         process.kill(-started.child.pid, 'SIGINT');
-        await Promise.race([started.exited, new Promise((resolve) => setTimeout(resolve, 20_000))]);
+        await waitFor(() => started.child.exitCode !== null || started.child.signalCode !== null, 20_000);
       }
       killGroup(started.child.pid);
     }
