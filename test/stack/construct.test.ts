@@ -3,7 +3,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError } from '../../lib/config/tollgate-config';
+import { LOCAL_RUN_METADATA } from '../../lib/config/construct-metadata';
+import { ConfigError, loadConfig } from '../../lib/config/tollgate-config';
 import { Tollgate, TOLLGATE_PROP_NAMES, type TollgateProps } from '../../lib/index';
 import { synth } from '../support/synth';
 
@@ -35,6 +36,20 @@ describe('new Tollgate(stack, id, props)', () => {
   it('reads the document from a path relative to projectRoot', () => {
     const { template } = userApp({ openApiDocument: 'api/openapi.json', projectRoot: ROOT });
     template().resourceCountIs('AWS::ApiGateway::RestApi', 1);
+  });
+
+  it('leaves its props for tollgate start as the context keys npm start reads: the document made absolute, objects as JSON', () => {
+    const plans = { pro: { name: 'Pro', quota: 5 } };
+    const { tollgate } = userApp({ openApiDocument: 'api/openapi.json', projectRoot: ROOT, plans, stageName: 'live', apiName: 'ignored' });
+    const entries = tollgate.node.metadata.filter((m) => m.type === LOCAL_RUN_METADATA);
+    expect(entries.map((m) => m.data)).toEqual([
+      { context: { 'tollgate:openApiDocument': path.join(ROOT, 'api', 'openapi.json'), 'tollgate:plans': JSON.stringify(plans), 'tollgate:stageName': 'live' } },
+    ]);
+    // Read back by the rules npm start uses, they are the construct's configuration.
+    const context = (entries[0]!.data as { context: Record<string, string> }).context;
+    expect(loadConfig((key) => context[key])).toMatchObject({ plans, stageName: 'live', openApiDocument: path.join(ROOT, 'api', 'openapi.json') });
+    const inline = userApp({ openApiDocument: sampleDocument() }).tollgate.node.metadata.find((m) => m.type === LOCAL_RUN_METADATA)!.data;
+    expect(inline).toEqual({ context: {}, inlineDocument: sampleDocument() });
   });
 
   it('checks its props eagerly, with every problem named and what to use', () => {
