@@ -239,7 +239,7 @@ export function interpret(event: StripeEventEnvelope): Interpretation {
     case 'checkout.session.completed':
       return readCheckout(event);
     case 'billing.alert.triggered':
-      return readBillingAlert(object);
+      return readBillingAlert(object, event.created);
   }
 }
 
@@ -270,9 +270,9 @@ export function readCreditsCheckout(object: Json): Interpretation {
 }
 
 /** `billing.alert.triggered`: a usage threshold set on a Stripe meter was crossed (stripe 23.x: usage_threshold alerts). */
-export function readBillingAlert(object: Json): Interpretation {
+export function readBillingAlert(object: Json, eventCreated: number): Interpretation {
   if (object.object !== 'billing.alert_triggered') throw new EventShapeError('data.object is not a billing.alert_triggered');
-  const change: UsageAlertChange = { stream: 'usageAlert' };
+  const change: UsageAlertChange = { stream: 'usageAlert', triggeredAt: epochSeconds(object.created) ?? eventCreated };
   return { kind: 'change', customerId: customerOf(object, 'billing alert'), change };
 }
 

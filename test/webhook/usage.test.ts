@@ -176,4 +176,35 @@ describe('webhook: billing.alert.triggered (DynamoDB Local)', () => {
     expect((await item(customer)).usageBlock).toBeUndefined();
     expect(await search(key)).toEqual({ effect: 'Allow' });
   });
+
+  it('ignores an alert about the period that just ended, delivered after the renewal (#24 item 3)', async () => {
+    const customer = stripeId('cus');
+    const subscription = stripeId('sub');
+    const key = await seedApiKey(tables, customer);
+    const { handler } = webhook();
+    const plan = { customer, subscription, lookupKey: 'sample_metered' };
+    await deliver(handler, 'customer.subscription.created', { ...plan, created: T0, currentPeriodEnd: PERIOD_1 });
+    await deliver(handler, 'customer.subscription.updated', { ...plan, created: PERIOD_1 - 5, currentPeriodEnd: PERIOD_2 });
+    // Crossed in the last seconds of the first period; delivered after the renewal.
+    expect(await deliver(handler, 'billing.alert.triggered', { customer, created: PERIOD_1 - 10 })).toMatchObject({ status: 200, outcome: 'stale' });
+    expect((await item(customer)).usageBlock).toBeUndefined();
+    expect(await search(key)).toEqual({ effect: 'Allow' });
+    // One of the new period blocks.
+    expect(await deliver(handler, 'billing.alert.triggered', { customer, created: PERIOD_1 + 10 })).toMatchObject({ outcome: 'applied' });
+    expect(await search(key)).toEqual({ effect: 'Deny', reason: 'quota_exceeded' });
+  });
+
+  it.each(['pro', 'not_declared'])('lifts the block on the renewal of a plan tollgate does not count (%s, #24 item 3)', async (lookupKey) => {
+    const customer = stripeId('cus');
+    const subscription = stripeId('sub');
+    const key = await seedApiKey(tables, customer);
+    const { handler } = webhook();
+    const plan = { customer, subscription, lookupKey };
+    await deliver(handler, 'customer.subscription.created', { ...plan, created: T0, currentPeriodEnd: PERIOD_1 });
+    await deliver(handler, 'billing.alert.triggered', { customer, created: T0 + 5 });
+    expect(await search(key)).toEqual({ effect: 'Deny', reason: 'quota_exceeded' });
+    expect(await deliver(handler, 'customer.subscription.updated', { ...plan, created: T0 + 10, currentPeriodEnd: PERIOD_2 })).toMatchObject({ outcome: 'applied' });
+    expect((await item(customer)).usageBlock).toBeUndefined();
+    expect(await search(key)).toEqual({ effect: 'Allow' });
+  });
 });
