@@ -98,6 +98,30 @@ describe('webhook: credits top-ups (DynamoDB Local)', () => {
     expect((await item(customer)).credits).toBeUndefined();
   });
 
+  it('credits a pack paid by a delayed method when its payment settles, once per Checkout Session (#24 item 4)', async () => {
+    const customer = stripeId('cus');
+    const key = await seedApiKey(tables, customer);
+    const { handler } = webhook();
+    const session = { customer, checkoutMode: 'payment' as const, credits: 40, checkoutSession: stripeId('cs_test') };
+    expect(await deliver(handler, 'checkout.session.completed', { ...session, paymentStatus: 'unpaid' })).toMatchObject({ status: 200, outcome: 'ignored' });
+    expect((await item(customer)).credits).toBeUndefined();
+    expect(await search(key)).toEqual({ effect: 'Deny', reason: 'no_subscription' });
+
+    expect(await deliver(handler, 'checkout.session.async_payment_succeeded', { ...session, paymentStatus: 'paid' })).toMatchObject({ status: 200, outcome: 'applied' });
+    expect((await item(customer)).credits).toBe(40);
+    expect(await search(key)).toEqual({ effect: 'Allow' });
+    // Another event of the same session saying paid (a second event id) adds nothing.
+    expect(await deliver(handler, 'checkout.session.completed', { ...session, paymentStatus: 'paid' })).toMatchObject({ status: 200, outcome: 'duplicate' });
+    expect((await item(customer)).credits).toBe(40);
+  });
+
+  it('adds nothing when a delayed payment fails (#24 item 4)', async () => {
+    const customer = stripeId('cus');
+    const session = { customer, checkoutMode: 'payment' as const, credits: 40, checkoutSession: stripeId('cs_test') };
+    expect(await deliver(webhook().handler, 'checkout.session.async_payment_failed', { ...session, paymentStatus: 'unpaid' })).toMatchObject({ status: 200, outcome: 'ignored' });
+    expect((await item(customer)).credits).toBeUndefined();
+  });
+
   it('parks a checkout whose tollgate_credits is not a whole number, never half-writing it', async () => {
     const customer = stripeId('cus');
     const event = buildStripeEvent('checkout.session.completed', { customer, checkoutMode: 'payment' }) as any;

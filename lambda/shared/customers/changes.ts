@@ -29,6 +29,8 @@ export interface CreditsChange {
   readonly credits: number;
   /** The stored usage block is credits_exhausted: the top-up lifts it. */
   readonly liftCreditsBlock: boolean;
+  /** The Checkout Session that bought them: it credits once, whichever of its events (completed, async payment succeeded) says paid. */
+  readonly checkoutSessionId?: string;
 }
 
 /** A Stripe usage alert (billing.alert.triggered): the quota is used up, for users who meter in Stripe. */
