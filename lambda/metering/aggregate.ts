@@ -19,7 +19,10 @@ export interface CustomerUsage {
   readonly customerId: string;
   /** Units of 2xx calls, per billing period end (epoch s) the authorizer counted them in. */
   readonly periods: ReadonlyMap<number, MeterUnits>;
-  /** Units of 2xx calls decided with no quota plan (no periodEnd): pay-as-you-go, drawn on credits. */
+  /**
+   * Units of 2xx calls the credits allowed with no quota plan (no periodEnd): pay-as-you-go, drawn on
+   * credits. A call an unlimited plan allowed (its basis `plan`, no periodEnd) is counted but drawn on nothing.
+   */
   readonly unperiodic: MeterUnits;
   /** Units of successful strict calls: paid by their reservation, drawn on nothing more. */
   readonly prepaid: number;
@@ -128,8 +131,9 @@ export function aggregateBatch(events: readonly LogEvent[], routeOf: RouteLookup
     else usage.headroom = leastHeadroom(usage.headroom, headroom);
     const periodEnd = wholeUnits(line.periodEnd);
     const meter = route.meter ?? '';
-    if (periodEnd === undefined) add(usage.unperiodic, meter, route.cost);
-    else {
+    if (periodEnd === undefined) {
+      if (!paidByPlan(line.basis, headroom)) add(usage.unperiodic, meter, route.cost);
+    } else {
       let units = usage.periods.get(periodEnd);
       if (units === undefined) usage.periods.set(periodEnd, (units = new Map<string, number>()));
       add(units, meter, route.cost);
@@ -146,6 +150,13 @@ export function aggregateBatch(events: readonly LogEvent[], routeOf: RouteLookup
 }
 
 export const UNLIMITED = 'unlimited';
+
+/**
+ * A call the subscription's plan allowed: the line's basis says so; a line of an older authorizer
+ * (no basis) says it by an unlimited headroom without a period, which only an unlimited plan gives.
+ */
+const paidByPlan = (basis: string | undefined, headroom: number | 'unlimited' | undefined): boolean =>
+  basis === undefined ? headroom === UNLIMITED : basis === 'plan';
 
 /** The lesser of two headrooms (absent: none said yet). */
 export function leastHeadroom(a: number | 'unlimited' | undefined, b: number | 'unlimited'): number | 'unlimited' {

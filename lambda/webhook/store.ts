@@ -61,6 +61,9 @@ export interface PaymentStateTables {
   readonly eventsTable: string;
 }
 
+/** The events-table item that says a Checkout Session's credits were added. */
+export const creditedSessionId = (checkoutSessionId: string): string => `credited#${checkoutSessionId}`;
+
 /** How often a transaction that lost a race with a concurrent one is tried again. */
 const MAX_ATTEMPTS = 6;
 
@@ -98,6 +101,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
     const { customerId } = update;
     const forget = options.forget ?? { subscriptions: [], invoices: [] };
     const customerUpdate = paymentStateUpdate(this.tables.customersTable, update, writesFor(update, forget, options.now), forget);
+    const session = update.change.stream === 'credits' ? update.change.checkoutSessionId : undefined;
     const command = new TransactWriteCommand({
       TransactItems: [
         {
@@ -110,6 +114,10 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
         },
         { Update: customerUpdate },
         ...(options.outbox === undefined ? [] : [{ Update: options.outbox }]),
+        // Once per Checkout Session, whichever of its events says it is paid (the ledger is per event).
+        ...(session === undefined
+          ? []
+          : [{ Put: { TableName: this.tables.eventsTable, Item: { ...ledgerItem(event, customerId, 'credited', options.now), eventId: creditedSessionId(session) }, ConditionExpression: 'attribute_not_exists(eventId)' } }]),
       ],
     });
 
@@ -121,6 +129,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
         if (!(err instanceof TransactionCanceledException)) throw err;
         const [ledger, customer] = err.CancellationReasons ?? [];
         if (ledger?.Code === 'ConditionalCheckFailed') return { outcome: 'duplicate' };
+        if (session !== undefined && err.CancellationReasons?.at(-1)?.Code === 'ConditionalCheckFailed') return { outcome: 'duplicate' };
         const conflict = (err.CancellationReasons ?? []).some((r) => r?.Code === 'TransactionConflict');
         if (customer?.Code === 'ConditionalCheckFailed') {
           // DynamoDB said no; the state only tells why (and a state that has moved on since gets another try).

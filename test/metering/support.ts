@@ -39,6 +39,8 @@ export interface CallLine {
   readonly requestId?: string;
   /** What the authorizer said the customer had left (absent: not said, as an older authorizer's line). */
   readonly headroom?: number | 'unlimited';
+  /** What the authorizer said pays for the call (absent: not said, as an older authorizer's line). */
+  readonly basis?: 'plan' | 'credits';
 }
 
 let requestSequence = 0;
@@ -65,6 +67,7 @@ export function accessLine(call: CallLine): string {
     reserved: v(call.reserved),
     reservation: v(call.reservation),
     headroom: v(call.headroom),
+    basis: v(call.basis),
   });
 }
 

@@ -98,6 +98,30 @@ describe('webhook: credits top-ups (DynamoDB Local)', () => {
     expect((await item(customer)).credits).toBeUndefined();
   });
 
+  it('credits a pack paid by a delayed method when its payment settles, once per Checkout Session (#24 item 4)', async () => {
+    const customer = stripeId('cus');
+    const key = await seedApiKey(tables, customer);
+    const { handler } = webhook();
+    const session = { customer, checkoutMode: 'payment' as const, credits: 40, checkoutSession: stripeId('cs_test') };
+    expect(await deliver(handler, 'checkout.session.completed', { ...session, paymentStatus: 'unpaid' })).toMatchObject({ status: 200, outcome: 'ignored' });
+    expect((await item(customer)).credits).toBeUndefined();
+    expect(await search(key)).toEqual({ effect: 'Deny', reason: 'no_subscription' });
+
+    expect(await deliver(handler, 'checkout.session.async_payment_succeeded', { ...session, paymentStatus: 'paid' })).toMatchObject({ status: 200, outcome: 'applied' });
+    expect((await item(customer)).credits).toBe(40);
+    expect(await search(key)).toEqual({ effect: 'Allow' });
+    // Another event of the same session saying paid (a second event id) adds nothing.
+    expect(await deliver(handler, 'checkout.session.completed', { ...session, paymentStatus: 'paid' })).toMatchObject({ status: 200, outcome: 'duplicate' });
+    expect((await item(customer)).credits).toBe(40);
+  });
+
+  it('adds nothing when a delayed payment fails (#24 item 4)', async () => {
+    const customer = stripeId('cus');
+    const session = { customer, checkoutMode: 'payment' as const, credits: 40, checkoutSession: stripeId('cs_test') };
+    expect(await deliver(webhook().handler, 'checkout.session.async_payment_failed', { ...session, paymentStatus: 'unpaid' })).toMatchObject({ status: 200, outcome: 'ignored' });
+    expect((await item(customer)).credits).toBeUndefined();
+  });
+
   it('parks a checkout whose tollgate_credits is not a whole number, never half-writing it', async () => {
     const customer = stripeId('cus');
     const event = buildStripeEvent('checkout.session.completed', { customer, checkoutMode: 'payment' }) as any;
@@ -173,6 +197,37 @@ describe('webhook: billing.alert.triggered (DynamoDB Local)', () => {
 
     await setUsage(customer, { periodUsed: 0, usagePeriodEnd: PERIOD_1 });
     await deliver(handler, 'customer.subscription.updated', { ...plan, created: T0 + 10, currentPeriodEnd: PERIOD_2 });
+    expect((await item(customer)).usageBlock).toBeUndefined();
+    expect(await search(key)).toEqual({ effect: 'Allow' });
+  });
+
+  it('ignores an alert about the period that just ended, delivered after the renewal (#24 item 3)', async () => {
+    const customer = stripeId('cus');
+    const subscription = stripeId('sub');
+    const key = await seedApiKey(tables, customer);
+    const { handler } = webhook();
+    const plan = { customer, subscription, lookupKey: 'sample_metered' };
+    await deliver(handler, 'customer.subscription.created', { ...plan, created: T0, currentPeriodEnd: PERIOD_1 });
+    await deliver(handler, 'customer.subscription.updated', { ...plan, created: PERIOD_1 - 5, currentPeriodEnd: PERIOD_2 });
+    // Crossed in the last seconds of the first period; delivered after the renewal.
+    expect(await deliver(handler, 'billing.alert.triggered', { customer, created: PERIOD_1 - 10 })).toMatchObject({ status: 200, outcome: 'stale' });
+    expect((await item(customer)).usageBlock).toBeUndefined();
+    expect(await search(key)).toEqual({ effect: 'Allow' });
+    // One of the new period blocks.
+    expect(await deliver(handler, 'billing.alert.triggered', { customer, created: PERIOD_1 + 10 })).toMatchObject({ outcome: 'applied' });
+    expect(await search(key)).toEqual({ effect: 'Deny', reason: 'quota_exceeded' });
+  });
+
+  it.each(['pro', 'not_declared'])('lifts the block on the renewal of a plan tollgate does not count (%s, #24 item 3)', async (lookupKey) => {
+    const customer = stripeId('cus');
+    const subscription = stripeId('sub');
+    const key = await seedApiKey(tables, customer);
+    const { handler } = webhook();
+    const plan = { customer, subscription, lookupKey };
+    await deliver(handler, 'customer.subscription.created', { ...plan, created: T0, currentPeriodEnd: PERIOD_1 });
+    await deliver(handler, 'billing.alert.triggered', { customer, created: T0 + 5 });
+    expect(await search(key)).toEqual({ effect: 'Deny', reason: 'quota_exceeded' });
+    expect(await deliver(handler, 'customer.subscription.updated', { ...plan, created: T0 + 10, currentPeriodEnd: PERIOD_2 })).toMatchObject({ outcome: 'applied' });
     expect((await item(customer)).usageBlock).toBeUndefined();
     expect(await search(key)).toEqual({ effect: 'Allow' });
   });

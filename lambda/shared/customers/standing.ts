@@ -183,6 +183,14 @@ function headroom(standing: Standing, usage: UsageView): number | 'unlimited' {
   return Math.max(0, credits);
 }
 
+/** What the decision allows a call sold by use on: the subscription's plan, else the credits. */
+export type UsageBasis = 'plan' | 'credits';
+
+function basisOf(standing: Standing, usage: UsageView): UsageBasis | undefined {
+  if (standing.good && usage.planOpen) return 'plan';
+  return usage.creditsOpen ? 'credits' : undefined;
+}
+
 /** The 402 body's usage fields as JSON literals, valid JSON for every reason. */
 function usageFields(usage: UsageView, reason: PaymentReason | undefined): Array<[string, string | number]> {
   return [
@@ -250,6 +258,9 @@ export function decide(customer: CustomerRecord, routes: readonly RouteRule[], n
   // the subscription pays for it; a call paid by credits alone carries none.
   put('periodEnd', metered && standing.good && usage.counted ? usage.periodEnd : undefined);
   put('headroom', metered ? headroom(standing, usage) : undefined);
+  // What pays for a call on a route sold by use: metering draws credits only for `credits` calls (an
+  // unlimited plan's call carries no period, and must not be taken for pay-as-you-go).
+  put('basis', metered ? basisOf(standing, usage) : undefined);
   // JSON literals of our own making: never passed through jsonSafe, which would strip the quotes.
   for (const [key, literal] of usageFields(usage, reason)) context[key] = literal;
   // Field by field, leaving out what is unknown: conditional spreads cost ten times as much, on every decision.
