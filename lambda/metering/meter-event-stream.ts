@@ -38,7 +38,7 @@ export interface StreamReporterOptions {
   readonly baseDelayMs?: number;
   /** This instance's stream requests per second at most. @default 1000 */
   readonly requestsPerSecond?: number;
-  /** Stream requests in flight at once. @default 4 */
+  /** Stream requests in flight at once: at Stripe's 100–200 ms a request, 10 send a window's 1,000 requests (100,000 customers) in 10–20 s. @default 10 */
   readonly concurrency?: number;
   /** A session is renewed this long before it expires. @default 60_000 */
   readonly renewBeforeMs?: number;
@@ -116,7 +116,7 @@ export class StreamMeterReporter implements MeterReporter {
   ) {
     this.maxAttempts = options.maxAttempts ?? 5;
     this.baseDelayMs = options.baseDelayMs ?? 250;
-    this.concurrency = options.concurrency ?? 4;
+    this.concurrency = options.concurrency ?? 10;
     this.renewBeforeMs = options.renewBeforeMs ?? 60_000;
     this.sleep = options.sleep ?? ((ms) => delay(ms));
     this.random = options.random ?? Math.random;
