@@ -15,8 +15,8 @@ import type { WindowStore } from './window-store';
  * The metering function: a CloudWatch Logs subscription delivers the stage's access log in batches;
  * each batch becomes at most one write per customer (its ledger entry and its usage, in one
  * transaction), then the Stripe reports the writes recorded (the outbox), sent together once every
- * customer is written, then the marks that they were made. No flush: the routes sold by use are cached a second at most (their own authorizer), so a
- * crossing into a block reaches the next decision by itself.
+ * customer is written, then the marks that they were made. No flush: the routes sold by use are cached
+ * a second at most (their own authorizer), so a crossing into a block reaches the next decision by itself.
  *
  * Order and why: tollgate's write comes first and carries what is owed to Stripe. A crash after it
  * leaves the reports pending in the ledger entry, and the redelivered batch (or `metering replay`)
