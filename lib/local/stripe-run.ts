@@ -3,6 +3,7 @@ import type { Catalog } from '../../lambda/portal/settings';
 import { billingPortalSessionsResource } from './stripe-api/billing-portal-sessions';
 import { checkoutSessionsResource } from './stripe-api/checkout-sessions';
 import { customersResource } from './stripe-api/customers';
+import { fakeMeterEventStream } from './stripe-api/meter-event-stream';
 import { fakeMeterEvents, type FakeMeterEvents } from './stripe-api/meter-events';
 import { pricesResource } from './stripe-api/prices';
 import { startFakeStripeApi, type FakeStripeApi } from './stripe-api/server';
@@ -11,7 +12,7 @@ import { addPrice, createFakeStripeStore, type FakeStripeStore } from './stripe-
 /**
  * The local run's one Stripe: Stripe itself when a test-mode API key is given (STRIPE_API_KEY), else
  * one fake of Stripe's API on loopback serving every resource tollgate calls (the portal's customers,
- * prices, Checkout and Billing Portal sessions; metering's meter events), so the portal and metered
+ * prices, Checkout and Billing Portal sessions; metering's meter event stream), so the portal and metered
  * billing work out of the box and share one server.
  */
 
@@ -51,7 +52,7 @@ export async function startLocalStripe(options: { apiKey?: string; catalog: Cata
   seedPrices(store, options.catalog);
   const meterEvents = fakeMeterEvents();
   const api = await startFakeStripeApi({
-    resources: [customersResource(store), pricesResource(store), checkoutSessionsResource(store), billingPortalSessionsResource(store), meterEvents],
+    resources: [customersResource(store), pricesResource(store), checkoutSessionsResource(store), billingPortalSessionsResource(store), meterEvents, fakeMeterEventStream(meterEvents)],
   });
   return {
     fake: { api, store, meterEvents },

@@ -1,6 +1,6 @@
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import type { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
+import type { StreamMeterReporter } from '../../lambda/metering/meter-event-stream';
 import type { FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { DEFAULT_WINDOW } from '../../lambda/metering/window';
@@ -54,7 +54,7 @@ const scenario = fc.record({
 let tables: TestTables;
 let stripe: MeterStripe;
 let meterEvents: FakeMeterEvents;
-let reporter: StripeMeterReporter;
+let reporter: StreamMeterReporter;
 beforeAll(async () => {
   tables = await freshTables('metering-property');
   // Stripe's clock is the scenario's: it refuses a meter event dated in its future.

@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { batchId, decodeSubscriptionEvent } from '../../lambda/metering/logs-event';
 import { ledgerId } from '../../lambda/metering/store';
-import type { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
+import type { StreamMeterReporter } from '../../lambda/metering/meter-event-stream';
 import { DEFAULT_WINDOW, windowOf } from '../../lambda/metering/window';
 import type { FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
@@ -21,7 +21,7 @@ const CLOSABLE_AT = AT + (DEFAULT_WINDOW.seconds + DEFAULT_WINDOW.graceSeconds) 
 let tables: TestTables;
 let stripe: MeterStripe;
 let meterEvents: FakeMeterEvents;
-let reporter: StripeMeterReporter;
+let reporter: StreamMeterReporter;
 beforeAll(async () => {
   tables = await freshTables('metering-windows');
   stripe = await startMeterStripe(() => AT);
