@@ -86,6 +86,18 @@ export interface TollgateConfig {
   readonly plans: Plans;
   /** Prepaid credit packs the portal offers (one-time Stripe prices). @default [] */
   readonly creditPacks: readonly CreditPack[];
+  /** Selling credit packs to agents over MPP (docs/agents.md). @default - off */
+  readonly agentPayments?: AgentPaymentsConfig;
+}
+
+/** `tollgate:agentPayments`: `{"mpp": {"networkId": "profile_…"}}`. */
+export interface AgentPaymentsConfig {
+  /** The seller's Stripe profile id: MPP stripe `networkId`. */
+  readonly networkId: string;
+  /** @default ["card", "link"] */
+  readonly paymentMethodTypes: readonly string[];
+  /** MPP realm of the challenges. @default "tollgate" */
+  readonly realm: string;
 }
 
 export interface ReservedConcurrency {
@@ -109,6 +121,9 @@ export interface CreditPack {
   readonly name: string;
   readonly credits: number;
   readonly price: string;
+  /** What an agent pays for it over MPP, in minor units of `currency` (both or neither). @default - not sold to agents */
+  readonly amount?: number;
+  readonly currency?: string;
 }
 
 export const DEFAULT_CONFIG: TollgateConfig = {
@@ -245,6 +260,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
   const config: TollgateConfig = {
     plans: readPlans(raw('plans'), problems),
     creditPacks: readCreditPacks(raw('creditPacks'), problems),
+    ...((agents) => (agents === undefined ? {} : { agentPayments: agents }))(readAgentPayments(raw('agentPayments'), problems)),
     openApiDocument: text('openApiDocument', DEFAULT_CONFIG.openApiDocument, true) ?? DEFAULT_CONFIG.openApiDocument,
     backendUrl: url('backendUrl', undefined),
     gracePeriodHours: integer('gracePeriodHours', DEFAULT_CONFIG.gracePeriodHours, 0, 24 * 60, 'hours'),
@@ -376,8 +392,13 @@ function readCreditPacks(value: unknown, problems: string[]): CreditPack[] {
       problems.push(`${at} must be an object such as ${example.slice(1, -1)}`);
       return;
     }
-    const { id, name, credits, price } = pack;
+    const { id, name, credits, price, amount, currency } = pack;
     const before = problems.length;
+    if ((amount === undefined) !== (currency === undefined)) problems.push(`${at} needs both "amount" (minor units) and "currency" to be sold to agents, or neither`);
+    if (amount !== undefined && (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 1)) {
+      problems.push(`${at}.amount is ${JSON.stringify(amount)}: use a whole number of minor units (cents) ≥ 1`);
+    }
+    if (currency !== undefined && (typeof currency !== 'string' || !/^[a-z]{3}$/.test(currency))) problems.push(`${at}.currency is ${JSON.stringify(currency)}: use a lower-case ISO 4217 code such as "usd"`);
     if (!isLookupKey(id) || id.length > 64) problems.push(`${at}.id must be letters, digits, ".", "_" or "-" (at most 64 characters)`);
     else if (out.some((p) => p.id === id)) problems.push(`${at}.id "${id}" is used twice: give each pack its own id`);
     if (typeof name !== 'string' || !DISPLAY_NAME.test(name)) problems.push(`${at}.name must be a display name (1 to 100 characters, no quotes or backslashes)`);
@@ -386,9 +407,30 @@ function readCreditPacks(value: unknown, problems: string[]): CreditPack[] {
     }
     if (!isLookupKey(price)) problems.push(`${at}.price must name a one-time Stripe price by its lookup key or id`);
     if (problems.length > before) return;
-    out.push({ id: id as string, name: name as string, credits: credits as number, price: price as string });
+    out.push({ id: id as string, name: name as string, credits: credits as number, price: price as string, ...(amount === undefined ? {} : { amount: amount as number, currency: currency as string }) });
   });
   return out;
+}
+
+function readAgentPayments(value: unknown, problems: string[]): AgentPaymentsConfig | undefined {
+  const key = `${CONTEXT_PREFIX}agentPayments`;
+  if (value === undefined || value === null) return undefined;
+  const spec = jsonValue(value);
+  const example = '{"mpp": {"networkId": "profile_…"}}';
+  if (!isObject(spec) || !isObject(spec.mpp) || Object.keys(spec).some((k) => k !== 'mpp')) {
+    problems.push(`${key} must be ${example}`);
+    return undefined;
+  }
+  const { networkId, paymentMethodTypes = ['card', 'link'], realm = 'tollgate', ...rest } = spec.mpp;
+  const before = problems.length;
+  if (Object.keys(rest).length > 0) problems.push(`${key}.mpp has an unknown field ${JSON.stringify(Object.keys(rest)[0])}: use networkId, paymentMethodTypes and realm`);
+  if (typeof networkId !== 'string' || !/^[A-Za-z0-9_]{1,100}$/.test(networkId)) problems.push(`${key}.mpp.networkId must be your Stripe profile id (profile_…)`);
+  if (!Array.isArray(paymentMethodTypes) || paymentMethodTypes.length === 0 || !paymentMethodTypes.every((t) => typeof t === 'string' && /^[a-z_]{1,40}$/.test(t))) {
+    problems.push(`${key}.mpp.paymentMethodTypes must be a list of Stripe payment method types such as ["card", "link"]`);
+  }
+  if (typeof realm !== 'string' || !/^[A-Za-z0-9.:_-]{1,100}$/.test(realm)) problems.push(`${key}.mpp.realm must be letters, digits, ".", ":", "_" or "-"`);
+  if (problems.length > before) return undefined;
+  return { networkId: networkId as string, paymentMethodTypes: paymentMethodTypes as string[], realm: realm as string };
 }
 
 /**

@@ -11,6 +11,8 @@ import {
 import type { TollgateConfig } from '../config/tollgate-config';
 import { WEBHOOK_PATH } from '../contract';
 import { buildGatewayResponses } from './gateway-responses';
+import { agentPaymentsOf } from '../config/agents';
+import { PURCHASE_PATH, type AgentPayments } from '../../lambda/shared/agents/offers';
 import {
   corsPreflight,
   httpProxy,
@@ -86,10 +88,14 @@ export interface BuildApiOptions extends CorsOptions, IdentityOptions {
   readonly testCheckoutUri?: string;
   /** The scheme of the stage's own URLs: the local gateway serves http. @default "https" */
   readonly selfScheme?: 'https' | 'http';
+  /** Selling to agents (docs/agents.md): offers in the 401 and 402. @default - off */
+  readonly agentPayments?: AgentPayments;
+  /** The purchase function (lambda/purchase), at PURCHASE_PATH. @default - no purchase route */
+  readonly purchaseUri?: string;
 }
 
 /** The builder options that come straight from configuration: the stack and the local run pass the same. */
-export type ConfiguredBuildOptions = Omit<BuildApiOptions, 'document' | 'authorizerUri' | 'webhookUri' | 'usageUri' | 'backend' | 'portalUri' | 'testCheckoutUri' | 'selfScheme'>;
+export type ConfiguredBuildOptions = Omit<BuildApiOptions, 'document' | 'authorizerUri' | 'webhookUri' | 'usageUri' | 'backend' | 'portalUri' | 'testCheckoutUri' | 'selfScheme' | 'purchaseUri'>;
 
 /**
  * How long each group's decisions are cached. Strict routes reserve their cost at decision time: every
@@ -104,7 +110,18 @@ function ttlOf(group: AuthorizerGroup, options: Pick<BuildApiOptions, 'authorize
 
 export function configuredBuildOptions(config: TollgateConfig): ConfiguredBuildOptions {
   const { authorizerCacheTtlSeconds, meteredCacheTtlSeconds, corsAllowOrigin, corsAllowHeaders, corsAllowMethods, corsMaxAgeSeconds, forwardAuthorization, docsBaseUrl } = config;
-  return { authorizerCacheTtlSeconds, meteredCacheTtlSeconds, corsAllowOrigin, corsAllowHeaders, corsAllowMethods, corsMaxAgeSeconds, forwardAuthorization, docsBaseUrl };
+  const agentPayments = agentPaymentsOf(config);
+  return {
+    authorizerCacheTtlSeconds,
+    meteredCacheTtlSeconds,
+    corsAllowOrigin,
+    corsAllowHeaders,
+    corsAllowMethods,
+    corsMaxAgeSeconds,
+    forwardAuthorization,
+    docsBaseUrl,
+    ...(agentPayments === undefined ? {} : { agentPayments }),
+  };
 }
 
 /**
@@ -291,6 +308,18 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
 
   documentProblems(document, operations, operationKey);
   if (options.portalUri !== undefined) Object.assign(document.paths, portalPaths(options.portalUri, options.testCheckoutUri));
+
+  if (options.purchaseUri !== undefined) {
+    document.paths[PURCHASE_PATH] = {
+      post: {
+        operationId: 'tollgatePurchase',
+        summary: 'Buy a credit pack over MPP (docs/agents.md). No authorizer: a 402 with a challenge, then the credential; an API key in Authorization tops up its customer.',
+        parameters: [{ name: 'offer', in: 'query', required: true, schema: { type: 'string' } }],
+        responses: { '200': { description: 'Paid: the credits, and a new key when none was presented.' }, '402': { description: 'A challenge to pay, or why the credential was refused.' } },
+        'x-amazon-apigateway-integration': lambdaProxy(options.purchaseUri),
+      },
+    };
+  }
 
   document.paths[WEBHOOK_PATH] = {
     post: {

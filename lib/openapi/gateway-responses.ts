@@ -1,5 +1,6 @@
 import { DEFAULT_CORS_ALLOW_HEADERS } from './integrations';
 import { TOLLGATE_PREFIX } from '../../lambda/shared/portal-paths';
+import { offersJson, type AgentPayments } from '../../lambda/shared/agents/offers';
 
 const PROBLEMS_PATH = `${TOLLGATE_PREFIX}/problems`;
 
@@ -25,6 +26,11 @@ export interface GatewayResponseOptions {
   readonly corsAllowOrigin: string;
   /** @default ["Authorization", "Content-Type"] */
   readonly corsAllowHeaders?: readonly string[];
+  /**
+   * Selling to agents (docs/agents.md): the 402 maps the Deny's challenges into `WWW-Authenticate` and its
+   * offers into the body; the 401 lists the packs and where to buy them. @default - off
+   */
+  readonly agentPayments?: AgentPayments;
 }
 
 export interface GatewayResponse {
@@ -57,6 +63,10 @@ export function buildGatewayResponses(options: GatewayResponseOptions): Record<s
     'Access-Control-Expose-Headers': 'Retry-After,WWW-Authenticate',
   };
   const requestId = ['requestId', str('$context.requestId')] as const;
+  const agents = options.agentPayments;
+  // A keyless caller is answered before the authorizer runs: its offers are static, from configuration.
+  const selfBase = `${options.selfScheme ?? 'https'}://$context.domainName/$context.stage`;
+  const keylessOffers = agents === undefined ? [] : ([['offers', offersJson({ packs: agents.packs, plans: [] }, selfBase, undefined)]] as const);
 
   const response = (
     statusCode: number | undefined,
@@ -76,8 +86,7 @@ export function buildGatewayResponses(options: GatewayResponseOptions): Record<s
     requestId,
   ]);
 
-  return {
-    ACCESS_DENIED: response(402, {}, [
+  const denied = response(402, {}, [
       ['type', str(`${base}/$context.authorizer.reason`)],
       ['title', str('$context.authorizer.title')],
       ['status', '402'],
@@ -91,13 +100,21 @@ export function buildGatewayResponses(options: GatewayResponseOptions): Record<s
       ['used', '$context.authorizer.used'],
       ['resetsAt', '$context.authorizer.resetsAt'],
       ['balance', '$context.authorizer.balance'],
+      // The authorizer sets both for every policy that denies (lambda/authorizer/offers.ts).
+      ...(agents === undefined ? [] : ([['offers', '$context.authorizer.offers']] as const)),
       requestId,
-    ]),
+    ]);
+  return {
+    ACCESS_DENIED:
+      agents === undefined
+        ? denied
+        : { ...denied, responseParameters: { ...denied.responseParameters, 'gatewayresponse.header.WWW-Authenticate': 'context.authorizer.wwwAuthenticate' } },
     UNAUTHORIZED: response(401, { 'WWW-Authenticate': 'Bearer realm="tollgate"' }, [
       ['type', str(`${base}/unauthorized`)],
       ['title', str('Unauthorized')],
       ['status', '401'],
       ['detail', str('Send a valid API key as: Authorization: Bearer <key>.')],
+      ...keylessOffers,
       requestId,
     ]),
     AUTHORIZER_FAILURE: unavailable,
