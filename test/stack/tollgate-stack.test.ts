@@ -70,6 +70,8 @@ describe('gateway responses', () => {
         .replace(/\$context\.error\.messageString/g, '"Forbidden"')
         // The usage fields are raw JSON literals the authorizer sets (a number, a quoted string or null).
         .replace(/\$context\.authorizer\.(limit|used|resetsAt|balance)\b/g, 'null')
+        // The offers to agents: a JSON array the authorizer sets (lambda/authorizer/offers.ts).
+        .replace(/\$context\.authorizer\.offers\b/g, '[]')
         .replace(/\$context\.[A-Za-z.]+/g, 'x');
       expect(() => JSON.parse(rendered)).not.toThrow();
     }
@@ -307,12 +309,14 @@ describe('functions', () => {
 describe('permissions', () => {
   const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
-  it('lets the authorizer read, and update only for strict reservations, only the customers table', () => {
+  it('lets the authorizer read, and update only for strict reservations, only the customers table, and read only the agents\' challenge secret', () => {
     const statements = policyStatements('Authorizer');
     const actions = actionsOf(statements);
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
     for (const write of WRITES.filter((w) => w !== 'dynamodb:UpdateItem')) expect(actions).not.toContain(write);
-    expect(actions.filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    // One secret only: the HMAC key of agents' challenges (docs/agents.md), read on a Deny that offers something.
+    const secrets = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('secretsmanager:')));
+    expect(secrets.map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringContaining(logicalIdOf('AgentPaymentsSecret', 'AWS::SecretsManager::Secret'))]);
     const tables = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('dynamodb:'))).flatMap((s) => [s.Resource].flat());
     const customers = logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable');
     for (const resource of tables) expect(JSON.stringify(resource)).toContain(customers);
@@ -359,6 +363,12 @@ describe('permissions', () => {
     // The clock reads and writes the stage's flush outbox, in the event ledger.
     expect(dynamoGrants('Clock')).toEqual({ [events]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
     expect(dynamoGrants('SampleBackend')).toEqual({});
+    // Selling to agents: a presenting key's customer, the credits grant, a new key, the challenge claims.
+    expect(dynamoGrants('Purchase')).toEqual({
+      [customers]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      [apiKeys]: ['dynamodb:PutItem'],
+      [events]: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    });
   });
 
   it('gives the portal its session secret and the cache flush, and no other secret', () => {
