@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { PROJECT_ROOT } from '../contract';
@@ -57,6 +58,8 @@ export interface LocalRun {
   readonly operatorUrl: string;
   /** The local OIDC issuer the gateway trusts. */
   readonly issuer: LocalIssuer;
+  /** Selling to agents (tollgate:agentPayments): the packs sold and the Stripe API whose test helper mints SPTs. */
+  readonly agents?: { readonly offers: readonly string[]; readonly stripeApiUrl: string };
   stop(): Promise<void>;
 }
 
@@ -98,6 +101,8 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   const accessLog = createWriteStream(accessLogPath(stateDir), { flags: 'a', mode: 0o600 });
   let meterReporting: LocalMeterReporting | undefined;
   const eventsLog = createWriteStream(eventsLogPath(stateDir), { flags: 'a', mode: 0o600 });
+  // One per run: a challenge issued before a reload is still payable after it.
+  const agentSecret = randomBytes(32).toString('base64url');
   const build = ({ stack: module, config: configModule }: Builders, endpoint: string): Served => {
     const loaded = configModule.loadProjectConfig(root, options.context);
     // The local issuer is trusted beside whatever cdk.json trusts.
@@ -119,6 +124,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
         // The stage's and the webhook method's throttles, as deployed (429 beyond them).
         throttling: true,
         ...(portal === undefined ? {} : { portal: portal.options }),
+        agentSecret,
         metering: {
           reporter: meterReporting!.reporter,
           onError: (err) => log(`tollgate: metering batch failed: ${err instanceof Error ? err.message : String(err)}`),
@@ -240,7 +246,9 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     const watched = (): string[] => [path.join(root, 'cdk.json'), path.resolve(root, served!.config.openApiDocument), ...filesUnder(LAMBDA_DIR)];
     stopWatching = watchSources(watched, reload);
 
-    return { apiUrl, dynamodb, dbPath, tables, seeded, demoKeys, portalMode: portal.mode, meterReporting, operatorUrl: `${adminServer.url}${OPERATOR_PATH}`, issuer, stop };
+    const packs = projectConfig.agentPayments === undefined ? [] : projectConfig.creditPacks.filter((p) => p.amount !== undefined).map((p) => p.id);
+    const agents = packs.length === 0 ? {} : { agents: { offers: packs, stripeApiUrl: localStripe.fake?.api.url ?? 'https://api.stripe.com' } };
+    return { apiUrl, dynamodb, dbPath, tables, seeded, demoKeys, portalMode: portal.mode, meterReporting, operatorUrl: `${adminServer.url}${OPERATOR_PATH}`, issuer, ...agents, stop };
   } catch (err) {
     await stop();
     throw err;

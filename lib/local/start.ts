@@ -110,6 +110,13 @@ function banner(run: LocalRun, stateDir: string, webhookSecret: string): string 
     `  npx tollgate events send customer.subscription.updated --customer ${DEMO_CUSTOMERS.metered} --plan ${DEMO_USAGE_PLAN} --period-end $(( $(date +%s) + 5184000 ))    # renewal: 200 again`,
     `  for i in $(seq 8); do curl -s -o /dev/null -w '%{http_code} ' "${apiUrl}v1/search?q=tollgate" -H "Authorization: Bearer ${payg}"; sleep 0.3; done; echo    # 200s, then 402 credits_exhausted`,
     `  npx tollgate events send checkout.session.completed --customer ${DEMO_CUSTOMERS.payg} --credits 100    # top-up: 200 again`,
+    ...(run.agents === undefined
+      ? []
+      : [
+          '',
+          `agents pay the 402 themselves (MPP; docs/agents.md): POST ${apiUrl}tollgate/purchase?offer=${run.agents.offers[0]} sells ${run.agents.offers.join(', ')} for a Stripe shared payment token`,
+          `  node scripts/mppx-buy.mjs ${apiUrl} --stripe ${run.agents.stripeApiUrl}    # a stock mppx client: 402 → pay → 200 and a key, then calls on the credits until 402`,
+        ]),
     '',
     'real Stripe test-mode events (Stripe CLI), then restart with the secret it prints:',
     `  stripe listen --forward-to ${apiUrl}webhooks/stripe`,
