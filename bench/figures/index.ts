@@ -27,5 +27,7 @@ export async function loadFigure(id: FigureId): Promise<Figure> {
       return (await import('./b11-jwt')).figure;
     case 'B12':
       return (await import('./b12-storm')).figure;
+    case 'B13':
+      return (await import('./b13-agents')).figure;
   }
 }

@@ -87,7 +87,7 @@ export function dynamoClaimStore(client: DynamoDBClient, eventsTable: string): C
         new UpdateCommand({
           TableName: eventsTable,
           Key: { eventId: claimId(challengeId) },
-          UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :f${i}`).join(', ')}, updatedAt = :at`,
+          UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :f${i}`).join(', ')}, progressAt = :at`,
           ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k])),
           ExpressionAttributeValues: { ...Object.fromEntries(entries.map(([, v], i) => [`:f${i}`, v])), ':at': at.toISOString() },
         }),
