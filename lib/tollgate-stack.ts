@@ -10,8 +10,9 @@ import type { Construct } from 'constructs';
 import { deployWarnings } from './config/deploy-checks';
 import type { TollgateConfig } from './config/tollgate-config';
 import { ACCESS_LOG_FORMAT } from '../lambda/shared/access-log';
-import { ENV, agentEnvironment, authorizerEnvironment, clockEnvironment, flushEnvironment, plansEnvironment, usageEnvironment } from '../lambda/shared/settings';
-import { agentSettingsOf } from './config/agents';
+import { ENV, authorizerEnvironment, clockEnvironment, flushEnvironment, plansEnvironment, usageEnvironment } from '../lambda/shared/settings';
+import { agentPaymentsOf, agentSettingsOf } from './config/agents';
+import { apiTitleOf, purchaseEnvironment } from '../lambda/purchase/settings';
 import { STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
 import { portalEnvironment } from '../lambda/portal/settings';
 import { portalCatalog } from './config/portal-catalog';
@@ -111,7 +112,7 @@ export class TollgateStack extends Stack {
     // Keys the HMAC of agents' challenges: generated, read by the authorizer (which signs) and the purchase function (which verifies).
     const agentSecret = config.agentPayments === undefined ? undefined : this.buildAgentSecret();
     this.authorizer = this.buildAuthorizer(config, routes, props.apiDocument, agentSecret);
-    this.purchase = agentSecret === undefined ? undefined : this.buildPurchase(config, agentSecret, stripeApiKey);
+    this.purchase = agentSecret === undefined ? undefined : this.buildPurchase(config, agentSecret, stripeApiKey, routes, apiTitleOf(props.apiDocument));
     this.usage = this.buildUsage(config);
     this.webhook = this.buildWebhook(config, webhookSecret, stripeApiKey);
     this.portal = this.buildPortal(config, routes, props.apiDocument, stripeApiKey);
@@ -208,14 +209,15 @@ export class TollgateStack extends Stack {
   }
 
   /** The purchase route (docs/agents.md): a credential verified, its SPT charged once, credits and a key granted. */
-  private buildPurchase(config: TollgateConfig, agentSecret: secretsmanager.ISecret, stripeApiKey: secretsmanager.ISecret | undefined): TollgateFunction {
+  private buildPurchase(config: TollgateConfig, agentSecret: secretsmanager.ISecret, stripeApiKey: secretsmanager.ISecret | undefined, routes: ReturnType<typeof readRoutes>, apiTitle: string): TollgateFunction {
+    const agents = agentPaymentsOf(config)!;
     const purchase = new TollgateFunction(this, 'Purchase', {
       entry: 'purchase',
       logRetentionDays: config.operations.functionLogRetentionDays,
       description: 'tollgate purchase route: credit packs sold to agents over MPP (a Stripe shared payment token, charged once)',
       timeout: Duration.seconds(20),
       memorySize: 256,
-      environment: { ...agentEnvironment(agentSettingsOf(config, agentSecret.secretName)), [ENV.corsAllowOrigin]: config.corsAllowOrigin },
+      environment: purchaseEnvironment({ agents, agentSecretId: agentSecret.secretName, routes, apiTitle, corsAllowOrigin: config.corsAllowOrigin }),
     });
     this.tables.bind(purchase, PURCHASE_ACTIONS);
     agentSecret.grantRead(purchase);

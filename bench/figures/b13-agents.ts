@@ -64,7 +64,7 @@ export const figure: Figure = {
       }
 
       // 2. 8 identical credentials at once, on the purchase function itself.
-      const purchase = composePurchase(purchaseSettingsFor(config, names)!, { dynamodb: client, stripe: () => Promise.resolve(stripe), secret: () => Promise.resolve(secret) });
+      const purchase = composePurchase(purchaseSettingsFor(config, names, built.routes, 'bench')!, { dynamodb: client, stripe: () => Promise.resolve(stripe), secret: () => Promise.resolve(secret) });
       const pack = agents.packs[0]!;
       const trials = context.mode === 'smoke' ? 1 : 5;
       const charges: number[] = [];

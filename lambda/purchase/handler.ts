@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import Stripe from 'stripe';
 import { canonicalJson, MalformedCredentialError, MPP_PROBLEM_BASE, parseCredential, PAYMENT_AUTHORIZATION_HEADER, PAYMENT_RECEIPT_HEADER, serializeChallenge, serializeReceipt, verifyChallenge, type Credential, type MppProblem } from '../shared/agents/mpp';
+import { llmsTxt } from '../shared/agents/discovery';
 import { offersJson, packChallenge, packRequest, PURCHASE_CHALLENGE_SECONDS, type AgentPack } from '../shared/agents/offers';
 import { parseApiKey } from '../shared/customers/api-key';
 import { authenticateKey } from '../shared/customers/authenticate';
@@ -14,6 +15,8 @@ import { grantPurchasedCredits, type Claim, type ClaimStore } from './claims';
 import type { PurchaseSettings } from './settings';
 
 /**
+ * `GET /tollgate/llms.txt`: the API, its prices and how to buy, for agents (discovery.ts).
+ *
  * `POST /tollgate/purchase?offer=<pack id>`: a credit pack bought over MPP (`stripe/charge`, a Shared
  * Payment Token), in one round trip once challenged (docs/agents.md).
  *
@@ -102,6 +105,13 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
   return async (event) => {
     const at = now();
     const base = event.requestContext?.domainName && event.requestContext.stage ? stageBaseUrl(event.requestContext.domainName, event.requestContext.stage) : undefined;
+    if (event.httpMethod === 'GET') {
+      return {
+        statusCode: 200,
+        headers: { 'Content-Type': 'text/markdown; charset=utf-8', 'Cache-Control': 'max-age=300', 'Access-Control-Allow-Origin': settings.corsAllowOrigin },
+        body: llmsTxt({ title: settings.apiTitle, base: base ?? '', routes: settings.routes, settings: agents }),
+      };
+    }
     let secret: string;
     try {
       secret = await deps.secret();

@@ -17,7 +17,7 @@ import { loadMeteringSettings, meteringEnvironment, type MeteringSettings } from
 import type { MeterReporter } from '../../lambda/metering/stripe-meter';
 import { composePortal } from '../../lambda/portal/compose';
 import { composePurchase } from '../../lambda/purchase/compose';
-import { loadPurchaseSettings, type PurchaseSettings } from '../../lambda/purchase/settings';
+import { apiTitleOf, loadPurchaseSettings, purchaseEnvironment, type PurchaseSettings } from '../../lambda/purchase/settings';
 import { agentSettingsOf } from '../config/agents';
 import { loadPortalSettings, portalEnvironment, type PortalSettings } from '../../lambda/portal/settings';
 import { readCustomer } from '../../lambda/shared/customers/store';
@@ -25,8 +25,6 @@ import { createObservability } from '../../lambda/shared/observability';
 import type { AuthorizerCacheFlusher } from '../../lambda/shared/ports';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import {
-  agentEnvironment,
-  ENV,
   authorizerEnvironment,
   clockEnvironment,
   loadAuthorizerSettings,
@@ -87,10 +85,10 @@ export function authorizerSettingsFor(config: TollgateConfig, routes: readonly R
 }
 
 /** The purchase function's settings, as the stack writes its environment; undefined when nothing is sold to agents. */
-export function purchaseSettingsFor(config: TollgateConfig, tables: TableNames): PurchaseSettings | undefined {
-  const agents = agentSettingsOf(config, LOCAL_AGENT_SECRET_ID);
-  if (agents.agents === undefined) return undefined;
-  return loadPurchaseSettings({ ...tableEnvironment(tables), ...agentEnvironment(agents), [ENV.corsAllowOrigin]: config.corsAllowOrigin });
+export function purchaseSettingsFor(config: TollgateConfig, tables: TableNames, routes: readonly RouteRule[], apiTitle: string): PurchaseSettings | undefined {
+  const { agents } = agentSettingsOf(config, LOCAL_AGENT_SECRET_ID);
+  if (agents === undefined) return undefined;
+  return loadPurchaseSettings({ ...tableEnvironment(tables), ...purchaseEnvironment({ agents, agentSecretId: LOCAL_AGENT_SECRET_ID, routes, apiTitle, corsAllowOrigin: config.corsAllowOrigin }) });
 }
 
 /** Metering's settings as the stack writes its environment, for these tables and the stage it flushes (also `tollgate metering replay`'s). */
@@ -115,7 +113,7 @@ export interface LocalSettings {
 }
 
 /** Every function's settings, each through the environment contract its deployed function reads. */
-export function localSettings(config: TollgateConfig, routes: readonly RouteRule[], tables: TableNames): LocalSettings {
+export function localSettings(config: TollgateConfig, routes: readonly RouteRule[], tables: TableNames, apiTitle = 'API'): LocalSettings {
   const { customers, events } = tables;
   return {
     authorizer: authorizerSettingsFor(config, routes, customers),
@@ -124,7 +122,7 @@ export function localSettings(config: TollgateConfig, routes: readonly RouteRule
     portal: loadPortalSettings({ ...tableEnvironment(tables), ...authorizerEnvironment({ ...config, routes }), ...portalEnvironment(portalCatalog(config), LOCAL_SESSION_SECRET_ID, config) }),
     usage: loadUsageSettings({ ...tableEnvironment({ customers }), ...usageEnvironment(config) }),
     metering: meteringSettingsFor(config, routes, tables),
-    ...((purchase) => (purchase === undefined ? {} : { purchase }))(purchaseSettingsFor(config, tables)),
+    ...((purchase) => (purchase === undefined ? {} : { purchase }))(purchaseSettingsFor(config, tables, routes, apiTitle)),
   };
 }
 
@@ -224,7 +222,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   const now = options.now ?? Date.now;
   const date = (): Date => new Date(now());
   const clients = localClients(options.dynamodbEndpoint, options.credentials ?? LOCAL_CREDENTIALS);
-  const settings = localSettings(config, built.routes, tables);
+  const settings = localSettings(config, built.routes, tables, apiTitleOf(built.publicDocument));
   // The functions are built before the gateway that invokes them: flushes and deliveries reach it through this ref.
   const ref: { gateway?: LocalGateway } = {};
   const flusher: AuthorizerCacheFlusher = { flush: (target) => (ref.gateway === undefined ? Promise.resolve() : ref.gateway.flusher.flush(target)) };

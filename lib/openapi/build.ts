@@ -13,6 +13,7 @@ import { WEBHOOK_PATH } from '../contract';
 import { buildGatewayResponses } from './gateway-responses';
 import { agentPaymentsOf } from '../config/agents';
 import { PURCHASE_PATH, type AgentPayments } from '../../lambda/shared/agents/offers';
+import { LLMS_TXT_PATH, paymentInfo } from '../../lambda/shared/agents/discovery';
 import {
   corsPreflight,
   httpProxy,
@@ -276,6 +277,14 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   // The user's operations (tollgate's own routes are documented on their pages).
   const scopes = routeScopesOf(source);
   const publicDoc = publicDocument(source, read.operations, operationKey, AUTHORIZER_SCHEME);
+  // What each paid operation costs and what buys it, from the same configuration as the live 402.
+  if (options.agentPayments !== undefined) {
+    const paths = publicDoc.paths as Record<string, Record<string, Record<string, unknown>>>;
+    for (const route of read.operations) {
+      const info = paymentInfo(options.agentPayments, route);
+      if (info !== undefined) paths[route.path]![operationKey(route.method)]!['x-payment-info'] = info;
+    }
+  }
   for (const { method, path, requires, usage } of operations) {
     const operation = document.paths[path]![operationKey(method)] as Record<string, unknown>;
     // API Gateway is not promised to accept foreign extensions under failOnWarnings; the routes travel
@@ -316,6 +325,14 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
         summary: 'Buy a credit pack over MPP (docs/agents.md). No authorizer: a 402 with a challenge, then the credential; an API key in Authorization tops up its customer.',
         parameters: [{ name: 'offer', in: 'query', required: true, schema: { type: 'string' } }],
         responses: { '200': { description: 'Paid: the credits, and a new key when none was presented.' }, '402': { description: 'A challenge to pay, or why the credential was refused.' } },
+        'x-amazon-apigateway-integration': lambdaProxy(options.purchaseUri),
+      },
+    };
+    document.paths[LLMS_TXT_PATH] = {
+      get: {
+        operationId: 'tollgateLlmsTxt',
+        summary: 'llms.txt: the API, what each paid route costs, how an agent buys a key and credits.',
+        responses: { '200': { description: 'text/markdown' } },
         'x-amazon-apigateway-integration': lambdaProxy(options.purchaseUri),
       },
     };

@@ -104,6 +104,21 @@ describe('selling to agents on the local gateway', () => {
     expect((await call('GET', '/v1/search?q=x', { Authorization: `Bearer ${key}` })).statusCode).toBe(200);
   });
 
+  it('publishes the same offers for discovery: llms.txt and x-payment-info agree with the live 402', async () => {
+    const { key } = await customer();
+    const live = json((await call('GET', '/v1/search?q=x', { Authorization: `Bearer ${key}` })).body).offers as Array<{ id: string; amount: string; currency: string; purchaseUrl: string }>;
+    const llms = await call('GET', '/tollgate/llms.txt');
+    expect(llms.statusCode).toBe(200);
+    expect(llms.headers['content-type']).toMatch(/^text\/markdown/);
+    const text = llms.body.toString('utf8');
+    for (const offer of live) expect(text).toContain(`- ${offer.id}: ${PACK.name}, ${PACK.credits} credits for ${offer.amount} ${offer.currency} (minor units): POST ${offer.purchaseUrl} ,`);
+    expect(text).toContain('- GET /v1/search: 1 credit per successful call');
+    const document = json((await call('GET', '/tollgate/openapi.json')).body);
+    const info = document.paths['/v1/search'].get['x-payment-info'];
+    expect(info).toEqual({ costPerCall: 1, packs: live.map(({ id, amount, currency }) => ({ id, name: PACK.name, credits: PACK.credits, amount, currency, protocols: ['mpp'] })), plans: Object.entries(config.plans).map(([id, p]) => ({ id, name: p.name })) });
+    expect(document.paths['/v1/ping'].get['x-payment-info']).toBeUndefined();
+  });
+
   it('answers every refused credential 402 with a fresh challenge and the problem type that says why, never a 5xx, and grants nothing', async () => {
     const fresh = challengeOf(await purchase());
     const before = local.fake!.sharedPayments.paymentIntents.size;

@@ -7,7 +7,7 @@ import { packChallenge } from '../../lambda/shared/agents/offers';
 import { readCustomer } from '../../lambda/shared/customers/store';
 import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import { portalCatalog } from '../../lib/config/portal-catalog';
-import { purchaseSettingsFor } from '../../lib/local/stack';
+import { buildLocalDocument, purchaseSettingsFor } from '../../lib/local/stack';
 import { startLocalStripe, type LocalStripe } from '../../lib/local/stripe-run';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { pay } from './support';
@@ -15,6 +15,7 @@ import { pay } from './support';
 const ROOT = path.join(__dirname, '..', '..');
 const config = loadProjectConfig(ROOT);
 const SECRET = 'property-secret';
+const built = buildLocalDocument(config, ROOT);
 
 /**
  * Exactly once (docs/agents.md): whatever the replays and concurrent duplicates, each credential is
@@ -26,7 +27,7 @@ describe('purchases are exactly once', () => {
   let stripe: Stripe;
   let handler: PurchaseHandler;
   let clock = Date.now();
-  const settings = (): ReturnType<typeof purchaseSettingsFor> & object => purchaseSettingsFor(config, tables.names)!;
+  const settings = (): ReturnType<typeof purchaseSettingsFor> & object => purchaseSettingsFor(config, tables.names, built.routes, 'Sample')!;
   const pack = config.creditPacks[0]!;
   const event = (credential: string): APIGatewayProxyEvent => ({ httpMethod: 'POST', path: '/tollgate/purchase', headers: { Authorization: credential }, queryStringParameters: { offer: pack.id }, requestContext: { domainName: '127.0.0.1', stage: 'prod' } }) as unknown as APIGatewayProxyEvent;
   let issued = 0;
