@@ -39,6 +39,12 @@ export function composeAuthorizer(settings: AuthorizerSettings, clients: Authori
     tokens: clients.tokens,
     now: clients.now,
     observability: clients.observability,
-    ...(agents === undefined ? {} : { denyContext: agentDenyContext(agents, secret) }),
+    ...(agents === undefined
+      ? {}
+      : {
+          denyContext: agentDenyContext(agents, secret, (err) =>
+            clients.observability?.logger.error('agents: the challenge secret could not be read; 402s list offers without challenges', { error: err instanceof Error ? err.message : String(err) }),
+          ),
+        }),
   });
 }

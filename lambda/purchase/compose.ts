@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type Stripe from 'stripe';
 import { dynamoClaimStore } from './claims';
-import { makePurchaseHandler } from './handler';
+import { makePurchaseHandler, type PurchaseDeps } from './handler';
 import type { PurchaseSettings } from './settings';
 
 /** What the purchase function talks to; the local run gives its own (the fake Stripe, a local secret). */
@@ -11,6 +11,7 @@ export interface PurchaseClients {
   readonly secret: () => Promise<string>;
   readonly now?: () => Date;
   readonly log?: (message: string, fields: Readonly<Record<string, unknown>>) => void;
+  readonly count?: PurchaseDeps['count'];
 }
 
 export type PurchaseHandler = ReturnType<typeof makePurchaseHandler>;

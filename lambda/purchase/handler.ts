@@ -41,6 +41,8 @@ export interface PurchaseDeps {
   readonly secret: () => Promise<string>;
   readonly now?: () => Date;
   readonly log?: (message: string, fields: Readonly<Record<string, unknown>>) => void;
+  /** One count per answered purchase attempt, by protocol and outcome (`paid`, or the MPP problem type): operations' payments by protocol. */
+  readonly count?: (dimensions: { readonly protocol: 'mpp'; readonly outcome: 'paid' | MppProblem }) => void;
 }
 
 /** What the 402 body adds to the problem: the refusal's MPP type, and the offer(s) with their purchase URLs. */
@@ -65,6 +67,7 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
   const { agents } = settings;
   const now = deps.now ?? ((): Date => new Date());
   const log = deps.log ?? ((): void => undefined);
+  const count = deps.count ?? ((): void => undefined);
   const cors = { 'Access-Control-Allow-Origin': settings.corsAllowOrigin, 'Access-Control-Expose-Headers': `WWW-Authenticate,${PAYMENT_RECEIPT_HEADER}` };
   const packById = (id: string | undefined): AgentPack | undefined => agents.packs.find((p) => p.id === id);
 
@@ -129,6 +132,7 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
     }
     const refuse = (refused: Refused, pack?: AgentPack): APIGatewayProxyResult => {
       log('purchase refused', { problem: refused.problem, offer: pack?.id ?? requested });
+      count({ protocol: 'mpp', outcome: refused.problem });
       return challengeAnswer(secret, pack === undefined ? agents.packs : [pack], refused, base, bearer !== undefined, at);
     };
 
@@ -184,6 +188,7 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
         const charged = await charge(stripe, { pack, spt: p.spt, challengeId, customerId });
         if (charged instanceof Refused) {
           await deps.claims.record(challengeId, { state: 'failed' }, at);
+          count({ protocol: 'mpp', outcome: charged.problem });
           return challengeAnswerFor(secret, pack, charged, at, !p.keyless);
         }
         paymentIntent = charged;
@@ -203,6 +208,7 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
     }
     await deps.claims.record(challengeId, { state: 'done', ...(key === undefined ? {} : { keyId: key.keyId }) }, at);
     log('purchase paid', { offer: pack.id, customerId, paymentIntent, newKey: key !== undefined });
+    count({ protocol: 'mpp', outcome: 'paid' });
     const receipt = serializeReceipt({ method: 'stripe', reference: paymentIntent, status: 'success', timestamp: at.toISOString(), externalId: pack.id });
     return {
       statusCode: 200,

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { once, readSecretString } from '../shared/aws/secrets';
 import { lazyStripe } from '../shared/aws/stripe';
-import { createObservability } from '../shared/observability';
+import { countOne, createObservability } from '../shared/observability';
 import { composePurchase } from './compose';
 import { loadPurchaseSettings } from './settings';
 
@@ -10,7 +10,7 @@ import { loadPurchaseSettings } from './settings';
 const settings = loadPurchaseSettings(process.env);
 const secretsManager = new SecretsManagerClient({});
 const { stripeApiKeySecretId } = settings;
-const { logger } = createObservability('tollgate-purchase');
+const { logger, metrics } = createObservability('tollgate-purchase');
 
 // Each secret is read at first use, once per instance; a failed read is not kept (the next request reads again).
 export const handler = composePurchase(settings, {
@@ -19,4 +19,6 @@ export const handler = composePurchase(settings, {
   stripe: stripeApiKeySecretId === undefined ? () => Promise.resolve(undefined) : lazyStripe(secretsManager, stripeApiKeySecretId, { maxNetworkRetries: 2, timeout: 8000 }),
   secret: once(() => readSecretString(secretsManager, settings.agentSecretId)),
   log: (message, fields) => logger.info(message, { ...fields }),
+  // Payments by protocol and outcome: AgentPurchases{protocol, outcome} in the Tollgate namespace.
+  count: (dimensions) => countOne(metrics, 'AgentPurchases', dimensions),
 });

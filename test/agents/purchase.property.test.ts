@@ -27,6 +27,8 @@ describe('purchases are exactly once', () => {
   let stripe: Stripe;
   let handler: PurchaseHandler;
   let clock = Date.now();
+  /** AgentPurchases{protocol, outcome}, as operations count them. */
+  const counted: string[] = [];
   const settings = (): ReturnType<typeof purchaseSettingsFor> & object => purchaseSettingsFor(config, tables.names, built.routes, 'Sample')!;
   const pack = config.creditPacks[0]!;
   const event = (credential: string): APIGatewayProxyEvent => ({ httpMethod: 'POST', path: '/tollgate/purchase', headers: { Authorization: credential }, queryStringParameters: { offer: pack.id }, requestContext: { domainName: '127.0.0.1', stage: 'prod' } }) as unknown as APIGatewayProxyEvent;
@@ -39,7 +41,7 @@ describe('purchases are exactly once', () => {
     tables = await freshTables('agents-property');
     local = await startLocalStripe({ catalog: portalCatalog(config), pages: { checkout: (id) => id, billingPortal: (id) => id } });
     stripe = local.client({});
-    handler = composePurchase(settings(), { dynamodb: tables.client, stripe: () => Promise.resolve(stripe), secret: () => Promise.resolve(SECRET), now: () => new Date(clock) });
+    handler = composePurchase(settings(), { dynamodb: tables.client, stripe: () => Promise.resolve(stripe), secret: () => Promise.resolve(SECRET), now: () => new Date(clock), count: (d) => counted.push(`${d.protocol}:${d.outcome}`) });
   });
   afterAll(async () => {
     tables.client.destroy();
@@ -48,6 +50,7 @@ describe('purchases are exactly once', () => {
 
   it('charges once and grants once for 8 identical credentials at once', async () => {
     const before = intents().length;
+    counted.length = 0;
     const credential = await freshCredential();
     const answers = await Promise.all(Array.from({ length: 8 }, () => handler(event(credential))));
     expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 402, 402, 402, 402, 402, 402, 402]);
@@ -55,6 +58,7 @@ describe('purchases are exactly once', () => {
     expect(intents().length - before).toBe(1);
     expect((await readCustomer(tables.client, tables.names.customers, paid.customerId))?.credits).toBe(pack.credits);
     for (const refused of answers.filter((a) => a.statusCode === 402)) expect(JSON.parse(refused.body).type).toBe('https://paymentauth.org/problems/invalid-challenge');
+    expect(counted.sort()).toEqual(['mpp:invalid-challenge', 'mpp:invalid-challenge', 'mpp:invalid-challenge', 'mpp:invalid-challenge', 'mpp:invalid-challenge', 'mpp:invalid-challenge', 'mpp:invalid-challenge', 'mpp:paid']);
   });
 
   it('refuses an honest challenge once it has expired (payment-expired), and charges nothing', async () => {
