@@ -256,6 +256,11 @@ function secured(operations: readonly OperationInfo[]): RouteRule[] {
   return routes;
 }
 
+/** One of tollgate's own operations, integrated with one of its functions (Lambda proxy). */
+function ownOperation(operationId: string, summary: string, responses: Record<string, unknown>, uri: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { operationId, summary, ...extra, responses, 'x-amazon-apigateway-integration': lambdaProxy(uri) };
+}
+
 export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   const read = readOperations(options.document);
   const { source } = read;
@@ -264,12 +269,7 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   const operations = options.usageUri === undefined ? read.operations : [...read.operations, USAGE_OPERATION];
   if (options.usageUri !== undefined) {
     document.paths[USAGE_PATH] = {
-      get: {
-        operationId: 'tollgateUsage',
-        summary: "The caller's plan, billing period, usage, limit, remaining units and credits. Any valid API key.",
-        responses: { '200': { description: 'The usage of the calling customer.' } },
-        'x-amazon-apigateway-integration': lambdaProxy(options.usageUri),
-      },
+      get: ownOperation('tollgateUsage', "The caller's plan, billing period, usage, limit, remaining units and credits. Any valid API key.", { '200': { description: 'The usage of the calling customer.' } }, options.usageUri),
     };
   }
 
@@ -320,21 +320,16 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
 
   if (options.purchaseUri !== undefined) {
     document.paths[PURCHASE_PATH] = {
-      post: {
-        operationId: 'tollgatePurchase',
-        summary: 'Buy a credit pack over MPP (docs/agents.md). No authorizer: a 402 with a challenge, then the credential; an API key in Authorization tops up its customer.',
-        parameters: [{ name: 'offer', in: 'query', required: true, schema: { type: 'string' } }],
-        responses: { '200': { description: 'Paid: the credits, and a new key when none was presented.' }, '402': { description: 'A challenge to pay, or why the credential was refused.' } },
-        'x-amazon-apigateway-integration': lambdaProxy(options.purchaseUri),
-      },
+      post: ownOperation(
+        'tollgatePurchase',
+        'Buy a credit pack over MPP (docs/agents.md). No authorizer: a 402 with a challenge, then the credential; an API key in Authorization tops up its customer.',
+        { '200': { description: 'Paid: the credits, and a new key when none was presented.' }, '402': { description: 'A challenge to pay, or why the credential was refused.' } },
+        options.purchaseUri,
+        { parameters: [{ name: 'offer', in: 'query', required: true, schema: { type: 'string' } }] },
+      ),
     };
     document.paths[LLMS_TXT_PATH] = {
-      get: {
-        operationId: 'tollgateLlmsTxt',
-        summary: 'llms.txt: the API, what each paid route costs, how an agent buys a key and credits.',
-        responses: { '200': { description: 'text/markdown' } },
-        'x-amazon-apigateway-integration': lambdaProxy(options.purchaseUri),
-      },
+      get: ownOperation('tollgateLlmsTxt', 'llms.txt: the API, what each paid route costs, how an agent buys a key and credits.', { '200': { description: 'text/markdown' } }, options.purchaseUri),
     };
   }
 
