@@ -46,9 +46,11 @@ describe('a stock mppx client buys credits and spends them', () => {
     const pack = config.creditPacks[0]!;
     expect(result.purchase).toEqual({ status: 200, roundTrips: 2, receipt: true });
     expect(result.credits).toBe(pack.credits);
-    // Credits are drawn from the access log a batch later: at most a batch of overshoot, never fewer calls than bought.
+    // Never fewer calls than bought. The route is log-metered: credits are drawn a batch later and its Allow is
+    // cached for a second, so calls overshoot by what arrives meanwhile (docs/selling-by-use.md; 60 or so on a
+    // loaded machine); credits that never drained would run on to the script's 1000-call cap.
     expect(result.calls).toBeGreaterThanOrEqual(pack.credits);
-    expect(result.calls).toBeLessThan(pack.credits + 60);
+    expect(result.calls).toBeLessThan(pack.credits * 3);
     expect(result.final).toEqual({ status: 402, reason: 'credits_exhausted', offers: [pack.id] });
     expect(local.fake!.sharedPayments.paymentIntents.size).toBe(1);
   }, 120_000);
