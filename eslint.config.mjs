@@ -50,7 +50,7 @@ const cliFrom = (depth) => ({ regex: `^${depth === 0 ? '\\./' : '\\.\\./'.repeat
 const restrictCli = (...patterns) => ({ '@typescript-eslint/no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '.tollgate/', 'coverage/', 'bench/results/', 'client/dist/', 'test-artifacts/', '**/*.js', '**/*.mjs'] },
+  { ignores: ['node_modules/', 'cdk.out/', 'dist/', '.tollgate/', 'coverage/', 'bench/results/', 'client/dist/', 'test-artifacts/', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

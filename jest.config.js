@@ -16,23 +16,27 @@ const INTEGRATION = [
   'test/cli/{any-method,cli,deployed,local,parked,report,report-parity.integration,subjects,usage}.test.ts',
   'test/client/package.test.ts',
   'test/clock/clock.integration.test.ts',
+  'test/report/usage-recoveries.test.ts',
   'test/docs/readme.test.ts',
   'test/lib/{bundling,portal-docs}.test.ts',
   'test/lint/boundaries.test.ts',
   'test/local/{dynamodb-private,metering-feed,parity,scopes,server,settings,stack,subject-index,test-billing,tokens,usage}.test.ts',
-  'test/metering/{grants,handler.integration,metering.property,stripe.integration,write-attributes}.test.ts',
+  'test/mcp/{bundle,client-script,mcp.integration}.test.ts',
+  'test/metering/{grants,handler.integration,metering.property,late-units.integration,stripe.integration,windows.integration,write-attributes}.test.ts',
   'test/observability/log-hygiene.test.ts',
-  'test/portal/{handler,settings}.test.ts',
+  'test/portal/{gateway,handler,settings,writes}.test.ts',
+  'test/report/cost.test.ts',
   'test/scripts/vendor.integration.test.ts',
   'test/shared/aws/flush-coordinator.test.ts',
   'test/shared/customers/keys.test.ts',
-  'test/stack/{app-entry,bindings,clock,configuration,issuers,metering,operations,scale,tollgate-stack}.test.ts',
+  'test/stack/{app-entry,bindings,clock,configuration,construct,custom-domain,issuers,mcp,metering,operations,scale,tollgate-stack}.test.ts',
   'test/webhook/{checkout-link,flows,grants,ordering.property,parking,payment-state,refetch,signature,usage}.test.ts',
 ];
 const E2E = [
   'test/bench/smoke.test.ts',
+  'test/package/pack.test.ts',
   'test/browser/portal.test.ts',
-  'test/local/{e2e,lifecycle,operations-e2e,operator-page,reload,usage-e2e}.test.ts',
+  'test/local/{e2e,lifecycle,operations-e2e,operator-page,own-api,reload,usage-e2e}.test.ts',
 ];
 
 const inRoot = (globs) => globs.map((glob) => `<rootDir>/${glob}`);
@@ -48,6 +52,8 @@ const shared = {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
+  // A console.error or console.warn a test did not capture fails it (npm test's output stays readable).
+  setupFilesAfterEnv: ['<rootDir>/test/support/console-guard.ts'],
 };
 
 /** @type {import('jest').Config} */

@@ -1,19 +1,30 @@
 import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { SettingsError } from '../lambda/shared/settings';
-import { loadApiDocument, ApiDocumentError } from './openapi/load';
+import { ApiDocumentError } from './openapi/load';
 import { OpenApiError } from './openapi/build';
-import { ConfigError, loadConfig } from './config/tollgate-config';
+import { CONTEXT_PREFIX, ConfigError } from './config/tollgate-config';
 import { PROJECT_ROOT, STACK_NAME } from './contract';
-import { TollgateStack } from './tollgate-stack';
+import { TOLLGATE_PROP_NAMES, TollgateStack, type TollgateProps } from './tollgate';
 
-/** The CDK app: configuration from context, the stack, and cdk-nag's AwsSolutions checks. */
+/**
+ * A Tollgate's props from the `tollgate:*` context keys (cdk.json, -c), as they are: the construct
+ * validates them as it validates any user's. Other keys are left alone, as before the construct.
+ */
+export function contextProps(context: Readonly<Record<string, unknown>>): TollgateProps {
+  const props: Record<string, unknown> = { openApiDocument: 'api/openapi.json', projectRoot: PROJECT_ROOT };
+  for (const name of TOLLGATE_PROP_NAMES) {
+    const value = context[CONTEXT_PREFIX + name];
+    if (value !== undefined && name !== 'projectRoot' && name !== 'apiName') props[name] = value;
+  }
+  return props as unknown as TollgateProps;
+}
+
+/** The CDK app: one user of the Tollgate construct, its props from context, and cdk-nag's AwsSolutions checks. */
 export function createApp(props: AppProps = {}): { app: App; stack: TollgateStack } {
   const app = new App(props);
-  const config = loadConfig((key) => app.node.tryGetContext(key));
   const stack = new TollgateStack(app, STACK_NAME, {
-    config,
-    apiDocument: loadApiDocument(config.openApiDocument, PROJECT_ROOT),
+    tollgate: contextProps(app.node.getAllContext() as Readonly<Record<string, unknown>>),
     description: 'tollgate: Stripe-aware paywall for an API Gateway REST API',
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

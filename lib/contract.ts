@@ -18,6 +18,7 @@ export const STACK_OUTPUTS = {
   customersTableName: 'CustomersTableName',
   apiKeysTableName: 'ApiKeysTableName',
   eventsTableName: 'EventsTableName',
+  usageTableName: 'UsageTableName',
   restApiId: 'RestApiId',
   stageName: 'StageName',
 } as const;

@@ -1,5 +1,7 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as logsDestinations from 'aws-cdk-lib/aws-logs-destinations';
@@ -24,6 +26,9 @@ export const METERING_ACTIONS = {
   customers: [...METERING_CUSTOMER_READS, ...METERING_CUSTOMER_WRITES],
   // The ledger entry (Put in the transaction, Get on a redelivery, Update when reported) and parked batches.
   events: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  // A delivery's buffer items (Put with the window's ConditionCheck), the window's close (Update), its
+  // read (Query), the watermark (Get, Update).
+  usage: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query'],
 } as const;
 export const METERING_DEAD_LETTER_ACTIONS = { events: ['dynamodb:PutItem'] } as const;
 
@@ -34,6 +39,8 @@ export interface MeteringProps {
   /** The authorizer's route table (costs, strict, meters) and the plans. */
   readonly routes: readonly RouteRule[];
   readonly plans: Plans;
+  /** Usage windows' length (lambda/metering/window.ts); 0: none. */
+  readonly windowSeconds: number;
   /** @default - reporting to Stripe meters off */
   readonly stripeApiKey?: secretsmanager.ISecret;
   /** Days the functions' log groups keep their logs. @default 30 */
@@ -79,14 +86,23 @@ export class Metering extends Construct {
       // Retries with backoff on contention and on Stripe 429s fit well inside.
       timeout: Duration.seconds(60),
       ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrency }),
-      environment: meteringEnvironment({ routes: props.routes, plans: props.plans }),
+      environment: meteringEnvironment({ routes: props.routes, plans: props.plans, windowSeconds: props.windowSeconds }),
     });
     tables.bind(this.function, {
       // Its writes touch the usage counters and nothing else of the customer record (a bug or a forged
       // batch cannot change a subscription, a key or an entitlement): IAM checks every attribute named.
       customers: [...METERING_CUSTOMER_READS, { actions: METERING_CUSTOMER_WRITES, attributes: METERING_WRITE_ATTRIBUTES }],
       events: METERING_ACTIONS.events,
+      usage: METERING_ACTIONS.usage,
     });
+    if (props.windowSeconds > 0) {
+      // Each minute, the windows that closed are summed (EventBridge's finest rate).
+      new events.Rule(this, 'WindowSchedule', {
+        description: 'tollgate metering: sums the usage windows that closed, once a minute',
+        schedule: events.Schedule.rate(Duration.minutes(1)),
+        targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0 })],
+      });
+    }
     if (props.stripeApiKey !== undefined) bindSecret(this.function, props.stripeApiKey, ENV.stripeApiKeySecretId);
     this.function.configureAsyncInvoke({
       retryAttempts: 2,

@@ -10,6 +10,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { METERING_METRICS, METRICS, SERVICES } from '../lambda/shared/metrics';
 import { METRICS_NAMESPACE } from '../lambda/shared/observability';
+import { MCP_TOOL_CALL_METRIC } from '../lambda/mcp/call';
 import { DASHBOARD_QUERIES, REPORT_QUERIES, reportQueryPrefix, type ReportQueryName } from './report/queries';
 import type { OperationsConfig } from './config/operations';
 
@@ -20,6 +21,8 @@ export interface OperationsProps {
   readonly authorizer: lambda.IFunction & { readonly logGroup: logs.ILogGroup };
   readonly webhook: lambda.IFunction & { readonly logGroup: logs.ILogGroup };
   readonly clock: lambda.IFunction & { readonly logGroup: logs.ILogGroup };
+  /** The MCP endpoint, when the document marks operations for it. @default - none */
+  readonly mcp?: lambda.IFunction & { readonly logGroup: logs.ILogGroup };
 }
 
 /** Metrics derived from log lines by metric filters (the access log and the webhook's log). */
@@ -228,7 +231,8 @@ export class Operations extends Construct {
 
   /** The saved Logs Insights queries `tollgate report` runs (lib/report/queries.ts). */
   private saveReportQueries(props: OperationsProps): void {
-    const queryLogGroup = { access: props.accessLogs, webhook: props.webhook.logGroup } as const;
+    // Without an MCP endpoint its query still exists (the CLI runs them all), on a group where it finds nothing.
+    const queryLogGroup = { access: props.accessLogs, webhook: props.webhook.logGroup, mcp: props.mcp?.logGroup ?? props.accessLogs } as const;
     for (const [name, { logGroup, query }] of Object.entries(REPORT_QUERIES) as Array<[ReportQueryName, (typeof REPORT_QUERIES)[ReportQueryName]]>) {
       new logs.CfnQueryDefinition(this, `Report${name[0]!.toUpperCase()}${name.slice(1)}Query`, {
         name: `${reportQueryPrefix(props.restApiId)}${name}`,
@@ -305,6 +309,7 @@ export class Operations extends Construct {
       accessLogTable('Top customers by 402s', DASHBOARD_QUERIES.topDeniedCustomers),
       accessLogTable('5xx by source (access log)', DASHBOARD_QUERIES.serverErrorsBySource),
     );
+    dashboard.addWidgets(graph('MCP tool calls by tool and outcome', [search(`{${METRICS_NAMESPACE},outcome,service,tool} MetricName="${MCP_TOOL_CALL_METRIC}"`, '')], { stacked: true, width: 24 }));
     dashboard.addWidgets(
       graph('Metering: calls counted, units reported to Stripe', [
         powertools(METERING_METRICS.unitsCounted, SERVICES.metering).with({ label: 'counted' }),

@@ -9,14 +9,32 @@ import { SUBJECT_ATTRIBUTE, SUBJECT_INDEX } from '../lambda/shared/customers/sub
 /** A DynamoDB API action, as IAM names it. */
 export type DynamoAction = `dynamodb:${string}`;
 
-/** Actions allowed only when every attribute they touch is one of `attributes` (IAM's dynamodb:Attributes). */
-export interface AttributeScopedActions {
+/**
+ * Actions allowed only on some items or attributes: every attribute they name is one of `attributes`
+ * (IAM's dynamodb:Attributes), the item's partition key is one of `leadingKeys` (dynamodb:LeadingKeys).
+ * A pattern with `*` matches any run of characters (`key_*`, `checkout#*`).
+ */
+export interface ScopedActions {
   readonly actions: readonly DynamoAction[];
-  readonly attributes: readonly string[];
+  readonly attributes?: readonly string[];
+  readonly leadingKeys?: readonly string[];
 }
 
-/** What a function does on each table it uses: actions on the whole item, or actions scoped to attributes. */
-export type TableAccess = { readonly [K in TableKey]?: readonly (DynamoAction | AttributeScopedActions)[] };
+/** What a function does on each table it uses: actions on the whole table, or actions scoped to items or attributes. */
+export type TableAccess = { readonly [K in TableKey]?: readonly (DynamoAction | ScopedActions)[] };
+
+/** One condition per scope: StringLike only where a pattern needs it, so an exact list stays exact. */
+function scopeConditions(scoped: ScopedActions): Record<string, Record<string, string[]>> {
+  const conditions: Record<string, Record<string, string[]>> = {};
+  const add = (key: string, values: readonly string[] | undefined): void => {
+    if (values === undefined) return;
+    const operator = values.some((v) => v.includes('*')) ? 'ForAllValues:StringLike' : 'ForAllValues:StringEquals';
+    conditions[operator] = { ...conditions[operator], [key]: [...values] };
+  };
+  add('dynamodb:Attributes', scoped.attributes);
+  add('dynamodb:LeadingKeys', scoped.leadingKeys);
+  return conditions;
+}
 
 /**
  * The payment-state tables, from the shared definitions. Payment state is the product: every table is
@@ -26,6 +44,7 @@ export class PaymentTables extends Construct {
   public readonly customers: dynamodb.TableV2;
   public readonly apiKeys: dynamodb.TableV2;
   public readonly events: dynamodb.TableV2;
+  public readonly usage: dynamodb.TableV2;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -33,6 +52,7 @@ export class PaymentTables extends Construct {
       const definition: (typeof TABLES)[TableKey] = TABLES[key];
       return new dynamodb.TableV2(this, definition.id, {
         partitionKey: { name: definition.partitionKey, type: dynamodb.AttributeType.STRING },
+        ...('sortKey' in definition ? { sortKey: { name: definition.sortKey, type: dynamodb.AttributeType.STRING } } : {}),
         billing: dynamodb.Billing.onDemand(),
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         deletionProtection: true,
@@ -54,6 +74,7 @@ export class PaymentTables extends Construct {
     ]);
     this.apiKeys = table('apiKeys');
     this.events = table('events');
+    this.usage = table('usage');
   }
 
   /**
@@ -63,7 +84,7 @@ export class PaymentTables extends Construct {
    */
   public bind(fn: lambda.Function, access: TableAccess): Record<string, string> {
     const added: Record<string, string> = {};
-    const byKey: Record<TableKey, dynamodb.TableV2> = { customers: this.customers, apiKeys: this.apiKeys, events: this.events };
+    const byKey: Record<TableKey, dynamodb.TableV2> = { customers: this.customers, apiKeys: this.apiKeys, events: this.events, usage: this.usage };
     for (const key of Object.keys(access) as TableKey[]) {
       const table = byKey[key];
       const granted = access[key] ?? [];
@@ -71,13 +92,8 @@ export class PaymentTables extends Construct {
       added[TABLES[key].envVar] = table.tableName;
       const whole = granted.filter((entry): entry is DynamoAction => typeof entry === 'string');
       if (whole.length > 0) table.grant(fn, ...whole);
-      for (const scoped of granted.filter((entry): entry is AttributeScopedActions => typeof entry !== 'string')) {
-        iam.Grant.addToPrincipal({
-          grantee: fn,
-          actions: [...scoped.actions],
-          resourceArns: [table.tableArn],
-          conditions: { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...scoped.attributes] } },
-        });
+      for (const scoped of granted.filter((entry): entry is ScopedActions => typeof entry !== 'string')) {
+        iam.Grant.addToPrincipal({ grantee: fn, actions: [...scoped.actions], resourceArns: [table.tableArn], conditions: scopeConditions(scoped) });
       }
     }
     return added;

@@ -4,13 +4,15 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { LAMBDA_BUNDLING } from './bundling';
+import { LAMBDA_BUNDLING, prebuiltFunction } from './bundling';
 import { PROJECT_ROOT } from './contract';
 
 export interface TollgateFunctionProps {
   /** Folder under `lambda/` holding the function's `index.ts`. */
-  readonly entry: 'authorizer' | 'webhook' | 'backend' | 'clock' | 'usage' | 'metering' | 'metering-dead-letter' | 'portal' | 'purchase';
+  readonly entry: 'authorizer' | 'webhook' | 'backend' | 'clock' | 'usage' | 'metering' | 'metering-dead-letter' | 'portal' | 'mcp' | 'purchase';
   readonly description: string;
   readonly environment?: Record<string, string>;
   /** @default Duration.seconds(5) */
@@ -42,7 +44,10 @@ export class TollgateFunction extends nodejs.NodejsFunction {
       retention: (props.logRetentionDays ?? logs.RetentionDays.ONE_MONTH) as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    const prebuilt = prebuiltFunction(props.entry);
     super(scope, id, {
+      // The package ships each function bundled: no esbuild at the user's synth.
+      ...(prebuilt === undefined ? {} : { code: prebuiltCode(prebuilt, props.afterBundling), handler: 'index.handler' }),
       entry: path.join(PROJECT_ROOT, 'lambda', props.entry, 'index.ts'),
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
@@ -91,6 +96,15 @@ export class TollgateFunction extends nodejs.NodejsFunction {
       'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; tests assert no other statement uses *.',
     );
   }
+}
+
+/** A prebuilt function's folder, with `afterBundling`'s files added in a copy when it has some (the portal's assets). */
+function prebuiltCode(dir: string, afterBundling: TollgateFunctionProps['afterBundling']): lambda.Code {
+  if (afterBundling === undefined) return lambda.Code.fromAsset(dir);
+  const staged = mkdtempSync(path.join(tmpdir(), 'tollgate-function-'));
+  cpSync(dir, staged, { recursive: true });
+  afterBundling(staged);
+  return lambda.Code.fromAsset(staged);
 }
 
 /**

@@ -1,4 +1,5 @@
-import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -6,7 +7,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { deployWarnings } from './config/deploy-checks';
 import type { TollgateConfig } from './config/tollgate-config';
 import { ACCESS_LOG_FORMAT } from '../lambda/shared/access-log';
@@ -17,24 +20,31 @@ import { STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
 import { portalEnvironment } from '../lambda/portal/settings';
 import { portalCatalog } from './config/portal-catalog';
 import { writePortalAssets } from './bundling';
-import { backendTarget, buildApiDocument, configuredBuildOptions, readRoutes, routeScopesOf, type BuiltApi } from './openapi/build';
+import { backendTarget, buildApiDocument, configuredBuildOptions, readMcpCatalog, readRoutes, routeScopesOf, type BuiltApi } from './openapi/build';
+import { CATALOG_FILE, type McpCatalog } from '../lambda/mcp/catalog';
+import { mcpEnvironment } from '../lambda/mcp/settings';
 import { Operations } from './operations';
 import { assertEnvironmentFits, issuersEnvironment } from '../lambda/shared/issuers';
 import { SUBJECT_INDEX } from '../lambda/shared/customers/subjects';
-import { PaymentTables } from './payment-tables';
+import { PaymentTables, type TableAccess } from './payment-tables';
 import { Metering } from './metering';
 import { bindSecret, TollgateFunction } from './tollgate-function';
 import { PORTAL_ENV } from '../lambda/portal/settings';
+import { PORTAL_CUSTOMER_WRITE_ATTRIBUTES, PORTAL_LEDGER_PREFIXES } from '../lambda/portal/writes';
+import { RESERVATION_ATTRIBUTES } from '../lambda/shared/customers/decision-reads';
 
-export interface TollgateStackProps extends StackProps {
+/** What the resources are built from: configuration already validated (lib/tollgate.ts validates a Tollgate's props). */
+export interface TollgateResourcesProps {
   readonly config: TollgateConfig;
   /** The user's OpenAPI document (parsed), operations annotated with `x-tollgate`. */
   readonly apiDocument: unknown;
+  /** The REST API's name. @default `${id}-api` */
+  readonly apiName?: string;
 }
 
 /** The DynamoDB actions each function performs, by table: nothing more is granted. */
-// UpdateItem: a strict route's one conditional write (ADD credits -cost) instead of the GetItem.
-export const AUTHORIZER_ACTIONS = { customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] } as const;
+/** GetItem: a decision's one read; UpdateItem: a strict route's one conditional write (ADD credits -cost), on the attributes it names alone. */
+export const AUTHORIZER_ACTIONS: TableAccess = { customers: ['dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: RESERVATION_ATTRIBUTES }] };
 export const USAGE_ACTIONS = { customers: ['dynamodb:GetItem'] } as const;
 /** With an issuer whose tokens map by subject: one Query on the subject index, nothing else of the index. */
 export const AUTHORIZER_SUBJECT_ACTIONS = ['dynamodb:Query'] as const;
@@ -45,18 +55,21 @@ export const WEBHOOK_ACTIONS = {
 } as const;
 /** The clock sweeps the stage's flush outbox (lambda/shared/aws/flush-coordinator.ts). */
 export const CLOCK_ACTIONS = { events: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] } as const;
-/** lambda/portal: sign-in and account reads, key issuance and rotation (keys.ts), issuance claims (issuance.ts). */
 /** lambda/purchase: the presenting key's customer (GetItem), the credits grant and a new key (transactions), the challenge claims. */
 export const PURCHASE_ACTIONS = {
   customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   apiKeys: ['dynamodb:PutItem'],
   events: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
 } as const;
-export const PORTAL_ACTIONS = {
-  customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+/**
+ * lambda/portal: sign-in and account reads, key issuance and rotation (keys.ts) on key attributes only,
+ * and its own ledger items (issuance claims, sessions, the stage flusher's outbox and rotation limit), nothing else of the ledger.
+ */
+export const PORTAL_ACTIONS: TableAccess = {
+  customers: ['dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: PORTAL_CUSTOMER_WRITE_ATTRIBUTES }],
   apiKeys: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-  events: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-} as const;
+  events: [{ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], leadingKeys: PORTAL_LEDGER_PREFIXES.map((prefix) => `${prefix}*`) }],
+};
 
 /** API Gateway's URI for invoking a Lambda function as an integration or authorizer. */
 function invocationUri(fn: lambda.IFunction): string {
@@ -66,9 +79,10 @@ function invocationUri(fn: lambda.IFunction): string {
 /**
  * The paywalled API: a REST API from the OpenAPI builder, the Lambda authorizer that reads payment
  * state, the Stripe webhook that writes it, the sample backend, and the tables. Topology and
- * permissions only; behaviour lives in lambda/.
+ * permissions only; behaviour lives in lambda/. Users build it as a `Tollgate` (lib/tollgate.ts), which
+ * validates its props first; this repository's stack is one of them (`TollgateStack`).
  */
-export class TollgateStack extends Stack {
+export class TollgateResources extends Construct {
   public readonly api: apigateway.SpecRestApi;
   public readonly tables: PaymentTables;
   public readonly authorizer: TollgateFunction;
@@ -80,10 +94,12 @@ export class TollgateStack extends Stack {
   public readonly usage: TollgateFunction;
   /** Selling to agents (tollgate:agentPayments): the purchase route's function. */
   public readonly purchase?: TollgateFunction;
+  /** The MCP endpoint (lambda/mcp), when the document marks operations `"mcp"`. */
+  public readonly mcp?: TollgateFunction;
   public readonly built: BuiltApi;
 
-  constructor(scope: Construct, id: string, props: TollgateStackProps) {
-    super(scope, id, props);
+  constructor(scope: Construct, id: string, props: TollgateResourcesProps) {
+    super(scope, id);
     const { config } = props;
 
     for (const warning of deployWarnings(config)) Annotations.of(this).addWarningV2(warning.setting, warning.message);
@@ -116,6 +132,8 @@ export class TollgateStack extends Stack {
     this.usage = this.buildUsage(config);
     this.webhook = this.buildWebhook(config, webhookSecret, stripeApiKey);
     this.portal = this.buildPortal(config, routes, props.apiDocument, stripeApiKey);
+    const catalog = readMcpCatalog(props.apiDocument);
+    this.mcp = catalog === undefined ? undefined : this.buildMcp(config, catalog);
 
     const built = (this.built = buildApiDocument({
       document: props.apiDocument,
@@ -126,14 +144,16 @@ export class TollgateStack extends Stack {
       ...configuredBuildOptions(config),
       portalUri: invocationUri(this.portal),
       ...(this.purchase === undefined ? {} : { purchaseUri: invocationUri(this.purchase) }),
+      ...(this.mcp === undefined ? {} : { mcpUri: invocationUri(this.mcp) }),
     }));
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: config.operations.accessLogRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    this.api = this.buildApi(id, config, built, accessLogs);
+    this.api = this.buildApi(props.apiName ?? `${id}-api`, config, built, accessLogs);
     this.allowApiGatewayInvoke();
+    if (config.domainName !== undefined && config.certificateArn !== undefined) this.addCustomDomain(config.domainName, config.certificateArn, config.stageName);
 
     this.clock = this.buildClock(config);
 
@@ -143,6 +163,7 @@ export class TollgateStack extends Stack {
       accessLogs,
       routes: built.routes,
       plans: config.plans,
+      windowSeconds: config.meteringWindowSeconds,
       ...(config.reservedConcurrency === undefined ? {} : { reservedConcurrency: config.reservedConcurrency.metering }),
       ...(stripeApiKey === undefined ? {} : { stripeApiKey }),
       logRetentionDays: config.operations.functionLogRetentionDays,
@@ -157,6 +178,7 @@ export class TollgateStack extends Stack {
       authorizer: this.authorizer,
       webhook: this.webhook,
       clock: this.clock,
+      ...(this.mcp === undefined ? {} : { mcp: this.mcp }),
     });
 
     this.addOutputs(config.stageName);
@@ -238,6 +260,28 @@ export class TollgateStack extends Stack {
     return usage;
   }
 
+  /**
+   * The MCP endpoint: the marked operations as tools. No grant beyond its logs: a tool call is its
+   * route's HTTP call through this API with the caller's credential, so the authorizer decides it and
+   * the access log meters it; the function reads no table and reaches no backend by another path.
+   */
+  private buildMcp(config: TollgateConfig, catalog: McpCatalog): TollgateFunction {
+    return new TollgateFunction(this, 'Mcp', {
+      entry: 'mcp',
+      logRetentionDays: config.operations.functionLogRetentionDays,
+      description: "tollgate MCP endpoint: the API's marked operations as tools, each call sent through the API with the caller's credential",
+      // API Gateway cuts an integration at 29 s; the inner call gives up first (lambda/mcp/call.ts).
+      timeout: Duration.seconds(29),
+      memorySize: 512,
+      // Capped: each tool call holds this function for its route's whole call, so a flood of slow tool
+      // calls cannot take the account's unreserved concurrency from the portal and the backend.
+      reservedConcurrentExecutions: config.reservedConcurrency?.mcp,
+      environment: mcpEnvironment({ authorizationServers: configuredBuildOptions(config).authorizationServers ?? [], corsAllowOrigin: config.corsAllowOrigin }),
+      // The tools are too large for the 4 KB environment: a file beside the bundle, read at init.
+      afterBundling: (output) => (writeFileSync(path.join(output, CATALOG_FILE), JSON.stringify(catalog)), []),
+    });
+  }
+
   /** The Stripe webhook: verified, idempotent, order-safe payment state. */
   private buildWebhook(config: TollgateConfig, webhookSecret: secretsmanager.ISecret, stripeApiKey: secretsmanager.ISecret | undefined): TollgateFunction {
     const webhook = new TollgateFunction(this, 'StripeWebhook', {
@@ -261,9 +305,9 @@ export class TollgateStack extends Stack {
   }
 
   /** The REST API from the built document, its stage's throttles, tracing and JSON access log. */
-  private buildApi(id: string, config: TollgateConfig, built: BuiltApi, accessLogs: logs.ILogGroup): apigateway.SpecRestApi {
+  private buildApi(name: string, config: TollgateConfig, built: BuiltApi, accessLogs: logs.ILogGroup): apigateway.SpecRestApi {
     const api = new apigateway.SpecRestApi(this, 'Api', {
-      restApiName: `${id}-api`,
+      restApiName: name,
       description: 'tollgate: API paywalled by Stripe subscription state',
       apiDefinition: apigateway.ApiDefinition.fromInline(built.document),
       // Overwrite: paths removed from the document disappear from the API.
@@ -294,10 +338,27 @@ export class TollgateStack extends Stack {
     return api;
   }
 
+  /**
+   * tollgate:domainName: a regional domain name (TLS 1.2) mapped at the stage's name, so every URL the
+   * stack makes from `$context.domainName/$context.stage` (problem types, payment and portal links)
+   * works on the custom domain as on the execute-api one.
+   */
+  private addCustomDomain(domainName: string, certificateArn: string, stageName: string): void {
+    const domain = new apigateway.DomainName(this, 'CustomDomain', {
+      domainName,
+      certificate: acm.Certificate.fromCertificateArn(this, 'CustomDomainCertificate', certificateArn),
+      endpointType: apigateway.EndpointType.REGIONAL,
+      securityPolicy: apigateway.SecurityPolicy.TLS_1_2,
+    });
+    new apigateway.BasePathMapping(this, 'CustomDomainMapping', { domainName: domain, restApi: this.api, stage: this.api.deploymentStage, basePath: stageName });
+    new CfnOutput(this, 'CustomDomainUrl', { value: `https://${domainName}/${stageName}/`, description: 'Base URL of the paywalled API on the custom domain' });
+    new CfnOutput(this, 'CustomDomainTarget', { value: domain.domainNameAliasDomainName, description: 'Point a DNS CNAME (or Route 53 alias) for the custom domain at this name' });
+  }
+
   /** SpecRestApi adds no invoke permissions: the integrations' and the authorizer's. */
   private allowApiGatewayInvoke(): void {
     const apiGateway = new iam.ServicePrincipal('apigateway.amazonaws.com');
-    for (const [name, fn] of [['Backend', this.backend], ['Webhook', this.webhook], ['Usage', this.usage], ['Portal', this.portal], ['Purchase', this.purchase]] as const) {
+    for (const [name, fn] of [['Backend', this.backend], ['Webhook', this.webhook], ['Usage', this.usage], ['Portal', this.portal], ['Mcp', this.mcp], ['Purchase', this.purchase]] as const) {
       fn?.addPermission(`ApiInvoke${name}`, { principal: apiGateway, sourceArn: this.api.arnForExecuteApi() });
     }
     this.authorizer.addPermission('ApiInvokeAuthorizer', {
@@ -360,6 +421,7 @@ export class TollgateStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.customersTableName, { value: this.tables.customers.tableName });
     new CfnOutput(this, STACK_OUTPUTS.apiKeysTableName, { value: this.tables.apiKeys.tableName });
     new CfnOutput(this, STACK_OUTPUTS.eventsTableName, { value: this.tables.events.tableName });
+    new CfnOutput(this, STACK_OUTPUTS.usageTableName, { value: this.tables.usage.tableName });
     new CfnOutput(this, STACK_OUTPUTS.restApiId, { value: this.api.restApiId });
     new CfnOutput(this, STACK_OUTPUTS.stageName, { value: stageName });
   }
@@ -415,3 +477,6 @@ export class TollgateStack extends Stack {
     ack(this.api, 'AwsSolutions-COG4', 'Callers authenticate with tollgate API keys through the Lambda authorizer, not Cognito.');
   }
 }
+
+// This repository's stack, with one Tollgate in it: lib/tollgate.ts (a type, so no import cycle at run time).
+export type { TollgateStack, TollgateStackProps } from './tollgate';

@@ -11,6 +11,7 @@ import { freshBenchTables } from '../lib/authorizer';
 import { countRequests } from '../lib/request-counter';
 import { exactMeasure, percentile, summarize } from '../lib/stats';
 import type { Figure, FigureContext, Measure } from '../lib/types';
+import { quietHandlers } from '../lib/quiet-sdk';
 
 /**
  * B12: a month-end storm, simulated on the real handlers and DynamoDB Local through the local gateway,
@@ -67,8 +68,7 @@ export const figure: Figure = {
   id: 'B12',
   title: 'month-end storm: control-plane calls, cache hit ratio and payment → access, simulated',
   async run(context) {
-    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    quietHandlers();
     const scale = SCALES[context.mode];
     const loaded = loadProjectConfig(context.root);
     // The stage's own throttle high enough for the simulated traffic; the webhook's as deployed.

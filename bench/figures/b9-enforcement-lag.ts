@@ -8,6 +8,7 @@ import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import { freshBenchTables } from '../lib/authorizer';
 import { exactMeasure, summarize } from '../lib/stats';
 import type { Figure, Measure } from '../lib/types';
+import { quietHandlers } from '../lib/quiet-sdk';
 
 const CLIENTS = 8;
 /** Units left in the period when the clients start. */
@@ -31,8 +32,7 @@ export const figure: Figure = {
   title: 'enforcement lag (quota crossed → first 402) / 2 s goal',
   async run(context) {
     // As npm start runs the handlers: metrics off, only warnings and errors logged (to the discarded stdout).
-    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    quietHandlers();
     const config = loadProjectConfig(context.root);
     const built = buildLocalDocument(config, context.root);
     const plan = config.plans.sample_metered;

@@ -29,5 +29,7 @@ export async function loadFigure(id: FigureId): Promise<Figure> {
       return (await import('./b12-storm')).figure;
     case 'B13':
       return (await import('./b13-agents')).figure;
+    case 'B14':
+      return (await import('./b14-mcp')).figure;
   }
 }

@@ -27,6 +27,13 @@ export interface CustomerUsage {
   readonly refunds: ReadonlyMap<string, number>;
   /** Newest log timestamp of a counted call (ms): the time usage is reported to Stripe at. */
   readonly lastCallAt: number;
+  /**
+   * The least the authorizer said the customer had left (quota and credits, in units) on a counted call:
+   * `unlimited` when nothing the calls drew on can run out (an unlimited plan, overage billed); absent
+   * when a counted line did not say (treated as near). Metering writes a customer near its limit at once
+   * and sums the others over a window (window.ts).
+   */
+  readonly headroom?: number | 'unlimited';
 }
 
 /** Units by the route's own Stripe meter ('' for routes without one). */
@@ -55,6 +62,9 @@ interface MutableUsage {
   prepaid: number;
   refunds: Map<string, number>;
   lastCallAt: number;
+  headroom?: number | 'unlimited';
+  /** A counted line said nothing of its headroom. */
+  unknownHeadroom?: boolean;
 }
 
 const add = (units: Map<string, number>, meter: string, n: number): void => {
@@ -113,6 +123,9 @@ export function aggregateBatch(events: readonly LogEvent[], routeOf: RouteLookup
     }
     if (!succeeded || route === undefined || route.cost === 0) continue;
     const usage = usageOf(customerId);
+    const headroom = line.headroom === UNLIMITED ? UNLIMITED : wholeUnits(line.headroom);
+    if (headroom === undefined) usage.unknownHeadroom = true;
+    else usage.headroom = leastHeadroom(usage.headroom, headroom);
     const periodEnd = wholeUnits(line.periodEnd);
     const meter = route.meter ?? '';
     if (periodEnd === undefined) add(usage.unperiodic, meter, route.cost);
@@ -124,7 +137,20 @@ export function aggregateBatch(events: readonly LogEvent[], routeOf: RouteLookup
     usage.lastCallAt = Math.max(usage.lastCallAt, event.timestamp);
     countedCalls += 1;
   }
+  for (const usage of customers.values()) {
+    // One line that did not say is enough to treat the customer as near its limit.
+    if (usage.unknownHeadroom === true) delete usage.headroom;
+    delete usage.unknownHeadroom;
+  }
   return { customers, skipped, countedCalls };
+}
+
+export const UNLIMITED = 'unlimited';
+
+/** The lesser of two headrooms (absent: none said yet). */
+export function leastHeadroom(a: number | 'unlimited' | undefined, b: number | 'unlimited'): number | 'unlimited' {
+  if (a === undefined || a === UNLIMITED) return b;
+  return b === UNLIMITED ? a : Math.min(a, b);
 }
 
 export const totalUnits = (units: MeterUnits): number => [...units.values()].reduce((a, b) => a + b, 0);

@@ -3,6 +3,7 @@ import type { Observability } from '../shared/observability';
 import { makeMeteringHandler } from './handler';
 import type { MeteringSettings } from './settings';
 import { DynamoMeteringStore } from './store';
+import { DynamoWindowStore } from './window-store';
 import type { MeterReporter } from './stripe-meter';
 
 /** What metering talks to; the local run, the CLI's replay and the bench give their own. */
@@ -22,6 +23,8 @@ export function composeMetering(settings: MeteringSettings, clients: MeteringCli
   return makeMeteringHandler({
     store: new DynamoMeteringStore(clients.dynamodb, { customers: settings.customersTable, events: settings.eventsTable }),
     rules: settings.rules,
+    windows: new DynamoWindowStore(clients.dynamodb, settings.usageTable),
+    window: settings.window,
     reporter: clients.reporter,
     now: clients.now,
     observability: clients.observability,

@@ -6,6 +6,8 @@ import { routeLookup, type MeteringRules } from './rules';
 import { settleUsage } from './settle';
 import { ledgerId, MAX_REFUNDS_PER_WRITE, type LedgerEntry, type MeteringStore, type MeterReport, type ReportRecord } from './store';
 import { reportIdentifier, type MeterReporter } from './stripe-meter';
+import { chunkUsage, decodeUsage, DEFAULT_WINDOW, isNearLimit, mergeUsage, newestClosable, shardOf, windowOf, type WindowSettings } from './window';
+import type { WindowStore } from './window-store';
 
 /**
  * The metering function: a CloudWatch Logs subscription delivers the stage's access log in batches;
@@ -40,10 +42,14 @@ export interface MeteringDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Customers written at once. @default 8 */
   readonly concurrency?: number;
+  /** Where customers far from a limit are summed over a window; absent: every customer is written per delivery. */
+  readonly windows?: WindowStore;
+  /** @default DEFAULT_WINDOW */
+  readonly window?: WindowSettings;
 }
 
 export interface MeteringResult {
-  readonly outcome: 'applied' | 'ignored' | 'undecodable' | 'parked';
+  readonly outcome: 'applied' | 'ignored' | 'undecodable' | 'parked' | 'summed';
   readonly batchId?: string;
   readonly customers: number;
   readonly countedCalls: number;
@@ -51,10 +57,22 @@ export interface MeteringResult {
   readonly applied: number;
   readonly duplicates: number;
   readonly unknownCustomers: number;
+  /** Customers of this delivery buffered in a window, to be written once the window is summed. */
+  readonly windowed?: number;
+  /** Windows summed (a scheduled run). */
+  readonly windows?: number;
 }
 
 /** An event to meter: a subscription delivery, or the dead-letter record of one (its requestPayload). */
 export type MeteringEvent = unknown;
+
+/** A short exponential backoff with jitter, between attempts of one write. */
+const backoffMs = (attempt: number): number => Math.min(1000, 20 * 2 ** attempt) * (0.5 + Math.random() / 2);
+
+/** Windows one scheduled run sums at most (an hour of 60-s windows). */
+const MAX_WINDOWS_PER_RUN = 60;
+/** How far back the first run ever looks: deliveries since the deploy, which ran a minute before. */
+const FIRST_RUN_WINDOWS = 10;
 
 const EMPTY = { customers: 0, countedCalls: 0, applied: 0, duplicates: 0, unknownCustomers: 0 } as const;
 
@@ -94,24 +112,34 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
     await completeEntry({ ...deps, logger, metrics }, entry);
   };
 
-  const meterCustomer = async (batch: string, usage: CustomerUsage, part: number): Promise<'applied' | 'duplicate' | 'unknown'> => {
+  /** Writes one customer's part of a batch, or (`window`) its sum over a window. */
+  const meterCustomer = async (batch: string, usage: CustomerUsage, part: number, window?: number): Promise<'applied' | 'duplicate' | 'unknown'> => {
     const id = ledgerId(batch, usage.customerId, part);
     let current = usage;
     for (let attempt = 1; ; attempt += 1) {
       try {
         const state = await deps.store.read(usage.customerId);
         if (state === undefined) return 'unknown';
+        if (window !== undefined && state.meteredWindow !== undefined && state.meteredWindow >= window) return 'duplicate';
         const settlement = settleUsage({ ...state, subscriptions: Object.values(state.subscriptions) }, current, deps.rules.plans);
+        const calledAt = Math.floor((current.lastCallAt > 0 ? current.lastCallAt : now().getTime()) / 1000);
         const reports: MeterReport[] = [...settlement.billed].map(([eventName, value]) => ({
           eventName,
           value,
           identifier: reportIdentifier(batch, usage.customerId, eventName),
-          timestamp: Math.floor((current.lastCallAt > 0 ? current.lastCallAt : now().getTime()) / 1000),
+          timestamp: calledAt,
         }));
+        const previous = settlement.billedPrevious;
+        if (previous !== undefined) {
+          // Units of the period that ended: reported at a time inside it, so they land on its invoice.
+          for (const [eventName, value] of previous.billed) {
+            reports.push({ eventName, value, identifier: reportIdentifier(batch, usage.customerId, `${eventName}@${previous.periodEnd}`), timestamp: Math.min(calledAt, previous.periodEnd - 1) });
+          }
+        }
         const outcome = await deps.store.apply({
           ledgerId: id,
           customerId: usage.customerId,
-          usage: settlement,
+          usage: window === undefined ? settlement : { ...settlement, window },
           refunds: [...current.refunds.keys()],
           reports,
           now: now(),
@@ -135,12 +163,90 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
       } catch (err) {
         if (attempt >= maxAttempts) throw err;
         if (!(err instanceof ConflictError)) logger.warn('metering write failed, retrying', { attempt, error: err instanceof Error ? err.name : 'unknown' });
-        await sleep(Math.min(1000, 20 * 2 ** attempt) * (0.5 + Math.random() / 2));
+        await sleep(backoffMs(attempt));
       }
     }
   };
 
+  const windowSettings = deps.window ?? DEFAULT_WINDOW;
+  const windows = windowSettings.seconds > 0 ? deps.windows : undefined;
+
+  /** Applies each customer's usage of one batch (or window) in a pool; returns the counts and the failures. */
+  const applyAll = async (batch: string, customers: readonly CustomerUsage[], window?: number) => {
+    let applied = 0;
+    let duplicates = 0;
+    let unknownCustomers = 0;
+    const failures: string[] = [];
+    const work = customers.flatMap((u) => parts(u).map((p, i) => ({ usage: p, part: i })));
+    await inPool(work, deps.concurrency ?? 8, async ({ usage: u, part }) => {
+      try {
+        const result = await meterCustomer(batch, u, part, window);
+        if (result === 'applied') applied += 1;
+        else if (result === 'duplicate') duplicates += 1;
+        else unknownCustomers += 1;
+      } catch (err) {
+        failures.push(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+      }
+    });
+    count('MeteringUnknownCustomers', unknownCustomers);
+    return { applied, duplicates, unknownCustomers, failures };
+  };
+
+  /** Buffers the customers far from a limit in the batch's window; what cannot be buffered (the window closed) is returned, to be written at once. */
+  const bufferFar = async (batch: string, oldest: number, far: readonly CustomerUsage[]): Promise<readonly CustomerUsage[]> => {
+    if (windows === undefined || far.length === 0) return far;
+    const window = windowOf(oldest, windowSettings.seconds);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const outcome = await windows.buffer(window, shardOf(batch, windowSettings.shards), batch, chunkUsage(far), now());
+        if (outcome === 'closed') count('MeteringLateDeliveries', 1);
+        return outcome === 'closed' ? far : [];
+      } catch (err) {
+        // Retried with the same keys: a write that landed although its answer was lost is found as a duplicate.
+        if (attempt >= maxAttempts) throw err;
+        await sleep(backoffMs(attempt));
+      }
+    }
+  };
+
+  /** A scheduled run: every window that closed since the last run, summed per customer and written once. */
+  const sumWindows = async (): Promise<MeteringResult> => {
+    if (windows === undefined) return { outcome: 'ignored', ...EMPTY };
+    const { seconds, shards } = windowSettings;
+    const newest = newestClosable(now().getTime(), windowSettings);
+    let window = ((await windows.watermark()) ?? newest - FIRST_RUN_WINDOWS * seconds) + seconds;
+    const totals = { customers: 0, applied: 0, duplicates: 0, unknownCustomers: 0, windows: 0 };
+    for (; window <= newest && totals.windows < MAX_WINDOWS_PER_RUN; window += seconds) {
+      await windows.close(window);
+      const byCustomer = new Map<string, CustomerUsage>();
+      for (const chunk of await windows.read(window, shards)) {
+        const { usage, dropped } = decodeUsage(chunk);
+        count('MeteringBufferEntriesUndecodable', dropped);
+        for (const u of usage) {
+          const before = byCustomer.get(u.customerId);
+          byCustomer.set(u.customerId, before === undefined ? u : mergeUsage(before, u));
+        }
+      }
+      const result = await applyAll(`window-${window}`, [...byCustomer.values()], window);
+      totals.customers += byCustomer.size;
+      totals.applied += result.applied;
+      totals.duplicates += result.duplicates;
+      totals.unknownCustomers += result.unknownCustomers;
+      if (result.failures.length > 0) {
+        // Not advanced: the next run sums this window again, and the ledger applies only what is missing.
+        logger.error('metering window not summed, retried next run', { window, failedCustomers: result.failures.length, error: result.failures[0] });
+        countOne(metrics, 'MeteringWindowsRetried', {});
+        break;
+      }
+      await windows.advance(window);
+      totals.windows += 1;
+    }
+    if (totals.windows > 0) logger.info('metering windows summed', { ...totals, through: window - seconds });
+    return { outcome: 'summed', countedCalls: 0, ...totals };
+  };
+
   return async (event) => {
+    if (isScheduledEvent(event)) return sumWindows();
     // The dead-letter record of a failed asynchronous invocation carries the original event.
     const delivered = isSubscriptionEvent(event) ? event : isDeadLetterRecord(event) ? event.requestPayload : event;
     let batch: LogsBatch;
@@ -167,23 +273,25 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
       reportingOffSaid = true;
       logger.info('stripe meter reporting is off: no Stripe API key configured; billed units are kept in the ledger');
     }
-    let applied = 0;
-    let duplicates = 0;
-    let unknownCustomers = 0;
+    const stamps = batch.logEvents.map((e) => e.timestamp);
+    const oldest = stamps.length === 0 ? now().getTime() : Math.min(...stamps);
+    const span = stamps.length === 0 ? 0 : Math.max(...stamps) - oldest;
+    const near: CustomerUsage[] = [];
+    const far: CustomerUsage[] = [];
+    for (const u of usage.customers.values()) (windows === undefined || isNearLimit(u, span, windowSettings) ? near : far).push(u);
     const failures: string[] = [];
-    const work = [...usage.customers.values()].flatMap((u) => parts(u).map((p, i) => ({ usage: p, part: i })));
-    await inPool(work, deps.concurrency ?? 8, async ({ usage: u, part }) => {
-      try {
-        const result = await meterCustomer(id, u, part);
-        if (result === 'applied') applied += 1;
-        else if (result === 'duplicate') duplicates += 1;
-        else unknownCustomers += 1;
-      } catch (err) {
-        failures.push(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
-      }
-    });
-    count('MeteringUnknownCustomers', unknownCustomers);
-    const summary = { batchId: id, customers: usage.customers.size, countedCalls: usage.countedCalls, applied, duplicates, unknownCustomers };
+    let unbuffered: readonly CustomerUsage[] = [];
+    try {
+      unbuffered = await bufferFar(id, oldest, far);
+    } catch (err) {
+      failures.push(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+    }
+    const windowed = failures.length > 0 ? 0 : far.length - unbuffered.length;
+    count('MeteringCustomersWindowed', windowed);
+    const result = await applyAll(id, [...near, ...unbuffered]);
+    failures.push(...result.failures);
+    const { applied, duplicates, unknownCustomers } = result;
+    const summary = { batchId: id, customers: usage.customers.size, countedCalls: usage.countedCalls, applied, duplicates, unknownCustomers, windowed };
     if (failures.length > 0) {
       // Kept whole: replaying it applies only the customers whose ledger entry is missing.
       await deps.store.park({ batchId: id, data: (delivered as { awslogs: { data: string } }).awslogs.data, reason: failures[0]!, parkedAt: now().toISOString() });
@@ -191,7 +299,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
       countOne(metrics, 'MeteringBatchesParked', {});
       return { ...summary, outcome: 'parked' };
     }
-    logger.info('metering batch', { batchId: id, lines: batch.logEvents.length, counted: usage.countedCalls, customers: usage.customers.size, applied, duplicates, unknownCustomers });
+    logger.info('metering batch', { batchId: id, lines: batch.logEvents.length, counted: usage.countedCalls, customers: usage.customers.size, applied, duplicates, unknownCustomers, windowed });
     return { ...summary, outcome: 'applied' };
   };
 }
@@ -247,6 +355,11 @@ class ConflictError extends Error {
 
 interface DeadLetterRecord {
   readonly requestPayload: unknown;
+}
+
+/** EventBridge's scheduled event: the minute's run that sums the closed windows. */
+export function isScheduledEvent(event: unknown): boolean {
+  return typeof event === 'object' && event !== null && (event as { 'detail-type'?: unknown })['detail-type'] === 'Scheduled Event';
 }
 
 export function isDeadLetterRecord(event: unknown): event is DeadLetterRecord {

@@ -1,8 +1,9 @@
 import type { RouteRule } from '../shared/requirements';
-import { decodePlans, decodeRoutes, encodePlans, encodeRoutes, ENV, optional, required, type Env } from '../shared/settings';
+import { decodePlans, decodeRoutes, encodePlans, encodeRoutes, ENV, optional, required, SettingsError, type Env } from '../shared/settings';
 import type { Plans } from '../shared/customers/usage-view';
 import { TABLES } from '../shared/tables';
 import { meteringRulesFrom, type MeteringRules } from './rules';
+import { DEFAULT_WINDOW, type WindowSettings } from './window';
 
 /**
  * The metering function's environment, written by the stack and read once at init. The route table
@@ -14,14 +15,18 @@ export interface MeteringSettings {
   readonly customersTable: string;
   readonly eventsTable: string;
   readonly rules: MeteringRules;
+  /** The usage windows' table (window-store.ts). */
+  readonly usageTable: string;
+  readonly window: WindowSettings;
   /** Secrets Manager secret holding the Stripe API key; absent: reporting to Stripe is off. */
   readonly stripeApiKeySecretId?: string;
 }
 
 /** Only the routes sold by use: the others cost nothing and would only take room in the environment. */
-export function meteringEnvironment(settings: { readonly routes: readonly RouteRule[]; readonly plans: Plans }): Record<string, string> {
+export function meteringEnvironment(settings: { readonly routes: readonly RouteRule[]; readonly plans: Plans; readonly windowSeconds: number }): Record<string, string> {
   const plans = encodePlans(settings.plans);
   return {
+    [ENV.meteringWindowSeconds]: String(settings.windowSeconds),
     [ENV.routes]: encodeRoutes(settings.routes.filter((r) => r.usage !== undefined), Buffer.byteLength(plans)),
     ...(plans === '{}' ? {} : { [ENV.plans]: plans }),
   };
@@ -33,8 +38,16 @@ export function loadMeteringSettings(env: Env): MeteringSettings {
     customersTable: required(env, TABLES.customers.envVar),
     eventsTable: required(env, TABLES.events.envVar),
     rules: meteringRulesFrom(decodeRoutes(required(env, ENV.routes)), decodePlans(optional(env, ENV.plans))),
+    usageTable: required(env, TABLES.usage.envVar),
+    window: { ...DEFAULT_WINDOW, seconds: windowSeconds(required(env, ENV.meteringWindowSeconds)) },
     ...(secret === undefined ? {} : { stripeApiKeySecretId: secret }),
   };
+}
+
+function windowSeconds(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > 900) throw new SettingsError(`${ENV.meteringWindowSeconds} must be a whole number of seconds from 0 (no windows) to 900`);
+  return value;
 }
 
 /** The dead-letter function parks batches in the events table; it reads nothing else. */

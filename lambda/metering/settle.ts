@@ -18,6 +18,9 @@ export interface UsageState {
   /** Epoch s: the end of the period `periodUsed` counts. */
   readonly usagePeriodEnd?: number;
   readonly periodUsed?: number;
+  /** The period before (epoch s) and its count, kept by the renewal that moved the counter on. */
+  readonly prevPeriodEnd?: number;
+  readonly prevPeriodUsed?: number;
   /** Prepaid units; absent: the customer never had credits. */
   readonly credits?: number;
   readonly subscriptions: readonly { readonly plan?: string; readonly status: SubscriptionStatus; readonly currentPeriodEnd?: number }[];
@@ -31,6 +34,15 @@ export interface PeriodWrite {
   readonly mode: 'add' | 'start';
   /** The split between quota and credits depended on this stored count: the write requires it. */
   readonly expectUsed?: number;
+  /** `start` over a stored period, which becomes the previous one with this count. */
+  readonly carry?: { readonly periodEnd: number; readonly usedBefore: number; readonly used: number };
+}
+
+/** Units of the previous period, logged after the counter moved on: counted against that period's counter. */
+export interface PreviousWrite {
+  readonly periodEnd: number;
+  readonly units: number;
+  readonly expectUsed?: number;
 }
 
 export interface CreditsWrite {
@@ -42,11 +54,14 @@ export interface CreditsWrite {
 
 export interface Settlement {
   readonly period?: PeriodWrite;
+  readonly previous?: PreviousWrite;
+  /** The previous period's units to report, by meter: reported with a time inside that period. */
+  readonly billedPrevious?: { readonly periodEnd: number; readonly billed: ReadonlyMap<string, number> };
   readonly credits: CreditsWrite;
   /** Units to report, by Stripe meter event name. */
   readonly billed: ReadonlyMap<string, number>;
   readonly overshoot: number;
-  /** Units of an ended period that arrived after the stored period moved on: counted nowhere. */
+  /** Units of a period older than the previous one: counted nowhere (two renewals behind). */
   readonly lateUnits: number;
   /** Units the plan's quota covered. */
   readonly fromQuota: number;
@@ -81,13 +96,21 @@ function take(buckets: Map<string, number>, limit: number): number {
 export function settleUsage(state: UsageState, usage: CustomerUsage, plans: Readonly<Record<string, UsagePlan>>): Settlement {
   const periodEnds = [...usage.periods.keys()].sort((a, b) => b - a);
   let periodEnd = periodEnds[0];
-  let lateUnits = periodEnds.slice(1).reduce((sum, p) => sum + totalUnits(usage.periods.get(p)!), 0);
-  let periodUnits: MeterUnits = periodEnd === undefined ? new Map() : usage.periods.get(periodEnd)!;
+  const older = periodEnds.slice(1);
   if (periodEnd !== undefined && state.usagePeriodEnd !== undefined && periodEnd < state.usagePeriodEnd) {
-    // The stored period moved on (a renewal): these units belonged to the one that ended.
-    lateUnits += totalUnits(periodUnits);
-    periodUnits = new Map();
+    // The stored period moved on (a renewal): these units belong to a period that ended.
+    older.unshift(periodEnd);
     periodEnd = undefined;
+  }
+  const periodUnits: MeterUnits = periodEnd === undefined ? new Map() : usage.periods.get(periodEnd)!;
+  // The period this write leaves as the previous one: the stored one when this write starts a newer.
+  const carrying = periodEnd !== undefined && state.usagePeriodEnd !== undefined && state.usagePeriodEnd < periodEnd && totalUnits(periodUnits) > 0;
+  const previousEnd = carrying ? state.usagePeriodEnd : state.prevPeriodEnd;
+  let lateUnits = 0;
+  let previousUnits: MeterUnits = new Map();
+  for (const p of older) {
+    if (p === previousEnd) previousUnits = usage.periods.get(p)!;
+    else lateUnits += totalUnits(usage.periods.get(p)!);
   }
   const n = totalUnits(periodUnits);
   const plan = periodEnd === undefined ? undefined : resolvePlan(state, plans, periodEnd);
@@ -105,15 +128,33 @@ export function settleUsage(state: UsageState, usage: CustomerUsage, plans: Read
     period = { periodEnd, units: n, mode: adding ? 'add' : 'start', ...(splitDepends ? { expectUsed: usedBefore } : {}) };
   }
 
+  // Late units of the previous period: against its own counter and its plan's quota.
+  const prevN = totalUnits(previousUnits);
+  const previousOverflow = new Map(previousUnits);
+  const previousPlan = previousEnd === undefined ? undefined : resolvePlan(state, plans, previousEnd);
+  let previous: PreviousWrite | undefined;
+  let fromPreviousQuota = 0;
+  if (previousEnd !== undefined && prevN > 0) {
+    const prevUsedBefore = carrying ? (state.periodUsed ?? 0) : (state.prevPeriodUsed ?? 0);
+    const prevQuota = previousPlan?.quota ?? 0;
+    fromPreviousQuota = take(previousOverflow, Math.max(0, prevQuota - prevUsedBefore));
+    if (!carrying) previous = { periodEnd: previousEnd, units: prevN, ...(prevQuota > prevUsedBefore ? { expectUsed: prevUsedBefore } : {}) };
+  }
+  if (carrying && period !== undefined) {
+    const usedBefore = state.periodUsed ?? 0;
+    period = { ...period, carry: { periodEnd: state.usagePeriodEnd, usedBefore, used: usedBefore + prevN } };
+  }
+
   // Pay-as-you-go units (decided with no quota plan) and the units past the quota draw on credits.
   const unperiodicPlan = resolvePlan(state, plans, undefined);
   const payg = new Map(usage.unperiodic);
   const refunds = [...usage.refunds.values()].reduce((a, b) => a + b, 0);
-  const creditUnits = totalUnits(overflow) + totalUnits(payg);
+  const creditUnits = totalUnits(overflow) + totalUnits(previousOverflow) + totalUnits(payg);
   const available = (state.credits ?? 0) + refunds;
   const fromCredits = Math.min(creditUnits, Math.max(0, available));
   let left = fromCredits;
   left -= take(overflow, left);
+  left -= take(previousOverflow, left);
   take(payg, left);
 
   // What the credits did not pay for: billed to the route's meter, else the bill plan's, else overshoot.
@@ -129,6 +170,10 @@ export function settleUsage(state: UsageState, usage: CustomerUsage, plans: Read
   };
   bill(overflow, plan);
   bill(payg, unperiodicPlan?.quota === undefined ? unperiodicPlan : undefined);
+  const billedNow = new Map(billed);
+  billed.clear();
+  bill(previousOverflow, previousPlan);
+  const billedPrevious = billed.size > 0 && previousEnd !== undefined ? { periodEnd: previousEnd, billed: new Map(billed) } : undefined;
 
   const delta = refunds - fromCredits;
   const clamped = fromCredits < creditUnits;
@@ -145,11 +190,13 @@ export function settleUsage(state: UsageState, usage: CustomerUsage, plans: Read
   const creditsAfter = state.credits === undefined && delta === 0 ? undefined : creditsBefore + delta;
   return {
     ...(period === undefined ? {} : { period }),
+    ...(previous === undefined ? {} : { previous }),
+    ...(billedPrevious === undefined ? {} : { billedPrevious }),
     credits: { delta, ...(expect === undefined ? {} : { expect }) },
-    billed,
+    billed: billedNow,
     overshoot,
     lateUnits,
-    fromQuota,
+    fromQuota: fromQuota + fromPreviousQuota,
     fromCredits,
     after: {
       ...(period === undefined

@@ -1,5 +1,6 @@
 import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { attr } from '../shared/customers/item';
 import { readMeteredUsage, usageUpdate, type MeteredUsage, type UsageWrite } from '../shared/customers/metered-usage';
 import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
 
@@ -100,6 +101,9 @@ export function decodeLedgerEntry(item: Record<string, unknown>): LedgerEntry | 
   return { ledgerId: item.eventId, customerId: item.customerId, reports: decodeReports(item.reports) };
 }
 
+/** A window's sum the customer item already counts: nothing written, nothing owed. */
+const windowDuplicate = (write: MeteringWrite): ApplyOutcome => ({ outcome: 'duplicate', entry: { ledgerId: write.ledgerId, customerId: write.customerId, reports: [] } });
+
 export class DynamoMeteringStore implements MeteringStore {
   private readonly documents: DynamoDBDocumentClient;
 
@@ -118,6 +122,17 @@ export class DynamoMeteringStore implements MeteringStore {
     const expiresAt = Math.floor(write.now.getTime() / 1000) + EVENT_LEDGER_RETENTION_SECONDS;
     const pending = write.reports.map((r): ReportRecord => ({ ...r, state: 'pending' }));
     const usage = usageUpdate(this.tables.customers, write.customerId, write.usage);
+    const window = write.usage.window;
+    if (window !== undefined && usage !== undefined && 'Update' in usage && pending.length === 0 && write.refunds.length === 0) {
+      // A window's sum that owes Stripe nothing: the customer item is its own ledger (one item write).
+      try {
+        await this.documents.send(new UpdateCommand(usage.Update));
+        return { outcome: 'applied' };
+      } catch (err) {
+        if (!(err instanceof Error && err.name === 'ConditionalCheckFailedException')) throw err;
+        return (await this.windowCounted(write.customerId, window)) ? windowDuplicate(write) : { outcome: 'conflict' };
+      }
+    }
     const items = [
       {
         Put: {
@@ -156,10 +171,21 @@ export class DynamoMeteringStore implements MeteringStore {
       const offset = usage === undefined ? 1 : 2;
       const refunded = write.refunds.filter((_, i) => failed(offset + i));
       if (refunded.length > 0) return { outcome: 'refunded-before', reservations: refunded };
-      if (usage !== undefined && failed(1)) return { outcome: 'conflict' };
+      if (usage !== undefined && failed(1)) {
+        if (window !== undefined && (await this.windowCounted(write.customerId, window))) return windowDuplicate(write);
+        return { outcome: 'conflict' };
+      }
       // Another transaction on the same items (TransactionConflict) or throttling: the caller retries.
       throw err;
     }
+  }
+
+  /** Whether the customer's item already counts this window (or a later one). */
+  private async windowCounted(customerId: string, window: number): Promise<boolean> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tables.customers, Key: { customerId }, ConsistentRead: true, ProjectionExpression: '#w', ExpressionAttributeNames: { '#w': attr('meteredWindow') } }),
+    );
+    return typeof Item?.meteredWindow === 'number' && Item.meteredWindow >= window;
   }
 
   async entry(id: string): Promise<LedgerEntry | undefined> {

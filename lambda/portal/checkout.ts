@@ -2,7 +2,7 @@ import type Stripe from 'stripe';
 import { createApiKey, type CreatedApiKey } from '../shared/customers/keys';
 import { PORTAL_PATHS } from '../shared/portal-paths';
 import { PageError, readForm, type Answer, type Portal, type RequestContext } from './context';
-import { issuedKeyPage, subscribedPage } from './pages/key';
+import { creditsAddedPage, issuedKeyPage, subscribedPage } from './pages/key';
 import { checkoutCookie, redirect } from './response';
 import { CHECKOUT_COOKIE, sign, verify } from './session';
 import { currentSession, requireSession, sessionFor } from './signed-in';
@@ -14,6 +14,8 @@ import { currentSession, requireSession, sessionFor } from './signed-in';
  */
 
 const CHECKOUT_SESSION_ID = /^cs_[A-Za-z0-9_]{1,200}$/;
+/** The Checkout Session metadata the webhook credits a pack's units from (its PACK_CREDITS_METADATA). */
+export const PACK_CREDITS_METADATA = 'tollgate_credits';
 
 async function stripeOrPage(portal: Portal): Promise<Stripe> {
   const stripe = await portal.stripe();
@@ -46,7 +48,7 @@ export async function checkout(ctx: RequestContext, portal: Portal): Promise<Ans
     success_url: `${ctx.origin}${ctx.base}${PORTAL_PATHS.success}?session_id={CHECKOUT_SESSION_ID}`,
     cancel_url: `${ctx.origin}${ctx.base}${PORTAL_PATHS.pricing}`,
     ...(customerId === undefined ? {} : { customer: customerId, client_reference_id: customerId }),
-    ...(pack === undefined ? {} : { metadata: { tollgate_credits: String(pack.credits) } }),
+    ...(pack === undefined ? {} : { metadata: { [PACK_CREDITS_METADATA]: String(pack.credits) } }),
     ...(pack !== undefined && customerId === undefined ? { customer_creation: 'always' as const } : {}),
   };
   const session = await stripe.checkout.sessions.create(params);
@@ -56,8 +58,15 @@ export async function checkout(ctx: RequestContext, portal: Portal): Promise<Ans
   return redirect(session.url, [checkoutCookie(ctx.base, binding)]);
 }
 
+interface PaidSession {
+  readonly customerId: string;
+  readonly clientReferenceId: string | null;
+  /** The units a credit pack bought (`metadata.tollgate_credits`); undefined: a subscription. */
+  readonly credits?: number;
+}
+
 /** The Checkout Session Stripe returned the browser with, if it is complete and paid. */
-async function paidSession(stripe: Stripe, sessionId: string): Promise<{ customerId: string; clientReferenceId: string | null }> {
+async function paidSession(stripe: Stripe, sessionId: string): Promise<PaidSession> {
   let session: Stripe.Checkout.Session;
   try {
     session = await stripe.checkout.sessions.retrieve(sessionId);
@@ -72,7 +81,8 @@ async function paidSession(stripe: Stripe, sessionId: string): Promise<{ custome
   if (!paid || customerId === undefined) {
     throw new PageError(402, 'Not paid', 'This checkout is not complete and paid. Nothing was issued: finish the payment, or start again from the plans page.');
   }
-  return { customerId, clientReferenceId: session.client_reference_id };
+  const credits = session.mode === 'payment' ? Number(session.metadata?.[PACK_CREDITS_METADATA]) : NaN;
+  return { customerId, clientReferenceId: session.client_reference_id, ...(Number.isSafeInteger(credits) && credits > 0 ? { credits } : {}) };
 }
 
 /** `GET success`: the key of a paid checkout, shown once, to the browser that started it. */
@@ -81,24 +91,33 @@ export async function success(ctx: RequestContext, portal: Portal): Promise<Answ
   if (!CHECKOUT_SESSION_ID.test(sessionId)) throw new PageError(400, 'Unknown checkout', 'This page needs the checkout session Stripe returned you with.');
   const binding = verify(await portal.sessionSecret(), ctx.cookies[CHECKOUT_COOKIE]) as { checkoutSessionId?: unknown } | undefined;
   const current = await currentSession(ctx, portal);
-  const { customerId, clientReferenceId } = await paidSession(await stripeOrPage(portal), sessionId);
+  const { customerId, clientReferenceId, credits } = await paidSession(await stripeOrPage(portal), sessionId);
   const signedInAs = typeof current === 'object' ? current.session.customerId : undefined;
   if (signedInAs !== undefined && signedInAs !== customerId) {
     throw new PageError(403, 'Another customer', 'This checkout belongs to another customer than the one signed in. Nothing was issued.');
   }
   // The checkout was for a customer that already holds keys: those keys now work, no new key is needed.
-  if (clientReferenceId !== null && clientReferenceId === customerId) return subscribedPage(ctx.base);
+  if (clientReferenceId !== null && clientReferenceId === customerId) return credits === undefined ? subscribedPage(ctx.base) : creditsAddedPage(ctx.base, credits);
   const alreadyShown = (): PageError =>
     new PageError(409, 'Key already shown', 'The API key of this checkout was already shown once and is never shown again. Sign in with it to manage your account; if it is lost, ask the operator for a new one.');
-  if (await portal.issuance.claimed(sessionId)) throw alreadyShown();
+  if (await portal.issuance.claimed(sessionId)) {
+    // The payer reloading the page that showed the key (signed in by it): their account, not an error.
+    if (signedInAs === customerId) return redirect(`${ctx.base}${PORTAL_PATHS.account}`);
+    throw alreadyShown();
+  }
   if (binding?.checkoutSessionId !== sessionId) {
     throw new PageError(403, 'Not your checkout', 'This checkout was started in another browser. A key is shown only once, only to the browser that paid. Nothing was issued.');
   }
   const at = portal.now();
   if (!(await portal.issuance.claim(sessionId, customerId, at))) throw alreadyShown();
   const created = await issueKey(portal, sessionId, customerId);
+  // The key is issued: nothing may fail its page now, not even the document "Try it" reads.
+  const document = await portal.assets.document().catch((err: unknown) => {
+    portal.logger.warn('the key page has no document to try the key with', { error: err instanceof Error ? err.message : 'non-error thrown' });
+    return undefined;
+  });
   return {
-    ...issuedKeyPage({ base: ctx.base, key: created.key, routes: portal.settings.routes }),
+    ...issuedKeyPage({ base: ctx.base, key: created.key, routes: portal.settings.routes, ...(document === undefined ? {} : { document }) }),
     cookies: [await sessionFor(portal, ctx.base, customerId, created.keyId, at), checkoutCookie(ctx.base, '')],
   };
 }

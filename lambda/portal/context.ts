@@ -8,6 +8,8 @@ import type { AccessFlushes, AuthorizerCacheFlusher } from '../shared/ports';
 import type { PortalAssets } from './assets';
 import type { Html } from './html';
 import type { IssuanceStore } from './issuance';
+import type { PriceBook } from './prices';
+import type { SessionStore } from './sessions';
 import type { PortalSettings } from './settings';
 
 /**
@@ -33,6 +35,8 @@ export interface PortalClients {
 export interface Portal extends PortalClients {
   readonly flushes: AccessFlushes;
   readonly issuance: IssuanceStore;
+  readonly sessions: SessionStore;
+  readonly prices: PriceBook;
   readonly keyStore: ApiKeyStore;
   readonly now: () => Date;
   readonly logger: Observability['logger'];

@@ -10,6 +10,8 @@ import { errorPage, FAILURE_PAGE } from './pages/error';
 import { renderPage } from './response';
 import { routeFor } from './routes';
 import { parseCookies } from './session';
+import { stripePriceBook } from './prices';
+import { dynamoSessionStore, type SessionStore } from './sessions';
 
 /**
  * The portal function: the API reference, the problem pages, the document, and the developer portal
@@ -21,6 +23,7 @@ import { parseCookies } from './session';
 
 export interface PortalDeps extends PortalClients {
   readonly issuance?: IssuanceStore;
+  readonly sessions?: SessionStore;
   readonly now?: () => Date;
   /** The stage flusher's clock and waits. @default the system clock and timers */
   readonly flushClock?: FlushClock;
@@ -42,6 +45,8 @@ export function makePortalHandler(deps: PortalDeps): (event: APIGatewayProxyEven
     flushes: stageFlushes(settings.flush, { dynamodb, flusher: deps.flusher, ...(deps.flushClock === undefined ? {} : { clock: deps.flushClock }) }),
     assets: deps.assets,
     issuance: deps.issuance ?? dynamoIssuanceStore(dynamodb, settings.tables.events),
+    sessions: deps.sessions ?? dynamoSessionStore(dynamodb, settings.tables.events),
+    prices: stripePriceBook(deps.stripe, now, (err) => logger.warn('plans shown without prices: stripe could not be read', { error: err instanceof Error ? err.message : 'non-error thrown' })),
     keyStore: { client: dynamodb, tables: { customers: settings.tables.customers, apiKeys: settings.tables.apiKeys }, now },
     now,
     logger,
@@ -53,7 +58,7 @@ export function makePortalHandler(deps: PortalDeps): (event: APIGatewayProxyEven
     const base = `/${stage}`;
     const origin = stageBaseUrl(event.requestContext.domainName ?? '', stage).slice(0, -base.length);
     const ctx: RequestContext = { event, base, origin, cookies: parseCookies(headerValue(event, 'cookie')) };
-    const show = (page: Page): Result => renderPage(page, base, testMode);
+    const show = (page: Page): Result => renderPage(page, { base, testMode, ...(settings.catalog.brand === undefined ? {} : { brand: settings.catalog.brand }) });
     try {
       if (event.httpMethod === 'POST') checkSameOrigin(event, origin);
       // Awaited here, inside the try: a route's rejection must become the failure page, not escape it.

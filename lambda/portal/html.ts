@@ -1,3 +1,5 @@
+import type { PortalBrand } from './brand';
+
 /**
  * A small HTML renderer: every interpolated value is escaped unless it is already `Html` (built by
  * this module). No framework, no inline script or style, so the pages run under a strict CSP.
@@ -60,6 +62,13 @@ export const DOCS_CSP = [
   "base-uri 'none'",
 ].join('; ');
 
+/** A CSP whose img-src also allows the origin of `imageUrl` (the configured logo). */
+export function withImagesFrom(csp: string, imageUrl: string | undefined): string {
+  if (imageUrl === undefined || !URL.canParse(imageUrl)) return csp;
+  const { origin } = new URL(imageUrl);
+  return csp.replace(/(^|; )img-src ([^;]*)/, `$1img-src $2 ${origin}`);
+}
+
 /**
  * On every page: no sniffing, no framing, and no Referer to any other origin (a URL never leaves the
  * stage). Not `no-referrer`: under it browsers send `Origin: null` on a form POST, and the same-origin
@@ -82,20 +91,30 @@ export interface Layout {
   readonly body: Html;
   /** A note under the title, e.g. "local test mode". */
   readonly banner?: Html;
+  /** The product's name, logo and colours. @default - tollgate's plain pages */
+  readonly brand?: PortalBrand;
 }
 
-export function layout({ title, base, body, banner }: Layout): string {
+/** The product's name (and logo) at the start of the header, when configured. */
+export function brandMark(brand: PortalBrand | undefined): Html | string {
+  if (brand?.name === undefined && brand?.logoUrl === undefined) return '';
+  const logo = brand.logoUrl === undefined ? '' : html`<img src="${brand.logoUrl}" alt="${brand.name === undefined ? 'Logo' : ''}" height="28">`;
+  return html`<span class="brand">${logo}${brand.name === undefined ? '' : html` <strong>${brand.name}</strong>`}</span>`;
+}
+
+export function layout({ title, base, body, banner, brand }: Layout): string {
   return `<!doctype html>${html`<html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
+<title>${title}${brand?.name === undefined ? '' : ` · ${brand.name}`}</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${base}/tollgate/assets/portal.css">
+${brand?.colors === undefined ? '' : html`<link rel="stylesheet" href="${base}/tollgate/assets/brand.css">`}
 <script defer src="${base}/tollgate/assets/portal.js"></script>
 </head>
 <body>
-<header><nav aria-label="tollgate"><a href="${base}/tollgate/portal">Plans</a> <a href="${base}/tollgate/portal/account">Account</a> <a href="${base}/tollgate/docs">API reference</a></nav></header>
+<header><nav aria-label="${brand?.name ?? 'tollgate'}">${brandMark(brand)}<a href="${base}/tollgate/portal">Plans</a> <a href="${base}/tollgate/portal/sign-in">Sign in</a> <a href="${base}/tollgate/portal/account">Account</a> <a href="${base}/tollgate/docs">API reference</a></nav></header>
 <main>
 <h1>${title}</h1>
 ${banner ?? ''}

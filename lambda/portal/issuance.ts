@@ -8,7 +8,8 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCo
  * and shows no key. Claims never expire (no TTL attribute), so a replay a year later is refused too.
  */
 
-export const issuanceId = (checkoutSessionId: string): string => `checkout#${checkoutSessionId}`;
+export const ISSUANCE_ITEM_PREFIX = 'checkout#';
+export const issuanceId = (checkoutSessionId: string): string => `${ISSUANCE_ITEM_PREFIX}${checkoutSessionId}`;
 
 export interface IssuanceStore {
   /** Whether a key was already issued (or is being issued) for this session. */

@@ -1,18 +1,25 @@
 import type { Page, Result } from './context';
-import { html, layout, PAGE_CSP, securityHeaders } from './html';
+import type { PortalBrand } from './brand';
+import { html, layout, PAGE_CSP, securityHeaders, withImagesFrom } from './html';
 import { CHECKOUT_COOKIE, CHECKOUT_COOKIE_SECONDS, SESSION_COOKIE, SESSION_SECONDS, setCookie } from './session';
 
 /** The portal's responses: a page in the layout, a redirect, JSON, and its cookies. */
 
 const TEST_MODE_BANNER = html`<p class="test-mode" role="note">Local test mode: payments are simulated by tollgate's test checkout, no real card is charged.</p>`;
 
-export function renderPage(page: Page, base: string, testMode: boolean): Result {
+export interface RenderOptions {
+  readonly base: string;
+  readonly testMode: boolean;
+  readonly brand?: PortalBrand;
+}
+
+export function renderPage(page: Page, { base, testMode, brand }: RenderOptions): Result {
   const cookies = page.cookies ?? [];
   return {
     statusCode: page.status ?? 200,
-    headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...securityHeaders(PAGE_CSP), ...page.headers },
+    headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...securityHeaders(withImagesFrom(PAGE_CSP, brand?.logoUrl)), ...page.headers },
     ...(cookies.length === 0 ? {} : { multiValueHeaders: { 'Set-Cookie': [...cookies] } }),
-    body: layout({ title: page.title, base, body: page.body, ...(testMode ? { banner: TEST_MODE_BANNER } : {}) }),
+    body: layout({ title: page.title, base, body: page.body, ...(testMode ? { banner: TEST_MODE_BANNER } : {}), ...(brand === undefined ? {} : { brand }) }),
   };
 }
 

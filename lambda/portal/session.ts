@@ -1,12 +1,14 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Signed cookies: `<base64url payload>.<base64url HMAC-SHA256>`. The payload names a customer and
- * the key it signed in with (never the key), and when it expires. The secret comes from Secrets
+ * Signed cookies: `<base64url payload>.<base64url HMAC-SHA256>`. The payload names the server-side
+ * session (sessions.ts), the customer and the key it signed in with (never the key), and when it expires. The secret comes from Secrets
  * Manager (locally a generated one in the private state folder).
  */
 
 export interface PortalSession {
+  /** The server-side session (sessions.ts) this cookie names. */
+  readonly sessionId: string;
   readonly customerId: string;
   readonly keyId: string;
   /** Epoch seconds. */
@@ -44,10 +46,10 @@ export function verify(secret: string, token: string | undefined): unknown {
 export function readSession(secret: string, token: string | undefined, now: Date): PortalSession | 'expired' | undefined {
   const value = verify(secret, token) as Partial<PortalSession> | undefined;
   if (typeof value !== 'object' || value === null) return undefined;
-  const { customerId, keyId, expiresAt } = value;
-  if (typeof customerId !== 'string' || typeof keyId !== 'string' || typeof expiresAt !== 'number') return undefined;
+  const { sessionId, customerId, keyId, expiresAt } = value;
+  if (typeof sessionId !== 'string' || typeof customerId !== 'string' || typeof keyId !== 'string' || typeof expiresAt !== 'number') return undefined;
   if (expiresAt <= now.getTime() / 1000) return 'expired';
-  return { customerId, keyId, expiresAt };
+  return { sessionId, customerId, keyId, expiresAt };
 }
 
 /** Cookies of a request (`Cookie` header), by name; the first of a name wins. */

@@ -1,4 +1,5 @@
 import type { Plans } from '../shared/customers/usage-view';
+import { decodeBrand, type PortalBrand } from './brand';
 import { decodePlans, decodeRoutes, ENV, flushEnvironment, gracePeriodSeconds, loadFlushSettings, optional, required, SettingsError, type Env, type FlushSettings, type PaymentUrls } from '../shared/settings';
 import type { RouteRule } from '../shared/requirements';
 import { TABLES } from '../shared/tables';
@@ -36,6 +37,8 @@ export interface CatalogCreditPack {
 export interface Catalog {
   readonly plans: readonly CatalogPlan[];
   readonly creditPacks: readonly CatalogCreditPack[];
+  /** How the portal presents the product. @default - tollgate's plain pages */
+  readonly brand?: PortalBrand;
 }
 
 export interface PortalSettings extends PaymentUrls {
@@ -54,7 +57,8 @@ export interface PortalSettings extends PaymentUrls {
 export function decodeCatalog(encoded: string): Catalog {
   const parsed = JSON.parse(encoded) as Partial<Catalog>;
   if (!Array.isArray(parsed.plans) || !Array.isArray(parsed.creditPacks)) throw new SettingsError(`${PORTAL_ENV.catalog} must be {"plans": [...], "creditPacks": [...]}`);
-  return { plans: parsed.plans, creditPacks: parsed.creditPacks };
+  const brand = decodeBrand(parsed.brand);
+  return { plans: parsed.plans, creditPacks: parsed.creditPacks, ...(brand === undefined ? {} : { brand }) };
 }
 
 export function portalEnvironment(

@@ -2,7 +2,7 @@ import { decide } from '../shared/customers/standing';
 import { parseApiKey } from '../shared/customers/api-key';
 import { authenticateKey, keyRefusal } from '../shared/customers/authenticate';
 import { listApiKeys, rotateApiKey } from '../shared/customers/keys';
-import type { CustomerRecord } from '../shared/customers/record';
+import { isTerminal, type CustomerRecord } from '../shared/customers/record';
 import { readCustomer } from '../shared/customers/store';
 import { effectivePaymentUrls, PORTAL_PATHS } from '../shared/portal-paths';
 import { PageError, readForm, type Answer, type Portal, type RequestContext } from './context';
@@ -11,11 +11,13 @@ import { rotatedKeyPage } from './pages/key';
 import { signInPage } from './pages/sign-in';
 import { redirect, sessionCookie } from './response';
 import { readSession, SESSION_COOKIE, SESSION_SECONDS, sign, type PortalSession } from './session';
+import { newSessionId } from './sessions';
 
 /**
  * The signed-in customer: sign-in with a key (sent in a POST body, never a URL), the session re-checked
- * against the store on every request, the account, rotation and sign-out. Reads and writes the
- * customers and keys tables; never Stripe.
+ * against the store on every request (the session still held, the key still valid), the account,
+ * rotation and sign-out (which ends the session server-side). Reads and writes the customers and keys
+ * tables and the sessions; never Stripe.
  */
 
 export interface SignedIn {
@@ -23,12 +25,19 @@ export interface SignedIn {
   readonly customer: CustomerRecord;
 }
 
-/** The signed-in session, re-checked against the store: a revoked key's session ends at once. */
+/** The session the cookie names, if its signature holds (nothing read from the store). */
+async function cookieSession(ctx: RequestContext, portal: Portal): Promise<PortalSession | 'expired' | undefined> {
+  const token = ctx.cookies[SESSION_COOKIE];
+  if (token === undefined || token === '') return undefined;
+  return readSession(await portal.sessionSecret(), token, portal.now());
+}
+
+/** The signed-in session, re-checked against the store: a signed-out session or a revoked key's ends at once. */
 export async function currentSession(ctx: RequestContext, portal: Portal): Promise<SignedIn | 'expired' | undefined> {
-  const session = readSession(await portal.sessionSecret(), ctx.cookies[SESSION_COOKIE], portal.now());
+  const session = await cookieSession(ctx, portal);
   if (session === undefined || session === 'expired') return session;
-  const customer = await readCustomer(portal.dynamodb, portal.settings.tables.customers, session.customerId);
-  if (customer === undefined || keyRefusal(customer, session.keyId, portal.now()) !== undefined) return undefined;
+  const [open, customer] = await Promise.all([portal.sessions.isOpen(session), readCustomer(portal.dynamodb, portal.settings.tables.customers, session.customerId)]);
+  if (!open || customer === undefined || keyRefusal(customer, session.keyId, portal.now()) !== undefined) return undefined;
   return { session, customer };
 }
 
@@ -39,10 +48,12 @@ export async function requireSession(ctx: RequestContext, portal: Portal): Promi
   return current;
 }
 
-/** A session cookie for this customer and key, valid SESSION_SECONDS from `at`. */
+/** A new session for this customer and key, valid SESSION_SECONDS from `at`, held server-side; its cookie. */
 export async function sessionFor(portal: Portal, base: string, customerId: string, keyId: string, at: Date = portal.now()): Promise<string> {
-  const token = sign(await portal.sessionSecret(), { customerId, keyId, expiresAt: Math.floor(at.getTime() / 1000) + SESSION_SECONDS });
-  return sessionCookie(base, token);
+  const session: PortalSession = { sessionId: newSessionId(), customerId, keyId, expiresAt: Math.floor(at.getTime() / 1000) + SESSION_SECONDS };
+  const secret = await portal.sessionSecret();
+  await portal.sessions.open(session);
+  return sessionCookie(base, sign(secret, session));
 }
 
 export async function signIn(ctx: RequestContext, portal: Portal): Promise<Answer> {
@@ -55,7 +66,10 @@ export async function signIn(ctx: RequestContext, portal: Portal): Promise<Answe
   return redirect(`${ctx.base}${PORTAL_PATHS.account}`, [await sessionFor(portal, ctx.base, parsed.customerId, parsed.keyId)]);
 }
 
-export function signOut(ctx: RequestContext): Answer {
+/** Ends the session server-side (a copy of the cookie dies with it) and clears the cookie. */
+export async function signOut(ctx: RequestContext, portal: Portal): Promise<Answer> {
+  const session = await cookieSession(ctx, portal);
+  if (typeof session === 'object') await portal.sessions.close(session.sessionId);
   return redirect(`${ctx.base}${PORTAL_PATHS.signIn}`, [sessionCookie(ctx.base, '')]);
 }
 
@@ -66,11 +80,14 @@ export async function account(ctx: RequestContext, portal: Portal): Promise<Answ
   // The item the session check read: decide() gives the same usage view the usage route answers with.
   const decision = decide(customer, settings.routes, portal.now(), { gracePeriodSeconds: settings.gracePeriodSeconds, plans: settings.plans, ...urls });
   const plan = decision.subscription?.plan;
+  const name = settings.catalog.plans.find((p) => p.lookupKey === plan)?.name ?? plan;
+  // A subscription that ended (and no longer runs to its period end) is no plan the customer holds.
+  const ended = decision.subscription !== undefined && isTerminal(decision.subscription.status) && !decision.standing.good;
   const { paymentUrl } = decision.context;
   return accountPage({
     base: ctx.base,
     customerId: customer.customerId,
-    planName: settings.catalog.plans.find((p) => p.lookupKey === plan)?.name ?? plan,
+    ...(ended ? (name === undefined ? {} : { endedPlanName: name }) : name === undefined ? {} : { planName: name }),
     subscriptionStatus: String(decision.context.subscriptionStatus),
     ...(decision.standing.good && decision.standing.warning !== undefined ? { warning: decision.standing.warning } : {}),
     ...(decision.reason === undefined ? {} : { reason: decision.reason }),
@@ -93,5 +110,7 @@ export async function rotate(ctx: RequestContext, portal: Portal): Promise<Answe
   const target = { restApiId: ctx.event.requestContext.apiId, stage: ctx.event.requestContext.stage };
   await portal.flushes.requestLimited(target, `rotation#${session.customerId}`, ROTATION_FLUSH_SECONDS);
   portal.logger.info('portal rotated a key', { keyId: session.keyId, replacedBy: created.keyId });
-  return { ...rotatedKeyPage({ base: ctx.base, key: created.key, replacedKeyId: session.keyId }), cookies: [await sessionFor(portal, ctx.base, session.customerId, created.keyId)] };
+  const next = await sessionFor(portal, ctx.base, session.customerId, created.keyId);
+  await portal.sessions.close(session.sessionId);
+  return { ...rotatedKeyPage({ base: ctx.base, key: created.key, replacedKeyId: session.keyId }), cookies: [next] };
 }

@@ -31,6 +31,8 @@ export const ACCESS_LOG_FIELDS = {
   reserved: '$context.authorizer.reserved',
   /** A random id of that reservation: a retried refund is applied once. */
   reservation: '$context.authorizer.reservation',
+  /** Units the customer had left at decision on a route sold by use (quota and credits); absent when nothing can run out. */
+  headroom: '$context.authorizer.headroom',
 } as const;
 
 export type AccessLogField = keyof typeof ACCESS_LOG_FIELDS;

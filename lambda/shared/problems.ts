@@ -83,9 +83,11 @@ export const OTHER_PROBLEMS = {
   unauthorized: {
     status: 401,
     title: 'Unauthorized',
-    detail: 'Send a valid API key as: Authorization: Bearer <key>.',
-    meaning: 'The request carried no API key, or one that is malformed, unknown, revoked or expired.',
-    action: 'Send a valid key as "Authorization: Bearer <key>". Retrying the same key will not help: get a key from the portal, or sign in and rotate yours.',
+    detail: 'Send a valid API key or access token as: Authorization: Bearer <key or token>.',
+    meaning:
+      "The request carried no API key or access token, or one that is malformed, unknown, revoked or expired. An access token is also refused when it expires within the authorizer's cache lifetime (a cached answer would outlive it).",
+    action:
+      'Send a valid key or token as "Authorization: Bearer <key or token>". Retrying the same one will not help: get a key from the portal, or sign in and rotate yours; get a fresh, longer-lived token from your identity provider.',
   },
   too_many_requests: {
     status: 429,

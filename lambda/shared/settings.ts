@@ -23,6 +23,7 @@ export const ENV = {
   flushIntervalSeconds: 'TOLLGATE_FLUSH_INTERVAL_SECONDS',
   agentPayments: 'TOLLGATE_AGENT_PAYMENTS',
   agentSecretId: 'TOLLGATE_AGENT_SECRET_ID',
+  meteringWindowSeconds: 'TOLLGATE_METERING_WINDOW_SECONDS',
 } as const;
 
 /** Lambda allows 4 KB of environment in all; the route and plan tables together must leave room for the rest. */

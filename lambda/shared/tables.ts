@@ -6,6 +6,8 @@ export interface TableDefinition {
   /** Construct id in the stack, and the table name prefix locally. */
   readonly id: string;
   readonly partitionKey: string;
+  /** Sort key (string), for tables read by Query. */
+  readonly sortKey?: string;
   /** Attribute DynamoDB expires items by (epoch seconds). */
   readonly timeToLiveAttribute?: string;
   /** Environment variable a function reads the table name from. */
@@ -19,6 +21,8 @@ export const TABLES = {
   apiKeys: { id: 'ApiKeys', partitionKey: 'keyId', envVar: 'API_KEYS_TABLE' },
   /** Stripe event ids already applied (expire well after Stripe's 3-day retry window), and the stage's flush outbox. */
   events: { id: 'EventLedger', partitionKey: 'eventId', timeToLiveAttribute: 'expiresAt', envVar: 'EVENTS_TABLE' },
+  /** Metering's usage windows: per delivery, the units of customers far from a limit, summed per customer once a window (lambda/metering/window.ts). */
+  usage: { id: 'UsageWindows', partitionKey: 'pk', sortKey: 'sk', timeToLiveAttribute: 'expiresAt', envVar: 'USAGE_TABLE' },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableKey = keyof typeof TABLES;

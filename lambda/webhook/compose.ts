@@ -42,6 +42,6 @@ export function composeWebhook(settings: WebhookSettings, clients: WebhookClient
     now: clients.now,
     observability: clients.observability,
     plans: settings.plans ?? {},
-    recovery: { gracePeriodSeconds: settings.gracePeriodSeconds, onRestored: clients.onRestored },
+    recovery: { gracePeriodSeconds: settings.gracePeriodSeconds, plans: settings.plans ?? {}, onRestored: clients.onRestored },
   });
 }

@@ -192,6 +192,7 @@ export function writesFor(update: CustomerUpdate, forget: Forgettable, now: Date
   const { change } = update;
   const set: Array<readonly [ItemPath, unknown]> = [[['updatedAt'], now.toISOString()]];
   const setIfAbsent: Array<readonly [ItemPath, unknown]> = [];
+  const copy: Array<readonly [ItemPath, ItemPath, number]> = [];
   const add: Array<readonly [ItemPath, number]> = [];
   const remove: ItemPath[] = [
     ...forget.subscriptions.map((id): ItemPath => ['subscriptions', id]),
@@ -208,6 +209,8 @@ export function writesFor(update: CustomerUpdate, forget: Forgettable, now: Date
       if (isTerminal(change.status) && !forget.invoices.includes(id)) remove.push(['invoices', id]);
       if (change.usageReset !== undefined) {
         set.push([['usagePeriodEnd'], change.usageReset.periodEnd], [['periodUsed'], 0]);
+        // The closing period's counter stays: units of it logged after the renewal are counted against it.
+        copy.push([['prevPeriodEnd'], ['usagePeriodEnd'], 0], [['prevPeriodUsed'], ['periodUsed'], 0]);
         if (change.usageReset.liftQuotaBlock) remove.push(['usageBlock']);
       }
       break;
@@ -229,7 +232,7 @@ export function writesFor(update: CustomerUpdate, forget: Forgettable, now: Date
       set.push([['deleted'], true], [['customerWatermark'], update.watermark.value]);
       break;
   }
-  return { set, setIfAbsent, remove, add };
+  return { set, setIfAbsent, remove, add, ...(copy.length === 0 ? {} : { copy }) };
 }
 
 /** The state after a change (or the same state when it does not apply), as the store's update leaves it. */

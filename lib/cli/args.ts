@@ -55,10 +55,21 @@ export const didYouMean = (input: string, candidates: readonly string[], prefix 
  * is checked against the command's options.
  */
 export function parseCommandArgs(args: readonly string[], options: OptionSpecs): { values: Values; positionals: string[] } {
-  const { values, positionals, tokens } = parseArgs({ args: [...args], options, allowPositionals: true, strict: false, tokens: true });
+  const { values, tokens } = parseArgs({ args: [...args], options, allowPositionals: true, strict: false, tokens: true });
   const longNames = Object.keys(options).map((name) => `--${name}`);
+  // A negative number (`-5`) is an argument the command refuses with its own message, not an option.
+  const isNumber = (index: number): boolean => /^-\d+(\.\d+)?$/.test(args[index] ?? '');
+  const positionals: string[] = [];
+  const numbers = new Set<number>();
   for (const token of tokens) {
+    if (token.kind === 'positional') positionals.push(token.value);
     if (token.kind !== 'option') continue;
+    if (isNumber(token.index)) {
+      // parseArgs reads `-50` as two short options at one index: the argument once.
+      if (!numbers.has(token.index)) positionals.push(args[token.index]!);
+      numbers.add(token.index);
+      continue;
+    }
     const spec = options[token.name];
     if (spec === undefined) throw new UsageError(`unknown option '${token.rawName}'${didYouMean(token.rawName, longNames)}`);
     const flag = `--${token.name}`;

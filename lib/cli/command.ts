@@ -1,3 +1,4 @@
+import type Stripe from 'stripe';
 import { CUSTOMER_ID } from '../../lambda/shared/customers/api-key';
 import { UsageError, type OptionSpecs, type Values } from './args';
 import { stageFlushes } from '../../lambda/shared/aws/flush-coordinator';
@@ -15,6 +16,8 @@ export interface CliIo {
   readonly now?: () => Date;
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /** The Stripe client of `stripe setup`. @default new Stripe(apiKey): api.stripe.com */
+  readonly stripe?: (apiKey: string) => Stripe;
 }
 
 /** A failure with a message for people; the command exits 1. */

@@ -6,11 +6,11 @@ import { listApiKeys } from '../../lambda/shared/customers/keys';
 import { setUsageBlock, USAGE_BLOCKS } from '../../lambda/shared/customers/usage';
 import { ANY_METHODS } from '../openapi/build';
 import { authorizerSettingsFor, buildLocalDocument } from '../local/stack';
-import { loadProjectConfig } from '../config/tollgate-config';
 import { stringValue, UsageError } from './args';
 import { CliError, CUSTOMER_ARGUMENT, customerArg, flushAfter, type CommandGroup, type CommandSpec } from './command';
 import { keyTable } from './keys';
 import { linkSubjectCommand, unlinkSubjectCommand } from './subjects';
+import { stackConfig } from './target';
 
 const BLOCK_CHOICES = `${USAGE_BLOCKS.join(', ')} or none`;
 
@@ -27,7 +27,7 @@ const show: CommandSpec = {
   run: async (ctx) => {
     const customerId = customerArg(ctx.positionals[0]);
     const target = ctx.target();
-    const config = loadProjectConfig(ctx.io.root);
+    const config = stackConfig(ctx.io.root, target);
     const built = buildLocalDocument(config, ctx.io.root);
     const customer = await readCustomer(target.dynamodb, target.tables.customers, customerId);
     if (customer === undefined) throw new CliError(`no customer ${customerId}: it has no API key and no Stripe event was received for it`);

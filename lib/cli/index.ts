@@ -11,6 +11,8 @@ import { REPORT } from './report';
 import { USAGE } from './usage';
 import { resolveTarget, type Target } from './target';
 import { TOKENS } from './tokens';
+import { STRIPE } from './stripe';
+import { COST } from './cost';
 
 /**
  * `npx tollgate <group> <command> [arguments] [options]`: manage API keys, inspect customers and send
@@ -22,7 +24,7 @@ import { TOKENS } from './tokens';
 export type { CliIo } from './command';
 export { CliError } from './command';
 
-export const GROUPS: readonly CommandGroup[] = [KEYS, CUSTOMERS, EVENTS, USAGE, CREDITS, METERING, TOKENS, REPORT];
+export const GROUPS: readonly CommandGroup[] = [KEYS, CUSTOMERS, EVENTS, USAGE, CREDITS, METERING, TOKENS, REPORT, STRIPE, COST];
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const args = [...argv];

@@ -5,9 +5,9 @@ import { completeEntry } from '../../lambda/metering/handler';
 import { decodeLedgerEntry, DynamoMeteringStore, METERED_OUTCOME, PARKED_BATCH_OUTCOME, parkedBatchId, type LedgerEntry } from '../../lambda/metering/store';
 import { StripeMeterReporter, type MeterReporter } from '../../lambda/metering/stripe-meter';
 import { buildLocalDocument, meteringSettingsFor } from '../local/stack';
-import { loadProjectConfig } from '../config/tollgate-config';
 import type { CommandGroup, CommandSpec, Context } from './command';
 import { createObservability } from '../../lambda/shared/observability';
+import { stackConfig } from './target';
 
 /**
  * Replays what metering could not finish: batches it parked (a write that kept failing, or the
@@ -54,7 +54,7 @@ const replay: CommandSpec = {
   options: {},
   run: async (ctx) => {
     const target = ctx.target();
-    const config = loadProjectConfig(ctx.io.root);
+    const config = stackConfig(ctx.io.root, target);
     const built = buildLocalDocument(config, ctx.io.root);
     const settings = meteringSettingsFor(config, built.routes, target.tables);
     const store = new DynamoMeteringStore(target.dynamodb, { customers: settings.customersTable, events: settings.eventsTable });

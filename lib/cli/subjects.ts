@@ -1,11 +1,14 @@
-import { linkSubject, SubjectLinkError, unlinkSubject } from '../../lambda/shared/customers/subjects';
+import { linkSubject, SubjectLinkError, unlinkSubject, type SubjectStore } from '../../lambda/shared/customers/subjects';
 import { stringValue, UsageError, type OptionSpecs, type Values } from './args';
 import { CliError, CUSTOMER_ARGUMENT, customerArg, flushAfter, type CommandSpec } from './command';
+import type { Target } from './target';
 
 const SUBJECT_OPTIONS: OptionSpecs = {
   issuer: { type: 'string', value: '<url>', help: 'the issuer, exactly as its tokens carry it in "iss"' },
   subject: { type: 'string', value: '<sub>', help: 'the "sub" of the user\'s tokens' },
 };
+
+const subjectStore = (target: Target): SubjectStore => ({ client: target.dynamodb, customersTable: target.tables.customers, eventsTable: target.tables.events });
 
 function issuerAndSubject(values: Values): { issuer: string; subject: string } {
   const issuer = stringValue(values, 'issuer');
@@ -33,7 +36,7 @@ export const linkSubjectCommand: CommandSpec = {
     const target = ctx.target();
     let linked;
     try {
-      linked = await linkSubject({ client: target.dynamodb, customersTable: target.tables.customers }, customerId, issuer, subject);
+      linked = await linkSubject(subjectStore(target), customerId, issuer, subject);
     } catch (err) {
       if (err instanceof SubjectLinkError) throw new CliError(err.message);
       throw err;
@@ -64,7 +67,7 @@ export const unlinkSubjectCommand: CommandSpec = {
     const target = ctx.target();
     let unlinked;
     try {
-      unlinked = await unlinkSubject({ client: target.dynamodb, customersTable: target.tables.customers }, issuer, subject);
+      unlinked = await unlinkSubject(subjectStore(target), issuer, subject);
     } catch (err) {
       if (err instanceof SubjectLinkError) throw new CliError(err.message);
       throw err;

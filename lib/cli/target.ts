@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { loadProjectConfig, type TollgateConfig } from '../config/tollgate-config';
 import { STACK_NAME, STACK_OUTPUTS, type StackOutput } from '../contract';
 import type { AuthorizerCacheFlusher, FlushTarget } from '../../lambda/shared/ports';
 import type { TableNames } from '../../lambda/shared/tables';
@@ -36,6 +37,11 @@ export interface Target {
   readonly stateDir?: string;
   /** Deployed: the region and profile the SDK clients use. */
   readonly aws?: { readonly region: string; readonly profile?: string };
+  /**
+   * The `-c` overrides the stack runs with, on top of the project's cdk.json (local: those `npm start` was
+   * given; deployed: none known, so cdk.json alone). Read the configuration with stackConfig.
+   */
+  readonly context: Readonly<Record<string, string>>;
   /** The webhook signing secret (the first, when two are rolling). */
   webhookSecret(): Promise<string>;
   close(): void;
@@ -56,7 +62,7 @@ export interface TargetOptions {
 
 const OUTPUT_KEYS = Object.values(STACK_OUTPUTS);
 
-function readOutputs(file: string): Record<StackOutput, string> {
+export function readOutputs(file: string): Record<StackOutput, string> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
@@ -64,7 +70,8 @@ function readOutputs(file: string): Record<StackOutput, string> {
     throw new TargetError(`cannot read the stack outputs "${file}" (${(err as NodeJS.ErrnoException).code ?? 'invalid JSON'}): write them with cdk deploy --outputs-file ${file}`);
   }
   const stacks = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
-  const outputs = stacks[STACK_NAME] ?? Object.values(stacks).find((s) => typeof s === 'object' && s !== null && STACK_OUTPUTS.apiUrl in s);
+  const outputs =
+    stacks[STACK_NAME] ?? Object.values(stacks).find((s) => typeof s === 'object' && s !== null && STACK_OUTPUTS.apiUrl in s) ?? constructOutputs(Object.values(stacks));
   if (typeof outputs !== 'object' || outputs === null) throw new TargetError(`"${file}" has no outputs of the ${STACK_NAME} stack: write them with cdk deploy --outputs-file ${file}`);
   const record = outputs as Record<string, unknown>;
   const missing = OUTPUT_KEYS.filter((key) => typeof record[key] !== 'string' || record[key] === '');
@@ -72,10 +79,36 @@ function readOutputs(file: string): Record<StackOutput, string> {
   return record as Record<StackOutput, string>;
 }
 
+/**
+ * A Tollgate construct in the user's own stack names its outputs by its path and a hash
+ * (`PaywallApiUrl1A2B3C4D` for `new Tollgate(stack, 'Paywall', …)`): the first construct whose every
+ * output is there, under the names this repository's stack gives them.
+ */
+export function constructOutputs(stacks: readonly unknown[]): Record<string, unknown> | undefined {
+  for (const stack of stacks) {
+    if (typeof stack !== 'object' || stack === null) continue;
+    const entries = Object.entries(stack as Record<string, unknown>);
+    const prefixes = entries.flatMap(([key]) => {
+      const match = new RegExp(`^([A-Za-z0-9]*)${STACK_OUTPUTS.apiUrl}[0-9A-F]{8}$`).exec(key);
+      return match === null ? [] : [match[1]!];
+    });
+    for (const prefix of prefixes) {
+      const named = OUTPUT_KEYS.map((output) => [output, entries.find(([key]) => new RegExp(`^${prefix}${output}[0-9A-F]{8}$`).test(key))?.[1]] as const);
+      if (named.every(([, value]) => value !== undefined)) return Object.fromEntries(named);
+    }
+  }
+  return undefined;
+}
+
 const withSlash = (url: string): string => (url.endsWith('/') ? url : `${url}/`);
 
 /** STRIPE_WEBHOOK_SECRET, when set, overrides the secret the target would provide (an explicit --secret-id still wins). */
 const secretFromEnv = (env: TargetOptions['env']): string | undefined => (env.STRIPE_WEBHOOK_SECRET === '' ? undefined : env.STRIPE_WEBHOOK_SECRET);
+
+/** The configuration of the stack a command acts on: the project's cdk.json with the stack's `-c` overrides. */
+export function stackConfig(root: string, target: Pick<Target, 'context'>): TollgateConfig {
+  return loadProjectConfig(root, target.context);
+}
 
 export function resolveTarget(options: TargetOptions): Target {
   if (options.outputs !== undefined) {
@@ -94,9 +127,11 @@ export function resolveTarget(options: TargetOptions): Target {
         customers: outputs.CustomersTableName,
         apiKeys: outputs.ApiKeysTableName,
         events: outputs.EventsTableName,
+        usage: outputs.UsageTableName,
       },
       flusher: new ApiGatewayCacheFlusher(apiGateway),
       flushTarget: { restApiId: outputs.RestApiId, stage: outputs.StageName },
+      context: {},
       aws,
       webhookSecret: async () => {
         const fromEnv = secretFromEnv(options.env);
@@ -140,6 +175,7 @@ export function resolveTarget(options: TargetOptions): Target {
     tables: local.tables,
     flusher: new ApiGatewayCacheFlusher(apiGateway),
     flushTarget: { restApiId: local.restApiId, stage: local.stage },
+    context: local.context ?? {},
     stateDir: options.stateDir,
     webhookSecret: () => {
       const fromEnv = secretFromEnv(options.env);

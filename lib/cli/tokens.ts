@@ -2,6 +2,7 @@ import { readCoordinates, stateDirectory } from '../local/coordinates';
 import { DEFAULT_TOKEN_LIFETIME_SECONDS, LOCAL_AUDIENCE, mintToken, readSigningKey } from '../local/oidc-issuer';
 import { stringValue, UsageError } from './args';
 import { CliError, customerArg, type CommandGroup, type CommandSpec } from './command';
+import { stackConfig } from './target';
 
 /**
  * `tollgate tokens mint`: an access token of the local OIDC issuer that `npm start` runs and trusts, for
@@ -40,6 +41,11 @@ const mint: CommandSpec = {
     const key = readSigningKey(stateDir);
     if (coordinates?.oidcIssuerUrl === undefined || key === undefined || key.issuer !== coordinates.oidcIssuerUrl) {
       throw new CliError('no local OIDC issuer is running: start the local stack with npm start, then mint again');
+    }
+    // The authorizer refuses a token that would expire while a decision on it is cached (lambda/authorizer/jwt.ts).
+    const ttl = stackConfig(ctx.io.root, { context: coordinates.context ?? {} }).authorizerCacheTtlSeconds;
+    if (lifetime <= ttl) {
+      ctx.io.stderr(`tollgate: warning: the authorizer refuses a token that expires within its cache ttl (${ttl} s), so this token gets 401 at once: give --expires-in ${ttl + 60} or more\n`);
     }
     const now = ctx.now.getTime();
     const token = mintToken(key, { customerId, expiresInSeconds: lifetime, now });

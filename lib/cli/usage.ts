@@ -3,8 +3,8 @@ import { readCustomer } from '../../lambda/shared/customers/store';
 import { loadUsageSettings, usageEnvironment } from '../../lambda/shared/settings';
 import { TABLES } from '../../lambda/shared/tables';
 import { usageAnswer } from '../../lambda/usage/handler';
-import { loadProjectConfig } from '../config/tollgate-config';
 import { CliError, CUSTOMER_ARGUMENT, customerArg, type CommandGroup, type CommandSpec } from './command';
+import { stackConfig } from './target';
 
 /**
  * Usage of a customer as the usage route answers it (lambda/usage): the same rule over the same item,
@@ -25,19 +25,21 @@ const show: CommandSpec = {
   run: async (ctx) => {
     const customerId = customerArg(ctx.positionals[0]);
     const target = ctx.target();
-    const config = loadProjectConfig(ctx.io.root);
+    const config = stackConfig(ctx.io.root, target);
     const customer = await readCustomer(target.dynamodb, target.tables.customers, customerId, PAYMENT_STATE_PROJECTION);
     if (customer === undefined) throw new CliError(`no customer ${customerId}: create an API key for it or send its Stripe events first`);
     const settings = loadUsageSettings({ ...usageEnvironment(config), [TABLES.customers.envVar]: target.tables.customers });
     const answer = usageAnswer(customer, settings, ctx.now);
+    // No number: unlimited only when a plan says so; with no plan there is nothing to draw on but credits.
+    const noLimit = answer.plan === null ? `none: no plan${answer.credits === null ? '' : ' (credits only)'}` : 'unlimited';
     const units = (n: number | null, none: string): string => (n === null ? none : String(n));
     const lines = [
       `customer   ${customerId}`,
       `plan       ${answer.plan === null ? 'none' : `${answer.plan.name} (${answer.plan.key}), past the quota: ${answer.overage}`}`,
       `period     ${answer.period === null ? 'none' : answer.period.start === null ? `ends ${answer.period.end}` : `${answer.period.start} to ${answer.period.end}`}`,
       `used       ${answer.used}`,
-      `limit      ${units(answer.limit, 'unlimited')}`,
-      `remaining  ${units(answer.remaining, 'unlimited')}`,
+      `limit      ${units(answer.limit, noLimit)}`,
+      `remaining  ${units(answer.remaining, noLimit)}`,
       `credits    ${units(answer.credits, 'none')}`,
       `resets at  ${answer.resetsAt ?? '-'}`,
     ];

@@ -2,8 +2,9 @@ import type { Catalog } from '../../lambda/portal/settings';
 import type { TollgateConfig } from './tollgate-config';
 
 /**
- * What the portal sells: the configured plans (`tollgate:plans`, keyed by Stripe price lookup key, with
- * display names) and credit packs (`tollgate:creditPacks`), else the sample's two plans.
+ * What the portal sells and how it presents it: the configured plans (`tollgate:plans`, keyed by Stripe
+ * price lookup key, with display names) and credit packs (`tollgate:creditPacks`), else the sample's two
+ * plans; the product's name, logo and colours (`tollgate:portalName`, `portalLogoUrl`, `portalColors`).
  */
 
 export const SAMPLE_CATALOG: Catalog = {
@@ -15,9 +16,11 @@ export const SAMPLE_CATALOG: Catalog = {
 };
 
 /** The catalog from configuration; the sample's when no plan is configured. */
-export function portalCatalog(config: Pick<TollgateConfig, 'plans' | 'creditPacks'>): Catalog {
-  if (Object.keys(config.plans).length === 0) return SAMPLE_CATALOG;
+export function portalCatalog(config: Pick<TollgateConfig, 'plans' | 'creditPacks' | 'portalBrand'>): Catalog {
+  const brand = config.portalBrand === undefined ? {} : { brand: config.portalBrand };
+  if (Object.keys(config.plans).length === 0) return { ...SAMPLE_CATALOG, ...brand };
   return {
+    ...brand,
     plans: Object.entries(config.plans).map(([lookupKey, plan]) => ({
       lookupKey,
       name: plan.name,

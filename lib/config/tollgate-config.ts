@@ -5,6 +5,9 @@ import { isLookupKey, isMeterEventName } from '../../lambda/shared/requirements'
 import { DEFAULT_OPERATIONS_CONFIG, loadOperationsConfig, type OperationsConfig } from './operations';
 import type { TrustedIssuer } from '../../lambda/shared/issuers';
 import { readIssuers } from './issuers';
+import type { PortalBrand } from '../../lambda/portal/brand';
+import { readPortalBrand } from './portal-brand';
+import { jsonValue } from './json-value';
 
 /**
  * Deploy-time configuration: `cdk.json` context, overridable with `cdk synth -c tollgate:<name>=<value>`.
@@ -29,6 +32,11 @@ export interface TollgateConfig {
    * way, reaches them within it, with no flush. @default 1
    */
   readonly meteredCacheTtlSeconds: number;
+  /**
+   * Usage of customers far from a limit is summed per customer over windows of this many seconds (0 to
+   * 900; 0: every customer written per delivery): writes follow active customers, not calls. @default 60
+   */
+  readonly meteringWindowSeconds: number;
   /** Least time between two authorizer-cache flushes of the stage, whoever asks (1 s: a tenth of the account's management budget). @default 1 */
   readonly cacheFlushIntervalSeconds: number;
   /** Base URL of the problem type documents (`type` of every problem+json). @default - the stack's own pages (/tollgate/problems) */
@@ -37,6 +45,12 @@ export interface TollgateConfig {
   readonly checkoutUrl?: string;
   /** The Stripe customer portal (payment methods, invoices, plan changes). @default - none */
   readonly portalUrl?: string;
+  /**
+   * The URL clients reach the stage at (a custom domain, or the stage URL `cdk deploy` prints). API
+   * Gateway writes only literals in a gateway response's headers, so the 401's `resource_metadata`
+   * (MCP's OAuth discovery, RFC 9728) can name the metadata only from here. @default - none
+   */
+  readonly publicUrl?: string;
   /** Secrets Manager secret holding the Stripe webhook signing secret(s). */
   readonly stripeWebhookSecretName: string;
   /** Secrets Manager secret holding a Stripe API key (restricted, read-only). @default - none: no re-fetch from Stripe */
@@ -57,6 +71,14 @@ export interface TollgateConfig {
   /** Stage name. @default "prod" */
   readonly stageName: string;
   /**
+   * A custom domain for the API (with certificateArn): a regional API Gateway domain name whose base
+   * path is the stage, so every URL keeps its shape (`https://<domainName>/<stageName>/…`). Point a DNS
+   * CNAME or alias at the stack's CustomDomainTarget output. @default - none: the execute-api URL
+   */
+  readonly domainName?: string;
+  /** The ACM certificate covering domainName, in the stack's region. @default - none (required with domainName) */
+  readonly certificateArn?: string;
+  /**
    * The account's API Gateway throttle in this Region (10,000 requests/s and a 5,000 burst unless AWS
    * raised it): the stage's and the webhook's throttles may not exceed it. @default 10000 and 5000
    */
@@ -66,7 +88,7 @@ export interface TollgateConfig {
    * Reserved concurrency per function: the authorizer's is kept for it (so a slow webhook, metering or
    * clock cannot take the API's), the others' caps them. `off` reserves none (a new account whose
    * concurrency quota is below 100 + the sum cannot reserve any).
-   * @default authorizer: the stage's rate × 50 ms (at least 10), webhook 10, metering 5, clock 1
+   * @default authorizer: the stage's rate × 50 ms (at least 10), webhook 10, metering 5, clock 1, mcp 10
    */
   readonly reservedConcurrency?: ReservedConcurrency;
   /** Stage throttling: steady requests per second and burst. @default 100 and 200 */
@@ -86,6 +108,8 @@ export interface TollgateConfig {
   readonly plans: Plans;
   /** Prepaid credit packs the portal offers (one-time Stripe prices). @default [] */
   readonly creditPacks: readonly CreditPack[];
+  /** The portal's product name, logo and colours (`portalName`, `portalLogoUrl`, `portalColors`). @default - tollgate's plain pages */
+  readonly portalBrand?: PortalBrand;
   /** Selling credit packs to agents over MPP (docs/agents.md). @default - off */
   readonly agentPayments?: AgentPaymentsConfig;
 }
@@ -105,6 +129,8 @@ export interface ReservedConcurrency {
   readonly webhook: number;
   readonly metering: number;
   readonly clock: number;
+  /** The MCP endpoint, when the document marks operations `"mcp"`: a tool call holds it for its route's whole call. */
+  readonly mcp: number;
 }
 
 /** The authorizer's default reservation: every request of the stage's rate held for 50 ms at once. */
@@ -113,6 +139,7 @@ export const defaultReservedConcurrency = (throttleRateLimit: number): ReservedC
   webhook: 10,
   metering: 5,
   clock: 1,
+  mcp: 10,
 });
 
 /** A prepaid pack: `credits` units for one payment of the one-time Stripe `price` (lookup key or id). */
@@ -131,6 +158,7 @@ export const DEFAULT_CONFIG: TollgateConfig = {
   gracePeriodHours: 72,
   authorizerCacheTtlSeconds: 300,
   meteredCacheTtlSeconds: 1,
+  meteringWindowSeconds: 60,
   cacheFlushIntervalSeconds: 1,
   stripeWebhookSecretName: 'tollgate/stripe-webhook-secret',
   corsAllowOrigin: '*',
@@ -266,10 +294,12 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     gracePeriodHours: integer('gracePeriodHours', DEFAULT_CONFIG.gracePeriodHours, 0, 24 * 60, 'hours'),
     authorizerCacheTtlSeconds: integer('authorizerCacheTtlSeconds', DEFAULT_CONFIG.authorizerCacheTtlSeconds, 0, 3600, 'seconds'),
     meteredCacheTtlSeconds: integer('meteredCacheTtlSeconds', DEFAULT_CONFIG.meteredCacheTtlSeconds, 0, 60, 'seconds'),
+    meteringWindowSeconds: integer('meteringWindowSeconds', DEFAULT_CONFIG.meteringWindowSeconds, 0, 900, 'seconds'),
     cacheFlushIntervalSeconds: integer('cacheFlushIntervalSeconds', DEFAULT_CONFIG.cacheFlushIntervalSeconds, 1, 60, 'seconds'),
     docsBaseUrl: url('docsBaseUrl', undefined),
     checkoutUrl: url('checkoutUrl', undefined),
     portalUrl: url('portalUrl', undefined),
+    publicUrl: url('publicUrl', undefined),
     stripeWebhookSecretName:
       secretName('stripeWebhookSecretName', DEFAULT_CONFIG.stripeWebhookSecretName, true) ?? DEFAULT_CONFIG.stripeWebhookSecretName,
     stripeApiKeySecretName: secretName('stripeApiKeySecretName', undefined, false),
@@ -280,6 +310,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     corsMaxAgeSeconds: integer('corsMaxAgeSeconds', DEFAULT_CONFIG.corsMaxAgeSeconds, 0, 86_400, 'seconds'),
     forwardAuthorization: flag('forwardAuthorization', DEFAULT_CONFIG.forwardAuthorization),
     stageName,
+    ...readCustomDomain(text('domainName', undefined, false), text('certificateArn', undefined, false), problems),
     accountThrottleRateLimit,
     accountThrottleBurstLimit,
     throttleRateLimit,
@@ -288,6 +319,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     webhookThrottleBurstLimit: integer('webhookThrottleBurstLimit', DEFAULT_CONFIG.webhookThrottleBurstLimit, 1, accountThrottleBurstLimit, 'requests (at most the account burst, tollgate:accountThrottleBurstLimit)'),
     ...((reserved) => (reserved === undefined ? {} : { reservedConcurrency: reserved }))(readReservedConcurrency(raw('reservedConcurrency'), throttleRateLimit, problems)),
     operations: loadOperationsConfig(read, problems),
+    ...((brand) => (brand === undefined ? {} : { portalBrand: brand }))(readPortalBrand(read, problems)),
     // Absent, not empty, when none is trusted: the defaults stay as documented.
     ...((issuers) => (issuers.length === 0 ? {} : { issuers }))(readIssuers(raw('issuers'), problems)),
   };
@@ -300,16 +332,6 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 /** Display names end up in JSON answers and pages: printable, no quotes or backslashes. */
 // eslint-disable-next-line no-control-regex
 const DISPLAY_NAME = /^[^"\\\u0000-\u001f]{1,100}$/;
-
-/** A value from cdk.json, or a JSON string from -c. */
-function jsonValue(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  try {
-    return JSON.parse(value) as unknown;
-  } catch {
-    return value;
-  }
-}
 
 function readPlans(value: unknown, problems: string[]): Plans {
   const key = `${CONTEXT_PREFIX}plans`;
@@ -352,9 +374,24 @@ function readPlans(value: unknown, problems: string[]): Plans {
   return out;
 }
 
-const CONCURRENCY_FUNCTIONS = ['authorizer', 'webhook', 'metering', 'clock'] as const;
+/** A custom domain needs both its name and its certificate; either alone is a mistake to name. */
+function readCustomDomain(domainName: string | undefined, certificateArn: string | undefined, problems: string[]): Pick<TollgateConfig, 'domainName' | 'certificateArn'> {
+  if (domainName === undefined && certificateArn === undefined) return {};
+  const before = problems.length;
+  if (domainName === undefined) problems.push(`${CONTEXT_PREFIX}certificateArn is set without ${CONTEXT_PREFIX}domainName: name the domain it covers, or remove it`);
+  else if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(domainName)) {
+    problems.push(`${CONTEXT_PREFIX}domainName is "${domainName}": use a lower-case host name such as api.example.com`);
+  }
+  if (certificateArn === undefined) problems.push(`${CONTEXT_PREFIX}domainName is set without ${CONTEXT_PREFIX}certificateArn: give the ARN of an ACM certificate for it in the stack's region`);
+  else if (!/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(certificateArn)) {
+    problems.push(`${CONTEXT_PREFIX}certificateArn is "${certificateArn}": use an ACM certificate ARN such as arn:aws:acm:us-east-1:123456789012:certificate/<id>`);
+  }
+  return problems.length > before ? {} : { domainName: domainName!, certificateArn: certificateArn! };
+}
 
-/** `off`, or an object naming any of the four functions (the rest keep their defaults). */
+const CONCURRENCY_FUNCTIONS = ['authorizer', 'webhook', 'metering', 'clock', 'mcp'] as const;
+
+/** `off`, or an object naming any of the five functions (the rest keep their defaults). */
 function readReservedConcurrency(value: unknown, throttleRateLimit: number, problems: string[]): ReservedConcurrency | undefined {
   const key = `${CONTEXT_PREFIX}reservedConcurrency`;
   const defaults = defaultReservedConcurrency(throttleRateLimit);
@@ -362,7 +399,7 @@ function readReservedConcurrency(value: unknown, throttleRateLimit: number, prob
   if (value === 'off' || value === false || value === 'false') return undefined;
   const spec = jsonValue(value);
   if (!isObject(spec)) {
-    problems.push(`${key} is ${JSON.stringify(value)}: use "off" or an object such as {"authorizer": 50, "webhook": 10, "metering": 5, "clock": 1}`);
+    problems.push(`${key} is ${JSON.stringify(value)}: use "off" or an object such as {"authorizer": 50, "webhook": 10, "metering": 5, "clock": 1, "mcp": 10}`);
     return defaults;
   }
   const out: Record<string, number> = { ...defaults };

@@ -35,6 +35,8 @@ export interface LocalCoordinates {
   readonly dynamodbPid?: number;
   /** The local OIDC issuer the stack trusts (`tokens mint` signs as it; the key is in the state folder, 0600). */
   readonly oidcIssuerUrl?: string;
+  /** The `-c key=value` overrides `npm start` runs with, on top of cdk.json: the CLI reads the same configuration. */
+  readonly context?: Readonly<Record<string, string>>;
 }
 
 export const coordinatesPath = (stateDir: string): string => path.join(stateDir, COORDINATES_FILE);

@@ -96,7 +96,7 @@ interface StoredDemoKey {
   readonly keyId: string;
   readonly key: string;
 }
-type DemoKeys = Record<keyof typeof DEMO_CUSTOMERS, string>;
+export type DemoKeys = Record<keyof typeof DEMO_CUSTOMERS, string>;
 
 function readStoredKeys(file: string): Partial<Record<string, StoredDemoKey>> {
   try {

@@ -193,8 +193,14 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
       const input: CreateTableCommandInput = {
         TableName: names[key],
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: definition.partitionKey, AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: definition.partitionKey, KeyType: 'HASH' }],
+        AttributeDefinitions: [
+          { AttributeName: definition.partitionKey, AttributeType: 'S' },
+          ...('sortKey' in definition ? [{ AttributeName: definition.sortKey, AttributeType: 'S' as const }] : []),
+        ],
+        KeySchema: [
+          { AttributeName: definition.partitionKey, KeyType: 'HASH' },
+          ...('sortKey' in definition ? [{ AttributeName: definition.sortKey, KeyType: 'RANGE' as const }] : []),
+        ],
       };
       await client.send(new CreateTableCommand(key === 'customers' ? withSubjectIndex(input) : input));
       if ('timeToLiveAttribute' in definition) {

@@ -1,4 +1,4 @@
-import { build, type BuildOptions } from 'esbuild';
+import type { BuildOptions } from 'esbuild';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -33,6 +33,8 @@ export const PORTAL_SCRIPT: BuildOptions & { entryPoints: string[] } = {
 };
 
 export async function bundlePortalScript(): Promise<string> {
+  // Loaded when used: the packaged construct ships the script built and has no esbuild.
+  const { build } = await import('esbuild');
   const result = await build({ ...PORTAL_SCRIPT, write: false, logLevel: 'silent' });
   return result.outputFiles[0]!.text;
 }

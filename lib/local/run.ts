@@ -8,7 +8,8 @@ const CLOCK_PERIOD_MS = 60_000;
 import type { TableNames } from '../../lambda/shared/tables';
 import { accessLogPath, eventsLogPath, removeCoordinates, writeCoordinates } from './coordinates';
 import { adoptSharedDatabase, credentialsPath, localCredentials } from './credentials';
-import { DEMO_KEYS_FILE, issueDemoKeys, seedDemoCustomers } from './demo';
+import { isSampleApi } from './banner';
+import { DEMO_KEYS_FILE, issueDemoKeys, seedDemoCustomers, type DemoKeys } from './demo';
 import { createTables, freePort, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from './dynamodb-local';
 import { localMeterReporting, type LocalMeterReporting } from './meter-reporting';
 import { describeRouteChanges, filesUnder, requireFresh, watchSources } from './reload';
@@ -48,8 +49,10 @@ export interface LocalRun {
   readonly dynamodb: DynamoDbLocal;
   readonly dbPath: string | undefined;
   readonly tables: TableNames;
-  readonly seeded: boolean;
-  readonly demoKeys: { readonly paying: string; readonly free: string; readonly metered: string; readonly payg: string; readonly reused: boolean };
+  /** The sample API's demo customers and their keys; absent for a document of one's own (banner.ts isSampleApi). */
+  readonly demo?: { readonly keys: DemoKeys; readonly seeded: boolean; readonly reused: boolean };
+  /** The configuration (cdk.json and -c overrides) and document the gateway serves now. */
+  stack(): { readonly config: tollgateConfig.TollgateConfig; readonly built: Served['built'] };
   /** How the portal takes payments: the local test checkout, or real Stripe. */
   readonly portalMode: 'fake' | 'stripe';
   /** Where metering reports billed units. */
@@ -58,8 +61,8 @@ export interface LocalRun {
   readonly operatorUrl: string;
   /** The local OIDC issuer the gateway trusts. */
   readonly issuer: LocalIssuer;
-  /** Selling to agents (tollgate:agentPayments): the packs sold and the Stripe API whose test helper mints SPTs. */
-  readonly agents?: { readonly offers: readonly string[]; readonly stripeApiUrl: string };
+  /** The Stripe API the run talks to: the local fake (whose test helper mints agents' SPTs), or Stripe's. */
+  readonly stripeApiUrl: string;
   stop(): Promise<void>;
 }
 
@@ -197,10 +200,16 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
         pid: process.pid,
         dynamodbPid: dynamodb!.pid,
         oidcIssuerUrl: issuer!.url,
+        context: options.context,
       });
 
-    const seeded = await seedDemoCustomers(served.api.gateway, { stage: served.config.stageName, webhookSecret: options.webhookSecret, dynamodb: admin, tables });
-    const demoKeys = await issueDemoKeys({ client: admin, tables }, path.join(stateDir, DEMO_KEYS_FILE));
+    // The demo customers are the sample API's: its plans, its entitlement, its routes.
+    let demo: LocalRun['demo'];
+    if (isSampleApi(served.built.operations)) {
+      const seeded = await seedDemoCustomers(served.api.gateway, { stage: served.config.stageName, webhookSecret: options.webhookSecret, dynamodb: admin, tables });
+      const { reused, ...keys } = await issueDemoKeys({ client: admin, tables }, path.join(stateDir, DEMO_KEYS_FILE));
+      demo = { keys, seeded, reused };
+    }
     admin.destroy();
     writeRunCoordinates();
 
@@ -232,11 +241,16 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
         log(`now serving ${apiUrl()}`);
       }
     };
-    // The deployed clock's schedule: a run each minute sweeps the stage's flush outbox (lambda/clock/handler.ts).
+    // The deployed schedules: a run each minute sweeps the stage's flush outbox (lambda/clock/handler.ts)
+    // and sums the metering windows that closed (lambda/metering/window.ts).
     const tick = (): void => {
       served!.api.clock(new Date()).catch((err: unknown) => {
         if (stopping) return;
         log(`tollgate: clock run failed: ${err instanceof Error ? err.message : String(err)} (a queued flush waits for the next run)`);
+      });
+      served!.api.sumMeteringWindows().catch((err: unknown) => {
+        if (stopping) return;
+        log(`tollgate: metering window run failed: ${err instanceof Error ? err.message : String(err)} (the next run sums the window again)`);
       });
     };
     tick();
@@ -246,9 +260,8 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     const watched = (): string[] => [path.join(root, 'cdk.json'), path.resolve(root, served!.config.openApiDocument), ...filesUnder(LAMBDA_DIR)];
     stopWatching = watchSources(watched, reload);
 
-    const packs = projectConfig.agentPayments === undefined ? [] : projectConfig.creditPacks.filter((p) => p.amount !== undefined).map((p) => p.id);
-    const agents = packs.length === 0 ? {} : { agents: { offers: packs, stripeApiUrl: localStripe.fake?.api.url ?? 'https://api.stripe.com' } };
-    return { apiUrl, dynamodb, dbPath, tables, seeded, demoKeys, portalMode: portal.mode, meterReporting, operatorUrl: `${adminServer.url}${OPERATOR_PATH}`, issuer, ...agents, stop };
+    const current = (): { config: tollgateConfig.TollgateConfig; built: Served['built'] } => ({ config: served!.config, built: served!.built });
+    return { apiUrl, dynamodb, dbPath, tables, ...(demo === undefined ? {} : { demo }), stack: current, portalMode: portal.mode, meterReporting, operatorUrl: `${adminServer.url}${OPERATOR_PATH}`, issuer, stripeApiUrl: localStripe.fake?.api.url ?? 'https://api.stripe.com', stop };
   } catch (err) {
     await stop();
     throw err;

@@ -10,6 +10,10 @@ import { createTokenAuthenticator } from '../../lambda/authorizer/token-auth';
 import { handler as sampleBackend } from '../../lambda/backend/index';
 import { composeClock } from '../../lambda/clock/compose';
 import type { ClockRun } from '../../lambda/clock/handler';
+import type { Gateway } from '../../lambda/mcp/call';
+import type { McpCatalog } from '../../lambda/mcp/catalog';
+import { composeMcp } from '../../lambda/mcp/compose';
+import { loadMcpSettings, mcpEnvironment, type McpSettings } from '../../lambda/mcp/settings';
 import { composeMetering } from '../../lambda/metering/compose';
 import type { MeteringResult } from '../../lambda/metering/handler';
 import type { MeteringRules } from '../../lambda/metering/rules';
@@ -65,6 +69,7 @@ export const LOCAL_FUNCTION_NAMES = {
   testCheckout: 'tollgate-test-checkout',
   usage: 'tollgate-usage',
   purchase: 'tollgate-purchase',
+  mcp: 'tollgate-mcp',
 } as const;
 export const LOCAL_REST_API_ID = 'local';
 export const LOCAL_TABLE_PREFIX = 'tollgate';
@@ -92,9 +97,9 @@ export function purchaseSettingsFor(config: TollgateConfig, tables: TableNames, 
 }
 
 /** Metering's settings as the stack writes its environment, for these tables and the stage it flushes (also `tollgate metering replay`'s). */
-export function meteringSettingsFor(config: TollgateConfig, routes: readonly RouteRule[], tables: Pick<TableNames, 'customers' | 'events'>): MeteringSettings {
-  const env = meteringEnvironment({ routes, plans: config.plans ?? {} });
-  return loadMeteringSettings({ ...env, ...tableEnvironment({ customers: tables.customers, events: tables.events }) });
+export function meteringSettingsFor(config: TollgateConfig, routes: readonly RouteRule[], tables: Pick<TableNames, 'customers' | 'events' | 'usage'>): MeteringSettings {
+  const env = meteringEnvironment({ routes, plans: config.plans ?? {}, windowSeconds: config.meteringWindowSeconds });
+  return loadMeteringSettings({ ...env, ...tableEnvironment({ customers: tables.customers, events: tables.events, usage: tables.usage }) });
 }
 
 /** Names only: the local run hands the secrets' values to the functions itself. */
@@ -110,6 +115,7 @@ export interface LocalSettings {
   readonly metering: MeteringSettings;
   /** Absent when nothing is sold to agents. */
   readonly purchase?: PurchaseSettings;
+  readonly mcp: McpSettings;
 }
 
 /** Every function's settings, each through the environment contract its deployed function reads. */
@@ -123,6 +129,7 @@ export function localSettings(config: TollgateConfig, routes: readonly RouteRule
     usage: loadUsageSettings({ ...tableEnvironment({ customers }), ...usageEnvironment(config) }),
     metering: meteringSettingsFor(config, routes, tables),
     ...((purchase) => (purchase === undefined ? {} : { purchase }))(purchaseSettingsFor(config, tables, routes, apiTitle)),
+    mcp: loadMcpSettings(mcpEnvironment({ authorizationServers: configuredBuildOptions(config).authorizationServers ?? [], corsAllowOrigin: config.corsAllowOrigin })),
   };
 }
 
@@ -137,6 +144,7 @@ export function buildLocalDocument(config: TollgateConfig, root: string): BuiltA
     portalUri: localInvocationUri(LOCAL_FUNCTION_NAMES.portal),
     testCheckoutUri: localInvocationUri(LOCAL_FUNCTION_NAMES.testCheckout),
     ...(config.agentPayments === undefined ? {} : { purchaseUri: localInvocationUri(LOCAL_FUNCTION_NAMES.purchase) }),
+    mcpUri: localInvocationUri(LOCAL_FUNCTION_NAMES.mcp),
     // The local server speaks http: the problem type URIs must resolve on it.
     selfScheme: 'http',
   });
@@ -161,7 +169,7 @@ export interface LocalApiOptions {
   readonly throttling?: boolean;
   /** Receives every access-log line the stage writes (lambda/shared/access-log.ts). @default - none */
   readonly accessLog?: (line: string) => void;
-  /** Receives the webhook's `access restored` log line of every recovery (lambda/webhook/recovery.ts). @default - none */
+  /** Receives the webhook's `access restored` log line of every recovery (lambda/webhook/recovery.ts) and the MCP endpoint's `tool call` lines. @default - none */
   readonly eventsLog?: (line: string) => void;
   /** `$context.domainName`: the local server's host and port, so the stage's own URLs resolve. @default "127.0.0.1" */
   readonly domainName?: string;
@@ -201,6 +209,8 @@ export interface LocalApi {
   readonly metering?: MeteringFeed;
   /** One run of the deployed clock function, for the run scheduled at `scheduled` (the local timer calls it each minute). */
   clock(scheduled: Date): Promise<ClockRun>;
+  /** The metering function's minute run (its schedule deployed): sums the usage windows that closed. Undefined when metering is off. */
+  sumMeteringWindows(): Promise<MeteringResult | undefined>;
   destroy(): void;
 }
 
@@ -274,6 +284,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
             now: date,
           }),
         }),
+    ...(built.mcp === undefined ? {} : { [LOCAL_FUNCTION_NAMES.mcp]: localMcp(settings.mcp, built.mcp, ref, options) }),
   };
   const accessLog =
     metering === undefined
@@ -297,6 +308,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     ...(metering === undefined ? {} : { metering }),
     clients: Object.values(clients),
     clock: (scheduled) => clock({ time: scheduled.toISOString() }),
+    sumMeteringWindows: async () => (metering === undefined ? undefined : metering.handler({ 'detail-type': 'Scheduled Event', source: 'aws.events', time: date().toISOString() })),
     destroy: () => {
       metering?.close();
       for (const client of Object.values(clients)) client.destroy();
@@ -334,8 +346,29 @@ function localTestCheckout(options: LocalApiOptions, client: DynamoDBClient, ref
   });
 }
 
+/** The MCP endpoint: its tool calls through the gateway in process (deployed: fetch to the stage's URL), its `tool call` lines in the events log. */
+function localMcp(settings: McpSettings, catalog: McpCatalog, ref: { readonly gateway?: LocalGateway }, options: LocalApiOptions): LocalFunction {
+  const gateway: Gateway = async (request) => {
+    const url = new URL(request.url);
+    const response = await ref.gateway!.handle({ method: request.method, path: `${url.pathname}${url.search}`, headers: request.headers, ...(request.body === undefined ? {} : { body: request.body }) });
+    return { status: response.statusCode, headers: response.headers, body: response.body.toString('utf8') };
+  };
+  const { eventsLog } = options;
+  return composeMcp(settings, {
+    catalog,
+    gateway,
+    observability: createObservability('tollgate-mcp'),
+    ...(options.now === undefined ? {} : { now: () => new Date(options.now!()) }),
+    ...(eventsLog === undefined ? {} : { onToolCall: (record) => eventsLog(JSON.stringify(record)) }),
+  });
+}
+
 /** The access log fed to the metering function in batches, as the deployed subscription filter does; undefined when metering is off. */
-function localMetering(options: LocalApiOptions, settings: MeteringSettings, clients: Parameters<typeof composeMetering>[1]): MeteringFeed | undefined {
+function localMetering(
+  options: LocalApiOptions,
+  settings: MeteringSettings,
+  clients: Parameters<typeof composeMetering>[1],
+): (MeteringFeed & { readonly handler: ReturnType<typeof composeMetering> }) | undefined {
   if (options.metering === false) return undefined;
   const feed = options.metering ?? {};
   const handler = composeMetering(feed.rules === undefined ? settings : { ...settings, rules: feed.rules }, {
@@ -343,7 +376,7 @@ function localMetering(options: LocalApiOptions, settings: MeteringSettings, cli
     ...(feed.reporter === undefined ? {} : { reporter: feed.reporter }),
     observability: createObservability('tollgate-metering'),
   });
-  return createMeteringFeed({
+  const fed = createMeteringFeed({
     // Not `onBatch?.(await handler(event))`: an optional call skips its arguments when there is no
     // callback, and the batch would never be metered.
     deliver: async (event) => {
@@ -356,4 +389,5 @@ function localMetering(options: LocalApiOptions, settings: MeteringSettings, cli
     ...(feed.schedule === undefined ? {} : { schedule: feed.schedule }),
     ...(feed.onError === undefined ? {} : { onError: feed.onError }),
   });
+  return Object.assign(fed, { handler });
 }

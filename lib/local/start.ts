@@ -2,20 +2,20 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SettingsError } from '../../lambda/shared/settings';
-import { ConfigError } from '../config/tollgate-config';
+import { ConfigError, loadProjectConfig } from '../config/tollgate-config';
 import { PROJECT_ROOT } from '../contract';
 import { ApiDocumentError } from '../openapi/load';
 import { OpenApiError } from '../openapi/build';
 import { STATE_DIR, STATE_DIR_ENV, stateDirectory } from './coordinates';
 import { ensurePrivateStateDir, LocalCredentialsError } from './credentials';
-import { DEMO_PAYG_CREDITS, DEMO_USAGE_PLAN, DEMO_CUSTOMERS, DEMO_ENTITLEMENT, DEMO_KEYS_FILE, DEMO_PLAN } from './demo';
+import { banner } from './banner';
+import { DEMO_KEYS_FILE } from './demo';
 import { DynamoDbLocalError } from './dynamodb-local';
 import { watchLauncher } from './lifeline';
 import { shown, startLocalRun, type LocalRun } from './run';
 import { acquireRunLock, AlreadyRunningError, type RunLock } from './run-lock';
 import { LocalServerError } from './server';
 import { LOCAL_WEBHOOK_SECRET } from './stack';
-import { LOCAL_CUSTOMER_CLAIM } from './oidc-issuer';
 
 /**
  * `npm start`: DynamoDB Local, the tables, the demo customers and the local gateway on 127.0.0.1, one
@@ -78,55 +78,22 @@ const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
-function banner(run: LocalRun, stateDir: string, webhookSecret: string): string {
-  const apiUrl = run.apiUrl();
-  const { paying, free, metered, payg, reused } = run.demoKeys;
-  const keysFile = shown(path.join(stateDir, DEMO_KEYS_FILE));
-  return [
-    '',
-    `tollgate is running on ${apiUrl}`,
-    `  DynamoDB Local  ${run.dynamodb.endpoint} (${run.dbPath === undefined ? 'in memory' : `data in ${shown(run.dbPath)}`}, readable only with the key in ${shown(stateDir)}/)`,
-    `  demo customers  ${DEMO_CUSTOMERS.paying} (active, plan ${DEMO_PLAN}, entitlement ${DEMO_ENTITLEMENT}) · ${DEMO_CUSTOMERS.free} (no subscription)${run.seeded ? '' : ' (kept from the last run)'}`,
-    `  docs            ${apiUrl}tollgate/docs · problem types ${apiUrl}tollgate/problems/no_subscription`,
-    `  portal          ${apiUrl}tollgate/portal (${run.portalMode === 'fake' ? 'local test checkout and billing portal: no real payment; set STRIPE_API_KEY=sk_test_… for real Stripe' : 'Stripe test mode from STRIPE_API_KEY'})`,
-    `  webhook secret  ${webhookSecret === LOCAL_WEBHOOK_SECRET ? `${LOCAL_WEBHOOK_SECRET} (local default; set STRIPE_WEBHOOK_SECRET to use another)` : 'from STRIPE_WEBHOOK_SECRET'}`,
-    '',
-    `demo API keys (${reused ? 'kept from the last start' : 'new'}; kept in ${keysFile} across restarts):`,
-    `  paying  ${paying}`,
-    `  free    ${free}`,
-    '',
-    'try it:',
-    `  curl -i ${apiUrl}v1/quotes -H "Authorization: Bearer ${paying}"    # 200`,
-    `  curl -i ${apiUrl}v1/quotes                                          # 401`,
-    `  curl -i ${apiUrl}v1/quotes -H "Authorization: Bearer ${free}"    # 402 no_subscription`,
-    `  curl -i ${apiUrl}v1/quotes -H "Authorization: Bearer $(npx tollgate tokens mint --customer ${DEMO_CUSTOMERS.paying})"    # 200 with a JWT`,
-    `  (OIDC issuer ${run.issuer.url}, trusted by this stack; tokens carry ${LOCAL_CUSTOMER_CLAIM})`,
-    '',
-    `sold by use: GET /v1/search costs 1 unit per 2xx call, counted from the access log every second (reports: ${run.meterReporting.description}):`,
-    `  metered  ${metered}    (${DEMO_CUSTOMERS.metered}, plan ${DEMO_USAGE_PLAN}: 20 units a period)`,
-    `  payg     ${payg}    (${DEMO_CUSTOMERS.payg}, no subscription, ${DEMO_PAYG_CREDITS} credits)`,
-    `  for i in $(seq 25); do curl -s -o /dev/null -w '%{http_code} ' "${apiUrl}v1/search?q=tollgate" -H "Authorization: Bearer ${metered}"; sleep 0.3; done; echo    # 200s, then 402 quota_exceeded`,
-    `  npx tollgate usage show ${DEMO_CUSTOMERS.metered}    # used, limit, remaining, resets at`,
-    `  npx tollgate events send customer.subscription.updated --customer ${DEMO_CUSTOMERS.metered} --plan ${DEMO_USAGE_PLAN} --period-end $(( $(date +%s) + 5184000 ))    # renewal: 200 again`,
-    `  for i in $(seq 8); do curl -s -o /dev/null -w '%{http_code} ' "${apiUrl}v1/search?q=tollgate" -H "Authorization: Bearer ${payg}"; sleep 0.3; done; echo    # 200s, then 402 credits_exhausted`,
-    `  npx tollgate events send checkout.session.completed --customer ${DEMO_CUSTOMERS.payg} --credits 100    # top-up: 200 again`,
-    ...(run.agents === undefined
-      ? []
-      : [
-          '',
-          `agents pay the 402 themselves (MPP; docs/agents.md): POST ${apiUrl}tollgate/purchase?offer=${run.agents.offers[0]} sells ${run.agents.offers.join(', ')} for a Stripe shared payment token`,
-          `  node scripts/mppx-buy.mjs ${apiUrl} --stripe ${run.agents.stripeApiUrl}    # a stock mppx client: 402 → pay → 200 and a key, then calls on the credits until 402`,
-        ]),
-    '',
-    'real Stripe test-mode events (Stripe CLI), then restart with the secret it prints:',
-    `  stripe listen --forward-to ${apiUrl}webhooks/stripe`,
-    '  STRIPE_WEBHOOK_SECRET=whsec_… npm start',
-    '',
-    'edits to the OpenAPI document, cdk.json and lambda/ reload the gateway in place',
-    `operator page (402s, recoveries, live): ${run.operatorUrl}`,
-    'manage it:  npx tollgate --help    ·    report: npx tollgate report    ·    stop: Ctrl-C',
-    '',
-  ].join('\n');
+function bannerOf(run: LocalRun, stateDir: string, webhookSecret: string): string {
+  return banner({
+    apiUrl: run.apiUrl(),
+    shown,
+    stateDir,
+    keysFile: path.join(stateDir, DEMO_KEYS_FILE),
+    webhookSecret,
+    dynamodb: { endpoint: run.dynamodb.endpoint, ...(run.dbPath === undefined ? {} : { dbPath: run.dbPath }) },
+    portalMode: run.portalMode,
+    operatorUrl: run.operatorUrl,
+    issuerUrl: run.issuer.url,
+    meterReporting: run.meterReporting.description,
+    ...run.stack(),
+    ...(run.demo === undefined ? {} : { demo: run.demo }),
+    stripeApiUrl: run.stripeApiUrl,
+  });
 }
 
 async function main(): Promise<void> {
@@ -155,6 +122,8 @@ async function main(): Promise<void> {
   }
   const port = parsePort(args.port ?? process.env.PORT);
   const context = parseContext(args.context ?? []);
+  // The 401 names the MCP protected-resource metadata at the URL callers use: a gateway header is a literal.
+  context['tollgate:publicUrl'] ??= `http://127.0.0.1:${port}/${loadProjectConfig(PROJECT_ROOT, context).stageName}`;
   const stateDir = stateDirectory(PROJECT_ROOT, process.env);
   // Locally the Powertools metrics would only print EMF lines; each decision's record rides on its line,
   // so POWERTOOLS_METRICS_DISABLED=false prints one line per decision.
@@ -196,7 +165,7 @@ async function main(): Promise<void> {
       ...(process.env.STRIPE_API_KEY === undefined || process.env.STRIPE_API_KEY === '' ? {} : { stripeApiKey: process.env.STRIPE_API_KEY }),
     });
     lock.update(run.apiUrl());
-    process.stdout.write(banner(run, stateDir, webhookSecret));
+    process.stdout.write(bannerOf(run, stateDir, webhookSecret));
   } catch (err) {
     await stop('start failed');
     throw err;

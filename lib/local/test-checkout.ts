@@ -86,7 +86,10 @@ export function makeTestCheckoutHandler(deps: TestCheckoutDeps): (event: APIGate
       if (portal === undefined) return billingPage(404, 'Unknown billing session', html`<p>No such test billing portal session.</p>`);
       if (event.httpMethod === 'GET') return billingPortalPage(portal, base, billingPage);
       if (!sameOrigin()) return billingPage(403, 'Refused', html`<p role="alert">This form must be sent from the test billing portal. Nothing was changed.</p>`);
-      const change = await billingChange(store, portal, new URLSearchParams(formBody(event)));
+      const form = new URLSearchParams(formBody(event));
+      // As Stripe's Billing Portal does, a cancellation is confirmed before it is sent.
+      if (form.get('action') === 'cancel' && form.get('confirm') !== 'yes') return confirmCancel(portal, form.get('subscription') ?? '', base, billingPage);
+      const change = await billingChange(store, portal, form);
       if ('refused' in change) return billingPage(400, 'Nothing changed', html`<p role="alert">${change.refused}</p><p><a href="${base}${PORTAL_PATHS.testCheckout.replace('{session}', id)}">Back to the billing portal</a></p>`);
       const status = await deps.deliver(change.payload, signPayload(change.payload, deps.webhookSecret));
       if (status < 200 || status > 299) return billingPage(502, 'Webhook failed', html`<p role="alert">The local webhook answered ${status}. See the terminal of npm start.</p>`);
@@ -140,6 +143,21 @@ ${plans.filter((p) => p.lookupKey !== entry.plan).map(
 <form method="post" action="${action}"><input type="hidden" name="action" value="cancel"><input type="hidden" name="subscription" value="${subscriptionId}"><button type="submit">Cancel ${planName(entry.plan)} now</button></form></li>`,
           )}</ul>`}
 <p><a href="${portal.return_url ?? base}">Return to your account</a></p>`,
+    );
+  }
+
+  /** "Cancel <plan>?": what ends, and the two ways on (nothing is sent until the customer confirms). */
+  async function confirmCancel(portal: FakeBillingPortalSession, subscriptionId: string, base: string, page: Page): Promise<APIGatewayProxyResult> {
+    const action = `${base}${PORTAL_PATHS.testCheckout.replace('{session}', portal.id)}`;
+    const entry = (await liveSubscriptions(portal.customer)).find(([id]) => id === subscriptionId)?.[1];
+    if (entry === undefined) return page(400, 'Nothing changed', html`<p role="alert">${portal.customer} has no active subscription "${subscriptionId}": reload the billing portal.</p><p><a href="${action}">Back to the billing portal</a></p>`);
+    const plan = planName(entry.plan);
+    return page(
+      200,
+      `Cancel ${plan}?`,
+      html`<p>Cancelling ends ${plan} now: the routes it pays for answer 402 from the next call.</p>
+<form method="post" action="${action}"><input type="hidden" name="action" value="cancel"><input type="hidden" name="subscription" value="${subscriptionId}"><input type="hidden" name="confirm" value="yes"><p><button type="submit">Yes, cancel ${plan} now</button></p></form>
+<p><a href="${action}">Keep ${plan}</a></p>`,
     );
   }
 

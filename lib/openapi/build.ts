@@ -4,6 +4,7 @@ import {
   parseDeclaration,
   RequirementError,
   type AuthorizerGroup,
+  type McpExposure,
   type Requirement,
   type RouteRule,
   type Usage,
@@ -28,6 +29,8 @@ import { describePolicyConflict, findPolicyConflict } from './policy-check';
 import { documentProblems, portalPaths, publicDocument } from './portal';
 import { identitySourceFor, readRouteScopes, ScopeError } from './scopes';
 import type { RouteScopes } from '../../lambda/shared/issuers';
+import type { McpCatalog } from '../../lambda/mcp/catalog';
+import { MCP_OPERATIONS, MCP_PATH, mcpCatalog, McpDocumentError, mcpPathItem, mcpPreflight, PROTECTED_RESOURCE_PATH, protectedResourcePathItem } from './mcp';
 
 /**
  * The one OpenAPI builder. It takes the user's document (operations annotated with `x-tollgate`) and
@@ -93,10 +96,16 @@ export interface BuildApiOptions extends CorsOptions, IdentityOptions {
   readonly agentPayments?: AgentPayments;
   /** The purchase function (lambda/purchase), at PURCHASE_PATH. @default - no purchase route */
   readonly purchaseUri?: string;
+  /** The MCP function (lambda/mcp), serving the operations marked `"mcp"` as tools. @default - no MCP route */
+  readonly mcpUri?: string;
+  /** The `iss` of each trusted token issuer: the protected-resource metadata names them. @default - none: no metadata route */
+  readonly authorizationServers?: readonly string[];
+  /** The URL clients reach the stage at (tollgate:publicUrl): the 401 names the metadata there. @default - not named */
+  readonly publicUrl?: string;
 }
 
 /** The builder options that come straight from configuration: the stack and the local run pass the same. */
-export type ConfiguredBuildOptions = Omit<BuildApiOptions, 'document' | 'authorizerUri' | 'webhookUri' | 'usageUri' | 'backend' | 'portalUri' | 'testCheckoutUri' | 'selfScheme' | 'purchaseUri'>;
+export type ConfiguredBuildOptions = Omit<BuildApiOptions, 'document' | 'authorizerUri' | 'webhookUri' | 'usageUri' | 'backend' | 'portalUri' | 'testCheckoutUri' | 'selfScheme' | 'mcpUri' | 'purchaseUri'>;
 
 /**
  * How long each group's decisions are cached. Strict routes reserve their cost at decision time: every
@@ -110,7 +119,8 @@ function ttlOf(group: AuthorizerGroup, options: Pick<BuildApiOptions, 'authorize
 }
 
 export function configuredBuildOptions(config: TollgateConfig): ConfiguredBuildOptions {
-  const { authorizerCacheTtlSeconds, meteredCacheTtlSeconds, corsAllowOrigin, corsAllowHeaders, corsAllowMethods, corsMaxAgeSeconds, forwardAuthorization, docsBaseUrl } = config;
+  const { authorizerCacheTtlSeconds, meteredCacheTtlSeconds, corsAllowOrigin, corsAllowHeaders, corsAllowMethods, corsMaxAgeSeconds, forwardAuthorization, docsBaseUrl, publicUrl } = config;
+  const authorizationServers = (config.issuers ?? []).map((issuer) => issuer.issuer);
   const agentPayments = agentPaymentsOf(config);
   return {
     authorizerCacheTtlSeconds,
@@ -121,6 +131,8 @@ export function configuredBuildOptions(config: TollgateConfig): ConfiguredBuildO
     corsMaxAgeSeconds,
     forwardAuthorization,
     docsBaseUrl,
+    authorizationServers,
+    publicUrl,
     ...(agentPayments === undefined ? {} : { agentPayments }),
   };
 }
@@ -141,6 +153,8 @@ export interface OperationInfo {
   readonly path: string;
   readonly requires: Requirement;
   readonly usage?: Usage;
+  /** Listed as an MCP tool (x-tollgate "mcp"). */
+  readonly mcp?: McpExposure;
 }
 
 export interface BuiltApi {
@@ -153,6 +167,8 @@ export interface BuiltApi {
   readonly publicDocument: Record<string, unknown>;
   /** OAuth scopes per `METHOD /path` (x-tollgate "scopes", lib/openapi/scopes.ts). */
   readonly scopes: RouteScopes;
+  /** The MCP tools (lambda/mcp/catalog.ts), when the document marks operations and the MCP route is built. */
+  readonly mcp?: McpCatalog;
 }
 
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, unknown>> };
@@ -219,16 +235,39 @@ function readOperations(document: unknown): { source: Record<string, unknown>; o
       }
     }
   }
+  if (operations.some((o) => o.mcp !== undefined)) {
+    for (const reserved of [MCP_PATH, PROTECTED_RESOURCE_PATH]) {
+      if (reserved in document.paths) throw new OpenApiError(`path "${reserved}" is where tollgate serves MCP when operations are marked "mcp": move it elsewhere`);
+    }
+  }
   return { source: document, operations };
+}
+
+/** The tools a document marks for MCP (lambda/mcp/catalog.ts), validated; undefined when it marks none. */
+export function readMcpCatalog(document: unknown): McpCatalog | undefined {
+  const { source, operations } = readOperations(document);
+  return catalogOf(source, operations);
+}
+
+/** The MCP catalog of a document's operations; mistakes fail as the document's other mistakes do. */
+function catalogOf(source: Record<string, unknown>, operations: readonly OperationInfo[]): McpCatalog | undefined {
+  try {
+    return mcpCatalog(source, operations);
+  } catch (err) {
+    if (err instanceof McpDocumentError) throw new OpenApiError(err.message);
+    throw err;
+  }
 }
 
 /** The route tollgate adds for the caller's usage: any valid key, so the standing group. */
 const USAGE_OPERATION: OperationInfo = { method: 'GET', path: USAGE_PATH, requires: { kind: 'key' } };
 
-/** The secured routes of a user document, validated: what the authorizer's policy must cover (with the usage route: as the stack builds it). */
-export function readRoutes(document: unknown, withUsageRoute = false): RouteRule[] {
-  const { operations } = readOperations(document);
-  return secured(withUsageRoute ? [...operations, USAGE_OPERATION] : operations);
+/** The secured routes of a user document, validated: what the authorizer's policy must cover (with tollgate's routes, usage and MCP: as the stack builds it). */
+export function readRoutes(document: unknown, withTollgateRoutes = false): RouteRule[] {
+  const { source, operations } = readOperations(document);
+  if (!withTollgateRoutes) return secured(operations);
+  const mcp = catalogOf(source, operations);
+  return secured([...operations, USAGE_OPERATION, ...(mcp === undefined ? [] : MCP_OPERATIONS)]);
 }
 
 /** The methods a path's operations answer (ANY as what it covers beside the explicit ones). */
@@ -266,7 +305,9 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   const { source } = read;
   // Deep copy: the caller's document is never mutated.
   const document = JSON.parse(JSON.stringify(source)) as OpenApiDocument;
-  const operations = options.usageUri === undefined ? read.operations : [...read.operations, USAGE_OPERATION];
+  const mcp = options.mcpUri === undefined ? undefined : catalogOf(source, read.operations);
+  const operations = [...read.operations, ...(options.usageUri === undefined ? [] : [USAGE_OPERATION]), ...(mcp === undefined ? [] : MCP_OPERATIONS)];
+  if (mcp !== undefined) document.paths[MCP_PATH] = mcpPathItem(options.mcpUri!);
   if (options.usageUri !== undefined) {
     document.paths[USAGE_PATH] = {
       get: ownOperation('tollgateUsage', "The caller's plan, billing period, usage, limit, remaining units and credits. Any valid API key.", { '200': { description: 'The usage of the calling customer.' } }, options.usageUri),
@@ -313,6 +354,11 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   for (const path of Object.keys(document.paths)) {
     const methods = methodsOf(operations, path);
     if (methods.length > 0) document.paths[path]!.options = corsPreflight(options, methods);
+  }
+  const withMetadata = mcp !== undefined && (options.authorizationServers ?? []).length > 0;
+  if (mcp !== undefined) {
+    document.paths[MCP_PATH]!.options = mcpPreflight(options);
+    if (withMetadata) document.paths[PROTECTED_RESOURCE_PATH] = protectedResourcePathItem(options.mcpUri!);
   }
 
   documentProblems(document, operations, operationKey);
@@ -371,9 +417,9 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
     },
   };
   delete document.security;
-  document['x-amazon-apigateway-gateway-responses'] = buildGatewayResponses(options);
+  document['x-amazon-apigateway-gateway-responses'] = buildGatewayResponses({ ...options, protectedResourceMetadata: withMetadata });
 
-  return { document, operations, routes, publicDocument: publicDoc, scopes };
+  return { document, operations, routes, publicDocument: publicDoc, scopes, ...(mcp === undefined ? {} : { mcp }) };
 }
 
 /** Scope mistakes fail as the document's other mistakes do. */

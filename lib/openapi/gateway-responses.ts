@@ -1,6 +1,8 @@
 import { DEFAULT_CORS_ALLOW_HEADERS } from './integrations';
 import { TOLLGATE_PREFIX } from '../../lambda/shared/portal-paths';
 import { offersJson, type AgentPayments } from '../../lambda/shared/agents/offers';
+import { PROTECTED_RESOURCE_PATH } from '../../lambda/mcp/catalog';
+import { OTHER_PROBLEMS } from '../../lambda/shared/problems';
 
 const PROBLEMS_PATH = `${TOLLGATE_PREFIX}/problems`;
 
@@ -31,6 +33,10 @@ export interface GatewayResponseOptions {
    * offers into the body; the 401 lists the packs and where to buy them. @default - off
    */
   readonly agentPayments?: AgentPayments;
+  /** The stage serves protected-resource metadata (RFC 9728, lib/openapi/mcp.ts): the 401 points to it. @default false */
+  readonly protectedResourceMetadata?: boolean;
+  /** The URL clients reach the stage at: a header can only name the metadata as a literal. @default - the 401's body names it, its header cannot */
+  readonly publicUrl?: string;
 }
 
 export interface GatewayResponse {
@@ -50,6 +56,44 @@ function problemTemplate(fields: ReadonlyArray<readonly [string, string]>): stri
 }
 
 const str = (value: string): string => `"${value}"`;
+
+type Field = readonly [string, string];
+
+/**
+ * The 401. With protected-resource metadata (MCP's OAuth discovery), its body names the metadata's URL
+ * (templates can build it per request) and, when the public URL is configured, so does
+ * `WWW-Authenticate`: header values are literals or whole variables, never a URL built from parts.
+ */
+function unauthorized(
+  options: GatewayResponseOptions,
+  base: string,
+  response: (status: number, headers: Record<string, string>, fields: readonly Field[]) => GatewayResponse,
+  requestId: Field,
+  offers: readonly Field[],
+): GatewayResponse {
+  if (options.protectedResourceMetadata !== true) {
+    return response(401, { 'WWW-Authenticate': 'Bearer realm="tollgate"' }, [
+      ['type', str(`${base}/unauthorized`)],
+      ['title', str('Unauthorized')],
+      ['status', '401'],
+      ['detail', str(OTHER_PROBLEMS.unauthorized.detail)],
+      ...offers,
+      requestId,
+    ]);
+  }
+  const publicUrl = options.publicUrl?.replace(/\/+$/, '');
+  if (publicUrl !== undefined && /['"\s\\]/.test(publicUrl)) throw new Error(`the public URL "${publicUrl}" cannot go in a header: use a URL without quotes, spaces or backslashes`);
+  const challenge = publicUrl === undefined ? 'Bearer realm="tollgate"' : `Bearer realm="tollgate", resource_metadata="${publicUrl}${PROTECTED_RESOURCE_PATH}"`;
+  return response(401, { 'WWW-Authenticate': challenge }, [
+    ['type', str(`${base}/unauthorized`)],
+    ['title', str('Unauthorized')],
+    ['status', '401'],
+    ['detail', str(`${OTHER_PROBLEMS.unauthorized.detail} resourceMetadata names the token issuers.`)],
+    ['resourceMetadata', str(`${options.selfScheme ?? 'https'}://$context.domainName/$context.stage${PROTECTED_RESOURCE_PATH}`)],
+    ...offers,
+    requestId,
+  ]);
+}
 
 export function buildGatewayResponses(options: GatewayResponseOptions): Record<string, GatewayResponse> {
   // RFC 9457: a type URI should explain the problem when dereferenced. By default it names the stack's
@@ -109,14 +153,7 @@ export function buildGatewayResponses(options: GatewayResponseOptions): Record<s
       agents === undefined
         ? denied
         : { ...denied, responseParameters: { ...denied.responseParameters, 'gatewayresponse.header.WWW-Authenticate': 'context.authorizer.wwwAuthenticate' } },
-    UNAUTHORIZED: response(401, { 'WWW-Authenticate': 'Bearer realm="tollgate"' }, [
-      ['type', str(`${base}/unauthorized`)],
-      ['title', str('Unauthorized')],
-      ['status', '401'],
-      ['detail', str('Send a valid API key as: Authorization: Bearer <key>.')],
-      ...keylessOffers,
-      requestId,
-    ]),
+    UNAUTHORIZED: unauthorized(options, base, response, requestId, keylessOffers),
     AUTHORIZER_FAILURE: unavailable,
     AUTHORIZER_CONFIGURATION_ERROR: unavailable,
     THROTTLED: response(429, { 'Retry-After': String(RETRY_AFTER_SECONDS) }, [

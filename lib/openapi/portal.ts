@@ -47,7 +47,7 @@ export function problemResponses(requires: Requirement): Record<string, unknown>
   const one = (name: string, value: unknown) => ({ [name]: { value } });
   const responses: Record<string, unknown> = {
     '401': {
-      description: 'No API key, or a malformed, unknown, revoked or expired one.',
+      description: 'No API key or access token, or a malformed, unknown, revoked or expired one.',
       content: content(one('unauthorized', example(401, 'unauthorized', OTHER_PROBLEMS.unauthorized.title, OTHER_PROBLEMS.unauthorized.detail))),
     },
     '429': {

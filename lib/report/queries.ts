@@ -1,4 +1,5 @@
 import { NO_VALUE, parseAccessLogLine, type AccessLogLine } from '../../lambda/shared/access-log';
+import { TOOL_CALL_MESSAGE, toolOutcome, type ToolOutcome } from '../../lambda/mcp/call';
 import { ACCESS_RESTORED_MESSAGE } from '../../lambda/webhook/recovery';
 
 /**
@@ -36,10 +37,18 @@ export interface RestorationRow {
   readonly at: number;
 }
 
+/** MCP tool calls of one tool and route status (the MCP function's `tool call` lines). */
+export interface ToolRow {
+  readonly tool: string;
+  readonly status: string;
+  readonly count: number;
+}
+
 export interface ReportRows {
   readonly requests: readonly RequestRow[];
   readonly denials: readonly DenialRow[];
   readonly restorations: readonly RestorationRow[];
+  readonly tools: readonly ToolRow[];
 }
 
 export type ErrorSource = 'authorizer' | 'integration' | 'gateway';
@@ -71,6 +80,20 @@ export interface Report {
   };
   /** 5xx answers by where they came from. */
   readonly serverErrors: Readonly<Record<ErrorSource, number>>;
+  /** MCP tool calls by tool, then by outcome (allowed: 2xx, counted; denied: 402; unauthorized: 401; failed: any other). */
+  readonly toolCalls: Readonly<Record<string, Readonly<Record<ToolOutcome, number>>>>;
+}
+
+export const TOOL_OUTCOMES: readonly ToolOutcome[] = ['allowed', 'denied', 'unauthorized', 'failed'];
+
+/** Tool rows → calls by tool and outcome, tools by name. */
+export function toolCalls(rows: readonly ToolRow[]): Record<string, Record<ToolOutcome, number>> {
+  const out: Record<string, Record<ToolOutcome, number>> = {};
+  for (const row of [...rows].sort((a, b) => a.tool.localeCompare(b.tool))) {
+    const counts = (out[row.tool] ??= Object.fromEntries(TOOL_OUTCOMES.map((o) => [o, 0])) as Record<ToolOutcome, number>);
+    counts[toolOutcome(Number(row.status))] += row.count;
+  }
+  return out;
 }
 
 const present = (value: string | undefined): string | undefined => (value === undefined || value === '' || value === NO_VALUE ? undefined : value);
@@ -151,6 +174,7 @@ export function buildReport(rows: ReportRows, since: Date, until: Date): Report 
     topDeniedCustomers: byCountDesc([...customers]).slice(0, 10).map(([customerId, denials]) => ({ customerId, denials })),
     recoveries: { count: recovered.length, medianSeconds: median(seconds(recovered)), byReason, withoutDenialInRange: restored.length - recovered.length },
     serverErrors,
+    toolCalls: toolCalls(rows.tools),
   };
 }
 
@@ -167,9 +191,9 @@ export function accessLinesIn(lines: Iterable<string>, since: Date, until: Date)
   return out;
 }
 
-/** `access restored` lines (the webhook's log line, or `.tollgate/events.log`) whose time is in [since, until). */
-export function restorationsIn(lines: Iterable<string>, since: Date, until: Date): RestorationRow[] {
-  const out: RestorationRow[] = [];
+/** JSON log lines with `message`, timed by their `timeField` (an ISO time) in [since, until): the records, with that time. */
+function recordsIn(lines: Iterable<string>, message: string, timeField: string, since: Date, until: Date): Array<Record<string, unknown> & { readonly at: number }> {
+  const out: Array<Record<string, unknown> & { at: number }> = [];
   for (const text of lines) {
     let value: unknown;
     try {
@@ -177,13 +201,26 @@ export function restorationsIn(lines: Iterable<string>, since: Date, until: Date
     } catch {
       continue;
     }
-    if (typeof value !== 'object' || value === null) continue;
-    const { message, customerId, reason, restoredAt } = value as Record<string, unknown>;
-    const at = typeof restoredAt === 'string' ? Date.parse(restoredAt) : NaN;
-    if (message !== ACCESS_RESTORED_MESSAGE || typeof customerId !== 'string' || typeof reason !== 'string' || !Number.isFinite(at)) continue;
-    if (at >= since.getTime() && at < until.getTime()) out.push({ customerId, reason, at });
+    if (typeof value !== 'object' || value === null || (value as Record<string, unknown>).message !== message) continue;
+    const time = (value as Record<string, unknown>)[timeField];
+    const at = typeof time === 'string' ? Date.parse(time) : NaN;
+    if (Number.isFinite(at) && at >= since.getTime() && at < until.getTime()) out.push({ ...(value as Record<string, unknown>), at });
   }
   return out;
+}
+
+/** `access restored` lines (the webhook's log line, or `.tollgate/events.log`) whose time is in [since, until). */
+export function restorationsIn(lines: Iterable<string>, since: Date, until: Date): RestorationRow[] {
+  return recordsIn(lines, ACCESS_RESTORED_MESSAGE, 'restoredAt', since, until).flatMap(({ customerId, reason, at }) =>
+    typeof customerId === 'string' && typeof reason === 'string' ? [{ customerId, reason, at }] : [],
+  );
+}
+
+/** `tool call` lines (the MCP function's log line, or `.tollgate/events.log`) whose time is in [since, until), each a row. */
+export function toolCallsIn(lines: Iterable<string>, since: Date, until: Date): ToolRow[] {
+  return recordsIn(lines, TOOL_CALL_MESSAGE, 'calledAt', since, until).flatMap(({ tool, status }) =>
+    typeof tool === 'string' && typeof status === 'number' ? [{ tool, status: String(status), count: 1 }] : [],
+  );
 }
 
 /** The report's rows from the local files' lines: each request its own row. */
@@ -193,15 +230,17 @@ export function localRows(accessLines: Iterable<string>, eventLines: Iterable<st
     requests: lines.map((l) => ({ status: l.status!, ...(l.reason === undefined ? {} : { reason: l.reason }), ...(l.responseType === undefined ? {} : { responseType: l.responseType }), count: 1 })),
     denials: lines.filter((l) => l.status === '402' && l.customerId !== undefined).map((l) => ({ customerId: l.customerId!, ...(l.reason === undefined ? {} : { reason: l.reason }), at: l.at, count: 1 })),
     restorations: restorationsIn(eventLines, since, until),
+    tools: toolCallsIn(eventLines, since, until),
   };
 }
+
 
 // ---- deployed: saved CloudWatch Logs Insights queries ----
 
 export type ReportQueryName = keyof ReportRows;
 
 /** The saved queries, by the log group each runs on. The stack defines them (logs.QueryDefinition); the CLI runs them. */
-export const REPORT_QUERIES: Readonly<Record<ReportQueryName, { readonly logGroup: 'access' | 'webhook'; readonly query: string }>> = {
+export const REPORT_QUERIES: Readonly<Record<ReportQueryName, { readonly logGroup: 'access' | 'webhook' | 'mcp'; readonly query: string }>> = {
   requests: {
     logGroup: 'access',
     query: 'stats count(*) as count by status, reason, responseType\n| limit 10000',
@@ -214,6 +253,11 @@ export const REPORT_QUERIES: Readonly<Record<ReportQueryName, { readonly logGrou
   restorations: {
     logGroup: 'webhook',
     query: `filter message = "${ACCESS_RESTORED_MESSAGE}"\n| fields restoredAt, customerId, reason\n| sort @timestamp asc\n| limit 10000`,
+  },
+  tools: {
+    // The MCP function's log group; without an MCP endpoint the stack runs it on the access log, where it finds nothing.
+    logGroup: 'mcp',
+    query: `filter message = "${TOOL_CALL_MESSAGE}"\n| stats count(*) as count by tool, status\n| limit 10000`,
   },
 };
 
@@ -263,6 +307,7 @@ export function insightsRows(results: Readonly<Record<ReportQueryName, readonly 
       const at = Date.parse(r.restoredAt ?? '');
       return r.customerId === undefined || r.reason === undefined || !Number.isFinite(at) ? [] : [{ customerId: r.customerId, reason: r.reason, at }];
     }),
+    tools: results.tools.map(fieldsOf).flatMap((r) => (r.tool === undefined || r.status === undefined ? [] : [{ tool: r.tool, status: r.status, count: count(r.count) }])),
   };
 }
 
@@ -320,5 +365,8 @@ export function renderReport(report: Report, source: string): string {
   rows(Object.entries(r.byReason).map(([reason, v]) => [reason, `${v.count}, median ${seconds(v.medianSeconds)}`]));
   lines.push('', '5xx by source:');
   rows(Object.entries(report.serverErrors));
+  lines.push('', 'MCP tool calls by tool (allowed / denied / unauthorized / failed):');
+  if (Object.keys(report.toolCalls).length === 0) lines.push('  none');
+  rows(Object.entries(report.toolCalls).map(([tool, c]) => [tool, TOOL_OUTCOMES.map((o) => c[o]).join(' / ')]));
   return lines.join('\n');
 }

@@ -139,7 +139,7 @@ describe('authorizer with bearer JWTs', () => {
     it('finds the linked customer with one Query on the subject index, and refuses an unlinked subject', async () => {
       const { call, reads, destroy } = setup();
       const customerId = await customer({ subscriptionStatus: 'active' });
-      await linkSubject({ client: tables.client, customersTable: tables.names.customers }, customerId, subjectIssuer.url, `user-${customerId}`);
+      await linkSubject({ client: tables.client, customersTable: tables.names.customers, eventsTable: tables.names.events }, customerId, subjectIssuer.url, `user-${customerId}`);
       const result = await call(subjectIssuer.mint({ subject: `user-${customerId}` }));
       expect(effectOn(result, '/GET/v1/quotes')).toBe('Allow');
       expect(result.principalId).toBe(customerId);
@@ -152,7 +152,7 @@ describe('authorizer with bearer JWTs', () => {
     it('never maps the right subject from an untrusted issuer (401, zero reads)', async () => {
       const { call, reads, destroy } = setup();
       const customerId = await customer({ subscriptionStatus: 'active' });
-      await linkSubject({ client: tables.client, customersTable: tables.names.customers }, customerId, subjectIssuer.url, `owner-${customerId}`);
+      await linkSubject({ client: tables.client, customersTable: tables.names.customers, eventsTable: tables.names.events }, customerId, subjectIssuer.url, `owner-${customerId}`);
       await expect(call(attacker.mint({ subject: `owner-${customerId}`, audience: LOCAL_AUDIENCE }))).rejects.toThrow(/^Unauthorized$/);
       expect(reads.commands()).toBe(0);
       destroy();
@@ -160,7 +160,7 @@ describe('authorizer with bearer JWTs', () => {
 
     it('refuses a subject once it is unlinked (401), after the one Query', async () => {
       const { call, reads, destroy } = setup();
-      const store = { client: tables.client, customersTable: tables.names.customers };
+      const store = { client: tables.client, customersTable: tables.names.customers, eventsTable: tables.names.events };
       const customerId = await customer({ subscriptionStatus: 'active' });
       await linkSubject(store, customerId, subjectIssuer.url, `leaver-${customerId}`);
       const token = subjectIssuer.mint({ subject: `leaver-${customerId}` });
@@ -172,7 +172,7 @@ describe('authorizer with bearer JWTs', () => {
     });
 
     it('refuses to link one subject to two customers', async () => {
-      const store = { client: tables.client, customersTable: tables.names.customers };
+      const store = { client: tables.client, customersTable: tables.names.customers, eventsTable: tables.names.events };
       const [a, b] = [await customer({}), await customer({})];
       await linkSubject(store, a, subjectIssuer.url, 'shared-user');
       await expect(linkSubject(store, b, subjectIssuer.url, 'shared-user')).rejects.toThrow(`already linked to ${a}`);

@@ -3,10 +3,13 @@ import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { evaluatePolicy } from '../../lambda/authorizer/policy';
+import { localClient } from '../../lib/local/dynamodb-local';
+import { RESERVATION_ATTRIBUTES } from '../../lambda/shared/customers/decision-reads';
 import { createApiKey, revokeApiKey } from '../../lambda/shared/customers/keys';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import type { AuthorizerSettings } from '../../lambda/shared/settings';
 import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
+import { attributesOf, likeAny, namedAttributes, operationsOf, type Write } from '../support/expressions';
 import { quietObservability } from '../support/observability';
 import { countRequests } from '../../bench/lib/request-counter';
 import { BASE, bearer, itemOf, oneSubscription, ROUTES, routeEvent, type OneSubscription } from './support';
@@ -131,5 +134,47 @@ describe('the authorizer on cost routes (DynamoDB Local)', () => {
     expect(results.filter((r) => !allows(r, ASK)).every((r) => r.context!.reason === 'credits_exhausted')).toBe(true);
     expect(new Set(allowed.map((r) => r.context!.reservation)).size).toBe(4);
     expect(await creditsOf(customerId)).toBe(3);
+  });
+});
+
+describe('what a strict reservation may write (IAM dynamodb:Attributes on the authorizer role)', () => {
+  const ENTITLED: RouteRule = { method: 'POST', path: '/v1/ask-premium', requires: { kind: 'entitlement', lookupKey: 'premium-reports' }, usage: { cost: 2, strict: true } };
+
+  it('names only RESERVATION_ATTRIBUTES and writes only the balance, whether it reserves, refuses a key, a balance or an entitlement', async () => {
+    const sent: Write[] = [];
+    const client = localClient(tables.endpoint);
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        sent.push(...operationsOf(String(context.commandName), args.input as Record<string, unknown>));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordReservations' },
+    );
+    const handle = makeAuthorizerHandler({
+      // No deadline in play: this is about what is sent, not how fast a loaded machine answers.
+      customers: new DynamoCustomerReader(client, tables.names.customers, { deadlineMs: 120_000 }),
+      settings: { ...settings(), routes: [...ROUTES_WITH_USAGE, ENTITLED] },
+      now: () => NOW,
+      observability: quietObservability(),
+    });
+    try {
+      const paid = await customerWithKey({ subscriptionStatus: 'active', entitlements: ['premium-reports'] }, { credits: 8 });
+      expect(allows(await handle(event(ASK, paid.key)), ASK)).toBe(true);
+      expect(allows(await handle(event(ENTITLED, paid.key)), ENTITLED)).toBe(true);
+      expect((await handle(event(ASK, paid.key))).context).toMatchObject({ reason: 'credits_exhausted' });
+      const unentitled = await customerWithKey({ subscriptionStatus: 'active' }, { credits: 6 });
+      expect(allows(await handle(event(ENTITLED, unentitled.key)), ENTITLED)).toBe(false);
+      await revokeApiKey(keyStore(), unentitled.keyId);
+      await expect(handle(event(ASK, unentitled.key))).rejects.toThrow(/^Unauthorized$/);
+      expect(await creditsOf(paid.customerId)).toBe(1);
+    } finally {
+      client.destroy();
+    }
+    const updates = sent.filter((w) => w.TableName === tables.names.customers && w.action !== 'GetItem');
+    expect(updates.map((w) => w.action)).toEqual(Array(5).fill('UpdateItem'));
+    for (const update of updates) {
+      expect(attributesOf(update.UpdateExpression, update.ExpressionAttributeNames)).toEqual(['credits']);
+      for (const attribute of namedAttributes(update)) expect({ attribute, allowed: likeAny(attribute, RESERVATION_ATTRIBUTES) }).toEqual({ attribute, allowed: true });
+    }
   });
 });

@@ -21,7 +21,7 @@ interface Report {
 
 function runBench(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'run.ts'), ...args], { cwd: ROOT, timeout: 170_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'run.ts'), ...args], { cwd: ROOT, timeout: 300_000 }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
     });
   });
@@ -37,7 +37,7 @@ describe('npm run bench', () => {
     const json = path.join(dir, 'bench.json');
     run = await runBench(['--smoke', '--json', json, '--dynamodb-endpoint', testEndpoint()]);
     report = JSON.parse(readFileSync(json, 'utf8')) as Report;
-  }, 180_000);
+  }, 310_000);
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { withClientReference } from '../../lambda/shared/portal-paths';
 import { PAYMENT_REASONS } from '../../lambda/shared/problems';
 import { killGroup, npmStart, ROOT, type NpmStart } from '../support/npm-start';
@@ -16,7 +16,8 @@ import { openedResources } from '../support/opened';
  * through the local test checkout, and its key then answers 200; a new customer signs up and sees
  * its key once; rotating in the portal turns the old key away; a Payment Link-style checkout lands on
  * the 402's customer. Screenshots of each step go to test-artifacts/browser/ (git-ignored); axe checks
- * every portal page for serious or critical violations.
+ * every portal page for serious or critical violations; no page of the stack logs a console error or
+ * throws (the client app's page on another origin may: its 402s are what it is shown handling).
  */
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -49,6 +50,28 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(() => opened.closeAll());
+
+/** Console errors and uncaught exceptions of the stack's own pages, by the page's URL. */
+const pageErrors: string[] = [];
+beforeEach(() => {
+  pageErrors.length = 0;
+});
+afterEach(() => {
+  expect(pageErrors).toEqual([]);
+});
+
+/** A browser context whose pages on the stack are watched for console errors. */
+async function newContext(): Promise<BrowserContext> {
+  const context = await browser.newContext();
+  const ours = (page: Page | null): boolean => page !== null && page.url().startsWith(started!.apiUrl);
+  context.on('console', (message) => {
+    if (message.type() === 'error' && ours(message.page())) pageErrors.push(`${message.page()!.url()}: ${message.text()}`);
+  });
+  context.on('weberror', (error) => {
+    if (ours(error.page())) pageErrors.push(`${error.page()!.url()}: ${error.error().message}`);
+  });
+  return context;
+}
 
 const demoKey = (name: 'paying' | 'free' | 'metered' | 'payg'): string => new RegExp(`^  ${name}\\s+(tg_test_\\S+)`, 'm').exec(started!.output())![1]!;
 
@@ -108,7 +131,7 @@ async function callFromOtherOrigin(page: Page, route: string, key: string): Prom
 
 describe('the developer portal in a browser', () => {
   it('takes a caller from a 402 on another origin through the portal and the test checkout to a 200 with the same key', async () => {
-    const page = await (await browser.newContext()).newPage();
+    const page = await (await newContext()).newPage();
     const key = demoKey('free');
     const denied = await callFromOtherOrigin(page, 'v1/quotes', key);
     expect(denied.status).toBe(402);
@@ -123,6 +146,9 @@ describe('the developer portal in a browser', () => {
 
     await page.goto(denied.body.paymentUrl);
     await page.getByRole('heading', { level: 1, name: 'Plans' }).waitFor();
+    // Each plan with its price as the (fake) Stripe API has it, read by lookup key.
+    expect(await page.locator('.plans li').filter({ hasText: 'Subscribe to Pro' }).locator('[data-price]').textContent()).toBe('$20.00 per month');
+    expect(await page.locator('.plans li').filter({ hasText: 'Subscribe to Metered' }).locator('[data-price]').textContent()).toBe('$5.00 per month');
     await shot(page, 'portal-plans');
     await accessible(page);
     await page.getByRole('link', { name: 'Sign in' }).first().click();
@@ -142,10 +168,11 @@ describe('the developer portal in a browser', () => {
     expect(allowed.status).toBe(200);
     await shot(page, 'other-origin-200');
     await page.context().close();
-  });
+    // Five pages, each checked by axe: close to a minute on a loaded two-core machine.
+  }, 150_000);
 
   it('signs a new customer up: the key is shown once, answers 200, and rotating it in the portal makes the old one 401', async () => {
-    const context = await browser.newContext();
+    const context = await newContext();
     const page = await context.newPage();
     await page.goto(`${started!.apiUrl}tollgate/portal`);
     await page.getByRole('button', { name: 'Subscribe to Metered' }).click();
@@ -156,12 +183,18 @@ describe('the developer portal in a browser', () => {
     expect(page.url()).not.toContain(key);
     await shot(page, 'key-shown-once');
     await accessible(page);
+    // Copy puts the key on the clipboard.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(started!.apiUrl).origin });
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.locator('[data-copy-result]', { hasText: 'Copied.' }).waitFor();
+    expect(await page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText())).toBe(key);
     // The portal's own script (the client helper) tries the key.
     await page.getByRole('button', { name: 'Try it' }).click();
     await page.locator('[data-try-result]', { hasText: '200: your key works.' }).waitFor();
 
+    // Reloaded, the page shows no key again: the payer lands on the account (no 409 in the console).
     await page.reload();
-    await page.getByRole('heading', { level: 1, name: 'Key already shown' }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Your account' }).waitFor();
     expect(await page.content()).not.toContain(key);
     await shot(page, 'key-not-shown-again');
 
@@ -181,7 +214,7 @@ describe('the developer portal in a browser', () => {
   });
 
   it('lands a Payment Link-style checkout (a new Stripe customer, client_reference_id) on the customer of the 402', async () => {
-    const page = await (await browser.newContext()).newPage();
+    const page = await (await newContext()).newPage();
     // A customer with a key and no subscription yet.
     const key = await keyOfNewCustomer('cus_browserLink1');
     const denied = await callFromOtherOrigin(page, 'v1/quotes', key);
@@ -198,7 +231,7 @@ describe('the developer portal in a browser', () => {
   });
 
   it("shows a signed-in customer its usage: the metered plan's period and the pay-as-you-go credits", async () => {
-    const page = await (await browser.newContext()).newPage();
+    const page = await (await newContext()).newPage();
     await signIn(page, demoKey('metered'));
     expect(await page.locator('[data-usage]').textContent()).toMatch(/^\d+ units used of 20, \d+ left$/);
     await page.getByText('Period resets').waitFor();
@@ -211,7 +244,7 @@ describe('the developer portal in a browser', () => {
   });
 
   it('cancels a subscription in the local test billing portal: the next call is 402', async () => {
-    const context = await browser.newContext();
+    const context = await newContext();
     const page = await context.newPage();
     const key = await keyOfNewCustomer('cus_browserCancel1');
     await signIn(page, key);
@@ -226,6 +259,12 @@ describe('the developer portal in a browser', () => {
     await shot(page, 'test-billing-portal');
     await accessible(page);
     await page.getByRole('button', { name: 'Cancel Pro now' }).click();
+    // It asks first.
+    await page.getByRole('heading', { level: 1, name: 'Cancel Pro?' }).waitFor();
+    await shot(page, 'test-billing-portal-confirm-cancel');
+    await accessible(page);
+    expect((await callFromOtherOrigin(api, 'v1/quotes', key)).status).toBe(200);
+    await page.getByRole('button', { name: 'Yes, cancel Pro now' }).click();
     await page.locator('main', { hasText: 'No active subscription.' }).waitFor();
     await shot(page, 'test-billing-portal-canceled');
     const denied = await callFromOtherOrigin(api, 'v1/quotes', key);
@@ -243,7 +282,7 @@ describe('the developer portal in a browser', () => {
   });
 
   it('serves the API reference with the explorer from the stack, and a page for every 402 reason', async () => {
-    const page = await (await browser.newContext()).newPage();
+    const page = await (await newContext()).newPage();
     const blocked: string[] = [];
     // A page without a declared icon makes the browser ask the API's origin for /favicon.ico: a 403.
     const failed: string[] = [];
@@ -259,8 +298,14 @@ describe('the developer portal in a browser', () => {
     await page.getByText('Any active subscription.').first().waitFor({ timeout: 60_000 });
     await page.getByText('Requires:').first().waitFor();
     await shot(page, 'api-reference');
+    // Nothing that talks to a third party: no AI agent (it uploads the API description), no MCP, no SDK generator.
+    for (const feature of [/Ask AI/i, /MCP/, /Generate SDK/i, /Developer Tools/i]) expect({ feature: String(feature), shown: await page.getByText(feature).count() }).toEqual({ feature: String(feature), shown: 0 });
     expect(blocked).toEqual([]);
     expect(external).toEqual([]);
+    // The reference leads to the plans and to sign-in.
+    expect(await page.getByRole('link', { name: 'Sign in' }).getAttribute('href')).toBe(`${new URL(started!.apiUrl).pathname}tollgate/portal/sign-in`);
+    await page.getByRole('link', { name: 'Plans and pricing' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Plans' }).waitFor();
     for (const reason of PAYMENT_REASONS) {
       const response = await page.goto(`${started!.apiUrl}tollgate/problems/${reason}`);
       expect(response?.status()).toBe(200);

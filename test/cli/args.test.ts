@@ -81,6 +81,10 @@ describe('parseCommandArgs', () => {
     });
   });
 
+  it('takes a negative number as an argument, for the command to refuse with its own message', () => {
+    expect(parseCommandArgs(['cus_a', '-5', '-50', '-1.5', '--json'], options)).toMatchObject({ positionals: ['cus_a', '-5', '-50', '-1.5'], values: { json: true } });
+  });
+
   it.each([
     [['--custmer', 'cus_a'], "unknown option '--custmer': did you mean --customer?"],
     [['--bogus'], "unknown option '--bogus'"],

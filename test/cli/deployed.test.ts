@@ -29,6 +29,7 @@ beforeAll(() => {
         CustomersTableName: 'Tollgate-Customers',
         ApiKeysTableName: 'Tollgate-ApiKeys',
         EventsTableName: 'Tollgate-Events',
+        UsageTableName: 'Tollgate-Usage',
         BoundariesTableName: 'Tollgate-Boundaries',
         RestApiId: 'abc123',
         StageName: 'prod',

@@ -19,7 +19,7 @@ describe('tollgate --help', () => {
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(lines(stdout)).toEqual(
       expect.arrayContaining([
-        'usage: tollgate <keys|customers|events|usage|credits|metering|tokens|report> <command> [options]',
+        'usage: tollgate <keys|customers|events|usage|credits|metering|tokens|report|stripe|cost> <command> [options]',
         '  customers link-subject <cus_id> --issuer <url> --subject <sub>',
         '  customers unlink-subject --issuer <url> --subject <sub>',
         '  tokens mint --customer <cus_id> [--expires-in <seconds>]',
@@ -46,11 +46,13 @@ describe('tollgate --help', () => {
     expect(own.code).toBe(0);
     const usage = own.stdout.slice(0, own.stdout.indexOf('\n\n')).replace(/\s+/g, ' ');
     expect(usage).toBe(`usage: tollgate ${label} ${command.synopsis}`);
-    for (const name of Object.keys(command.options)) {
-      const flag = new RegExp(`--${name} <`);
+    for (const [name, spec] of Object.entries(command.options)) {
+      // A flag (--live) has no value to show.
+      const after = spec.type === 'boolean' ? '\\b' : ' <';
+      const flag = new RegExp(`--${name}${after}`);
       expect(root).toMatch(flag);
       expect(groupHelp).toMatch(flag);
-      expect(own.stdout).toMatch(new RegExp(`^  --${name} <`, 'm'));
+      expect(own.stdout).toMatch(new RegExp(`^  --${name}${after}`, 'm'));
     }
     for (const argument of command.arguments) expect(own.stdout).toMatch(new RegExp(`^  ${argument.name} `, 'm'));
   });
@@ -89,9 +91,9 @@ describe('usage errors', () => {
     [['keys', 'rotate'], 'missing the key id <keyId>: see tollgate keys list', 'usage: tollgate keys rotate <keyId> [--overlap <duration>] [--name <name>]'],
     [['keys', 'rotate', 'abcdefgh', '--overlap', '60'], '--overlap "60" is invalid: add a unit, as in 60s or 60m', 'usage: tollgate keys rotate <keyId> [--overlap <duration>] [--name <name>]'],
     [['keys', 'create', '--customer', 'cus_a', '--expires'], 'option --expires needs a value: --expires <when>', 'usage: tollgate keys create --customer <cus_id> [--name <name>] [--expires <when>]'],
-    [['custmers', 'show', 'cus_a'], 'unknown command "custmers": did you mean customers?', 'usage: tollgate <keys|customers|events|usage|credits|metering|tokens|report> <command> [options]'],
+    [['custmers', 'show', 'cus_a'], 'unknown command "custmers": did you mean customers?', 'usage: tollgate <keys|customers|events|usage|credits|metering|tokens|report|stripe|cost> <command> [options]'],
     [['keys', 'lsit'], 'unknown keys command "lsit": did you mean list?', 'usage: tollgate keys <create|list|revoke|rotate> [options]'],
-    [[], 'missing a command', 'usage: tollgate <keys|customers|events|usage|credits|metering|tokens|report> <command> [options]'],
+    [[], 'missing a command', 'usage: tollgate <keys|customers|events|usage|credits|metering|tokens|report|stripe|cost> <command> [options]'],
   ])('%j: one line that says what is wrong, then the usage, and exit 2', async (argv, error, usage) => {
     const result = await run(argv, env);
     expect(result).toEqual({ code: 2, stdout: '', stderr: `tollgate: ${error}\n${usage}\n` });

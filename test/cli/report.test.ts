@@ -20,7 +20,7 @@ describe('tollgate report on the local stack', () => {
       adminUrl: 'http://127.0.0.1:9',
       dynamodbEndpoint: 'http://127.0.0.1:9',
       region: 'us-east-1',
-      tables: { customers: 'c', apiKeys: 'k', events: 'e' },
+      tables: { customers: 'c', apiKeys: 'k', events: 'e', usage: 'u' },
       stage: 'prod',
       restApiId: 'local',
       webhookSecretSource: 'default',
@@ -110,7 +110,7 @@ describe('tollgate report on a deployed stack without AWS credentials', () => {
       writeFileSync(
         outputs,
         JSON.stringify({
-          Tollgate: { ApiUrl: api, StripeWebhookUrl: `${api}webhooks/stripe`, CustomersTableName: 'c', ApiKeysTableName: 'k', EventsTableName: 'e', BoundariesTableName: 'b', RestApiId: 'abc123', StageName: 'prod' },
+          Tollgate: { ApiUrl: api, StripeWebhookUrl: `${api}webhooks/stripe`, CustomersTableName: 'c', ApiKeysTableName: 'k', EventsTableName: 'e', UsageTableName: 'u', RestApiId: 'abc123', StageName: 'prod' },
         }),
       );
       const env = {

@@ -1,5 +1,5 @@
 import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { SUBJECT_ATTRIBUTE } from '../../lambda/shared/customers/subjects';
+import { linkSubject, SUBJECT_ATTRIBUTE, SubjectLinkError, unlinkSubject } from '../../lambda/shared/customers/subjects';
 import { run, startLocalStack, type LocalStack } from './support';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -57,6 +57,41 @@ describe('tollgate customers link-subject / unlink-subject', () => {
     expect(result.code).toBe(0);
     expect((JSON.parse(result.stdout) as { customerIds: string[] }).customerIds.sort()).toEqual(['cus_cli_subject_d', 'cus_cli_subject_e']);
     expect([await storedSubject('cus_cli_subject_d'), await storedSubject('cus_cli_subject_e')]).toEqual([undefined, undefined]);
+  });
+
+  it('links a subject to exactly one of two customers linking it at once; the other gets a clear error', async () => {
+    const customers = ['cus_cli_race_a', 'cus_cli_race_b'];
+    const results = await Promise.all(customers.map((customerId) => run(['customers', 'link-subject', customerId, '--issuer', ISSUER, '--subject', 'user-race'], stack.env)));
+    const won = results.filter((r) => r.code === 0);
+    const lost = results.filter((r) => r.code !== 0);
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    const winner = customers[results.indexOf(won[0]!)]!;
+    expect(lost[0]).toMatchObject({ code: 1, stdout: '' });
+    expect(lost[0]!.stderr).toContain(`subject "user-race" of ${ISSUER} is already linked to ${winner}: link it to one customer only`);
+    expect(await Promise.all(customers.map(storedSubject))).toEqual(customers.map((c) => (c === winner ? `${ISSUER}#user-race` : undefined)));
+  });
+
+  it('keeps one subject on one customer however many link it concurrently', async () => {
+    const store = { client: stack.tables.client, customersTable: stack.tables.names.customers, eventsTable: stack.tables.names.events };
+    const customers = Array.from({ length: 6 }, (_, i) => `cus_cli_crowd_${i}`);
+    const settled = await Promise.allSettled(customers.map((customerId) => linkSubject(store, customerId, ISSUER, 'user-crowd')));
+    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(1);
+    for (const refused of settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected')) expect(refused.reason).toBeInstanceOf(SubjectLinkError);
+    const carrying = (await Promise.all(customers.map(storedSubject))).filter((s) => s !== undefined);
+    expect(carrying).toEqual([`${ISSUER}#user-crowd`]);
+    // Unlinked, it is free for another customer; the one that held it no longer does.
+    await unlinkSubject(store, ISSUER, 'user-crowd');
+    await linkSubject(store, 'cus_cli_crowd_new', ISSUER, 'user-crowd');
+    expect(await storedSubject('cus_cli_crowd_new')).toBe(`${ISSUER}#user-crowd`);
+  });
+
+  it('moves a customer from one subject to another, freeing the first', async () => {
+    const store = { client: stack.tables.client, customersTable: stack.tables.names.customers, eventsTable: stack.tables.names.events };
+    await linkSubject(store, 'cus_cli_mover_a', ISSUER, 'user-first');
+    expect(await linkSubject(store, 'cus_cli_mover_a', ISSUER, 'user-second')).toEqual({ subjectKey: `${ISSUER}#user-second`, replaced: `${ISSUER}#user-first` });
+    await linkSubject(store, 'cus_cli_mover_b', ISSUER, 'user-first');
+    expect([await storedSubject('cus_cli_mover_a'), await storedSubject('cus_cli_mover_b')]).toEqual([`${ISSUER}#user-second`, `${ISSUER}#user-first`]);
   });
 
   it.each([

@@ -44,6 +44,15 @@ describe('tollgate usage show', () => {
     ]);
   });
 
+  it('says a customer with no plan has none, not that it is unlimited; an unlimited plan is unlimited', async () => {
+    await seedCustomer(stack.tables, 'cus_cli_noplan1', { credits: 3 });
+    const none = await run(['usage', 'show', 'cus_cli_noplan1'], stack.env);
+    expect(none.stdout.split('\n').slice(1, 7)).toEqual(['plan       none', 'period     none', 'used       0', 'limit      none: no plan (credits only)', 'remaining  none: no plan (credits only)', 'credits    3']);
+    await seedCustomer(stack.tables, 'cus_cli_unlimited1', { plan: 'pro', periodEnd: PERIOD_END });
+    const unlimited = await run(['usage', 'show', 'cus_cli_unlimited1'], stack.env, { now: () => new Date(1_940_000_000_000) });
+    expect(unlimited.stdout.split('\n').slice(4, 6)).toEqual(['limit      unlimited', 'remaining  unlimited']);
+  });
+
   it('says in one line when the customer does not exist, and refuses a bad id as a usage error', async () => {
     const missing = await run(['usage', 'show', 'cus_cli_nobody'], stack.env);
     expect(missing).toMatchObject({ code: 1, stdout: '' });
@@ -66,7 +75,10 @@ describe('tollgate credits grant', () => {
   });
 
   it('refuses bad units, a missing reason and an unknown customer, adding nothing', async () => {
-    expect(await run(['credits', 'grant', 'cus_cli_grant1', '-5', '--reason', 'x'], stack.env)).toMatchObject({ code: 2 });
+    const negative = await run(['credits', 'grant', 'cus_cli_grant1', '-5', '--reason', 'x'], stack.env);
+    expect(negative).toMatchObject({ code: 2 });
+    expect(negative.stderr).toContain('"-5" is not a number of units: give a whole number > 0 such as 100');
+    expect(negative.stderr).not.toContain('unknown option');
     expect(await run(['credits', 'grant', 'cus_cli_grant1', '1.5', '--reason', 'x'], stack.env)).toMatchObject({ code: 2 });
     const noReason = await run(['credits', 'grant', 'cus_cli_grant1', '10'], stack.env);
     expect(noReason.code).toBe(2);

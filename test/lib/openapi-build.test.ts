@@ -60,7 +60,7 @@ describe('buildApiDocument', () => {
       [{ requires: 'subscription', cost: 1, strict: 'yes' }, '"strict" is "yes": use true, or remove it'],
       [{ requires: 'subscription', cost: 1, meter: 'has space' }, '"meter" is "has space": use the Stripe meter\'s event_name'],
       [{ requires: 'subscription', meter: 'api_calls' }, '"meter" needs a "cost"'],
-      [{ requires: 'subscription', costs: 1 }, 'unknown x-tollgate field "costs": use "requires", "cost", "strict", "meter" and "scopes" only'],
+      [{ requires: 'subscription', costs: 1 }, 'unknown x-tollgate field "costs": use "requires", "cost", "strict", "meter", "scopes" and "mcp" only'],
     ])('refuses %j with a message saying what to change', (declaration, message) => {
       expect(() => buildApiDocument(options(withSearch(declaration)))).toThrow(OpenApiError);
       expect(() => buildApiDocument(options(withSearch(declaration)))).toThrow(message);
@@ -69,7 +69,7 @@ describe('buildApiDocument', () => {
     it('reads cost, strict and meter, and puts each group behind its own authorizer with its TTL', () => {
       const document = withSearch({ requires: 'entitlement:search', cost: 3, strict: true, meter: 'search_calls' }) as any;
       document.paths['/v1/ask'] = { post: { 'x-tollgate': { requires: 'subscription', cost: 2 }, responses: { '200': { description: 'ok' } } } };
-      const built = buildApiDocument(options(document, { usageUri: 'arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:usage/invocations' }));
+      const built = buildApiDocument(options(document, { usageUri: 'arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:usage/invocations', mcpUri: 'arn:mcp' }));
       expect(built.routes.find((r) => r.path === '/v1/search')).toEqual({
         method: 'GET',
         path: '/v1/search',

@@ -28,6 +28,7 @@ function built(docsBaseUrl?: string) {
     webhookUri: 'arn:webhook',
     portalUri: 'arn:portal',
     usageUri: 'arn:usage',
+    mcpUri: 'arn:mcp',
     backend: { type: 'http', baseUrl: 'https://backend.example' },
     authorizerCacheTtlSeconds: 300,
     corsAllowOrigin: '*',
@@ -114,7 +115,8 @@ describe('the documented problems', () => {
   });
   it("shows each operation's requirement to people and tools in the public document", () => {
     const paths = (api.publicDocument as any).paths;
-    expect(paths['/v1/quotes'].get['x-tollgate']).toEqual({ requires: 'subscription' });
+    // The MCP marking too: an agent reading the document knows the tool that stands for the operation.
+    expect(paths['/v1/quotes'].get['x-tollgate']).toEqual({ requires: 'subscription', mcp: { name: 'list_quotes', description: 'The latest quotes, for subscribers.' } });
     expect(paths['/v1/quotes'].get.description).toMatch(/^\*\*Requires:\*\* An API key of a customer with a subscription in good standing\./);
     expect(paths['/v1/reports/{reportId}'].get.description).toContain('"premium-reports" feature');
     expect(paths['/v1/search'].get.description).toContain('Each successful call costs 1 unit(s).');

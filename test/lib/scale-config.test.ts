@@ -7,7 +7,7 @@ describe('configuration for scale', () => {
   it('defaults: standing routes cached 300 s, routes sold by use 1 s, one flush a second at most, reservations sized from the stage rate', () => {
     const config = load({});
     expect(config).toMatchObject({ authorizerCacheTtlSeconds: 300, meteredCacheTtlSeconds: 1, cacheFlushIntervalSeconds: 1, accountThrottleRateLimit: 10_000, accountThrottleBurstLimit: 5_000 });
-    expect(config.reservedConcurrency).toEqual({ authorizer: 10, webhook: 10, metering: 5, clock: 1 });
+    expect(config.reservedConcurrency).toEqual({ authorizer: 10, webhook: 10, metering: 5, clock: 1, mcp: 10 });
     expect(DEFAULT_CONFIG.reservedConcurrency).toEqual(config.reservedConcurrency);
   });
 
@@ -21,7 +21,8 @@ describe('configuration for scale', () => {
 
   it('reserves what it is told, or nothing with "off", and says what is wrong otherwise', () => {
     expect(load({ 'tollgate:reservedConcurrency': 'off' }).reservedConcurrency).toBeUndefined();
-    expect(load({ 'tollgate:reservedConcurrency': '{"authorizer": 50}' }).reservedConcurrency).toEqual({ authorizer: 50, webhook: 10, metering: 5, clock: 1 });
+    expect(load({ 'tollgate:reservedConcurrency': '{"authorizer": 50}' }).reservedConcurrency).toEqual({ authorizer: 50, webhook: 10, metering: 5, clock: 1, mcp: 10 });
+    expect(load({ 'tollgate:reservedConcurrency': '{"mcp": 40}' }).reservedConcurrency?.mcp).toBe(40);
     const error = (() => {
       try {
         load({ 'tollgate:reservedConcurrency': { authorizer: 0, backend: 3 }, 'tollgate:meteredCacheTtlSeconds': 61, 'tollgate:cacheFlushIntervalSeconds': 0 });
@@ -33,7 +34,7 @@ describe('configuration for scale', () => {
     expect(error.problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/reservedConcurrency\.authorizer is 0: use a whole number of concurrent executions from 1 to 10000/),
-        expect.stringMatching(/reservedConcurrency names "backend": reserve for authorizer, webhook, metering, clock/),
+        expect.stringMatching(/reservedConcurrency names "backend": reserve for authorizer, webhook, metering, clock, mcp/),
         expect.stringMatching(/meteredCacheTtlSeconds is 61: use a whole number of seconds from 0 to 60/),
         expect.stringMatching(/cacheFlushIntervalSeconds is 0: use a whole number of seconds from 1 to 60/),
       ]),

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runCli } from '../../lib/cli/index';
 import { freePort } from '../../lib/local/dynamodb-local';
 import { killGroup } from '../support/npm-start';
+import { mcpClient, resultOf } from '../mcp/support';
 
 /**
  * `npm start` as a user runs it (a child process on a free port, in memory), driven over HTTP and
@@ -130,6 +131,28 @@ describe('npm start', () => {
     expect(result.calls).toBeGreaterThanOrEqual(100);
     expect(result.final).toMatchObject({ status: 402, reason: 'credits_exhausted' });
   }, 120_000);
+
+  it('serves /mcp to the official SDK client: the banner\'s key lists the tools, a tool call is billed as its route, and a 401 names the issuer\'s metadata', async () => {
+    const paying = /paying {2}(tg_test_\S+)/.exec(output)![1]!;
+    const free = /free {4}(tg_test_\S+)/.exec(output)![1]!;
+    expect(output).toContain(`npm run mcp -- --key ${paying}`);
+    const forPaying = await mcpClient(`${apiUrl}mcp`, paying);
+    const forFree = await mcpClient(`${apiUrl}mcp`, free);
+    try {
+      expect((await forPaying.client.listTools()).tools.map((t) => t.name)).toEqual(['ping', 'list_quotes', 'getReport', 'search']);
+      expect(resultOf(await forPaying.client.callTool({ name: 'getReport', arguments: { reportId: 'r1' } }))).toMatchObject({ isError: false, structured: { route: 'GET /v1/reports/{reportId}' } });
+      expect(resultOf(await forFree.client.callTool({ name: 'list_quotes', arguments: {} })).structured).toMatchObject({ status: 402, reason: 'no_subscription' });
+    } finally {
+      await Promise.all([forPaying.close(), forFree.close()]);
+    }
+    // npm start names its own URL as the public one: the 401 points to the metadata, which names the local issuer.
+    const unauthorized = await fetch(`${apiUrl}mcp`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    expect(unauthorized.status).toBe(401);
+    const metadataUrl = /resource_metadata="([^"]+)"/.exec(unauthorized.headers.get('www-authenticate') ?? '')![1]!;
+    expect(metadataUrl).toBe(`${apiUrl}.well-known/oauth-protected-resource`);
+    const issuer = /OIDC issuer (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1]!;
+    expect(((await (await fetch(metadataUrl)).json()) as { authorization_servers: string[] }).authorization_servers).toContain(issuer);
+  });
 
   it('follows payment state, revocation and a store outage as the deployed API does', async () => {
     const created = await cli('keys', 'create', '--customer', CUSTOMER, '--name', 'e2e', '--json');

@@ -50,7 +50,14 @@ beforeAll(async () => {
   );
   writeFileSync(
     eventsLogPath(stateDir),
-    `${JSON.stringify({ message: 'access restored', customerId: 'cus_OpA', reason: 'payment_failed', restoredAt: new Date(now - 1200 * 1000).toISOString(), eventId: 'evt_op', type: 'invoice.paid' })}\n`,
+    [
+      { message: 'access restored', customerId: 'cus_OpA', reason: 'payment_failed', restoredAt: new Date(now - 1200 * 1000).toISOString(), eventId: 'evt_op', type: 'invoice.paid' },
+      // The MCP endpoint's tool-call lines (lambda/mcp/call.ts).
+      { message: 'tool call', tool: 'search', status: 200, outcome: 'allowed', customerId: 'cus_OpC', calledAt: new Date(now - 700 * 1000).toISOString() },
+      { message: 'tool call', tool: 'search', status: 402, outcome: 'denied', reason: 'quota_exceeded', customerId: 'cus_OpC', calledAt: new Date(now - 650 * 1000).toISOString() },
+    ]
+      .map((line) => JSON.stringify(line))
+      .join('\n') + '\n',
   );
   const config = loadProjectConfig(ROOT);
   const tables = await freshTables('operator');
@@ -93,6 +100,8 @@ describe('the operator page in Chromium', () => {
     expect(await figure('median to recover')).toBe('5.0 min');
     expect(await page.textContent('#customer-rows')).toContain('cus_OpA2');
     expect(await page.textContent('#recovery-rows')).toContain('payment_failed');
+    // MCP tool calls by tool and outcome: allowed, denied, unauthorized, failed.
+    expect(await page.locator('#tool-rows tr td').allTextContents()).toEqual(['search', '1', '1', '0', '0']);
     // chart.js drew into each canvas (its instance is registered on the element).
     const drawn = await page.evaluate(() => ['outcomes', 'reasons', 'recoveries'].map((id) => (globalThis as any).Chart.getChart(id)?.data.datasets.length ?? 0));
     expect(drawn).toEqual([5, 2, 1]);

@@ -26,6 +26,7 @@ function localise(body: Doc): Doc {
     ['Portal', LOCAL_FUNCTION_NAMES.portal],
     ['Usage', LOCAL_FUNCTION_NAMES.usage],
     ['Purchase', LOCAL_FUNCTION_NAMES.purchase],
+    ['Mcp', LOCAL_FUNCTION_NAMES.mcp],
   ];
   const walk = (value: unknown, key?: string): unknown => {
     if ((key === 'uri' || key === 'authorizerUri') && typeof value === 'object' && value !== null) {
@@ -109,6 +110,7 @@ describe('local gateway parity with the synthesized template', () => {
       [LOCAL_FUNCTION_NAMES.portal]: failingBackend,
       [LOCAL_FUNCTION_NAMES.usage]: failingBackend,
       [LOCAL_FUNCTION_NAMES.purchase]: failingBackend,
+      [LOCAL_FUNCTION_NAMES.mcp]: failingBackend,
     },
     stage: STAGE,
   });
@@ -131,7 +133,7 @@ describe('local gateway parity with the synthesized template', () => {
   });
 
   it('finds secured routes in the template', () => {
-    expect(secured.map(([m, r]) => `${m} ${r}`)).toEqual(['GET /v1/ping', 'GET /v1/quotes', 'GET /v1/reports/{reportId}', 'GET /v1/search', 'GET /tollgate/usage']);
+    expect(secured.map(([m, r]) => `${m} ${r}`)).toEqual(['GET /v1/ping', 'GET /v1/quotes', 'GET /v1/reports/{reportId}', 'GET /v1/search', 'POST /mcp', 'GET /mcp', 'DELETE /mcp', 'GET /tollgate/usage']);
   });
 
   describe.each(secured)('%s %s', (method, _route, concrete) => {

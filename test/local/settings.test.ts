@@ -9,7 +9,7 @@ import { buildLocalDocument, LOCAL_AGENT_SECRET_ID, LOCAL_REST_API_ID, LOCAL_SES
 import { synthInBeforeAll } from '../support/synth';
 
 const ROOT = path.join(__dirname, '..', '..');
-const TABLE_NAMES: TableNames = { customers: 'local-customers', apiKeys: 'local-api-keys', events: 'local-events' };
+const TABLE_NAMES: TableNames = { customers: 'local-customers', apiKeys: 'local-api-keys', events: 'local-events', usage: 'local-usage' };
 
 /**
  * The local run builds each function from settings it derives through that function's environment

@@ -1,24 +1,17 @@
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import * as path from 'node:path';
 import { createApiKey } from '../../lambda/shared/customers/keys';
 import { readCustomer } from '../../lambda/shared/customers/store';
-import { portalCatalog } from '../../lib/config/portal-catalog';
 import { deliverEvent } from '../../lib/local/demo';
-import { seedPrices } from '../../lib/local/stripe-run';
-import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
-import { loadProjectConfig } from '../../lib/config/tollgate-config';
-import { addCustomer, createFakeStripeStore, fakeId, type FakeStripeStore } from '../../lib/local/stripe-api/store';
+import { LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
+import { addCustomer, fakeId, type FakeStripeStore } from '../../lib/local/stripe-api/store';
 import { freshTables, type TestTables } from '../support/dynamodb';
+import { PROJECT, portalLocalApi, type GatewayRequest } from '../support/local-api';
 import { answeredWithin } from '../support/poll';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
-const ROOT = path.join(__dirname, '..', '..');
-const config = loadProjectConfig(ROOT);
-const built = buildLocalDocument(config, ROOT);
-const ORIGIN = 'http://127.0.0.1';
-const STAGE = `/${config.stageName}`;
+const { origin: ORIGIN, stage: STAGE } = PROJECT;
 
 /**
  * The local run's stand-ins for Stripe on the local gateway, with the same document, handlers and
@@ -30,8 +23,7 @@ describe('the local test checkout and billing portal', () => {
   let api: LocalApi;
   let store: FakeStripeStore;
   let seq = 0;
-  const request = (method: string, p: string, headers: Record<string, string> = {}, body?: string) =>
-    api.gateway.handle({ method, path: `${STAGE}${p}`, headers, ...(body === undefined ? {} : { body: Buffer.from(body) }) });
+  let request: GatewayRequest;
   const get = (p: string, key?: string) => request('GET', p, key === undefined ? {} : { Authorization: `Bearer ${key}` });
   const post = (p: string, form: string, origin = ORIGIN) => request('POST', p, { 'Content-Type': 'application/x-www-form-urlencoded', Origin: origin }, form);
   const json = (buffer: Buffer): any => JSON.parse(buffer.toString('utf8'));
@@ -44,9 +36,7 @@ describe('the local test checkout and billing portal', () => {
 
   beforeAll(async () => {
     tables = await freshTables('local-billing');
-    store = createFakeStripeStore({ checkout: (id) => `${ORIGIN}${STAGE}/tollgate/portal/test-checkout/${id}`, billingPortal: (id) => `${ORIGIN}${STAGE}/tollgate/portal/test-checkout/${id}` });
-    seedPrices(store, portalCatalog(config));
-    api = createLocalApi({ config, built, dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET, portal: { fakeStripe: store, sessionSecret: 'test-session-secret' }, metering: false });
+    ({ api, store, request } = portalLocalApi(tables));
   });
   afterAll(() => {
     api.destroy();
@@ -104,7 +94,15 @@ describe('the local test checkout and billing portal', () => {
     expect((await post(portal, 'action=cancel&subscription=sub_notyours')).statusCode).toBe(400);
     expect((await get('/v1/quotes', key)).statusCode).toBe(200);
 
-    expect((await post(portal, `action=cancel&subscription=${subscriptionId}`)).statusCode).toBe(303);
+    // Cancel asks first: the first POST shows what ends and changes nothing.
+    const asked = await post(portal, `action=cancel&subscription=${subscriptionId}`);
+    expect(asked.statusCode).toBe(200);
+    const question = asked.body.toString();
+    expect(question).toContain('<h1>Cancel Metered?</h1>');
+    expect(question).toContain('<input type="hidden" name="confirm" value="yes">');
+    expect(question).toContain(`<a href="${STAGE}${portal}">Keep Metered</a>`);
+    expect((await get('/v1/quotes', key)).statusCode).toBe(200);
+    expect((await post(portal, `action=cancel&subscription=${subscriptionId}&confirm=yes`)).statusCode).toBe(303);
     const after = await get('/v1/quotes', key);
     expect(after.statusCode).toBe(402);
     expect(json(after.body)).toMatchObject({ reason: 'subscription_canceled' });

@@ -86,6 +86,24 @@ describe('bearer JWTs through the local gateway', () => {
     expect(minted).toMatchObject({ issuer: issuer.url, customerId: DEMO_CUSTOMERS.paying, expiresAt: new Date(Math.floor(clock / 1000) * 1000 + 900_000).toISOString() });
     expect((await get('/v1/quotes', minted.token)).statusCode).toBe(200);
 
+    // A lifetime within the authorizer cache TTL mints a token the authorizer refuses: said, not silent.
+    const ttl = loaded.authorizerCacheTtlSeconds;
+    out.length = 0;
+    err.length = 0;
+    expect(await runCli(['tokens', 'mint', '--customer', DEMO_CUSTOMERS.paying, '--expires-in', '60'], io)).toBe(0);
+    expect(err.join('')).toBe(
+      `tollgate: warning: the authorizer refuses a token that expires within its cache ttl (${ttl} s), so this token gets 401 at once: give --expires-in ${ttl + 60} or more\n`,
+    );
+    const doomed = await get('/v1/quotes', out.join('').trim());
+    expect(doomed.statusCode).toBe(401);
+    // Its 401 speaks of tokens, not only of API keys.
+    expect((JSON.parse(doomed.body.toString('utf8')) as { detail: string }).detail).toContain('Send a valid API key or access token as: Authorization: Bearer <key or token>.');
+    // The running stack's -c overrides count: with a shorter TTL the same lifetime is fine.
+    writeCoordinates(stateDir, { ...base, oidcIssuerUrl: issuer.url, context: { 'tollgate:authorizerCacheTtlSeconds': '30' } });
+    err.length = 0;
+    expect(await runCli(['tokens', 'mint', '--customer', DEMO_CUSTOMERS.paying, '--expires-in', '60'], io)).toBe(0);
+    expect(err.join('')).toBe('');
+
     expect(await runCli(['tokens', 'mint', '--customer', DEMO_CUSTOMERS.paying, '--expires-in', '0'], io)).toBe(2);
     expect(err.join('')).toContain('--expires-in "0" is not a lifetime');
     writeCoordinates(stateDir, base);

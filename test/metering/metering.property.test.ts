@@ -1,15 +1,25 @@
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import Stripe from 'stripe';
-import { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
-import { fakeMeterEvents, type FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
-import { startFakeStripeApi, type FakeStripeApi } from '../../lib/local/stripe-api/server';
+import type { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
+import type { FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
-import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, RULES, seedCustomer, usageOf } from './support';
+import { DEFAULT_WINDOW } from '../../lambda/metering/window';
+import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, RULES, SCHEDULED, seedCustomer, usageOf, windowStore, startMeterStripe, type MeterStripe } from './support';
+
+/** Ten-minute windows: a few per scenario, so each run of the sum reads a few. */
+const WINDOW = { ...DEFAULT_WINDOW, seconds: 600 };
+/** A billing period's calls, each in windows of their own. */
+const PERIOD_SPACING = 1_800_000;
+/** A window start far in the future of any test clock (DynamoDB Local expires items by TTL). */
+const FIRST_WINDOW = 2_000_000_400_000;
+/** When the window of calls made at `at` (a window start) can be summed. */
+const summable = (at: number): number => at + (WINDOW.seconds + WINDOW.graceSeconds) * 1000;
 
 /**
  * Random calls (2xx and not, routes that cost and routes that do not), cut into batches that arrive
- * shuffled and duplicated, over several billing periods with top-ups between them: the period's
+ * shuffled and duplicated, over several billing periods with top-ups between them, with usage windows
+ * or without (customers near and far from their limits, windows summed while late deliveries of
+ * theirs still come): the period's
  * counter equals the cost of its 2xx calls, credits pay exactly the units past the quota (never below
  * zero), and a bill plan's overage reaches Stripe exactly once.
  */
@@ -29,29 +39,36 @@ const period = fc.record({
   order: fc.array(fc.nat(), { minLength: 8, maxLength: 8 }),
   duplicate: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
   topUp: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }),
+  // What the authorizer logged of the customer's headroom per call: near, far, unlimited or unsaid.
+  headroom: fc.array(fc.constantFrom<number | 'unlimited' | undefined>(1, 5, 10_000, 'unlimited', undefined), { minLength: 1, maxLength: 6 }),
+  // Deliveries that come after their window was summed (written at once instead).
+  lateFrom: fc.nat({ max: 8 }),
 });
 const scenario = fc.record({
   plan: fc.constantFrom('sample_metered', 'sample_bill'),
   credits: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
   periods: fc.array(period, { minLength: 1, maxLength: 3 }),
+  windows: fc.boolean(),
 });
 
 let tables: TestTables;
-let api: FakeStripeApi;
+let stripe: MeterStripe;
 let meterEvents: FakeMeterEvents;
 let reporter: StripeMeterReporter;
 beforeAll(async () => {
   tables = await freshTables('metering-property');
-  meterEvents = fakeMeterEvents({ now: () => 1_700_000_100_000 });
-  api = await startFakeStripeApi({ resources: [meterEvents] });
-  reporter = new StripeMeterReporter(new Stripe('sk_test_property', { host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 }), { sleep: () => Promise.resolve() });
+  // Stripe's clock is the scenario's: it refuses a meter event dated in its future.
+  stripe = await startMeterStripe(() => now);
+  ({ meterEvents, reporter } = stripe);
 });
 afterAll(async () => {
-  await api.close();
+  await stripe.close();
   tables.client.destroy();
 });
 
 let customerSequence = 0;
+/** The scenario's clock, read by metering and by the fake Stripe API. */
+let now = 0;
 
 /** Cuts `items` at the given positions into consecutive, non-empty batches. */
 function cut<T>(items: readonly T[], cuts: readonly number[]): T[][] {
@@ -68,11 +85,13 @@ function cut<T>(items: readonly T[], cuts: readonly number[]): T[][] {
 describe('metering properties (DynamoDB Local, fake Stripe API)', () => {
   it('counts exactly the 2xx units per period, draws credits past the quota, bills the overage once', async () => {
     await fc.assert(
-      fc.asyncProperty(scenario, async ({ plan, credits, periods }) => {
+      fc.asyncProperty(scenario, async ({ plan, credits, periods, windows }) => {
         const customerId = `cus_prop${customerSequence++}`;
         const quota = RULES.plans[plan]!.quota!;
         await seedCustomer(tables, customerId, { plan, periodEnd: PERIOD_1, ...(credits === undefined ? {} : { credits }) });
-        const { handler } = meteringHandler(tables, { reporter });
+        const start = FIRST_WINDOW + customerSequence * 4 * PERIOD_SPACING;
+        now = start;
+        const { handler } = meteringHandler(tables, { reporter, now: () => new Date(now), ...(windows ? { windows: windowStore(tables), window: WINDOW } : {}) });
         let balance = credits;
         let billedExpected = 0;
         for (const [index, p] of periods.entries()) {
@@ -83,14 +102,25 @@ describe('metering properties (DynamoDB Local, fake Stripe API)', () => {
               new UpdateCommand({ TableName: tables.names.customers, Key: { customerId }, UpdateExpression: 'SET subscriptions.sub_1.currentPeriodEnd = :pe', ExpressionAttributeValues: { ':pe': periodEnd } }),
             );
           }
-          const lines = p.calls.map((c) => accessLine({ customerId, periodEnd, method: c.route.method, path: c.route.path, status: c.status }));
-          const batches = cut(logEvents(lines), p.cuts).map((events, i) => delivery(events, `stream-${index}-${i}`));
+          const at = start + index * PERIOD_SPACING;
+          const lines = p.calls.map((c, i) => accessLine({ customerId, periodEnd, method: c.route.method, path: c.route.path, status: c.status, headroom: p.headroom[i % p.headroom.length] }));
+          const batches = cut(logEvents(lines, at), p.cuts).map((events, i) => delivery(events, `stream-${index}-${i}`));
           // Shuffled, some delivered twice.
           const deliveries = batches
             .map((b, i) => ({ b, key: p.order[i % p.order.length]! * 100 + i, twice: p.duplicate[i % p.duplicate.length]! }))
             .sort((x, y) => x.key - y.key)
             .flatMap(({ b, twice }) => (twice ? [b, b] : [b]));
-          for (const d of deliveries) await handler(d);
+          now = at + 5_000;
+          for (const [i, d] of deliveries.entries()) {
+            if (i === p.lateFrom) {
+              // The window is summed while deliveries of it are still coming.
+              now = summable(at);
+              await handler(SCHEDULED);
+            }
+            await handler(d);
+          }
+          now = summable(at);
+          await handler(SCHEDULED);
 
           const used = p.calls.filter((c) => c.status >= 200 && c.status < 300).reduce((sum, c) => sum + c.route.cost, 0);
           const over = Math.max(0, used - quota);
@@ -113,5 +143,6 @@ describe('metering properties (DynamoDB Local, fake Stripe API)', () => {
       }),
       { numRuns: 25 },
     );
-  });
+    // 25 scenarios of DynamoDB Local round trips: about 20 s alone, more on a loaded machine.
+  }, 180_000);
 });

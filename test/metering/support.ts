@@ -1,9 +1,14 @@
+import Stripe from 'stripe';
+import { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
+import { fakeMeterEvents, type FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
+import { startFakeStripeApi } from '../../lib/local/stripe-api/server';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { NO_VALUE } from '../../lambda/shared/access-log';
 import { encodeSubscriptionEvent, type LogEvent } from '../../lambda/metering/logs-event';
 import { makeMeteringHandler, type MeteringDeps } from '../../lambda/metering/handler';
 import type { MeteringRules } from '../../lambda/metering/rules';
 import { DynamoMeteringStore, type MeteringStore } from '../../lambda/metering/store';
+import { DynamoWindowStore } from '../../lambda/metering/window-store';
 import type { TestTables } from '../support/dynamodb';
 import { quietObservability } from '../support/observability';
 
@@ -32,6 +37,8 @@ export interface CallLine {
   readonly reserved?: number;
   readonly reservation?: string;
   readonly requestId?: string;
+  /** What the authorizer said the customer had left (absent: not said, as an older authorizer's line). */
+  readonly headroom?: number | 'unlimited';
 }
 
 let requestSequence = 0;
@@ -57,6 +64,7 @@ export function accessLine(call: CallLine): string {
     periodEnd: v(call.periodEnd),
     reserved: v(call.reserved),
     reservation: v(call.reservation),
+    headroom: v(call.headroom),
   });
 }
 
@@ -106,6 +114,12 @@ export async function usageOf(tables: TestTables, customerId: string): Promise<{
 }
 
 
+/** The usage windows of these tables (lambda/metering/window-store.ts). */
+export const windowStore = (tables: TestTables): DynamoWindowStore => new DynamoWindowStore(tables.client, tables.names.usage);
+
+/** EventBridge's minute event, which makes the metering function sum the closed windows. */
+export const SCHEDULED = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2023-11-14T22:15:00Z' } as const;
+
 export function meteringHandler(tables: TestTables, overrides: Partial<MeteringDeps> & { store?: MeteringStore } = {}) {
   const store = overrides.store ?? new DynamoMeteringStore(tables.client, { customers: tables.names.customers, events: tables.names.events });
   const handler = makeMeteringHandler({
@@ -117,4 +131,19 @@ export function meteringHandler(tables: TestTables, overrides: Partial<MeteringD
     store,
   });
   return { handler, store };
+}
+
+/** Stripe's meter events API, faked on a local port, and the reporter metering sends to it (no waits between retries). */
+export interface MeterStripe {
+  readonly meterEvents: FakeMeterEvents;
+  readonly reporter: StripeMeterReporter;
+  close(): Promise<void>;
+}
+
+/** `now` is Stripe's clock (epoch ms): it refuses a meter event dated in its future. */
+export async function startMeterStripe(now: () => number): Promise<MeterStripe> {
+  const meterEvents = fakeMeterEvents({ now });
+  const api = await startFakeStripeApi({ resources: [meterEvents] });
+  const reporter = new StripeMeterReporter(new Stripe('sk_test_metering', { host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 }), { sleep: () => Promise.resolve() });
+  return { meterEvents, reporter, close: () => api.close() };
 }

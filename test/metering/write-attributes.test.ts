@@ -1,5 +1,6 @@
 import { METERING_WRITE_ATTRIBUTES } from '../../lambda/shared/customers/item';
 import { freshTables, type TestTables } from '../support/dynamodb';
+import { attributesOf } from '../support/expressions';
 import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, PERIOD_2, seedCustomer } from './support';
 
 /**
@@ -11,18 +12,6 @@ import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, PERIOD_2, s
 
 let tables: TestTables;
 const named: string[][] = [];
-
-const KEYWORDS = new Set(['SET', 'ADD', 'REMOVE', 'DELETE', 'AND', 'OR', 'NOT', 'BETWEEN', 'IN', 'attribute_exists', 'attribute_not_exists', 'attribute_type', 'begins_with', 'contains', 'size', 'if_not_exists', 'list_append']);
-
-/** The top-level attribute names an expression names (a path's first element), `#names` resolved. */
-function attributesOf(expression: string | undefined, names: Record<string, string> = {}): string[] {
-  if (expression === undefined) return [];
-  const tokens = expression.replace(/:[A-Za-z0-9_]+/g, ' ').match(/#?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_#]+|\[\d+\])*/g) ?? [];
-  return tokens
-    .map((token) => token.split(/[.[]/)[0]!)
-    .filter((first) => !KEYWORDS.has(first))
-    .map((first) => (first.startsWith('#') ? (names[first] ?? first) : first));
-}
 
 beforeAll(async () => {
   tables = await freshTables('metering-write-attributes');

@@ -4,7 +4,9 @@ import { usageAnswer } from '../../lambda/usage/handler';
 import { buildStripeEvent, stripeId } from '../../lib/stripe-events';
 import { signedDelivery, webhookFor } from '../webhook/support';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../lambda/shared/customers/keys';
+import { PACK_CREDITS_METADATA } from '../../lambda/portal/checkout';
 import { issuanceId } from '../../lambda/portal/issuance';
+import { CREDITS_METADATA_KEY } from '../../lambda/webhook/events';
 import { CHECKOUT_COOKIE, SESSION_COOKIE, sign } from '../../lambda/portal/session';
 import { completeCheckoutSession } from '../../lib/local/stripe-api/checkout-sessions';
 import { freshTables, type TestTables } from '../support/dynamodb';
@@ -95,6 +97,10 @@ describe('portal success page (key issuance, idempotent per Checkout Session)', 
       expect(keyOf(again.body)).toBeUndefined();
     }
     expect(await listApiKeys(keyStore(), customerId)).toHaveLength(1);
+    // The payer's own reload (signed in by the page that showed the key) goes to the account: expected, no error.
+    const session = cookieValue(setCookies(first)[SESSION_COOKIE]);
+    const payerReload = await portal.handle(portalEvent('GET', SUCCESS, { query: { session_id: sessionId }, cookies: { [SESSION_COOKIE]: session } }));
+    expect(payerReload).toMatchObject({ statusCode: 303, headers: { Location: `/prod${ACCOUNT}` } });
     const claim = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.events, Key: { eventId: issuanceId(sessionId) } }));
     expect(claim.Item).toMatchObject({ customerId, keyId: keys[0]!.keyId });
     expect(claim.Item?.expiresAt).toBeUndefined();
@@ -144,6 +150,23 @@ describe('portal success page (key issuance, idempotent per Checkout Session)', 
     expect(await listApiKeys(keyStore(), customerId)).toHaveLength(0);
     const claim = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.events, Key: { eventId: issuanceId(paid.sessionId) } }));
     expect(claim.Item).toBeUndefined();
+  });
+
+  it('says credits were added, not "Subscribed", when the signed-in customer bought a credit pack', async () => {
+    const { key } = await createApiKey(keyStore(), { customerId: 'cus_portalPackBuyer1' });
+    const cookies = { [SESSION_COOKIE]: cookieValue((await signIn(key)).session) };
+    const started = await portal.handle(portalEvent('POST', CHECKOUT, { body: 'pack=credits_100', cookies }));
+    const sessionId = /test-checkout\/(cs_test_\w+)/.exec(started.headers?.Location as string)![1]!;
+    expect(portal.store.checkoutSessions.get(sessionId)).toMatchObject({ mode: 'payment', metadata: { tollgate_credits: '100' } });
+    completeCheckoutSession(portal.store, sessionId);
+    const done = await portal.handle(portalEvent('GET', SUCCESS, { query: { session_id: sessionId }, cookies }));
+    expect(done.statusCode).toBe(200);
+    expect(done.body).toContain('<title>Credits added</title>');
+    expect(done.body).toContain('100 credits');
+    expect(done.body).not.toContain('Subscribed');
+    expect(keyOf(done.body)).toBeUndefined();
+    // The metadata the portal writes is the one the webhook credits from.
+    expect(PACK_CREDITS_METADATA).toBe(CREDITS_METADATA_KEY);
   });
 
   it('says the existing keys now work when the signed-in customer paid, issuing no new key', async () => {
@@ -196,6 +219,37 @@ describe('portal sign-in', () => {
     // The same figures as GET /tollgate/usage.
     const record = await readCustomer(tables.client, tables.names.customers, customerId);
     expect(usageAnswer(record!, { customersTable: tables.names.customers, gracePeriodSeconds: 3600, plans: PLANS }, new Date())).toMatchObject({ used: 7, limit: 20, remaining: 13, credits: 3, resetsAt: resets });
+  });
+
+  it('says a quota is used up, never "35 units used of 20", when calls went past it', async () => {
+    const customerId = 'cus_portalPastQuota1';
+    const { key } = await createApiKey(keyStore(), { customerId });
+    const periodEnd = Math.floor(Date.now() / 1000) + 10 * 24 * 3600;
+    const { handler } = webhookFor(tables, { plans: PLANS });
+    expect((await handler(signedDelivery(buildStripeEvent('customer.subscription.created', { customer: customerId, subscription: stripeId('sub'), created: Math.floor(Date.now() / 1000) - 60, lookupKey: 'sample_metered', currentPeriodEnd: periodEnd })))).statusCode).toBe(200);
+    await DynamoDBDocumentClient.from(tables.client).send(
+      new UpdateCommand({ TableName: tables.names.customers, Key: { customerId }, UpdateExpression: 'SET periodUsed = :used, usagePeriodEnd = :end', ExpressionAttributeValues: { ':used': 35, ':end': periodEnd } }),
+    );
+    const { session } = await signIn(key);
+    const account = await portal.handle(portalEvent('GET', ACCOUNT, { cookies: { tg_session: cookieValue(session) } }));
+    expect(account.body).toContain('<dd data-usage>20 of 20 units used: the quota is used up (15 more were served before the limit applied)</dd>');
+    expect(account.body).not.toContain('35 units used of 20');
+  });
+
+  it('says the customer holds no plan once its subscription was canceled', async () => {
+    const customerId = 'cus_portalCanceled1';
+    const { key } = await createApiKey(keyStore(), { customerId });
+    const { handler } = webhookFor(tables, { plans: PLANS });
+    const created = Math.floor(Date.now() / 1000) - 60;
+    const subscription = stripeId('sub');
+    expect((await handler(signedDelivery(buildStripeEvent('customer.subscription.created', { customer: customerId, subscription, created, lookupKey: 'pro' })))).statusCode).toBe(200);
+    const { session } = await signIn(key);
+    const before = await portal.handle(portalEvent('GET', ACCOUNT, { cookies: { tg_session: cookieValue(session) } }));
+    expect(before.body).toContain('<dt>Plan</dt><dd>Pro</dd>');
+    expect((await handler(signedDelivery(buildStripeEvent('customer.subscription.deleted', { customer: customerId, subscription, created: created + 1, lookupKey: 'pro' })))).statusCode).toBe(200);
+    const after = await portal.handle(portalEvent('GET', ACCOUNT, { cookies: { tg_session: cookieValue(session) } }));
+    expect(after.body).toContain('<dt>Plan</dt><dd>none (Pro ended)</dd>');
+    expect(after.body).toContain('subscription_canceled');
   });
 
   it('shows no usage to a customer whose plan counts nothing and who never had credits', async () => {
@@ -278,6 +332,58 @@ describe('portal sign-in', () => {
     expect(opened.headers?.Location).toMatch(/^https:\/\/billing\.example\/bps_/);
     expect(portal.api.requests.at(-1)).toMatchObject({ path: '/v1/billing_portal/sessions', body: { customer: 'cus_portalBilling1', return_url: `${ORIGIN}/prod${ACCOUNT}` } });
     expect((await portal.handle(portalEvent('POST', '/tollgate/portal/billing', {}))).statusCode).toBe(401);
+  });
+});
+
+describe('the plans page and the brand', () => {
+  it("shows each plan's and pack's price as Stripe has it, read once per few minutes, and the plans without prices when Stripe fails", async () => {
+    let now = new Date('2026-11-30T12:00:00Z');
+    const clocked = await portalHarness(tables, { now: () => now });
+    try {
+      const plans = await clocked.handle(portalEvent('GET', '/tollgate/portal'));
+      expect(plans.statusCode).toBe(200);
+      expect(plans.body).toContain('<h3>Pro</h3><p class="price" data-price>$20.00 per month</p>');
+      expect(plans.body).toContain('<h3>100 credits</h3><p class="price" data-price>$10.00</p>');
+      const reads = () => clocked.api.requests.filter((r) => r.method === 'GET' && r.path === '/v1/prices');
+      expect(reads()).toHaveLength(1);
+      expect(reads()[0]!.body).toMatchObject({ lookup_keys: ['pro', 'sample_metered', 'credits_100'], active: 'true' });
+      await clocked.handle(portalEvent('GET', '/tollgate/portal'));
+      expect(reads()).toHaveLength(1);
+      // Past the cache's lifetime, Stripe is read again; when it fails, the plans still show.
+      now = new Date(now.getTime() + 6 * 60 * 1000);
+      clocked.api.failNext(1, { status: 500, body: { error: { type: 'api_error', message: 'down' } } });
+      const degraded = await clocked.handle(portalEvent('GET', '/tollgate/portal'));
+      expect(degraded.statusCode).toBe(200);
+      expect(degraded.body).toContain('Subscribe to Pro');
+      expect(degraded.body).not.toContain('data-price');
+      expect((await clocked.handle(portalEvent('GET', '/tollgate/portal'))).body).toContain('$20.00 per month');
+    } finally {
+      await clocked.close();
+    }
+  });
+
+  it("shows the seller's product name, logo and colours on every page, the logo's origin allowed by the CSP", async () => {
+    const branded = await portalHarness(tables, { brand: { name: 'Bookshop', logoUrl: 'https://cdn.bookshop.example/logo.svg', colors: { accent: '#0b57d0', link: '#7b1fa2' } } });
+    try {
+      const plans = await branded.handle(portalEvent('GET', '/tollgate/portal'));
+      expect(plans.body).toContain('<title>Plans · Bookshop</title>');
+      expect(plans.body).toContain('<span class="brand"><img src="https://cdn.bookshop.example/logo.svg" alt="" height="28"> <strong>Bookshop</strong></span>');
+      expect(plans.body).toContain('<link rel="stylesheet" href="/prod/tollgate/assets/brand.css">');
+      expect(plans.headers?.['Content-Security-Policy']).toContain("img-src 'self' data: https://cdn.bookshop.example;");
+      const css = await branded.handle(portalEvent('GET', '/tollgate/assets/{asset}', { pathParameters: { asset: 'brand.css' } }));
+      expect(css).toMatchObject({ statusCode: 200, headers: { 'Content-Type': 'text/css; charset=utf-8' }, body: ':root { --tollgate-accent: #0b57d0; --tollgate-link: #7b1fa2; }\n' });
+      const docs = await branded.handle(portalEvent('GET', '/tollgate/docs'));
+      expect(docs.body).toContain('<title>API reference · Bookshop</title>');
+      expect(docs.body).toContain('<a href="/prod/tollgate/portal">Plans and pricing</a> <a href="/prod/tollgate/portal/sign-in">Sign in</a>');
+      expect(docs.headers?.['Content-Security-Policy']).toContain('https://cdn.bookshop.example');
+    } finally {
+      await branded.close();
+    }
+    // Without a brand: tollgate's plain pages, no brand stylesheet, the CSP as it was.
+    const plain = await portal.handle(portalEvent('GET', '/tollgate/portal'));
+    expect(plain.body).toContain('<title>Plans</title>');
+    expect(plain.body).not.toContain('brand.css');
+    expect(plain.headers?.['Content-Security-Policy']).toContain("img-src 'self' data:;");
   });
 });
 

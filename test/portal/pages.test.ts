@@ -76,6 +76,18 @@ describe('pricing page', () => {
     expect(text(page)).not.toContain('Sign in</a> first');
     expect(text(page)).not.toContain('Credit packs');
   });
+
+  it("shows each plan's and pack's price where Stripe gave one, and none where it did not", () => {
+    const prices = new Map([
+      ['pro', { amount: '$20.00', per: 'per month' }],
+      ['price_1', { amount: '€9.00' }],
+    ]);
+    const page = pricingPage({ base: BASE, catalog, prices });
+    expect(text(page)).toContain('<h3>Pro</h3><p class="price" data-price>$20.00 per month</p><p>Unlimited calls.</p>');
+    expect(text(page)).toContain('<h3>Small pack</h3><p class="price" data-price>€9.00</p><p>100 prepaid credits.</p>');
+    expect(text(page)).toContain('<h3>Metered &lt;b&gt;</h3><p>20 units per billing period');
+    expect(text(pricingPage({ base: BASE, catalog }))).not.toContain('data-price');
+  });
 });
 
 describe('account page', () => {
@@ -129,15 +141,40 @@ describe('key pages', () => {
     { method: 'GET', path: '/v1/quotes', requires: { kind: 'subscription' } },
   ] as const;
 
-  it('tries the key on a paid GET route without path parameters, else any such GET, else /', () => {
+  it('tries the key on a paid GET route without path parameters, else any such GET, else not at all', () => {
     expect(tryRoute(routes)).toBe('/v1/quotes');
     expect(tryRoute(routes.slice(0, 3))).toBe('/v1/ping');
-    expect(tryRoute(routes.slice(1, 3))).toBe('/');
+    expect(tryRoute(routes.slice(1, 3))).toBeUndefined();
+    expect(text(issuedKeyPage({ base: BASE, key: 'tg_test_x', routes: routes.slice(1, 3) }))).not.toContain('Try it');
+  });
+
+  it("fills a route's required parameters from the document's examples, and skips one it cannot fill", () => {
+    const own = [
+      { method: 'GET', path: '/lookup', requires: { kind: 'subscription' }, usage: { cost: 2 } },
+      { method: 'GET', path: '/books/{isbn}', requires: { kind: 'subscription' } },
+      { method: 'GET', path: '/authors', requires: { kind: 'subscription' } },
+      { method: 'GET', path: '/render', requires: { kind: 'subscription' }, usage: { cost: 5, strict: true } },
+    ] as const;
+    const parameter = (name: string, where: string, example?: string) => ({ name, in: where, required: true, schema: { type: 'string', ...(example === undefined ? {} : { example }) } });
+    const document = {
+      paths: {
+        '/lookup': { get: { parameters: [parameter('title', 'query', 'sicp')] } },
+        '/books/{isbn}': { get: { parameters: [parameter('isbn', 'path', '9780262033848')] } },
+        '/authors': { get: { parameters: [parameter('X-Tenant', 'header', 'a')] } },
+        '/render': { get: {} },
+      },
+    };
+    // A paid route with an example first (not the one that costs units), then one sold by use; never a strict one.
+    expect(tryRoute(own, document)).toBe('/books/9780262033848');
+    expect(tryRoute([own[0], own[2], own[3]], document)).toBe('/lookup?title=sicp');
+    // A required header (a plain call cannot send it), a strict route, a parameter without an example: nothing to try.
+    const unfilled = { paths: { ...document.paths, '/lookup': { get: { parameters: [parameter('title', 'query')] } } } };
+    expect(tryRoute([own[0], own[2], own[3]], unfilled)).toBeUndefined();
   });
 
   it('shows an issued key once, escaped, with the Try it button on the stage', () => {
     const body = text(issuedKeyPage({ base: BASE, key: 'tg_test_"x', routes }));
-    expect(body).toContain('<input id="api-key" class="key" type="text" readonly value="tg_test_&quot;x" data-api-key>');
+    expect(body).toContain('<input id="api-key" class="key" type="text" readonly value="tg_test_&quot;x" data-api-key> <button type="button" data-copy-key>Copy</button>');
     expect(body).toContain('<button type="button" data-try-key data-url="/prod/v1/quotes">Try it</button>');
     expect(body).toContain('<strong>It is shown only this once</strong>');
   });
@@ -171,14 +208,14 @@ describe('sign-in, error and docs pages', () => {
 
   it('lays a page out under the page CSP and no-store, with its cookies and the test-mode banner only in test mode', () => {
     const page = { ...errorPage(403, 'Refused', 'no'), headers: { 'Cache-Control': 'max-age=1' }, cookies: ['a=1'] };
-    const live = renderPage(page, BASE, false);
+    const live = renderPage(page, { base: BASE, testMode: false });
     expect(live).toMatchObject({ statusCode: 403, headers: { 'Cache-Control': 'max-age=1', 'X-Frame-Options': 'DENY' }, multiValueHeaders: { 'Set-Cookie': ['a=1'] } });
     expect(live.headers?.['Content-Security-Policy']).toMatch(/^default-src 'none'; script-src 'self'; style-src 'self';/);
     expect(live.body).toContain('<title>Refused</title>');
     expect(live.body).toContain('<link rel="stylesheet" href="/prod/tollgate/assets/portal.css">');
     expect(live.body).not.toContain('test-mode');
-    expect(renderPage(signInPage(BASE), BASE, true).body).toContain('<p class="test-mode" role="note">Local test mode');
-    expect(renderPage(signInPage(BASE), BASE, true).multiValueHeaders).toBeUndefined();
+    expect(renderPage(signInPage(BASE), { base: BASE, testMode: true }).body).toContain('<p class="test-mode" role="note">Local test mode');
+    expect(renderPage(signInPage(BASE), { base: BASE, testMode: true }).multiValueHeaders).toBeUndefined();
   });
 
   it('points the explorer at the stage document and script, under the docs CSP', () => {
@@ -187,5 +224,27 @@ describe('sign-in, error and docs pages', () => {
     expect(docs.headers?.['Content-Security-Policy']).toContain("style-src 'self' 'unsafe-inline'");
     expect(docs.body).toContain('<script id="api-reference" data-url="/prod/tollgate/openapi.json" data-configuration="{&quot;withDefaultFonts&quot;:false');
     expect(docs.body).toContain('<script src="/prod/tollgate/assets/scalar.js"></script>');
+  });
+
+  it('leads from the API reference to the plans and sign-in, under the brand when there is one', () => {
+    const plain = docsPage(BASE);
+    expect(plain.body).toContain('<link rel="stylesheet" href="/prod/tollgate/assets/docs.css">');
+    expect(plain.body).toContain('<nav class="tollgate-docs-nav" aria-label="tollgate"><a href="/prod/tollgate/portal">Plans and pricing</a> <a href="/prod/tollgate/portal/sign-in">Sign in</a> <a href="/prod/tollgate/portal/account">Your account</a></nav>');
+    expect(plain.body).toContain('<title>API reference</title>');
+    const branded = docsPage(BASE, { name: 'Book <shop>' });
+    expect(branded.body).toContain('<title>API reference · Book &lt;shop&gt;</title>');
+    expect(branded.body).toContain('<nav class="tollgate-docs-nav" aria-label="Book &lt;shop&gt;"><span class="brand"> <strong>Book &lt;shop&gt;</strong></span><a href="/prod/tollgate/portal">');
+    expect(branded.headers?.['Content-Security-Policy']).toBe(plain.headers?.['Content-Security-Policy']);
+  });
+
+  it("puts the brand in every page's header and title, a logo without a name described, the logo's origin allowed", () => {
+    const logoOnly = renderPage(signInPage(BASE), { base: BASE, testMode: false, brand: { logoUrl: 'https://img.example/l.png' } });
+    expect(logoOnly.body).toContain('<span class="brand"><img src="https://img.example/l.png" alt="Logo" height="28"></span>');
+    expect(logoOnly.body).toContain('<title>Sign in</title>');
+    expect(logoOnly.body).not.toContain('brand.css');
+    expect(logoOnly.headers?.['Content-Security-Policy']).toContain("img-src 'self' data: https://img.example;");
+    const colours = renderPage(signInPage(BASE), { base: BASE, testMode: false, brand: { colors: { accent: '#0b57d0' } } });
+    expect(colours.body).toContain('<link rel="stylesheet" href="/prod/tollgate/assets/brand.css">');
+    expect(colours.body).toContain('<nav aria-label="tollgate"><a href="/prod/tollgate/portal">Plans</a> <a href="/prod/tollgate/portal/sign-in">Sign in</a>');
   });
 });

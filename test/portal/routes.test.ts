@@ -48,7 +48,9 @@ describe('portal routes', () => {
     expect(found).toMatchObject({ statusCode: 200, body: 'window.scalar = true;', headers: { 'Content-Type': 'text/javascript; charset=utf-8' } });
     // Names every plain object inherits: the lookup must see none of them.
     for (const name of ['constructor', 'tostring', 'valueof', 'hasownproperty', 'missing.js']) {
-      await expect(handle(asset(name))).resolves.toMatchObject({ statusCode: 404, body: 'not found' });
+      const answer = await handle(asset(name));
+      expect(answer).toMatchObject({ statusCode: 404, headers: { 'Content-Type': 'application/problem+json' } });
+      expect(JSON.parse(answer.body)).toMatchObject({ status: 404, title: 'Not found' });
     }
   });
 
@@ -59,6 +61,18 @@ describe('portal routes', () => {
       expect(result.statusCode).toBe(500);
       expect(result.body).toContain('The portal could not complete this request');
       expect(result.headers?.['Content-Security-Policy']).toMatch(/^default-src 'none'/);
+    }
+  });
+
+  it('answers every route with a response when every dependency fails: no route escapes the catch', async () => {
+    const failing = (): Promise<never> => Promise.reject(new Error('dependency down'));
+    const handle = handler({ sessionSecret: failing, stripe: failing, assets: { asset: failing, document: failing } });
+    const cookies = { tg_session: 'a.b', tg_checkout: 'a.b' };
+    for (const key of PORTAL_ROUTES.keys()) {
+      const [method, resource] = key.split(' ') as [string, string];
+      const event = portalEvent(method, resource, { cookies, body: 'plan=pro&key=tg_test_x', query: { session_id: 'cs_test_abc' }, pathParameters: { asset: 'portal.js', reason: 'no_subscription' } });
+      const answer = await handle(event);
+      expect({ key, status: typeof answer.statusCode }).toEqual({ key, status: 'number' });
     }
   });
 

@@ -2,6 +2,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import Stripe from 'stripe';
 import { makePortalHandler, type PortalDeps } from '../../lambda/portal/handler';
 import type { IssuanceStore } from '../../lambda/portal/issuance';
+import type { PortalBrand } from '../../lambda/portal/brand';
+import type { Catalog } from '../../lambda/portal/settings';
 import type { Plans } from '../../lambda/shared/customers/usage-view';
 import type { FlushTarget } from '../../lambda/shared/ports';
 import type { RouteRule } from '../../lambda/shared/requirements';
@@ -66,14 +68,18 @@ export interface PortalHarness {
   close(): Promise<void>;
 }
 
-export async function portalHarness(tables: TestTables, options: { now?: () => Date; issuance?: IssuanceStore; stripe?: boolean } = {}): Promise<PortalHarness> {
+/** The sample's plans and one credit pack. */
+export const CATALOG: Catalog = { ...SAMPLE_CATALOG, creditPacks: [{ id: 'credits_100', name: '100 credits', credits: 100, price: 'credits_100' }] };
+
+export async function portalHarness(tables: TestTables, options: { now?: () => Date; issuance?: IssuanceStore; stripe?: boolean; brand?: PortalBrand } = {}): Promise<PortalHarness> {
   const store = createFakeStripeStore({ checkout: (id) => `${ORIGIN}/${STAGE}/tollgate/portal/test-checkout/${id}`, billingPortal: (id) => `https://billing.example/${id}` });
-  for (const plan of SAMPLE_CATALOG.plans) addPrice(store, { lookupKey: plan.lookupKey, unitAmount: 2000, recurring: true });
+  for (const plan of CATALOG.plans) addPrice(store, { lookupKey: plan.lookupKey, unitAmount: 2000, recurring: true });
+  for (const pack of CATALOG.creditPacks) addPrice(store, { lookupKey: pack.price, unitAmount: 1000, recurring: false });
   const api = await startFakeStripeApi({ resources: [customersResource(store), pricesResource(store), checkoutSessionsResource(store), billingPortalSessionsResource(store)] });
   const stripe = new Stripe('sk_test_portal', { host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 });
   const flusher = new RecordingFlusher();
   const deps: PortalDeps = {
-    settings: { tables: tables.names, routes: ROUTES, gracePeriodSeconds: 3600, catalog: SAMPLE_CATALOG, plans: PLANS, flush: { eventsTable: tables.names.events, cacheTtlSeconds: 300, flushIntervalSeconds: 1 } },
+    settings: { tables: tables.names, routes: ROUTES, gracePeriodSeconds: 3600, catalog: { ...CATALOG, ...(options.brand === undefined ? {} : { brand: options.brand }) }, plans: PLANS, flush: { eventsTable: tables.names.events, cacheTtlSeconds: 300, flushIntervalSeconds: 1 } },
     dynamodb: tables.client,
     stripe: () => Promise.resolve(options.stripe === false ? undefined : stripe),
     sessionSecret: () => Promise.resolve('test-session-secret-0123456789abcdef'),

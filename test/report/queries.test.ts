@@ -204,6 +204,7 @@ describe('the report from the saved Logs Insights queries', () => {
     restorations: [
       [{ field: 'restoredAt', value: '2026-11-30T10:05:30.000Z' }, { field: 'customerId', value: 'cus_A' }, { field: 'reason', value: 'payment_failed' }, { field: '@ptr', value: 'abc' }],
     ],
+    tools: [],
   };
 
   it('reads the rows and builds the same report', () => {
@@ -246,5 +247,38 @@ describe('report helpers', () => {
     const denials = [0, 10, 50].map((at) => ({ customerId: 'cus_X', at: at * 1000, count: 1 }));
     const restorations = [20, 60].map((at) => ({ customerId: 'cus_X', reason: 'payment_failed', at: at * 1000 }));
     expect(recoveries(denials, restorations).map((r) => r.seconds)).toEqual([20, 10]);
+  });
+});
+
+describe('MCP tool calls by tool and outcome', () => {
+  const call = (second: number, tool: string, status: number, extra: Record<string, unknown> = {}): string =>
+    JSON.stringify({ message: 'tool call', tool, status, outcome: 'x', calledAt: new Date(s(second)).toISOString(), ...extra });
+  const LINES = [
+    call(1, 'search', 200),
+    call(2, 'search', 200),
+    call(3, 'search', 402, { reason: 'quota_exceeded' }),
+    call(4, 'search', 500),
+    call(5, 'ping', 200),
+    call(6, 'ping', 401),
+    // Out of range, and not a tool call.
+    call(-5, 'ping', 200),
+    JSON.stringify({ message: 'access restored', customerId: 'cus_A', reason: 'payment_failed', restoredAt: new Date(s(7)).toISOString() }),
+  ];
+  const since = new Date(T);
+  const until = new Date(s(60));
+  const expected = { ping: { allowed: 1, denied: 0, unauthorized: 1, failed: 0 }, search: { allowed: 2, denied: 1, unauthorized: 0, failed: 1 } };
+
+  it('counts them from the local events log, and the saved query over the MCP function\'s log gives the same', () => {
+    expect(buildReport(localRows([], LINES, since, until), since, until).toolCalls).toEqual(expected);
+    // Deployed, each line is the MCP function's Powertools line: the same members, logged at calledAt.
+    const events: LogEvent[] = LINES.map((message) => ({ timestamp: Date.parse((JSON.parse(message) as { calledAt?: string }).calledAt ?? '') || s(7), message }));
+    const inRange = events.filter((e) => e.timestamp >= since.getTime() && e.timestamp < until.getTime());
+    expect(deployedReport({ access: [], webhook: [], mcp: inRange }, since, until).toolCalls).toEqual(expected);
+  });
+
+  it('prints them by tool', () => {
+    const text = renderReport(buildReport(localRows([], LINES, since, until), since, until), 'local');
+    expect(text).toContain('MCP tool calls by tool (allowed / denied / unauthorized / failed):\n  ping    1 / 0 / 1 / 0\n  search  2 / 1 / 0 / 1');
+    expect(renderReport(buildReport(localRows([], [], since, until), since, until), 'local')).toMatch(/MCP tool calls by tool .*:\n {2}none/);
   });
 });

@@ -83,11 +83,13 @@ describe('functions bound to tables and secrets', () => {
       Authorizer: { tables: ['customers'], secrets: [agentSecret] },
       Purchase: { tables: ['apiKeys', 'customers', 'events'], secrets: sorted([agentSecret, STRIPE_API_KEY]) },
       Usage: { tables: ['customers'], secrets: [] },
+      // A tool call goes through the API with the caller's credential: the MCP function reads no table.
+      Mcp: { tables: [], secrets: [] },
       StripeWebhook: { tables: ['customers', 'events'], secrets: sorted([STRIPE_API_KEY, WEBHOOK_SECRET]) },
       Portal: { tables: ['apiKeys', 'customers', 'events'], secrets: sorted([sessionSecret, STRIPE_API_KEY]) },
       SampleBackend: { tables: [], secrets: [] },
       Clock: { tables: ['events'], secrets: [] },
-      MeteringFunction: { tables: ['customers', 'events'], secrets: [STRIPE_API_KEY] },
+      MeteringFunction: { tables: ['customers', 'events', 'usage'], secrets: [STRIPE_API_KEY] },
       MeteringDeadLetter: { tables: ['events'], secrets: [] },
     });
   });

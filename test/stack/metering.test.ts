@@ -34,14 +34,17 @@ describe('metering in the stack', () => {
     const statements = statementsOf('MeteringFunction');
     const customers = logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable');
     const events = logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable');
+    const usage = logicalIdOf('PaymentStateUsageWindows', 'AWS::DynamoDB::GlobalTable');
     expect(actionsOn(statements, customers)).toEqual([...METERING_ACTIONS.customers].sort());
     expect(actionsOn(statements, events)).toEqual([...METERING_ACTIONS.events].sort());
+    expect(actionsOn(statements, usage)).toEqual([...METERING_ACTIONS.usage].sort());
     expect(METERING_ACTIONS.customers).not.toContain('dynamodb:PutItem');
     const all = statements.flatMap((s) => [s.Action].flat()).sort();
     expect(all).toEqual(
       [
         ...METERING_ACTIONS.customers,
         ...METERING_ACTIONS.events,
+        ...METERING_ACTIONS.usage,
         // The on-failure destination: the dead-letter function only.
         'lambda:InvokeFunction',
         'secretsmanager:DescribeSecret',
@@ -62,7 +65,7 @@ describe('metering in the stack', () => {
     const writes = onCustomers.filter((s) => [s.Action].flat().some((a: string) => (METERING_CUSTOMER_WRITES as readonly string[]).includes(a)));
     expect(writes).toHaveLength(1);
     expect([writes[0].Action].flat().sort()).toEqual([...METERING_CUSTOMER_WRITES].sort());
-    expect(writes[0].Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['customerId', 'credits', 'periodUsed', 'usagePeriodEnd'] } });
+    expect(writes[0].Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['customerId', 'credits', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow'] } });
     expect(writes[0].Condition['ForAllValues:StringEquals']['dynamodb:Attributes']).toEqual([...METERING_WRITE_ATTRIBUTES]);
     const others = onCustomers.filter((s) => s !== writes[0]);
     expect(others.flatMap((s) => [s.Action].flat())).toEqual(['dynamodb:GetItem']);
@@ -84,12 +87,15 @@ describe('metering in the stack', () => {
       'POWERTOOLS_METRICS_NAMESPACE',
       'POWERTOOLS_SERVICE_NAME',
       'STRIPE_API_KEY_SECRET_ID',
+      'TOLLGATE_METERING_WINDOW_SECONDS',
       'TOLLGATE_PLANS',
       'TOLLGATE_ROUTES',
+      'USAGE_TABLE',
     ]);
     expect(variables.STRIPE_API_KEY_SECRET_ID).toBe('tollgate/stripe-api-key');
     // The authorizer's encoding, read back by the function's own loader: the sample's cost route and plans.
-    const settings = loadMeteringSettings({ ...variables, CUSTOMERS_TABLE: 'c', EVENTS_TABLE: 'e' });
+    const settings = loadMeteringSettings({ ...variables, CUSTOMERS_TABLE: 'c', EVENTS_TABLE: 'e', USAGE_TABLE: 'u' });
+    expect(settings.window.seconds).toBe(60);
     expect(settings.rules.routes).toEqual([{ method: 'GET', path: '/v1/search', cost: 1 }]);
     expect(settings.rules.plans.sample_metered).toMatchObject({ quota: 20, overage: 'block' });
     expect(settings.stripeApiKeySecretId).toBe('tollgate/stripe-api-key');

@@ -36,6 +36,10 @@ describe('operations (default configuration)', () => {
     expect(expressions('402 decisions by reason')).toEqual([`SEARCH('{Tollgate,outcome,reason,service} MetricName="Decisions" outcome="deny"', 'Sum', 300)`]);
   });
 
+  it("charts MCP tool calls by tool and outcome from the MCP function's McpToolCall metric", () => {
+    expect(expressions('MCP tool calls by tool and outcome')).toEqual([`SEARCH('{Tollgate,outcome,service,tool} MetricName="McpToolCall"', 'Sum', 300)`]);
+  });
+
   it('charts 401/402/429/503 from the access log by a metric filter with the status as dimension', () => {
     const metrics = widget('Responses 401 / 402 / 429 / 503 (access log)').properties.metrics as any[];
     expect(metrics.map((m) => m.slice(0, 4))).toEqual(['401', '402', '429', '503'].map((s) => ['Tollgate/Logs', 'Responses', 'status', s]));
@@ -148,10 +152,13 @@ describe('operations (default configuration)', () => {
 
   it('saves the report\'s Logs Insights queries under the API\'s id', () => {
     const queries = ofType(resources, 'AWS::Logs::QueryDefinition').map(([, r]) => r.Properties);
-    expect(queries.map((q) => q.Name['Fn::Join'][1].at(-1)).sort()).toEqual(['/report/denials', '/report/requests', '/report/restorations']);
+    expect(queries.map((q) => q.Name['Fn::Join'][1].at(-1)).sort()).toEqual(['/report/denials', '/report/requests', '/report/restorations', '/report/tools']);
     const restorations = queries.find((q) => q.Name['Fn::Join'][1].at(-1) === '/report/restorations')!;
     expect(restorations.LogGroupNames).toEqual([{ Ref: logicalIdOf('StripeWebhookLogs', 'AWS::Logs::LogGroup') }]);
     expect(restorations.QueryString).toContain('filter message = "access restored"');
+    const tools = queries.find((q) => q.Name['Fn::Join'][1].at(-1) === '/report/tools')!;
+    expect(tools.LogGroupNames).toEqual([{ Ref: logicalIdOf('McpLogs', 'AWS::Logs::LogGroup') }]);
+    expect(tools.QueryString).toContain('filter message = "tool call"');
   });
 
   it('keeps every log group for a set time: the access log 90 days, each function 30', () => {

@@ -5,11 +5,13 @@ const { logicalIdOf } = stack;
 const fn = (prefix: string) => stack.resources()[logicalIdOf(prefix, 'AWS::Lambda::Function')]!.Properties;
 
 describe('concurrency and throttles for scale', () => {
-  it('keeps concurrency for the authorizer and caps the webhook, metering and the clock', () => {
+  it('keeps concurrency for the authorizer and caps the webhook, metering, the clock and the MCP endpoint', () => {
     expect(fn('Authorizer').ReservedConcurrentExecutions).toBe(10);
     expect(fn('StripeWebhook').ReservedConcurrentExecutions).toBe(10);
     expect(fn('MeteringFunction').ReservedConcurrentExecutions).toBe(5);
     expect(fn('Clock').ReservedConcurrentExecutions).toBe(1);
+    // A tool call holds the MCP function for its route's whole call: capped like the others.
+    expect(fn('Mcp').ReservedConcurrentExecutions).toBe(10);
     // The API's own functions answer callers: never capped by tollgate.
     expect(fn('Portal').ReservedConcurrentExecutions).toBeUndefined();
     expect(fn('Usage').ReservedConcurrentExecutions).toBeUndefined();

@@ -129,6 +129,10 @@ describe('authorizer wiring', () => {
       ['GET', '/v1/reports/{reportId}', 'entitlement:premium-reports'],
       ['GET', '/v1/search', 'subscription', 1, 0],
       ['GET', '/tollgate/usage', 'key'],
+      // The MCP endpoint: any valid credential (its tool calls are decided as their own routes).
+      ['POST', '/mcp', 'key'],
+      ['GET', '/mcp', 'key'],
+      ['DELETE', '/mcp', 'key'],
     ]);
     expect(JSON.parse(env.TOLLGATE_PLANS)).toEqual({ pro: ['Pro', null, 'block'], sample_metered: ['Metered', 20, 'block'] });
     expect(env.TOLLGATE_GRACE_PERIOD_HOURS).toBe('72');
@@ -273,7 +277,7 @@ describe('REST API and stage', () => {
   it('outputs the API URL and the Stripe webhook URL', () => {
     const outputs = stack.synthesized().template.toJSON().Outputs;
     expect(Object.keys(outputs)).toEqual(
-      expect.arrayContaining(['ApiUrl', 'StripeWebhookUrl', 'CustomersTableName', 'ApiKeysTableName', 'EventsTableName', 'RestApiId', 'StageName']),
+      expect.arrayContaining(['ApiUrl', 'StripeWebhookUrl', 'CustomersTableName', 'ApiKeysTableName', 'EventsTableName', 'UsageTableName', 'RestApiId', 'StageName']),
     );
     expect(JSON.stringify(outputs.StripeWebhookUrl.Value)).toContain('/webhooks/stripe');
   });
@@ -330,45 +334,103 @@ describe('permissions', () => {
     expect(JSON.stringify(secret.Resource)).toContain(':secret:tollgate/stripe-webhook-secret-??????');
   });
 
-  /** Table logical id → the DynamoDB actions a function's role is granted on it. */
-  const dynamoGrants = (functionPrefix: string): Record<string, string[]> => {
-    const grants: Record<string, string[]> = {};
-    for (const statement of policyStatements(functionPrefix)) {
-      const actions = [statement.Action].flat().filter((a: string) => a.startsWith('dynamodb:'));
-      if (actions.length === 0) continue;
-      for (const resource of [statement.Resource].flat()) {
-        const table = JSON.stringify(resource).match(/PaymentState\w+/)![0];
-        grants[table] = [...(grants[table] ?? []), ...actions].sort();
-      }
-    }
-    return grants;
-  };
+  /** A resource as a reader names it: logical ids without their hash, ARNs joined, the account's references as <Partition>, <Region>, <AccountId>. */
+  const resourceName = (resource: unknown): string =>
+    JSON.stringify(resource)
+      .replace(/\{"Fn::GetAtt":\["(\w+?)[0-9A-F]{8}","Arn"\]\}/g, '$1')
+      .replace(/\{"Ref":"AWS::(\w+)"\}/g, '<$1>')
+      .replace(/\{"Ref":"(\w+?)[0-9A-F]{8}"\}/g, '$1')
+      .replace(/\{"Fn::Join":\["",\[(.*?)\]\]\}/g, (_, parts: string) => parts.replace(/[",]/g, ''))
+      .replace(/^"|"$/g, '');
 
-  it('grants each function exactly the DynamoDB actions it performs, on exactly its tables', () => {
-    const customers = logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable');
-    const events = logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable');
-    expect(dynamoGrants('Authorizer')).toEqual({ [customers]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
-    expect(dynamoGrants('Usage')).toEqual({ [customers]: ['dynamodb:GetItem'] });
-    expect(dynamoGrants('StripeWebhook')).toEqual({
-      [customers]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      // GetItem on the ledger: the checkout links (lambda/webhook/checkout-link.ts) and the flush outbox.
-      [events]: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-    });
-    const apiKeys = logicalIdOf('PaymentStateApiKeys', 'AWS::DynamoDB::GlobalTable');
-    expect(dynamoGrants('Portal')).toEqual({
-      [customers]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      [apiKeys]: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-      [events]: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-    });
-    // The clock reads and writes the stage's flush outbox, in the event ledger.
-    expect(dynamoGrants('Clock')).toEqual({ [events]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
-    expect(dynamoGrants('SampleBackend')).toEqual({});
-    // Selling to agents: a presenting key's customer, the credits grant, a new key, the challenge claims.
-    expect(dynamoGrants('Purchase')).toEqual({
-      [customers]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      [apiKeys]: ['dynamodb:PutItem'],
-      [events]: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-    });
+  /** Every statement of a function's role, as `actions on resources [if condition]`, sorted. */
+  const policyOf = (functionPrefix: string): string[] =>
+    policyStatements(functionPrefix)
+      .map((s) => {
+        expect(s.Effect).toBe('Allow');
+        const condition = s.Condition === undefined ? '' : ` if ${JSON.stringify(s.Condition)}`;
+        return `${[s.Action].flat().sort().join(' ')} on ${[s.Resource].flat().map(resourceName).join(' ')}${condition}`;
+      })
+      .sort();
+
+  const XRAY = 'xray:PutTelemetryRecords xray:PutTraceSegments on *';
+  const FLUSH = 'apigateway:DELETE on arn:<Partition>:apigateway:<Region>::/restapis/Api/stages/prod/cache/authorizers';
+  const ATTRIBUTES = (operator: string, attributes: readonly string[]): string => ` if ${JSON.stringify({ [`ForAllValues:${operator}`]: { 'dynamodb:Attributes': attributes } })}`;
+
+  // Each function's whole policy, spelled out: a new grant, a wider resource or a lost condition fails here.
+  it.each<[string, string[]]>([
+    ['Authorizer', [
+      'dynamodb:GetItem on PaymentStateCustomers',
+      // A strict reservation: the balance it writes and the attributes its condition reads (key, block, deletion, entitlements), nothing else.
+      `dynamodb:UpdateItem on PaymentStateCustomers${ATTRIBUTES('StringLike', ['customerId', 'credits', 'key_*', 'usageBlock', 'deleted', 'entitlements'])}`,
+      // Signs the challenges of a 402's offers (cdk.json sells the sample pack to agents).
+      'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on AgentPaymentsSecret',
+      XRAY,
+    ]],
+    ['Usage', ['dynamodb:GetItem on PaymentStateCustomers', XRAY]],
+    ['StripeWebhook', [
+      FLUSH,
+      'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
+      'dynamodb:GetItem dynamodb:UpdateItem on PaymentStateCustomers',
+      'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on arn:<Partition>:secretsmanager:<Region>:<AccountId>:secret:tollgate/stripe-webhook-secret-??????',
+      XRAY,
+    ]],
+    ['Portal', [
+      FLUSH,
+      'dynamodb:DeleteItem dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger if {"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["checkout#*","session#*","flush-limit#*","flush#*"]}}',
+      'dynamodb:GetItem dynamodb:PutItem on PaymentStateApiKeys',
+      'dynamodb:GetItem on PaymentStateCustomers',
+      `dynamodb:UpdateItem on PaymentStateCustomers${ATTRIBUTES('StringLike', ['customerId', 'keysVersion', 'key_*'])}`,
+      'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on PortalSessionSecret',
+      XRAY,
+    ]],
+    ['Clock', [FLUSH, 'dynamodb:GetItem dynamodb:UpdateItem on PaymentStateEventLedger', XRAY]],
+    ['MeteringFunction', [
+      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringEquals', ['customerId', 'credits', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow']),
+      'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
+      'dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem on PaymentStateUsageWindows',
+      'dynamodb:GetItem on PaymentStateCustomers',
+      'lambda:InvokeFunction on MeteringDeadLetter MeteringDeadLetter:*',
+      XRAY,
+    ]],
+    ['MeteringDeadLetter', ['dynamodb:PutItem on PaymentStateEventLedger', 'sqs:GetQueueAttributes sqs:GetQueueUrl sqs:SendMessage on MeteringUnparked', XRAY]],
+    ['SampleBackend', [XRAY]],
+    // A tool call is its route's call through the API: nothing beyond its logs and traces.
+    ['Mcp', [XRAY]],
+    // Selling to agents: a presenting key's customer, the credits grant, a new key, the challenge claims, and the secret it verifies challenges with.
+    ['Purchase', [
+      'dynamodb:DeleteItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
+      'dynamodb:GetItem dynamodb:UpdateItem on PaymentStateCustomers',
+      'dynamodb:PutItem on PaymentStateApiKeys',
+      'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on AgentPaymentsSecret',
+      XRAY,
+    ]],
+  ])('gives %s exactly the policy it needs', (functionPrefix, expected) => {
+    expect(policyOf(functionPrefix)).toEqual([...expected].sort());
+  });
+
+  it('has a policy test above for every function of the stack', () => {
+    const tested = ['Authorizer', 'Usage', 'StripeWebhook', 'Portal', 'Clock', 'MeteringFunction', 'MeteringDeadLetter', 'SampleBackend', 'Mcp', 'Purchase'];
+    expect(ofType('AWS::Lambda::Function').map(([id]) => tested.find((prefix) => id.startsWith(prefix)) ?? id).sort()).toEqual([...tested].sort());
+  });
+
+  it('scopes the portal to the ledger items it writes (dynamodb:LeadingKeys) and to key attributes of a customer (dynamodb:Attributes)', () => {
+    const statements = policyStatements('Portal');
+    const on = (table: string) => statements.filter((s) => JSON.stringify(s.Resource).includes(logicalIdOf(table, 'AWS::DynamoDB::GlobalTable')));
+    // The event ledger: checkout claims, sessions and the flush coordinator's items, every action on them alone.
+    const events = on('PaymentStateEventLedger');
+    expect(events).toHaveLength(1);
+    expect([events[0].Action].flat().sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(events[0].Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['checkout#*', 'session#*', 'flush-limit#*', 'flush#*'] } });
+    // The customers table: any item read (the decision the account shows); writes name the key attributes only.
+    const customers = on('PaymentStateCustomers');
+    const writes = customers.filter((s) => [s.Action].flat().includes('dynamodb:UpdateItem'));
+    expect(writes).toHaveLength(1);
+    expect([writes[0].Action].flat()).toEqual(['dynamodb:UpdateItem']);
+    expect(writes[0].Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'keysVersion', 'key_*'] } });
+    const reads = customers.filter((s) => s !== writes[0]);
+    expect(reads.flatMap((s) => [s.Action].flat())).toEqual(['dynamodb:GetItem']);
+    expect(reads.every((s) => s.Condition === undefined)).toBe(true);
   });
 
   it('gives the portal its session secret and the cache flush, and no other secret', () => {
@@ -399,11 +461,16 @@ describe('permissions', () => {
 });
 
 describe('payment state tables', () => {
-  it('creates the customers, API keys and event ledger tables', () => {
-    expect(ofType('AWS::DynamoDB::GlobalTable')).toHaveLength(3);
+  it('creates the customers, API keys, event ledger and usage windows tables', () => {
+    expect(ofType('AWS::DynamoDB::GlobalTable')).toHaveLength(4);
     for (const [name, key] of [['PaymentStateCustomers', 'customerId'], ['PaymentStateApiKeys', 'keyId'], ['PaymentStateEventLedger', 'eventId']]) {
       expect(stack.resources()[logicalIdOf(name!, 'AWS::DynamoDB::GlobalTable')]!.Properties.KeySchema).toEqual([{ AttributeName: key, KeyType: 'HASH' }]);
     }
+    // Usage windows are read by Query: a window's shard, then its deliveries.
+    expect(stack.resources()[logicalIdOf('PaymentStateUsageWindows', 'AWS::DynamoDB::GlobalTable')]!.Properties.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
   });
 
   it('makes every table on-demand, recoverable, deletion protected and retained', () => {

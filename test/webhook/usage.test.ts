@@ -121,7 +121,8 @@ describe('webhook: a new billing period (DynamoDB Local)', () => {
     const flushesBefore = flusher.flushes.length;
 
     expect(await deliver(handler, 'customer.subscription.updated', { ...plan, created: T0 + 10, currentPeriodEnd: PERIOD_2 })).toMatchObject({ outcome: 'applied' });
-    expect(await item(customer)).toMatchObject({ periodUsed: 0, usagePeriodEnd: PERIOD_2 });
+    // The closing period's counter stays, for units of it logged after the renewal (metering/settle.ts).
+    expect(await item(customer)).toMatchObject({ periodUsed: 0, usagePeriodEnd: PERIOD_2, prevPeriodEnd: PERIOD_1, prevPeriodUsed: 20 });
     expect(flusher.flushes.length).toBe(flushesBefore);
     expect(await search(key)).toEqual({ effect: 'Allow' });
   });

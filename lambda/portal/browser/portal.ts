@@ -1,9 +1,9 @@
 import { createTollgateClient, PaymentRequiredError, TollgateHttpError } from '../../../client/index';
 
 /**
- * The portal pages' script (bundled with esbuild into /tollgate/assets/portal.js): the key page's
- * "Try it" calls the API with the key just shown, through the client helper, and says what it answered.
- * No inline script anywhere: the CSP allows scripts from the stack only.
+ * The portal pages' script (bundled with esbuild into /tollgate/assets/portal.js): on a page that shows
+ * a key, "Copy" puts it on the clipboard and "Try it" calls the API with it, through the client helper,
+ * and says what it answered. No inline script anywhere: the CSP allows scripts from the stack only.
  */
 
 interface Element_ {
@@ -11,9 +11,27 @@ interface Element_ {
   addEventListener(type: string, listener: () => void): void;
   textContent: string | null;
   readonly value?: string;
+  select?(): void;
 }
 declare const document: { querySelector(selector: string): Element_ | null };
 declare const location: { readonly origin: string };
+declare const navigator: { readonly clipboard?: { writeText(text: string): Promise<void> } };
+
+const copy = document.querySelector('[data-copy-key]');
+const copied = document.querySelector('[data-copy-result]');
+const shownKey = document.querySelector('[data-api-key]');
+if (copy !== null && copied !== null && shownKey !== null) {
+  copy.addEventListener('click', () => {
+    const fallback = (): void => {
+      shownKey.select?.();
+      copied.textContent = 'The key is selected: copy it with Ctrl+C or ⌘C.';
+    };
+    if (navigator.clipboard === undefined) return fallback();
+    navigator.clipboard.writeText(shownKey.value ?? '').then(() => {
+      copied.textContent = 'Copied.';
+    }, fallback);
+  });
+}
 
 const button = document.querySelector('[data-try-key]');
 const output = document.querySelector('[data-try-result]');

@@ -10,6 +10,8 @@ export interface AccountView {
   readonly customerId: string;
   /** The plan's name in the catalog (else its lookup key); undefined: no plan. */
   readonly planName?: string;
+  /** The plan of a subscription that ended (canceled, expired): the customer holds no plan now. */
+  readonly endedPlanName?: string;
   /** The deciding subscription's Stripe status, or none. */
   readonly subscriptionStatus: string;
   /** Why access is granted while something is wrong (past due, ending). */
@@ -31,7 +33,7 @@ export function accountPage(view: AccountView): Page {
   const { base, reason, paymentUrl } = view;
   const body = html`<dl>
 <dt>Customer</dt><dd><code>${view.customerId}</code></dd>
-<dt>Plan</dt><dd>${view.planName ?? 'none'}</dd>
+<dt>Plan</dt><dd>${view.planName ?? (view.endedPlanName === undefined ? 'none' : `none (${view.endedPlanName} ended)`)}</dd>
 <dt>Subscription</dt><dd>${view.subscriptionStatus}${view.warning === undefined ? '' : html` (${view.warning})`}</dd>
 <dt>Access now</dt><dd>${reason === undefined
     ? 'Every route of the API answers.'
@@ -50,13 +52,22 @@ ${usageRows(view.usage, view.usageBlock)}
 
 const isoTime = (epochSeconds: number): string => new Date(epochSeconds * 1000).toISOString();
 
+/** Units used against the quota; never "35 of 20": what went past the quota is said apart. */
+function usedText(usage: UsageView): string {
+  const { used, limit } = usage;
+  if (limit === undefined) return `${used} units used no quota${usage.overage === 'bill' ? ' (units past the quota are billed)' : ''}`;
+  if (used <= limit) return `${used} units used of ${limit}, ${usage.remaining ?? limit - used} left${usage.overage === 'bill' ? ' (units past the quota are billed)' : ''}`;
+  const past = used - limit;
+  return usage.overage === 'bill'
+    ? `${limit} of ${limit} units used, then ${past} more billed per unit`
+    : `${limit} of ${limit} units used: the quota is used up (${past} more were served before the limit applied)`;
+}
+
 /** Usage in the period and credits; nothing for a plan that counts nothing. */
 function usageRows(usage: UsageView | undefined, block: CustomerRecord['usageBlock']): Html | string {
   const rows: Html[] = [];
   if (usage !== undefined && usage.counted) {
-    const of = usage.limit === undefined ? 'no quota' : `of ${usage.limit}`;
-    const left = usage.remaining === undefined ? '' : `, ${usage.remaining} left`;
-    rows.push(html`<dt>Usage this period</dt><dd data-usage>${usage.used} units used ${of}${left}${usage.overage === 'bill' ? ' (units past the quota are billed)' : ''}</dd>`);
+    rows.push(html`<dt>Usage this period</dt><dd data-usage>${usedText(usage)}</dd>`);
     if (usage.periodEnd !== undefined) rows.push(html`<dt>Period resets</dt><dd><time datetime="${isoTime(usage.periodEnd)}">${isoTime(usage.periodEnd)}</time></dd>`);
   }
   if (usage?.credits !== undefined) rows.push(html`<dt>Credits</dt><dd data-credits>${usage.credits} units prepaid</dd>`);

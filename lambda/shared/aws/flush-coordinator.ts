@@ -59,8 +59,12 @@ interface Outbox {
   readonly leaseUntil?: number;
 }
 
-/** The outbox item's key in the event ledger (never a Stripe event id: those start with `evt_`). */
-export const outboxKey = (target: FlushTarget): string => `flush#${target.restApiId}#${target.stage}`;
+/** The ledger's key prefixes of the outbox and of the limits (never a Stripe event id: those start with `evt_`). */
+export const OUTBOX_ITEM_PREFIX = 'flush#';
+export const FLUSH_LIMIT_ITEM_PREFIX = 'flush-limit#';
+
+/** The outbox item's key in the event ledger. */
+export const outboxKey = (target: FlushTarget): string => `${OUTBOX_ITEM_PREFIX}${target.restApiId}#${target.stage}`;
 
 const numberOr = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
 
@@ -130,7 +134,7 @@ export class FlushCoordinator implements AccessFlushes {
       await this.doc.send(
         new PutCommand({
           TableName: this.options.table,
-          Item: { eventId: `flush-limit#${limitKey}`, at: now, expiresAt: Math.ceil(now / 1000) + seconds },
+          Item: { eventId: `${FLUSH_LIMIT_ITEM_PREFIX}${limitKey}`, at: now, expiresAt: Math.ceil(now / 1000) + seconds },
           // DynamoDB deletes expired items late: an expired entry counts as none.
           ConditionExpression: 'attribute_not_exists(eventId) OR expiresAt <= :now',
           ExpressionAttributeValues: { ':now': Math.floor(now / 1000) },

@@ -103,4 +103,6 @@ export interface Writes {
   readonly remove: readonly ItemPath[];
   /** Numbers added atomically (DynamoDB ADD). */
   readonly add?: ReadonlyArray<readonly [path: ItemPath, value: number]>;
+  /** Copies of stored values, as they were before this update (`fallback` when absent). */
+  readonly copy?: ReadonlyArray<readonly [path: ItemPath, from: ItemPath, fallback: number]>;
 }

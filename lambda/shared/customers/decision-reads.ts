@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, GetItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { attr, CorruptRecordError, decisionProjection, decodeCustomerItem, fieldOf, keyAttributeName } from './item';
+import { attr, CorruptRecordError, decisionProjection, decodeCustomerItem, fieldOf, KEY_ATTRIBUTE_PREFIX, keyAttributeName } from './item';
 import type { ApiKeyRecord, CustomerRecord } from './record';
 import { SUBJECT_ATTRIBUTE, SUBJECT_INDEX, tokenDecisionProjection } from './subjects';
 
@@ -61,6 +61,21 @@ const RESERVATION_CONDITION = [
   `(attribute_not_exists(${attr('deleted')}) OR ${attr('deleted')} <> :true)`,
 ].join(' AND ');
 const ENTITLED_RESERVATION_CONDITION = `${RESERVATION_CONDITION} AND contains(${attr('entitlements')}, :entitlement)`;
+
+/**
+ * Every top-level attribute a reservation names: the key, the balance it writes, and what its condition
+ * reads. The stack grants the authorizer's UpdateItem on these alone (IAM `dynamodb:Attributes`, which
+ * counts a condition's attributes as a write's), so it can never write a subscription, a plan, a period
+ * or a counter; a test sends every reservation through this list.
+ */
+export const RESERVATION_ATTRIBUTES = [
+  attr('customerId'),
+  CREDITS,
+  `${KEY_ATTRIBUTE_PREFIX}*`,
+  attr('usageBlock'),
+  attr('deleted'),
+  attr('entitlements'),
+] as const;
 
 /**
  * The reservation as one UpdateItem: `ADD credits :minus` under the condition above, and the route's

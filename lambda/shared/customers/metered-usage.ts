@@ -14,10 +14,15 @@ import { readCustomer } from './store';
  * Metering writes only these three, always with one conditional UpdateItem per customer and batch
  * (inside the batch's ledger transaction), and only forward: a period is started only over an older
  * one, a counter only grows within its period, a draw only lands on the balance it was computed from.
+ * A usage window's sum also moves `meteredWindow` forward in the same update: the customer item is
+ * that write's ledger, so a window costs one item write per customer.
  */
 
 /** What metering reads of a customer (item.ts: the attributes read by 'metering'). */
-export type MeteredUsage = Pick<CustomerRecord, 'customerId' | 'subscriptions' | 'pastDue' | 'credits' | 'periodUsed' | 'usagePeriodEnd'>;
+export type MeteredUsage = Pick<
+  CustomerRecord,
+  'customerId' | 'subscriptions' | 'pastDue' | 'credits' | 'periodUsed' | 'usagePeriodEnd' | 'prevPeriodEnd' | 'prevPeriodUsed' | 'meteredWindow'
+>;
 
 /** Strongly consistent: the write that follows is conditional on what this read saw. */
 export function readMeteredUsage(client: DynamoDBClient, table: string, customerId: string): Promise<MeteredUsage | undefined> {
@@ -28,6 +33,9 @@ const KEY = attr('customerId');
 const CREDITS = attr('credits');
 const USED = attr('periodUsed');
 const PERIOD_END = attr('usagePeriodEnd');
+const WINDOW = attr('meteredWindow');
+const PREV_END = attr('prevPeriodEnd');
+const PREV_USED = attr('prevPeriodUsed');
 
 export interface UsageWrite {
   readonly period?: {
@@ -36,11 +44,20 @@ export interface UsageWrite {
     readonly mode: 'add' | 'start';
     /** Required stored count (the quota/credits split depended on it). */
     readonly expectUsed?: number;
+    /**
+     * `start` over a stored period: it becomes the previous one, with `used` units (its stored count,
+     * which the write requires, plus its own units in this write).
+     */
+    readonly carry?: { readonly periodEnd: number; readonly usedBefore: number; readonly used: number };
   };
+  /** Units of the period before the current one, logged after the counter moved on. */
+  readonly previous?: { readonly periodEnd: number; readonly units: number; readonly expectUsed?: number };
   readonly credits: {
     readonly delta: number;
     readonly expect?: { readonly atLeast: number } | { readonly equals: number } | { readonly absent: true };
   };
+  /** A usage window's sum (epoch s): written once, over an older window only (the customer's own ledger). */
+  readonly window?: number;
 }
 
 export interface UsageUpdate {
@@ -75,10 +92,32 @@ export function usageUpdate(table: string, customerId: string, write: UsageWrite
         values[':usedBefore'] = period.expectUsed;
         conditions.push(period.expectUsed === 0 ? `(attribute_not_exists(${USED}) OR ${USED} = :usedBefore)` : `${USED} = :usedBefore`);
       }
+    } else if (period.carry !== undefined) {
+      values[':carryEnd'] = period.carry.periodEnd;
+      values[':carryBefore'] = period.carry.usedBefore;
+      values[':carryUsed'] = period.carry.used;
+      set.push(`${PERIOD_END} = :pe`, `${USED} = :used`, `${PREV_END} = :carryEnd`, `${PREV_USED} = :carryUsed`);
+      conditions.push(`${PERIOD_END} = :carryEnd`, period.carry.usedBefore === 0 ? `(attribute_not_exists(${USED}) OR ${USED} = :carryBefore)` : `${USED} = :carryBefore`);
     } else {
       set.push(`${PERIOD_END} = :pe`, `${USED} = :used`);
       conditions.push(`(attribute_not_exists(${PERIOD_END}) OR ${PERIOD_END} < :pe)`);
     }
+  }
+  const previous = write.previous;
+  if (previous !== undefined && previous.units > 0) {
+    values[':prevEnd'] = previous.periodEnd;
+    values[':prevUnits'] = previous.units;
+    add.push(`${PREV_USED} :prevUnits`);
+    conditions.push(`${PREV_END} = :prevEnd`);
+    if (previous.expectUsed !== undefined) {
+      values[':prevBefore'] = previous.expectUsed;
+      conditions.push(previous.expectUsed === 0 ? `(attribute_not_exists(${PREV_USED}) OR ${PREV_USED} = :prevBefore)` : `${PREV_USED} = :prevBefore`);
+    }
+  }
+  if (write.window !== undefined) {
+    values[':window'] = write.window;
+    set.push(`${WINDOW} = :window`);
+    conditions.push(`(attribute_not_exists(${WINDOW}) OR ${WINDOW} < :window)`);
   }
   if (credits.delta !== 0) {
     values[':credits'] = credits.delta;

@@ -98,6 +98,7 @@ export function paymentStateUpdate(table: string, update: CustomerUpdate, writes
   const sets = [
     ...writes.set.map(([path, value]) => `${x.path(path)} = ${x.value(value)}`),
     ...writes.setIfAbsent.map(([path, value]) => `${x.path(path)} = if_not_exists(${x.path(path)}, ${x.value(value)})`),
+    ...(writes.copy ?? []).map(([path, from, fallback]) => `${x.path(path)} = if_not_exists(${x.path(from)}, ${x.value(fallback)})`),
   ];
   const removes = writes.remove.map((path) => x.path(path));
   const adds = (writes.add ?? []).map(([path, value]) => `${x.path(path)} ${x.value(value)}`);
@@ -128,7 +129,10 @@ export function applyWrites(record: CustomerRecord, writes: Writes): CustomerRec
   const { apiKeys: _keys, ...rest } = record;
   const item: Record<string, unknown> = { ...rest, subscriptions: { ...record.subscriptions }, invoices: { ...record.invoices }, pastDue: { ...record.pastDue } };
   const parentOf = (path: ItemPath): Record<string, unknown> => (path.length === 1 ? item : (item[path[0]] as Record<string, unknown>));
+  // Every operand of an update reads the item as it was: copies first.
+  const copies = (writes.copy ?? []).map(([path, from, fallback]) => [path, (parentOf(from)[from.at(-1)!] as number | undefined) ?? fallback] as const);
   for (const path of writes.remove) delete parentOf(path)[path.at(-1)!];
+  for (const [path, value] of copies) parentOf(path)[path.at(-1)!] = value;
   for (const [path, value] of writes.set) parentOf(path)[path.at(-1)!] = value;
   for (const [path, value] of writes.setIfAbsent) parentOf(path)[path.at(-1)!] ??= value;
   for (const [path, value] of writes.add ?? []) parentOf(path)[path.at(-1)!] = ((parentOf(path)[path.at(-1)!] as number | undefined) ?? 0) + value;

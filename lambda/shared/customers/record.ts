@@ -105,6 +105,12 @@ export interface CustomerRecord {
   readonly periodUsed?: number;
   /** Epoch seconds: the end of the period `periodUsed` counts. Another period end than the subscription's: used = 0. */
   readonly usagePeriodEnd?: number;
+  /** The period before `usagePeriodEnd` (epoch s), kept when a renewal moves the counter on: units logged late are counted against it. */
+  readonly prevPeriodEnd?: number;
+  /** Units counted in the period that ended at `prevPeriodEnd`. */
+  readonly prevPeriodUsed?: number;
+  /** The newest usage window (epoch s, lambda/metering/window.ts) metering has counted: a window is counted once per customer. */
+  readonly meteredWindow?: number;
   /** customer.deleted was received. */
   readonly deleted?: boolean;
   readonly customerWatermark?: string;

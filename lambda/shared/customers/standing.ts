@@ -169,6 +169,20 @@ function denialReason(customer: CustomerRecord, standing: Standing, usage: Usage
   return customer.usageBlock ?? 'upgrade_required';
 }
 
+/**
+ * Units the customer can still draw on a route sold by use (the quota left and the credits), for
+ * metering to tell a customer near its limit from one far from it; `unlimited` when what pays cannot
+ * run out (an unlimited plan, overage billed).
+ */
+function headroom(standing: Standing, usage: UsageView): number | 'unlimited' {
+  const credits = usage.credits ?? 0;
+  if (standing.good && usage.planOpen) {
+    if (usage.limit === undefined || usage.overage === 'bill') return 'unlimited';
+    return (usage.remaining ?? 0) + Math.max(0, credits);
+  }
+  return Math.max(0, credits);
+}
+
 /** The 402 body's usage fields as JSON literals, valid JSON for every reason. */
 function usageFields(usage: UsageView, reason: PaymentReason | undefined): Array<[string, string | number]> {
   return [
@@ -235,6 +249,7 @@ export function decide(customer: CustomerRecord, routes: readonly RouteRule[], n
   // Metering counts a call against the plan's quota of this period (access log `periodEnd`) only when
   // the subscription pays for it; a call paid by credits alone carries none.
   put('periodEnd', metered && standing.good && usage.counted ? usage.periodEnd : undefined);
+  put('headroom', metered ? headroom(standing, usage) : undefined);
   // JSON literals of our own making: never passed through jsonSafe, which would strip the quotes.
   for (const [key, literal] of usageFields(usage, reason)) context[key] = literal;
   // Field by field, leaving out what is unknown: conditional spreads cost ten times as much, on every decision.

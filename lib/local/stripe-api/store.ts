@@ -8,9 +8,19 @@ import { stripeId } from '../../stripe-events/overrides';
  */
 
 export type FakeCustomer = Pick<Stripe.Customer, 'id' | 'object' | 'created' | 'email' | 'metadata' | 'livemode'>;
-export type FakePrice = Pick<Stripe.Price, 'id' | 'object' | 'active' | 'currency' | 'lookup_key' | 'unit_amount' | 'type' | 'livemode' | 'metadata' | 'nickname'> & {
-  readonly recurring: Pick<Stripe.Price.Recurring, 'interval' | 'interval_count'> | null;
+export type FakePrice = Pick<
+  Stripe.Price,
+  'id' | 'object' | 'active' | 'billing_scheme' | 'created' | 'currency' | 'lookup_key' | 'product' | 'unit_amount' | 'type' | 'livemode' | 'metadata' | 'nickname'
+> & {
+  readonly recurring: (Pick<Stripe.Price.Recurring, 'interval' | 'interval_count' | 'usage_type'> & Partial<Pick<Stripe.Price.Recurring, 'meter'>>) | null;
 };
+export type FakeProduct = Pick<Stripe.Product, 'id' | 'object' | 'active' | 'created' | 'name' | 'metadata' | 'livemode' | 'updated'>;
+export type FakeMeter = Pick<
+  Stripe.Billing.Meter,
+  'id' | 'object' | 'created' | 'customer_mapping' | 'default_aggregation' | 'display_name' | 'event_name' | 'livemode' | 'status' | 'updated' | 'value_settings'
+>;
+/** `secret` is Stripe's only on the create response: the store keeps it apart. */
+export type FakeWebhookEndpoint = Pick<Stripe.WebhookEndpoint, 'id' | 'object' | 'api_version' | 'created' | 'description' | 'enabled_events' | 'livemode' | 'metadata' | 'status' | 'url'>;
 export type FakeCheckoutSession = Pick<
   Stripe.Checkout.Session,
   | 'id'
@@ -43,6 +53,9 @@ export interface FakeStripeStore {
   readonly prices: Map<string, FakePrice>;
   readonly checkoutSessions: Map<string, FakeCheckoutSession>;
   readonly billingPortalSessions: Map<string, FakeBillingPortalSession>;
+  readonly products: Map<string, FakeProduct>;
+  readonly meters: Map<string, FakeMeter>;
+  readonly webhookEndpoints: Map<string, FakeWebhookEndpoint>;
   /** Where the fake sends a browser to pay a checkout session, and to manage billing. */
   readonly pages: { checkout(sessionId: string): string; billingPortal(sessionId: string): string };
 }
@@ -51,7 +64,16 @@ export const epochNow = (): number => Math.floor(Date.now() / 1000);
 export const fakeId = (prefix: string): string => stripeId(prefix);
 
 export function createFakeStripeStore(pages: FakeStripeStore['pages']): FakeStripeStore {
-  return { customers: new Map(), prices: new Map(), checkoutSessions: new Map(), billingPortalSessions: new Map(), pages };
+  return {
+    customers: new Map(),
+    prices: new Map(),
+    checkoutSessions: new Map(),
+    billingPortalSessions: new Map(),
+    products: new Map(),
+    meters: new Map(),
+    webhookEndpoints: new Map(),
+    pages,
+  };
 }
 
 /** A recurring (or one-time) price with a lookup key, as `prices.list({ lookup_keys })` finds it. */
@@ -60,11 +82,14 @@ export function addPrice(store: FakeStripeStore, price: { lookupKey: string; uni
     id: fakeId('price'),
     object: 'price',
     active: true,
+    billing_scheme: 'per_unit',
+    created: epochNow(),
     currency: 'usd',
     lookup_key: price.lookupKey,
+    product: fakeId('prod'),
     unit_amount: price.unitAmount,
     type: price.recurring ? 'recurring' : 'one_time',
-    recurring: price.recurring ? { interval: 'month', interval_count: 1 } : null,
+    recurring: price.recurring ? { interval: 'month', interval_count: 1, usage_type: 'licensed' } : null,
     livemode: false,
     metadata: {},
     nickname: price.nickname ?? null,

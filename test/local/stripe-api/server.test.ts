@@ -1,6 +1,8 @@
 import Stripe from 'stripe';
 import { decodeForm } from '../../../lib/local/stripe-api/form';
+import { pricesResource } from '../../../lib/local/stripe-api/prices';
 import { ok, startFakeStripeApi, stripeError, type FakeStripeApi, type Resource } from '../../../lib/local/stripe-api/server';
+import { addPrice, createFakeStripeStore } from '../../../lib/local/stripe-api/store';
 
 describe('decodeForm', () => {
   it('expands Stripe bracket notation into nested objects and arrays', () => {
@@ -52,5 +54,25 @@ describe('fake Stripe API server', () => {
     api.failNext(1, stripeError(429, 'rate_limit_error', 'Too many requests'));
     await expect(stripe.customers.create({})).rejects.toMatchObject({ statusCode: 429 });
     await expect(stripe.customers.create({})).resolves.toMatchObject({ id: 'cus_fake1' });
+  });
+});
+
+describe('fake Stripe API: prices', () => {
+  it('lists prices by lookup key and retrieves one by id, each with its amount, as the SDK types them', async () => {
+    const store = createFakeStripeStore({ checkout: (id) => id, billingPortal: (id) => id });
+    const monthly = addPrice(store, { lookupKey: 'pro', unitAmount: 2000, recurring: true, nickname: 'Pro' });
+    const pack = addPrice(store, { lookupKey: 'credits_100', unitAmount: 1000, recurring: false });
+    const api = await startFakeStripeApi({ resources: [pricesResource(store)] });
+    try {
+      const stripe = new Stripe('sk_test_fake', { host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 });
+      const listed: Stripe.ApiList<Stripe.Price> = await stripe.prices.list({ lookup_keys: ['pro', 'nothing'], active: true });
+      expect(listed.data).toEqual([monthly]);
+      const price: Stripe.Price = await stripe.prices.retrieve(pack.id);
+      expect(price).toMatchObject({ id: pack.id, object: 'price', unit_amount: 1000, currency: 'usd', type: 'one_time', recurring: null });
+      expect(listed.data[0]).toMatchObject({ unit_amount: 2000, billing_scheme: 'per_unit', recurring: { interval: 'month', interval_count: 1, usage_type: 'licensed' } });
+      await expect(stripe.prices.retrieve('price_missing')).rejects.toMatchObject({ statusCode: 404, code: 'resource_missing' });
+    } finally {
+      await api.close();
+    }
   });
 });

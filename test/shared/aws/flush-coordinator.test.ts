@@ -24,6 +24,9 @@ function recordingFlusher(throttle = 0) {
   };
 }
 
+/** More than a DynamoDB Local round trip takes on a loaded two-core machine. */
+const ROUND_TRIP_SLACK_MS = 100;
+
 describe('FlushCoordinator', () => {
   let tables: TestTables;
   beforeAll(async () => {
@@ -67,7 +70,9 @@ describe('FlushCoordinator', () => {
     expect(flusher.starts.length).toBeLessThanOrEqual(1 + Math.floor((Date.now() - began) / 200));
     expect(flusher.starts.length).toBeLessThan(30);
     const sorted = [...flusher.starts].sort((a, b) => a - b);
-    for (let i = 1; i < sorted.length; i += 1) expect(sorted[i]! - sorted[i - 1]!).toBeGreaterThanOrEqual(200);
+    // Claims are spaced 200 ms apart on the coordinator's clock; each call follows its claim by a DynamoDB round
+    // trip, which a loaded machine stretches unevenly: two calls may come a round trip closer than their claims.
+    for (let i = 1; i < sorted.length; i += 1) expect(sorted[i]! - sorted[i - 1]!).toBeGreaterThanOrEqual(200 - ROUND_TRIP_SLACK_MS);
     // Every change has a flush that started at or after it.
     for (const changedAt of changes) expect(sorted.some((start) => start >= changedAt)).toBe(true);
   });

@@ -190,7 +190,7 @@ describe('the attribute table', () => {
   });
 
   it('lets metering write only the partition key and the usage attributes', () => {
-    expect([...METERING_WRITE_ATTRIBUTES].sort()).toEqual(['credits', 'customerId', 'periodUsed', 'usagePeriodEnd']);
+    expect([...METERING_WRITE_ATTRIBUTES].sort()).toEqual(['credits', 'customerId', 'meteredWindow', 'periodUsed', 'prevPeriodEnd', 'prevPeriodUsed', 'usagePeriodEnd']);
   });
 });
 

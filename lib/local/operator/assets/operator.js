@@ -85,6 +85,10 @@
       return [reason, r.count, seconds(r.medianSeconds)];
     }));
     rows('customer-rows', data.report.topDeniedCustomers.map(function (c) { return [c.customerId, c.denials]; }));
+    rows('tool-rows', Object.keys(data.report.toolCalls).map(function (tool) {
+      var c = data.report.toolCalls[tool];
+      return [tool, c.allowed, c.denied, c.unauthorized, c.failed];
+    }));
     document.getElementById('status').textContent = 'updated ' + new Date().toISOString().slice(11, 19) + ' UTC';
     document.body.setAttribute('data-loaded', 'true');
   }

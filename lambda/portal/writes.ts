@@ -1,0 +1,17 @@
+import { FLUSH_LIMIT_ITEM_PREFIX, OUTBOX_ITEM_PREFIX } from '../shared/aws/flush-coordinator';
+import { attr, KEY_ATTRIBUTE_PREFIX } from '../shared/customers/item';
+import { ISSUANCE_ITEM_PREFIX } from './issuance';
+import { SESSION_ITEM_PREFIX } from './sessions';
+
+/**
+ * What the portal may write, declared once: the stack grants exactly this (IAM `dynamodb:LeadingKeys`
+ * and `dynamodb:Attributes`, lib/tollgate-stack.ts), and a test sends every write the portal makes
+ * through it. A bug or a forged request in the portal cannot touch an event the webhook applied, nor a
+ * subscription, a balance or an entitlement.
+ */
+
+/** The ledger items it writes, by key prefix: checkout claims, sessions, and the stage flusher's rotation limit and outbox. */
+export const PORTAL_LEDGER_PREFIXES = [ISSUANCE_ITEM_PREFIX, SESSION_ITEM_PREFIX, FLUSH_LIMIT_ITEM_PREFIX, OUTBOX_ITEM_PREFIX] as const;
+
+/** The customer attributes its key writes name: the key, the keys' version, and `key_<keyId>`. */
+export const PORTAL_CUSTOMER_WRITE_ATTRIBUTES = [attr('customerId'), attr('keysVersion'), `${KEY_ATTRIBUTE_PREFIX}*`] as const;
