@@ -8,6 +8,7 @@
 // Payment-Receipt. The script then calls the route with the key until the credits run out (402) and
 // prints one JSON line with what happened. Plain ESM: mppx is ESM-only.
 import { Mppx, stripe } from 'mppx/client';
+import { spendCredits } from './agent-spend.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -56,15 +57,5 @@ if (bought.status !== 200) {
   process.exit(1);
 }
 const { key, credits } = await bought.json();
-let paid = 0;
-let last;
-for (let i = 0; i < maxCalls; i++) {
-  const answer = await fetch(`${api}${route}`, { headers: { Authorization: `Bearer ${key}` } });
-  last = { status: answer.status, body: await answer.json().catch(() => undefined) };
-  if (answer.status === 402) break;
-  if (answer.status !== 200) break;
-  paid += 1;
-  // Credits are drawn from the access log within a second or so: pace the calls like a real agent.
-  await new Promise((resolve) => setTimeout(resolve, 10));
-}
-console.log(JSON.stringify({ purchase, credits, calls: paid, final: { status: last?.status, reason: last?.body?.reason, offers: last?.body?.offers?.map((o) => o.id) } }));
+const spent = await spendCredits({ api, key, route, maxCalls });
+console.log(JSON.stringify({ purchase, credits, ...spent }));

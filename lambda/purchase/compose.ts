@@ -12,6 +12,7 @@ export interface PurchaseClients {
   readonly now?: () => Date;
   readonly log?: (message: string, fields: Readonly<Record<string, unknown>>) => void;
   readonly count?: PurchaseDeps['count'];
+  readonly facilitator?: PurchaseDeps['facilitator'];
 }
 
 export type PurchaseHandler = ReturnType<typeof makePurchaseHandler>;

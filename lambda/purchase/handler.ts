@@ -3,7 +3,23 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import Stripe from 'stripe';
 import { canonicalJson, MalformedCredentialError, MPP_PROBLEM_BASE, parseCredential, PAYMENT_AUTHORIZATION_HEADER, PAYMENT_RECEIPT_HEADER, serializeChallenge, serializeReceipt, verifyChallenge, type Credential, type MppProblem } from '../shared/agents/mpp';
 import { llmsTxt } from '../shared/agents/discovery';
-import { offersJson, packChallenge, packRequest, PURCHASE_CHALLENGE_SECONDS, type AgentPack } from '../shared/agents/offers';
+import { offersJson, packChallenge, packRequest, PURCHASE_CHALLENGE_SECONDS, purchaseUrl, PURCHASE_PATH, type AgentPack } from '../shared/agents/offers';
+import {
+  decodePaymentHeader,
+  encodeHeader,
+  httpFacilitator,
+  MalformedPaymentError,
+  packRequirement,
+  paymentRequired,
+  paysRequirement,
+  PAYMENT_REQUIRED_HEADER,
+  PAYMENT_RESPONSE_HEADER,
+  PAYMENT_SIGNATURE_HEADER,
+  soldOverX402,
+  X_PAYMENT_HEADER,
+  type Facilitator,
+  type PaymentPayload,
+} from '../shared/agents/x402';
 import { parseApiKey } from '../shared/customers/api-key';
 import { authenticateKey } from '../shared/customers/authenticate';
 import { createApiKey } from '../shared/customers/keys';
@@ -18,10 +34,13 @@ import type { PurchaseSettings } from './settings';
  * `GET /tollgate/llms.txt`: the API, its prices and how to buy, for agents (discovery.ts).
  *
  * `POST /tollgate/purchase?offer=<pack id>`: a credit pack bought over MPP (`stripe/charge`, a Shared
- * Payment Token), in one round trip once challenged (docs/agents.md).
+ * Payment Token) or, when configured, x402 (`exact`, an EIP-3009 authorization verified and settled by a
+ * facilitator), in one round trip once challenged (docs/agents.md).
  *
- *   no credential            402, a fresh challenge for the pack (`WWW-Authenticate: Payment …`)
- *   a valid credential       the SPT charged once, the credits granted once, 200 with `Payment-Receipt`,
+ *   no credential            402, a fresh challenge for the pack (`WWW-Authenticate: Payment …`, and
+ *                            `PAYMENT-REQUIRED` with x402)
+ *   a valid credential       the SPT charged (or the x402 payment settled) once, the credits granted
+ *                            once, 200 with `Payment-Receipt` (x402: `PAYMENT-RESPONSE`),
  *                            and a new customer and key (shown once) unless `Authorization: Bearer <key>`
  *                            named whose balance to top up
  *   a refused credential     402, a fresh challenge and the problem type that says why; never a 5xx
@@ -42,8 +61,12 @@ export interface PurchaseDeps {
   readonly now?: () => Date;
   readonly log?: (message: string, fields: Readonly<Record<string, unknown>>) => void;
   /** One count per answered purchase attempt, by protocol and outcome (`paid`, or the MPP problem type): operations' payments by protocol. */
-  readonly count?: (dimensions: { readonly protocol: 'mpp'; readonly outcome: 'paid' | MppProblem }) => void;
+  readonly count?: (dimensions: { readonly protocol: AgentProtocol; readonly outcome: 'paid' | MppProblem }) => void;
+  /** x402's facilitator. @default - over HTTP at the configured facilitatorUrl */
+  readonly facilitator?: Facilitator;
 }
+
+export type AgentProtocol = 'mpp' | 'x402';
 
 /** What the 402 body adds to the problem: the refusal's MPP type, and the offer(s) with their purchase URLs. */
 class Refused {
@@ -68,7 +91,12 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
   const now = deps.now ?? ((): Date => new Date());
   const log = deps.log ?? ((): void => undefined);
   const count = deps.count ?? ((): void => undefined);
-  const cors = { 'Access-Control-Allow-Origin': settings.corsAllowOrigin, 'Access-Control-Expose-Headers': `WWW-Authenticate,${PAYMENT_RECEIPT_HEADER}` };
+  const cors = {
+    'Access-Control-Allow-Origin': settings.corsAllowOrigin,
+    'Access-Control-Expose-Headers': `WWW-Authenticate,${PAYMENT_RECEIPT_HEADER}${agents.x402 === undefined ? '' : `,${PAYMENT_REQUIRED_HEADER},${PAYMENT_RESPONSE_HEADER}`}`,
+  };
+  const x402 = agents.x402;
+  const facilitator = deps.facilitator ?? (x402 === undefined ? undefined : httpFacilitator(x402.facilitatorUrl));
   const packById = (id: string | undefined): AgentPack | undefined => agents.packs.find((p) => p.id === id);
 
   /** 402 with fresh challenges (for `packs`), and the refusal's problem type. */
@@ -77,15 +105,25 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
     // A buyer topping up keeps its key in Authorization: the challenge asks for the credential beside it.
     const header = keyed ? PAYMENT_AUTHORIZATION_HEADER : undefined;
     const challenges = packs.map((pack) => serializeChallenge(packChallenge(secret, agents, pack, expires, header)));
+    const x402Packs = packs.filter((pack) => soldOverX402(x402, pack));
+    // The same offers for x402: header canonical, mirrored in the body (agents read bodies).
+    const required = x402 === undefined || x402Packs.length === 0 ? undefined : paymentRequired(x402, x402Packs, base === undefined ? PURCHASE_PATH : purchaseUrl(base, x402Packs[0]!), refused.detail);
     return {
       statusCode: 402,
-      headers: { 'Content-Type': PROBLEM_JSON, 'Cache-Control': 'no-store', 'WWW-Authenticate': challenges.join(', '), ...cors },
+      headers: {
+        'Content-Type': PROBLEM_JSON,
+        'Cache-Control': 'no-store',
+        'WWW-Authenticate': challenges.join(', '),
+        ...(required === undefined ? {} : { [PAYMENT_REQUIRED_HEADER]: encodeHeader(required) }),
+        ...cors,
+      },
       body: JSON.stringify({
         type: `${MPP_PROBLEM_BASE}/${refused.problem}`,
         title: MPP_TITLES[refused.problem],
         status: 402,
         detail: refused.detail,
-        offers: JSON.parse(offersJson({ packs, plans: [] }, base, undefined)) as unknown,
+        offers: JSON.parse(offersJson({ packs, plans: [] }, base, undefined, x402)) as unknown,
+        ...(required === undefined ? {} : { x402: required }),
       }),
     };
   };
@@ -130,9 +168,11 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
     if (requested !== undefined && offered === undefined) {
       return problem(404, 'Unknown offer', `No offer "${String(requested).slice(0, 64)}": use one of ${agents.packs.map((p) => p.id).join(', ')}.`, {}, cors);
     }
+    const x402Header = x402 === undefined ? undefined : (headerValue(event, PAYMENT_SIGNATURE_HEADER) ?? headerValue(event, X_PAYMENT_HEADER));
+    const protocol: AgentProtocol = x402Header !== undefined && paymentHeader === undefined ? 'x402' : 'mpp';
     const refuse = (refused: Refused, pack?: AgentPack): APIGatewayProxyResult => {
-      log('purchase refused', { problem: refused.problem, offer: pack?.id ?? requested });
-      count({ protocol: 'mpp', outcome: refused.problem });
+      log('purchase refused', { protocol, problem: refused.problem, offer: pack?.id ?? requested });
+      count({ protocol, outcome: refused.problem });
       return challengeAnswer(secret, pack === undefined ? agents.packs : [pack], refused, base, bearer !== undefined, at);
     };
 
@@ -147,6 +187,7 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
       customerId = parsed.customerId;
     }
 
+    if (protocol === 'x402') return buyOverX402({ header: x402Header!, offered, customerId, refuse, at });
     if (paymentHeader === undefined) {
       if (offered === undefined) return problem(400, 'Offer required', `Name the offer to buy: ?offer=${agents.packs.map((p) => p.id).join(' | ?offer=')}.`, {}, cors);
       return refuse(new Refused('payment-required', `Pay ${offered.amount} ${offered.currency} (minor units) for ${offered.name}: answer the challenge.`), offered);
@@ -200,21 +241,102 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
       log('purchase could not reach stripe', { error: err instanceof Error ? err.message : String(err) });
       return problem(503, 'Payments unavailable', 'Stripe could not be reached. Retry the same request shortly: it will not be charged twice.', {}, { 'Retry-After': '5', ...cors });
     }
-    await grantPurchasedCredits(deps.dynamodb, { customers: settings.customersTable, events: settings.eventsTable }, { challengeId, customerId, credits: pack.credits, reason: `mpp purchase of ${pack.id} (${paymentIntent})`, now: at });
+    const receipt = serializeReceipt({ method: 'stripe', reference: paymentIntent, status: 'success', timestamp: at.toISOString(), externalId: pack.id });
+    return grantAndAnswer({ protocol: 'mpp', claimId: challengeId, claim: p.claim, customerId, pack, reference: paymentIntent, keyless: p.keyless, at, headers: { [PAYMENT_RECEIPT_HEADER]: receipt }, body: { paymentIntent } });
+  }
+
+  /** The credits granted once per claim, a key for a keyless buyer, and the 200. */
+  async function grantAndAnswer(p: {
+    protocol: AgentProtocol;
+    claimId: string;
+    claim: Claim;
+    customerId: string;
+    pack: AgentPack;
+    reference: string;
+    keyless: boolean;
+    at: Date;
+    headers: Record<string, string>;
+    body: Record<string, unknown>;
+  }): Promise<APIGatewayProxyResult> {
+    const { claimId, customerId, pack, at } = p;
+    await grantPurchasedCredits(deps.dynamodb, { customers: settings.customersTable, events: settings.eventsTable }, { challengeId: claimId, customerId, credits: pack.credits, reason: `${p.protocol} purchase of ${pack.id} (${p.reference})`, now: at });
     let key: { key: string; keyId: string } | undefined;
     if (p.keyless && p.claim.keyId === undefined) {
-      const created = await createApiKey({ client: deps.dynamodb, tables: { customers: settings.customersTable, apiKeys: settings.apiKeysTable }, now: () => at }, { customerId, name: 'mpp purchase' });
+      const created = await createApiKey({ client: deps.dynamodb, tables: { customers: settings.customersTable, apiKeys: settings.apiKeysTable }, now: () => at }, { customerId, name: `${p.protocol} purchase` });
       key = { key: created.key, keyId: created.keyId };
     }
-    await deps.claims.record(challengeId, { state: 'done', ...(key === undefined ? {} : { keyId: key.keyId }) }, at);
-    log('purchase paid', { offer: pack.id, customerId, paymentIntent, newKey: key !== undefined });
-    count({ protocol: 'mpp', outcome: 'paid' });
-    const receipt = serializeReceipt({ method: 'stripe', reference: paymentIntent, status: 'success', timestamp: at.toISOString(), externalId: pack.id });
+    await deps.claims.record(claimId, { state: 'done', ...(key === undefined ? {} : { keyId: key.keyId }) }, at);
+    log('purchase paid', { protocol: p.protocol, offer: pack.id, customerId, reference: p.reference, newKey: key !== undefined });
+    count({ protocol: p.protocol, outcome: 'paid' });
     return {
       statusCode: 200,
-      headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', [PAYMENT_RECEIPT_HEADER]: receipt, ...cors },
-      body: JSON.stringify({ offer: pack.id, credits: pack.credits, customerId, paymentIntent, ...(key === undefined ? {} : { key: key.key, keyId: key.keyId, note: 'This key is shown once: store it now.' }) }),
+      headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...p.headers, ...cors },
+      body: JSON.stringify({ offer: pack.id, credits: pack.credits, customerId, ...p.body, ...(key === undefined ? {} : { key: key.key, keyId: key.keyId, note: 'This key is shown once: store it now.' }) }),
     };
+  }
+
+  /**
+   * x402: the payment must pay exactly the offer's requirement (from configuration), be unexpired, and be
+   * claimed first by its authorization's nonce (once per payment, as a challenge id is for MPP); then the
+   * facilitator verifies it and settles it, and only a settled payment grants.
+   */
+  async function buyOverX402(p: { header: string; offered: AgentPack | undefined; customerId: string | undefined; refuse: (refused: Refused, pack?: AgentPack) => APIGatewayProxyResult; at: Date }): Promise<APIGatewayProxyResult> {
+    const { offered, refuse, at } = p;
+    if (offered === undefined || !soldOverX402(x402, offered)) {
+      const sold = agents.packs.filter((pack) => soldOverX402(x402, pack)).map((pack) => pack.id);
+      return problem(400, 'Offer required', `Name the offer the payment buys: ?offer=${sold.join(' | ?offer=')}.`, {}, cors);
+    }
+    let payment: PaymentPayload;
+    try {
+      payment = decodePaymentHeader(p.header);
+    } catch (err) {
+      if (err instanceof MalformedPaymentError) return refuse(new Refused('malformed-credential', err.message), offered);
+      throw err;
+    }
+    const required = packRequirement(x402!, offered);
+    if (!paysRequirement(payment, required)) return refuse(new Refused('invalid-challenge', `the payment does not pay ${offered.id}'s requirement (${required.amount} of ${required.asset} on ${required.network} to ${required.payTo}): pay the one in this answer`), offered);
+    const authorization = payment.payload.authorization;
+    if (!(Number(authorization.validBefore) > at.getTime() / 1000)) return refuse(new Refused('payment-expired', 'the payment authorization has expired (validBefore): sign a fresh one'), offered);
+    const claimKey = `x402_${authorization.nonce.toLowerCase()}`;
+    const claim = await deps.claims.claim(claimKey, at, p.customerId);
+    if (claim === undefined) return refuse(new Refused('invalid-challenge', 'this payment was redeemed already: a payment pays once. Sign a fresh one.'), offered);
+    const stripe = await deps.stripe();
+    if (stripe === undefined) {
+      await deps.claims.release(claimKey);
+      return problem(503, 'Payments not configured', 'This API has no Stripe API key configured (its customers live in Stripe). Ask its operator.', {}, cors);
+    }
+    let { customerId, paymentIntent: transaction } = claim;
+    let settled: { transaction?: string; network?: string; payer?: string } = {};
+    try {
+      if (transaction === undefined) {
+        const verified = await facilitator!.verify(payment, required);
+        if (!verified.isValid) {
+          await deps.claims.record(claimKey, { state: 'failed' }, at);
+          return refuse(new Refused('verification-failed', `the facilitator refused the payment: ${String(verified.invalidReason ?? 'invalid').slice(0, 200)}`), offered);
+        }
+      }
+      if (customerId === undefined) {
+        const customer = await stripe.customers.create({ metadata: { tollgate_source: 'x402', tollgate_x402_payer: authorization.from } }, { idempotencyKey: `x402_customer_${claimKey}` });
+        customerId = customer.id;
+        await deps.claims.record(claimKey, { customerId }, at);
+      }
+      if (transaction === undefined) {
+        const result = await facilitator!.settle(payment, required);
+        if (!result.success) {
+          await deps.claims.record(claimKey, { state: 'failed' }, at);
+          return refuse(new Refused('payment-failed', `the payment did not settle: ${String(result.errorReason ?? 'failed').slice(0, 200)}`), offered);
+        }
+        settled = result;
+        transaction = result.transaction ?? authorization.nonce;
+        await deps.claims.record(claimKey, { state: 'charged', paymentIntent: transaction }, at);
+      }
+    } catch (err) {
+      if (claim.state === 'claimed' && transaction === undefined) await deps.claims.release(claimKey).catch(() => undefined);
+      log('purchase could not reach the facilitator or stripe', { error: err instanceof Error ? err.message : String(err) });
+      return problem(503, 'Payments unavailable', 'The payment could not be verified or settled right now. Retry the same request shortly: it will not be taken twice.', {}, { 'Retry-After': '5', ...cors });
+    }
+    const response = encodeHeader({ success: true, transaction, network: settled.network ?? required.network, payer: settled.payer ?? authorization.from });
+    return grantAndAnswer({ protocol: 'x402', claimId: claimKey, claim, customerId, pack: offered, reference: transaction, keyless: p.customerId === undefined, at, headers: { [PAYMENT_RESPONSE_HEADER]: response }, body: { transaction } });
   }
 
   function challengeAnswerFor(secret: string, pack: AgentPack, refused: Refused, at: Date, keyed: boolean): APIGatewayProxyResult {

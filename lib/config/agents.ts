@@ -19,6 +19,7 @@ export function agentPaymentsOf(config: Pick<TollgateConfig, 'agentPayments' | '
     plans: Object.entries(config.plans).map(([id, plan]) => ({ id, name: plan.name })),
     // The longest TTL a 402 (and its challenges) is re-served from the authorizer cache, then the grace.
     denyChallengeSeconds: config.authorizerCacheTtlSeconds + CHALLENGE_GRACE_SECONDS,
+    ...(mpp.x402 === undefined ? {} : { x402: mpp.x402 }),
   };
 }
 

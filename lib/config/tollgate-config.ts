@@ -1,3 +1,4 @@
+import type { X402Settings } from '../../lambda/shared/agents/x402';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { OVERAGES, type Plan, type Plans } from '../../lambda/shared/customers/usage-view';
@@ -122,6 +123,8 @@ export interface AgentPaymentsConfig {
   readonly paymentMethodTypes: readonly string[];
   /** MPP realm of the challenges. @default "tollgate" */
   readonly realm: string;
+  /** x402 beside MPP (`"x402": {network, asset, payTo, facilitatorUrl, assetName, assetVersion, decimals}`). @default - MPP only */
+  readonly x402?: X402Settings;
 }
 
 export interface ReservedConcurrency {
@@ -454,7 +457,7 @@ function readAgentPayments(value: unknown, problems: string[]): AgentPaymentsCon
   if (value === undefined || value === null) return undefined;
   const spec = jsonValue(value);
   const example = '{"mpp": {"networkId": "profile_…"}}';
-  if (!isObject(spec) || !isObject(spec.mpp) || Object.keys(spec).some((k) => k !== 'mpp')) {
+  if (!isObject(spec) || !isObject(spec.mpp) || Object.keys(spec).some((k) => k !== 'mpp' && k !== 'x402')) {
     problems.push(`${key} must be ${example}`);
     return undefined;
   }
@@ -466,8 +469,30 @@ function readAgentPayments(value: unknown, problems: string[]): AgentPaymentsCon
     problems.push(`${key}.mpp.paymentMethodTypes must be a list of Stripe payment method types such as ["card", "link"]`);
   }
   if (typeof realm !== 'string' || !/^[A-Za-z0-9.:_-]{1,100}$/.test(realm)) problems.push(`${key}.mpp.realm must be letters, digits, ".", ":", "_" or "-"`);
+  const x402 = spec.x402 === undefined ? undefined : readX402(spec.x402, `${key}.x402`, problems);
   if (problems.length > before) return undefined;
-  return { networkId: networkId as string, paymentMethodTypes: paymentMethodTypes as string[], realm: realm as string };
+  return { networkId: networkId as string, paymentMethodTypes: paymentMethodTypes as string[], realm: realm as string, ...(x402 === undefined ? {} : { x402 }) };
+}
+
+function readX402(value: unknown, key: string, problems: string[]): X402Settings | undefined {
+  const example = '{"network": "eip155:8453", "asset": "0x…", "payTo": "0x…", "facilitatorUrl": "https://…", "assetName": "USD Coin", "assetVersion": "2"}';
+  if (!isObject(value)) {
+    problems.push(`${key} must be ${example}`);
+    return undefined;
+  }
+  const { network, asset, payTo, facilitatorUrl, assetName, assetVersion, decimals = 6, ...rest } = value;
+  const before = problems.length;
+  if (Object.keys(rest).length > 0) problems.push(`${key} has an unknown field ${JSON.stringify(Object.keys(rest)[0])}: use network, asset, payTo, facilitatorUrl, assetName, assetVersion and decimals`);
+  if (typeof network !== 'string' || !/^eip155:\d{1,12}$/.test(network)) problems.push(`${key}.network must be an EVM network as CAIP-2 (eip155:8453 for Base, eip155:84532 for Base Sepolia)`);
+  const address = /^0x[0-9a-fA-F]{40}$/;
+  if (typeof asset !== 'string' || !address.test(asset)) problems.push(`${key}.asset must be the token contract's address (0x and 40 hex digits)`);
+  if (typeof payTo !== 'string' || !address.test(payTo)) problems.push(`${key}.payTo must be your receiving address (0x and 40 hex digits)`);
+  if (typeof facilitatorUrl !== 'string' || !/^https?:\/\/[^\s"'\\]+$/.test(facilitatorUrl)) problems.push(`${key}.facilitatorUrl must be the facilitator's http(s) URL`);
+  if (typeof assetName !== 'string' || !DISPLAY_NAME.test(assetName)) problems.push(`${key}.assetName must be the token's EIP-712 domain name (USDC: "USD Coin" on Base, "USDC" on Base Sepolia)`);
+  if (typeof assetVersion !== 'string' || !/^[0-9A-Za-z.]{1,10}$/.test(assetVersion)) problems.push(`${key}.assetVersion must be the token's EIP-712 domain version (USDC: "2")`);
+  if (typeof decimals !== 'number' || !Number.isSafeInteger(decimals) || decimals < 2 || decimals > 36) problems.push(`${key}.decimals must be the token's decimals, 2 to 36 (USDC: 6)`);
+  if (problems.length > before) return undefined;
+  return { network: network as string, asset: asset as string, payTo: payTo as string, facilitatorUrl: facilitatorUrl as string, assetName: assetName as string, assetVersion: assetVersion as string, decimals: decimals as number };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { startFakeFacilitator, type FakeFacilitator } from './x402-facilitator';
 import * as path from 'node:path';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { PROJECT_ROOT } from '../contract';
@@ -128,6 +129,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
         throttling: true,
         ...(portal === undefined ? {} : { portal: portal.options }),
         agentSecret,
+        ...(facilitator === undefined ? {} : { facilitatorUrl: facilitator.url }),
         metering: {
           reporter: meterReporting!.reporter,
           onError: (err) => log(`tollgate: metering batch failed: ${err instanceof Error ? err.message : String(err)}`),
@@ -144,6 +146,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   let dynamodb: DynamoDbLocal | undefined;
   let portal: LocalPortal | undefined;
   let localStripe: LocalStripe | undefined;
+  let facilitator: FakeFacilitator | undefined;
   let issuer: LocalIssuer | undefined;
   const servers: RunningServer[] = [];
   let served: Served | undefined;
@@ -165,6 +168,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     served?.api.destroy();
     await new Promise<void>((resolve) => accessLog.end(resolve));
     await localStripe?.close();
+    await facilitator?.close();
     await new Promise<void>((resolve) => eventsLog.end(resolve));
     await dynamodb?.stop();
   };
@@ -179,6 +183,8 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     const testPage = (id: string): string => `http://127.0.0.1:${options.port}/${served?.config.stageName ?? projectConfig.stageName}${PORTAL_PATHS.testCheckout.replace('{session}', id)}`;
     localStripe = await startLocalStripe({ catalog: portalCatalog(projectConfig), pages: { checkout: testPage, billingPortal: testPage }, ...(options.stripeApiKey === undefined ? {} : { apiKey: options.stripeApiKey }) });
     meterReporting = localMeterReporting(localStripe);
+    // x402's payments are verified and settled by a local facilitator (test wallets, no chain): the configured one is a real one.
+    facilitator = await startFakeFacilitator();
     portal = localPortal({ stateDir, stripe: localStripe });
     served = build({ stack, config: tollgateConfig }, dynamodb.endpoint);
     const gatewayServer = await startGatewayServer(() => served!.api.gateway, { port: options.port, log });

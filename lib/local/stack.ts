@@ -21,6 +21,7 @@ import { loadMeteringSettings, meteringEnvironment, type MeteringSettings } from
 import type { MeterReporter } from '../../lambda/metering/stripe-meter';
 import { composePortal } from '../../lambda/portal/compose';
 import { composePurchase } from '../../lambda/purchase/compose';
+import { httpFacilitator } from '../../lambda/shared/agents/x402';
 import { apiTitleOf, loadPurchaseSettings, purchaseEnvironment, type PurchaseSettings } from '../../lambda/purchase/settings';
 import { agentSettingsOf } from '../config/agents';
 import { loadPortalSettings, portalEnvironment, type PortalSettings } from '../../lambda/portal/settings';
@@ -177,6 +178,8 @@ export interface LocalApiOptions {
   readonly portal?: LocalPortalOptions;
   /** The HMAC secret of agents' challenges (tollgate:agentPayments). @default - a random one per run */
   readonly agentSecret?: string;
+  /** x402's facilitator (lib/local/x402-facilitator.ts) in place of the configured one. @default - the configured facilitatorUrl */
+  readonly facilitatorUrl?: string;
   /**
    * The access log fed to the metering handler in batches, as the deployed subscription filter does.
    * @default on: a batch every second or at 500 lines, no Stripe reporting
@@ -282,6 +285,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
             stripe: () => Promise.resolve(options.portal?.stripe),
             secret: () => Promise.resolve(agentSecret),
             now: date,
+            ...(options.facilitatorUrl === undefined ? {} : { facilitator: httpFacilitator(options.facilitatorUrl) }),
           }),
         }),
     ...(built.mcp === undefined ? {} : { [LOCAL_FUNCTION_NAMES.mcp]: localMcp(settings.mcp, built.mcp, ref, options) }),

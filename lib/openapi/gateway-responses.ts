@@ -1,6 +1,7 @@
 import { DEFAULT_CORS_ALLOW_HEADERS } from './integrations';
 import { TOLLGATE_PREFIX } from '../../lambda/shared/portal-paths';
 import { offersJson, type AgentPayments } from '../../lambda/shared/agents/offers';
+import { PAYMENT_REQUIRED_HEADER } from '../../lambda/shared/agents/x402';
 import { PROTECTED_RESOURCE_PATH } from '../../lambda/mcp/catalog';
 import { OTHER_PROBLEMS } from '../../lambda/shared/problems';
 
@@ -104,13 +105,13 @@ export function buildGatewayResponses(options: GatewayResponseOptions): Record<s
     'Cache-Control': 'no-store',
     'Access-Control-Allow-Origin': options.corsAllowOrigin,
     'Access-Control-Allow-Headers': (options.corsAllowHeaders ?? DEFAULT_CORS_ALLOW_HEADERS).join(','),
-    'Access-Control-Expose-Headers': 'Retry-After,WWW-Authenticate',
+    'Access-Control-Expose-Headers': options.agentPayments?.x402 === undefined ? 'Retry-After,WWW-Authenticate' : `Retry-After,WWW-Authenticate,${PAYMENT_REQUIRED_HEADER}`,
   };
   const requestId = ['requestId', str('$context.requestId')] as const;
   const agents = options.agentPayments;
   // A keyless caller is answered before the authorizer runs: its offers are static, from configuration.
   const selfBase = `${options.selfScheme ?? 'https'}://$context.domainName/$context.stage`;
-  const keylessOffers = agents === undefined ? [] : ([['offers', offersJson({ packs: agents.packs, plans: [] }, selfBase, undefined)]] as const);
+  const keylessOffers = agents === undefined ? [] : ([['offers', offersJson({ packs: agents.packs, plans: [] }, selfBase, undefined, agents.x402)]] as const);
 
   const response = (
     statusCode: number | undefined,
@@ -152,7 +153,14 @@ export function buildGatewayResponses(options: GatewayResponseOptions): Record<s
     ACCESS_DENIED:
       agents === undefined
         ? denied
-        : { ...denied, responseParameters: { ...denied.responseParameters, 'gatewayresponse.header.WWW-Authenticate': 'context.authorizer.wwwAuthenticate' } },
+        : {
+            ...denied,
+            responseParameters: {
+              ...denied.responseParameters,
+              'gatewayresponse.header.WWW-Authenticate': 'context.authorizer.wwwAuthenticate',
+              ...(agents.x402 === undefined ? {} : { [`gatewayresponse.header.${PAYMENT_REQUIRED_HEADER}`]: 'context.authorizer.paymentRequired' }),
+            },
+          },
     UNAUTHORIZED: unauthorized(options, base, response, requestId, keylessOffers),
     AUTHORIZER_FAILURE: unavailable,
     AUTHORIZER_CONFIGURATION_ERROR: unavailable,

@@ -2,6 +2,7 @@ import type { PaymentReason } from '../problems';
 import { stageBaseUrl, TOLLGATE_PREFIX } from '../portal-paths';
 import type { RouteRule } from '../requirements';
 import { createChallenge, serializeChallenge, type Challenge } from './mpp';
+import { encodeHeader, paymentRequired, soldOverX402, type X402Settings } from './x402';
 
 /**
  * What a 402 offers a program, and the MPP challenges that sell it (docs/agents.md). Pure: the
@@ -36,6 +37,8 @@ export interface AgentPayments {
   readonly plans: readonly AgentPlan[];
   /** A 402's challenges stay payable this long: the longest authorizer cache TTL + CHALLENGE_GRACE_SECONDS. */
   readonly denyChallengeSeconds: number;
+  /** x402 beside MPP: the packs priced in USD are also sold for a stablecoin through a facilitator. @default - MPP only */
+  readonly x402?: X402Settings;
 }
 
 export const PURCHASE_PATH = `${TOLLGATE_PREFIX}/purchase`;
@@ -100,7 +103,7 @@ export function packChallenge(secret: string, settings: AgentPayments, pack: Age
 export const purchaseUrl = (base: string, pack: AgentPack): string => `${base}${PURCHASE_PATH}?offer=${encodeURIComponent(pack.id)}`;
 
 /** The body's `offers`, as one JSON literal (the 402 template renders it raw). */
-export function offersJson(fit: FittingOffers, base: string | undefined, paymentUrl: string | undefined): string {
+export function offersJson(fit: FittingOffers, base: string | undefined, paymentUrl: string | undefined, x402?: X402Settings): string {
   const offers = [
     ...fit.packs.map((pack) => ({
       id: pack.id,
@@ -109,7 +112,7 @@ export function offersJson(fit: FittingOffers, base: string | undefined, payment
       credits: pack.credits,
       amount: String(pack.amount),
       currency: pack.currency,
-      protocols: ['mpp'],
+      protocols: soldOverX402(x402, pack) ? ['mpp', 'x402'] : ['mpp'],
       ...(base === undefined ? {} : { purchaseUrl: purchaseUrl(base, pack) }),
     })),
     ...fit.plans.map((plan) => ({ id: plan.id, kind: 'plan', name: plan.name, protocols: ['checkout'], ...(paymentUrl === undefined ? {} : { url: paymentUrl }) })),
@@ -125,6 +128,12 @@ export interface DenyOffers {
   readonly offers: string;
   /** The `WWW-Authenticate` header: one Payment challenge per pack, comma-separated. */
   readonly wwwAuthenticate: string;
+  /**
+   * With x402: the `PAYMENT-REQUIRED` header, base64 of the packs' `accepts`, whose resource is the purchase
+   * route (the authorizer cannot settle a payment, docs/agents.md); "" when no pack fits (the gateway
+   * response maps it on every 402).
+   */
+  readonly paymentRequired?: string;
 }
 
 export interface DenyOffersInput {
@@ -143,9 +152,19 @@ export function denyOffers(settings: AgentPayments, input: DenyOffersInput): Den
   const fit = fittingOffers(settings, input.reason, input.denied);
   const base = input.domainName !== undefined && input.domainName !== '' && input.stage !== undefined && input.stage !== '' ? stageBaseUrl(input.domainName, input.stage) : undefined;
   const challenges = input.secret === undefined ? [] : fit.packs.map((pack) => serializeChallenge(packChallenge(input.secret!, settings, pack, input.expiresAt)));
+  const x402 = settings.x402;
+  const x402Packs = fit.packs.filter((pack) => soldOverX402(x402, pack));
   return {
-    offers: offersJson(fit, base, input.paymentUrl),
+    offers: offersJson(fit, base, input.paymentUrl, x402),
     wwwAuthenticate: challenges.length === 0 ? NO_OFFER_CHALLENGE : challenges.join(', '),
+    ...(x402 === undefined
+      ? {}
+      : {
+          paymentRequired:
+            x402Packs.length === 0 || base === undefined
+              ? ''
+              : encodeHeader(paymentRequired(x402, x402Packs, purchaseUrl(base, x402Packs[0]!), `this route is paid: buy credits at ${base}${PURCHASE_PATH}, then call it with the key`)),
+        }),
   };
 }
 
