@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { exampleRequest } from '../../lambda/portal/example-request';
 import { PURCHASE_PATH } from '../../lambda/shared/agents/offers';
+import { soldOverX402 } from '../../lambda/shared/agents/x402';
 import { TOLLGATE_PREFIX } from '../../lambda/shared/portal-paths';
 import { formatRequirement } from '../../lambda/shared/requirements';
 import { agentPaymentsOf } from '../config/agents';
@@ -85,12 +86,15 @@ function footer(facts: BannerFacts): string[] {
 
 /** Selling to agents (tollgate:agentPayments): the purchase route and a stock client that pays its 402. */
 function agentLines(facts: BannerFacts): string[] {
-  const packs = agentPaymentsOf(facts.config)?.packs ?? [];
+  const agents = agentPaymentsOf(facts.config);
+  const packs = agents?.packs ?? [];
   if (packs.length === 0) return [];
+  const x402Packs = packs.filter((pack) => soldOverX402(agents?.x402, pack));
   const { apiUrl } = facts;
   return [
-    `agents pay the 402 themselves (MPP; docs/agents.md): POST ${apiUrl}${withoutSlash(PURCHASE_PATH)}?offer=${packs[0]!.id} sells ${packs.map((p) => p.id).join(', ')} for a Stripe shared payment token`,
+    `agents pay the 402 themselves (MPP${x402Packs.length === 0 ? '' : ' and x402'}; docs/agents.md): POST ${apiUrl}${withoutSlash(PURCHASE_PATH)}?offer=${packs[0]!.id} sells ${packs.map((p) => p.id).join(', ')} for a Stripe shared payment token`,
     `  node scripts/mppx-buy.mjs ${apiUrl} --stripe ${facts.stripeApiUrl}    # a stock mppx client: 402 → pay → 200 and a key, then calls on the credits until 402`,
+    ...(x402Packs.length === 0 ? [] : [`  node scripts/x402-buy.mjs ${apiUrl} --offer ${x402Packs[0]!.id}    # a stock @x402/fetch client with a test wallet, paid through the local facilitator: the same, over x402`]),
     '',
   ];
 }
