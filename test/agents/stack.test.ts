@@ -28,13 +28,15 @@ describe('selling to agents: the template', () => {
     expect(JSON.parse(purchase.Environment.Variables.TOLLGATE_AGENT_PAYMENTS).packs).toEqual([{ id: 'credits_100', name: '100 credits', credits: 100, amount: 1000, currency: 'usd' }]);
   });
 
-  it("maps the Deny's challenges into the 402's WWW-Authenticate and its offers into the body; the 401 lists the packs", () => {
+  it("maps the Deny's challenges into the 402's WWW-Authenticate and PAYMENT-REQUIRED and its offers into the body; the 401 lists the packs", () => {
     const responses = body()['x-amazon-apigateway-gateway-responses'];
     expect(responses.ACCESS_DENIED.responseParameters['gatewayresponse.header.WWW-Authenticate']).toBe('context.authorizer.wwwAuthenticate');
-    expect(responses.ACCESS_DENIED.responseParameters['gatewayresponse.header.Access-Control-Expose-Headers']).toBe("'Retry-After,WWW-Authenticate'");
+    // With x402 (cdk.json): the Deny's accepts in PAYMENT-REQUIRED, readable by browsers.
+    expect(responses.ACCESS_DENIED.responseParameters['gatewayresponse.header.PAYMENT-REQUIRED']).toBe('context.authorizer.paymentRequired');
+    expect(responses.ACCESS_DENIED.responseParameters['gatewayresponse.header.Access-Control-Expose-Headers']).toBe("'Retry-After,WWW-Authenticate,PAYMENT-REQUIRED'");
     expect(responses.ACCESS_DENIED.responseTemplates['application/json']).toContain('"offers":$context.authorizer.offers,');
     const unauthorized = JSON.parse(responses.UNAUTHORIZED.responseTemplates['application/json']);
-    expect(unauthorized.offers).toEqual([expect.objectContaining({ id: 'credits_100', purchaseUrl: 'https://$context.domainName/$context.stage/tollgate/purchase?offer=credits_100' })]);
+    expect(unauthorized.offers).toEqual([expect.objectContaining({ id: 'credits_100', protocols: ['mpp', 'x402'], purchaseUrl: 'https://$context.domainName/$context.stage/tollgate/purchase?offer=credits_100' })]);
   });
 
   it('lets API Gateway invoke the purchase function', () => {
