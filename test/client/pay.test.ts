@@ -10,8 +10,8 @@ function stubApi(): { fetch: typeof fetch; calls: string[] } {
   let toppedUp = false;
   const purchaseUrl = 'https://api.example.com/prod/tollgate/purchase?offer=credits_100';
   const json = (status: number, body: unknown, headers: Record<string, string> = {}): Response => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/problem+json', ...headers } });
-  const stub = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const url = String(input);
+  const stub = (input: string | URL | Request, init?: RequestInit): Promise<Response> => Promise.resolve(answer(input instanceof Request ? input.url : input.toString(), init));
+  const answer = (url: string, init?: RequestInit): Response => {
     const headers = new Headers(init?.headers);
     calls.push(`${init?.method ?? 'GET'} ${url.replace('https://api.example.com/prod', '')} ${headers.get('authorization') ?? '-'}`);
     if (url === purchaseUrl) {
@@ -24,7 +24,7 @@ function stubApi(): { fetch: typeof fetch; calls: string[] } {
     if (headers.get('authorization') === 'Bearer tg_test_new' || (toppedUp && headers.get('authorization') === 'Bearer tg_test_old')) return new Response('{"ok":true}', { status: 200 });
     return json(402, { reason: 'credits_exhausted', offers: [{ id: 'plan', kind: 'plan' }, { id: 'credits_100', kind: 'credits', purchaseUrl }] });
   };
-  return { fetch: stub as typeof fetch, calls };
+  return { fetch: stub, calls };
 }
 
 describe('the client pays a 402 through a callback', () => {
@@ -35,9 +35,9 @@ describe('the client pays a 402 through a callback', () => {
       baseUrl: 'https://api.example.com/prod',
       apiKey: 'tg_test_old',
       fetch: api.fetch,
-      pay: async (challenge) => {
+      pay: (challenge) => {
         seen.push(challenge);
-        return { Authorization: 'Payment credential-for-c1' };
+        return Promise.resolve({ Authorization: 'Payment credential-for-c1' });
       },
     });
     const response = await client.fetch('/v1/search');
