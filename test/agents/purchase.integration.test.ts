@@ -55,14 +55,17 @@ describe('selling to agents on the local gateway', () => {
     const body = json(denied.body);
     expect(body).toMatchObject({ reason: 'no_subscription', status: 402 });
     expect(body.offers).toEqual([
-      { id: PACK.id, kind: 'credits', name: PACK.name, credits: PACK.credits, amount: String(PACK.amount), currency: PACK.currency, protocols: ['mpp'], purchaseUrl: `http://127.0.0.1/prod/tollgate/purchase?offer=${PACK.id}` },
+      { id: PACK.id, kind: 'credits', name: PACK.name, credits: PACK.credits, amount: String(PACK.amount), currency: PACK.currency, protocols: ['mpp', 'x402'], purchaseUrl: `http://127.0.0.1/prod/tollgate/purchase?offer=${PACK.id}` },
     ]);
+    // x402 (cdk.json): the same pack in PAYMENT-REQUIRED, paid at the purchase route (the authorizer cannot settle).
+    const required = JSON.parse(Buffer.from(String(denied.headers['payment-required']), 'base64').toString('utf8'));
+    expect(required).toMatchObject({ x402Version: 2, resource: { url: `http://127.0.0.1/prod/tollgate/purchase?offer=${PACK.id}` }, accepts: [{ scheme: 'exact', amount: String(PACK.amount! * 10_000), extra: { offer: PACK.id } }] });
     const challenges = parseChallenges(denied.headers['www-authenticate']);
     expect(challenges).toHaveLength(1);
     expect(challenges[0]).toMatchObject({ realm: 'tollgate', method: 'stripe', intent: 'charge', request: { amount: '1000', currency: 'usd', externalId: PACK.id } });
     // Payable for the cache TTL plus 15 minutes.
     expect(Date.parse(challenges[0]!.expires!) - Date.now()).toBeGreaterThan((config.authorizerCacheTtlSeconds + 14 * 60) * 1000);
-    expect(denied.headers['access-control-expose-headers']).toMatch(/WWW-Authenticate/);
+    expect(denied.headers['access-control-expose-headers']).toMatch(/WWW-Authenticate,PAYMENT-REQUIRED/);
   });
 
   it('offers the plans, with where to subscribe, on a subscription route; a keyless caller learns the packs and where to buy them from its 401', async () => {
