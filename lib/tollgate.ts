@@ -24,7 +24,7 @@ export interface TollgatePlanProps {
   readonly meter?: string;
 }
 
-type SettingProps = Omit<TollgateConfig, 'openApiDocument' | 'operations' | 'reservedConcurrency' | 'plans' | 'creditPacks' | 'issuers' | 'portalBrand'>;
+type SettingProps = Omit<TollgateConfig, 'openApiDocument' | 'operations' | 'reservedConcurrency' | 'plans' | 'creditPacks' | 'issuers' | 'portalBrand' | 'agentPayments'>;
 
 /** The portal's colours: each a hex colour with at least 4.5:1 contrast with white (WCAG AA). */
 export interface TollgatePortalColors {
@@ -66,6 +66,8 @@ export interface TollgateProps extends Partial<SettingProps>, Partial<Operations
   readonly portalLogoUrl?: string;
   /** The portal's colours. @default - tollgate's dark grey and blue */
   readonly portalColors?: TollgatePortalColors;
+  /** Selling credit packs to agents over MPP, as in docs/agents.md: `{ mpp: { networkId: 'profile_…' } }`. @default - off */
+  readonly agentPayments?: Readonly<Record<string, unknown>>;
 }
 
 /** Every prop a Tollgate reads: anything else is a mistake (a misspelt name would otherwise fall back to its default). */
@@ -77,6 +79,7 @@ export const TOLLGATE_PROP_NAMES = [
   'webhookThrottleRateLimit', 'webhookThrottleBurstLimit', 'issuers', 'plans', 'creditPacks', 'alarmTopicArn', 'alarmEmail',
   'alarmPeriodMinutes', 'authorizerFailureThreshold', 'webhookFailureThreshold', 'signatureFailureThreshold', 'flushFailureThreshold',
   'stripeReportingFailureThreshold', 'accessLogRetentionDays', 'functionLogRetentionDays', 'portalName', 'portalLogoUrl', 'portalColors',
+  'agentPayments',
 ] as const satisfies ReadonlyArray<keyof TollgateProps>;
 
 // A prop the list lacks would be refused as unknown, and this app's context key for it ignored: the

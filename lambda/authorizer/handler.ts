@@ -15,6 +15,7 @@ import { credentialKind, MAX_AUTHORIZATION_LENGTH } from './credentials';
 import { TokenRefused, type TokenRefusal } from './jwt';
 import { JwksUnavailableError } from './jwks';
 import { authenticateToken, type TokenAuthenticator } from './token-auth';
+import type { DenyContextExtension } from './offers';
 
 /** Why a credential is refused (401). Logged and counted; the caller only ever sees "Unauthorized". */
 export type UnauthorizedReason =
@@ -63,6 +64,8 @@ export interface AuthorizerDeps {
   tokens?: TokenAuthenticator;
   now?: () => Date;
   observability?: LineObservability;
+  /** Adds to a Deny's context (offers to agents, offers.ts). @default - nothing */
+  denyContext?: DenyContextExtension;
 }
 
 const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
@@ -230,7 +233,10 @@ export function makeAuthorizerHandler(
       record('unauthorized', result.reason, { message: DECISION_MESSAGE, ...route, customerId: result.parsed?.customerId, keyId: result.parsed?.keyId });
       throw new Error(UNAUTHORIZED);
     }
-    const { decision, parsed, policy, allowed } = result;
+    const { decision, parsed, allowed } = result;
+    let { policy } = result;
+    // Whenever the policy denies a route (not only the one called): a cached policy answers the others too.
+    if (decision.reason !== undefined && deps.denyContext !== undefined) policy = { ...policy, context: { ...policy.context, ...(await deps.denyContext(decision, event, at)) } };
     record(allowed ? 'allow' : 'deny', allowed ? 'none' : decision.reason!, {
       message: DECISION_MESSAGE,
       method: route.method,

@@ -100,6 +100,7 @@ function bannerOf(run: LocalRun, stateDir: string, webhookSecret: string): strin
     meterReporting: run.meterReporting.description,
     ...run.stack(),
     ...(run.demo === undefined ? {} : { demo: run.demo }),
+    stripeApiUrl: run.stripeApiUrl,
   });
 }
 

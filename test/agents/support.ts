@@ -1,0 +1,34 @@
+import type Stripe from 'stripe';
+import { fromBase64url, serializeCredential, type Challenge } from '../../lambda/shared/agents/mpp';
+import { STRIPE_PREVIEW_API_VERSION } from '../../lambda/purchase/handler';
+
+/** The Payment challenges of a `WWW-Authenticate` value (tollgate's own quoting: no escaped quotes). */
+export function parseChallenges(header: string | undefined): Challenge[] {
+  if (header === undefined) return [];
+  return header
+    .split(/,\s*(?=Payment\s)/)
+    .filter((part) => part.startsWith('Payment '))
+    .map((part) => {
+      const params = Object.fromEntries([...part.slice('Payment '.length).matchAll(/([a-z]+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+      const { request, id, realm, method, intent, ...rest } = params;
+      return { id: id!, realm: realm!, method: method!, intent: intent!, request: JSON.parse(fromBase64url(request!)) as Record<string, unknown>, ...rest };
+    });
+}
+
+/** A test SPT, as a buyer's agent gets one granted (Stripe's test helper, preview API), for a challenge's amount. */
+export async function mintSpt(stripe: Stripe, challenge: Challenge, paymentMethod = 'pm_card_visa'): Promise<string> {
+  const token = (await stripe.rawRequest(
+    'POST',
+    '/v1/test_helpers/shared_payment/granted_tokens',
+    {
+      payment_method: paymentMethod,
+      usage_limits: { currency: challenge.request.currency, max_amount: Number(challenge.request.amount), expires_at: Math.floor(Date.now() / 1000) + 3600 },
+    },
+    { apiVersion: STRIPE_PREVIEW_API_VERSION },
+  )) as { id: string };
+  return token.id;
+}
+
+export async function pay(stripe: Stripe, challenge: Challenge, paymentMethod?: string): Promise<string> {
+  return serializeCredential({ challenge, payload: { spt: await mintSpt(stripe, challenge, paymentMethod) } });
+}
