@@ -46,7 +46,7 @@ export interface TollgateResourcesProps {
  * customer item; UpdateItem: a strict route's reservation, on wallet items and wallet attributes alone.
  */
 export const AUTHORIZER_ACTIONS: TableAccess = {
-  customers: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', { actions: ['dynamodb:UpdateItem'], attributes: WALLET_ATTRIBUTES, leadingKeys: WALLET_LEADING_KEYS }],
+  customers: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: WALLET_ATTRIBUTES, leadingKeys: WALLET_LEADING_KEYS }],
 };
 export const USAGE_ACTIONS = { customers: ['dynamodb:GetItem'] } as const;
 /** With an issuer whose tokens map by subject: one Query on the subject index, nothing else of the index. */
