@@ -1,9 +1,9 @@
-import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetItemCommand, TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { attr, METERING_PROJECTION } from './item';
 import type { CustomerRecord } from './record';
 import { readCustomerWithWallet } from './store';
-import { walletBalanceItem, type BalanceExpectation, type PendingReservation } from './wallet';
+import { numberOf, walletBalanceItem, type BalanceExpectation, type PendingReservation } from './wallet';
 
 /**
  * The usage attributes of the customer item, as metering reads and writes them:
@@ -175,12 +175,8 @@ export async function grantCredits(client: DynamoDBClient, tables: { readonly cu
     throw new RangeError(`the reason must be 1 to ${MAX_GRANT_REASON_LENGTH} characters`);
   }
   if (!Number.isInteger(grant.units) || grant.units <= 0) throw new RangeError(`${grant.units} is not a whole number of units > 0`);
-  const documents = DynamoDBDocumentClient.from(client);
-  const { Item } = await documents.send(
-    new GetCommand({ TableName: tables.customers, Key: { customerId: grant.customerId }, ConsistentRead: true, ProjectionExpression: '#k, #c', ExpressionAttributeNames: { '#k': KEY, '#c': attr('credits') } }),
-  );
-  if (Item === undefined) throw unknownCustomer(grant.customerId);
-  const legacy = typeof Item.credits === 'number' ? Item.credits : undefined;
+  const { exists, legacy } = await readLegacyCredits(client, tables.customers, grant.customerId);
+  if (!exists) throw unknownCustomer(grant.customerId);
   const wallet = walletBalanceItem(tables.customers, grant.customerId, grant.units, legacy);
   try {
     await DynamoDBDocumentClient.from(client).send(
@@ -216,3 +212,12 @@ export async function grantCredits(client: DynamoDBClient, tables: { readonly cu
 
 const unknownCustomer = (customerId: string): UnknownCustomerForCreditsError =>
   new UnknownCustomerForCreditsError(`no customer ${customerId}: create an API key for it or send its Stripe events first`);
+
+/** The customer item's legacy `credits` (the wallet's starting balance), and whether the customer exists. */
+export async function readLegacyCredits(client: DynamoDBClient, table: string, customerId: string): Promise<{ readonly exists: boolean; readonly legacy?: number }> {
+  const { Item } = await client.send(
+    new GetItemCommand({ TableName: table, Key: { customerId: { S: customerId } }, ConsistentRead: true, ProjectionExpression: '#k, #c', ExpressionAttributeNames: { '#k': KEY, '#c': attr('credits') } }),
+  );
+  const legacy = numberOf(Item?.credits);
+  return { exists: Item !== undefined, ...(legacy === undefined ? {} : { legacy }) };
+}

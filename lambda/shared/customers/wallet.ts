@@ -65,7 +65,7 @@ export interface Wallet {
   readonly pending: ReadonlyMap<string, PendingReservation>;
 }
 
-const numberOf = (value: AttributeValue | undefined): number | undefined => {
+export const numberOf = (value: AttributeValue | undefined): number | undefined => {
   const n = value?.N === undefined ? NaN : Number(value.N);
   return Number.isFinite(n) ? n : undefined;
 };
@@ -319,10 +319,3 @@ export function walletBalanceItem(table: string, customerId: string, delta: numb
   };
 }
 
-/** The customer item's legacy `credits` (undefined: none, or no customer): the wallet's starting balance. */
-export async function readLegacyCredits(client: DynamoDBClient, table: string, customerId: string): Promise<number | undefined> {
-  const { Item } = await client.send(
-    new GetItemCommand({ TableName: table, Key: { customerId: { S: customerId } }, ConsistentRead: true, ProjectionExpression: '#c', ExpressionAttributeNames: { '#c': 'credits' } }),
-  );
-  return numberOf(Item?.credits);
-}
