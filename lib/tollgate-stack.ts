@@ -31,7 +31,7 @@ import { Metering } from './metering';
 import { bindSecret, TollgateFunction } from './tollgate-function';
 import { PORTAL_ENV } from '../lambda/portal/settings';
 import { PORTAL_CUSTOMER_WRITE_ATTRIBUTES, PORTAL_LEDGER_PREFIXES } from '../lambda/portal/writes';
-import { RESERVATION_ATTRIBUTES } from '../lambda/shared/customers/decision-reads';
+import { WALLET_ATTRIBUTES, WALLET_LEADING_KEYS } from '../lambda/shared/customers/wallet';
 
 /** What the resources are built from: configuration already validated (lib/tollgate.ts validates a Tollgate's props). */
 export interface TollgateResourcesProps {
@@ -43,8 +43,13 @@ export interface TollgateResourcesProps {
 }
 
 /** The DynamoDB actions each function performs, by table: nothing more is granted. */
-/** GetItem: a decision's one read; UpdateItem: a strict route's one conditional write (ADD credits -cost), on the attributes it names alone. */
-export const AUTHORIZER_ACTIONS: TableAccess = { customers: ['dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: RESERVATION_ATTRIBUTES }] };
+/**
+ * BatchGetItem: a decision's one read (the customer item and its wallet); GetItem: a strict decision's
+ * customer item; UpdateItem: a strict route's reservation, on wallet items and wallet attributes alone.
+ */
+export const AUTHORIZER_ACTIONS: TableAccess = {
+  customers: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: WALLET_ATTRIBUTES, leadingKeys: WALLET_LEADING_KEYS }],
+};
 export const USAGE_ACTIONS = { customers: ['dynamodb:GetItem'] } as const;
 /** With an issuer whose tokens map by subject: one Query on the subject index, nothing else of the index. */
 export const AUTHORIZER_SUBJECT_ACTIONS = ['dynamodb:Query'] as const;

@@ -1,9 +1,9 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { hashApiKey, parseApiKey, type ParsedApiKey } from '../shared/customers/api-key';
+import { parseApiKey, type ParsedApiKey } from '../shared/customers/api-key';
 import { authenticateKey, type KeyRefusal } from '../shared/customers/authenticate';
 import { StoreTimeoutError, type CustomerReader } from '../shared/customers/decision-reads';
 import { CorruptRecordError } from '../shared/customers/item';
-import { randomBase62 } from '../shared/random';
+import { newReservationId } from '../shared/customers/wallet';
 import { AUTHORIZER_GROUPS, groupOf, type AuthorizerGroup, type RouteRule } from '../shared/requirements';
 import { headerValue } from '../shared/headers';
 import { countOne, createObservability, type LineObservability } from '../shared/observability';
@@ -122,6 +122,7 @@ export function makeAuthorizerHandler(
 
   const routesByMethod = new Map(settings.routes.map((r) => [`${r.method} ${r.path}`, r]));
   const groups = Object.fromEntries(AUTHORIZER_GROUPS.map((g) => [g, settings.routes.filter((r) => groupOf(r) === g)])) as Record<AuthorizerGroup, RouteRule[]>;
+  const soldByUse = Object.fromEntries(AUTHORIZER_GROUPS.map((g) => [g, groups[g].some((r) => r.usage !== undefined)])) as Record<AuthorizerGroup, boolean>;
 
   /**
    * Unconfigured payment URLs default to the stack's own portal, on the domain and stage the caller used.
@@ -143,27 +144,31 @@ export function makeAuthorizerHandler(
   };
 
   /**
-   * A strict route: one conditional write reserves its cost (never a read first, so concurrent calls
-   * cannot both spend the last units). No caching for this group: the policy answers this call only.
+   * A strict route: the customer item (key and standing), then one conditional write on the wallet that
+   * reserves the cost (never a read of the balance first, so concurrent calls cannot both spend the last
+   * units). The reservation's id is chosen before the write: a retried write is the same reservation,
+   * and the access log names it so that metering settles it. No caching for this group: the policy
+   * answers this call only.
    */
   const reserve = async (event: APIGatewayRequestAuthorizerEvent, key: string, parsed: ParsedApiKey, route: RouteRule, at: Date): Promise<Decision | Refusal> => {
-    if (deps.customers.reserve === undefined) throw new ReservationRefusedError('this authorizer has no store for strict routes');
-    const cost = route.usage!.cost;
-    const result = await deps.customers.reserve({
-      customerId: parsed.customerId,
-      keyId: parsed.keyId,
-      keyHash: hashApiKey(key),
-      cost,
-      now: at,
-      ...(route.requires.kind === 'entitlement' ? { entitlement: route.requires.lookupKey } : {}),
-    });
+    if (deps.customers.reserve === undefined || deps.customers.readItem === undefined) throw new ReservationRefusedError('this authorizer has no store for strict routes');
+    const customer = await deps.customers.readItem(parsed.customerId, parsed.keyId);
+    const refused = authenticateKey(customer, key, parsed, at);
+    if (refused !== undefined) return new Refusal(refused, parsed);
     const routes = groups.strict;
+    const denyAll = (decision: Decision): Decision => ({ ...decision, verdicts: routes.map((r) => ({ route: r, allow: false })) });
+    const cost = route.usage!.cost;
+    // Everything but the balance first (a usage block, a missing entitlement): the write only draws.
+    const standing = decide({ ...customer!, credits: Math.max(cost, customer!.credits ?? 0) }, [route], at, settingsFor(event, parsed.customerId));
+    if (!standing.verdicts[0]!.allow) return denyAll(standing);
+    const reservation = newReservationId();
+    const result = await deps.customers.reserve({ customerId: parsed.customerId, reservation, cost, now: at, ...(customer!.credits === undefined ? {} : { legacy: customer!.credits }) });
     if (result.reserved) {
       const context: DecisionContext = {
         customerId: parsed.customerId,
         reserved: cost,
-        // Metering gives the units back when the call did not succeed; the id makes that refund once-only.
-        reservation: randomBase62(22),
+        // Metering settles the reservation by this id: kept on a 2xx, given back otherwise, once.
+        reservation,
         balance: result.balance,
         limit: 'null',
         used: 'null',
@@ -171,14 +176,13 @@ export function makeAuthorizerHandler(
       };
       return { customerId: parsed.customerId, standing: { good: true }, verdicts: routes.map((r) => ({ route: r, allow: true })), context };
     }
-    const refused = authenticateKey(result.customer, key, parsed, at);
-    if (refused !== undefined) return new Refusal(refused, parsed);
-    const decision = decide(result.customer!, [route], at, settingsFor(event, parsed.customerId));
+    const { credits: _legacy, ...rest } = customer!;
+    const decision = decide(result.balance === undefined ? rest : { ...rest, credits: result.balance }, [route], at, settingsFor(event, parsed.customerId));
     if (decision.verdicts[0]!.allow) {
-      throw new ReservationRefusedError(`the reservation for ${parsed.customerId} was refused although its item covers it: an attribute is stored in a form the write's condition cannot compare: fix the item in the customers table`);
+      throw new ReservationRefusedError(`the reservation for ${parsed.customerId} was refused although its wallet covers it: the balance is stored in a form the write's condition cannot compare: fix the wallet item (${parsed.customerId}#wallet) in the customers table`);
     }
     // Every route of the group denied alike: the policy is not cached, only this call reads it.
-    return { ...decision, verdicts: routes.map((r) => ({ route: r, allow: false })) };
+    return denyAll(decision);
   };
 
   const authenticate = async (event: APIGatewayRequestAuthorizerEvent, route: RouteRule, at: Date): Promise<{ parsed: ParsedApiKey; decision: Decision } | Refusal> => {
@@ -199,7 +203,8 @@ export function makeAuthorizerHandler(
       const decision = await reserve(event, key, parsed, route, at);
       return decision instanceof Refusal ? decision : { parsed, decision };
     }
-    const customer = await deps.customers.read(parsed.customerId, parsed.keyId);
+    // The wallet only where a balance decides: the standing routes read the customer item alone.
+    const customer = await deps.customers.read(parsed.customerId, parsed.keyId, { wallet: soldByUse[group] });
     const refused = authenticateKey(customer, key, parsed, at);
     if (refused !== undefined) return new Refusal(refused, parsed);
     // The policy covers this group's routes only: the other groups' authorizers cache their own.

@@ -1,5 +1,6 @@
 import { parseAccessLogLine } from '../shared/access-log';
 import { CUSTOMER_ID } from '../shared/customers/api-key';
+import { isWalletReservation } from '../shared/customers/wallet';
 import type { LogEvent } from './logs-event';
 import type { RouteLookup } from './rules';
 
@@ -28,6 +29,8 @@ export interface CustomerUsage {
   readonly prepaid: number;
   /** Reservations of strict calls that did not succeed, to give back (each once). */
   readonly refunds: ReadonlyMap<string, number>;
+  /** Wallet reservations of strict calls that succeeded: settled (their pending entries removed), nothing given back. */
+  readonly kept?: ReadonlySet<string>;
   /** Newest log timestamp of a counted call (ms): the time usage is reported to Stripe at. */
   readonly lastCallAt: number;
   /**
@@ -64,6 +67,7 @@ interface MutableUsage {
   unperiodic: Map<string, number>;
   prepaid: number;
   refunds: Map<string, number>;
+  kept?: Set<string>;
   lastCallAt: number;
   headroom?: number | 'unlimited';
   /** A counted line said nothing of its headroom. */
@@ -117,6 +121,7 @@ export function aggregateBatch(events: readonly LogEvent[], routeOf: RouteLookup
       const usage = usageOf(customerId);
       if (succeeded) {
         usage.prepaid += reserved;
+        if (isWalletReservation(line.reservation)) (usage.kept ??= new Set()).add(line.reservation);
         usage.lastCallAt = Math.max(usage.lastCallAt, event.timestamp);
         countedCalls += 1;
       } else {

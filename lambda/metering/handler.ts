@@ -1,4 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { MeteredUsage } from '../shared/customers/metered-usage';
+import { isWalletReservation, PENDING_BOUND_SECONDS } from '../shared/customers/wallet';
 import { countOne, createObservability, type Observability } from '../shared/observability';
 import { aggregateBatch, type CustomerUsage } from './aggregate';
 import { batchId as batchIdOf, decodeSubscriptionEvent, isSubscriptionEvent, UndecodableBatchError, type LogsBatch } from './logs-event';
@@ -114,8 +116,19 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
     let current = usage;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const state = await deps.store.read(usage.customerId);
+        let state = await deps.store.read(usage.customerId);
         if (state === undefined) return { outcome: 'unknown' };
+        if (owesWalletSettlement(current, state, now())) {
+          // Before the usage write, on the wallet alone (no transaction for a reservation to conflict with):
+          // each pending reservation settled once, by its entry; the balance it gives back is then read.
+          const walletRefunds = new Map([...current.refunds].filter(([id]) => isWalletReservation(id)));
+          const settled = await deps.store.settleWallet({ customerId: usage.customerId, kept: [...(current.kept ?? [])], refunds: walletRefunds, now: now() });
+          count('ReservationsRefunded', settled.refunded);
+          count('ReservationsExpired', settled.expired);
+          current = { ...current, refunds: new Map([...current.refunds].filter(([id]) => !isWalletReservation(id))), kept: new Set() };
+          state = await deps.store.read(usage.customerId);
+          if (state === undefined) return { outcome: 'unknown' };
+        }
         if (window !== undefined && state.meteredWindow !== undefined && state.meteredWindow >= window) {
           // Summed before (a window run again): its reports may still be owed.
           const owed = deps.reporter === undefined ? undefined : owing(await deps.store.entry(id));
@@ -143,6 +156,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
           refunds: [...current.refunds.keys()],
           reports,
           now: now(),
+          ...(state.legacyCredits === undefined ? {} : { legacyCredits: state.legacyCredits }),
         });
         if (outcome.outcome === 'conflict') throw new ConflictError();
         if (outcome.outcome === 'refunded-before') {
@@ -319,6 +333,13 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
 }
 
 const failureOf = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+
+/** Whether the customer's wallet has reservations to settle: named by this usage, or pending past the bound. */
+function owesWalletSettlement(usage: CustomerUsage, state: MeteredUsage, at: Date): boolean {
+  if ((usage.kept?.size ?? 0) > 0 || [...usage.refunds.keys()].some(isWalletReservation)) return true;
+  const horizon = Math.floor(at.getTime() / 1000) - PENDING_BOUND_SECONDS;
+  return [...(state.pending?.values() ?? [])].some((p) => p.at < horizon);
+}
 
 class ConflictError extends Error {
   override readonly name = 'ConflictError';

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { grantCredits } from '../../lambda/shared/customers/metered-usage';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import type { StreamMeterReporter } from '../../lambda/metering/meter-event-stream';
@@ -134,9 +136,7 @@ describe('metering properties (DynamoDB Local, fake Stripe API)', () => {
 
           balance = creditsAfter;
           if (p.topUp !== undefined) {
-            await DynamoDBDocumentClient.from(tables.client).send(
-              new UpdateCommand({ TableName: tables.names.customers, Key: { customerId }, UpdateExpression: 'ADD credits :n', ExpressionAttributeValues: { ':n': p.topUp } }),
-            );
+            await grantCredits(tables.client, { customers: tables.names.customers, events: tables.names.events }, { customerId, units: p.topUp, reason: 'top-up', grantId: randomUUID(), now: new Date() });
             balance = (balance ?? 0) + p.topUp;
           }
         }

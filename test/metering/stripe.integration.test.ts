@@ -260,6 +260,7 @@ function bind(store: DynamoMeteringStore): MeteringStore {
     apply: (w) => store.apply(w),
     entry: (id) => store.entry(id),
     settled: (id, r) => store.settled(id, r),
+    settleWallet: (s) => store.settleWallet(s),
     park: (b) => store.park(b),
   };
 }

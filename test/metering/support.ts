@@ -1,3 +1,4 @@
+import { walletKey } from '../../lambda/shared/customers/wallet';
 import Stripe from 'stripe';
 import { StreamMeterReporter, type StreamReporterOptions } from '../../lambda/metering/meter-event-stream';
 import { fakeMeterEventStream, type FakeMeterEventStream } from '../../lib/local/stripe-api/meter-event-stream';
@@ -114,7 +115,9 @@ export async function seedCustomer(tables: TestTables, customerId: string, seed:
 export async function usageOf(tables: TestTables, customerId: string): Promise<{ credits?: number; periodUsed?: number; usagePeriodEnd?: number }> {
   const { Item } = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }));
   const item = Item ?? {};
-  return { credits: item.credits as number | undefined, periodUsed: item.periodUsed as number | undefined, usagePeriodEnd: item.usagePeriodEnd as number | undefined };
+  // The balance as decisions see it: the wallet's once written, else the legacy attribute seeded here.
+  const wallet = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId: walletKey(customerId) }, ConsistentRead: true }));
+  return { credits: (wallet.Item?.balance ?? item.credits) as number | undefined, periodUsed: item.periodUsed as number | undefined, usagePeriodEnd: item.usagePeriodEnd as number | undefined };
 }
 
 

@@ -360,9 +360,10 @@ describe('permissions', () => {
   // Each function's whole policy, spelled out: a new grant, a wider resource or a lost condition fails here.
   it.each<[string, string[]]>([
     ['Authorizer', [
-      'dynamodb:GetItem on PaymentStateCustomers',
-      // A strict reservation: the balance it writes and the attributes its condition reads (key, block, deletion, entitlements), nothing else.
-      `dynamodb:UpdateItem on PaymentStateCustomers${ATTRIBUTES('StringLike', ['customerId', 'credits', 'key_*', 'usageBlock', 'deleted', 'entitlements'])}`,
+      // A cost route's one read: the customer item and its wallet (BatchGetItem); a strict route's customer item (GetItem).
+      'dynamodb:BatchGetItem dynamodb:GetItem on PaymentStateCustomers',
+      // A strict reservation: on wallet items only (never a customer item), their balance and pending entries only.
+      `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'balance', 'p_*'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`,
       // Signs the challenges of a 402's offers (cdk.json sells the sample pack to agents).
       'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on AgentPaymentsSecret',
       XRAY,
@@ -386,7 +387,8 @@ describe('permissions', () => {
     ]],
     ['Clock', [FLUSH, 'dynamodb:GetItem dynamodb:UpdateItem on PaymentStateEventLedger', XRAY]],
     ['MeteringFunction', [
-      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringEquals', ['customerId', 'credits', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow']),
+      // The usage counters of the customer item, and the wallet's balance and pending reservations (never the legacy credits attribute).
+      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringLike', ['customerId', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'balance', 'p_*']),
       'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
       'dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem on PaymentStateUsageWindows',
       'dynamodb:GetItem on PaymentStateCustomers',

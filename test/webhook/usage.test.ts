@@ -1,3 +1,4 @@
+import { walletKey } from '../../lambda/shared/customers/wallet';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
@@ -28,8 +29,12 @@ async function deliver(handler: ReturnType<typeof webhookFor>['handler'], type: 
   const response = await handler(signedDelivery(buildStripeEvent(type, o)));
   return { status: response.statusCode, ...(JSON.parse(response.body) as { outcome?: string }) };
 }
-const item = async (customerId: string): Promise<Record<string, any>> =>
-  (await documents.send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }))).Item ?? {};
+/** The customer item, with `credits` as every reader sees it: the wallet's balance once written (lambda/shared/customers/wallet.ts). */
+const item = async (customerId: string): Promise<Record<string, any>> => {
+  const stored = (await documents.send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }))).Item ?? {};
+  const wallet = (await documents.send(new GetCommand({ TableName: tables.names.customers, Key: { customerId: walletKey(customerId) }, ConsistentRead: true }))).Item;
+  return wallet?.balance === undefined ? stored : { ...stored, credits: wallet.balance };
+};
 const setUsage = (customerId: string, values: Record<string, unknown>) => setCustomerAttributes(documents, tables.names.customers, customerId, values);
 
 /** The real authorizer on the metered route. */

@@ -1,4 +1,5 @@
 import { KEY_ID } from './api-key';
+import { WALLET_ATTRIBUTES } from './wallet';
 import {
   isSubscriptionStatus,
   USAGE_BLOCKS,
@@ -188,7 +189,9 @@ export const CUSTOMER_ATTRIBUTES: { readonly [K in Declared]: Attribute<Customer
   usageUpdatedAt: { readBy: [], decode: optional(time) },
   // A decision on a cost route depends on whether credits remain, on the period the counter counts and
   // on whether it has counted anything (a renewal resets it): not on every unit metering adds.
-  credits: { readBy: ALL, meteringWrites: true, decode: optional(integer), access: (credits) => (credits === undefined ? null : credits > 0) },
+  // Legacy: the balance lives on the wallet item (wallet.ts); this attribute is its starting point until
+  // the wallet's first write, and decisions see the wallet's balance here (decision-reads.ts, store.ts).
+  credits: { readBy: ALL, decode: optional(integer), access: (credits) => (credits === undefined ? null : credits > 0) },
   periodUsed: { readBy: ALL, meteringWrites: true, decode: optional(units), access: (used) => (used ?? 0) > 0 },
   usagePeriodEnd: { readBy: ALL, meteringWrites: true, decode: optional(number), access: (end) => end ?? null },
   prevPeriodEnd: { readBy: ['metering'], meteringWrites: true, decode: optional(number) },
@@ -211,8 +214,12 @@ export const attr = <K extends CustomerAttribute>(name: K): K => name;
 /** A field's name inside an entry of a map attribute (`fieldOf<SubscriptionEntry>('watermark')`), checked the same way. */
 export const fieldOf = <T>(name: Extract<keyof T, string>): string => name;
 
-/** What metering may write: the key its conditions name and the usage attributes. */
-export const METERING_WRITE_ATTRIBUTES: readonly CustomerAttribute[] = [attr('customerId'), ...DECLARED.filter((name) => CUSTOMER_ATTRIBUTES[name].meteringWrites === true)];
+/** What metering may write: the key its conditions name, the usage attributes, and the wallet's (its balance and pending reservations). */
+export const METERING_WRITE_ATTRIBUTES: readonly string[] = [
+  attr('customerId'),
+  ...DECLARED.filter((name) => CUSTOMER_ATTRIBUTES[name].meteringWrites === true),
+  ...WALLET_ATTRIBUTES.filter((name) => name !== 'customerId'),
+];
 
 /** `key_<keyId>`; throws on a key id that is not 8 base62 characters. */
 export function keyAttributeName(keyId: string): string {

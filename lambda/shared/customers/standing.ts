@@ -145,12 +145,20 @@ const entitled = (route: RouteRule, customer: CustomerRecord): boolean =>
 /** What the balance must hold for a strict route to reserve its cost. */
 export const coversStrict = (route: RouteRule, credits: number | undefined): boolean => credits !== undefined && credits >= (route.usage?.cost ?? 0);
 
+/**
+ * A call is admitted only when what pays for it covers its whole cost (a `cost: 5` route is not served
+ * on 2 credits): an unlimited plan or billed overage, else the quota left plus the credits.
+ */
+const planCovers = (route: RouteRule, standing: Standing, usage: UsageView): boolean =>
+  standing.good && usage.planOpen && (usage.limit === undefined || usage.overage === 'bill' || (usage.remaining ?? 0) + Math.max(0, usage.credits ?? 0) >= (route.usage?.cost ?? 0));
+const creditsCover = (route: RouteRule, usage: UsageView): boolean => usage.creditsOpen && (usage.credits ?? 0) >= (route.usage?.cost ?? 0);
+
 function routeAllowed(route: RouteRule, customer: CustomerRecord, standing: Standing, usage: UsageView): boolean {
   if (route.requires.kind === 'public' || route.requires.kind === 'key') return true;
   if (customer.usageBlock !== undefined || !entitled(route, customer)) return false;
   if (route.usage === undefined) return standing.good;
   if (route.usage.strict === true) return coversStrict(route, customer.credits);
-  return (standing.good && usage.planOpen) || usage.creditsOpen;
+  return planCovers(route, standing, usage) || creditsCover(route, usage);
 }
 
 /** One context serves every denied route (of one group): the precedence of the module comment. */
@@ -163,9 +171,13 @@ function denialReason(customer: CustomerRecord, standing: Standing, usage: Usage
     return customer.usageBlock ?? 'upgrade_required';
   }
   const everHadCredits = customer.credits !== undefined;
-  if (customer.usageBlock !== undefined && (standing.good || usage.creditsOpen)) return customer.usageBlock;
-  if (!standing.good && !usage.creditsOpen) return everHadCredits ? 'credits_exhausted' : standing.reason;
-  if (!usage.planOpen && !usage.creditsOpen) return everHadCredits ? 'credits_exhausted' : 'quota_exceeded';
+  // Whether the plan and the credits cover every denied route's cost (a route denied for its entitlement alone).
+  const metered = denied.filter((r) => r.usage !== undefined);
+  const planOpen = metered.every((r) => planCovers(r, standing, usage));
+  const creditsOpen = metered.every((r) => creditsCover(r, usage));
+  if (customer.usageBlock !== undefined && (standing.good || creditsOpen)) return customer.usageBlock;
+  if (!standing.good && !creditsOpen) return everHadCredits ? 'credits_exhausted' : standing.reason;
+  if (!planOpen && !creditsOpen) return everHadCredits ? 'credits_exhausted' : 'quota_exceeded';
   return customer.usageBlock ?? 'upgrade_required';
 }
 

@@ -189,8 +189,8 @@ describe('the attribute table', () => {
     );
   });
 
-  it('lets metering write only the partition key and the usage attributes', () => {
-    expect([...METERING_WRITE_ATTRIBUTES].sort()).toEqual(['credits', 'customerId', 'meteredWindow', 'periodUsed', 'prevPeriodEnd', 'prevPeriodUsed', 'usagePeriodEnd']);
+  it('lets metering write only the partition key, the usage attributes and the wallet\'s (never the legacy credits attribute)', () => {
+    expect([...METERING_WRITE_ATTRIBUTES].sort()).toEqual(['balance', 'customerId', 'meteredWindow', 'p_*', 'periodUsed', 'prevPeriodEnd', 'prevPeriodUsed', 'usagePeriodEnd']);
   });
 });
 
