@@ -120,11 +120,12 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
         },
         { Update: customerUpdate },
         ...(options.outbox === undefined ? [] : [{ Update: options.outbox }]),
-        // Once per Checkout Session, whichever of its events says it is paid (the ledger is per event).
+        ...(wallet === undefined ? [] : [wallet]),
+        // Once per Checkout Session, whichever of its events says it is paid (the ledger is per event). Last: the
+        // cancellation's last reason is its own.
         ...(session === undefined
           ? []
           : [{ Put: { TableName: this.tables.eventsTable, Item: { ...ledgerItem(event, customerId, 'credited', options.now), eventId: creditedSessionId(session) }, ConditionExpression: 'attribute_not_exists(eventId)' } }]),
-        ...(wallet === undefined ? [] : [wallet]),
       ],
     });
 

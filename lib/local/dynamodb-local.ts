@@ -193,8 +193,12 @@ export function tableNames(prefix: string): TableNames {
   return Object.fromEntries(entries) as TableNames;
 }
 
-/** Creates the tables from the shared definitions; existing tables are kept as they are. */
-export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
+/**
+ * Creates the tables from the shared definitions; existing tables are kept as they are. `timeToLive: false`
+ * leaves expiry off, for tests whose clocks are set in the past: DynamoDB Local's sweeper deletes an item
+ * whose expiry is before the real time, a ledger entry included, mid-test.
+ */
+export async function createTables(client: DynamoDBClient, names: TableNames, options: { readonly timeToLive?: boolean } = {}): Promise<void> {
   for (const key of Object.keys(TABLES) as TableKey[]) {
     const definition = TABLES[key];
     try {
@@ -211,7 +215,7 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
         ],
       };
       await client.send(new CreateTableCommand(key === 'customers' ? withSubjectIndex(input) : input));
-      if ('timeToLiveAttribute' in definition) {
+      if ('timeToLiveAttribute' in definition && options.timeToLive !== false) {
         await client.send(
           new UpdateTimeToLiveCommand({
             TableName: names[key],

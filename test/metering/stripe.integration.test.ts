@@ -97,8 +97,8 @@ describe('metering reports billed units through the v2 meter event stream (fake 
     for (const c of customers) await seedCustomer(tables, c, {});
     clock = at + 10_000;
     const { handler } = handlerWith({ windows: windowStore(tables), window: DEFAULT_WINDOW });
-    // Far from any limit (unlimited): buffered, reported once the window is summed.
-    const line = (c: string) => accessLine({ customerId: c, path: '/v1/translate', headroom: 'unlimited' });
+    // Far from any limit, paid by use (a billed plan's headroom is unlimited): buffered, reported once the window is summed.
+    const line = (c: string) => accessLine({ customerId: c, path: '/v1/translate', headroom: 'unlimited', basis: 'credits' });
     await handler(delivery(logEvents(customers.map(line), at), 'stream-w1'));
     await handler(delivery(logEvents(customers.map(line), at + 1000), 'stream-w2'));
     expect(total('cus_win1', 'translate_chars')).toBeUndefined();
