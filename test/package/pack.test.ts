@@ -49,6 +49,9 @@ const stack = new Stack(app, 'UserApi');
 new Tollgate(stack, 'Paywall', {
   openApiDocument: 'openapi.json',
   plans: { pro: { name: 'Pro' }, sample_metered: { name: 'Metered', quota: 100, overage: 'block' } },
+  creditPacks: [{ id: 'credits_100', name: '100 credits', credits: 100, price: 'credits_100', amount: 1000, currency: 'usd' }],
+  // Sold to agents too, as this repository's cdk.json does: the same functions (the purchase function included).
+  agentPayments: { mpp: { networkId: 'profile_test_tollgate' } },
   stageName: 'live',
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -141,7 +144,7 @@ describe('the npm package', () => {
     expect(count(template.Resources)).toEqual(count(ours));
     const cost = await runCli(['cost', '--template', path.join(app, 'cdk.out', 'UserApi.template.json')]);
     expect(cost).toMatchObject({ code: 0, stderr: '' });
-    expect(cost.stdout).toMatch(/^idle: \$5\.07 a month$/m);
+    expect(cost.stdout).toMatch(/^idle: \$5\.47 a month$/m);
   });
 
   it("runs tollgate start on the app's construct: a 402 and a 200 through the local gateway, and the package's CLI against it", async () => {
