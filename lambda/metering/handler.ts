@@ -245,7 +245,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
     let window = ((await windows.watermark()) ?? newest - FIRST_RUN_WINDOWS * seconds) + seconds;
     const totals = { customers: 0, applied: 0, duplicates: 0, unknownCustomers: 0, windows: 0 };
     for (; window <= newest && totals.windows < MAX_WINDOWS_PER_RUN; window += seconds) {
-      await windows.close(window);
+      await windows.close(window, now());
       const byCustomer = new Map<string, CustomerUsage>();
       for (const chunk of await windows.read(window, shards)) {
         const { usage, dropped } = decodeUsage(chunk);
