@@ -10,7 +10,7 @@ import { portalCatalog } from '../../lib/config/portal-catalog';
 import { buildLocalDocument, purchaseSettingsFor } from '../../lib/local/stack';
 import { startLocalStripe, type LocalStripe } from '../../lib/local/stripe-run';
 import { freshTables, type TestTables } from '../support/dynamodb';
-import { pay } from './support';
+import { pay, submitRounds } from './support';
 
 const ROOT = path.join(__dirname, '..', '..');
 const config = loadProjectConfig(ROOT);
@@ -76,22 +76,9 @@ describe('purchases are exactly once', () => {
       fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.array(fc.array(fc.nat(2), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 4 }), async (count, rounds) => {
         const credentials = await Promise.all(Array.from({ length: count }, freshCredential));
         const before = intents().length;
-        const paidBy = new Map<number, number>();
-        const customers = new Set<string>();
         // Each round submits its credentials at once; rounds follow one another (replays).
-        for (const round of rounds) {
-          const picks = round.map((i) => i % count);
-          const answers = await Promise.all(picks.map((i) => handler(event(credentials[i]!))));
-          answers.forEach((answer, n) => {
-            expect([200, 402]).toContain(answer.statusCode);
-            if (answer.statusCode === 200) {
-              paidBy.set(picks[n]!, (paidBy.get(picks[n]!) ?? 0) + 1);
-              customers.add(JSON.parse(answer.body).customerId);
-            }
-          });
-        }
+        const { paidBy, customers, submitted } = await submitRounds(credentials, rounds, (credential) => handler(event(credential)));
         // Every credential submitted was paid exactly once; the others were never charged.
-        const submitted = new Set(rounds.flat().map((i) => i % count));
         expect([...paidBy.values()].every((n) => n === 1)).toBe(true);
         expect(paidBy.size).toBe(submitted.size);
         const charged = intents().slice(before);

@@ -32,3 +32,28 @@ export async function mintSpt(stripe: Stripe, challenge: Challenge, paymentMetho
 export async function pay(stripe: Stripe, challenge: Challenge, paymentMethod?: string): Promise<string> {
   return serializeCredential({ challenge, payload: { spt: await mintSpt(stripe, challenge, paymentMethod) } });
 }
+
+/**
+ * Submits `rounds` of payments: each round's picks at once, rounds one after another (replays). Every answer
+ * is a 200 or a 402; returns how many 200s each payment got, the customers they named, and which were submitted.
+ */
+export async function submitRounds<T>(
+  payments: readonly T[],
+  rounds: ReadonlyArray<readonly number[]>,
+  send: (payment: T) => Promise<{ readonly statusCode: number; readonly body: string }>,
+): Promise<{ paidBy: Map<number, number>; customers: Set<string>; submitted: Set<number> }> {
+  const paidBy = new Map<number, number>();
+  const customers = new Set<string>();
+  for (const round of rounds) {
+    const picks = round.map((i) => i % payments.length);
+    const answers = await Promise.all(picks.map((i) => send(payments[i]!)));
+    answers.forEach((answer, n) => {
+      expect([200, 402]).toContain(answer.statusCode);
+      if (answer.statusCode === 200) {
+        paidBy.set(picks[n]!, (paidBy.get(picks[n]!) ?? 0) + 1);
+        customers.add(JSON.parse(answer.body).customerId);
+      }
+    });
+  }
+  return { paidBy, customers, submitted: new Set(rounds.flat().map((i) => i % payments.length)) };
+}

@@ -13,6 +13,7 @@ import { buildLocalDocument, purchaseSettingsFor } from '../../lib/local/stack';
 import { startLocalStripe, type LocalStripe } from '../../lib/local/stripe-run';
 import { startFakeFacilitator, type FakeFacilitator } from '../../lib/local/x402-facilitator';
 import { freshTables, type TestTables } from '../support/dynamodb';
+import { submitRounds } from './support';
 
 const ROOT = path.join(__dirname, '..', '..');
 const config = loadProjectConfig(ROOT);
@@ -122,20 +123,7 @@ describe('x402 purchases are exactly once', () => {
       fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.array(fc.array(fc.nat(2), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 4 }), async (count, rounds) => {
         const payments = await Promise.all(Array.from({ length: count }, async () => encodeHeader(await signed())));
         const before = settledSum();
-        const paidBy = new Map<number, number>();
-        const customers = new Set<string>();
-        for (const round of rounds) {
-          const picks = round.map((i) => i % count);
-          const answers = await Promise.all(picks.map((i) => handler(event(payments[i]!))));
-          answers.forEach((answer, n) => {
-            expect([200, 402]).toContain(answer.statusCode);
-            if (answer.statusCode === 200) {
-              paidBy.set(picks[n]!, (paidBy.get(picks[n]!) ?? 0) + 1);
-              customers.add(JSON.parse(answer.body).customerId);
-            }
-          });
-        }
-        const submitted = new Set(rounds.flat().map((i) => i % count));
+        const { paidBy, customers, submitted } = await submitRounds(payments, rounds, (payment) => handler(event(payment)));
         expect([...paidBy.values()].every((n) => n === 1)).toBe(true);
         expect(paidBy.size).toBe(submitted.size);
         expect(settledSum() - before).toBe(BigInt(submitted.size) * BigInt(required().amount));
