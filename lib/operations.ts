@@ -55,7 +55,7 @@ interface Signals {
   readonly signatureRejected: cloudwatch.Metric;
   readonly parked: cloudwatch.Metric;
   readonly flushFailures: cloudwatch.MathExpression;
-  readonly stripeRejections: cloudwatch.Metric;
+  readonly stripeRejections: cloudwatch.MathExpression;
   readonly parkedBatches: cloudwatch.MathExpression;
 }
 
@@ -143,7 +143,16 @@ export class Operations extends Construct {
     });
 
     // The metering functions' metrics (lambda/shared/metrics.ts METERING_METRICS).
-    const stripeRejections = powertools(METERING_METRICS.reportsRejected, SERVICES.metering);
+    // Refused at once (metering's stream requests) or reported later by Stripe (the webhook's meter error reports).
+    const stripeRejections = new cloudwatch.MathExpression({
+      expression: 'FILL(metering, 0) + FILL(webhook, 0)',
+      usingMetrics: {
+        metering: powertools(METERING_METRICS.reportsRejected, SERVICES.metering),
+        webhook: powertools(METERING_METRICS.reportsRejected, SERVICES.webhook),
+      },
+      label: 'meter events stripe refused',
+      period,
+    });
     const parkedBatches = new cloudwatch.MathExpression({
       expression: 'FILL(handler, 0) + FILL(deadLetter, 0) + FILL(unreadable, 0)',
       usingMetrics: {
@@ -217,7 +226,7 @@ export class Operations extends Construct {
         signals.stripeRejections,
         config.stripeReportingFailureThreshold,
         `Stripe refused ${config.stripeReportingFailureThreshold}+ meter events in ${minutes}: that usage is not billed yet (it stays on its ledger entry). ` +
-          'Check first: the metering log\'s "stripe rejected a meter report" lines (event name and Stripe\'s error: a meter or customer that does not exist in this Stripe account, a timestamp outside 35 days, a wrong API key mode), then Stripe\'s v1.billing.meter.error_report_triggered events.',
+          'Check first: the metering log\'s "stripe rejected a meter report" lines (event name and Stripe\'s error: a meter or customer that does not exist in this Stripe account, a timestamp outside 35 days, a wrong API key mode), then the webhook log\'s "stripe could not apply meter events tollgate reported" lines, each naming a v1.billing.meter.error_report_triggered event whose samples Stripe\'s Workbench shows.',
       ),
       parkedMeteringBatches: alarm(
         'MeteringParkedAlarm',

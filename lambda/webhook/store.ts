@@ -40,6 +40,8 @@ export interface PaymentStateStore {
   apply(event: LedgerEvent, update: CustomerUpdate, options: ApplyOptions): Promise<ApplyResult>;
   /** Keeps an event that failed for a permanent reason, for replay (parking.ts). */
   park(event: ParkedEvent, now: Date): Promise<ParkResult>;
+  /** Records a notice that changes no customer (a thin event) in the ledger, once per event id. */
+  recordNotice(event: LedgerEvent & { readonly subject?: string }, now: Date): Promise<'recorded' | 'duplicate'>;
 }
 
 export interface ApplyOptions {
@@ -97,6 +99,22 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
 
   read(customerId: string): Promise<CustomerRecord | undefined> {
     return readCustomer(this.client, this.tables.customersTable, customerId, PAYMENT_STATE_PROJECTION);
+  }
+
+  async recordNotice(event: LedgerEvent & { readonly subject?: string }, now: Date): Promise<'recorded' | 'duplicate'> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tables.eventsTable,
+          Item: { ...ledgerItem(event, '', 'noticed', now), customerId: undefined, subject: event.subject },
+          ConditionExpression: 'attribute_not_exists(eventId)',
+        }),
+      );
+      return 'recorded';
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return 'duplicate';
+      throw err;
+    }
   }
 
   async apply(event: LedgerEvent, update: CustomerUpdate, options: ApplyOptions): Promise<ApplyResult> {

@@ -113,15 +113,16 @@ describe('operations (default configuration)', () => {
   });
 
   it('alarms on meter events Stripe refused and on parked or dead-lettered metering batches', () => {
-    expect(alarm('StripeReportingFailuresAlarm')).toMatchObject({
-      Namespace: 'Tollgate',
-      MetricName: 'MeterReportsRejected',
-      Dimensions: [{ Name: 'service', Value: 'tollgate-metering' }],
-      Statistic: 'Sum',
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-    });
-    expect(alarm('StripeReportingFailuresAlarm').AlarmDescription).toContain('stripe rejected a meter report');
+    // Refused at once by metering's stream requests, or reported later by Stripe to the webhook.
+    const rejections = alarm('StripeReportingFailuresAlarm');
+    expect(rejections).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect((rejections.Metrics as any[])[0].Expression).toBe('FILL(metering, 0) + FILL(webhook, 0)');
+    expect((rejections.Metrics as any[]).slice(1).map((m) => [m.Id, m.MetricStat.Metric.Namespace, m.MetricStat.Metric.MetricName, m.MetricStat.Metric.Dimensions, m.MetricStat.Stat])).toEqual([
+      ['metering', 'Tollgate', 'MeterReportsRejected', [{ Name: 'service', Value: 'tollgate-metering' }], 'Sum'],
+      ['webhook', 'Tollgate', 'MeterReportsRejected', [{ Name: 'service', Value: 'tollgate-webhook' }], 'Sum'],
+    ]);
+    expect(rejections.AlarmDescription).toContain('stripe rejected a meter report');
+    expect(rejections.AlarmDescription).toContain('stripe could not apply meter events tollgate reported');
     const parked = alarm('MeteringParkedAlarm');
     expect(parked.Threshold).toBe(1);
     expect((parked.Metrics as any[]).slice(1).map((m) => [m.MetricStat.Metric.MetricName, m.MetricStat.Metric.Dimensions])).toEqual([
@@ -136,7 +137,7 @@ describe('operations (default configuration)', () => {
       ['MeteringLagMs', 'Maximum'],
     ]);
     expect(widget('Metering: Stripe rejections, parked and undecodable batches').properties.metrics.map((m: any[]) => m[1] ?? m[0].expression)).toEqual(
-      expect.arrayContaining(['MeterReportsRejected', 'MeteringBatchesUndecodable']),
+      expect.arrayContaining(['FILL(metering, 0) + FILL(webhook, 0)', 'MeterReportsRejected', 'MeteringBatchesUndecodable']),
     );
   });
 
