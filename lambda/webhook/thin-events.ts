@@ -12,6 +12,9 @@
 
 export const METER_ERROR_REPORT = 'v1.billing.meter.error_report_triggered';
 
+/** The thin events the webhook acts on: what `tollgate stripe setup`'s event destination subscribes to. */
+export const HANDLED_THIN_EVENT_TYPES = [METER_ERROR_REPORT] as const;
+
 export interface ThinEventNotification {
   readonly id: string;
   readonly type: string;
