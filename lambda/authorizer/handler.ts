@@ -11,6 +11,8 @@ import { effectiveCheckoutUrl, effectivePortalUrl } from '../shared/portal-paths
 import type { AuthorizerSettings } from '../shared/settings';
 import { decide, type Decision, type DecisionContext, type DecisionSettings } from '../shared/customers/standing';
 import { buildPolicy, PolicyConflictError } from './policy';
+import { applicableBudgets } from '../shared/budgets';
+import { windowsToStart } from '../shared/customers/budgets-reservation';
 import { credentialKind, MAX_AUTHORIZATION_LENGTH } from './credentials';
 import { TokenRefused, type TokenRefusal } from './jwt';
 import { JwksUnavailableError } from './jwks';
@@ -143,7 +145,7 @@ export function makeAuthorizerHandler(
    * A strict route: one conditional write reserves its cost (never a read first, so concurrent calls
    * cannot both spend the last units). No caching for this group: the policy answers this call only.
    */
-  const reserve = async (event: APIGatewayRequestAuthorizerEvent, key: string, parsed: ParsedApiKey, route: RouteRule, at: Date): Promise<Decision | Refusal> => {
+  const reserve = async (event: APIGatewayRequestAuthorizerEvent, key: string, parsed: ParsedApiKey, route: RouteRule, at: Date, windowsStarted = false): Promise<Decision | Refusal> => {
     if (deps.customers.reserve === undefined) throw new ReservationRefusedError('this authorizer has no store for strict routes');
     const cost = route.usage!.cost;
     const result = await deps.customers.reserve({
@@ -170,8 +172,14 @@ export function makeAuthorizerHandler(
     }
     const refused = authenticateKey(result.customer, key, parsed, at);
     if (refused !== undefined) return new Refusal(refused, parsed);
-    const decision = decide(result.customer!, [route], at, settingsFor(event, parsed.customerId));
+    const decision = decide(result.customer!, [route], at, settingsFor(event, parsed.customerId), parsed.keyId);
     if (decision.verdicts[0]!.allow) {
+      // A budget window that ended fails the condition: start the new one (once a window), then reserve again.
+      const starts = windowsToStart(result.customer!, applicableBudgets(result.customer!, parsed.keyId, at, decision.usage?.periodEnd));
+      if (!windowsStarted && starts.length > 0 && deps.customers.startBudgetWindows !== undefined) {
+        await deps.customers.startBudgetWindows(parsed.customerId, starts);
+        return reserve(event, key, parsed, route, at, true);
+      }
       throw new ReservationRefusedError(`the reservation for ${parsed.customerId} was refused although its item covers it: an attribute is stored in a form the write's condition cannot compare: fix the item in the customers table`);
     }
     // Every route of the group denied alike: the policy is not cached, only this call reads it.
@@ -200,7 +208,7 @@ export function makeAuthorizerHandler(
     const refused = authenticateKey(customer, key, parsed, at);
     if (refused !== undefined) return new Refusal(refused, parsed);
     // The policy covers this group's routes only: the other groups' authorizers cache their own.
-    return { parsed, decision: decide(customer!, groups[group], at, settingsFor(event, parsed.customerId)) };
+    return { parsed, decision: decide(customer!, groups[group], at, settingsFor(event, parsed.customerId), parsed.keyId) };
   };
 
   return async (event) => {

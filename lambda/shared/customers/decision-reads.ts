@@ -3,6 +3,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { attr, CorruptRecordError, decisionProjection, decodeCustomerItem, fieldOf, KEY_ATTRIBUTE_PREFIX, keyAttributeName } from './item';
 import type { ApiKeyRecord, CustomerRecord } from './record';
 import { SUBJECT_ATTRIBUTE, SUBJECT_INDEX, tokenDecisionProjection } from './subjects';
+import { startBudgetWindows, type BudgetWindowStart } from './budgets-reservation';
+import { BUDGET_RESERVATION_CONDITION, BUDGET_RESERVATION_UPDATE, budgetReservationNames, budgetReservationValues, BUDGET_RESERVATION_ATTRIBUTES } from './budgets-reservation';
 
 /**
  * The authorizer's commands on the customers table, behind its two ports: a key decision's one GetItem
@@ -34,6 +36,8 @@ export interface CustomerReader {
   read(customerId: string, keyId: string): Promise<CustomerRecord | undefined>;
   /** One conditional UpdateItem. Throws when the store fails. */
   reserve?(request: ReservationRequest): Promise<ReservationResult>;
+  /** Starts budget windows that ended (a strict reservation's condition failed on one). */
+  startBudgetWindows?(customerId: string, starts: readonly BudgetWindowStart[]): Promise<void>;
 }
 
 /** A token decision's one read: the customer's payment state, by id (a claim) or by linked subject (the index). */
@@ -47,7 +51,7 @@ export interface TokenCustomerReader {
 const CREDITS = attr('credits');
 const KEY_HASH = fieldOf<ApiKeyRecord>('hash');
 const unset = (path: string): string => `(attribute_not_exists(${path}) OR attribute_type(${path}, :null))`;
-const RESERVATION_UPDATE = `ADD ${CREDITS} :minus`;
+const RESERVATION_UPDATE = `ADD ${CREDITS} :minus, ${BUDGET_RESERVATION_UPDATE}`;
 /**
  * The presented key authenticates (its hash, not revoked, not expired: ISO-8601 UTC times compare as
  * strings), the customer is not deleted or usage-blocked, and the balance covers the cost. Built once.
@@ -59,6 +63,7 @@ const RESERVATION_CONDITION = [
   `(${unset(`#key.${fieldOf<ApiKeyRecord>('expiresAt')}`)} OR #key.${fieldOf<ApiKeyRecord>('expiresAt')} > :now)`,
   unset(attr('usageBlock')),
   `(attribute_not_exists(${attr('deleted')}) OR ${attr('deleted')} <> :true)`,
+  BUDGET_RESERVATION_CONDITION,
 ].join(' AND ');
 const ENTITLED_RESERVATION_CONDITION = `${RESERVATION_CONDITION} AND contains(${attr('entitlements')}, :entitlement)`;
 
@@ -75,6 +80,7 @@ export const RESERVATION_ATTRIBUTES = [
   attr('usageBlock'),
   attr('deleted'),
   attr('entitlements'),
+  ...BUDGET_RESERVATION_ATTRIBUTES,
 ] as const;
 
 /**
@@ -88,7 +94,7 @@ export function reservationUpdate(tableName: string, request: ReservationRequest
     Key: { customerId: { S: request.customerId } },
     UpdateExpression: RESERVATION_UPDATE,
     ConditionExpression: request.entitlement === undefined ? RESERVATION_CONDITION : ENTITLED_RESERVATION_CONDITION,
-    ExpressionAttributeNames: { '#key': keyAttributeName(request.keyId), '#hash': KEY_HASH },
+    ExpressionAttributeNames: Object.assign({ '#key': keyAttributeName(request.keyId), '#hash': KEY_HASH }, budgetReservationNames(request.keyId)),
     ExpressionAttributeValues: {
       ':minus': { N: String(-request.cost) },
       ':cost': { N: String(request.cost) },
@@ -96,6 +102,7 @@ export function reservationUpdate(tableName: string, request: ReservationRequest
       ':now': { S: request.now.toISOString() },
       ':null': { S: 'NULL' },
       ':true': { BOOL: true },
+      ...budgetReservationValues(request.now),
       ...(request.entitlement === undefined ? {} : { ':entitlement': { S: request.entitlement } }),
     },
     ReturnValues: 'UPDATED_NEW',
@@ -164,6 +171,10 @@ export class DecisionReader implements CustomerReader {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
       return err.Item === undefined ? { reserved: false } : { reserved: false, customer: decodeStoredItem(err.Item) };
     }
+  }
+
+  async startBudgetWindows(customerId: string, starts: readonly BudgetWindowStart[]): Promise<void> {
+    await withinDeadline(this.deadlineMs, startBudgetWindows(this.client, this.tableName, customerId, starts));
   }
 
   async read(customerId: string, keyId: string): Promise<CustomerRecord | undefined> {

@@ -8,6 +8,7 @@ import {
   type SubscriptionEntry,
   type UsageBlock,
 } from './record';
+import { BUDGET_LEFT_KEY_PREFIX, isBudgetWindow, type BudgetEntry } from '../budgets';
 
 /**
  * The customers-table item: one attribute per CustomerRecord field, under the field's own name, except
@@ -139,8 +140,17 @@ const apiKey: Decoder<ApiKeyRecord> = (v, at, id) => {
   } satisfies Complete<ApiKeyRecord>;
 };
 
+const budgetEntry: Decoder<BudgetEntry> = (v, at, id) => {
+  const m = asMap(v, at, id);
+  return {
+    limit: units(m.limit, `${at}.limit`, id),
+    window: isBudgetWindow(m.window) ? m.window : fail(id, `${at}.window`, '"day" or "period"'),
+    resetsAt: number(m.resetsAt, `${at}.resetsAt`, id),
+  } satisfies Complete<BudgetEntry>;
+};
+
 export type Reader = 'authorizer' | 'webhook' | 'metering';
-type Declared = Exclude<keyof CustomerRecord, 'customerId' | 'apiKeys'>;
+type Declared = Exclude<keyof CustomerRecord, 'customerId' | 'apiKeys' | 'budgetLeftByKey'>;
 /** A stored attribute with a fixed name: the partition key or a declared one (the keys are `key_<keyId>`). */
 export type CustomerAttribute = 'customerId' | Declared;
 
@@ -198,6 +208,9 @@ export const CUSTOMER_ATTRIBUTES: { readonly [K in Declared]: Attribute<Customer
   customerWatermark: { readBy: ['webhook'], decode: optional(text) },
   updatedAt: { readBy: [], decode: optional(time) },
   keysVersion: { readBy: [], decode: optional(number) },
+  // Set by the customer (budgets-store.ts); metering starts a new window's count (resetsAt) and its left counters.
+  budgets: { readBy: ALL, meteringWrites: true, decode: optional(mapOf(budgetEntry)) },
+  budgetLeft: { readBy: ['authorizer'], meteringWrites: true, decode: optional(integer) },
 };
 
 const DECLARED = Object.keys(CUSTOMER_ATTRIBUTES) as Declared[];
@@ -212,7 +225,12 @@ export const attr = <K extends CustomerAttribute>(name: K): K => name;
 export const fieldOf = <T>(name: Extract<keyof T, string>): string => name;
 
 /** What metering may write: the key its conditions name and the usage attributes. */
-export const METERING_WRITE_ATTRIBUTES: readonly CustomerAttribute[] = [attr('customerId'), ...DECLARED.filter((name) => CUSTOMER_ATTRIBUTES[name].meteringWrites === true)];
+export const METERING_WRITE_ATTRIBUTES: readonly string[] = [
+  attr('customerId'),
+  ...DECLARED.filter((name) => CUSTOMER_ATTRIBUTES[name].meteringWrites === true),
+  // The keys' budget counters (budgets.ts): metering counts a key's calls against its budget.
+  `${BUDGET_LEFT_KEY_PREFIX}*`,
+];
 
 /** `key_<keyId>`; throws on a key id that is not 8 base62 characters. */
 export function keyAttributeName(keyId: string): string {
@@ -240,15 +258,19 @@ export function projectionFor(reader: Reader): Projection {
 const AUTHORIZER_READS = attributesReadBy('authorizer');
 const AUTHORIZER_PROJECTION = projectionFor('authorizer');
 const KEY_PLACEHOLDER = `#a${AUTHORIZER_READS.length}`;
+const KEY_BUDGET_PLACEHOLDER = `#a${AUTHORIZER_READS.length + 1}`;
 
 /**
  * The authorizer's one read: payment state and the presented key only. The payment state's part is
  * built once: this runs on every decision.
  */
 export const decisionProjection = (keyId: string): Projection => ({
-  ProjectionExpression: `${AUTHORIZER_PROJECTION.ProjectionExpression},${KEY_PLACEHOLDER}`,
+  ProjectionExpression: `${AUTHORIZER_PROJECTION.ProjectionExpression},${KEY_PLACEHOLDER},${KEY_BUDGET_PLACEHOLDER}`,
   // Object.assign, not a spread: V8 copies the names several times faster with it, on every decision.
-  ExpressionAttributeNames: Object.assign({}, AUTHORIZER_PROJECTION.ExpressionAttributeNames, { [KEY_PLACEHOLDER]: keyAttributeName(keyId) }),
+  ExpressionAttributeNames: Object.assign({}, AUTHORIZER_PROJECTION.ExpressionAttributeNames, {
+    [KEY_PLACEHOLDER]: keyAttributeName(keyId),
+    [KEY_BUDGET_PLACEHOLDER]: BUDGET_LEFT_KEY_PREFIX + keyId,
+  }),
 });
 
 /** The webhook's state read: payment state and ordering, never a key hash. */
@@ -272,7 +294,14 @@ export function decodeCustomerItem(item: Record<string, unknown>): CustomerRecor
     return attribute.decode(item[name], name, customerId);
   };
   const apiKeys: Record<string, ApiKeyRecord> = {};
+  let budgetLeftByKey: Record<string, number> | undefined;
   for (const [name, value] of Object.entries(item)) {
+    if (name.startsWith(BUDGET_LEFT_KEY_PREFIX)) {
+      const keyId = name.slice(BUDGET_LEFT_KEY_PREFIX.length);
+      if (!KEY_ID.test(keyId)) fail(customerId, name, `named ${BUDGET_LEFT_KEY_PREFIX}<8 letters or digits>`);
+      (budgetLeftByKey ??= {})[keyId] = integer(value, name, customerId);
+      continue;
+    }
     if (!name.startsWith(KEY_ATTRIBUTE_PREFIX)) continue;
     const keyId = name.slice(KEY_ATTRIBUTE_PREFIX.length);
     if (!KEY_ID.test(keyId)) fail(customerId, name, 'named key_<8 letters or digits>');
@@ -297,6 +326,9 @@ export function decodeCustomerItem(item: Record<string, unknown>): CustomerRecor
     customerWatermark: field('customerWatermark'),
     updatedAt: field('updatedAt'),
     keysVersion: field('keysVersion'),
+    budgets: field('budgets'),
+    budgetLeft: field('budgetLeft'),
+    budgetLeftByKey,
     apiKeys,
   } satisfies Complete<CustomerRecord>;
   for (const [id, entry] of Object.entries(record.subscriptions)) {

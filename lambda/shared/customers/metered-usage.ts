@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynam
 import { attr, METERING_PROJECTION } from './item';
 import type { CustomerRecord } from './record';
 import { readCustomer } from './store';
+import { addBudgetSpend, type BudgetSpend } from './budgets-spend';
 
 /**
  * The usage attributes of the customer item, as metering reads and writes them:
@@ -21,7 +22,7 @@ import { readCustomer } from './store';
 /** What metering reads of a customer (item.ts: the attributes read by 'metering'). */
 export type MeteredUsage = Pick<
   CustomerRecord,
-  'customerId' | 'subscriptions' | 'pastDue' | 'credits' | 'periodUsed' | 'usagePeriodEnd' | 'prevPeriodEnd' | 'prevPeriodUsed' | 'meteredWindow'
+  'customerId' | 'subscriptions' | 'pastDue' | 'credits' | 'periodUsed' | 'usagePeriodEnd' | 'prevPeriodEnd' | 'prevPeriodUsed' | 'meteredWindow' | 'budgets'
 >;
 
 /** Strongly consistent: the write that follows is conditional on what this read saw. */
@@ -58,6 +59,8 @@ export interface UsageWrite {
   };
   /** A usage window's sum (epoch s): written once, over an older window only (the customer's own ledger). */
   readonly window?: number;
+  /** What the calls spend of the customer's and the keys' budgets (budgets-spend.ts). */
+  readonly budgets?: readonly BudgetSpend[];
 }
 
 export interface UsageUpdate {
@@ -81,6 +84,7 @@ export function usageUpdate(table: string, customerId: string, write: UsageWrite
   const add: string[] = [];
   const conditions = [`attribute_exists(${KEY})`];
   const values: Record<string, unknown> = {};
+  const names: Record<string, string> = {};
   const { period, credits } = write;
   if (period !== undefined && period.units > 0) {
     values[':pe'] = period.periodEnd;
@@ -119,6 +123,7 @@ export function usageUpdate(table: string, customerId: string, write: UsageWrite
     set.push(`${WINDOW} = :window`);
     conditions.push(`(attribute_not_exists(${WINDOW}) OR ${WINDOW} < :window)`);
   }
+  if (write.budgets !== undefined) addBudgetSpend(write.budgets, { set, add, conditions, values, names });
   if (credits.delta !== 0) {
     values[':credits'] = credits.delta;
     add.push(`${CREDITS} :credits`);
@@ -135,7 +140,13 @@ export function usageUpdate(table: string, customerId: string, write: UsageWrite
     }
   }
   // DynamoDB refuses an empty ExpressionAttributeValues.
-  const condition = { TableName: table, Key: { customerId }, ConditionExpression: conditions.join(' AND '), ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}) };
+  const condition = {
+    TableName: table,
+    Key: { customerId },
+    ConditionExpression: conditions.join(' AND '),
+    ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+    ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+  };
   if (set.length === 0 && add.length === 0) return conditions.length === 1 ? undefined : { ConditionCheck: condition };
   return {
     Update: {

@@ -1,3 +1,4 @@
+import type { BudgetEntry } from '../budgets';
 import type { Draft } from '../draft';
 
 /**
@@ -120,6 +121,12 @@ export interface CustomerRecord {
   readonly apiKeys?: Readonly<Record<string, ApiKeyRecord>>;
   /** Bumped by every key write: key creation is conditional on it, so a key cap cannot be raced past. */
   readonly keysVersion?: number;
+  /** Spend caps the customer set, by scope (`*` or a key id): lambda/shared/budgets.ts. */
+  readonly budgets?: Readonly<Record<string, BudgetEntry>>;
+  /** Units left in the customer budget's window (without a budget: meaningless). */
+  readonly budgetLeft?: number;
+  /** Units left in each key budget's window, by key id (`budgetLeft_<keyId>`). */
+  readonly budgetLeftByKey?: Readonly<Record<string, number>>;
 }
 
 /** One subscription with what its invoices add, as a decision needs it. */
