@@ -137,7 +137,7 @@ export function aggregateBatch(events: readonly LogEvent[], routeOf: RouteLookup
       if (units === undefined) usage.periods.set(periodEnd, (units = new Map<string, number>()));
       add(units, meter, route.cost);
     }
-    if (line.keyId !== undefined && KEY_ID.test(line.keyId)) add((usage.keys ??= new Map()), line.keyId, route.cost);
+    if (line.keyId !== undefined && KEY_ID.test(line.keyId)) add((usage.keys ??= new Map<string, number>()), line.keyId, route.cost);
     usage.lastCallAt = Math.max(usage.lastCallAt, event.timestamp);
     countedCalls += 1;
   }

@@ -39,6 +39,8 @@ export interface CallLine {
   readonly requestId?: string;
   /** What the authorizer said the customer had left (absent: not said, as an older authorizer's line). */
   readonly headroom?: number | 'unlimited';
+  /** The presented key's id (absent: a token, or an older authorizer's line). */
+  readonly keyId?: string;
 }
 
 let requestSequence = 0;
@@ -60,6 +62,7 @@ export function accessLine(call: CallLine): string {
     authorizerLatency: '5',
     authorizerError: NO_VALUE,
     customerId: v(call.customerId),
+    keyId: v(call.keyId),
     reason: NO_VALUE,
     periodEnd: v(call.periodEnd),
     reserved: v(call.reserved),
