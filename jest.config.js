@@ -13,6 +13,7 @@ const INTEGRATION = [
   'test/authorizer/{faults,handler,jwt,usage}.integration.test.ts',
   'test/authorizer/gateway-response.test.ts',
   'test/budgets/*.integration.test.ts',
+  'test/cli/budget.test.ts',
   'test/cli/{any-method,cli,deployed,local,parked,report,report-parity.integration,subjects,usage}.test.ts',
   'test/client/package.test.ts',
   'test/clock/clock.integration.test.ts',
