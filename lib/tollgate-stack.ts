@@ -30,6 +30,7 @@ import { bindSecret, TollgateFunction } from './tollgate-function';
 import { PORTAL_ENV } from '../lambda/portal/settings';
 import { PORTAL_CUSTOMER_WRITE_ATTRIBUTES, PORTAL_LEDGER_PREFIXES } from '../lambda/portal/writes';
 import { RESERVATION_ATTRIBUTES } from '../lambda/shared/customers/decision-reads';
+import { BUDGET_WRITE_ATTRIBUTES } from '../lambda/shared/customers/budgets-store';
 
 /** What the resources are built from: configuration already validated (lib/tollgate.ts validates a Tollgate's props). */
 export interface TollgateResourcesProps {
@@ -43,7 +44,8 @@ export interface TollgateResourcesProps {
 /** The DynamoDB actions each function performs, by table: nothing more is granted. */
 /** GetItem: a decision's one read; UpdateItem: a strict route's one conditional write (ADD credits -cost), on the attributes it names alone. */
 export const AUTHORIZER_ACTIONS: TableAccess = { customers: ['dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: RESERVATION_ATTRIBUTES }] };
-export const USAGE_ACTIONS = { customers: ['dynamodb:GetItem'] } as const;
+/** The budget route (lambda/usage/budget.ts) writes the caller's budgets and nothing else of the item. */
+export const USAGE_ACTIONS: TableAccess = { customers: ['dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: BUDGET_WRITE_ATTRIBUTES }] };
 /** With an issuer whose tokens map by subject: one Query on the subject index, nothing else of the index. */
 export const AUTHORIZER_SUBJECT_ACTIONS = ['dynamodb:Query'] as const;
 export const WEBHOOK_ACTIONS = {

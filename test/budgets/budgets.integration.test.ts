@@ -13,6 +13,8 @@ import type { AuthorizerSettings } from '../../lambda/shared/settings';
 import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
 import { quietObservability } from '../support/observability';
 import { BASE, bearer, itemOf, oneSubscription, ROUTES, routeEvent } from '../authorizer/support';
+import { makeBudgetHandler } from '../../lambda/usage/budget';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 
 const NOW = new Date('2026-08-01T12:00:00Z');
 const T = NOW.getTime() / 1000;
@@ -151,5 +153,24 @@ describe('budgets at the authorizer (DynamoDB Local)', () => {
       ),
       { numRuns: 15 },
     );
+  });
+
+  it('PUT and DELETE /tollgate/budget: the caller caps itself or its own key with that key', async () => {
+    const { customerId, keys } = await customer();
+    const route = makeBudgetHandler({ dynamodb: tables.client, customersTable: table(), now: () => NOW });
+    const send = (httpMethod: string, body: unknown, keyId: string, query?: Record<string, string>) =>
+      route({ httpMethod, resource: '/tollgate/budget', body: body === undefined ? null : JSON.stringify(body), isBase64Encoded: false, queryStringParameters: query ?? null, requestContext: { authorizer: { customerId, keyId } } } as unknown as APIGatewayProxyEvent);
+    const put = await send('PUT', { limit: 5, per: 'day', scope: 'key' }, keys[0]!.keyId);
+    expect(put.statusCode).toBe(200);
+    expect(JSON.parse(put.body)).toEqual({ scope: 'key', limit: 5, per: 'day', used: 0, left: 5, resetsAt: new Date(DAY_END * 1000).toISOString() });
+    expect(allows(await call(ASK, keys[0]!.key), ASK)).toBe(true);
+    expect((await call(ASK, keys[0]!.key)).context).toMatchObject({ reason: 'budget_exceeded', budgetScope: 'key' });
+    expect(allows(await call(ASK, keys[1]!.key), ASK)).toBe(true);
+    expect(JSON.parse((await send('DELETE', undefined, keys[0]!.keyId, { scope: 'key' })).body)).toEqual({ removed: true });
+    expect(allows(await call(ASK, keys[0]!.key), ASK)).toBe(true);
+    const bad = await send('PUT', { limit: 0 }, keys[0]!.keyId);
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.parse(bad.body).detail).toBe('a budget is a whole number of units from 1 to 1000000000000');
+    expect((await send('PUT', { limit: 5, per: 'week' }, keys[0]!.keyId)).statusCode).toBe(400);
   });
 });

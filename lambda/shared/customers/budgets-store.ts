@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { budgetLeftAttribute, budgetState, checkBudgetLimit, CUSTOMER_SCOPE, windowEnd, type BudgetState, type BudgetWindow } from '../budgets';
+import { BUDGET_LEFT_KEY_PREFIX, budgetLeftAttribute, budgetState, checkBudgetLimit, CUSTOMER_SCOPE, windowEnd, type BudgetState, type BudgetWindow } from '../budgets';
 import type { CustomerRecord } from './record';
 import { decidingSubscription } from './standing';
 import { attr } from './item';
@@ -27,6 +27,9 @@ export interface BudgetTarget {
 }
 
 const ATTEMPTS = 5;
+
+/** What a budget write names (IAM `dynamodb:Attributes` for the budget route): the key, the budgets and their counters. */
+export const BUDGET_WRITE_ATTRIBUTES = [attr('customerId'), attr('budgets'), attr('budgetLeft'), `${BUDGET_LEFT_KEY_PREFIX}*`] as const;
 const BUDGETS = attr('budgets');
 
 /** The period a `period` window ends with: the deciding subscription's current period end. */
