@@ -88,7 +88,7 @@ function expectProblem(response: Partial<GatewayResponse> | undefined, reason: P
     status: 402,
     detail: PAYMENT_PROBLEMS[reason].detail,
     reason,
-    subscriptionStatus: derived ? (reason === 'credits_exhausted' ? 'none' : 'active') : (STATES[reason as keyof typeof STATES].subscriptionStatus ?? 'none'),
+    subscriptionStatus: derived ? (reason === 'credits_exhausted' ? 'none' : 'active') : (STATES[reason].subscriptionStatus ?? 'none'),
     paymentUrl: EXPECTED_URL[reason],
     // The usage fields are valid JSON for every reason: values where they apply, null where they do not.
     ...(derived ? DERIVED[reason]!.usage : { limit: null, used: null, resetsAt: null, balance: reason === 'credits_exhausted' ? 0 : null }),
