@@ -173,7 +173,10 @@ describe('what a strict reservation may write (IAM dynamodb:Attributes on the au
     const updates = sent.filter((w) => w.TableName === tables.names.customers && w.action !== 'GetItem');
     expect(updates.map((w) => w.action)).toEqual(Array(5).fill('UpdateItem'));
     for (const update of updates) {
-      expect(attributesOf(update.UpdateExpression, update.ExpressionAttributeNames)).toEqual(['credits']);
+      // The balance, and the budget counters the reservation spends from (lambda/shared/budgets.ts).
+      const written = attributesOf(update.UpdateExpression, update.ExpressionAttributeNames);
+      expect(written.filter((a) => !a.startsWith('budgetLeft_'))).toEqual(['credits', 'budgetLeft']);
+      expect(written.filter((a) => a.startsWith('budgetLeft_'))).toHaveLength(1);
       for (const attribute of namedAttributes(update)) expect({ attribute, allowed: likeAny(attribute, RESERVATION_ATTRIBUTES) }).toEqual({ attribute, allowed: true });
     }
   });

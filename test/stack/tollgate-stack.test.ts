@@ -127,6 +127,8 @@ describe('authorizer wiring', () => {
       ['GET', '/v1/reports/{reportId}', 'entitlement:premium-reports'],
       ['GET', '/v1/search', 'subscription', 1, 0],
       ['GET', '/tollgate/usage', 'key'],
+      ['PUT', '/tollgate/budget', 'key'],
+      ['DELETE', '/tollgate/budget', 'key'],
       // The MCP endpoint: any valid credential (its tool calls are decided as their own routes).
       ['POST', '/mcp', 'key'],
       ['GET', '/mcp', 'key'],
@@ -358,10 +360,12 @@ describe('permissions', () => {
     ['Authorizer', [
       'dynamodb:GetItem on PaymentStateCustomers',
       // A strict reservation: the balance it writes and the attributes its condition reads (key, block, deletion, entitlements), nothing else.
-      `dynamodb:UpdateItem on PaymentStateCustomers${ATTRIBUTES('StringLike', ['customerId', 'credits', 'key_*', 'usageBlock', 'deleted', 'entitlements'])}`,
+      // and the budgets it spends from and whose windows it starts (lambda/shared/budgets.ts).
+      `dynamodb:UpdateItem on PaymentStateCustomers${ATTRIBUTES('StringLike', ['customerId', 'credits', 'key_*', 'usageBlock', 'deleted', 'entitlements', 'budgets', 'budgetLeft', 'budgetLeft_*'])}`,
       XRAY,
     ]],
-    ['Usage', ['dynamodb:GetItem on PaymentStateCustomers', XRAY]],
+    // The budget route (PUT/DELETE /tollgate/budget) writes the caller's budgets and nothing else.
+    ['Usage', ['dynamodb:GetItem on PaymentStateCustomers', `dynamodb:UpdateItem on PaymentStateCustomers${ATTRIBUTES('StringLike', ['customerId', 'budgets', 'budgetLeft', 'budgetLeft_*'])}`, XRAY]],
     ['StripeWebhook', [
       FLUSH,
       'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
@@ -380,7 +384,9 @@ describe('permissions', () => {
     ]],
     ['Clock', [FLUSH, 'dynamodb:GetItem dynamodb:UpdateItem on PaymentStateEventLedger', XRAY]],
     ['MeteringFunction', [
-      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringEquals', ['customerId', 'credits', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow']),
+      // And the budgets' counters and windows its counted calls spend (lambda/shared/customers/budgets-spend.ts).
+      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' +
+        ATTRIBUTES('StringLike', ['customerId', 'credits', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'budgets', 'budgetLeft', 'budgetLeft_*']),
       'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
       'dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem on PaymentStateUsageWindows',
       'dynamodb:GetItem on PaymentStateCustomers',
