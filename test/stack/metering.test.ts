@@ -65,8 +65,11 @@ describe('metering in the stack', () => {
     const writes = onCustomers.filter((s) => [s.Action].flat().some((a: string) => (METERING_CUSTOMER_WRITES as readonly string[]).includes(a)));
     expect(writes).toHaveLength(1);
     expect([writes[0].Action].flat().sort()).toEqual([...METERING_CUSTOMER_WRITES].sort());
-    expect(writes[0].Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['customerId', 'credits', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow'] } });
-    expect(writes[0].Condition['ForAllValues:StringEquals']['dynamodb:Attributes']).toEqual([...METERING_WRITE_ATTRIBUTES]);
+    // StringLike for the keys' budget counters (budgetLeft_<keyId>), which metering spends too.
+    expect(writes[0].Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'credits', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'budgets', 'budgetLeft', 'budgetLeft_*'] },
+    });
+    expect(writes[0].Condition['ForAllValues:StringLike']['dynamodb:Attributes']).toEqual([...METERING_WRITE_ATTRIBUTES]);
     const others = onCustomers.filter((s) => s !== writes[0]);
     expect(others.flatMap((s) => [s.Action].flat())).toEqual(['dynamodb:GetItem']);
   });
