@@ -11,11 +11,13 @@
  */
 const INTEGRATION = [
   'test/authorizer/{faults,handler,jwt,usage}.integration.test.ts',
+  'test/agents/{mppx.integration,purchase.integration,purchase.property,stack,x402.integration,x402.property}.test.ts',
   'test/authorizer/gateway-response.test.ts',
   'test/budgets/*.integration.test.ts',
   'test/cli/budget.test.ts',
   'test/cli/{any-method,cli,deployed,local,parked,report,report-parity.integration,subjects,usage}.test.ts',
   'test/client/package.test.ts',
+  'test/shared/customers/wallet.integration.test.ts',
   'test/clock/clock.integration.test.ts',
   'test/report/usage-recoveries.test.ts',
   'test/docs/readme.test.ts',

@@ -7,6 +7,11 @@
  *   const api = createTollgateClient({ baseUrl: 'https://api.example.com/prod', apiKey });
  *   try { await api.fetch('/v1/quotes'); }
  *   catch (err) { if (err instanceof PaymentRequiredError) err.openPaymentPage(); }
+ *
+ * A program can pay a 402 itself (docs/agents.md): give `pay`, a callback that answers the purchase
+ * route's challenge with the credential's headers (MPP `Authorization: Payment …`, or x402's
+ * `PAYMENT-SIGNATURE`, from whatever wallet or SDK it uses); the client buys the offer, keeps the key a
+ * keyless purchase returns, and retries the call.
  */
 
 /** An RFC 9457 problem body as tollgate answers it. */
@@ -73,6 +78,31 @@ function browserOpen(): ((url: string) => unknown) | undefined {
   return typeof open === 'function' ? (url) => open(url, '_blank', 'noopener,noreferrer') : undefined;
 }
 
+/** An offer of a 402's body (`offers`), as tollgate writes it. */
+export interface Offer {
+  readonly id: string;
+  readonly kind: string;
+  readonly name?: string;
+  readonly amount?: string;
+  readonly currency?: string;
+  readonly protocols?: readonly string[];
+  readonly purchaseUrl?: string;
+}
+
+/** What `pay` is asked to pay: the offer, and the purchase route's challenges (its 402's headers and body). */
+export interface PaymentChallenge {
+  readonly offer: Offer;
+  readonly purchaseUrl: string;
+  /** MPP: the `Payment` challenges. */
+  readonly wwwAuthenticate: string | null;
+  /** x402: base64 JSON with `accepts`. */
+  readonly paymentRequired: string | null;
+  readonly problem: Problem | undefined;
+}
+
+/** The credential's headers for the purchase route, or undefined to decline (the 402 is thrown). */
+export type PayCallback = (challenge: PaymentChallenge) => Promise<Readonly<Record<string, string>> | undefined>;
+
 export interface TollgateClientOptions {
   /** The stage's URL, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com/prod`. */
   readonly baseUrl: string;
@@ -88,6 +118,10 @@ export interface TollgateClientOptions {
   readonly maxDelayMs?: number;
   /** @default a timer */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Pays a 402 that offers something buyable (`purchaseUrl`), then retries. @default - 402s are thrown */
+  readonly pay?: PayCallback;
+  /** Which offer of a 402 to buy. @default the first with a purchaseUrl */
+  readonly chooseOffer?: (offers: readonly Offer[]) => Offer | undefined;
 }
 
 export interface WaitForAccessOptions {
@@ -137,17 +171,54 @@ export function createTollgateClient(options: TollgateClientOptions): TollgateCl
   const maxDelay = options.maxDelayMs ?? 30_000;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const base = options.baseUrl.replace(/\/+$/, '');
+  // A keyless purchase's key replaces none: the calls after it carry it.
+  let apiKey = options.apiKey;
 
-  const once = (path: string, init: RequestInit | undefined): Promise<Response> => {
+  const withKey = (init: RequestInit | undefined): Headers => {
     const headers = new Headers(init?.headers);
-    if (options.apiKey !== undefined && !headers.has('authorization')) headers.set('Authorization', `Bearer ${options.apiKey}`);
-    return doFetch(`${base}${path.startsWith('/') ? path : `/${path}`}`, { ...init, headers });
+    if (apiKey !== undefined && !headers.has('authorization')) headers.set('Authorization', `Bearer ${apiKey}`);
+    return headers;
+  };
+  const once = (path: string, init: RequestInit | undefined): Promise<Response> => doFetch(`${base}${path.startsWith('/') ? path : `/${path}`}`, { ...init, headers: withKey(init) });
+
+  /** Buys an offer of a 402 through `pay`: the purchase route's challenge, the callback's credential, the 200. True when paid. */
+  const buy = async (problem: Problem): Promise<boolean> => {
+    const offers = Array.isArray(problem.offers) ? (problem.offers as Offer[]) : [];
+    const offer = (options.chooseOffer ?? ((all) => all.find((o) => typeof o.purchaseUrl === 'string')))(offers);
+    if (offer?.purchaseUrl === undefined || options.pay === undefined) return false;
+    const challenged = await doFetch(offer.purchaseUrl, { method: 'POST', headers: withKey(undefined) });
+    if (challenged.status !== 402) return false;
+    const credential = await options.pay({
+      offer,
+      purchaseUrl: offer.purchaseUrl,
+      wwwAuthenticate: challenged.headers.get('www-authenticate'),
+      paymentRequired: challenged.headers.get('payment-required'),
+      problem: await readProblem(challenged),
+    });
+    if (credential === undefined) return false;
+    const headers = withKey(undefined);
+    for (const [name, value] of Object.entries(credential)) headers.set(name, value);
+    const paid = await doFetch(offer.purchaseUrl, { method: 'POST', headers });
+    if (paid.status !== 200) throw new TollgateHttpError(paid.status, await readProblem(paid), paid);
+    const bought = (await paid.json()) as { key?: unknown };
+    if (apiKey === undefined && typeof bought.key === 'string') apiKey = bought.key;
+    return true;
   };
 
-  const request = async (path: string, init?: RequestInit): Promise<Response> => {
+  const request = async (path: string, init?: RequestInit, paying = options.pay !== undefined): Promise<Response> => {
     for (let attempt = 0; ; attempt++) {
       const response = await once(path, init);
-      if (response.status === 402) throw new PaymentRequiredError((await readProblem(response)) ?? {}, response);
+      if (response.status === 402) {
+        const problem = (await readProblem(response)) ?? {};
+        // Paid once per call: a 402 after paying is thrown (or waited out by waitForAccess).
+        if (paying && (await buy(problem))) return waitForAccess(path, init, {}, false);
+        throw new PaymentRequiredError(problem, response);
+      }
+      if (response.status === 401 && paying && apiKey === undefined) {
+        const problem = (await readProblem(response)) ?? {};
+        if (await buy(problem)) return waitForAccess(path, init, {}, false);
+        throw new UnauthorizedError(401, problem, response);
+      }
       if (response.status === 401) throw new UnauthorizedError(401, await readProblem(response), response);
       if ((response.status === 429 || response.status === 503) && attempt < retries) {
         const wait = retryAfterMs(response.headers.get('retry-after')) ?? backoff * 2 ** attempt;
@@ -161,13 +232,13 @@ export function createTollgateClient(options: TollgateClientOptions): TollgateCl
     }
   };
 
-  const waitForAccess = async (path: string, init?: RequestInit, wait: WaitForAccessOptions = {}): Promise<Response> => {
+  const waitForAccess = async (path: string, init?: RequestInit, wait: WaitForAccessOptions = {}, paying = false): Promise<Response> => {
     const now = wait.now ?? Date.now;
     const deadline = now() + (wait.timeoutMs ?? 120_000);
     let interval = wait.intervalMs ?? 1000;
     for (;;) {
       try {
-        return await request(path, init);
+        return await request(path, init, paying);
       } catch (err) {
         if (!(err instanceof PaymentRequiredError) || now() + interval > deadline) throw err;
       }
@@ -176,5 +247,5 @@ export function createTollgateClient(options: TollgateClientOptions): TollgateCl
     }
   };
 
-  return { fetch: request, waitForAccess };
+  return { fetch: (path, init) => request(path, init), waitForAccess: (path, init, wait) => waitForAccess(path, init, wait) };
 }

@@ -2,7 +2,7 @@ import type * as Esbuild from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ASSET_FILES, ASSETS_DIR, DOCUMENT_FILE } from '../lambda/portal/assets';
-import { PORTAL_SCRIPT, scalarStandalone } from './local/portal-assets';
+import { PORTAL_SCRIPT, PREBUILT_PORTAL_SCRIPT, scalarStandalone } from './local/portal-assets';
 import { PROJECT_ROOT } from './contract';
 
 /**
@@ -47,7 +47,7 @@ export function writePortalAssets(output: string, publicDocument: unknown): void
  * bundles lambda/ at synth.
  */
 export const PREBUILT_FUNCTIONS = path.join(PROJECT_ROOT, 'functions');
-export const PREBUILT_PORTAL_SCRIPT = path.join(PREBUILT_FUNCTIONS, 'portal-assets', 'portal.js');
+export { PREBUILT_PORTAL_SCRIPT };
 
 /** The folder of a prebuilt function, when the package ships one. */
 export function prebuiltFunction(entry: string): string | undefined {

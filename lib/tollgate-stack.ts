@@ -14,6 +14,8 @@ import { deployWarnings } from './config/deploy-checks';
 import type { TollgateConfig } from './config/tollgate-config';
 import { ACCESS_LOG_FORMAT } from '../lambda/shared/access-log';
 import { ENV, authorizerEnvironment, clockEnvironment, flushEnvironment, plansEnvironment, usageEnvironment } from '../lambda/shared/settings';
+import { agentPaymentsOf, agentSettingsOf } from './config/agents';
+import { apiTitleOf, purchaseEnvironment } from '../lambda/purchase/settings';
 import { STACK_OUTPUTS, WEBHOOK_PATH } from './contract';
 import { portalEnvironment } from '../lambda/portal/settings';
 import { portalCatalog } from './config/portal-catalog';
@@ -29,8 +31,8 @@ import { Metering } from './metering';
 import { bindSecret, TollgateFunction } from './tollgate-function';
 import { PORTAL_ENV } from '../lambda/portal/settings';
 import { PORTAL_CUSTOMER_WRITE_ATTRIBUTES, PORTAL_LEDGER_PREFIXES } from '../lambda/portal/writes';
-import { RESERVATION_ATTRIBUTES } from '../lambda/shared/customers/decision-reads';
-import { BUDGET_WRITE_ATTRIBUTES } from '../lambda/shared/customers/budgets-store';
+import { WALLET_ATTRIBUTES, WALLET_LEADING_KEYS } from '../lambda/shared/customers/wallet';
+import { BUDGET_WALLET_ATTRIBUTES } from '../lambda/shared/customers/budgets-reservation';
 
 /** What the resources are built from: configuration already validated (lib/tollgate.ts validates a Tollgate's props). */
 export interface TollgateResourcesProps {
@@ -42,10 +44,17 @@ export interface TollgateResourcesProps {
 }
 
 /** The DynamoDB actions each function performs, by table: nothing more is granted. */
-/** GetItem: a decision's one read; UpdateItem: a strict route's one conditional write (ADD credits -cost), on the attributes it names alone. */
-export const AUTHORIZER_ACTIONS: TableAccess = { customers: ['dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: RESERVATION_ATTRIBUTES }] };
-/** The budget route (lambda/usage/budget.ts) writes the caller's budgets and nothing else of the item. */
-export const USAGE_ACTIONS: TableAccess = { customers: ['dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: BUDGET_WRITE_ATTRIBUTES }] };
+/**
+ * BatchGetItem: a decision's one read (the customer item and its wallet); GetItem: a strict decision's
+ * customer item; UpdateItem: a strict route's reservation, on wallet items and wallet attributes alone.
+ */
+export const AUTHORIZER_ACTIONS: TableAccess = {
+  customers: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: WALLET_ATTRIBUTES, leadingKeys: WALLET_LEADING_KEYS }],
+};
+/** The budget route (lambda/usage/budget.ts) writes the caller's budgets on its wallet item, and nothing else. */
+export const USAGE_ACTIONS: TableAccess = {
+  customers: ['dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: ['customerId', ...BUDGET_WALLET_ATTRIBUTES], leadingKeys: WALLET_LEADING_KEYS }],
+};
 /** With an issuer whose tokens map by subject: one Query on the subject index, nothing else of the index. */
 export const AUTHORIZER_SUBJECT_ACTIONS = ['dynamodb:Query'] as const;
 export const WEBHOOK_ACTIONS = {
@@ -55,6 +64,12 @@ export const WEBHOOK_ACTIONS = {
 } as const;
 /** The clock sweeps the stage's flush outbox (lambda/shared/aws/flush-coordinator.ts). */
 export const CLOCK_ACTIONS = { events: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] } as const;
+/** lambda/purchase: the presenting key's customer (GetItem), the credits grant and a new key (transactions), the challenge claims. */
+export const PURCHASE_ACTIONS = {
+  customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  apiKeys: ['dynamodb:PutItem'],
+  events: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+} as const;
 /**
  * lambda/portal: sign-in and account reads, key issuance and rotation (keys.ts) on key attributes only,
  * and its own ledger items (issuance claims, sessions, the stage flusher's outbox and rotation limit), nothing else of the ledger.
@@ -86,6 +101,8 @@ export class TollgateResources extends Construct {
   public readonly metering: Metering;
   public readonly backend?: TollgateFunction;
   public readonly usage: TollgateFunction;
+  /** Selling to agents (tollgate:agentPayments): the purchase route's function. */
+  public readonly purchase?: TollgateFunction;
   /** The MCP endpoint (lambda/mcp), when the document marks operations `"mcp"`. */
   public readonly mcp?: TollgateFunction;
   public readonly built: BuiltApi;
@@ -117,7 +134,10 @@ export class TollgateResources extends Construct {
     // Validated before anything else is built: a bad document fails synth with its own message.
     const routes = readRoutes(props.apiDocument, true);
 
-    this.authorizer = this.buildAuthorizer(config, routes, props.apiDocument);
+    // Keys the HMAC of agents' challenges: generated, read by the authorizer (which signs) and the purchase function (which verifies).
+    const agentSecret = config.agentPayments === undefined ? undefined : this.buildAgentSecret();
+    this.authorizer = this.buildAuthorizer(config, routes, props.apiDocument, agentSecret);
+    this.purchase = agentSecret === undefined ? undefined : this.buildPurchase(config, agentSecret, stripeApiKey, routes, apiTitleOf(props.apiDocument));
     this.usage = this.buildUsage(config);
     this.webhook = this.buildWebhook(config, webhookSecret, stripeApiKey);
     this.portal = this.buildPortal(config, routes, props.apiDocument, stripeApiKey);
@@ -132,6 +152,7 @@ export class TollgateResources extends Construct {
       backend: backendTarget(config, { sampleBackend: this.backend && invocationUri(this.backend) }),
       ...configuredBuildOptions(config),
       portalUri: invocationUri(this.portal),
+      ...(this.purchase === undefined ? {} : { purchaseUri: invocationUri(this.purchase) }),
       ...(this.mcp === undefined ? {} : { mcpUri: invocationUri(this.mcp) }),
     }));
 
@@ -174,9 +195,9 @@ export class TollgateResources extends Construct {
   }
 
   /** The REQUEST authorizer: an API key or token and the payment standing → a whole-API policy. */
-  private buildAuthorizer(config: TollgateConfig, routes: ReturnType<typeof readRoutes>, apiDocument: unknown): TollgateFunction {
+  private buildAuthorizer(config: TollgateConfig, routes: ReturnType<typeof readRoutes>, apiDocument: unknown, agentSecret: secretsmanager.ISecret | undefined): TollgateFunction {
     const environment = {
-      ...authorizerEnvironment({ ...config, routes }),
+      ...authorizerEnvironment({ ...config, routes, ...(agentSecret === undefined ? {} : agentSettingsOf(config, agentSecret.secretName)) }),
       // Trusted token issuers: public facts only (URLs, audiences, algorithms), and the cache TTL tokens must outlive.
       ...issuersEnvironment(config.issuers ?? [], config.authorizerCacheTtlSeconds, routeScopesOf(apiDocument)),
     };
@@ -195,6 +216,8 @@ export class TollgateResources extends Construct {
     });
     // Exactly the calls the function makes: one GetItem per uncached decision, or one UpdateItem per strict one.
     const tables = this.tables.bind(authorizer, AUTHORIZER_ACTIONS);
+    // Read once per instance, on the first Deny that offers something.
+    agentSecret?.grantRead(authorizer);
     assertEnvironmentFits({ ...tables, ...environment });
     if ((config.issuers ?? []).some((issuer) => issuer.customer.kind === 'subject')) {
       authorizer.addToRolePolicy(
@@ -202,6 +225,35 @@ export class TollgateResources extends Construct {
       );
     }
     return authorizer;
+  }
+
+  private buildAgentSecret(): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, 'AgentPaymentsSecret', {
+      description: "tollgate: keys the HMAC that binds agents' MPP challenges to their content",
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'A rotation only voids the challenges in flight (they expire within the cache TTL + 15 minutes anyway): rotate it by hand if it leaks.',
+    });
+    return secret;
+  }
+
+  /** The purchase route (docs/agents.md): a credential verified, its SPT charged once, credits and a key granted. */
+  private buildPurchase(config: TollgateConfig, agentSecret: secretsmanager.ISecret, stripeApiKey: secretsmanager.ISecret | undefined, routes: ReturnType<typeof readRoutes>, apiTitle: string): TollgateFunction {
+    const agents = agentPaymentsOf(config)!;
+    const purchase = new TollgateFunction(this, 'Purchase', {
+      entry: 'purchase',
+      logRetentionDays: config.operations.functionLogRetentionDays,
+      description: 'tollgate purchase route: credit packs sold to agents over MPP (a Stripe shared payment token, charged once)',
+      timeout: Duration.seconds(20),
+      memorySize: 256,
+      environment: purchaseEnvironment({ agents, agentSecretId: agentSecret.secretName, routes, apiTitle, corsAllowOrigin: config.corsAllowOrigin }),
+    });
+    this.tables.bind(purchase, PURCHASE_ACTIONS);
+    agentSecret.grantRead(purchase);
+    if (stripeApiKey !== undefined) bindSecret(purchase, stripeApiKey, ENV.stripeApiKeySecretId);
+    return purchase;
   }
 
   /** The usage route: the caller's plan, period, usage and credits. */
@@ -315,7 +367,7 @@ export class TollgateResources extends Construct {
   /** SpecRestApi adds no invoke permissions: the integrations' and the authorizer's. */
   private allowApiGatewayInvoke(): void {
     const apiGateway = new iam.ServicePrincipal('apigateway.amazonaws.com');
-    for (const [name, fn] of [['Backend', this.backend], ['Webhook', this.webhook], ['Usage', this.usage], ['Portal', this.portal], ['Mcp', this.mcp]] as const) {
+    for (const [name, fn] of [['Backend', this.backend], ['Webhook', this.webhook], ['Usage', this.usage], ['Portal', this.portal], ['Mcp', this.mcp], ['Purchase', this.purchase]] as const) {
       fn?.addPermission(`ApiInvoke${name}`, { principal: apiGateway, sourceArn: this.api.arnForExecuteApi() });
     }
     this.authorizer.addPermission('ApiInvokeAuthorizer', {

@@ -2,6 +2,7 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { CONTEXT_PREFIX, ConfigError, loadConfig, type CreditPack, type ReservedConcurrency, type TollgateConfig } from './config/tollgate-config';
 import type { OperationsConfig } from './config/operations';
+import { LOCAL_RUN_METADATA, localRunMetadata } from './config/construct-metadata';
 import { loadApiDocument } from './openapi/load';
 import { TollgateResources } from './tollgate-stack';
 
@@ -23,7 +24,15 @@ export interface TollgatePlanProps {
   readonly meter?: string;
 }
 
-type SettingProps = Omit<TollgateConfig, 'openApiDocument' | 'operations' | 'reservedConcurrency' | 'plans' | 'creditPacks' | 'issuers'>;
+type SettingProps = Omit<TollgateConfig, 'openApiDocument' | 'operations' | 'reservedConcurrency' | 'plans' | 'creditPacks' | 'issuers' | 'portalBrand' | 'agentPayments'>;
+
+/** The portal's colours: each a hex colour with at least 4.5:1 contrast with white (WCAG AA). */
+export interface TollgatePortalColors {
+  /** The header and buttons (white text on them). @default - tollgate's dark grey */
+  readonly accent?: string;
+  /** The links. @default - tollgate's blue */
+  readonly link?: string;
+}
 
 /**
  * Every setting is optional but the document; each defaults as documented on it (and in
@@ -51,18 +60,32 @@ export interface TollgateProps extends Partial<SettingProps>, Partial<Operations
   readonly reservedConcurrency?: Partial<ReservedConcurrency> | 'off';
   /** OAuth 2.0 / OIDC issuers whose tokens are accepted beside API keys, as in docs/tokens.md. @default - none */
   readonly issuers?: ReadonlyArray<Readonly<Record<string, unknown>>>;
+  /** Your product's name in the portal's header and page titles (1 to 60 characters). @default - tollgate's plain pages */
+  readonly portalName?: string;
+  /** An https URL of your logo, shown in the portal's header. @default - none */
+  readonly portalLogoUrl?: string;
+  /** The portal's colours. @default - tollgate's dark grey and blue */
+  readonly portalColors?: TollgatePortalColors;
+  /** Selling credit packs to agents over MPP, as in docs/agents.md: `{ mpp: { networkId: 'profile_…' } }`. @default - off */
+  readonly agentPayments?: Readonly<Record<string, unknown>>;
 }
 
 /** Every prop a Tollgate reads: anything else is a mistake (a misspelt name would otherwise fall back to its default). */
 export const TOLLGATE_PROP_NAMES = [
   'openApiDocument', 'projectRoot', 'apiName', 'backendUrl', 'gracePeriodHours', 'authorizerCacheTtlSeconds', 'meteredCacheTtlSeconds',
-  'cacheFlushIntervalSeconds', 'docsBaseUrl', 'checkoutUrl', 'portalUrl', 'stripeWebhookSecretName', 'stripeApiKeySecretName',
+  'meteringWindowSeconds', 'cacheFlushIntervalSeconds', 'docsBaseUrl', 'checkoutUrl', 'portalUrl', 'publicUrl', 'stripeWebhookSecretName', 'stripeApiKeySecretName',
   'corsAllowOrigin', 'corsAllowHeaders', 'corsAllowMethods', 'corsMaxAgeSeconds', 'forwardAuthorization', 'stageName', 'domainName',
   'certificateArn', 'accountThrottleRateLimit', 'accountThrottleBurstLimit', 'reservedConcurrency', 'throttleRateLimit', 'throttleBurstLimit',
   'webhookThrottleRateLimit', 'webhookThrottleBurstLimit', 'issuers', 'plans', 'creditPacks', 'alarmTopicArn', 'alarmEmail',
   'alarmPeriodMinutes', 'authorizerFailureThreshold', 'webhookFailureThreshold', 'signatureFailureThreshold', 'flushFailureThreshold',
-  'stripeReportingFailureThreshold', 'accessLogRetentionDays', 'functionLogRetentionDays',
+  'stripeReportingFailureThreshold', 'accessLogRetentionDays', 'functionLogRetentionDays', 'portalName', 'portalLogoUrl', 'portalColors',
+  'agentPayments',
 ] as const satisfies ReadonlyArray<keyof TollgateProps>;
+
+// A prop the list lacks would be refused as unknown, and this app's context key for it ignored: the
+// compiler holds the list to the props (a setting added to the configuration breaks here first).
+type UnlistedProps = Exclude<keyof TollgateProps, (typeof TOLLGATE_PROP_NAMES)[number]>;
+export const EVERY_PROP_LISTED: [UnlistedProps] extends [never] ? true : UnlistedProps = true;
 
 /** The validated configuration and the parsed document of `props`: throws ConfigError (or the document's error) on a mistake. */
 export function resolveTollgateProps(props: TollgateProps): { config: TollgateConfig; apiDocument: unknown } {
@@ -89,6 +112,8 @@ export function resolveTollgateProps(props: TollgateProps): { config: TollgateCo
 export class Tollgate extends TollgateResources {
   constructor(scope: Construct, id: string, props: TollgateProps) {
     super(scope, id, { ...resolveTollgateProps(props), ...(props.apiName === undefined ? {} : { apiName: props.apiName }) });
+    // For `tollgate start` in the user's app: the local run serves these settings and this document.
+    this.node.addMetadata(LOCAL_RUN_METADATA, localRunMetadata(props as unknown as Readonly<Record<string, unknown>>, process.cwd()));
   }
 }
 

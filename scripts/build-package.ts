@@ -8,8 +8,8 @@ import { PORTAL_SCRIPT, scalarStandalone } from '../lib/local/portal-assets';
 import type { TollgateFunctionProps } from '../lib/tollgate-function';
 
 /**
- * What `npm pack` ships (run by prepack): the construct compiled to dist/ with its declarations
- * (tsconfig.package.json), each function bundled by esbuild with the stack's own settings
+ * What `npm pack` ships (run by prepack): the construct, the CLI and the local run compiled to dist/
+ * with declarations (tsconfig.package.json), each function bundled by esbuild with the stack's own settings
  * (LAMBDA_BUNDLING) into dist/functions/<entry>/, and the portal's static scripts, so a user's
  * `cdk synth` needs neither TypeScript nor esbuild. The stack in this repository bundles at synth,
  * from the sources, as before: dist/ is only read where the compiled code lives (lib/bundling.ts).
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const scalar = inDist(scalarStandalone());
   mkdirSync(path.dirname(scalar), { recursive: true });
   copyFileSync(scalarStandalone(), scalar);
-  process.stdout.write(`built dist/: the construct, ${FUNCTIONS.length} functions and the portal's scripts\n`);
+  process.stdout.write(`built dist/: the construct, the CLI and the local run, ${FUNCTIONS.length} functions and the portal's scripts\n`);
 }
 
 main().catch((err: unknown) => {

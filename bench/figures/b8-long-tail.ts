@@ -2,7 +2,6 @@ import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dyna
 import { composeMetering } from '../../lambda/metering/compose';
 import type { MeteringSettings } from '../../lambda/metering/settings';
 import { encodeSubscriptionEvent, type LogEvent } from '../../lambda/metering/logs-event';
-import type { MeterReporter } from '../../lambda/metering/stripe-meter';
 import { DEFAULT_WINDOW } from '../../lambda/metering/window';
 import { renderAccessLogLine } from '../../lambda/shared/access-log';
 import { createObservability } from '../../lambda/shared/observability';
@@ -10,6 +9,7 @@ import type { TableNames } from '../../lambda/shared/tables';
 import { countRequests } from '../lib/request-counter';
 import { exactMeasure } from '../lib/stats';
 import type { Measure, Mode } from '../lib/types';
+import { startBenchStripe, stripeAtScale } from './b8-stripe';
 
 /**
  * B8's long tail: many customers, each far from its limit and in few lines of any one delivery (the
@@ -93,13 +93,8 @@ export async function longTail(endpoint: string, names: TableNames, mode: Mode, 
     await seed(dynamodb, names.customers, customers, 'tail_plan');
     await seed(dynamodb, names.customers, reported, 'reported_plan');
     let now = WINDOW_AT + 55_000;
-    let stripeRequests = 0;
-    const reporter: MeterReporter = {
-      report: () => {
-        stripeRequests += 1;
-        return Promise.resolve({ outcome: 'reported' });
-      },
-    };
+    const stripe = await startBenchStripe(() => now);
+    const { reporter } = stripe;
     const settings = (window: number): MeteringSettings => ({
       customersTable: names.customers,
       eventsTable: names.events,
@@ -146,13 +141,19 @@ export async function longTail(endpoint: string, names: TableNames, mode: Mode, 
     const baselineWrites = counter.counts.writes;
     const baselineCalls = sample.length * LINES_PER_BATCH;
 
+    const stripeRequests = reporter.counts.requests;
+    const reportedEvents = stripe.meterEvents.events().length;
+    await stripe.close();
+    const scale = await stripeAtScale(mode);
+
     const perCall = windowedWrites / calls;
     const stripePerCustomerWindow = stripeRequests / reported.length;
     return {
       measures: [
         exactMeasure('long tail: DynamoDB item writes per counted call, windowed', perCall, { a: windowedWrites, b: calls, target: { op: '<=', value: 0.05 } }),
         exactMeasure('long tail: DynamoDB item writes per counted call, per delivery (before windows)', baselineWrites / baselineCalls, { a: baselineWrites, b: baselineCalls }),
-        exactMeasure('long tail: Stripe requests per customer per window', stripePerCustomerWindow, { a: stripeRequests, b: reported.length, target: { op: '<=', value: 1 } }),
+        exactMeasure('long tail: Stripe requests per customer per window (v2 stream)', stripePerCustomerWindow, { a: stripeRequests, b: reported.length, target: { op: '<=', value: 1 } }),
+        ...scale.measures,
       ],
       facts: {
         longTailCustomers: customers.length,
@@ -162,11 +163,14 @@ export async function longTail(endpoint: string, names: TableNames, mode: Mode, 
         longTailCustomersSummed: summed.customers,
         longTailBaselineDeliveries: sample.length,
         reportedCustomers: reported.length,
+        reportedEvents,
+        ...scale.facts,
       },
       notes: [
         `Long tail: ${customers.length} customers far from their limits, ${CALLS} calls each inside one 60-s window, shuffled into deliveries of ${LINES_PER_BATCH} lines (each customer in about ${((LINES_PER_BATCH / (customers.length * CALLS)) * CALLS).toFixed(2)} lines of a delivery); writes counted from the first delivery to the window's sum, buffers included (${deliveryWrites} for ${tail.length} deliveries).`,
         `The per-delivery figure meters ${sample.length} of the same kind of deliveries with windows off, as every delivery was metered before.`,
-        `Stripe: ${reported.length} customers whose route reports every unit to a meter, ${CALLS} calls each in one window; requests counted at the reporter.`,
+        `Stripe: ${reported.length} customers whose route reports every unit to a meter, ${CALLS} calls each in one window, reported by the function's reporter (v2 meter event stream) to the local fake of Stripe's API: ${stripeRequests} stream requests for ${reportedEvents} events (one per customer and window).`,
+        ...scale.notes,
       ],
     };
   } finally {

@@ -27,6 +27,8 @@ export async function loadFigure(id: FigureId): Promise<Figure> {
       return (await import('./b11-jwt')).figure;
     case 'B12':
       return (await import('./b12-storm')).figure;
+    case 'B13':
+      return (await import('./b13-agents')).figure;
     case 'B14':
       return (await import('./b14-mcp')).figure;
   }

@@ -77,6 +77,9 @@ export async function decisionBench(context: FigureContext, customersPerKind: nu
     names,
     customers,
     handler,
+    /** The handler's settings and client, for a figure that composes a variant of it (B13). */
+    settings,
+    authorizerClient,
     decisionProbe,
     rawGetItemProbe,
     expectOutcomes,

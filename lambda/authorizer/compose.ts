@@ -3,6 +3,7 @@ import type { LineObservability } from '../shared/observability';
 import type { AuthorizerSettings } from '../shared/settings';
 import { DynamoCustomerReader } from './customer-store';
 import { makeAuthorizerHandler } from './handler';
+import { agentDenyContext } from './offers';
 import type { TokenAuthenticator } from './token-auth';
 
 /** What the authorizer talks to; the local run and the bench give their own. */
@@ -18,6 +19,8 @@ export interface AuthorizerClients {
   readonly observability?: LineObservability;
   /** @default the system clock */
   readonly now?: () => Date;
+  /** The HMAC secret of agents' challenges (settings.agents), read once. @default - none: the 402 lists offers without challenges */
+  readonly agentSecret?: () => Promise<string>;
 }
 
 export type AuthorizerHandler = ReturnType<typeof makeAuthorizerHandler>;
@@ -28,5 +31,20 @@ export function composeAuthorizer(settings: AuthorizerSettings, clients: Authori
     ...(clients.reservations === undefined ? {} : { reservationClient: clients.reservations }),
     ...(clients.readDeadlineMs === undefined ? {} : { deadlineMs: clients.readDeadlineMs }),
   });
-  return makeAuthorizerHandler({ customers, settings, tokens: clients.tokens, now: clients.now, observability: clients.observability });
+  const { agents } = settings;
+  const secret = clients.agentSecret ?? ((): Promise<string> => Promise.reject(new Error('no secret for agents\' challenges')));
+  return makeAuthorizerHandler({
+    customers,
+    settings,
+    tokens: clients.tokens,
+    now: clients.now,
+    observability: clients.observability,
+    ...(agents === undefined
+      ? {}
+      : {
+          denyContext: agentDenyContext(agents, secret, (err) =>
+            clients.observability?.logger.error('agents: the challenge secret could not be read; 402s list offers without challenges', { error: err instanceof Error ? err.message : String(err) }),
+          ),
+        }),
+  });
 }

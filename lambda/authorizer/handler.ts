@@ -1,9 +1,9 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { hashApiKey, parseApiKey, type ParsedApiKey } from '../shared/customers/api-key';
+import { parseApiKey, type ParsedApiKey } from '../shared/customers/api-key';
 import { authenticateKey, type KeyRefusal } from '../shared/customers/authenticate';
 import { StoreTimeoutError, type CustomerReader } from '../shared/customers/decision-reads';
 import { CorruptRecordError } from '../shared/customers/item';
-import { randomBase62 } from '../shared/random';
+import { newReservationId } from '../shared/customers/wallet';
 import { AUTHORIZER_GROUPS, groupOf, type AuthorizerGroup, type RouteRule } from '../shared/requirements';
 import { headerValue } from '../shared/headers';
 import { countOne, createObservability, type LineObservability } from '../shared/observability';
@@ -17,6 +17,7 @@ import { credentialKind, MAX_AUTHORIZATION_LENGTH } from './credentials';
 import { TokenRefused, type TokenRefusal } from './jwt';
 import { JwksUnavailableError } from './jwks';
 import { authenticateToken, type TokenAuthenticator } from './token-auth';
+import type { DenyContextExtension } from './offers';
 
 /** Why a credential is refused (401). Logged and counted; the caller only ever sees "Unauthorized". */
 export type UnauthorizedReason =
@@ -65,6 +66,8 @@ export interface AuthorizerDeps {
   tokens?: TokenAuthenticator;
   now?: () => Date;
   observability?: LineObservability;
+  /** Adds to a Deny's context (offers to agents, offers.ts). @default - nothing */
+  denyContext?: DenyContextExtension;
 }
 
 const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
@@ -121,6 +124,7 @@ export function makeAuthorizerHandler(
 
   const routesByMethod = new Map(settings.routes.map((r) => [`${r.method} ${r.path}`, r]));
   const groups = Object.fromEntries(AUTHORIZER_GROUPS.map((g) => [g, settings.routes.filter((r) => groupOf(r) === g)])) as Record<AuthorizerGroup, RouteRule[]>;
+  const soldByUse = Object.fromEntries(AUTHORIZER_GROUPS.map((g) => [g, groups[g].some((r) => r.usage !== undefined)])) as Record<AuthorizerGroup, boolean>;
 
   /**
    * Unconfigured payment URLs default to the stack's own portal, on the domain and stage the caller used.
@@ -142,48 +146,57 @@ export function makeAuthorizerHandler(
   };
 
   /**
-   * A strict route: one conditional write reserves its cost (never a read first, so concurrent calls
-   * cannot both spend the last units). No caching for this group: the policy answers this call only.
+   * A strict route: the customer item (key and standing), then one conditional write on the wallet that
+   * reserves the cost (never a read of the balance first, so concurrent calls cannot both spend the last
+   * units). The reservation's id is chosen before the write: a retried write is the same reservation,
+   * and the access log names it so that metering settles it. No caching for this group: the policy
+   * answers this call only.
    */
-  const reserve = async (event: APIGatewayRequestAuthorizerEvent, key: string, parsed: ParsedApiKey, route: RouteRule, at: Date, windowsStarted = false): Promise<Decision | Refusal> => {
-    if (deps.customers.reserve === undefined) throw new ReservationRefusedError('this authorizer has no store for strict routes');
-    const cost = route.usage!.cost;
-    const result = await deps.customers.reserve({
-      customerId: parsed.customerId,
-      keyId: parsed.keyId,
-      keyHash: hashApiKey(key),
-      cost,
-      now: at,
-      ...(route.requires.kind === 'entitlement' ? { entitlement: route.requires.lookupKey } : {}),
-    });
-    const routes = groups.strict;
-    if (result.reserved) {
-      const context: DecisionContext = {
-        customerId: parsed.customerId,
-        reserved: cost,
-        // Metering gives the units back when the call did not succeed; the id makes that refund once-only.
-        reservation: randomBase62(22),
-        balance: result.balance,
-        limit: 'null',
-        used: 'null',
-        resetsAt: 'null',
-      };
-      return { customerId: parsed.customerId, standing: { good: true }, verdicts: routes.map((r) => ({ route: r, allow: true })), context };
-    }
-    const refused = authenticateKey(result.customer, key, parsed, at);
+  const reserve = async (event: APIGatewayRequestAuthorizerEvent, key: string, parsed: ParsedApiKey, route: RouteRule, at: Date): Promise<Decision | Refusal> => {
+    if (deps.customers.reserve === undefined || deps.customers.readItem === undefined) throw new ReservationRefusedError('this authorizer has no store for strict routes');
+    const customer = await deps.customers.readItem(parsed.customerId, parsed.keyId);
+    const refused = authenticateKey(customer, key, parsed, at);
     if (refused !== undefined) return new Refusal(refused, parsed);
-    const decision = decide(result.customer!, [route], at, settingsFor(event, parsed.customerId), parsed.keyId);
-    if (decision.verdicts[0]!.allow) {
-      // A budget window that ended fails the condition: start the new one (once a window), then reserve again.
-      const starts = windowsToStart(result.customer!, applicableBudgets(result.customer!, parsed.keyId, at, decision.usage?.periodEnd));
-      if (!windowsStarted && starts.length > 0 && deps.customers.startBudgetWindows !== undefined) {
-        await deps.customers.startBudgetWindows(parsed.customerId, starts);
-        return reserve(event, key, parsed, route, at, true);
+    const routes = groups.strict;
+    const denyAll = (decision: Decision): Decision => ({ ...decision, verdicts: routes.map((r) => ({ route: r, allow: false })) });
+    const cost = route.usage!.cost;
+    // Everything but the balance and the budgets first (a usage block, a missing entitlement): the write only draws.
+    const standing = decide({ ...customer!, credits: Math.max(cost, customer!.credits ?? 0) }, [route], at, settingsFor(event, parsed.customerId));
+    if (!standing.verdicts[0]!.allow) return denyAll(standing);
+    const reservation = newReservationId();
+    // The key's budget and the customer's are checked and spent by the same write (exact).
+    const request = { customerId: parsed.customerId, reservation, cost, now: at, keyId: parsed.keyId, ...(customer!.credits === undefined ? {} : { legacy: customer!.credits }) };
+    let result = await deps.customers.reserve(request);
+    let windowsStarted = false;
+    for (;;) {
+      if (result.reserved) {
+        const context: DecisionContext = {
+          customerId: parsed.customerId,
+          reserved: cost,
+          // Metering settles the reservation by this id: kept on a 2xx, given back otherwise, once.
+          reservation,
+          balance: result.balance,
+          limit: 'null',
+          used: 'null',
+          resetsAt: 'null',
+        };
+        return { customerId: parsed.customerId, standing: { good: true }, verdicts: routes.map((r) => ({ route: r, allow: true })), context };
       }
-      throw new ReservationRefusedError(`the reservation for ${parsed.customerId} was refused although its item covers it: an attribute is stored in a form the write's condition cannot compare: fix the item in the customers table`);
+      // The wallet as the refused write found it: its balance and budgets decide the 402.
+      const { credits: _legacy, ...rest } = customer!;
+      const found = { ...rest, ...(result.balance === undefined ? {} : { credits: result.balance }), ...result.budget };
+      const decision = decide(found, [route], at, settingsFor(event, parsed.customerId), parsed.keyId);
+      // Every route of the group denied alike: the policy is not cached, only this call reads it.
+      if (!decision.verdicts[0]!.allow) return denyAll(decision);
+      // A budget window that ended fails the condition: start the new one (one write, once a window), then reserve again.
+      const starts = windowsStarted ? [] : windowsToStart(found, applicableBudgets(found, parsed.keyId, at, decision.usage?.periodEnd));
+      if (starts.length === 0 || deps.customers.startBudgetWindows === undefined) {
+        throw new ReservationRefusedError(`the reservation for ${parsed.customerId} was refused although its wallet covers it: the balance or a budget is stored in a form the write's condition cannot compare: fix the wallet item (${parsed.customerId}#wallet) in the customers table`);
+      }
+      await deps.customers.startBudgetWindows(parsed.customerId, starts);
+      windowsStarted = true;
+      result = await deps.customers.reserve(request);
     }
-    // Every route of the group denied alike: the policy is not cached, only this call reads it.
-    return { ...decision, verdicts: routes.map((r) => ({ route: r, allow: false })) };
   };
 
   const authenticate = async (event: APIGatewayRequestAuthorizerEvent, route: RouteRule, at: Date): Promise<{ parsed: ParsedApiKey; decision: Decision } | Refusal> => {
@@ -204,7 +217,8 @@ export function makeAuthorizerHandler(
       const decision = await reserve(event, key, parsed, route, at);
       return decision instanceof Refusal ? decision : { parsed, decision };
     }
-    const customer = await deps.customers.read(parsed.customerId, parsed.keyId);
+    // The wallet only where a balance decides: the standing routes read the customer item alone.
+    const customer = await deps.customers.read(parsed.customerId, parsed.keyId, { wallet: soldByUse[group] });
     const refused = authenticateKey(customer, key, parsed, at);
     if (refused !== undefined) return new Refusal(refused, parsed);
     // The policy covers this group's routes only: the other groups' authorizers cache their own.
@@ -238,7 +252,10 @@ export function makeAuthorizerHandler(
       record('unauthorized', result.reason, { message: DECISION_MESSAGE, ...route, customerId: result.parsed?.customerId, keyId: result.parsed?.keyId });
       throw new Error(UNAUTHORIZED);
     }
-    const { decision, parsed, policy, allowed } = result;
+    const { decision, parsed, allowed } = result;
+    let { policy } = result;
+    // Whenever the policy denies a route (not only the one called): a cached policy answers the others too.
+    if (decision.reason !== undefined && deps.denyContext !== undefined) policy = { ...policy, context: { ...policy.context, ...(await deps.denyContext(decision, event, at)) } };
     record(allowed ? 'allow' : 'deny', allowed ? 'none' : decision.reason!, {
       message: DECISION_MESSAGE,
       method: route.method,

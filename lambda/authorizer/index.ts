@@ -1,3 +1,5 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { once, readSecretString } from '../shared/aws/secrets';
 import { createObservability } from '../shared/observability';
 import { loadAuthorizerSettings } from '../shared/settings';
 import { composeAuthorizer } from './compose';
@@ -14,4 +16,6 @@ export const handler = composeAuthorizer(settings, {
   reservations: authorizerDynamoClient({ maxAttempts: 1 }),
   tokens: tokenAuthenticatorFromEnv(process.env, client, settings.customersTable),
   observability: createObservability(process.env.POWERTOOLS_SERVICE_NAME ?? 'tollgate-authorizer'),
+  // Read on the first Deny that offers something, then kept: an Allow never waits for it.
+  ...(settings.agentSecretId === undefined ? {} : { agentSecret: once(((id: string) => () => readSecretString(new SecretsManagerClient({}), id))(settings.agentSecretId)) }),
 });

@@ -1,5 +1,6 @@
 import { parseAccessLogLine } from '../shared/access-log';
 import { CUSTOMER_ID, KEY_ID } from '../shared/customers/api-key';
+import { isWalletReservation } from '../shared/customers/wallet';
 import type { LogEvent } from './logs-event';
 import type { RouteLookup } from './rules';
 
@@ -19,12 +20,17 @@ export interface CustomerUsage {
   readonly customerId: string;
   /** Units of 2xx calls, per billing period end (epoch s) the authorizer counted them in. */
   readonly periods: ReadonlyMap<number, MeterUnits>;
-  /** Units of 2xx calls decided with no quota plan (no periodEnd): pay-as-you-go, drawn on credits. */
+  /**
+   * Units of 2xx calls the credits allowed with no quota plan (no periodEnd): pay-as-you-go, drawn on
+   * credits. A call an unlimited plan allowed (its basis `plan`, no periodEnd) is counted but drawn on nothing.
+   */
   readonly unperiodic: MeterUnits;
   /** Units of successful strict calls: paid by their reservation, drawn on nothing more. */
   readonly prepaid: number;
   /** Reservations of strict calls that did not succeed, to give back (each once). */
   readonly refunds: ReadonlyMap<string, number>;
+  /** Wallet reservations of strict calls that succeeded: settled (their pending entries removed), nothing given back. */
+  readonly kept?: ReadonlySet<string>;
   /** Newest log timestamp of a counted call (ms): the time usage is reported to Stripe at. */
   readonly lastCallAt: number;
   /**
@@ -63,6 +69,7 @@ interface MutableUsage {
   unperiodic: Map<string, number>;
   prepaid: number;
   refunds: Map<string, number>;
+  kept?: Set<string>;
   lastCallAt: number;
   headroom?: number | 'unlimited';
   keys?: Map<string, number>;
@@ -117,6 +124,7 @@ export function aggregateBatch(events: readonly LogEvent[], routeOf: RouteLookup
       const usage = usageOf(customerId);
       if (succeeded) {
         usage.prepaid += reserved;
+        if (isWalletReservation(line.reservation)) (usage.kept ??= new Set()).add(line.reservation);
         usage.lastCallAt = Math.max(usage.lastCallAt, event.timestamp);
         countedCalls += 1;
       } else {
@@ -131,8 +139,9 @@ export function aggregateBatch(events: readonly LogEvent[], routeOf: RouteLookup
     else usage.headroom = leastHeadroom(usage.headroom, headroom);
     const periodEnd = wholeUnits(line.periodEnd);
     const meter = route.meter ?? '';
-    if (periodEnd === undefined) add(usage.unperiodic, meter, route.cost);
-    else {
+    if (periodEnd === undefined) {
+      if (!paidByPlan(line.basis, headroom)) add(usage.unperiodic, meter, route.cost);
+    } else {
       let units = usage.periods.get(periodEnd);
       if (units === undefined) usage.periods.set(periodEnd, (units = new Map<string, number>()));
       add(units, meter, route.cost);
@@ -150,6 +159,13 @@ export function aggregateBatch(events: readonly LogEvent[], routeOf: RouteLookup
 }
 
 export const UNLIMITED = 'unlimited';
+
+/**
+ * A call the subscription's plan allowed: the line's basis says so; a line of an older authorizer
+ * (no basis) says it by an unlimited headroom without a period, which only an unlimited plan gives.
+ */
+const paidByPlan = (basis: string | undefined, headroom: number | 'unlimited' | undefined): boolean =>
+  basis === undefined ? headroom === UNLIMITED : basis === 'plan';
 
 /** The lesser of two headrooms (absent: none said yet). */
 export function leastHeadroom(a: number | 'unlimited' | undefined, b: number | 'unlimited'): number | 'unlimited' {

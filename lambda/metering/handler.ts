@@ -1,11 +1,15 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { MeteredUsage } from '../shared/customers/metered-usage';
+import { isWalletReservation, PENDING_BOUND_SECONDS } from '../shared/customers/wallet';
 import { countOne, createObservability, type Observability } from '../shared/observability';
 import { aggregateBatch, totalUnits, type CustomerUsage } from './aggregate';
 import { batchId as batchIdOf, decodeSubscriptionEvent, isSubscriptionEvent, UndecodableBatchError, type LogsBatch } from './logs-event';
 import { routeLookup, type MeteringRules } from './rules';
 import { settleUsage } from './settle';
 import { budgetSpends } from '../shared/customers/budgets-spend';
-import { ledgerId, MAX_REFUNDS_PER_WRITE, type LedgerEntry, type MeteringStore, type MeterReport, type ReportRecord } from './store';
+import { completeEntries } from './outbox';
+import { inPool } from './pool';
+import { ledgerId, MAX_REFUNDS_PER_WRITE, type LedgerEntry, type MeteringStore, type MeterReport } from './store';
 import { reportIdentifier, type MeterReporter } from './stripe-meter';
 import { chunkUsage, decodeUsage, DEFAULT_WINDOW, isNearLimit, mergeUsage, newestClosable, shardOf, windowOf, type WindowSettings } from './window';
 import type { WindowStore } from './window-store';
@@ -13,9 +17,9 @@ import type { WindowStore } from './window-store';
 /**
  * The metering function: a CloudWatch Logs subscription delivers the stage's access log in batches;
  * each batch becomes at most one write per customer (its ledger entry and its usage, in one
- * transaction), then the Stripe reports the write recorded (the outbox), then the mark that they were
- * made. No flush: the routes sold by use are cached a second at most (their own authorizer), so a
- * crossing into a block reaches the next decision by itself.
+ * transaction), then the Stripe reports the writes recorded (the outbox), sent together once every
+ * customer is written, then the marks that they were made. No flush: the routes sold by use are cached
+ * a second at most (their own authorizer), so a crossing into a block reaches the next decision by itself.
  *
  * Order and why: tollgate's write comes first and carries what is owed to Stripe. A crash after it
  * leaves the reports pending in the ledger entry, and the redelivered batch (or `metering replay`)
@@ -89,14 +93,6 @@ function parts(usage: CustomerUsage): CustomerUsage[] {
   return out;
 }
 
-async function inPool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
-}
-
 /** Units a customer's budget counts in a batch: its counted calls, not strict ones (their reservation spent them). */
 const budgetUnits = (usage: CustomerUsage): number => [...usage.periods.values(), usage.unperiodic].reduce((sum, units) => sum + totalUnits(units), 0);
 
@@ -112,19 +108,36 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
     if (value > 0) metrics.singleMetric().addMetric(name, MetricUnit.Count, value);
   };
 
-  const finish = async (entry: LedgerEntry): Promise<void> => {
-    await completeEntry({ ...deps, logger, metrics }, entry);
-  };
+  /** What a write still owes Stripe: a ledger entry with pending reports. */
+  const owing = (entry: LedgerEntry | undefined): LedgerEntry | undefined => (entry?.reports.some((r) => r.state === 'pending') === true ? entry : undefined);
 
-  /** Writes one customer's part of a batch, or (`window`) its sum over a window. */
-  const meterCustomer = async (batch: string, usage: CustomerUsage, part: number, window?: number): Promise<'applied' | 'duplicate' | 'unknown'> => {
+  /**
+   * Writes one customer's part of a batch, or (`window`) its sum over a window; returns the ledger entry
+   * whose reports are owed. Reporting is not done here: a retried write never sends a report again.
+   */
+  const meterCustomer = async (batch: string, usage: CustomerUsage, part: number, window?: number): Promise<{ readonly outcome: 'applied' | 'duplicate' | 'unknown'; readonly owed?: LedgerEntry }> => {
     const id = ledgerId(batch, usage.customerId, part);
     let current = usage;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const state = await deps.store.read(usage.customerId);
-        if (state === undefined) return 'unknown';
-        if (window !== undefined && state.meteredWindow !== undefined && state.meteredWindow >= window) return 'duplicate';
+        let state = await deps.store.read(usage.customerId);
+        if (state === undefined) return { outcome: 'unknown' };
+        if (owesWalletSettlement(current, state, now())) {
+          // Before the usage write, on the wallet alone (no transaction for a reservation to conflict with):
+          // each pending reservation settled once, by its entry; the balance it gives back is then read.
+          const walletRefunds = new Map([...current.refunds].filter(([id]) => isWalletReservation(id)));
+          const settled = await deps.store.settleWallet({ customerId: usage.customerId, kept: [...(current.kept ?? [])], refunds: walletRefunds, now: now() });
+          count('ReservationsRefunded', settled.refunded);
+          count('ReservationsExpired', settled.expired);
+          current = { ...current, refunds: new Map([...current.refunds].filter(([id]) => !isWalletReservation(id))), kept: new Set() };
+          state = await deps.store.read(usage.customerId);
+          if (state === undefined) return { outcome: 'unknown' };
+        }
+        if (window !== undefined && state.meteredWindow !== undefined && state.meteredWindow >= window) {
+          // Summed before (a window run again): its reports may still be owed.
+          const owed = deps.reporter === undefined ? undefined : owing(await deps.store.entry(id));
+          return { outcome: 'duplicate', ...(owed === undefined ? {} : { owed }) };
+        }
         const settlement = settleUsage({ ...state, subscriptions: Object.values(state.subscriptions) }, current, deps.rules.plans);
         const calledAt = Math.floor((current.lastCallAt > 0 ? current.lastCallAt : now().getTime()) / 1000);
         const reports: MeterReport[] = [...settlement.billed].map(([eventName, value]) => ({
@@ -147,6 +160,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
           refunds: [...current.refunds.keys()],
           reports,
           now: now(),
+          ...(state.legacyCredits === undefined ? {} : { legacyCredits: state.legacyCredits }),
         });
         if (outcome.outcome === 'conflict') throw new ConflictError();
         if (outcome.outcome === 'refunded-before') {
@@ -156,14 +170,14 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
           continue;
         }
         if (outcome.outcome === 'duplicate') {
-          if (outcome.entry.reports.some((r) => r.state === 'pending')) await finish(outcome.entry);
-          return 'duplicate';
+          const owed = owing(outcome.entry);
+          return { outcome: 'duplicate', ...(owed === undefined ? {} : { owed }) };
         }
         count('OvershootUnits', settlement.overshoot);
         count('LateUnits', settlement.lateUnits);
         count('UnitsCounted', settlement.fromQuota + settlement.fromCredits + settlement.overshoot + [...settlement.billed.values()].reduce((a, b) => a + b, 0));
-        await finish({ ledgerId: id, customerId: usage.customerId, reports: reports.map((r) => ({ ...r, state: 'pending' as const })) });
-        return 'applied';
+        const owed = owing({ ledgerId: id, customerId: usage.customerId, reports: reports.map((r) => ({ ...r, state: 'pending' as const })) });
+        return { outcome: 'applied', ...(owed === undefined ? {} : { owed }) };
       } catch (err) {
         if (attempt >= maxAttempts) throw err;
         if (!(err instanceof ConflictError)) logger.warn('metering write failed, retrying', { attempt, error: err instanceof Error ? err.name : 'unknown' });
@@ -175,24 +189,38 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
   const windowSettings = deps.window ?? DEFAULT_WINDOW;
   const windows = windowSettings.seconds > 0 ? deps.windows : undefined;
 
-  /** Applies each customer's usage of one batch (or window) in a pool; returns the counts and the failures. */
+  /**
+   * Applies each customer's usage of one batch (or window) in a pool, then sends what the writes owe
+   * Stripe together (the reporter batches them); returns the counts and the failures. Reports still
+   * owed (Stripe kept throttling) are a failure: the batch is parked, or the window summed again.
+   */
   const applyAll = async (batch: string, customers: readonly CustomerUsage[], window?: number) => {
     let applied = 0;
     let duplicates = 0;
     let unknownCustomers = 0;
     const failures: string[] = [];
+    const owed: LedgerEntry[] = [];
     const work = customers.flatMap((u) => parts(u).map((p, i) => ({ usage: p, part: i })));
     await inPool(work, deps.concurrency ?? 8, async ({ usage: u, part }) => {
       try {
         const result = await meterCustomer(batch, u, part, window);
-        if (result === 'applied') applied += 1;
-        else if (result === 'duplicate') duplicates += 1;
+        if (result.owed !== undefined) owed.push(result.owed);
+        if (result.outcome === 'applied') applied += 1;
+        else if (result.outcome === 'duplicate') duplicates += 1;
         else unknownCustomers += 1;
       } catch (err) {
-        failures.push(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+        failures.push(failureOf(err));
       }
     });
     count('MeteringUnknownCustomers', unknownCustomers);
+    if (owed.length > 0 && deps.reporter !== undefined) {
+      try {
+        const { pending } = await completeEntries({ store: deps.store, reporter: deps.reporter, logger, metrics }, owed);
+        if (pending > 0) failures.push(`StripeReportsOwed: ${pending} meter reports not sent (stripe throttled or unreachable)`);
+      } catch (err) {
+        failures.push(failureOf(err));
+      }
+    }
     return { applied, duplicates, unknownCustomers, failures };
   };
 
@@ -221,7 +249,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
     let window = ((await windows.watermark()) ?? newest - FIRST_RUN_WINDOWS * seconds) + seconds;
     const totals = { customers: 0, applied: 0, duplicates: 0, unknownCustomers: 0, windows: 0 };
     for (; window <= newest && totals.windows < MAX_WINDOWS_PER_RUN; window += seconds) {
-      await windows.close(window);
+      await windows.close(window, now());
       const byCustomer = new Map<string, CustomerUsage>();
       for (const chunk of await windows.read(window, shards)) {
         const { usage, dropped } = decodeUsage(chunk);
@@ -308,49 +336,13 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
   };
 }
 
-export interface EntryCompletion {
-  readonly reported: number;
-  readonly rejected: number;
-  /** Still owed (reporting off). */
-  readonly pending: number;
-}
+const failureOf = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
-/**
- * Finishes a ledger entry: its pending reports (and, for a replay after the
- * cause is fixed, its rejected ones), each sent with its identifier; records what became of them on
- * the entry. A crash anywhere here leaves the entry owing what it owed: the next delivery or replay
- * finishes it, and Stripe de-duplicates a report it had already accepted.
- */
-export async function completeEntry(
-  deps: Pick<MeteringDeps, 'store' | 'reporter'> & { readonly logger: Observability['logger']; readonly metrics: Observability['metrics'] },
-  entry: LedgerEntry,
-  options: { readonly retryRejected?: boolean } = {},
-): Promise<EntryCompletion> {
-  const { logger, metrics } = deps;
-  const reports: ReportRecord[] = [];
-  let reported = 0;
-  let rejected = 0;
-  for (const report of entry.reports) {
-    const owed = report.state === 'pending' || (options.retryRejected === true && report.state === 'rejected');
-    if (!owed || deps.reporter === undefined) {
-      reports.push(report);
-      continue;
-    }
-    const result = await deps.reporter.report(entry.customerId, report);
-    if (result.outcome === 'reported') {
-      reports.push({ eventName: report.eventName, value: report.value, identifier: report.identifier, timestamp: report.timestamp, state: 'reported' });
-      reported += 1;
-      metrics.singleMetric().addMetric('MeterUnitsReported', MetricUnit.Count, report.value);
-    } else {
-      // Not retried forever: recorded on the entry for `metering replay`, counted for the alarm.
-      logger.warn('stripe rejected a meter report', { eventName: report.eventName, error: result.error });
-      countOne(metrics, 'MeterReportsRejected', {});
-      reports.push({ ...report, state: 'rejected', error: result.error });
-      rejected += 1;
-    }
-  }
-  await deps.store.settled(entry.ledgerId, reports);
-  return { reported, rejected, pending: reports.filter((r) => r.state === 'pending').length };
+/** Whether the customer's wallet has reservations to settle: named by this usage, or pending past the bound. */
+function owesWalletSettlement(usage: CustomerUsage, state: MeteredUsage, at: Date): boolean {
+  if ((usage.kept?.size ?? 0) > 0 || [...usage.refunds.keys()].some(isWalletReservation)) return true;
+  const horizon = Math.floor(at.getTime() / 1000) - PENDING_BOUND_SECONDS;
+  return [...(state.pending?.values() ?? [])].some((p) => p.at < horizon);
 }
 
 class ConflictError extends Error {

@@ -4,7 +4,7 @@ import { lazyStripe } from '../shared/aws/stripe';
 import { createObservability } from '../shared/observability';
 import { composeMetering, type MeteringHandler } from './compose';
 import { loadMeteringSettings } from './settings';
-import { StripeMeterReporter } from './stripe-meter';
+import { StreamMeterReporter } from './meter-event-stream';
 
 // Validated once at init: a bad environment fails the cold start with its own message.
 const settings = loadMeteringSettings(process.env);
@@ -13,13 +13,13 @@ const clients = {
   observability: createObservability('tollgate-metering'),
 };
 // The key is read once per instance; a failed read is not kept (the invocation fails and is retried).
-// Retries are the reporter's own (backoff with jitter on 429), not the SDK's.
+// Retries are the reporter's own (one backoff loop per request), not the SDK's; its session lives as long as the instance.
 const stripe =
   settings.stripeApiKeySecretId === undefined ? undefined : lazyStripe(new SecretsManagerClient({}), settings.stripeApiKeySecretId, { maxNetworkRetries: 0, timeout: 5000 });
 
 let handle: MeteringHandler | undefined;
 
 export const handler: MeteringHandler = async (event) => {
-  handle ??= composeMetering(settings, { ...clients, reporter: stripe === undefined ? undefined : new StripeMeterReporter(await stripe()) });
+  handle ??= composeMetering(settings, { ...clients, reporter: stripe === undefined ? undefined : new StreamMeterReporter(await stripe()) });
   return handle(event);
 };

@@ -1,7 +1,8 @@
 import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { attr } from '../shared/customers/item';
-import { readMeteredUsage, usageUpdate, type MeteredUsage, type UsageWrite } from '../shared/customers/metered-usage';
+import { readMeteredUsage, usageUpdate, walletCreditsItem, type MeteredUsage, type UsageWrite } from '../shared/customers/metered-usage';
+import { settleWallet, type SettlementOutcome, type WalletSettlement } from '../shared/customers/wallet';
 import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
 
 /**
@@ -11,7 +12,7 @@ import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
  *
  *   metering#<batch>#<customer>[#<part>]   this customer's part of this batch is applied; holds the
  *                                          Stripe meter reports owed (the outbox) until reported
- *   reservation#<id>                       a strict call's reservation was given back
+ *   reservation#<id>                       a strict call's reservation (made before wallets) was given back
  *   metering-parked#<batch>                a batch that could not be applied, kept for `metering replay`
  */
 
@@ -47,6 +48,8 @@ export interface MeteringWrite {
   readonly refunds: readonly string[];
   readonly reports: readonly MeterReport[];
   readonly now: Date;
+  /** The customer item's legacy `credits`: where the wallet's balance starts on its first write. */
+  readonly legacyCredits?: number;
 }
 
 export type ApplyOutcome =
@@ -69,6 +72,8 @@ export interface ParkedBatch {
 export interface MeteringStore {
   read(customerId: string): Promise<MeteredUsage | undefined>;
   apply(write: MeteringWrite): Promise<ApplyOutcome>;
+  /** Settles strict reservations on the customer's wallet, each once (wallet.ts settleWallet). */
+  settleWallet(settlement: WalletSettlement): Promise<SettlementOutcome>;
   entry(ledgerId: string): Promise<LedgerEntry | undefined>;
   /** Records what became of the reports. */
   settled(ledgerId: string, reports: readonly ReportRecord[]): Promise<void>;
@@ -122,8 +127,10 @@ export class DynamoMeteringStore implements MeteringStore {
     const expiresAt = Math.floor(write.now.getTime() / 1000) + EVENT_LEDGER_RETENTION_SECONDS;
     const pending = write.reports.map((r): ReportRecord => ({ ...r, state: 'pending' }));
     const usage = usageUpdate(this.tables.customers, write.customerId, write.usage);
+    // Credits drawn by log lines (and given back to pre-wallet reservations): on the wallet, in the same transaction.
+    const wallet = walletCreditsItem(this.tables.customers, write.customerId, write.usage, write.legacyCredits);
     const window = write.usage.window;
-    if (window !== undefined && usage !== undefined && 'Update' in usage && pending.length === 0 && write.refunds.length === 0) {
+    if (window !== undefined && usage !== undefined && 'Update' in usage && wallet === undefined && pending.length === 0 && write.refunds.length === 0) {
       // A window's sum that owes Stripe nothing: the customer item is its own ledger (one item write).
       try {
         await this.documents.send(new UpdateCommand(usage.Update));
@@ -149,6 +156,7 @@ export class DynamoMeteringStore implements MeteringStore {
         },
       },
       ...(usage === undefined ? [] : [usage]),
+      ...(wallet === undefined ? [] : [wallet]),
       ...write.refunds.map((reservation) => ({
         Put: {
           TableName: this.tables.events,
@@ -168,9 +176,11 @@ export class DynamoMeteringStore implements MeteringStore {
         if (entry !== undefined) return { outcome: 'duplicate', entry };
         throw err;
       }
-      const offset = usage === undefined ? 1 : 2;
+      const walletAt = usage === undefined ? 1 : 2;
+      const offset = walletAt + (wallet === undefined ? 0 : 1);
       const refunded = write.refunds.filter((_, i) => failed(offset + i));
       if (refunded.length > 0) return { outcome: 'refunded-before', reservations: refunded };
+      if (wallet !== undefined && failed(walletAt)) return { outcome: 'conflict' };
       if (usage !== undefined && failed(1)) {
         if (window !== undefined && (await this.windowCounted(write.customerId, window))) return windowDuplicate(write);
         return { outcome: 'conflict' };
@@ -178,6 +188,10 @@ export class DynamoMeteringStore implements MeteringStore {
       // Another transaction on the same items (TransactionConflict) or throttling: the caller retries.
       throw err;
     }
+  }
+
+  settleWallet(settlement: WalletSettlement): Promise<SettlementOutcome> {
+    return settleWallet(this.client, this.tables.customers, settlement);
   }
 
   /** Whether the customer's item already counts this window (or a later one). */

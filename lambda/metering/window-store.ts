@@ -6,7 +6,7 @@ import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
  * The usage table (lambda/shared/tables.ts, keys pk and sk):
  *
  *   window#<start>#<shard>  <batch>#<chunk>   a delivery's windowed customers (window.ts encoding)
- *   window#<start>          state             `closed` once the window is being summed
+ *   window#<start>          state             `closed` once the window is being summed (expires with its deliveries)
  *   windows                 watermark         `window`: the newest window summed
  *
  * A delivery's items are written in one transaction with a check that the window is still open, and
@@ -19,7 +19,7 @@ export type BufferOutcome = 'buffered' | 'duplicate' | 'closed';
 export interface WindowStore {
   buffer(window: number, shard: number, batchId: string, chunks: readonly string[], now: Date): Promise<BufferOutcome>;
   /** Closes the window to new deliveries; idempotent. */
-  close(window: number): Promise<void>;
+  close(window: number, now: Date): Promise<void>;
   /** Every chunk buffered in the window's shards (strongly consistent: after close, this is all there will be). */
   read(window: number, shards: number): Promise<string[]>;
   watermark(): Promise<number | undefined>;
@@ -45,8 +45,11 @@ export class DynamoWindowStore implements WindowStore {
   }
 
   async buffer(window: number, shard: number, batchId: string, chunks: readonly string[], now: Date): Promise<BufferOutcome> {
-    if (chunks.length > MAX_CHUNKS) return 'closed';
-    const expiresAt = Math.floor(now.getTime() / 1000) + EVENT_LEDGER_RETENTION_SECONDS;
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    const expiresAt = nowSeconds + EVENT_LEDGER_RETENTION_SECONDS;
+    // A window whose state item may have expired (close() keeps it for the retention) is treated as closed:
+    // buffered there, its units would never be summed.
+    if (chunks.length > MAX_CHUNKS || window + EVENT_LEDGER_RETENTION_SECONDS <= nowSeconds) return 'closed';
     const key = (i: number) => ({ pk: bufferPk(window, shard), sk: `${batchId}#${i}` });
     try {
       await this.documents.send(
@@ -71,13 +74,14 @@ export class DynamoWindowStore implements WindowStore {
     }
   }
 
-  async close(window: number): Promise<void> {
+  /** Kept as long as the buffered items (one a minute would otherwise pile up, 43,200 a month); buffer() refuses a window older. */
+  async close(window: number, now: Date): Promise<void> {
     await this.documents.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: statePk(window), sk: 'state' },
-        UpdateExpression: 'SET closed = :t',
-        ExpressionAttributeValues: { ':t': true },
+        UpdateExpression: 'SET closed = :t, expiresAt = :e',
+        ExpressionAttributeValues: { ':t': true, ':e': Math.floor(now.getTime() / 1000) + EVENT_LEDGER_RETENTION_SECONDS },
       }),
     );
   }

@@ -48,12 +48,12 @@ export const unitsOf = (usage: CustomerUsage): number =>
   [...usage.periods.values()].reduce((sum, units) => sum + totalUnits(units), 0) + totalUnits(usage.unperiodic);
 
 /**
- * Written at once (`exact`) or summed over the window. A refund is always exact (it is owed by its
- * reservation id, once); so is a customer whose lines did not say what it had left. A customer whose
+ * Written at once (`exact`) or summed over the window. A strict call's settlement is always exact (a
+ * reservation stays pending on the wallet until its line settles it, wallet.ts); so is a customer whose lines did not say what it had left. A customer whose
  * calls can run out nothing is never near.
  */
 export function isNearLimit(usage: CustomerUsage, spanMs: number, settings: WindowSettings): boolean {
-  if (settings.seconds === 0 || usage.refunds.size > 0 || usage.headroom === undefined) return true;
+  if (settings.seconds === 0 || usage.refunds.size > 0 || (usage.kept?.size ?? 0) > 0 || usage.headroom === undefined) return true;
   if (usage.headroom === UNLIMITED) return false;
   const units = unitsOf(usage);
   const lagSeconds = 2 * settings.seconds + settings.graceSeconds;
@@ -85,6 +85,7 @@ export function mergeUsage(a: CustomerUsage, b: CustomerUsage): CustomerUsage {
     unperiodic,
     prepaid: a.prepaid + b.prepaid,
     refunds: new Map([...a.refunds, ...b.refunds]),
+    ...(a.kept === undefined && b.kept === undefined ? {} : { kept: new Set([...(a.kept ?? []), ...(b.kept ?? [])]) }),
     lastCallAt: Math.max(a.lastCallAt, b.lastCallAt),
     ...(headroom === undefined ? {} : { headroom }),
   };

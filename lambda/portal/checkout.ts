@@ -2,7 +2,7 @@ import type Stripe from 'stripe';
 import { createApiKey, type CreatedApiKey } from '../shared/customers/keys';
 import { PORTAL_PATHS } from '../shared/portal-paths';
 import { PageError, readForm, type Answer, type Portal, type RequestContext } from './context';
-import { creditsAddedPage, issuedKeyPage, subscribedPage } from './pages/key';
+import { creditsAddedPage, issuedKeyPage, paymentProcessingPage, subscribedPage } from './pages/key';
 import { checkoutCookie, redirect } from './response';
 import { CHECKOUT_COOKIE, sign, verify } from './session';
 import { currentSession, requireSession, sessionFor } from './signed-in';
@@ -14,6 +14,8 @@ import { currentSession, requireSession, sessionFor } from './signed-in';
  */
 
 const CHECKOUT_SESSION_ID = /^cs_[A-Za-z0-9_]{1,200}$/;
+/** How long a delayed payment may take to settle (Bacs, SEPA and ACH debits take up to about two weeks). */
+const SETTLING_COOKIE_SECONDS = 15 * 24 * 60 * 60;
 /** The Checkout Session metadata the webhook credits a pack's units from (its PACK_CREDITS_METADATA). */
 export const PACK_CREDITS_METADATA = 'tollgate_credits';
 
@@ -59,6 +61,8 @@ export async function checkout(ctx: RequestContext, portal: Portal): Promise<Ans
 }
 
 interface PaidSession {
+  /** Complete, but paid by a delayed method (SEPA, ACH, Bacs…) still settling: nothing is issued yet. */
+  readonly processing?: true;
   readonly customerId: string;
   readonly clientReferenceId: string | null;
   /** The units a credit pack bought (`metadata.tollgate_credits`); undefined: a subscription. */
@@ -78,11 +82,17 @@ async function paidSession(stripe: Stripe, sessionId: string): Promise<PaidSessi
   }
   const customerId = typeof session.customer === 'string' ? session.customer : session.customer?.id;
   const paid = session.status === 'complete' && (session.payment_status === 'paid' || session.payment_status === 'no_payment_required');
-  if (!paid || customerId === undefined) {
+  const processing = session.status === 'complete' && session.payment_status === 'unpaid';
+  if (!(paid || processing) || customerId === undefined) {
     throw new PageError(402, 'Not paid', 'This checkout is not complete and paid. Nothing was issued: finish the payment, or start again from the plans page.');
   }
   const credits = session.mode === 'payment' ? Number(session.metadata?.[PACK_CREDITS_METADATA]) : NaN;
-  return { customerId, clientReferenceId: session.client_reference_id, ...(Number.isSafeInteger(credits) && credits > 0 ? { credits } : {}) };
+  return {
+    ...(processing ? { processing: true as const } : {}),
+    customerId,
+    clientReferenceId: session.client_reference_id,
+    ...(Number.isSafeInteger(credits) && credits > 0 ? { credits } : {}),
+  };
 }
 
 /** `GET success`: the key of a paid checkout, shown once, to the browser that started it. */
@@ -91,10 +101,19 @@ export async function success(ctx: RequestContext, portal: Portal): Promise<Answ
   if (!CHECKOUT_SESSION_ID.test(sessionId)) throw new PageError(400, 'Unknown checkout', 'This page needs the checkout session Stripe returned you with.');
   const binding = verify(await portal.sessionSecret(), ctx.cookies[CHECKOUT_COOKIE]) as { checkoutSessionId?: unknown } | undefined;
   const current = await currentSession(ctx, portal);
-  const { customerId, clientReferenceId, credits } = await paidSession(await stripeOrPage(portal), sessionId);
+  const { processing, customerId, clientReferenceId, credits } = await paidSession(await stripeOrPage(portal), sessionId);
   const signedInAs = typeof current === 'object' ? current.session.customerId : undefined;
   if (signedInAs !== undefined && signedInAs !== customerId) {
     throw new PageError(403, 'Another customer', 'This checkout belongs to another customer than the one signed in. Nothing was issued.');
+  }
+  if (processing === true) {
+    const ours = binding?.checkoutSessionId === sessionId;
+    const existing = clientReferenceId !== null && clientReferenceId === customerId;
+    // The binding lasts as long as a delayed payment may take to settle: the payer claims the key on this page then.
+    return {
+      ...paymentProcessingPage({ base: ctx.base, ...(credits === undefined ? {} : { credits }), claimsKey: ours && !existing }),
+      ...(ours && !existing ? { cookies: [checkoutCookie(ctx.base, ctx.cookies[CHECKOUT_COOKIE]!, SETTLING_COOKIE_SECONDS)] } : {}),
+    };
   }
   // The checkout was for a customer that already holds keys: those keys now work, no new key is needed.
   if (clientReferenceId !== null && clientReferenceId === customerId) return credits === undefined ? subscribedPage(ctx.base) : creditsAddedPage(ctx.base, credits);

@@ -43,5 +43,5 @@ export const sessionCookie = (base: string, token: string): string =>
   setCookie(SESSION_COOKIE, token, { path: cookiePath(base), maxAgeSeconds: token === '' ? 0 : SESSION_SECONDS, sameSite: 'Strict' });
 
 /** Binds a checkout to this browser (`binding` signed by session.ts), or '' to drop the binding. */
-export const checkoutCookie = (base: string, binding: string): string =>
-  setCookie(CHECKOUT_COOKIE, binding, { path: cookiePath(base), maxAgeSeconds: binding === '' ? 0 : CHECKOUT_COOKIE_SECONDS, sameSite: 'Lax' });
+export const checkoutCookie = (base: string, binding: string, maxAgeSeconds = CHECKOUT_COOKIE_SECONDS): string =>
+  setCookie(CHECKOUT_COOKIE, binding, { path: cookiePath(base), maxAgeSeconds: binding === '' ? 0 : maxAgeSeconds, sameSite: 'Lax' });

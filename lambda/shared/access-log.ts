@@ -35,6 +35,8 @@ export const ACCESS_LOG_FIELDS = {
   reservation: '$context.authorizer.reservation',
   /** Units the customer had left at decision on a route sold by use (quota and credits); absent when nothing can run out. */
   headroom: '$context.authorizer.headroom',
+  /** What pays for a call on a route sold by use: `plan` (the subscription) or `credits`; metering draws credits only for `credits`. */
+  basis: '$context.authorizer.basis',
 } as const;
 
 export type AccessLogField = keyof typeof ACCESS_LOG_FIELDS;

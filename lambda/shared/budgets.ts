@@ -5,14 +5,15 @@ import { KEY_ID } from './customers/api-key';
  * UTC day or per billing period. Past it, routes sold by use answer 402 budget_exceeded until the window
  * resets or the cap is raised. Pure rules, no I/O; budgets-store.ts writes them.
  *
- * Stored on the customer item, so that a decision still costs one round trip:
+ * Stored on the customer's wallet item (`<customerId>#wallet`, customers/wallet.ts), beside the balance,
+ * so that the reads and the one write a decision already makes carry them:
  *
  *   budgets               map: scope → { limit, window, resetsAt }; scope `*` (the customer) or a key id
  *   budgetLeft            units left in the customer budget's window (limit − spent)
  *   budgetLeft_<keyId>    units left in that key budget's window
  *
- * Units left, not units spent: a strict route's reservation takes its cost with one conditional
- * `ADD budgetLeft :minus` whose condition is `budgetLeft >= :cost` (the authorizer cannot read the limit
+ * Units left, not units spent: a strict route's reservation (the wallet's one conditional UpdateItem)
+ * takes its cost with `ADD budgetLeft :minus` under the condition `budgetLeft >= :cost` (the authorizer cannot read the limit
  * first, and a condition cannot add). The reservation adds to the left counters whether or not a budget
  * exists (it cannot know); a counter without a budget means nothing, and setting a budget sets it. A
  * window that ended (`resetsAt` ≤ now) counts as whole: whoever writes next (metering, or a strict
@@ -25,6 +26,7 @@ export const isBudgetWindow = (value: unknown): value is BudgetWindow => (BUDGET
 
 /** The `budgets` map key of the customer-wide budget (key ids are base62, so never `*`). */
 export const CUSTOMER_SCOPE = '*';
+export const BUDGETS = 'budgets';
 export const BUDGET_LEFT = 'budgetLeft';
 export const BUDGET_LEFT_KEY_PREFIX = 'budgetLeft_';
 /** The largest cap a customer can set: well inside DynamoDB's and JavaScript's exact integers. */

@@ -1,6 +1,7 @@
 import { OVERAGES, type Overage, type Plan, type Plans } from './customers/usage-view';
 import { formatRequirement, isMeterEventName, parseRequirement, type RouteRule } from './requirements';
 import { TABLES } from './tables';
+import { decodeAgentPayments, encodeAgentPayments, type AgentPayments } from './agents/offers';
 
 /**
  * The environment contract between the stack (which writes these variables) and the functions (which
@@ -20,6 +21,8 @@ export const ENV = {
   stageName: 'TOLLGATE_STAGE_NAME',
   cacheTtlSeconds: 'TOLLGATE_CACHE_TTL_SECONDS',
   flushIntervalSeconds: 'TOLLGATE_FLUSH_INTERVAL_SECONDS',
+  agentPayments: 'TOLLGATE_AGENT_PAYMENTS',
+  agentSecretId: 'TOLLGATE_AGENT_SECRET_ID',
   meteringWindowSeconds: 'TOLLGATE_METERING_WINDOW_SECONDS',
 } as const;
 
@@ -43,6 +46,10 @@ export interface AuthorizerSettings extends PaymentUrls {
   readonly gracePeriodSeconds: number;
   /** Usage plans by plan key (cdk.json `tollgate:plans`). @default {} */
   readonly plans?: Plans;
+  /** Selling to agents (docs/agents.md): a Deny carries offers and challenges. @default - off */
+  readonly agents?: AgentPayments;
+  /** The Secrets Manager secret that keys the challenges' HMAC (with `agents`). */
+  readonly agentSecretId?: string;
 }
 
 /** The usage route's function: the customer item and the plans. */
@@ -163,7 +170,20 @@ export function authorizerEnvironment(
     [ENV.gracePeriodHours]: String(settings.gracePeriodHours),
     ...(settings.checkoutUrl === undefined ? {} : { [ENV.checkoutUrl]: settings.checkoutUrl }),
     ...(settings.portalUrl === undefined ? {} : { [ENV.portalUrl]: settings.portalUrl }),
+    ...agentEnvironment(settings),
   };
+}
+
+/** Selling to agents, for the functions that offer or sell (the authorizer, the purchase function): names and offers, never the secret. */
+export function agentEnvironment(settings: { agents?: AgentPayments; agentSecretId?: string }): Record<string, string> {
+  if (settings.agents === undefined || settings.agentSecretId === undefined) return {};
+  return { [ENV.agentPayments]: encodeAgentPayments(settings.agents), [ENV.agentSecretId]: settings.agentSecretId };
+}
+
+export function loadAgentSettings(env: Env): { agents?: AgentPayments; agentSecretId?: string } {
+  const encoded = optional(env, ENV.agentPayments);
+  if (encoded === undefined) return {};
+  return { agents: decodeAgentPayments(encoded), agentSecretId: required(env, ENV.agentSecretId) };
 }
 
 export interface ClockSettings {
@@ -218,6 +238,7 @@ export function loadAuthorizerSettings(env: Env): AuthorizerSettings {
     checkoutUrl: optional(env, ENV.checkoutUrl),
     portalUrl: optional(env, ENV.portalUrl),
     plans: decodePlans(optional(env, ENV.plans)),
+    ...loadAgentSettings(env),
   };
 }
 

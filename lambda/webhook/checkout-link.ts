@@ -34,6 +34,10 @@ import type { CustomerUpdate } from '../shared/customers/changes';
 
 export const linkId = (payerCustomerId: string): string => `link#${payerCustomerId}`;
 
+/** The events that say a Checkout Session is paid: completed (paid at once), or its delayed payment settled. */
+const isPaidCheckout = (envelope: StripeEventEnvelope): boolean =>
+  envelope.type === 'checkout.session.completed' || envelope.type === 'checkout.session.async_payment_succeeded';
+
 export interface CheckoutLinkStore {
   /** The customer a payer's customer was linked to; undefined when none. */
   targetOf(payerCustomerId: string): Promise<string | undefined>;
@@ -73,7 +77,7 @@ export function dynamoCheckoutLinkStore(client: DynamoDBClient, tables: { readon
 
 /** The reference of a completed checkout that names another customer than the session's own. */
 export function checkoutReference(envelope: StripeEventEnvelope, payerCustomerId: string): { reference: string; sessionId: string } | undefined {
-  if (envelope.type !== 'checkout.session.completed') return undefined;
+  if (!isPaidCheckout(envelope)) return undefined;
   const { client_reference_id: reference, id } = envelope.object;
   if (typeof reference !== 'string' || !CUSTOMER_ID.test(reference) || reference === payerCustomerId || typeof id !== 'string') return undefined;
   return { reference, sessionId: id };
@@ -94,7 +98,7 @@ export interface CheckoutLinker {
 
 /** A checkout that created no Stripe customer: its update is addressed to the reference alone (events.ts). */
 const isGuestCheckout = (envelope: StripeEventEnvelope): boolean =>
-  envelope.type === 'checkout.session.completed' && (envelope.object.customer === null || envelope.object.customer === undefined);
+  isPaidCheckout(envelope) && (envelope.object.customer === null || envelope.object.customer === undefined);
 
 export function checkoutLinker(store: CheckoutLinkStore): CheckoutLinker {
   return {

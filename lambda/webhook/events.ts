@@ -14,6 +14,8 @@ export const STRIPE_API_VERSION = '2026-10-28.endive';
 /** The event types that decide access; every other type is acknowledged and ignored. */
 export const HANDLED_EVENT_TYPES = [
   'checkout.session.completed',
+  'checkout.session.async_payment_succeeded',
+  'checkout.session.async_payment_failed',
   'customer.subscription.created',
   'customer.subscription.updated',
   'customer.subscription.deleted',
@@ -57,6 +59,7 @@ const CUSTOMER_ID = /^cus_[A-Za-z0-9_]{1,255}$/;
 /** Invoice and subscription ids are stored on the customer item (map keys, values): Stripe's alphabet, bounded (ITEM_LIMITS). */
 const INVOICE_ID = /^in_[A-Za-z0-9_]{1,61}$/;
 const SUBSCRIPTION_ID = /^sub_[A-Za-z0-9_]{1,60}$/;
+const CHECKOUT_SESSION_ID = /^cs_[A-Za-z0-9_]{1,255}$/;
 
 function epochSeconds(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
@@ -236,10 +239,14 @@ export function interpret(event: StripeEventEnvelope): Interpretation {
       }
       return { kind: 'change', customerId: id, change: { stream: 'customer', deleted: true } };
     }
+    // async_payment_succeeded: a delayed payment method (SEPA, ACH, Bacs…) settled, the same session now paid.
     case 'checkout.session.completed':
+    case 'checkout.session.async_payment_succeeded':
       return readCheckout(event);
+    case 'checkout.session.async_payment_failed':
+      return { kind: 'ignored', reason: 'checkout payment failed' };
     case 'billing.alert.triggered':
-      return readBillingAlert(object);
+      return readBillingAlert(object, event.created);
   }
 }
 
@@ -250,8 +257,9 @@ const MAX_CREDITS_PER_PURCHASE = 1_000_000_000;
 
 /**
  * A paid one-time checkout carrying `metadata.tollgate_credits`: that many units onto the customer's
- * balance (ADD; the event ledger makes a redelivery add nothing). `unpaid` (an asynchronous payment
- * still settling) adds nothing yet.
+ * balance (ADD), once per Checkout Session (the change names it: the store records it with the
+ * credit). `unpaid` (an asynchronous payment still settling) adds nothing yet: its
+ * `checkout.session.async_payment_succeeded` does.
  */
 export function readCreditsCheckout(object: Json): Interpretation {
   const metadata = isObject(object.metadata) ? object.metadata : {};
@@ -265,14 +273,16 @@ export function readCreditsCheckout(object: Json): Interpretation {
   // A checkout for a guest names no customer: tollgate's own checkout passes the customer id as the reference.
   const clientReference = typeof object.client_reference_id === 'string' && CUSTOMER_ID.test(object.client_reference_id) ? object.client_reference_id : undefined;
   const customerId = reference(object.customer) === undefined && clientReference !== undefined ? clientReference : customerOf(object, 'credits checkout');
-  const change: CreditsChange = { stream: 'credits', credits, liftCreditsBlock: false };
+  const sessionId = typeof object.id === 'string' && CHECKOUT_SESSION_ID.test(object.id) ? object.id : undefined;
+  if (sessionId === undefined) throw new EventShapeError('the credits checkout has no valid id (expected cs_…)');
+  const change: CreditsChange = { stream: 'credits', credits, liftCreditsBlock: false, checkoutSessionId: sessionId };
   return { kind: 'change', customerId, change };
 }
 
 /** `billing.alert.triggered`: a usage threshold set on a Stripe meter was crossed (stripe 23.x: usage_threshold alerts). */
-export function readBillingAlert(object: Json): Interpretation {
+export function readBillingAlert(object: Json, eventCreated: number): Interpretation {
   if (object.object !== 'billing.alert_triggered') throw new EventShapeError('data.object is not a billing.alert_triggered');
-  const change: UsageAlertChange = { stream: 'usageAlert' };
+  const change: UsageAlertChange = { stream: 'usageAlert', triggeredAt: epochSeconds(object.created) ?? eventCreated };
   return { kind: 'change', customerId: customerOf(object, 'billing alert'), change };
 }
 

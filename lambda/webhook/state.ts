@@ -143,6 +143,10 @@ export function forgettable(state: CustomerRecord | undefined, update: CustomerU
 
 export type ApplyVerdict = 'apply' | 'stale' | 'full';
 
+/** A usage alert older than the current period of a subscription: about a period that has ended (its block was lifted by the renewal). */
+export const alertPredatesPeriod = (state: CustomerRecord | undefined, triggeredAt: number): boolean =>
+  Object.values(state?.subscriptions ?? {}).some((s) => s.currentPeriodStart !== undefined && s.currentPeriodStart > triggeredAt);
+
 /**
  * Whether a change applies on top of a state: the rule the update's condition expression states
  * (shared/customers/payment-state.ts). The store never evaluates it in code before writing; the
@@ -156,6 +160,7 @@ export function verdict(state: CustomerRecord | undefined, update: CustomerUpdat
     const revives = change.stream === 'invoices' || !isTerminal(change.status);
     if (subscription !== undefined && isTerminal(subscription.status) && revives) return 'stale';
   }
+  if (change.stream === 'usageAlert' && alertPredatesPeriod(state, change.triggeredAt)) return 'stale';
   const current = watermarkOf(state, change);
   if (current !== undefined && !(current < update.watermark.applyBelow)) return 'stale';
   const forget = forgettable(state, update, now);
@@ -171,7 +176,7 @@ export function verdict(state: CustomerRecord | undefined, update: CustomerUpdat
 
 /** The entry an applied subscription change stores. */
 export function subscriptionEntry(change: SubscriptionChange, watermarkValue: string): SubscriptionEntry {
-  const { stream: _stream, subscriptionId: _id, enteredPastDue: _entered, usageReset: _reset, ...fields } = change;
+  const { stream: _stream, subscriptionId: _id, enteredPastDue: _entered, usageReset: _reset, liftQuotaBlock: _lift, ...fields } = change;
   return { ...fields, watermark: watermarkValue };
 }
 
@@ -211,8 +216,8 @@ export function writesFor(update: CustomerUpdate, forget: Forgettable, now: Date
         set.push([['usagePeriodEnd'], change.usageReset.periodEnd], [['periodUsed'], 0]);
         // The closing period's counter stays: units of it logged after the renewal are counted against it.
         copy.push([['prevPeriodEnd'], ['usagePeriodEnd'], 0], [['prevPeriodUsed'], ['periodUsed'], 0]);
-        if (change.usageReset.liftQuotaBlock) remove.push(['usageBlock']);
       }
+      if (change.liftQuotaBlock === true) remove.push(['usageBlock']);
       break;
     }
     case 'credits':

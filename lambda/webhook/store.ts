@@ -5,6 +5,8 @@ import type { CustomerUpdate, Forgettable } from '../shared/customers/changes';
 import { ITEM_LIMITS, PAYMENT_STATE_PROJECTION } from '../shared/customers/item';
 import { createMapsUpdate, paymentStateUpdate } from '../shared/customers/payment-state';
 import type { CustomerRecord } from '../shared/customers/record';
+import { readLegacyCredits } from '../shared/customers/metered-usage';
+import { walletBalanceItem } from '../shared/customers/wallet';
 import { readCustomer } from '../shared/customers/store';
 import type { OutboxWrite } from '../shared/ports';
 import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
@@ -61,6 +63,9 @@ export interface PaymentStateTables {
   readonly eventsTable: string;
 }
 
+/** The events-table item that says a Checkout Session's credits were added. */
+export const creditedSessionId = (checkoutSessionId: string): string => `credited#${checkoutSessionId}`;
+
 /** How often a transaction that lost a race with a concurrent one is tried again. */
 const MAX_ATTEMPTS = 6;
 
@@ -97,7 +102,12 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
   async apply(event: LedgerEvent, update: CustomerUpdate, options: ApplyOptions): Promise<ApplyResult> {
     const { customerId } = update;
     const forget = options.forget ?? { subscriptions: [], invoices: [] };
-    const customerUpdate = paymentStateUpdate(this.tables.customersTable, update, writesFor(update, forget, options.now), forget);
+    const writes = writesFor(update, forget, options.now);
+    // Credits bought go to the wallet (shared/customers/wallet.ts), in the same transaction as the ledger entry.
+    const credits = update.change.stream === 'credits' ? update.change.credits : 0;
+    const customerUpdate = paymentStateUpdate(this.tables.customersTable, update, credits > 0 ? { ...writes, add: (writes.add ?? []).filter(([path]) => path[0] !== 'credits') } : writes, forget);
+    const wallet = credits > 0 ? walletBalanceItem(this.tables.customersTable, customerId, credits, (await readLegacyCredits(this.client, this.tables.customersTable, customerId)).legacy) : undefined;
+    const session = update.change.stream === 'credits' ? update.change.checkoutSessionId : undefined;
     const command = new TransactWriteCommand({
       TransactItems: [
         {
@@ -110,6 +120,12 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
         },
         { Update: customerUpdate },
         ...(options.outbox === undefined ? [] : [{ Update: options.outbox }]),
+        ...(wallet === undefined ? [] : [wallet]),
+        // Once per Checkout Session, whichever of its events says it is paid (the ledger is per event). Last: the
+        // cancellation's last reason is its own.
+        ...(session === undefined
+          ? []
+          : [{ Put: { TableName: this.tables.eventsTable, Item: { ...ledgerItem(event, customerId, 'credited', options.now), eventId: creditedSessionId(session) }, ConditionExpression: 'attribute_not_exists(eventId)' } }]),
       ],
     });
 
@@ -121,6 +137,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
         if (!(err instanceof TransactionCanceledException)) throw err;
         const [ledger, customer] = err.CancellationReasons ?? [];
         if (ledger?.Code === 'ConditionalCheckFailed') return { outcome: 'duplicate' };
+        if (session !== undefined && err.CancellationReasons?.at(-1)?.Code === 'ConditionalCheckFailed') return { outcome: 'duplicate' };
         const conflict = (err.CancellationReasons ?? []).some((r) => r?.Code === 'TransactionConflict');
         if (customer?.Code === 'ConditionalCheckFailed') {
           // DynamoDB said no; the state only tells why (and a state that has moved on since gets another try).

@@ -7,8 +7,11 @@ import type { CustomerUpdate } from '../shared/customers/changes';
  * conditions make a race fail the write rather than undo someone else's):
  *
  * - a subscription of a counted plan (a quota, or overage billed) whose period end moves later starts a
- *   fresh period counter (`usagePeriodEnd` = the new end, `periodUsed` = 0; only forward) and lifts a
- *   quota_exceeded block (a Stripe usage alert's, or an operator's);
+ *   fresh period counter (`usagePeriodEnd` = the new end, `periodUsed` = 0; only forward);
+ * - a subscription of any plan whose period end moves later lifts a quota_exceeded block (a Stripe usage
+ *   alert's, or an operator's): the block was about the period that ended;
+ * - a usage alert names the subscriptions it was read with: it applies only while none of them started
+ *   a period after it (an alert about the period just ended, delivered after the renewal, blocks nothing);
  * - a credits top-up lifts a credits_exhausted block.
  *
  * The counter rule alone already makes a new period fresh for decisions (usage-view.ts); writing it
@@ -19,13 +22,17 @@ export function withUsageEffects(update: CustomerUpdate, stored: CustomerRecord 
   if (change.stream === 'credits') {
     return stored?.usageBlock === 'credits_exhausted' ? { ...update, change: { ...change, liftCreditsBlock: true } } : update;
   }
-  if (change.stream !== 'subscription' || change.currentPeriodEnd === undefined || change.plan === undefined) return update;
-  const plan = plans[change.plan];
-  if (plan === undefined || (plan.quota === undefined && plan.overage !== 'bill')) return update;
+  if (change.stream === 'usageAlert') return { ...update, change: { ...change, knownSubscriptions: Object.keys(stored?.subscriptions ?? {}).sort() } };
+  if (change.stream !== 'subscription' || change.currentPeriodEnd === undefined) return update;
   const previous = stored?.subscriptions[change.subscriptionId]?.currentPeriodEnd;
+  // Any plan's renewal lifts a quota block: the alert (or the operator) said the ended period was used up.
+  const renewed = previous !== undefined && change.currentPeriodEnd > previous;
+  const lifted = renewed && stored?.usageBlock === 'quota_exceeded' ? { ...change, liftQuotaBlock: true as const } : change;
+  const plan = change.plan === undefined ? undefined : plans[change.plan];
+  if (plan === undefined || (plan.quota === undefined && plan.overage !== 'bill')) return { ...update, change: lifted };
   const counter = stored?.usagePeriodEnd;
   // Forward only: the period moved on from what this subscription and the counter knew.
-  if ((previous !== undefined && change.currentPeriodEnd <= previous) || (counter !== undefined && change.currentPeriodEnd <= counter)) return update;
-  if (previous === undefined && counter === undefined) return update;
-  return { ...update, change: { ...change, usageReset: { periodEnd: change.currentPeriodEnd, liftQuotaBlock: stored?.usageBlock === 'quota_exceeded' } } };
+  if ((previous !== undefined && change.currentPeriodEnd <= previous) || (counter !== undefined && change.currentPeriodEnd <= counter)) return { ...update, change: lifted };
+  if (previous === undefined && counter === undefined) return { ...update, change: lifted };
+  return { ...update, change: { ...lifted, usageReset: { periodEnd: change.currentPeriodEnd } } };
 }

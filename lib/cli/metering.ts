@@ -1,9 +1,10 @@
 import { DeleteCommand, DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import Stripe from 'stripe';
 import { composeMetering } from '../../lambda/metering/compose';
-import { completeEntry } from '../../lambda/metering/handler';
 import { decodeLedgerEntry, DynamoMeteringStore, METERED_OUTCOME, PARKED_BATCH_OUTCOME, parkedBatchId, type LedgerEntry } from '../../lambda/metering/store';
-import { StripeMeterReporter, type MeterReporter } from '../../lambda/metering/stripe-meter';
+import { StreamMeterReporter } from '../../lambda/metering/meter-event-stream';
+import { completeEntries } from '../../lambda/metering/outbox';
+import type { MeterReporter } from '../../lambda/metering/stripe-meter';
 import { buildLocalDocument, meteringSettingsFor } from '../local/stack';
 import type { CommandGroup, CommandSpec, Context } from './command';
 import { createObservability } from '../../lambda/shared/observability';
@@ -36,7 +37,7 @@ async function scan(ctx: Context, filter: string, values: Record<string, unknown
 
 function reporterFrom(env: Readonly<Record<string, string | undefined>>): MeterReporter | undefined {
   const key = env.STRIPE_API_KEY;
-  return key === undefined || key === '' ? undefined : new StripeMeterReporter(new Stripe(key, { maxNetworkRetries: 0, timeout: 10_000 }));
+  return key === undefined || key === '' ? undefined : new StreamMeterReporter(new Stripe(key, { maxNetworkRetries: 0, timeout: 10_000 }));
 }
 
 const replay: CommandSpec = {
@@ -81,15 +82,7 @@ const replay: CommandSpec = {
       const entry = decodeLedgerEntry(item);
       return entry === undefined ? [] : [entry];
     });
-    let reported = 0;
-    let rejected = 0;
-    let pending = 0;
-    for (const entry of entries) {
-      const done = await completeEntry({ store, reporter, ...observability }, entry, { retryRejected: true });
-      reported += done.reported;
-      rejected += done.rejected;
-      pending += done.pending;
-    }
+    const { reported, rejected, pending } = await completeEntries({ store, reporter, ...observability }, entries, { retryRejected: true });
     const failed = batches.filter((b) => b.outcome === 'parked').length;
     const lines = [
       `parked batches: ${parked.length} found, ${parked.length - failed} applied${failed > 0 ? `, ${failed} parked again (see their reason in the ledger)` : ''}`,

@@ -1,3 +1,4 @@
+import type { X402Settings } from '../../lambda/shared/agents/x402';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { OVERAGES, type Plan, type Plans } from '../../lambda/shared/customers/usage-view';
@@ -110,6 +111,20 @@ export interface TollgateConfig {
   readonly creditPacks: readonly CreditPack[];
   /** The portal's product name, logo and colours (`portalName`, `portalLogoUrl`, `portalColors`). @default - tollgate's plain pages */
   readonly portalBrand?: PortalBrand;
+  /** Selling credit packs to agents over MPP (docs/agents.md). @default - off */
+  readonly agentPayments?: AgentPaymentsConfig;
+}
+
+/** `tollgate:agentPayments`: `{"mpp": {"networkId": "profile_…"}}`. */
+export interface AgentPaymentsConfig {
+  /** The seller's Stripe profile id: MPP stripe `networkId`. */
+  readonly networkId: string;
+  /** @default ["card", "link"] */
+  readonly paymentMethodTypes: readonly string[];
+  /** MPP realm of the challenges. @default "tollgate" */
+  readonly realm: string;
+  /** x402 beside MPP (`"x402": {network, asset, payTo, facilitatorUrl, assetName, assetVersion, decimals}`). @default - MPP only */
+  readonly x402?: X402Settings;
 }
 
 export interface ReservedConcurrency {
@@ -136,6 +151,9 @@ export interface CreditPack {
   readonly name: string;
   readonly credits: number;
   readonly price: string;
+  /** What an agent pays for it over MPP, in minor units of `currency` (both or neither). @default - not sold to agents */
+  readonly amount?: number;
+  readonly currency?: string;
 }
 
 export const DEFAULT_CONFIG: TollgateConfig = {
@@ -273,6 +291,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
   const config: TollgateConfig = {
     plans: readPlans(raw('plans'), problems),
     creditPacks: readCreditPacks(raw('creditPacks'), problems),
+    ...((agents) => (agents === undefined ? {} : { agentPayments: agents }))(readAgentPayments(raw('agentPayments'), problems)),
     openApiDocument: text('openApiDocument', DEFAULT_CONFIG.openApiDocument, true) ?? DEFAULT_CONFIG.openApiDocument,
     backendUrl: url('backendUrl', undefined),
     gracePeriodHours: integer('gracePeriodHours', DEFAULT_CONFIG.gracePeriodHours, 0, 24 * 60, 'hours'),
@@ -413,8 +432,13 @@ function readCreditPacks(value: unknown, problems: string[]): CreditPack[] {
       problems.push(`${at} must be an object such as ${example.slice(1, -1)}`);
       return;
     }
-    const { id, name, credits, price } = pack;
+    const { id, name, credits, price, amount, currency } = pack;
     const before = problems.length;
+    if ((amount === undefined) !== (currency === undefined)) problems.push(`${at} needs both "amount" (minor units) and "currency" to be sold to agents, or neither`);
+    if (amount !== undefined && (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 1)) {
+      problems.push(`${at}.amount is ${JSON.stringify(amount)}: use a whole number of minor units (cents) ≥ 1`);
+    }
+    if (currency !== undefined && (typeof currency !== 'string' || !/^[a-z]{3}$/.test(currency))) problems.push(`${at}.currency is ${JSON.stringify(currency)}: use a lower-case ISO 4217 code such as "usd"`);
     if (!isLookupKey(id) || id.length > 64) problems.push(`${at}.id must be letters, digits, ".", "_" or "-" (at most 64 characters)`);
     else if (out.some((p) => p.id === id)) problems.push(`${at}.id "${id}" is used twice: give each pack its own id`);
     if (typeof name !== 'string' || !DISPLAY_NAME.test(name)) problems.push(`${at}.name must be a display name (1 to 100 characters, no quotes or backslashes)`);
@@ -423,9 +447,52 @@ function readCreditPacks(value: unknown, problems: string[]): CreditPack[] {
     }
     if (!isLookupKey(price)) problems.push(`${at}.price must name a one-time Stripe price by its lookup key or id`);
     if (problems.length > before) return;
-    out.push({ id: id as string, name: name as string, credits: credits as number, price: price as string });
+    out.push({ id: id as string, name: name as string, credits: credits as number, price: price as string, ...(amount === undefined ? {} : { amount: amount as number, currency: currency as string }) });
   });
   return out;
+}
+
+function readAgentPayments(value: unknown, problems: string[]): AgentPaymentsConfig | undefined {
+  const key = `${CONTEXT_PREFIX}agentPayments`;
+  if (value === undefined || value === null) return undefined;
+  const spec = jsonValue(value);
+  const example = '{"mpp": {"networkId": "profile_…"}}';
+  if (!isObject(spec) || !isObject(spec.mpp) || Object.keys(spec).some((k) => k !== 'mpp' && k !== 'x402')) {
+    problems.push(`${key} must be ${example}`);
+    return undefined;
+  }
+  const { networkId, paymentMethodTypes = ['card', 'link'], realm = 'tollgate', ...rest } = spec.mpp;
+  const before = problems.length;
+  if (Object.keys(rest).length > 0) problems.push(`${key}.mpp has an unknown field ${JSON.stringify(Object.keys(rest)[0])}: use networkId, paymentMethodTypes and realm`);
+  if (typeof networkId !== 'string' || !/^[A-Za-z0-9_]{1,100}$/.test(networkId)) problems.push(`${key}.mpp.networkId must be your Stripe profile id (profile_…)`);
+  if (!Array.isArray(paymentMethodTypes) || paymentMethodTypes.length === 0 || !paymentMethodTypes.every((t) => typeof t === 'string' && /^[a-z_]{1,40}$/.test(t))) {
+    problems.push(`${key}.mpp.paymentMethodTypes must be a list of Stripe payment method types such as ["card", "link"]`);
+  }
+  if (typeof realm !== 'string' || !/^[A-Za-z0-9.:_-]{1,100}$/.test(realm)) problems.push(`${key}.mpp.realm must be letters, digits, ".", ":", "_" or "-"`);
+  const x402 = spec.x402 === undefined ? undefined : readX402(spec.x402, `${key}.x402`, problems);
+  if (problems.length > before) return undefined;
+  return { networkId: networkId as string, paymentMethodTypes: paymentMethodTypes as string[], realm: realm as string, ...(x402 === undefined ? {} : { x402 }) };
+}
+
+function readX402(value: unknown, key: string, problems: string[]): X402Settings | undefined {
+  const example = '{"network": "eip155:8453", "asset": "0x…", "payTo": "0x…", "facilitatorUrl": "https://…", "assetName": "USD Coin", "assetVersion": "2"}';
+  if (!isObject(value)) {
+    problems.push(`${key} must be ${example}`);
+    return undefined;
+  }
+  const { network, asset, payTo, facilitatorUrl, assetName, assetVersion, decimals = 6, ...rest } = value;
+  const before = problems.length;
+  if (Object.keys(rest).length > 0) problems.push(`${key} has an unknown field ${JSON.stringify(Object.keys(rest)[0])}: use network, asset, payTo, facilitatorUrl, assetName, assetVersion and decimals`);
+  if (typeof network !== 'string' || !/^eip155:\d{1,12}$/.test(network)) problems.push(`${key}.network must be an EVM network as CAIP-2 (eip155:8453 for Base, eip155:84532 for Base Sepolia)`);
+  const address = /^0x[0-9a-fA-F]{40}$/;
+  if (typeof asset !== 'string' || !address.test(asset)) problems.push(`${key}.asset must be the token contract's address (0x and 40 hex digits)`);
+  if (typeof payTo !== 'string' || !address.test(payTo)) problems.push(`${key}.payTo must be your receiving address (0x and 40 hex digits)`);
+  if (typeof facilitatorUrl !== 'string' || !/^https?:\/\/[^\s"'\\]+$/.test(facilitatorUrl)) problems.push(`${key}.facilitatorUrl must be the facilitator's http(s) URL`);
+  if (typeof assetName !== 'string' || !DISPLAY_NAME.test(assetName)) problems.push(`${key}.assetName must be the token's EIP-712 domain name (USDC: "USD Coin" on Base, "USDC" on Base Sepolia)`);
+  if (typeof assetVersion !== 'string' || !/^[0-9A-Za-z.]{1,10}$/.test(assetVersion)) problems.push(`${key}.assetVersion must be the token's EIP-712 domain version (USDC: "2")`);
+  if (typeof decimals !== 'number' || !Number.isSafeInteger(decimals) || decimals < 2 || decimals > 36) problems.push(`${key}.decimals must be the token's decimals, 2 to 36 (USDC: 6)`);
+  if (problems.length > before) return undefined;
+  return { network: network as string, asset: asset as string, payTo: payTo as string, facilitatorUrl: facilitatorUrl as string, assetName: assetName as string, assetVersion: assetVersion as string, decimals: decimals as number };
 }
 
 /**

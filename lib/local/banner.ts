@@ -1,7 +1,10 @@
 import * as path from 'node:path';
 import { exampleRequest } from '../../lambda/portal/example-request';
+import { PURCHASE_PATH } from '../../lambda/shared/agents/offers';
+import { soldOverX402 } from '../../lambda/shared/agents/x402';
 import { TOLLGATE_PREFIX } from '../../lambda/shared/portal-paths';
 import { formatRequirement } from '../../lambda/shared/requirements';
+import { agentPaymentsOf } from '../config/agents';
 import type { TollgateConfig } from '../config/tollgate-config';
 import type { BuiltApi, OperationInfo } from '../openapi/build';
 import { DEMO_CUSTOMERS, DEMO_ENTITLEMENT, DEMO_PAYG_CREDITS, DEMO_PLAN, DEMO_USAGE_PLAN, type DemoKeys } from './demo';
@@ -30,6 +33,8 @@ export interface BannerFacts {
   readonly meterReporting: string;
   readonly config: TollgateConfig;
   readonly built: Pick<BuiltApi, 'operations' | 'publicDocument'>;
+  /** The Stripe API the run talks to (the local fake's test helper mints agents' SPTs). */
+  readonly stripeApiUrl: string;
   /** The sample's demo customers (absent for any other document). */
   readonly demo?: { readonly keys: DemoKeys; readonly seeded: boolean; readonly reused: boolean };
 }
@@ -79,6 +84,21 @@ function footer(facts: BannerFacts): string[] {
   ];
 }
 
+/** Selling to agents (tollgate:agentPayments): the purchase route and a stock client that pays its 402. */
+function agentLines(facts: BannerFacts): string[] {
+  const agents = agentPaymentsOf(facts.config);
+  const packs = agents?.packs ?? [];
+  if (packs.length === 0) return [];
+  const x402Packs = packs.filter((pack) => soldOverX402(agents?.x402, pack));
+  const { apiUrl } = facts;
+  return [
+    `agents pay the 402 themselves (MPP${x402Packs.length === 0 ? '' : ' and x402'}; docs/agents.md): POST ${apiUrl}${withoutSlash(PURCHASE_PATH)}?offer=${packs[0]!.id} sells ${packs.map((p) => p.id).join(', ')} for a Stripe shared payment token`,
+    `  node scripts/mppx-buy.mjs ${apiUrl} --stripe ${facts.stripeApiUrl}    # a stock mppx client: 402 → pay → 200 and a key, then calls on the credits until 402`,
+    ...(x402Packs.length === 0 ? [] : [`  node scripts/x402-buy.mjs ${apiUrl} --offer ${x402Packs[0]!.id}    # a stock @x402/fetch client with a test wallet, paid through the local facilitator: the same, over x402`]),
+    '',
+  ];
+}
+
 export function banner(facts: BannerFacts): string {
   return (facts.demo === undefined ? ownApiBanner(facts) : sampleBanner(facts, facts.demo)).join('\n');
 }
@@ -118,6 +138,7 @@ function sampleBanner(facts: BannerFacts, demo: NonNullable<BannerFacts['demo']>
     `MCP: ${apiUrl}mcp serves the operations marked "mcp" as tools, each call billed as its route (docs/mcp.md):`,
     `  npm run mcp -- --key ${paying}    # the tools and their price; add a tool and its arguments to call it: search '{"q":"tollgate"}'`,
     '',
+    ...agentLines(facts),
     ...footer(facts),
   ];
 }
@@ -170,6 +191,7 @@ function ownApiBanner(facts: BannerFacts): string[] {
     ...tries,
     `  (OIDC issuer ${facts.issuerUrl}, trusted by this stack: npx tollgate tokens mint --customer ${OWN_API_CUSTOMER} gives a token carrying ${LOCAL_CUSTOMER_CLAIM})`,
     '',
+    ...agentLines(facts),
     ...footer(facts),
   ];
 }

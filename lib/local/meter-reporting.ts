@@ -1,4 +1,5 @@
-import { StripeMeterReporter, type MeterReporter } from '../../lambda/metering/stripe-meter';
+import { StreamMeterReporter } from '../../lambda/metering/meter-event-stream';
+import type { MeterReporter } from '../../lambda/metering/stripe-meter';
 import type { LocalStripe } from './stripe-run';
 
 /**
@@ -15,7 +16,7 @@ export interface LocalMeterReporting {
 
 export function localMeterReporting(stripe: LocalStripe): LocalMeterReporting {
   return {
-    reporter: new StripeMeterReporter(stripe.client({ maxNetworkRetries: 0, timeout: 5000 })),
+    reporter: new StreamMeterReporter(stripe.client({ maxNetworkRetries: 0, timeout: 5000 })),
     description:
       stripe.fake === undefined
         ? 'Stripe test mode (STRIPE_API_KEY)'

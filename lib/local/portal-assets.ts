@@ -32,7 +32,11 @@ export const PORTAL_SCRIPT: BuildOptions & { entryPoints: string[] } = {
   minify: true,
 };
 
+/** The portal script as the package ships it, built by scripts/build-package.ts; absent in the repository. */
+export const PREBUILT_PORTAL_SCRIPT = path.join(PROJECT_ROOT, 'functions', 'portal-assets', 'portal.js');
+
 export async function bundlePortalScript(): Promise<string> {
+  if (existsSync(PREBUILT_PORTAL_SCRIPT)) return readFile(PREBUILT_PORTAL_SCRIPT, 'utf8');
   // Loaded when used: the packaged construct ships the script built and has no esbuild.
   const { build } = await import('esbuild');
   const result = await build({ ...PORTAL_SCRIPT, write: false, logLevel: 'silent' });

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { startFakeFacilitator, type FakeFacilitator } from './x402-facilitator';
 import * as path from 'node:path';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { PROJECT_ROOT } from '../contract';
@@ -60,6 +62,8 @@ export interface LocalRun {
   readonly operatorUrl: string;
   /** The local OIDC issuer the gateway trusts. */
   readonly issuer: LocalIssuer;
+  /** The Stripe API the run talks to: the local fake (whose test helper mints agents' SPTs), or Stripe's. */
+  readonly stripeApiUrl: string;
   stop(): Promise<void>;
 }
 
@@ -101,6 +105,8 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   const accessLog = createWriteStream(accessLogPath(stateDir), { flags: 'a', mode: 0o600 });
   let meterReporting: LocalMeterReporting | undefined;
   const eventsLog = createWriteStream(eventsLogPath(stateDir), { flags: 'a', mode: 0o600 });
+  // One per run: a challenge issued before a reload is still payable after it.
+  const agentSecret = randomBytes(32).toString('base64url');
   const build = ({ stack: module, config: configModule }: Builders, endpoint: string): Served => {
     const loaded = configModule.loadProjectConfig(root, options.context);
     // The local issuer is trusted beside whatever cdk.json trusts.
@@ -122,6 +128,8 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
         // The stage's and the webhook method's throttles, as deployed (429 beyond them).
         throttling: true,
         ...(portal === undefined ? {} : { portal: portal.options }),
+        agentSecret,
+        ...(facilitator === undefined ? {} : { facilitatorUrl: facilitator.url }),
         metering: {
           reporter: meterReporting!.reporter,
           onError: (err) => log(`tollgate: metering batch failed: ${err instanceof Error ? err.message : String(err)}`),
@@ -138,6 +146,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   let dynamodb: DynamoDbLocal | undefined;
   let portal: LocalPortal | undefined;
   let localStripe: LocalStripe | undefined;
+  let facilitator: FakeFacilitator | undefined;
   let issuer: LocalIssuer | undefined;
   const servers: RunningServer[] = [];
   let served: Served | undefined;
@@ -159,6 +168,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     served?.api.destroy();
     await new Promise<void>((resolve) => accessLog.end(resolve));
     await localStripe?.close();
+    await facilitator?.close();
     await new Promise<void>((resolve) => eventsLog.end(resolve));
     await dynamodb?.stop();
   };
@@ -173,6 +183,8 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     const testPage = (id: string): string => `http://127.0.0.1:${options.port}/${served?.config.stageName ?? projectConfig.stageName}${PORTAL_PATHS.testCheckout.replace('{session}', id)}`;
     localStripe = await startLocalStripe({ catalog: portalCatalog(projectConfig), pages: { checkout: testPage, billingPortal: testPage }, ...(options.stripeApiKey === undefined ? {} : { apiKey: options.stripeApiKey }) });
     meterReporting = localMeterReporting(localStripe);
+    // x402's payments are verified and settled by a local facilitator (test wallets, no chain): the configured one is a real one.
+    facilitator = await startFakeFacilitator();
     portal = localPortal({ stateDir, stripe: localStripe });
     served = build({ stack, config: tollgateConfig }, dynamodb.endpoint);
     const gatewayServer = await startGatewayServer(() => served!.api.gateway, { port: options.port, log });
@@ -255,7 +267,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     stopWatching = watchSources(watched, reload);
 
     const current = (): { config: tollgateConfig.TollgateConfig; built: Served['built'] } => ({ config: served!.config, built: served!.built });
-    return { apiUrl, dynamodb, dbPath, tables, ...(demo === undefined ? {} : { demo }), stack: current, portalMode: portal.mode, meterReporting, operatorUrl: `${adminServer.url}${OPERATOR_PATH}`, issuer, stop };
+    return { apiUrl, dynamodb, dbPath, tables, ...(demo === undefined ? {} : { demo }), stack: current, portalMode: portal.mode, meterReporting, operatorUrl: `${adminServer.url}${OPERATOR_PATH}`, issuer, stripeApiUrl: localStripe.fake?.api.url ?? 'https://api.stripe.com', stop };
   } catch (err) {
     await stop();
     throw err;

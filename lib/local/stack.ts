@@ -20,6 +20,10 @@ import type { MeteringRules } from '../../lambda/metering/rules';
 import { loadMeteringSettings, meteringEnvironment, type MeteringSettings } from '../../lambda/metering/settings';
 import type { MeterReporter } from '../../lambda/metering/stripe-meter';
 import { composePortal } from '../../lambda/portal/compose';
+import { composePurchase } from '../../lambda/purchase/compose';
+import { httpFacilitator } from '../../lambda/shared/agents/x402';
+import { apiTitleOf, loadPurchaseSettings, purchaseEnvironment, type PurchaseSettings } from '../../lambda/purchase/settings';
+import { agentSettingsOf } from '../config/agents';
 import { loadPortalSettings, portalEnvironment, type PortalSettings } from '../../lambda/portal/settings';
 import { readCustomer } from '../../lambda/shared/customers/store';
 import { createObservability } from '../../lambda/shared/observability';
@@ -65,6 +69,7 @@ export const LOCAL_FUNCTION_NAMES = {
   portal: 'tollgate-portal',
   testCheckout: 'tollgate-test-checkout',
   usage: 'tollgate-usage',
+  purchase: 'tollgate-purchase',
   mcp: 'tollgate-mcp',
 } as const;
 export const LOCAL_REST_API_ID = 'local';
@@ -82,7 +87,14 @@ function tableEnvironment(tables: Partial<TableNames>): Record<string, string> {
  * (the stack's encoding, the function's decoding), so the local run cannot drift from it.
  */
 export function authorizerSettingsFor(config: TollgateConfig, routes: readonly RouteRule[], customersTable: string): AuthorizerSettings {
-  return loadAuthorizerSettings({ ...authorizerEnvironment({ ...config, routes }), ...tableEnvironment({ customers: customersTable }) });
+  return loadAuthorizerSettings({ ...authorizerEnvironment({ ...config, routes, ...agentSettingsOf(config, LOCAL_AGENT_SECRET_ID) }), ...tableEnvironment({ customers: customersTable }) });
+}
+
+/** The purchase function's settings, as the stack writes its environment; undefined when nothing is sold to agents. */
+export function purchaseSettingsFor(config: TollgateConfig, tables: TableNames, routes: readonly RouteRule[], apiTitle: string): PurchaseSettings | undefined {
+  const { agents } = agentSettingsOf(config, LOCAL_AGENT_SECRET_ID);
+  if (agents === undefined) return undefined;
+  return loadPurchaseSettings({ ...tableEnvironment(tables), ...purchaseEnvironment({ agents, agentSecretId: LOCAL_AGENT_SECRET_ID, routes, apiTitle, corsAllowOrigin: config.corsAllowOrigin }) });
 }
 
 /** Metering's settings as the stack writes its environment, for these tables and the stage it flushes (also `tollgate metering replay`'s). */
@@ -93,6 +105,7 @@ export function meteringSettingsFor(config: TollgateConfig, routes: readonly Rou
 
 /** Names only: the local run hands the secrets' values to the functions itself. */
 export const LOCAL_SESSION_SECRET_ID = 'tollgate-local/session';
+export const LOCAL_AGENT_SECRET_ID = 'tollgate-local/agent-payments';
 
 export interface LocalSettings {
   readonly authorizer: AuthorizerSettings;
@@ -101,11 +114,13 @@ export interface LocalSettings {
   readonly portal: PortalSettings;
   readonly usage: UsageSettings;
   readonly metering: MeteringSettings;
+  /** Absent when nothing is sold to agents. */
+  readonly purchase?: PurchaseSettings;
   readonly mcp: McpSettings;
 }
 
 /** Every function's settings, each through the environment contract its deployed function reads. */
-export function localSettings(config: TollgateConfig, routes: readonly RouteRule[], tables: TableNames): LocalSettings {
+export function localSettings(config: TollgateConfig, routes: readonly RouteRule[], tables: TableNames, apiTitle = 'API'): LocalSettings {
   const { customers, events } = tables;
   return {
     authorizer: authorizerSettingsFor(config, routes, customers),
@@ -114,6 +129,7 @@ export function localSettings(config: TollgateConfig, routes: readonly RouteRule
     portal: loadPortalSettings({ ...tableEnvironment(tables), ...authorizerEnvironment({ ...config, routes }), ...portalEnvironment(portalCatalog(config), LOCAL_SESSION_SECRET_ID, config) }),
     usage: loadUsageSettings({ ...tableEnvironment({ customers }), ...usageEnvironment(config) }),
     metering: meteringSettingsFor(config, routes, tables),
+    ...((purchase) => (purchase === undefined ? {} : { purchase }))(purchaseSettingsFor(config, tables, routes, apiTitle)),
     mcp: loadMcpSettings(mcpEnvironment({ authorizationServers: configuredBuildOptions(config).authorizationServers ?? [], corsAllowOrigin: config.corsAllowOrigin })),
   };
 }
@@ -128,6 +144,7 @@ export function buildLocalDocument(config: TollgateConfig, root: string): BuiltA
     ...configuredBuildOptions(config),
     portalUri: localInvocationUri(LOCAL_FUNCTION_NAMES.portal),
     testCheckoutUri: localInvocationUri(LOCAL_FUNCTION_NAMES.testCheckout),
+    ...(config.agentPayments === undefined ? {} : { purchaseUri: localInvocationUri(LOCAL_FUNCTION_NAMES.purchase) }),
     mcpUri: localInvocationUri(LOCAL_FUNCTION_NAMES.mcp),
     // The local server speaks http: the problem type URIs must resolve on it.
     selfScheme: 'http',
@@ -159,6 +176,10 @@ export interface LocalApiOptions {
   readonly domainName?: string;
   /** The portal's Stripe (real with an API key, else the fake) and its signing secret for sessions. @default - no Stripe, a random secret */
   readonly portal?: LocalPortalOptions;
+  /** The HMAC secret of agents' challenges (tollgate:agentPayments). @default - a random one per run */
+  readonly agentSecret?: string;
+  /** x402's facilitator (lib/local/x402-facilitator.ts) in place of the configured one. @default - the configured facilitatorUrl */
+  readonly facilitatorUrl?: string;
   /**
    * The access log fed to the metering handler in batches, as the deployed subscription filter does.
    * @default on: a batch every second or at 500 lines, no Stripe reporting
@@ -214,7 +235,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   const now = options.now ?? Date.now;
   const date = (): Date => new Date(now());
   const clients = localClients(options.dynamodbEndpoint, options.credentials ?? LOCAL_CREDENTIALS);
-  const settings = localSettings(config, built.routes, tables);
+  const settings = localSettings(config, built.routes, tables, apiTitleOf(built.publicDocument));
   // The functions are built before the gateway that invokes them: flushes and deliveries reach it through this ref.
   const ref: { gateway?: LocalGateway } = {};
   const flusher: AuthorizerCacheFlusher = { flush: (target) => (ref.gateway === undefined ? Promise.resolve() : ref.gateway.flusher.flush(target)) };
@@ -222,6 +243,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   const clock = composeClock(settings.clock, { dynamodb: clients.webhook, flusher, ...flushClock, observability: createObservability('tollgate-clock') });
   const metering = localMetering(options, settings.metering, { dynamodb: clients.metering, now: date });
   const sessionSecret = options.portal?.sessionSecret ?? randomBytes(32).toString('base64url');
+  const agentSecret = options.agentSecret ?? randomBytes(32).toString('base64url');
   const functions: Record<string, LocalFunction> = {
     [LOCAL_FUNCTION_NAMES.authorizer]: composeAuthorizer(settings.authorizer, {
       dynamodb: clients.authorizer,
@@ -230,6 +252,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
       tokens: createTokenAuthenticator({ issuers: config.issuers ?? [], cacheTtlSeconds: config.authorizerCacheTtlSeconds, routeScopes: built.scopes, client: clients.authorizer, customersTable: tables.customers, now }),
       now: date,
       observability: createObservability('tollgate-authorizer'),
+      agentSecret: () => Promise.resolve(agentSecret),
     }),
     [LOCAL_FUNCTION_NAMES.webhook]: composeWebhook(settings.webhook, {
       dynamodb: clients.webhook,
@@ -254,6 +277,17 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     }),
     [LOCAL_FUNCTION_NAMES.testCheckout]: localTestCheckout(options, clients.webhook, ref),
     [LOCAL_FUNCTION_NAMES.usage]: composeUsage(settings.usage, { dynamodb: clients.webhook, now: date }),
+    ...(settings.purchase === undefined
+      ? {}
+      : {
+          [LOCAL_FUNCTION_NAMES.purchase]: composePurchase(settings.purchase, {
+            dynamodb: clients.webhook,
+            stripe: () => Promise.resolve(options.portal?.stripe),
+            secret: () => Promise.resolve(agentSecret),
+            now: date,
+            ...(options.facilitatorUrl === undefined ? {} : { facilitator: httpFacilitator(options.facilitatorUrl) }),
+          }),
+        }),
     ...(built.mcp === undefined ? {} : { [LOCAL_FUNCTION_NAMES.mcp]: localMcp(settings.mcp, built.mcp, ref, options) }),
   };
   const accessLog =

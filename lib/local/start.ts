@@ -16,21 +16,29 @@ import { shown, startLocalRun, type LocalRun } from './run';
 import { acquireRunLock, AlreadyRunningError, type RunLock } from './run-lock';
 import { LocalServerError } from './server';
 import { LOCAL_WEBHOOK_SECRET } from './stack';
+import { findUserTollgate, RUNS_FROM_PACKAGE, UserAppError } from './user-app';
 
 /**
- * `npm start`: DynamoDB Local, the tables, the demo customers and the local gateway on 127.0.0.1, one
+ * `npm start` (and `npx tollgate start`): DynamoDB Local, the tables, the demo customers and the local gateway on 127.0.0.1, one
  * run per state folder. Ends cleanly on Ctrl-C, SIGTERM, SIGHUP, or when npm goes away however it
  * ended; DynamoDB Local ends with this process even when it is SIGKILLed (its watchdog).
+ *
+ * Run from the npm package in a user's CDK app (`npx tollgate start`), it serves that app: its
+ * Tollgate construct's settings and document (lib/local/user-app.ts), its state in the app's folder.
  */
 
 const USAGE = `usage: npm start [-- --in-memory] [-- --port <port>] [-- -c <key>=<value> …]
+       npx tollgate start [--in-memory] [--port <port>] [--construct <path>] [-c <key>=<value> …]
 
 Runs tollgate on 127.0.0.1: DynamoDB Local, the tables, demo customers and the local API Gateway.
-Reloads the gateway in place when the OpenAPI document, cdk.json or lambda/ change.
+Reloads the gateway in place when the OpenAPI document, cdk.json or lambda/ change. Installed from npm,
+it serves the Tollgate construct of the CDK app in the current folder (its cdk.json's app is run, as
+cdk synth runs it; restart after changing the construct's props).
 
 options:
   --in-memory                keep nothing: DynamoDB Local runs in memory (default: persisted under ${STATE_DIR}/)
   --port <port>              the gateway's port (default: $PORT, else 3000)
+  --construct <path>         the Tollgate to serve when your app has several (its path, such as MyStack/Paywall)
   -c, --context <key=value>  override a cdk.json context value, as cdk -c does (repeatable)
   -h, --help                 show this help
 
@@ -92,6 +100,7 @@ function bannerOf(run: LocalRun, stateDir: string, webhookSecret: string): strin
     meterReporting: run.meterReporting.description,
     ...run.stack(),
     ...(run.demo === undefined ? {} : { demo: run.demo }),
+    stripeApiUrl: run.stripeApiUrl,
   });
 }
 
@@ -101,12 +110,13 @@ async function main(): Promise<void> {
   // A closed terminal must not turn the goodbye line into a crash that skips the cleanup.
   process.stdout.on('error', () => undefined);
   process.stderr.on('error', () => undefined);
-  let args: { 'in-memory'?: boolean; port?: string; context?: string[]; help?: boolean };
+  let args: { 'in-memory'?: boolean; port?: string; construct?: string; context?: string[]; help?: boolean };
   try {
     args = parseArgs({
       options: {
         'in-memory': { type: 'boolean' },
         port: { type: 'string' },
+        construct: { type: 'string' },
         context: { type: 'string', short: 'c', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
@@ -120,10 +130,12 @@ async function main(): Promise<void> {
     return;
   }
   const port = parsePort(args.port ?? process.env.PORT);
-  const context = parseContext(args.context ?? []);
+  const root = RUNS_FROM_PACKAGE ? process.cwd() : PROJECT_ROOT;
+  const stateDir = stateDirectory(root, process.env);
+  const overrides = parseContext(args.context ?? []);
+  const context = RUNS_FROM_PACKAGE ? { ...findUserTollgate(root, stateDir, args.construct).context, ...overrides } : overrides;
   // The 401 names the MCP protected-resource metadata at the URL callers use: a gateway header is a literal.
-  context['tollgate:publicUrl'] ??= `http://127.0.0.1:${port}/${loadProjectConfig(PROJECT_ROOT, context).stageName}`;
-  const stateDir = stateDirectory(PROJECT_ROOT, process.env);
+  context['tollgate:publicUrl'] ??= `http://127.0.0.1:${port}/${loadProjectConfig(root, context).stageName}`;
   // Locally the Powertools metrics would only print EMF lines; each decision's record rides on its line,
   // so POWERTOOLS_METRICS_DISABLED=false prints one line per decision.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -153,7 +165,7 @@ async function main(): Promise<void> {
   try {
     await assertPortFree(port);
     run = await startLocalRun({
-      root: PROJECT_ROOT,
+      root,
       context,
       stateDir,
       port,
@@ -171,7 +183,7 @@ async function main(): Promise<void> {
   }
 }
 
-const EXPECTED = [UsageError, ConfigError, SettingsError, ApiDocumentError, OpenApiError, DynamoDbLocalError, LocalServerError, LocalCredentialsError, AlreadyRunningError];
+const EXPECTED = [UsageError, UserAppError, ConfigError, SettingsError, ApiDocumentError, OpenApiError, DynamoDbLocalError, LocalServerError, LocalCredentialsError, AlreadyRunningError];
 
 main().catch((err: unknown) => {
   if (err instanceof Error && EXPECTED.some((type) => err instanceof type)) {

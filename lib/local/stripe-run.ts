@@ -3,15 +3,18 @@ import type { Catalog } from '../../lambda/portal/settings';
 import { billingPortalSessionsResource } from './stripe-api/billing-portal-sessions';
 import { checkoutSessionsResource } from './stripe-api/checkout-sessions';
 import { customersResource } from './stripe-api/customers';
+import { fakeMeterEventStream } from './stripe-api/meter-event-stream';
 import { fakeMeterEvents, type FakeMeterEvents } from './stripe-api/meter-events';
 import { pricesResource } from './stripe-api/prices';
+import { fakeSharedPayments, type FakeSharedPayments } from './stripe-api/shared-payments';
 import { startFakeStripeApi, type FakeStripeApi } from './stripe-api/server';
 import { addPrice, createFakeStripeStore, type FakeStripeStore } from './stripe-api/store';
 
 /**
  * The local run's one Stripe: Stripe itself when a test-mode API key is given (STRIPE_API_KEY), else
  * one fake of Stripe's API on loopback serving every resource tollgate calls (the portal's customers,
- * prices, Checkout and Billing Portal sessions; metering's meter events), so the portal and metered
+ * prices, Checkout and Billing Portal sessions; metering's meter event stream; agents' shared payment tokens
+ * and PaymentIntents), so the portal and metered
  * billing work out of the box and share one server.
  */
 
@@ -23,6 +26,8 @@ export interface LocalStripeFake {
   /** The portal's objects: the test checkout and billing portal complete and read them. */
   readonly store: FakeStripeStore;
   readonly meterEvents: FakeMeterEvents;
+  /** Test SPTs (minted by the test-helper route) and the PaymentIntents that charged them. */
+  readonly sharedPayments: FakeSharedPayments;
 }
 
 export interface LocalStripe {
@@ -50,11 +55,20 @@ export async function startLocalStripe(options: { apiKey?: string; catalog: Cata
   const store = createFakeStripeStore(options.pages);
   seedPrices(store, options.catalog);
   const meterEvents = fakeMeterEvents();
+  const sharedPayments = fakeSharedPayments();
   const api = await startFakeStripeApi({
-    resources: [customersResource(store), pricesResource(store), checkoutSessionsResource(store), billingPortalSessionsResource(store), meterEvents],
+    resources: [
+      customersResource(store),
+      pricesResource(store),
+      checkoutSessionsResource(store),
+      billingPortalSessionsResource(store),
+      meterEvents,
+      fakeMeterEventStream(meterEvents),
+      sharedPayments,
+    ],
   });
   return {
-    fake: { api, store, meterEvents },
+    fake: { api, store, meterEvents, sharedPayments },
     // The fake is on loopback and answers at once: no retries, whatever the caller would use with Stripe.
     client: (config) => new Stripe(LOCAL_FAKE_STRIPE_KEY, { ...config, host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 }),
     close: () => api.close(),

@@ -13,6 +13,9 @@ import type { TollgateConfig } from '../config/tollgate-config';
 import { WEBHOOK_PATH } from '../contract';
 import { BUDGET_PATH } from '../../lambda/shared/portal-paths';
 import { buildGatewayResponses } from './gateway-responses';
+import { agentPaymentsOf } from '../config/agents';
+import { PURCHASE_PATH, type AgentPayments } from '../../lambda/shared/agents/offers';
+import { LLMS_TXT_PATH, paymentInfo } from '../../lambda/shared/agents/discovery';
 import {
   corsPreflight,
   httpProxy,
@@ -91,6 +94,10 @@ export interface BuildApiOptions extends CorsOptions, IdentityOptions {
   readonly testCheckoutUri?: string;
   /** The scheme of the stage's own URLs: the local gateway serves http. @default "https" */
   readonly selfScheme?: 'https' | 'http';
+  /** Selling to agents (docs/agents.md): offers in the 401 and 402. @default - off */
+  readonly agentPayments?: AgentPayments;
+  /** The purchase function (lambda/purchase), at PURCHASE_PATH. @default - no purchase route */
+  readonly purchaseUri?: string;
   /** The MCP function (lambda/mcp), serving the operations marked `"mcp"` as tools. @default - no MCP route */
   readonly mcpUri?: string;
   /** The `iss` of each trusted token issuer: the protected-resource metadata names them. @default - none: no metadata route */
@@ -100,7 +107,7 @@ export interface BuildApiOptions extends CorsOptions, IdentityOptions {
 }
 
 /** The builder options that come straight from configuration: the stack and the local run pass the same. */
-export type ConfiguredBuildOptions = Omit<BuildApiOptions, 'document' | 'authorizerUri' | 'webhookUri' | 'usageUri' | 'backend' | 'portalUri' | 'testCheckoutUri' | 'selfScheme' | 'mcpUri'>;
+export type ConfiguredBuildOptions = Omit<BuildApiOptions, 'document' | 'authorizerUri' | 'webhookUri' | 'usageUri' | 'backend' | 'portalUri' | 'testCheckoutUri' | 'selfScheme' | 'mcpUri' | 'purchaseUri'>;
 
 /**
  * How long each group's decisions are cached. Strict routes reserve their cost at decision time: every
@@ -116,7 +123,20 @@ function ttlOf(group: AuthorizerGroup, options: Pick<BuildApiOptions, 'authorize
 export function configuredBuildOptions(config: TollgateConfig): ConfiguredBuildOptions {
   const { authorizerCacheTtlSeconds, meteredCacheTtlSeconds, corsAllowOrigin, corsAllowHeaders, corsAllowMethods, corsMaxAgeSeconds, forwardAuthorization, docsBaseUrl, publicUrl } = config;
   const authorizationServers = (config.issuers ?? []).map((issuer) => issuer.issuer);
-  return { authorizerCacheTtlSeconds, meteredCacheTtlSeconds, corsAllowOrigin, corsAllowHeaders, corsAllowMethods, corsMaxAgeSeconds, forwardAuthorization, docsBaseUrl, authorizationServers, publicUrl };
+  const agentPayments = agentPaymentsOf(config);
+  return {
+    authorizerCacheTtlSeconds,
+    meteredCacheTtlSeconds,
+    corsAllowOrigin,
+    corsAllowHeaders,
+    corsAllowMethods,
+    corsMaxAgeSeconds,
+    forwardAuthorization,
+    docsBaseUrl,
+    authorizationServers,
+    publicUrl,
+    ...(agentPayments === undefined ? {} : { agentPayments }),
+  };
 }
 
 /**
@@ -279,6 +299,11 @@ function secured(operations: readonly OperationInfo[]): RouteRule[] {
   return routes;
 }
 
+/** One of tollgate's own operations, integrated with one of its functions (Lambda proxy). */
+function ownOperation(operationId: string, summary: string, responses: Record<string, unknown>, uri: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { operationId, summary, ...extra, responses, 'x-amazon-apigateway-integration': lambdaProxy(uri) };
+}
+
 export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   const read = readOperations(options.document);
   const { source } = read;
@@ -289,12 +314,7 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   if (mcp !== undefined) document.paths[MCP_PATH] = mcpPathItem(options.mcpUri!);
   if (options.usageUri !== undefined) {
     document.paths[USAGE_PATH] = {
-      get: {
-        operationId: 'tollgateUsage',
-        summary: "The caller's plan, billing period, usage, limit, remaining units and credits. Any valid API key.",
-        responses: { '200': { description: 'The usage of the calling customer.' } },
-        'x-amazon-apigateway-integration': lambdaProxy(options.usageUri),
-      },
+      get: ownOperation('tollgateUsage', "The caller's plan, billing period, usage, limit, remaining units and credits. Any valid API key.", { '200': { description: 'The usage of the calling customer.' } }, options.usageUri),
     };
     const budget = (summary: string) => ({ summary, responses: { '200': { description: 'The budget as it stands.' } }, 'x-amazon-apigateway-integration': lambdaProxy(options.usageUri!) });
     document.paths[BUDGET_PATH] = {
@@ -307,6 +327,14 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   // The user's operations (tollgate's own routes are documented on their pages).
   const scopes = routeScopesOf(source);
   const publicDoc = publicDocument(source, read.operations, operationKey, AUTHORIZER_SCHEME);
+  // What each paid operation costs and what buys it, from the same configuration as the live 402.
+  if (options.agentPayments !== undefined) {
+    const paths = publicDoc.paths as Record<string, Record<string, Record<string, unknown>>>;
+    for (const route of read.operations) {
+      const info = paymentInfo(options.agentPayments, route);
+      if (info !== undefined) paths[route.path]![operationKey(route.method)]!['x-payment-info'] = info;
+    }
+  }
   for (const { method, path, requires, usage } of operations) {
     const operation = document.paths[path]![operationKey(method)] as Record<string, unknown>;
     // API Gateway is not promised to accept foreign extensions under failOnWarnings; the routes travel
@@ -344,6 +372,21 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
 
   documentProblems(document, operations, operationKey);
   if (options.portalUri !== undefined) Object.assign(document.paths, portalPaths(options.portalUri, options.testCheckoutUri));
+
+  if (options.purchaseUri !== undefined) {
+    document.paths[PURCHASE_PATH] = {
+      post: ownOperation(
+        'tollgatePurchase',
+        'Buy a credit pack over MPP (docs/agents.md). No authorizer: a 402 with a challenge, then the credential; an API key in Authorization tops up its customer.',
+        { '200': { description: 'Paid: the credits, and a new key when none was presented.' }, '402': { description: 'A challenge to pay, or why the credential was refused.' } },
+        options.purchaseUri,
+        { parameters: [{ name: 'offer', in: 'query', required: true, schema: { type: 'string' } }] },
+      ),
+    };
+    document.paths[LLMS_TXT_PATH] = {
+      get: ownOperation('tollgateLlmsTxt', 'llms.txt: the API, what each paid route costs, how an agent buys a key and credits.', { '200': { description: 'text/markdown' } }, options.purchaseUri),
+    };
+  }
 
   document.paths[WEBHOOK_PATH] = {
     post: {

@@ -1,5 +1,7 @@
 import { DEFAULT_CORS_ALLOW_HEADERS } from './integrations';
 import { TOLLGATE_PREFIX } from '../../lambda/shared/portal-paths';
+import { offersJson, type AgentPayments } from '../../lambda/shared/agents/offers';
+import { PAYMENT_REQUIRED_HEADER } from '../../lambda/shared/agents/x402';
 import { PROTECTED_RESOURCE_PATH } from '../../lambda/mcp/catalog';
 import { OTHER_PROBLEMS } from '../../lambda/shared/problems';
 
@@ -27,6 +29,11 @@ export interface GatewayResponseOptions {
   readonly corsAllowOrigin: string;
   /** @default ["Authorization", "Content-Type"] */
   readonly corsAllowHeaders?: readonly string[];
+  /**
+   * Selling to agents (docs/agents.md): the 402 maps the Deny's challenges into `WWW-Authenticate` and its
+   * offers into the body; the 401 lists the packs and where to buy them. @default - off
+   */
+  readonly agentPayments?: AgentPayments;
   /** The stage serves protected-resource metadata (RFC 9728, lib/openapi/mcp.ts): the 401 points to it. @default false */
   readonly protectedResourceMetadata?: boolean;
   /** The URL clients reach the stage at: a header can only name the metadata as a literal. @default - the 401's body names it, its header cannot */
@@ -63,6 +70,7 @@ function unauthorized(
   base: string,
   response: (status: number, headers: Record<string, string>, fields: readonly Field[]) => GatewayResponse,
   requestId: Field,
+  offers: readonly Field[],
 ): GatewayResponse {
   if (options.protectedResourceMetadata !== true) {
     return response(401, { 'WWW-Authenticate': 'Bearer realm="tollgate"' }, [
@@ -70,6 +78,7 @@ function unauthorized(
       ['title', str('Unauthorized')],
       ['status', '401'],
       ['detail', str(OTHER_PROBLEMS.unauthorized.detail)],
+      ...offers,
       requestId,
     ]);
   }
@@ -82,6 +91,7 @@ function unauthorized(
     ['status', '401'],
     ['detail', str(`${OTHER_PROBLEMS.unauthorized.detail} resourceMetadata names the token issuers.`)],
     ['resourceMetadata', str(`${options.selfScheme ?? 'https'}://$context.domainName/$context.stage${PROTECTED_RESOURCE_PATH}`)],
+    ...offers,
     requestId,
   ]);
 }
@@ -95,9 +105,13 @@ export function buildGatewayResponses(options: GatewayResponseOptions): Record<s
     'Cache-Control': 'no-store',
     'Access-Control-Allow-Origin': options.corsAllowOrigin,
     'Access-Control-Allow-Headers': (options.corsAllowHeaders ?? DEFAULT_CORS_ALLOW_HEADERS).join(','),
-    'Access-Control-Expose-Headers': 'Retry-After,WWW-Authenticate',
+    'Access-Control-Expose-Headers': options.agentPayments?.x402 === undefined ? 'Retry-After,WWW-Authenticate' : `Retry-After,WWW-Authenticate,${PAYMENT_REQUIRED_HEADER}`,
   };
   const requestId = ['requestId', str('$context.requestId')] as const;
+  const agents = options.agentPayments;
+  // A keyless caller is answered before the authorizer runs: its offers are static, from configuration.
+  const selfBase = `${options.selfScheme ?? 'https'}://$context.domainName/$context.stage`;
+  const keylessOffers = agents === undefined ? [] : ([['offers', offersJson({ packs: agents.packs, plans: [] }, selfBase, undefined, agents.x402)]] as const);
 
   const response = (
     statusCode: number | undefined,
@@ -117,8 +131,7 @@ export function buildGatewayResponses(options: GatewayResponseOptions): Record<s
     requestId,
   ]);
 
-  return {
-    ACCESS_DENIED: response(402, {}, [
+  const denied = response(402, {}, [
       ['type', str(`${base}/$context.authorizer.reason`)],
       ['title', str('$context.authorizer.title')],
       ['status', '402'],
@@ -132,9 +145,23 @@ export function buildGatewayResponses(options: GatewayResponseOptions): Record<s
       ['used', '$context.authorizer.used'],
       ['resetsAt', '$context.authorizer.resetsAt'],
       ['balance', '$context.authorizer.balance'],
+      // The authorizer sets both for every policy that denies (lambda/authorizer/offers.ts).
+      ...(agents === undefined ? [] : ([['offers', '$context.authorizer.offers']] as const)),
       requestId,
-    ]),
-    UNAUTHORIZED: unauthorized(options, base, response, requestId),
+    ]);
+  return {
+    ACCESS_DENIED:
+      agents === undefined
+        ? denied
+        : {
+            ...denied,
+            responseParameters: {
+              ...denied.responseParameters,
+              'gatewayresponse.header.WWW-Authenticate': 'context.authorizer.wwwAuthenticate',
+              ...(agents.x402 === undefined ? {} : { [`gatewayresponse.header.${PAYMENT_REQUIRED_HEADER}`]: 'context.authorizer.paymentRequired' }),
+            },
+          },
+    UNAUTHORIZED: unauthorized(options, base, response, requestId, keylessOffers),
     AUTHORIZER_FAILURE: unavailable,
     AUTHORIZER_CONFIGURATION_ERROR: unavailable,
     THROTTLED: response(429, { 'Retry-After': String(RETRY_AFTER_SECONDS) }, [

@@ -1,3 +1,5 @@
+import { DEFAULT_WINDOW } from '../../lambda/metering/window';
+import { ENV } from '../../lambda/shared/settings';
 import { AUTHORIZER_SCHEMES } from '../openapi/build';
 
 /**
@@ -57,6 +59,16 @@ export interface CostAssumptions {
   readonly meteringMilliseconds: number;
   /** The clock's duration per tick. */
   readonly clockMilliseconds: number;
+  /** Metering's scheduled run (the usage windows' sum) when it has no customer to write. */
+  readonly windowRunMilliseconds: number;
+  /**
+   * Share of a metered route's calls whose customer metering writes per delivery instead of per window:
+   * near its limit (it could spend what it has left within about two windows), owed a refund, or with
+   * windows off.
+   */
+  readonly nearLimitShare: number;
+  /** A windowed customer's entry in a delivery's buffer item (lambda/metering/window.ts's encoding). */
+  readonly bufferBytesPerCustomer: number;
   /** Share of calls X-Ray records beyond the default rule's reservoir of one a second. */
   readonly xraySampledShare: number;
   readonly daysPerMonth: number;
@@ -72,6 +84,9 @@ export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
   meteringLinesPerBatch: 50,
   meteringMilliseconds: 100,
   clockMilliseconds: 20,
+  windowRunMilliseconds: 100,
+  nearLimitShare: 0.05,
+  bufferBytesPerCustomer: 66,
   xraySampledShare: 0.05,
   daysPerMonth: 30,
 };
@@ -139,15 +154,18 @@ export function accessLogLineBytes(format: string): number {
 }
 
 interface Fn {
+  readonly logicalId: string;
   readonly service: string;
   readonly memoryGb: number;
   readonly arm: boolean;
   readonly keepsPlatformLines: boolean;
+  readonly environment: Json;
 }
 
-function readFunctions(resources: readonly Resource[]): Map<string, Fn> {
+function readFunctions(byId: Readonly<Record<string, Resource | undefined>>): Map<string, Fn> {
   const out = new Map<string, Fn>();
-  for (const r of resources) {
+  for (const [logicalId, r] of Object.entries(byId)) {
+    if (r === undefined) continue;
     if (r.Type !== 'AWS::Lambda::Function' || r.Properties === undefined) continue;
     const p = r.Properties;
     const env = isObject(p.Environment) && isObject(p.Environment.Variables) ? p.Environment.Variables : {};
@@ -155,7 +173,9 @@ function readFunctions(resources: readonly Resource[]): Map<string, Fn> {
     if (typeof service !== 'string') continue;
     const logging = isObject(p.LoggingConfig) ? p.LoggingConfig : {};
     out.set(service, {
+      logicalId,
       service,
+      environment: env,
       memoryGb: (typeof p.MemorySize === 'number' ? p.MemorySize : 128) / 1024,
       arm: Array.isArray(p.Architectures) && p.Architectures.includes('arm64'),
       keepsPlatformLines: logging.SystemLogLevel !== 'WARN' && logging.SystemLogLevel !== 'ERROR',
@@ -217,6 +237,24 @@ function scheduleRuns(expression: unknown, days: number): number {
   return (days * 1440) / minutes;
 }
 
+/** Invocations a month of `fn` by the schedules that target it (a rule's target is {"Fn::GetAtt": [<logical id>, "Arn"]}). */
+function scheduledRunsOf(resources: readonly Resource[], fn: Fn | undefined, days: number): number {
+  if (fn === undefined) return 0;
+  let runs = 0;
+  for (const r of resources) {
+    if (r.Type !== 'AWS::Events::Rule' || !Array.isArray(r.Properties?.Targets)) continue;
+    const targets = (r.Properties.Targets as unknown[]).filter((t) => isObject(t) && isObject(t.Arn) && Array.isArray(t.Arn['Fn::GetAtt']) && t.Arn['Fn::GetAtt'][0] === fn.logicalId);
+    runs += targets.length * scheduleRuns(r.Properties.ScheduleExpression, days);
+  }
+  return runs;
+}
+
+/** The usage windows' buffer partitions a scheduled run queries per window (lambda/metering/window.ts). */
+const WINDOW_SHARDS = DEFAULT_WINDOW.shards;
+/** A buffer item's keys, attribute names and expiry, beside its customers. */
+const BUFFER_ITEM_KEY_BYTES = 100;
+const KB = 1024;
+
 const section = (lines: CostLine[]): CostSection => ({ total: lines.reduce((sum, l) => sum + l.dollars, 0), lines });
 const usd = (n: number, digits = 3): string => `$${n.toFixed(digits)}`;
 
@@ -225,22 +263,31 @@ export function estimateCost(template: unknown, assumptions: CostAssumptions = D
   const byId = (isObject(template) && isObject(template.Resources) ? template.Resources : {}) as Readonly<Record<string, Resource | undefined>>;
   const resources = Object.values(byId).filter((r): r is Resource => isObject(r) && typeof r.Type === 'string');
   if (!resources.some((r) => r.Type === 'AWS::ApiGateway::RestApi')) throw new TemplateError('the template has no REST API: give the template of a tollgate stack (cdk synth writes it to cdk.out/)');
-  const functions = readFunctions(resources);
+  const functions = readFunctions(byId);
   const authorizer = requireFunction(functions, 'tollgate-authorizer');
   const metering = requireFunction(functions, 'tollgate-metering');
   const gbSecond = (fn: Fn): number => (fn.arm ? PRICES.lambdaArmPerGbSecond : PRICES.lambdaX86PerGbSecond);
   /** One invocation of `fn` lasting `ms`, its platform lines included when it keeps them. */
   const invocation = (fn: Fn, ms: number): number =>
     PRICES.lambdaRequestsPerMillion / MILLION + fn.memoryGb * (ms / 1000) * gbSecond(fn) + (fn.keepsPlatformLines ? (a.platformLogBytes / GB) * PRICES.logsIngestionPerGb : 0);
+  const readUnit = PRICES.dynamoDbReadUnitsPerMillion / MILLION;
+  const writeUnit = PRICES.dynamoDbWriteUnitsPerMillion / MILLION;
+  const mb = (fn: Fn | undefined): number => Math.round((fn?.memoryGb ?? 0) * 1024);
+  // A stack without the setting (before usage windows) writes every customer per delivery.
+  const windowSetting = Number(metering.environment[ENV.meteringWindowSeconds] ?? 0);
+  const windowSeconds = Number.isFinite(windowSetting) && windowSetting > 0 ? windowSetting : 0;
 
   // Idle: what is charged by the month, calls or none.
   const secrets = countSecrets(resources);
   const { alarms, metrics } = alarmMetrics(resources);
   const dashboards = resources.filter((r) => r.Type === 'AWS::CloudWatch::Dashboard').length;
   const clock = functions.get('tollgate-clock');
-  const rule = resources.find((r) => r.Type === 'AWS::Events::Rule' && typeof r.Properties?.ScheduleExpression === 'string');
-  const ticks = scheduleRuns(rule?.Properties?.ScheduleExpression, a.daysPerMonth);
-  const tick = clock === undefined ? 0 : invocation(clock, a.clockMilliseconds) + PRICES.dynamoDbReadUnitsPerMillion / MILLION;
+  const ticks = scheduledRunsOf(resources, clock, a.daysPerMonth);
+  const tick = clock === undefined ? 0 : invocation(clock, a.clockMilliseconds) + readUnit;
+  // Metering's scheduled run reads the watermark; each window it sums is closed (a write), read from its
+  // shards (a strongly consistent query each, one read unit when empty) and marked summed (a write).
+  const windowRuns = windowSeconds === 0 ? 0 : scheduledRunsOf(resources, metering, a.daysPerMonth);
+  const windowsSummed = windowRuns === 0 ? 0 : (a.daysPerMonth * 86_400) / windowSeconds;
   const idle = section([
     { item: 'Secrets Manager secrets', dollars: secrets * PRICES.secretPerMonth, basis: `${secrets} secrets read by the functions × ${usd(PRICES.secretPerMonth, 2)}` },
     { item: 'CloudWatch alarms', dollars: metrics * PRICES.alarmMetricPerMonth, basis: `${alarms} alarms evaluating ${metrics} metrics × ${usd(PRICES.alarmMetricPerMonth, 2)}` },
@@ -248,8 +295,17 @@ export function estimateCost(template: unknown, assumptions: CostAssumptions = D
     {
       item: 'clock (EventBridge schedule → Lambda)',
       dollars: ticks * tick,
-      basis: `${ticks} ticks (${a.daysPerMonth} days) × (an invocation of ${Math.round((clock?.memoryGb ?? 0) * 1024)} MB for ${a.clockMilliseconds} ms, its platform log lines, one strongly consistent read); scheduled events are free`,
+      basis: `${ticks} ticks (${a.daysPerMonth} days) × (an invocation of ${mb(clock)} MB for ${a.clockMilliseconds} ms, its platform log lines, one strongly consistent read); scheduled events are free`,
     },
+    ...(windowRuns === 0
+      ? []
+      : [
+          {
+            item: "usage windows' sum (EventBridge schedule → metering)",
+            dollars: windowRuns * (invocation(metering, a.windowRunMilliseconds) + readUnit) + windowsSummed * (WINDOW_SHARDS * readUnit + 2 * writeUnit),
+            basis: `${windowRuns} runs × (an invocation of ${mb(metering)} MB for ${a.windowRunMilliseconds} ms, its platform log lines, one strongly consistent read) + ${windowsSummed} ${windowSeconds}-second windows × (${WINDOW_SHARDS} strongly consistent queries, 2 writes)`,
+          },
+        ]),
   ]);
 
   // Every call: the gateway, its access-log line (ingested, kept for the retention), X-Ray's sample.
@@ -293,15 +349,35 @@ export function estimateCost(template: unknown, assumptions: CostAssumptions = D
     ...perCall,
     { item: 'authorizer decisions', dollars: standingShare * decision * MILLION, basis: `${standingShare * 100}% of calls uncached (TTL ${standingTtl} s) × ${decisionBasis}` },
   ]);
-  // A call sold by use: counted in a transaction of two items (the customer's usage, the ledger entry; 2 write units each) after one strongly consistent read.
-  const countWrite = (4 * PRICES.dynamoDbWriteUnitsPerMillion + PRICES.dynamoDbReadUnitsPerMillion) / MILLION;
+  // A call sold by use whose customer is near a limit is written per delivery: one strongly consistent
+  // read and a transaction of two items (the customer's usage, the ledger entry), each under 1 KB: 2
+  // write units apiece. The long tail of customers calls once a delivery (each line a customer of its own).
+  const exactShare = windowSeconds === 0 ? 1 : a.nearLimitShare;
+  const exactCall = 4 * writeUnit + readUnit;
+  // The others are summed per window: each delivery buffers its customers in one item, written in a
+  // transaction (2 write units per KB) with a check that the window is open (2 more); the window's run
+  // reads them back (strongly consistent, 4 KB a unit), then reads each customer and writes it once
+  // (an UpdateItem of an item under 1 KB: 1 write unit).
+  const callsPerWindow = Math.max(1, windowSeconds / a.callIntervalSeconds);
+  const bufferKb = Math.ceil((a.meteringLinesPerBatch * a.bufferBytesPerCustomer + BUFFER_ITEM_KEY_BYTES) / KB);
+  const bufferWriteUnitsPerCall = (2 * bufferKb + 2) / a.meteringLinesPerBatch;
+  const windowedCall = (writeUnit + readUnit) / callsPerWindow + bufferWriteUnitsPerCall * writeUnit + (a.bufferBytesPerCustomer / (4 * KB)) * readUnit;
   const perMillionMeteredCalls = section([
     ...perCall,
     { item: 'authorizer decisions', dollars: meteredShare * decision * MILLION, basis: `${meteredShare * 100}% of calls uncached (TTL ${meteredTtl} s) × ${decisionBasis}` },
+    ...(exactShare === 1
+      ? []
+      : [
+          {
+            item: 'usage windows (metering)',
+            dollars: (1 - exactShare) * windowedCall * MILLION,
+            basis: `${(1 - exactShare) * 100}% of calls, from customers far from their limits: a read and a 1-unit write per customer per ${windowSeconds}-second window (${callsPerWindow.toFixed(2)} calls), and ${bufferWriteUnitsPerCall.toFixed(2)} write units per call of buffer (a ${bufferKb} KB item of ${a.meteringLinesPerBatch} customers per delivery, in a transaction): ${usd(windowedCall * MILLION)} per million of these calls`,
+          },
+        ]),
     {
-      item: 'usage writes (metering)',
-      dollars: countWrite * MILLION,
-      basis: `one customer's calls in a batch: a read and a two-item transaction (4 write units) per call of a customer calling every ${a.callIntervalSeconds} s`,
+      item: windowSeconds === 0 ? 'usage writes (metering)' : 'usage writes near a limit (metering)',
+      dollars: exactShare * exactCall * MILLION,
+      basis: `${exactShare * 100}% of calls, each written per delivery: a read and a two-item transaction (4 write units): ${usd(exactCall * MILLION)} per million of these calls`,
     },
   ]);
 
@@ -323,7 +399,10 @@ export function estimateCost(template: unknown, assumptions: CostAssumptions = D
       `list prices of ${PRICES.region}, read on ${PRICES.readOn} (${PRICES.sources.join(', ')}); no free tier beyond what a line says`,
       `a customer calls every ${a.callIntervalSeconds} s (the long tail of docs/access-timing.md); ${a.standingUncachedShare * 100}% of subscription-route calls miss the ${standingTtl}-second cache (flushes included, B12)`,
       `an authorizer decision takes ${a.authorizerMilliseconds} ms and logs ${a.decisionLogBytes} bytes; cold starts add ${usd(a.coldStartPerMillion, 2)} per million decisions`,
-      `metering receives ${a.meteringLinesPerBatch} access-log lines per invocation, ${a.meteringMilliseconds} ms each; the clock runs ${a.clockMilliseconds} ms a tick`,
+      `metering receives ${a.meteringLinesPerBatch} access-log lines per invocation, ${a.meteringMilliseconds} ms each; the clock runs ${a.clockMilliseconds} ms a tick, metering's window run ${a.windowRunMilliseconds} ms`,
+      windowSeconds === 0
+        ? 'usage windows are off (tollgate:meteringWindowSeconds 0): every customer is written per delivery'
+        : `${a.nearLimitShare * 100}% of a metered route's calls come from customers near a limit (they could spend what they have left within about two windows) and are written per delivery; the rest are summed per ${windowSeconds}-second window, each delivery's customers buffered at ${a.bufferBytesPerCustomer} bytes apiece`,
       `X-Ray records ${a.xraySampledShare * 100}% of calls beyond one a second; a month is ${a.daysPerMonth} days`,
     ],
     notCounted: [
@@ -331,6 +410,8 @@ export function estimateCost(template: unknown, assumptions: CostAssumptions = D
       'DynamoDB storage ($0.25/GB-month) and point-in-time recovery ($0.20/GB-month): about 1 KB a customer, so $0.05 a month for 100,000',
       "the functions' own metrics (EMF, $0.30 per metric a month) and the metric filters' metrics, in months they receive data",
       'webhook, portal and usage-route calls: a few per customer a month',
+      "a ledger entry and its settling write when a metered customer's units owe Stripe reports (overage billed): 3 write units per customer and window or delivery",
+      "metering's summary log line per delivery and per window run, and the window run's time per customer (8 written at once): under $0.01 per million calls",
       'Stripe fees: Stripe bills them',
     ],
   };

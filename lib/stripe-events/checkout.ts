@@ -19,7 +19,7 @@ export function checkoutSessionObject(o: StripeEventOverrides = {}): Json {
     customer_details: { email: 'example@example.com', name: null, phone: null, tax_exempt: 'none', tax_ids: [] },
     customer_email: null,
     expires_at: created + DAY,
-    id: stripeId('cs_test'),
+    id: o.checkoutSession ?? stripeId('cs_test'),
     invoice: mode === 'subscription' ? (o.invoice ?? FIXTURE_INVOICE) : null,
     livemode: o.livemode ?? false,
     locale: null,

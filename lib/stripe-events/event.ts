@@ -18,6 +18,8 @@ import { subscriptionObject } from './subscription';
 function dataObject(type: HandledEventType, o: StripeEventOverrides): Json {
   switch (type) {
     case 'checkout.session.completed':
+    case 'checkout.session.async_payment_succeeded':
+    case 'checkout.session.async_payment_failed':
       return checkoutSessionObject(o);
     case 'customer.subscription.created':
     case 'customer.subscription.updated':

@@ -41,6 +41,8 @@ export interface StripeEventOverrides {
   readonly entitlements?: readonly string[];
   /** The summary says there are more entitlements than it lists. @default false */
   readonly entitlementsHasMore?: boolean;
+  /** Checkout session id. @default a fresh cs_test_… */
+  readonly checkoutSession?: string;
   /** Checkout session payment_status. @default paid */
   readonly paymentStatus?: 'paid' | 'unpaid' | 'no_payment_required';
   /** Checkout session mode. @default subscription */

@@ -108,7 +108,8 @@ describe('the 402 gateway response rendered with the authorizer context', () => 
   });
 
   it('renders the documented problem+json for every reason from the synthesized template', () => {
-    const { template } = synth({ 'tollgate:docsBaseUrl': DOCS });
+    // Without offers to agents: test/agents/gateway-responses.test.ts renders those.
+    const { template } = synth({ 'tollgate:docsBaseUrl': DOCS, 'tollgate:agentPayments': null });
     const apis = template.findResources('AWS::ApiGateway::RestApi');
     const body = Object.values(apis)[0]!.Properties.Body as Record<string, Record<string, GatewayResponse>>;
     const accessDenied = body['x-amazon-apigateway-gateway-responses']!.ACCESS_DENIED;

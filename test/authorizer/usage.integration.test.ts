@@ -4,7 +4,8 @@ import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { evaluatePolicy } from '../../lambda/authorizer/policy';
 import { localClient } from '../../lib/local/dynamodb-local';
-import { RESERVATION_ATTRIBUTES } from '../../lambda/shared/customers/decision-reads';
+import { readCustomer } from '../../lambda/shared/customers/store';
+import { WALLET_ATTRIBUTES, WALLET_LEADING_KEYS } from '../../lambda/shared/customers/wallet';
 import { createApiKey, revokeApiKey } from '../../lambda/shared/customers/keys';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import type { AuthorizerSettings } from '../../lambda/shared/settings';
@@ -57,7 +58,9 @@ async function customerWithKey(state: OneSubscription, usage: Record<string, num
 const event = (route: RouteRule, key: string) => routeEvent(route, bearer(key));
 const allows = (result: APIGatewayAuthorizerResult, route: RouteRule): boolean =>
   evaluatePolicy(result.policyDocument, `${BASE}/${route.method}${route.path}`) === 'Allow';
-const creditsOf = async (customerId: string): Promise<unknown> =>
+/** The balance as every reader sees it: the wallet's, else the customer item's legacy attribute. */
+const creditsOf = async (customerId: string): Promise<unknown> => (await readCustomer(tables.client, tables.names.customers, customerId))?.credits;
+const legacyCreditsOf = async (customerId: string): Promise<unknown> =>
   (await documents.send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }))).Item?.credits;
 
 describe('the authorizer on cost routes (DynamoDB Local)', () => {
@@ -96,16 +99,18 @@ describe('the authorizer on cost routes (DynamoDB Local)', () => {
     expect(denied.context).toMatchObject({ reason: 'credits_exhausted', balance: 0, paymentUrl: 'https://billing.example/portal' });
   });
 
-  it('reserves a strict route\'s cost with one UpdateItem and no GetItem, with the reservation in the context', async () => {
+  it('reserves a strict route\'s cost on the wallet: the customer item read, then one UpdateItem, with the reservation in the context', async () => {
     const { key, customerId } = await customerWithKey({}, { credits: 12 });
     const customers = reader();
     const counter = countRequests(tables.client);
     const result = await handler(customers)(event(ASK, key));
     expect(allows(result, ASK)).toBe(true);
     expect(result.context).toMatchObject({ customerId, reserved: 5, balance: 7 });
-    expect(result.context!.reservation).toMatch(/^[0-9A-Za-z]{22}$/);
-    expect(counter.counts.attempts).toEqual({ UpdateItem: 1 });
+    expect(result.context!.reservation).toMatch(/^w_[0-9A-Za-z]{22}$/);
+    expect(counter.counts.attempts).toEqual({ GetItem: 1, UpdateItem: 1 });
     expect(await creditsOf(customerId)).toBe(7);
+    // The legacy attribute moved to the wallet on its first write; the customer item is not written.
+    expect(await legacyCreditsOf(customerId)).toBe(12);
   });
 
   it('answers credits_exhausted when the balance does not cover the cost, and leaves the balance alone', async () => {
@@ -140,7 +145,7 @@ describe('the authorizer on cost routes (DynamoDB Local)', () => {
 describe('what a strict reservation may write (IAM dynamodb:Attributes on the authorizer role)', () => {
   const ENTITLED: RouteRule = { method: 'POST', path: '/v1/ask-premium', requires: { kind: 'entitlement', lookupKey: 'premium-reports' }, usage: { cost: 2, strict: true } };
 
-  it('names only RESERVATION_ATTRIBUTES and writes only the balance, whether it reserves, refuses a key, a balance or an entitlement', async () => {
+  it('writes only wallet items, naming only WALLET_ATTRIBUTES and writing the balance, its pending entry and the left counters of the customer’s and the key’s budgets, whether it reserves or refuses', async () => {
     const sent: Write[] = [];
     const client = localClient(tables.endpoint);
     client.middlewareStack.add(
@@ -170,14 +175,13 @@ describe('what a strict reservation may write (IAM dynamodb:Attributes on the au
     } finally {
       client.destroy();
     }
-    const updates = sent.filter((w) => w.TableName === tables.names.customers && w.action !== 'GetItem');
-    expect(updates.map((w) => w.action)).toEqual(Array(5).fill('UpdateItem'));
+    const updates = sent.filter((w) => w.TableName === tables.names.customers && w.action !== 'GetItem' && w.action !== 'BatchGetItem');
+    // Two reservations and one refused for its balance; an entitlement or a key refused before any write.
+    expect(updates.map((w) => w.action)).toEqual(Array(3).fill('UpdateItem'));
     for (const update of updates) {
-      // The balance, and the budget counters the reservation spends from (lambda/shared/budgets.ts).
-      const written = attributesOf(update.UpdateExpression, update.ExpressionAttributeNames);
-      expect(written.filter((a) => !a.startsWith('budgetLeft_'))).toEqual(['credits', 'budgetLeft']);
-      expect(written.filter((a) => a.startsWith('budgetLeft_'))).toHaveLength(1);
-      for (const attribute of namedAttributes(update)) expect({ attribute, allowed: likeAny(attribute, RESERVATION_ATTRIBUTES) }).toEqual({ attribute, allowed: true });
+      expect(likeAny(String((update.Key as { customerId: { S: string } }).customerId.S), WALLET_LEADING_KEYS)).toBe(true);
+      expect([...new Set(attributesOf(update.UpdateExpression, update.ExpressionAttributeNames))].sort()).toEqual(['balance', 'budgetLeft', expect.stringMatching(/^budgetLeft_[A-Za-z0-9]{8}$/), expect.stringMatching(/^p_w_/)]);
+      for (const attribute of namedAttributes(update)) expect({ attribute, allowed: likeAny(attribute, WALLET_ATTRIBUTES) }).toEqual({ attribute, allowed: true });
     }
   });
 });

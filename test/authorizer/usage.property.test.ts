@@ -50,20 +50,27 @@ const record: fc.Arbitrary<CustomerRecord> = fc
   });
 
 describe('decisions on cost routes agree with the usage-view rule', () => {
-  it('allows a metered route iff no usage block, entitled, and (good standing with plan units left, or credits > 0)', () => {
+  it('allows a metered route iff no usage block, entitled, and its cost covered (good standing with an unlimited or billing plan, or quota left plus credits ≥ cost, or credits ≥ cost)', () => {
     fc.assert(
       fc.property(record, (customer) => {
         const { subscription, standing } = decidingSubscription(customer, NOW, SETTINGS.gracePeriodSeconds);
         const view = usageView(customer, subscription, PLANS);
         const decision = decide(customer, [SEARCH, PREMIUM_SEARCH], NOW, SETTINGS);
-        const payable = customer.usageBlock === undefined && ((standing.good && view.planOpen) || (customer.credits ?? 0) > 0);
+        // A call is admitted only when what pays for it covers its whole cost (#24 item 8).
+        const credits = Math.max(0, customer.credits ?? 0);
+        const payableAt = (cost: number): boolean =>
+          customer.usageBlock === undefined &&
+          ((standing.good && view.planOpen && (view.limit === undefined || view.overage === 'bill' || (view.remaining ?? 0) + credits >= cost)) || credits >= cost);
+        const payable = payableAt(SEARCH.usage!.cost);
+        const entitled = (customer.entitlements ?? []).includes('deep');
         expect(decision.verdicts[0]!.allow).toBe(payable);
-        expect(decision.verdicts[1]!.allow).toBe(payable && (customer.entitlements ?? []).includes('deep'));
+        expect(decision.verdicts[1]!.allow).toBe(payableAt(PREMIUM_SEARCH.usage!.cost) && entitled);
         // The counter counts only while it is the deciding subscription's period.
         expect(view.used).toBe(subscription?.currentPeriodEnd !== undefined && customer.usagePeriodEnd === subscription.currentPeriodEnd ? (customer.periodUsed ?? 0) : 0);
         if (decision.reason !== undefined) {
           // One reason, true for every denied route of the group.
-          const reasons = !payable
+          const anyUnpayable = !payable || (!entitled && !payableAt(PREMIUM_SEARCH.usage!.cost)) || (entitled && !decision.verdicts[1]!.allow);
+          const reasons = anyUnpayable
             ? [customer.usageBlock, customer.credits !== undefined ? 'credits_exhausted' : undefined, standing.good ? 'quota_exceeded' : standing.reason].filter(Boolean)
             : ['upgrade_required'];
           expect(reasons).toContain(decision.reason);

@@ -7,7 +7,8 @@ import { evaluatePolicy } from '../../lambda/authorizer/policy';
 import { removeBudget, setBudget, UnknownKeyForBudgetError } from '../../lambda/shared/customers/budgets-store';
 import { budgetSpends } from '../../lambda/shared/customers/budgets-spend';
 import { createApiKey } from '../../lambda/shared/customers/keys';
-import { usageUpdate } from '../../lambda/shared/customers/metered-usage';
+import { readMeteredUsage, walletCreditsItem } from '../../lambda/shared/customers/metered-usage';
+import { walletKey } from '../../lambda/shared/customers/wallet';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import type { AuthorizerSettings } from '../../lambda/shared/settings';
 import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
@@ -57,14 +58,15 @@ async function customer(credits = 1000): Promise<{ customerId: string; keys: Arr
   return { customerId, keys: [a, b] };
 }
 
-const stored = async (customerId: string): Promise<Record<string, unknown>> =>
-  (await documents.send(new GetCommand({ TableName: table(), Key: { customerId }, ConsistentRead: true }))).Item ?? {};
+/** The customer's wallet item, where its balance and budgets live. */
+const wallet = async (customerId: string): Promise<Record<string, unknown>> =>
+  (await documents.send(new GetCommand({ TableName: table(), Key: { customerId: walletKey(customerId) }, ConsistentRead: true }))).Item ?? {};
 
-/** Metering's write for `units` counted calls of the key, as the metering store sends it. */
+/** Metering's wallet write for `units` counted calls of the key, as the metering store sends it. */
 async function meter(customerId: string, units: number, keyId: string, now = NOW): Promise<void> {
-  const item = await stored(customerId);
-  const spends = budgetSpends(item as never, { units, keys: new Map([[keyId, units]]) }, now);
-  const update = usageUpdate(table(), customerId, { credits: { delta: 0 }, budgets: spends });
+  const state = (await readMeteredUsage(tables.client, table(), customerId))!;
+  const spends = budgetSpends(state, { units, keys: new Map([[keyId, units]]) }, now);
+  const update = walletCreditsItem(table(), customerId, { credits: { delta: 0 }, budgets: spends }, state.legacyCredits);
   if (update !== undefined && 'Update' in update) await documents.send(new UpdateCommand(update.Update));
 }
 
@@ -109,7 +111,7 @@ describe('budgets at the authorizer (DynamoDB Local)', () => {
     expect((await call(ASK, keys[0]!.key)).context).toMatchObject({ reason: 'budget_exceeded', used: 5 });
     const tomorrow = new Date(NOW.getTime() + 86_400_000);
     expect(allows(await call(ASK, keys[0]!.key, tomorrow), ASK)).toBe(true);
-    const item = await stored(customerId);
+    const item = await wallet(customerId);
     expect(item.budgetLeft).toBe(0);
     expect((item.budgets as Record<string, { resetsAt: number }>)['*']!.resetsAt).toBe(DAY_END + 86_400);
   });
@@ -124,7 +126,7 @@ describe('budgets at the authorizer (DynamoDB Local)', () => {
     // 23 units allow 4 calls of 5; key 1 alone may take at most 2 of them (12 units).
     expect(allowed.filter((a) => a.allowed).length).toBe(4);
     expect(byKey1).toBeLessThanOrEqual(2);
-    expect((await stored(customerId)).credits).toBe(1000 - 20);
+    expect((await wallet(customerId)).balance).toBe(1000 - 20);
   });
 
   it('a strict route follows the model exactly whatever the sequence of calls, raises and cuts (property)', async () => {
@@ -148,7 +150,7 @@ describe('budgets at the authorizer (DynamoDB Local)', () => {
             // Without a budget nothing is counted against one that comes later.
             if (allowed && limit !== undefined) spent += 5;
           }
-          if (limit !== undefined) expect((await stored(customerId)).budgetLeft).toBe(limit - spent);
+          if (limit !== undefined) expect((await wallet(customerId)).budgetLeft).toBe(limit - spent);
         },
       ),
       { numRuns: 15 },

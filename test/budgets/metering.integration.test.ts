@@ -2,8 +2,9 @@ import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-
 import fc from 'fast-check';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { accessLine, delivery, logEvents, meteringHandler, seedCustomer } from '../metering/support';
+import { walletKey } from '../../lambda/shared/customers/wallet';
 
-// Metering spends the log-counted calls from the budgets in its usage write: a redelivered or reordered
+// Metering spends the log-counted calls from the budgets on the wallet, in its usage transaction: a redelivered or reordered
 // batch spends them once, a key's calls spend its own budget, strict calls (paid at decision) do not.
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -26,7 +27,7 @@ async function budgeted(): Promise<string> {
   await DynamoDBDocumentClient.from(tables.client).send(
     new UpdateCommand({
       TableName: tables.names.customers,
-      Key: { customerId },
+      Key: { customerId: walletKey(customerId) },
       UpdateExpression: 'SET budgets = :b, budgetLeft = :c, budgetLeft_AAAAaaaa = :a',
       ExpressionAttributeValues: { ':b': { '*': { limit: 1000, window: 'day', resetsAt: DAY_END }, [KEY_A]: { limit: 500, window: 'day', resetsAt: DAY_END } }, ':c': 1000, ':a': 500 },
     }),
@@ -35,7 +36,7 @@ async function budgeted(): Promise<string> {
 }
 
 const left = async (customerId: string): Promise<{ customer: number; keyA: number; keyB: unknown }> => {
-  const { Item } = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }));
+  const { Item } = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId: walletKey(customerId) }, ConsistentRead: true }));
   return { customer: Item!.budgetLeft as number, keyA: Item![`budgetLeft_${KEY_A}`] as number, keyB: Item![`budgetLeft_${KEY_B}`] };
 };
 

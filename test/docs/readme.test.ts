@@ -36,6 +36,8 @@ describe('the documentation', () => {
       [/^npx tollgate\b/, 'test/docs/readme.test.ts', 'walk-through'],
       [/^curl -i http:\/\/127\.0\.0\.1:3000\/prod\//, 'test/docs/readme.test.ts', "argv[0] === 'curl'"],
       [/^npx cdk synth\b/, 'test/stack/app-entry.test.ts', 'bin'],
+      [/^node scripts\/mppx-buy\.mjs\b/, 'test/agents/mppx.integration.test.ts', 'mppx-buy.mjs'],
+      [/^node scripts\/x402-buy\.mjs\b/, 'test/agents/x402.integration.test.ts', 'x402-buy.mjs'],
     ];
     // Need an AWS account or a Stripe account: documented, not runnable here.
     const external = /^(npx cdk (deploy|bootstrap)|aws |stripe )/;

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -119,6 +120,28 @@ describe('npm start', () => {
     expect(jwks.keys.length).toBeGreaterThan(0);
     for (const key of jwks.keys) expect(Object.keys(key).sort()).toEqual(['alg', 'e', 'kid', 'kty', 'n', 'use']);
   });
+
+  it("runs the banner's agent line: a stock mppx client pays the purchase route's 402 and spends the credits until 402", async () => {
+    const line = /^\s+node (scripts\/mppx-buy\.mjs) (\S+) --stripe (\S+)\s+#/m.exec(output);
+    expect(line).not.toBeNull();
+    const [, script, url, stripeUrl] = line!;
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(ROOT, script!), url!, '--stripe', stripeUrl!], { cwd: ROOT, timeout: 90_000 });
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { purchase: { status: number }; calls: number; final: { status: number; reason: string } };
+    expect(result.purchase.status).toBe(200);
+    expect(result.calls).toBeGreaterThanOrEqual(100);
+    expect(result.final).toMatchObject({ status: 402, reason: 'credits_exhausted' });
+  }, 120_000);
+
+  it("runs the banner's x402 line: a stock @x402/fetch client pays the purchase route's 402 through the local facilitator and spends the credits until 402", async () => {
+    const line = /^\s+node (scripts\/x402-buy\.mjs) (\S+) --offer (\S+)\s+#/m.exec(output);
+    expect(line).not.toBeNull();
+    const [, script, url, offer] = line!;
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(ROOT, script!), url!, '--offer', offer!], { cwd: ROOT, timeout: 90_000 });
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { purchase: { status: number; paymentResponse: { success: boolean } }; calls: number; final: { status: number; reason: string } };
+    expect(result.purchase).toMatchObject({ status: 200, paymentResponse: { success: true } });
+    expect(result.calls).toBeGreaterThanOrEqual(100);
+    expect(result.final).toMatchObject({ status: 402, reason: 'credits_exhausted' });
+  }, 120_000);
 
   it('serves /mcp to the official SDK client: the banner\'s key lists the tools, a tool call is billed as its route, and a 401 names the issuer\'s metadata', async () => {
     const paying = /paying {2}(tg_test_\S+)/.exec(output)![1]!;

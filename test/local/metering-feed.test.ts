@@ -6,6 +6,8 @@ import { DEMO_CUSTOMERS, DEMO_PAYG_CREDITS, deliverEvent, seedDemoCustomers } fr
 import { createMeteringFeed, LOCAL_ACCESS_LOG_GROUP } from '../../lib/local/metering-feed';
 import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
 import { loadProjectConfig } from '../../lib/config/tollgate-config';
+import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/stripe-events';
+import { specOverrides } from '../../lib/stripe-events/spec';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { usageOf } from '../metering/support';
 import { answeredWithin } from '../support/poll';
@@ -199,6 +201,43 @@ describe('npm start metering, the sample plan', () => {
     const blocked = await answeredWithin(() => search('x'), (a) => a.statusCode === 402);
     expect(blocked.statusCode).toBe(402);
     expect(JSON.parse(blocked.body.toString('utf8'))).toMatchObject({ reason: 'quota_exceeded', limit: 20, used: 21 });
+  });
+
+  it('draws no credits for calls an unlimited plan pays for, and draws them once the plan no longer does (#24 item 1)', async () => {
+    // Its own clock: calls of an unlimited plan are summed over a usage window, which must close.
+    let t = Date.now();
+    const clocked = createLocalApi({ config, built, dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET, now: () => t, metering: { schedule: clock.schedule } });
+    try {
+      const customerId = 'cus_local_unlimited1';
+      const created = Math.floor(t / 1000) - 60;
+      await deliverEvent(clocked.gateway, { type: 'customer.subscription.created', customerId, status: 'active', plan: 'pro', created }, LOCAL_WEBHOOK_SECRET);
+      const { key } = await createApiKey({ client: tables.client, tables: tables.names }, { customerId });
+      await seedCustomerCredits(tables, customerId, 10);
+      const search = () => clocked.gateway.handle({ method: 'GET', path: `/${config.stageName}/v1/search?q=x`, headers: { Authorization: `Bearer ${key}` } });
+      for (let i = 0; i < 6; i++) expect((await search()).statusCode).toBe(200);
+      await clocked.metering!.drain();
+      t += 10 * 60_000;
+      expect(await clocked.sumMeteringWindows()).toMatchObject({ outcome: 'summed', applied: 1 });
+      expect((await usageOf(tables, customerId)).credits).toBe(10);
+
+      // Unpaid: the credits pay now, and only for the calls made on them.
+      const unpaid = serializeEvent(buildStripeEvent('customer.subscription.updated', specOverrides({ type: 'customer.subscription.updated', customerId, status: 'unpaid', plan: 'pro', created: Math.floor(t / 1000) })));
+      const delivered = await clocked.gateway.handle({
+        method: 'POST',
+        path: `/${config.stageName}/webhooks/stripe`,
+        headers: { 'Stripe-Signature': signPayload(unpaid, LOCAL_WEBHOOK_SECRET, Math.floor(t / 1000)) },
+        body: Buffer.from(unpaid, 'utf8'),
+      });
+      expect(delivered.statusCode).toBe(200);
+      t += 5_000;
+      for (let i = 0; i < 2; i++) expect((await search()).statusCode).toBe(200);
+      await clocked.metering!.drain();
+      t += 10 * 60_000;
+      await clocked.sumMeteringWindows();
+      expect((await usageOf(tables, customerId)).credits).toBe(8);
+    } finally {
+      clocked.destroy();
+    }
   });
 
   it('meters with no one listening for batch results, as npm start runs it', async () => {

@@ -25,6 +25,7 @@ function localise(body: Doc): Doc {
     ['SampleBackend', LOCAL_FUNCTION_NAMES.backend],
     ['Portal', LOCAL_FUNCTION_NAMES.portal],
     ['Usage', LOCAL_FUNCTION_NAMES.usage],
+    ['Purchase', LOCAL_FUNCTION_NAMES.purchase],
     ['Mcp', LOCAL_FUNCTION_NAMES.mcp],
   ];
   const walk = (value: unknown, key?: string): unknown => {
@@ -45,12 +46,16 @@ function localise(body: Doc): Doc {
 function declared(body: Doc, type: string, defaultStatus: number, values: Record<string, string>) {
   const responses = body['x-amazon-apigateway-gateway-responses'] as Doc;
   const response = responses[type] ?? responses[defaultStatus >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX'];
-  const headers = Object.fromEntries(
-    Object.entries(response.responseParameters as Record<string, string>).map(([k, v]) => [k.replace('gatewayresponse.header.', '').toLowerCase(), v.replace(/^'|'$/g, '')]),
-  );
-  let template = response.responseTemplates['application/json'] as string;
   // The stage's own URLs (problem types): the local gateway's default domain, and the stage.
   values = { 'context.domainName': '127.0.0.1', 'context.stage': STAGE, ...values };
+  // A static value is quoted; a mapping names a context variable (the authorizer's challenges), absent when unset.
+  const headers = Object.fromEntries(
+    Object.entries(response.responseParameters as Record<string, string>).flatMap(([k, v]) => {
+      const value = v.startsWith("'") ? v.replace(/^'|'$/g, '') : values[v];
+      return value === undefined ? [] : [[k.replace('gatewayresponse.header.', '').toLowerCase(), value]];
+    }),
+  );
+  let template = response.responseTemplates['application/json'] as string;
   // Longest names first: $context.authorizer.reason must not be cut by a shorter variable.
   for (const name of Object.keys(values).sort((a, b) => b.length - a.length)) template = template.split(`$${name}`).join(values[name]);
   // As API Gateway: a variable the context does not set renders empty.
@@ -75,6 +80,9 @@ const denyContext = {
   used: 'null',
   resetsAt: 'null',
   balance: 'null',
+  // Selling to agents: the offers (a JSON literal) and their challenges.
+  offers: '[]',
+  wwwAuthenticate: 'Payment id="parity", realm="tollgate", method="stripe", intent="charge", request="e30"',
 };
 
 describe('local gateway parity with the synthesized template', () => {
@@ -101,6 +109,7 @@ describe('local gateway parity with the synthesized template', () => {
       [LOCAL_FUNCTION_NAMES.backend]: failingBackend,
       [LOCAL_FUNCTION_NAMES.portal]: failingBackend,
       [LOCAL_FUNCTION_NAMES.usage]: failingBackend,
+      [LOCAL_FUNCTION_NAMES.purchase]: failingBackend,
       [LOCAL_FUNCTION_NAMES.mcp]: failingBackend,
     },
     stage: STAGE,

@@ -1,4 +1,5 @@
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { readCustomer } from '../../lambda/shared/customers/store';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -166,7 +167,8 @@ describe('MCP tools on the local stack', () => {
         const who = await customer(kind);
         await subscribe(who.customerId, 'pro');
         await setCustomerAttributes(documents, tables.names.customers, who.customerId, { credits });
-        return { ...who, balance: async () => (await documents.send(new GetCommand({ TableName: tables.names.customers, Key: { customerId: who.customerId }, ConsistentRead: true }))).Item?.credits };
+        // The balance as every reader sees it: the wallet's once a reservation wrote it (lambda/shared/customers/wallet.ts).
+        return { ...who, balance: async () => (await readCustomer(tables.client, tables.names.customers, who.customerId))?.credits };
       };
       const inRow = await credited(3);
       const burst = await credited(3);

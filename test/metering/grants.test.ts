@@ -1,13 +1,9 @@
-import Stripe from 'stripe';
 import { makeDeadLetterHandler } from '../../lambda/metering/dead-letter';
 import { DynamoMeteringStore } from '../../lambda/metering/store';
-import { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
 import { METERING_ACTIONS, METERING_DEAD_LETTER_ACTIONS } from '../../lib/metering';
-import { fakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
-import { startFakeStripeApi } from '../../lib/local/stripe-api/server';
 import { freshTables, recordDynamoActions, type TestTables } from '../support/dynamodb';
 import { quietObservability } from '../support/observability';
-import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, seedCustomer } from './support';
+import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, seedCustomer, startMeterStripe } from './support';
 
 let tables: TestTables;
 let calls: string[];
@@ -21,9 +17,9 @@ afterAll(() => tables.client.destroy());
 
 describe('metering grants', () => {
   it('meters, reports, refunds, re-delivers and parks with only the actions the stack grants, on the tables it grants them', async () => {
-    const api = await startFakeStripeApi({ resources: [fakeMeterEvents({ now: () => 1_700_000_100_000 })] });
+    const stripe = await startMeterStripe(() => 1_700_000_100_000);
     try {
-      const reporter = new StripeMeterReporter(new Stripe('sk_test_grants', { host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 }));
+      const { reporter } = stripe;
       const { handler } = meteringHandler(tables, { reporter });
       const batch = delivery(
         logEvents([
@@ -48,7 +44,7 @@ describe('metering grants', () => {
       await handler(delivery(logEvents([accessLine({ customerId: 'cus_grant3' })])));
       expect(calls).toContain('customers dynamodb:ConditionCheckItem');
     } finally {
-      await api.close();
+      await stripe.close();
     }
   });
 

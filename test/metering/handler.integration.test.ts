@@ -128,6 +128,7 @@ describe('metering handler on DynamoDB Local', () => {
       apply: (write) => (write.customerId === 'cus_park2' ? Promise.reject(Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ThrottlingException' })) : real.apply(write)),
       entry: (id) => real.entry(id),
       settled: (id, r) => real.settled(id, r),
+      settleWallet: (s) => real.settleWallet(s),
       park: (b) => real.park(b),
     };
     const batch = delivery(logEvents([accessLine({ customerId: 'cus_park1', periodEnd: PERIOD_1 }), accessLine({ customerId: 'cus_park2', periodEnd: PERIOD_1 })]));

@@ -1,5 +1,5 @@
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
+import type { StreamMeterReporter } from '../../lambda/metering/meter-event-stream';
 import type { FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, PERIOD_2, seedCustomer, startMeterStripe, type MeterStripe } from './support';
@@ -14,7 +14,7 @@ const NOW = (PERIOD_1 + 60) * 1000; // a minute into the new period
 let tables: TestTables;
 let stripe: MeterStripe;
 let meterEvents: FakeMeterEvents;
-let reporter: StripeMeterReporter;
+let reporter: StreamMeterReporter;
 beforeAll(async () => {
   tables = await freshTables('metering-late');
   stripe = await startMeterStripe(() => NOW);

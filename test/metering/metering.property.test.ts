@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import { grantCredits } from '../../lambda/shared/customers/metered-usage';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import type { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
+import type { StreamMeterReporter } from '../../lambda/metering/meter-event-stream';
 import type { FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { DEFAULT_WINDOW } from '../../lambda/metering/window';
@@ -54,7 +56,7 @@ const scenario = fc.record({
 let tables: TestTables;
 let stripe: MeterStripe;
 let meterEvents: FakeMeterEvents;
-let reporter: StripeMeterReporter;
+let reporter: StreamMeterReporter;
 beforeAll(async () => {
   tables = await freshTables('metering-property');
   // Stripe's clock is the scenario's: it refuses a meter event dated in its future.
@@ -134,9 +136,7 @@ describe('metering properties (DynamoDB Local, fake Stripe API)', () => {
 
           balance = creditsAfter;
           if (p.topUp !== undefined) {
-            await DynamoDBDocumentClient.from(tables.client).send(
-              new UpdateCommand({ TableName: tables.names.customers, Key: { customerId }, UpdateExpression: 'ADD credits :n', ExpressionAttributeValues: { ':n': p.topUp } }),
-            );
+            await grantCredits(tables.client, { customers: tables.names.customers, events: tables.names.events }, { customerId, units: p.topUp, reason: 'top-up', grantId: randomUUID(), now: new Date() });
             balance = (balance ?? 0) + p.topUp;
           }
         }

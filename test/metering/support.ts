@@ -1,7 +1,9 @@
+import { walletKey } from '../../lambda/shared/customers/wallet';
 import Stripe from 'stripe';
-import { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
-import { fakeMeterEvents, type FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
-import { startFakeStripeApi } from '../../lib/local/stripe-api/server';
+import { StreamMeterReporter, type StreamReporterOptions } from '../../lambda/metering/meter-event-stream';
+import { fakeMeterEventStream, type FakeMeterEventStream } from '../../lib/local/stripe-api/meter-event-stream';
+import { fakeMeterEvents, type FakeMeterEvents, type FakeMeterEventsOptions } from '../../lib/local/stripe-api/meter-events';
+import { startFakeStripeApi, type FakeStripeApi } from '../../lib/local/stripe-api/server';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { NO_VALUE } from '../../lambda/shared/access-log';
 import { encodeSubscriptionEvent, type LogEvent } from '../../lambda/metering/logs-event';
@@ -41,6 +43,8 @@ export interface CallLine {
   readonly headroom?: number | 'unlimited';
   /** The presented key's id (absent: a token, or an older authorizer's line). */
   readonly keyId?: string;
+  /** What the authorizer said pays for the call (absent: not said, as an older authorizer's line). */
+  readonly basis?: 'plan' | 'credits';
 }
 
 let requestSequence = 0;
@@ -68,6 +72,7 @@ export function accessLine(call: CallLine): string {
     reserved: v(call.reserved),
     reservation: v(call.reservation),
     headroom: v(call.headroom),
+    basis: v(call.basis),
   });
 }
 
@@ -113,7 +118,9 @@ export async function seedCustomer(tables: TestTables, customerId: string, seed:
 export async function usageOf(tables: TestTables, customerId: string): Promise<{ credits?: number; periodUsed?: number; usagePeriodEnd?: number }> {
   const { Item } = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }));
   const item = Item ?? {};
-  return { credits: item.credits as number | undefined, periodUsed: item.periodUsed as number | undefined, usagePeriodEnd: item.usagePeriodEnd as number | undefined };
+  // The balance as decisions see it: the wallet's once written, else the legacy attribute seeded here.
+  const wallet = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId: walletKey(customerId) }, ConsistentRead: true }));
+  return { credits: (wallet.Item?.balance ?? item.credits) as number | undefined, periodUsed: item.periodUsed as number | undefined, usagePeriodEnd: item.usagePeriodEnd as number | undefined };
 }
 
 
@@ -136,17 +143,26 @@ export function meteringHandler(tables: TestTables, overrides: Partial<MeteringD
   return { handler, store };
 }
 
-/** Stripe's meter events API, faked on a local port, and the reporter metering sends to it (no waits between retries). */
+/** Stripe's meter event stream, faked on a local port, and the reporter metering sends to it (no waits between retries). */
 export interface MeterStripe {
+  readonly api: FakeStripeApi;
   readonly meterEvents: FakeMeterEvents;
-  readonly reporter: StripeMeterReporter;
+  readonly stream: FakeMeterEventStream;
+  readonly reporter: StreamMeterReporter;
+  /** The SDK client the reporter uses. */
+  readonly stripe: Stripe;
   close(): Promise<void>;
 }
 
-/** `now` is Stripe's clock (epoch ms): it refuses a meter event dated in its future. */
-export async function startMeterStripe(now: () => number): Promise<MeterStripe> {
-  const meterEvents = fakeMeterEvents({ now });
-  const api = await startFakeStripeApi({ resources: [meterEvents] });
-  const reporter = new StripeMeterReporter(new Stripe('sk_test_metering', { host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 }), { sleep: () => Promise.resolve() });
-  return { meterEvents, reporter, close: () => api.close() };
+/** `now` is Stripe's clock (epoch ms), and the reporter's: it refuses a meter event dated in its future. */
+export async function startMeterStripe(
+  now: () => number,
+  options: { readonly meterEvents?: Omit<FakeMeterEventsOptions, 'now'>; readonly reporter?: StreamReporterOptions } = {},
+): Promise<MeterStripe> {
+  const meterEvents = fakeMeterEvents({ ...options.meterEvents, now });
+  const stream = fakeMeterEventStream(meterEvents, { now });
+  const api = await startFakeStripeApi({ resources: [meterEvents, stream] });
+  const stripe = new Stripe('sk_test_metering', { host: api.host, port: api.port, protocol: 'http', maxNetworkRetries: 0 });
+  const reporter = new StreamMeterReporter(stripe, { sleep: () => Promise.resolve(), now, ...options.reporter });
+  return { api, meterEvents, stream, reporter, stripe, close: () => api.close() };
 }

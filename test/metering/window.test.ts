@@ -44,7 +44,7 @@ describe('usage windows', () => {
   });
 
   it('keeps every unit through encoding, chunking and merging', () => {
-    const a = usageOf([...calls(3, 'unlimited'), accessLine({ customerId: 'cus_w1', path: '/v1/translate', headroom: 'unlimited' })]);
+    const a = usageOf([...calls(3, 'unlimited'), accessLine({ customerId: 'cus_w1', path: '/v1/translate', headroom: 'unlimited', basis: 'credits' })]);
     const b = usageOf([...calls(2, 'unlimited'), accessLine({ customerId: 'cus_w1', periodEnd: PERIOD_1 + 1, headroom: 'unlimited' })]);
     const merged = mergeUsage(a, b);
     expect(merged.periods.get(PERIOD_1)).toEqual(new Map([['', 5]]));

@@ -1,8 +1,9 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { batchId, decodeSubscriptionEvent } from '../../lambda/metering/logs-event';
 import { ledgerId } from '../../lambda/metering/store';
-import type { StripeMeterReporter } from '../../lambda/metering/stripe-meter';
+import type { StreamMeterReporter } from '../../lambda/metering/meter-event-stream';
 import { DEFAULT_WINDOW, windowOf } from '../../lambda/metering/window';
+import { EVENT_LEDGER_RETENTION_SECONDS } from '../../lambda/shared/tables';
 import type { FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, SCHEDULED, seedCustomer, usageOf, windowStore, startMeterStripe, type MeterStripe } from './support';
@@ -21,7 +22,7 @@ const CLOSABLE_AT = AT + (DEFAULT_WINDOW.seconds + DEFAULT_WINDOW.graceSeconds) 
 let tables: TestTables;
 let stripe: MeterStripe;
 let meterEvents: FakeMeterEvents;
-let reporter: StripeMeterReporter;
+let reporter: StreamMeterReporter;
 beforeAll(async () => {
   tables = await freshTables('metering-windows');
   stripe = await startMeterStripe(() => AT);
@@ -93,6 +94,19 @@ describe('metering windows (DynamoDB Local, fake Stripe API)', () => {
     expect(await handler(late)).toMatchObject({ applied: 1, windowed: 0 });
     expect(await handler(late)).toMatchObject({ applied: 0, duplicates: 1, windowed: 0 });
     expect(await usageOf(tables, 'cus_late1')).toMatchObject({ periodUsed: 1 });
+  });
+
+  it("keeps a closed window's state as long as its deliveries, and writes at once a delivery older than that", async () => {
+    const store = windowStore(tables);
+    const closedAt = new Date(AT + 120_000);
+    await store.close(WINDOW, closedAt);
+    const { Item } = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.usage, Key: { pk: `window#${WINDOW}`, sk: 'state' }, ConsistentRead: true }));
+    expect(Item).toMatchObject({ closed: true, expiresAt: Math.floor(closedAt.getTime() / 1000) + EVENT_LEDGER_RETENTION_SECONDS });
+    // A window never closed here, but as old as the retention: its state may be gone, so nothing is buffered in it.
+    const old = WINDOW - 3600;
+    const justInside = new Date((old + EVENT_LEDGER_RETENTION_SECONDS - 1) * 1000);
+    expect(await store.buffer(old, 0, 'batch-old', ['x'], justInside)).toBe('buffered');
+    expect(await store.buffer(old, 0, 'batch-old-2', ['x'], new Date((old + EVENT_LEDGER_RETENTION_SECONDS) * 1000))).toBe('closed');
   });
 
   it('sums a window again after a run that could not write a customer, adding only what is missing', async () => {

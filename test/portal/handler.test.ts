@@ -106,6 +106,29 @@ describe('portal success page (key issuance, idempotent per Checkout Session)', 
     expect(claim.Item?.expiresAt).toBeUndefined();
   });
 
+  it('says "payment processing" for a delayed payment, keeps the browser bound to it, and shows the key once it settles (#24 item 4)', async () => {
+    const { sessionId, binding } = await startCheckout();
+    const completed = completeCheckoutSession(portal.store, sessionId)!;
+    const customerId = completed.customer as string;
+    // A SEPA, ACH or Bacs debit: the session is complete, its payment still settling.
+    portal.store.checkoutSessions.set(sessionId, { ...completed, payment_status: 'unpaid' });
+    const processing = await portal.handle(portalEvent('GET', SUCCESS, { query: { session_id: sessionId }, cookies: { [CHECKOUT_COOKIE]: binding } }));
+    expect(processing.statusCode).toBe(200);
+    expect(processing.body).toContain('Payment processing');
+    expect(processing.body).toContain('come back to this page in this browser');
+    expect(keyOf(processing.body)).toBeUndefined();
+    expect(await listApiKeys(keyStore(), customerId)).toHaveLength(0);
+    // The binding outlives the settling: 15 days.
+    expect(setCookies(processing)[CHECKOUT_COOKIE]).toMatch(/Max-Age=1296000/);
+    expect(cookieValue(setCookies(processing)[CHECKOUT_COOKIE])).toBe(binding);
+
+    portal.store.checkoutSessions.set(sessionId, { ...completed, payment_status: 'paid' });
+    const settled = await portal.handle(portalEvent('GET', SUCCESS, { query: { session_id: sessionId }, cookies: { [CHECKOUT_COOKIE]: binding } }));
+    expect(settled.statusCode).toBe(200);
+    expect(keyOf(settled.body)).toMatch(new RegExp(`^tg_test_${customerId}_`));
+    expect(await listApiKeys(keyStore(), customerId)).toHaveLength(1);
+  });
+
   it('issues exactly one key when the success page is loaded concurrently', async () => {
     const { sessionId, binding } = await startCheckout();
     completeCheckoutSession(portal.store, sessionId);

@@ -77,8 +77,11 @@ describe('functions bound to tables and secrets', () => {
     }
     // The check above sees every binding: each function's reach, spelled out.
     const sessionSecret = ofType('AWS::SecretsManager::Secret').find(([id]) => id.startsWith('PortalSessionSecret'))![0];
+    // Selling to agents (cdk.json): the challenges' HMAC key, for the authorizer (signs) and the purchase function (verifies).
+    const agentSecret = ofType('AWS::SecretsManager::Secret').find(([id]) => id.startsWith('AgentPaymentsSecret'))![0];
     expect(reach).toEqual({
-      Authorizer: { tables: ['customers'], secrets: [] },
+      Authorizer: { tables: ['customers'], secrets: [agentSecret] },
+      Purchase: { tables: ['apiKeys', 'customers', 'events'], secrets: sorted([agentSecret, STRIPE_API_KEY]) },
       Usage: { tables: ['customers'], secrets: [] },
       // A tool call goes through the API with the caller's credential: the MCP function reads no table.
       Mcp: { tables: [], secrets: [] },

@@ -3,7 +3,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError } from '../../lib/config/tollgate-config';
+import { LOCAL_RUN_METADATA } from '../../lib/config/construct-metadata';
+import { ConfigError, loadConfig } from '../../lib/config/tollgate-config';
 import { Tollgate, TOLLGATE_PROP_NAMES, type TollgateProps } from '../../lib/index';
 import { synth } from '../support/synth';
 
@@ -22,7 +23,9 @@ function userApp(props: TollgateProps): { stack: Stack; tollgate: Tollgate; temp
 
 describe('new Tollgate(stack, id, props)', () => {
   it("builds in a user's stack what this repository's stack builds, and passes cdk-nag", () => {
-    const { template, tollgate } = userApp({ openApiDocument: sampleDocument(), plans: { pro: { name: 'Pro' } }, stageName: 'live' });
+    // This repository's cdk.json sells its credit pack to agents: so does the user's stack.
+    const agents = { creditPacks: [{ id: 'credits_100', name: '100 credits', credits: 100, price: 'credits_100', amount: 1000, currency: 'usd' }], agentPayments: { mpp: { networkId: 'profile_test' } } };
+    const { template, tollgate } = userApp({ openApiDocument: sampleDocument(), plans: { pro: { name: 'Pro' } }, stageName: 'live', ...agents });
     const built = template().toJSON().Resources as Record<string, { Type: string }>;
     const ours = synth().template.toJSON().Resources as Record<string, { Type: string }>;
     const count = (resources: Record<string, { Type: string }>) => Object.values(resources).reduce<Record<string, number>>((n, r) => ({ ...n, [r.Type]: (n[r.Type] ?? 0) + 1 }), {});
@@ -37,6 +40,20 @@ describe('new Tollgate(stack, id, props)', () => {
     template().resourceCountIs('AWS::ApiGateway::RestApi', 1);
   });
 
+  it('leaves its props for tollgate start as the context keys npm start reads: the document made absolute, objects as JSON', () => {
+    const plans = { pro: { name: 'Pro', quota: 5 } };
+    const { tollgate } = userApp({ openApiDocument: 'api/openapi.json', projectRoot: ROOT, plans, stageName: 'live', apiName: 'ignored' });
+    const entries = tollgate.node.metadata.filter((m) => m.type === LOCAL_RUN_METADATA);
+    expect(entries.map((m) => m.data)).toEqual([
+      { context: { 'tollgate:openApiDocument': path.join(ROOT, 'api', 'openapi.json'), 'tollgate:plans': JSON.stringify(plans), 'tollgate:stageName': 'live' } },
+    ]);
+    // Read back by the rules npm start uses, they are the construct's configuration.
+    const context = (entries[0]!.data as { context: Record<string, string> }).context;
+    expect(loadConfig((key) => context[key])).toMatchObject({ plans, stageName: 'live', openApiDocument: path.join(ROOT, 'api', 'openapi.json') });
+    const inline = userApp({ openApiDocument: sampleDocument() }).tollgate.node.metadata.find((m) => m.type === LOCAL_RUN_METADATA)!.data;
+    expect(inline).toEqual({ context: {}, inlineDocument: sampleDocument() });
+  });
+
   it('checks its props eagerly, with every problem named and what to use', () => {
     const make = (props: Record<string, unknown>) => () => userApp({ openApiDocument: sampleDocument(), ...props });
     expect(make({ authorizerCacheTtlSeconds: 5000, stageName: 'a b' })).toThrow(ConfigError);
@@ -44,6 +61,27 @@ describe('new Tollgate(stack, id, props)', () => {
     expect(make({ plans: { pro: { name: 'Pro', overage: 'bill' } } })).toThrow(/bills overage but names no meter/);
     expect(make({ gracePeriodHour: 12 })).toThrow(/Tollgate has no prop "gracePeriodHour"/);
     expect(() => userApp({ openApiDocument: 'missing.json', projectRoot: ROOT })).toThrow(/cannot read the OpenAPI document "missing.json"/);
+  });
+
+  it('passes the settings main gained through: the usage window, the public URL, the portal brand', () => {
+    const { template } = userApp({
+      openApiDocument: sampleDocument(),
+      meteringWindowSeconds: 120,
+      publicUrl: 'https://api.example.com',
+      // The 401 names the metadata to MCP clients only when tokens are accepted.
+      issuers: [{ issuer: 'https://example.eu.auth0.com/', audience: ['https://api.example.com'], customer: 'subject' }],
+      portalName: 'Acme Data',
+      portalLogoUrl: 'https://example.com/logo.svg',
+      portalColors: { accent: '#0b57d0' },
+    });
+    const t = template();
+    const variables = (service: string): Record<string, any> =>
+      Object.values(t.findResources('AWS::Lambda::Function')).find((r) => r.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === service)!.Properties.Environment.Variables;
+    expect(variables('tollgate-metering').TOLLGATE_METERING_WINDOW_SECONDS).toBe('120');
+    expect(JSON.parse(variables('tollgate-portal').TOLLGATE_PORTAL_CATALOG).brand).toEqual({ name: 'Acme Data', logoUrl: 'https://example.com/logo.svg', colors: { accent: '#0b57d0' } });
+    const body = Object.values(t.findResources('AWS::ApiGateway::RestApi'))[0]!.Properties.Body;
+    expect(body['x-amazon-apigateway-gateway-responses'].UNAUTHORIZED.responseParameters['gatewayresponse.header.WWW-Authenticate']).toContain('resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"');
+    expect(() => userApp({ openApiDocument: sampleDocument(), portalColors: { accent: '#ffff00' } })).toThrow(/tollgate:portalColors.accent #ffff00 has a contrast/);
   });
 
   it('names each prop of the configuration reference', () => {

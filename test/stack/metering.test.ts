@@ -65,9 +65,8 @@ describe('metering in the stack', () => {
     const writes = onCustomers.filter((s) => [s.Action].flat().some((a: string) => (METERING_CUSTOMER_WRITES as readonly string[]).includes(a)));
     expect(writes).toHaveLength(1);
     expect([writes[0].Action].flat().sort()).toEqual([...METERING_CUSTOMER_WRITES].sort());
-    // StringLike for the keys' budget counters (budgetLeft_<keyId>), which metering spends too.
     expect(writes[0].Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'credits', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'budgets', 'budgetLeft', 'budgetLeft_*'] },
+      'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*'] },
     });
     expect(writes[0].Condition['ForAllValues:StringLike']['dynamodb:Attributes']).toEqual([...METERING_WRITE_ATTRIBUTES]);
     const others = onCustomers.filter((s) => s !== writes[0]);

@@ -70,6 +70,8 @@ describe('gateway responses', () => {
         .replace(/\$context\.error\.messageString/g, '"Forbidden"')
         // The usage fields are raw JSON literals the authorizer sets (a number, a quoted string or null).
         .replace(/\$context\.authorizer\.(limit|used|resetsAt|balance)\b/g, 'null')
+        // The offers to agents: a JSON array the authorizer sets (lambda/authorizer/offers.ts).
+        .replace(/\$context\.authorizer\.offers\b/g, '[]')
         .replace(/\$context\.[A-Za-z.]+/g, 'x');
       expect(() => JSON.parse(rendered)).not.toThrow();
     }
@@ -313,12 +315,14 @@ describe('functions', () => {
 describe('permissions', () => {
   const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
-  it('lets the authorizer read, and update only for strict reservations, only the customers table', () => {
+  it('lets the authorizer read, and update only for strict reservations, only the customers table, and read only the agents\' challenge secret', () => {
     const statements = policyStatements('Authorizer');
     const actions = actionsOf(statements);
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
     for (const write of WRITES.filter((w) => w !== 'dynamodb:UpdateItem')) expect(actions).not.toContain(write);
-    expect(actions.filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    // One secret only: the HMAC key of agents' challenges (docs/agents.md), read on a Deny that offers something.
+    const secrets = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('secretsmanager:')));
+    expect(secrets.map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringContaining(logicalIdOf('AgentPaymentsSecret', 'AWS::SecretsManager::Secret'))]);
     const tables = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('dynamodb:'))).flatMap((s) => [s.Resource].flat());
     const customers = logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable');
     for (const resource of tables) expect(JSON.stringify(resource)).toContain(customers);
@@ -358,14 +362,17 @@ describe('permissions', () => {
   // Each function's whole policy, spelled out: a new grant, a wider resource or a lost condition fails here.
   it.each<[string, string[]]>([
     ['Authorizer', [
-      'dynamodb:GetItem on PaymentStateCustomers',
-      // A strict reservation: the balance it writes and the attributes its condition reads (key, block, deletion, entitlements), nothing else.
-      // and the budgets it spends from and whose windows it starts (lambda/shared/budgets.ts).
-      `dynamodb:UpdateItem on PaymentStateCustomers${ATTRIBUTES('StringLike', ['customerId', 'credits', 'key_*', 'usageBlock', 'deleted', 'entitlements', 'budgets', 'budgetLeft', 'budgetLeft_*'])}`,
+      // A cost route's one read: the customer item and its wallet (BatchGetItem); a strict route's customer item (GetItem).
+      'dynamodb:BatchGetItem dynamodb:GetItem on PaymentStateCustomers',
+      // A strict reservation: on wallet items only (never a customer item), their balance, pending entries and
+      // budgets only (the reservation spends the budgets and starts their windows: lambda/shared/budgets.ts).
+      `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`,
+      // Signs the challenges of a 402's offers (cdk.json sells the sample pack to agents).
+      'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on AgentPaymentsSecret',
       XRAY,
     ]],
-    // The budget route (PUT/DELETE /tollgate/budget) writes the caller's budgets and nothing else.
-    ['Usage', ['dynamodb:GetItem on PaymentStateCustomers', `dynamodb:UpdateItem on PaymentStateCustomers${ATTRIBUTES('StringLike', ['customerId', 'budgets', 'budgetLeft', 'budgetLeft_*'])}`, XRAY]],
+    // The budget route (PUT/DELETE /tollgate/budget) writes the caller's budgets on its wallet item and nothing else.
+    ['Usage', ['dynamodb:GetItem on PaymentStateCustomers', `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'budgets', 'budgetLeft', 'budgetLeft_*'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`, XRAY]],
     ['StripeWebhook', [
       FLUSH,
       'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
@@ -384,9 +391,8 @@ describe('permissions', () => {
     ]],
     ['Clock', [FLUSH, 'dynamodb:GetItem dynamodb:UpdateItem on PaymentStateEventLedger', XRAY]],
     ['MeteringFunction', [
-      // And the budgets' counters and windows its counted calls spend (lambda/shared/customers/budgets-spend.ts).
-      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' +
-        ATTRIBUTES('StringLike', ['customerId', 'credits', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'budgets', 'budgetLeft', 'budgetLeft_*']),
+      // The usage counters of the customer item, and the wallet's balance, pending reservations and budgets (never the legacy credits attribute).
+      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringLike', ['customerId', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*']),
       'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
       'dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem on PaymentStateUsageWindows',
       'dynamodb:GetItem on PaymentStateCustomers',
@@ -397,12 +403,20 @@ describe('permissions', () => {
     ['SampleBackend', [XRAY]],
     // A tool call is its route's call through the API: nothing beyond its logs and traces.
     ['Mcp', [XRAY]],
+    // Selling to agents: a presenting key's customer, the credits grant, a new key, the challenge claims, and the secret it verifies challenges with.
+    ['Purchase', [
+      'dynamodb:DeleteItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
+      'dynamodb:GetItem dynamodb:UpdateItem on PaymentStateCustomers',
+      'dynamodb:PutItem on PaymentStateApiKeys',
+      'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on AgentPaymentsSecret',
+      XRAY,
+    ]],
   ])('gives %s exactly the policy it needs', (functionPrefix, expected) => {
     expect(policyOf(functionPrefix)).toEqual([...expected].sort());
   });
 
   it('has a policy test above for every function of the stack', () => {
-    const tested = ['Authorizer', 'Usage', 'StripeWebhook', 'Portal', 'Clock', 'MeteringFunction', 'MeteringDeadLetter', 'SampleBackend', 'Mcp'];
+    const tested = ['Authorizer', 'Usage', 'StripeWebhook', 'Portal', 'Clock', 'MeteringFunction', 'MeteringDeadLetter', 'SampleBackend', 'Mcp', 'Purchase'];
     expect(ofType('AWS::Lambda::Function').map(([id]) => tested.find((prefix) => id.startsWith(prefix)) ?? id).sort()).toEqual([...tested].sort());
   });
 

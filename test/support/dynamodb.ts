@@ -18,12 +18,12 @@ export function testEndpoint(): string {
   return endpoint;
 }
 
-/** Fresh tables, created from the stack's definitions, under a unique prefix. */
+/** Fresh tables, created from the stack's definitions, under a unique prefix; no expiry (the tests' clocks are in the past). */
 export async function freshTables(label = 'test'): Promise<TestTables> {
   const endpoint = testEndpoint();
   const client = localClient(endpoint);
   const names = tableNames(`${label}-${randomUUID().slice(0, 8)}`);
-  await createTables(client, names);
+  await createTables(client, names, { timeToLive: false });
   return { endpoint, client, names };
 }
 

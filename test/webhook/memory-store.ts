@@ -12,6 +12,8 @@ import { CustomerItemFullError, type ApplyOptions, type ApplyResult, type Ledger
 export class MemoryPaymentStateStore implements PaymentStateStore {
   readonly customers = new Map<string, CustomerRecord>();
   readonly ledger = new Map<string, { outcome: string; recordedAt: Date; parked?: ParkedEvent }>();
+  /** Checkout Sessions whose credits were added (the DynamoDB store's `credited#` items). */
+  readonly creditedSessions = new Set<string>();
 
   read(customerId: string): Promise<CustomerRecord | undefined> {
     return Promise.resolve(this.customers.get(customerId));
@@ -21,6 +23,8 @@ export class MemoryPaymentStateStore implements PaymentStateStore {
     const seen = this.ledger.get(event.eventId);
     // A parked entry is superseded by the write that applies (or records) its event.
     if (seen !== undefined && seen.outcome !== 'parked') return Promise.resolve({ outcome: 'duplicate' });
+    const session = update.change.stream === 'credits' ? update.change.checkoutSessionId : undefined;
+    if (session !== undefined && this.creditedSessions.has(session)) return Promise.resolve({ outcome: 'duplicate' });
     const current = this.customers.get(update.customerId);
     const why = verdict(current, update, options.now);
     if (why === 'full') return Promise.reject(new CustomerItemFullError(`customer ${update.customerId} is full`));
@@ -30,6 +34,7 @@ export class MemoryPaymentStateStore implements PaymentStateStore {
       return Promise.resolve(storedWatermark === undefined ? { outcome: 'stale' } : { outcome: 'stale', storedWatermark });
     }
     this.customers.set(update.customerId, project(current, update.customerId, update, options.now));
+    if (session !== undefined) this.creditedSessions.add(session);
     this.ledger.set(event.eventId, { outcome: 'applied', recordedAt: options.now });
     return Promise.resolve({ outcome: 'applied' });
   }

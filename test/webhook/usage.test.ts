@@ -1,3 +1,4 @@
+import { walletKey } from '../../lambda/shared/customers/wallet';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoCustomerReader } from '../../lambda/authorizer/customer-store';
 import { makeAuthorizerHandler } from '../../lambda/authorizer/handler';
@@ -28,8 +29,12 @@ async function deliver(handler: ReturnType<typeof webhookFor>['handler'], type: 
   const response = await handler(signedDelivery(buildStripeEvent(type, o)));
   return { status: response.statusCode, ...(JSON.parse(response.body) as { outcome?: string }) };
 }
-const item = async (customerId: string): Promise<Record<string, any>> =>
-  (await documents.send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }))).Item ?? {};
+/** The customer item, with `credits` as every reader sees it: the wallet's balance once written (lambda/shared/customers/wallet.ts). */
+const item = async (customerId: string): Promise<Record<string, any>> => {
+  const stored = (await documents.send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }))).Item ?? {};
+  const wallet = (await documents.send(new GetCommand({ TableName: tables.names.customers, Key: { customerId: walletKey(customerId) }, ConsistentRead: true }))).Item;
+  return wallet?.balance === undefined ? stored : { ...stored, credits: wallet.balance };
+};
 const setUsage = (customerId: string, values: Record<string, unknown>) => setCustomerAttributes(documents, tables.names.customers, customerId, values);
 
 /** The real authorizer on the metered route. */
@@ -95,6 +100,30 @@ describe('webhook: credits top-ups (DynamoDB Local)', () => {
     const customer = stripeId('cus');
     const result = await deliver(webhook().handler, 'checkout.session.completed', { customer, checkoutMode: 'payment', ...overrides });
     expect(result).toMatchObject({ status: 200, outcome });
+    expect((await item(customer)).credits).toBeUndefined();
+  });
+
+  it('credits a pack paid by a delayed method when its payment settles, once per Checkout Session (#24 item 4)', async () => {
+    const customer = stripeId('cus');
+    const key = await seedApiKey(tables, customer);
+    const { handler } = webhook();
+    const session = { customer, checkoutMode: 'payment' as const, credits: 40, checkoutSession: stripeId('cs_test') };
+    expect(await deliver(handler, 'checkout.session.completed', { ...session, paymentStatus: 'unpaid' })).toMatchObject({ status: 200, outcome: 'ignored' });
+    expect((await item(customer)).credits).toBeUndefined();
+    expect(await search(key)).toEqual({ effect: 'Deny', reason: 'no_subscription' });
+
+    expect(await deliver(handler, 'checkout.session.async_payment_succeeded', { ...session, paymentStatus: 'paid' })).toMatchObject({ status: 200, outcome: 'applied' });
+    expect((await item(customer)).credits).toBe(40);
+    expect(await search(key)).toEqual({ effect: 'Allow' });
+    // Another event of the same session saying paid (a second event id) adds nothing.
+    expect(await deliver(handler, 'checkout.session.completed', { ...session, paymentStatus: 'paid' })).toMatchObject({ status: 200, outcome: 'duplicate' });
+    expect((await item(customer)).credits).toBe(40);
+  });
+
+  it('adds nothing when a delayed payment fails (#24 item 4)', async () => {
+    const customer = stripeId('cus');
+    const session = { customer, checkoutMode: 'payment' as const, credits: 40, checkoutSession: stripeId('cs_test') };
+    expect(await deliver(webhook().handler, 'checkout.session.async_payment_failed', { ...session, paymentStatus: 'unpaid' })).toMatchObject({ status: 200, outcome: 'ignored' });
     expect((await item(customer)).credits).toBeUndefined();
   });
 
@@ -173,6 +202,37 @@ describe('webhook: billing.alert.triggered (DynamoDB Local)', () => {
 
     await setUsage(customer, { periodUsed: 0, usagePeriodEnd: PERIOD_1 });
     await deliver(handler, 'customer.subscription.updated', { ...plan, created: T0 + 10, currentPeriodEnd: PERIOD_2 });
+    expect((await item(customer)).usageBlock).toBeUndefined();
+    expect(await search(key)).toEqual({ effect: 'Allow' });
+  });
+
+  it('ignores an alert about the period that just ended, delivered after the renewal (#24 item 3)', async () => {
+    const customer = stripeId('cus');
+    const subscription = stripeId('sub');
+    const key = await seedApiKey(tables, customer);
+    const { handler } = webhook();
+    const plan = { customer, subscription, lookupKey: 'sample_metered' };
+    await deliver(handler, 'customer.subscription.created', { ...plan, created: T0, currentPeriodEnd: PERIOD_1 });
+    await deliver(handler, 'customer.subscription.updated', { ...plan, created: PERIOD_1 - 5, currentPeriodEnd: PERIOD_2 });
+    // Crossed in the last seconds of the first period; delivered after the renewal.
+    expect(await deliver(handler, 'billing.alert.triggered', { customer, created: PERIOD_1 - 10 })).toMatchObject({ status: 200, outcome: 'stale' });
+    expect((await item(customer)).usageBlock).toBeUndefined();
+    expect(await search(key)).toEqual({ effect: 'Allow' });
+    // One of the new period blocks.
+    expect(await deliver(handler, 'billing.alert.triggered', { customer, created: PERIOD_1 + 10 })).toMatchObject({ outcome: 'applied' });
+    expect(await search(key)).toEqual({ effect: 'Deny', reason: 'quota_exceeded' });
+  });
+
+  it.each(['pro', 'not_declared'])('lifts the block on the renewal of a plan tollgate does not count (%s, #24 item 3)', async (lookupKey) => {
+    const customer = stripeId('cus');
+    const subscription = stripeId('sub');
+    const key = await seedApiKey(tables, customer);
+    const { handler } = webhook();
+    const plan = { customer, subscription, lookupKey };
+    await deliver(handler, 'customer.subscription.created', { ...plan, created: T0, currentPeriodEnd: PERIOD_1 });
+    await deliver(handler, 'billing.alert.triggered', { customer, created: T0 + 5 });
+    expect(await search(key)).toEqual({ effect: 'Deny', reason: 'quota_exceeded' });
+    expect(await deliver(handler, 'customer.subscription.updated', { ...plan, created: T0 + 10, currentPeriodEnd: PERIOD_2 })).toMatchObject({ outcome: 'applied' });
     expect((await item(customer)).usageBlock).toBeUndefined();
     expect(await search(key)).toEqual({ effect: 'Allow' });
   });

@@ -55,6 +55,18 @@ export function subscribedPage(base: string): Page {
 }
 
 /** A credit pack bought by a customer that already holds keys: the same keys draw on the credits. */
+/** A checkout paid by a delayed method (SEPA, ACH, Bacs…): complete, still settling. */
+export function paymentProcessingPage(options: { readonly base: string; readonly credits?: number; readonly claimsKey: boolean }): Page {
+  const what = options.credits === undefined ? 'your subscription starts' : `${options.credits} credits are added to your account`;
+  const next = options.claimsKey
+    ? html`<p>Your API key is shown here, once, when it has: come back to this page in this browser then (reload it).</p>`
+    : html`<p>Your existing API keys work as soon as it has: retry your request then.</p>`;
+  return {
+    title: 'Payment processing',
+    body: html`<p role="status">Your payment is processing. Bank payments can take a few days to settle; ${what} once it has.</p>${next}<p><a href="${options.base}${PORTAL_PATHS.pricing}">Plans</a></p>`,
+  };
+}
+
 export function creditsAddedPage(base: string, credits: number): Page {
   return {
     title: 'Credits added',

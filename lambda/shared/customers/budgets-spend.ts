@@ -1,12 +1,13 @@
-import { budgetLeftAttribute, CUSTOMER_SCOPE, windowEnd, type BudgetEntry } from '../budgets';
-import { attr } from './item';
+import { budgetLeftAttribute, BUDGETS, CUSTOMER_SCOPE, windowEnd, type BudgetEntry } from '../budgets';
 import { isTerminal, type SubscriptionStatus } from './record';
+import { walletKey, type WalletTransactItem } from './wallet';
 
 /**
- * What metering's per-customer write spends of the budgets (lambda/shared/budgets.ts): the batch's
- * counted calls take their units from the customer's budget and each key's from its own, inside the same
- * conditional UpdateItem as the usage (so a redelivered batch spends them once, like its usage). A window
- * that ended is started by this write: the left counter becomes the limit less these units.
+ * What metering's per-customer write spends of the budgets (lambda/shared/budgets.ts): the counted calls
+ * take their units from the customer's budget and each key's from its own, on the wallet item, inside the
+ * same transaction as the usage and its ledger entry (so a redelivered batch or a window summed again
+ * spends them once, like its usage). A window that ended is started by this write: the left counter
+ * becomes the limit less these units.
  */
 
 export interface BudgetSpend {
@@ -54,13 +55,13 @@ export function budgetSpends(
   return spends;
 }
 
-/** Adds the spends to an update under construction (metered-usage.ts `usageUpdate`). */
-export function addBudgetSpend(
+/** Adds the spends to an update under construction. */
+function addBudgetSpend(
   spends: readonly BudgetSpend[],
   into: { set: string[]; add: string[]; conditions: string[]; values: Record<string, unknown>; names: Record<string, string> },
 ): void {
   if (spends.length === 0) return;
-  into.names['#budgets'] = attr('budgets');
+  into.names['#budgets'] = BUDGETS;
   spends.forEach((spend, i) => {
     into.names[`#bs${i}`] = spend.scope;
     into.names[`#bl${i}`] = budgetLeftAttribute(spend.scope);
@@ -75,4 +76,32 @@ export function addBudgetSpend(
       into.set.push(`#budgets.#bs${i}.resetsAt = :bresets${i}`, `#bl${i} = :bleft${i}`);
     }
   });
+}
+
+/**
+ * The wallet's transaction item (wallet.ts walletBalanceItem: a balance `SET`, a ConditionCheck, or
+ * nothing) with the budget spends added: one write of the wallet in metering's transaction.
+ */
+export function withBudgetSpend(item: WalletTransactItem | undefined, table: string, customerId: string, spends: readonly BudgetSpend[]): WalletTransactItem | undefined {
+  if (spends.length === 0) return item;
+  const into = { set: [] as string[], add: [] as string[], conditions: [] as string[], values: {} as Record<string, unknown>, names: {} as Record<string, string> };
+  const base = item === undefined ? undefined : 'Update' in item ? item.Update : item.ConditionCheck;
+  const balanceUpdate = item !== undefined && 'Update' in item ? item.Update.UpdateExpression : undefined;
+  if (balanceUpdate !== undefined && (!balanceUpdate.startsWith('SET ') || /\b(ADD|REMOVE|DELETE)\b/.test(balanceUpdate))) {
+    throw new Error(`the wallet's balance update "${balanceUpdate}" is not a SET clause: the budget spends cannot be added to it`);
+  }
+  if (balanceUpdate !== undefined) into.set.push(balanceUpdate.slice('SET '.length));
+  // As it is: walletBalanceItem parenthesizes its OR, and DynamoDB refuses redundant parentheses.
+  if (base?.ConditionExpression !== undefined) into.conditions.push(base.ConditionExpression);
+  addBudgetSpend(spends, into);
+  return {
+    Update: {
+      TableName: table,
+      Key: { customerId: walletKey(customerId) },
+      UpdateExpression: [into.set.length > 0 ? `SET ${into.set.join(', ')}` : '', into.add.length > 0 ? `ADD ${into.add.join(', ')}` : ''].filter(Boolean).join(' '),
+      ConditionExpression: into.conditions.join(' AND '),
+      ExpressionAttributeNames: { ...base?.ExpressionAttributeNames, ...into.names },
+      ExpressionAttributeValues: { ...base?.ExpressionAttributeValues, ...into.values },
+    },
+  };
 }

@@ -1,14 +1,17 @@
 import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BUDGET_LEFT_KEY_PREFIX, budgetLeftAttribute, budgetState, checkBudgetLimit, CUSTOMER_SCOPE, windowEnd, type BudgetState, type BudgetWindow } from '../budgets';
+import { budgetLeftAttribute, BUDGETS, budgetState, checkBudgetLimit, CUSTOMER_SCOPE, windowEnd, type BudgetState, type BudgetWindow } from '../budgets';
+import type { BudgetWindowStart } from './budgets-reservation';
 import type { CustomerRecord } from './record';
 import { decidingSubscription } from './standing';
-import { attr } from './item';
 import { readCustomer } from './store';
+import { walletKey } from './wallet';
 
 /**
- * Budget writes on the customers table: set, raise, lower or remove a cap (the portal, the budget route,
- * the CLI), and start a new window (the authorizer, when a strict reservation met a window that ended).
- * Each is one conditional UpdateItem on what a strongly consistent read showed; a race reads again.
+ * Budget writes on the customer's wallet item (wallet.ts): set, raise, lower or remove a cap (the budget
+ * route, the CLI), and start a new window (the authorizer, when a strict reservation met a window that
+ * ended). Each is one conditional UpdateItem on what a strongly consistent read showed; a race reads
+ * again. Setting the first budget of a customer that never had credits creates its wallet (no balance:
+ * the legacy attribute still stands for it, wallet.ts).
  */
 
 export class UnknownCustomerForBudgetError extends Error {
@@ -28,9 +31,7 @@ export interface BudgetTarget {
 
 const ATTEMPTS = 5;
 
-/** What a budget write names (IAM `dynamodb:Attributes` for the budget route): the key, the budgets and their counters. */
-export const BUDGET_WRITE_ATTRIBUTES = [attr('customerId'), attr('budgets'), attr('budgetLeft'), `${BUDGET_LEFT_KEY_PREFIX}*`] as const;
-const BUDGETS = attr('budgets');
+const walletOf = (customerId: string) => ({ customerId: { S: walletKey(customerId) } });
 
 /** The period a `period` window ends with: the deciding subscription's current period end. */
 export const periodEndOf = (record: CustomerRecord, now: Date): number | undefined => decidingSubscription(record, now, 0).subscription?.currentPeriodEnd;
@@ -79,7 +80,7 @@ export async function setBudget(client: DynamoDBClient, table: string, target: B
     if (current !== undefined && !current.expired && current.window === window) {
       command = new UpdateItemCommand({
         TableName: table,
-        Key: { customerId: { S: target.customerId } },
+        Key: walletOf(target.customerId),
         UpdateExpression: 'SET #budgets.#scope.#limit = :limit, #left = #left + :delta',
         ConditionExpression: '#budgets.#scope.#limit = :before AND #budgets.#scope.resetsAt = :resetsAt AND attribute_exists(#left)',
         ExpressionAttributeNames: { ...names, '#limit': 'limit' },
@@ -95,15 +96,15 @@ export async function setBudget(client: DynamoDBClient, table: string, target: B
       const hasMap = record.budgets !== undefined;
       command = new UpdateItemCommand({
         TableName: table,
-        Key: { customerId: { S: target.customerId } },
+        Key: walletOf(target.customerId),
         // The map is created with its first entry: a nested SET needs its parent to exist.
         UpdateExpression: hasMap ? 'SET #budgets.#scope = :entry, #left = :limit' : 'SET #budgets = :map, #left = :limit',
         ConditionExpression: hasMap
           ? current === undefined
             ? 'attribute_exists(#budgets) AND attribute_not_exists(#budgets.#scope)'
             : '#budgets.#scope.resetsAt = :resetsAt'
-          : 'attribute_exists(#customerId) AND attribute_not_exists(#budgets)',
-        ExpressionAttributeNames: hasMap ? names : { '#budgets': BUDGETS, '#left': left, '#customerId': attr('customerId') },
+          : 'attribute_not_exists(#budgets)',
+        ExpressionAttributeNames: hasMap ? names : { '#budgets': BUDGETS, '#left': left },
         ExpressionAttributeValues: {
           ':limit': { N: String(limit) },
           ...(hasMap ? { ':entry': { M: entry } } : { ':map': { M: { [scope]: { M: entry } } } }),
@@ -126,10 +127,30 @@ export async function removeBudget(client: DynamoDBClient, table: string, target
     client,
     new UpdateItemCommand({
       TableName: table,
-      Key: { customerId: { S: target.customerId } },
+      Key: walletOf(target.customerId),
       UpdateExpression: 'REMOVE #budgets.#scope, #left',
       ConditionExpression: 'attribute_exists(#budgets.#scope)',
       ExpressionAttributeNames: { '#budgets': BUDGETS, '#scope': scope, '#left': budgetLeftAttribute(scope) },
     }),
   );
+}
+
+/**
+ * Starts each ended window: resetsAt moves on and the left counter is the whole limit again. One
+ * conditional write per window; a window another writer started first is left as it is.
+ */
+export async function startBudgetWindows(client: DynamoDBClient, table: string, customerId: string, starts: readonly BudgetWindowStart[]): Promise<void> {
+  for (const start of starts) {
+    await conditional(
+      client,
+      new UpdateItemCommand({
+        TableName: table,
+        Key: walletOf(customerId),
+        UpdateExpression: 'SET #budgets.#scope.resetsAt = :resetsAt, #left = :limit',
+        ConditionExpression: '#budgets.#scope.resetsAt = :endedAt',
+        ExpressionAttributeNames: { '#budgets': BUDGETS, '#scope': start.scope, '#left': budgetLeftAttribute(start.scope) },
+        ExpressionAttributeValues: { ':resetsAt': { N: String(start.resetsAt) }, ':limit': { N: String(start.limit) }, ':endedAt': { N: String(start.endedAt) } },
+      }),
+    );
+  }
 }

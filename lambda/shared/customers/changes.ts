@@ -12,15 +12,15 @@ export interface SubscriptionChange extends Omit<SubscriptionEntry, 'watermark'>
   readonly subscriptionId: string;
   /** The event shows the subscription entering past_due: its previous status was another. */
   readonly enteredPastDue?: boolean;
-  /** A new billing period of a counted plan (webhook/usage.ts): a fresh period counter, and a quota block lifted. */
+  /** A new billing period of a counted plan (webhook/usage.ts): a fresh period counter. */
   readonly usageReset?: UsageReset;
+  /** A new billing period of any plan while the stored usage block is quota_exceeded (webhook/usage.ts): lifted. */
+  readonly liftQuotaBlock?: true;
 }
 
 /** The period counter moved forward to a new period (only forward: the condition of payment-state.ts). */
 export interface UsageReset {
   readonly periodEnd: number;
-  /** The stored usage block is quota_exceeded: the new period lifts it. */
-  readonly liftQuotaBlock: boolean;
 }
 
 /** Prepaid credits bought (a paid credits checkout): added to the balance; the ledger makes it once-only. */
@@ -29,11 +29,20 @@ export interface CreditsChange {
   readonly credits: number;
   /** The stored usage block is credits_exhausted: the top-up lifts it. */
   readonly liftCreditsBlock: boolean;
+  /** The Checkout Session that bought them: it credits once, whichever of its events (completed, async payment succeeded) says paid. */
+  readonly checkoutSessionId?: string;
 }
 
 /** A Stripe usage alert (billing.alert.triggered): the quota is used up, for users who meter in Stripe. */
 export interface UsageAlertChange {
   readonly stream: 'usageAlert';
+  /** When the threshold was crossed (the alert's `created`, epoch s): the period it is about. */
+  readonly triggeredAt: number;
+  /**
+   * The subscriptions the webhook's read saw (webhook/usage.ts): the alert applies only while none of
+   * them started a period after it, the condition that ties the block to its period.
+   */
+  readonly knownSubscriptions?: readonly string[];
 }
 
 export type InvoiceOutcome = 'paid' | 'payment_failed' | 'payment_action_required' | 'voided' | 'uncollectible';

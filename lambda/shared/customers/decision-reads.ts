@@ -1,42 +1,39 @@
-import { ConditionalCheckFailedException, GetItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, GetItemCommand, type BatchGetItemCommandOutput, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { attr, CorruptRecordError, decisionProjection, decodeCustomerItem, fieldOf, KEY_ATTRIBUTE_PREFIX, keyAttributeName } from './item';
-import type { ApiKeyRecord, CustomerRecord } from './record';
+import { CorruptRecordError, decisionProjection, decodeCustomerItem } from './item';
+import type { CustomerRecord } from './record';
 import { SUBJECT_ATTRIBUTE, SUBJECT_INDEX, tokenDecisionProjection } from './subjects';
-import { startBudgetWindows, type BudgetWindowStart } from './budgets-reservation';
-import { BUDGET_RESERVATION_CONDITION, BUDGET_RESERVATION_UPDATE, budgetReservationNames, budgetReservationValues, BUDGET_RESERVATION_ATTRIBUTES } from './budgets-reservation';
+import { BALANCE, cancelReservation, decodeWallet, reserveInWallet, walletKey, withWallet, type WalletReservation, type WalletReservationResult } from './wallet';
+import { BUDGET_LEFT, BUDGET_LEFT_KEY_PREFIX, BUDGETS } from '../budgets';
+import type { BudgetWindowStart } from './budgets-reservation';
+import { startBudgetWindows } from './budgets-store';
 
 /**
- * The authorizer's commands on the customers table, behind its two ports: a key decision's one GetItem
- * (cached routes) or one conditional reservation (strict routes), and a token decision's one GetItem or
- * subject Query. Each is held to a deadline. Marshalled by hand: the raw client spares the document
- * client's extra middleware pass per decision.
+ * The authorizer's commands on the customers table, behind its two ports: a key decision's one
+ * BatchGetItem of the customer item and its wallet (cached routes: 2 strongly consistent read units, one
+ * round trip), or the customer item's GetItem then one conditional UpdateItem on the wallet (strict
+ * routes: 1 read unit, 1 write unit), and a token decision's one GetItem or subject Query. The budgets
+ * (../budgets.ts) live on the wallet and ride these same requests: the BatchGetItem projects them, the
+ * reservation's condition checks and spends them, a refused one returns them; only a budget window that
+ * ended costs a strict call one more write (and the reservation again), once per window. Each is held
+ * to a deadline. Marshalled by hand: the raw client spares the document client's extra middleware pass
+ * per decision.
  */
 
-/** A strict route's reservation: its cost taken from the balance, if the key is valid and the balance covers it. */
-export interface ReservationRequest {
-  readonly customerId: string;
-  readonly keyId: string;
-  /** SHA-256 of the presented key: the write's condition compares it with the stored one. */
-  readonly keyHash: string;
-  readonly cost: number;
-  readonly now: Date;
-  /** The route's entitlement, when it requires one. */
-  readonly entitlement?: string;
-}
-
-export type ReservationResult =
-  | { readonly reserved: true; readonly balance: number }
-  /** The condition failed: the item as it was (undefined: no such customer), to tell 401 from 402. */
-  | { readonly reserved: false; readonly customer?: CustomerRecord };
-
-/** A key decision's one round trip: a read (cached routes) or a conditional write (strict routes). */
+/** A key decision's one round trip: a read (cached routes), or a read then a reservation (strict routes). */
 export interface CustomerReader {
-  /** undefined: no such customer. `apiKeys` holds at most the asked key. Throws when the store fails. */
-  read(customerId: string, keyId: string): Promise<CustomerRecord | undefined>;
-  /** One conditional UpdateItem. Throws when the store fails. */
-  reserve?(request: ReservationRequest): Promise<ReservationResult>;
-  /** Starts budget windows that ended (a strict reservation's condition failed on one). */
+  /**
+   * The customer item and its wallet in one BatchGetItem (`credits` is the wallet's balance, or the
+   * item's legacy attribute before the wallet's first write); the item alone (one GetItem) with
+   * `wallet: false`, for routes no balance decides. undefined: no such customer. `apiKeys`
+   * holds at most the asked key. Throws when the store fails.
+   */
+  read(customerId: string, keyId: string, options?: { readonly wallet?: boolean }): Promise<CustomerRecord | undefined>;
+  /** The customer item alone (strict routes: the key and standing to check before reserving; `credits` is the legacy attribute). */
+  readItem?(customerId: string, keyId: string): Promise<CustomerRecord | undefined>;
+  /** One conditional UpdateItem on the wallet, retried by its id. Throws when the store fails. */
+  reserve?(request: WalletReservation): Promise<WalletReservationResult>;
+  /** Starts budget windows that ended (a strict reservation's condition failed on one): one write each. */
   startBudgetWindows?(customerId: string, starts: readonly BudgetWindowStart[]): Promise<void>;
 }
 
@@ -46,69 +43,6 @@ export interface TokenCustomerReader {
   readById(customerId: string): Promise<CustomerRecord | undefined>;
   /** undefined: no customer linked to this subject. One Query on the subject index. */
   readBySubject(subjectKey: string): Promise<CustomerRecord | undefined>;
-}
-
-const CREDITS = attr('credits');
-const KEY_HASH = fieldOf<ApiKeyRecord>('hash');
-const unset = (path: string): string => `(attribute_not_exists(${path}) OR attribute_type(${path}, :null))`;
-const RESERVATION_UPDATE = `ADD ${CREDITS} :minus, ${BUDGET_RESERVATION_UPDATE}`;
-/**
- * The presented key authenticates (its hash, not revoked, not expired: ISO-8601 UTC times compare as
- * strings), the customer is not deleted or usage-blocked, and the balance covers the cost. Built once.
- */
-const RESERVATION_CONDITION = [
-  `${CREDITS} >= :cost`,
-  '#key.#hash = :hash',
-  unset(`#key.${fieldOf<ApiKeyRecord>('revokedAt')}`),
-  `(${unset(`#key.${fieldOf<ApiKeyRecord>('expiresAt')}`)} OR #key.${fieldOf<ApiKeyRecord>('expiresAt')} > :now)`,
-  unset(attr('usageBlock')),
-  `(attribute_not_exists(${attr('deleted')}) OR ${attr('deleted')} <> :true)`,
-  BUDGET_RESERVATION_CONDITION,
-].join(' AND ');
-const ENTITLED_RESERVATION_CONDITION = `${RESERVATION_CONDITION} AND contains(${attr('entitlements')}, :entitlement)`;
-
-/**
- * Every top-level attribute a reservation names: the key, the balance it writes, and what its condition
- * reads. The stack grants the authorizer's UpdateItem on these alone (IAM `dynamodb:Attributes`, which
- * counts a condition's attributes as a write's), so it can never write a subscription, a plan, a period
- * or a counter; a test sends every reservation through this list.
- */
-export const RESERVATION_ATTRIBUTES = [
-  attr('customerId'),
-  CREDITS,
-  `${KEY_ATTRIBUTE_PREFIX}*`,
-  attr('usageBlock'),
-  attr('deleted'),
-  attr('entitlements'),
-  ...BUDGET_RESERVATION_ATTRIBUTES,
-] as const;
-
-/**
- * The reservation as one UpdateItem: `ADD credits :minus` under the condition above, and the route's
- * entitlement when it requires one. DynamoDB evaluates the condition and the write atomically per item,
- * so concurrent calls never overdraw.
- */
-export function reservationUpdate(tableName: string, request: ReservationRequest): UpdateItemCommand {
-  return new UpdateItemCommand({
-    TableName: tableName,
-    Key: { customerId: { S: request.customerId } },
-    UpdateExpression: RESERVATION_UPDATE,
-    ConditionExpression: request.entitlement === undefined ? RESERVATION_CONDITION : ENTITLED_RESERVATION_CONDITION,
-    ExpressionAttributeNames: Object.assign({ '#key': keyAttributeName(request.keyId), '#hash': KEY_HASH }, budgetReservationNames(request.keyId)),
-    ExpressionAttributeValues: {
-      ':minus': { N: String(-request.cost) },
-      ':cost': { N: String(request.cost) },
-      ':hash': { S: request.keyHash },
-      ':now': { S: request.now.toISOString() },
-      ':null': { S: 'NULL' },
-      ':true': { BOOL: true },
-      ...budgetReservationValues(request.now),
-      ...(request.entitlement === undefined ? {} : { ':entitlement': { S: request.entitlement } }),
-    },
-    ReturnValues: 'UPDATED_NEW',
-    // A refusal returns the item as it was, so the authorizer tells 401 from 402 without a second read.
-    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-  });
 }
 
 /** The store did not answer within the decision's deadline. */
@@ -141,17 +75,20 @@ export interface DecisionReaderOptions {
   /** Hard limit on each call, retries and backoff included. */
   readonly deadlineMs: number;
   /**
-   * The client strict reservations are sent with. `ADD` is not idempotent: an attempt that timed out on
-   * our side may have been applied, and a retry would take the cost twice. Give it a client with
-   * `maxAttempts: 1`: a lost answer is then a 503, never a double charge.
+   * The client strict reservations are sent with. Give it `maxAttempts: 1`: the reservation retries by
+   * itself, with its own id (wallet.ts reserveInWallet), so a lost answer is never a second draw.
    * @default the reader's client
    */
   readonly reservationClient?: DynamoDBClient;
 }
 
+/** How long the authorizer waits for its own cancel of a reservation whose answer came too late. */
+const CANCEL_DEADLINE_MS = 300;
+
 export class DecisionReader implements CustomerReader {
   private readonly reservations: DynamoDBClient;
   private readonly deadlineMs: number;
+  private readonly balanceName: string;
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -160,39 +97,75 @@ export class DecisionReader implements CustomerReader {
   ) {
     this.reservations = options.reservationClient ?? client;
     this.deadlineMs = options.deadlineMs;
+    this.balanceName = BALANCE;
   }
 
-  async reserve(request: ReservationRequest): Promise<ReservationResult> {
+  /**
+   * Retried by id until the deadline. When it passes, the write may have landed although the decision
+   * is a 503 that no access-log line will name: the reservation is cancelled at once (best effort; the
+   * wallet's next settlement gives it back after the bound otherwise, wallet.ts).
+   */
+  async reserve(request: WalletReservation): Promise<WalletReservationResult> {
+    const deadlineAt = Date.now() + this.deadlineMs;
     try {
-      const result = await withinDeadline(this.deadlineMs, this.reservations.send(reservationUpdate(this.tableName, request)));
-      const balance = result.Attributes?.credits?.N;
-      return { reserved: true, balance: balance === undefined ? 0 : Number(balance) };
+      return await withinDeadline(this.deadlineMs, reserveInWallet(this.reservations, this.tableName, request, { deadlineAt }));
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      return err.Item === undefined ? { reserved: false } : { reserved: false, customer: decodeStoredItem(err.Item) };
+      await withinDeadline(CANCEL_DEADLINE_MS, cancelReservation(this.reservations, this.tableName, request.customerId, request.reservation, request.cost)).catch(() => undefined);
+      throw err;
     }
   }
 
   async startBudgetWindows(customerId: string, starts: readonly BudgetWindowStart[]): Promise<void> {
-    await withinDeadline(this.deadlineMs, startBudgetWindows(this.client, this.tableName, customerId, starts));
+    await withinDeadline(this.deadlineMs, startBudgetWindows(this.reservations, this.tableName, customerId, starts));
   }
 
-  async read(customerId: string, keyId: string): Promise<CustomerRecord | undefined> {
+  async readItem(customerId: string, keyId: string): Promise<CustomerRecord | undefined> {
     const result = await withinDeadline(
       this.deadlineMs,
-      this.client.send(
-        new GetItemCommand({
-          TableName: this.tableName,
-          Key: { customerId: { S: customerId } },
-          // Strongly consistent: after the webhook restores access and flushes the authorizer cache,
-          // a stale read would cache the old Deny again for a whole TTL.
-          ConsistentRead: true,
-          ...decisionProjection(keyId),
-        }),
-      ),
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { customerId: { S: customerId } }, ConsistentRead: true, ...decisionProjection(keyId) })),
     );
     return result.Item === undefined ? undefined : decodeStoredItem(result.Item);
   }
+
+  async read(customerId: string, keyId: string, options: { readonly wallet?: boolean } = {}): Promise<CustomerRecord | undefined> {
+    if (options.wallet === false) return this.readItem(customerId, keyId);
+    const projection = decisionProjection(keyId);
+    const request = {
+      [this.tableName]: {
+        Keys: [{ customerId: { S: customerId } }, { customerId: { S: walletKey(customerId) } }],
+        // Strongly consistent: after the webhook restores access and flushes the authorizer cache,
+        // a stale read would cache the old Deny again for a whole TTL.
+        ConsistentRead: true,
+        // The wallet's balance and the budgets the presented key spends (the customer's and its own).
+        ProjectionExpression: `${projection.ProjectionExpression},#balance,#budgets,#budgetLeft,#keyLeft`,
+        ExpressionAttributeNames: Object.assign(projection.ExpressionAttributeNames, {
+          '#balance': this.balanceName,
+          '#budgets': BUDGETS,
+          '#budgetLeft': BUDGET_LEFT,
+          '#keyLeft': BUDGET_LEFT_KEY_PREFIX + keyId,
+        }),
+      },
+    };
+    const items = await withinDeadline(this.deadlineMs, batchGet(this.client, request));
+    const customer = items.find((item) => item.customerId?.S === customerId);
+    if (customer === undefined) return undefined;
+    return withWallet(decodeStoredItem(customer), decodeWallet(items.find((item) => item.customerId?.S === walletKey(customerId))));
+  }
+}
+
+type BatchRequest = NonNullable<ConstructorParameters<typeof BatchGetItemCommand>[0]['RequestItems']>;
+
+/** A BatchGetItem until DynamoDB has answered every key (it may leave keys unprocessed under throttling). */
+async function batchGet(client: DynamoDBClient, request: BatchRequest): Promise<Array<Record<string, AttributeValue>>> {
+  const items: Array<Record<string, AttributeValue>> = [];
+  let pending: BatchRequest | undefined = request;
+  for (let attempt = 0; pending !== undefined && Object.keys(pending).length > 0; attempt += 1) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(100, 5 * 2 ** attempt) * Math.random()));
+    const out: BatchGetItemCommandOutput = await client.send(new BatchGetItemCommand({ RequestItems: pending }));
+    for (const found of Object.values(out.Responses ?? {})) items.push(...found);
+    pending = out.UnprocessedKeys;
+  }
+  return items;
 }
 
 export class TokenDecisionReader implements TokenCustomerReader {

@@ -1,4 +1,6 @@
 import { KEY_ID } from './api-key';
+import { WALLET_ATTRIBUTES } from './wallet';
+import type { BudgetRecord } from '../budgets';
 import {
   isSubscriptionStatus,
   USAGE_BLOCKS,
@@ -8,7 +10,6 @@ import {
   type SubscriptionEntry,
   type UsageBlock,
 } from './record';
-import { BUDGET_LEFT_KEY_PREFIX, isBudgetWindow, type BudgetEntry } from '../budgets';
 
 /**
  * The customers-table item: one attribute per CustomerRecord field, under the field's own name, except
@@ -140,17 +141,10 @@ const apiKey: Decoder<ApiKeyRecord> = (v, at, id) => {
   } satisfies Complete<ApiKeyRecord>;
 };
 
-const budgetEntry: Decoder<BudgetEntry> = (v, at, id) => {
-  const m = asMap(v, at, id);
-  return {
-    limit: units(m.limit, `${at}.limit`, id),
-    window: isBudgetWindow(m.window) ? m.window : fail(id, `${at}.window`, '"day" or "period"'),
-    resetsAt: number(m.resetsAt, `${at}.resetsAt`, id),
-  } satisfies Complete<BudgetEntry>;
-};
-
 export type Reader = 'authorizer' | 'webhook' | 'metering';
-type Declared = Exclude<keyof CustomerRecord, 'customerId' | 'apiKeys' | 'budgetLeftByKey'>;
+/** The wallet's budget fields are merged in by the readers (wallet.ts withWallet): not attributes of this item. */
+type WalletFields = keyof BudgetRecord;
+type Declared = Exclude<keyof CustomerRecord, 'customerId' | 'apiKeys' | WalletFields>;
 /** A stored attribute with a fixed name: the partition key or a declared one (the keys are `key_<keyId>`). */
 export type CustomerAttribute = 'customerId' | Declared;
 
@@ -198,7 +192,9 @@ export const CUSTOMER_ATTRIBUTES: { readonly [K in Declared]: Attribute<Customer
   usageUpdatedAt: { readBy: [], decode: optional(time) },
   // A decision on a cost route depends on whether credits remain, on the period the counter counts and
   // on whether it has counted anything (a renewal resets it): not on every unit metering adds.
-  credits: { readBy: ALL, meteringWrites: true, decode: optional(integer), access: (credits) => (credits === undefined ? null : credits > 0) },
+  // Legacy: the balance lives on the wallet item (wallet.ts); this attribute is its starting point until
+  // the wallet's first write, and decisions see the wallet's balance here (decision-reads.ts, store.ts).
+  credits: { readBy: ALL, decode: optional(integer), access: (credits) => (credits === undefined ? null : credits > 0) },
   periodUsed: { readBy: ALL, meteringWrites: true, decode: optional(units), access: (used) => (used ?? 0) > 0 },
   usagePeriodEnd: { readBy: ALL, meteringWrites: true, decode: optional(number), access: (end) => end ?? null },
   prevPeriodEnd: { readBy: ['metering'], meteringWrites: true, decode: optional(number) },
@@ -208,9 +204,6 @@ export const CUSTOMER_ATTRIBUTES: { readonly [K in Declared]: Attribute<Customer
   customerWatermark: { readBy: ['webhook'], decode: optional(text) },
   updatedAt: { readBy: [], decode: optional(time) },
   keysVersion: { readBy: [], decode: optional(number) },
-  // Set by the customer (budgets-store.ts); metering starts a new window's count (resetsAt) and its left counters.
-  budgets: { readBy: ALL, meteringWrites: true, decode: optional(mapOf(budgetEntry)) },
-  budgetLeft: { readBy: ['authorizer'], meteringWrites: true, decode: optional(integer) },
 };
 
 const DECLARED = Object.keys(CUSTOMER_ATTRIBUTES) as Declared[];
@@ -224,12 +217,11 @@ export const attr = <K extends CustomerAttribute>(name: K): K => name;
 /** A field's name inside an entry of a map attribute (`fieldOf<SubscriptionEntry>('watermark')`), checked the same way. */
 export const fieldOf = <T>(name: Extract<keyof T, string>): string => name;
 
-/** What metering may write: the key its conditions name and the usage attributes. */
+/** What metering may write: the key its conditions name, the usage attributes, and the wallet's (its balance and pending reservations). */
 export const METERING_WRITE_ATTRIBUTES: readonly string[] = [
   attr('customerId'),
   ...DECLARED.filter((name) => CUSTOMER_ATTRIBUTES[name].meteringWrites === true),
-  // The keys' budget counters (budgets.ts): metering counts a key's calls against its budget.
-  `${BUDGET_LEFT_KEY_PREFIX}*`,
+  ...WALLET_ATTRIBUTES.filter((name) => name !== 'customerId'),
 ];
 
 /** `key_<keyId>`; throws on a key id that is not 8 base62 characters. */
@@ -258,19 +250,15 @@ export function projectionFor(reader: Reader): Projection {
 const AUTHORIZER_READS = attributesReadBy('authorizer');
 const AUTHORIZER_PROJECTION = projectionFor('authorizer');
 const KEY_PLACEHOLDER = `#a${AUTHORIZER_READS.length}`;
-const KEY_BUDGET_PLACEHOLDER = `#a${AUTHORIZER_READS.length + 1}`;
 
 /**
  * The authorizer's one read: payment state and the presented key only. The payment state's part is
  * built once: this runs on every decision.
  */
 export const decisionProjection = (keyId: string): Projection => ({
-  ProjectionExpression: `${AUTHORIZER_PROJECTION.ProjectionExpression},${KEY_PLACEHOLDER},${KEY_BUDGET_PLACEHOLDER}`,
+  ProjectionExpression: `${AUTHORIZER_PROJECTION.ProjectionExpression},${KEY_PLACEHOLDER}`,
   // Object.assign, not a spread: V8 copies the names several times faster with it, on every decision.
-  ExpressionAttributeNames: Object.assign({}, AUTHORIZER_PROJECTION.ExpressionAttributeNames, {
-    [KEY_PLACEHOLDER]: keyAttributeName(keyId),
-    [KEY_BUDGET_PLACEHOLDER]: BUDGET_LEFT_KEY_PREFIX + keyId,
-  }),
+  ExpressionAttributeNames: Object.assign({}, AUTHORIZER_PROJECTION.ExpressionAttributeNames, { [KEY_PLACEHOLDER]: keyAttributeName(keyId) }),
 });
 
 /** The webhook's state read: payment state and ordering, never a key hash. */
@@ -294,14 +282,7 @@ export function decodeCustomerItem(item: Record<string, unknown>): CustomerRecor
     return attribute.decode(item[name], name, customerId);
   };
   const apiKeys: Record<string, ApiKeyRecord> = {};
-  let budgetLeftByKey: Record<string, number> | undefined;
   for (const [name, value] of Object.entries(item)) {
-    if (name.startsWith(BUDGET_LEFT_KEY_PREFIX)) {
-      const keyId = name.slice(BUDGET_LEFT_KEY_PREFIX.length);
-      if (!KEY_ID.test(keyId)) fail(customerId, name, `named ${BUDGET_LEFT_KEY_PREFIX}<8 letters or digits>`);
-      (budgetLeftByKey ??= {})[keyId] = integer(value, name, customerId);
-      continue;
-    }
     if (!name.startsWith(KEY_ATTRIBUTE_PREFIX)) continue;
     const keyId = name.slice(KEY_ATTRIBUTE_PREFIX.length);
     if (!KEY_ID.test(keyId)) fail(customerId, name, 'named key_<8 letters or digits>');
@@ -326,11 +307,8 @@ export function decodeCustomerItem(item: Record<string, unknown>): CustomerRecor
     customerWatermark: field('customerWatermark'),
     updatedAt: field('updatedAt'),
     keysVersion: field('keysVersion'),
-    budgets: field('budgets'),
-    budgetLeft: field('budgetLeft'),
-    budgetLeftByKey,
     apiKeys,
-  } satisfies Complete<CustomerRecord>;
+  } satisfies Complete<Omit<CustomerRecord, WalletFields>>;
   for (const [id, entry] of Object.entries(record.subscriptions)) {
     // The webhook writes a past_due status and the start of its grace period in one update.
     if (entry.status === 'past_due' && record.pastDue[id] === undefined) fail(customerId, `pastDue.${id}`, 'set for a past_due subscription');

@@ -1,37 +1,50 @@
-import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { attr, METERING_PROJECTION } from './item';
 import type { CustomerRecord } from './record';
-import { readCustomer } from './store';
-import { addBudgetSpend, type BudgetSpend } from './budgets-spend';
+import { readCustomerWithWallet } from './store';
+import { numberOf, walletBalanceItem, type BalanceExpectation, type PendingReservation } from './wallet';
+import { withBudgetSpend, type BudgetSpend } from './budgets-spend';
 
 /**
  * The usage attributes of the customer item, as metering reads and writes them:
  *
- *   credits         prepaid units (absent: the customer never had credits); never below zero
  *   periodUsed      units counted in the period that ends at usagePeriodEnd
  *   usagePeriodEnd  epoch s
  *
- * Metering writes only these three, always with one conditional UpdateItem per customer and batch
- * (inside the batch's ledger transaction), and only forward: a period is started only over an older
+ * and the wallet's balance (wallet.ts; the customer item's legacy `credits` until the wallet's first
+ * write): prepaid units, absent when the customer never had credits, never drawn below zero.
+ *
+ * Metering writes these with one conditional UpdateItem per item, customer and batch (inside the
+ * batch's ledger transaction; the wallet only when credits are drawn by log lines), and only forward: a period is started only over an older
  * one, a counter only grows within its period, a draw only lands on the balance it was computed from.
  * A usage window's sum also moves `meteredWindow` forward in the same update: the customer item is
  * that write's ledger, so a window costs one item write per customer.
  */
 
-/** What metering reads of a customer (item.ts: the attributes read by 'metering'). */
+/** What metering reads of a customer (item.ts: the attributes read by 'metering'), `credits` being the wallet's balance. */
 export type MeteredUsage = Pick<
   CustomerRecord,
   'customerId' | 'subscriptions' | 'pastDue' | 'credits' | 'periodUsed' | 'usagePeriodEnd' | 'prevPeriodEnd' | 'prevPeriodUsed' | 'meteredWindow' | 'budgets'
->;
+> & {
+  /** The customer item's legacy `credits`: where the wallet's balance starts from on its first write. */
+  readonly legacyCredits?: number;
+  /** The wallet's strict reservations not settled yet. */
+  readonly pending?: ReadonlyMap<string, PendingReservation>;
+};
 
 /** Strongly consistent: the write that follows is conditional on what this read saw. */
-export function readMeteredUsage(client: DynamoDBClient, table: string, customerId: string): Promise<MeteredUsage | undefined> {
-  return readCustomer(client, table, customerId, METERING_PROJECTION);
+export async function readMeteredUsage(client: DynamoDBClient, table: string, customerId: string): Promise<MeteredUsage | undefined> {
+  const read = await readCustomerWithWallet(client, table, customerId, METERING_PROJECTION);
+  if (read === undefined) return undefined;
+  return {
+    ...read.record,
+    ...(read.legacyCredits === undefined ? {} : { legacyCredits: read.legacyCredits }),
+    ...(read.wallet === undefined ? {} : { pending: read.wallet.pending }),
+  };
 }
 
 const KEY = attr('customerId');
-const CREDITS = attr('credits');
 const USED = attr('periodUsed');
 const PERIOD_END = attr('usagePeriodEnd');
 const WINDOW = attr('meteredWindow');
@@ -53,13 +66,14 @@ export interface UsageWrite {
   };
   /** Units of the period before the current one, logged after the counter moved on. */
   readonly previous?: { readonly periodEnd: number; readonly units: number; readonly expectUsed?: number };
+  /** Written to the wallet (walletCreditsItem), not to the customer item. */
   readonly credits: {
     readonly delta: number;
-    readonly expect?: { readonly atLeast: number } | { readonly equals: number } | { readonly absent: true };
+    readonly expect?: BalanceExpectation;
   };
   /** A usage window's sum (epoch s): written once, over an older window only (the customer's own ledger). */
   readonly window?: number;
-  /** What the calls spend of the customer's and the keys' budgets (budgets-spend.ts). */
+  /** What the calls spend of the customer's and the keys' budgets: on the wallet, with the credits (budgets-spend.ts). */
   readonly budgets?: readonly BudgetSpend[];
 }
 
@@ -84,8 +98,7 @@ export function usageUpdate(table: string, customerId: string, write: UsageWrite
   const add: string[] = [];
   const conditions = [`attribute_exists(${KEY})`];
   const values: Record<string, unknown> = {};
-  const names: Record<string, string> = {};
-  const { period, credits } = write;
+  const { period } = write;
   if (period !== undefined && period.units > 0) {
     values[':pe'] = period.periodEnd;
     values[':used'] = period.units;
@@ -123,30 +136,8 @@ export function usageUpdate(table: string, customerId: string, write: UsageWrite
     set.push(`${WINDOW} = :window`);
     conditions.push(`(attribute_not_exists(${WINDOW}) OR ${WINDOW} < :window)`);
   }
-  if (write.budgets !== undefined) addBudgetSpend(write.budgets, { set, add, conditions, values, names });
-  if (credits.delta !== 0) {
-    values[':credits'] = credits.delta;
-    add.push(`${CREDITS} :credits`);
-  }
-  const expect = credits.expect;
-  if (expect !== undefined) {
-    if ('absent' in expect) conditions.push(`attribute_not_exists(${CREDITS})`);
-    else if ('equals' in expect) {
-      values[':creditsBefore'] = expect.equals;
-      conditions.push(`${CREDITS} = :creditsBefore`);
-    } else {
-      values[':creditsNeeded'] = expect.atLeast;
-      conditions.push(`${CREDITS} >= :creditsNeeded`);
-    }
-  }
   // DynamoDB refuses an empty ExpressionAttributeValues.
-  const condition = {
-    TableName: table,
-    Key: { customerId },
-    ConditionExpression: conditions.join(' AND '),
-    ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
-    ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-  };
+  const condition = { TableName: table, Key: { customerId }, ConditionExpression: conditions.join(' AND '), ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}) };
   if (set.length === 0 && add.length === 0) return conditions.length === 1 ? undefined : { ConditionCheck: condition };
   return {
     Update: {
@@ -156,16 +147,9 @@ export function usageUpdate(table: string, customerId: string, write: UsageWrite
   };
 }
 
-/** A granted top-up (the CLI): ADD credits, on an existing customer only. */
-export function creditsGrantUpdate(table: string, customerId: string, units: number): UsageUpdate {
-  if (!Number.isInteger(units) || units <= 0) throw new RangeError(`${units} is not a whole number of units > 0`);
-  return {
-    TableName: table,
-    Key: { customerId },
-    UpdateExpression: `ADD ${CREDITS} :units`,
-    ConditionExpression: `attribute_exists(${KEY})`,
-    ExpressionAttributeValues: { ':units': units },
-  };
+/** The credits and budgets part of a usage write, on the wallet (a transaction item), from the legacy balance on its first write. */
+export function walletCreditsItem(table: string, customerId: string, write: UsageWrite, legacy: number | undefined) {
+  return withBudgetSpend(walletBalanceItem(table, customerId, write.credits.delta, legacy, write.credits.expect), table, customerId, write.budgets ?? []);
 }
 
 export interface CreditsGrant {
@@ -186,14 +170,17 @@ export class UnknownCustomerForCreditsError extends Error {
 }
 
 /**
- * Adds credits to an existing customer and records the grant (units, reason, time) in the events
- * table, in one transaction: both or neither, and once per grant id.
+ * Adds credits to an existing customer's wallet (wallet.ts) and records the grant (units, reason, time)
+ * in the events table, in one transaction: both or neither, and once per grant id.
  */
 export async function grantCredits(client: DynamoDBClient, tables: { readonly customers: string; readonly events: string }, grant: CreditsGrant): Promise<'granted' | 'duplicate'> {
   if (grant.reason.trim() === '' || grant.reason.length > MAX_GRANT_REASON_LENGTH) {
     throw new RangeError(`the reason must be 1 to ${MAX_GRANT_REASON_LENGTH} characters`);
   }
-  const update = creditsGrantUpdate(tables.customers, grant.customerId, grant.units);
+  if (!Number.isInteger(grant.units) || grant.units <= 0) throw new RangeError(`${grant.units} is not a whole number of units > 0`);
+  const { exists, legacy } = await readLegacyCredits(client, tables.customers, grant.customerId);
+  if (!exists) throw unknownCustomer(grant.customerId);
+  const wallet = walletBalanceItem(tables.customers, grant.customerId, grant.units, legacy);
   try {
     await DynamoDBDocumentClient.from(client).send(
       new TransactWriteCommand({
@@ -212,7 +199,8 @@ export async function grantCredits(client: DynamoDBClient, tables: { readonly cu
               ConditionExpression: 'attribute_not_exists(eventId)',
             },
           },
-          { Update: update },
+          { ConditionCheck: { TableName: tables.customers, Key: { customerId: grant.customerId }, ConditionExpression: `attribute_exists(${KEY})` } },
+          wallet!,
         ],
       }),
     );
@@ -220,9 +208,19 @@ export async function grantCredits(client: DynamoDBClient, tables: { readonly cu
   } catch (err) {
     if (!(err instanceof TransactionCanceledException)) throw err;
     if (err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return 'duplicate';
-    if (err.CancellationReasons?.[1]?.Code === 'ConditionalCheckFailed') {
-      throw new UnknownCustomerForCreditsError(`no customer ${grant.customerId}: create an API key for it or send its Stripe events first`);
-    }
+    if (err.CancellationReasons?.[1]?.Code === 'ConditionalCheckFailed') throw unknownCustomer(grant.customerId);
     throw err;
   }
+}
+
+const unknownCustomer = (customerId: string): UnknownCustomerForCreditsError =>
+  new UnknownCustomerForCreditsError(`no customer ${customerId}: create an API key for it or send its Stripe events first`);
+
+/** The customer item's legacy `credits` (the wallet's starting balance), and whether the customer exists. */
+export async function readLegacyCredits(client: DynamoDBClient, table: string, customerId: string): Promise<{ readonly exists: boolean; readonly legacy?: number }> {
+  const { Item } = await client.send(
+    new GetItemCommand({ TableName: table, Key: { customerId: { S: customerId } }, ConsistentRead: true, ProjectionExpression: '#k, #c', ExpressionAttributeNames: { '#k': KEY, '#c': attr('credits') } }),
+  );
+  const legacy = numberOf(Item?.credits);
+  return { exists: Item !== undefined, ...(legacy === undefined ? {} : { legacy }) };
 }

@@ -59,7 +59,14 @@ function conditionFor(update: CustomerUpdate, forget: Forgettable, x: Expression
   const { change } = update;
   // Lifting a block removes only the block this change lifts (metering or an operator may have set another since).
   if (change.stream === 'credits') return change.liftCreditsBlock ? `${x.path(['usageBlock'])} = ${x.value('credits_exhausted')}` : undefined;
-  if (change.stream === 'usageAlert') return undefined;
+  if (change.stream === 'usageAlert') {
+    // An alert about a period that has ended since (a renewal applied first) blocks nothing.
+    const started = (change.knownSubscriptions ?? []).map((id) => {
+      const start = x.path(['subscriptions', id, fieldOf<SubscriptionEntry>('currentPeriodStart')]);
+      return `(attribute_not_exists(${start}) OR ${start} <= ${x.value(change.triggeredAt)})`;
+    });
+    return started.length === 0 ? undefined : started.join(' AND ');
+  }
   const below = x.value(update.watermark.applyBelow);
   if (change.stream === 'entitlements' || change.stream === 'customer') {
     const wm = x.path([change.stream === 'entitlements' ? 'entitlementsWatermark' : 'customerWatermark']);
@@ -84,7 +91,7 @@ function conditionFor(update: CustomerUpdate, forget: Forgettable, x: Expression
     ...(change.stream === 'subscription' && change.usageReset !== undefined
       ? [`(attribute_not_exists(${x.path(['usagePeriodEnd'])}) OR ${x.path(['usagePeriodEnd'])} < ${x.value(change.usageReset.periodEnd)})`]
       : []),
-    ...(change.stream === 'subscription' && change.usageReset?.liftQuotaBlock === true ? [`${x.path(['usageBlock'])} = ${x.value('quota_exceeded')}`] : []),
+    ...(change.stream === 'subscription' && change.liftQuotaBlock === true ? [`${x.path(['usageBlock'])} = ${x.value('quota_exceeded')}`] : []),
   ].join(' AND ');
 }
 

@@ -121,7 +121,11 @@ export interface CustomerRecord {
   readonly apiKeys?: Readonly<Record<string, ApiKeyRecord>>;
   /** Bumped by every key write: key creation is conditional on it, so a key cap cannot be raced past. */
   readonly keysVersion?: number;
-  /** Spend caps the customer set, by scope (`*` or a key id): lambda/shared/budgets.ts. */
+  /**
+   * Spend caps the customer set, by scope (`*` or a key id), and the units left in their windows
+   * (lambda/shared/budgets.ts). Stored on the wallet item, not this one: the readers merge them in
+   * (wallet.ts withWallet).
+   */
   readonly budgets?: Readonly<Record<string, BudgetEntry>>;
   /** Units left in the customer budget's window (without a budget: meaningless). */
   readonly budgetLeft?: number;

@@ -152,12 +152,20 @@ const entitled = (route: RouteRule, customer: CustomerRecord): boolean =>
 /** What the balance must hold for a strict route to reserve its cost. */
 export const coversStrict = (route: RouteRule, credits: number | undefined): boolean => credits !== undefined && credits >= (route.usage?.cost ?? 0);
 
+/**
+ * A call is admitted only when what pays for it covers its whole cost (a `cost: 5` route is not served
+ * on 2 credits): an unlimited plan or billed overage, else the quota left plus the credits.
+ */
+const planCovers = (route: RouteRule, standing: Standing, usage: UsageView): boolean =>
+  standing.good && usage.planOpen && (usage.limit === undefined || usage.overage === 'bill' || (usage.remaining ?? 0) + Math.max(0, usage.credits ?? 0) >= (route.usage?.cost ?? 0));
+const creditsCover = (route: RouteRule, usage: UsageView): boolean => usage.creditsOpen && (usage.credits ?? 0) >= (route.usage?.cost ?? 0);
+
 function routeAllowed(route: RouteRule, customer: CustomerRecord, standing: Standing, usage: UsageView): boolean {
   if (route.requires.kind === 'public' || route.requires.kind === 'key') return true;
   if (customer.usageBlock !== undefined || !entitled(route, customer)) return false;
   if (route.usage === undefined) return standing.good;
   if (route.usage.strict === true) return coversStrict(route, customer.credits);
-  return (standing.good && usage.planOpen) || usage.creditsOpen;
+  return planCovers(route, standing, usage) || creditsCover(route, usage);
 }
 
 /** One context serves every denied route (of one group): the precedence of the module comment. */
@@ -170,9 +178,13 @@ function denialReason(customer: CustomerRecord, standing: Standing, usage: Usage
     return customer.usageBlock ?? 'upgrade_required';
   }
   const everHadCredits = customer.credits !== undefined;
-  if (customer.usageBlock !== undefined && (standing.good || usage.creditsOpen)) return customer.usageBlock;
-  if (!standing.good && !usage.creditsOpen) return everHadCredits ? 'credits_exhausted' : standing.reason;
-  if (!usage.planOpen && !usage.creditsOpen) return everHadCredits ? 'credits_exhausted' : 'quota_exceeded';
+  // Whether the plan and the credits cover every denied route's cost (a route denied for its entitlement alone).
+  const metered = denied.filter((r) => r.usage !== undefined);
+  const planOpen = metered.every((r) => planCovers(r, standing, usage));
+  const creditsOpen = metered.every((r) => creditsCover(r, usage));
+  if (customer.usageBlock !== undefined && (standing.good || creditsOpen)) return customer.usageBlock;
+  if (!standing.good && !creditsOpen) return everHadCredits ? 'credits_exhausted' : standing.reason;
+  if (!planOpen && !creditsOpen) return everHadCredits ? 'credits_exhausted' : 'quota_exceeded';
   return customer.usageBlock ?? 'upgrade_required';
 }
 
@@ -188,6 +200,14 @@ function headroom(standing: Standing, usage: UsageView): number | 'unlimited' {
     return (usage.remaining ?? 0) + Math.max(0, credits);
   }
   return Math.max(0, credits);
+}
+
+/** What the decision allows a call sold by use on: the subscription's plan, else the credits. */
+export type UsageBasis = 'plan' | 'credits';
+
+function basisOf(standing: Standing, usage: UsageView): UsageBasis | undefined {
+  if (standing.good && usage.planOpen) return 'plan';
+  return usage.creditsOpen ? 'credits' : undefined;
 }
 
 /** The 402 body's usage fields as JSON literals, valid JSON for every reason. */
@@ -273,6 +293,9 @@ export function decide(customer: CustomerRecord, routes: readonly RouteRule[], n
   // A budgeted customer is always near a limit: metering writes its calls at once, with their keys
   // (a windowed sum keeps no keys), so a key's budget counts every call.
   put('headroom', metered ? (budgets.length > 0 ? 0 : headroom(standing, usage)) : undefined);
+  // What pays for a call on a route sold by use: metering draws credits only for `credits` calls (an
+  // unlimited plan's call carries no period, and must not be taken for pay-as-you-go).
+  put('basis', metered ? basisOf(standing, usage) : undefined);
   // JSON literals of our own making: never passed through jsonSafe, which would strip the quotes.
   for (const [key, literal] of usageFields(usage, reason)) context[key] = literal;
   if (budget !== undefined) {

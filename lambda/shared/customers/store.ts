@@ -1,17 +1,43 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { decodeCustomerItem, type Projection } from './item';
+import { attr, decodeCustomerItem, type Projection } from './item';
 import type { CustomerRecord } from './record';
+import { readWallet, withWallet, type Wallet } from './wallet';
 
-/** Reads and validates a customer's item (strongly consistent); undefined when there is none. */
-export async function readCustomer(
-  client: DynamoDBClient,
-  table: string,
-  customerId: string,
-  projection?: Projection,
-): Promise<CustomerRecord | undefined> {
-  const { Item } = await DynamoDBDocumentClient.from(client).send(
-    new GetCommand({ TableName: table, Key: { customerId }, ConsistentRead: true, ...projection }),
-  );
-  return Item === undefined ? undefined : decodeCustomerItem(Item);
+/** Reads a customer's item and its wallet, strongly consistent, in parallel. */
+async function readBoth(client: DynamoDBClient, table: string, customerId: string, projection?: Projection): Promise<{ record?: CustomerRecord; wallet?: Wallet }> {
+  const withCredits = projection === undefined || Object.values(projection.ExpressionAttributeNames).includes(attr('credits'));
+  const [{ Item }, wallet] = await Promise.all([
+    DynamoDBDocumentClient.from(client).send(new GetCommand({ TableName: table, Key: { customerId }, ConsistentRead: true, ...projection })),
+    withCredits ? readWallet(client, table, customerId) : Promise.resolve(undefined),
+  ]);
+  return { ...(Item === undefined ? {} : { record: decodeCustomerItem(Item) }), ...(wallet === undefined ? {} : { wallet }) };
+}
+
+/**
+ * Reads and validates a customer's item (strongly consistent); undefined when there is none. `credits`
+ * is the wallet's balance (wallet.ts), or the item's legacy attribute before the wallet's first write;
+ * the budgets are the wallet's.
+ */
+export async function readCustomer(client: DynamoDBClient, table: string, customerId: string, projection?: Projection): Promise<CustomerRecord | undefined> {
+  const { record, wallet } = await readBoth(client, table, customerId, projection);
+  return record === undefined ? undefined : withWallet(record, wallet);
+}
+
+/** The customer with its wallet as stored: the effective balance, the legacy attribute it started from, and the pending reservations. */
+export interface CustomerWithWallet {
+  readonly record: CustomerRecord;
+  /** The customer item's own `credits` (the wallet's starting balance until its first write). */
+  readonly legacyCredits?: number;
+  readonly wallet?: Wallet;
+}
+
+export async function readCustomerWithWallet(client: DynamoDBClient, table: string, customerId: string, projection?: Projection): Promise<CustomerWithWallet | undefined> {
+  const { record, wallet } = await readBoth(client, table, customerId, projection);
+  if (record === undefined) return undefined;
+  return {
+    record: withWallet(record, wallet),
+    ...(record.credits === undefined ? {} : { legacyCredits: record.credits }),
+    ...(wallet === undefined ? {} : { wallet }),
+  };
 }

@@ -61,7 +61,10 @@ export function renderGatewayAnswer(declared: Readonly<Record<string, Partial<Ga
       const header = /^method\.request\.header\.(.+)$/.exec(expression);
       if (header) return headers.get(header[1]!);
       const qs = /^method\.request\.querystring\.(.+)$/.exec(expression);
-      return qs ? (query.single?.[qs[1]!] ?? undefined) : undefined;
+      if (qs) return query.single?.[qs[1]!] ?? undefined;
+      // A context variable (the authorizer's context included), as API Gateway maps it into a header.
+      const value = expression.startsWith('context.') ? variables[expression] : undefined;
+      return value === undefined ? undefined : String(value);
     },
   });
   const multiValueHeaders: Record<string, string[]> = {};

@@ -2,10 +2,11 @@ import type Stripe from 'stripe';
 import { ok, stripeError, type FakeRequest, type FakeResponse, type Resource } from './server';
 
 /**
- * `POST /v1/billing/meter_events` (Stripe Billing Meters v1), as tollgate's metering reports billed
- * units. Like Stripe it de-duplicates on `identifier` within 24 h (a repeat is answered with the
- * event first recorded and adds nothing), and rejects an event for a meter it does not know or a
- * customer it does not know (when told which exist) with a 400.
+ * `POST /v1/billing/meter_events` (Stripe Billing Meters v1). Like Stripe it de-duplicates on
+ * `identifier` within 24 h (a repeat is answered with the event first recorded and adds nothing), and
+ * rejects an event for a meter it does not know or a customer it does not know (when told which exist)
+ * with a 400. The v2 meter event stream (meter-event-stream.ts), which tollgate's metering reports
+ * through, records its events here too (`record`), so one ledger of events answers for both.
  */
 
 export const METER_EVENT_DEDUP_SECONDS = 24 * 60 * 60;
@@ -26,7 +27,13 @@ export interface FakeMeterEvents extends Resource {
   totals(): ReadonlyMap<string, number>;
   /** Requests answered with the already-recorded event (de-duplicated on identifier). */
   readonly duplicates: number;
+  /** Checks and records one event as Stripe would; a duplicate identifier adds nothing. */
+  record(params: Stripe.Billing.MeterEventCreateParams): Recorded;
 }
+
+export type Recorded =
+  | { readonly outcome: 'recorded' | 'duplicate'; readonly event: Stripe.Billing.MeterEvent }
+  | { readonly outcome: 'refused'; readonly message: string; readonly extra: Record<string, unknown> };
 
 /** The SDK's create params, checked: what a wrong shape would be answered by Stripe. */
 function readParams(body: Record<string, unknown>): Stripe.Billing.MeterEventCreateParams | string {
@@ -52,30 +59,30 @@ export function fakeMeterEvents(options: FakeMeterEventsOptions = {}): FakeMeter
   let duplicates = 0;
   let sequence = 0;
 
-  const create = (request: FakeRequest): FakeResponse => {
-    const params = readParams(request.body);
-    if (typeof params === 'string') return stripeError(400, 'invalid_request_error', params, { code: 'parameter_missing' });
+  const refused = (message: string, extra: Record<string, unknown>): Recorded => ({ outcome: 'refused', message, extra });
+
+  const record = (params: Stripe.Billing.MeterEventCreateParams): Recorded => {
     const nowS = Math.floor(now() / 1000);
     const identifier = params.identifier ?? `fake_${nowS}_${sequence++}`;
     const earlier = byIdentifier.get(identifier);
     if (earlier !== undefined && nowS - earlier.created < METER_EVENT_DEDUP_SECONDS) {
       duplicates += 1;
-      return ok(earlier);
+      return { outcome: 'duplicate', event: earlier };
     }
     if (options.meters !== undefined && !options.meters.includes(params.event_name)) {
-      return stripeError(400, 'invalid_request_error', `No active meter was found for event_name "${params.event_name}".`, { param: 'event_name' });
+      return refused(`No active meter was found for event_name "${params.event_name}".`, { param: 'event_name' });
     }
     const customer = params.payload.stripe_customer_id;
     if (customer === undefined || !/^cus_\w+$/.test(customer) || (options.customerExists !== undefined && !options.customerExists(customer))) {
-      return stripeError(400, 'invalid_request_error', `No such customer: '${customer ?? ''}'`, { code: 'resource_missing', param: 'payload[stripe_customer_id]' });
+      return refused(`No such customer: '${customer ?? ''}'`, { code: 'resource_missing', param: 'payload[stripe_customer_id]' });
     }
     const value = params.payload.value;
     if (value === undefined || !/^-?\d+(\.\d+)?$/.test(value)) {
-      return stripeError(400, 'invalid_request_error', 'payload[value] must be a number.', { param: 'payload[value]' });
+      return refused('payload[value] must be a number.', { param: 'payload[value]' });
     }
     const timestamp = params.timestamp ?? nowS;
     if (timestamp < nowS - 35 * 24 * 60 * 60 || timestamp > nowS + 5 * 60) {
-      return stripeError(400, 'invalid_request_error', 'Timestamp must be within the past 35 days and at most 5 minutes in the future.', { param: 'timestamp' });
+      return refused('Timestamp must be within the past 35 days and at most 5 minutes in the future.', { param: 'timestamp' });
     }
     const event: Stripe.Billing.MeterEvent = {
       object: 'billing.meter_event',
@@ -88,7 +95,14 @@ export function fakeMeterEvents(options: FakeMeterEventsOptions = {}): FakeMeter
     };
     recorded.push(event);
     byIdentifier.set(identifier, event);
-    return ok(event);
+    return { outcome: 'recorded', event };
+  };
+
+  const create = (request: FakeRequest): FakeResponse => {
+    const params = readParams(request.body);
+    if (typeof params === 'string') return stripeError(400, 'invalid_request_error', params, { code: 'parameter_missing' });
+    const result = record(params);
+    return result.outcome === 'refused' ? stripeError(400, 'invalid_request_error', result.message, result.extra) : ok(result.event);
   };
 
   return {
@@ -105,5 +119,6 @@ export function fakeMeterEvents(options: FakeMeterEventsOptions = {}): FakeMeter
     get duplicates() {
       return duplicates;
     },
+    record,
   };
 }

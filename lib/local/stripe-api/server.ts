@@ -19,7 +19,7 @@ export interface FakeRequest {
   readonly path: string;
   /** Captures of the route's pattern. */
   readonly params: readonly string[];
-  /** The decoded form body (POST) or query (GET), Stripe's bracket notation expanded. */
+  /** The decoded form body (POST) or query (GET), Stripe's bracket notation expanded; a v2 request's JSON body. */
   readonly body: Record<string, unknown>;
   readonly idempotencyKey?: string;
   /** The bearer API key the SDK sent. */
@@ -44,7 +44,10 @@ export interface Resource {
 }
 
 /** Stripe's error body (https://docs.stripe.com/api/errors). */
-export function stripeError(status: number, type: 'invalid_request_error' | 'api_error' | 'rate_limit_error' | 'authentication_error', message: string, extra: Record<string, unknown> = {}): FakeResponse {
+export function stripeError(
+  status: number,
+  type: 'invalid_request_error' | 'api_error' | 'rate_limit_error' | 'authentication_error' | 'temporary_session_expired',
+  message: string, extra: Record<string, unknown> = {}): FakeResponse {
   return { status, body: { error: { type, message, ...extra } } };
 }
 
@@ -64,8 +67,8 @@ export interface FakeStripeApi {
   readonly port: number;
   /** Every request, in order (for assertions). */
   readonly requests: RecordedRequest[];
-  /** Answer the next `count` requests (of any route) with this response instead: outages, 429s. */
-  failNext(count: number, response: FakeResponse): void;
+  /** Answer the next `count` requests (of any route, or of `path` only) with this response instead: outages, 429s. */
+  failNext(count: number, response: FakeResponse, path?: string): void;
   close(): Promise<void>;
 }
 
@@ -79,16 +82,17 @@ export interface FakeStripeOptions {
 export async function startFakeStripeApi(options: FakeStripeOptions): Promise<FakeStripeApi> {
   const routes = options.resources.flatMap((resource) => resource.routes);
   const requests: RecordedRequest[] = [];
-  let failures: { count: number; response: FakeResponse } | undefined;
+  let failures: { count: number; response: FakeResponse; path?: string } | undefined;
 
   const handle = async (req: IncomingMessage): Promise<FakeResponse> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const raw = await readBody(req);
     const method = req.method ?? 'GET';
-    const body = decodeForm(method === 'GET' || method === 'DELETE' ? url.search.slice(1) : raw);
+    const json = (header(req, 'content-type') ?? '').startsWith('application/json');
+    const body = method === 'GET' || method === 'DELETE' ? decodeForm(url.search.slice(1)) : json ? decodeJson(raw) : decodeForm(raw);
     const idempotencyKey = header(req, 'idempotency-key');
     requests.push({ method, path: url.pathname, body, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
-    if (failures !== undefined && failures.count > 0) {
+    if (failures !== undefined && failures.count > 0 && (failures.path === undefined || failures.path === url.pathname)) {
       failures.count -= 1;
       return failures.response;
     }
@@ -119,8 +123,8 @@ export async function startFakeStripeApi(options: FakeStripeOptions): Promise<Fa
     host: '127.0.0.1',
     port,
     requests,
-    failNext: (count, response) => {
-      failures = { count, response };
+    failNext: (count, response, path) => {
+      failures = { count, response, ...(path === undefined ? {} : { path }) };
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -129,6 +133,16 @@ export async function startFakeStripeApi(options: FakeStripeOptions): Promise<Fa
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[value.length - 1] : value;
+}
+
+/** Stripe's v2 encoding (JSON); what is not an object reads as no params. */
+function decodeJson(raw: string): Record<string, unknown> {
+  try {
+    const value: unknown = raw === '' ? {} : JSON.parse(raw);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

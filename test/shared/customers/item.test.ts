@@ -84,10 +84,10 @@ describe('decisionProjection', () => {
     expect(names.filter((n) => n!.startsWith('key_'))).toEqual(['key_abcdEFGH']);
   });
 
-  it('names at most 14 attributes: the payment state, the budgets and the presented key and its budget (V8 copies the names on every decision)', () => {
+  it('names at most 12 attributes: the payment state and the presented key (V8 copies the names on every decision; the budgets are the wallet\'s)', () => {
     const names = Object.values(decisionProjection('abcdEFGH').ExpressionAttributeNames);
-    expect(names.length).toBeLessThanOrEqual(14);
-    expect(names).toEqual(['customerId', 'subscriptions', 'invoices', 'pastDue', 'entitlements', 'usageBlock', 'credits', 'periodUsed', 'usagePeriodEnd', 'deleted', 'budgets', 'budgetLeft', 'key_abcdEFGH', 'budgetLeft_abcdEFGH']);
+    expect(names.length).toBeLessThanOrEqual(12);
+    expect(names).toEqual(['customerId', 'subscriptions', 'invoices', 'pastDue', 'entitlements', 'usageBlock', 'credits', 'periodUsed', 'usagePeriodEnd', 'deleted', 'key_abcdEFGH']);
   });
 
   it('refuses a key id that could inject into the expression', () => {
@@ -189,8 +189,8 @@ describe('the attribute table', () => {
     );
   });
 
-  it('lets metering write only the partition key and the usage attributes', () => {
-    expect([...METERING_WRITE_ATTRIBUTES].sort()).toEqual(['budgetLeft', 'budgetLeft_*', 'budgets', 'credits', 'customerId', 'meteredWindow', 'periodUsed', 'prevPeriodEnd', 'prevPeriodUsed', 'usagePeriodEnd']);
+  it('lets metering write only the partition key, the usage attributes and the wallet\'s, its budgets among them (never the legacy credits attribute)', () => {
+    expect([...METERING_WRITE_ATTRIBUTES].sort()).toEqual(['balance', 'budgetLeft', 'budgetLeft_*', 'budgets', 'customerId', 'meteredWindow', 'p_*', 'periodUsed', 'prevPeriodEnd', 'prevPeriodUsed', 'usagePeriodEnd']);
   });
 });
 

@@ -1,0 +1,350 @@
+import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { randomBase62 } from '../random';
+import type { BudgetRecord } from '../budgets';
+import type { CustomerRecord } from './record';
+import { BUDGET_WALLET_ATTRIBUTES, budgetReservationPart, decodeWalletBudgets } from './budgets-reservation';
+
+/**
+ * The prepaid balance, on a small item of its own: the customer's wallet. It lives in the customers
+ * table under the key `<customerId>#wallet`, beside the customer item and apart from it:
+ *
+ *   customerId   `<customerId>#wallet`
+ *   balance      prepaid units (absent: the customer never had credits; the customer item's legacy
+ *                `credits` attribute stands for it until the wallet's first write)
+ *   p_<id>       a strict reservation not yet settled: [units, epoch s of the reservation]
+ *   budgets, budgetLeft, budgetLeft_<keyId>
+ *                the spend caps the customer set and the units left in their windows (../budgets.ts):
+ *                a reservation takes its cost from them in the same write
+ *
+ * Why its own item: a strict reservation on the customer item (1–2 KB with subscriptions, invoices
+ * and keys) cost 1–2 write units, and every metering transaction on that item made concurrent
+ * reservations fail with TransactionConflict (a 503). The wallet is a few hundred bytes: a reservation
+ * costs 1 write unit, and metering's usage transactions never touch it (only a log-metered credit
+ * draw does, and a reservation that meets one retries).
+ *
+ * Why the pending entries: a reservation is a non-idempotent draw. Recording it under its id in the
+ * same write makes it idempotent (a retry finds its own entry and is the same reservation, never a
+ * second draw), and leaves a record the settlement removes exactly once: metering removes it when an
+ * access-log line names it (giving the units back when the call did not succeed); an entry no line
+ * names within PENDING_BOUND_SECONDS (the authorizer answered 503 after its write landed) is given
+ * back by whichever settles the wallet next. A removal is conditional on the entry, so two settlements
+ * of one reservation (a duplicated batch, the sweep racing metering) give back at most once.
+ *
+ * Grants (#26: units, expiry, category, priority) are meant to live here too, as `g_<id>` entries
+ * beside `balance`; see docs/selling-by-use.md.
+ */
+
+export const WALLET_SUFFIX = '#wallet';
+export const BALANCE = 'balance';
+export const PENDING_PREFIX = 'p_';
+/** Reservation ids the wallet records (older authorizers wrote bare 22-character ids, refunded by the event ledger). */
+const WALLET_RESERVATION = /^w_[0-9A-Za-z]{22}$/;
+
+/** How long a pending reservation waits for an access-log line to name it before it is given back. */
+export const PENDING_BOUND_SECONDS = 15 * 60;
+
+export const walletKey = (customerId: string): string => `${customerId}${WALLET_SUFFIX}`;
+export const newReservationId = (): string => `w_${randomBase62(22)}`;
+export const isWalletReservation = (reservation: string): boolean => WALLET_RESERVATION.test(reservation);
+
+export function pendingAttribute(reservation: string): string {
+  if (!isWalletReservation(reservation)) throw new RangeError(`"${reservation}" is not a wallet reservation id`);
+  return PENDING_PREFIX + reservation;
+}
+
+/**
+ * Every attribute a wallet write names. The stack grants the authorizer's UpdateItem on these alone, on
+ * wallet items alone (`dynamodb:LeadingKeys` `*#wallet`): it cannot write a customer item at all.
+ */
+export const WALLET_ATTRIBUTES = ['customerId', BALANCE, `${PENDING_PREFIX}*`, ...BUDGET_WALLET_ATTRIBUTES] as const;
+export const WALLET_LEADING_KEYS = [`*${WALLET_SUFFIX}`] as const;
+
+export interface PendingReservation {
+  readonly units: number;
+  /** Epoch s. */
+  readonly at: number;
+}
+
+export interface Wallet {
+  /** Absent: no balance written yet (the legacy attribute, if any, stands for it). */
+  readonly balance?: number;
+  readonly pending: ReadonlyMap<string, PendingReservation>;
+  /** The customer's budgets and what is left of them (empty: none set). */
+  readonly budget: BudgetRecord;
+}
+
+export const numberOf = (value: AttributeValue | undefined): number | undefined => {
+  const n = value?.N === undefined ? NaN : Number(value.N);
+  return Number.isFinite(n) ? n : undefined;
+};
+
+/** A wallet item as DynamoDB returns it (an entry that is not [units, at] is left out: it settles nothing). */
+export function decodeWallet(item: Record<string, AttributeValue> | undefined): Wallet | undefined {
+  if (item === undefined) return undefined;
+  const pending = new Map<string, PendingReservation>();
+  for (const [name, value] of Object.entries(item)) {
+    if (!name.startsWith(PENDING_PREFIX)) continue;
+    const [units, at] = (value.L ?? []).map(numberOf);
+    if (units !== undefined && at !== undefined) pending.set(name.slice(PENDING_PREFIX.length), { units, at });
+  }
+  const balance = numberOf(item[BALANCE]);
+  const budget = decodeWalletBudgets(item);
+  return balance === undefined ? { pending, budget } : { balance, pending, budget };
+}
+
+/** The balance a decision sees: the wallet's once written, else the customer item's legacy attribute. */
+export const effectiveBalance = (wallet: Wallet | undefined, legacy: number | undefined): number | undefined => wallet?.balance ?? legacy;
+
+/** The customer as decisions see it: the wallet's balance (else the legacy attribute) and the wallet's budgets. */
+export function withWallet(record: CustomerRecord, wallet: Wallet | undefined): CustomerRecord {
+  const credits = effectiveBalance(wallet, record.credits);
+  const budget = wallet?.budget.budgets === undefined ? undefined : wallet.budget;
+  if (budget === undefined) return credits === record.credits ? record : { ...record, credits };
+  return credits === undefined ? { ...record, ...budget } : { ...record, credits, ...budget };
+}
+
+export interface WalletReservation {
+  readonly customerId: string;
+  /** newReservationId(): the write is idempotent by it. */
+  readonly reservation: string;
+  readonly cost: number;
+  readonly now: Date;
+  /** The customer item's legacy `credits`: the balance the wallet starts from on its first write. */
+  readonly legacy?: number;
+  /** The presented key: the call spends its budget too (absent: the customer's budget alone). */
+  readonly keyId?: string;
+}
+
+/**
+ * A strict route's reservation: one UpdateItem on the wallet (1 write unit), `balance -= cost`, the
+ * pending entry and the cost taken from the customer's and the key's budgets, when the balance and each
+ * budget cover the cost and this reservation is not recorded yet.
+ */
+export function walletReservationUpdate(table: string, r: WalletReservation): UpdateItemCommand {
+  const startsFromLegacy = r.legacy !== undefined && r.legacy >= r.cost;
+  const budget = budgetReservationPart(r.keyId, r.now);
+  return new UpdateItemCommand({
+    TableName: table,
+    Key: { customerId: { S: walletKey(r.customerId) } },
+    UpdateExpression: `SET #b = if_not_exists(#b, :legacy) - :cost, #p = :entry ADD ${budget.add}`,
+    ConditionExpression: `attribute_not_exists(#p) AND (${startsFromLegacy ? 'attribute_not_exists(#b) OR ' : ''}#b >= :cost) AND ${budget.condition}`,
+    ExpressionAttributeNames: Object.assign({ '#b': BALANCE, '#p': pendingAttribute(r.reservation) }, budget.names),
+    ExpressionAttributeValues: Object.assign(
+      {
+        ':legacy': { N: String(r.legacy ?? 0) },
+        ':cost': { N: String(r.cost) },
+        ':minus': { N: String(-r.cost) },
+        ':entry': { L: [{ N: String(r.cost) }, { N: String(Math.floor(r.now.getTime() / 1000)) }] },
+      },
+      budget.values,
+    ),
+    ReturnValues: 'UPDATED_NEW',
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  });
+}
+
+export type WalletReservationResult =
+  | { readonly reserved: true; readonly balance: number }
+  /**
+   * The balance or a budget does not cover the cost: what the balance holds (undefined: never had
+   * credits) and the budgets as the refused write found them.
+   */
+  | { readonly reserved: false; readonly balance?: number; readonly budget?: BudgetRecord };
+
+/** Errors after which the write was not applied, or may have been: with the reservation id, a retry is safe either way. */
+const RETRYABLE = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TransactionConflictException',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+
+export const isRetryable = (err: unknown): boolean =>
+  err instanceof Error && (RETRYABLE.has(err.name) || (err as { $retryable?: unknown }).$retryable !== undefined || ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0) >= 500);
+
+/** A reservation's answer, from a successful write or from the wallet as a refused one found it. */
+function reservationResult(r: WalletReservation, err: ConditionalCheckFailedException): WalletReservationResult {
+  const wallet = decodeWallet(err.Item);
+  const balance = effectiveBalance(wallet, r.legacy);
+  // Our own entry: an earlier attempt of this reservation landed (its answer was lost).
+  if (wallet?.pending.has(r.reservation) === true) return { reserved: true, balance: balance ?? 0 };
+  const budget = wallet === undefined ? {} : { budget: wallet.budget };
+  return balance === undefined ? { reserved: false, ...budget } : { reserved: false, balance, ...budget };
+}
+
+export interface RetryOptions {
+  /** Epoch ms after which no attempt starts. */
+  readonly deadlineAt: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly clock?: () => number;
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends the reservation until it is answered: a throttle, a conflict with a metering transaction or a
+ * lost answer is retried with the same id (a short jittered backoff) until `deadlineAt`, then thrown.
+ */
+export async function reserveInWallet(client: DynamoDBClient, table: string, r: WalletReservation, options: RetryOptions): Promise<WalletReservationResult> {
+  const command = walletReservationUpdate(table, r);
+  const clock = options.clock ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const out = await client.send(command);
+      return { reserved: true, balance: numberOf(out.Attributes?.[BALANCE]) ?? 0 };
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return reservationResult(r, err);
+      const wait = Math.min(100, 5 * 2 ** attempt) * (0.5 + Math.random() / 2);
+      if (!isRetryable(err) || clock() + wait >= options.deadlineAt) throw err;
+      await sleep(wait);
+    }
+  }
+}
+
+/** A settlement of one wallet: reservations whose calls succeeded (kept) and failed (given back). */
+export interface WalletSettlement {
+  readonly customerId: string;
+  /** Reservation ids of 2xx calls: their entries are removed, their units stay drawn. */
+  readonly kept: readonly string[];
+  /** Reservation id → units, of calls that did not succeed: removed and given back. */
+  readonly refunds: ReadonlyMap<string, number>;
+  /** Also give back entries older than PENDING_BOUND_SECONDS that no line named. */
+  readonly now?: Date;
+}
+
+export interface SettlementOutcome {
+  readonly kept: number;
+  readonly refunded: number;
+  /** Entries given back because no line named them within the bound. */
+  readonly expired: number;
+  /** Named reservations already settled (a duplicated batch) or expired: nothing done for them. */
+  readonly settledBefore: number;
+}
+
+/** At most this many entries per UpdateItem (an expression takes 4 KB). */
+const MAX_ENTRIES_PER_WRITE = 100;
+
+/** One conditional UpdateItem removing these entries (each must still be there) and giving back `refund` units. */
+export function walletSettlementUpdate(table: string, customerId: string, entries: readonly string[], refund: number): UpdateItemCommand {
+  const names: Record<string, string> = {};
+  entries.forEach((reservation, i) => {
+    names[`#p${i}`] = pendingAttribute(reservation);
+  });
+  const placeholders = Object.keys(names);
+  if (refund > 0) names['#b'] = BALANCE;
+  return new UpdateItemCommand({
+    TableName: table,
+    Key: { customerId: { S: walletKey(customerId) } },
+    UpdateExpression: `REMOVE ${placeholders.join(', ')}${refund > 0 ? ' ADD #b :refund' : ''}`,
+    ConditionExpression: placeholders.map((p) => `attribute_exists(${p})`).join(' AND '),
+    ExpressionAttributeNames: names,
+    ...(refund > 0 ? { ExpressionAttributeValues: { ':refund': { N: String(refund) } } } : {}),
+  });
+}
+
+export async function readWallet(client: DynamoDBClient, table: string, customerId: string): Promise<Wallet | undefined> {
+  const { Item } = await client.send(new GetItemCommand({ TableName: table, Key: { customerId: { S: walletKey(customerId) } }, ConsistentRead: true }));
+  return decodeWallet(Item);
+}
+
+/**
+ * Settles the named reservations (and, with `now`, the expired ones) exactly once: each removal is
+ * conditional on its entry, and an entry another settlement removed first is dropped and the rest
+ * written again. Reads the wallet once first, so that a duplicated batch costs a read, not a write.
+ */
+export async function settleWallet(client: DynamoDBClient, table: string, s: WalletSettlement, attempts = 8): Promise<SettlementOutcome> {
+  const named = new Set([...s.kept, ...s.refunds.keys()]);
+  const outcome = { kept: 0, refunded: 0, expired: 0, settledBefore: 0 };
+  for (let attempt = 1; ; attempt += 1) {
+    const wallet = await readWallet(client, table, s.customerId);
+    const pending = wallet?.pending ?? new Map<string, PendingReservation>();
+    const horizon = s.now === undefined ? undefined : Math.floor(s.now.getTime() / 1000) - PENDING_BOUND_SECONDS;
+    const expired = horizon === undefined ? [] : [...pending].filter(([id, p]) => p.at < horizon && !named.has(id)).map(([id]) => id);
+    const kept = s.kept.filter((id) => pending.has(id));
+    const refunds = [...s.refunds.keys()].filter((id) => pending.has(id));
+    const entries = [...kept, ...refunds, ...expired];
+    try {
+      for (let i = 0; i < entries.length; i += MAX_ENTRIES_PER_WRITE) {
+        const chunk = entries.slice(i, i + MAX_ENTRIES_PER_WRITE);
+        const refund = chunk.reduce((sum, id) => sum + (s.refunds.has(id) || expired.includes(id) ? pending.get(id)!.units : 0), 0);
+        await client.send(walletSettlementUpdate(table, s.customerId, chunk, refund));
+      }
+      return {
+        kept: outcome.kept + kept.length,
+        refunded: outcome.refunded + refunds.length,
+        expired: outcome.expired + expired.length,
+        settledBefore: named.size - kept.length - refunds.length,
+      };
+    } catch (err) {
+      // Another settlement removed an entry since the read (or a chunk landed before a later one failed): read again.
+      if (attempt >= attempts || !(err instanceof ConditionalCheckFailedException || isRetryable(err))) throw err;
+      await defaultSleep(Math.min(200, 10 * 2 ** attempt) * Math.random());
+    }
+  }
+}
+
+/** Gives one reservation back if it is still pending (the authorizer's own, after it answered 503). */
+export async function cancelReservation(client: DynamoDBClient, table: string, customerId: string, reservation: string, units: number): Promise<boolean> {
+  try {
+    await client.send(walletSettlementUpdate(table, customerId, [reservation], units));
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}
+
+/** What a credit write relies on: a balance of at least, exactly, or none at all (metering's clamped draws). */
+export type BalanceExpectation = { readonly atLeast: number } | { readonly equals: number } | { readonly absent: true };
+
+/** A wallet item of a transaction (document-client values): an Update, or a ConditionCheck when nothing moves. */
+export type WalletTransactItem =
+  | { readonly Update: WalletWrite & { readonly UpdateExpression: string } }
+  | { readonly ConditionCheck: WalletWrite & { readonly ConditionExpression: string } };
+
+interface WalletWrite {
+  readonly TableName: string;
+  readonly Key: { readonly customerId: string };
+  readonly ConditionExpression?: string;
+  readonly ExpressionAttributeNames: Record<string, string>;
+  readonly ExpressionAttributeValues?: Record<string, unknown>;
+}
+
+/**
+ * `balance = if_not_exists(balance, legacy) + delta`, conditioned on what the caller relied on, read as
+ * decisions read it (the legacy attribute standing for a balance not written yet); undefined when it
+ * neither moves nor relies on anything.
+ */
+export function walletBalanceItem(table: string, customerId: string, delta: number, legacy: number | undefined, expect?: BalanceExpectation): WalletTransactItem | undefined {
+  const values: Record<string, unknown> = {};
+  let condition: string | undefined;
+  if (expect !== undefined) {
+    if ('absent' in expect) condition = 'attribute_not_exists(#b)';
+    else if ('equals' in expect) {
+      values[':expected'] = expect.equals;
+      condition = legacy === expect.equals ? '(attribute_not_exists(#b) OR #b = :expected)' : '#b = :expected';
+    } else {
+      values[':needed'] = expect.atLeast;
+      condition = legacy !== undefined && legacy >= expect.atLeast ? '(attribute_not_exists(#b) OR #b >= :needed)' : '#b >= :needed';
+    }
+  }
+  const base = { TableName: table, Key: { customerId: walletKey(customerId) }, ExpressionAttributeNames: { '#b': BALANCE } };
+  if (delta === 0) {
+    return condition === undefined ? undefined : { ConditionCheck: { ...base, ConditionExpression: condition, ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}) } };
+  }
+  return {
+    Update: {
+      ...base,
+      UpdateExpression: 'SET #b = if_not_exists(#b, :legacy) + :delta',
+      ...(condition === undefined ? {} : { ConditionExpression: condition }),
+      ExpressionAttributeValues: { ...values, ':delta': delta, ':legacy': legacy ?? 0 },
+    },
+  };
+}
+

@@ -1,0 +1,174 @@
+import { ok, stripeError, type FakeRequest, type FakeResponse, type Resource } from './server';
+import { epochNow, fakeId } from './store';
+
+/**
+ * Shared Payment Tokens (a preview API, not in the stripe SDK's types) and the PaymentIntents that
+ * charge them, as Stripe shapes them (docs.stripe.com/api/shared-payment/granted-token,
+ * ?api-version=…preview):
+ *
+ *   POST /v1/test_helpers/shared_payment/granted_tokens      a test SPT for a payment method, with usage limits
+ *   POST /v1/test_helpers/shared_payment/granted_tokens/:id/revoke
+ *   GET  /v1/shared_payment/granted_tokens/:id
+ *   POST /v1/payment_intents                                  `shared_payment_granted_token`, `confirm=true`
+ *
+ * Charging follows Stripe's rules that matter to a seller: an unknown, revoked or expired token, a
+ * currency or amount beyond its limits, or a token already spent is refused (400); the test payment
+ * method `pm_card_chargeDeclined` declines (402 card_error); an Idempotency-Key replays the first answer
+ * (`Idempotent-Replayed: true`) and refuses other parameters under the same key.
+ */
+
+export interface FakeGrantedToken {
+  readonly id: string;
+  readonly object: 'shared_payment.granted_token';
+  readonly created: number;
+  readonly livemode: false;
+  readonly payment_method: string;
+  deactivated_at: number | null;
+  deactivated_reason: 'revoked' | 'consumed' | 'expired' | null;
+  readonly usage_limits: { readonly currency: string; readonly max_amount: number; readonly expires_at: number };
+  readonly usage_details: { amount_captured: { currency: string; value: number } };
+}
+
+export interface FakePaymentIntent {
+  readonly id: string;
+  readonly object: 'payment_intent';
+  readonly amount: number;
+  readonly amount_received: number;
+  readonly currency: string;
+  readonly customer: string | null;
+  readonly status: 'succeeded';
+  readonly created: number;
+  readonly livemode: false;
+  readonly metadata: Record<string, string>;
+  readonly shared_payment_granted_token: string;
+}
+
+export interface FakeSharedPayments extends Resource {
+  readonly tokens: Map<string, FakeGrantedToken>;
+  readonly paymentIntents: Map<string, FakePaymentIntent>;
+}
+
+const DECLINING_PAYMENT_METHOD = 'pm_card_chargeDeclined';
+const int = (value: unknown): number => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN);
+const invalid = (message: string, param?: string, code?: string): FakeResponse =>
+  stripeError(400, 'invalid_request_error', message, { ...(param === undefined ? {} : { param }), ...(code === undefined ? {} : { code }) });
+
+export function fakeSharedPayments(now: () => number = epochNow): FakeSharedPayments {
+  const tokens = new Map<string, FakeGrantedToken>();
+  const paymentIntents = new Map<string, FakePaymentIntent>();
+  /** Idempotency-Key → the parameters and the first answer. */
+  const idempotent = new Map<string, { params: string; response: FakeResponse }>();
+
+  const createToken = ({ body }: FakeRequest): FakeResponse => {
+    const limits = (body.usage_limits ?? {}) as Record<string, unknown>;
+    const paymentMethod = body.payment_method;
+    if (typeof paymentMethod !== 'string' || !paymentMethod.startsWith('pm_')) return invalid('Missing required param: payment_method.', 'payment_method');
+    const [maxAmount, expiresAt] = [int(limits.max_amount), int(limits.expires_at)];
+    if (typeof limits.currency !== 'string' || !Number.isSafeInteger(maxAmount) || !Number.isSafeInteger(expiresAt)) {
+      return invalid('usage_limits needs currency, max_amount and expires_at.', 'usage_limits');
+    }
+    const token: FakeGrantedToken = {
+      id: fakeId('spt_test'),
+      object: 'shared_payment.granted_token',
+      created: now(),
+      livemode: false,
+      payment_method: paymentMethod,
+      deactivated_at: null,
+      deactivated_reason: null,
+      usage_limits: { currency: limits.currency, max_amount: maxAmount, expires_at: expiresAt },
+      usage_details: { amount_captured: { currency: limits.currency, value: 0 } },
+    };
+    tokens.set(token.id, token);
+    return ok(token);
+  };
+
+  const charge = (body: Record<string, unknown>): FakeResponse => {
+    const id = body.shared_payment_granted_token;
+    const token = typeof id === 'string' ? tokens.get(id) : undefined;
+    if (token === undefined) return invalid(`No such shared payment granted token: '${String(id)}'`, 'shared_payment_granted_token', 'resource_missing');
+    const amount = int(body.amount);
+    const currency = body.currency;
+    if (!Number.isSafeInteger(amount) || amount < 1 || typeof currency !== 'string') return invalid('amount and currency are required.', 'amount');
+    if (body.confirm !== 'true') return invalid('A shared payment granted token is charged with confirm=true.', 'confirm');
+    if (token.usage_limits.expires_at <= now() && token.deactivated_at === null) {
+      token.deactivated_at = now();
+      token.deactivated_reason = 'expired';
+    }
+    if (token.deactivated_at !== null) {
+      return invalid(`The shared payment granted token is deactivated (${token.deactivated_reason}).`, 'shared_payment_granted_token', 'shared_payment_granted_token_deactivated');
+    }
+    if (currency !== token.usage_limits.currency || amount > token.usage_limits.max_amount - token.usage_details.amount_captured.value) {
+      return invalid('The amount or currency exceeds the usage limits of the shared payment granted token.', 'amount', 'shared_payment_granted_token_usage_limit_exceeded');
+    }
+    if (token.payment_method === DECLINING_PAYMENT_METHOD) {
+      return stripeError(402, 'invalid_request_error', 'Your card was declined.', { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline' });
+    }
+    token.usage_details.amount_captured.value += amount;
+    if (token.usage_details.amount_captured.value >= token.usage_limits.max_amount) {
+      token.deactivated_at = now();
+      token.deactivated_reason = 'consumed';
+    }
+    const intent: FakePaymentIntent = {
+      id: fakeId('pi'),
+      object: 'payment_intent',
+      amount,
+      amount_received: amount,
+      currency,
+      customer: typeof body.customer === 'string' ? body.customer : null,
+      status: 'succeeded',
+      created: now(),
+      livemode: false,
+      metadata: (body.metadata ?? {}) as Record<string, string>,
+      shared_payment_granted_token: token.id,
+    };
+    paymentIntents.set(intent.id, intent);
+    return ok(intent);
+  };
+
+  return {
+    tokens,
+    paymentIntents,
+    routes: [
+      { method: 'POST', pattern: /\/v1\/test_helpers\/shared_payment\/granted_tokens/, handle: createToken },
+      {
+        method: 'POST',
+        pattern: /\/v1\/test_helpers\/shared_payment\/granted_tokens\/([^/]+)\/revoke/,
+        handle: ({ params }) => {
+          const token = tokens.get(params[0]!);
+          if (token === undefined) return invalid(`No such shared payment granted token: '${params[0]}'`, 'id', 'resource_missing');
+          if (token.deactivated_at === null) {
+            token.deactivated_at = now();
+            token.deactivated_reason = 'revoked';
+          }
+          return ok(token);
+        },
+      },
+      {
+        method: 'GET',
+        pattern: /\/v1\/shared_payment\/granted_tokens\/([^/]+)/,
+        handle: ({ params }) => {
+          const token = tokens.get(params[0]!);
+          return token === undefined ? invalid(`No such shared payment granted token: '${params[0]}'`, 'id', 'resource_missing') : ok(token);
+        },
+      },
+      {
+        method: 'POST',
+        pattern: /\/v1\/payment_intents/,
+        handle: ({ body, idempotencyKey }) => {
+          if (idempotencyKey === undefined) return charge(body);
+          const params = JSON.stringify(body);
+          const seen = idempotent.get(idempotencyKey);
+          if (seen !== undefined) {
+            if (seen.params !== params) {
+              return stripeError(400, 'invalid_request_error', 'Keys for idempotent requests can only be used with the same parameters they were first used with.', { type: 'idempotency_error' });
+            }
+            return { ...seen.response, headers: { ...seen.response.headers, 'Idempotent-Replayed': 'true' } };
+          }
+          const response = charge(body);
+          idempotent.set(idempotencyKey, { params, response });
+          return response;
+        },
+      },
+    ],
+  };
+}

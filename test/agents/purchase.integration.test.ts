@@ -1,0 +1,149 @@
+import * as path from 'node:path';
+import type Stripe from 'stripe';
+import { createApiKey } from '../../lambda/shared/customers/keys';
+import { readCustomer } from '../../lambda/shared/customers/store';
+import { serializeCredential, type Challenge } from '../../lambda/shared/agents/mpp';
+import { loadProjectConfig } from '../../lib/config/tollgate-config';
+import { portalCatalog } from '../../lib/config/portal-catalog';
+import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
+import { startLocalStripe, type LocalStripe } from '../../lib/local/stripe-run';
+import { freshTables, type TestTables } from '../support/dynamodb';
+import { parseChallenges, pay } from './support';
+
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+
+const ROOT = path.join(__dirname, '..', '..');
+const config = loadProjectConfig(ROOT);
+const built = buildLocalDocument(config, ROOT);
+const PACK = config.creditPacks[0]!;
+
+/** Agents paying the 402 over MPP, through the local gateway, the purchase function and the fake Stripe (docs/agents.md). */
+describe('selling to agents on the local gateway', () => {
+  let tables: TestTables;
+  let api: LocalApi;
+  let local: LocalStripe;
+  let stripe: Stripe;
+  let seq = 0;
+  const json = (buffer: Buffer): any => JSON.parse(buffer.toString('utf8'));
+  const call = (method: string, p: string, headers: Record<string, string> = {}) => api.gateway.handle({ method, path: `/${config.stageName}${p}`, headers });
+  const purchase = (headers: Record<string, string> = {}, offer: string | undefined = PACK.id) => call('POST', `/tollgate/purchase${offer === undefined ? '' : `?offer=${offer}`}`, headers);
+  const challengeOf = (answer: { headers: Record<string, string | undefined> }): Challenge => parseChallenges(answer.headers['www-authenticate'])[0]!;
+  const customer = async (): Promise<{ customerId: string; key: string }> => {
+    const customerId = `cus_agents${++seq}`;
+    const { key } = await createApiKey({ client: tables.client, tables: tables.names }, { customerId });
+    return { customerId, key };
+  };
+  const credits = async (customerId: string): Promise<number | undefined> => (await readCustomer(tables.client, tables.names.customers, customerId))?.credits;
+
+  beforeAll(async () => {
+    tables = await freshTables('agents');
+    local = await startLocalStripe({ catalog: portalCatalog(config), pages: { checkout: (id) => `http://127.0.0.1/checkout/${id}`, billingPortal: (id) => `http://127.0.0.1/billing/${id}` } });
+    stripe = local.client({});
+    api = createLocalApi({ config, built, dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET, portal: { stripe, fakeStripe: local.fake!.store, sessionSecret: 'test-session' }, agentSecret: 'test-agent-secret', metering: false });
+  });
+  afterAll(async () => {
+    api.destroy();
+    tables.client.destroy();
+    await local.close();
+  });
+
+  it('offers credit packs on a 402 of a route sold by use: an MPP challenge in WWW-Authenticate, mirrored in the body, readable by browsers', async () => {
+    const { key } = await customer();
+    const denied = await call('GET', '/v1/search?q=x', { Authorization: `Bearer ${key}` });
+    expect(denied.statusCode).toBe(402);
+    const body = json(denied.body);
+    expect(body).toMatchObject({ reason: 'no_subscription', status: 402 });
+    expect(body.offers).toEqual([
+      { id: PACK.id, kind: 'credits', name: PACK.name, credits: PACK.credits, amount: String(PACK.amount), currency: PACK.currency, protocols: ['mpp', 'x402'], purchaseUrl: `http://127.0.0.1/prod/tollgate/purchase?offer=${PACK.id}` },
+    ]);
+    // x402 (cdk.json): the same pack in PAYMENT-REQUIRED, paid at the purchase route (the authorizer cannot settle).
+    const required = JSON.parse(Buffer.from(String(denied.headers['payment-required']), 'base64').toString('utf8'));
+    expect(required).toMatchObject({ x402Version: 2, resource: { url: `http://127.0.0.1/prod/tollgate/purchase?offer=${PACK.id}` }, accepts: [{ scheme: 'exact', amount: String(PACK.amount! * 10_000), extra: { offer: PACK.id } }] });
+    const challenges = parseChallenges(denied.headers['www-authenticate']);
+    expect(challenges).toHaveLength(1);
+    expect(challenges[0]).toMatchObject({ realm: 'tollgate', method: 'stripe', intent: 'charge', request: { amount: '1000', currency: 'usd', externalId: PACK.id } });
+    // Payable for the cache TTL plus 15 minutes.
+    expect(Date.parse(challenges[0]!.expires!) - Date.now()).toBeGreaterThan((config.authorizerCacheTtlSeconds + 14 * 60) * 1000);
+    expect(denied.headers['access-control-expose-headers']).toMatch(/WWW-Authenticate,PAYMENT-REQUIRED/);
+  });
+
+  it('offers the plans, with where to subscribe, on a subscription route; a keyless caller learns the packs and where to buy them from its 401', async () => {
+    const { key } = await customer();
+    const denied = await call('GET', '/v1/quotes', { Authorization: `Bearer ${key}` });
+    expect(denied.statusCode).toBe(402);
+    expect(json(denied.body).offers.map((o: { id: string; kind: string }) => `${o.kind}:${o.id}`)).toEqual(Object.keys(config.plans).map((id) => `plan:${id}`));
+    expect(denied.headers['www-authenticate']).toBe('Bearer realm="tollgate"');
+    const keyless = await call('GET', '/v1/quotes');
+    expect(keyless.statusCode).toBe(401);
+    expect(json(keyless.body).offers).toEqual([expect.objectContaining({ id: PACK.id, purchaseUrl: `http://127.0.0.1/prod/tollgate/purchase?offer=${PACK.id}` })]);
+  });
+
+  it('sells a keyless agent a key and credits in one paid round trip, then serves calls on the credits', async () => {
+    const challenged = await purchase();
+    expect(challenged.statusCode).toBe(402);
+    expect(json(challenged.body).type).toBe('https://paymentauth.org/problems/payment-required');
+    const paid = await purchase({ Authorization: await pay(stripe, challengeOf(challenged)) });
+    expect(paid.statusCode).toBe(200);
+    const body = json(paid.body);
+    expect(body).toMatchObject({ offer: PACK.id, credits: PACK.credits, customerId: expect.stringMatching(/^cus_/), key: expect.stringMatching(/^tg_test_cus_/) });
+    const receipt = JSON.parse(Buffer.from(paid.headers['payment-receipt']!, 'base64url').toString('utf8'));
+    expect(receipt).toMatchObject({ method: 'stripe', status: 'success', reference: body.paymentIntent, externalId: PACK.id });
+    expect(await credits(body.customerId)).toBe(PACK.credits);
+    const intent = local.fake!.sharedPayments.paymentIntents.get(body.paymentIntent)!;
+    expect(intent).toMatchObject({ amount: PACK.amount, currency: PACK.currency, customer: body.customerId, status: 'succeeded' });
+    expect((await call('GET', '/v1/search?q=x', { Authorization: `Bearer ${body.key}` })).statusCode).toBe(200);
+  });
+
+  it("redeems the challenge of a paid route's 402 at the purchase route for the presenting key's customer", async () => {
+    const { customerId, key } = await customer();
+    const denied = await call('GET', '/v1/search?q=x', { Authorization: `Bearer ${key}` });
+    const paid = await purchase({ Authorization: `Bearer ${key}`, 'Payment-Authorization': await pay(stripe, challengeOf(denied)) });
+    expect(paid.statusCode).toBe(200);
+    expect(json(paid.body)).toEqual(expect.not.objectContaining({ key: expect.anything() }));
+    expect(json(paid.body).customerId).toBe(customerId);
+    expect(await credits(customerId)).toBe(PACK.credits);
+    await new Promise((resolve) => setTimeout(resolve, (config.meteredCacheTtlSeconds + 0.2) * 1000));
+    expect((await call('GET', '/v1/search?q=x', { Authorization: `Bearer ${key}` })).statusCode).toBe(200);
+  });
+
+  it('publishes the same offers for discovery: llms.txt and x-payment-info agree with the live 402', async () => {
+    const { key } = await customer();
+    const live = json((await call('GET', '/v1/search?q=x', { Authorization: `Bearer ${key}` })).body).offers as Array<{ id: string; amount: string; currency: string; purchaseUrl: string }>;
+    const llms = await call('GET', '/tollgate/llms.txt');
+    expect(llms.statusCode).toBe(200);
+    expect(llms.headers['content-type']).toMatch(/^text\/markdown/);
+    const text = llms.body.toString('utf8');
+    for (const offer of live) expect(text).toContain(`- ${offer.id}: ${PACK.name}, ${PACK.credits} credits for ${offer.amount} ${offer.currency} (minor units): POST ${offer.purchaseUrl} ,`);
+    expect(text).toContain('- GET /v1/search: 1 credit per successful call');
+    const document = json((await call('GET', '/tollgate/openapi.json')).body);
+    const info = document.paths['/v1/search'].get['x-payment-info'];
+    expect(info).toEqual({ costPerCall: 1, packs: live.map(({ id, amount, currency }) => ({ id, name: PACK.name, credits: PACK.credits, amount, currency, protocols: ['mpp'] })), plans: Object.entries(config.plans).map(([id, p]) => ({ id, name: p.name })) });
+    expect(document.paths['/v1/ping'].get['x-payment-info']).toBeUndefined();
+  });
+
+  it('answers every refused credential 402 with a fresh challenge and the problem type that says why, never a 5xx, and grants nothing', async () => {
+    const fresh = challengeOf(await purchase());
+    const before = local.fake!.sharedPayments.paymentIntents.size;
+    const cases: Array<[string, string]> = [
+      ['Payment not-base64-json!', 'malformed-credential'],
+      [serializeCredential({ challenge: fresh, payload: {} }), 'malformed-credential'],
+      [await pay(stripe, { ...fresh, request: { ...fresh.request, amount: '1' } }), 'invalid-challenge'],
+      [await pay(stripe, { ...fresh, id: 'forged' }), 'invalid-challenge'],
+      [await pay(stripe, { ...fresh, expires: '2020-01-01T00:00:00.000Z' }), 'invalid-challenge'],
+      [await pay(stripe, fresh, 'pm_card_chargeDeclined'), 'payment-failed'],
+    ];
+    for (const [credential, type] of cases) {
+      const answer = await purchase({ Authorization: credential });
+      expect({ type, status: answer.statusCode, problem: json(answer.body).type }).toEqual({ type, status: 402, problem: `https://paymentauth.org/problems/${type}` });
+      expect(parseChallenges(answer.headers['www-authenticate'])).toHaveLength(1);
+    }
+    // A revoked token: Stripe refuses it.
+    const revoked = challengeOf(await purchase());
+    const credential = await pay(stripe, revoked);
+    const spt = JSON.parse(Buffer.from(credential.slice('Payment '.length), 'base64url').toString('utf8')).payload.spt as string;
+    await stripe.rawRequest('POST', `/v1/test_helpers/shared_payment/granted_tokens/${spt}/revoke`, {});
+    expect(json((await purchase({ Authorization: credential })).body).type).toBe('https://paymentauth.org/problems/verification-failed');
+    expect(local.fake!.sharedPayments.paymentIntents.size).toBe(before);
+  });
+});
