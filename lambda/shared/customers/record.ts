@@ -1,4 +1,4 @@
-import type { BudgetEntry } from '../budgets';
+import type { BudgetRecord } from '../budgets';
 import type { Draft } from '../draft';
 
 /**
@@ -81,8 +81,12 @@ export interface InvoiceEntry {
   readonly paymentUrl?: string;
 }
 
-/** Everything tollgate keeps per Stripe customer. */
-export interface CustomerRecord {
+/**
+ * Everything tollgate keeps per Stripe customer. The budget fields (budgets, budgetLeft, budgetLeftByKey:
+ * lambda/shared/budgets.ts) are stored on the wallet item, not the customer item: the readers merge them
+ * in (wallet.ts withWallet).
+ */
+export interface CustomerRecord extends BudgetRecord {
   readonly customerId: string;
   /** By subscription id: every subscription the customer holds, and terminal ones until they are forgotten. */
   readonly subscriptions: Readonly<Record<string, SubscriptionEntry>>;
@@ -121,16 +125,6 @@ export interface CustomerRecord {
   readonly apiKeys?: Readonly<Record<string, ApiKeyRecord>>;
   /** Bumped by every key write: key creation is conditional on it, so a key cap cannot be raced past. */
   readonly keysVersion?: number;
-  /**
-   * Spend caps the customer set, by scope (`*` or a key id), and the units left in their windows
-   * (lambda/shared/budgets.ts). Stored on the wallet item, not this one: the readers merge them in
-   * (wallet.ts withWallet).
-   */
-  readonly budgets?: Readonly<Record<string, BudgetEntry>>;
-  /** Units left in the customer budget's window (without a budget: meaningless). */
-  readonly budgetLeft?: number;
-  /** Units left in each key budget's window, by key id (`budgetLeft_<keyId>`). */
-  readonly budgetLeftByKey?: Readonly<Record<string, number>>;
 }
 
 /** One subscription with what its invoices add, as a decision needs it. */
