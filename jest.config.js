@@ -13,6 +13,8 @@ const INTEGRATION = [
   'test/authorizer/{faults,handler,jwt,usage}.integration.test.ts',
   'test/agents/{mppx.integration,purchase.integration,purchase.property,stack,x402.integration,x402.property}.test.ts',
   'test/authorizer/gateway-response.test.ts',
+  'test/budgets/*.integration.test.ts',
+  'test/cli/budget.test.ts',
   'test/cli/{any-method,cli,deployed,local,parked,report,report-parity.integration,subjects,usage}.test.ts',
   'test/client/package.test.ts',
   'test/shared/customers/wallet.integration.test.ts',
@@ -37,7 +39,7 @@ const E2E = [
   'test/bench/smoke.test.ts',
   'test/package/pack.test.ts',
   'test/browser/portal.test.ts',
-  'test/local/{e2e,lifecycle,operations-e2e,operator-page,own-api,reload,usage-e2e}.test.ts',
+  'test/local/{e2e,lifecycle,operations-e2e,operator-page,own-api,reload,usage-e2e,budgets-e2e}.test.ts',
 ];
 
 const inRoot = (globs) => globs.map((glob) => `<rootDir>/${glob}`);

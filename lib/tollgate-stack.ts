@@ -32,6 +32,7 @@ import { bindSecret, TollgateFunction } from './tollgate-function';
 import { PORTAL_ENV } from '../lambda/portal/settings';
 import { PORTAL_CUSTOMER_WRITE_ATTRIBUTES, PORTAL_LEDGER_PREFIXES } from '../lambda/portal/writes';
 import { WALLET_ATTRIBUTES, WALLET_LEADING_KEYS } from '../lambda/shared/customers/wallet';
+import { BUDGET_WALLET_ATTRIBUTES } from '../lambda/shared/customers/budgets-reservation';
 
 /** What the resources are built from: configuration already validated (lib/tollgate.ts validates a Tollgate's props). */
 export interface TollgateResourcesProps {
@@ -50,7 +51,10 @@ export interface TollgateResourcesProps {
 export const AUTHORIZER_ACTIONS: TableAccess = {
   customers: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: WALLET_ATTRIBUTES, leadingKeys: WALLET_LEADING_KEYS }],
 };
-export const USAGE_ACTIONS = { customers: ['dynamodb:GetItem'] } as const;
+/** The budget route (lambda/usage/budget.ts) writes the caller's budgets on its wallet item, and nothing else. */
+export const USAGE_ACTIONS: TableAccess = {
+  customers: ['dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: ['customerId', ...BUDGET_WALLET_ATTRIBUTES], leadingKeys: WALLET_LEADING_KEYS }],
+};
 /** With an issuer whose tokens map by subject: one Query on the subject index, nothing else of the index. */
 export const AUTHORIZER_SUBJECT_ACTIONS = ['dynamodb:Query'] as const;
 export const WEBHOOK_ACTIONS = {

@@ -11,6 +11,8 @@ import { effectiveCheckoutUrl, effectivePortalUrl } from '../shared/portal-paths
 import type { AuthorizerSettings } from '../shared/settings';
 import { decide, type Decision, type DecisionContext, type DecisionSettings } from '../shared/customers/standing';
 import { buildPolicy, PolicyConflictError } from './policy';
+import { applicableBudgets } from '../shared/budgets';
+import { windowsToStart } from '../shared/customers/budgets-reservation';
 import { credentialKind, MAX_AUTHORIZATION_LENGTH } from './credentials';
 import { TokenRefused, type TokenRefusal } from './jwt';
 import { JwksUnavailableError } from './jwks';
@@ -158,31 +160,43 @@ export function makeAuthorizerHandler(
     const routes = groups.strict;
     const denyAll = (decision: Decision): Decision => ({ ...decision, verdicts: routes.map((r) => ({ route: r, allow: false })) });
     const cost = route.usage!.cost;
-    // Everything but the balance first (a usage block, a missing entitlement): the write only draws.
+    // Everything but the balance and the budgets first (a usage block, a missing entitlement): the write only draws.
     const standing = decide({ ...customer!, credits: Math.max(cost, customer!.credits ?? 0) }, [route], at, settingsFor(event, parsed.customerId));
     if (!standing.verdicts[0]!.allow) return denyAll(standing);
     const reservation = newReservationId();
-    const result = await deps.customers.reserve({ customerId: parsed.customerId, reservation, cost, now: at, ...(customer!.credits === undefined ? {} : { legacy: customer!.credits }) });
-    if (result.reserved) {
-      const context: DecisionContext = {
-        customerId: parsed.customerId,
-        reserved: cost,
-        // Metering settles the reservation by this id: kept on a 2xx, given back otherwise, once.
-        reservation,
-        balance: result.balance,
-        limit: 'null',
-        used: 'null',
-        resetsAt: 'null',
-      };
-      return { customerId: parsed.customerId, standing: { good: true }, verdicts: routes.map((r) => ({ route: r, allow: true })), context };
+    // The key's budget and the customer's are checked and spent by the same write (exact).
+    const request = { customerId: parsed.customerId, reservation, cost, now: at, keyId: parsed.keyId, ...(customer!.credits === undefined ? {} : { legacy: customer!.credits }) };
+    let result = await deps.customers.reserve(request);
+    let windowsStarted = false;
+    for (;;) {
+      if (result.reserved) {
+        const context: DecisionContext = {
+          customerId: parsed.customerId,
+          reserved: cost,
+          // Metering settles the reservation by this id: kept on a 2xx, given back otherwise, once.
+          reservation,
+          balance: result.balance,
+          limit: 'null',
+          used: 'null',
+          resetsAt: 'null',
+        };
+        return { customerId: parsed.customerId, standing: { good: true }, verdicts: routes.map((r) => ({ route: r, allow: true })), context };
+      }
+      // The wallet as the refused write found it: its balance and budgets decide the 402.
+      const { credits: _legacy, ...rest } = customer!;
+      const found = { ...rest, ...(result.balance === undefined ? {} : { credits: result.balance }), ...result.budget };
+      const decision = decide(found, [route], at, settingsFor(event, parsed.customerId), parsed.keyId);
+      // Every route of the group denied alike: the policy is not cached, only this call reads it.
+      if (!decision.verdicts[0]!.allow) return denyAll(decision);
+      // A budget window that ended fails the condition: start the new one (one write, once a window), then reserve again.
+      const starts = windowsStarted ? [] : windowsToStart(found, applicableBudgets(found, parsed.keyId, at, decision.usage?.periodEnd));
+      if (starts.length === 0 || deps.customers.startBudgetWindows === undefined) {
+        throw new ReservationRefusedError(`the reservation for ${parsed.customerId} was refused although its wallet covers it: the balance or a budget is stored in a form the write's condition cannot compare: fix the wallet item (${parsed.customerId}#wallet) in the customers table`);
+      }
+      await deps.customers.startBudgetWindows(parsed.customerId, starts);
+      windowsStarted = true;
+      result = await deps.customers.reserve(request);
     }
-    const { credits: _legacy, ...rest } = customer!;
-    const decision = decide(result.balance === undefined ? rest : { ...rest, credits: result.balance }, [route], at, settingsFor(event, parsed.customerId));
-    if (decision.verdicts[0]!.allow) {
-      throw new ReservationRefusedError(`the reservation for ${parsed.customerId} was refused although its wallet covers it: the balance is stored in a form the write's condition cannot compare: fix the wallet item (${parsed.customerId}#wallet) in the customers table`);
-    }
-    // Every route of the group denied alike: the policy is not cached, only this call reads it.
-    return denyAll(decision);
   };
 
   const authenticate = async (event: APIGatewayRequestAuthorizerEvent, route: RouteRule, at: Date): Promise<{ parsed: ParsedApiKey; decision: Decision } | Refusal> => {
@@ -208,7 +222,7 @@ export function makeAuthorizerHandler(
     const refused = authenticateKey(customer, key, parsed, at);
     if (refused !== undefined) return new Refusal(refused, parsed);
     // The policy covers this group's routes only: the other groups' authorizers cache their own.
-    return { parsed, decision: decide(customer!, groups[group], at, settingsFor(event, parsed.customerId)) };
+    return { parsed, decision: decide(customer!, groups[group], at, settingsFor(event, parsed.customerId), parsed.keyId) };
   };
 
   return async (event) => {

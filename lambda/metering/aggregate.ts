@@ -1,5 +1,5 @@
 import { parseAccessLogLine } from '../shared/access-log';
-import { CUSTOMER_ID } from '../shared/customers/api-key';
+import { CUSTOMER_ID, KEY_ID } from '../shared/customers/api-key';
 import { isWalletReservation } from '../shared/customers/wallet';
 import type { LogEvent } from './logs-event';
 import type { RouteLookup } from './rules';
@@ -40,6 +40,8 @@ export interface CustomerUsage {
    * and sums the others over a window (window.ts).
    */
   readonly headroom?: number | 'unlimited';
+  /** Units of the counted calls (not strict ones) by API key id: what they spend of the keys' budgets. */
+  readonly keys?: ReadonlyMap<string, number>;
 }
 
 /** Units by the route's own Stripe meter ('' for routes without one). */
@@ -70,6 +72,7 @@ interface MutableUsage {
   kept?: Set<string>;
   lastCallAt: number;
   headroom?: number | 'unlimited';
+  keys?: Map<string, number>;
   /** A counted line said nothing of its headroom. */
   unknownHeadroom?: boolean;
 }
@@ -143,6 +146,7 @@ export function aggregateBatch(events: readonly LogEvent[], routeOf: RouteLookup
       if (units === undefined) usage.periods.set(periodEnd, (units = new Map<string, number>()));
       add(units, meter, route.cost);
     }
+    if (line.keyId !== undefined && KEY_ID.test(line.keyId)) add((usage.keys ??= new Map<string, number>()), line.keyId, route.cost);
     usage.lastCallAt = Math.max(usage.lastCallAt, event.timestamp);
     countedCalls += 1;
   }

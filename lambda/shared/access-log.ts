@@ -24,6 +24,8 @@ export const ACCESS_LOG_FIELDS = {
   authorizerLatency: '$context.authorizer.latency',
   authorizerError: '$context.authorizer.error',
   customerId: '$context.authorizer.customerId',
+  /** The presented API key's id (absent for a bearer token): metering counts a key's calls against its budget. */
+  keyId: '$context.authorizer.keyId',
   reason: '$context.authorizer.reason',
   /** The billing period the decision counted this call in (epoch s): the deciding plan's current period end. */
   periodEnd: '$context.authorizer.periodEnd',

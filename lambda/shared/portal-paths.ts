@@ -6,6 +6,8 @@
  */
 
 export const TOLLGATE_PREFIX = '/tollgate';
+/** The caller's own spend cap (lambda/usage/budget.ts): PUT sets it, DELETE removes it, with the caller's key. */
+export const BUDGET_PATH = `${TOLLGATE_PREFIX}/budget`;
 
 export const PORTAL_PATHS = {
   docs: `${TOLLGATE_PREFIX}/docs`,

@@ -73,6 +73,14 @@ export const PAYMENT_PROBLEMS = {
     meaning: "You have used this billing period's quota.",
     action: 'Upgrade your plan, or wait for the next period.',
   },
+  budget_exceeded: {
+    status: 402,
+    title: 'Budget exceeded',
+    detail: 'You have reached the spend cap you set. Raise or remove it in the portal, or wait until resetsAt.',
+    meaning: 'You reached a budget you set yourself (for your account or for this key): limit and used say which numbers, resetsAt when it starts again. Your other keys keep working when the cap is on this key alone.',
+    action:
+      'Raise or remove the budget on the account page of the portal (the payment URL), with PUT /tollgate/budget and this key, or wait until resetsAt. Access comes back at once.',
+  },
 } as const satisfies Record<string, Problem>;
 
 export type PaymentReason = keyof typeof PAYMENT_PROBLEMS;

@@ -13,6 +13,7 @@ import { resolveTarget, type Target } from './target';
 import { TOKENS } from './tokens';
 import { STRIPE } from './stripe';
 import { COST } from './cost';
+import { BUDGET } from './budget';
 
 /**
  * `npx tollgate <group> <command> [arguments] [options]`: manage API keys, inspect customers and send
@@ -24,7 +25,7 @@ import { COST } from './cost';
 export type { CliIo } from './command';
 export { CliError } from './command';
 
-export const GROUPS: readonly CommandGroup[] = [KEYS, CUSTOMERS, EVENTS, USAGE, CREDITS, METERING, TOKENS, REPORT, STRIPE, COST];
+export const GROUPS: readonly CommandGroup[] = [KEYS, CUSTOMERS, EVENTS, USAGE, CREDITS, BUDGET, METERING, TOKENS, REPORT, STRIPE, COST];
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const args = [...argv];

@@ -11,6 +11,7 @@ import {
 } from '../../lambda/shared/requirements';
 import type { TollgateConfig } from '../config/tollgate-config';
 import { WEBHOOK_PATH } from '../contract';
+import { BUDGET_PATH } from '../../lambda/shared/portal-paths';
 import { buildGatewayResponses } from './gateway-responses';
 import { agentPaymentsOf } from '../config/agents';
 import { PURCHASE_PATH, type AgentPayments } from '../../lambda/shared/agents/offers';
@@ -55,6 +56,7 @@ export const AUTHORIZER_SCHEMES: Readonly<Record<AuthorizerGroup, string>> = {
 export const TOLLGATE_PATH_PREFIX = '/tollgate';
 /** The caller's plan, period, usage and credits, for any valid key (lambda/usage). */
 export const USAGE_PATH = `${TOLLGATE_PATH_PREFIX}/usage`;
+export { BUDGET_PATH };
 export { WEBHOOK_PATH };
 export const TOLLGATE_EXTENSION = 'x-tollgate';
 export { pathParameters };
@@ -261,13 +263,15 @@ function catalogOf(source: Record<string, unknown>, operations: readonly Operati
 
 /** The route tollgate adds for the caller's usage: any valid key, so the standing group. */
 const USAGE_OPERATION: OperationInfo = { method: 'GET', path: USAGE_PATH, requires: { kind: 'key' } };
+/** The caller's own budget (lambda/usage/budget.ts), on the usage function: any valid key. */
+const BUDGET_OPERATIONS: OperationInfo[] = ['PUT', 'DELETE'].map((method) => ({ method, path: BUDGET_PATH, requires: { kind: 'key' } }));
 
 /** The secured routes of a user document, validated: what the authorizer's policy must cover (with tollgate's routes, usage and MCP: as the stack builds it). */
 export function readRoutes(document: unknown, withTollgateRoutes = false): RouteRule[] {
   const { source, operations } = readOperations(document);
   if (!withTollgateRoutes) return secured(operations);
   const mcp = catalogOf(source, operations);
-  return secured([...operations, USAGE_OPERATION, ...(mcp === undefined ? [] : MCP_OPERATIONS)]);
+  return secured([...operations, USAGE_OPERATION, ...BUDGET_OPERATIONS, ...(mcp === undefined ? [] : MCP_OPERATIONS)]);
 }
 
 /** The methods a path's operations answer (ANY as what it covers beside the explicit ones). */
@@ -306,11 +310,16 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
   // Deep copy: the caller's document is never mutated.
   const document = JSON.parse(JSON.stringify(source)) as OpenApiDocument;
   const mcp = options.mcpUri === undefined ? undefined : catalogOf(source, read.operations);
-  const operations = [...read.operations, ...(options.usageUri === undefined ? [] : [USAGE_OPERATION]), ...(mcp === undefined ? [] : MCP_OPERATIONS)];
+  const operations = [...read.operations, ...(options.usageUri === undefined ? [] : [USAGE_OPERATION, ...BUDGET_OPERATIONS]), ...(mcp === undefined ? [] : MCP_OPERATIONS)];
   if (mcp !== undefined) document.paths[MCP_PATH] = mcpPathItem(options.mcpUri!);
   if (options.usageUri !== undefined) {
     document.paths[USAGE_PATH] = {
       get: ownOperation('tollgateUsage', "The caller's plan, billing period, usage, limit, remaining units and credits. Any valid API key.", { '200': { description: 'The usage of the calling customer.' } }, options.usageUri),
+    };
+    const budget = (summary: string) => ({ summary, responses: { '200': { description: 'The budget as it stands.' } }, 'x-amazon-apigateway-integration': lambdaProxy(options.usageUri!) });
+    document.paths[BUDGET_PATH] = {
+      put: { operationId: 'tollgateSetBudget', ...budget('Sets the caller\'s spend cap: {"limit": units, "per": "day"|"period", "scope": "customer"|"key"}. Any valid API key.') },
+      delete: { operationId: 'tollgateRemoveBudget', ...budget("Removes the caller's spend cap (?scope=customer|key). Any valid API key.") },
     };
   }
 

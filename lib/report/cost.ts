@@ -143,6 +143,7 @@ const CONTEXT_VALUE_BYTES: Readonly<Record<string, number>> = {
   '$context.authorizer.status': 3,
   '$context.authorizer.latency': 2,
   '$context.authorizer.customerId': 18,
+  '$context.authorizer.keyId': 8,
   '$context.authorizer.periodEnd': 10,
 };
 /** CloudWatch Logs counts 26 bytes of metadata per event. */

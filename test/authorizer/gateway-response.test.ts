@@ -13,8 +13,8 @@ const DOCS = 'https://docs.example/problems';
 const INVOICE_URL = 'https://invoice.stripe.com/i/acct_1/test_inv';
 const SETTINGS = { gracePeriodSeconds: 72 * 3600, checkoutUrl: 'https://pay.example/checkout', portalUrl: 'https://billing.example/portal' };
 
-/** A customer whose standing yields each reason. */
-const STATES: Record<PaymentReason, OneSubscription> = {
+/** A customer whose standing yields each reason (a budget stops routes sold by use only: DERIVED below). */
+const STATES: Record<Exclude<PaymentReason, 'budget_exceeded'>, OneSubscription> = {
   no_subscription: {},
   subscription_canceled: { subscriptionStatus: 'canceled' },
   payment_failed: { subscriptionStatus: 'unpaid', paymentUrl: INVOICE_URL },
@@ -33,7 +33,9 @@ const EXPECTED_URL: Record<PaymentReason, string> = {
   upgrade_required: SETTINGS.portalUrl,
   credits_exhausted: SETTINGS.portalUrl,
   quota_exceeded: SETTINGS.portalUrl,
+  budget_exceeded: SETTINGS.portalUrl,
 };
+const DAY_END = Math.ceil(T / 86_400) * 86_400;
 
 const PERIOD_END = T + 86_400;
 const SEARCH: RouteRule = { method: 'GET', path: '/v1/search', requires: { kind: 'subscription' }, usage: { cost: 1 } };
@@ -48,15 +50,24 @@ const DERIVED: Partial<Record<PaymentReason, { record: CustomerRecord; usage: Re
     record: { ...oneSubscription('cus_Render1', {}, T), credits: 0 },
     usage: { limit: null, used: null, resetsAt: null, balance: 0 },
   },
+  budget_exceeded: {
+    record: {
+      ...oneSubscription('cus_Render1', { subscriptionStatus: 'active', plan: 'sample_metered', currentPeriodEnd: PERIOD_END }, T),
+      budgets: { '*': { limit: 5, window: 'day', resetsAt: DAY_END } },
+      budgetLeft: 0,
+    },
+    usage: { limit: 5, used: 5, resetsAt: new Date(DAY_END * 1000).toISOString(), balance: null },
+  },
 };
+const derivedOnly = (reason: PaymentReason): reason is 'budget_exceeded' => !Object.hasOwn(STATES, reason);
 
 /** `$context.authorizer.*` variables as API Gateway exposes a Deny's context. */
-function variablesFor(reason: PaymentReason, derived = false): Record<string, string | number | boolean> {
+function variablesFor(reason: PaymentReason, derived: boolean): Record<string, string | number | boolean> {
   const usage = DERIVED[reason];
   const decision =
     derived && usage !== undefined
       ? decide(usage.record, [SEARCH], NOW, { ...SETTINGS, plans: PLANS })
-      : decide(oneSubscription('cus_Render1', { pastDueSince: T, ...STATES[reason] }, T), ROUTES, NOW, SETTINGS);
+      : decide(oneSubscription('cus_Render1', { pastDueSince: T, ...STATES[reason as keyof typeof STATES] }, T), ROUTES, NOW, SETTINGS);
   expect(decision.reason).toBe(reason);
   return {
     ...Object.fromEntries(Object.entries(decision.context).map(([k, v]) => [`context.authorizer.${k}`, v])),
@@ -64,7 +75,8 @@ function variablesFor(reason: PaymentReason, derived = false): Record<string, st
   };
 }
 
-function expectProblem(response: Partial<GatewayResponse> | undefined, reason: PaymentReason, docs: string, derived = false): void {
+function expectProblem(response: Partial<GatewayResponse> | undefined, reason: PaymentReason, docs: string, asked = false): void {
+  const derived = asked || derivedOnly(reason);
   const rendered = renderGatewayResponse(response, 403, variablesFor(reason, derived));
   expect(rendered.statusCode).toBe(402);
   expect(rendered.headers['Content-Type']).toBe('application/problem+json');
@@ -76,7 +88,7 @@ function expectProblem(response: Partial<GatewayResponse> | undefined, reason: P
     status: 402,
     detail: PAYMENT_PROBLEMS[reason].detail,
     reason,
-    subscriptionStatus: derived ? (reason === 'quota_exceeded' ? 'active' : 'none') : (STATES[reason].subscriptionStatus ?? 'none'),
+    subscriptionStatus: derived ? (reason === 'credits_exhausted' ? 'none' : 'active') : (STATES[reason].subscriptionStatus ?? 'none'),
     paymentUrl: EXPECTED_URL[reason],
     // The usage fields are valid JSON for every reason: values where they apply, null where they do not.
     ...(derived ? DERIVED[reason]!.usage : { limit: null, used: null, resetsAt: null, balance: reason === 'credits_exhausted' ? 0 : null }),

@@ -40,8 +40,10 @@ describe('tollgate customers show, on a document with an ANY operation', () => {
     expect(JSON.parse(shown.stdout).routes).toEqual([
       { route: 'ANY /v1/things', requires: 'key', status: 200 },
       { route: 'GET /v1/paid', requires: 'subscription', status: 402, reason: 'no_subscription' },
-      // The route tollgate adds to every API: any valid key.
+      // The routes tollgate adds to every API: any valid key (the caller's usage, and its own budget).
       { route: 'GET /tollgate/usage', requires: 'key', status: 200 },
+      { route: 'PUT /tollgate/budget', requires: 'key', status: 200 },
+      { route: 'DELETE /tollgate/budget', requires: 'key', status: 200 },
     ]);
   });
 });

@@ -19,7 +19,7 @@ describe('tollgate --help', () => {
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(lines(stdout)).toEqual(
       expect.arrayContaining([
-        'usage: tollgate <keys|customers|events|usage|credits|metering|tokens|report|stripe|cost> <command> [options]',
+        'usage: tollgate <keys|customers|events|usage|credits|budget|metering|tokens|report|stripe|cost> <command> [options]',
         '  customers link-subject <cus_id> --issuer <url> --subject <sub>',
         '  customers unlink-subject --issuer <url> --subject <sub>',
         '  tokens mint --customer <cus_id> [--expires-in <seconds>]',
@@ -91,9 +91,9 @@ describe('usage errors', () => {
     [['keys', 'rotate'], 'missing the key id <keyId>: see tollgate keys list', 'usage: tollgate keys rotate <keyId> [--overlap <duration>] [--name <name>]'],
     [['keys', 'rotate', 'abcdefgh', '--overlap', '60'], '--overlap "60" is invalid: add a unit, as in 60s or 60m', 'usage: tollgate keys rotate <keyId> [--overlap <duration>] [--name <name>]'],
     [['keys', 'create', '--customer', 'cus_a', '--expires'], 'option --expires needs a value: --expires <when>', 'usage: tollgate keys create --customer <cus_id> [--name <name>] [--expires <when>]'],
-    [['custmers', 'show', 'cus_a'], 'unknown command "custmers": did you mean customers?', 'usage: tollgate <keys|customers|events|usage|credits|metering|tokens|report|stripe|cost> <command> [options]'],
+    [['custmers', 'show', 'cus_a'], 'unknown command "custmers": did you mean customers?', 'usage: tollgate <keys|customers|events|usage|credits|budget|metering|tokens|report|stripe|cost> <command> [options]'],
     [['keys', 'lsit'], 'unknown keys command "lsit": did you mean list?', 'usage: tollgate keys <create|list|revoke|rotate> [options]'],
-    [[], 'missing a command', 'usage: tollgate <keys|customers|events|usage|credits|metering|tokens|report|stripe|cost> <command> [options]'],
+    [[], 'missing a command', 'usage: tollgate <keys|customers|events|usage|credits|budget|metering|tokens|report|stripe|cost> <command> [options]'],
   ])('%j: one line that says what is wrong, then the usage, and exit 2', async (argv, error, usage) => {
     const result = await run(argv, env);
     expect(result).toEqual({ code: 2, stdout: '', stderr: `tollgate: ${error}\n${usage}\n` });

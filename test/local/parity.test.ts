@@ -133,7 +133,7 @@ describe('local gateway parity with the synthesized template', () => {
   });
 
   it('finds secured routes in the template', () => {
-    expect(secured.map(([m, r]) => `${m} ${r}`)).toEqual(['GET /v1/ping', 'GET /v1/quotes', 'GET /v1/reports/{reportId}', 'GET /v1/search', 'POST /mcp', 'GET /mcp', 'DELETE /mcp', 'GET /tollgate/usage']);
+    expect(secured.map(([m, r]) => `${m} ${r}`)).toEqual(['GET /v1/ping', 'GET /v1/quotes', 'GET /v1/reports/{reportId}', 'GET /v1/search', 'POST /mcp', 'GET /mcp', 'DELETE /mcp', 'GET /tollgate/usage', 'PUT /tollgate/budget', 'DELETE /tollgate/budget']);
   });
 
   describe.each(secured)('%s %s', (method, _route, concrete) => {

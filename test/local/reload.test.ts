@@ -44,8 +44,8 @@ describe('npm start reloads', () => {
     writeFileSync(document, JSON.stringify(edited, null, 2));
     const reloaded = await printed(mark, 'reloaded:');
     expect(reloaded).toContain(`changed: ${document}`);
-    // The sample's 6 routes, POST, GET and DELETE /mcp (it marks operations as MCP tools), and the new one.
-    expect(reloaded).toMatch(/reloaded: 10 routes \(\+GET \/v1\/hello\); data and keys kept/);
+    // The sample's 6 routes, POST, GET and DELETE /mcp (it marks operations as MCP tools), PUT and DELETE /tollgate/budget, and the new one.
+    expect(reloaded).toMatch(/reloaded: 12 routes \(\+GET \/v1\/hello\); data and keys kept/);
     const hello = await get('v1/hello');
     expect(hello.status).toBe(200);
     expect(await hello.json()).toMatchObject({ route: 'GET /v1/hello', customerId: 'cus_tollgate_demo_paying' });
@@ -59,7 +59,7 @@ describe('npm start reloads', () => {
 
     mark = run.output().length;
     writeFileSync(document, JSON.stringify(edited, null, 2));
-    expect(await printed(mark, 'reloaded:')).toMatch(/reloaded: 10 routes; data and keys kept/);
+    expect(await printed(mark, 'reloaded:')).toMatch(/reloaded: 12 routes; data and keys kept/);
 
     // A handler source saved (same text, new time): the gateway is rebuilt from fresh modules.
     mark = run.output().length;

@@ -41,6 +41,8 @@ export interface CallLine {
   readonly requestId?: string;
   /** What the authorizer said the customer had left (absent: not said, as an older authorizer's line). */
   readonly headroom?: number | 'unlimited';
+  /** The presented key's id (absent: a token, or an older authorizer's line). */
+  readonly keyId?: string;
   /** What the authorizer said pays for the call (absent: not said, as an older authorizer's line). */
   readonly basis?: 'plan' | 'credits';
 }
@@ -64,6 +66,7 @@ export function accessLine(call: CallLine): string {
     authorizerLatency: '5',
     authorizerError: NO_VALUE,
     customerId: v(call.customerId),
+    keyId: v(call.keyId),
     reason: NO_VALUE,
     periodEnd: v(call.periodEnd),
     reserved: v(call.reserved),

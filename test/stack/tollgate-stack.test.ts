@@ -129,6 +129,8 @@ describe('authorizer wiring', () => {
       ['GET', '/v1/reports/{reportId}', 'entitlement:premium-reports'],
       ['GET', '/v1/search', 'subscription', 1, 0],
       ['GET', '/tollgate/usage', 'key'],
+      ['PUT', '/tollgate/budget', 'key'],
+      ['DELETE', '/tollgate/budget', 'key'],
       // The MCP endpoint: any valid credential (its tool calls are decided as their own routes).
       ['POST', '/mcp', 'key'],
       ['GET', '/mcp', 'key'],
@@ -362,13 +364,15 @@ describe('permissions', () => {
     ['Authorizer', [
       // A cost route's one read: the customer item and its wallet (BatchGetItem); a strict route's customer item (GetItem).
       'dynamodb:BatchGetItem dynamodb:GetItem on PaymentStateCustomers',
-      // A strict reservation: on wallet items only (never a customer item), their balance and pending entries only.
-      `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'balance', 'p_*'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`,
+      // A strict reservation: on wallet items only (never a customer item), their balance, pending entries and
+      // budgets only (the reservation spends the budgets and starts their windows: lambda/shared/budgets.ts).
+      `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`,
       // Signs the challenges of a 402's offers (cdk.json sells the sample pack to agents).
       'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on AgentPaymentsSecret',
       XRAY,
     ]],
-    ['Usage', ['dynamodb:GetItem on PaymentStateCustomers', XRAY]],
+    // The budget route (PUT/DELETE /tollgate/budget) writes the caller's budgets on its wallet item and nothing else.
+    ['Usage', ['dynamodb:GetItem on PaymentStateCustomers', `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'budgets', 'budgetLeft', 'budgetLeft_*'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`, XRAY]],
     ['StripeWebhook', [
       FLUSH,
       'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
@@ -387,8 +391,8 @@ describe('permissions', () => {
     ]],
     ['Clock', [FLUSH, 'dynamodb:GetItem dynamodb:UpdateItem on PaymentStateEventLedger', XRAY]],
     ['MeteringFunction', [
-      // The usage counters of the customer item, and the wallet's balance and pending reservations (never the legacy credits attribute).
-      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringLike', ['customerId', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'balance', 'p_*']),
+      // The usage counters of the customer item, and the wallet's balance, pending reservations and budgets (never the legacy credits attribute).
+      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringLike', ['customerId', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*']),
       'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
       'dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem on PaymentStateUsageWindows',
       'dynamodb:GetItem on PaymentStateCustomers',

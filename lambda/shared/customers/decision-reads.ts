@@ -3,13 +3,19 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { CorruptRecordError, decisionProjection, decodeCustomerItem } from './item';
 import type { CustomerRecord } from './record';
 import { SUBJECT_ATTRIBUTE, SUBJECT_INDEX, tokenDecisionProjection } from './subjects';
-import { BALANCE, cancelReservation, decodeWallet, effectiveBalance, reserveInWallet, walletKey, type WalletReservation, type WalletReservationResult } from './wallet';
+import { BALANCE, cancelReservation, decodeWallet, reserveInWallet, walletKey, withWallet, type WalletReservation, type WalletReservationResult } from './wallet';
+import { BUDGET_LEFT, BUDGET_LEFT_KEY_PREFIX, BUDGETS } from '../budgets';
+import type { BudgetWindowStart } from './budgets-reservation';
+import { startBudgetWindows } from './budgets-store';
 
 /**
  * The authorizer's commands on the customers table, behind its two ports: a key decision's one
  * BatchGetItem of the customer item and its wallet (cached routes: 2 strongly consistent read units, one
  * round trip), or the customer item's GetItem then one conditional UpdateItem on the wallet (strict
- * routes: 1 read unit, 1 write unit), and a token decision's one GetItem or subject Query. Each is held
+ * routes: 1 read unit, 1 write unit), and a token decision's one GetItem or subject Query. The budgets
+ * (../budgets.ts) live on the wallet and ride these same requests: the BatchGetItem projects them, the
+ * reservation's condition checks and spends them, a refused one returns them; only a budget window that
+ * ended costs a strict call one more write (and the reservation again), once per window. Each is held
  * to a deadline. Marshalled by hand: the raw client spares the document client's extra middleware pass
  * per decision.
  */
@@ -27,6 +33,8 @@ export interface CustomerReader {
   readItem?(customerId: string, keyId: string): Promise<CustomerRecord | undefined>;
   /** One conditional UpdateItem on the wallet, retried by its id. Throws when the store fails. */
   reserve?(request: WalletReservation): Promise<WalletReservationResult>;
+  /** Starts budget windows that ended (a strict reservation's condition failed on one): one write each. */
+  startBudgetWindows?(customerId: string, starts: readonly BudgetWindowStart[]): Promise<void>;
 }
 
 /** A token decision's one read: the customer's payment state, by id (a claim) or by linked subject (the index). */
@@ -107,6 +115,10 @@ export class DecisionReader implements CustomerReader {
     }
   }
 
+  async startBudgetWindows(customerId: string, starts: readonly BudgetWindowStart[]): Promise<void> {
+    await withinDeadline(this.deadlineMs, startBudgetWindows(this.reservations, this.tableName, customerId, starts));
+  }
+
   async readItem(customerId: string, keyId: string): Promise<CustomerRecord | undefined> {
     const result = await withinDeadline(
       this.deadlineMs,
@@ -124,17 +136,20 @@ export class DecisionReader implements CustomerReader {
         // Strongly consistent: after the webhook restores access and flushes the authorizer cache,
         // a stale read would cache the old Deny again for a whole TTL.
         ConsistentRead: true,
-        ProjectionExpression: `${projection.ProjectionExpression},#balance`,
-        ExpressionAttributeNames: Object.assign(projection.ExpressionAttributeNames, { '#balance': this.balanceName }),
+        // The wallet's balance and the budgets the presented key spends (the customer's and its own).
+        ProjectionExpression: `${projection.ProjectionExpression},#balance,#budgets,#budgetLeft,#keyLeft`,
+        ExpressionAttributeNames: Object.assign(projection.ExpressionAttributeNames, {
+          '#balance': this.balanceName,
+          '#budgets': BUDGETS,
+          '#budgetLeft': BUDGET_LEFT,
+          '#keyLeft': BUDGET_LEFT_KEY_PREFIX + keyId,
+        }),
       },
     };
     const items = await withinDeadline(this.deadlineMs, batchGet(this.client, request));
     const customer = items.find((item) => item.customerId?.S === customerId);
     if (customer === undefined) return undefined;
-    const record = decodeStoredItem(customer);
-    const wallet = decodeWallet(items.find((item) => item.customerId?.S === walletKey(customerId)));
-    const credits = effectiveBalance(wallet, record.credits);
-    return credits === record.credits ? record : { ...record, credits };
+    return withWallet(decodeStoredItem(customer), decodeWallet(items.find((item) => item.customerId?.S === walletKey(customerId))));
   }
 }
 

@@ -1,5 +1,6 @@
 import { KEY_ID } from './api-key';
 import { WALLET_ATTRIBUTES } from './wallet';
+import type { BudgetRecord } from '../budgets';
 import {
   isSubscriptionStatus,
   USAGE_BLOCKS,
@@ -141,7 +142,9 @@ const apiKey: Decoder<ApiKeyRecord> = (v, at, id) => {
 };
 
 export type Reader = 'authorizer' | 'webhook' | 'metering';
-type Declared = Exclude<keyof CustomerRecord, 'customerId' | 'apiKeys'>;
+/** The wallet's budget fields are merged in by the readers (wallet.ts withWallet): not attributes of this item. */
+type WalletFields = keyof BudgetRecord;
+type Declared = Exclude<keyof CustomerRecord, 'customerId' | 'apiKeys' | WalletFields>;
 /** A stored attribute with a fixed name: the partition key or a declared one (the keys are `key_<keyId>`). */
 export type CustomerAttribute = 'customerId' | Declared;
 
@@ -305,7 +308,7 @@ export function decodeCustomerItem(item: Record<string, unknown>): CustomerRecor
     updatedAt: field('updatedAt'),
     keysVersion: field('keysVersion'),
     apiKeys,
-  } satisfies Complete<CustomerRecord>;
+  } satisfies Complete<Omit<CustomerRecord, WalletFields>>;
   for (const [id, entry] of Object.entries(record.subscriptions)) {
     // The webhook writes a past_due status and the start of its grace period in one update.
     if (entry.status === 'past_due' && record.pastDue[id] === undefined) fail(customerId, `pastDue.${id}`, 'set for a past_due subscription');

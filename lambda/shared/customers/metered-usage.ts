@@ -4,6 +4,7 @@ import { attr, METERING_PROJECTION } from './item';
 import type { CustomerRecord } from './record';
 import { readCustomerWithWallet } from './store';
 import { numberOf, walletBalanceItem, type BalanceExpectation, type PendingReservation } from './wallet';
+import { withBudgetSpend, type BudgetSpend } from './budgets-spend';
 
 /**
  * The usage attributes of the customer item, as metering reads and writes them:
@@ -24,7 +25,7 @@ import { numberOf, walletBalanceItem, type BalanceExpectation, type PendingReser
 /** What metering reads of a customer (item.ts: the attributes read by 'metering'), `credits` being the wallet's balance. */
 export type MeteredUsage = Pick<
   CustomerRecord,
-  'customerId' | 'subscriptions' | 'pastDue' | 'credits' | 'periodUsed' | 'usagePeriodEnd' | 'prevPeriodEnd' | 'prevPeriodUsed' | 'meteredWindow'
+  'customerId' | 'subscriptions' | 'pastDue' | 'credits' | 'periodUsed' | 'usagePeriodEnd' | 'prevPeriodEnd' | 'prevPeriodUsed' | 'meteredWindow' | 'budgets'
 > & {
   /** The customer item's legacy `credits`: where the wallet's balance starts from on its first write. */
   readonly legacyCredits?: number;
@@ -72,6 +73,8 @@ export interface UsageWrite {
   };
   /** A usage window's sum (epoch s): written once, over an older window only (the customer's own ledger). */
   readonly window?: number;
+  /** What the calls spend of the customer's and the keys' budgets: on the wallet, with the credits (budgets-spend.ts). */
+  readonly budgets?: readonly BudgetSpend[];
 }
 
 export interface UsageUpdate {
@@ -144,9 +147,9 @@ export function usageUpdate(table: string, customerId: string, write: UsageWrite
   };
 }
 
-/** The credits part of a usage write, on the wallet (a transaction item), from the legacy balance on its first write. */
+/** The credits and budgets part of a usage write, on the wallet (a transaction item), from the legacy balance on its first write. */
 export function walletCreditsItem(table: string, customerId: string, write: UsageWrite, legacy: number | undefined) {
-  return walletBalanceItem(table, customerId, write.credits.delta, legacy, write.credits.expect);
+  return withBudgetSpend(walletBalanceItem(table, customerId, write.credits.delta, legacy, write.credits.expect), table, customerId, write.budgets ?? []);
 }
 
 export interface CreditsGrant {

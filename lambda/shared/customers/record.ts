@@ -1,3 +1,4 @@
+import type { BudgetRecord } from '../budgets';
 import type { Draft } from '../draft';
 
 /**
@@ -80,8 +81,12 @@ export interface InvoiceEntry {
   readonly paymentUrl?: string;
 }
 
-/** Everything tollgate keeps per Stripe customer. */
-export interface CustomerRecord {
+/**
+ * Everything tollgate keeps per Stripe customer. The budget fields (budgets, budgetLeft, budgetLeftByKey:
+ * lambda/shared/budgets.ts) are stored on the wallet item, not the customer item: the readers merge them
+ * in (wallet.ts withWallet).
+ */
+export interface CustomerRecord extends BudgetRecord {
   readonly customerId: string;
   /** By subscription id: every subscription the customer holds, and terminal ones until they are forgotten. */
   readonly subscriptions: Readonly<Record<string, SubscriptionEntry>>;

@@ -4,6 +4,7 @@ import { jsonSafe, PAYMENT_PROBLEMS, type PaymentReason } from '../problems';
 import type { RouteRule } from '../requirements';
 import type { AuthorizerSettings } from '../settings';
 import type { Draft } from '../draft';
+import { applicableBudgets, CUSTOMER_SCOPE, exceededBudget, type BudgetState } from '../budgets';
 
 /**
  * The standing rules: an authenticated customer's payment standing → a verdict for every secured
@@ -38,6 +39,12 @@ import type { Draft } from '../draft';
  *                     credits_exhausted if it ever held credits (they come after the quota), else
  *                     quota_exceeded > upgrade_required
  *   strict routes:    the usage block > upgrade_required > credits_exhausted
+ *
+ * A route sold by use that these rules allow is still denied, `budget_exceeded`, when a budget the customer
+ * set (its own, or the presented key's: lambda/shared/budgets.ts) has nothing left for it; the budget's
+ * limit, used and resetsAt fill the 402. A budget denies only what could otherwise be paid: a route denied
+ * by the rules above keeps its reason, and when a budget denies some routes of a group the group's 402
+ * names the budget (raising it is what the caller can do now).
  *
  * Every context carries `limit`, `used`, `resetsAt` and `balance` as JSON literals (a number, a quoted
  * string or `null`): the one 402 template renders them raw for every reason.
@@ -231,6 +238,7 @@ export function paymentUrlFor(
     case 'upgrade_required':
     case 'credits_exhausted':
     case 'quota_exceeded':
+    case 'budget_exceeded':
       return settings.portalUrl ?? settings.checkoutUrl;
     case undefined:
       return invoiceUrl ?? settings.portalUrl;
@@ -243,13 +251,26 @@ const WARNING_URL_REASON: Record<PaymentWarning, PaymentReason | undefined> = {
   subscription_ending: 'subscription_canceled',
 };
 
-export function decide(customer: CustomerRecord, routes: readonly RouteRule[], now: Date, settings: DecisionSettings): Decision {
+/** The budget that stops an otherwise allowed route sold by use, if any. */
+const budgetStop = (route: RouteRule, budgets: readonly BudgetState[]): BudgetState | undefined =>
+  route.usage === undefined || budgets.length === 0 ? undefined : exceededBudget(budgets, route.usage.cost, route.usage.strict === true);
+
+/** `keyId`: the presented key, whose own budget applies besides the customer's (a token has none). */
+export function decide(customer: CustomerRecord, routes: readonly RouteRule[], now: Date, settings: DecisionSettings, keyId?: string): Decision {
   const { subscription, standing } = decidingSubscription(customer, now, settings.gracePeriodSeconds);
   const usage = usageView(customer, subscription, settings.plans ?? {});
-  const verdicts = routes.map((route) => ({ route, allow: routeAllowed(route, customer, standing, usage) }));
-  const denied = verdicts.filter((v) => !v.allow).map((v) => v.route);
-  const reason = denied.length > 0 ? denialReason(customer, standing, usage, denied) : undefined;
   const metered = routes.some((r) => r.usage !== undefined);
+  const budgets = metered && customer.budgets !== undefined ? applicableBudgets(customer, keyId, now, usage.periodEnd) : [];
+  let budget: BudgetState | undefined;
+  const verdicts = routes.map((route) => {
+    if (!routeAllowed(route, customer, standing, usage)) return { route, allow: false };
+    const stop = budgetStop(route, budgets);
+    if (stop === undefined) return { route, allow: true };
+    budget ??= stop;
+    return { route, allow: false };
+  });
+  const denied = verdicts.filter((v) => !v.allow).map((v) => v.route);
+  const reason = budget !== undefined ? 'budget_exceeded' : denied.length > 0 ? denialReason(customer, standing, usage, denied) : undefined;
   const warning = standing.good ? standing.warning : undefined;
   const paymentUrl = paymentUrlFor(reason ?? (warning === undefined ? undefined : WARNING_URL_REASON[warning]), subscription, settings);
 
@@ -269,12 +290,20 @@ export function decide(customer: CustomerRecord, routes: readonly RouteRule[], n
   // Metering counts a call against the plan's quota of this period (access log `periodEnd`) only when
   // the subscription pays for it; a call paid by credits alone carries none.
   put('periodEnd', metered && standing.good && usage.counted ? usage.periodEnd : undefined);
-  put('headroom', metered ? headroom(standing, usage) : undefined);
+  // A budgeted customer is always near a limit: metering writes its calls at once, with their keys
+  // (a windowed sum keeps no keys), so a key's budget counts every call.
+  put('headroom', metered ? (budgets.length > 0 ? 0 : headroom(standing, usage)) : undefined);
   // What pays for a call on a route sold by use: metering draws credits only for `credits` calls (an
   // unlimited plan's call carries no period, and must not be taken for pay-as-you-go).
   put('basis', metered ? basisOf(standing, usage) : undefined);
   // JSON literals of our own making: never passed through jsonSafe, which would strip the quotes.
   for (const [key, literal] of usageFields(usage, reason)) context[key] = literal;
+  if (budget !== undefined) {
+    context.limit = budget.limit;
+    context.used = budget.used;
+    context.resetsAt = `"${new Date(budget.resetsAt * 1000).toISOString()}"`;
+    context.budgetScope = budget.scope === CUSTOMER_SCOPE ? 'customer' : 'key';
+  }
   // Field by field, leaving out what is unknown: conditional spreads cost ten times as much, on every decision.
   const decision: Draft<Decision> = { customerId: customer.customerId, standing };
   if (subscription !== undefined) decision.subscription = subscription;

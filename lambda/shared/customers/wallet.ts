@@ -1,5 +1,8 @@
 import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomBase62 } from '../random';
+import type { BudgetRecord } from '../budgets';
+import type { CustomerRecord } from './record';
+import { BUDGET_WALLET_ATTRIBUTES, budgetReservationPart, decodeWalletBudgets } from './budgets-reservation';
 
 /**
  * The prepaid balance, on a small item of its own: the customer's wallet. It lives in the customers
@@ -9,6 +12,9 @@ import { randomBase62 } from '../random';
  *   balance      prepaid units (absent: the customer never had credits; the customer item's legacy
  *                `credits` attribute stands for it until the wallet's first write)
  *   p_<id>       a strict reservation not yet settled: [units, epoch s of the reservation]
+ *   budgets, budgetLeft, budgetLeft_<keyId>
+ *                the spend caps the customer set and the units left in their windows (../budgets.ts):
+ *                a reservation takes its cost from them in the same write
  *
  * Why its own item: a strict reservation on the customer item (1–2 KB with subscriptions, invoices
  * and keys) cost 1–2 write units, and every metering transaction on that item made concurrent
@@ -50,7 +56,7 @@ export function pendingAttribute(reservation: string): string {
  * Every attribute a wallet write names. The stack grants the authorizer's UpdateItem on these alone, on
  * wallet items alone (`dynamodb:LeadingKeys` `*#wallet`): it cannot write a customer item at all.
  */
-export const WALLET_ATTRIBUTES = ['customerId', BALANCE, `${PENDING_PREFIX}*`] as const;
+export const WALLET_ATTRIBUTES = ['customerId', BALANCE, `${PENDING_PREFIX}*`, ...BUDGET_WALLET_ATTRIBUTES] as const;
 export const WALLET_LEADING_KEYS = [`*${WALLET_SUFFIX}`] as const;
 
 export interface PendingReservation {
@@ -63,6 +69,8 @@ export interface Wallet {
   /** Absent: no balance written yet (the legacy attribute, if any, stands for it). */
   readonly balance?: number;
   readonly pending: ReadonlyMap<string, PendingReservation>;
+  /** The customer's budgets and what is left of them (empty: none set). */
+  readonly budget: BudgetRecord;
 }
 
 export const numberOf = (value: AttributeValue | undefined): number | undefined => {
@@ -80,11 +88,20 @@ export function decodeWallet(item: Record<string, AttributeValue> | undefined): 
     if (units !== undefined && at !== undefined) pending.set(name.slice(PENDING_PREFIX.length), { units, at });
   }
   const balance = numberOf(item[BALANCE]);
-  return balance === undefined ? { pending } : { balance, pending };
+  const budget = decodeWalletBudgets(item);
+  return balance === undefined ? { pending, budget } : { balance, pending, budget };
 }
 
 /** The balance a decision sees: the wallet's once written, else the customer item's legacy attribute. */
 export const effectiveBalance = (wallet: Wallet | undefined, legacy: number | undefined): number | undefined => wallet?.balance ?? legacy;
+
+/** The customer as decisions see it: the wallet's balance (else the legacy attribute) and the wallet's budgets. */
+export function withWallet(record: CustomerRecord, wallet: Wallet | undefined): CustomerRecord {
+  const credits = effectiveBalance(wallet, record.credits);
+  const budget = wallet?.budget.budgets === undefined ? undefined : wallet.budget;
+  if (budget === undefined) return credits === record.credits ? record : { ...record, credits };
+  return credits === undefined ? { ...record, ...budget } : { ...record, credits, ...budget };
+}
 
 export interface WalletReservation {
   readonly customerId: string;
@@ -94,25 +111,33 @@ export interface WalletReservation {
   readonly now: Date;
   /** The customer item's legacy `credits`: the balance the wallet starts from on its first write. */
   readonly legacy?: number;
+  /** The presented key: the call spends its budget too (absent: the customer's budget alone). */
+  readonly keyId?: string;
 }
 
 /**
- * A strict route's reservation: one UpdateItem on the wallet (1 write unit), `balance -= cost` and the
- * pending entry, when the balance covers the cost and this reservation is not recorded yet.
+ * A strict route's reservation: one UpdateItem on the wallet (1 write unit), `balance -= cost`, the
+ * pending entry and the cost taken from the customer's and the key's budgets, when the balance and each
+ * budget cover the cost and this reservation is not recorded yet.
  */
 export function walletReservationUpdate(table: string, r: WalletReservation): UpdateItemCommand {
   const startsFromLegacy = r.legacy !== undefined && r.legacy >= r.cost;
+  const budget = budgetReservationPart(r.keyId, r.now);
   return new UpdateItemCommand({
     TableName: table,
     Key: { customerId: { S: walletKey(r.customerId) } },
-    UpdateExpression: 'SET #b = if_not_exists(#b, :legacy) - :cost, #p = :entry',
-    ConditionExpression: `attribute_not_exists(#p) AND (${startsFromLegacy ? 'attribute_not_exists(#b) OR ' : ''}#b >= :cost)`,
-    ExpressionAttributeNames: { '#b': BALANCE, '#p': pendingAttribute(r.reservation) },
-    ExpressionAttributeValues: {
-      ':legacy': { N: String(r.legacy ?? 0) },
-      ':cost': { N: String(r.cost) },
-      ':entry': { L: [{ N: String(r.cost) }, { N: String(Math.floor(r.now.getTime() / 1000)) }] },
-    },
+    UpdateExpression: `SET #b = if_not_exists(#b, :legacy) - :cost, #p = :entry ADD ${budget.add}`,
+    ConditionExpression: `attribute_not_exists(#p) AND (${startsFromLegacy ? 'attribute_not_exists(#b) OR ' : ''}#b >= :cost) AND ${budget.condition}`,
+    ExpressionAttributeNames: Object.assign({ '#b': BALANCE, '#p': pendingAttribute(r.reservation) }, budget.names),
+    ExpressionAttributeValues: Object.assign(
+      {
+        ':legacy': { N: String(r.legacy ?? 0) },
+        ':cost': { N: String(r.cost) },
+        ':minus': { N: String(-r.cost) },
+        ':entry': { L: [{ N: String(r.cost) }, { N: String(Math.floor(r.now.getTime() / 1000)) }] },
+      },
+      budget.values,
+    ),
     ReturnValues: 'UPDATED_NEW',
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
   });
@@ -120,8 +145,11 @@ export function walletReservationUpdate(table: string, r: WalletReservation): Up
 
 export type WalletReservationResult =
   | { readonly reserved: true; readonly balance: number }
-  /** The balance does not cover the cost: what it holds (undefined: never had credits). */
-  | { readonly reserved: false; readonly balance?: number };
+  /**
+   * The balance or a budget does not cover the cost: what the balance holds (undefined: never had
+   * credits) and the budgets as the refused write found them.
+   */
+  | { readonly reserved: false; readonly balance?: number; readonly budget?: BudgetRecord };
 
 /** Errors after which the write was not applied, or may have been: with the reservation id, a retry is safe either way. */
 const RETRYABLE = new Set([
@@ -145,7 +173,8 @@ function reservationResult(r: WalletReservation, err: ConditionalCheckFailedExce
   const balance = effectiveBalance(wallet, r.legacy);
   // Our own entry: an earlier attempt of this reservation landed (its answer was lost).
   if (wallet?.pending.has(r.reservation) === true) return { reserved: true, balance: balance ?? 0 };
-  return balance === undefined ? { reserved: false } : { reserved: false, balance };
+  const budget = wallet === undefined ? {} : { budget: wallet.budget };
+  return balance === undefined ? { reserved: false, ...budget } : { reserved: false, balance, ...budget };
 }
 
 export interface RetryOptions {

@@ -84,7 +84,7 @@ describe('decisionProjection', () => {
     expect(names.filter((n) => n!.startsWith('key_'))).toEqual(['key_abcdEFGH']);
   });
 
-  it('names at most 12 attributes: the payment state and the presented key (V8 copies the names on every decision)', () => {
+  it('names at most 12 attributes: the payment state and the presented key (V8 copies the names on every decision; the budgets are the wallet\'s)', () => {
     const names = Object.values(decisionProjection('abcdEFGH').ExpressionAttributeNames);
     expect(names.length).toBeLessThanOrEqual(12);
     expect(names).toEqual(['customerId', 'subscriptions', 'invoices', 'pastDue', 'entitlements', 'usageBlock', 'credits', 'periodUsed', 'usagePeriodEnd', 'deleted', 'key_abcdEFGH']);
@@ -189,8 +189,8 @@ describe('the attribute table', () => {
     );
   });
 
-  it('lets metering write only the partition key, the usage attributes and the wallet\'s (never the legacy credits attribute)', () => {
-    expect([...METERING_WRITE_ATTRIBUTES].sort()).toEqual(['balance', 'customerId', 'meteredWindow', 'p_*', 'periodUsed', 'prevPeriodEnd', 'prevPeriodUsed', 'usagePeriodEnd']);
+  it('lets metering write only the partition key, the usage attributes and the wallet\'s, its budgets among them (never the legacy credits attribute)', () => {
+    expect([...METERING_WRITE_ATTRIBUTES].sort()).toEqual(['balance', 'budgetLeft', 'budgetLeft_*', 'budgets', 'customerId', 'meteredWindow', 'p_*', 'periodUsed', 'prevPeriodEnd', 'prevPeriodUsed', 'usagePeriodEnd']);
   });
 });
 

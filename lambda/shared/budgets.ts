@@ -1,0 +1,134 @@
+import { KEY_ID } from './customers/api-key';
+
+/**
+ * Budgets: a spend cap, in units, that a customer sets on itself (for all its keys, or for one key), per
+ * UTC day or per billing period. Past it, routes sold by use answer 402 budget_exceeded until the window
+ * resets or the cap is raised. Pure rules, no I/O; budgets-store.ts writes them.
+ *
+ * Stored on the customer's wallet item (`<customerId>#wallet`, customers/wallet.ts), beside the balance,
+ * so that the reads and the one write a decision already makes carry them:
+ *
+ *   budgets               map: scope → { limit, window, resetsAt }; scope `*` (the customer) or a key id
+ *   budgetLeft            units left in the customer budget's window (limit − spent)
+ *   budgetLeft_<keyId>    units left in that key budget's window
+ *
+ * Units left, not units spent: a strict route's reservation (the wallet's one conditional UpdateItem)
+ * takes its cost with `ADD budgetLeft :minus` under the condition `budgetLeft >= :cost` (the authorizer cannot read the limit
+ * first, and a condition cannot add). The reservation adds to the left counters whether or not a budget
+ * exists (it cannot know); a counter without a budget means nothing, and setting a budget sets it. A
+ * window that ended (`resetsAt` ≤ now) counts as whole: whoever writes next (metering, or a strict
+ * reservation refused by its condition) starts the new window with one conditional write.
+ */
+
+export const BUDGET_WINDOWS = ['day', 'period'] as const;
+export type BudgetWindow = (typeof BUDGET_WINDOWS)[number];
+export const isBudgetWindow = (value: unknown): value is BudgetWindow => (BUDGET_WINDOWS as readonly unknown[]).includes(value);
+
+/** The `budgets` map key of the customer-wide budget (key ids are base62, so never `*`). */
+export const CUSTOMER_SCOPE = '*';
+export const BUDGETS = 'budgets';
+export const BUDGET_LEFT = 'budgetLeft';
+export const BUDGET_LEFT_KEY_PREFIX = 'budgetLeft_';
+/** The largest cap a customer can set: well inside DynamoDB's and JavaScript's exact integers. */
+export const MAX_BUDGET_LIMIT = 1_000_000_000_000;
+
+export interface BudgetEntry {
+  readonly limit: number;
+  readonly window: BudgetWindow;
+  /** Epoch s: the end of the window its left counter counts. */
+  readonly resetsAt: number;
+}
+
+/** What budgets a customer record holds. */
+export interface BudgetRecord {
+  readonly budgets?: Readonly<Record<string, BudgetEntry>>;
+  readonly budgetLeft?: number;
+  /** By key id. */
+  readonly budgetLeftByKey?: Readonly<Record<string, number>>;
+}
+
+/** One budget as it stands now. */
+export interface BudgetState {
+  /** `*` or a key id. */
+  readonly scope: string;
+  readonly limit: number;
+  readonly window: BudgetWindow;
+  readonly used: number;
+  readonly left: number;
+  /** Epoch s. */
+  readonly resetsAt: number;
+  /** The stored window ended: the next write starts a new one. */
+  readonly expired: boolean;
+}
+
+/** `budgetLeft` or `budgetLeft_<keyId>`. */
+export function budgetLeftAttribute(scope: string): string {
+  if (scope === CUSTOMER_SCOPE) return BUDGET_LEFT;
+  if (!KEY_ID.test(scope)) throw new RangeError(`invalid key id "${scope}": expected 8 letters or digits`);
+  return BUDGET_LEFT_KEY_PREFIX + scope;
+}
+
+const DAY = 86_400;
+
+/** Epoch s of the end of the window that contains `now`: the next UTC midnight, or the billing period's end (else the next UTC month). */
+export function windowEnd(window: BudgetWindow, now: Date, periodEnd: number | undefined): number {
+  const t = Math.floor(now.getTime() / 1000);
+  if (window === 'day') return (Math.floor(t / DAY) + 1) * DAY;
+  if (periodEnd !== undefined && periodEnd > t) return periodEnd;
+  return Math.floor(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) / 1000);
+}
+
+const leftOf = (record: BudgetRecord, scope: string): number | undefined => (scope === CUSTOMER_SCOPE ? record.budgetLeft : record.budgetLeftByKey?.[scope]);
+
+/** One scope's budget now; undefined: none set. */
+export function budgetState(record: BudgetRecord, scope: string, now: Date, periodEnd: number | undefined): BudgetState | undefined {
+  const entry = record.budgets?.[scope];
+  if (entry === undefined) return undefined;
+  const expired = entry.resetsAt <= Math.floor(now.getTime() / 1000);
+  const left = expired ? entry.limit : (leftOf(record, scope) ?? entry.limit);
+  return {
+    scope,
+    limit: entry.limit,
+    window: entry.window,
+    used: Math.max(0, entry.limit - left),
+    left,
+    resetsAt: expired ? windowEnd(entry.window, now, periodEnd) : entry.resetsAt,
+    expired,
+  };
+}
+
+/** The budgets a call with this key draws on: the customer's, then the key's. */
+export function applicableBudgets(record: BudgetRecord, keyId: string | undefined, now: Date, periodEnd: number | undefined): BudgetState[] {
+  if (record.budgets === undefined) return [];
+  const states = [budgetState(record, CUSTOMER_SCOPE, now, periodEnd)];
+  if (keyId !== undefined) states.push(budgetState(record, keyId, now, periodEnd));
+  return states.filter((s): s is BudgetState => s !== undefined);
+}
+
+/**
+ * The budget that stops a call of `cost` units, if any: a strict call needs `cost` units left (it is
+ * exact), a log-metered call needs one (the call that crosses the cap is served; metering counts it).
+ * The tightest one wins, so the 402 names the budget to raise first.
+ */
+export function exceededBudget(budgets: readonly BudgetState[], cost: number, strict: boolean): BudgetState | undefined {
+  const need = strict ? cost : 1;
+  let worst: BudgetState | undefined;
+  for (const b of budgets) if (b.left < need && (worst === undefined || b.left < worst.left)) worst = b;
+  return worst;
+}
+
+/** Units left before a budget stops the calls (metering's headroom); undefined: no budget. */
+export const budgetHeadroom = (budgets: readonly BudgetState[]): number | undefined => (budgets.length === 0 ? undefined : Math.max(0, Math.min(...budgets.map((b) => b.left))));
+
+/** A cap a customer may set: a whole number of units ≥ 1. */
+export function checkBudgetLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_BUDGET_LIMIT) throw new RangeError(`a budget is a whole number of units from 1 to ${MAX_BUDGET_LIMIT}`);
+  return limit;
+}
+
+/** A scope as people name it: undefined (the whole customer) or a key id. */
+export function scopeOf(keyId: string | undefined): string {
+  if (keyId === undefined) return CUSTOMER_SCOPE;
+  budgetLeftAttribute(keyId);
+  return keyId;
+}

@@ -1,0 +1,88 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { BUDGET_LEFT, BUDGET_LEFT_KEY_PREFIX, budgetLeftAttribute, BUDGETS, CUSTOMER_SCOPE, isBudgetWindow, type BudgetEntry, type BudgetRecord, type BudgetState } from '../budgets';
+import { KEY_ID } from './api-key';
+
+/**
+ * The budgets' part of the wallet item (wallet.ts): how a strict reservation's one conditional UpdateItem
+ * on the wallet also takes the cost from the customer's and the key's budgets, only when each budget that
+ * exists has the cost left in a window that has not ended (exact: concurrent calls never spend past a
+ * cap), and how the wallet's budget attributes decode. A window that ended fails the condition; the
+ * authorizer then starts the new window (budgets-store.ts `startBudgetWindows`) and reserves again.
+ */
+
+/** IAM `dynamodb:Attributes` the budgets add to the wallet's: the map and the left counters. */
+export const BUDGET_WALLET_ATTRIBUTES = [BUDGETS, BUDGET_LEFT, `${BUDGET_LEFT_KEY_PREFIX}*`] as const;
+
+const open = (scope: string, left: string): string => `(attribute_not_exists(#bud.${scope}) OR (#bud.${scope}.resetsAt > :nowSeconds AND ${left} >= :cost))`;
+const CUSTOMER_OPEN = open('#bcs', '#bl');
+const KEY_OPEN = open('#bks', '#bkl');
+
+/** The reservation's budget clauses; they name `:cost` and `:minus` (−cost), which the reservation already sends. */
+export interface BudgetReservationPart {
+  /** Items of the update's ADD clause: both left counters move with every reservation (without a budget they mean nothing). */
+  readonly add: string;
+  readonly condition: string;
+  readonly names: Record<string, string>;
+  readonly values: Record<string, AttributeValue>;
+}
+
+/** `keyId`: the presented key, whose budget the call also spends (absent: the customer's alone). */
+export function budgetReservationPart(keyId: string | undefined, now: Date): BudgetReservationPart {
+  const names: Record<string, string> = { '#bud': BUDGETS, '#bcs': CUSTOMER_SCOPE, '#bl': BUDGET_LEFT };
+  const values = { ':nowSeconds': { N: String(Math.floor(now.getTime() / 1000)) } };
+  if (keyId === undefined) return { add: '#bl :minus', condition: CUSTOMER_OPEN, names, values };
+  return {
+    add: '#bl :minus, #bkl :minus',
+    condition: `${CUSTOMER_OPEN} AND ${KEY_OPEN}`,
+    names: Object.assign(names, { '#bks': keyId, '#bkl': budgetLeftAttribute(keyId) }),
+    values,
+  };
+}
+
+const finite = (value: AttributeValue | undefined): number | undefined => {
+  const n = value?.N === undefined ? NaN : Number(value.N);
+  return Number.isFinite(n) ? n : undefined;
+};
+
+function entryOf(value: AttributeValue): BudgetEntry | undefined {
+  const m = value.M;
+  const limit = finite(m?.limit);
+  const resetsAt = finite(m?.resetsAt);
+  const window = m?.window?.S;
+  return limit === undefined || resetsAt === undefined || !isBudgetWindow(window) ? undefined : { limit, window, resetsAt };
+}
+
+/**
+ * The budgets a wallet item holds (as DynamoDB returns it). An entry of another shape is left out: the
+ * decision ignores it, and the reservation's condition, which cannot compare it, is refused loudly.
+ */
+export function decodeWalletBudgets(item: Record<string, AttributeValue>): BudgetRecord {
+  const map = item[BUDGETS]?.M;
+  if (map === undefined) return {};
+  const budgets: Record<string, BudgetEntry> = {};
+  for (const [scope, value] of Object.entries(map)) {
+    const entry = entryOf(value);
+    if (entry !== undefined) budgets[scope] = entry;
+  }
+  const budgetLeftByKey: Record<string, number> = {};
+  for (const [name, value] of Object.entries(item)) {
+    const keyId = name.startsWith(BUDGET_LEFT_KEY_PREFIX) ? name.slice(BUDGET_LEFT_KEY_PREFIX.length) : undefined;
+    const left = finite(value);
+    if (keyId !== undefined && KEY_ID.test(keyId) && left !== undefined) budgetLeftByKey[keyId] = left;
+  }
+  const budgetLeft = finite(item[BUDGET_LEFT]);
+  return { budgets, ...(budgetLeft === undefined ? {} : { budgetLeft }), budgetLeftByKey };
+}
+
+/** A window that ended, to start again: its stored end is the condition, so two starters start it once. */
+export interface BudgetWindowStart {
+  readonly scope: string;
+  readonly endedAt: number;
+  readonly limit: number;
+  readonly resetsAt: number;
+}
+
+/** The windows among `budgets` that ended, with their new ends. */
+export function windowsToStart(record: BudgetRecord, budgets: readonly BudgetState[]): BudgetWindowStart[] {
+  return budgets.filter((b) => b.expired).map((b) => ({ scope: b.scope, endedAt: record.budgets![b.scope]!.resetsAt, limit: b.limit, resetsAt: b.resetsAt }));
+}
