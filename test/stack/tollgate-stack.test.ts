@@ -399,6 +399,12 @@ describe('permissions', () => {
     ['SampleBackend', [XRAY]],
     // A tool call is its route's call through the API: nothing beyond its logs and traces.
     ['Mcp', [XRAY]],
+    // The layout migration at deploy: reads the customers, writes the moved attributes and its own layout item's, nothing else.
+    ['LayoutFunction', [
+      'dynamodb:GetItem dynamodb:Scan on PaymentStateCustomers',
+      `dynamodb:UpdateItem on PaymentStateCustomers${ATTRIBUTES('StringEquals', ['customerId', 'credits', 'balance', 'version', 'target', 'progress', 'migrated', 'request', 'runs'])}`,
+      XRAY,
+    ]],
     // Selling to agents: a presenting key's customer, the credits grant, a new key, the challenge claims, and the secret it verifies challenges with.
     ['Purchase', [
       'dynamodb:DeleteItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
@@ -412,7 +418,7 @@ describe('permissions', () => {
   });
 
   it('has a policy test above for every function of the stack', () => {
-    const tested = ['Authorizer', 'Usage', 'StripeWebhook', 'Portal', 'Clock', 'MeteringFunction', 'MeteringDeadLetter', 'SampleBackend', 'Mcp', 'Purchase'];
+    const tested = ['Authorizer', 'Usage', 'StripeWebhook', 'Portal', 'Clock', 'MeteringFunction', 'MeteringDeadLetter', 'SampleBackend', 'Mcp', 'Purchase', 'LayoutFunction'];
     expect(ofType('AWS::Lambda::Function').map(([id]) => tested.find((prefix) => id.startsWith(prefix)) ?? id).sort()).toEqual([...tested].sort());
   });
 
@@ -492,6 +498,42 @@ describe('payment state tables', () => {
     expect(ledger.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     const customers = stack.resources()[logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable')]!.Properties;
     expect(customers.TimeToLiveSpecification).toBeUndefined();
+  });
+});
+
+describe('layout migration', () => {
+  const layoutId = (): string => logicalIdOf('Layout', 'Custom::TollgateLayout');
+
+  it('runs the migration function once per layout version, as a custom resource with no provider framework', () => {
+    const [[, resource], ...others] = ofType('Custom::TollgateLayout');
+    expect(others).toEqual([]);
+    expect(resource!.Properties).toEqual({
+      ServiceToken: { 'Fn::GetAtt': [logicalIdOf('LayoutFunction', 'AWS::Lambda::Function'), 'Arn'] },
+      ServiceTimeout: '3300',
+      LayoutVersion: 2,
+    });
+    expect(ofType('AWS::StepFunctions::StateMachine')).toEqual([]);
+  });
+
+  it('gives the migration 15 minutes a run and two retries of the event to resume it', () => {
+    const fn = stack.resources()[logicalIdOf('LayoutFunction', 'AWS::Lambda::Function')]!;
+    expect(fn.Properties.Timeout).toBe(900);
+    const [[, config]] = ofType('AWS::Lambda::EventInvokeConfig');
+    expect(config!.Properties).toMatchObject({ MaximumRetryAttempts: 2, FunctionName: { Ref: logicalIdOf('LayoutFunction', 'AWS::Lambda::Function') } });
+  });
+
+  it('deploys every function that reads the customers table after the migration, and no other', () => {
+    const waiting = ofType('AWS::Lambda::Function')
+      .filter(([, fn]) => (fn.DependsOn ?? []).includes(layoutId()))
+      .map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))
+      .sort();
+    const readers = ofType('AWS::Lambda::Function')
+      .filter(([, fn]) => JSON.stringify(fn.Properties.Environment ?? {}).includes(logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable')))
+      .map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))
+      .filter((id) => id !== 'LayoutFunction')
+      .sort();
+    expect(waiting).toEqual(readers);
+    expect(waiting).toEqual(expect.arrayContaining(['Authorizer', 'StripeWebhook', 'MeteringFunction']));
   });
 });
 
