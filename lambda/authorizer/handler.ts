@@ -159,10 +159,10 @@ export function makeAuthorizerHandler(
     const denyAll = (decision: Decision): Decision => ({ ...decision, verdicts: routes.map((r) => ({ route: r, allow: false })) });
     const cost = route.usage!.cost;
     // Everything but the balance first (a usage block, a missing entitlement): the write only draws.
-    const standing = decide({ ...customer!, credits: Math.max(cost, customer!.credits ?? 0) }, [route], at, settingsFor(event, parsed.customerId));
+    const standing = decide({ ...customer!, credits: cost }, [route], at, settingsFor(event, parsed.customerId));
     if (!standing.verdicts[0]!.allow) return denyAll(standing);
     const reservation = newReservationId();
-    const result = await deps.customers.reserve({ customerId: parsed.customerId, reservation, cost, now: at, ...(customer!.credits === undefined ? {} : { legacy: customer!.credits }) });
+    const result = await deps.customers.reserve({ customerId: parsed.customerId, reservation, cost, now: at });
     if (result.reserved) {
       const context: DecisionContext = {
         customerId: parsed.customerId,
@@ -176,7 +176,7 @@ export function makeAuthorizerHandler(
       };
       return { customerId: parsed.customerId, standing: { good: true }, verdicts: routes.map((r) => ({ route: r, allow: true })), context };
     }
-    const { credits: _legacy, ...rest } = customer!;
+    const { credits: _none, ...rest } = customer!;
     const decision = decide(result.balance === undefined ? rest : { ...rest, credits: result.balance }, [route], at, settingsFor(event, parsed.customerId));
     if (decision.verdicts[0]!.allow) {
       throw new ReservationRefusedError(`the reservation for ${parsed.customerId} was refused although its wallet covers it: the balance is stored in a form the write's condition cannot compare: fix the wallet item (${parsed.customerId}#wallet) in the customers table`);

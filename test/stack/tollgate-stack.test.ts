@@ -505,7 +505,7 @@ describe('layout migration', () => {
   const layoutId = (): string => logicalIdOf('Layout', 'Custom::TollgateLayout');
 
   it('runs the migration function once per layout version, as a custom resource with no provider framework', () => {
-    const [[, resource], ...others] = ofType('Custom::TollgateLayout');
+    const [resource, ...others] = ofType('Custom::TollgateLayout').map(([, r]) => r);
     expect(others).toEqual([]);
     expect(resource!.Properties).toEqual({
       ServiceToken: { 'Fn::GetAtt': [logicalIdOf('LayoutFunction', 'AWS::Lambda::Function'), 'Arn'] },
@@ -518,7 +518,8 @@ describe('layout migration', () => {
   it('gives the migration 15 minutes a run and two retries of the event to resume it', () => {
     const fn = stack.resources()[logicalIdOf('LayoutFunction', 'AWS::Lambda::Function')]!;
     expect(fn.Properties.Timeout).toBe(900);
-    const [[, config]] = ofType('AWS::Lambda::EventInvokeConfig');
+    const [config, ...others] = ofType('AWS::Lambda::EventInvokeConfig').map(([, resource]) => resource);
+    expect(others).toEqual([]);
     expect(config!.Properties).toMatchObject({ MaximumRetryAttempts: 2, FunctionName: { Ref: logicalIdOf('LayoutFunction', 'AWS::Lambda::Function') } });
   });
 

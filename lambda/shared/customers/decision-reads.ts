@@ -3,7 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { CorruptRecordError, decisionProjection, decodeCustomerItem } from './item';
 import type { CustomerRecord } from './record';
 import { SUBJECT_ATTRIBUTE, SUBJECT_INDEX, tokenDecisionProjection } from './subjects';
-import { BALANCE, cancelReservation, decodeWallet, effectiveBalance, reserveInWallet, walletKey, type WalletReservation, type WalletReservationResult } from './wallet';
+import { BALANCE, cancelReservation, decodeWallet, reserveInWallet, walletKey, withWalletBalance, type WalletReservation, type WalletReservationResult } from './wallet';
 
 /**
  * The authorizer's commands on the customers table, behind its two ports: a key decision's one
@@ -17,13 +17,13 @@ import { BALANCE, cancelReservation, decodeWallet, effectiveBalance, reserveInWa
 /** A key decision's one round trip: a read (cached routes), or a read then a reservation (strict routes). */
 export interface CustomerReader {
   /**
-   * The customer item and its wallet in one BatchGetItem (`credits` is the wallet's balance, or the
-   * item's legacy attribute before the wallet's first write); the item alone (one GetItem) with
+   * The customer item and its wallet in one BatchGetItem (`credits` is the wallet's balance); the
+   * item alone (one GetItem) with
    * `wallet: false`, for routes no balance decides. undefined: no such customer. `apiKeys`
    * holds at most the asked key. Throws when the store fails.
    */
   read(customerId: string, keyId: string, options?: { readonly wallet?: boolean }): Promise<CustomerRecord | undefined>;
-  /** The customer item alone (strict routes: the key and standing to check before reserving; `credits` is the legacy attribute). */
+  /** The customer item alone (strict routes: the key and standing to check before reserving; no `credits`: the reservation reads the wallet). */
   readItem?(customerId: string, keyId: string): Promise<CustomerRecord | undefined>;
   /** One conditional UpdateItem on the wallet, retried by its id. Throws when the store fails. */
   reserve?(request: WalletReservation): Promise<WalletReservationResult>;
@@ -112,7 +112,7 @@ export class DecisionReader implements CustomerReader {
       this.deadlineMs,
       this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { customerId: { S: customerId } }, ConsistentRead: true, ...decisionProjection(keyId) })),
     );
-    return result.Item === undefined ? undefined : decodeStoredItem(result.Item);
+    return result.Item === undefined ? undefined : withWalletBalance(decodeStoredItem(result.Item), undefined);
   }
 
   async read(customerId: string, keyId: string, options: { readonly wallet?: boolean } = {}): Promise<CustomerRecord | undefined> {
@@ -131,10 +131,7 @@ export class DecisionReader implements CustomerReader {
     const items = await withinDeadline(this.deadlineMs, batchGet(this.client, request));
     const customer = items.find((item) => item.customerId?.S === customerId);
     if (customer === undefined) return undefined;
-    const record = decodeStoredItem(customer);
-    const wallet = decodeWallet(items.find((item) => item.customerId?.S === walletKey(customerId)));
-    const credits = effectiveBalance(wallet, record.credits);
-    return credits === record.credits ? record : { ...record, credits };
+    return withWalletBalance(decodeStoredItem(customer), decodeWallet(items.find((item) => item.customerId?.S === walletKey(customerId))));
   }
 }
 

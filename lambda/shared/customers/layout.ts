@@ -172,14 +172,14 @@ interface LayoutState {
   readonly run?: { readonly target: number; readonly progress: readonly SegmentProgress[] };
 }
 
-/** undefined: not started; 'done'; else the last key the segment finished. */
-type SegmentProgress = undefined | 'done' | string;
+/** A segment done, or where it resumes (`after` the last key it finished; absent: not started). */
+type SegmentProgress = { readonly done: true } | { readonly done?: false; readonly after?: string };
 
 export async function readLayout(client: DynamoDBClient, table: string): Promise<LayoutState> {
   const { Item } = await client.send(new GetItemCommand({ TableName: table, Key: { [KEY]: { S: LAYOUT_KEY } }, ConsistentRead: true }));
   const version = numberOf(Item?.version) ?? 1;
   const target = numberOf(Item?.target);
-  const progress = Item?.progress?.L?.map((p): SegmentProgress => (p.BOOL === true ? 'done' : p.S));
+  const progress = Item?.progress?.L?.map((p): SegmentProgress => (p.BOOL === true ? { done: true } : p.S === undefined ? {} : { after: p.S }));
   return target === undefined || progress === undefined ? { version } : { version, run: { target, progress } };
 }
 
@@ -259,8 +259,8 @@ interface SegmentRun {
 
 /** Scans one segment from where it stopped, moving each page's items, and records the page done before reading the next. */
 async function runSegment(client: DynamoDBClient, table: string, step: LayoutStep, run: SegmentRun): Promise<{ done: boolean; migrated: number; pages: number }> {
-  if (run.at === 'done') return { done: true, migrated: 0, pages: 0 };
-  let start = run.at === undefined ? undefined : { [KEY]: { S: run.at } };
+  if (run.at.done === true) return { done: true, migrated: 0, pages: 0 };
+  let start = run.at.after === undefined ? undefined : { [KEY]: { S: run.at.after } };
   let migrated = 0;
   let pages = 0;
   for (;;) {

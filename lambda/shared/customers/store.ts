@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { attr, decodeCustomerItem, type Projection } from './item';
 import type { CustomerRecord } from './record';
-import { effectiveBalance, readWallet, type Wallet } from './wallet';
+import { readWallet, withWalletBalance, type Wallet } from './wallet';
 
 /** Reads a customer's item and its wallet, strongly consistent, in parallel. */
 async function readBoth(client: DynamoDBClient, table: string, customerId: string, projection?: Projection): Promise<{ record?: CustomerRecord; wallet?: Wallet }> {
@@ -16,30 +16,24 @@ async function readBoth(client: DynamoDBClient, table: string, customerId: strin
 
 /**
  * Reads and validates a customer's item (strongly consistent); undefined when there is none. `credits`
- * is the wallet's balance (wallet.ts), or the item's legacy attribute before the wallet's first write.
+ * is the wallet's balance (wallet.ts).
  */
 export async function readCustomer(client: DynamoDBClient, table: string, customerId: string, projection?: Projection): Promise<CustomerRecord | undefined> {
   const { record, wallet } = await readBoth(client, table, customerId, projection);
-  if (record === undefined) return undefined;
-  const credits = effectiveBalance(wallet, record.credits);
-  return credits === record.credits ? record : { ...record, credits };
+  return record === undefined ? undefined : withWalletBalance(record, wallet);
 }
 
-/** The customer with its wallet as stored: the effective balance, the legacy attribute it started from, and the pending reservations. */
+/** The customer with its wallet as stored: the balance, and the pending reservations. */
 export interface CustomerWithWallet {
   readonly record: CustomerRecord;
-  /** The customer item's own `credits` (the wallet's starting balance until its first write). */
-  readonly legacyCredits?: number;
   readonly wallet?: Wallet;
 }
 
 export async function readCustomerWithWallet(client: DynamoDBClient, table: string, customerId: string, projection?: Projection): Promise<CustomerWithWallet | undefined> {
   const { record, wallet } = await readBoth(client, table, customerId, projection);
   if (record === undefined) return undefined;
-  const credits = effectiveBalance(wallet, record.credits);
   return {
-    record: credits === record.credits ? record : { ...record, credits },
-    ...(record.credits === undefined ? {} : { legacyCredits: record.credits }),
+    record: withWalletBalance(record, wallet),
     ...(wallet === undefined ? {} : { wallet }),
   };
 }
