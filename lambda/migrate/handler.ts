@@ -22,6 +22,8 @@ export interface MigrateDeps {
   readonly options?: Omit<MigrationOptions, 'shouldStop'>;
   /** Sends the answer to CloudFormation. @default an HTTPS PUT to the event's ResponseURL */
   readonly respond?: (url: string, body: CustomResourceResponse) => Promise<void>;
+  /** One JSON line per run. @default stdout, which Lambda sends to the function's log group */
+  readonly log?: (fields: Record<string, unknown>) => void;
 }
 
 export interface CustomResourceResponse {
@@ -43,6 +45,7 @@ const PHYSICAL_ID = 'tollgate-customers-layout';
 
 export function makeMigrateHandler(deps: MigrateDeps) {
   const respond = deps.respond ?? putResponse;
+  const log = deps.log ?? logLine;
   return async (event: CloudFormationCustomResourceEvent, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<void> => {
     const answer = (status: 'SUCCESS' | 'FAILED', extra: { Reason?: string; Data?: Record<string, string> }): Promise<void> =>
       respond(event.ResponseURL, { Status: status, PhysicalResourceId: PHYSICAL_ID, StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId, ...extra });
@@ -67,7 +70,7 @@ export function makeMigrateHandler(deps: MigrateDeps) {
   };
 }
 
-function log(fields: Record<string, unknown>): void {
+function logLine(fields: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ level: 'INFO', message: 'layout migration', layoutVersion: LAYOUT_VERSION, ...fields })}\n`);
 }
 
