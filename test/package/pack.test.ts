@@ -8,7 +8,7 @@ import { freePort } from '../../lib/local/dynamodb-local';
 import { run as runCli } from '../cli/support';
 import { killGroup } from '../support/npm-start';
 import { alive, run, waitFor } from '../support/processes';
-import { synthesize, type Resource } from '../support/synth';
+import { synthesize } from '../support/synth';
 import { expectTollgateTemplate } from '../support/template-assertions';
 
 /**
@@ -142,7 +142,7 @@ describe('the npm package', () => {
 
     // The same resources as this repository's stack, and its cost estimate from the repository's CLI.
     // The same template assertions as the stack tests (exact policies, gateway responses, secrets, the layout migration), on the fresh app's template.
-    expectTollgateTemplate(template.Resources as Record<string, Resource>, { prefix: 'Paywall', stage: 'live' });
+    expectTollgateTemplate(template.Resources, { prefix: 'Paywall', stage: 'live' });
     const count = (resources: Record<string, { Type: string }>) => Object.values(resources).reduce<Record<string, number>>((n, r) => ({ ...n, [r.Type]: (n[r.Type] ?? 0) + 1 }), {});
     expect(count(template.Resources)).toEqual(count(ours));
     const cost = await runCli(['cost', '--template', path.join(app, 'cdk.out', 'UserApi.template.json')]);
