@@ -17,7 +17,7 @@ const INTEGRATION = [
   'test/cli/budget.test.ts',
   'test/cli/{any-method,cli,deployed,local,parked,report,report-parity.integration,subjects,usage}.test.ts',
   'test/client/package.test.ts',
-  'test/shared/customers/wallet.integration.test.ts',
+  'test/shared/customers/{layout,wallet}.integration.test.ts',
   'test/clock/clock.integration.test.ts',
   'test/report/usage-recoveries.test.ts',
   'test/docs/readme.test.ts',

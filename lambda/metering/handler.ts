@@ -160,7 +160,6 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
           refunds: [...current.refunds.keys()],
           reports,
           now: now(),
-          ...(state.legacyCredits === undefined ? {} : { legacyCredits: state.legacyCredits }),
         });
         if (outcome.outcome === 'conflict') throw new ConflictError();
         if (outcome.outcome === 'refunded-before') {

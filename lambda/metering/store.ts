@@ -48,8 +48,6 @@ export interface MeteringWrite {
   readonly refunds: readonly string[];
   readonly reports: readonly MeterReport[];
   readonly now: Date;
-  /** The customer item's legacy `credits`: where the wallet's balance starts on its first write. */
-  readonly legacyCredits?: number;
 }
 
 export type ApplyOutcome =
@@ -128,7 +126,7 @@ export class DynamoMeteringStore implements MeteringStore {
     const pending = write.reports.map((r): ReportRecord => ({ ...r, state: 'pending' }));
     const usage = usageUpdate(this.tables.customers, write.customerId, write.usage);
     // Credits drawn by log lines (and given back to pre-wallet reservations): on the wallet, in the same transaction.
-    const wallet = walletCreditsItem(this.tables.customers, write.customerId, write.usage, write.legacyCredits);
+    const wallet = walletCreditsItem(this.tables.customers, write.customerId, write.usage);
     const window = write.usage.window;
     if (window !== undefined && usage !== undefined && 'Update' in usage && wallet === undefined && pending.length === 0 && write.refunds.length === 0) {
       // A window's sum that owes Stripe nothing: the customer item is its own ledger (one item write).

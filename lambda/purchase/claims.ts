@@ -4,6 +4,7 @@ import type { CustomerUpdate, Writes } from '../shared/customers/changes';
 import { PAYMENT_STATE_PROJECTION } from '../shared/customers/item';
 import { paymentStateUpdate } from '../shared/customers/payment-state';
 import { readCustomer } from '../shared/customers/store';
+import { walletBalanceItem } from '../shared/customers/wallet';
 import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
 
 /**
@@ -110,9 +111,10 @@ export interface CreditsGrantInput {
 }
 
 /**
- * The credits of a paid purchase, through the path a paid credit-pack checkout takes in the webhook: a
- * `credits` change (ADD, lifting a credits_exhausted block) applied by paymentStateUpdate in one
- * transaction with its ledger entry, so that it applies once. 'duplicate': granted before.
+ * The credits of a paid purchase, through the path a paid credit-pack checkout takes in the webhook: the
+ * units added to the wallet's balance (shared/customers/wallet.ts) and a credits_exhausted block lifted
+ * on the customer item, in one transaction with its ledger entry, so that it applies once.
+ * 'duplicate': granted before.
  */
 export async function grantPurchasedCredits(client: DynamoDBClient, tables: { customers: string; events: string }, input: CreditsGrantInput): Promise<'granted' | 'duplicate'> {
   const stored = await readCustomer(client, tables.customers, input.customerId, PAYMENT_STATE_PROJECTION);
@@ -123,8 +125,8 @@ export async function grantPurchasedCredits(client: DynamoDBClient, tables: { cu
     // Credits are additive: the ledger, not a watermark, makes them once-only (webhook/state.ts watermarkOf).
     watermark: { value: '', applyBelow: '' },
   };
-  // What webhook/state.ts writesFor writes for a credits change.
-  const writes: Writes = { set: [[['updatedAt'], input.now.toISOString()]], setIfAbsent: [], remove: liftCreditsBlock ? [['usageBlock']] : [], add: [[['credits'], input.credits]] };
+  // What webhook/state.ts writesFor writes for a credits change, the units going to the wallet (as webhook/store.ts does).
+  const writes: Writes = { set: [[['updatedAt'], input.now.toISOString()]], setIfAbsent: [], remove: liftCreditsBlock ? [['usageBlock']] : [] };
   const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   try {
     await documents.send(
@@ -147,6 +149,7 @@ export async function grantPurchasedCredits(client: DynamoDBClient, tables: { cu
             },
           },
           { Update: paymentStateUpdate(tables.customers, update, writes, { subscriptions: [], invoices: [] }) },
+          walletBalanceItem(tables.customers, input.customerId, input.credits)!,
         ],
       }),
     );

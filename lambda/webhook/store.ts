@@ -5,7 +5,6 @@ import type { CustomerUpdate, Forgettable } from '../shared/customers/changes';
 import { ITEM_LIMITS, PAYMENT_STATE_PROJECTION } from '../shared/customers/item';
 import { createMapsUpdate, paymentStateUpdate } from '../shared/customers/payment-state';
 import type { CustomerRecord } from '../shared/customers/record';
-import { readLegacyCredits } from '../shared/customers/metered-usage';
 import { walletBalanceItem } from '../shared/customers/wallet';
 import { readCustomer } from '../shared/customers/store';
 import type { OutboxWrite } from '../shared/ports';
@@ -124,7 +123,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
     // Credits bought go to the wallet (shared/customers/wallet.ts), in the same transaction as the ledger entry.
     const credits = update.change.stream === 'credits' ? update.change.credits : 0;
     const customerUpdate = paymentStateUpdate(this.tables.customersTable, update, credits > 0 ? { ...writes, add: (writes.add ?? []).filter(([path]) => path[0] !== 'credits') } : writes, forget);
-    const wallet = credits > 0 ? walletBalanceItem(this.tables.customersTable, customerId, credits, (await readLegacyCredits(this.client, this.tables.customersTable, customerId)).legacy) : undefined;
+    const wallet = credits > 0 ? walletBalanceItem(this.tables.customersTable, customerId, credits) : undefined;
     const session = update.change.stream === 'credits' ? update.change.checkoutSessionId : undefined;
     const command = new TransactWriteCommand({
       TransactItems: [

@@ -107,20 +107,23 @@ export async function seedCustomer(tables: TestTables, customerId: string, seed:
         subscriptions,
         invoices: {},
         pastDue: {},
-        ...(seed.credits === undefined ? {} : { credits: seed.credits }),
         ...(seed.periodUsed === undefined ? {} : { periodUsed: seed.periodUsed }),
         ...(seed.usagePeriodEnd === undefined ? {} : { usagePeriodEnd: seed.usagePeriodEnd }),
       },
     }),
   );
+  // The balance lives on the wallet (layout 2: lambda/shared/customers/layout.ts).
+  if (seed.credits !== undefined) {
+    await DynamoDBDocumentClient.from(tables.client).send(new PutCommand({ TableName: tables.names.customers, Item: { customerId: walletKey(customerId), balance: seed.credits } }));
+  }
 }
 
 export async function usageOf(tables: TestTables, customerId: string): Promise<{ credits?: number; periodUsed?: number; usagePeriodEnd?: number }> {
   const { Item } = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }));
   const item = Item ?? {};
-  // The balance as decisions see it: the wallet's once written, else the legacy attribute seeded here.
+  // The balance: the wallet's (the customer item's own attribute is not read).
   const wallet = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId: walletKey(customerId) }, ConsistentRead: true }));
-  return { credits: (wallet.Item?.balance ?? item.credits) as number | undefined, periodUsed: item.periodUsed as number | undefined, usagePeriodEnd: item.usagePeriodEnd as number | undefined };
+  return { credits: wallet.Item?.balance as number | undefined, periodUsed: item.periodUsed as number | undefined, usagePeriodEnd: item.usagePeriodEnd as number | undefined };
 }
 
 

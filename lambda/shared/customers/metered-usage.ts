@@ -1,9 +1,9 @@
-import { GetItemCommand, TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { attr, METERING_PROJECTION } from './item';
 import type { CustomerRecord } from './record';
 import { readCustomerWithWallet } from './store';
-import { numberOf, walletBalanceItem, type BalanceExpectation, type PendingReservation } from './wallet';
+import { walletBalanceItem, type BalanceExpectation, type PendingReservation } from './wallet';
 import { withBudgetSpend, type BudgetSpend } from './budgets-spend';
 
 /**
@@ -12,8 +12,7 @@ import { withBudgetSpend, type BudgetSpend } from './budgets-spend';
  *   periodUsed      units counted in the period that ends at usagePeriodEnd
  *   usagePeriodEnd  epoch s
  *
- * and the wallet's balance (wallet.ts; the customer item's legacy `credits` until the wallet's first
- * write): prepaid units, absent when the customer never had credits, never drawn below zero.
+ * and the wallet's balance (wallet.ts): prepaid units, absent when the customer never had credits, never drawn below zero.
  *
  * Metering writes these with one conditional UpdateItem per item, customer and batch (inside the
  * batch's ledger transaction; the wallet only when credits are drawn by log lines), and only forward: a period is started only over an older
@@ -27,8 +26,6 @@ export type MeteredUsage = Pick<
   CustomerRecord,
   'customerId' | 'subscriptions' | 'pastDue' | 'credits' | 'periodUsed' | 'usagePeriodEnd' | 'prevPeriodEnd' | 'prevPeriodUsed' | 'meteredWindow' | 'budgets'
 > & {
-  /** The customer item's legacy `credits`: where the wallet's balance starts from on its first write. */
-  readonly legacyCredits?: number;
   /** The wallet's strict reservations not settled yet. */
   readonly pending?: ReadonlyMap<string, PendingReservation>;
 };
@@ -39,7 +36,6 @@ export async function readMeteredUsage(client: DynamoDBClient, table: string, cu
   if (read === undefined) return undefined;
   return {
     ...read.record,
-    ...(read.legacyCredits === undefined ? {} : { legacyCredits: read.legacyCredits }),
     ...(read.wallet === undefined ? {} : { pending: read.wallet.pending }),
   };
 }
@@ -147,9 +143,9 @@ export function usageUpdate(table: string, customerId: string, write: UsageWrite
   };
 }
 
-/** The credits and budgets part of a usage write, on the wallet (a transaction item), from the legacy balance on its first write. */
-export function walletCreditsItem(table: string, customerId: string, write: UsageWrite, legacy: number | undefined) {
-  return withBudgetSpend(walletBalanceItem(table, customerId, write.credits.delta, legacy, write.credits.expect), table, customerId, write.budgets ?? []);
+/** The credits and budgets part of a usage write, on the wallet (a transaction item). */
+export function walletCreditsItem(table: string, customerId: string, write: UsageWrite) {
+  return withBudgetSpend(walletBalanceItem(table, customerId, write.credits.delta, write.credits.expect), table, customerId, write.budgets ?? []);
 }
 
 export interface CreditsGrant {
@@ -178,9 +174,7 @@ export async function grantCredits(client: DynamoDBClient, tables: { readonly cu
     throw new RangeError(`the reason must be 1 to ${MAX_GRANT_REASON_LENGTH} characters`);
   }
   if (!Number.isInteger(grant.units) || grant.units <= 0) throw new RangeError(`${grant.units} is not a whole number of units > 0`);
-  const { exists, legacy } = await readLegacyCredits(client, tables.customers, grant.customerId);
-  if (!exists) throw unknownCustomer(grant.customerId);
-  const wallet = walletBalanceItem(tables.customers, grant.customerId, grant.units, legacy);
+  const wallet = walletBalanceItem(tables.customers, grant.customerId, grant.units);
   try {
     await DynamoDBDocumentClient.from(client).send(
       new TransactWriteCommand({
@@ -215,12 +209,3 @@ export async function grantCredits(client: DynamoDBClient, tables: { readonly cu
 
 const unknownCustomer = (customerId: string): UnknownCustomerForCreditsError =>
   new UnknownCustomerForCreditsError(`no customer ${customerId}: create an API key for it or send its Stripe events first`);
-
-/** The customer item's legacy `credits` (the wallet's starting balance), and whether the customer exists. */
-export async function readLegacyCredits(client: DynamoDBClient, table: string, customerId: string): Promise<{ readonly exists: boolean; readonly legacy?: number }> {
-  const { Item } = await client.send(
-    new GetItemCommand({ TableName: table, Key: { customerId: { S: customerId } }, ConsistentRead: true, ProjectionExpression: '#k, #c', ExpressionAttributeNames: { '#k': KEY, '#c': attr('credits') } }),
-  );
-  const legacy = numberOf(Item?.credits);
-  return { exists: Item !== undefined, ...(legacy === undefined ? {} : { legacy }) };
-}
