@@ -118,7 +118,7 @@ describe('a reservation on the wallet', () => {
 
   it('refuses a balance that does not cover the cost, and says what it holds', async () => {
     const customerId = await customerWith(2);
-    expect(await reserveInWallet(tables.client, tables.names.customers, reservation(customerId, 5), far())).toEqual({ reserved: false, balance: 2 });
+    expect(await reserveInWallet(tables.client, tables.names.customers, reservation(customerId, 5), far())).toEqual({ reserved: false, balance: 2, budget: {} });
     expect(await walletItem(customerId)).toEqual({ customerId: walletKey(customerId), balance: 2 });
     // No wallet: never had credits.
     expect(await reserveInWallet(tables.client, tables.names.customers, reservation(await customerWith(undefined), 1), far())).toEqual({ reserved: false });
