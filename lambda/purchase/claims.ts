@@ -1,8 +1,9 @@
 import { ConditionalCheckFailedException, TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CustomerUpdate, Writes } from '../shared/customers/changes';
 import { PAYMENT_STATE_PROJECTION } from '../shared/customers/item';
-import { paymentStateUpdate } from '../shared/customers/payment-state';
+import { createMapsUpdate, paymentStateUpdate } from '../shared/customers/payment-state';
+import type { SubscriptionEntry } from '../shared/customers/record';
 import { readCustomer } from '../shared/customers/store';
 import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
 
@@ -157,6 +158,98 @@ export async function grantPurchasedCredits(client: DynamoDBClient, tables: { cu
       // The block was lifted (or changed) between the read and the write: grant without touching it.
       return grantPurchasedCredits(client, tables, input);
     }
+    throw err;
+  }
+}
+
+/** The subscription entries of plans bought over the protocols: `agent_<period start, 11 digits>_<claim>`, so an earlier period has the lower id (the one that decides on a tie). */
+export const AGENT_PLAN_PREFIX = 'agent_';
+
+export interface PlanGrantInput {
+  readonly challengeId: string;
+  readonly customerId: string;
+  /** The plan key (`tollgate:plans`) and the days one payment buys. */
+  readonly plan: string;
+  readonly days: number;
+  readonly reason: string;
+  readonly now: Date;
+}
+
+/** What a paid plan granted: the period it runs. */
+export interface PlanGrant {
+  readonly outcome: 'granted' | 'duplicate';
+  readonly periodStart: number;
+  readonly periodEnd: number;
+}
+
+/**
+ * A plan bought over a protocol: `days` of the plan's standing from the later of now and the end of the
+ * customer's last period of it, as a subscription entry set to end then (status canceled,
+ * cancelAtPeriodEnd: the standing rules grant it until its period end, lambda/shared/customers/standing.ts),
+ * written once per claim with its ledger entry. No Stripe subscription exists for it, so no webhook event
+ * ever rewrites it; its watermark names its period end, so the webhook forgets it as it forgets an ended
+ * subscription, a month after it ends.
+ */
+export async function grantPurchasedPlan(client: DynamoDBClient, tables: { customers: string; events: string }, input: PlanGrantInput): Promise<PlanGrant> {
+  const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const granted = await documents.send(new GetCommand({ TableName: tables.events, Key: { eventId: grantEventId(input.challengeId) }, ConsistentRead: true }));
+  if (granted.Item !== undefined) return { outcome: 'duplicate', periodStart: Number(granted.Item.periodStart), periodEnd: Number(granted.Item.periodEnd) };
+  const stored = await readCustomer(client, tables.customers, input.customerId, PAYMENT_STATE_PROJECTION);
+  const now = epoch(input.now);
+  const lastEnd = Object.entries(stored?.subscriptions ?? {})
+    .filter(([id, entry]) => id.startsWith(AGENT_PLAN_PREFIX) && entry.plan === input.plan)
+    .reduce((end, [, entry]) => Math.max(end, entry.currentPeriodEnd ?? 0), 0);
+  const periodStart = Math.max(now, lastEnd);
+  const periodEnd = periodStart + input.days * 86_400;
+  const subscriptionId = `${AGENT_PLAN_PREFIX}${String(periodStart).padStart(11, '0')}_${input.challengeId.replace(/[^A-Za-z0-9]/g, '').slice(0, 24)}`;
+  const entry: SubscriptionEntry = {
+    status: 'canceled',
+    plan: input.plan,
+    cancelAtPeriodEnd: true,
+    currentPeriodStart: periodStart,
+    currentPeriodEnd: periodEnd,
+    watermark: `${String(periodEnd).padStart(11, '0')}:0:${grantEventId(input.challengeId)}`,
+  };
+  // The maps a subscription entry is written into, as the webhook creates them for a customer's first change.
+  await documents.send(new UpdateCommand(createMapsUpdate(tables.customers, input.customerId)));
+  try {
+    await documents.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: tables.events,
+              Item: {
+                eventId: grantEventId(input.challengeId),
+                type: 'tollgate.agent_plan',
+                customerId: input.customerId,
+                outcome: 'applied',
+                plan: input.plan,
+                periodStart,
+                periodEnd,
+                reason: input.reason,
+                recordedAt: input.now.toISOString(),
+                expiresAt: now + EVENT_LEDGER_RETENTION_SECONDS,
+              },
+              ConditionExpression: 'attribute_not_exists(eventId)',
+            },
+          },
+          {
+            Update: {
+              TableName: tables.customers,
+              Key: { customerId: input.customerId },
+              UpdateExpression: 'SET #s.#id = :entry, updatedAt = :at',
+              ConditionExpression: 'attribute_exists(#s)',
+              ExpressionAttributeNames: { '#s': 'subscriptions', '#id': subscriptionId },
+              ExpressionAttributeValues: { ':entry': entry, ':at': input.now.toISOString() },
+            },
+          },
+        ],
+      }),
+    );
+    return { outcome: 'granted', periodStart, periodEnd };
+  } catch (err) {
+    if (err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return grantPurchasedPlan(client, tables, input);
     throw err;
   }
 }
