@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import Stripe from 'stripe';
 import { canonicalJson, MalformedCredentialError, MPP_PROBLEM_BASE, parseCredential, PAYMENT_AUTHORIZATION_HEADER, PAYMENT_RECEIPT_HEADER, serializeChallenge, serializeReceipt, verifyChallenge, type Credential, type MppProblem } from '../shared/agents/mpp';
-import { llmsTxt } from '../shared/agents/discovery';
+import { llmsTxt, X402_DISCOVERY_PATH, x402Manifest } from '../shared/agents/discovery';
 import { isPlanOffer, offersJson, packChallenge, packRequest, PURCHASE_CHALLENGE_SECONDS, purchaseUrl, PURCHASE_PATH, soldOffers, type AgentOffer, type AgentPack } from '../shared/agents/offers';
 import {
   decodePaymentHeader,
@@ -31,7 +31,8 @@ import { grantPurchasedCredits, grantPurchasedPlan, type Claim, type ClaimStore 
 import type { PurchaseSettings } from './settings';
 
 /**
- * `GET /tollgate/llms.txt`: the API, its prices and how to buy, for agents (discovery.ts).
+ * `GET /tollgate/llms.txt`: the API, its prices and how to buy, for agents (discovery.ts); with x402,
+ * `GET /.well-known/x402.json`: x402's discovery manifest.
  *
  * `POST /tollgate/purchase?offer=<pack id | plan key>`: a credit pack, or a sold plan's period, bought over MPP (`stripe/charge`, a Shared
  * Payment Token) or, when configured, x402 (`exact`, an EIP-3009 authorization verified and settled by a
@@ -89,6 +90,8 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
   const { settings } = deps;
   const { agents } = settings;
   const now = deps.now ?? ((): Date => new Date());
+  // The manifest's lastUpdated: the configuration is fixed for the function's life.
+  const started = now();
   const log = deps.log ?? ((): void => undefined);
   const count = deps.count ?? ((): void => undefined);
   const cors = {
@@ -147,6 +150,12 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
   return async (event) => {
     const at = now();
     const base = event.requestContext?.domainName && event.requestContext.stage ? stageBaseUrl(event.requestContext.domainName, event.requestContext.stage) : undefined;
+    if (event.httpMethod === 'GET' && (event.resource ?? event.path ?? '').endsWith(X402_DISCOVERY_PATH)) {
+      const manifest = x402Manifest({ title: settings.apiTitle, base: base ?? '', settings: agents, resolvedAt: started });
+      return manifest === undefined
+        ? problem(404, 'Not found', 'x402 is not configured here.', {}, cors)
+        : { statusCode: 200, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'max-age=300', 'Access-Control-Allow-Origin': settings.corsAllowOrigin }, body: JSON.stringify(manifest) };
+    }
     if (event.httpMethod === 'GET') {
       return {
         statusCode: 200,

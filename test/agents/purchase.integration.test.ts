@@ -127,18 +127,38 @@ describe('selling to agents on the local gateway', () => {
     expect((await call('GET', '/v1/search?q=x', { Authorization: `Bearer ${key}` })).statusCode).toBe(200);
   });
 
-  it('publishes the same offers for discovery: llms.txt and x-payment-info agree with the live 402', async () => {
+  it('publishes the same offers for discovery: llms.txt, x-payment-info and the x402 manifest agree with the live 402s', async () => {
     const { key } = await customer();
-    const live = json((await call('GET', '/v1/search?q=x', { Authorization: `Bearer ${key}` })).body).offers as Array<{ id: string; amount: string; currency: string; purchaseUrl: string }>;
+    const denied = await call('GET', '/v1/search?q=x', { Authorization: `Bearer ${key}` });
+    const live = json(denied.body).offers as Array<{ id: string; amount: string; currency: string; purchaseUrl: string; protocols: string[] }>;
+    const planDenied = await call('GET', '/v1/quotes', { Authorization: `Bearer ${key}` });
+    const livePlan = (json(planDenied.body).offers as Array<{ id: string; amount?: string; currency?: string; days?: number; purchaseUrl?: string; protocols: string[] }>).find((o) => o.id === PLAN_ID)!;
     const llms = await call('GET', '/tollgate/llms.txt');
     expect(llms.statusCode).toBe(200);
     expect(llms.headers['content-type']).toMatch(/^text\/markdown/);
     const text = llms.body.toString('utf8');
     for (const offer of live) expect(text).toContain(`- ${offer.id}: ${PACK.name}, ${PACK.credits} credits for ${offer.amount} ${offer.currency} (minor units): POST ${offer.purchaseUrl} ,`);
+    expect(text).toContain(`- ${PLAN_ID}: ${config.plans[PLAN_ID]!.name}, ${livePlan.days} days of the plan for ${livePlan.amount} ${livePlan.currency} (minor units): POST ${livePlan.purchaseUrl} ,`);
     expect(text).toContain('- GET /v1/search: 1 credit per successful call');
+    // x402: each live requirement, in words, beside the URL that takes it.
+    const liveAccepts = [denied, planDenied].flatMap((d) => (JSON.parse(Buffer.from(String(d.headers['payment-required']), 'base64').toString('utf8')) as { accepts: PaymentRequirements[] }).accepts);
+    expect(liveAccepts.map((a) => a.extra.offer)).toEqual([PACK.id, PLAN_ID]);
+    for (const r of liveAccepts) expect(text).toContain(`- ${r.extra.offer}: POST http://127.0.0.1/prod/tollgate/purchase?offer=${r.extra.offer} with a payment of ${r.amount} atomic units of ${r.asset} on ${r.network} to ${r.payTo} (exact scheme)`);
+    expect(text).toContain('- Discovery manifest: http://127.0.0.1/prod/.well-known/x402.json');
+    const manifest = await call('GET', '/.well-known/x402.json');
+    expect(manifest.statusCode).toBe(200);
+    const items = json(manifest.body).items as Array<{ resource: { url: string }; accepts: PaymentRequirements[]; input: { method: string; queryParams: { offer: string } } }>;
+    expect(json(manifest.body)).toMatchObject({ x402Version: 2, lastUpdated: expect.any(Number) });
+    expect(items.map((i) => ({ url: i.resource.url, accepts: i.accepts, method: i.input.method }))).toEqual(liveAccepts.map((r) => ({ url: `http://127.0.0.1/prod/tollgate/purchase?offer=${r.extra.offer}`, accepts: [r], method: 'POST' })));
+    // And what the purchase route itself challenges with, keyless: the same requirement per offer.
+    for (const item of items) {
+      const challenged = await purchase({}, item.input.queryParams.offer);
+      expect(JSON.parse(Buffer.from(String(challenged.headers['payment-required']), 'base64').toString('utf8')).accepts).toEqual(item.accepts);
+    }
     const document = json((await call('GET', '/tollgate/openapi.json')).body);
-    const info = document.paths['/v1/search'].get['x-payment-info'];
-    expect(info).toEqual({ costPerCall: 1, packs: live.map(({ id, amount, currency }) => ({ id, name: PACK.name, credits: PACK.credits, amount, currency, protocols: ['mpp'] })), plans: Object.entries(config.plans).map(([id, p]) => ({ id, name: p.name })) });
+    const plans = Object.entries(config.plans).map(([id, p]) => (id === PLAN_ID ? { id, name: p.name, amount: livePlan.amount, currency: livePlan.currency, days: livePlan.days, protocols: livePlan.protocols.filter((p) => p !== 'checkout') } : { id, name: p.name }));
+    expect(document.paths['/v1/search'].get['x-payment-info']).toEqual({ costPerCall: 1, packs: live.map(({ id, amount, currency, protocols }) => ({ id, name: PACK.name, credits: PACK.credits, amount, currency, protocols })), plans });
+    expect(document.paths['/v1/quotes'].get['x-payment-info']).toEqual({ packs: [], plans });
     expect(document.paths['/v1/ping'].get['x-payment-info']).toBeUndefined();
   });
 
