@@ -28,6 +28,7 @@ import { headerValue } from '../shared/headers';
 import { problem, PROBLEM_JSON } from '../shared/http';
 import { stageBaseUrl } from '../shared/portal-paths';
 import { grantPurchasedCredits, grantPurchasedPlan, type Claim, type ClaimStore } from './claims';
+import { AGENT_PURCHASE_MESSAGE, type AgentProtocol, type AgentPurchaseRecord } from './record';
 import type { PurchaseSettings } from './settings';
 
 /**
@@ -63,11 +64,13 @@ export interface PurchaseDeps {
   readonly log?: (message: string, fields: Readonly<Record<string, unknown>>) => void;
   /** One count per answered purchase attempt, by protocol and outcome (`paid`, or the MPP problem type): operations' payments by protocol. */
   readonly count?: (dimensions: { readonly protocol: AgentProtocol; readonly outcome: 'paid' | MppProblem }) => void;
+  /** Each answered purchase attempt's record (record.ts), also logged: the local run writes it to its events log. */
+  readonly onPurchase?: (record: AgentPurchaseRecord) => void;
   /** x402's facilitator. @default - over HTTP at the configured facilitatorUrl */
   readonly facilitator?: Facilitator;
 }
 
-export type AgentProtocol = 'mpp' | 'x402';
+export type { AgentProtocol } from './record';
 
 /** What the 402 body adds to the problem: the refusal's MPP type, and the offer(s) with their purchase URLs. */
 class Refused {
@@ -94,6 +97,14 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
   const started = now();
   const log = deps.log ?? ((): void => undefined);
   const count = deps.count ?? ((): void => undefined);
+  /** One answered attempt: its record logged and handed on, and its count. */
+  const tally = (fields: Omit<AgentPurchaseRecord, 'message' | 'purchasedAt'>, at: Date): void => {
+    const record: AgentPurchaseRecord = { message: AGENT_PURCHASE_MESSAGE, ...fields, purchasedAt: at.toISOString() };
+    const { message, ...rest } = record;
+    log(message, rest);
+    deps.onPurchase?.(record);
+    count({ protocol: fields.protocol, outcome: fields.outcome });
+  };
   const cors = {
     'Access-Control-Allow-Origin': settings.corsAllowOrigin,
     'Access-Control-Expose-Headers': `WWW-Authenticate,${PAYMENT_RECEIPT_HEADER}${agents.x402 === undefined ? '' : `,${PAYMENT_REQUIRED_HEADER},${PAYMENT_RESPONSE_HEADER}`}`,
@@ -181,8 +192,7 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
     const x402Header = x402 === undefined ? undefined : (headerValue(event, PAYMENT_SIGNATURE_HEADER) ?? headerValue(event, X_PAYMENT_HEADER));
     const protocol: AgentProtocol = x402Header !== undefined && paymentHeader === undefined ? 'x402' : 'mpp';
     const refuse = (refused: Refused, pack?: AgentOffer): APIGatewayProxyResult => {
-      log('purchase refused', { protocol, problem: refused.problem, offer: pack?.id ?? requested });
-      count({ protocol, outcome: refused.problem });
+      tally({ protocol, outcome: refused.problem, ...((pack?.id ?? requested) === undefined ? {} : { offer: pack?.id ?? requested }) }, at);
       return challengeAnswer(secret, pack === undefined ? offers : [pack], refused, base, bearer !== undefined, at);
     };
 
@@ -239,7 +249,7 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
         const charged = await charge(stripe, { pack, spt: p.spt, challengeId, customerId });
         if (charged instanceof Refused) {
           await deps.claims.record(challengeId, { state: 'failed' }, at);
-          count({ protocol: 'mpp', outcome: charged.problem });
+          tally({ protocol: 'mpp', outcome: charged.problem, offer: pack.id }, at);
           return challengeAnswerFor(secret, pack, charged, at, !p.keyless);
         }
         paymentIntent = charged;
@@ -286,8 +296,7 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
       key = { key: created.key, keyId: created.keyId };
     }
     await deps.claims.record(claimId, { state: 'done', ...(key === undefined ? {} : { keyId: key.keyId }) }, at);
-    log('purchase paid', { protocol: p.protocol, offer: pack.id, customerId, reference: p.reference, newKey: key !== undefined });
-    count({ protocol: p.protocol, outcome: 'paid' });
+    tally({ protocol: p.protocol, outcome: 'paid', offer: pack.id, customerId, reference: p.reference, newKey: key !== undefined }, at);
     return {
       statusCode: 200,
       headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...p.headers, ...cors },
