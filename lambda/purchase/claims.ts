@@ -126,6 +126,22 @@ export async function grantPurchasedCredits(client: DynamoDBClient, tables: { cu
   };
   // What webhook/state.ts writesFor writes for a credits change.
   const writes: Writes = { set: [[['updatedAt'], input.now.toISOString()]], setIfAbsent: [], remove: liftCreditsBlock ? [['usageBlock']] : [], add: [[['credits'], input.credits]] };
+  const outcome = await writeWithLedger(client, tables.events, input, { type: 'tollgate.mpp_credits', units: input.credits, reason: input.reason }, paymentStateUpdate(tables.customers, update, writes, { subscriptions: [], invoices: [] }));
+  // The block was lifted (or changed) between the read and the write: grant without touching it.
+  return outcome === 'conflict' ? grantPurchasedCredits(client, tables, input) : outcome;
+}
+
+/**
+ * A grant's ledger entry (`mpp#<claim>`, conditional: once per claim) and its customer update in one
+ * transaction. 'duplicate': granted before; 'conflict': the update's own condition failed.
+ */
+async function writeWithLedger(
+  client: DynamoDBClient,
+  eventsTable: string,
+  input: { readonly challengeId: string; readonly customerId: string; readonly now: Date },
+  entry: Readonly<Record<string, unknown>>,
+  update: NonNullable<NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number]['Update']>,
+): Promise<'granted' | 'duplicate' | 'conflict'> {
   const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   try {
     await documents.send(
@@ -133,31 +149,19 @@ export async function grantPurchasedCredits(client: DynamoDBClient, tables: { cu
         TransactItems: [
           {
             Put: {
-              TableName: tables.events,
-              Item: {
-                eventId: grantEventId(input.challengeId),
-                type: 'tollgate.mpp_credits',
-                customerId: input.customerId,
-                outcome: 'applied',
-                units: input.credits,
-                reason: input.reason,
-                recordedAt: input.now.toISOString(),
-                expiresAt: epoch(input.now) + EVENT_LEDGER_RETENTION_SECONDS,
-              },
+              TableName: eventsTable,
+              Item: { eventId: grantEventId(input.challengeId), customerId: input.customerId, outcome: 'applied', ...entry, recordedAt: input.now.toISOString(), expiresAt: epoch(input.now) + EVENT_LEDGER_RETENTION_SECONDS },
               ConditionExpression: 'attribute_not_exists(eventId)',
             },
           },
-          { Update: paymentStateUpdate(tables.customers, update, writes, { subscriptions: [], invoices: [] }) },
+          { Update: update },
         ],
       }),
     );
     return 'granted';
   } catch (err) {
     if (err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return 'duplicate';
-    if (err instanceof TransactionCanceledException && err.CancellationReasons?.[1]?.Code === 'ConditionalCheckFailed') {
-      // The block was lifted (or changed) between the read and the write: grant without touching it.
-      return grantPurchasedCredits(client, tables, input);
-    }
+    if (err instanceof TransactionCanceledException && err.CancellationReasons?.[1]?.Code === 'ConditionalCheckFailed') return 'conflict';
     throw err;
   }
 }
@@ -212,44 +216,21 @@ export async function grantPurchasedPlan(client: DynamoDBClient, tables: { custo
   };
   // The maps a subscription entry is written into, as the webhook creates them for a customer's first change.
   await documents.send(new UpdateCommand(createMapsUpdate(tables.customers, input.customerId)));
-  try {
-    await documents.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: tables.events,
-              Item: {
-                eventId: grantEventId(input.challengeId),
-                type: 'tollgate.agent_plan',
-                customerId: input.customerId,
-                outcome: 'applied',
-                plan: input.plan,
-                periodStart,
-                periodEnd,
-                reason: input.reason,
-                recordedAt: input.now.toISOString(),
-                expiresAt: now + EVENT_LEDGER_RETENTION_SECONDS,
-              },
-              ConditionExpression: 'attribute_not_exists(eventId)',
-            },
-          },
-          {
-            Update: {
-              TableName: tables.customers,
-              Key: { customerId: input.customerId },
-              UpdateExpression: 'SET #s.#id = :entry, updatedAt = :at',
-              ConditionExpression: 'attribute_exists(#s)',
-              ExpressionAttributeNames: { '#s': 'subscriptions', '#id': subscriptionId },
-              ExpressionAttributeValues: { ':entry': entry, ':at': input.now.toISOString() },
-            },
-          },
-        ],
-      }),
-    );
-    return { outcome: 'granted', periodStart, periodEnd };
-  } catch (err) {
-    if (err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return grantPurchasedPlan(client, tables, input);
-    throw err;
-  }
+  const outcome = await writeWithLedger(
+    client,
+    tables.events,
+    input,
+    { type: 'tollgate.agent_plan', plan: input.plan, periodStart, periodEnd, reason: input.reason },
+    {
+      TableName: tables.customers,
+      Key: { customerId: input.customerId },
+      UpdateExpression: 'SET #s.#id = :entry, updatedAt = :at',
+      ConditionExpression: 'attribute_exists(#s)',
+      ExpressionAttributeNames: { '#s': 'subscriptions', '#id': subscriptionId },
+      ExpressionAttributeValues: { ':entry': entry, ':at': input.now.toISOString() },
+    },
+  );
+  if (outcome === 'conflict') throw new Error(`customer ${input.customerId} has no subscriptions map to add the plan to: retry the purchase`);
+  // Granted by a concurrent holder of the same claim: answer its period from the ledger.
+  return outcome === 'granted' ? { outcome, periodStart, periodEnd } : grantPurchasedPlan(client, tables, input);
 }
