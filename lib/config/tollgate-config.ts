@@ -502,8 +502,10 @@ function readAgentPlans(value: unknown, key: string, problems: string[], sold: {
   for (const [plan, price] of Object.entries(spec)) {
     const at = `${key}.${plan}`;
     const before = problems.length;
-    if (!isObject(declared) || !(plan in declared)) problems.push(`${at} sells a plan tollgate:plans does not declare: add it there, or sell one of ${isObject(declared) ? Object.keys(declared).join(', ') || 'none' : 'none'}`);
-    else if (packIds.includes(plan)) problems.push(`${at} has the id of a credit pack: rename the pack, as an offer id names one thing`);
+    // A price for a plan tollgate:plans does not declare sells nothing (agentPaymentsOf prices declared plans only):
+    // `-c tollgate:plans=…` may replace the plans without editing tollgate:agentPayments.
+    if (!isObject(declared) || !(plan in declared)) continue;
+    if (packIds.includes(plan)) problems.push(`${at} has the id of a credit pack: rename the pack, as an offer id names one thing`);
     if (!isObject(price)) {
       problems.push(`${at} must be an object such as ${example.slice(9, -1)}`);
       continue;

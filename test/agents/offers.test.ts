@@ -123,13 +123,16 @@ describe('tollgate:agentPayments.plans', () => {
   });
 
   it.each([
-    [{ team: { amount: 1, currency: 'usd' } }, /sells a plan tollgate:plans does not declare/],
     [{ pro: { amount: 0, currency: 'usd' } }, /pro\.amount is 0/],
     [{ pro: { amount: 1, currency: 'USD' } }, /pro\.currency is "USD"/],
     [{ pro: { amount: 1, currency: 'usd', days: 0 } }, /pro\.days is 0/],
     [{ pro: { amount: 1, currency: 'usd', renew: true } }, /unknown field "renew"/],
   ])('refuses %j', (plans, message) => {
     expect(() => load(plans)).toThrow(message);
+  });
+
+  it('sells nothing for a price of a plan tollgate:plans does not declare (plans replaced with -c keep the rest working)', () => {
+    expect(agentPaymentsOf(load({ team: { amount: 1, currency: 'usd' } }))?.plans).toEqual([{ id: 'pro', name: 'Pro' }]);
   });
 
   it('refuses a sold plan whose key is also a pack id: an offer id names one thing', () => {
