@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CustomerUpdate, Writes } from '../shared/customers/changes';
-import { PAYMENT_STATE_PROJECTION } from '../shared/customers/item';
+import { attr, PAYMENT_STATE_PROJECTION } from '../shared/customers/item';
 import { createMapsUpdate, paymentStateUpdate } from '../shared/customers/payment-state';
 import type { SubscriptionEntry } from '../shared/customers/record';
 import { readCustomer } from '../shared/customers/store';
@@ -224,9 +224,9 @@ export async function grantPurchasedPlan(client: DynamoDBClient, tables: { custo
     {
       TableName: tables.customers,
       Key: { customerId: input.customerId },
-      UpdateExpression: 'SET #s.#id = :entry, updatedAt = :at',
+      UpdateExpression: 'SET #s.#id = :entry, #u = :at',
       ConditionExpression: 'attribute_exists(#s)',
-      ExpressionAttributeNames: { '#s': 'subscriptions', '#id': subscriptionId },
+      ExpressionAttributeNames: { '#s': attr('subscriptions'), '#id': subscriptionId, '#u': attr('updatedAt') },
       ExpressionAttributeValues: { ':entry': entry, ':at': input.now.toISOString() },
     },
   );
