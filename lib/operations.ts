@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { METERING_METRICS, METRICS, SERVICES } from '../lambda/shared/metrics';
 import { METRICS_NAMESPACE } from '../lambda/shared/observability';
 import { MCP_TOOL_CALL_METRIC } from '../lambda/mcp/call';
+import { AGENT_PROTOCOLS, AGENT_PURCHASES_METRIC } from '../lambda/purchase/record';
 import { DASHBOARD_QUERIES, REPORT_QUERIES, reportQueryPrefix, type ReportQueryName } from './report/queries';
 import type { OperationsConfig } from './config/operations';
 
@@ -23,6 +24,8 @@ export interface OperationsProps {
   readonly clock: lambda.IFunction & { readonly logGroup: logs.ILogGroup };
   /** The MCP endpoint, when the document marks operations for it. @default - none */
   readonly mcp?: lambda.IFunction & { readonly logGroup: logs.ILogGroup };
+  /** The purchase route's function, when selling to agents. @default - none */
+  readonly purchase?: lambda.IFunction & { readonly logGroup: logs.ILogGroup };
 }
 
 /** Metrics derived from log lines by metric filters (the access log and the webhook's log). */
@@ -241,7 +244,7 @@ export class Operations extends Construct {
   /** The saved Logs Insights queries `tollgate report` runs (lib/report/queries.ts). */
   private saveReportQueries(props: OperationsProps): void {
     // Without an MCP endpoint its query still exists (the CLI runs them all), on a group where it finds nothing.
-    const queryLogGroup = { access: props.accessLogs, webhook: props.webhook.logGroup, mcp: props.mcp?.logGroup ?? props.accessLogs } as const;
+    const queryLogGroup = { access: props.accessLogs, webhook: props.webhook.logGroup, mcp: props.mcp?.logGroup ?? props.accessLogs, purchase: props.purchase?.logGroup ?? props.accessLogs } as const;
     for (const [name, { logGroup, query }] of Object.entries(REPORT_QUERIES) as Array<[ReportQueryName, (typeof REPORT_QUERIES)[ReportQueryName]]>) {
       new logs.CfnQueryDefinition(this, `Report${name[0]!.toUpperCase()}${name.slice(1)}Query`, {
         name: `${reportQueryPrefix(props.restApiId)}${name}`,
@@ -317,6 +320,24 @@ export class Operations extends Construct {
       graph('Recoveries by the reason they were denied', [search(`{${METRICS_NAMESPACE},reason,service} MetricName="${METRICS.accessRestored}"`, '')], { stacked: true }),
       accessLogTable('Top customers by 402s', DASHBOARD_QUERIES.topDeniedCustomers),
       accessLogTable('5xx by source (access log)', DASHBOARD_QUERIES.serverErrorsBySource),
+    );
+    // Agents paying the 402 (lambda/purchase/record.ts): the purchase route's challenges, payments by protocol, refusals by type.
+    const agentPurchases = `{${METRICS_NAMESPACE},outcome,protocol,service} MetricName="${AGENT_PURCHASES_METRIC}"`;
+    dashboard.addWidgets(
+      graph('Agents: challenges → payments by protocol', [
+        sumOf(`${agentPurchases} outcome="payment-required"`, 'challenged (any protocol)'),
+        ...AGENT_PROTOCOLS.map((protocol) => sumOf(`${agentPurchases} outcome="paid" protocol="${protocol}"`, `paid ${protocol}`)),
+      ]),
+      graph('Agents: refused payments by protocol and type', [search(`${agentPurchases} NOT outcome="paid" NOT outcome="payment-required"`, '')], { stacked: true }),
+      new cloudwatch.LogQueryWidget({
+        title: 'Agents: payments by protocol (each to its first 2xx: npx tollgate report)',
+        logGroupNames: [(props.purchase?.logGroup ?? props.accessLogs).logGroupName],
+        queryString: DASHBOARD_QUERIES.agentPayments,
+        view: cloudwatch.LogQueryVisualizationType.TABLE,
+        width: 8,
+        height: 6,
+        region,
+      }),
     );
     dashboard.addWidgets(graph('MCP tool calls by tool and outcome', [search(`{${METRICS_NAMESPACE},outcome,service,tool} MetricName="${MCP_TOOL_CALL_METRIC}"`, '')], { stacked: true, width: 24 }));
     dashboard.addWidgets(

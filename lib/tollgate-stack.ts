@@ -194,6 +194,7 @@ export class TollgateResources extends Construct {
       webhook: this.webhook,
       clock: this.clock,
       ...(this.mcp === undefined ? {} : { mcp: this.mcp }),
+      ...(this.purchase === undefined ? {} : { purchase: this.purchase }),
     });
 
     this.addOutputs(config.stageName);

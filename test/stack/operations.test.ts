@@ -153,13 +153,20 @@ describe('operations (default configuration)', () => {
 
   it('saves the report\'s Logs Insights queries under the API\'s id', () => {
     const queries = ofType(resources, 'AWS::Logs::QueryDefinition').map(([, r]) => r.Properties);
-    expect(queries.map((q) => q.Name['Fn::Join'][1].at(-1)).sort()).toEqual(['/report/denials', '/report/requests', '/report/restorations', '/report/tools']);
+    expect(queries.map((q) => q.Name['Fn::Join'][1].at(-1)).sort()).toEqual(['/report/denials', '/report/payments', '/report/purchases', '/report/requests', '/report/restorations', '/report/successes', '/report/tools']);
     const restorations = queries.find((q) => q.Name['Fn::Join'][1].at(-1) === '/report/restorations')!;
     expect(restorations.LogGroupNames).toEqual([{ Ref: logicalIdOf('StripeWebhookLogs', 'AWS::Logs::LogGroup') }]);
     expect(restorations.QueryString).toContain('filter message = "access restored"');
     const tools = queries.find((q) => q.Name['Fn::Join'][1].at(-1) === '/report/tools')!;
     expect(tools.LogGroupNames).toEqual([{ Ref: logicalIdOf('McpLogs', 'AWS::Logs::LogGroup') }]);
     expect(tools.QueryString).toContain('filter message = "tool call"');
+    // Agents' purchases on the purchase function's log (cdk.json sells to agents), their first 2xx on the access log.
+    const byName = (name: string) => queries.find((q) => q.Name['Fn::Join'][1].at(-1) === `/report/${name}`)!;
+    for (const name of ['purchases', 'payments']) {
+      expect(byName(name).LogGroupNames).toEqual([{ Ref: logicalIdOf('PurchaseLogs', 'AWS::Logs::LogGroup') }]);
+      expect(byName(name).QueryString).toContain('filter message = "agent purchase"');
+    }
+    expect(byName('successes').LogGroupNames).toEqual([{ Ref: logicalIdOf('ApiAccessLogs', 'AWS::Logs::LogGroup') }]);
   });
 
   it('keeps every log group for a set time: the access log 90 days, each function 30', () => {
