@@ -29,16 +29,16 @@ describe('the cost estimate of the sample template', () => {
   const windowSum = 8 * 0.000000125 + 2 * 0.000000625;
   const idle = 3 * 0.4 + 11 * 0.1 + 3 + 43_200 * clockTick + 43_200 * (windowRun + windowSum); // $5.470
 
-  // Every call: $3.50; a 430-byte access-log line (404 bytes of JSON at typical values + 26 of
+  // Every call: $3.50; a 476-byte access-log line (450 bytes of JSON at typical values + 26 of
   // metadata) ingested at $0.50/GB and kept 30 days at $0.03/GB-month; 5% traced at $5 per million;
   // metering: one 256 MB, 100 ms invocation (with platform lines) per 50 lines.
-  const accessLog = 1e6 * (430 / 1e9) * (0.5 + 0.03);
+  const accessLog = 1e6 * (476 / 1e9) * (0.5 + 0.03);
   const metering = (1e6 / 50) * (0.0000002 + 0.25 * 0.1 * 0.0000133334 + 670e-9 * 0.5);
   const everyCall = 3.5 + accessLog + 0.05 * 5 + metering;
   // An uncached decision: a 512 MB, 10 ms invocation without platform lines, a 446-byte line, one
   // strongly consistent read, $0.02 per million of cold starts: $0.635 per million.
   const decision = 1e6 * (0.0000002 + 0.5 * 0.01 * 0.0000133334 + 446e-9 * 0.5 + 0.000000125 + 0.00000002);
-  const subscription = everyCall + 0.16 * decision; // $4.097: 16% miss the 300-second cache
+  const subscription = everyCall + 0.16 * decision; // $4.121: 16% miss the 300-second cache
   // Counting a metered call. 5% come from customers near a limit, written per delivery: a read and a
   // two-item transaction (2 write units per item under 1 KB). The other 95%, summed per 60-s window:
   // a customer calling every 11 s makes 60 / 11 calls a window, whose sum costs one read and one 1-unit
@@ -47,21 +47,21 @@ describe('the cost estimate of the sample template', () => {
   // check (2): 10 write units per 50 calls; the window's run reads those 66 bytes back (4 KB a read unit).
   const nearLimit = 4 * 0.000000625 + 0.000000125;
   const windowed = (0.000000625 + 0.000000125) / (60 / 11) + (10 / 50) * 0.000000625 + (66 / 4096) * 0.000000125;
-  const metered = everyCall + decision + 1e6 * (0.05 * nearLimit + 0.95 * windowed); // $5.012: every call decided and counted
+  const metered = everyCall + decision + 1e6 * (0.05 * nearLimit + 0.95 * windowed); // $5.036: every call decided and counted
 
   it('is what the hand computation gives: idle, and per million calls of each kind of route', () => {
     const estimate = estimateCost(template());
     expect(estimate.idle.total).toBeCloseTo(idle, 6);
     expect(estimate.perMillionSubscriptionCalls.total).toBeCloseTo(subscription, 6);
     expect(estimate.perMillionMeteredCalls.total).toBeCloseTo(metered, 6);
-    expect([estimate.idle.total, estimate.perMillionSubscriptionCalls.total, estimate.perMillionMeteredCalls.total].map((n) => n.toFixed(2))).toEqual(['5.47', '4.10', '5.01']);
+    expect([estimate.idle.total, estimate.perMillionSubscriptionCalls.total, estimate.perMillionMeteredCalls.total].map((n) => n.toFixed(2))).toEqual(['5.47', '4.12', '5.04']);
     expect(estimate.withTraffic.total).toBeCloseTo(((30 * 86_400 - 100_000) / 1e6) * 5, 6);
   });
 
   it('reads what it can from the template: the access-log format, the cache TTLs, the secrets', () => {
     const t = template();
     const stage = Object.values(t.Resources as Record<string, any>).find((r) => r.Type === 'AWS::ApiGateway::Stage');
-    expect(accessLogLineBytes(stage.Properties.AccessLogSetting.Format)).toBe(430);
+    expect(accessLogLineBytes(stage.Properties.AccessLogSetting.Format)).toBe(476);
     // A stage without tracing drops X-Ray's lines; a longer metered TTL than the call interval caches.
     stage.Properties.TracingEnabled = false;
     const untraced = estimateCost(t);
@@ -118,8 +118,8 @@ describe('the cost estimate of the sample template', () => {
       const printed = await run(['cost', '--template', file]);
       expect(printed).toMatchObject({ code: 0, stderr: '' });
       expect(printed.stdout).toMatch(/^idle: \$5\.47 a month$/m);
-      expect(printed.stdout).toMatch(/^routes that need a subscription: \$4\.10 per million calls$/m);
-      expect(printed.stdout).toMatch(/^routes sold by use: \$5\.01 per million calls$/m);
+      expect(printed.stdout).toMatch(/^routes that need a subscription: \$4\.12 per million calls$/m);
+      expect(printed.stdout).toMatch(/^routes sold by use: \$5\.04 per million calls$/m);
       expect(printed.stdout).toMatch(/^assumptions:$/m);
       const json = await run(['cost', '--template', file, '--json']);
       expect(JSON.parse(json.stdout).perMillionMeteredCalls.total).toBeCloseTo(metered, 6);

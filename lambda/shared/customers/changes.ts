@@ -18,9 +18,13 @@ export interface SubscriptionChange extends Omit<SubscriptionEntry, 'watermark'>
   readonly liftQuotaBlock?: true;
 }
 
-/** The period counter moved forward to a new period (only forward: the condition of payment-state.ts). */
+/**
+ * The period counter moved forward to a new period (only forward: the condition of payment-state.ts):
+ * the subscription's own (`entry`, `periodUsage.<id>`), or an older tollgate's one flat counter.
+ */
 export interface UsageReset {
   readonly periodEnd: number;
+  readonly counter: 'entry' | 'flat';
 }
 
 /** Prepaid credits bought (a paid credits checkout): added to the balance; the ledger makes it once-only. */

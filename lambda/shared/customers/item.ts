@@ -6,6 +6,7 @@ import {
   type ApiKeyRecord,
   type CustomerRecord,
   type InvoiceEntry,
+  type PeriodUsageEntry,
   type SubscriptionEntry,
   type UsageBlock,
 } from './record';
@@ -33,11 +34,12 @@ export const KEY_ATTRIBUTE_PREFIX = 'key_';
  *   subscription entry  1 + 64 + 3 + 25 status + 205 plan + 19 cancel + 38 period + 283 watermark  =   638
  *   pastDue entry       1 + 64 + 21                                                                 =    86
  *   invoice entry       1 + 64 + 3 + 74 id + 283 watermark + 34 due + 23 action + 511 url           =   993
- *   × 100 tracked subscriptions (live and recently terminal)                                         171,700
+ *   usage counter       1 + 64 + 25 used + 30 end + 32 start + 209 plan + 28 prevEnd + 29 prevUsed =   418
+ *   × 100 tracked subscriptions (live and recently terminal)                                         213,500
  *   entitlements        3 + 500 × (1 + 200)                                                          100,503
  *   API keys            20 × (12 + 3 + 69 hash + 69 name + 3 × 34 times + 19 replacedBy)               5,480
  *   the rest            customerId, watermarks, flags, times                                        <  1,000
- *                                                                                                  ≈ 279 KB
+ *                                                                                                  ≈ 321 KB
  */
 export const ITEM_LIMITS = {
   /** Keys that can still authenticate; revoked and expired keys are pruned whenever a key is written. */
@@ -117,6 +119,18 @@ const subscriptionEntry: Decoder<SubscriptionEntry> = (v, at, id) => {
   } satisfies Complete<SubscriptionEntry>;
 };
 
+const periodUsageEntry: Decoder<PeriodUsageEntry> = (v, at, id) => {
+  const m = asMap(v, at, id);
+  return {
+    used: units(m.used, `${at}.used`, id),
+    periodEnd: number(m.periodEnd, `${at}.periodEnd`, id),
+    periodStart: optional(number)(m.periodStart, `${at}.periodStart`, id),
+    plan: optional(text)(m.plan, `${at}.plan`, id),
+    prevEnd: optional(number)(m.prevEnd, `${at}.prevEnd`, id),
+    prevUsed: optional(units)(m.prevUsed, `${at}.prevUsed`, id),
+  } satisfies Complete<PeriodUsageEntry>;
+};
+
 const invoiceEntry: Decoder<InvoiceEntry> = (v, at, id) => {
   const m = asMap(v, at, id);
   return {
@@ -192,6 +206,14 @@ export const CUSTOMER_ATTRIBUTES: { readonly [K in Declared]: Attribute<Customer
   // Legacy: the balance lives on the wallet item (wallet.ts); this attribute is its starting point until
   // the wallet's first write, and decisions see the wallet's balance here (decision-reads.ts, store.ts).
   credits: { readBy: ALL, decode: optional(integer), access: (credits) => (credits === undefined ? null : credits > 0) },
+  // Absent (not empty) on an item of an older tollgate: its counter is the flat attributes below.
+  // What a decision depends on: each counter's period and whether it has counted anything.
+  periodUsage: {
+    readBy: ALL,
+    meteringWrites: true,
+    decode: optional(mapOf(periodUsageEntry)),
+    access: (usage) => (usage === undefined ? null : sortedEntries(usage, (u) => [u.periodEnd, u.used > 0])),
+  },
   periodUsed: { readBy: ALL, meteringWrites: true, decode: optional(units), access: (used) => (used ?? 0) > 0 },
   usagePeriodEnd: { readBy: ALL, meteringWrites: true, decode: optional(number), access: (end) => end ?? null },
   prevPeriodEnd: { readBy: ['metering'], meteringWrites: true, decode: optional(number) },
@@ -295,6 +317,7 @@ export function decodeCustomerItem(item: Record<string, unknown>): CustomerRecor
     usageBlock: field('usageBlock'),
     usageUpdatedAt: field('usageUpdatedAt'),
     credits: field('credits'),
+    periodUsage: field('periodUsage'),
     periodUsed: field('periodUsed'),
     usagePeriodEnd: field('usagePeriodEnd'),
     prevPeriodEnd: field('prevPeriodEnd'),

@@ -88,9 +88,11 @@ function conditionFor(update: CustomerUpdate, forget: Forgettable, x: Expression
     // Entries removed by this same update still count in size(): allow for them.
     `(attribute_exists(${entry}) OR size(${x.path([map])}) < ${x.value(ITEM_LIMITS.trackedSubscriptions + forgotten)})`,
     // A new period's counter only ever moves forward (metering may have started it already).
-    ...(change.stream === 'subscription' && change.usageReset !== undefined
-      ? [`(attribute_not_exists(${x.path(['usagePeriodEnd'])}) OR ${x.path(['usagePeriodEnd'])} < ${x.value(change.usageReset.periodEnd)})`]
-      : []),
+    ...(change.stream === 'subscription' && change.usageReset?.counter === 'entry'
+      ? [`${x.path(['periodUsage', id, 'periodEnd'])} < ${x.value(change.usageReset.periodEnd)}`]
+      : change.stream === 'subscription' && change.usageReset !== undefined
+        ? [`(attribute_not_exists(${x.path(['usagePeriodEnd'])}) OR ${x.path(['usagePeriodEnd'])} < ${x.value(change.usageReset.periodEnd)})`]
+        : []),
     ...(change.stream === 'subscription' && change.liftQuotaBlock === true ? [`${x.path(['usageBlock'])} = ${x.value('quota_exceeded')}`] : []),
   ].join(' AND ');
 }
@@ -135,7 +137,16 @@ export function createMapsUpdate(table: string, customerId: string): UpdateComma
 export function applyWrites(record: CustomerRecord, writes: Writes): CustomerRecord {
   const { apiKeys: _keys, ...rest } = record;
   const item: Record<string, unknown> = { ...rest, subscriptions: { ...record.subscriptions }, invoices: { ...record.invoices }, pastDue: { ...record.pastDue } };
-  const parentOf = (path: ItemPath): Record<string, unknown> => (path.length === 1 ? item : (item[path[0]] as Record<string, unknown>));
+  // Copy on write down the path: the record's own maps are never changed.
+  const parentOf = (path: ItemPath): Record<string, unknown> => {
+    let node = item;
+    for (const segment of path.slice(0, -1)) {
+      const child = { ...(node[segment] as Record<string, unknown> | undefined) };
+      node[segment] = child;
+      node = child;
+    }
+    return node;
+  };
   // Every operand of an update reads the item as it was: copies first.
   const copies = (writes.copy ?? []).map(([path, from, fallback]) => [path, (parentOf(from)[from.at(-1)!] as number | undefined) ?? fallback] as const);
   for (const path of writes.remove) delete parentOf(path)[path.at(-1)!];

@@ -1,5 +1,5 @@
 import { subscriptionsOf, type CustomerRecord, type Subscription } from './record';
-import { usageView, type UsageView } from './usage-view';
+import { usageSubscription, usageView, type UsageView } from './usage-view';
 import { jsonSafe, PAYMENT_PROBLEMS, type PaymentReason } from '../problems';
 import type { RouteRule } from '../requirements';
 import type { AuthorizerSettings } from '../settings';
@@ -75,7 +75,7 @@ export interface Decision {
   /** The reason every denied route of this policy is answered with; undefined when nothing is denied. */
   readonly reason?: PaymentReason;
   readonly context: DecisionContext;
-  /** The customer's usage in the deciding subscription's period. */
+  /** The customer's usage in the period of the subscription its calls sold by use are counted on. */
   readonly usage?: UsageView;
 }
 
@@ -137,6 +137,18 @@ export function decidingSubscription(customer: CustomerRecord, now: Date, graceP
     if (best === undefined || orderOf(standing) < orderOf(best.standing)) best = { subscription, standing };
   }
   return best ?? { standing: { good: false, reason: 'no_subscription' } };
+}
+
+/**
+ * The subscription calls sold by use are counted on, and its usage: with access granted, the one in
+ * good standing with the most left (usage-view.ts usageSubscription); else the deciding one.
+ */
+export function countedOn(customer: CustomerRecord, deciding: Subscription | undefined, standing: Standing, now: Date, settings: Pick<DecisionSettings, 'gracePeriodSeconds' | 'plans'>): { subscription?: Subscription; usage: UsageView } {
+  const plans = settings.plans ?? {};
+  const good = standing.good ? subscriptionsOf(customer).filter((s) => standingOf(s, now, settings.gracePeriodSeconds).good) : [];
+  const best = good.length > 1 ? usageSubscription(customer, good, plans) : undefined;
+  if (best !== undefined) return { subscription: best.subscription, usage: best.view };
+  return { ...(deciding === undefined ? {} : { subscription: deciding }), usage: usageView(customer, deciding, plans) };
 }
 
 const entitled = (route: RouteRule, customer: CustomerRecord): boolean =>
@@ -245,7 +257,8 @@ const WARNING_URL_REASON: Record<PaymentWarning, PaymentReason | undefined> = {
 
 export function decide(customer: CustomerRecord, routes: readonly RouteRule[], now: Date, settings: DecisionSettings): Decision {
   const { subscription, standing } = decidingSubscription(customer, now, settings.gracePeriodSeconds);
-  const usage = usageView(customer, subscription, settings.plans ?? {});
+  const counted = countedOn(customer, subscription, standing, now, settings);
+  const usage = counted.usage;
   const verdicts = routes.map((route) => ({ route, allow: routeAllowed(route, customer, standing, usage) }));
   const denied = verdicts.filter((v) => !v.allow).map((v) => v.route);
   const reason = denied.length > 0 ? denialReason(customer, standing, usage, denied) : undefined;
@@ -269,6 +282,8 @@ export function decide(customer: CustomerRecord, routes: readonly RouteRule[], n
   // Metering counts a call against the plan's quota of this period (access log `periodEnd`) only when
   // the subscription pays for it; a call paid by credits alone carries none.
   put('periodEnd', metered && standing.good && usage.counted ? usage.periodEnd : undefined);
+  // Whose counter: each subscription counts its own calls.
+  put('subscription', metered && standing.good && usage.counted ? counted.subscription?.id : undefined);
   put('headroom', metered ? headroom(standing, usage) : undefined);
   // What pays for a call on a route sold by use: metering draws credits only for `credits` calls (an
   // unlimited plan's call carries no period, and must not be taken for pay-as-you-go).
