@@ -105,7 +105,7 @@ export function watermarkOf(state: CustomerRecord | undefined, change: PaymentCh
     case 'invoices':
       return state?.invoices[change.subscriptionId]?.watermark;
     case 'entitlements':
-      return state?.entitlementsWatermark;
+      return change.payer === undefined ? state?.entitlementsWatermark : state?.payerEntitlements?.[change.payer]?.watermark;
     case 'customer':
       return state?.customerWatermark;
     // Additive or idempotent on their own: the event ledger applies each event once, in any order.
@@ -236,7 +236,8 @@ export function writesFor(update: CustomerUpdate, forget: Forgettable, now: Date
       set.push([['invoices', change.subscriptionId], invoiceEntry(change, update.watermark.value)]);
       break;
     case 'entitlements':
-      set.push([['entitlements'], [...new Set(change.entitlements)].sort()], [['entitlementsWatermark'], update.watermark.value]);
+      if (change.payer !== undefined) set.push([['payerEntitlements', change.payer], { entitlements: [...new Set(change.entitlements)].sort(), watermark: update.watermark.value }]);
+      else set.push([['entitlements'], [...new Set(change.entitlements)].sort()], [['entitlementsWatermark'], update.watermark.value]);
       break;
     case 'customer':
       set.push([['deleted'], true], [['customerWatermark'], update.watermark.value]);

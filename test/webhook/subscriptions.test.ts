@@ -65,7 +65,9 @@ async function call(key: string, route: RouteRule = SEARCH): Promise<{ effect: s
     ...Object.fromEntries(Object.entries(context).map(([name, value]) => [`context.authorizer.${name}`, value])),
   });
   const { handler } = meteringHandler(tables, { rules: RULES, reporter: stripe.reporter, now: () => new Date() });
-  await handler(delivery(logEvents([line], Date.now()), `calls-${requests}`));
+  const metered = await handler(delivery(logEvents([line], Date.now()), `calls-${requests}`));
+  // A served call is counted before the next one is decided.
+  expect(metered).toMatchObject(effect === 'Allow' ? { applied: 1 } : { countedCalls: 0 });
   return effect === 'Allow' ? { effect } : { effect, reason: context.reason };
 }
 

@@ -64,6 +64,11 @@ export interface InvoiceChange {
 export interface EntitlementsChange {
   readonly stream: 'entitlements';
   readonly entitlements: readonly string[];
+  /**
+   * The customer whose entitlements these are, when another than the one they are applied to: a payer
+   * linked through a Payment Link (webhook/checkout-link.ts), kept in `payerEntitlements.<payer>`.
+   */
+  readonly payer?: string;
 }
 
 export interface CustomerDeletedChange {

@@ -6,6 +6,7 @@ import {
   type ApiKeyRecord,
   type CustomerRecord,
   type InvoiceEntry,
+  type PayerEntitlements,
   type PeriodUsageEntry,
   type SubscriptionEntry,
   type UsageBlock,
@@ -116,6 +117,7 @@ const subscriptionEntry: Decoder<SubscriptionEntry> = (v, at, id) => {
     currentPeriodStart: optional(number)(field('currentPeriodStart'), `${at}.currentPeriodStart`, id),
     currentPeriodEnd: optional(number)(field('currentPeriodEnd'), `${at}.currentPeriodEnd`, id),
     watermark: text(field('watermark'), `${at}.watermark`, id),
+    payer: optional(text)(field('payer'), `${at}.payer`, id),
   } satisfies Complete<SubscriptionEntry>;
 };
 
@@ -129,6 +131,11 @@ const periodUsageEntry: Decoder<PeriodUsageEntry> = (v, at, id) => {
     prevEnd: optional(number)(m.prevEnd, `${at}.prevEnd`, id),
     prevUsed: optional(units)(m.prevUsed, `${at}.prevUsed`, id),
   } satisfies Complete<PeriodUsageEntry>;
+};
+
+const payerEntitlements: Decoder<PayerEntitlements> = (v, at, id) => {
+  const m = asMap(v, at, id);
+  return { entitlements: stringList(m.entitlements, `${at}.entitlements`, id), watermark: text(m.watermark, `${at}.watermark`, id) } satisfies Complete<PayerEntitlements>;
 };
 
 const invoiceEntry: Decoder<InvoiceEntry> = (v, at, id) => {
@@ -199,6 +206,12 @@ export const CUSTOMER_ATTRIBUTES: { readonly [K in Declared]: Attribute<Customer
   pastDue: { readBy: ALL, decode: mapOf(number), access: (pastDue) => sortedEntries(pastDue, (t) => t) },
   entitlements: { readBy: BOTH, decode: optional(stringList), access: (keys) => (keys === undefined ? null : [...keys].sort()) },
   entitlementsWatermark: { readBy: ['webhook'], decode: optional(text) },
+  // Absent until a linked payer's entitlements arrive (the webhook creates it then).
+  payerEntitlements: {
+    readBy: BOTH,
+    decode: optional(mapOf(payerEntitlements)),
+    access: (payers) => (payers === undefined ? null : sortedEntries(payers, (p) => [...p.entitlements].sort())),
+  },
   usageBlock: { readBy: BOTH, decode: optional(usageBlock), access: (block) => block ?? null },
   usageUpdatedAt: { readBy: [], decode: optional(time) },
   // A decision on a cost route depends on whether credits remain, on the period the counter counts and
@@ -314,6 +327,7 @@ export function decodeCustomerItem(item: Record<string, unknown>): CustomerRecor
     pastDue: field('pastDue'),
     entitlements: field('entitlements'),
     entitlementsWatermark: field('entitlementsWatermark'),
+    payerEntitlements: field('payerEntitlements'),
     usageBlock: field('usageBlock'),
     usageUpdatedAt: field('usageUpdatedAt'),
     credits: field('credits'),

@@ -68,6 +68,10 @@ function conditionFor(update: CustomerUpdate, forget: Forgettable, x: Expression
     return started.length === 0 ? undefined : started.join(' AND ');
   }
   const below = x.value(update.watermark.applyBelow);
+  if (change.stream === 'entitlements' && change.payer !== undefined) {
+    const entry = x.path(['payerEntitlements', change.payer]);
+    return `attribute_exists(${x.path(['payerEntitlements'])}) AND (attribute_not_exists(${entry}) OR ${x.path(['payerEntitlements', change.payer, 'watermark'])} < ${below})`;
+  }
   if (change.stream === 'entitlements' || change.stream === 'customer') {
     const wm = x.path([change.stream === 'entitlements' ? 'entitlementsWatermark' : 'customerWatermark']);
     return `(attribute_not_exists(${wm}) OR ${wm} < ${below})`;
@@ -122,13 +126,16 @@ export function paymentStateUpdate(table: string, update: CustomerUpdate, writes
   };
 }
 
-/** The maps per-subscription updates write into, for a customer's first change; an empty map means nothing known. Idempotent. */
-export function createMapsUpdate(table: string, customerId: string): UpdateCommandInput {
+/**
+ * The maps per-subscription updates write into, for a customer's first change; an empty map means
+ * nothing known. With `payers`, the map of linked payers' entitlements too (created by the first). Idempotent.
+ */
+export function createMapsUpdate(table: string, customerId: string, payers = false): UpdateCommandInput {
   return {
     TableName: table,
     Key: { customerId },
-    UpdateExpression: 'SET #s = if_not_exists(#s, :empty), #i = if_not_exists(#i, :empty), #p = if_not_exists(#p, :empty)',
-    ExpressionAttributeNames: { '#s': attr('subscriptions'), '#i': attr('invoices'), '#p': attr('pastDue') },
+    UpdateExpression: `SET #s = if_not_exists(#s, :empty), #i = if_not_exists(#i, :empty), #p = if_not_exists(#p, :empty)${payers ? ', #e = if_not_exists(#e, :empty)' : ''}`,
+    ExpressionAttributeNames: { '#s': attr('subscriptions'), '#i': attr('invoices'), '#p': attr('pastDue'), ...(payers ? { '#e': attr('payerEntitlements') } : {}) },
     ExpressionAttributeValues: { ':empty': {} },
   };
 }

@@ -65,6 +65,15 @@ export interface SubscriptionEntry {
   readonly currentPeriodEnd?: number;
   /** Position of the last applied event of this subscription (webhook/state.ts). */
   readonly watermark: string;
+  /** The Stripe customer who pays for it, when another than this one (a Payment Link's, webhook/checkout-link.ts): its overage is reported to it. */
+  readonly payer?: string;
+}
+
+/** A linked payer's entitlements (Stripe keeps them per customer: the payer's, not this one's). */
+export interface PayerEntitlements {
+  readonly entitlements: readonly string[];
+  /** Position of the last applied entitlements event of the payer. */
+  readonly watermark: string;
 }
 
 /**
@@ -110,6 +119,11 @@ export interface CustomerRecord {
   /** Active Stripe entitlement lookup keys (Stripe keeps them per customer, not per subscription). */
   readonly entitlements?: readonly string[];
   readonly entitlementsWatermark?: string;
+  /**
+   * By payer customer id: the entitlements of customers who pay for a subscription of this one (a
+   * Payment Link's). They count while a subscription that payer pays for is in good standing.
+   */
+  readonly payerEntitlements?: Readonly<Record<string, PayerEntitlements>>;
   readonly usageBlock?: UsageBlock;
   readonly usageUpdatedAt?: string;
   /**

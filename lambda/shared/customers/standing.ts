@@ -151,6 +151,23 @@ export function countedOn(customer: CustomerRecord, deciding: Subscription | und
   return { ...(deciding === undefined ? {} : { subscription: deciding }), usage: usageView(customer, deciding, plans) };
 }
 
+/**
+ * Entitlement routes decide on the union of the entitlements of every subscription in good standing,
+ * whoever paid: the customer's own (Stripe's, per customer) and those of each linked payer
+ * (`payerEntitlements`) while a subscription it pays for is in good standing.
+ */
+function withPayerEntitlements(customer: CustomerRecord, now: Date, gracePeriodSeconds: number): CustomerRecord {
+  const payers = customer.payerEntitlements;
+  if (payers === undefined) return customer;
+  const keys = new Set(customer.entitlements ?? []);
+  for (const subscription of subscriptionsOf(customer)) {
+    const payer = customer.subscriptions[subscription.id]?.payer;
+    const brought = payer === undefined ? undefined : payers[payer];
+    if (brought !== undefined && standingOf(subscription, now, gracePeriodSeconds).good) for (const key of brought.entitlements) keys.add(key);
+  }
+  return keys.size === (customer.entitlements ?? []).length ? customer : { ...customer, entitlements: [...keys] };
+}
+
 const entitled = (route: RouteRule, customer: CustomerRecord): boolean =>
   route.requires.kind !== 'entitlement' || (customer.entitlements ?? []).includes(route.requires.lookupKey);
 
@@ -255,7 +272,8 @@ const WARNING_URL_REASON: Record<PaymentWarning, PaymentReason | undefined> = {
   subscription_ending: 'subscription_canceled',
 };
 
-export function decide(customer: CustomerRecord, routes: readonly RouteRule[], now: Date, settings: DecisionSettings): Decision {
+export function decide(stored: CustomerRecord, routes: readonly RouteRule[], now: Date, settings: DecisionSettings): Decision {
+  const customer = withPayerEntitlements(stored, now, settings.gracePeriodSeconds);
   const { subscription, standing } = decidingSubscription(customer, now, settings.gracePeriodSeconds);
   const counted = countedOn(customer, subscription, standing, now, settings);
   const usage = counted.usage;
