@@ -138,21 +138,18 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
           const owed = deps.reporter === undefined ? undefined : owing(await deps.store.entry(id));
           return { outcome: 'duplicate', ...(owed === undefined ? {} : { owed }) };
         }
-        const settlement = settleUsage({ ...state, subscriptions: Object.values(state.subscriptions) }, current, deps.rules.plans);
+        const subscriptions = Object.entries(state.subscriptions).map(([id, entry]) => ({ id, ...entry }));
+        const settlement = settleUsage({ ...state, subscriptions }, current, deps.rules.plans);
         const calledAt = Math.floor((current.lastCallAt > 0 ? current.lastCallAt : now().getTime()) / 1000);
-        const reports: MeterReport[] = [...settlement.billed].map(([eventName, value]) => ({
-          eventName,
-          value,
-          identifier: reportIdentifier(batch, usage.customerId, eventName),
-          timestamp: calledAt,
-        }));
-        const previous = settlement.billedPrevious;
-        if (previous !== undefined) {
+        const reports: MeterReport[] = settlement.billed.map(({ meter, units, customer, periodEnd }) => ({
+          eventName: meter,
+          value: units,
+          // One identifier per meter, payer and ended period of this write: the same write always sends the same events.
+          identifier: reportIdentifier(batch, usage.customerId, `${meter}${customer === undefined ? '' : `>${customer}`}${periodEnd === undefined ? '' : `@${periodEnd}`}`),
           // Units of the period that ended: reported at a time inside it, so they land on its invoice.
-          for (const [eventName, value] of previous.billed) {
-            reports.push({ eventName, value, identifier: reportIdentifier(batch, usage.customerId, `${eventName}@${previous.periodEnd}`), timestamp: Math.min(calledAt, previous.periodEnd - 1) });
-          }
-        }
+          timestamp: periodEnd === undefined ? calledAt : Math.min(calledAt, periodEnd - 1),
+          ...(customer === undefined ? {} : { customer }),
+        }));
         const outcome = await deps.store.apply({
           ledgerId: id,
           customerId: usage.customerId,
@@ -174,7 +171,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
         }
         count('OvershootUnits', settlement.overshoot);
         count('LateUnits', settlement.lateUnits);
-        count('UnitsCounted', settlement.fromQuota + settlement.fromCredits + settlement.overshoot + [...settlement.billed.values()].reduce((a, b) => a + b, 0));
+        count('UnitsCounted', settlement.fromQuota + settlement.fromCredits + settlement.overshoot + settlement.billed.reduce((a, b) => a + b.units, 0));
         const owed = owing({ ledgerId: id, customerId: usage.customerId, reports: reports.map((r) => ({ ...r, state: 'pending' as const })) });
         return { outcome: 'applied', ...(owed === undefined ? {} : { owed }) };
       } catch (err) {

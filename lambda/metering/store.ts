@@ -24,6 +24,11 @@ export interface MeterReport {
   readonly identifier: string;
   /** Epoch s: the newest counted call. */
   readonly timestamp: number;
+  /**
+   * The Stripe customer the units are reported to, when not the ledger entry's: the payer of the
+   * subscription they were counted on (a Payment Link's new customer, webhook/checkout-link.ts).
+   */
+  readonly customer?: string;
 }
 
 export type ReportState = 'pending' | 'reported' | 'rejected';
@@ -94,7 +99,17 @@ function decodeReports(value: unknown): ReportRecord[] {
   return value.filter(isRecord).flatMap((r): ReportRecord[] =>
     typeof r.eventName === 'string' && typeof r.value === 'number' && typeof r.identifier === 'string' && typeof r.timestamp === 'number' &&
     (r.state === 'pending' || r.state === 'reported' || r.state === 'rejected')
-      ? [{ eventName: r.eventName, value: r.value, identifier: r.identifier, timestamp: r.timestamp, state: r.state, ...(typeof r.error === 'string' ? { error: r.error } : {}) }]
+      ? [
+          {
+            eventName: r.eventName,
+            value: r.value,
+            identifier: r.identifier,
+            timestamp: r.timestamp,
+            state: r.state,
+            ...(typeof r.customer === 'string' ? { customer: r.customer } : {}),
+            ...(typeof r.error === 'string' ? { error: r.error } : {}),
+          },
+        ]
       : [],
   );
 }

@@ -167,7 +167,8 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
             );
           }
           // The customer's first event: create the maps its update writes into (idempotent), then again.
-          await this.documents.send(new UpdateCommand(createMapsUpdate(this.tables.customersTable, customerId)));
+          const payers = update.change.stream === 'entitlements' && update.change.payer !== undefined;
+          await this.documents.send(new UpdateCommand(createMapsUpdate(this.tables.customersTable, customerId, payers)));
         } else if (!conflict) {
           throw new StoreError(`the payment state transaction was cancelled (${[ledger?.Code, customer?.Code].join(', ')}): stripe will retry the event`, { cause: err });
         } else {

@@ -1,4 +1,6 @@
 import { walletKey } from '../../lambda/shared/customers/wallet';
+import { decodeCustomerItem } from '../../lambda/shared/customers/item';
+import { counterOf } from '../../lambda/shared/customers/usage-view';
 import Stripe from 'stripe';
 import { StreamMeterReporter, type StreamReporterOptions } from '../../lambda/metering/meter-event-stream';
 import { fakeMeterEventStream, type FakeMeterEventStream } from '../../lib/local/stripe-api/meter-event-stream';
@@ -118,12 +120,24 @@ export async function seedCustomer(tables: TestTables, customerId: string, seed:
   }
 }
 
-export async function usageOf(tables: TestTables, customerId: string): Promise<{ credits?: number; periodUsed?: number; usagePeriodEnd?: number }> {
+/** The subscription seedCustomer gives a customer with a plan. */
+export const SEEDED_SUBSCRIPTION = 'sub_1';
+
+/**
+ * The seeded subscription's counter as every reader sees it (its `periodUsage` entry, or an older
+ * item's flat counter), under the flat attributes' names.
+ */
+export async function counterOfSeeded(tables: TestTables, customerId: string): Promise<{ periodUsed?: number; usagePeriodEnd?: number; prevPeriodEnd?: number; prevPeriodUsed?: number }> {
   const { Item } = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }));
-  const item = Item ?? {};
+  const counter = counterOf(decodeCustomerItem(Item ?? { customerId }), SEEDED_SUBSCRIPTION);
+  return { periodUsed: counter?.used, usagePeriodEnd: counter?.periodEnd, prevPeriodEnd: counter?.prevEnd, prevPeriodUsed: counter?.prevUsed };
+}
+
+export async function usageOf(tables: TestTables, customerId: string): Promise<{ credits?: number; periodUsed?: number; usagePeriodEnd?: number }> {
+  const { periodUsed, usagePeriodEnd } = await counterOfSeeded(tables, customerId);
   // The balance: the wallet's (the customer item's own attribute is not read).
   const wallet = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId: walletKey(customerId) }, ConsistentRead: true }));
-  return { credits: wallet.Item?.balance as number | undefined, periodUsed: item.periodUsed as number | undefined, usagePeriodEnd: item.usagePeriodEnd as number | undefined };
+  return { credits: wallet.Item?.balance as number | undefined, periodUsed, usagePeriodEnd };
 }
 
 
