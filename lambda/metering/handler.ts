@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MeteredUsage } from '../shared/customers/metered-usage';
 import { isWalletReservation, PENDING_BOUND_SECONDS } from '../shared/customers/wallet';
 import { countOne, createObservability, type Observability } from '../shared/observability';
-import { aggregateBatch, totalUnits, type CustomerUsage } from './aggregate';
+import { aggregateBatch, type CustomerUsage } from './aggregate';
 import { batchId as batchIdOf, decodeSubscriptionEvent, isSubscriptionEvent, UndecodableBatchError, type LogsBatch } from './logs-event';
 import { routeLookup, type MeteringRules } from './rules';
 import { settleUsage } from './settle';
@@ -11,7 +11,7 @@ import { completeEntries } from './outbox';
 import { inPool } from './pool';
 import { ledgerId, MAX_REFUNDS_PER_WRITE, type LedgerEntry, type MeteringStore, type MeterReport } from './store';
 import { reportIdentifier, type MeterReporter } from './stripe-meter';
-import { chunkUsage, decodeUsage, DEFAULT_WINDOW, isNearLimit, mergeUsage, newestClosable, shardOf, windowOf, type WindowSettings } from './window';
+import { chunkUsage, decodeUsage, DEFAULT_WINDOW, isNearLimit, mergeUsage, unitsOf, newestClosable, shardOf, windowOf, type WindowSettings } from './window';
 import type { WindowStore } from './window-store';
 
 /**
@@ -94,7 +94,6 @@ function parts(usage: CustomerUsage): CustomerUsage[] {
 }
 
 /** Units a customer's budget counts in a batch: its counted calls, not strict ones (their reservation spent them). */
-const budgetUnits = (usage: CustomerUsage): number => [...usage.periods.values(), usage.unperiodic].reduce((sum, units) => sum + totalUnits(units), 0);
 
 export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) => Promise<MeteringResult> {
   const now = deps.now ?? (() => new Date());
@@ -153,7 +152,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
         const outcome = await deps.store.apply({
           ledgerId: id,
           customerId: usage.customerId,
-          usage: { ...settlement, ...(window === undefined ? {} : { window }), budgets: budgetSpends(state, { units: budgetUnits(current), ...(current.keys === undefined ? {} : { keys: current.keys }) }, now()) },
+          usage: { ...settlement, ...(window === undefined ? {} : { window }), budgets: budgetSpends(state, { units: unitsOf(current), ...(current.keys === undefined ? {} : { keys: current.keys }) }, now()) },
           refunds: [...current.refunds.keys()],
           reports,
           now: now(),

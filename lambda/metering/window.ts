@@ -43,9 +43,11 @@ export const newestClosable = (nowMs: number, settings: WindowSettings): number 
 
 export const shardOf = (batchId: string, shards: number): number => createHash('sha256').update(batchId).digest().readUInt32BE(0) % shards;
 
-/** Units of the customer's counted calls in this delivery. */
+const periodUnits = (periods: ReadonlyMap<number, MeterUnits>): number => [...periods.values()].reduce((sum, units) => sum + totalUnits(units), 0);
+
+/** Units of the customer's counted calls in this delivery: its periods, each subscription's, and those paid by credits. */
 export const unitsOf = (usage: CustomerUsage): number =>
-  [...usage.periods.values()].reduce((sum, units) => sum + totalUnits(units), 0) + totalUnits(usage.unperiodic);
+  periodUnits(usage.periods) + [...(usage.subscriptions?.values() ?? [])].reduce((sum, periods) => sum + periodUnits(periods), 0) + totalUnits(usage.unperiodic);
 
 /**
  * Written at once (`exact`) or summed over the window. A strict call's settlement is always exact (a

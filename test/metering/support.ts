@@ -124,12 +124,15 @@ export async function seedCustomer(tables: TestTables, customerId: string, seed:
 export const SEEDED_SUBSCRIPTION = 'sub_1';
 
 /**
- * The seeded subscription's counter as every reader sees it (its `periodUsage` entry, or an older
- * item's flat counter), under the flat attributes' names.
+ * The seeded subscription's counter (else the customer's only one) as every reader sees it (its
+ * `periodUsage` entry, or an older item's flat counter), under the flat attributes' names.
  */
 export async function counterOfSeeded(tables: TestTables, customerId: string): Promise<{ periodUsed?: number; usagePeriodEnd?: number; prevPeriodEnd?: number; prevPeriodUsed?: number }> {
   const { Item } = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }));
-  const counter = counterOf(decodeCustomerItem(Item ?? { customerId }), SEEDED_SUBSCRIPTION);
+  const record = decodeCustomerItem(Item ?? { customerId });
+  // The seeded subscription's, else the customer's one subscription's (a customer subscribed through the webhook).
+  const only = Object.keys(record.periodUsage ?? {}).length === 1 ? Object.keys(record.periodUsage!)[0] : undefined;
+  const counter = counterOf(record, record.periodUsage?.[SEEDED_SUBSCRIPTION] === undefined ? only : SEEDED_SUBSCRIPTION);
   return { periodUsed: counter?.used, usagePeriodEnd: counter?.periodEnd, prevPeriodEnd: counter?.prevEnd, prevPeriodUsed: counter?.prevUsed };
 }
 
