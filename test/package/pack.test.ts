@@ -147,7 +147,7 @@ describe('the npm package', () => {
     expect(count(template.Resources)).toEqual(count(ours));
     const cost = await runCli(['cost', '--template', path.join(app, 'cdk.out', 'UserApi.template.json')]);
     expect(cost).toMatchObject({ code: 0, stderr: '' });
-    expect(cost.stdout).toMatch(/^idle: \$5\.47 a month$/m);
+    expect(cost.stdout).toMatch(/^idle: \$5\.57 a month$/m);
   });
 
   it("runs tollgate start on the app's construct: a 402 and a 200 through the local gateway, and the package's CLI against it", async () => {
