@@ -70,12 +70,13 @@ export const creditedSessionId = (checkoutSessionId: string): string => `credite
 /** How often a transaction that lost a race with a concurrent one is tried again. */
 const MAX_ATTEMPTS = 6;
 
-function ledgerItem(event: LedgerEvent, customerId: string, outcome: string, now: Date): Record<string, unknown> {
+/** A ledger entry; `customerId` undefined for a notice about no customer (a thin event). */
+function ledgerItem(event: LedgerEvent, customerId: string | undefined, outcome: string, now: Date): Record<string, unknown> {
   return {
     eventId: event.eventId,
     type: event.type,
     created: event.created,
-    customerId,
+    ...(customerId === undefined ? {} : { customerId }),
     outcome,
     recordedAt: now.toISOString(),
     expiresAt: Math.floor(now.getTime() / 1000) + EVENT_LEDGER_RETENTION_SECONDS,
@@ -105,7 +106,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
       await this.documents.send(
         new PutCommand({
           TableName: this.tables.eventsTable,
-          Item: { ...ledgerItem(event, '', 'noticed', now), customerId: undefined, subject: event.subject },
+          Item: { ...ledgerItem(event, undefined, 'noticed', now), subject: event.subject },
           ConditionExpression: 'attribute_not_exists(eventId)',
         }),
       );

@@ -186,6 +186,9 @@ export async function setUpStripe(stripe: Stripe, wanted: WantedObjects, options
   return { mode: options.mode, objects, ...(webhookEndpoint === undefined ? {} : { webhookEndpoint }), ...(eventDestination === undefined ? {} : { eventDestination }), secrets, notes };
 }
 
+/** Whether an endpoint's or destination's events are exactly these, in any order. */
+const sameEvents = (enabled: readonly string[], events: readonly string[]): boolean => enabled.length === events.length && events.every((e) => enabled.includes(e));
+
 /** The endpoint for `url` with exactly the events tollgate handles: found (and its events corrected) or created. */
 async function ensureWebhookEndpoint(stripe: Stripe, url: string): Promise<NonNullable<SetupResult['webhookEndpoint']>> {
   const events = [...HANDLED_EVENT_TYPES];
@@ -194,8 +197,7 @@ async function ensureWebhookEndpoint(stripe: Stripe, url: string): Promise<NonNu
     const created = await stripe.webhookEndpoints.create({ url, enabled_events: events, api_version: STRIPE_API_VERSION, description: 'tollgate: payment state for the paywalled API' });
     return { id: created.id, url, action: 'created', ...(created.secret === undefined ? {} : { secret: created.secret }) };
   }
-  const same = found.enabled_events.length === events.length && events.every((e) => found.enabled_events.includes(e));
-  if (same) return { id: found.id, url, action: 'found' };
+  if (sameEvents(found.enabled_events, events)) return { id: found.id, url, action: 'found' };
   await stripe.webhookEndpoints.update(found.id, { enabled_events: events });
   return { id: found.id, url, action: 'updated' };
 }
@@ -220,8 +222,7 @@ async function ensureEventDestination(stripe: Stripe, url: string): Promise<NonN
     const secret = created.webhook_endpoint?.signing_secret;
     return { id: created.id, url, action: 'created', ...(secret === undefined ? {} : { secret }) };
   }
-  const same = found.enabled_events.length === events.length && events.every((e) => found.enabled_events.includes(e));
-  if (same) return { id: found.id, url, action: 'found' };
+  if (sameEvents(found.enabled_events, events)) return { id: found.id, url, action: 'found' };
   await stripe.v2.core.eventDestinations.update(found.id, { enabled_events: events });
   return { id: found.id, url, action: 'updated' };
 }
