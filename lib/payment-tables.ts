@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct, type IDependable } from 'constructs';
 import { TABLES, type TableKey } from '../lambda/shared/tables';
-import { SUBJECT_ATTRIBUTE, SUBJECT_INDEX } from '../lambda/shared/customers/subjects';
+import { CUSTOMER_INDEXES, indexSpec } from '../lambda/shared/customers/indexes';
 
 /** A DynamoDB API action, as IAM names it. */
 export type DynamoAction = `dynamodb:${string}`;
@@ -66,17 +66,15 @@ export class PaymentTables extends Construct {
       });
     };
     this.customers = table('customers');
-    // Token subjects linked to customers (lambda/shared/customers/subjects.ts): sparse, only linked customers.
+    // Its indexes (lambda/shared/customers/indexes.ts: token subjects, wallets to sweep), both sparse.
     // Declared on the L1 resource: TableV2.addGlobalSecondaryIndex would widen every grant of the table to
-    // index/*; the authorizer alone is granted Query on this one index (tollgate-stack.ts).
+    // index/*; a function is granted Query on the one index it reads (tollgate-stack.ts).
     const customers = this.customers.node.defaultChild as dynamodb.CfnGlobalTable;
     customers.addPropertyOverride('AttributeDefinitions', [
       { AttributeName: TABLES.customers.partitionKey, AttributeType: 'S' },
-      { AttributeName: SUBJECT_ATTRIBUTE, AttributeType: 'S' },
+      ...CUSTOMER_INDEXES.flatMap((index) => index.attributes),
     ]);
-    customers.addPropertyOverride('GlobalSecondaryIndexes', [
-      { IndexName: SUBJECT_INDEX, KeySchema: [{ AttributeName: SUBJECT_ATTRIBUTE, KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' } },
-    ]);
+    customers.addPropertyOverride('GlobalSecondaryIndexes', CUSTOMER_INDEXES.map(indexSpec));
     this.apiKeys = table('apiKeys');
     this.events = table('events');
     this.usage = table('usage');

@@ -32,7 +32,8 @@ import { Metering } from './metering';
 import { bindSecret, TollgateFunction } from './tollgate-function';
 import { PORTAL_ENV } from '../lambda/portal/settings';
 import { PORTAL_CUSTOMER_WRITE_ATTRIBUTES, PORTAL_LEDGER_PREFIXES } from '../lambda/portal/writes';
-import { WALLET_ATTRIBUTES, WALLET_LEADING_KEYS } from '../lambda/shared/customers/wallet';
+import { BALANCE, PENDING_PREFIX, WALLET_ATTRIBUTES, WALLET_LEADING_KEYS } from '../lambda/shared/customers/wallet';
+import { SWEEP_INDEX, SWEEP_WALLET_ATTRIBUTES } from '../lambda/shared/customers/sweep-mark';
 import { BUDGET_WALLET_ATTRIBUTES } from '../lambda/shared/customers/budgets-reservation';
 
 /** What the resources are built from: configuration already validated (lib/tollgate.ts validates a Tollgate's props). */
@@ -63,8 +64,20 @@ export const WEBHOOK_ACTIONS = {
   // GetItem: the checkout links (lambda/webhook/checkout-link.ts) and the flush outbox; UpdateItem: the outbox too.
   events: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
 } as const;
-/** The clock sweeps the stage's flush outbox (lambda/shared/aws/flush-coordinator.ts). */
-export const CLOCK_ACTIONS = { events: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] } as const;
+/**
+ * The clock sweeps the stage's flush outbox (lambda/shared/aws/flush-coordinator.ts), and the wallets whose
+ * reservations nobody settled (lambda/shared/customers/pending-sweep.ts): it reads wallet items, and gives
+ * back expired entries and moves or removes the sweep's mark on them, nothing else of the customers table.
+ */
+export const CLOCK_ACTIONS: TableAccess = {
+  customers: [
+    { actions: ['dynamodb:GetItem'], leadingKeys: WALLET_LEADING_KEYS },
+    { actions: ['dynamodb:UpdateItem'], attributes: ['customerId', BALANCE, `${PENDING_PREFIX}*`, ...SWEEP_WALLET_ATTRIBUTES], leadingKeys: WALLET_LEADING_KEYS },
+  ],
+  events: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+};
+/** The clock's one read of the sweep's index: the wallets due. */
+export const CLOCK_INDEX_ACTIONS = ['dynamodb:Query'] as const;
 /** lambda/purchase: the presenting key's customer (GetItem), the credits grant and a new key (transactions), the challenge claims. */
 export const PURCHASE_ACTIONS = {
   customers: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
@@ -389,13 +402,14 @@ export class TollgateResources extends Construct {
 
   /**
    * The clock: once a minute it sweeps the stage's flush outbox, making any flush a writer could not
-   * (lambda/clock/handler.ts). Locks that come with time wait for the cache TTL: no flush for them.
+   * (lambda/clock/handler.ts), and gives back strict reservations nobody settled. Locks that come with
+   * time wait for the cache TTL: no flush for them.
    */
   private buildClock(config: TollgateConfig): TollgateFunction {
     const clock = new TollgateFunction(this, 'Clock', {
       entry: 'clock',
       logRetentionDays: config.operations.functionLogRetentionDays,
-      description: 'tollgate clock: makes any authorizer-cache flush a writer left in the outbox',
+      description: 'tollgate clock: makes any authorizer-cache flush a writer left in the outbox; gives back unsettled reservations',
       // One flush and its retries within the coordinator's wait.
       timeout: Duration.seconds(30),
       memorySize: 128,
@@ -403,6 +417,7 @@ export class TollgateResources extends Construct {
       environment: clockEnvironment({ ...config, restApiId: this.api.restApiId }),
     });
     this.tables.bind(clock, CLOCK_ACTIONS);
+    clock.addToRolePolicy(new iam.PolicyStatement({ actions: [...CLOCK_INDEX_ACTIONS], resources: [`${this.tables.customers.tableArn}/index/${SWEEP_INDEX}`] }));
     new events.Rule(this, 'ClockSchedule', {
       description: 'tollgate clock: once a minute, the finest rate EventBridge schedules',
       schedule: events.Schedule.rate(Duration.minutes(1)),

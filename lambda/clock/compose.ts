@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { stageFlushes } from '../shared/aws/flush-coordinator';
+import { sweepPendingReservations } from '../shared/customers/pending-sweep';
 import type { Observability } from '../shared/observability';
 import type { AuthorizerCacheFlusher, FlushClock } from '../shared/ports';
 import type { ClockSettings } from '../shared/settings';
@@ -22,6 +23,7 @@ export function composeClock(settings: ClockSettings, clients: ClockClients): Cl
   return makeClockHandler({
     flushes: stageFlushes(settings.flush, { dynamodb: clients.dynamodb, flusher: clients.flusher, ...(clients.flushClock === undefined ? {} : { clock: clients.flushClock }) }),
     target: { restApiId: settings.restApiId, stage: settings.stageName },
+    reservations: { sweep: (now) => sweepPendingReservations(clients.dynamodb, settings.customersTable, now) },
     observability: clients.observability,
   });
 }

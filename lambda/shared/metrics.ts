@@ -20,6 +20,8 @@ export const METRICS = {
   paymentToFlush: 'PaymentToFlushMs',
   /** A Stripe event that let a denied customer in again: `reason` they were denied for. */
   accessRestored: 'AccessRestored',
+  /** Units of strict reservations no access-log line named, given back by the clock's sweep (no dimension but service). */
+  reservationUnitsReturned: 'ReservationUnitsReturned',
 } as const;
 
 /**

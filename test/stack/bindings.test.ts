@@ -88,7 +88,8 @@ describe('functions bound to tables and secrets', () => {
       StripeWebhook: { tables: ['customers', 'events'], secrets: sorted([STRIPE_API_KEY, WEBHOOK_SECRET]) },
       Portal: { tables: ['apiKeys', 'customers', 'events'], secrets: sorted([sessionSecret, STRIPE_API_KEY]) },
       SampleBackend: { tables: [], secrets: [] },
-      Clock: { tables: ['events'], secrets: [] },
+      // The flush outbox, and the wallets it sweeps for reservations nobody settled.
+      Clock: { tables: ['customers', 'events'], secrets: [] },
       MeteringFunction: { tables: ['customers', 'events', 'usage'], secrets: [STRIPE_API_KEY] },
       MeteringDeadLetter: { tables: ['events'], secrets: [] },
       // The layout migration at deploy (lib/layout-migration.ts).

@@ -1,4 +1,4 @@
-import { CLOCK_ACTIONS } from '../../lib/tollgate-stack';
+import { CLOCK_ACTIONS, CLOCK_INDEX_ACTIONS } from '../../lib/tollgate-stack';
 import { synthInBeforeAll } from '../support/synth';
 
 const stack = synthInBeforeAll();
@@ -30,9 +30,10 @@ describe('clock', () => {
     expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 128 });
   });
 
-  it('tells the clock the event ledger (the outbox), the stage, the TTL and the flush interval, and nothing secret', () => {
+  it('tells the clock the event ledger (the outbox), the customers table (the wallets it sweeps), the stage, the TTL and the flush interval, and nothing secret', () => {
     const variables = stack.resources()[logicalIdOf('Clock', 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
     expect(Object.keys(variables).sort()).toEqual([
+      'CUSTOMERS_TABLE',
       'EVENTS_TABLE',
       'POWERTOOLS_METRICS_NAMESPACE',
       'POWERTOOLS_SERVICE_NAME',
@@ -46,9 +47,10 @@ describe('clock', () => {
     expect(variables).toMatchObject({ TOLLGATE_STAGE_NAME: 'prod', TOLLGATE_CACHE_TTL_SECONDS: '300', TOLLGATE_FLUSH_INTERVAL_SECONDS: '1' });
   });
 
-  it('grants the clock exactly the outbox read and write and the stage flush, besides logs and X-Ray', () => {
+  it('grants the clock exactly the outbox read and write, the wallet sweep and the stage flush, besides logs and X-Ray', () => {
     const actions = statementsOf('Clock').flatMap((s) => [s.Action].flat()).sort();
-    expect(actions).toEqual(['apigateway:DELETE', ...CLOCK_ACTIONS.events, 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'].sort());
+    const tableActions = Object.values(CLOCK_ACTIONS).flatMap((entries) => entries!.flatMap((entry) => (typeof entry === 'string' ? [entry] : entry.actions)));
+    expect(actions).toEqual(['apigateway:DELETE', ...tableActions, ...CLOCK_INDEX_ACTIONS, 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'].sort());
     const flush = statementsOf('Clock').find((s) => s.Action === 'apigateway:DELETE');
     expect(JSON.stringify(flush.Resource)).toContain(logicalIdOf('Api', 'AWS::ApiGateway::RestApi'));
     expect(JSON.stringify(flush.Resource)).toContain('/stages/prod/cache/authorizers');

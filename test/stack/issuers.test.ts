@@ -21,15 +21,25 @@ function synthesized(context: Record<string, unknown> = {}) {
 }
 
 describe('trusted issuers in the template', () => {
-  it('declares the subject index on the customers table: sparse, keyed by identitySubject, all attributes', () => {
+  it('declares the subject index on the customers table (sparse, keyed by identitySubject, all attributes) beside the sweep\'s (keys only)', () => {
     const { customers } = synthesized();
     const [, table] = customers;
     expect(table.Properties.GlobalSecondaryIndexes).toEqual([
       { IndexName: 'bySubject', KeySchema: [{ AttributeName: 'identitySubject', KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' } },
+      {
+        IndexName: 'pendingSweep',
+        KeySchema: [
+          { AttributeName: 'sweepShard', KeyType: 'HASH' },
+          { AttributeName: 'sweepAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
     ]);
     expect(table.Properties.AttributeDefinitions).toEqual([
       { AttributeName: 'customerId', AttributeType: 'S' },
       { AttributeName: 'identitySubject', AttributeType: 'S' },
+      { AttributeName: 'sweepShard', AttributeType: 'S' },
+      { AttributeName: 'sweepAt', AttributeType: 'N' },
     ]);
   });
 

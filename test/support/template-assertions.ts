@@ -25,9 +25,10 @@ export function expectedPolicies(stage = 'prod'): Array<[string, string[]]> {
     ['Authorizer', [
       // A cost route's one read: the customer item and its wallet (BatchGetItem); a strict route's customer item (GetItem).
       'dynamodb:BatchGetItem dynamodb:GetItem on PaymentStateCustomers',
-      // A strict reservation: on wallet items only (never a customer item), their balance, pending entries and
-      // budgets only (the reservation spends the budgets and starts their windows: lambda/shared/budgets.ts).
-      `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`,
+      // A strict reservation: on wallet items only (never a customer item), their balance, pending entries,
+      // budgets (the reservation spends them and starts their windows: lambda/shared/budgets.ts) and the
+      // sweep's mark (lambda/shared/customers/pending-sweep.ts) only.
+      `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*', 'sweepShard', 'sweepAt', 'reservations'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`,
       // Signs the challenges of a 402's offers (cdk.json sells the sample pack to agents).
       'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on AgentPaymentsSecret',
       XRAY,
@@ -50,7 +51,15 @@ export function expectedPolicies(stage = 'prod'): Array<[string, string[]]> {
       'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on PortalSessionSecret',
       XRAY,
     ]],
-    ['Clock', [FLUSH, 'dynamodb:GetItem dynamodb:UpdateItem on PaymentStateEventLedger', XRAY]],
+    ['Clock', [
+      FLUSH,
+      'dynamodb:GetItem dynamodb:UpdateItem on PaymentStateEventLedger',
+      // The sweep of reservations nobody settled: the wallets due (its index alone), read and given back, wallet items only.
+      'dynamodb:Query on PaymentStateCustomers/index/pendingSweep',
+      'dynamodb:GetItem on PaymentStateCustomers if {"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["*#wallet"]}}',
+      `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'balance', 'p_*', 'sweepShard', 'sweepAt', 'reservations'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`,
+      XRAY,
+    ]],
     ['MeteringFunction', [
       // The usage counters of the customer item, and the wallet's balance, pending reservations and budgets (never the legacy credits attribute).
       'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringLike', ['customerId', 'periodUsage', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*']),

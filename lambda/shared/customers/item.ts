@@ -1,4 +1,5 @@
 import { KEY_ID } from './api-key';
+import { SWEEP_WALLET_ATTRIBUTES } from './sweep-mark';
 import { WALLET_ATTRIBUTES } from './wallet';
 import type { BudgetRecord } from '../budgets';
 import {
@@ -252,11 +253,14 @@ export const attr = <K extends CustomerAttribute>(name: K): K => name;
 /** A field's name inside an entry of a map attribute (`fieldOf<SubscriptionEntry>('watermark')`), checked the same way. */
 export const fieldOf = <T>(name: Extract<keyof T, string>): string => name;
 
-/** What metering may write: the key its conditions name, the usage attributes, and the wallet's (its balance and pending reservations). */
+/**
+ * What metering may write: the key its conditions name, the usage attributes, and the wallet's (its
+ * balance, pending reservations and budgets; not the sweep's mark, which only reservations and the clock write).
+ */
 export const METERING_WRITE_ATTRIBUTES: readonly string[] = [
   attr('customerId'),
   ...DECLARED.filter((name) => CUSTOMER_ATTRIBUTES[name].meteringWrites === true),
-  ...WALLET_ATTRIBUTES.filter((name) => name !== 'customerId'),
+  ...WALLET_ATTRIBUTES.filter((name) => name !== 'customerId' && !(SWEEP_WALLET_ATTRIBUTES as readonly string[]).includes(name)),
 ];
 
 /** `key_<keyId>`; throws on a key id that is not 8 base62 characters. */

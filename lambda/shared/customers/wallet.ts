@@ -3,6 +3,7 @@ import { randomBase62 } from '../random';
 import type { BudgetRecord } from '../budgets';
 import type { CustomerRecord } from './record';
 import { BUDGET_WALLET_ATTRIBUTES, budgetReservationPart, decodeWalletBudgets } from './budgets-reservation';
+import { sweepMarkPart, SWEEP_WALLET_ATTRIBUTES } from './sweep-mark';
 
 /**
  * The prepaid balance, on a small item of its own: the customer's wallet. It lives in the customers
@@ -28,8 +29,10 @@ import { BUDGET_WALLET_ATTRIBUTES, budgetReservationPart, decodeWalletBudgets } 
  * second draw), and leaves a record the settlement removes exactly once: metering removes it when an
  * access-log line names it (giving the units back when the call did not succeed); an entry no line
  * names within PENDING_BOUND_SECONDS (the authorizer answered 503 after its write landed) is given
- * back by whichever settles the wallet next. A removal is conditional on the entry, so two settlements
- * of one reservation (a duplicated batch, the sweep racing metering) give back at most once.
+ * back by whichever settles the wallet next: metering, or the clock's sweep of wallets whose
+ * reservations nobody settled (pending-sweep.ts; the reservation marks its wallet for it in the same
+ * write). A removal is conditional on the entry, so two settlements of one reservation (a duplicated
+ * batch, the sweep racing metering) give back at most once.
  *
  * Grants (#26: units, expiry, category, priority) are meant to live here too, as `g_<id>` entries
  * beside `balance`; see docs/selling-by-use.md.
@@ -57,7 +60,7 @@ export function pendingAttribute(reservation: string): string {
  * Every attribute a wallet write names. The stack grants the authorizer's UpdateItem on these alone, on
  * wallet items alone (`dynamodb:LeadingKeys` `*#wallet`): it cannot write a customer item at all.
  */
-export const WALLET_ATTRIBUTES = ['customerId', BALANCE, `${PENDING_PREFIX}*`, ...BUDGET_WALLET_ATTRIBUTES] as const;
+export const WALLET_ATTRIBUTES = ['customerId', BALANCE, `${PENDING_PREFIX}*`, ...BUDGET_WALLET_ATTRIBUTES, ...SWEEP_WALLET_ATTRIBUTES] as const;
 export const WALLET_LEADING_KEYS = [`*${WALLET_SUFFIX}`] as const;
 
 export interface PendingReservation {
@@ -126,19 +129,23 @@ export interface WalletReservation {
  */
 export function walletReservationUpdate(table: string, r: WalletReservation): UpdateItemCommand {
   const budget = budgetReservationPart(r.keyId, r.now);
+  const at = Math.floor(r.now.getTime() / 1000);
+  // The wallet's mark for the sweep of entries nobody settles (pending-sweep.ts): no request added.
+  const mark = sweepMarkPart(r.customerId, at + PENDING_BOUND_SECONDS + 1);
   return new UpdateItemCommand({
     TableName: table,
     Key: { customerId: { S: walletKey(r.customerId) } },
-    UpdateExpression: `SET #b = #b - :cost, #p = :entry ADD ${budget.add}`,
+    UpdateExpression: `SET #b = #b - :cost, #p = :entry, ${mark.set} ADD ${budget.add}, ${mark.add}`,
     ConditionExpression: `attribute_not_exists(#p) AND #b >= :cost AND ${budget.condition}`,
-    ExpressionAttributeNames: Object.assign({ '#b': BALANCE, '#p': pendingAttribute(r.reservation) }, budget.names),
+    ExpressionAttributeNames: Object.assign({ '#b': BALANCE, '#p': pendingAttribute(r.reservation) }, budget.names, mark.names),
     ExpressionAttributeValues: Object.assign(
       {
         ':cost': { N: String(r.cost) },
         ':minus': { N: String(-r.cost) },
-        ':entry': { L: [{ N: String(r.cost) }, { N: String(Math.floor(r.now.getTime() / 1000)) }] },
+        ':entry': { L: [{ N: String(r.cost) }, { N: String(at) }] },
       },
       budget.values,
+      mark.values,
     ),
     ReturnValues: 'UPDATED_NEW',
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD',

@@ -1,18 +1,23 @@
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { localClient } from '../../lib/local/dynamodb-local';
-import { ensureSubjectIndex } from '../../lib/local/subject-index';
+import { ensureCustomerIndexes } from '../../lib/local/customer-indexes';
 import { freshTables, testEndpoint } from '../support/dynamodb';
 
-describe('the subject index on DynamoDB Local', () => {
-  it('is created with a fresh customers table', async () => {
-    const { client, names } = await freshTables('subject-index');
+const INDEXES = [
+  ['bySubject', 'ALL', ['identitySubject']],
+  ['pendingSweep', 'KEYS_ONLY', ['sweepShard', 'sweepAt']],
+];
+
+describe('the customers table\'s indexes on DynamoDB Local', () => {
+  it('are created with a fresh customers table', async () => {
+    const { client, names } = await freshTables('customer-indexes');
     const { Table } = await client.send(new DescribeTableCommand({ TableName: names.customers }));
-    expect(Table?.GlobalSecondaryIndexes?.map((index) => [index.IndexName, index.Projection?.ProjectionType])).toEqual([['bySubject', 'ALL']]);
+    expect(Table?.GlobalSecondaryIndexes?.map((index) => [index.IndexName, index.Projection?.ProjectionType, index.KeySchema?.map((k) => k.AttributeName)])).toEqual(INDEXES);
     client.destroy();
   });
 
-  it('is added to a customers table persisted before it existed, once', async () => {
+  it('are added to a customers table persisted before they existed, once each', async () => {
     const client = localClient(testEndpoint());
     const TableName = `persisted-${randomUUID().slice(0, 8)}-Customers`;
     await client.send(
@@ -23,10 +28,10 @@ describe('the subject index on DynamoDB Local', () => {
         KeySchema: [{ AttributeName: 'customerId', KeyType: 'HASH' }],
       }),
     );
-    await ensureSubjectIndex(client, TableName);
-    await ensureSubjectIndex(client, TableName);
+    await ensureCustomerIndexes(client, TableName);
+    await ensureCustomerIndexes(client, TableName);
     const { Table } = await client.send(new DescribeTableCommand({ TableName }));
-    expect(Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName)).toEqual(['bySubject']);
+    expect(Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName).sort()).toEqual(['bySubject', 'pendingSweep']);
     client.destroy();
   });
 });
