@@ -49,7 +49,7 @@ describe('clock', () => {
 
   it('grants the clock exactly the outbox read and write, the wallet sweep and the stage flush, besides logs and X-Ray', () => {
     const actions = statementsOf('Clock').flatMap((s) => [s.Action].flat()).sort();
-    const tableActions = Object.values(CLOCK_ACTIONS).flatMap((entries) => entries!.flatMap((entry) => (typeof entry === 'string' ? [entry] : entry.actions)));
+    const tableActions = Object.values(CLOCK_ACTIONS).flatMap((entries) => entries.flatMap((entry) => (typeof entry === 'string' ? [entry] : entry.actions)));
     expect(actions).toEqual(['apigateway:DELETE', ...tableActions, ...CLOCK_INDEX_ACTIONS, 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'].sort());
     const flush = statementsOf('Clock').find((s) => s.Action === 'apigateway:DELETE');
     expect(JSON.stringify(flush.Resource)).toContain(logicalIdOf('Api', 'AWS::ApiGateway::RestApi'));
