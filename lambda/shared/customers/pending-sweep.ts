@@ -1,6 +1,6 @@
-import { ConditionalCheckFailedException, GetItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, GetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient, type UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { RESERVATIONS, SWEEP_AT, SWEEP_INDEX, SWEEP_SHARD, SWEEP_SHARDS } from './sweep-mark';
-import { BALANCE, decodeWallet, isRetryable, isWalletReservation, numberOf, PENDING_BOUND_SECONDS, pendingAttribute, walletKey, walletSettlementUpdate, WALLET_SUFFIX } from './wallet';
+import { decodeWallet, isRetryable, isWalletReservation, numberOf, PENDING_BOUND_SECONDS, walletKey, walletSettlementUpdate, WALLET_SUFFIX } from './wallet';
 
 /**
  * The sweep of pending reservations nobody settles (#24 item 6). A strict reservation leaves a pending
@@ -95,39 +95,18 @@ function markUpdate(
   const names: Record<string, string> = { '#sweepAt': SWEEP_AT };
   const values: Record<string, AttributeValue> = { ':due': { N: String(due) } };
   const conditions = ['#sweepAt = :due'];
-  const remove = entries.map((reservation, i) => {
-    names[`#p${i}`] = pendingAttribute(reservation);
-    conditions.push(`attribute_exists(#p${i})`);
-    return `#p${i}`;
-  });
-  const set: string[] = [];
   if ('nextDue' in next) {
-    set.push('#sweepAt = :next');
     values[':next'] = { N: String(next.nextDue) };
-  } else {
-    names['#sweepShard'] = SWEEP_SHARD;
-    names['#reservations'] = RESERVATIONS;
-    remove.push('#sweepAt', '#sweepShard');
-    if (next.reservations === undefined) conditions.push('attribute_not_exists(#reservations)');
-    else {
-      conditions.push('#reservations = :reservations');
-      values[':reservations'] = { N: String(next.reservations) };
-    }
+    return walletSettlementUpdate(table, customerId, entries, refund, { set: ['#sweepAt = :next'], conditions, names, values });
   }
-  let expression = `${set.length > 0 ? `SET ${set.join(', ')} ` : ''}REMOVE ${remove.join(', ')}`;
-  if (refund > 0) {
-    names['#b'] = BALANCE;
-    values[':refund'] = { N: String(refund) };
-    expression += ' ADD #b :refund';
+  names['#sweepShard'] = SWEEP_SHARD;
+  names['#reservations'] = RESERVATIONS;
+  if (next.reservations === undefined) conditions.push('attribute_not_exists(#reservations)');
+  else {
+    conditions.push('#reservations = :reservations');
+    values[':reservations'] = { N: String(next.reservations) };
   }
-  return new UpdateItemCommand({
-    TableName: table,
-    Key: { customerId: { S: walletKey(customerId) } },
-    UpdateExpression: expression,
-    ConditionExpression: conditions.join(' AND '),
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: values,
-  });
+  return walletSettlementUpdate(table, customerId, entries, refund, { remove: ['#sweepAt', '#sweepShard'], conditions, names, values });
 }
 
 /** What one sweep did, over every shard. */

@@ -239,21 +239,41 @@ export interface SettlementOutcome {
 /** At most this many entries per UpdateItem (an expression takes 4 KB). */
 const MAX_ENTRIES_PER_WRITE = 100;
 
+/** More clauses for a settlement's one write (the sweep's mark: pending-sweep.ts). */
+export interface SettlementClauses {
+  readonly set?: readonly string[];
+  readonly remove?: readonly string[];
+  readonly conditions?: readonly string[];
+  readonly names?: Readonly<Record<string, string>>;
+  readonly values?: Readonly<Record<string, AttributeValue>>;
+}
+
 /** One conditional UpdateItem removing these entries (each must still be there) and giving back `refund` units. */
-export function walletSettlementUpdate(table: string, customerId: string, entries: readonly string[], refund: number): UpdateItemCommand {
-  const names: Record<string, string> = {};
-  entries.forEach((reservation, i) => {
+export function walletSettlementUpdate(table: string, customerId: string, entries: readonly string[], refund: number, extra: SettlementClauses = {}): UpdateItemCommand {
+  const names: Record<string, string> = { ...extra.names };
+  const values: Record<string, AttributeValue> = { ...extra.values };
+  const remove = entries.map((reservation, i) => {
     names[`#p${i}`] = pendingAttribute(reservation);
+    return `#p${i}`;
   });
-  const placeholders = Object.keys(names);
-  if (refund > 0) names['#b'] = BALANCE;
+  const conditions = [...remove.map((p) => `attribute_exists(${p})`), ...(extra.conditions ?? [])];
+  remove.push(...(extra.remove ?? []));
+  if (refund > 0) {
+    names['#b'] = BALANCE;
+    values[':refund'] = { N: String(refund) };
+  }
+  const clauses = [
+    ...(extra.set !== undefined && extra.set.length > 0 ? [`SET ${extra.set.join(', ')}`] : []),
+    ...(remove.length > 0 ? [`REMOVE ${remove.join(', ')}`] : []),
+    ...(refund > 0 ? ['ADD #b :refund'] : []),
+  ];
   return new UpdateItemCommand({
     TableName: table,
     Key: { customerId: { S: walletKey(customerId) } },
-    UpdateExpression: `REMOVE ${placeholders.join(', ')}${refund > 0 ? ' ADD #b :refund' : ''}`,
-    ConditionExpression: placeholders.map((p) => `attribute_exists(${p})`).join(' AND '),
+    UpdateExpression: clauses.join(' '),
+    ...(conditions.length > 0 ? { ConditionExpression: conditions.join(' AND ') } : {}),
     ExpressionAttributeNames: names,
-    ...(refund > 0 ? { ExpressionAttributeValues: { ':refund': { N: String(refund) } } } : {}),
+    ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
   });
 }
 

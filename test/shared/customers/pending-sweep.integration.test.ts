@@ -92,6 +92,19 @@ describe('the sweep of reservations nobody settles', () => {
     expect(await pendingOf(customerId)).toEqual([]);
   });
 
+  it('moves the mark without giving anything back when the due entry was settled and a younger one is pending', async () => {
+    const customerId = 'cus_SweepMoved';
+    await walletWith(customerId, 30);
+    await reserve(customerId, 4, NOW);
+    const [first] = await pendingOf(customerId);
+    await reserve(customerId, 6, at(600));
+    // Metering settled the first (its call succeeded): the mark is due, nothing in the wallet is.
+    await settleWallet(tables.client, tables.names.customers, { customerId, kept: [first!.slice(2)], refunds: new Map(), now: at(60) });
+    expect(await visitWallet(tables.client, tables.names.customers, customerId, LATE)).toEqual({ expired: 0, units: 0, mark: 'moved' });
+    expect(await wallet(customerId)).toMatchObject({ balance: 20, sweepAt: Math.floor(at(600).getTime() / 1000) + PENDING_BOUND_SECONDS + 1 });
+    expect(await pendingOf(customerId)).toHaveLength(1);
+  });
+
   it('never unmarks a wallet a reservation reached during its visit: the visit reads again and moves the mark instead', async () => {
     const customerId = 'cus_SweepRace';
     await walletWith(customerId, 30);
