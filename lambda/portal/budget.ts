@@ -10,8 +10,9 @@ import { accountFor, requireSession } from './signed-in';
  * POST /tollgate/portal/budget: the signed-in customer sets, raises, lowers or removes a spend cap for
  * its whole account or one of its keys, from the account page's Budget section. The rules and the writes
  * are the budget route's (lambda/shared/budgets.ts, customers/budgets-store.ts); this only reads the
- * form. A refused form is the account page again with the error (400), a change a redirect to it (303),
- * so a reload never sends the form twice. The same-origin check of every POST (handler.ts) and the
+ * form. A refused form is the account page again with the error and the fields as sent (200, as a
+ * refused sign-in: a browser logs any 4xx page as a failed load), a change a redirect to it (303), so a
+ * reload never sends the form twice. The same-origin check of every POST (handler.ts) and the
  * session's SameSite=Strict cookie keep other sites from sending it.
  */
 
@@ -23,7 +24,7 @@ export async function budget(ctx: RequestContext, portal: Portal): Promise<Answe
   const { customerId } = signedIn.session;
   const fields = readForm(ctx.event);
   const sent = { scope: fields.get('scope') ?? 'customer', limit: (fields.get('limit') ?? '').trim(), per: fields.get('per') ?? 'day' };
-  const refuse = async (field: BudgetFormState['field'], error: string): Promise<Answer> => ({ ...(await accountFor(ctx, portal, signedIn, { form: { ...sent, field, error } })), status: 400 });
+  const refuse = (field: BudgetFormState['field'], error: string): Promise<Answer> => accountFor(ctx, portal, signedIn, { form: { ...sent, field, error } });
   const done = (notice: BudgetNotice): Answer => redirect(`${ctx.base}${PORTAL_PATHS.account}?${BUDGET_NOTICE_PARAMETER}=${notice}#budget`);
 
   let keyId: string | undefined;
