@@ -27,7 +27,7 @@ const INTEGRATION = [
   'test/mcp/{bundle,client-script,mcp.integration}.test.ts',
   'test/metering/{grants,handler.integration,metering.property,late-units.integration,stripe.integration,windows.integration,write-attributes}.test.ts',
   'test/observability/log-hygiene.test.ts',
-  'test/portal/{gateway,handler,settings,writes}.test.ts',
+  'test/portal/{budget,gateway,handler,settings,writes}.test.ts',
   'test/report/cost.test.ts',
   'test/scripts/vendor.integration.test.ts',
   'test/shared/aws/flush-coordinator.test.ts',

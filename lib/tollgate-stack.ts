@@ -31,7 +31,7 @@ import { PaymentTables, type TableAccess } from './payment-tables';
 import { Metering } from './metering';
 import { bindSecret, TollgateFunction } from './tollgate-function';
 import { PORTAL_ENV } from '../lambda/portal/settings';
-import { PORTAL_CUSTOMER_WRITE_ATTRIBUTES, PORTAL_LEDGER_PREFIXES } from '../lambda/portal/writes';
+import { PORTAL_BUDGET_LEADING_KEYS, PORTAL_BUDGET_WRITE_ATTRIBUTES, PORTAL_CUSTOMER_WRITE_ATTRIBUTES, PORTAL_LEDGER_PREFIXES } from '../lambda/portal/writes';
 import { BALANCE, PENDING_PREFIX, WALLET_ATTRIBUTES, WALLET_LEADING_KEYS } from '../lambda/shared/customers/wallet';
 import { SWEEP_INDEX, SWEEP_WALLET_ATTRIBUTES } from '../lambda/shared/customers/sweep-mark';
 import { BUDGET_WALLET_ATTRIBUTES } from '../lambda/shared/customers/budgets-reservation';
@@ -86,10 +86,15 @@ export const PURCHASE_ACTIONS = {
 } as const;
 /**
  * lambda/portal: sign-in and account reads, key issuance and rotation (keys.ts) on key attributes only,
+ * the customer's budgets on its wallet item only (the account page's budget form),
  * and its own ledger items (issuance claims, sessions, the stage flusher's outbox and rotation limit), nothing else of the ledger.
  */
 export const PORTAL_ACTIONS: TableAccess = {
-  customers: ['dynamodb:GetItem', { actions: ['dynamodb:UpdateItem'], attributes: PORTAL_CUSTOMER_WRITE_ATTRIBUTES }],
+  customers: [
+    'dynamodb:GetItem',
+    { actions: ['dynamodb:UpdateItem'], attributes: PORTAL_CUSTOMER_WRITE_ATTRIBUTES },
+    { actions: ['dynamodb:UpdateItem'], attributes: PORTAL_BUDGET_WRITE_ATTRIBUTES, leadingKeys: PORTAL_BUDGET_LEADING_KEYS },
+  ],
   apiKeys: ['dynamodb:GetItem', 'dynamodb:PutItem'],
   events: [{ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], leadingKeys: PORTAL_LEDGER_PREFIXES.map((prefix) => `${prefix}*`) }],
 };

@@ -1,10 +1,19 @@
+import { localClient } from '../../lib/local/dynamodb-local';
+import { budgetOnOff } from '../lib/budgets';
 import { decisionBench } from '../lib/decisions';
 import { pairedLatencies } from '../lib/interleave';
 import { SIZES } from '../lib/sizes';
 import { ratioMeasure, exactMeasure } from '../lib/stats';
 import type { Figure } from '../lib/types';
 
-/** B1: an uncached decision against the one GetItem it cannot avoid, and how many requests it makes. */
+/** The sample's route sold by use: its decision reads the customer's budgets (B1's own route, a standing one, reads none). */
+const SOLD_BY_USE = { method: 'GET', resource: '/v1/search', path: '/v1/search' } as const;
+
+/**
+ * B1: an uncached decision against the one GetItem it cannot avoid, and how many requests it makes; then
+ * what budgets add to it: the decision on the route sold by use for customers with budgets against the
+ * same decision for customers without, interleaved in the same run.
+ */
 export const figure: Figure = {
   id: 'B1',
   title: 'authorizer decision latency / raw GetItem latency',
@@ -19,23 +28,32 @@ export const figure: Figure = {
       const { p50, p99, callsPerSide: decisions } = await pairedLatencies([decide, raw], sizes);
       const requests = bench.authorizerCounter.total();
       const perDecision = requests / decisions;
+      const requestsByOperation = { ...bench.authorizerCounter.counts.attempts };
+      const seeder = localClient(context.dynamodbEndpoint);
+      const budgets = await budgetOnOff({ seeder, names: bench.names, handler: bench.handler, route: SOLD_BY_USE, sizes, counters: [bench.authorizerCounter] }).finally(() => seeder.destroy());
       return {
         available: true,
         measures: [
           ratioMeasure('p50 decision / p50 GetItem', p50, { unit: 'ms', target: { op: '<=', value: 1.15 } }),
           ratioMeasure('p99 decision / p99 GetItem', p99, { unit: 'ms', target: { op: '<=', value: 1.4 } }),
           exactMeasure('DynamoDB requests per decision', perDecision, { a: requests, b: decisions, target: { op: '==', value: 1 } }),
+          ratioMeasure('p50 decision on a route sold by use, budgets set / none', budgets.latencies.p50, { unit: 'ms', target: { op: '<=', value: 1.02 } }),
+          ratioMeasure('p99 decision on a route sold by use, budgets set / none', budgets.latencies.p99, { unit: 'ms' }),
+          exactMeasure('DynamoDB requests per decision on a route sold by use, budgets set or none', budgets.requests / budgets.decisions, { a: budgets.requests, b: budgets.decisions, target: { op: '==', value: 1 } }),
         ],
         facts: {
           decisions,
-          requestsByOperation: { ...bench.authorizerCounter.counts.attempts },
+          requestsByOperation,
           samplesPerSidePerRepetition: sizes.latencySamples,
           repetitions: sizes.repetitions,
           customers: bench.customers.allow.length,
+          budgetDecisions: budgets.decisions,
+          budgetCustomersPerSide: budgets.customersPerSide,
         },
         notes: [
           'Sequential (one request in flight), interleaved decision/GetItem pairs after a warm-up; each side has its own client built by authorizerDynamoClient().',
           'The baseline GetItem is the reader\'s exact request (same key, ConsistentRead, projection) on the raw client, without the document client, validation or policy.',
+          'Budgets: GET /v1/search (cost 1) for pay-as-you-go customers, A with a customer and a key budget per day that the run never reaches, B with none, on the same handler and client, interleaved; a customer whose budget is used up got a 402 first, so the decision read the budgets.',
         ],
       };
     } finally {

@@ -1,20 +1,18 @@
 import { GetItemCommand, TransactionConflictException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { randomUUID } from 'node:crypto';
 import { composeAuthorizer, type AuthorizerClients } from '../../lambda/authorizer/compose';
 import { composeMetering } from '../../lambda/metering/compose';
 import { encodeSubscriptionEvent, type LogEvent } from '../../lambda/metering/logs-event';
 import { DEFAULT_WINDOW } from '../../lambda/metering/window';
 import { renderAccessLogLine } from '../../lambda/shared/access-log';
-import { grantCredits } from '../../lambda/shared/customers/metered-usage';
 import { createObservability } from '../../lambda/shared/observability';
 import { newReservationId, walletKey, walletReservationUpdate } from '../../lambda/shared/customers/wallet';
-import { createApiKey } from '../../lambda/shared/customers/keys';
 import { parseApiKey } from '../../lambda/shared/customers/api-key';
 import { decisionProjection } from '../../lambda/shared/customers/item';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import { authorizerDynamoClient } from '../../lambda/authorizer/dynamo-client';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localClient } from '../../lib/local/dynamodb-local';
 import { authorizerEvent, benchAuthorizerClient, benchAuthorizerSettings, freshBenchTables, type Credential } from '../lib/authorizer';
+import { budgetOnOff, seedWalletCustomer } from '../lib/budgets';
 import { outcomeOf } from '../lib/decisions';
 import { cycling, pairedLatencies, throughput } from '../lib/interleave';
 import { countRequests } from '../lib/request-counter';
@@ -114,12 +112,7 @@ export const figure: Figure = {
     const routes = [...settings.routes, STRICT];
     const handlerOn = (clients: AuthorizerClients) => composeAuthorizer({ ...settings, routes }, clients);
     // Credits as a purchase grants them: on the customer's wallet item.
-    const seed = async (credits: number): Promise<Credential> => {
-      const customerId = `cus_strict${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-      const { key } = await createApiKey({ client: seeder, tables: { customers: names.customers, apiKeys: names.apiKeys } }, { customerId, name: 'bench' });
-      await grantCredits(seeder, { customers: names.customers, events: names.events }, { customerId, units: credits, reason: 'bench', grantId: randomUUID(), now: new Date() });
-      return { customerId, key };
-    };
+    const seed = (credits: number): Promise<Credential> => seedWalletCustomer(seeder, names, credits);
     const finalBalance = async (customerId: string): Promise<number> => {
       const stored = await seeder.send(new GetItemCommand({ TableName: names.customers, Key: { customerId: { S: walletKey(customerId) } }, ConsistentRead: true }));
       return Number(stored.Item?.balance?.N ?? NaN);
@@ -154,6 +147,9 @@ export const figure: Figure = {
       reads.reset();
       const { p50, p99, callsPerSide: decisions } = await pairedLatencies([decide, raw], sizes);
       const requests = counter.total() + reads.total();
+      const requestsByOperation = { ...reads.counts.attempts, ...counter.counts.attempts };
+      // Budgets: the same strict decision for customers with budgets against customers without, interleaved.
+      const budgets = await budgetOnOff({ seeder, names, handler, route: STRICT_EVENT, sizes, counters: [counter, reads] });
 
       // Overshoot: CLIENTS callers keep calling a strict route on one balance until twice what it covers.
       // The default local client and a long store deadline: a request cut off by a loaded machine would hide
@@ -239,6 +235,9 @@ export const figure: Figure = {
           // The customer item (key, standing) then the wallet's write: the write alone is B's side.
           exactMeasure('DynamoDB requests per strict decision', requests / decisions, { a: requests, b: decisions, target: { op: '==', value: 2 } }),
           exactMeasure('write units per strict reservation', writeUnits, { target: { op: '==', value: 1 } }),
+          ratioMeasure('p50 strict decision, budgets set / none', budgets.latencies.p50, { unit: 'ms', target: { op: '<=', value: 1.02 } }),
+          ratioMeasure('p99 strict decision, budgets set / none', budgets.latencies.p99, { unit: 'ms' }),
+          exactMeasure('DynamoDB requests per strict decision, budgets set or none', budgets.requests / budgets.decisions, { a: budgets.requests, b: budgets.decisions, target: { op: '==', value: 2 } }),
           exactMeasure(`calls allowed beyond the balance, ${CLIENTS} concurrent clients (worst run)`, overshoot, {
             a: allowedTotal,
             b: balance * sizes.repetitions,
@@ -257,7 +256,7 @@ export const figure: Figure = {
         ],
         facts: {
           decisions,
-          requestsByOperation: { ...reads.counts.attempts, ...counter.counts.attempts },
+          requestsByOperation,
           writeUnitsPerReservation: writeUnits,
           overshootRuns: runs,
           overshootBalance: balance,
@@ -269,9 +268,12 @@ export const figure: Figure = {
           contentionConflictsSimulated: conflicts.injected(),
           contentionMeteringAttempts: { ...meteringCounter.counts.attempts },
           customers: credentials.length,
+          budgetDecisions: budgets.decisions,
+          budgetCustomersPerSide: budgets.customersPerSide,
         },
         notes: [
           'Sequential, interleaved strict decision / raw UpdateItem pairs after a warm-up; each side has its own client built by authorizerDynamoClient(). The raw side sends the reader\'s exact UpdateItem (condition on balance and key, ADD credits -1, UPDATED_NEW) without the document client, key parsing, validation or policy.',
+          'Budgets: the strict decision for customers with a customer and a key budget per day that the run never reaches (the reservation\'s condition checks and spends both) against customers without, on the same handler and clients, interleaved; a customer whose budget is used up got a 402 first, so the decision checked the budgets.',
           `Contention: the overshoot run's ${CLIENTS} strict callers on a fresh customer while ${DELIVERY_CONCURRENCY} metering deliveries at a time (${LINES_PER_DELIVERY} lines each, ${metered} pay-as-you-go units in all, a 0 s window so that every delivery writes) draw the same wallet in their transactions. Reservations go through production's reservation client (no SDK retries; the reservation retries a conflict by its id) with a 60 s store deadline, so a slow answer from a loaded machine is not counted as a 503. What metering drew is the balance less the strict calls allowed and what is left; it must lie in [0, metered units].`,
           'DynamoDB Local runs a transaction and a single-item write one after the other; DynamoDB rejects a write to an item an ongoing transaction holds with TransactionConflictException. The bench simulates that: while a metering TransactWriteItems is in flight, every reservation UpdateItem is answered TransactionConflictException before it reaches DynamoDB Local (contentionConflictsSimulated counts them; contentionReservationRetries counts the reservations\' retries).',
           `Overshoot: ${CLIENTS} callers make twice as many 1-unit strict calls as the balance covers; allowed minus balance (and a negative final balance) is the overshoot. These callers use the default local client and a long store deadline, so that a loaded machine cannot turn a call into an error.`,

@@ -2,6 +2,7 @@ import { problem } from '../shared/http';
 import { PORTAL_PATHS } from '../shared/portal-paths';
 import type { Asset } from './assets';
 import { brandCss } from './brand';
+import { budget } from './budget';
 import { billing, checkout, success } from './checkout';
 import { PageError, type Answer, type Portal, type RequestContext, type Route } from './context';
 import { docsPage } from './pages/docs';
@@ -59,6 +60,7 @@ export const PORTAL_ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>(
   [`GET ${PORTAL_PATHS.account}`, account],
   [`POST ${PORTAL_PATHS.rotate}`, rotate],
   [`POST ${PORTAL_PATHS.billing}`, billing],
+  [`POST ${PORTAL_PATHS.budget}`, budget],
 ]);
 
 export function routeFor(method: string, resource: string): Route {

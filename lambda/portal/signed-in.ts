@@ -5,8 +5,10 @@ import { listApiKeys, rotateApiKey } from '../shared/customers/keys';
 import { isTerminal, type CustomerRecord } from '../shared/customers/record';
 import { readCustomer } from '../shared/customers/store';
 import { effectivePaymentUrls, PORTAL_PATHS } from '../shared/portal-paths';
-import { PageError, readForm, type Answer, type Portal, type RequestContext } from './context';
+import { budgetsOf } from '../shared/customers/budgets-store';
+import { PageError, readForm, type Answer, type Page, type Portal, type RequestContext } from './context';
 import { accountPage } from './pages/account';
+import { budgetNotice, budgetSection, type BudgetFormOutcome } from './pages/budget';
 import { rotatedKeyPage } from './pages/key';
 import { signInPage } from './pages/sign-in';
 import { redirect, sessionCookie } from './response';
@@ -74,7 +76,11 @@ export async function signOut(ctx: RequestContext, portal: Portal): Promise<Answ
 }
 
 export async function account(ctx: RequestContext, portal: Portal): Promise<Answer> {
-  const { session, customer } = await requireSession(ctx, portal);
+  return accountFor(ctx, portal, await requireSession(ctx, portal), budgetNotice(ctx.event.queryStringParameters));
+}
+
+/** The account page of a signed-in customer; `budget`: the budget form as sent and refused, or the last change's notice. */
+export async function accountFor(ctx: RequestContext, portal: Portal, { session, customer }: SignedIn, budget: BudgetFormOutcome): Promise<Page> {
   const { settings } = portal;
   const urls = effectivePaymentUrls(settings, { customerId: customer.customerId, domainName: ctx.event.requestContext.domainName, stage: ctx.event.requestContext.stage });
   // The item the session check read: decide() gives the same usage view the usage route answers with.
@@ -84,6 +90,7 @@ export async function account(ctx: RequestContext, portal: Portal): Promise<Answ
   // A subscription that ended (and no longer runs to its period end) is no plan the customer holds.
   const ended = decision.subscription !== undefined && isTerminal(decision.subscription.status) && !decision.standing.good;
   const { paymentUrl } = decision.context;
+  const keys = await listApiKeys(portal.keyStore, customer.customerId);
   return accountPage({
     base: ctx.base,
     customerId: customer.customerId,
@@ -94,8 +101,9 @@ export async function account(ctx: RequestContext, portal: Portal): Promise<Answ
     ...(typeof paymentUrl === 'string' ? { paymentUrl } : {}),
     ...(decision.usage === undefined ? {} : { usage: decision.usage }),
     ...(customer.usageBlock === undefined ? {} : { usageBlock: customer.usageBlock }),
-    keys: await listApiKeys(portal.keyStore, customer.customerId),
+    keys,
     sessionKeyId: session.keyId,
+    budget: budgetSection({ base: ctx.base, budgets: budgetsOf(customer, portal.now()), keys: keys.filter((k) => k.state === 'active'), sessionKeyId: session.keyId, ...budget }),
   });
 }
 

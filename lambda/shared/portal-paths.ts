@@ -22,6 +22,8 @@ export const PORTAL_PATHS = {
   account: `${TOLLGATE_PREFIX}/portal/account`,
   rotate: `${TOLLGATE_PREFIX}/portal/rotate`,
   billing: `${TOLLGATE_PREFIX}/portal/billing`,
+  /** The account page's budget form (lambda/portal/budget.ts). */
+  budget: `${TOLLGATE_PREFIX}/portal/budget`,
   /** Local runs only (lib/local): the test checkout that stands in for Stripe Checkout. */
   testCheckout: `${TOLLGATE_PREFIX}/portal/test-checkout/{session}`,
 } as const;

@@ -134,6 +134,7 @@ function sampleBanner(facts: BannerFacts, demo: NonNullable<BannerFacts['demo']>
     `  for i in $(seq ${Math.ceil(DEMO_PAYG_CREDITS / searchCost) + 3}); do curl -s -o /dev/null -w '%{http_code} ' "${search}" -H "Authorization: Bearer ${payg}"; sleep 0.3; done; echo    # 200s, then 402 credits_exhausted`,
     `  npx tollgate events send checkout.session.completed --customer ${DEMO_CUSTOMERS.payg} --credits 100    # top-up: 200 again`,
     `  curl -i -X PUT ${apiUrl}tollgate/budget -H "Authorization: Bearer ${metered}" -d '{"limit":3,"per":"day"}'    # your own cap: past 3 units 402 budget_exceeded; PUT a higher limit: 200 again (docs/budgets.md)`,
+    `  or sign in with that key at ${apiUrl}tollgate/portal/sign-in: the account page's Budget section shows, sets, raises and removes the caps`,
     '',
     `MCP: ${apiUrl}mcp serves the operations marked "mcp" as tools, each call billed as its route (docs/mcp.md):`,
     `  npm run mcp -- --key ${paying}    # the tools and their price; add a tool and its arguments to call it: search '{"q":"tollgate"}'`,

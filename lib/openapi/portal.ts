@@ -138,6 +138,7 @@ export function portalPaths(portalUri: string, testCheckoutUri?: string): Record
     [PORTAL_PATHS.account]: get('Plan, standing, usage and keys'),
     [PORTAL_PATHS.rotate]: post('Rotate the signed-in key'),
     [PORTAL_PATHS.billing]: post('Open the Stripe Billing Portal'),
+    [PORTAL_PATHS.budget]: post('Set, change or remove a spend cap of the signed-in customer'),
   };
   if (testCheckoutUri !== undefined) {
     paths[PORTAL_PATHS.testCheckout] = {

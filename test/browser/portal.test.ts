@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { parseApiKey } from '../../lambda/shared/customers/api-key';
 import { withClientReference } from '../../lambda/shared/portal-paths';
 import { PAYMENT_REASONS } from '../../lambda/shared/problems';
 import { killGroup, npmStart, ROOT, type NpmStart } from '../support/npm-start';
@@ -303,6 +304,62 @@ describe('the developer portal in a browser', () => {
     expect(denied.body).toMatchObject({ reason: 'subscription_canceled' });
     await shot(api, 'canceled-402');
     await context.close();
+  });
+
+  it('sets, shows, raises and removes budgets on the account page, and says what is wrong with a bad cap', async () => {
+    const page = await (await newContext()).newPage();
+    const key = await keyOfNewCustomer('cus_browserBudget1');
+    const { keyId } = parseApiKey(key)!;
+    await signIn(page, key);
+    const section = page.getByRole('region', { name: 'Budget' });
+    await section.getByText('No cap is set').waitFor();
+    const capField = page.getByLabel('Cap, in units', { exact: true });
+    const setBudget = page.getByRole('button', { name: 'Set budget' });
+    const rowOf = (scope: string) => section.locator(`tr[data-budget="${scope}"]`);
+
+    // A cap that is not a whole number: the page again, the error said and the field marked, nothing set.
+    await capField.fill('ten');
+    await setBudget.click();
+    await section.getByRole('alert').filter({ hasText: 'Nothing was changed: a budget is a whole number of units' }).waitFor();
+    expect(await capField.getAttribute('aria-invalid')).toBe('true');
+    expect(await capField.inputValue()).toBe('ten');
+    expect(await section.getByText('No cap is set').count()).toBe(1);
+    await shot(page, 'budget-refused');
+    await accessible(page);
+
+    // Set 500 a day on the whole account: shown in words.
+    await capField.fill('500');
+    await page.getByLabel('Per', { exact: true }).selectOption('day');
+    await setBudget.click();
+    await section.locator('[data-budget-notice]', { hasText: 'Budget saved.' }).waitFor();
+    expect(await rowOf('customer').textContent()).toMatch(/^Whole account \(every key\)500 units a day \(UTC\)0 units500 units\d{1,2} \w+ \d{4} at 00:00 UTC/);
+    expect(await section.getByRole('alert').count()).toBe(0);
+    await shot(page, 'budget-set');
+    await accessible(page);
+
+    // Raise it, and cap this session's key per billing period beside it.
+    await capField.fill('2000');
+    await setBudget.click();
+    await section.locator('[data-budget-notice]').waitFor();
+    await page.getByLabel('Applies to', { exact: true }).selectOption(keyId);
+    await capField.fill('50');
+    await page.getByLabel('Per', { exact: true }).selectOption('period');
+    await setBudget.click();
+    await rowOf(keyId).waitFor();
+    expect(await rowOf('customer').textContent()).toContain('2,000 units a day (UTC)');
+    expect(await rowOf(keyId).textContent()).toMatch(new RegExp(`^Key ${keyId}.*, this session50 units per billing period0 units50 units`));
+    await shot(page, 'budget-raised-and-key');
+    await accessible(page);
+
+    // Remove the account's cap: the key's stays.
+    await section.getByRole('button', { name: 'Remove the whole-account cap' }).click();
+    await section.locator('[data-budget-notice]', { hasText: 'Budget removed' }).waitFor();
+    expect(await rowOf('customer').count()).toBe(0);
+    expect(await rowOf(keyId).count()).toBe(1);
+    await section.getByRole('button', { name: `Remove the cap on key ${keyId}` }).click();
+    await section.getByText('No cap is set').waitFor();
+    await shot(page, 'budget-removed');
+    await page.context().close();
   });
 
   it("runs one fake of Stripe's API: the one metering reports to also sells the portal's prices", async () => {

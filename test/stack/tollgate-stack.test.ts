@@ -348,7 +348,7 @@ describe('permissions', () => {
     expect(ofType('AWS::Lambda::Function').map(([id]) => tested.find((prefix) => id.startsWith(prefix)) ?? id).sort()).toEqual([...tested].sort());
   });
 
-  it('scopes the portal to the ledger items it writes (dynamodb:LeadingKeys) and to key attributes of a customer (dynamodb:Attributes)', () => {
+  it('scopes the portal to the ledger items it writes (dynamodb:LeadingKeys), to key attributes of a customer (dynamodb:Attributes) and to the budgets of wallet items (both)', () => {
     const statements = policyStatements('Portal');
     const on = (table: string) => statements.filter((s) => JSON.stringify(s.Resource).includes(logicalIdOf(table, 'AWS::DynamoDB::GlobalTable')));
     // The event ledger: checkout claims, sessions and the flush coordinator's items, every action on them alone.
@@ -356,13 +356,17 @@ describe('permissions', () => {
     expect(events).toHaveLength(1);
     expect([events[0].Action].flat().sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     expect(events[0].Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['checkout#*', 'session#*', 'flush-limit#*', 'flush#*'] } });
-    // The customers table: any item read (the decision the account shows); writes name the key attributes only.
+    // The customers table: any item read (the decision the account shows); writes name the key attributes only,
+    // or (the account page's budget form) the budgets of a wallet item only.
     const customers = on('PaymentStateCustomers');
     const writes = customers.filter((s) => [s.Action].flat().includes('dynamodb:UpdateItem'));
-    expect(writes).toHaveLength(1);
-    expect([writes[0].Action].flat()).toEqual(['dynamodb:UpdateItem']);
-    expect(writes[0].Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'keysVersion', 'key_*'] } });
-    const reads = customers.filter((s) => s !== writes[0]);
+    expect(writes).toHaveLength(2);
+    expect(writes.map((w) => [w.Action].flat())).toEqual([['dynamodb:UpdateItem'], ['dynamodb:UpdateItem']]);
+    expect(writes.map((w) => w.Condition)).toEqual([
+      { 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'keysVersion', 'key_*'] } },
+      { 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'budgets', 'budgetLeft', 'budgetLeft_*'], 'dynamodb:LeadingKeys': ['*#wallet'] } },
+    ]);
+    const reads = customers.filter((s) => !writes.includes(s));
     expect(reads.flatMap((s) => [s.Action].flat())).toEqual(['dynamodb:GetItem']);
     expect(reads.every((s) => s.Condition === undefined)).toBe(true);
   });

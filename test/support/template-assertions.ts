@@ -48,6 +48,8 @@ export function expectedPolicies(stage = 'prod'): Array<[string, string[]]> {
       'dynamodb:GetItem dynamodb:PutItem on PaymentStateApiKeys',
       'dynamodb:GetItem on PaymentStateCustomers',
       `dynamodb:UpdateItem on PaymentStateCustomers${ATTRIBUTES('StringLike', ['customerId', 'keysVersion', 'key_*'])}`,
+      // The account page's budget form: the customer's budgets on its wallet item, as the budget route writes them.
+      `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'budgets', 'budgetLeft', 'budgetLeft_*'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`,
       'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on PortalSessionSecret',
       XRAY,
     ]],

@@ -26,6 +26,8 @@ export interface AccountView {
   readonly keys: readonly Pick<ApiKeySummary, 'keyId' | 'name' | 'state' | 'createdAt'>[];
   /** The key this session signed in with. */
   readonly sessionKeyId: string;
+  /** The Budget section (pages/budget.ts). */
+  readonly budget?: Html;
 }
 
 /** The signed-in customer's standing, usage and keys, with rotation, billing and sign-out. */
@@ -40,6 +42,7 @@ export function accountPage(view: AccountView): Page {
     : html`Paid routes answer 402 <a href="${base}/tollgate/problems/${reason}"><code>${reason}</code></a>${paymentUrl === undefined ? '' : html`: <a href="${paymentUrl}">fix it here</a>`}.`}</dd>
 ${usageRows(view.usage, view.usageBlock)}
 </dl>
+${view.budget ?? ''}
 <h2>Keys</h2>
 <table><thead><tr><th scope="col">Key id</th><th scope="col">Name</th><th scope="col">State</th><th scope="col">Created</th></tr></thead>
 <tbody>${view.keys.map((k) => html`<tr><td><code>${k.keyId}</code>${k.keyId === view.sessionKeyId ? ' (this session)' : ''}</td><td>${k.name ?? ''}</td><td>${k.state}</td><td>${k.createdAt}</td></tr>`)}</tbody></table>

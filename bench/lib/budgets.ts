@@ -1,0 +1,92 @@
+import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import type { AuthorizerHandler } from '../../lambda/authorizer/compose';
+import { BUDGET_LEFT, MAX_BUDGET_LIMIT } from '../../lambda/shared/budgets';
+import { parseApiKey } from '../../lambda/shared/customers/api-key';
+import { setBudget } from '../../lambda/shared/customers/budgets-store';
+import { createApiKey } from '../../lambda/shared/customers/keys';
+import { grantCredits } from '../../lambda/shared/customers/metered-usage';
+import { walletKey } from '../../lambda/shared/customers/wallet';
+import type { TableNames } from '../../lambda/shared/tables';
+import { authorizerEvent, type Credential } from './authorizer';
+import { outcomeOf } from './decisions';
+import { cycling, latenciesAgainst, type PairedPercentiles } from './interleave';
+import type { RequestCounter } from './request-counter';
+import type { Sizes } from './sizes';
+
+/**
+ * Budgets on and off for one decision (B1's on the route sold by use, B10's strict one): the same handler on
+ * customers of the same shape, half of them with a customer budget and a key budget that the run never
+ * reaches, interleaved. Before the timing, the set-up proves that the decision reads the budgets: a customer
+ * whose budget is used up gets a 402, the budgeted customers an Allow.
+ */
+
+export type BenchRoute = { readonly method: string; readonly resource: string; readonly path: string };
+
+/** A pay-as-you-go customer: a key, and `credits` units on its wallet as a purchase grants them. */
+export async function seedWalletCustomer(seeder: DynamoDBClient, names: TableNames, credits: number, prefix = 'cus_strict'): Promise<Credential> {
+  const customerId = `${prefix}${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const { key } = await createApiKey({ client: seeder, tables: { customers: names.customers, apiKeys: names.apiKeys } }, { customerId, name: 'bench' });
+  await grantCredits(seeder, { customers: names.customers, events: names.events }, { customerId, units: credits, reason: 'bench', grantId: randomUUID(), now: new Date() });
+  return { customerId, key };
+}
+
+/** The largest cap on the customer and on its key, per day: checked on every decision, never reached. */
+async function budgetBoth(seeder: DynamoDBClient, table: string, credential: Credential, limit = MAX_BUDGET_LIMIT): Promise<void> {
+  const now = new Date();
+  await setBudget(seeder, table, { customerId: credential.customerId }, limit, 'day', now);
+  await setBudget(seeder, table, { customerId: credential.customerId, keyId: parseApiKey(credential.key)!.keyId }, limit, 'day', now);
+}
+
+export interface BudgetOnOff {
+  /** A: customers with budgets; B: the same decision for customers without. */
+  readonly latencies: PairedPercentiles;
+  /** DynamoDB requests the counters saw over both sides, and the decisions made. */
+  readonly requests: number;
+  readonly decisions: number;
+  readonly customersPerSide: number;
+}
+
+export async function budgetOnOff(options: {
+  readonly seeder: DynamoDBClient;
+  readonly names: TableNames;
+  readonly handler: AuthorizerHandler;
+  readonly route: BenchRoute;
+  readonly sizes: Sizes;
+  /** The decision's clients' counters: reset before the timing. */
+  readonly counters: readonly RequestCounter[];
+}): Promise<BudgetOnOff> {
+  const { seeder, names, handler, route, sizes } = options;
+  const seedMany = (): Promise<Credential[]> => Promise.all(Array.from({ length: sizes.customers }, () => seedWalletCustomer(seeder, names, 1_000_000_000, 'cus_budget')));
+  const [withBudgets, without] = await Promise.all([seedMany(), seedMany()]);
+  for (const c of withBudgets) await budgetBoth(seeder, names.customers, c);
+
+  // The decision must read the budgets: one used up (its left counter at 0) answers 402.
+  const spent = await seedWalletCustomer(seeder, names, 1_000_000_000, 'cus_budget');
+  await budgetBoth(seeder, names.customers, spent);
+  await seeder.send(
+    new UpdateItemCommand({ TableName: names.customers, Key: { customerId: { S: walletKey(spent.customerId) } }, UpdateExpression: 'SET #left = :zero', ExpressionAttributeNames: { '#left': BUDGET_LEFT }, ExpressionAttributeValues: { ':zero': { N: '0' } } }),
+  );
+  const expect = async (credentials: readonly Credential[], expected: 'allow' | 'deny'): Promise<void> => {
+    for (const c of credentials) {
+      const event = authorizerEvent(c.key, route);
+      const outcome = await outcomeOf(handler(event), event.methodArn);
+      if (outcome !== expected) throw new Error(`benchmark set-up is wrong: ${c.customerId} got ${outcome} on ${route.method} ${route.path}, expected ${expected}`);
+    }
+  };
+  await expect([spent], 'deny');
+  await expect(withBudgets, 'allow');
+  await expect(without, 'allow');
+
+  // Built before the timing, as B1's probes are.
+  const probe = (credentials: readonly Credential[]) =>
+    cycling(
+      credentials.map((c): APIGatewayRequestAuthorizerEvent => authorizerEvent(c.key, route)),
+      (event) => handler(event),
+    );
+  for (const counter of options.counters) counter.reset();
+  const [latencies] = await latenciesAgainst([probe(withBudgets)], probe(without), sizes);
+  const requests = options.counters.reduce((sum, counter) => sum + counter.total(), 0);
+  return { latencies: latencies!, requests, decisions: 2 * latencies!.callsPerSide, customersPerSide: sizes.customers };
+}
