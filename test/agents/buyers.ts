@@ -9,6 +9,7 @@ import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET } from '../../
 import { startLocalStripe, type LocalStripe } from '../../lib/local/stripe-run';
 import { startFakeFacilitator, type FakeFacilitator } from '../../lib/local/x402-facilitator';
 import { freshTables } from '../support/dynamodb';
+import { buildReport, localRows, renderReport, type Report } from '../../lib/report/queries';
 
 /** The local stack a stock agent client buys from over HTTP: tables, the fake Stripe, optionally the local x402 facilitator. */
 export interface AgentsStack {
@@ -17,6 +18,9 @@ export interface AgentsStack {
   readonly url: string;
   readonly stripe: LocalStripe;
   readonly facilitator?: FakeFacilitator;
+  /** The stage's access-log lines and its events log (purchases, metering's first calls), as `npm start` writes them to .tollgate/. */
+  readonly accessLog: readonly string[];
+  readonly eventsLog: readonly string[];
   close(): Promise<void>;
 }
 
@@ -26,7 +30,11 @@ export async function startAgentsStack(label: string, options: { readonly facili
   const tables = await freshTables(label);
   const stripe = await startLocalStripe({ catalog: portalCatalog(config), pages: { checkout: (id) => id, billingPortal: (id) => id } });
   const facilitator = options.facilitator === true ? await startFakeFacilitator() : undefined;
+  const accessLog: string[] = [];
+  const eventsLog: string[] = [];
   const api = createLocalApi({
+    accessLog: (line) => accessLog.push(line),
+    eventsLog: (line) => eventsLog.push(line),
     config,
     built: buildLocalDocument(config, PROJECT_ROOT),
     dynamodbEndpoint: tables.endpoint,
@@ -42,6 +50,8 @@ export async function startAgentsStack(label: string, options: { readonly facili
     url: `${server.url}/${config.stageName}/`,
     stripe,
     ...(facilitator === undefined ? {} : { facilitator }),
+    accessLog,
+    eventsLog,
     close: async () => {
       await server.close();
       await api.metering?.stop();
@@ -63,4 +73,20 @@ export async function runBuyer(script: string, args: readonly string[]): Promise
     const { code, signal, stdout, stderr } = err as { code?: number | string; signal?: string | null; stdout?: string; stderr?: string };
     throw new Error(`${script} ended with code ${code ?? '?'}${signal === null || signal === undefined ? '' : `, signal ${signal}`}\nstdout: ${stdout ?? ''}\nstderr: ${stderr ?? ''}`, { cause: err });
   }
+}
+
+/**
+ * The way out of the 402 the buyer took, as operations see it (lambda/shared/agents/first-call.ts): its payment
+ * with the time of the 402 it answered, metering's record of its first counted 2xx (waited for: metering runs
+ * every 200 ms), and the report's funnel for the protocol.
+ */
+export async function recordedRecovery(stack: AgentsStack, protocol: 'mpp' | 'x402', since: Date): Promise<{ paid: Record<string, any>; firstCall: Record<string, any>; report: Report; text: string }> {
+  const lines = (): Array<Record<string, any>> => stack.eventsLog.map((line) => JSON.parse(line) as Record<string, any>);
+  const paid = lines().find((l) => l.message === 'agent purchase' && l.outcome === 'paid' && l.protocol === protocol)!;
+  const deadline = Date.now() + 10_000;
+  let firstCall: Record<string, any> | undefined;
+  while ((firstCall = lines().find((l) => l.message === 'agent first call' && l.customerId === paid.customerId)) === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  const until = new Date(Date.now() + 1000);
+  const report = buildReport(localRows(stack.accessLog, stack.eventsLog, since, until), since, until);
+  return { paid, firstCall: firstCall ?? {}, report, text: renderReport(report, 'local') };
 }
