@@ -9,7 +9,7 @@ import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET } from '../../
 import { startLocalStripe, type LocalStripe } from '../../lib/local/stripe-run';
 import { startFakeFacilitator, type FakeFacilitator } from '../../lib/local/x402-facilitator';
 import { freshTables } from '../support/dynamodb';
-import { buildReport, localRows, renderReport, type Report } from '../../lib/report/queries';
+import { buildReport, localRows, renderReport } from '../../lib/report/queries';
 
 /** The local stack a stock agent client buys from over HTTP: tables, the fake Stripe, optionally the local x402 facilitator. */
 export interface AgentsStack {
@@ -77,16 +77,25 @@ export async function runBuyer(script: string, args: readonly string[]): Promise
 
 /**
  * The way out of the 402 the buyer took, as operations see it (lambda/shared/agents/first-call.ts): its payment
- * with the time of the 402 it answered, metering's record of its first counted 2xx (waited for: metering runs
- * every 200 ms), and the report's funnel for the protocol.
+ * timed from the 402 it answered, metering's one record of its first counted 2xx after it (waited for: metering
+ * runs every 200 ms), and the report's funnel for the protocol.
  */
-export async function recordedRecovery(stack: AgentsStack, protocol: 'mpp' | 'x402', since: Date): Promise<{ paid: Record<string, any>; firstCall: Record<string, any>; report: Report; text: string }> {
+export async function expectRecordedRecovery(stack: AgentsStack, protocol: 'mpp' | 'x402', since: Date): Promise<void> {
   const lines = (): Array<Record<string, any>> => stack.eventsLog.map((line) => JSON.parse(line) as Record<string, any>);
   const paid = lines().find((l) => l.message === 'agent purchase' && l.outcome === 'paid' && l.protocol === protocol)!;
   const deadline = Date.now() + 10_000;
-  let firstCall: Record<string, any> | undefined;
-  while ((firstCall = lines().find((l) => l.message === 'agent first call' && l.customerId === paid.customerId)) === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  const firstCalls = (): Array<Record<string, any>> => lines().filter((l) => l.message === 'agent first call');
+  while (firstCalls().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(Date.parse(paid.purchasedAt) - Date.parse(paid.challengedAt)).toBeGreaterThanOrEqual(0);
+  expect(Date.parse(paid.purchasedAt) - Date.parse(paid.challengedAt)).toBeLessThan(60_000);
+  expect(firstCalls()).toHaveLength(1);
+  expect(firstCalls()[0]).toMatchObject({ protocol, customerId: paid.customerId, paidAt: paid.purchasedAt });
+  expect(firstCalls()[0]!.secondsToFirstCall).toBeGreaterThanOrEqual(0);
+  expect(firstCalls()[0]!.secondsToFirstCall).toBeLessThan(60);
   const until = new Date(Date.now() + 1000);
   const report = buildReport(localRows(stack.accessLog, stack.eventsLog, since, until), since, until);
-  return { paid, firstCall: firstCall ?? {}, report, text: renderReport(report, 'local') };
+  expect(report.agentPurchases.byProtocol[protocol]).toMatchObject({ paid: 1, firstSuccess: 1 });
+  expect(report.agentPurchases.byProtocol[protocol].medianSecondsToPay).not.toBeNull();
+  expect(report.agentPurchases.byProtocol[protocol].medianSecondsToFirstSuccess).not.toBeNull();
+  expect(renderReport(report, 'local')).toMatch(new RegExp(`\\n {2}${protocol} +1 → 1 \\(\\d+s, \\d+s\\)`));
 }
