@@ -93,9 +93,9 @@ export interface Offer {
 export interface PaymentChallenge {
   readonly offer: Offer;
   readonly purchaseUrl: string;
-  /** MPP: the `Payment` challenges. */
+  /** MPP: the `Payment` challenges; null when the 402 has none (the header absent, empty, or another scheme's). */
   readonly wwwAuthenticate: string | null;
-  /** x402: base64 JSON with `accepts`. */
+  /** x402: base64 JSON with `accepts`; null when the 402 has none (the header absent or empty). */
   readonly paymentRequired: string | null;
   readonly problem: Problem | undefined;
 }
@@ -153,6 +153,16 @@ export function retryAfterMs(value: string | null, now: number = Date.now()): nu
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/**
+ * The offers a 402's headers carry. An empty header is no offer: API Gateway sends none for an empty mapped
+ * value, but a proxy or another server may pass `PAYMENT-REQUIRED:` through empty (docs/agents.md).
+ */
+export function offeredChallenges(headers: Headers): { readonly wwwAuthenticate: string | null; readonly paymentRequired: string | null } {
+  const www = headers.get('www-authenticate')?.trim() ?? '';
+  const required = headers.get('payment-required')?.trim() ?? '';
+  return { wwwAuthenticate: /(^|,)\s*payment\s/i.test(www) ? www : null, paymentRequired: required === '' ? null : required };
+}
+
 async function readProblem(response: Response): Promise<Problem | undefined> {
   const type = response.headers.get('content-type') ?? '';
   if (!/json/i.test(type)) return undefined;
@@ -188,13 +198,10 @@ export function createTollgateClient(options: TollgateClientOptions): TollgateCl
     if (offer?.purchaseUrl === undefined || options.pay === undefined) return false;
     const challenged = await doFetch(offer.purchaseUrl, { method: 'POST', headers: withKey(undefined) });
     if (challenged.status !== 402) return false;
-    const credential = await options.pay({
-      offer,
-      purchaseUrl: offer.purchaseUrl,
-      wwwAuthenticate: challenged.headers.get('www-authenticate'),
-      paymentRequired: challenged.headers.get('payment-required'),
-      problem: await readProblem(challenged),
-    });
+    const { wwwAuthenticate, paymentRequired } = offeredChallenges(challenged.headers);
+    // Nothing to answer: a 402 without offers is thrown as it is.
+    if (wwwAuthenticate === null && paymentRequired === null) return false;
+    const credential = await options.pay({ offer, purchaseUrl: offer.purchaseUrl, wwwAuthenticate, paymentRequired, problem: await readProblem(challenged) });
     if (credential === undefined) return false;
     const headers = withKey(undefined);
     for (const [name, value] of Object.entries(credential)) headers.set(name, value);

@@ -12,6 +12,7 @@ import { METERING_METRICS, METRICS, SERVICES } from '../lambda/shared/metrics';
 import { METRICS_NAMESPACE } from '../lambda/shared/observability';
 import { MCP_TOOL_CALL_METRIC } from '../lambda/mcp/call';
 import { AGENT_PROTOCOLS, AGENT_PURCHASES_METRIC } from '../lambda/purchase/record';
+import { AGENT_SECONDS_TO_FIRST_CALL_METRIC, AGENT_SECONDS_TO_PAY_METRIC } from '../lambda/shared/agents/first-call';
 import { DASHBOARD_QUERIES, REPORT_QUERIES, reportQueryPrefix, type ReportQueryName } from './report/queries';
 import type { OperationsConfig } from './config/operations';
 
@@ -63,6 +64,9 @@ interface Signals {
 }
 
 /** A function's Powertools metric (lambda/shared/metrics.ts) over `period`. */
+/** The purchase function's Powertools service (lambda/purchase/index.ts). */
+const AGENT_SERVICES = { purchase: 'tollgate-purchase' } as const;
+
 const powertoolsMetrics =
   (period: Duration) =>
   (metricName: string, service: string, dimensions: Record<string, string> = {}, statistic = 'Sum'): cloudwatch.Metric =>
@@ -323,14 +327,24 @@ export class Operations extends Construct {
     );
     // Agents paying the 402 (lambda/purchase/record.ts): the purchase route's challenges, payments by protocol, refusals by type.
     const agentPurchases = `{${METRICS_NAMESPACE},outcome,protocol,service} MetricName="${AGENT_PURCHASES_METRIC}"`;
+    // 402 → paid → first 2xx (lambda/shared/agents/first-call.ts): timed by the purchase function at the payment, by metering at the first counted 2xx.
+    const toPay = (protocol: string, statistic: string) => powertools(AGENT_SECONDS_TO_PAY_METRIC, AGENT_SERVICES.purchase, { protocol }, statistic);
+    const toFirstCall = (protocol: string, statistic: string) => powertools(AGENT_SECONDS_TO_FIRST_CALL_METRIC, SERVICES.metering, { protocol }, statistic);
     dashboard.addWidgets(
-      graph('Agents: challenges → payments by protocol', [
+      graph('Agents: challenges → payments → first 2xx by protocol', [
         sumOf(`${agentPurchases} outcome="payment-required"`, 'challenged (any protocol)'),
         ...AGENT_PROTOCOLS.map((protocol) => sumOf(`${agentPurchases} outcome="paid" protocol="${protocol}"`, `paid ${protocol}`)),
+        ...AGENT_PROTOCOLS.map((protocol) => toFirstCall(protocol, 'SampleCount').with({ label: `first 2xx ${protocol}` })),
+      ]),
+      graph('Agents: 402 → paid → first 2xx by protocol (median seconds)', [
+        ...AGENT_PROTOCOLS.map((protocol) => toPay(protocol, 'p50').with({ label: `402 → paid ${protocol}` })),
+        ...AGENT_PROTOCOLS.map((protocol) => toFirstCall(protocol, 'p50').with({ label: `paid → first 2xx ${protocol}` })),
       ]),
       graph('Agents: refused payments by protocol and type', [search(`${agentPurchases} NOT outcome="paid" NOT outcome="payment-required"`, '')], { stacked: true }),
+    );
+    dashboard.addWidgets(
       new cloudwatch.LogQueryWidget({
-        title: 'Agents: payments by protocol (each to its first 2xx: npx tollgate report)',
+        title: 'Agents: payments by protocol (each joined to its first 2xx: npx tollgate report)',
         logGroupNames: [(props.purchase?.logGroup ?? props.accessLogs).logGroupName],
         queryString: DASHBOARD_QUERIES.agentPayments,
         view: cloudwatch.LogQueryVisualizationType.TABLE,

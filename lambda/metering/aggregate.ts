@@ -35,6 +35,8 @@ export interface CustomerUsage {
   readonly kept?: ReadonlySet<string>;
   /** Newest log timestamp of a counted call (ms): the time usage is reported to Stripe at. */
   readonly lastCallAt: number;
+  /** Oldest log timestamp of a counted call (ms): an agent's first call after its payment (shared/agents/first-call.ts). */
+  readonly firstCallAt?: number;
   /**
    * The least the authorizer said the customer had left (quota and credits, in units) on a counted call:
    * `unlimited` when nothing the calls drew on can run out (an unlimited plan, overage billed); absent
@@ -74,6 +76,7 @@ interface MutableUsage {
   refunds: Map<string, number>;
   kept?: Set<string>;
   lastCallAt: number;
+  firstCallAt?: number;
   headroom?: number | 'unlimited';
   keys?: Map<string, number>;
   /** A counted line said nothing of its headroom. */
@@ -130,7 +133,7 @@ export function aggregateBatch(events: readonly LogEvent[], routeOf: RouteLookup
       if (succeeded) {
         usage.prepaid += reserved;
         if (isWalletReservation(line.reservation)) (usage.kept ??= new Set()).add(line.reservation);
-        usage.lastCallAt = Math.max(usage.lastCallAt, event.timestamp);
+        counted(usage, event.timestamp);
         countedCalls += 1;
       } else {
         usage.refunds.set(line.reservation, reserved);
@@ -159,7 +162,7 @@ export function aggregateBatch(events: readonly LogEvent[], routeOf: RouteLookup
       add(units, meter, route.cost);
     }
     if (line.keyId !== undefined && KEY_ID.test(line.keyId)) add((usage.keys ??= new Map<string, number>()), line.keyId, route.cost);
-    usage.lastCallAt = Math.max(usage.lastCallAt, event.timestamp);
+    counted(usage, event.timestamp);
     countedCalls += 1;
   }
   for (const usage of customers.values()) {
@@ -168,6 +171,12 @@ export function aggregateBatch(events: readonly LogEvent[], routeOf: RouteLookup
     delete usage.unknownHeadroom;
   }
   return { customers, skipped, countedCalls };
+}
+
+/** A counted call's log time: the newest and the oldest of the batch. */
+function counted(usage: MutableUsage, at: number): void {
+  usage.lastCallAt = Math.max(usage.lastCallAt, at);
+  usage.firstCallAt = Math.min(usage.firstCallAt ?? at, at);
 }
 
 export const UNLIMITED = 'unlimited';

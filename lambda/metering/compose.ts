@@ -1,5 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Observability } from '../shared/observability';
+import type { AgentFirstCallRecord } from '../shared/agents/first-call';
+import { createObservability, type Observability } from '../shared/observability';
+import { makeFirstCallRecorder } from './first-call';
 import { makeMeteringHandler } from './handler';
 import type { MeteringSettings } from './settings';
 import { DynamoMeteringStore } from './store';
@@ -14,12 +16,15 @@ export interface MeteringClients {
   readonly observability?: Observability;
   /** @default the system clock */
   readonly now?: () => Date;
+  /** Each agent's first call after its payment (first-call.ts): the local run writes it to its events log. */
+  readonly onFirstCall?: (record: AgentFirstCallRecord) => void;
 }
 
 export type MeteringHandler = ReturnType<typeof makeMeteringHandler>;
 
 /** Metering, wired once: index.ts, the local run, `tollgate metering replay` and the bench all build it here. */
 export function composeMetering(settings: MeteringSettings, clients: MeteringClients): MeteringHandler {
+  const observability = clients.observability ?? createObservability('tollgate-metering');
   return makeMeteringHandler({
     store: new DynamoMeteringStore(clients.dynamodb, { customers: settings.customersTable, events: settings.eventsTable }),
     rules: settings.rules,
@@ -27,6 +32,7 @@ export function composeMetering(settings: MeteringSettings, clients: MeteringCli
     window: settings.window,
     reporter: clients.reporter,
     now: clients.now,
-    observability: clients.observability,
+    observability,
+    firstCalls: makeFirstCallRecorder({ dynamodb: clients.dynamodb, customersTable: settings.customersTable, observability, ...(clients.onFirstCall === undefined ? {} : { onFirstCall: clients.onFirstCall }) }),
   });
 }

@@ -8,6 +8,7 @@ import { routeLookup, type MeteringRules } from './rules';
 import { settleUsage } from './settle';
 import { budgetSpends } from '../shared/customers/budgets-spend';
 import { completeEntries } from './outbox';
+import type { FirstCallRecorder } from './first-call';
 import { inPool } from './pool';
 import { ledgerId, MAX_REFUNDS_PER_WRITE, type LedgerEntry, type MeteringStore, type MeterReport } from './store';
 import { reportIdentifier, type MeterReporter } from './stripe-meter';
@@ -51,6 +52,8 @@ export interface MeteringDeps {
   readonly windows?: WindowStore;
   /** @default DEFAULT_WINDOW */
   readonly window?: WindowSettings;
+  /** An agent's first counted call after its payment (first-call.ts). @default - not recorded */
+  readonly firstCalls?: FirstCallRecorder;
 }
 
 export interface MeteringResult {
@@ -168,6 +171,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
           const owed = owing(outcome.entry);
           return { outcome: 'duplicate', ...(owed === undefined ? {} : { owed }) };
         }
+        if (state.agentPayment !== undefined) await deps.firstCalls?.(usage.customerId, state.agentPayment, current);
         count('OvershootUnits', settlement.overshoot);
         count('LateUnits', settlement.lateUnits);
         count('UnitsCounted', settlement.fromQuota + settlement.fromCredits + settlement.overshoot + settlement.billed.reduce((a, b) => a + b.units, 0));

@@ -14,6 +14,7 @@ export interface PurchaseClients {
   readonly count?: PurchaseDeps['count'];
   readonly facilitator?: PurchaseDeps['facilitator'];
   readonly onPurchase?: PurchaseDeps['onPurchase'];
+  readonly timeToPay?: PurchaseDeps['timeToPay'];
 }
 
 export type PurchaseHandler = ReturnType<typeof makePurchaseHandler>;

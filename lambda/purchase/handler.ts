@@ -4,6 +4,7 @@ import Stripe from 'stripe';
 import { canonicalJson, MalformedCredentialError, MPP_PROBLEM_BASE, parseCredential, PAYMENT_AUTHORIZATION_HEADER, PAYMENT_RECEIPT_HEADER, serializeChallenge, serializeReceipt, verifyChallenge, type Credential, type MppProblem } from '../shared/agents/mpp';
 import { llmsTxt, X402_DISCOVERY_PATH, x402Manifest } from '../shared/agents/discovery';
 import { isPlanOffer, offersJson, packChallenge, packRequest, PURCHASE_CHALLENGE_SECONDS, purchaseUrl, PURCHASE_PATH, soldOffers, type AgentOffer, type AgentPack } from '../shared/agents/offers';
+import { markPaid, secondsBetween } from '../shared/agents/first-call';
 import {
   decodePaymentHeader,
   encodeHeader,
@@ -29,6 +30,7 @@ import { problem, PROBLEM_JSON } from '../shared/http';
 import { stageBaseUrl } from '../shared/portal-paths';
 import { grantPurchasedCredits, grantPurchasedPlan, type Claim, type ClaimStore } from './claims';
 import { AGENT_PURCHASE_MESSAGE, type AgentProtocol, type AgentPurchaseRecord } from './record';
+import { mppChallengedAt, x402ChallengedAt } from './challenged-at';
 import type { PurchaseSettings } from './settings';
 
 /**
@@ -66,6 +68,8 @@ export interface PurchaseDeps {
   readonly count?: (dimensions: { readonly protocol: AgentProtocol; readonly outcome: 'paid' | MppProblem }) => void;
   /** Each answered purchase attempt's record (record.ts), also logged: the local run writes it to its events log. */
   readonly onPurchase?: (record: AgentPurchaseRecord) => void;
+  /** Seconds from the 402 a payment answers to the payment, per paid purchase whose 402 is known: operations' 402 → paid. */
+  readonly timeToPay?: (protocol: AgentProtocol, seconds: number) => void;
   /** x402's facilitator. @default - over HTTP at the configured facilitatorUrl */
   readonly facilitator?: Facilitator;
 }
@@ -232,10 +236,10 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
       await deps.claims.release(challengeId);
       return problem(503, 'Payments not configured', 'This API has no Stripe API key configured. Ask its operator.', {}, cors);
     }
-    return redeem({ stripe, claim, pack, spt, challengeId, keyless: customerId === undefined, at });
+    return redeem({ stripe, claim, pack, spt, challengeId, expires: credential.challenge.expires, keyless: customerId === undefined, at });
   };
 
-  async function redeem(p: { stripe: Stripe; claim: Claim; pack: AgentOffer; spt: string; challengeId: string; keyless: boolean; at: Date }): Promise<APIGatewayProxyResult> {
+  async function redeem(p: { stripe: Stripe; claim: Claim; pack: AgentOffer; spt: string; challengeId: string; expires: string | undefined; keyless: boolean; at: Date }): Promise<APIGatewayProxyResult> {
     const { stripe, pack, challengeId, at } = p;
     const secret = await deps.secret();
     let { customerId, paymentIntent } = p.claim;
@@ -262,7 +266,21 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
       return problem(503, 'Payments unavailable', 'Stripe could not be reached. Retry the same request shortly: it will not be charged twice.', {}, { 'Retry-After': '5', ...cors });
     }
     const receipt = serializeReceipt({ method: 'stripe', reference: paymentIntent, status: 'success', timestamp: at.toISOString(), externalId: pack.id });
-    return grantAndAnswer({ protocol: 'mpp', claimId: challengeId, claim: p.claim, customerId, pack, reference: paymentIntent, keyless: p.keyless, at, headers: { [PAYMENT_RECEIPT_HEADER]: receipt }, body: { paymentIntent } });
+    const challengedAt = mppChallengedAt(p.expires, settings.agents.denyChallengeSeconds, at);
+    return grantAndAnswer({ protocol: 'mpp', claimId: challengeId, claim: p.claim, customerId, pack, reference: paymentIntent, keyless: p.keyless, at, challengedAt, headers: { [PAYMENT_RECEIPT_HEADER]: receipt }, body: { paymentIntent } });
+  }
+
+  /**
+   * 402 → paid measured, and the customer marked for metering to time its first call (shared/agents/first-call.ts).
+   * What operations see must not fail a payment already granted: a marker that cannot be written is logged.
+   */
+  async function markFirstCallPending(customerId: string, protocol: AgentProtocol, at: Date, challengedAt: number | undefined): Promise<void> {
+    if (challengedAt !== undefined) deps.timeToPay?.(protocol, secondsBetween(challengedAt, at.getTime()));
+    try {
+      await markPaid(deps.dynamodb, settings.customersTable, customerId, { protocol, paidAt: at.getTime(), ...(challengedAt === undefined ? {} : { challengedAt }) });
+    } catch (err) {
+      log('purchase could not mark the first call pending', { customerId, error: err instanceof Error ? err.message : String(err) });
+    }
   }
 
   /** The credits granted once per claim, a key for a keyless buyer, and the 200. */
@@ -275,6 +293,8 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
     reference: string;
     keyless: boolean;
     at: Date;
+    /** When the 402 this payment answers was served (epoch ms), when known. */
+    challengedAt: number | undefined;
     headers: Record<string, string>;
     body: Record<string, unknown>;
   }): Promise<APIGatewayProxyResult> {
@@ -296,7 +316,8 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
       key = { key: created.key, keyId: created.keyId };
     }
     await deps.claims.record(claimId, { state: 'done', ...(key === undefined ? {} : { keyId: key.keyId }) }, at);
-    tally({ protocol: p.protocol, outcome: 'paid', offer: pack.id, customerId, reference: p.reference, newKey: key !== undefined }, at);
+    await markFirstCallPending(customerId, p.protocol, at, p.challengedAt);
+    tally({ protocol: p.protocol, outcome: 'paid', offer: pack.id, customerId, reference: p.reference, newKey: key !== undefined, ...(p.challengedAt === undefined ? {} : { challengedAt: new Date(p.challengedAt).toISOString() }) }, at);
     return {
       statusCode: 200,
       headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...p.headers, ...cors },
@@ -365,7 +386,8 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
       return problem(503, 'Payments unavailable', 'The payment could not be verified or settled right now. Retry the same request shortly: it will not be taken twice.', {}, { 'Retry-After': '5', ...cors });
     }
     const response = encodeHeader({ success: true, transaction, network: settled.network ?? required.network, payer: settled.payer ?? authorization.from });
-    return grantAndAnswer({ protocol: 'x402', claimId: claimKey, claim, customerId, pack: offered, reference: transaction, keyless: p.customerId === undefined, at, headers: { [PAYMENT_RESPONSE_HEADER]: response }, body: { transaction } });
+    const challengedAt = x402ChallengedAt(authorization.validBefore, required.maxTimeoutSeconds, at);
+    return grantAndAnswer({ protocol: 'x402', claimId: claimKey, claim, customerId, pack: offered, reference: transaction, keyless: p.customerId === undefined, at, challengedAt, headers: { [PAYMENT_RESPONSE_HEADER]: response }, body: { transaction } });
   }
 
   function challengeAnswerFor(secret: string, pack: AgentOffer, refused: Refused, at: Date, keyed: boolean): APIGatewayProxyResult {

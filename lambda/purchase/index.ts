@@ -2,6 +2,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { once, readSecretString } from '../shared/aws/secrets';
 import { lazyStripe } from '../shared/aws/stripe';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { AGENT_SECONDS_TO_PAY_METRIC } from '../shared/agents/first-call';
 import { countOne, createObservability } from '../shared/observability';
 import { composePurchase } from './compose';
 import { AGENT_PURCHASES_METRIC } from './record';
@@ -22,4 +24,10 @@ export const handler = composePurchase(settings, {
   log: (message, fields) => logger.info(message, { ...fields }),
   // Payments by protocol and outcome: AgentPurchases{protocol, outcome} in the Tollgate namespace.
   count: (dimensions) => countOne(metrics, AGENT_PURCHASES_METRIC, dimensions),
+  // 402 → paid: AgentSecondsToPay{protocol}; paid → first 2xx is metering's (shared/agents/first-call.ts).
+  timeToPay: (protocol, seconds) => {
+    const metric = metrics.singleMetric();
+    metric.addDimension('protocol', protocol);
+    metric.addMetric(AGENT_SECONDS_TO_PAY_METRIC, MetricUnit.Seconds, seconds);
+  },
 });

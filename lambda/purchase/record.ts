@@ -24,5 +24,7 @@ export interface AgentPurchaseRecord {
   readonly reference?: string;
   /** A new key was issued (a keyless buyer). */
   readonly newKey?: boolean;
+  /** When the 402 the payment answers was served (paid only, when known: challenged-at.ts). */
+  readonly challengedAt?: string;
   readonly purchasedAt: string;
 }

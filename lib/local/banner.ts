@@ -95,6 +95,7 @@ function agentLines(facts: BannerFacts): string[] {
     `agents pay the 402 themselves (MPP${x402Packs.length === 0 ? '' : ' and x402'}; docs/agents.md): POST ${apiUrl}${withoutSlash(PURCHASE_PATH)}?offer=${packs[0]!.id} sells ${packs.map((p) => p.id).join(', ')} for a Stripe shared payment token`,
     `  node scripts/mppx-buy.mjs ${apiUrl} --stripe ${facts.stripeApiUrl}    # a stock mppx client: 402 → pay → 200 and a key, then calls on the credits until 402`,
     ...(x402Packs.length === 0 ? [] : [`  node scripts/x402-buy.mjs ${apiUrl} --offer ${x402Packs[0]!.id}    # a stock @x402/fetch client with a test wallet, paid through the local facilitator: the same, over x402`]),
+    '  each way out is recorded: 402 → paid → first 2xx by protocol in npx tollgate report and on the operator page',
     '',
   ];
 }

@@ -170,7 +170,7 @@ export interface LocalApiOptions {
   readonly throttling?: boolean;
   /** Receives every access-log line the stage writes (lambda/shared/access-log.ts). @default - none */
   readonly accessLog?: (line: string) => void;
-  /** Receives the webhook's `access restored` log line of every recovery (lambda/webhook/recovery.ts) and the MCP endpoint's `tool call` lines. @default - none */
+  /** Receives the webhook's `access restored` log line of every recovery (lambda/webhook/recovery.ts), the MCP endpoint's `tool call` lines, agents' purchases and their first calls (lambda/shared/agents/first-call.ts). @default - none */
   readonly eventsLog?: (line: string) => void;
   /** `$context.domainName`: the local server's host and port, so the stage's own URLs resolve. @default "127.0.0.1" */
   readonly domainName?: string;
@@ -241,7 +241,11 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   const flusher: AuthorizerCacheFlusher = { flush: (target) => (ref.gateway === undefined ? Promise.resolve() : ref.gateway.flusher.flush(target)) };
   const flushClock = options.sleep === undefined ? {} : { flushClock: { now, sleep: options.sleep } };
   const clock = composeClock(settings.clock, { dynamodb: clients.webhook, flusher, ...flushClock, observability: createObservability('tollgate-clock') });
-  const metering = localMetering(options, settings.metering, { dynamodb: clients.metering, now: date });
+  const metering = localMetering(options, settings.metering, {
+    dynamodb: clients.metering,
+    now: date,
+    ...(options.eventsLog === undefined ? {} : { onFirstCall: (record) => options.eventsLog!(JSON.stringify(record)) }),
+  });
   const sessionSecret = options.portal?.sessionSecret ?? randomBytes(32).toString('base64url');
   const agentSecret = options.agentSecret ?? randomBytes(32).toString('base64url');
   const functions: Record<string, LocalFunction> = {

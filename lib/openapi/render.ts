@@ -25,10 +25,16 @@ export function substitute(template: string, variables: TemplateVariables): stri
   });
 }
 
-/** `'static'` → static; a request mapping such as `method.request.header.x` is resolved by `resolve`. */
+/**
+ * `'static'` → static; a request mapping such as `method.request.header.x` is resolved by `resolve`. A mapped
+ * value that is absent or empty (an authorizer context key not set, or set to "") sends no header at all, as
+ * API Gateway drops a mapped parameter without a value (docs/agents.md, "An empty offer header"): never an
+ * empty header, never the expression's text.
+ */
 function headerValue(expression: string, resolve: (expression: string) => string | undefined): string | undefined {
   if (expression.startsWith("'") && expression.endsWith("'") && expression.length >= 2) return expression.slice(1, -1);
-  return resolve(expression);
+  const value = resolve(expression);
+  return value === '' ? undefined : value;
 }
 
 export function renderGatewayResponse(

@@ -52,11 +52,12 @@ export interface PurchaseRow {
   readonly count: number;
 }
 
-/** One paid purchase: who paid, over what, when (epoch ms). */
+/** One paid purchase: who paid, over what, when (epoch ms), and when the 402 it answers was served (when known). */
 export interface PaymentRow {
   readonly protocol: string;
   readonly customerId: string;
   readonly at: number;
+  readonly challengedAt?: number;
 }
 
 /** 2xx answers of one customer in one minute (UTC, as Logs Insights' bin(1m)): the first and the last, epoch ms. */
@@ -86,6 +87,8 @@ export interface ProtocolPurchases {
   readonly firstSuccess: number;
   /** Median seconds from the payment to that first 2xx (to the minute's last 2xx when a minute holds 2xx from both sides of the payment). */
   readonly medianSecondsToFirstSuccess: number | null;
+  /** Median seconds from the 402 a payment answered to the payment (lambda/purchase/challenged-at.ts), over the payments that say it. */
+  readonly medianSecondsToPay: number | null;
 }
 
 export type ErrorSource = 'authorizer' | 'integration' | 'gateway';
@@ -144,8 +147,9 @@ export function agentPurchases(rows: Pick<ReportRows, 'purchases' | 'payments' |
     const mine = rows.purchases.filter((r) => r.protocol === protocol);
     const refused: Record<string, number> = {};
     for (const r of mine) if (r.outcome !== 'paid' && r.outcome !== 'payment-required') refused[r.outcome] = (refused[r.outcome] ?? 0) + r.count;
-    const seconds = rows.payments
-      .filter((p) => p.protocol === protocol)
+    const payments = rows.payments.filter((p) => p.protocol === protocol);
+    const toPay = payments.flatMap((p) => (p.challengedAt === undefined ? [] : [Math.max(0, p.at - p.challengedAt) / 1000]));
+    const seconds = payments
       .flatMap((p) => {
         const next = (successes.get(p.customerId) ?? []).find((s) => s.last >= p.at);
         return next === undefined ? [] : [((next.first >= p.at ? next.first : next.last) - p.at) / 1000];
@@ -155,6 +159,7 @@ export function agentPurchases(rows: Pick<ReportRows, 'purchases' | 'payments' |
       refused: Object.fromEntries(byCountDesc(Object.entries(refused))),
       firstSuccess: seconds.length,
       medianSecondsToFirstSuccess: median(seconds),
+      medianSecondsToPay: median(toPay),
     };
   }
   return { challenged: rows.purchases.filter((r) => r.outcome === 'payment-required').reduce((n, r) => n + r.count, 0), byProtocol };
@@ -305,9 +310,17 @@ export function purchasesIn(lines: Iterable<string>, since: Date, until: Date): 
   const records = recordsIn(lines, AGENT_PURCHASE_MESSAGE, 'purchasedAt', since, until);
   return {
     purchases: records.flatMap(({ protocol, outcome }) => (typeof protocol === 'string' && typeof outcome === 'string' ? [{ protocol, outcome, count: 1 }] : [])),
-    payments: records.flatMap(({ protocol, outcome, customerId, at }) => (outcome === 'paid' && typeof protocol === 'string' && typeof customerId === 'string' ? [{ protocol, customerId, at }] : [])),
+    payments: records.flatMap(({ protocol, outcome, customerId, at, challengedAt }) =>
+      outcome === 'paid' && typeof protocol === 'string' && typeof customerId === 'string' ? [{ protocol, customerId, at, ...challenged(typeof challengedAt === 'string' ? challengedAt : undefined) }] : [],
+    ),
   };
 }
+
+/** A payment's `challengedAt` (ISO), when it has a readable one. */
+const challenged = (value: string | undefined): { challengedAt?: number } => {
+  const at = Date.parse(value ?? '');
+  return Number.isFinite(at) ? { challengedAt: at } : {};
+};
 
 /** Access-log 2xx lines of a customer, grouped per customer and minute as the deployed query's bin(1m) groups them. */
 export function successesIn(lines: ReadonlyArray<AccessLogLine & { readonly at: number }>): SuccessRow[] {
@@ -368,7 +381,7 @@ export const REPORT_QUERIES: Readonly<Record<ReportQueryName, { readonly logGrou
   },
   payments: {
     logGroup: 'purchase',
-    query: `filter message = "${AGENT_PURCHASE_MESSAGE}" and outcome = "paid"\n| fields purchasedAt, protocol, customerId\n| sort @timestamp asc\n| limit 10000`,
+    query: `filter message = "${AGENT_PURCHASE_MESSAGE}" and outcome = "paid"\n| fields purchasedAt, protocol, customerId, challengedAt\n| sort @timestamp asc\n| limit 10000`,
   },
   successes: {
     logGroup: 'access',
@@ -429,7 +442,7 @@ export function insightsRows(results: Readonly<Record<ReportQueryName, readonly 
     purchases: results.purchases.map(fieldsOf).flatMap((r) => (r.protocol === undefined || r.outcome === undefined ? [] : [{ protocol: r.protocol, outcome: r.outcome, count: count(r.count) }])),
     payments: results.payments.map(fieldsOf).flatMap((r) => {
       const at = Date.parse(r.purchasedAt ?? '');
-      return r.protocol === undefined || present(r.customerId) === undefined || !Number.isFinite(at) ? [] : [{ protocol: r.protocol, customerId: r.customerId!, at }];
+      return r.protocol === undefined || present(r.customerId) === undefined || !Number.isFinite(at) ? [] : [{ protocol: r.protocol, customerId: r.customerId!, at, ...challenged(r.challengedAt) }];
     }),
     successes: results.successes.map(fieldsOf).flatMap((r) => {
       const [first, last] = [insightsTime(r.first), insightsTime(r.last)];
@@ -495,11 +508,11 @@ export function renderReport(report: Report, source: string): string {
   lines.push('', 'MCP tool calls by tool (allowed / denied / unauthorized / failed):');
   if (Object.keys(report.toolCalls).length === 0) lines.push('  none');
   rows(Object.entries(report.toolCalls).map(([tool, c]) => [tool, TOOL_OUTCOMES.map((o) => c[o]).join(' / ')]));
-  lines.push('', `agents: ${report.agentPurchases.challenged} challenges at the purchase route; by protocol, paid → first 2xx (median from payment), refused by type:`);
+  lines.push('', `agents: ${report.agentPurchases.challenged} challenges at the purchase route; by protocol, 402 → paid → first 2xx (medians: 402 to payment, payment to first 2xx), refused by type:`);
   rows(
     Object.entries(report.agentPurchases.byProtocol).map(([protocol, p]) => [
       protocol,
-      `${p.paid} → ${p.firstSuccess} (${seconds(p.medianSecondsToFirstSuccess)})${Object.keys(p.refused).length === 0 ? '' : `; refused ${Object.entries(p.refused).map(([type, n]) => `${type} ${n}`).join(', ')}`}`,
+      `${p.paid} → ${p.firstSuccess} (${seconds(p.medianSecondsToPay)}, ${seconds(p.medianSecondsToFirstSuccess)})${Object.keys(p.refused).length === 0 ? '' : `; refused ${Object.entries(p.refused).map(([type, n]) => `${type} ${n}`).join(', ')}`}`,
     ]),
   );
   return lines.join('\n');

@@ -1,4 +1,4 @@
-import { startAgentsStack, runBuyer, type AgentsStack } from './buyers';
+import { expectRecordedRecovery, startAgentsStack, runBuyer, type AgentsStack } from './buyers';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -14,6 +14,7 @@ describe('a stock mppx client buys credits and spends them', () => {
   afterAll(() => stack.close());
 
   it('402 → pay → 200 in two round trips, then calls on the credits until 402 credits_exhausted', async () => {
+    const since = new Date();
     const result = await runBuyer('mppx-buy.mjs', [stack.url, '--stripe', stack.stripe.fake!.api.url]);
     const pack = stack.config.creditPacks[0]!;
     expect(result.purchase).toEqual({ status: 200, roundTrips: 2, receipt: true });
@@ -25,5 +26,7 @@ describe('a stock mppx client buys credits and spends them', () => {
     expect(result.calls).toBeLessThan(pack.credits * 3);
     expect(result.final).toEqual({ status: 402, reason: 'credits_exhausted', offers: [pack.id] });
     expect(stack.stripe.fake!.sharedPayments.paymentIntents.size).toBe(1);
+    // Operations see the way out (402 → paid → first 2xx): buyers.ts expectRecordedRecovery.
+    await expectRecordedRecovery(stack, 'mpp', since);
   }, 120_000);
 });

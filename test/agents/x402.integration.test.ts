@@ -1,4 +1,4 @@
-import { startAgentsStack, runBuyer, type AgentsStack } from './buyers';
+import { expectRecordedRecovery, startAgentsStack, runBuyer, type AgentsStack } from './buyers';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -15,6 +15,7 @@ describe('a stock x402 client buys credits and spends them', () => {
   afterAll(() => stack.close());
 
   it('402 → pay → 200 in two round trips, then calls on the credits until 402 credits_exhausted', async () => {
+    const since = new Date();
     const result = await runBuyer('x402-buy.mjs', [stack.url]);
     const { config } = stack;
     const pack = config.creditPacks[0]!;
@@ -27,5 +28,7 @@ describe('a stock x402 client buys credits and spends them', () => {
     // Settled once, for the pack's cents in USDC's 6 decimals; no card charge.
     expect([...stack.facilitator!.settled.values()]).toEqual([{ payer: result.payer, value: String(pack.amount! * 10_000), transaction: result.purchase.paymentResponse.transaction }]);
     expect(stack.stripe.fake!.sharedPayments.paymentIntents.size).toBe(0);
+    // Operations see the way out (402 → paid → first 2xx): buyers.ts expectRecordedRecovery.
+    await expectRecordedRecovery(stack, 'x402', since);
   }, 120_000);
 });

@@ -143,6 +143,22 @@ describe('npm start', () => {
     expect(result.final).toMatchObject({ status: 402, reason: 'credits_exhausted' });
   }, 120_000);
 
+  it("records both banner agents' way out of the 402: 402 → paid → first 2xx by protocol in the events log and npx tollgate report", async () => {
+    // Metering records a payment's first counted 2xx (lambda/shared/agents/first-call.ts); it runs every second.
+    const firstCalls = (): Array<{ protocol: string; secondsToFirstCall: number }> =>
+      readFileSync(path.join(stateDir, 'events.log'), 'utf8').split('\n').filter((l) => l.includes('"agent first call"')).map((l) => JSON.parse(l) as { protocol: string; secondsToFirstCall: number });
+    for (let i = 0; i < 50 && firstCalls().length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(firstCalls().map((c) => c.protocol).sort()).toEqual(['mpp', 'x402']);
+    const { code, stdout } = await cli('report', '--json', '--since', '1h');
+    expect(code).toBe(0);
+    const { agentPurchases } = JSON.parse(stdout) as { agentPurchases: { byProtocol: Record<string, { paid: number; firstSuccess: number; medianSecondsToPay: number | null; medianSecondsToFirstSuccess: number | null }> } };
+    for (const protocol of ['mpp', 'x402']) {
+      expect(agentPurchases.byProtocol[protocol]).toMatchObject({ paid: 1, firstSuccess: 1 });
+      expect(agentPurchases.byProtocol[protocol]!.medianSecondsToPay).not.toBeNull();
+      expect(agentPurchases.byProtocol[protocol]!.medianSecondsToFirstSuccess).not.toBeNull();
+    }
+  });
+
   it("publishes discovery that agrees with its live 402s: llms.txt and x402's manifest name each offer's live x402 requirement", async () => {
     const free = /free {4}(tg_test_\S+)/.exec(output)![1]!;
     const accepts: Array<{ amount: string; asset: string; network: string; payTo: string; extra: { offer: string } }> = [];

@@ -57,7 +57,8 @@ beforeAll(async () => {
       { message: 'tool call', tool: 'search', status: 402, outcome: 'denied', reason: 'quota_exceeded', customerId: 'cus_OpC', calledAt: new Date(now - 650 * 1000).toISOString() },
       // The purchase function's lines (lambda/purchase/record.ts): a challenge, an MPP payment 50 s before cus_OpC's 2xx, a refused x402 payment.
       { message: 'agent purchase', protocol: 'mpp', outcome: 'payment-required', offer: 'credits_100', purchasedAt: new Date(now - 1260 * 1000).toISOString() },
-      { message: 'agent purchase', protocol: 'mpp', outcome: 'paid', offer: 'credits_100', customerId: 'cus_OpC', reference: 'pi_op', newKey: true, purchasedAt: new Date(now - 1250 * 1000).toISOString() },
+      // Its 402 was served 12 s before the payment (challengedAt: the 402 → paid step).
+      { message: 'agent purchase', protocol: 'mpp', outcome: 'paid', offer: 'credits_100', customerId: 'cus_OpC', reference: 'pi_op', newKey: true, challengedAt: new Date(now - 1262 * 1000).toISOString(), purchasedAt: new Date(now - 1250 * 1000).toISOString() },
       { message: 'agent purchase', protocol: 'x402', outcome: 'verification-failed', offer: 'credits_100', purchasedAt: new Date(now - 800 * 1000).toISOString() },
     ]
       .map((line) => JSON.stringify(line))
@@ -106,9 +107,9 @@ describe('the operator page in Chromium', () => {
     expect(await page.textContent('#recovery-rows')).toContain('payment_failed');
     // MCP tool calls by tool and outcome: allowed, denied, unauthorized, failed.
     expect(await page.locator('#tool-rows tr td').allTextContents()).toEqual(['search', '1', '1', '0', '0']);
-    // Agents by protocol: paid, first 2xx, median paid → first 2xx, refused by type.
+    // Agents by protocol: paid, first 2xx, median 402 → paid, median paid → first 2xx, refused by type.
     expect(await page.textContent('#agent-challenges')).toBe('1');
-    expect(await page.locator('#agent-rows tr td').allTextContents()).toEqual(['mpp', '1', '1', '50 s', '-', 'x402', '0', '0', '-', 'verification-failed 1']);
+    expect(await page.locator('#agent-rows tr td').allTextContents()).toEqual(['mpp', '1', '1', '12 s', '50 s', '-', 'x402', '0', '0', '-', '-', 'verification-failed 1']);
     // chart.js drew into each canvas (its instance is registered on the element).
     const drawn = await page.evaluate(() => ['outcomes', 'reasons', 'recoveries'].map((id) => (globalThis as any).Chart.getChart(id)?.data.datasets.length ?? 0));
     expect(drawn).toEqual([5, 2, 1]);

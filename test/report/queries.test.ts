@@ -287,8 +287,16 @@ describe('MCP tool calls by tool and outcome', () => {
 });
 
 describe("agents' purchases in the report", () => {
-  const purchase = (second: number, protocol: string, outcome: string, customerId?: string): string =>
-    JSON.stringify({ message: 'agent purchase', protocol, outcome, offer: 'credits_100', ...(customerId === undefined ? {} : { customerId, reference: 'pi_1', newKey: true }), purchasedAt: new Date(s(second)).toISOString() });
+  const purchase = (second: number, protocol: string, outcome: string, customerId?: string, challengedSecond?: number): string =>
+    JSON.stringify({
+      message: 'agent purchase',
+      protocol,
+      outcome,
+      offer: 'credits_100',
+      ...(customerId === undefined ? {} : { customerId, reference: 'pi_1', newKey: true }),
+      ...(challengedSecond === undefined ? {} : { challengedAt: new Date(s(challengedSecond)).toISOString() }),
+      purchasedAt: new Date(s(second)).toISOString(),
+    });
   const EVENTS = [
     purchase(1, 'mpp', 'payment-required'),
     purchase(2, 'mpp', 'payment-required'),
@@ -296,8 +304,9 @@ describe("agents' purchases in the report", () => {
     purchase(4, 'x402', 'payment-expired'),
     purchase(5, 'mpp', 'invalid-challenge'),
     purchase(6, 'mpp', 'invalid-challenge'),
-    purchase(10, 'mpp', 'paid', 'cus_M'),
-    purchase(70, 'x402', 'paid', 'cus_X'),
+    // 402 → paid: cus_M's challenge 6 s before, cus_X's 10 s; cus_K's payment does not say (the median is over those that do).
+    purchase(10, 'mpp', 'paid', 'cus_M', 4),
+    purchase(70, 'x402', 'paid', 'cus_X', 60),
     purchase(200, 'mpp', 'paid', 'cus_K'),
     // Out of range.
     purchase(-100, 'mpp', 'paid', 'cus_M'),
@@ -316,8 +325,8 @@ describe("agents' purchases in the report", () => {
   const expected = {
     challenged: 2,
     byProtocol: {
-      mpp: { paid: 2, refused: { 'invalid-challenge': 2, 'verification-failed': 1 }, firstSuccess: 1, medianSecondsToFirstSuccess: 20 },
-      x402: { paid: 1, refused: { 'payment-expired': 1 }, firstSuccess: 1, medianSecondsToFirstSuccess: 30 },
+      mpp: { paid: 2, refused: { 'invalid-challenge': 2, 'verification-failed': 1 }, firstSuccess: 1, medianSecondsToFirstSuccess: 20, medianSecondsToPay: 6 },
+      x402: { paid: 1, refused: { 'payment-expired': 1 }, firstSuccess: 1, medianSecondsToFirstSuccess: 30, medianSecondsToPay: 10 },
     },
   };
 
@@ -340,6 +349,8 @@ describe("agents' purchases in the report", () => {
 
   it('prints the funnel by protocol', () => {
     const text = renderReport(buildReport(localRows(ACCESS, EVENTS, since, until), since, until), 'local');
-    expect(text).toContain('agents: 2 challenges at the purchase route; by protocol, paid → first 2xx (median from payment), refused by type:\n  mpp   2 → 1 (20s); refused invalid-challenge 2, verification-failed 1\n  x402  1 → 1 (30s); refused payment-expired 1');
+    expect(text).toContain(
+      'agents: 2 challenges at the purchase route; by protocol, 402 → paid → first 2xx (medians: 402 to payment, payment to first 2xx), refused by type:\n  mpp   2 → 1 (6s, 20s); refused invalid-challenge 2, verification-failed 1\n  x402  1 → 1 (10s, 30s); refused payment-expired 1',
+    );
   });
 });

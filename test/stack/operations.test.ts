@@ -40,6 +40,22 @@ describe('operations (default configuration)', () => {
     expect(expressions('MCP tool calls by tool and outcome')).toEqual([`SEARCH('{Tollgate,outcome,service,tool} MetricName="McpToolCall"', 'Sum', 300)`]);
   });
 
+  it("charts agents' 402 → paid → first 2xx by protocol: the purchase function's AgentSecondsToPay and metering's AgentSecondsToFirstCall", () => {
+    // [namespace, metric, dimension pairs…, options]: the metric, its dimensions, its statistic and label.
+    const described = (title: string) =>
+      (widget(title).properties.metrics as any[])
+        .filter((m) => typeof m[0] === 'string')
+        .map((m) => ({ metric: m[1], dimensions: Object.fromEntries(Array.from({ length: (m.length - 3) / 2 }, (_, i) => [m[2 + 2 * i], m[3 + 2 * i]])), stat: m.at(-1).stat, label: m.at(-1).label }));
+    expect(described('Agents: 402 → paid → first 2xx by protocol (median seconds)')).toEqual(
+      ['mpp', 'x402'].map((protocol) => ({ metric: 'AgentSecondsToPay', dimensions: { protocol, service: 'tollgate-purchase' }, stat: 'p50', label: `402 → paid ${protocol}` })).concat(
+        ['mpp', 'x402'].map((protocol) => ({ metric: 'AgentSecondsToFirstCall', dimensions: { protocol, service: 'tollgate-metering' }, stat: 'p50', label: `paid → first 2xx ${protocol}` })),
+      ),
+    );
+    const funnel = 'Agents: challenges → payments → first 2xx by protocol';
+    expect(expressions(funnel)).toHaveLength(3);
+    expect(described(funnel)).toEqual(['mpp', 'x402'].map((protocol) => ({ metric: 'AgentSecondsToFirstCall', dimensions: { protocol, service: 'tollgate-metering' }, stat: 'SampleCount', label: `first 2xx ${protocol}` })));
+  });
+
   it('charts 401/402/429/503 from the access log by a metric filter with the status as dimension', () => {
     const metrics = widget('Responses 401 / 402 / 429 / 503 (access log)').properties.metrics as any[];
     expect(metrics.map((m) => m.slice(0, 4))).toEqual(['401', '402', '429', '503'].map((s) => ['Tollgate/Logs', 'Responses', 'status', s]));

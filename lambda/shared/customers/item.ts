@@ -2,6 +2,7 @@ import { KEY_ID } from './api-key';
 import { SWEEP_WALLET_ATTRIBUTES } from './sweep-mark';
 import { WALLET_ATTRIBUTES } from './wallet';
 import type { BudgetRecord } from '../budgets';
+import type { AgentPaymentMarker } from '../agents/first-call';
 import {
   isSubscriptionStatus,
   USAGE_BLOCKS,
@@ -108,6 +109,12 @@ const mapOf =
   };
 
 const asMap = (v: unknown, at: string, id: string): Record<string, unknown> => (isObject(v) ? v : fail(id, at, 'a map'));
+
+const agentPaymentMarker: Decoder<AgentPaymentMarker> = (v, at, id) => {
+  const m = asMap(v, at, id);
+  const protocol = m.protocol === 'mpp' || m.protocol === 'x402' ? m.protocol : fail(id, `${at}.protocol`, '"mpp" or "x402"');
+  return { protocol, paidAt: number(m.paidAt, `${at}.paidAt`, id), challengedAt: optional(number)(m.challengedAt, `${at}.challengedAt`, id) } satisfies Complete<AgentPaymentMarker>;
+};
 
 const subscriptionEntry: Decoder<SubscriptionEntry> = (v, at, id) => {
   const m = asMap(v, at, id);
@@ -236,6 +243,8 @@ export const CUSTOMER_ATTRIBUTES: { readonly [K in Declared]: Attribute<Customer
   prevPeriodEnd: { readBy: ['metering'], meteringWrites: true, decode: optional(number) },
   prevPeriodUsed: { readBy: ['metering'], meteringWrites: true, decode: optional(units) },
   meteredWindow: { readBy: ['metering'], meteringWrites: true, decode: optional(number) },
+  // Metering removes it at the first counted call after the payment; nothing decides on it.
+  agentPayment: { readBy: ['metering'], meteringWrites: true, decode: optional(agentPaymentMarker) },
   deleted: { readBy: BOTH, decode: optional(boolean), access: (deleted) => deleted ?? null },
   customerWatermark: { readBy: ['webhook'], decode: optional(text) },
   updatedAt: { readBy: [], decode: optional(time) },
@@ -344,6 +353,7 @@ export function decodeCustomerItem(item: Record<string, unknown>): CustomerRecor
     prevPeriodEnd: field('prevPeriodEnd'),
     prevPeriodUsed: field('prevPeriodUsed'),
     meteredWindow: field('meteredWindow'),
+    agentPayment: field('agentPayment'),
     deleted: field('deleted'),
     customerWatermark: field('customerWatermark'),
     updatedAt: field('updatedAt'),

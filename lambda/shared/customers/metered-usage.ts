@@ -25,7 +25,7 @@ import { withBudgetSpend, type BudgetSpend } from './budgets-spend';
 /** What metering reads of a customer (item.ts: the attributes read by 'metering'), `credits` being the wallet's balance. */
 export type MeteredUsage = Pick<
   CustomerRecord,
-  'customerId' | 'subscriptions' | 'pastDue' | 'credits' | 'periodUsage' | 'periodUsed' | 'usagePeriodEnd' | 'prevPeriodEnd' | 'prevPeriodUsed' | 'meteredWindow' | 'budgets'
+  'customerId' | 'subscriptions' | 'pastDue' | 'credits' | 'periodUsage' | 'periodUsed' | 'usagePeriodEnd' | 'prevPeriodEnd' | 'prevPeriodUsed' | 'meteredWindow' | 'budgets' | 'agentPayment'
 > & {
   /** The wallet's strict reservations not settled yet. */
   readonly pending?: ReadonlyMap<string, PendingReservation>;

@@ -1,4 +1,5 @@
 import type { BudgetRecord } from '../budgets';
+import type { AgentPaymentMarker } from '../agents/first-call';
 import type { Draft } from '../draft';
 
 /**
@@ -154,6 +155,11 @@ export interface CustomerRecord extends BudgetRecord {
   readonly prevPeriodUsed?: number;
   /** The newest usage window (epoch s, lambda/metering/window.ts) metering has counted: a window is counted once per customer. */
   readonly meteredWindow?: number;
+  /**
+   * An agent's payment not yet followed by a counted 2xx (lambda/shared/agents/first-call.ts): the purchase
+   * route sets it, metering removes it (once, conditionally) when it counts the customer's first call after it.
+   */
+  readonly agentPayment?: AgentPaymentMarker;
   /** customer.deleted was received. */
   readonly deleted?: boolean;
   readonly customerWatermark?: string;

@@ -93,7 +93,7 @@
     rows('agent-rows', Object.keys(data.report.agentPurchases.byProtocol).map(function (protocol) {
       var p = data.report.agentPurchases.byProtocol[protocol];
       var refused = Object.keys(p.refused).map(function (type) { return type + ' ' + p.refused[type]; }).join(', ');
-      return [protocol, p.paid, p.firstSuccess, seconds(p.medianSecondsToFirstSuccess), refused === '' ? '-' : refused];
+      return [protocol, p.paid, p.firstSuccess, seconds(p.medianSecondsToPay), seconds(p.medianSecondsToFirstSuccess), refused === '' ? '-' : refused];
     }));
     document.getElementById('status').textContent = 'updated ' + new Date().toISOString().slice(11, 19) + ' UTC';
     document.body.setAttribute('data-loaded', 'true');
