@@ -5,6 +5,7 @@ import type { MeteringSettings } from './settings';
 import { DynamoMeteringStore } from './store';
 import { DynamoWindowStore } from './window-store';
 import type { MeterReporter } from './stripe-meter';
+import { DynamoAlertStore } from './alerts';
 
 /** What metering talks to; the local run, the CLI's replay and the bench give their own. */
 export interface MeteringClients {
@@ -28,5 +29,6 @@ export function composeMetering(settings: MeteringSettings, clients: MeteringCli
     reporter: clients.reporter,
     now: clients.now,
     observability: clients.observability,
+    ...(settings.alertRules === undefined ? {} : { alerts: { rules: settings.alertRules, store: new DynamoAlertStore(clients.dynamodb, { customers: settings.customersTable, events: settings.eventsTable }) } }),
   });
 }
