@@ -20,10 +20,11 @@ function alerts(customerId: string): ReturnType<typeof alertItem>[] {
 /** The events table's items, as the stream would show them after each write. */
 class MemoryOutbox implements AlertOutbox {
   readonly items = new Map<string, Record<string, unknown>>();
-  async markSent(eventId: string, channel: Channel, how: string): Promise<void> {
+  markSent(eventId: string, channel: Channel, how: string): Promise<void> {
     const item = this.items.get(eventId);
-    if (item === undefined) throw new Error(`no item ${eventId}`);
+    if (item === undefined) return Promise.reject(new Error(`no item ${eventId}`));
     item[sentAttribute(channel)] = how;
+    return Promise.resolve();
   }
 }
 
@@ -43,14 +44,15 @@ describe('alert delivery', () => {
         let failing = [...failures];
         const handler = makeAlertsHandler({
           outbox,
-          events: { publish: async (a) => void events.push(a.eventId) },
+          events: { publish: (a) => Promise.resolve(void events.push(a.eventId)) },
           email: {
-            contacts: { emailOf: async () => 'buyer@example.com' },
+            contacts: { emailOf: () => Promise.resolve('buyer@example.com') },
             mailer: {
-              send: async (m) => {
+              send: (m) => {
                 // The first attempts fail as configured (SES throttling): the record is retried.
-                if (failing.shift() === true) throw Object.assign(new Error('throttled'), { name: 'TooManyRequestsException' });
+                if (failing.shift() === true) return Promise.reject(Object.assign(new Error('throttled'), { name: 'TooManyRequestsException' }));
                 mails.push(m);
+                return Promise.resolve();
               },
             },
           },
@@ -81,7 +83,7 @@ describe('alert delivery', () => {
     const handler = makeAlertsHandler({
       outbox,
       events: { publish: async () => Promise.reject(new Error('down')) },
-      email: { contacts: { emailOf: async () => undefined }, mailer: { send: async () => Promise.reject(new Error('never called')) } },
+      email: { contacts: { emailOf: () => Promise.resolve(undefined) }, mailer: { send: async () => Promise.reject(new Error('never called')) } },
       observability: quietObservability(),
     });
     const result = await handler({ Records: [record(item as unknown as Record<string, unknown>, 7)] });
@@ -114,12 +116,12 @@ describe('the seller webhook', () => {
     let answers = [503, 500, 204];
     const sender = new HttpWebhookSender({
       url: 'https://seller.example.com/hooks',
-      secret: async () => 'whsec_alerts',
-      sleep: async (ms) => void waits.push(ms),
+      secret: () => Promise.resolve('whsec_alerts'),
+      sleep: (ms) => Promise.resolve(void waits.push(ms)),
       now: () => NOW,
-      fetch: async (_url, init) => {
-        bodies.push({ body: String(init?.body), signature: String((init?.headers as Record<string, string>)['Tollgate-Signature']) });
-        return new Response(null, { status: answers.shift()! });
+      fetch: (_url, init) => {
+        bodies.push({ body: init?.body as string, signature: (init?.headers as Record<string, string>)['Tollgate-Signature']! });
+        return Promise.resolve(new Response(null, { status: answers.shift()! }));
       },
     });
     await sender.send(alert);
