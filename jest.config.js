@@ -33,7 +33,7 @@ const INTEGRATION = [
   'test/scripts/vendor.integration.test.ts',
   'test/shared/aws/flush-coordinator.test.ts',
   'test/shared/customers/keys.test.ts',
-  'test/stack/{app-entry,bindings,clock,configuration,construct,custom-domain,issuers,mcp,metering,operations,scale,tollgate-stack}.test.ts',
+  'test/stack/{alerts,app-entry,bindings,clock,configuration,construct,custom-domain,issuers,mcp,metering,operations,scale,tollgate-stack}.test.ts',
   'test/webhook/{checkout-link,flows,grants,ordering.property,parking,payment-state,refetch,signature,subscriptions,usage}.test.ts',
 ];
 const E2E = [
