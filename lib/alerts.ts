@@ -100,7 +100,7 @@ export class Alerts extends Construct {
       maxRecordAge: Duration.days(1),
       bisectBatchOnError: true,
       reportBatchItemFailures: true,
-      filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT'), dynamodb: { Keys: { eventId: { S: lambda.FilterRule.beginsWith(ALERT_PREFIX) } } } })],
+      filters: [lambda.FilterCriteria.filter({ eventName: ['INSERT'], dynamodb: { Keys: { eventId: { S: [{ prefix: ALERT_PREFIX }] } } } })],
     });
 
     new CfnOutput(this, 'BusName', { value: this.bus.eventBusName, description: "The alerts' EventBridge bus: add rules on it (source tollgate)" });
