@@ -253,7 +253,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     config.alerts === undefined || options.alertsOutbox === undefined
       ? undefined
       : createLocalAlerts({ config: config.alerts, client: clients.metering, eventsTable: tables.events, outboxFile: options.alertsOutbox, now: date, ...(options.portal?.stripe === undefined ? {} : { stripe: options.portal.stripe }) });
-  const metering = localMetering(options, settings.metering, { dynamodb: clients.metering, now: date }, alerts?.sweep);
+  const metering = localMetering(options, settings.metering, { dynamodb: clients.metering, now: date }, alerts === undefined ? undefined : () => alerts.sweep());
   const sessionSecret = options.portal?.sessionSecret ?? randomBytes(32).toString('base64url');
   const agentSecret = options.agentSecret ?? randomBytes(32).toString('base64url');
   const functions: Record<string, LocalFunction> = {
