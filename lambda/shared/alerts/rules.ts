@@ -3,10 +3,11 @@ import { isTerminal, type PeriodUsageEntry, type SubscriptionStatus } from '../c
 
 /**
  * Alerts before the 402 (docs/alerts.md): the rules the seller configured (`tollgate:alerts`), and the
- * pure detection metering runs on each customer write. Detection is level-triggered: a write that
- * leaves a counter at or past a threshold names the alert of that threshold and period; the alert's
- * ledger item (outbox.ts), written once with a condition in the write's own transaction, makes it fire
- * exactly once however often or in whatever order batches arrive. No I/O here.
+ * pure detection metering runs on each customer write. Detection is level-triggered: a counter, a
+ * balance or a budget at or past a threshold names the alert of that threshold and period; the alert's
+ * ledger item (outbox.ts), put once with a condition (quota alerts in the usage write's own
+ * transaction, the others right after it: lambda/metering/alerts.ts), makes it fire exactly once however
+ * often or in whatever order batches arrive. No I/O here.
  */
 
 export const ALERT_RULES_ENV = 'TOLLGATE_ALERT_RULES';
