@@ -13,6 +13,7 @@ const INTEGRATION = [
   'test/authorizer/{faults,handler,jwt,usage}.integration.test.ts',
   'test/agents/{first-call.integration,mppx.integration,purchase.integration,purchase.property,stack,x402.integration,x402.property}.test.ts',
   'test/authorizer/gateway-response.test.ts',
+  'test/alerts/*.{integration,property}.test.ts',
   'test/budgets/*.integration.test.ts',
   'test/cli/budget.test.ts',
   'test/cli/{any-method,cli,deployed,local,parked,report,report-parity.integration,subjects,usage}.test.ts',
@@ -32,14 +33,14 @@ const INTEGRATION = [
   'test/scripts/vendor.integration.test.ts',
   'test/shared/aws/flush-coordinator.test.ts',
   'test/shared/customers/keys.test.ts',
-  'test/stack/{app-entry,bindings,clock,configuration,construct,custom-domain,issuers,mcp,metering,operations,scale,tollgate-stack}.test.ts',
+  'test/stack/{alerts,app-entry,bindings,clock,configuration,construct,custom-domain,issuers,mcp,metering,operations,scale,tollgate-stack}.test.ts',
   'test/webhook/{checkout-link,flows,grants,ordering.property,parking,payment-state,refetch,signature,subscriptions,usage}.test.ts',
 ];
 const E2E = [
   'test/bench/smoke.test.ts',
   'test/package/pack.test.ts',
   'test/browser/portal.test.ts',
-  'test/local/{e2e,lifecycle,operations-e2e,operator-page,own-api,reload,usage-e2e,budgets-e2e}.test.ts',
+  'test/local/{alerts-e2e,e2e,lifecycle,operations-e2e,operator-page,own-api,reload,usage-e2e,budgets-e2e}.test.ts',
 ];
 
 const inRoot = (globs) => globs.map((glob) => `<rootDir>/${glob}`);

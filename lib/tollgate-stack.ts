@@ -35,6 +35,8 @@ import { PORTAL_BUDGET_LEADING_KEYS, PORTAL_BUDGET_WRITE_ATTRIBUTES, PORTAL_CUST
 import { BALANCE, PENDING_PREFIX, WALLET_ATTRIBUTES, WALLET_LEADING_KEYS } from '../lambda/shared/customers/wallet';
 import { SWEEP_INDEX, SWEEP_WALLET_ATTRIBUTES } from '../lambda/shared/customers/sweep-mark';
 import { BUDGET_WALLET_ATTRIBUTES } from '../lambda/shared/customers/budgets-reservation';
+import { Alerts } from './alerts';
+import { PORTAL_PATHS } from '../lambda/shared/portal-paths';
 
 /** What the resources are built from: configuration already validated (lib/tollgate.ts validates a Tollgate's props). */
 export interface TollgateResourcesProps {
@@ -127,6 +129,8 @@ export class TollgateResources extends Construct {
   /** The MCP endpoint (lambda/mcp), when the document marks operations `"mcp"`. */
   public readonly mcp?: TollgateFunction;
   public readonly built: BuiltApi;
+  /** Threshold alerts (tollgate:alerts, docs/alerts.md): the seller's bus and the delivery function. */
+  public readonly alerts?: Alerts;
 
   constructor(scope: Construct, id: string, props: TollgateResourcesProps) {
     super(scope, id);
@@ -201,6 +205,8 @@ export class TollgateResources extends Construct {
       ...(stripeApiKey === undefined ? {} : { stripeApiKey }),
       logRetentionDays: config.operations.functionLogRetentionDays,
     });
+
+    this.alerts = this.buildAlerts(config, stripeApiKey);
 
     this.allowCacheFlush(config.stageName, [this.webhook, this.clock, this.portal]);
 
@@ -336,6 +342,19 @@ export class TollgateResources extends Construct {
     bindSecret(webhook, webhookSecret, ENV.webhookSecretId);
     if (stripeApiKey !== undefined) bindSecret(webhook, stripeApiKey, ENV.stripeApiKeySecretId);
     return webhook;
+  }
+
+  private buildAlerts(config: TollgateConfig, stripeApiKey: secretsmanager.ISecret | undefined): Alerts | undefined {
+    if (config.alerts === undefined) return undefined;
+    const accountUrl = config.publicUrl === undefined ? undefined : `${config.publicUrl.replace(/\/$/, '')}${PORTAL_PATHS.account}`;
+    return new Alerts(this, 'Alerts', {
+      config: config.alerts,
+      tables: this.tables,
+      metering: this.metering.function,
+      ...(stripeApiKey === undefined ? {} : { stripeApiKey }),
+      ...(accountUrl === undefined ? {} : { accountUrl }),
+      logRetentionDays: config.operations.functionLogRetentionDays,
+    });
   }
 
   /** The REST API from the built document, its stage's throttles, tracing and JSON access log. */

@@ -24,7 +24,7 @@ export interface TollgatePlanProps {
   readonly meter?: string;
 }
 
-type SettingProps = Omit<TollgateConfig, 'openApiDocument' | 'operations' | 'reservedConcurrency' | 'plans' | 'creditPacks' | 'issuers' | 'portalBrand' | 'agentPayments'>;
+type SettingProps = Omit<TollgateConfig, 'openApiDocument' | 'operations' | 'reservedConcurrency' | 'plans' | 'creditPacks' | 'issuers' | 'portalBrand' | 'agentPayments' | 'alerts'>;
 
 /** The portal's colours: each a hex colour with at least 4.5:1 contrast with white (WCAG AA). */
 export interface TollgatePortalColors {
@@ -68,6 +68,8 @@ export interface TollgateProps extends Partial<SettingProps>, Partial<Operations
   readonly portalColors?: TollgatePortalColors;
   /** Selling credit packs to agents over MPP, as in docs/agents.md: `{ mpp: { networkId: 'profile_…' } }`. @default - off */
   readonly agentPayments?: Readonly<Record<string, unknown>>;
+  /** Threshold alerts to your EventBridge bus, a signed webhook and your customers' e-mail, as in docs/alerts.md. @default - off */
+  readonly alerts?: Readonly<Record<string, unknown>>;
 }
 
 /** Every prop a Tollgate reads: anything else is a mistake (a misspelt name would otherwise fall back to its default). */
@@ -79,7 +81,7 @@ export const TOLLGATE_PROP_NAMES = [
   'webhookThrottleRateLimit', 'webhookThrottleBurstLimit', 'issuers', 'plans', 'creditPacks', 'alarmTopicArn', 'alarmEmail',
   'alarmPeriodMinutes', 'authorizerFailureThreshold', 'webhookFailureThreshold', 'signatureFailureThreshold', 'flushFailureThreshold',
   'stripeReportingFailureThreshold', 'accessLogRetentionDays', 'functionLogRetentionDays', 'portalName', 'portalLogoUrl', 'portalColors',
-  'agentPayments',
+  'agentPayments', 'alerts',
 ] as const satisfies ReadonlyArray<keyof TollgateProps>;
 
 // A prop the list lacks would be refused as unknown, and this app's context key for it ignored: the

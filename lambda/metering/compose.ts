@@ -7,6 +7,7 @@ import type { MeteringSettings } from './settings';
 import { DynamoMeteringStore } from './store';
 import { DynamoWindowStore } from './window-store';
 import type { MeterReporter } from './stripe-meter';
+import { DynamoAlertStore } from './alerts';
 
 /** What metering talks to; the local run, the CLI's replay and the bench give their own. */
 export interface MeteringClients {
@@ -34,5 +35,6 @@ export function composeMetering(settings: MeteringSettings, clients: MeteringCli
     now: clients.now,
     observability,
     firstCalls: makeFirstCallRecorder({ dynamodb: clients.dynamodb, customersTable: settings.customersTable, observability, ...(clients.onFirstCall === undefined ? {} : { onFirstCall: clients.onFirstCall }) }),
+    ...(settings.alertRules === undefined ? {} : { alerts: { rules: settings.alertRules, store: new DynamoAlertStore(clients.dynamodb, { customers: settings.customersTable, events: settings.eventsTable }) } }),
   });
 }

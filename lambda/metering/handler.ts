@@ -14,6 +14,7 @@ import { ledgerId, MAX_REFUNDS_PER_WRITE, type LedgerEntry, type MeteringStore, 
 import { reportIdentifier, type MeterReporter } from './stripe-meter';
 import { chunkUsage, decodeUsage, DEFAULT_WINDOW, isNearLimit, mergeUsage, unitsOf, newestClosable, shardOf, windowOf, type WindowSettings } from './window';
 import type { WindowStore } from './window-store';
+import { putWalletAlerts, quotaAlertItems, touchedWallet, type MeteringAlerts } from './alerts';
 
 /**
  * The metering function: a CloudWatch Logs subscription delivers the stage's access log in batches;
@@ -54,6 +55,8 @@ export interface MeteringDeps {
   readonly window?: WindowSettings;
   /** An agent's first counted call after its payment (first-call.ts). @default - not recorded */
   readonly firstCalls?: FirstCallRecorder;
+  /** Alert rules and their ledger (alerts.ts); absent: alerts are off. */
+  readonly alerts?: MeteringAlerts;
 }
 
 export interface MeteringResult {
@@ -120,6 +123,8 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
   const meterCustomer = async (batch: string, usage: CustomerUsage, part: number, window?: number): Promise<{ readonly outcome: 'applied' | 'duplicate' | 'unknown'; readonly owed?: LedgerEntry }> => {
     const id = ledgerId(batch, usage.customerId, part);
     let current = usage;
+    // Alerts another write put first: left out of this one.
+    const alertedBefore = new Set<string>();
     for (let attempt = 1; ; attempt += 1) {
       try {
         let state = await deps.store.read(usage.customerId);
@@ -152,15 +157,22 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
           timestamp: periodEnd === undefined ? calledAt : Math.min(calledAt, periodEnd - 1),
           ...(customer === undefined ? {} : { customer }),
         }));
+        const budgets = budgetSpends(state, { units: unitsOf(current), ...(current.keys === undefined ? {} : { keys: current.keys }) }, now());
+        const alerts = deps.alerts === undefined ? [] : await quotaAlertItems(deps.alerts, usage.customerId, settlement, deps.rules.plans, now(), alertedBefore);
         const outcome = await deps.store.apply({
           ledgerId: id,
           customerId: usage.customerId,
-          usage: { ...settlement, ...(window === undefined ? {} : { window }), budgets: budgetSpends(state, { units: unitsOf(current), ...(current.keys === undefined ? {} : { keys: current.keys }) }, now()) },
+          usage: { ...settlement, ...(window === undefined ? {} : { window }), budgets },
           refunds: [...current.refunds.keys()],
           reports,
           now: now(),
+          ...(alerts.length === 0 ? {} : { alerts }),
         });
         if (outcome.outcome === 'conflict') throw new ConflictError();
+        if (outcome.outcome === 'alerted-before') {
+          for (const alert of outcome.alerts) alertedBefore.add(alert);
+          continue;
+        }
         if (outcome.outcome === 'refunded-before') {
           const refunds = new Map(current.refunds);
           for (const reservation of outcome.reservations) refunds.delete(reservation);
@@ -174,6 +186,13 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
         if (state.agentPayment !== undefined) await deps.firstCalls?.(usage.customerId, state.agentPayment, current);
         count('OvershootUnits', settlement.overshoot);
         count('LateUnits', settlement.lateUnits);
+        for (const alert of alerts) deps.alerts?.store.remember(alert.eventId);
+        // Not a failure of the write: a credits or budget alert not put now is due again at the customer's next write.
+        const walletAlerts =
+          deps.alerts !== undefined
+            ? await putWalletAlerts(deps.alerts, state, touchedWallet(current, settlement, budgets), now()).catch((err: unknown) => (logger.warn('alerts not put, due again at the next write', { error: err instanceof Error ? err.name : 'unknown' }), 0))
+            : 0;
+        count('AlertsFired', alerts.length + walletAlerts);
         count('UnitsCounted', settlement.fromQuota + settlement.fromCredits + settlement.overshoot + settlement.billed.reduce((a, b) => a + b.units, 0));
         const owed = owing({ ledgerId: id, customerId: usage.customerId, reports: reports.map((r) => ({ ...r, state: 'pending' as const })) });
         return { outcome: 'applied', ...(owed === undefined ? {} : { owed }) };

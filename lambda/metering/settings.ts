@@ -4,6 +4,7 @@ import type { Plans } from '../shared/customers/usage-view';
 import { TABLES } from '../shared/tables';
 import { meteringRulesFrom, type MeteringRules } from './rules';
 import { DEFAULT_WINDOW, type WindowSettings } from './window';
+import { ALERT_RULES_ENV, decodeAlertRules, type AlertRules } from '../shared/alerts/rules';
 
 /**
  * The metering function's environment, written by the stack and read once at init. The route table
@@ -20,6 +21,8 @@ export interface MeteringSettings {
   readonly window: WindowSettings;
   /** Secrets Manager secret holding the Stripe API key; absent: reporting to Stripe is off. */
   readonly stripeApiKeySecretId?: string;
+  /** tollgate:alerts (docs/alerts.md); absent: alerts are off. */
+  readonly alertRules?: AlertRules;
 }
 
 /** Only the routes sold by use: the others cost nothing and would only take room in the environment. */
@@ -34,6 +37,7 @@ export function meteringEnvironment(settings: { readonly routes: readonly RouteR
 
 export function loadMeteringSettings(env: Env): MeteringSettings {
   const secret = optional(env, ENV.stripeApiKeySecretId);
+  const alertRules = decodeAlertRules(optional(env, ALERT_RULES_ENV));
   return {
     customersTable: required(env, TABLES.customers.envVar),
     eventsTable: required(env, TABLES.events.envVar),
@@ -41,6 +45,7 @@ export function loadMeteringSettings(env: Env): MeteringSettings {
     usageTable: required(env, TABLES.usage.envVar),
     window: { ...DEFAULT_WINDOW, seconds: windowSeconds(required(env, ENV.meteringWindowSeconds)) },
     ...(secret === undefined ? {} : { stripeApiKeySecretId: secret }),
+    ...(alertRules === undefined ? {} : { alertRules }),
   };
 }
 

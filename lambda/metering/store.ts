@@ -4,6 +4,7 @@ import { attr } from '../shared/customers/item';
 import { readMeteredUsage, usageUpdate, walletCreditsItem, type MeteredUsage, type UsageWrite } from '../shared/customers/metered-usage';
 import { settleWallet, type SettlementOutcome, type WalletSettlement } from '../shared/customers/wallet';
 import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
+import type { AlertItem } from '../shared/alerts/outbox';
 
 /**
  * Where metering keeps its ledger: items of the events table (the webhook's event ledger), written in
@@ -53,6 +54,8 @@ export interface MeteringWrite {
   readonly refunds: readonly string[];
   readonly reports: readonly MeterReport[];
   readonly now: Date;
+  /** Alerts this write makes due (alerts.ts): each put once, in the same transaction. */
+  readonly alerts?: readonly AlertItem[];
 }
 
 export type ApplyOutcome =
@@ -62,7 +65,9 @@ export type ApplyOutcome =
   /** The usage attributes moved since they were read: read again and settle again. */
   | { readonly outcome: 'conflict' }
   /** These reservations were given back before (another delivery): drop them and settle again. */
-  | { readonly outcome: 'refunded-before'; readonly reservations: readonly string[] };
+  | { readonly outcome: 'refunded-before'; readonly reservations: readonly string[] }
+  /** These alerts were put before (another write): drop them and write again. */
+  | { readonly outcome: 'alerted-before'; readonly alerts: readonly string[] };
 
 export interface ParkedBatch {
   readonly batchId: string;
@@ -143,7 +148,8 @@ export class DynamoMeteringStore implements MeteringStore {
     // Credits drawn by log lines (and given back to pre-wallet reservations): on the wallet, in the same transaction.
     const wallet = walletCreditsItem(this.tables.customers, write.customerId, write.usage);
     const window = write.usage.window;
-    if (window !== undefined && usage !== undefined && 'Update' in usage && wallet === undefined && pending.length === 0 && write.refunds.length === 0) {
+    const alerts = write.alerts ?? [];
+    if (window !== undefined && usage !== undefined && 'Update' in usage && wallet === undefined && pending.length === 0 && write.refunds.length === 0 && alerts.length === 0) {
       // A window's sum that owes Stripe nothing: the customer item is its own ledger (one item write).
       try {
         await this.documents.send(new UpdateCommand(usage.Update));
@@ -177,6 +183,7 @@ export class DynamoMeteringStore implements MeteringStore {
           ConditionExpression: 'attribute_not_exists(eventId)',
         },
       })),
+      ...alerts.map((alert) => ({ Put: { TableName: this.tables.events, Item: alert, ConditionExpression: 'attribute_not_exists(eventId)' } })),
     ];
     try {
       await this.documents.send(new TransactWriteCommand({ TransactItems: items }));
@@ -193,6 +200,8 @@ export class DynamoMeteringStore implements MeteringStore {
       const offset = walletAt + (wallet === undefined ? 0 : 1);
       const refunded = write.refunds.filter((_, i) => failed(offset + i));
       if (refunded.length > 0) return { outcome: 'refunded-before', reservations: refunded };
+      const alerted = alerts.filter((_, i) => failed(offset + write.refunds.length + i)).map((a) => a.eventId);
+      if (alerted.length > 0) return { outcome: 'alerted-before', alerts: alerted };
       if (wallet !== undefined && failed(walletAt)) return { outcome: 'conflict' };
       if (usage !== undefined && failed(1)) {
         if (window !== undefined && (await this.windowCounted(write.customerId, window))) return windowDuplicate(write);

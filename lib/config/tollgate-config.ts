@@ -9,6 +9,7 @@ import { readIssuers } from './issuers';
 import type { PortalBrand } from '../../lambda/portal/brand';
 import { readPortalBrand } from './portal-brand';
 import { jsonValue } from './json-value';
+import { readAlerts, type AlertsConfig } from './alerts';
 
 /**
  * Deploy-time configuration: `cdk.json` context, overridable with `cdk synth -c tollgate:<name>=<value>`.
@@ -113,6 +114,8 @@ export interface TollgateConfig {
   readonly portalBrand?: PortalBrand;
   /** Selling credit packs to agents over MPP (docs/agents.md). @default - off */
   readonly agentPayments?: AgentPaymentsConfig;
+  /** Threshold alerts to the seller and the customer (docs/alerts.md, lib/config/alerts.ts). @default - off */
+  readonly alerts?: AlertsConfig;
 }
 
 /** `tollgate:agentPayments`: `{"mpp": {"networkId": "profile_…"}}`. */
@@ -300,6 +303,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
   const accountThrottleBurstLimit = integer('accountThrottleBurstLimit', DEFAULT_CONFIG.accountThrottleBurstLimit, 1, 1_000_000, 'requests');
   const throttleRateLimit = integer('throttleRateLimit', DEFAULT_CONFIG.throttleRateLimit, 1, accountThrottleRateLimit, 'requests per second (at most the account rate, tollgate:accountThrottleRateLimit)');
 
+  const stripeApiKeySecretName = secretName('stripeApiKeySecretName', undefined, false);
   const config: TollgateConfig = {
     plans: readPlans(raw('plans'), problems),
     creditPacks: readCreditPacks(raw('creditPacks'), problems),
@@ -317,7 +321,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     publicUrl: url('publicUrl', undefined),
     stripeWebhookSecretName:
       secretName('stripeWebhookSecretName', DEFAULT_CONFIG.stripeWebhookSecretName, true) ?? DEFAULT_CONFIG.stripeWebhookSecretName,
-    stripeApiKeySecretName: secretName('stripeApiKeySecretName', undefined, false),
+    stripeApiKeySecretName,
     corsAllowOrigin,
     // The API key travels in Authorization: a browser client must always be allowed to send it.
     corsAllowHeaders: allowHeaders.some((h) => h.toLowerCase() === 'authorization') ? allowHeaders : ['Authorization', ...allowHeaders],
@@ -335,6 +339,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
     ...((reserved) => (reserved === undefined ? {} : { reservedConcurrency: reserved }))(readReservedConcurrency(raw('reservedConcurrency'), throttleRateLimit, problems)),
     operations: loadOperationsConfig(read, problems),
     ...((brand) => (brand === undefined ? {} : { portalBrand: brand }))(readPortalBrand(read, problems)),
+    ...((alerts) => (alerts === undefined ? {} : { alerts }))(readAlerts(raw('alerts'), problems, stripeApiKeySecretName === undefined ? {} : { stripeApiKeySecretName })),
     // Absent, not empty, when none is trusted: the defaults stay as documented.
     ...((issuers) => (issuers.length === 0 ? {} : { issuers }))(readIssuers(raw('issuers'), problems)),
   };

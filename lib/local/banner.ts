@@ -28,6 +28,8 @@ export interface BannerFacts {
   readonly dynamodb: { readonly endpoint: string; readonly dbPath?: string };
   readonly portalMode: 'fake' | 'stripe';
   readonly operatorUrl: string;
+  /** The alerts' local outbox page (e-mails and seller events caught instead of sent). */
+  readonly outboxUrl?: string;
   readonly issuerUrl: string;
   /** Where metering reports billed units (lib/local/meter-reporting.ts). */
   readonly meterReporting: string;
@@ -79,6 +81,7 @@ function footer(facts: BannerFacts): string[] {
     '',
     'edits to the OpenAPI document, cdk.json and lambda/ reload the gateway in place',
     `operator page (402s, recoveries, live): ${facts.operatorUrl}`,
+    ...(facts.config.alerts === undefined || facts.outboxUrl === undefined ? [] : [`alerts (tollgate:alerts; docs/alerts.md): e-mails and seller events are caught, not sent: ${facts.outboxUrl}`]),
     'manage it:  npx tollgate --help    ·    report: npx tollgate report    ·    stop: Ctrl-C',
     '',
   ];

@@ -16,6 +16,8 @@ import { createTables, freePort, LOCAL_REGION, startDynamoDbLocal, tableNames, t
 import { localMeterReporting, type LocalMeterReporting } from './meter-reporting';
 import { describeRouteChanges, filesUnder, requireFresh, watchSources } from './reload';
 import { OPERATOR_PATH } from './operator/page';
+import { OUTBOX_PATH } from './outbox-page';
+import { outboxPath } from './alerts';
 import { startAdminServer, startGatewayServer, type RunningServer } from './server';
 import { startLocalIssuer, type LocalIssuer } from './oidc-issuer';
 import * as stack from './stack';
@@ -61,6 +63,8 @@ export interface LocalRun {
   readonly meterReporting: LocalMeterReporting;
   /** The operator page on the admin server (lib/local/operator). */
   readonly operatorUrl: string;
+  /** The alerts' local outbox page on the admin server (lib/local/outbox-page.ts). */
+  readonly outboxUrl: string;
   /** The local OIDC issuer the gateway trusts. */
   readonly issuer: LocalIssuer;
   /** The Stripe API the run talks to: the local fake (whose test helper mints agents' SPTs), or Stripe's. */
@@ -125,6 +129,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
         credentials,
         accessLog: (line) => accessLog.write(`${line}\n`),
         eventsLog: (line) => eventsLog.write(`${line}\n`),
+        alertsOutbox: outboxPath(stateDir),
         domainName: `127.0.0.1:${options.port}`,
         // The stage's and the webhook method's throttles, as deployed (429 beyond them).
         throttling: true,
@@ -270,7 +275,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     stopWatching = watchSources(watched, reload);
 
     const current = (): { config: tollgateConfig.TollgateConfig; built: Served['built'] } => ({ config: served!.config, built: served!.built });
-    return { apiUrl, dynamodb, dbPath, tables, ...(demo === undefined ? {} : { demo }), stack: current, portalMode: portal.mode, meterReporting, operatorUrl: `${adminServer.url}${OPERATOR_PATH}`, issuer, stripeApiUrl: localStripe.fake?.api.url ?? 'https://api.stripe.com', stop };
+    return { apiUrl, dynamodb, dbPath, tables, ...(demo === undefined ? {} : { demo }), stack: current, portalMode: portal.mode, meterReporting, operatorUrl: `${adminServer.url}${OPERATOR_PATH}`, outboxUrl: `${adminServer.url}${OUTBOX_PATH}`, issuer, stripeApiUrl: localStripe.fake?.api.url ?? 'https://api.stripe.com', stop };
   } catch (err) {
     await stop();
     throw err;

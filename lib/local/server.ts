@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { LocalGateway, LocalResponse } from './gateway';
 import { serveOperatorPage } from './operator/page';
+import { serveOutboxPage } from './outbox-page';
 import { PROBLEM_JSON, problemBody } from '../../lambda/shared/http';
 
 /**
@@ -209,6 +210,7 @@ export function startAdminServer(source: GatewaySource, options: AdminServerOpti
       return;
     }
     if (options.operatorStateDir !== undefined && serveOperatorPage(req, res, { stateDir: options.operatorStateDir, port: () => listening })) return;
+    if (options.operatorStateDir !== undefined && serveOutboxPage(req, res, { stateDir: options.operatorStateDir, port: () => listening })) return;
     const target = (req.url ?? '').split('?')[0] ?? '';
     const match = FLUSH_PATH.exec(target);
     if (match === null) {

@@ -55,6 +55,8 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, localClient, type LocalCredentials } f
 import { createLocalGateway, localInvocationUri, type LocalFunction, type LocalGateway, type StageThrottling } from './gateway';
 
 import { createMeteringFeed, type MeteringFeed, type MeteringFeedOptions } from './metering-feed';
+import { createLocalAlerts } from './alerts';
+import { ALERT_RULES_ENV, encodeAlertRules } from '../../lambda/shared/alerts/rules';
 
 /**
  * The deployed stack's pieces, wired for one laptop: the same OpenAPI document (the shared builder,
@@ -99,7 +101,11 @@ export function purchaseSettingsFor(config: TollgateConfig, tables: TableNames, 
 
 /** Metering's settings as the stack writes its environment, for these tables and the stage it flushes (also `tollgate metering replay`'s). */
 export function meteringSettingsFor(config: TollgateConfig, routes: readonly RouteRule[], tables: Pick<TableNames, 'customers' | 'events' | 'usage'>): MeteringSettings {
-  const env = meteringEnvironment({ routes, plans: config.plans ?? {}, windowSeconds: config.meteringWindowSeconds });
+  const env = {
+    ...meteringEnvironment({ routes, plans: config.plans ?? {}, windowSeconds: config.meteringWindowSeconds }),
+    // As the stack's Alerts construct adds it (lib/alerts.ts).
+    ...(config.alerts === undefined ? {} : { [ALERT_RULES_ENV]: encodeAlertRules(config.alerts.rules) }),
+  };
   return loadMeteringSettings({ ...env, ...tableEnvironment({ customers: tables.customers, events: tables.events, usage: tables.usage }) });
 }
 
@@ -185,6 +191,8 @@ export interface LocalApiOptions {
    * @default on: a batch every second or at 500 lines, no Stripe reporting
    */
   readonly metering?: LocalMeteringOptions | false;
+  /** With tollgate:alerts: the file the alerts' e-mails and seller events are caught in (lib/local/alerts.ts). @default - alerts stay undelivered */
+  readonly alertsOutbox?: string;
 }
 
 export interface LocalPortalOptions {
@@ -241,11 +249,20 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
   const flusher: AuthorizerCacheFlusher = { flush: (target) => (ref.gateway === undefined ? Promise.resolve() : ref.gateway.flusher.flush(target)) };
   const flushClock = options.sleep === undefined ? {} : { flushClock: { now, sleep: options.sleep } };
   const clock = composeClock(settings.clock, { dynamodb: clients.webhook, flusher, ...flushClock, observability: createObservability('tollgate-clock') });
-  const metering = localMetering(options, settings.metering, {
-    dynamodb: clients.metering,
-    now: date,
-    ...(options.eventsLog === undefined ? {} : { onFirstCall: (record) => options.eventsLog!(JSON.stringify(record)) }),
-  });
+  const alerts =
+    config.alerts === undefined || options.alertsOutbox === undefined
+      ? undefined
+      : createLocalAlerts({ config: config.alerts, client: clients.metering, eventsTable: tables.events, outboxFile: options.alertsOutbox, now: date, ...(options.portal?.stripe === undefined ? {} : { stripe: options.portal.stripe }) });
+  const metering = localMetering(
+    options,
+    settings.metering,
+    {
+      dynamodb: clients.metering,
+      now: date,
+      ...(options.eventsLog === undefined ? {} : { onFirstCall: (record) => options.eventsLog!(JSON.stringify(record)) }),
+    },
+    alerts === undefined ? undefined : () => alerts.sweep(),
+  );
   const sessionSecret = options.portal?.sessionSecret ?? randomBytes(32).toString('base64url');
   const agentSecret = options.agentSecret ?? randomBytes(32).toString('base64url');
   const functions: Record<string, LocalFunction> = {
@@ -317,7 +334,11 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     ...(metering === undefined ? {} : { metering }),
     clients: Object.values(clients),
     clock: (scheduled) => clock({ time: scheduled.toISOString() }),
-    sumMeteringWindows: async () => (metering === undefined ? undefined : metering.handler({ 'detail-type': 'Scheduled Event', source: 'aws.events', time: date().toISOString() })),
+    sumMeteringWindows: async () => {
+      const result = metering === undefined ? undefined : await metering.handler({ 'detail-type': 'Scheduled Event', source: 'aws.events', time: date().toISOString() });
+      await alerts?.sweep();
+      return result;
+    },
     destroy: () => {
       metering?.close();
       for (const client of Object.values(clients)) client.destroy();
@@ -377,6 +398,8 @@ function localMetering(
   options: LocalApiOptions,
   settings: MeteringSettings,
   clients: Parameters<typeof composeMetering>[1],
+  /** After each batch: deliver the alerts it put (the deployed stream's part). */
+  afterBatch?: () => Promise<unknown>,
 ): (MeteringFeed & { readonly handler: ReturnType<typeof composeMetering> }) | undefined {
   if (options.metering === false) return undefined;
   const feed = options.metering ?? {};
@@ -390,6 +413,7 @@ function localMetering(
     // callback, and the batch would never be metered.
     deliver: async (event) => {
       const result = await handler(event);
+      await afterBatch?.();
       feed.onBatch?.(result);
     },
     now: options.now ?? Date.now,

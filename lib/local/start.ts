@@ -96,6 +96,7 @@ function bannerOf(run: LocalRun, stateDir: string, webhookSecret: string): strin
     dynamodb: { endpoint: run.dynamodb.endpoint, ...(run.dbPath === undefined ? {} : { dbPath: run.dbPath }) },
     portalMode: run.portalMode,
     operatorUrl: run.operatorUrl,
+    outboxUrl: run.outboxUrl,
     issuerUrl: run.issuer.url,
     meterReporting: run.meterReporting.description,
     ...run.stack(),

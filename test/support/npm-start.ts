@@ -84,12 +84,12 @@ export function killGroup(pgid: number | undefined): void {
  * beforeAll, and in its afterAll stopped (SIGINT to the group, then whatever is left killed) and the
  * folder removed, even when the start failed half-way.
  */
-export function npmStartForFile(prefix: string): { readonly started: () => NpmStart; readonly stateDir: () => string } {
+export function npmStartForFile(prefix: string, extraArgs: readonly string[] = []): { readonly started: () => NpmStart; readonly stateDir: () => string } {
   let started: NpmStart | undefined;
   let stateDir: string | undefined;
   beforeAll(async () => {
     stateDir = mkdtempSync(path.join(tmpdir(), `tollgate-${prefix}-`));
-    started = await npmStart({ stateDir, args: ['--in-memory'] });
+    started = await npmStart({ stateDir, args: ['--in-memory', ...extraArgs] });
   }, 120_000);
   afterAll(async () => {
     try {

@@ -13,6 +13,8 @@ export interface TemplateShape {
   readonly prefix?: string;
   /** @default 'prod' */
   readonly stage?: string;
+  /** Policies of functions the configuration adds (tollgate:alerts' function). @default - none */
+  readonly extraPolicies?: ReadonlyArray<[string, string[]]>;
 }
 
 const XRAY = 'xray:PutTelemetryRecords xray:PutTraceSegments on *';
@@ -125,7 +127,7 @@ export function expectTollgateTemplate(resources: Record<string, Resource>, shap
   const unprefixed = (id: string): string => id.slice(prefix.length).replace(/[0-9A-F]{8}$/, '');
 
   // Each function's whole policy, and a policy row for every function.
-  const policies = expectedPolicies(shape.stage);
+  const policies = [...expectedPolicies(shape.stage), ...(shape.extraPolicies ?? [])];
   for (const [fn, expected] of policies) expect({ fn, policy: policyOf(fn) }).toEqual({ fn, policy: [...expected].sort() });
   const tested = policies.map(([fn]) => fn);
   expect(ofType('AWS::Lambda::Function').map(([id]) => tested.find((name) => unprefixed(id).startsWith(name)) ?? id).sort()).toEqual([...tested].sort());
