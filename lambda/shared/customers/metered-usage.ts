@@ -5,6 +5,7 @@ import type { CustomerRecord } from './record';
 import { readCustomerWithWallet } from './store';
 import { numberOf, walletBalanceItem, type BalanceExpectation, type PendingReservation } from './wallet';
 import { withBudgetSpend, type BudgetSpend } from './budgets-spend';
+import { DEFAULT_GRANT_PRIORITY, grantAttribute, grantEntry, MAX_GRANT_PRIORITY, type GrantCategory } from '../credit-grants';
 
 /**
  * The usage attributes of the customer item, as metering reads and writes them:
@@ -160,6 +161,12 @@ export interface CreditsGrant {
   /** Idempotency: a grant with the same id is applied once. */
   readonly grantId: string;
   readonly now: Date;
+  /** Default `paid`. */
+  readonly category?: GrantCategory;
+  /** 0 (drawn first) to 100; default 50. */
+  readonly priority?: number;
+  /** Epoch s; absent: never expires. */
+  readonly expiresAt?: number;
 }
 
 export const CREDITS_GRANT_PREFIX = 'credits-grant#';
@@ -170,17 +177,34 @@ export class UnknownCustomerForCreditsError extends Error {
 }
 
 /**
- * Adds credits to an existing customer's wallet (wallet.ts) and records the grant (units, reason, time)
- * in the events table, in one transaction: both or neither, and once per grant id.
+ * Adds credits to an existing customer's wallet (wallet.ts) as a grant (its `g_<grantId>` entry: units,
+ * category, priority, expiry; ../credit-grants.ts) and records it (units, reason, time) in the events
+ * table, in one transaction: all or nothing, and once per grant id.
  */
 export async function grantCredits(client: DynamoDBClient, tables: { readonly customers: string; readonly events: string }, grant: CreditsGrant): Promise<'granted' | 'duplicate'> {
   if (grant.reason.trim() === '' || grant.reason.length > MAX_GRANT_REASON_LENGTH) {
     throw new RangeError(`the reason must be 1 to ${MAX_GRANT_REASON_LENGTH} characters`);
   }
   if (!Number.isInteger(grant.units) || grant.units <= 0) throw new RangeError(`${grant.units} is not a whole number of units > 0`);
+  const priority = grant.priority ?? DEFAULT_GRANT_PRIORITY;
+  if (!Number.isInteger(priority) || priority < 0 || priority > MAX_GRANT_PRIORITY) throw new RangeError(`a priority is a whole number from 0 to ${MAX_GRANT_PRIORITY}`);
+  const grantedAt = Math.floor(grant.now.getTime() / 1000);
+  if (grant.expiresAt !== undefined && !(Number.isInteger(grant.expiresAt) && grant.expiresAt > grantedAt)) throw new RangeError('an expiry must be in the future: give a later time or none');
+  const entry = grantEntry({ id: grant.grantId, units: grant.units, left: grant.units, category: grant.category ?? 'paid', priority, grantedAt, ...(grant.expiresAt === undefined ? {} : { expiresAt: grant.expiresAt }) });
+  const grantName = grantAttribute(grant.grantId);
   const { exists, legacy } = await readLegacyCredits(client, tables.customers, grant.customerId);
   if (!exists) throw unknownCustomer(grant.customerId);
-  const wallet = walletBalanceItem(tables.customers, grant.customerId, grant.units, legacy);
+  const balance = walletBalanceItem(tables.customers, grant.customerId, grant.units, legacy);
+  if (balance === undefined || !('Update' in balance)) throw new Error('a grant adds units: its wallet write is an update');
+  // The grant's entry in the balance's own write: one item, one write.
+  const wallet = {
+    Update: {
+      ...balance.Update,
+      UpdateExpression: `${balance.Update.UpdateExpression}, #grant = :grant`,
+      ExpressionAttributeNames: { ...balance.Update.ExpressionAttributeNames, '#grant': grantName },
+      ExpressionAttributeValues: { ...balance.Update.ExpressionAttributeValues, ':grant': entry },
+    },
+  };
   try {
     await DynamoDBDocumentClient.from(client).send(
       new TransactWriteCommand({
@@ -200,7 +224,7 @@ export async function grantCredits(client: DynamoDBClient, tables: { readonly cu
             },
           },
           { ConditionCheck: { TableName: tables.customers, Key: { customerId: grant.customerId }, ConditionExpression: `attribute_exists(${KEY})` } },
-          wallet!,
+          wallet,
         ],
       }),
     );

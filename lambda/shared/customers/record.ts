@@ -1,4 +1,5 @@
 import type { BudgetRecord } from '../budgets';
+import type { CreditGrant } from '../credit-grants';
 import type { Draft } from '../draft';
 
 /**
@@ -125,6 +126,8 @@ export interface CustomerRecord extends BudgetRecord {
   readonly apiKeys?: Readonly<Record<string, ApiKeyRecord>>;
   /** Bumped by every key write: key creation is conditional on it, so a key cap cannot be raced past. */
   readonly keysVersion?: number;
+  /** The credit grants, in draw order: on the wallet item, merged in by the readers (wallet.ts withWallet). */
+  readonly grants?: readonly CreditGrant[];
 }
 
 /** One subscription with what its invoices add, as a decision needs it. */

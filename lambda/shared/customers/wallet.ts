@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomBase62 } from '../random';
 import type { BudgetRecord } from '../budgets';
+import { decodeGrants, type CreditGrant } from '../credit-grants';
 import type { CustomerRecord } from './record';
 import { BUDGET_WALLET_ATTRIBUTES, budgetReservationPart, decodeWalletBudgets } from './budgets-reservation';
 
@@ -15,6 +16,7 @@ import { BUDGET_WALLET_ATTRIBUTES, budgetReservationPart, decodeWalletBudgets } 
  *   budgets, budgetLeft, budgetLeft_<keyId>
  *                the spend caps the customer set and the units left in their windows (../budgets.ts):
  *                a reservation takes its cost from them in the same write
+ *   g_<grantId>  a credit grant: its units, what is left, category, priority and expiry (../credit-grants.ts)
  *
  * Why its own item: a strict reservation on the customer item (1–2 KB with subscriptions, invoices
  * and keys) cost 1–2 write units, and every metering transaction on that item made concurrent
@@ -71,6 +73,8 @@ export interface Wallet {
   readonly pending: ReadonlyMap<string, PendingReservation>;
   /** The customer's budgets and what is left of them (empty: none set). */
   readonly budget: BudgetRecord;
+  /** The credit grants, in draw order. */
+  readonly grants: readonly CreditGrant[];
 }
 
 export const numberOf = (value: AttributeValue | undefined): number | undefined => {
@@ -89,18 +93,20 @@ export function decodeWallet(item: Record<string, AttributeValue> | undefined): 
   }
   const balance = numberOf(item[BALANCE]);
   const budget = decodeWalletBudgets(item);
-  return balance === undefined ? { pending, budget } : { balance, pending, budget };
+  const grants = decodeGrants(item);
+  return balance === undefined ? { pending, budget, grants } : { balance, pending, budget, grants };
 }
 
 /** The balance a decision sees: the wallet's once written, else the customer item's legacy attribute. */
 export const effectiveBalance = (wallet: Wallet | undefined, legacy: number | undefined): number | undefined => wallet?.balance ?? legacy;
 
-/** The customer as decisions see it: the wallet's balance (else the legacy attribute) and the wallet's budgets. */
+/** The customer as decisions see it: the wallet's balance (else the legacy attribute), budgets and grants. */
 export function withWallet(record: CustomerRecord, wallet: Wallet | undefined): CustomerRecord {
   const credits = effectiveBalance(wallet, record.credits);
   const budget = wallet?.budget.budgets === undefined ? undefined : wallet.budget;
-  if (budget === undefined) return credits === record.credits ? record : { ...record, credits };
-  return credits === undefined ? { ...record, ...budget } : { ...record, credits, ...budget };
+  const grants = wallet === undefined || wallet.grants.length === 0 ? undefined : wallet.grants;
+  if (budget === undefined && grants === undefined) return credits === record.credits ? record : { ...record, credits };
+  return { ...record, ...(credits === undefined ? {} : { credits }), ...budget, ...(grants === undefined ? {} : { grants }) };
 }
 
 export interface WalletReservation {
