@@ -14,6 +14,7 @@ const INTEGRATION = [
   'test/agents/{mppx.integration,purchase.integration,purchase.property,stack,x402.integration,x402.property}.test.ts',
   'test/authorizer/gateway-response.test.ts',
   'test/budgets/*.integration.test.ts',
+  'test/credits/*.integration.test.ts',
   'test/cli/budget.test.ts',
   'test/cli/{any-method,cli,deployed,local,parked,report,report-parity.integration,subjects,usage}.test.ts',
   'test/client/package.test.ts',

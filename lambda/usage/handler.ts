@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { grantView } from '../shared/credit-grants';
 import type { CustomerRecord } from '../shared/customers/record';
 import { usageView } from '../shared/customers/usage-view';
 import { problem } from '../shared/http';
@@ -40,6 +41,8 @@ export interface UsageAnswer {
   readonly credits: number | null;
   /** When the quota resets; null when the plan has none. */
   readonly resetsAt: string | null;
+  /** The credit grants in draw order, with what is left of each (0 once expired). */
+  readonly grants: ReadonlyArray<ReturnType<typeof grantView>>;
 }
 
 const iso = (epochSeconds: number | undefined): string | null => (epochSeconds === undefined ? null : new Date(epochSeconds * 1000).toISOString());
@@ -57,6 +60,7 @@ export function usageAnswer(record: CustomerRecord, settings: UsageSettings, now
     overage: view.overage,
     credits: view.credits ?? null,
     resetsAt: iso(view.resetsAt),
+    grants: (record.grants ?? []).map((g) => grantView(g, now)),
   };
 }
 

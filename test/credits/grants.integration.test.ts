@@ -1,0 +1,83 @@
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { grantCredits } from '../../lambda/shared/customers/metered-usage';
+import { readCustomer } from '../../lambda/shared/customers/store';
+import { walletKey } from '../../lambda/shared/customers/wallet';
+import { usageAnswer } from '../../lambda/usage/handler';
+import { seedCustomer } from '../metering/support';
+import { run, startLocalStack, type LocalStack } from '../cli/support';
+
+// Credit grants (#26 item 2) on the wallet item: each grant is a g_<id> entry with its units, what is left,
+// its category, priority and expiry, written with the balance in one transaction, and listed in draw order.
+
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+
+const NOW = new Date('2026-08-01T12:00:00Z');
+const T = NOW.getTime() / 1000;
+const DAY = 86_400;
+
+let stack: LocalStack;
+beforeAll(async () => {
+  stack = await startLocalStack('credit-grants');
+});
+afterAll(() => stack.stop());
+
+const tables = () => ({ customers: stack.tables.names.customers, events: stack.tables.names.events });
+const wallet = async (customerId: string): Promise<Record<string, unknown>> =>
+  (await DynamoDBDocumentClient.from(stack.tables.client).send(new GetCommand({ TableName: stack.tables.names.customers, Key: { customerId: walletKey(customerId) }, ConsistentRead: true }))).Item ?? {};
+
+describe('credit grants on the wallet (DynamoDB Local)', () => {
+  it('records each grant as g_<id> with its units, category, priority and expiry, in the same write as the balance, once per id', async () => {
+    await seedCustomer(stack.tables, 'cus_grants1', {});
+    const grant = { customerId: 'cus_grants1', units: 40, reason: 'launch promotion', grantId: 'promo-1', now: NOW, category: 'promotional' as const, priority: 10, expiresAt: T + 7 * DAY };
+    expect(await grantCredits(stack.tables.client, tables(), grant)).toBe('granted');
+    expect(await grantCredits(stack.tables.client, tables(), grant)).toBe('duplicate');
+    expect(await grantCredits(stack.tables.client, tables(), { customerId: 'cus_grants1', units: 100, reason: 'invoice 42', grantId: 'paid-1', now: NOW })).toBe('granted');
+    const item = await wallet('cus_grants1');
+    expect(item.balance).toBe(140);
+    expect(item['g_promo-1']).toEqual({ units: 40, left: 40, category: 'promotional', priority: 10, grantedAt: T, expiresAt: T + 7 * DAY });
+    // Without options: paid, Stripe's default priority, no expiry.
+    expect(item['g_paid-1']).toEqual({ units: 100, left: 100, category: 'paid', priority: 50, grantedAt: T });
+  });
+
+  it('refuses an expiry in the past and a priority outside 0 to 100, writing nothing', async () => {
+    await seedCustomer(stack.tables, 'cus_grants2', {});
+    const base = { customerId: 'cus_grants2', units: 5, reason: 'test', now: NOW };
+    await expect(grantCredits(stack.tables.client, tables(), { ...base, grantId: 'late', expiresAt: T })).rejects.toThrow('an expiry must be in the future');
+    await expect(grantCredits(stack.tables.client, tables(), { ...base, grantId: 'prio', priority: 101 })).rejects.toThrow('a priority is a whole number from 0 to 100');
+    expect(await wallet('cus_grants2')).toEqual({});
+  });
+
+  it('the usage answer lists the grants in draw order: promotional first, then priority, then soonest expiry; expired ones with nothing left', async () => {
+    await seedCustomer(stack.tables, 'cus_grants3', {});
+    const grant = (grantId: string, extra: object) => grantCredits(stack.tables.client, tables(), { customerId: 'cus_grants3', units: 10, reason: 'test', grantId, now: NOW, ...extra });
+    await grant('paid-late', { priority: 50, expiresAt: T + 30 * DAY });
+    await grant('paid-soon', { priority: 50, expiresAt: T + 3 * DAY });
+    await grant('paid-first', { priority: 5 });
+    await grant('promo-low', { category: 'promotional', priority: 90 });
+    await grant('promo-old', { category: 'promotional', expiresAt: T + 60 });
+    const later = new Date(NOW.getTime() + 120_000);
+    const record = (await readCustomer(stack.tables.client, stack.tables.names.customers, 'cus_grants3'))!;
+    const answer = usageAnswer(record, { customersTable: stack.tables.names.customers, gracePeriodSeconds: 0, plans: {} }, later);
+    expect(answer.credits).toBe(50);
+    expect(answer.grants.map((g) => [g.id, g.left, g.expired])).toEqual([
+      ['promo-old', 0, true],
+      ['promo-low', 10, false],
+      ['paid-first', 10, false],
+      ['paid-soon', 10, false],
+      ['paid-late', 10, false],
+    ]);
+  });
+
+  it('credits grant --expires-in --promotional --priority, and usage show lists the grant', async () => {
+    await seedCustomer(stack.tables, 'cus_grants4', {});
+    const at = { now: () => NOW };
+    const granted = await run(['credits', 'grant', 'cus_grants4', '25', '--reason', 'welcome', '--id', 'welcome-1', '--expires-in', '7d', '--promotional', '--priority', '20', '--json'], stack.env, at);
+    expect(granted.code).toBe(0);
+    expect(JSON.parse(granted.stdout)).toMatchObject({ customerId: 'cus_grants4', units: 25, grantId: 'welcome-1', category: 'promotional', priority: 20, expiresAt: '2026-08-08T12:00:00.000Z', outcome: 'granted' });
+    const shown = await run(['usage', 'show', 'cus_grants4'], stack.env, at);
+    expect(shown.stdout).toContain('grant      welcome-1 promotional, priority 20: 25 of 25 units left, expires 2026-08-08T12:00:00.000Z');
+    const bad = await run(['credits', 'grant', 'cus_grants4', '5', '--reason', 'x', '--expires-in', 'soon'], stack.env, at);
+    expect(bad.stderr.split('\n')[0]).toBe('tollgate: --expires-in "soon" is not a duration: give a number of days, hours or minutes such as 30d, 12h or 90m');
+  });
+});
