@@ -18,7 +18,7 @@ const INTEGRATION = [
   'test/cli/budget.test.ts',
   'test/cli/{any-method,cli,deployed,local,parked,report,report-parity.integration,subjects,usage}.test.ts',
   'test/client/package.test.ts',
-  'test/shared/customers/wallet.integration.test.ts',
+  'test/shared/customers/{layout,wallet}.integration.test.ts',
   'test/clock/clock.integration.test.ts',
   'test/report/usage-recoveries.test.ts',
   'test/docs/readme.test.ts',
@@ -34,7 +34,7 @@ const INTEGRATION = [
   'test/shared/aws/flush-coordinator.test.ts',
   'test/shared/customers/keys.test.ts',
   'test/stack/{app-entry,bindings,clock,configuration,construct,custom-domain,issuers,mcp,metering,operations,scale,tollgate-stack}.test.ts',
-  'test/webhook/{checkout-link,flows,grants,ordering.property,parking,payment-state,refetch,signature,usage}.test.ts',
+  'test/webhook/{checkout-link,flows,grants,ordering.property,parking,payment-state,refetch,signature,subscriptions,usage}.test.ts',
 ];
 const E2E = [
   'test/bench/smoke.test.ts',

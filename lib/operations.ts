@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { METERING_METRICS, METRICS, SERVICES } from '../lambda/shared/metrics';
 import { METRICS_NAMESPACE } from '../lambda/shared/observability';
 import { MCP_TOOL_CALL_METRIC } from '../lambda/mcp/call';
+import { AGENT_PROTOCOLS, AGENT_PURCHASES_METRIC } from '../lambda/purchase/record';
 import { DASHBOARD_QUERIES, REPORT_QUERIES, reportQueryPrefix, type ReportQueryName } from './report/queries';
 import type { OperationsConfig } from './config/operations';
 
@@ -23,6 +24,8 @@ export interface OperationsProps {
   readonly clock: lambda.IFunction & { readonly logGroup: logs.ILogGroup };
   /** The MCP endpoint, when the document marks operations for it. @default - none */
   readonly mcp?: lambda.IFunction & { readonly logGroup: logs.ILogGroup };
+  /** The purchase route's function, when selling to agents. @default - none */
+  readonly purchase?: lambda.IFunction & { readonly logGroup: logs.ILogGroup };
 }
 
 /** Metrics derived from log lines by metric filters (the access log and the webhook's log). */
@@ -55,7 +58,7 @@ interface Signals {
   readonly signatureRejected: cloudwatch.Metric;
   readonly parked: cloudwatch.Metric;
   readonly flushFailures: cloudwatch.MathExpression;
-  readonly stripeRejections: cloudwatch.Metric;
+  readonly stripeRejections: cloudwatch.MathExpression;
   readonly parkedBatches: cloudwatch.MathExpression;
 }
 
@@ -143,7 +146,16 @@ export class Operations extends Construct {
     });
 
     // The metering functions' metrics (lambda/shared/metrics.ts METERING_METRICS).
-    const stripeRejections = powertools(METERING_METRICS.reportsRejected, SERVICES.metering);
+    // Refused at once (metering's stream requests) or reported later by Stripe (the webhook's meter error reports).
+    const stripeRejections = new cloudwatch.MathExpression({
+      expression: 'FILL(metering, 0) + FILL(webhook, 0)',
+      usingMetrics: {
+        metering: powertools(METERING_METRICS.reportsRejected, SERVICES.metering),
+        webhook: powertools(METERING_METRICS.reportsRejected, SERVICES.webhook),
+      },
+      label: 'meter events stripe refused',
+      period,
+    });
     const parkedBatches = new cloudwatch.MathExpression({
       expression: 'FILL(handler, 0) + FILL(deadLetter, 0) + FILL(unreadable, 0)',
       usingMetrics: {
@@ -217,7 +229,7 @@ export class Operations extends Construct {
         signals.stripeRejections,
         config.stripeReportingFailureThreshold,
         `Stripe refused ${config.stripeReportingFailureThreshold}+ meter events in ${minutes}: that usage is not billed yet (it stays on its ledger entry). ` +
-          'Check first: the metering log\'s "stripe rejected a meter report" lines (event name and Stripe\'s error: a meter or customer that does not exist in this Stripe account, a timestamp outside 35 days, a wrong API key mode), then Stripe\'s v1.billing.meter.error_report_triggered events.',
+          'Check first: the metering log\'s "stripe rejected a meter report" lines (event name and Stripe\'s error: a meter or customer that does not exist in this Stripe account, a timestamp outside 35 days, a wrong API key mode), then the webhook log\'s "stripe could not apply meter events tollgate reported" lines, each naming a v1.billing.meter.error_report_triggered event whose samples Stripe\'s Workbench shows.',
       ),
       parkedMeteringBatches: alarm(
         'MeteringParkedAlarm',
@@ -232,7 +244,7 @@ export class Operations extends Construct {
   /** The saved Logs Insights queries `tollgate report` runs (lib/report/queries.ts). */
   private saveReportQueries(props: OperationsProps): void {
     // Without an MCP endpoint its query still exists (the CLI runs them all), on a group where it finds nothing.
-    const queryLogGroup = { access: props.accessLogs, webhook: props.webhook.logGroup, mcp: props.mcp?.logGroup ?? props.accessLogs } as const;
+    const queryLogGroup = { access: props.accessLogs, webhook: props.webhook.logGroup, mcp: props.mcp?.logGroup ?? props.accessLogs, purchase: props.purchase?.logGroup ?? props.accessLogs } as const;
     for (const [name, { logGroup, query }] of Object.entries(REPORT_QUERIES) as Array<[ReportQueryName, (typeof REPORT_QUERIES)[ReportQueryName]]>) {
       new logs.CfnQueryDefinition(this, `Report${name[0]!.toUpperCase()}${name.slice(1)}Query`, {
         name: `${reportQueryPrefix(props.restApiId)}${name}`,
@@ -308,6 +320,24 @@ export class Operations extends Construct {
       graph('Recoveries by the reason they were denied', [search(`{${METRICS_NAMESPACE},reason,service} MetricName="${METRICS.accessRestored}"`, '')], { stacked: true }),
       accessLogTable('Top customers by 402s', DASHBOARD_QUERIES.topDeniedCustomers),
       accessLogTable('5xx by source (access log)', DASHBOARD_QUERIES.serverErrorsBySource),
+    );
+    // Agents paying the 402 (lambda/purchase/record.ts): the purchase route's challenges, payments by protocol, refusals by type.
+    const agentPurchases = `{${METRICS_NAMESPACE},outcome,protocol,service} MetricName="${AGENT_PURCHASES_METRIC}"`;
+    dashboard.addWidgets(
+      graph('Agents: challenges → payments by protocol', [
+        sumOf(`${agentPurchases} outcome="payment-required"`, 'challenged (any protocol)'),
+        ...AGENT_PROTOCOLS.map((protocol) => sumOf(`${agentPurchases} outcome="paid" protocol="${protocol}"`, `paid ${protocol}`)),
+      ]),
+      graph('Agents: refused payments by protocol and type', [search(`${agentPurchases} NOT outcome="paid" NOT outcome="payment-required"`, '')], { stacked: true }),
+      new cloudwatch.LogQueryWidget({
+        title: 'Agents: payments by protocol (each to its first 2xx: npx tollgate report)',
+        logGroupNames: [(props.purchase?.logGroup ?? props.accessLogs).logGroupName],
+        queryString: DASHBOARD_QUERIES.agentPayments,
+        view: cloudwatch.LogQueryVisualizationType.TABLE,
+        width: 8,
+        height: 6,
+        region,
+      }),
     );
     dashboard.addWidgets(graph('MCP tool calls by tool and outcome', [search(`{${METRICS_NAMESPACE},outcome,service,tool} MetricName="${MCP_TOOL_CALL_METRIC}"`, '')], { stacked: true, width: 24 }));
     dashboard.addWidgets(

@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import { Construct } from 'constructs';
+import { Construct, type IDependable } from 'constructs';
 import { TABLES, type TableKey } from '../lambda/shared/tables';
 import { SUBJECT_ATTRIBUTE, SUBJECT_INDEX } from '../lambda/shared/customers/subjects';
 
@@ -45,6 +45,11 @@ export class PaymentTables extends Construct {
   public readonly apiKeys: dynamodb.TableV2;
   public readonly events: dynamodb.TableV2;
   public readonly usage: dynamodb.TableV2;
+  /**
+   * What a function bound to the customers table is deployed after: the layout migration
+   * (lib/layout-migration.ts), so new code never serves a table still in the previous layout.
+   */
+  private readonly customersReady: IDependable[] = [];
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -77,6 +82,11 @@ export class PaymentTables extends Construct {
     this.usage = table('usage');
   }
 
+  /** Functions bound to the customers table from now on are deployed after `ready`. */
+  public customersAfter(ready: IDependable): void {
+    this.customersReady.push(ready);
+  }
+
   /**
    * Gives `fn` each table of `access` in one step (Powertools' bindTable): the environment variable it
    * reads the table's name from, and exactly the actions listed, nothing more. A table it is not
@@ -89,6 +99,8 @@ export class PaymentTables extends Construct {
       const table = byKey[key];
       const granted = access[key] ?? [];
       fn.addEnvironment(TABLES[key].envVar, table.tableName);
+      // The function's code alone waits (its role and permissions need not).
+      if (key === 'customers') for (const ready of this.customersReady) fn.node.defaultChild!.node.addDependency(ready);
       added[TABLES[key].envVar] = table.tableName;
       const whole = granted.filter((entry): entry is DynamoAction => typeof entry === 'string');
       if (whole.length > 0) table.grant(fn, ...whole);

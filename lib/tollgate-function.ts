@@ -12,7 +12,7 @@ import { PROJECT_ROOT } from './contract';
 
 export interface TollgateFunctionProps {
   /** Folder under `lambda/` holding the function's `index.ts`. */
-  readonly entry: 'authorizer' | 'webhook' | 'backend' | 'clock' | 'usage' | 'metering' | 'metering-dead-letter' | 'portal' | 'mcp' | 'purchase';
+  readonly entry: 'authorizer' | 'webhook' | 'backend' | 'clock' | 'usage' | 'metering' | 'metering-dead-letter' | 'portal' | 'mcp' | 'purchase' | 'migrate';
   readonly description: string;
   readonly environment?: Record<string, string>;
   /** @default Duration.seconds(5) */

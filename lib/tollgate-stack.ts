@@ -26,6 +26,7 @@ import { mcpEnvironment } from '../lambda/mcp/settings';
 import { Operations } from './operations';
 import { assertEnvironmentFits, issuersEnvironment } from '../lambda/shared/issuers';
 import { SUBJECT_INDEX } from '../lambda/shared/customers/subjects';
+import { LayoutMigration } from './layout-migration';
 import { PaymentTables, type TableAccess } from './payment-tables';
 import { Metering } from './metering';
 import { bindSecret, TollgateFunction } from './tollgate-function';
@@ -94,6 +95,8 @@ function invocationUri(fn: lambda.IFunction): string {
 export class TollgateResources extends Construct {
   public readonly api: apigateway.SpecRestApi;
   public readonly tables: PaymentTables;
+  /** The customers table's layout migration, run at deploy. */
+  public readonly layout: LayoutMigration;
   public readonly authorizer: TollgateFunction;
   public readonly webhook: TollgateFunction;
   public readonly clock: TollgateFunction;
@@ -114,6 +117,9 @@ export class TollgateResources extends Construct {
     for (const warning of deployWarnings(config)) Annotations.of(this).addWarningV2(warning.setting, warning.message);
 
     this.tables = new PaymentTables(this, 'PaymentState');
+    // Before every function that reads the customers table: they read only the current layout.
+    this.layout = new LayoutMigration(this, 'Layout', { tables: this.tables, logRetentionDays: config.operations.functionLogRetentionDays });
+    this.tables.customersAfter(this.layout.resource);
 
     const webhookSecret = secretsmanager.Secret.fromSecretNameV2(this, 'StripeWebhookSecret', config.stripeWebhookSecretName);
     const stripeApiKey =
@@ -188,6 +194,7 @@ export class TollgateResources extends Construct {
       webhook: this.webhook,
       clock: this.clock,
       ...(this.mcp === undefined ? {} : { mcp: this.mcp }),
+      ...(this.purchase === undefined ? {} : { purchase: this.purchase }),
     });
 
     this.addOutputs(config.stageName);

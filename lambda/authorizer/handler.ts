@@ -165,7 +165,7 @@ export function makeAuthorizerHandler(
     if (!standing.verdicts[0]!.allow) return denyAll(standing);
     const reservation = newReservationId();
     // The key's budget and the customer's are checked and spent by the same write (exact).
-    const request = { customerId: parsed.customerId, reservation, cost, now: at, keyId: parsed.keyId, ...(customer!.credits === undefined ? {} : { legacy: customer!.credits }) };
+    const request = { customerId: parsed.customerId, reservation, cost, now: at, keyId: parsed.keyId };
     let result = await deps.customers.reserve(request);
     let windowsStarted = false;
     for (;;) {
@@ -183,7 +183,7 @@ export function makeAuthorizerHandler(
         return { customerId: parsed.customerId, standing: { good: true }, verdicts: routes.map((r) => ({ route: r, allow: true })), context };
       }
       // The wallet as the refused write found it: its balance and budgets decide the 402.
-      const { credits: _legacy, ...rest } = customer!;
+      const { credits: _none, ...rest } = customer!;
       const found = { ...rest, ...(result.balance === undefined ? {} : { credits: result.balance }), ...result.budget };
       const decision = decide(found, [route], at, settingsFor(event, parsed.customerId), parsed.keyId);
       // Every route of the group denied alike: the policy is not cached, only this call reads it.

@@ -18,8 +18,10 @@ import type { RouteLookup } from './rules';
 /** Units of one customer in one batch. */
 export interface CustomerUsage {
   readonly customerId: string;
-  /** Units of 2xx calls, per billing period end (epoch s) the authorizer counted them in. */
+  /** Units of 2xx calls the authorizer counted in a period without naming the subscription (an older authorizer's lines), per period end (epoch s). */
   readonly periods: ReadonlyMap<number, MeterUnits>;
+  /** Units of 2xx calls by the subscription the authorizer counted them on, per period end (epoch s). */
+  readonly subscriptions?: ReadonlyMap<string, ReadonlyMap<number, MeterUnits>>;
   /**
    * Units of 2xx calls the credits allowed with no quota plan (no periodEnd): pay-as-you-go, drawn on
    * credits. A call an unlimited plan allowed (its basis `plan`, no periodEnd) is counted but drawn on nothing.
@@ -66,6 +68,7 @@ export interface BatchUsage {
 interface MutableUsage {
   customerId: string;
   periods: Map<number, Map<string, number>>;
+  subscriptions?: Map<string, Map<number, Map<string, number>>>;
   unperiodic: Map<string, number>;
   prepaid: number;
   refunds: Map<string, number>;
@@ -82,6 +85,8 @@ const add = (units: Map<string, number>, meter: string, n: number): void => {
 };
 
 const RESERVATION = /^[A-Za-z0-9_-]{1,128}$/;
+/** A Stripe subscription id, as the authorizer logs the one a call was counted on. */
+const SUBSCRIPTION_ID = /^[A-Za-z0-9_]{1,64}$/;
 const wholeUnits = (text: string | undefined): number | undefined => {
   if (text === undefined || !/^\d{1,12}$/.test(text)) return undefined;
   return Number(text);
@@ -142,8 +147,15 @@ export function aggregateBatch(events: readonly LogEvent[], routeOf: RouteLookup
     if (periodEnd === undefined) {
       if (!paidByPlan(line.basis, headroom)) add(usage.unperiodic, meter, route.cost);
     } else {
-      let units = usage.periods.get(periodEnd);
-      if (units === undefined) usage.periods.set(periodEnd, (units = new Map<string, number>()));
+      const subscription = line.subscription !== undefined && SUBSCRIPTION_ID.test(line.subscription) ? line.subscription : undefined;
+      let periods = usage.periods;
+      if (subscription !== undefined) {
+        usage.subscriptions ??= new Map();
+        periods = usage.subscriptions.get(subscription) ?? new Map<number, Map<string, number>>();
+        usage.subscriptions.set(subscription, periods);
+      }
+      let units = periods.get(periodEnd);
+      if (units === undefined) periods.set(periodEnd, (units = new Map<string, number>()));
       add(units, meter, route.cost);
     }
     if (line.keyId !== undefined && KEY_ID.test(line.keyId)) add((usage.keys ??= new Map<string, number>()), line.keyId, route.cost);

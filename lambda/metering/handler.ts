@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MeteredUsage } from '../shared/customers/metered-usage';
 import { isWalletReservation, PENDING_BOUND_SECONDS } from '../shared/customers/wallet';
 import { countOne, createObservability, type Observability } from '../shared/observability';
-import { aggregateBatch, totalUnits, type CustomerUsage } from './aggregate';
+import { aggregateBatch, type CustomerUsage } from './aggregate';
 import { batchId as batchIdOf, decodeSubscriptionEvent, isSubscriptionEvent, UndecodableBatchError, type LogsBatch } from './logs-event';
 import { routeLookup, type MeteringRules } from './rules';
 import { settleUsage } from './settle';
@@ -11,7 +11,7 @@ import { completeEntries } from './outbox';
 import { inPool } from './pool';
 import { ledgerId, MAX_REFUNDS_PER_WRITE, type LedgerEntry, type MeteringStore, type MeterReport } from './store';
 import { reportIdentifier, type MeterReporter } from './stripe-meter';
-import { chunkUsage, decodeUsage, DEFAULT_WINDOW, isNearLimit, mergeUsage, newestClosable, shardOf, windowOf, type WindowSettings } from './window';
+import { chunkUsage, decodeUsage, DEFAULT_WINDOW, isNearLimit, mergeUsage, unitsOf, newestClosable, shardOf, windowOf, type WindowSettings } from './window';
 import type { WindowStore } from './window-store';
 
 /**
@@ -94,7 +94,6 @@ function parts(usage: CustomerUsage): CustomerUsage[] {
 }
 
 /** Units a customer's budget counts in a batch: its counted calls, not strict ones (their reservation spent them). */
-const budgetUnits = (usage: CustomerUsage): number => [...usage.periods.values(), usage.unperiodic].reduce((sum, units) => sum + totalUnits(units), 0);
 
 export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) => Promise<MeteringResult> {
   const now = deps.now ?? (() => new Date());
@@ -138,29 +137,25 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
           const owed = deps.reporter === undefined ? undefined : owing(await deps.store.entry(id));
           return { outcome: 'duplicate', ...(owed === undefined ? {} : { owed }) };
         }
-        const settlement = settleUsage({ ...state, subscriptions: Object.values(state.subscriptions) }, current, deps.rules.plans);
+        const subscriptions = Object.entries(state.subscriptions).map(([id, entry]) => ({ id, ...entry }));
+        const settlement = settleUsage({ ...state, subscriptions }, current, deps.rules.plans);
         const calledAt = Math.floor((current.lastCallAt > 0 ? current.lastCallAt : now().getTime()) / 1000);
-        const reports: MeterReport[] = [...settlement.billed].map(([eventName, value]) => ({
-          eventName,
-          value,
-          identifier: reportIdentifier(batch, usage.customerId, eventName),
-          timestamp: calledAt,
-        }));
-        const previous = settlement.billedPrevious;
-        if (previous !== undefined) {
+        const reports: MeterReport[] = settlement.billed.map(({ meter, units, customer, periodEnd }) => ({
+          eventName: meter,
+          value: units,
+          // One identifier per meter, payer and ended period of this write: the same write always sends the same events.
+          identifier: reportIdentifier(batch, usage.customerId, `${meter}${customer === undefined ? '' : `>${customer}`}${periodEnd === undefined ? '' : `@${periodEnd}`}`),
           // Units of the period that ended: reported at a time inside it, so they land on its invoice.
-          for (const [eventName, value] of previous.billed) {
-            reports.push({ eventName, value, identifier: reportIdentifier(batch, usage.customerId, `${eventName}@${previous.periodEnd}`), timestamp: Math.min(calledAt, previous.periodEnd - 1) });
-          }
-        }
+          timestamp: periodEnd === undefined ? calledAt : Math.min(calledAt, periodEnd - 1),
+          ...(customer === undefined ? {} : { customer }),
+        }));
         const outcome = await deps.store.apply({
           ledgerId: id,
           customerId: usage.customerId,
-          usage: { ...settlement, ...(window === undefined ? {} : { window }), budgets: budgetSpends(state, { units: budgetUnits(current), ...(current.keys === undefined ? {} : { keys: current.keys }) }, now()) },
+          usage: { ...settlement, ...(window === undefined ? {} : { window }), budgets: budgetSpends(state, { units: unitsOf(current), ...(current.keys === undefined ? {} : { keys: current.keys }) }, now()) },
           refunds: [...current.refunds.keys()],
           reports,
           now: now(),
-          ...(state.legacyCredits === undefined ? {} : { legacyCredits: state.legacyCredits }),
         });
         if (outcome.outcome === 'conflict') throw new ConflictError();
         if (outcome.outcome === 'refunded-before') {
@@ -175,7 +170,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
         }
         count('OvershootUnits', settlement.overshoot);
         count('LateUnits', settlement.lateUnits);
-        count('UnitsCounted', settlement.fromQuota + settlement.fromCredits + settlement.overshoot + [...settlement.billed.values()].reduce((a, b) => a + b, 0));
+        count('UnitsCounted', settlement.fromQuota + settlement.fromCredits + settlement.overshoot + settlement.billed.reduce((a, b) => a + b.units, 0));
         const owed = owing({ ledgerId: id, customerId: usage.customerId, reports: reports.map((r) => ({ ...r, state: 'pending' as const })) });
         return { outcome: 'applied', ...(owed === undefined ? {} : { owed }) };
       } catch (err) {

@@ -83,7 +83,8 @@ export class RateLimiter {
 export const streamEvent = ({ customerId, report }: OwedReport): StreamEvent => ({
   event_name: report.eventName,
   identifier: report.identifier,
-  payload: { stripe_customer_id: customerId, value: String(report.value) },
+  // A subscription's payer, when another customer than the one whose calls were counted.
+  payload: { stripe_customer_id: report.customer ?? customerId, value: String(report.value) },
   timestamp: new Date(report.timestamp * 1000).toISOString(),
 });
 

@@ -24,6 +24,11 @@ export interface MeterReport {
   readonly identifier: string;
   /** Epoch s: the newest counted call. */
   readonly timestamp: number;
+  /**
+   * The Stripe customer the units are reported to, when not the ledger entry's: the payer of the
+   * subscription they were counted on (a Payment Link's new customer, webhook/checkout-link.ts).
+   */
+  readonly customer?: string;
 }
 
 export type ReportState = 'pending' | 'reported' | 'rejected';
@@ -48,8 +53,6 @@ export interface MeteringWrite {
   readonly refunds: readonly string[];
   readonly reports: readonly MeterReport[];
   readonly now: Date;
-  /** The customer item's legacy `credits`: where the wallet's balance starts on its first write. */
-  readonly legacyCredits?: number;
 }
 
 export type ApplyOutcome =
@@ -96,7 +99,17 @@ function decodeReports(value: unknown): ReportRecord[] {
   return value.filter(isRecord).flatMap((r): ReportRecord[] =>
     typeof r.eventName === 'string' && typeof r.value === 'number' && typeof r.identifier === 'string' && typeof r.timestamp === 'number' &&
     (r.state === 'pending' || r.state === 'reported' || r.state === 'rejected')
-      ? [{ eventName: r.eventName, value: r.value, identifier: r.identifier, timestamp: r.timestamp, state: r.state, ...(typeof r.error === 'string' ? { error: r.error } : {}) }]
+      ? [
+          {
+            eventName: r.eventName,
+            value: r.value,
+            identifier: r.identifier,
+            timestamp: r.timestamp,
+            state: r.state,
+            ...(typeof r.customer === 'string' ? { customer: r.customer } : {}),
+            ...(typeof r.error === 'string' ? { error: r.error } : {}),
+          },
+        ]
       : [],
   );
 }
@@ -128,7 +141,7 @@ export class DynamoMeteringStore implements MeteringStore {
     const pending = write.reports.map((r): ReportRecord => ({ ...r, state: 'pending' }));
     const usage = usageUpdate(this.tables.customers, write.customerId, write.usage);
     // Credits drawn by log lines (and given back to pre-wallet reservations): on the wallet, in the same transaction.
-    const wallet = walletCreditsItem(this.tables.customers, write.customerId, write.usage, write.legacyCredits);
+    const wallet = walletCreditsItem(this.tables.customers, write.customerId, write.usage);
     const window = write.usage.window;
     if (window !== undefined && usage !== undefined && 'Update' in usage && wallet === undefined && pending.length === 0 && write.refunds.length === 0) {
       // A window's sum that owes Stripe nothing: the customer item is its own ledger (one item write).

@@ -43,9 +43,11 @@ export const newestClosable = (nowMs: number, settings: WindowSettings): number 
 
 export const shardOf = (batchId: string, shards: number): number => createHash('sha256').update(batchId).digest().readUInt32BE(0) % shards;
 
-/** Units of the customer's counted calls in this delivery. */
+const periodUnits = (periods: ReadonlyMap<number, MeterUnits>): number => [...periods.values()].reduce((sum, units) => sum + totalUnits(units), 0);
+
+/** Units of the customer's counted calls in this delivery: its periods, each subscription's, and those paid by credits. */
 export const unitsOf = (usage: CustomerUsage): number =>
-  [...usage.periods.values()].reduce((sum, units) => sum + totalUnits(units), 0) + totalUnits(usage.unperiodic);
+  periodUnits(usage.periods) + [...(usage.subscriptions?.values() ?? [])].reduce((sum, periods) => sum + periodUnits(periods), 0) + totalUnits(usage.unperiodic);
 
 /**
  * Written at once (`exact`) or summed over the window. A strict call's settlement is always exact (a
@@ -65,14 +67,25 @@ const addUnits = (into: Map<string, number>, units: MeterUnits): void => {
   for (const [meter, n] of units) into.set(meter, (into.get(meter) ?? 0) + n);
 };
 
+const addPeriods = (into: Map<number, Map<string, number>>, periods: ReadonlyMap<number, MeterUnits>): void => {
+  for (const [periodEnd, units] of periods) {
+    let target = into.get(periodEnd);
+    if (target === undefined) into.set(periodEnd, (target = new Map<string, number>()));
+    addUnits(target, units);
+  }
+};
+
 /** Two customers' usage summed (the same customer, from two deliveries). */
 export function mergeUsage(a: CustomerUsage, b: CustomerUsage): CustomerUsage {
   const periods = new Map<number, Map<string, number>>();
-  for (const source of [a.periods, b.periods]) {
-    for (const [periodEnd, units] of source) {
-      let into = periods.get(periodEnd);
-      if (into === undefined) periods.set(periodEnd, (into = new Map<string, number>()));
-      addUnits(into, units);
+  addPeriods(periods, a.periods);
+  addPeriods(periods, b.periods);
+  const subscriptions = new Map<string, Map<number, Map<string, number>>>();
+  for (const source of [a.subscriptions, b.subscriptions]) {
+    for (const [subscription, byPeriod] of source ?? []) {
+      let into = subscriptions.get(subscription);
+      if (into === undefined) subscriptions.set(subscription, (into = new Map<number, Map<string, number>>()));
+      addPeriods(into, byPeriod);
     }
   }
   const unperiodic = new Map<string, number>();
@@ -82,6 +95,7 @@ export function mergeUsage(a: CustomerUsage, b: CustomerUsage): CustomerUsage {
   return {
     customerId: a.customerId,
     periods,
+    ...(subscriptions.size === 0 ? {} : { subscriptions }),
     unperiodic,
     prepaid: a.prepaid + b.prepaid,
     refunds: new Map([...a.refunds, ...b.refunds]),
@@ -91,16 +105,28 @@ export function mergeUsage(a: CustomerUsage, b: CustomerUsage): CustomerUsage {
   };
 }
 
-/** A windowed customer as the buffer item stores it: [customer, [[periodEnd, [[meter, n]]]], [[meter, n]], prepaid, lastCallAt]. */
-type Stored = [string, Array<[number, Array<[string, number]>]>, Array<[string, number]>, number, number];
+type StoredPeriods = Array<[number, Array<[string, number]>]>;
+/**
+ * A windowed customer as the buffer item stores it: [customer, [[periodEnd, [[meter, n]]]], [[meter, n]],
+ * prepaid, lastCallAt], and when its lines named subscriptions [[subscription, [[periodEnd, [[meter, n]]]]]].
+ */
+type Stored = [string, StoredPeriods, Array<[string, number]>, number, number] | [string, StoredPeriods, Array<[string, number]>, number, number, Array<[string, StoredPeriods]>];
+
+const storedPeriods = (periods: ReadonlyMap<number, MeterUnits>): StoredPeriods => [...periods].map(([p, units]) => [p, [...units]]);
+const periodsOf = (stored: StoredPeriods): Map<number, Map<string, number>> => new Map(stored.map(([p, units]) => [p, new Map(units)]));
 
 export function encodeUsage(usage: readonly CustomerUsage[]): string {
-  const stored: Stored[] = usage.map((u) => [u.customerId, [...u.periods].map(([p, units]) => [p, [...units]]), [...u.unperiodic], u.prepaid, u.lastCallAt]);
+  const stored: Stored[] = usage.map((u) => {
+    const head: [string, StoredPeriods, Array<[string, number]>, number, number] = [u.customerId, storedPeriods(u.periods), [...u.unperiodic], u.prepaid, u.lastCallAt];
+    return u.subscriptions === undefined || u.subscriptions.size === 0 ? head : [...head, [...u.subscriptions].map(([id, periods]) => [id, storedPeriods(periods)])];
+  });
   return JSON.stringify(stored);
 }
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isUnits = (v: unknown): v is Array<[string, number]> => Array.isArray(v) && v.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && isCount(e[1]));
+const isPeriods = (v: unknown): v is StoredPeriods => Array.isArray(v) && v.every((p) => Array.isArray(p) && p.length === 2 && isCount(p[0]) && isUnits(p[1]));
+const isSubscriptions = (v: unknown): v is Array<[string, StoredPeriods]> => Array.isArray(v) && v.every((s) => Array.isArray(s) && s.length === 2 && typeof s[0] === 'string' && isPeriods(s[1]));
 
 /** The buffer item's customers; an entry that is not what encodeUsage wrote is dropped (and counted by the caller). */
 export function decodeUsage(text: string): { readonly usage: CustomerUsage[]; readonly dropped: number } {
@@ -115,15 +141,22 @@ export function decodeUsage(text: string): { readonly usage: CustomerUsage[]; re
   let dropped = 0;
   for (const entry of value) {
     const ok =
-      Array.isArray(entry) && entry.length === 5 && typeof entry[0] === 'string' && Array.isArray(entry[1]) &&
-      (entry[1] as unknown[]).every((p) => Array.isArray(p) && p.length === 2 && isCount(p[0]) && isUnits(p[1])) &&
-      isUnits(entry[2]) && isCount(entry[3]) && isCount(entry[4]);
+      Array.isArray(entry) && (entry.length === 5 || (entry.length === 6 && isSubscriptions(entry[5]))) && typeof entry[0] === 'string' &&
+      isPeriods(entry[1]) && isUnits(entry[2]) && isCount(entry[3]) && isCount(entry[4]);
     if (!ok) {
       dropped += 1;
       continue;
     }
-    const [customerId, periods, unperiodic, prepaid, lastCallAt] = entry as Stored;
-    usage.push({ customerId, periods: new Map(periods.map(([p, units]) => [p, new Map(units)])), unperiodic: new Map(unperiodic), prepaid, refunds: new Map(), lastCallAt });
+    const [customerId, periods, unperiodic, prepaid, lastCallAt, subscriptions] = entry as [...Stored, Array<[string, StoredPeriods]>?];
+    usage.push({
+      customerId,
+      periods: periodsOf(periods),
+      ...(subscriptions === undefined ? {} : { subscriptions: new Map(subscriptions.map(([id, byPeriod]) => [id, periodsOf(byPeriod)])) }),
+      unperiodic: new Map(unperiodic),
+      prepaid,
+      refunds: new Map(),
+      lastCallAt,
+    });
   }
   return { usage, dropped };
 }

@@ -1,10 +1,14 @@
 import { ConditionalCheckFailedException, TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CustomerUpdate, Writes } from '../shared/customers/changes';
-import { PAYMENT_STATE_PROJECTION } from '../shared/customers/item';
-import { paymentStateUpdate } from '../shared/customers/payment-state';
+import { attr, PAYMENT_STATE_PROJECTION } from '../shared/customers/item';
+import { createMapsUpdate, paymentStateUpdate } from '../shared/customers/payment-state';
+import type { SubscriptionEntry } from '../shared/customers/record';
 import { readCustomer } from '../shared/customers/store';
+import { walletBalanceItem } from '../shared/customers/wallet';
 import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
+
+type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 /**
  * Exactly once per challenge (docs/agents.md): a credential is redeemed by the request that claims its
@@ -110,9 +114,10 @@ export interface CreditsGrantInput {
 }
 
 /**
- * The credits of a paid purchase, through the path a paid credit-pack checkout takes in the webhook: a
- * `credits` change (ADD, lifting a credits_exhausted block) applied by paymentStateUpdate in one
- * transaction with its ledger entry, so that it applies once. 'duplicate': granted before.
+ * The credits of a paid purchase, through the path a paid credit-pack checkout takes in the webhook: the
+ * units added to the wallet's balance (shared/customers/wallet.ts) and a credits_exhausted block lifted
+ * on the customer item, in one transaction with its ledger entry, so that it applies once.
+ * 'duplicate': granted before.
  */
 export async function grantPurchasedCredits(client: DynamoDBClient, tables: { customers: string; events: string }, input: CreditsGrantInput): Promise<'granted' | 'duplicate'> {
   const stored = await readCustomer(client, tables.customers, input.customerId, PAYMENT_STATE_PROJECTION);
@@ -123,8 +128,33 @@ export async function grantPurchasedCredits(client: DynamoDBClient, tables: { cu
     // Credits are additive: the ledger, not a watermark, makes them once-only (webhook/state.ts watermarkOf).
     watermark: { value: '', applyBelow: '' },
   };
-  // What webhook/state.ts writesFor writes for a credits change.
-  const writes: Writes = { set: [[['updatedAt'], input.now.toISOString()]], setIfAbsent: [], remove: liftCreditsBlock ? [['usageBlock']] : [], add: [[['credits'], input.credits]] };
+  // What webhook/state.ts writesFor writes for a credits change, the units going to the wallet (as webhook/store.ts does).
+  const writes: Writes = { set: [[['updatedAt'], input.now.toISOString()]], setIfAbsent: [], remove: liftCreditsBlock ? [['usageBlock']] : [] };
+  const outcome = await writeWithLedger(
+    client,
+    tables.events,
+    input,
+    { type: 'tollgate.mpp_credits', units: input.credits, reason: input.reason },
+    paymentStateUpdate(tables.customers, update, writes, { subscriptions: [], invoices: [] }),
+    [walletBalanceItem(tables.customers, input.customerId, input.credits)!],
+  );
+  // The block was lifted (or changed) between the read and the write: grant without touching it.
+  return outcome === 'conflict' ? grantPurchasedCredits(client, tables, input) : outcome;
+}
+
+/**
+ * A grant's ledger entry (`mpp#<claim>`, conditional: once per claim), its customer update and any further
+ * items (the wallet's credits) in one transaction. 'duplicate': granted before; 'conflict': the update's own
+ * condition failed.
+ */
+async function writeWithLedger(
+  client: DynamoDBClient,
+  eventsTable: string,
+  input: { readonly challengeId: string; readonly customerId: string; readonly now: Date },
+  entry: Readonly<Record<string, unknown>>,
+  update: NonNullable<TransactItem['Update']>,
+  more: readonly TransactItem[] = [],
+): Promise<'granted' | 'duplicate' | 'conflict'> {
   const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   try {
     await documents.send(
@@ -132,31 +162,89 @@ export async function grantPurchasedCredits(client: DynamoDBClient, tables: { cu
         TransactItems: [
           {
             Put: {
-              TableName: tables.events,
-              Item: {
-                eventId: grantEventId(input.challengeId),
-                type: 'tollgate.mpp_credits',
-                customerId: input.customerId,
-                outcome: 'applied',
-                units: input.credits,
-                reason: input.reason,
-                recordedAt: input.now.toISOString(),
-                expiresAt: epoch(input.now) + EVENT_LEDGER_RETENTION_SECONDS,
-              },
+              TableName: eventsTable,
+              Item: { eventId: grantEventId(input.challengeId), customerId: input.customerId, outcome: 'applied', ...entry, recordedAt: input.now.toISOString(), expiresAt: epoch(input.now) + EVENT_LEDGER_RETENTION_SECONDS },
               ConditionExpression: 'attribute_not_exists(eventId)',
             },
           },
-          { Update: paymentStateUpdate(tables.customers, update, writes, { subscriptions: [], invoices: [] }) },
+          { Update: update },
+          ...more,
         ],
       }),
     );
     return 'granted';
   } catch (err) {
     if (err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return 'duplicate';
-    if (err instanceof TransactionCanceledException && err.CancellationReasons?.[1]?.Code === 'ConditionalCheckFailed') {
-      // The block was lifted (or changed) between the read and the write: grant without touching it.
-      return grantPurchasedCredits(client, tables, input);
-    }
+    if (err instanceof TransactionCanceledException && err.CancellationReasons?.[1]?.Code === 'ConditionalCheckFailed') return 'conflict';
     throw err;
   }
+}
+
+/** The subscription entries of plans bought over the protocols: `agent_<period start, 11 digits>_<claim>`, so an earlier period has the lower id (the one that decides on a tie). */
+export const AGENT_PLAN_PREFIX = 'agent_';
+
+export interface PlanGrantInput {
+  readonly challengeId: string;
+  readonly customerId: string;
+  /** The plan key (`tollgate:plans`) and the days one payment buys. */
+  readonly plan: string;
+  readonly days: number;
+  readonly reason: string;
+  readonly now: Date;
+}
+
+/** What a paid plan granted: the period it runs. */
+export interface PlanGrant {
+  readonly outcome: 'granted' | 'duplicate';
+  readonly periodStart: number;
+  readonly periodEnd: number;
+}
+
+/**
+ * A plan bought over a protocol: `days` of the plan's standing from the later of now and the end of the
+ * customer's last period of it, as a subscription entry set to end then (status canceled,
+ * cancelAtPeriodEnd: the standing rules grant it until its period end, lambda/shared/customers/standing.ts),
+ * written once per claim with its ledger entry. No Stripe subscription exists for it, so no webhook event
+ * ever rewrites it; its watermark names its period end, so the webhook forgets it as it forgets an ended
+ * subscription, a month after it ends.
+ */
+export async function grantPurchasedPlan(client: DynamoDBClient, tables: { customers: string; events: string }, input: PlanGrantInput): Promise<PlanGrant> {
+  const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const granted = await documents.send(new GetCommand({ TableName: tables.events, Key: { eventId: grantEventId(input.challengeId) }, ConsistentRead: true }));
+  if (granted.Item !== undefined) return { outcome: 'duplicate', periodStart: Number(granted.Item.periodStart), periodEnd: Number(granted.Item.periodEnd) };
+  const stored = await readCustomer(client, tables.customers, input.customerId, PAYMENT_STATE_PROJECTION);
+  const now = epoch(input.now);
+  const lastEnd = Object.entries(stored?.subscriptions ?? {})
+    .filter(([id, entry]) => id.startsWith(AGENT_PLAN_PREFIX) && entry.plan === input.plan)
+    .reduce((end, [, entry]) => Math.max(end, entry.currentPeriodEnd ?? 0), 0);
+  const periodStart = Math.max(now, lastEnd);
+  const periodEnd = periodStart + input.days * 86_400;
+  const subscriptionId = `${AGENT_PLAN_PREFIX}${String(periodStart).padStart(11, '0')}_${input.challengeId.replace(/[^A-Za-z0-9]/g, '').slice(0, 24)}`;
+  const entry: SubscriptionEntry = {
+    status: 'canceled',
+    plan: input.plan,
+    cancelAtPeriodEnd: true,
+    currentPeriodStart: periodStart,
+    currentPeriodEnd: periodEnd,
+    watermark: `${String(periodEnd).padStart(11, '0')}:0:${grantEventId(input.challengeId)}`,
+  };
+  // The maps a subscription entry is written into, as the webhook creates them for a customer's first change.
+  await documents.send(new UpdateCommand(createMapsUpdate(tables.customers, input.customerId)));
+  const outcome = await writeWithLedger(
+    client,
+    tables.events,
+    input,
+    { type: 'tollgate.agent_plan', plan: input.plan, periodStart, periodEnd, reason: input.reason },
+    {
+      TableName: tables.customers,
+      Key: { customerId: input.customerId },
+      UpdateExpression: 'SET #s.#id = :entry, #u = :at',
+      ConditionExpression: 'attribute_exists(#s)',
+      ExpressionAttributeNames: { '#s': attr('subscriptions'), '#id': subscriptionId, '#u': attr('updatedAt') },
+      ExpressionAttributeValues: { ':entry': entry, ':at': input.now.toISOString() },
+    },
+  );
+  if (outcome === 'conflict') throw new Error(`customer ${input.customerId} has no subscriptions map to add the plan to: retry the purchase`);
+  // Granted by a concurrent holder of the same claim: answer its period from the ledger.
+  return outcome === 'granted' ? { outcome, periodStart, periodEnd } : grantPurchasedPlan(client, tables, input);
 }

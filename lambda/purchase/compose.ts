@@ -13,6 +13,7 @@ export interface PurchaseClients {
   readonly log?: (message: string, fields: Readonly<Record<string, unknown>>) => void;
   readonly count?: PurchaseDeps['count'];
   readonly facilitator?: PurchaseDeps['facilitator'];
+  readonly onPurchase?: PurchaseDeps['onPurchase'];
 }
 
 export type PurchaseHandler = ReturnType<typeof makePurchaseHandler>;

@@ -2,8 +2,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import Stripe from 'stripe';
 import { canonicalJson, MalformedCredentialError, MPP_PROBLEM_BASE, parseCredential, PAYMENT_AUTHORIZATION_HEADER, PAYMENT_RECEIPT_HEADER, serializeChallenge, serializeReceipt, verifyChallenge, type Credential, type MppProblem } from '../shared/agents/mpp';
-import { llmsTxt } from '../shared/agents/discovery';
-import { offersJson, packChallenge, packRequest, PURCHASE_CHALLENGE_SECONDS, purchaseUrl, PURCHASE_PATH, type AgentPack } from '../shared/agents/offers';
+import { llmsTxt, X402_DISCOVERY_PATH, x402Manifest } from '../shared/agents/discovery';
+import { isPlanOffer, offersJson, packChallenge, packRequest, PURCHASE_CHALLENGE_SECONDS, purchaseUrl, PURCHASE_PATH, soldOffers, type AgentOffer, type AgentPack } from '../shared/agents/offers';
 import {
   decodePaymentHeader,
   encodeHeader,
@@ -27,20 +27,22 @@ import { readCustomer } from '../shared/customers/store';
 import { headerValue } from '../shared/headers';
 import { problem, PROBLEM_JSON } from '../shared/http';
 import { stageBaseUrl } from '../shared/portal-paths';
-import { grantPurchasedCredits, type Claim, type ClaimStore } from './claims';
+import { grantPurchasedCredits, grantPurchasedPlan, type Claim, type ClaimStore } from './claims';
+import { AGENT_PURCHASE_MESSAGE, type AgentProtocol, type AgentPurchaseRecord } from './record';
 import type { PurchaseSettings } from './settings';
 
 /**
- * `GET /tollgate/llms.txt`: the API, its prices and how to buy, for agents (discovery.ts).
+ * `GET /tollgate/llms.txt`: the API, its prices and how to buy, for agents (discovery.ts); with x402,
+ * `GET /.well-known/x402.json`: x402's discovery manifest.
  *
- * `POST /tollgate/purchase?offer=<pack id>`: a credit pack bought over MPP (`stripe/charge`, a Shared
+ * `POST /tollgate/purchase?offer=<pack id | plan key>`: a credit pack, or a sold plan's period, bought over MPP (`stripe/charge`, a Shared
  * Payment Token) or, when configured, x402 (`exact`, an EIP-3009 authorization verified and settled by a
  * facilitator), in one round trip once challenged (docs/agents.md).
  *
  *   no credential            402, a fresh challenge for the pack (`WWW-Authenticate: Payment …`, and
  *                            `PAYMENT-REQUIRED` with x402)
- *   a valid credential       the SPT charged (or the x402 payment settled) once, the credits granted
- *                            once, 200 with `Payment-Receipt` (x402: `PAYMENT-RESPONSE`),
+ *   a valid credential       the SPT charged (or the x402 payment settled) once, the credits (or the
+ *                            plan's period, claims.ts grantPurchasedPlan) granted once, 200 with `Payment-Receipt` (x402: `PAYMENT-RESPONSE`),
  *                            and a new customer and key (shown once) unless `Authorization: Bearer <key>`
  *                            named whose balance to top up
  *   a refused credential     402, a fresh challenge and the problem type that says why; never a 5xx
@@ -62,11 +64,13 @@ export interface PurchaseDeps {
   readonly log?: (message: string, fields: Readonly<Record<string, unknown>>) => void;
   /** One count per answered purchase attempt, by protocol and outcome (`paid`, or the MPP problem type): operations' payments by protocol. */
   readonly count?: (dimensions: { readonly protocol: AgentProtocol; readonly outcome: 'paid' | MppProblem }) => void;
+  /** Each answered purchase attempt's record (record.ts), also logged: the local run writes it to its events log. */
+  readonly onPurchase?: (record: AgentPurchaseRecord) => void;
   /** x402's facilitator. @default - over HTTP at the configured facilitatorUrl */
   readonly facilitator?: Facilitator;
 }
 
-export type AgentProtocol = 'mpp' | 'x402';
+export type { AgentProtocol } from './record';
 
 /** What the 402 body adds to the problem: the refusal's MPP type, and the offer(s) with their purchase URLs. */
 class Refused {
@@ -89,18 +93,29 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
   const { settings } = deps;
   const { agents } = settings;
   const now = deps.now ?? ((): Date => new Date());
+  // The manifest's lastUpdated: the configuration is fixed for the function's life.
+  const started = now();
   const log = deps.log ?? ((): void => undefined);
   const count = deps.count ?? ((): void => undefined);
+  /** One answered attempt: its record logged and handed on, and its count. */
+  const tally = (fields: Omit<AgentPurchaseRecord, 'message' | 'purchasedAt'>, at: Date): void => {
+    const record: AgentPurchaseRecord = { message: AGENT_PURCHASE_MESSAGE, ...fields, purchasedAt: at.toISOString() };
+    const { message, ...rest } = record;
+    log(message, rest);
+    deps.onPurchase?.(record);
+    count({ protocol: fields.protocol, outcome: fields.outcome });
+  };
   const cors = {
     'Access-Control-Allow-Origin': settings.corsAllowOrigin,
     'Access-Control-Expose-Headers': `WWW-Authenticate,${PAYMENT_RECEIPT_HEADER}${agents.x402 === undefined ? '' : `,${PAYMENT_REQUIRED_HEADER},${PAYMENT_RESPONSE_HEADER}`}`,
   };
   const x402 = agents.x402;
   const facilitator = deps.facilitator ?? (x402 === undefined ? undefined : httpFacilitator(x402.facilitatorUrl));
-  const packById = (id: string | undefined): AgentPack | undefined => agents.packs.find((p) => p.id === id);
+  const offers = soldOffers(agents);
+  const packById = (id: string | undefined): AgentOffer | undefined => offers.find((p) => p.id === id);
 
   /** 402 with fresh challenges (for `packs`), and the refusal's problem type. */
-  const challengeAnswer = (secret: string, packs: readonly AgentPack[], refused: Refused, base: string | undefined, keyed: boolean, at: Date): APIGatewayProxyResult => {
+  const challengeAnswer = (secret: string, packs: readonly AgentOffer[], refused: Refused, base: string | undefined, keyed: boolean, at: Date): APIGatewayProxyResult => {
     const expires = new Date(at.getTime() + PURCHASE_CHALLENGE_SECONDS * 1000);
     // A buyer topping up keeps its key in Authorization: the challenge asks for the credential beside it.
     const header = keyed ? PAYMENT_AUTHORIZATION_HEADER : undefined;
@@ -122,14 +137,14 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
         title: MPP_TITLES[refused.problem],
         status: 402,
         detail: refused.detail,
-        offers: JSON.parse(offersJson({ packs, plans: [] }, base, undefined, x402)) as unknown,
+        offers: JSON.parse(offersJson({ packs: packs.filter((o): o is AgentPack => !isPlanOffer(o)), plans: packs.filter(isPlanOffer) }, base, undefined, x402)) as unknown,
         ...(required === undefined ? {} : { x402: required }),
       }),
     };
   };
 
   /** The credential's refusal, or its pack and SPT. Amount and currency are the configuration's, checked against what the challenge bound. */
-  const check = (secret: string, credential: Credential, at: Date): Refused | { pack: AgentPack; spt: string } => {
+  const check = (secret: string, credential: Credential, at: Date): Refused | { pack: AgentOffer; spt: string } => {
     const c = credential.challenge;
     if (c.method !== 'stripe' || c.intent !== 'charge') return new Refused('malformed-credential', `this server sells over stripe/charge, not ${c.method}/${c.intent}`);
     if (c.realm !== agents.realm || !verifyChallenge(secret, c)) return new Refused('invalid-challenge', 'the challenge was not issued by this server, or was altered: pay a fresh one');
@@ -146,6 +161,12 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
   return async (event) => {
     const at = now();
     const base = event.requestContext?.domainName && event.requestContext.stage ? stageBaseUrl(event.requestContext.domainName, event.requestContext.stage) : undefined;
+    if (event.httpMethod === 'GET' && (event.resource ?? event.path ?? '').endsWith(X402_DISCOVERY_PATH)) {
+      const manifest = x402Manifest({ title: settings.apiTitle, base: base ?? '', settings: agents, resolvedAt: started });
+      return manifest === undefined
+        ? problem(404, 'Not found', 'x402 is not configured here.', {}, cors)
+        : { statusCode: 200, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'max-age=300', 'Access-Control-Allow-Origin': settings.corsAllowOrigin }, body: JSON.stringify(manifest) };
+    }
     if (event.httpMethod === 'GET') {
       return {
         statusCode: 200,
@@ -166,14 +187,13 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
     const paymentHeader = headerValue(event, PAYMENT_AUTHORIZATION_HEADER) ?? (/^payment\s/i.test(authorization ?? '') ? authorization : undefined);
     const offered = packById(requested);
     if (requested !== undefined && offered === undefined) {
-      return problem(404, 'Unknown offer', `No offer "${String(requested).slice(0, 64)}": use one of ${agents.packs.map((p) => p.id).join(', ')}.`, {}, cors);
+      return problem(404, 'Unknown offer', `No offer "${String(requested).slice(0, 64)}": use one of ${offers.map((p) => p.id).join(', ')}.`, {}, cors);
     }
     const x402Header = x402 === undefined ? undefined : (headerValue(event, PAYMENT_SIGNATURE_HEADER) ?? headerValue(event, X_PAYMENT_HEADER));
     const protocol: AgentProtocol = x402Header !== undefined && paymentHeader === undefined ? 'x402' : 'mpp';
-    const refuse = (refused: Refused, pack?: AgentPack): APIGatewayProxyResult => {
-      log('purchase refused', { protocol, problem: refused.problem, offer: pack?.id ?? requested });
-      count({ protocol, outcome: refused.problem });
-      return challengeAnswer(secret, pack === undefined ? agents.packs : [pack], refused, base, bearer !== undefined, at);
+    const refuse = (refused: Refused, pack?: AgentOffer): APIGatewayProxyResult => {
+      tally({ protocol, outcome: refused.problem, ...((pack?.id ?? requested) === undefined ? {} : { offer: pack?.id ?? requested }) }, at);
+      return challengeAnswer(secret, pack === undefined ? offers : [pack], refused, base, bearer !== undefined, at);
     };
 
     // Whose balance: the presented key's customer, else a new one.
@@ -189,8 +209,8 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
 
     if (protocol === 'x402') return buyOverX402({ header: x402Header!, offered, customerId, refuse, at });
     if (paymentHeader === undefined) {
-      if (offered === undefined) return problem(400, 'Offer required', `Name the offer to buy: ?offer=${agents.packs.map((p) => p.id).join(' | ?offer=')}.`, {}, cors);
-      return refuse(new Refused('payment-required', `Pay ${offered.amount} ${offered.currency} (minor units) for ${offered.name}: answer the challenge.`), offered);
+      if (offered === undefined) return problem(400, 'Offer required', `Name the offer to buy: ?offer=${offers.map((p) => p.id).join(' | ?offer=')}.`, {}, cors);
+      return refuse(new Refused('payment-required', `Pay ${offered.amount} ${offered.currency} (minor units) for ${offered.name}${isPlanOffer(offered) ? ` (${offered.days} days)` : ''}: answer the challenge.`), offered);
     }
     let credential: Credential;
     try {
@@ -215,7 +235,7 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
     return redeem({ stripe, claim, pack, spt, challengeId, keyless: customerId === undefined, at });
   };
 
-  async function redeem(p: { stripe: Stripe; claim: Claim; pack: AgentPack; spt: string; challengeId: string; keyless: boolean; at: Date }): Promise<APIGatewayProxyResult> {
+  async function redeem(p: { stripe: Stripe; claim: Claim; pack: AgentOffer; spt: string; challengeId: string; keyless: boolean; at: Date }): Promise<APIGatewayProxyResult> {
     const { stripe, pack, challengeId, at } = p;
     const secret = await deps.secret();
     let { customerId, paymentIntent } = p.claim;
@@ -229,7 +249,7 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
         const charged = await charge(stripe, { pack, spt: p.spt, challengeId, customerId });
         if (charged instanceof Refused) {
           await deps.claims.record(challengeId, { state: 'failed' }, at);
-          count({ protocol: 'mpp', outcome: charged.problem });
+          tally({ protocol: 'mpp', outcome: charged.problem, offer: pack.id }, at);
           return challengeAnswerFor(secret, pack, charged, at, !p.keyless);
         }
         paymentIntent = charged;
@@ -251,7 +271,7 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
     claimId: string;
     claim: Claim;
     customerId: string;
-    pack: AgentPack;
+    pack: AgentOffer;
     reference: string;
     keyless: boolean;
     at: Date;
@@ -259,19 +279,28 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
     body: Record<string, unknown>;
   }): Promise<APIGatewayProxyResult> {
     const { claimId, customerId, pack, at } = p;
-    await grantPurchasedCredits(deps.dynamodb, { customers: settings.customersTable, events: settings.eventsTable }, { challengeId: claimId, customerId, credits: pack.credits, reason: `${p.protocol} purchase of ${pack.id} (${p.reference})`, now: at });
+    const tables = { customers: settings.customersTable, events: settings.eventsTable };
+    const reason = `${p.protocol} purchase of ${pack.id} (${p.reference})`;
+    let granted: Record<string, unknown>;
+    if (isPlanOffer(pack)) {
+      const plan = await grantPurchasedPlan(deps.dynamodb, tables, { challengeId: claimId, customerId, plan: pack.id, days: pack.days, reason, now: at });
+      // One payment, one period: the plan does not renew (docs/agents.md); buying again extends it.
+      granted = { plan: pack.id, periodStart: new Date(plan.periodStart * 1000).toISOString(), accessUntil: new Date(plan.periodEnd * 1000).toISOString(), renews: false };
+    } else {
+      await grantPurchasedCredits(deps.dynamodb, tables, { challengeId: claimId, customerId, credits: pack.credits, reason, now: at });
+      granted = { credits: pack.credits };
+    }
     let key: { key: string; keyId: string } | undefined;
     if (p.keyless && p.claim.keyId === undefined) {
       const created = await createApiKey({ client: deps.dynamodb, tables: { customers: settings.customersTable, apiKeys: settings.apiKeysTable }, now: () => at }, { customerId, name: `${p.protocol} purchase` });
       key = { key: created.key, keyId: created.keyId };
     }
     await deps.claims.record(claimId, { state: 'done', ...(key === undefined ? {} : { keyId: key.keyId }) }, at);
-    log('purchase paid', { protocol: p.protocol, offer: pack.id, customerId, reference: p.reference, newKey: key !== undefined });
-    count({ protocol: p.protocol, outcome: 'paid' });
+    tally({ protocol: p.protocol, outcome: 'paid', offer: pack.id, customerId, reference: p.reference, newKey: key !== undefined }, at);
     return {
       statusCode: 200,
       headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...p.headers, ...cors },
-      body: JSON.stringify({ offer: pack.id, credits: pack.credits, customerId, ...p.body, ...(key === undefined ? {} : { key: key.key, keyId: key.keyId, note: 'This key is shown once: store it now.' }) }),
+      body: JSON.stringify({ offer: pack.id, ...granted, customerId, ...p.body, ...(key === undefined ? {} : { key: key.key, keyId: key.keyId, note: 'This key is shown once: store it now.' }) }),
     };
   }
 
@@ -280,10 +309,10 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
    * claimed first by its authorization's nonce (once per payment, as a challenge id is for MPP); then the
    * facilitator verifies it and settles it, and only a settled payment grants.
    */
-  async function buyOverX402(p: { header: string; offered: AgentPack | undefined; customerId: string | undefined; refuse: (refused: Refused, pack?: AgentPack) => APIGatewayProxyResult; at: Date }): Promise<APIGatewayProxyResult> {
+  async function buyOverX402(p: { header: string; offered: AgentOffer | undefined; customerId: string | undefined; refuse: (refused: Refused, pack?: AgentOffer) => APIGatewayProxyResult; at: Date }): Promise<APIGatewayProxyResult> {
     const { offered, refuse, at } = p;
     if (offered === undefined || !soldOverX402(x402, offered)) {
-      const sold = agents.packs.filter((pack) => soldOverX402(x402, pack)).map((pack) => pack.id);
+      const sold = offers.filter((pack) => soldOverX402(x402, pack)).map((pack) => pack.id);
       return problem(400, 'Offer required', `Name the offer the payment buys: ?offer=${sold.join(' | ?offer=')}.`, {}, cors);
     }
     let payment: PaymentPayload;
@@ -339,7 +368,7 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
     return grantAndAnswer({ protocol: 'x402', claimId: claimKey, claim, customerId, pack: offered, reference: transaction, keyless: p.customerId === undefined, at, headers: { [PAYMENT_RESPONSE_HEADER]: response }, body: { transaction } });
   }
 
-  function challengeAnswerFor(secret: string, pack: AgentPack, refused: Refused, at: Date, keyed: boolean): APIGatewayProxyResult {
+  function challengeAnswerFor(secret: string, pack: AgentOffer, refused: Refused, at: Date, keyed: boolean): APIGatewayProxyResult {
     return challengeAnswer(secret, [pack], refused, undefined, keyed, at);
   }
 
@@ -347,7 +376,7 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
    * The SPT charged as a PaymentIntent, through the SDK's raw request (the preview parameter is not in
    * its types), keyed by the challenge: a retry after a timeout answers the same PaymentIntent.
    */
-  async function charge(stripe: Stripe, p: { pack: AgentPack; spt: string; challengeId: string; customerId: string }): Promise<string | Refused> {
+  async function charge(stripe: Stripe, p: { pack: AgentOffer; spt: string; challengeId: string; customerId: string }): Promise<string | Refused> {
     let intent: { id?: unknown; status?: unknown };
     try {
       intent = (await stripe.rawRequest(

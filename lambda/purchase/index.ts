@@ -4,6 +4,7 @@ import { once, readSecretString } from '../shared/aws/secrets';
 import { lazyStripe } from '../shared/aws/stripe';
 import { countOne, createObservability } from '../shared/observability';
 import { composePurchase } from './compose';
+import { AGENT_PURCHASES_METRIC } from './record';
 import { loadPurchaseSettings } from './settings';
 
 // Validated once at init: a bad environment fails the cold start with its own message.
@@ -20,5 +21,5 @@ export const handler = composePurchase(settings, {
   secret: once(() => readSecretString(secretsManager, settings.agentSecretId)),
   log: (message, fields) => logger.info(message, { ...fields }),
   // Payments by protocol and outcome: AgentPurchases{protocol, outcome} in the Tollgate namespace.
-  count: (dimensions) => countOne(metrics, 'AgentPurchases', dimensions),
+  count: (dimensions) => countOne(metrics, AGENT_PURCHASES_METRIC, dimensions),
 });

@@ -29,6 +29,8 @@ export const ACCESS_LOG_FIELDS = {
   reason: '$context.authorizer.reason',
   /** The billing period the decision counted this call in (epoch s): the deciding plan's current period end. */
   periodEnd: '$context.authorizer.periodEnd',
+  /** The subscription whose counter the call counts on (each subscription has its own, lambda/shared/customers/usage-view.ts). */
+  subscription: '$context.authorizer.subscription',
   /** Units a strict route reserved from the prepaid balance at decision time (metering returns them on a non-2xx). */
   reserved: '$context.authorizer.reserved',
   /** A random id of that reservation: a retried refund is applied once. */

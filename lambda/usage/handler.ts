@@ -1,10 +1,9 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { grantView } from '../shared/credit-grants';
 import type { CustomerRecord } from '../shared/customers/record';
-import { usageView } from '../shared/customers/usage-view';
 import { problem } from '../shared/http';
 import type { UsageSettings } from '../shared/settings';
-import { decidingSubscription } from '../shared/customers/standing';
+import { countedOn, decidingSubscription } from '../shared/customers/standing';
 
 /**
  * GET /tollgate/usage: the calling customer's plan, billing period, usage and credits, so a client can
@@ -48,8 +47,9 @@ export interface UsageAnswer {
 const iso = (epochSeconds: number | undefined): string | null => (epochSeconds === undefined ? null : new Date(epochSeconds * 1000).toISOString());
 
 export function usageAnswer(record: CustomerRecord, settings: UsageSettings, now: Date): UsageAnswer {
-  const { subscription } = decidingSubscription(record, now, settings.gracePeriodSeconds);
-  const view = usageView(record, subscription, settings.plans);
+  const { subscription, standing } = decidingSubscription(record, now, settings.gracePeriodSeconds);
+  // The subscription the authorizer counts calls on: each has its own counter.
+  const view = countedOn(record, subscription, standing, now, settings).usage;
   return {
     customerId: record.customerId,
     plan: view.plan === undefined ? null : { key: view.plan, name: view.planName ?? view.plan },

@@ -104,18 +104,23 @@ export function checkoutLinker(store: CheckoutLinkStore): CheckoutLinker {
   return {
     route: async (envelope, update, now) => {
       const { stream } = update.change;
-      // Only what the payer bought: its own subscriptions and credits, never entitlements (per customer) or deletion.
+      // A linked payer's entitlements: kept on the customer it pays for, apart (they count while a
+      // subscription it pays for is in good standing), never the customer's own.
+      if (stream === 'entitlements') {
+        const target = update.change.payer === undefined ? await store.targetOf(update.customerId) : undefined;
+        return target === undefined ? update : { ...update, customerId: target, change: { ...update.change, payer: update.customerId } };
+      }
+      // Only what the payer bought: its own subscriptions and credits, never deletion.
       if (stream !== 'subscription' && stream !== 'invoices' && stream !== 'credits') return update;
       if (stream === 'credits' && isGuestCheckout(envelope)) {
         return (await store.holdsLiveKey(update.customerId, now)) ? update : { ignoredReason: 'credits checkout names no customer with a live key: nothing credited' };
       }
       const named = checkoutReference(envelope, update.customerId);
-      if (named !== undefined && (await store.holdsLiveKey(named.reference, now))) {
-        const target = await store.link(update.customerId, named.reference, named.sessionId, now);
-        return { ...update, customerId: target };
-      }
-      const target = await store.targetOf(update.customerId);
-      return target === undefined ? update : { ...update, customerId: target };
+      const target =
+        named !== undefined && (await store.holdsLiveKey(named.reference, now)) ? await store.link(update.customerId, named.reference, named.sessionId, now) : await store.targetOf(update.customerId);
+      if (target === undefined) return update;
+      // The subscription keeps who pays for it: its overage is reported to the payer's Stripe customer.
+      return update.change.stream === 'subscription' ? { ...update, customerId: target, change: { ...update.change, payer: update.customerId } } : { ...update, customerId: target };
     },
   };
 }

@@ -5,6 +5,7 @@ import type { CustomerRecord } from '../shared/customers/record';
 import { headerValue } from '../shared/headers';
 import { problem } from '../shared/http';
 import { countOne, createObservability, type Observability } from '../shared/observability';
+import { METERING_METRICS } from '../shared/metrics';
 import type { AccessFlushes, FlushOutcome, FlushTarget } from '../shared/ports';
 import { changesStandingAccess } from '../shared/customers/standing-changes';
 import { isLookupKey } from '../shared/requirements';
@@ -27,7 +28,8 @@ import type { CustomerUpdate, PaymentChange } from '../shared/customers/changes'
 import { CustomerItemFullError, type ApplyResult, type PaymentStateStore } from './store';
 import type { Plans } from '../shared/customers/usage-view';
 import { withUsageEffects } from './usage';
-import { parseEvent, rawBody, rejected, verifySignature, WebhookRejection, type SigningSecrets } from './verify';
+import { METER_ERROR_REPORT, thinNotification, type ThinEventNotification } from './thin-events';
+import { eventOf, parseBody, rawBody, rejected, verifySignature, WebhookRejection, type SigningSecrets } from './verify';
 
 export { MAX_BODY_BYTES, WebhookRejection } from './verify';
 
@@ -50,7 +52,7 @@ export interface WebhookDeps {
   readonly recovery?: RecoveryOptions;
 }
 
-export type WebhookOutcome = 'applied' | 'duplicate' | 'stale' | 'ignored' | 'parked' | 'rejected' | 'failed';
+export type WebhookOutcome = 'applied' | 'duplicate' | 'stale' | 'ignored' | 'parked' | 'rejected' | 'failed' | 'recorded';
 
 function flushTarget(event: APIGatewayProxyEvent): FlushTarget | undefined {
   const { apiId, stage } = event.requestContext ?? {};
@@ -156,6 +158,28 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
     return ok('parked', { cause, detail: err.message });
   };
 
+  /** A thin event: a meter's error report is recorded once, counted where the rejected-reports alarm looks, and logged. */
+  const noticed = async (notice: ThinEventNotification, receivedAt: Date): Promise<APIGatewayProxyResult> => {
+    const fields = { type: notice.type, eventId: notice.id };
+    if (notice.type !== METER_ERROR_REPORT) {
+      record('ignored', { ...fields, detail: 'a thin event tollgate does not act on' });
+      return ok('ignored');
+    }
+    const outcome = await deps.store.recordNotice({ eventId: notice.id, type: notice.type, created: notice.created, ...(notice.relatedObjectId === undefined ? {} : { subject: notice.relatedObjectId }) }, receivedAt);
+    if (outcome === 'duplicate') {
+      record('duplicate', fields);
+      return ok('duplicate');
+    }
+    countOne(metrics, METERING_METRICS.reportsRejected, {});
+    logger.error('stripe could not apply meter events tollgate reported', {
+      ...fields,
+      meter: notice.relatedObjectId,
+      detail: `stripe's event ${notice.id} lists the errors (an unknown customer or meter, a timestamp out of range) with samples: fix the cause in stripe; the units of those events are not billed until they are sent again`,
+    });
+    record('recorded', fields);
+    return ok('recorded');
+  };
+
   return async (event) => {
     const receivedAt = now();
     let envelope: StripeEventEnvelope | undefined;
@@ -170,7 +194,10 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
         throw new WebhookRejection('missing_signature', 'the stripe-signature header is missing: only stripe can call this endpoint');
       }
       await verifySignature(deps.signingSecrets, raw, signature, receivedAt);
-      envelope = parseEvent(raw);
+      const body = parseBody(raw);
+      const notice = thinNotification(body);
+      if (notice !== undefined) return await noticed(notice, receivedAt);
+      envelope = eventOf(body);
 
       let before: Promise<CustomerRecord | undefined> | undefined;
       const resolved = await resolve(envelope, (id) => (before ??= deps.store.read(id)));

@@ -105,7 +105,7 @@ export function watermarkOf(state: CustomerRecord | undefined, change: PaymentCh
     case 'invoices':
       return state?.invoices[change.subscriptionId]?.watermark;
     case 'entitlements':
-      return state?.entitlementsWatermark;
+      return change.payer === undefined ? state?.entitlementsWatermark : state?.payerEntitlements?.[change.payer]?.watermark;
     case 'customer':
       return state?.customerWatermark;
     // Additive or idempotent on their own: the event ledger applies each event once, in any order.
@@ -212,9 +212,14 @@ export function writesFor(update: CustomerUpdate, forget: Forgettable, now: Date
       else if (change.enteredPastDue === true) set.push([['pastDue', id], since]);
       else setIfAbsent.push([['pastDue', id], since]);
       if (isTerminal(change.status) && !forget.invoices.includes(id)) remove.push(['invoices', id]);
-      if (change.usageReset !== undefined) {
+      if (change.usageReset?.counter === 'entry') {
+        const entry = ['periodUsage', id] as const;
+        set.push([[...entry, 'periodEnd'], change.usageReset.periodEnd], [[...entry, 'used'], 0]);
+        if (change.plan !== undefined) set.push([[...entry, 'plan'], change.plan]);
+        // The closing period's count stays: units of it logged after the renewal are counted against it.
+        copy.push([[...entry, 'prevEnd'], [...entry, 'periodEnd'], 0], [[...entry, 'prevUsed'], [...entry, 'used'], 0]);
+      } else if (change.usageReset !== undefined) {
         set.push([['usagePeriodEnd'], change.usageReset.periodEnd], [['periodUsed'], 0]);
-        // The closing period's counter stays: units of it logged after the renewal are counted against it.
         copy.push([['prevPeriodEnd'], ['usagePeriodEnd'], 0], [['prevPeriodUsed'], ['periodUsed'], 0]);
       }
       if (change.liftQuotaBlock === true) remove.push(['usageBlock']);
@@ -231,7 +236,8 @@ export function writesFor(update: CustomerUpdate, forget: Forgettable, now: Date
       set.push([['invoices', change.subscriptionId], invoiceEntry(change, update.watermark.value)]);
       break;
     case 'entitlements':
-      set.push([['entitlements'], [...new Set(change.entitlements)].sort()], [['entitlementsWatermark'], update.watermark.value]);
+      if (change.payer !== undefined) set.push([['payerEntitlements', change.payer], { entitlements: [...new Set(change.entitlements)].sort(), watermark: update.watermark.value }]);
+      else set.push([['entitlements'], [...new Set(change.entitlements)].sort()], [['entitlementsWatermark'], update.watermark.value]);
       break;
     case 'customer':
       set.push([['deleted'], true], [['customerWatermark'], update.watermark.value]);

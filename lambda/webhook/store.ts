@@ -5,7 +5,6 @@ import type { CustomerUpdate, Forgettable } from '../shared/customers/changes';
 import { ITEM_LIMITS, PAYMENT_STATE_PROJECTION } from '../shared/customers/item';
 import { createMapsUpdate, paymentStateUpdate } from '../shared/customers/payment-state';
 import type { CustomerRecord } from '../shared/customers/record';
-import { readLegacyCredits } from '../shared/customers/metered-usage';
 import { walletBalanceItem } from '../shared/customers/wallet';
 import { readCustomer } from '../shared/customers/store';
 import type { OutboxWrite } from '../shared/ports';
@@ -40,6 +39,8 @@ export interface PaymentStateStore {
   apply(event: LedgerEvent, update: CustomerUpdate, options: ApplyOptions): Promise<ApplyResult>;
   /** Keeps an event that failed for a permanent reason, for replay (parking.ts). */
   park(event: ParkedEvent, now: Date): Promise<ParkResult>;
+  /** Records a notice that changes no customer (a thin event) in the ledger, once per event id. */
+  recordNotice(event: LedgerEvent & { readonly subject?: string }, now: Date): Promise<'recorded' | 'duplicate'>;
 }
 
 export interface ApplyOptions {
@@ -69,12 +70,13 @@ export const creditedSessionId = (checkoutSessionId: string): string => `credite
 /** How often a transaction that lost a race with a concurrent one is tried again. */
 const MAX_ATTEMPTS = 6;
 
-function ledgerItem(event: LedgerEvent, customerId: string, outcome: string, now: Date): Record<string, unknown> {
+/** A ledger entry; `customerId` undefined for a notice about no customer (a thin event). */
+function ledgerItem(event: LedgerEvent, customerId: string | undefined, outcome: string, now: Date): Record<string, unknown> {
   return {
     eventId: event.eventId,
     type: event.type,
     created: event.created,
-    customerId,
+    ...(customerId === undefined ? {} : { customerId }),
     outcome,
     recordedAt: now.toISOString(),
     expiresAt: Math.floor(now.getTime() / 1000) + EVENT_LEDGER_RETENTION_SECONDS,
@@ -99,6 +101,22 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
     return readCustomer(this.client, this.tables.customersTable, customerId, PAYMENT_STATE_PROJECTION);
   }
 
+  async recordNotice(event: LedgerEvent & { readonly subject?: string }, now: Date): Promise<'recorded' | 'duplicate'> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tables.eventsTable,
+          Item: { ...ledgerItem(event, undefined, 'noticed', now), subject: event.subject },
+          ConditionExpression: 'attribute_not_exists(eventId)',
+        }),
+      );
+      return 'recorded';
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return 'duplicate';
+      throw err;
+    }
+  }
+
   async apply(event: LedgerEvent, update: CustomerUpdate, options: ApplyOptions): Promise<ApplyResult> {
     const { customerId } = update;
     const forget = options.forget ?? { subscriptions: [], invoices: [] };
@@ -106,7 +124,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
     // Credits bought go to the wallet (shared/customers/wallet.ts), in the same transaction as the ledger entry.
     const credits = update.change.stream === 'credits' ? update.change.credits : 0;
     const customerUpdate = paymentStateUpdate(this.tables.customersTable, update, credits > 0 ? { ...writes, add: (writes.add ?? []).filter(([path]) => path[0] !== 'credits') } : writes, forget);
-    const wallet = credits > 0 ? walletBalanceItem(this.tables.customersTable, customerId, credits, (await readLegacyCredits(this.client, this.tables.customersTable, customerId)).legacy) : undefined;
+    const wallet = credits > 0 ? walletBalanceItem(this.tables.customersTable, customerId, credits) : undefined;
     const session = update.change.stream === 'credits' ? update.change.checkoutSessionId : undefined;
     const command = new TransactWriteCommand({
       TransactItems: [
@@ -150,7 +168,8 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
             );
           }
           // The customer's first event: create the maps its update writes into (idempotent), then again.
-          await this.documents.send(new UpdateCommand(createMapsUpdate(this.tables.customersTable, customerId)));
+          const payers = update.change.stream === 'entitlements' && update.change.payer !== undefined;
+          await this.documents.send(new UpdateCommand(createMapsUpdate(this.tables.customersTable, customerId, payers)));
         } else if (!conflict) {
           throw new StoreError(`the payment state transaction was cancelled (${[ledger?.Code, customer?.Code].join(', ')}): stripe will retry the event`, { cause: err });
         } else {

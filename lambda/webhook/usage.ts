@@ -7,7 +7,9 @@ import type { CustomerUpdate } from '../shared/customers/changes';
  * conditions make a race fail the write rather than undo someone else's):
  *
  * - a subscription of a counted plan (a quota, or overage billed) whose period end moves later starts a
- *   fresh period counter (`usagePeriodEnd` = the new end, `periodUsed` = 0; only forward);
+ *   fresh period on its own counter (`periodUsage.<id>`: the new end, used 0, the closing period kept;
+ *   only forward), or on an older tollgate's item the one flat counter (`usagePeriodEnd`, `periodUsed`);
+ *   a counter metering has not written yet needs nothing;
  * - a subscription of any plan whose period end moves later lifts a quota_exceeded block (a Stripe usage
  *   alert's, or an operator's): the block was about the period that ended;
  * - a usage alert names the subscriptions it was read with: it applies only while none of them started
@@ -30,9 +32,14 @@ export function withUsageEffects(update: CustomerUpdate, stored: CustomerRecord 
   const lifted = renewed && stored?.usageBlock === 'quota_exceeded' ? { ...change, liftQuotaBlock: true as const } : change;
   const plan = change.plan === undefined ? undefined : plans[change.plan];
   if (plan === undefined || (plan.quota === undefined && plan.overage !== 'bill')) return { ...update, change: lifted };
+  if (stored?.periodUsage !== undefined) {
+    const entry = stored.periodUsage[change.subscriptionId];
+    if (entry === undefined || change.currentPeriodEnd <= entry.periodEnd) return { ...update, change: lifted };
+    return { ...update, change: { ...lifted, usageReset: { periodEnd: change.currentPeriodEnd, counter: 'entry' } } };
+  }
   const counter = stored?.usagePeriodEnd;
   // Forward only: the period moved on from what this subscription and the counter knew.
   if ((previous !== undefined && change.currentPeriodEnd <= previous) || (counter !== undefined && change.currentPeriodEnd <= counter)) return { ...update, change: lifted };
   if (previous === undefined && counter === undefined) return { ...update, change: lifted };
-  return { ...update, change: { ...lifted, usageReset: { periodEnd: change.currentPeriodEnd } } };
+  return { ...update, change: { ...lifted, usageReset: { periodEnd: change.currentPeriodEnd, counter: 'flat' } } };
 }

@@ -81,13 +81,17 @@ export async function verifySignature(signingSecrets: SigningSecrets, raw: Buffe
   }
 }
 
-export function parseEvent(raw: Buffer): StripeEventEnvelope {
-  let parsed: unknown;
+/** The body as JSON: what Stripe sends, snapshot event or thin notification. */
+export function parseBody(raw: Buffer): unknown {
   try {
-    parsed = JSON.parse(raw.toString('utf8'));
+    return JSON.parse(raw.toString('utf8'));
   } catch {
     throw new WebhookRejection('invalid_json', 'the body is not json: stripe sends events as json');
   }
+}
+
+/** A snapshot event's envelope from the parsed body. */
+export function eventOf(parsed: unknown): StripeEventEnvelope {
   try {
     return parseEnvelope(parsed);
   } catch (err) {

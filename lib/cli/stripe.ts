@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
 import { HANDLED_EVENT_TYPES, STRIPE_API_VERSION } from '../stripe-events/index';
+import { HANDLED_THIN_EVENT_TYPES } from '../../lambda/webhook/thin-events';
 import { portalCatalog } from '../config/portal-catalog';
 import { loadProjectConfig, type TollgateConfig } from '../config/tollgate-config';
 import { loadApiDocument } from '../openapi/load';
@@ -80,6 +81,8 @@ export interface SetupResult {
   readonly mode: 'test' | 'live';
   readonly objects: ReadonlyArray<{ readonly kind: string; readonly name: string; readonly id: string; readonly action: Action }>;
   readonly webhookEndpoint?: { readonly id: string; readonly url: string; readonly action: Action; readonly secret?: string };
+  /** The event destination that sends Stripe's thin events (meter error reports) to the same URL. */
+  readonly eventDestination?: { readonly id: string; readonly url: string; readonly action: Action; readonly secret?: string };
   /** Each secret the stack reads, and the command that sets it. */
   readonly secrets: ReadonlyArray<{ readonly secret: string; readonly holds: string; readonly command: string }>;
   readonly notes: readonly string[];
@@ -147,12 +150,15 @@ export async function setUpStripe(stripe: Stripe, wanted: WantedObjects, options
   }
 
   const webhookEndpoint = options.webhookUrl === undefined ? undefined : await ensureWebhookEndpoint(stripe, options.webhookUrl);
+  const eventDestination = options.webhookUrl === undefined ? undefined : await ensureEventDestination(stripe, options.webhookUrl);
+  // The webhook takes both: the endpoint's snapshot events and the destination's thin ones, each signed with its own secret.
+  const signingSecrets = [webhookEndpoint?.secret ?? 'whsec_...', eventDestination?.secret ?? 'whsec_...'].join(',');
   const { config } = options;
   const secrets: Array<SetupResult['secrets'][number]> = [
     {
       secret: config.stripeWebhookSecretName,
-      holds: "the webhook endpoint's signing secret",
-      command: `aws secretsmanager put-secret-value --secret-id ${config.stripeWebhookSecretName} --secret-string '${webhookEndpoint?.secret ?? 'whsec_...'}'`,
+      holds: "the signing secrets of the webhook endpoint and of the event destination (thin events), comma-separated",
+      command: `aws secretsmanager put-secret-value --secret-id ${config.stripeWebhookSecretName} --secret-string '${signingSecrets}'`,
     },
     ...(config.stripeApiKeySecretName === undefined
       ? []
@@ -169,13 +175,19 @@ export async function setUpStripe(stripe: Stripe, wanted: WantedObjects, options
     ...(webhookEndpoint !== undefined && webhookEndpoint.secret === undefined
       ? ['the signing secret of an existing endpoint is shown only when it is created: reveal it in the Stripe Dashboard (Developers → Webhooks → the endpoint)']
       : []),
+    ...(eventDestination !== undefined && eventDestination.secret === undefined
+      ? ["the signing secret of an existing event destination is shown only when it is created: reveal it in Stripe's Workbench (Webhooks → the destination)"]
+      : []),
     ...(config.stripeApiKeySecretName === undefined ? ['no tollgate:stripeApiKeySecretName: the portal takes no payment and metering reports nothing to Stripe until you name one'] : []),
     ...wanted.byId.map((id) => `${id}: named by price id, so it exists already: nothing created`),
     ...(wanted.entitlements.length === 0 ? [] : [`entitlements the API requires (create each feature and attach it to a plan's product in Stripe): ${wanted.entitlements.join(', ')}`]),
     ...(wanted.meters.length === 0 ? [] : [`a plan that bills overage needs its meter's price on the subscription beside the plan's: ${wanted.meters.map(meteredLookupKey).join(', ')}`]),
   ];
-  return { mode: options.mode, objects, ...(webhookEndpoint === undefined ? {} : { webhookEndpoint }), secrets, notes };
+  return { mode: options.mode, objects, ...(webhookEndpoint === undefined ? {} : { webhookEndpoint }), ...(eventDestination === undefined ? {} : { eventDestination }), secrets, notes };
 }
+
+/** Whether an endpoint's or destination's events are exactly these, in any order. */
+const sameEvents = (enabled: readonly string[], events: readonly string[]): boolean => enabled.length === events.length && events.every((e) => enabled.includes(e));
 
 /** The endpoint for `url` with exactly the events tollgate handles: found (and its events corrected) or created. */
 async function ensureWebhookEndpoint(stripe: Stripe, url: string): Promise<NonNullable<SetupResult['webhookEndpoint']>> {
@@ -185,9 +197,33 @@ async function ensureWebhookEndpoint(stripe: Stripe, url: string): Promise<NonNu
     const created = await stripe.webhookEndpoints.create({ url, enabled_events: events, api_version: STRIPE_API_VERSION, description: 'tollgate: payment state for the paywalled API' });
     return { id: created.id, url, action: 'created', ...(created.secret === undefined ? {} : { secret: created.secret }) };
   }
-  const same = found.enabled_events.length === events.length && events.every((e) => found.enabled_events.includes(e));
-  if (same) return { id: found.id, url, action: 'found' };
+  if (sameEvents(found.enabled_events, events)) return { id: found.id, url, action: 'found' };
   await stripe.webhookEndpoints.update(found.id, { enabled_events: events });
+  return { id: found.id, url, action: 'updated' };
+}
+
+const EVENT_DESTINATION_NAME = 'tollgate meter error reports';
+
+/** The thin-event destination for `url` with exactly the thin events tollgate handles: found (and corrected) or created. */
+async function ensureEventDestination(stripe: Stripe, url: string): Promise<NonNullable<SetupResult['eventDestination']>> {
+  const events = [...HANDLED_THIN_EVENT_TYPES];
+  const all = await stripe.v2.core.eventDestinations.list({ include: ['webhook_endpoint.url'], limit: 100 }).autoPagingToArray({ limit: 1000 });
+  const found = all.find((d) => d.type === 'webhook_endpoint' && d.event_payload === 'thin' && d.webhook_endpoint?.url === url);
+  if (found === undefined) {
+    const created = await stripe.v2.core.eventDestinations.create({
+      name: EVENT_DESTINATION_NAME,
+      description: "tollgate: Stripe's reports of meter events it could not apply",
+      type: 'webhook_endpoint',
+      event_payload: 'thin',
+      enabled_events: events,
+      webhook_endpoint: { url },
+      include: ['webhook_endpoint.signing_secret'],
+    });
+    const secret = created.webhook_endpoint?.signing_secret;
+    return { id: created.id, url, action: 'created', ...(secret === undefined ? {} : { secret }) };
+  }
+  if (sameEvents(found.enabled_events, events)) return { id: found.id, url, action: 'found' };
+  await stripe.v2.core.eventDestinations.update(found.id, { enabled_events: events });
   return { id: found.id, url, action: 'updated' };
 }
 
@@ -224,8 +260,9 @@ const setup: CommandSpec = {
   description: [
     'Creates in Stripe what the configuration names: a product and a monthly price per plan (tollgate:plans, with',
     'its lookup key), a product and a one-time price per credit pack, a billing meter and a metered price per meter',
-    'the plans and routes name, and the webhook endpoint of the deployed stack with exactly the events tollgate',
-    'handles. Everything is looked up first (prices by lookup key, meters by event_name, the endpoint by URL), so',
+    'the plans and routes name, the webhook endpoint of the deployed stack with exactly the events tollgate',
+    'handles, and an event destination sending the thin events it handles (meter error reports) to the same URL.',
+    'Everything is looked up first (prices by lookup key, meters by event_name, the endpoint by URL), so',
     'running it again creates nothing. Uses STRIPE_API_KEY, a test-mode key unless --live is given. Prints what it',
     'created or found, then each secret the stack reads and the command that sets it.',
   ].join('\n'),
@@ -258,11 +295,14 @@ const setup: CommandSpec = {
 export function describeSetup(result: SetupResult): string {
   const width = Math.max(0, ...result.objects.map((o) => o.kind.length));
   const endpoint = result.webhookEndpoint;
+  const destination = result.eventDestination;
   return [
     `stripe (${result.mode} mode):`,
     ...result.objects.map((o) => `  ${o.action.padEnd(7)}  ${o.kind.padEnd(width)}  ${o.name}  ${o.id}`),
     ...(endpoint === undefined ? [] : [`  ${endpoint.action.padEnd(7)}  ${'webhook endpoint'.padEnd(width)}  ${endpoint.url}  ${endpoint.id} (${HANDLED_EVENT_TYPES.length} event types)`]),
+    ...(destination === undefined ? [] : [`  ${destination.action.padEnd(7)}  ${'event destination'.padEnd(width)}  ${destination.url}  ${destination.id} (thin: ${HANDLED_THIN_EVENT_TYPES.join(', ')})`]),
     ...(endpoint?.secret === undefined ? [] : ['', `webhook signing secret (shown only this once by Stripe): ${endpoint.secret}`]),
+    ...(destination?.secret === undefined ? [] : [`event destination signing secret (shown only this once by Stripe): ${destination.secret}`]),
     '',
     'secrets the stack reads, and how to set them:',
     ...result.secrets.flatMap((s) => [`  ${s.secret}: ${s.holds}`, `    ${s.command}`]),

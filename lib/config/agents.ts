@@ -16,7 +16,7 @@ export function agentPaymentsOf(config: Pick<TollgateConfig, 'agentPayments' | '
     networkId: mpp.networkId,
     paymentMethodTypes: mpp.paymentMethodTypes,
     packs: config.creditPacks.flatMap(({ id, name, credits, amount, currency }) => (amount === undefined || currency === undefined ? [] : [{ id, name, credits, amount, currency }])),
-    plans: Object.entries(config.plans).map(([id, plan]) => ({ id, name: plan.name })),
+    plans: Object.entries(config.plans).map(([id, plan]) => ({ id, name: plan.name, ...mpp.plans?.[id] })),
     // The longest TTL a 402 (and its challenges) is re-served from the authorizer cache, then the grace.
     denyChallengeSeconds: config.authorizerCacheTtlSeconds + CHALLENGE_GRACE_SECONDS,
     ...(mpp.x402 === undefined ? {} : { x402: mpp.x402 }),

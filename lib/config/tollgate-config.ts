@@ -125,6 +125,18 @@ export interface AgentPaymentsConfig {
   readonly realm: string;
   /** x402 beside MPP (`"x402": {network, asset, payTo, facilitatorUrl, assetName, assetVersion, decimals}`). @default - MPP only */
   readonly x402?: X402Settings;
+  /**
+   * Plans of `tollgate:plans` sold over the protocols too, by plan key: one payment of `amount` (minor
+   * units of `currency`) buys `days` of the plan's standing, no renewal (docs/agents.md). @default - none
+   */
+  readonly plans?: Readonly<Record<string, AgentPlanPrice>>;
+}
+
+/** What an agent pays for a plan, and how long one payment keeps it. */
+export interface AgentPlanPrice {
+  readonly amount: number;
+  readonly currency: string;
+  readonly days: number;
 }
 
 export interface ReservedConcurrency {
@@ -291,7 +303,7 @@ export function loadConfig(read: ContextReader): TollgateConfig {
   const config: TollgateConfig = {
     plans: readPlans(raw('plans'), problems),
     creditPacks: readCreditPacks(raw('creditPacks'), problems),
-    ...((agents) => (agents === undefined ? {} : { agentPayments: agents }))(readAgentPayments(raw('agentPayments'), problems)),
+    ...((agents) => (agents === undefined ? {} : { agentPayments: agents }))(readAgentPayments(raw('agentPayments'), problems, { plans: raw('plans'), packs: raw('creditPacks') })),
     openApiDocument: text('openApiDocument', DEFAULT_CONFIG.openApiDocument, true) ?? DEFAULT_CONFIG.openApiDocument,
     backendUrl: url('backendUrl', undefined),
     gracePeriodHours: integer('gracePeriodHours', DEFAULT_CONFIG.gracePeriodHours, 0, 24 * 60, 'hours'),
@@ -452,12 +464,12 @@ function readCreditPacks(value: unknown, problems: string[]): CreditPack[] {
   return out;
 }
 
-function readAgentPayments(value: unknown, problems: string[]): AgentPaymentsConfig | undefined {
+function readAgentPayments(value: unknown, problems: string[], sold: { plans: unknown; packs: unknown }): AgentPaymentsConfig | undefined {
   const key = `${CONTEXT_PREFIX}agentPayments`;
   if (value === undefined || value === null) return undefined;
   const spec = jsonValue(value);
   const example = '{"mpp": {"networkId": "profile_…"}}';
-  if (!isObject(spec) || !isObject(spec.mpp) || Object.keys(spec).some((k) => k !== 'mpp' && k !== 'x402')) {
+  if (!isObject(spec) || !isObject(spec.mpp) || Object.keys(spec).some((k) => k !== 'mpp' && k !== 'x402' && k !== 'plans')) {
     problems.push(`${key} must be ${example}`);
     return undefined;
   }
@@ -470,8 +482,43 @@ function readAgentPayments(value: unknown, problems: string[]): AgentPaymentsCon
   }
   if (typeof realm !== 'string' || !/^[A-Za-z0-9.:_-]{1,100}$/.test(realm)) problems.push(`${key}.mpp.realm must be letters, digits, ".", ":", "_" or "-"`);
   const x402 = spec.x402 === undefined ? undefined : readX402(spec.x402, `${key}.x402`, problems);
+  const plans = spec.plans === undefined ? undefined : readAgentPlans(spec.plans, `${key}.plans`, problems, sold);
   if (problems.length > before) return undefined;
-  return { networkId: networkId as string, paymentMethodTypes: paymentMethodTypes as string[], realm: realm as string, ...(x402 === undefined ? {} : { x402 }) };
+  return { networkId: networkId as string, paymentMethodTypes: paymentMethodTypes as string[], realm: realm as string, ...(x402 === undefined ? {} : { x402 }), ...(plans === undefined ? {} : { plans }) };
+}
+
+/** `plans` of `tollgate:agentPayments`: keys of `tollgate:plans`, none also a pack's id (an offer id names one thing). */
+function readAgentPlans(value: unknown, key: string, problems: string[], sold: { plans: unknown; packs: unknown }): Record<string, AgentPlanPrice> | undefined {
+  const example = '{"pro": {"amount": 2000, "currency": "usd", "days": 30}}';
+  const spec = jsonValue(value);
+  if (!isObject(spec)) {
+    problems.push(`${key} must be an object keyed by a plan of tollgate:plans, such as ${example}`);
+    return undefined;
+  }
+  const declared = jsonValue(sold.plans);
+  const packs = jsonValue(sold.packs);
+  const packIds = Array.isArray(packs) ? packs.flatMap((p: unknown) => (isObject(p) && typeof p.id === 'string' ? [p.id] : [])) : [];
+  const out: Record<string, AgentPlanPrice> = {};
+  for (const [plan, price] of Object.entries(spec)) {
+    const at = `${key}.${plan}`;
+    const before = problems.length;
+    // A price for a plan tollgate:plans does not declare sells nothing (agentPaymentsOf prices declared plans only):
+    // `-c tollgate:plans=…` may replace the plans without editing tollgate:agentPayments.
+    if (!isObject(declared) || !(plan in declared)) continue;
+    if (packIds.includes(plan)) problems.push(`${at} has the id of a credit pack: rename the pack, as an offer id names one thing`);
+    if (!isObject(price)) {
+      problems.push(`${at} must be an object such as ${example.slice(9, -1)}`);
+      continue;
+    }
+    const { amount, currency, days = 30, ...rest } = price;
+    if (Object.keys(rest).length > 0) problems.push(`${at} has an unknown field ${JSON.stringify(Object.keys(rest)[0])}: use amount, currency and days`);
+    if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 1) problems.push(`${at}.amount is ${JSON.stringify(amount)}: use a whole number of minor units (cents) ≥ 1`);
+    if (typeof currency !== 'string' || !/^[a-z]{3}$/.test(currency)) problems.push(`${at}.currency is ${JSON.stringify(currency)}: use a lower-case ISO 4217 code such as "usd"`);
+    if (typeof days !== 'number' || !Number.isSafeInteger(days) || days < 1 || days > 366) problems.push(`${at}.days is ${JSON.stringify(days)}: use the whole days one payment buys, 1 to 366`);
+    if (problems.length > before) continue;
+    out[plan] = { amount: amount as number, currency: currency as string, days: days as number };
+  }
+  return out;
 }
 
 function readX402(value: unknown, key: string, problems: string[]): X402Settings | undefined {

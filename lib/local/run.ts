@@ -11,6 +11,7 @@ import { accessLogPath, eventsLogPath, removeCoordinates, writeCoordinates } fro
 import { adoptSharedDatabase, credentialsPath, localCredentials } from './credentials';
 import { isSampleApi } from './banner';
 import { DEMO_KEYS_FILE, issueDemoKeys, seedDemoCustomers, type DemoKeys } from './demo';
+import { migrateLayout } from '../../lambda/shared/customers/layout';
 import { createTables, freePort, LOCAL_REGION, startDynamoDbLocal, tableNames, type DynamoDbLocal } from './dynamodb-local';
 import { localMeterReporting, type LocalMeterReporting } from './meter-reporting';
 import { describeRouteChanges, filesUnder, requireFresh, watchSources } from './reload';
@@ -178,6 +179,8 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     dynamodb = await startDynamoDbLocal({ credentials, ...(dbPath === undefined ? {} : { dbPath }) });
     const admin = dynamodb.client();
     await createTables(admin, tables);
+    // The deploy's layout migration, on the local tables: a state folder from an earlier version upgrades here, once.
+    await migrateLayout(admin, tables.customers);
     const projectConfig = tollgateConfig.loadProjectConfig(root, options.context);
     // One Stripe for the portal and metering: the real one with a test-mode key, else one local fake.
     const testPage = (id: string): string => `http://127.0.0.1:${options.port}/${served?.config.stageName ?? projectConfig.stageName}${PORTAL_PATHS.testCheckout.replace('{session}', id)}`;

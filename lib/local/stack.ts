@@ -286,6 +286,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
             secret: () => Promise.resolve(agentSecret),
             now: date,
             ...(options.facilitatorUrl === undefined ? {} : { facilitator: httpFacilitator(options.facilitatorUrl) }),
+            ...(options.eventsLog === undefined ? {} : { onPurchase: (record) => options.eventsLog!(JSON.stringify(record)) }),
           }),
         }),
     ...(built.mcp === undefined ? {} : { [LOCAL_FUNCTION_NAMES.mcp]: localMcp(settings.mcp, built.mcp, ref, options) }),

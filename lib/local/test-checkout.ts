@@ -8,7 +8,7 @@ import { watermarkSecond } from '../../lambda/webhook/state';
 import { PORTAL_PATHS, stageBaseUrl } from '../../lambda/shared/portal-paths';
 import { checkoutSessionObject } from '../stripe-events/checkout';
 import { buildStripeEvent, serializeEvent, signPayload, stripeEvent } from '../stripe-events/event';
-import { completeCheckoutSession, createCheckoutSession } from './stripe-api/checkout-sessions';
+import { completeCheckoutSession, createCheckoutSession, settleCheckoutSession } from './stripe-api/checkout-sessions';
 import { fakeId, type FakeBillingPortalSession, type FakeCheckoutSession, type FakeStripeStore } from './stripe-api/store';
 
 /**
@@ -100,15 +100,32 @@ export function makeTestCheckoutHandler(deps: TestCheckoutDeps): (event: APIGate
     if (event.httpMethod === 'GET') return checkoutPage(session, base, page);
 
     if (!sameOrigin()) return page(403, 'Refused', html`<p role="alert">This form must be sent from the test checkout page. Nothing was paid.</p>`);
-    const wasOpen = session.status === 'open';
-    const completed = completeCheckoutSession(store, id)!;
-    if (wasOpen) {
-      for (const payload of checkoutEvents(store, completed)) {
+    const form = new URLSearchParams(formBody(event));
+    const deliverAll = async (payloads: readonly string[]): Promise<APIGatewayProxyResult | undefined> => {
+      for (const payload of payloads) {
         const status = await deps.deliver(payload, signPayload(payload, deps.webhookSecret));
         if (status < 200 || status > 299) return page(502, 'Webhook failed', html`<p role="alert">The local webhook answered ${status}. See the terminal of npm start.</p>`);
       }
+      return undefined;
+    };
+    const toSuccess = (completed: FakeCheckoutSession): APIGatewayProxyResult => ({
+      statusCode: 303,
+      headers: { Location: (completed.success_url ?? base).replace('{CHECKOUT_SESSION_ID}', id), 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' },
+      body: '',
+    });
+    if (form.get('action') === 'settle') {
+      // The bank debit settles: Stripe sends checkout.session.async_payment_succeeded.
+      const settled = settleCheckoutSession(store, id);
+      if (settled === undefined) return page(409, 'Nothing to settle', html`<p role="alert">This test checkout has no payment waiting to settle.</p>`);
+      return (await deliverAll([checkoutSessionEvent('checkout.session.async_payment_succeeded', settled)])) ?? toSuccess(settled);
     }
-    return { statusCode: 303, headers: { Location: (completed.success_url ?? base).replace('{CHECKOUT_SESSION_ID}', id), 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' }, body: '' };
+    const wasOpen = session.status === 'open';
+    const completed = completeCheckoutSession(store, id, { settled: form.get('method') !== 'bank' })!;
+    if (wasOpen) {
+      const failed = await deliverAll(checkoutEvents(store, completed));
+      if (failed !== undefined) return failed;
+    }
+    return toSuccess(completed);
   };
 
   /** The customer's subscriptions that Stripe's Billing Portal would list: every one not ended. */
@@ -192,24 +209,39 @@ function formBody(event: APIGatewayProxyEvent): string {
 function checkoutPage(session: FakeCheckoutSession, base: string, page: Page): APIGatewayProxyResult {
   const prices = session.priceIds.map((p) => `${p}`);
   const amount = ((session.amount_total ?? 0) / 100).toFixed(2);
-  if (session.status !== 'open') return page(200, 'Already paid', html`<p>This test checkout is complete.</p><p><a href="${(session.success_url ?? base).replace('{CHECKOUT_SESSION_ID}', session.id)}">Continue</a></p>`);
+  const action = `${base}/tollgate/portal/test-checkout/${session.id}`;
+  const success = (session.success_url ?? base).replace('{CHECKOUT_SESSION_ID}', session.id);
+  if (session.status !== 'open' && session.payment_status === 'unpaid') {
+    return page(
+      200,
+      'Bank payment processing',
+      html`<p>This test checkout was paid by bank debit, which settles days later at Stripe. Settle it now to send the event Stripe sends then.</p>
+<form method="post" action="${action}"><input type="hidden" name="action" value="settle"><p><button type="submit">Settle the bank payment (test)</button></p></form>
+<p><a href="${success}">Continue</a></p>`,
+    );
+  }
+  if (session.status !== 'open') return page(200, 'Already paid', html`<p>This test checkout is complete.</p><p><a href="${success}">Continue</a></p>`);
   return page(
     200,
     'Test checkout',
     html`<p>${session.mode === 'subscription' ? 'Subscription' : 'One-time purchase'}: ${prices.length} item(s), $${amount} (${session.mode === 'subscription' ? 'per month, ' : ''}test mode).</p>
 ${session.client_reference_id === null ? '' : html`<p>For customer <code>${session.client_reference_id}</code>.</p>`}
-<form method="post" action="${base}/tollgate/portal/test-checkout/${session.id}"><p><button type="submit">Pay (test)</button></p></form>
+<form method="post" action="${action}"><p><button type="submit">Pay (test)</button></p></form>
+${session.mode === 'payment' ? html`<form method="post" action="${action}"><input type="hidden" name="method" value="bank"><p><button type="submit">Pay by bank debit (test: settles later)</button></p></form>` : ''}
 <p><a href="${session.cancel_url ?? base}">Cancel</a></p>`,
   );
 }
 
-/** The events Stripe sends for a completed checkout, in the order it usually sends them, serialised. */
-function checkoutEvents(store: FakeStripeStore, session: FakeCheckoutSession): string[] {
-  const customer = session.customer as string;
-  const created = Math.floor(Date.now() / 1000);
-  const price = store.prices.get(session.priceIds[0] ?? '');
-  const checkoutObject = {
-    ...checkoutSessionObject({ customer, created, checkoutMode: session.mode === 'payment' ? 'payment' : 'subscription', ...(session.subscription === null ? {} : { subscription: session.subscription as string }) }),
+/** The Checkout Session as Stripe's events carry it. */
+function checkoutObjectOf(session: FakeCheckoutSession, created: number) {
+  return {
+    ...checkoutSessionObject({
+      customer: session.customer as string,
+      created,
+      checkoutMode: session.mode === 'payment' ? 'payment' : 'subscription',
+      paymentStatus: session.payment_status === 'unpaid' ? 'unpaid' : 'paid',
+      ...(session.subscription === null ? {} : { subscription: session.subscription as string }),
+    }),
     id: session.id,
     client_reference_id: session.client_reference_id,
     metadata: session.metadata,
@@ -218,7 +250,20 @@ function checkoutEvents(store: FakeStripeStore, session: FakeCheckoutSession): s
     customer_creation: session.customer_creation,
     amount_total: session.amount_total,
   };
-  const completedEvent = stripeEvent('checkout.session.completed', checkoutObject, { created });
+}
+
+/** One event about the session, serialised. */
+function checkoutSessionEvent(type: 'checkout.session.async_payment_succeeded', session: FakeCheckoutSession): string {
+  const created = Math.floor(Date.now() / 1000);
+  return serializeEvent(stripeEvent(type, checkoutObjectOf(session, created), { created }));
+}
+
+/** The events Stripe sends for a completed checkout, in the order it usually sends them, serialised. */
+function checkoutEvents(store: FakeStripeStore, session: FakeCheckoutSession): string[] {
+  const customer = session.customer as string;
+  const created = Math.floor(Date.now() / 1000);
+  const price = store.prices.get(session.priceIds[0] ?? '');
+  const completedEvent = stripeEvent('checkout.session.completed', checkoutObjectOf(session, created), { created });
   if (session.mode !== 'subscription') return [serializeEvent(completedEvent)];
   const subscription = session.subscription as string;
   const common = { customer, subscription, created, lookupKey: price?.lookup_key ?? null, ...(price === undefined ? {} : { priceId: price.id }) };

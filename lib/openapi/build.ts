@@ -15,7 +15,7 @@ import { BUDGET_PATH } from '../../lambda/shared/portal-paths';
 import { buildGatewayResponses } from './gateway-responses';
 import { agentPaymentsOf } from '../config/agents';
 import { PURCHASE_PATH, type AgentPayments } from '../../lambda/shared/agents/offers';
-import { LLMS_TXT_PATH, paymentInfo } from '../../lambda/shared/agents/discovery';
+import { LLMS_TXT_PATH, paymentInfo, X402_DISCOVERY_PATH } from '../../lambda/shared/agents/discovery';
 import {
   corsPreflight,
   httpProxy,
@@ -386,6 +386,11 @@ export function buildApiDocument(options: BuildApiOptions): BuiltApi {
     document.paths[LLMS_TXT_PATH] = {
       get: ownOperation('tollgateLlmsTxt', 'llms.txt: the API, what each paid route costs, how an agent buys a key and credits.', { '200': { description: 'text/markdown' } }, options.purchaseUri),
     };
+    if (options.agentPayments?.x402 !== undefined) {
+      document.paths[X402_DISCOVERY_PATH] = {
+        get: ownOperation('tollgateX402Discovery', "x402's discovery manifest: the offers sold over x402, with the requirements the live 402 carries.", { '200': { description: 'application/json' } }, options.purchaseUri),
+      };
+    }
   }
 
   document.paths[WEBHOOK_PATH] = {

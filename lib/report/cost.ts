@@ -145,6 +145,8 @@ const CONTEXT_VALUE_BYTES: Readonly<Record<string, number>> = {
   '$context.authorizer.customerId': 18,
   '$context.authorizer.keyId': 8,
   '$context.authorizer.periodEnd': 10,
+  // A Stripe subscription id, on a call counted on a plan.
+  '$context.authorizer.subscription': 28,
 };
 /** CloudWatch Logs counts 26 bytes of metadata per event. */
 const LOG_EVENT_OVERHEAD_BYTES = 26;

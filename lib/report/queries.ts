@@ -1,6 +1,7 @@
 import { NO_VALUE, parseAccessLogLine, type AccessLogLine } from '../../lambda/shared/access-log';
 import { TOOL_CALL_MESSAGE, toolOutcome, type ToolOutcome } from '../../lambda/mcp/call';
 import { ACCESS_RESTORED_MESSAGE } from '../../lambda/webhook/recovery';
+import { AGENT_PROTOCOLS, AGENT_PURCHASE_MESSAGE, type AgentProtocol } from '../../lambda/purchase/record';
 
 /**
  * The operations report's one core: what `tollgate report` and the local operator page show, computed
@@ -44,11 +45,47 @@ export interface ToolRow {
   readonly count: number;
 }
 
+/** Answered purchase attempts of one protocol and outcome (`paid`, or the refusal's problem type). */
+export interface PurchaseRow {
+  readonly protocol: string;
+  readonly outcome: string;
+  readonly count: number;
+}
+
+/** One paid purchase: who paid, over what, when (epoch ms). */
+export interface PaymentRow {
+  readonly protocol: string;
+  readonly customerId: string;
+  readonly at: number;
+}
+
+/** 2xx answers of one customer in one minute (UTC, as Logs Insights' bin(1m)): the first and the last, epoch ms. */
+export interface SuccessRow {
+  readonly customerId: string;
+  readonly first: number;
+  readonly last: number;
+  readonly count: number;
+}
+
 export interface ReportRows {
   readonly requests: readonly RequestRow[];
   readonly denials: readonly DenialRow[];
   readonly restorations: readonly RestorationRow[];
   readonly tools: readonly ToolRow[];
+  readonly purchases: readonly PurchaseRow[];
+  readonly payments: readonly PaymentRow[];
+  readonly successes: readonly SuccessRow[];
+}
+
+/** Agents' purchases over one protocol: the funnel's paid and first-2xx steps, and the refusals by problem type. */
+export interface ProtocolPurchases {
+  readonly paid: number;
+  /** Refused attempts by problem type (a served challenge, `payment-required`, is not a refusal: it is the 402 step). */
+  readonly refused: Readonly<Record<string, number>>;
+  /** Paid purchases whose customer then got a 2xx in the range. */
+  readonly firstSuccess: number;
+  /** Median seconds from the payment to that first 2xx (to the minute's last 2xx when a minute holds 2xx from both sides of the payment). */
+  readonly medianSecondsToFirstSuccess: number | null;
 }
 
 export type ErrorSource = 'authorizer' | 'integration' | 'gateway';
@@ -82,6 +119,45 @@ export interface Report {
   readonly serverErrors: Readonly<Record<ErrorSource, number>>;
   /** MCP tool calls by tool, then by outcome (allowed: 2xx, counted; denied: 402; unauthorized: 401; failed: any other). */
   readonly toolCalls: Readonly<Record<string, Readonly<Record<ToolOutcome, number>>>>;
+  /** Agents paying the 402 (docs/agents.md): 402 → paid → first 2xx by protocol, and failed verifications by type. */
+  readonly agentPurchases: AgentPurchases;
+}
+
+export interface AgentPurchases {
+  /**
+   * Challenges the purchase route served (402 `payment-required`: nothing presented yet). One 402 offers every
+   * protocol, so its protocol is not known until the buyer pays: the funnel's first step is not split.
+   */
+  readonly challenged: number;
+  readonly byProtocol: Readonly<Record<AgentProtocol, ProtocolPurchases>>;
+}
+
+const minuteOf = (at: number): number => Math.floor(at / 60_000);
+
+/** The purchases by protocol, each payment joined to its customer's first 2xx at or after it. */
+export function agentPurchases(rows: Pick<ReportRows, 'purchases' | 'payments' | 'successes'>): AgentPurchases {
+  const successes = new Map<string, SuccessRow[]>();
+  for (const s of rows.successes) successes.set(s.customerId, [...(successes.get(s.customerId) ?? []), s]);
+  for (const list of successes.values()) list.sort((a, b) => a.first - b.first);
+  const byProtocol = {} as Record<AgentProtocol, ProtocolPurchases>;
+  for (const protocol of AGENT_PROTOCOLS) {
+    const mine = rows.purchases.filter((r) => r.protocol === protocol);
+    const refused: Record<string, number> = {};
+    for (const r of mine) if (r.outcome !== 'paid' && r.outcome !== 'payment-required') refused[r.outcome] = (refused[r.outcome] ?? 0) + r.count;
+    const seconds = rows.payments
+      .filter((p) => p.protocol === protocol)
+      .flatMap((p) => {
+        const next = (successes.get(p.customerId) ?? []).find((s) => s.last >= p.at);
+        return next === undefined ? [] : [((next.first >= p.at ? next.first : next.last) - p.at) / 1000];
+      });
+    byProtocol[protocol] = {
+      paid: mine.filter((r) => r.outcome === 'paid').reduce((n, r) => n + r.count, 0),
+      refused: Object.fromEntries(byCountDesc(Object.entries(refused))),
+      firstSuccess: seconds.length,
+      medianSecondsToFirstSuccess: median(seconds),
+    };
+  }
+  return { challenged: rows.purchases.filter((r) => r.outcome === 'payment-required').reduce((n, r) => n + r.count, 0), byProtocol };
 }
 
 export const TOOL_OUTCOMES: readonly ToolOutcome[] = ['allowed', 'denied', 'unauthorized', 'failed'];
@@ -175,6 +251,7 @@ export function buildReport(rows: ReportRows, since: Date, until: Date): Report 
     recoveries: { count: recovered.length, medianSeconds: median(seconds(recovered)), byReason, withoutDenialInRange: restored.length - recovered.length },
     serverErrors,
     toolCalls: toolCalls(rows.tools),
+    agentPurchases: agentPurchases(rows),
   };
 }
 
@@ -223,14 +300,39 @@ export function toolCallsIn(lines: Iterable<string>, since: Date, until: Date): 
   );
 }
 
+/** `agent purchase` lines (the purchase function's log line, or `.tollgate/events.log`) whose time is in [since, until): the purchase and payment rows. */
+export function purchasesIn(lines: Iterable<string>, since: Date, until: Date): Pick<ReportRows, 'purchases' | 'payments'> {
+  const records = recordsIn(lines, AGENT_PURCHASE_MESSAGE, 'purchasedAt', since, until);
+  return {
+    purchases: records.flatMap(({ protocol, outcome }) => (typeof protocol === 'string' && typeof outcome === 'string' ? [{ protocol, outcome, count: 1 }] : [])),
+    payments: records.flatMap(({ protocol, outcome, customerId, at }) => (outcome === 'paid' && typeof protocol === 'string' && typeof customerId === 'string' ? [{ protocol, customerId, at }] : [])),
+  };
+}
+
+/** Access-log 2xx lines of a customer, grouped per customer and minute as the deployed query's bin(1m) groups them. */
+export function successesIn(lines: ReadonlyArray<AccessLogLine & { readonly at: number }>): SuccessRow[] {
+  const groups = new Map<string, { customerId: string; first: number; last: number; count: number }>();
+  for (const l of lines) {
+    if (!/^2\d\d$/.test(l.status ?? '') || l.customerId === undefined) continue;
+    const key = `${l.customerId} ${minuteOf(l.at)}`;
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, { customerId: l.customerId, first: l.at, last: l.at, count: 1 });
+    else Object.assign(group, { first: Math.min(group.first, l.at), last: Math.max(group.last, l.at), count: group.count + 1 });
+  }
+  return [...groups.values()];
+}
+
 /** The report's rows from the local files' lines: each request its own row. */
 export function localRows(accessLines: Iterable<string>, eventLines: Iterable<string>, since: Date, until: Date): ReportRows {
   const lines = accessLinesIn(accessLines, since, until);
+  const events = [...eventLines];
   return {
     requests: lines.map((l) => ({ status: l.status!, ...(l.reason === undefined ? {} : { reason: l.reason }), ...(l.responseType === undefined ? {} : { responseType: l.responseType }), count: 1 })),
     denials: lines.filter((l) => l.status === '402' && l.customerId !== undefined).map((l) => ({ customerId: l.customerId!, ...(l.reason === undefined ? {} : { reason: l.reason }), at: l.at, count: 1 })),
-    restorations: restorationsIn(eventLines, since, until),
-    tools: toolCallsIn(eventLines, since, until),
+    restorations: restorationsIn(events, since, until),
+    tools: toolCallsIn(events, since, until),
+    ...purchasesIn(events, since, until),
+    successes: successesIn(lines),
   };
 }
 
@@ -240,7 +342,7 @@ export function localRows(accessLines: Iterable<string>, eventLines: Iterable<st
 export type ReportQueryName = keyof ReportRows;
 
 /** The saved queries, by the log group each runs on. The stack defines them (logs.QueryDefinition); the CLI runs them. */
-export const REPORT_QUERIES: Readonly<Record<ReportQueryName, { readonly logGroup: 'access' | 'webhook' | 'mcp'; readonly query: string }>> = {
+export const REPORT_QUERIES: Readonly<Record<ReportQueryName, { readonly logGroup: 'access' | 'webhook' | 'mcp' | 'purchase'; readonly query: string }>> = {
   requests: {
     logGroup: 'access',
     query: 'stats count(*) as count by status, reason, responseType\n| limit 10000',
@@ -259,6 +361,20 @@ export const REPORT_QUERIES: Readonly<Record<ReportQueryName, { readonly logGrou
     logGroup: 'mcp',
     query: `filter message = "${TOOL_CALL_MESSAGE}"\n| stats count(*) as count by tool, status\n| limit 10000`,
   },
+  // The purchase function's log group; without agent payments the stack runs these on the access log, where they find nothing.
+  purchases: {
+    logGroup: 'purchase',
+    query: `filter message = "${AGENT_PURCHASE_MESSAGE}"\n| stats count(*) as count by protocol, outcome\n| limit 10000`,
+  },
+  payments: {
+    logGroup: 'purchase',
+    query: `filter message = "${AGENT_PURCHASE_MESSAGE}" and outcome = "paid"\n| fields purchasedAt, protocol, customerId\n| sort @timestamp asc\n| limit 10000`,
+  },
+  successes: {
+    logGroup: 'access',
+    // Per customer and minute, the minute's first and last 2xx: a payment joins the first minute that ends after it.
+    query: 'filter status like /^2/ and customerId != "-"\n| stats count(*) as count, min(@timestamp) as first, max(@timestamp) as last by customerId, bin(1m)\n| limit 10000',
+  },
 };
 
 /**
@@ -269,6 +385,8 @@ export const DASHBOARD_QUERIES = {
   topDeniedCustomers: 'filter status = "402" and customerId != "-"\n| stats count(*) as denials by customerId\n| sort denials desc\n| limit 10',
   serverErrorsBySource:
     'filter status like /^5/\n| fields if(responseType like /^AUTHORIZER_/, "authorizer", if(responseType = "-" or responseType like /^INTEGRATION_/, "integration", "gateway")) as source\n| stats count(*) as errors by source',
+  /** Over the purchase function's log: payments by protocol, the first and the last of the range. */
+  agentPayments: `filter message = "${AGENT_PURCHASE_MESSAGE}" and outcome = "paid"\n| stats count(*) as paid, min(@timestamp) as firstPaid, max(@timestamp) as lastPaid by protocol`,
 } as const;
 
 /** The saved queries' names: `tollgate/<restApiId>/report/<query>`, so the CLI finds them from the stack outputs. */
@@ -308,6 +426,15 @@ export function insightsRows(results: Readonly<Record<ReportQueryName, readonly 
       return r.customerId === undefined || r.reason === undefined || !Number.isFinite(at) ? [] : [{ customerId: r.customerId, reason: r.reason, at }];
     }),
     tools: results.tools.map(fieldsOf).flatMap((r) => (r.tool === undefined || r.status === undefined ? [] : [{ tool: r.tool, status: r.status, count: count(r.count) }])),
+    purchases: results.purchases.map(fieldsOf).flatMap((r) => (r.protocol === undefined || r.outcome === undefined ? [] : [{ protocol: r.protocol, outcome: r.outcome, count: count(r.count) }])),
+    payments: results.payments.map(fieldsOf).flatMap((r) => {
+      const at = Date.parse(r.purchasedAt ?? '');
+      return r.protocol === undefined || present(r.customerId) === undefined || !Number.isFinite(at) ? [] : [{ protocol: r.protocol, customerId: r.customerId!, at }];
+    }),
+    successes: results.successes.map(fieldsOf).flatMap((r) => {
+      const [first, last] = [insightsTime(r.first), insightsTime(r.last)];
+      return present(r.customerId) === undefined || !Number.isFinite(first) || !Number.isFinite(last) ? [] : [{ customerId: r.customerId!, first, last, count: count(r.count) }];
+    }),
   };
 }
 
@@ -368,5 +495,12 @@ export function renderReport(report: Report, source: string): string {
   lines.push('', 'MCP tool calls by tool (allowed / denied / unauthorized / failed):');
   if (Object.keys(report.toolCalls).length === 0) lines.push('  none');
   rows(Object.entries(report.toolCalls).map(([tool, c]) => [tool, TOOL_OUTCOMES.map((o) => c[o]).join(' / ')]));
+  lines.push('', `agents: ${report.agentPurchases.challenged} challenges at the purchase route; by protocol, paid → first 2xx (median from payment), refused by type:`);
+  rows(
+    Object.entries(report.agentPurchases.byProtocol).map(([protocol, p]) => [
+      protocol,
+      `${p.paid} → ${p.firstSuccess} (${seconds(p.medianSecondsToFirstSuccess)})${Object.keys(p.refused).length === 0 ? '' : `; refused ${Object.entries(p.refused).map(([type, n]) => `${type} ${n}`).join(', ')}`}`,
+    ]),
+  );
   return lines.join('\n');
 }

@@ -55,6 +55,12 @@ export async function startAgentsStack(label: string, options: { readonly facili
 
 /** Runs a buyer script of scripts/ (a stock client from npm, unmodified, in a child process) and reads the JSON of its last line. */
 export async function runBuyer(script: string, args: readonly string[]): Promise<any> {
-  const { stdout } = await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'scripts', script), ...args], { cwd: PROJECT_ROOT, timeout: 90_000 });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!);
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'scripts', script), ...args], { cwd: PROJECT_ROOT, timeout: 90_000 });
+    return JSON.parse(stdout.trim().split('\n').at(-1)!);
+  } catch (err) {
+    // Say how the script ended and what it printed: a bare "Command failed" hides why.
+    const { code, signal, stdout, stderr } = err as { code?: number | string; signal?: string | null; stdout?: string; stderr?: string };
+    throw new Error(`${script} ended with code ${code ?? '?'}${signal === null || signal === undefined ? '' : `, signal ${signal}`}\nstdout: ${stdout ?? ''}\nstderr: ${stderr ?? ''}`, { cause: err });
+  }
 }

@@ -1,5 +1,8 @@
 import { canonicalJson, createChallenge, encodeRequest, parseCredential, MalformedCredentialError, serializeChallenge, serializeCredential, verifyChallenge } from '../../lambda/shared/agents/mpp';
 import { denyOffers, fittingOffers, NO_OFFER_CHALLENGE, packChallenge, type AgentPayments } from '../../lambda/shared/agents/offers';
+import { decide } from '../../lambda/shared/customers/standing';
+import { agentPaymentsOf } from '../../lib/config/agents';
+import { loadConfig } from '../../lib/config/tollgate-config';
 import type { PaymentReason } from '../../lambda/shared/problems';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import { parseChallenges } from './support';
@@ -59,7 +62,7 @@ describe('the offers that fit a 402', () => {
     const challenges = parseChallenges(context.wwwAuthenticate);
     expect(challenges.map((c) => c.request.externalId)).toEqual(['credits_100', 'credits_1k']);
     expect(challenges.every((c) => c.expires === '2026-12-06T12:20:00.000Z' && verifyChallenge('s3cret', c))).toBe(true);
-    // The plan's offer points where a person subscribes; no MPP challenge sells a plan yet.
+    // An unpriced plan's offer points where a person subscribes: no challenge sells it.
     const plan = denyOffers(SETTINGS, { reason: 'no_subscription', denied: [QUOTES], paymentUrl: 'https://checkout.example.com', secret: 's3cret', expiresAt });
     expect(JSON.parse(plan.offers)).toEqual([{ id: 'pro', kind: 'plan', name: 'Pro', protocols: ['checkout'], url: 'https://checkout.example.com' }]);
     expect(plan.wwwAuthenticate).toBe(NO_OFFER_CHALLENGE);
@@ -69,6 +72,71 @@ describe('the offers that fit a 402', () => {
     const context = denyOffers(SETTINGS, { reason: 'credits_exhausted', denied: [SEARCH], secret: undefined, expiresAt: AT });
     expect(JSON.parse(context.offers)).toHaveLength(2);
     expect(context.wwwAuthenticate).toBe(NO_OFFER_CHALLENGE);
+  });
+});
+
+describe('plans sold over the protocols', () => {
+  const SOLD: AgentPayments = { ...SETTINGS, plans: [{ id: 'pro', name: 'Pro', amount: 2000, currency: 'usd', days: 30 }, { id: 'team', name: 'Team' }] };
+  const expiresAt = new Date(AT.getTime() + 60_000);
+
+  it('offers a sold plan over MPP on a subscription route denied for standing: a challenge, its price and period, its purchase URL; the unpriced plan stays checkout only', () => {
+    const context = denyOffers(SOLD, { reason: 'no_subscription', denied: [QUOTES], paymentUrl: 'https://checkout.example.com', domainName: 'api.example.com', stage: 'prod', secret: 's3cret', expiresAt });
+    expect(JSON.parse(context.offers)).toEqual([
+      { id: 'pro', kind: 'plan', name: 'Pro', amount: '2000', currency: 'usd', days: 30, protocols: ['mpp', 'checkout'], purchaseUrl: 'https://api.example.com/prod/tollgate/purchase?offer=pro', url: 'https://checkout.example.com' },
+      { id: 'team', kind: 'plan', name: 'Team', protocols: ['checkout'], url: 'https://checkout.example.com' },
+    ]);
+    const challenges = parseChallenges(context.wwwAuthenticate);
+    expect(challenges.map((c) => c.request)).toEqual([expect.objectContaining({ amount: '2000', currency: 'usd', externalId: 'pro', description: 'Pro' })]);
+    expect(verifyChallenge('s3cret', challenges[0]!)).toBe(true);
+  });
+
+  it('does not sell a plan over a protocol for a missing entitlement (upgrade_required): its standing would not open the route', () => {
+    const context = denyOffers(SOLD, { reason: 'upgrade_required', denied: [REPORTS], paymentUrl: 'https://checkout.example.com', domainName: 'api.example.com', stage: 'prod', secret: 's3cret', expiresAt });
+    expect(JSON.parse(context.offers).map((o: { protocols: string[] }) => o.protocols)).toEqual([['checkout'], ['checkout']]);
+    expect(context.wwwAuthenticate).toBe(NO_OFFER_CHALLENGE);
+  });
+
+  it("grants the plan's standing for its period only: allowed until the period ends, then 402 subscription_canceled (a payment does not renew)", () => {
+    const end = Math.floor(AT.getTime() / 1000) + 30 * 86_400;
+    const customer = {
+      customerId: 'cus_agent',
+      subscriptions: { agent_01796558400_x: { status: 'canceled' as const, plan: 'pro', cancelAtPeriodEnd: true, currentPeriodStart: end - 30 * 86_400, currentPeriodEnd: end, watermark: `${end}:0:mpp#x` } },
+      invoices: {},
+      pastDue: {},
+    };
+    const settings = { gracePeriodSeconds: 0, plans: { pro: { name: 'Pro', overage: 'block' as const } } };
+    expect(decide(customer, [QUOTES], new Date((end - 1) * 1000), settings).verdicts[0]!.allow).toBe(true);
+    const after = decide(customer, [QUOTES], new Date((end + 1) * 1000), settings);
+    expect({ allow: after.verdicts[0]!.allow, reason: after.reason }).toEqual({ allow: false, reason: 'subscription_canceled' });
+    // The ended plan is offered again.
+    expect(fittingOffers(SOLD, after.reason, [QUOTES]).plans.map((p) => p.id)).toEqual(['pro', 'team']);
+  });
+});
+
+describe('tollgate:agentPayments.plans', () => {
+  const load = (plans: unknown, packs: unknown = []) =>
+    loadConfig((key) => ({ 'tollgate:plans': { pro: { name: 'Pro' } }, 'tollgate:creditPacks': packs, 'tollgate:agentPayments': { mpp: { networkId: 'profile_test' }, plans } })[key]);
+
+  it('prices plans of tollgate:plans for agents, 30 days a payment unless told', () => {
+    expect(load({ pro: { amount: 2000, currency: 'usd' } }).agentPayments?.plans).toEqual({ pro: { amount: 2000, currency: 'usd', days: 30 } });
+    expect(agentPaymentsOf(load({ pro: { amount: 2000, currency: 'usd', days: 7 } }))?.plans).toEqual([{ id: 'pro', name: 'Pro', amount: 2000, currency: 'usd', days: 7 }]);
+  });
+
+  it.each([
+    [{ pro: { amount: 0, currency: 'usd' } }, /pro\.amount is 0/],
+    [{ pro: { amount: 1, currency: 'USD' } }, /pro\.currency is "USD"/],
+    [{ pro: { amount: 1, currency: 'usd', days: 0 } }, /pro\.days is 0/],
+    [{ pro: { amount: 1, currency: 'usd', renew: true } }, /unknown field "renew"/],
+  ])('refuses %j', (plans, message) => {
+    expect(() => load(plans)).toThrow(message);
+  });
+
+  it('sells nothing for a price of a plan tollgate:plans does not declare (plans replaced with -c keep the rest working)', () => {
+    expect(agentPaymentsOf(load({ team: { amount: 1, currency: 'usd' } }))?.plans).toEqual([{ id: 'pro', name: 'Pro' }]);
+  });
+
+  it('refuses a sold plan whose key is also a pack id: an offer id names one thing', () => {
+    expect(() => load({ pro: { amount: 1, currency: 'usd' } }, [{ id: 'pro', name: 'Pro credits', credits: 10, price: 'pro_credits' }])).toThrow(/has the id of a credit pack/);
   });
 });
 

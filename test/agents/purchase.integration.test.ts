@@ -7,7 +7,11 @@ import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import { portalCatalog } from '../../lib/config/portal-catalog';
 import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
 import { startLocalStripe, type LocalStripe } from '../../lib/local/stripe-run';
+import { startFakeFacilitator, type FakeFacilitator } from '../../lib/local/x402-facilitator';
 import { freshTables, type TestTables } from '../support/dynamodb';
+import { ExactEvmScheme } from '@x402/evm';
+import { privateKeyToAccount } from 'viem/accounts';
+import { encodeHeader, type PaymentRequirements } from '../../lambda/shared/agents/x402';
 import { parseChallenges, pay } from './support';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -17,6 +21,11 @@ const ROOT = path.join(__dirname, '..', '..');
 const config = loadProjectConfig(ROOT);
 const built = buildLocalDocument(config, ROOT);
 const PACK = config.creditPacks[0]!;
+/** The plan cdk.json sells over the protocols (tollgate:agentPayments.plans). */
+const [PLAN_ID, PLAN_PRICE] = Object.entries(config.agentPayments!.plans!)[0]!;
+const DAY = 86_400_000;
+// Anvil's first test account: a public key for tests only.
+const buyer = privateKeyToAccount('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80');
 
 /** Agents paying the 402 over MPP, through the local gateway, the purchase function and the fake Stripe (docs/agents.md). */
 describe('selling to agents on the local gateway', () => {
@@ -24,6 +33,7 @@ describe('selling to agents on the local gateway', () => {
   let api: LocalApi;
   let local: LocalStripe;
   let stripe: Stripe;
+  let facilitator: FakeFacilitator;
   let seq = 0;
   const json = (buffer: Buffer): any => JSON.parse(buffer.toString('utf8'));
   const call = (method: string, p: string, headers: Record<string, string> = {}) => api.gateway.handle({ method, path: `/${config.stageName}${p}`, headers });
@@ -40,12 +50,14 @@ describe('selling to agents on the local gateway', () => {
     tables = await freshTables('agents');
     local = await startLocalStripe({ catalog: portalCatalog(config), pages: { checkout: (id) => `http://127.0.0.1/checkout/${id}`, billingPortal: (id) => `http://127.0.0.1/billing/${id}` } });
     stripe = local.client({});
-    api = createLocalApi({ config, built, dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET, portal: { stripe, fakeStripe: local.fake!.store, sessionSecret: 'test-session' }, agentSecret: 'test-agent-secret', metering: false });
+    facilitator = await startFakeFacilitator();
+    api = createLocalApi({ config, built, dynamodbEndpoint: tables.endpoint, tables: tables.names, webhookSecret: LOCAL_WEBHOOK_SECRET, portal: { stripe, fakeStripe: local.fake!.store, sessionSecret: 'test-session' }, agentSecret: 'test-agent-secret', metering: false, facilitatorUrl: facilitator.url });
   });
   afterAll(async () => {
     api.destroy();
     tables.client.destroy();
     await local.close();
+    await facilitator.close();
   });
 
   it('offers credit packs on a 402 of a route sold by use: an MPP challenge in WWW-Authenticate, mirrored in the body, readable by browsers', async () => {
@@ -68,12 +80,20 @@ describe('selling to agents on the local gateway', () => {
     expect(denied.headers['access-control-expose-headers']).toMatch(/WWW-Authenticate,PAYMENT-REQUIRED/);
   });
 
-  it('offers the plans, with where to subscribe, on a subscription route; a keyless caller learns the packs and where to buy them from its 401', async () => {
+  it('offers the plans on a subscription route, the sold one payable over MPP and x402; a keyless caller learns the packs and where to buy them from its 401', async () => {
     const { key } = await customer();
     const denied = await call('GET', '/v1/quotes', { Authorization: `Bearer ${key}` });
     expect(denied.statusCode).toBe(402);
-    expect(json(denied.body).offers.map((o: { id: string; kind: string }) => `${o.kind}:${o.id}`)).toEqual(Object.keys(config.plans).map((id) => `plan:${id}`));
-    expect(denied.headers['www-authenticate']).toBe('Bearer realm="tollgate"');
+    const offers = json(denied.body).offers as Array<Record<string, unknown>>;
+    expect(offers.map((o) => `${String(o.kind)}:${String(o.id)}`)).toEqual(Object.keys(config.plans).map((id) => `plan:${id}`));
+    const purchaseUrl = `http://127.0.0.1/prod/tollgate/purchase?offer=${PLAN_ID}`;
+    expect(offers.find((o) => o.id === PLAN_ID)).toMatchObject({ amount: String(PLAN_PRICE.amount), currency: PLAN_PRICE.currency, days: PLAN_PRICE.days, protocols: expect.arrayContaining(['mpp', 'x402']), purchaseUrl });
+    // A plan not priced for agents is bought where people subscribe.
+    for (const other of offers.filter((o) => o.id !== PLAN_ID)) expect(other).toEqual(expect.not.objectContaining({ purchaseUrl: expect.anything() }));
+    const challenges = parseChallenges(denied.headers['www-authenticate']);
+    expect(challenges.map((c) => c.request)).toEqual([expect.objectContaining({ amount: String(PLAN_PRICE.amount), currency: PLAN_PRICE.currency, externalId: PLAN_ID })]);
+    const required = JSON.parse(Buffer.from(String(denied.headers['payment-required']), 'base64').toString('utf8'));
+    expect(required).toMatchObject({ resource: { url: purchaseUrl }, accepts: [{ amount: String(PLAN_PRICE.amount * 10_000), extra: { offer: PLAN_ID } }] });
     const keyless = await call('GET', '/v1/quotes');
     expect(keyless.statusCode).toBe(401);
     expect(json(keyless.body).offers).toEqual([expect.objectContaining({ id: PACK.id, purchaseUrl: `http://127.0.0.1/prod/tollgate/purchase?offer=${PACK.id}` })]);
@@ -107,18 +127,38 @@ describe('selling to agents on the local gateway', () => {
     expect((await call('GET', '/v1/search?q=x', { Authorization: `Bearer ${key}` })).statusCode).toBe(200);
   });
 
-  it('publishes the same offers for discovery: llms.txt and x-payment-info agree with the live 402', async () => {
+  it('publishes the same offers for discovery: llms.txt, x-payment-info and the x402 manifest agree with the live 402s', async () => {
     const { key } = await customer();
-    const live = json((await call('GET', '/v1/search?q=x', { Authorization: `Bearer ${key}` })).body).offers as Array<{ id: string; amount: string; currency: string; purchaseUrl: string }>;
+    const denied = await call('GET', '/v1/search?q=x', { Authorization: `Bearer ${key}` });
+    const live = json(denied.body).offers as Array<{ id: string; amount: string; currency: string; purchaseUrl: string; protocols: string[] }>;
+    const planDenied = await call('GET', '/v1/quotes', { Authorization: `Bearer ${key}` });
+    const livePlan = (json(planDenied.body).offers as Array<{ id: string; amount?: string; currency?: string; days?: number; purchaseUrl?: string; protocols: string[] }>).find((o) => o.id === PLAN_ID)!;
     const llms = await call('GET', '/tollgate/llms.txt');
     expect(llms.statusCode).toBe(200);
     expect(llms.headers['content-type']).toMatch(/^text\/markdown/);
     const text = llms.body.toString('utf8');
     for (const offer of live) expect(text).toContain(`- ${offer.id}: ${PACK.name}, ${PACK.credits} credits for ${offer.amount} ${offer.currency} (minor units): POST ${offer.purchaseUrl} ,`);
+    expect(text).toContain(`- ${PLAN_ID}: ${config.plans[PLAN_ID]!.name}, ${livePlan.days} days of the plan for ${livePlan.amount} ${livePlan.currency} (minor units): POST ${livePlan.purchaseUrl} ,`);
     expect(text).toContain('- GET /v1/search: 1 credit per successful call');
+    // x402: each live requirement, in words, beside the URL that takes it.
+    const liveAccepts = [denied, planDenied].flatMap((d) => (JSON.parse(Buffer.from(String(d.headers['payment-required']), 'base64').toString('utf8')) as { accepts: PaymentRequirements[] }).accepts);
+    expect(liveAccepts.map((a) => a.extra.offer)).toEqual([PACK.id, PLAN_ID]);
+    for (const r of liveAccepts) expect(text).toContain(`- ${r.extra.offer}: POST http://127.0.0.1/prod/tollgate/purchase?offer=${r.extra.offer} with a payment of ${r.amount} atomic units of ${r.asset} on ${r.network} to ${r.payTo} (exact scheme)`);
+    expect(text).toContain('- Discovery manifest: http://127.0.0.1/prod/.well-known/x402.json');
+    const manifest = await call('GET', '/.well-known/x402.json');
+    expect(manifest.statusCode).toBe(200);
+    const items = json(manifest.body).items as Array<{ resource: { url: string }; accepts: PaymentRequirements[]; input: { method: string; queryParams: { offer: string } } }>;
+    expect(json(manifest.body)).toMatchObject({ x402Version: 2, lastUpdated: expect.any(Number) });
+    expect(items.map((i) => ({ url: i.resource.url, accepts: i.accepts, method: i.input.method }))).toEqual(liveAccepts.map((r) => ({ url: `http://127.0.0.1/prod/tollgate/purchase?offer=${r.extra.offer}`, accepts: [r], method: 'POST' })));
+    // And what the purchase route itself challenges with, keyless: the same requirement per offer.
+    for (const item of items) {
+      const challenged = await purchase({}, item.input.queryParams.offer);
+      expect(JSON.parse(Buffer.from(String(challenged.headers['payment-required']), 'base64').toString('utf8')).accepts).toEqual(item.accepts);
+    }
     const document = json((await call('GET', '/tollgate/openapi.json')).body);
-    const info = document.paths['/v1/search'].get['x-payment-info'];
-    expect(info).toEqual({ costPerCall: 1, packs: live.map(({ id, amount, currency }) => ({ id, name: PACK.name, credits: PACK.credits, amount, currency, protocols: ['mpp'] })), plans: Object.entries(config.plans).map(([id, p]) => ({ id, name: p.name })) });
+    const plans = Object.entries(config.plans).map(([id, p]) => (id === PLAN_ID ? { id, name: p.name, amount: livePlan.amount, currency: livePlan.currency, days: livePlan.days, protocols: livePlan.protocols.filter((p) => p !== 'checkout') } : { id, name: p.name }));
+    expect(document.paths['/v1/search'].get['x-payment-info']).toEqual({ costPerCall: 1, packs: live.map(({ id, amount, currency, protocols }) => ({ id, name: PACK.name, credits: PACK.credits, amount, currency, protocols })), plans });
+    expect(document.paths['/v1/quotes'].get['x-payment-info']).toEqual({ packs: [], plans });
     expect(document.paths['/v1/ping'].get['x-payment-info']).toBeUndefined();
   });
 
@@ -145,5 +185,62 @@ describe('selling to agents on the local gateway', () => {
     await stripe.rawRequest('POST', `/v1/test_helpers/shared_payment/granted_tokens/${spt}/revoke`, {});
     expect(json((await purchase({ Authorization: credential })).body).type).toBe('https://paymentauth.org/problems/verification-failed');
     expect(local.fake!.sharedPayments.paymentIntents.size).toBe(before);
+  });
+  const agentPeriods = async (customerId: string) =>
+    Object.entries((await readCustomer(tables.client, tables.names.customers, customerId))?.subscriptions ?? {})
+      .filter(([id]) => id.startsWith('agent_'))
+      .map(([, s]) => s);
+
+  it("sells a keyless agent a key and the plan's standing over MPP: a new customer, a fixed period that does not renew, the subscription route open", async () => {
+    const challenged = await purchase({}, PLAN_ID);
+    expect(challenged.statusCode).toBe(402);
+    expect(challengeOf(challenged).request).toMatchObject({ amount: String(PLAN_PRICE.amount), externalId: PLAN_ID });
+    const started = Date.now();
+    const paid = await purchase({ Authorization: await pay(stripe, challengeOf(challenged)) }, PLAN_ID);
+    expect(paid.statusCode).toBe(200);
+    const body = json(paid.body);
+    expect(body).toMatchObject({ offer: PLAN_ID, plan: PLAN_ID, renews: false, customerId: expect.stringMatching(/^cus_/), key: expect.stringMatching(/^tg_test_cus_/) });
+    expect(body).not.toHaveProperty('credits');
+    expect(Date.parse(body.accessUntil) - started).toBeGreaterThanOrEqual(PLAN_PRICE.days * DAY - 2000);
+    expect(Date.parse(body.accessUntil) - started).toBeLessThan(PLAN_PRICE.days * DAY + 5000);
+    expect(local.fake!.sharedPayments.paymentIntents.get(body.paymentIntent)).toMatchObject({ amount: PLAN_PRICE.amount, currency: PLAN_PRICE.currency, customer: body.customerId });
+    expect(await agentPeriods(body.customerId)).toEqual([expect.objectContaining({ plan: PLAN_ID, status: 'canceled', cancelAtPeriodEnd: true, currentPeriodEnd: Date.parse(body.accessUntil) / 1000 })]);
+    expect(await credits(body.customerId)).toBeUndefined();
+    const served = await call('GET', '/v1/quotes', { Authorization: `Bearer ${body.key}` });
+    expect(served.statusCode).toBe(200);
+  });
+
+  it('sells a buyer presenting its key the plan on its own customer, and a second payment extends the period from where the first ends', async () => {
+    const { customerId, key } = await customer();
+    const first = await purchase({ Authorization: `Bearer ${key}`, 'Payment-Authorization': await pay(stripe, challengeOf(await purchase({ Authorization: `Bearer ${key}` }, PLAN_ID))) }, PLAN_ID);
+    expect(first.statusCode).toBe(200);
+    expect(json(first.body)).toEqual(expect.not.objectContaining({ key: expect.anything() }));
+    expect(json(first.body).customerId).toBe(customerId);
+    const second = await purchase({ Authorization: `Bearer ${key}`, 'Payment-Authorization': await pay(stripe, challengeOf(await purchase({ Authorization: `Bearer ${key}` }, PLAN_ID))) }, PLAN_ID);
+    expect(second.statusCode).toBe(200);
+    expect(json(second.body).periodStart).toBe(json(first.body).accessUntil);
+    expect(Date.parse(json(second.body).accessUntil) - Date.parse(json(first.body).accessUntil)).toBe(PLAN_PRICE.days * DAY);
+    expect((await agentPeriods(customerId)).map((p) => p.currentPeriodEnd! * 1000).sort()).toEqual([Date.parse(json(first.body).accessUntil), Date.parse(json(second.body).accessUntil)]);
+    expect((await call('GET', '/v1/quotes', { Authorization: `Bearer ${key}` })).statusCode).toBe(200);
+  });
+
+  it("sells the plan over x402 too: the requirement from the route's PAYMENT-REQUIRED, settled once, a key with the plan's standing", async () => {
+    const challenged = await purchase({}, PLAN_ID);
+    const required = JSON.parse(Buffer.from(String(challenged.headers['payment-required']), 'base64').toString('utf8')) as { accepts: PaymentRequirements[] };
+    expect(required.accepts).toHaveLength(1);
+    const requirement = required.accepts[0]!;
+    expect(requirement).toMatchObject({ amount: String(PLAN_PRICE.amount * 10_000), extra: { offer: PLAN_ID } });
+    const created = await new ExactEvmScheme(buyer).createPaymentPayload(2, requirement);
+    const payment = encodeHeader({ x402Version: 2, resource: { url: `http://127.0.0.1/prod/tollgate/purchase?offer=${PLAN_ID}`, description: PLAN_ID, mimeType: 'application/json' }, accepted: requirement, payload: created.payload });
+    const before = facilitator.settled.size;
+    const paid = await purchase({ 'PAYMENT-SIGNATURE': payment }, PLAN_ID);
+    expect(paid.statusCode).toBe(200);
+    const body = json(paid.body);
+    expect(body).toMatchObject({ offer: PLAN_ID, plan: PLAN_ID, renews: false, key: expect.stringMatching(/^tg_test_cus_/) });
+    expect(facilitator.settled.size - before).toBe(1);
+    expect(paid.headers['payment-response']).toBeDefined();
+    expect((await purchase({ 'PAYMENT-SIGNATURE': payment }, PLAN_ID)).statusCode).toBe(402);
+    expect(facilitator.settled.size - before).toBe(1);
+    expect((await call('GET', '/v1/quotes', { Authorization: `Bearer ${body.key}` })).statusCode).toBe(200);
   });
 });

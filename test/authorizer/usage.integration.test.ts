@@ -58,10 +58,10 @@ async function customerWithKey(state: OneSubscription, usage: Record<string, num
 const event = (route: RouteRule, key: string) => routeEvent(route, bearer(key));
 const allows = (result: APIGatewayAuthorizerResult, route: RouteRule): boolean =>
   evaluatePolicy(result.policyDocument, `${BASE}/${route.method}${route.path}`) === 'Allow';
-/** The balance as every reader sees it: the wallet's, else the customer item's legacy attribute. */
+/** The balance as every reader sees it: the wallet's. */
 const creditsOf = async (customerId: string): Promise<unknown> => (await readCustomer(tables.client, tables.names.customers, customerId))?.credits;
-const legacyCreditsOf = async (customerId: string): Promise<unknown> =>
-  (await documents.send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }))).Item?.credits;
+const customerItemOf = async (customerId: string): Promise<Record<string, unknown> | undefined> =>
+  (await documents.send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }))).Item;
 
 describe('the authorizer on cost routes (DynamoDB Local)', () => {
   const metered = { subscriptionStatus: 'active', plan: 'sample_metered', currentPeriodEnd: PERIOD_END } as const;
@@ -109,8 +109,8 @@ describe('the authorizer on cost routes (DynamoDB Local)', () => {
     expect(result.context!.reservation).toMatch(/^w_[0-9A-Za-z]{22}$/);
     expect(counter.counts.attempts).toEqual({ GetItem: 1, UpdateItem: 1 });
     expect(await creditsOf(customerId)).toBe(7);
-    // The legacy attribute moved to the wallet on its first write; the customer item is not written.
-    expect(await legacyCreditsOf(customerId)).toBe(12);
+    // The balance is the wallet's alone: the customer item holds none and is not written.
+    expect(await customerItemOf(customerId)).not.toHaveProperty('credits');
   });
 
   it('answers credits_exhausted when the balance does not cover the cost, and leaves the balance alone', async () => {

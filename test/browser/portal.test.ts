@@ -230,6 +230,37 @@ describe('the developer portal in a browser', () => {
     await page.context().close();
   });
 
+  it('buys a credit pack by bank debit: the success page says the payment is processing, and claims the key with its credits once it settles', async () => {
+    const context = await newContext();
+    const page = await context.newPage();
+    await page.goto(`${started!.apiUrl}tollgate/portal`);
+    await page.getByRole('button', { name: 'Buy 100 credits' }).click();
+    await page.getByRole('button', { name: 'Pay by bank debit (test: settles later)' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Payment processing' }).waitFor();
+    expect(await page.getByRole('status').textContent()).toContain('Your payment is processing');
+    expect(await page.getByLabel('API key').count()).toBe(0);
+    await shot(page, 'pack-payment-processing');
+    await accessible(page);
+    const processingUrl = page.url();
+    const session = /cs_[A-Za-z0-9_]+/.exec(decodeURIComponent(processingUrl))?.[0];
+    expect(session).toBeDefined();
+
+    // Days later at Stripe: the bank debit settles and Stripe sends checkout.session.async_payment_succeeded.
+    await page.goto(`${started!.apiUrl}tollgate/portal/test-checkout/${session}`);
+    await page.getByRole('button', { name: 'Settle the bank payment (test)' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Your API key' }).waitFor();
+    const key = await page.getByLabel('API key').inputValue();
+    expect(key).toMatch(/^tg_test_cus_/);
+    await shot(page, 'pack-settled-key');
+    const api = await context.newPage();
+    expect((await callFromOtherOrigin(api, 'v1/search?q=x', key)).status).toBe(200);
+    // The key is claimed once: the processing page's URL, opened again, no longer shows it.
+    await page.goto(processingUrl);
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    expect(await page.content()).not.toContain(key);
+    await context.close();
+  });
+
   it("shows a signed-in customer its usage: the metered plan's period and the pay-as-you-go credits", async () => {
     const page = await (await newContext()).newPage();
     await signIn(page, demoKey('metered'));

@@ -8,7 +8,8 @@ import { pricesResource } from '../../lib/local/stripe-api/prices';
 import { productsResource } from '../../lib/local/stripe-api/products';
 import { startFakeStripeApi, type FakeStripeApi } from '../../lib/local/stripe-api/server';
 import { createFakeStripeStore, type FakeStripeStore } from '../../lib/local/stripe-api/store';
-import { webhookEndpointsResource } from '../../lib/local/stripe-api/webhook-endpoints';
+import { eventDestinationsResource, webhookEndpointsResource } from '../../lib/local/stripe-api/webhook-endpoints';
+import { HANDLED_THIN_EVENT_TYPES } from '../../lambda/webhook/thin-events';
 import { run, ROOT } from './support';
 
 /**
@@ -27,7 +28,7 @@ describe('tollgate stripe setup', () => {
 
   beforeEach(async () => {
     store = createFakeStripeStore({ checkout: (id) => `http://127.0.0.1/checkout/${id}`, billingPortal: (id) => `http://127.0.0.1/billing/${id}` });
-    api = await startFakeStripeApi({ resources: [productsResource(store), pricesResource(store), metersResource(store), webhookEndpointsResource(store)] });
+    api = await startFakeStripeApi({ resources: [productsResource(store), pricesResource(store), metersResource(store), webhookEndpointsResource(store), eventDestinationsResource(store)] });
     // A project of its own: the sample document, plans that bill overage to a meter, a credit pack.
     root = mkdtempSync(path.join(tmpdir(), 'tollgate-stripe-setup-'));
     writeFileSync(
@@ -60,9 +61,10 @@ describe('tollgate stripe setup', () => {
     expect(store.products.size).toBe(4);
     expect([...store.meters.values()].map((m) => m.event_name)).toEqual(['api_calls']);
     expect(store.webhookEndpoints.size).toBe(1);
+    expect(store.eventDestinations.size).toBe(1);
     const requestsAfterFirst = api.requests.length;
-    const creations = posts(/^\/v1\/(products|prices|billing\/meters|webhook_endpoints)$/).length;
-    expect(creations).toBe(4 + 4 + 1 + 1);
+    const creations = posts(/^\/v1\/(products|prices|billing\/meters|webhook_endpoints)$|^\/v2\/core\/event_destinations$/).length;
+    expect(creations).toBe(4 + 4 + 1 + 1 + 1);
 
     const second = await setup(['--json', '--price', 'pro=2900']);
     expect(second).toMatchObject({ code: 0, stderr: '' });
@@ -70,12 +72,15 @@ describe('tollgate stripe setup', () => {
     expect(again.objects.map((o: { action: string }) => o.action)).toEqual(again.objects.map(() => 'found'));
     expect(again.webhookEndpoint).toMatchObject({ action: 'found', url: WEBHOOK_URL });
     expect(again.webhookEndpoint.secret).toBeUndefined();
+    expect(again.eventDestination).toMatchObject({ action: 'found', url: WEBHOOK_URL });
+    expect(again.eventDestination.secret).toBeUndefined();
     // Only look-ups the second time: no POST at all.
     expect(api.requests.slice(requestsAfterFirst).filter((r) => r.method === 'POST')).toEqual([]);
     expect(store.prices.size).toBe(4);
     expect(store.products.size).toBe(4);
     expect(store.meters.size).toBe(1);
     expect(store.webhookEndpoints.size).toBe(1);
+    expect(store.eventDestinations.size).toBe(1);
   });
 
   it('creates prices with the lookup keys, amounts and kinds the configuration names', async () => {
@@ -100,9 +105,26 @@ describe('tollgate stripe setup', () => {
     expect(endpoint.api_version).toBe(STRIPE_API_VERSION);
     const secret = /webhook signing secret \(shown only this once by Stripe\): (whsec_\w+)/.exec(result.stdout)?.[1];
     expect(secret).toBeDefined();
-    expect(result.stdout).toContain(`aws secretsmanager put-secret-value --secret-id tollgate/stripe-webhook-secret --secret-string '${secret}'`);
+    // The thin events tollgate handles come from an event destination to the same URL, with a secret of its own.
+    const destination = [...store.eventDestinations.values()][0]!;
+    expect(destination).toMatchObject({ type: 'webhook_endpoint', event_payload: 'thin', webhook_endpoint: { url: WEBHOOK_URL } });
+    expect([...destination.enabled_events]).toEqual([...HANDLED_THIN_EVENT_TYPES]);
+    const thinSecret = /event destination signing secret \(shown only this once by Stripe\): (whsec_\w+)/.exec(result.stdout)?.[1];
+    expect(thinSecret).toBe(destination.webhook_endpoint.signing_secret);
+    expect(result.stdout).toContain(`aws secretsmanager put-secret-value --secret-id tollgate/stripe-webhook-secret --secret-string '${secret},${thinSecret}'`);
     expect(result.stdout).toContain("aws secretsmanager create-secret --name tollgate/stripe-api-key --secret-string 'rk_test_...'");
     expect(result.stdout).toMatch(/^ {2}created {2}meter +api_calls {2}mtr_test_/m);
+  });
+
+  it('corrects the events of a thin-event destination registered by hand for the same URL, and leaves other destinations alone', async () => {
+    const stripe = io.stripe(env.STRIPE_API_KEY);
+    const byHand = await stripe.v2.core.eventDestinations.create({ name: 'by hand', type: 'webhook_endpoint', event_payload: 'thin', enabled_events: ['v1.billing.meter.no_meter_found'], webhook_endpoint: { url: WEBHOOK_URL } });
+    await stripe.v2.core.eventDestinations.create({ name: 'elsewhere', type: 'webhook_endpoint', event_payload: 'thin', enabled_events: ['v1.billing.meter.no_meter_found'], webhook_endpoint: { url: 'https://example.com/hook' } });
+    const result = JSON.parse((await setup(['--json'])).stdout);
+    expect(result.eventDestination).toMatchObject({ action: 'updated', id: byHand.id });
+    expect(store.eventDestinations.size).toBe(2);
+    expect(store.eventDestinations.get(byHand.id)!.enabled_events).toEqual([...HANDLED_THIN_EVENT_TYPES]);
+    expect([...store.eventDestinations.values()].find((d) => d.id !== byHand.id)!.enabled_events).toEqual(['v1.billing.meter.no_meter_found']);
   });
 
   it('corrects the events of an endpoint registered by hand for the same URL', async () => {

@@ -143,6 +143,25 @@ describe('npm start', () => {
     expect(result.final).toMatchObject({ status: 402, reason: 'credits_exhausted' });
   }, 120_000);
 
+  it("publishes discovery that agrees with its live 402s: llms.txt and x402's manifest name each offer's live x402 requirement", async () => {
+    const free = /free {4}(tg_test_\S+)/.exec(output)![1]!;
+    const accepts: Array<{ amount: string; asset: string; network: string; payTo: string; extra: { offer: string } }> = [];
+    for (const route of ['v1/search?q=x', 'v1/quotes']) {
+      const denied = await get(route, free);
+      expect(denied.status).toBe(402);
+      accepts.push(...(JSON.parse(Buffer.from(denied.headers.get('payment-required')!, 'base64').toString('utf8')) as { accepts: typeof accepts }).accepts);
+    }
+    expect(accepts.length).toBeGreaterThanOrEqual(2);
+    const llms = await (await get('tollgate/llms.txt')).text();
+    const manifest = (await (await get('.well-known/x402.json')).json()) as { items: Array<{ resource: { url: string }; accepts: typeof accepts }> };
+    for (const r of accepts) {
+      const url = `${apiUrl}tollgate/purchase?offer=${r.extra.offer}`;
+      expect(llms).toContain(`- ${r.extra.offer}: POST ${url} with a payment of ${r.amount} atomic units of ${r.asset} on ${r.network} to ${r.payTo} (exact scheme)`);
+      expect(manifest.items.find((i) => i.resource.url === url)?.accepts).toEqual([r]);
+    }
+    expect(manifest.items).toHaveLength(accepts.length);
+  });
+
   it('serves /mcp to the official SDK client: the banner\'s key lists the tools, a tool call is billed as its route, and a 401 names the issuer\'s metadata', async () => {
     const paying = /paying {2}(tg_test_\S+)/.exec(output)![1]!;
     const free = /free {4}(tg_test_\S+)/.exec(output)![1]!;

@@ -8,7 +8,7 @@ import { buildLocalDocument, createLocalApi, LOCAL_WEBHOOK_SECRET, type LocalApi
 import { loadProjectConfig } from '../../lib/config/tollgate-config';
 import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/stripe-events';
 import { specOverrides } from '../../lib/stripe-events/spec';
-import { freshTables, type TestTables } from '../support/dynamodb';
+import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
 import { usageOf } from '../metering/support';
 import { answeredWithin } from '../support/poll';
 
@@ -152,10 +152,8 @@ describe('createLocalApi metering', () => {
 });
 
 async function seedCustomerCredits(tables: TestTables, customerId: string, credits: number): Promise<void> {
-  const { DynamoDBDocumentClient, UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
-  await DynamoDBDocumentClient.from(tables.client).send(
-    new UpdateCommand({ TableName: tables.names.customers, Key: { customerId }, UpdateExpression: 'SET credits = :c', ExpressionAttributeValues: { ':c': credits } }),
-  );
+  const { DynamoDBDocumentClient } = await import('@aws-sdk/lib-dynamodb');
+  await setCustomerAttributes(DynamoDBDocumentClient.from(tables.client), tables.names.customers, customerId, { credits });
 }
 
 describe('npm start metering, the sample plan', () => {

@@ -55,6 +55,10 @@ beforeAll(async () => {
       // The MCP endpoint's tool-call lines (lambda/mcp/call.ts).
       { message: 'tool call', tool: 'search', status: 200, outcome: 'allowed', customerId: 'cus_OpC', calledAt: new Date(now - 700 * 1000).toISOString() },
       { message: 'tool call', tool: 'search', status: 402, outcome: 'denied', reason: 'quota_exceeded', customerId: 'cus_OpC', calledAt: new Date(now - 650 * 1000).toISOString() },
+      // The purchase function's lines (lambda/purchase/record.ts): a challenge, an MPP payment 50 s before cus_OpC's 2xx, a refused x402 payment.
+      { message: 'agent purchase', protocol: 'mpp', outcome: 'payment-required', offer: 'credits_100', purchasedAt: new Date(now - 1260 * 1000).toISOString() },
+      { message: 'agent purchase', protocol: 'mpp', outcome: 'paid', offer: 'credits_100', customerId: 'cus_OpC', reference: 'pi_op', newKey: true, purchasedAt: new Date(now - 1250 * 1000).toISOString() },
+      { message: 'agent purchase', protocol: 'x402', outcome: 'verification-failed', offer: 'credits_100', purchasedAt: new Date(now - 800 * 1000).toISOString() },
     ]
       .map((line) => JSON.stringify(line))
       .join('\n') + '\n',
@@ -102,6 +106,9 @@ describe('the operator page in Chromium', () => {
     expect(await page.textContent('#recovery-rows')).toContain('payment_failed');
     // MCP tool calls by tool and outcome: allowed, denied, unauthorized, failed.
     expect(await page.locator('#tool-rows tr td').allTextContents()).toEqual(['search', '1', '1', '0', '0']);
+    // Agents by protocol: paid, first 2xx, median paid → first 2xx, refused by type.
+    expect(await page.textContent('#agent-challenges')).toBe('1');
+    expect(await page.locator('#agent-rows tr td').allTextContents()).toEqual(['mpp', '1', '1', '50 s', '-', 'x402', '0', '0', '-', 'verification-failed 1']);
     // chart.js drew into each canvas (its instance is registered on the element).
     const drawn = await page.evaluate(() => ['outcomes', 'reasons', 'recoveries'].map((id) => (globalThis as any).Chart.getChart(id)?.data.datasets.length ?? 0));
     expect(drawn).toEqual([5, 2, 1]);

@@ -1,6 +1,7 @@
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createApiKey } from '../../lambda/shared/customers/keys';
 import { readCustomer } from '../../lambda/shared/customers/store';
+import { walletKey } from '../../lambda/shared/customers/wallet';
 import { deliverEvent } from '../../lib/local/demo';
 import { LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
 import { addCustomer, fakeId, type FakeStripeStore } from '../../lib/local/stripe-api/store';
@@ -45,7 +46,7 @@ describe('the local test checkout and billing portal', () => {
 
   it('takes a pay-as-you-go key from 402 credits_exhausted through a Payment Link-style checkout (a new Stripe customer) to 200', async () => {
     const { customerId, key } = await customer();
-    await DynamoDBDocumentClient.from(tables.client).send(new UpdateCommand({ TableName: tables.names.customers, Key: { customerId }, UpdateExpression: 'SET credits = :zero', ExpressionAttributeValues: { ':zero': 0 } }));
+    await DynamoDBDocumentClient.from(tables.client).send(new UpdateCommand({ TableName: tables.names.customers, Key: { customerId: walletKey(customerId) }, UpdateExpression: 'SET balance = :zero', ExpressionAttributeValues: { ':zero': 0 } }));
     const denied = await get('/v1/search?q=x', key);
     expect(denied.statusCode).toBe(402);
     expect(json(denied.body)).toMatchObject({ reason: 'credits_exhausted', balance: 0 });

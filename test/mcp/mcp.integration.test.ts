@@ -68,7 +68,10 @@ describe('MCP tools on the local stack', () => {
   const nearQuota = async (kind: Credential, left: number): Promise<{ customerId: string; key: string }> => {
     const who = await customer(kind);
     await subscribe(who.customerId, DEMO_USAGE_PLAN);
-    await setCustomerAttributes(documents, tables.names.customers, who.customerId, { periodUsed: 20 - left, usagePeriodEnd: Date.parse((await usageOf(who.key)).period.end) / 1000 });
+    // The subscription's own counter (each subscription counts its calls).
+    const [subscriptionId] = Object.keys((await readCustomer(tables.client, tables.names.customers, who.customerId))!.subscriptions);
+    const periodEnd = Date.parse((await usageOf(who.key)).period.end) / 1000;
+    await setCustomerAttributes(documents, tables.names.customers, who.customerId, { periodUsage: { [subscriptionId!]: { used: 20 - left, periodEnd, plan: DEMO_USAGE_PLAN } } });
     return who;
   };
   const subscribe = async (customerId: string, plan: string) => {

@@ -1,8 +1,8 @@
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { StreamMeterReporter } from '../../lambda/metering/meter-event-stream';
 import type { FakeMeterEvents } from '../../lib/local/stripe-api/meter-events';
 import { freshTables, type TestTables } from '../support/dynamodb';
-import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, PERIOD_2, seedCustomer, startMeterStripe, type MeterStripe } from './support';
+import { accessLine, counterOfSeeded, delivery, logEvents, meteringHandler, PERIOD_1, PERIOD_2, seedCustomer, startMeterStripe, type MeterStripe } from './support';
 
 /**
  * Units logged after a renewal belong to the period they were served in: they count against that
@@ -25,10 +25,7 @@ afterAll(async () => {
   tables.client.destroy();
 });
 
-const counters = async (customerId: string) => {
-  const { Item } = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }));
-  return { usagePeriodEnd: Item?.usagePeriodEnd as unknown, periodUsed: Item?.periodUsed as unknown, prevPeriodEnd: Item?.prevPeriodEnd as unknown, prevPeriodUsed: Item?.prevPeriodUsed as unknown };
-};
+const counters = (customerId: string) => counterOfSeeded(tables, customerId);
 const calls = (customerId: string, periodEnd: number, n: number) => Array.from({ length: n }, () => accessLine({ customerId, periodEnd }));
 /** Logged a few seconds before the period ended, delivered after the renewal. */
 const lateEvents = (lines: string[]) => logEvents(lines, PERIOD_1 * 1000 - 3_000);
@@ -40,12 +37,13 @@ describe('units logged after a renewal (DynamoDB Local, fake Stripe API)', () =>
     await handler(delivery(logEvents(calls('cus_late_a', PERIOD_1, 8), PERIOD_1 * 1000 - 60_000), 'late-a1'));
     expect(await counters('cus_late_a')).toMatchObject({ usagePeriodEnd: PERIOD_1, periodUsed: 8 });
 
-    // The renewal, as the webhook writes it: the new period's counter, the closing one kept.
+    // The renewal, as the webhook writes it: the subscription's new period on its counter, the closing one kept.
     await DynamoDBDocumentClient.from(tables.client).send(
       new UpdateCommand({
         TableName: tables.names.customers,
         Key: { customerId: 'cus_late_a' },
-        UpdateExpression: 'SET subscriptions.sub_1.currentPeriodEnd = :p2, usagePeriodEnd = :p2, periodUsed = :zero, prevPeriodEnd = if_not_exists(usagePeriodEnd, :zero), prevPeriodUsed = if_not_exists(periodUsed, :zero)',
+        UpdateExpression:
+          'SET subscriptions.sub_1.currentPeriodEnd = :p2, periodUsage.sub_1.periodEnd = :p2, periodUsage.sub_1.used = :zero, periodUsage.sub_1.prevEnd = if_not_exists(periodUsage.sub_1.periodEnd, :zero), periodUsage.sub_1.prevUsed = if_not_exists(periodUsage.sub_1.used, :zero)',
         ExpressionAttributeValues: { ':p2': PERIOD_2, ':zero': 0 },
       }),
     );

@@ -1,4 +1,6 @@
 import { walletKey } from '../../lambda/shared/customers/wallet';
+import { decodeCustomerItem } from '../../lambda/shared/customers/item';
+import { counterOf } from '../../lambda/shared/customers/usage-view';
 import Stripe from 'stripe';
 import { StreamMeterReporter, type StreamReporterOptions } from '../../lambda/metering/meter-event-stream';
 import { fakeMeterEventStream, type FakeMeterEventStream } from '../../lib/local/stripe-api/meter-event-stream';
@@ -107,20 +109,38 @@ export async function seedCustomer(tables: TestTables, customerId: string, seed:
         subscriptions,
         invoices: {},
         pastDue: {},
-        ...(seed.credits === undefined ? {} : { credits: seed.credits }),
         ...(seed.periodUsed === undefined ? {} : { periodUsed: seed.periodUsed }),
         ...(seed.usagePeriodEnd === undefined ? {} : { usagePeriodEnd: seed.usagePeriodEnd }),
       },
     }),
   );
+  // The balance lives on the wallet (layout 2: lambda/shared/customers/layout.ts).
+  if (seed.credits !== undefined) {
+    await DynamoDBDocumentClient.from(tables.client).send(new PutCommand({ TableName: tables.names.customers, Item: { customerId: walletKey(customerId), balance: seed.credits } }));
+  }
+}
+
+/** The subscription seedCustomer gives a customer with a plan. */
+export const SEEDED_SUBSCRIPTION = 'sub_1';
+
+/**
+ * The seeded subscription's counter (else the customer's only one) as every reader sees it (its
+ * `periodUsage` entry, or an older item's flat counter), under the flat attributes' names.
+ */
+export async function counterOfSeeded(tables: TestTables, customerId: string): Promise<{ periodUsed?: number; usagePeriodEnd?: number; prevPeriodEnd?: number; prevPeriodUsed?: number }> {
+  const { Item } = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }));
+  const record = decodeCustomerItem(Item ?? { customerId });
+  // The seeded subscription's, else the customer's one subscription's (a customer subscribed through the webhook).
+  const only = Object.keys(record.periodUsage ?? {}).length === 1 ? Object.keys(record.periodUsage!)[0] : undefined;
+  const counter = counterOf(record, record.periodUsage?.[SEEDED_SUBSCRIPTION] === undefined ? only : SEEDED_SUBSCRIPTION);
+  return { periodUsed: counter?.used, usagePeriodEnd: counter?.periodEnd, prevPeriodEnd: counter?.prevEnd, prevPeriodUsed: counter?.prevUsed };
 }
 
 export async function usageOf(tables: TestTables, customerId: string): Promise<{ credits?: number; periodUsed?: number; usagePeriodEnd?: number }> {
-  const { Item } = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId }, ConsistentRead: true }));
-  const item = Item ?? {};
-  // The balance as decisions see it: the wallet's once written, else the legacy attribute seeded here.
+  const { periodUsed, usagePeriodEnd } = await counterOfSeeded(tables, customerId);
+  // The balance: the wallet's (the customer item's own attribute is not read).
   const wallet = await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId: walletKey(customerId) }, ConsistentRead: true }));
-  return { credits: (wallet.Item?.balance ?? item.credits) as number | undefined, periodUsed: item.periodUsed as number | undefined, usagePeriodEnd: item.usagePeriodEnd as number | undefined };
+  return { credits: wallet.Item?.balance as number | undefined, periodUsed, usagePeriodEnd };
 }
 
 

@@ -9,6 +9,7 @@ import { run as runCli } from '../cli/support';
 import { killGroup } from '../support/npm-start';
 import { alive, run, waitFor } from '../support/processes';
 import { synthesize } from '../support/synth';
+import { expectTollgateTemplate } from '../support/template-assertions';
 
 /**
  * The package as a CDK user gets it: `npm pack` (after scripts/build-package.ts, which prepack runs),
@@ -140,11 +141,13 @@ describe('the npm package', () => {
     expect(catalog.tools.length).toBeGreaterThan(0);
 
     // The same resources as this repository's stack, and its cost estimate from the repository's CLI.
+    // The same template assertions as the stack tests (exact policies, gateway responses, secrets, the layout migration), on the fresh app's template.
+    expectTollgateTemplate(template.Resources, { prefix: 'Paywall', stage: 'live' });
     const count = (resources: Record<string, { Type: string }>) => Object.values(resources).reduce<Record<string, number>>((n, r) => ({ ...n, [r.Type]: (n[r.Type] ?? 0) + 1 }), {});
     expect(count(template.Resources)).toEqual(count(ours));
     const cost = await runCli(['cost', '--template', path.join(app, 'cdk.out', 'UserApi.template.json')]);
     expect(cost).toMatchObject({ code: 0, stderr: '' });
-    expect(cost.stdout).toMatch(/^idle: \$5\.47 a month$/m);
+    expect(cost.stdout).toMatch(/^idle: \$5\.57 a month$/m);
   });
 
   it("runs tollgate start on the app's construct: a 402 and a 200 through the local gateway, and the package's CLI against it", async () => {

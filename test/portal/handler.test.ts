@@ -9,7 +9,7 @@ import { issuanceId } from '../../lambda/portal/issuance';
 import { CREDITS_METADATA_KEY } from '../../lambda/webhook/events';
 import { CHECKOUT_COOKIE, SESSION_COOKIE, sign } from '../../lambda/portal/session';
 import { completeCheckoutSession } from '../../lib/local/stripe-api/checkout-sessions';
-import { freshTables, type TestTables } from '../support/dynamodb';
+import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
 import { tamperLastCharacter } from '../support/keys';
 import { cookieValue, ORIGIN, PLANS, portalEvent, portalHarness, setCookies, type PortalHarness } from './support';
 
@@ -229,9 +229,7 @@ describe('portal sign-in', () => {
     const { handler } = webhookFor(tables, { plans: PLANS });
     const created = Math.floor(Date.now() / 1000) - 60;
     expect((await handler(signedDelivery(buildStripeEvent('customer.subscription.created', { customer: customerId, subscription: stripeId('sub'), created, lookupKey: 'sample_metered', currentPeriodEnd: periodEnd })))).statusCode).toBe(200);
-    await DynamoDBDocumentClient.from(tables.client).send(
-      new UpdateCommand({ TableName: tables.names.customers, Key: { customerId }, UpdateExpression: 'SET periodUsed = :used, usagePeriodEnd = :end, credits = :credits', ExpressionAttributeValues: { ':used': 7, ':end': periodEnd, ':credits': 3 } }),
-    );
+    await setCustomerAttributes(DynamoDBDocumentClient.from(tables.client), tables.names.customers, customerId, { periodUsed: 7, usagePeriodEnd: periodEnd, credits: 3 });
     const { session } = await signIn(key);
     const account = await portal.handle(portalEvent('GET', ACCOUNT, { cookies: { tg_session: cookieValue(session) } }));
     expect(account.statusCode).toBe(200);

@@ -17,7 +17,7 @@ const template = (): Record<string, unknown> => synth().template.toJSON();
 describe('the cost estimate of the sample template', () => {
   // By hand, from the template: 3 secrets (the portal's session secret, the webhook's signing secret, the
   // agents' challenge secret: cdk.json sells the sample pack to agents),
-  // 7 alarms of which 2 use metric math over 3 metrics each (5 + 6 = 11 metrics), 1 dashboard, and a
+  // 7 alarms of which 3 use metric math (over 3, 3 and 2 metrics: 4 + 8 = 12 metrics), 1 dashboard, and a
   // clock at rate(1 minute): 30 × 1440 = 43,200 ticks of a 128 MB function for 20 ms, with its
   // platform lines (670 B) and one strongly consistent read.
   const clockTick = 0.0000002 + 0.125 * 0.02 * 0.0000133334 + 670e-9 * 0.5 + 0.000000125;
@@ -27,18 +27,18 @@ describe('the cost estimate of the sample template', () => {
   // read unit) and marked summed (1 write unit).
   const windowRun = 0.0000002 + 0.25 * 0.1 * 0.0000133334 + 670e-9 * 0.5 + 0.000000125;
   const windowSum = 8 * 0.000000125 + 2 * 0.000000625;
-  const idle = 3 * 0.4 + 11 * 0.1 + 3 + 43_200 * clockTick + 43_200 * (windowRun + windowSum); // $5.470
+  const idle = 3 * 0.4 + 12 * 0.1 + 3 + 43_200 * clockTick + 43_200 * (windowRun + windowSum); // $5.570
 
-  // Every call: $3.50; a 449-byte access-log line (423 bytes of JSON at typical values + 26 of
+  // Every call: $3.50; a 495-byte access-log line (469 bytes of JSON at typical values + 26 of
   // metadata) ingested at $0.50/GB and kept 30 days at $0.03/GB-month; 5% traced at $5 per million;
   // metering: one 256 MB, 100 ms invocation (with platform lines) per 50 lines.
-  const accessLog = 1e6 * (449 / 1e9) * (0.5 + 0.03);
+  const accessLog = 1e6 * (495 / 1e9) * (0.5 + 0.03);
   const metering = (1e6 / 50) * (0.0000002 + 0.25 * 0.1 * 0.0000133334 + 670e-9 * 0.5);
   const everyCall = 3.5 + accessLog + 0.05 * 5 + metering;
   // An uncached decision: a 512 MB, 10 ms invocation without platform lines, a 446-byte line, one
   // strongly consistent read, $0.02 per million of cold starts: $0.635 per million.
   const decision = 1e6 * (0.0000002 + 0.5 * 0.01 * 0.0000133334 + 446e-9 * 0.5 + 0.000000125 + 0.00000002);
-  const subscription = everyCall + 0.16 * decision; // $4.107: 16% miss the 300-second cache
+  const subscription = everyCall + 0.16 * decision; // $4.131: 16% miss the 300-second cache
   // Counting a metered call. 5% come from customers near a limit, written per delivery: a read and a
   // two-item transaction (2 write units per item under 1 KB). The other 95%, summed per 60-s window:
   // a customer calling every 11 s makes 60 / 11 calls a window, whose sum costs one read and one 1-unit
@@ -47,21 +47,21 @@ describe('the cost estimate of the sample template', () => {
   // check (2): 10 write units per 50 calls; the window's run reads those 66 bytes back (4 KB a read unit).
   const nearLimit = 4 * 0.000000625 + 0.000000125;
   const windowed = (0.000000625 + 0.000000125) / (60 / 11) + (10 / 50) * 0.000000625 + (66 / 4096) * 0.000000125;
-  const metered = everyCall + decision + 1e6 * (0.05 * nearLimit + 0.95 * windowed); // $5.022: every call decided and counted
+  const metered = everyCall + decision + 1e6 * (0.05 * nearLimit + 0.95 * windowed); // $5.047: every call decided and counted
 
   it('is what the hand computation gives: idle, and per million calls of each kind of route', () => {
     const estimate = estimateCost(template());
     expect(estimate.idle.total).toBeCloseTo(idle, 6);
     expect(estimate.perMillionSubscriptionCalls.total).toBeCloseTo(subscription, 6);
     expect(estimate.perMillionMeteredCalls.total).toBeCloseTo(metered, 6);
-    expect([estimate.idle.total, estimate.perMillionSubscriptionCalls.total, estimate.perMillionMeteredCalls.total].map((n) => n.toFixed(2))).toEqual(['5.47', '4.11', '5.02']);
+    expect([estimate.idle.total, estimate.perMillionSubscriptionCalls.total, estimate.perMillionMeteredCalls.total].map((n) => n.toFixed(2))).toEqual(['5.57', '4.13', '5.05']);
     expect(estimate.withTraffic.total).toBeCloseTo(((30 * 86_400 - 100_000) / 1e6) * 5, 6);
   });
 
   it('reads what it can from the template: the access-log format, the cache TTLs, the secrets', () => {
     const t = template();
     const stage = Object.values(t.Resources as Record<string, any>).find((r) => r.Type === 'AWS::ApiGateway::Stage');
-    expect(accessLogLineBytes(stage.Properties.AccessLogSetting.Format)).toBe(449);
+    expect(accessLogLineBytes(stage.Properties.AccessLogSetting.Format)).toBe(495);
     // A stage without tracing drops X-Ray's lines; a longer metered TTL than the call interval caches.
     stage.Properties.TracingEnabled = false;
     const untraced = estimateCost(t);
@@ -117,9 +117,9 @@ describe('the cost estimate of the sample template', () => {
       writeFileSync(file, JSON.stringify(template()));
       const printed = await run(['cost', '--template', file]);
       expect(printed).toMatchObject({ code: 0, stderr: '' });
-      expect(printed.stdout).toMatch(/^idle: \$5\.47 a month$/m);
-      expect(printed.stdout).toMatch(/^routes that need a subscription: \$4\.11 per million calls$/m);
-      expect(printed.stdout).toMatch(/^routes sold by use: \$5\.02 per million calls$/m);
+      expect(printed.stdout).toMatch(/^idle: \$5\.57 a month$/m);
+      expect(printed.stdout).toMatch(/^routes that need a subscription: \$4\.13 per million calls$/m);
+      expect(printed.stdout).toMatch(/^routes sold by use: \$5\.05 per million calls$/m);
       expect(printed.stdout).toMatch(/^assumptions:$/m);
       const json = await run(['cost', '--template', file, '--json']);
       expect(JSON.parse(json.stdout).perMillionMeteredCalls.total).toBeCloseTo(metered, 6);

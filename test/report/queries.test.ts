@@ -205,6 +205,9 @@ describe('the report from the saved Logs Insights queries', () => {
       [{ field: 'restoredAt', value: '2026-11-30T10:05:30.000Z' }, { field: 'customerId', value: 'cus_A' }, { field: 'reason', value: 'payment_failed' }, { field: '@ptr', value: 'abc' }],
     ],
     tools: [],
+    purchases: [],
+    payments: [],
+    successes: [],
   };
 
   it('reads the rows and builds the same report', () => {
@@ -280,5 +283,63 @@ describe('MCP tool calls by tool and outcome', () => {
     const text = renderReport(buildReport(localRows([], LINES, since, until), since, until), 'local');
     expect(text).toContain('MCP tool calls by tool (allowed / denied / unauthorized / failed):\n  ping    1 / 0 / 1 / 0\n  search  2 / 1 / 0 / 1');
     expect(renderReport(buildReport(localRows([], [], since, until), since, until), 'local')).toMatch(/MCP tool calls by tool .*:\n {2}none/);
+  });
+});
+
+describe("agents' purchases in the report", () => {
+  const purchase = (second: number, protocol: string, outcome: string, customerId?: string): string =>
+    JSON.stringify({ message: 'agent purchase', protocol, outcome, offer: 'credits_100', ...(customerId === undefined ? {} : { customerId, reference: 'pi_1', newKey: true }), purchasedAt: new Date(s(second)).toISOString() });
+  const EVENTS = [
+    purchase(1, 'mpp', 'payment-required'),
+    purchase(2, 'mpp', 'payment-required'),
+    purchase(3, 'mpp', 'verification-failed'),
+    purchase(4, 'x402', 'payment-expired'),
+    purchase(5, 'mpp', 'invalid-challenge'),
+    purchase(6, 'mpp', 'invalid-challenge'),
+    purchase(10, 'mpp', 'paid', 'cus_M'),
+    purchase(70, 'x402', 'paid', 'cus_X'),
+    purchase(200, 'mpp', 'paid', 'cus_K'),
+    // Out of range.
+    purchase(-100, 'mpp', 'paid', 'cus_M'),
+    JSON.stringify({ message: 'stripe webhook', customerId: 'cus_M', outcome: 'applied' }),
+  ];
+  const ACCESS = [
+    line({ requestId: 'a1', requestTime: s(30), status: '200', customerId: 'cus_M' }),
+    line({ requestId: 'a2', requestTime: s(45), status: '200', customerId: 'cus_M' }),
+    // cus_X had a 2xx before it paid, in the minute of its payment, and one after: the minute's last counts.
+    line({ requestId: 'a3', requestTime: s(65), status: '200', customerId: 'cus_X' }),
+    line({ requestId: 'a4', requestTime: s(100), status: '200', customerId: 'cus_X' }),
+    line({ requestId: 'a5', requestTime: s(300), status: '402', customerId: 'cus_K', reason: 'credits_exhausted' }),
+  ];
+  const since = new Date(T);
+  const until = new Date(s(3600));
+  const expected = {
+    challenged: 2,
+    byProtocol: {
+      mpp: { paid: 2, refused: { 'invalid-challenge': 2, 'verification-failed': 1 }, firstSuccess: 1, medianSecondsToFirstSuccess: 20 },
+      x402: { paid: 1, refused: { 'payment-expired': 1 }, firstSuccess: 1, medianSecondsToFirstSuccess: 30 },
+    },
+  };
+
+  it('counts challenges, payments by protocol, refusals by type, and each payment to its first 2xx, locally and from the saved queries alike', () => {
+    const local = buildReport(localRows(ACCESS, EVENTS, since, until), since, until);
+    expect(local.agentPurchases).toEqual(expected);
+    // Deployed: the purchase function's Powertools lines (the same members, logged at purchasedAt) and the stage's access log.
+    const at = (message: string): number => Date.parse((JSON.parse(message) as { purchasedAt?: string }).purchasedAt ?? '') || s(3);
+    const purchaseEvents: LogEvent[] = EVENTS.map((message) => ({ timestamp: at(message), message })).filter((e) => e.timestamp >= since.getTime() && e.timestamp < until.getTime());
+    const accessEvents: LogEvent[] = ACCESS.map((message) => ({ timestamp: Number((JSON.parse(message) as { requestTime: string }).requestTime), message }));
+    expect(deployedReport({ access: accessEvents, webhook: [], purchase: purchaseEvents }, since, until)).toEqual(local);
+  });
+
+  it("chart on the dashboard the payments by protocol the report counts", () => {
+    const local = buildReport(localRows(ACCESS, EVENTS, since, until), since, until);
+    const events: LogEvent[] = EVENTS.map((message) => ({ timestamp: Date.parse((JSON.parse(message) as { purchasedAt?: string }).purchasedAt ?? '') || s(3), message })).filter((e) => e.timestamp >= since.getTime());
+    const rows = runInsightsQuery(DASHBOARD_QUERIES.agentPayments, events).map((row) => Object.fromEntries(row.map((f) => [f.field, f.value])));
+    expect(Object.fromEntries(rows.map((r) => [r.protocol, Number(r.paid)]))).toEqual(Object.fromEntries(Object.entries(local.agentPurchases.byProtocol).map(([p, v]) => [p, v.paid])));
+  });
+
+  it('prints the funnel by protocol', () => {
+    const text = renderReport(buildReport(localRows(ACCESS, EVENTS, since, until), since, until), 'local');
+    expect(text).toContain('agents: 2 challenges at the purchase route; by protocol, paid → first 2xx (median from payment), refused by type:\n  mpp   2 → 1 (20s); refused invalid-challenge 2, verification-failed 1\n  x402  1 → 1 (30s); refused payment-expired 1');
   });
 });

@@ -1,4 +1,4 @@
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -7,7 +7,7 @@ import { accessLogPath, eventsLogPath } from '../../lib/local/coordinates';
 import { operatorData } from '../../lib/local/operator/page';
 import { buildReport, localRows } from '../../lib/report/queries';
 import { buildStripeEvent, serializeEvent, signPayload, type StripeEventOverrides } from '../../lib/stripe-events';
-import { freshTables, type TestTables } from '../support/dynamodb';
+import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
 import { recordingLocalApi } from '../support/local-api';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -39,16 +39,9 @@ it('records the recoveries from quota_exceeded (renewal) and credits_exhausted (
     clock = T0 + seconds * 1000;
   };
   const keyOf = async (customerId: string): Promise<string> => (await createApiKey({ client: tables.client, tables: tables.names }, { customerId })).key;
+  // `credits` is the balance, on the wallet (setCustomerAttributes); the usage counters are the customer item's.
   const counters = (customerId: string, values: Record<string, number>) =>
-    documents.send(
-      new UpdateCommand({
-        TableName: tables.names.customers,
-        Key: { customerId },
-        UpdateExpression: `SET ${Object.keys(values).map((_, i) => `#k${i} = :v${i}`).join(', ')}`,
-        ExpressionAttributeNames: Object.fromEntries(Object.keys(values).map((k, i) => [`#k${i}`, k])),
-        ExpressionAttributeValues: Object.fromEntries(Object.values(values).map((v, i) => [`:v${i}`, v])),
-      }),
-    );
+    setCustomerAttributes(documents, tables.names.customers, customerId, values);
   const search = async (key: string): Promise<{ status: number; reason?: string }> => {
     const answer = await api.gateway.handle({ method: 'GET', path: '/prod/v1/search?q=books', headers: { Authorization: `Bearer ${key}` } });
     return { status: answer.statusCode, ...(answer.statusCode === 402 ? { reason: (JSON.parse(answer.body.toString('utf8')) as { reason: string }).reason } : {}) };

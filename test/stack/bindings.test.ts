@@ -91,6 +91,8 @@ describe('functions bound to tables and secrets', () => {
       Clock: { tables: ['events'], secrets: [] },
       MeteringFunction: { tables: ['customers', 'events', 'usage'], secrets: [STRIPE_API_KEY] },
       MeteringDeadLetter: { tables: ['events'], secrets: [] },
+      // The layout migration at deploy (lib/layout-migration.ts).
+      LayoutFunction: { tables: ['customers'], secrets: [] },
     });
   });
 });

@@ -113,15 +113,16 @@ describe('operations (default configuration)', () => {
   });
 
   it('alarms on meter events Stripe refused and on parked or dead-lettered metering batches', () => {
-    expect(alarm('StripeReportingFailuresAlarm')).toMatchObject({
-      Namespace: 'Tollgate',
-      MetricName: 'MeterReportsRejected',
-      Dimensions: [{ Name: 'service', Value: 'tollgate-metering' }],
-      Statistic: 'Sum',
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-    });
-    expect(alarm('StripeReportingFailuresAlarm').AlarmDescription).toContain('stripe rejected a meter report');
+    // Refused at once by metering's stream requests, or reported later by Stripe to the webhook.
+    const rejections = alarm('StripeReportingFailuresAlarm');
+    expect(rejections).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect((rejections.Metrics as any[])[0].Expression).toBe('FILL(metering, 0) + FILL(webhook, 0)');
+    expect((rejections.Metrics as any[]).slice(1).map((m) => [m.Id, m.MetricStat.Metric.Namespace, m.MetricStat.Metric.MetricName, m.MetricStat.Metric.Dimensions, m.MetricStat.Stat])).toEqual([
+      ['metering', 'Tollgate', 'MeterReportsRejected', [{ Name: 'service', Value: 'tollgate-metering' }], 'Sum'],
+      ['webhook', 'Tollgate', 'MeterReportsRejected', [{ Name: 'service', Value: 'tollgate-webhook' }], 'Sum'],
+    ]);
+    expect(rejections.AlarmDescription).toContain('stripe rejected a meter report');
+    expect(rejections.AlarmDescription).toContain('stripe could not apply meter events tollgate reported');
     const parked = alarm('MeteringParkedAlarm');
     expect(parked.Threshold).toBe(1);
     expect((parked.Metrics as any[]).slice(1).map((m) => [m.MetricStat.Metric.MetricName, m.MetricStat.Metric.Dimensions])).toEqual([
@@ -136,7 +137,7 @@ describe('operations (default configuration)', () => {
       ['MeteringLagMs', 'Maximum'],
     ]);
     expect(widget('Metering: Stripe rejections, parked and undecodable batches').properties.metrics.map((m: any[]) => m[1] ?? m[0].expression)).toEqual(
-      expect.arrayContaining(['MeterReportsRejected', 'MeteringBatchesUndecodable']),
+      expect.arrayContaining(['FILL(metering, 0) + FILL(webhook, 0)', 'MeterReportsRejected', 'MeteringBatchesUndecodable']),
     );
   });
 
@@ -152,13 +153,20 @@ describe('operations (default configuration)', () => {
 
   it('saves the report\'s Logs Insights queries under the API\'s id', () => {
     const queries = ofType(resources, 'AWS::Logs::QueryDefinition').map(([, r]) => r.Properties);
-    expect(queries.map((q) => q.Name['Fn::Join'][1].at(-1)).sort()).toEqual(['/report/denials', '/report/requests', '/report/restorations', '/report/tools']);
+    expect(queries.map((q) => q.Name['Fn::Join'][1].at(-1)).sort()).toEqual(['/report/denials', '/report/payments', '/report/purchases', '/report/requests', '/report/restorations', '/report/successes', '/report/tools']);
     const restorations = queries.find((q) => q.Name['Fn::Join'][1].at(-1) === '/report/restorations')!;
     expect(restorations.LogGroupNames).toEqual([{ Ref: logicalIdOf('StripeWebhookLogs', 'AWS::Logs::LogGroup') }]);
     expect(restorations.QueryString).toContain('filter message = "access restored"');
     const tools = queries.find((q) => q.Name['Fn::Join'][1].at(-1) === '/report/tools')!;
     expect(tools.LogGroupNames).toEqual([{ Ref: logicalIdOf('McpLogs', 'AWS::Logs::LogGroup') }]);
     expect(tools.QueryString).toContain('filter message = "tool call"');
+    // Agents' purchases on the purchase function's log (cdk.json sells to agents), their first 2xx on the access log.
+    const byName = (name: string) => queries.find((q) => q.Name['Fn::Join'][1].at(-1) === `/report/${name}`)!;
+    for (const name of ['purchases', 'payments']) {
+      expect(byName(name).LogGroupNames).toEqual([{ Ref: logicalIdOf('PurchaseLogs', 'AWS::Logs::LogGroup') }]);
+      expect(byName(name).QueryString).toContain('filter message = "agent purchase"');
+    }
+    expect(byName('successes').LogGroupNames).toEqual([{ Ref: logicalIdOf('ApiAccessLogs', 'AWS::Logs::LogGroup') }]);
   });
 
   it('keeps every log group for a set time: the access log 90 days, each function 30', () => {

@@ -3,9 +3,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { synth, synthInBeforeAll, type Resource } from '../support/synth';
+import { expectedPolicies, expectTollgateTemplate, templateLookups } from '../support/template-assertions';
 
 const stack = synthInBeforeAll();
 const { ofType, logicalIdOf, statementsOf: policyStatements } = stack;
+const { policyOf } = templateLookups(stack.resources);
 let body: any;
 const actionsOf = (statements: any[]): string[] => statements.flatMap((s) => [s.Action].flat());
 
@@ -336,87 +338,13 @@ describe('permissions', () => {
     expect(JSON.stringify(secret.Resource)).toContain(':secret:tollgate/stripe-webhook-secret-??????');
   });
 
-  /** A resource as a reader names it: logical ids without their hash, ARNs joined, the account's references as <Partition>, <Region>, <AccountId>. */
-  const resourceName = (resource: unknown): string =>
-    JSON.stringify(resource)
-      .replace(/\{"Fn::GetAtt":\["(\w+?)[0-9A-F]{8}","Arn"\]\}/g, '$1')
-      .replace(/\{"Ref":"AWS::(\w+)"\}/g, '<$1>')
-      .replace(/\{"Ref":"(\w+?)[0-9A-F]{8}"\}/g, '$1')
-      .replace(/\{"Fn::Join":\["",\[(.*?)\]\]\}/g, (_, parts: string) => parts.replace(/[",]/g, ''))
-      .replace(/^"|"$/g, '');
-
-  /** Every statement of a function's role, as `actions on resources [if condition]`, sorted. */
-  const policyOf = (functionPrefix: string): string[] =>
-    policyStatements(functionPrefix)
-      .map((s) => {
-        expect(s.Effect).toBe('Allow');
-        const condition = s.Condition === undefined ? '' : ` if ${JSON.stringify(s.Condition)}`;
-        return `${[s.Action].flat().sort().join(' ')} on ${[s.Resource].flat().map(resourceName).join(' ')}${condition}`;
-      })
-      .sort();
-
-  const XRAY = 'xray:PutTelemetryRecords xray:PutTraceSegments on *';
-  const FLUSH = 'apigateway:DELETE on arn:<Partition>:apigateway:<Region>::/restapis/Api/stages/prod/cache/authorizers';
-  const ATTRIBUTES = (operator: string, attributes: readonly string[]): string => ` if ${JSON.stringify({ [`ForAllValues:${operator}`]: { 'dynamodb:Attributes': attributes } })}`;
-
-  // Each function's whole policy, spelled out: a new grant, a wider resource or a lost condition fails here.
-  it.each<[string, string[]]>([
-    ['Authorizer', [
-      // A cost route's one read: the customer item and its wallet (BatchGetItem); a strict route's customer item (GetItem).
-      'dynamodb:BatchGetItem dynamodb:GetItem on PaymentStateCustomers',
-      // A strict reservation: on wallet items only (never a customer item), their balance, pending entries and
-      // budgets only (the reservation spends the budgets and starts their windows: lambda/shared/budgets.ts).
-      `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`,
-      // Signs the challenges of a 402's offers (cdk.json sells the sample pack to agents).
-      'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on AgentPaymentsSecret',
-      XRAY,
-    ]],
-    // The budget route (PUT/DELETE /tollgate/budget) writes the caller's budgets on its wallet item and nothing else.
-    ['Usage', ['dynamodb:GetItem on PaymentStateCustomers', `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'budgets', 'budgetLeft', 'budgetLeft_*'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`, XRAY]],
-    ['StripeWebhook', [
-      FLUSH,
-      'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
-      'dynamodb:GetItem dynamodb:UpdateItem on PaymentStateCustomers',
-      'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on arn:<Partition>:secretsmanager:<Region>:<AccountId>:secret:tollgate/stripe-webhook-secret-??????',
-      XRAY,
-    ]],
-    ['Portal', [
-      FLUSH,
-      'dynamodb:DeleteItem dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger if {"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["checkout#*","session#*","flush-limit#*","flush#*"]}}',
-      'dynamodb:GetItem dynamodb:PutItem on PaymentStateApiKeys',
-      'dynamodb:GetItem on PaymentStateCustomers',
-      `dynamodb:UpdateItem on PaymentStateCustomers${ATTRIBUTES('StringLike', ['customerId', 'keysVersion', 'key_*'])}`,
-      'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on PortalSessionSecret',
-      XRAY,
-    ]],
-    ['Clock', [FLUSH, 'dynamodb:GetItem dynamodb:UpdateItem on PaymentStateEventLedger', XRAY]],
-    ['MeteringFunction', [
-      // The usage counters of the customer item, and the wallet's balance, pending reservations and budgets (never the legacy credits attribute).
-      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringLike', ['customerId', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*']),
-      'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
-      'dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem on PaymentStateUsageWindows',
-      'dynamodb:GetItem on PaymentStateCustomers',
-      'lambda:InvokeFunction on MeteringDeadLetter MeteringDeadLetter:*',
-      XRAY,
-    ]],
-    ['MeteringDeadLetter', ['dynamodb:PutItem on PaymentStateEventLedger', 'sqs:GetQueueAttributes sqs:GetQueueUrl sqs:SendMessage on MeteringUnparked', XRAY]],
-    ['SampleBackend', [XRAY]],
-    // A tool call is its route's call through the API: nothing beyond its logs and traces.
-    ['Mcp', [XRAY]],
-    // Selling to agents: a presenting key's customer, the credits grant, a new key, the challenge claims, and the secret it verifies challenges with.
-    ['Purchase', [
-      'dynamodb:DeleteItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
-      'dynamodb:GetItem dynamodb:UpdateItem on PaymentStateCustomers',
-      'dynamodb:PutItem on PaymentStateApiKeys',
-      'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on AgentPaymentsSecret',
-      XRAY,
-    ]],
-  ])('gives %s exactly the policy it needs', (functionPrefix, expected) => {
+  it.each<[string, string[]]>(expectedPolicies())('gives %s exactly the policy it needs', (functionPrefix, expected) => {
     expect(policyOf(functionPrefix)).toEqual([...expected].sort());
   });
 
   it('has a policy test above for every function of the stack', () => {
-    const tested = ['Authorizer', 'Usage', 'StripeWebhook', 'Portal', 'Clock', 'MeteringFunction', 'MeteringDeadLetter', 'SampleBackend', 'Mcp', 'Purchase'];
+    const tested = ['Authorizer', 'Usage', 'StripeWebhook', 'Portal', 'Clock', 'MeteringFunction', 'MeteringDeadLetter', 'SampleBackend', 'Mcp', 'Purchase', 'LayoutFunction'];
+    expect(expectedPolicies().map(([fn]) => fn).sort()).toEqual([...tested].sort());
     expect(ofType('AWS::Lambda::Function').map(([id]) => tested.find((prefix) => id.startsWith(prefix)) ?? id).sort()).toEqual([...tested].sort());
   });
 
@@ -496,6 +424,48 @@ describe('payment state tables', () => {
     expect(ledger.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     const customers = stack.resources()[logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable')]!.Properties;
     expect(customers.TimeToLiveSpecification).toBeUndefined();
+  });
+});
+
+describe('layout migration', () => {
+  const layoutId = (): string => logicalIdOf('Layout', 'Custom::TollgateLayout');
+
+  it('runs the migration function once per layout version, as a custom resource with no provider framework', () => {
+    const [resource, ...others] = ofType('Custom::TollgateLayout').map(([, r]) => r);
+    expect(others).toEqual([]);
+    expect(resource!.Properties).toEqual({
+      ServiceToken: { 'Fn::GetAtt': [logicalIdOf('LayoutFunction', 'AWS::Lambda::Function'), 'Arn'] },
+      ServiceTimeout: '3300',
+      LayoutVersion: 2,
+    });
+    expect(ofType('AWS::StepFunctions::StateMachine')).toEqual([]);
+  });
+
+  it('gives the migration 15 minutes a run and two retries of the event to resume it', () => {
+    const fn = stack.resources()[logicalIdOf('LayoutFunction', 'AWS::Lambda::Function')]!;
+    expect(fn.Properties.Timeout).toBe(900);
+    const configs = ofType('AWS::Lambda::EventInvokeConfig').filter(([, c]) => c.Properties.FunctionName.Ref === logicalIdOf('LayoutFunction', 'AWS::Lambda::Function'));
+    expect(configs.map(([, c]) => c.Properties)).toEqual([{ FunctionName: expect.anything(), MaximumRetryAttempts: 2, Qualifier: '$LATEST' }]);
+  });
+
+  it('deploys every function that reads the customers table after the migration, and no other', () => {
+    const waiting = ofType('AWS::Lambda::Function')
+      .filter(([, fn]) => (fn.DependsOn ?? []).includes(layoutId()))
+      .map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))
+      .sort();
+    const readers = ofType('AWS::Lambda::Function')
+      .filter(([, fn]) => JSON.stringify(fn.Properties.Environment ?? {}).includes(logicalIdOf('PaymentStateCustomers', 'AWS::DynamoDB::GlobalTable')))
+      .map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))
+      .filter((id) => id !== 'LayoutFunction')
+      .sort();
+    expect(waiting).toEqual(readers);
+    expect(waiting).toEqual(expect.arrayContaining(['Authorizer', 'StripeWebhook', 'MeteringFunction']));
+  });
+});
+
+describe('the shared template assertions', () => {
+  it('holds for this repository\'s template: the package test runs the same on a fresh app\'s (test/package/pack.test.ts)', () => {
+    expectTollgateTemplate(stack.resources());
   });
 });
 

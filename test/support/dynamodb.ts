@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { createTables, localClient, tableNames } from '../../lib/local/dynamodb-local';
+import { walletKey } from '../../lambda/shared/customers/wallet';
 import type { TableNames } from '../../lambda/shared/tables';
 
 export interface TestTables {
@@ -52,8 +53,17 @@ export function recordDynamoActions(tables: TestTables): string[] {
   return calls;
 }
 
-/** Writes attributes of a customer item as the webhook would (SET each; the item is created if missing). */
+/**
+ * Writes attributes of a customer item as the webhook would (SET each; the item is created if missing);
+ * `credits` is the balance, on the customer's wallet item (layout 2: lambda/shared/customers/layout.ts).
+ */
 export async function setCustomerAttributes(documents: DynamoDBDocumentClient, table: string, customerId: string, attributes: Record<string, unknown>): Promise<void> {
+  const { credits, ...item } = attributes;
+  if (credits !== undefined) await setItemAttributes(documents, table, walletKey(customerId), { balance: credits });
+  await setItemAttributes(documents, table, customerId, item);
+}
+
+async function setItemAttributes(documents: DynamoDBDocumentClient, table: string, customerId: string, attributes: Record<string, unknown>): Promise<void> {
   const fields = Object.entries(attributes);
   if (fields.length === 0) return;
   await documents.send(

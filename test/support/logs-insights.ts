@@ -388,7 +388,7 @@ export function runInsightsQuery(query: string, events: readonly LogEvent[]): In
  * The report as a deployed stack computes it: each saved query (REPORT_QUERIES, the strings the stack
  * deploys) run over the events of its log group, the rows read by insightsRows.
  */
-export function deployedReport(groups: Readonly<Record<'access' | 'webhook', readonly LogEvent[]>> & { readonly mcp?: readonly LogEvent[] }, since: Date, until: Date): Report {
+export function deployedReport(groups: Readonly<Record<'access' | 'webhook', readonly LogEvent[]>> & { readonly mcp?: readonly LogEvent[]; readonly purchase?: readonly LogEvent[] }, since: Date, until: Date): Report {
   const names = Object.keys(REPORT_QUERIES) as ReportQueryName[];
   const results = Object.fromEntries(names.map((name) => [name, runInsightsQuery(REPORT_QUERIES[name].query, groups[REPORT_QUERIES[name].logGroup] ?? [])]));
   return buildReport(insightsRows(results as Record<ReportQueryName, InsightsResultRow[]>), since, until);

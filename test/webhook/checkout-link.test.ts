@@ -3,6 +3,7 @@ import { buildStripeEvent, checkoutSessionObject, stripeEvent, stripeId } from '
 import { checkoutLinker, dynamoCheckoutLinkStore } from '../../lambda/webhook/checkout-link';
 import { createApiKey, revokeApiKey } from '../../lambda/shared/customers/keys';
 import { readCustomer } from '../../lambda/shared/customers/store';
+import { walletKey } from '../../lambda/shared/customers/wallet';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { authorize, ROUTES, seedApiKey, signedDelivery, snapshotTables, webhookFor } from './support';
 
@@ -119,7 +120,7 @@ describe('checkout link', () => {
   it('credits a pack bought through a link to the referenced customer, once, and its key then passes a route sold by use', async () => {
     const target = 'cus_linkCredits1';
     const key = await seedApiKey(tables, target);
-    await tables.client.send(new UpdateItemCommand({ TableName: tables.names.customers, Key: { customerId: { S: target } }, UpdateExpression: 'SET credits = :zero', ExpressionAttributeValues: { ':zero': { N: '0' } } }));
+    await tables.client.send(new UpdateItemCommand({ TableName: tables.names.customers, Key: { customerId: { S: walletKey(target) } }, UpdateExpression: 'SET balance = :zero', ExpressionAttributeValues: { ':zero': { N: '0' } } }));
     expect(await authorize(tables, key, '/v1/search', undefined, METERED_ROUTES)).toMatchObject({ effect: 'Deny', reason: 'credits_exhausted' });
 
     const payer = stripeId('cus');

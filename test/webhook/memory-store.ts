@@ -15,6 +15,12 @@ export class MemoryPaymentStateStore implements PaymentStateStore {
   /** Checkout Sessions whose credits were added (the DynamoDB store's `credited#` items). */
   readonly creditedSessions = new Set<string>();
 
+  recordNotice(event: LedgerEvent, now: Date): Promise<'recorded' | 'duplicate'> {
+    if (this.ledger.has(event.eventId)) return Promise.resolve('duplicate');
+    this.ledger.set(event.eventId, { outcome: 'noticed', recordedAt: now });
+    return Promise.resolve('recorded');
+  }
+
   read(customerId: string): Promise<CustomerRecord | undefined> {
     return Promise.resolve(this.customers.get(customerId));
   }

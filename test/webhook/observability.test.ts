@@ -5,6 +5,8 @@ import { buildStripeEvent, serializeEvent, signPayload } from '../../lib/stripe-
 import { MemoryPaymentStateStore } from './memory-store';
 import { proxyEvent, RecordingFlusher, SECRET, signedDelivery } from './support';
 import { ImmediateFlushes } from '../support/flusher';
+import Stripe from 'stripe';
+import { meterErrorNotification } from './thin-events';
 
 function observed() {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -62,5 +64,26 @@ describe('webhook observability', () => {
     expect(logged).not.toContain(SECRET);
     expect(logged).not.toContain('v1=');
     expect(logged).not.toContain('"items"');
+  });
+
+  it("records Stripe's meter error report once, counts it where the rejected-reports alarm looks, and ignores other thin events", async () => {
+    const { handler, lines, points } = observed();
+    const body = meterErrorNotification('mtr_ObsMeter1', 'evt_ObsThin1');
+    // The stripe SDK reads the body as a thin event notification with the signature tollgate verified.
+    const header = signPayload(body, SECRET);
+    expect(new Stripe('sk_test_x').parseEventNotification(body, header, SECRET)).toMatchObject({ type: 'v1.billing.meter.error_report_triggered', related_object: { id: 'mtr_ObsMeter1' } });
+    const first = await handler(proxyEvent(body, { 'Stripe-Signature': header }));
+    const again = await handler(proxyEvent(body, { 'Stripe-Signature': signPayload(body, SECRET) }));
+    const other = JSON.stringify({ ...JSON.parse(body), id: 'evt_ObsThin2', type: 'v1.billing.meter.created' });
+    const ignored = await handler(proxyEvent(other, { 'Stripe-Signature': signPayload(other, SECRET) }));
+    const unsigned = await handler(proxyEvent(body, { 'Stripe-Signature': signPayload(body, 'whsec_wrongsecret1234567') }));
+    expect([first, again, ignored, unsigned].map((r) => [r.statusCode, JSON.parse(r.body).outcome ?? JSON.parse(r.body).problem])).toEqual([
+      [200, 'recorded'],
+      [200, 'duplicate'],
+      [200, 'ignored'],
+      [400, 'invalid_signature'],
+    ]);
+    expect(points.filter((p) => p.metric === 'MeterReportsRejected')).toEqual([{ metric: 'MeterReportsRejected' }]);
+    expect(lines.find((l) => l.meter === 'mtr_ObsMeter1')).toMatchObject({ eventId: 'evt_ObsThin1', type: 'v1.billing.meter.error_report_triggered' });
   });
 });

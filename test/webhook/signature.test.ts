@@ -5,6 +5,7 @@ import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { OTHER_SECRET, proxyEvent, SECRET, snapshotTables, webhookFor } from './support';
 import { MAX_BODY_BYTES } from '../../lambda/webhook/handler';
+import { meterErrorNotification } from './thin-events';
 
 let tables: TestTables;
 beforeAll(async () => {
@@ -182,5 +183,20 @@ describe('webhook fuzz', () => {
     expect(await scanAll(tables.names.customers)).toEqual(customersBefore);
     const added = (await scanAll(tables.names.events)).filter((item) => !eventsBefore.some((old) => old.eventId?.S === item.eventId?.S));
     for (const item of added) expect(item.outcome?.S).toBe('parked');
+  });
+
+  it("keeps one ledger entry for Stripe's meter error report, however often it is delivered, and writes no customer", async () => {
+    const { handler } = webhookFor(tables);
+    const body = meterErrorNotification('mtr_SigMeter1', 'evt_SigThin1');
+    const before = (await scanAll(tables.names.customers)).length;
+    const outcomes = [];
+    for (let i = 0; i < 3; i++) outcomes.push(JSON.parse((await handler(proxyEvent(body, { 'Stripe-Signature': signPayload(body, SECRET) }))).body).outcome);
+    expect(outcomes).toEqual(['recorded', 'duplicate', 'duplicate']);
+    const entries = (await scanAll(tables.names.events)).filter((item) => item.eventId?.S === 'evt_SigThin1');
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ type: { S: 'v1.billing.meter.error_report_triggered' }, outcome: { S: 'noticed' }, subject: { S: 'mtr_SigMeter1' } });
+    expect(entries[0]!.customerId).toBeUndefined();
+    expect(entries[0]!.expiresAt?.N).toBeDefined();
+    expect((await scanAll(tables.names.customers)).length).toBe(before);
   });
 });

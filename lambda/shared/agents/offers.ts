@@ -21,11 +21,32 @@ export interface AgentPack {
   readonly currency: string;
 }
 
-/** A plan named to agents (bought through the checkout URL, not over MPP yet). */
+/**
+ * A plan named to agents: bought through the checkout URL, and over the protocols when priced
+ * (`tollgate:agentPayments.plans`): one payment buys `days` of the plan's standing, no renewal.
+ */
 export interface AgentPlan {
   readonly id: string;
   readonly name: string;
+  readonly amount?: number;
+  readonly currency?: string;
+  readonly days?: number;
 }
+
+/** A plan sold over the protocols. */
+export interface SoldPlan extends AgentPlan {
+  readonly amount: number;
+  readonly currency: string;
+  readonly days: number;
+}
+
+/** What a challenge or a payment requirement sells: a pack or a sold plan, by its offer id. */
+export type AgentOffer = AgentPack | SoldPlan;
+
+export const isSoldPlan = (plan: AgentPlan): plan is SoldPlan => plan.amount !== undefined && plan.currency !== undefined && plan.days !== undefined;
+export const isPlanOffer = (offer: AgentOffer): offer is SoldPlan => !('credits' in offer);
+/** Every offer the purchase route sells: the packs, then the sold plans. */
+export const soldOffers = (settings: Pick<AgentPayments, 'packs' | 'plans'>): readonly AgentOffer[] => [...settings.packs, ...settings.plans.filter(isSoldPlan)];
 
 export interface AgentPayments {
   /** MPP realm of every challenge. */
@@ -56,11 +77,21 @@ export const PURCHASE_CHALLENGE_SECONDS = 30 * 60;
 const PACK_REASONS: ReadonlySet<PaymentReason> = new Set(['credits_exhausted', 'quota_exceeded', 'no_subscription', 'subscription_canceled', 'trial_ended']);
 /** The reasons a plan fixes on a subscription route (payment_failed and payment_action_required are fixed at the invoice). */
 const PLAN_REASONS: ReadonlySet<PaymentReason> = new Set(['no_subscription', 'subscription_canceled', 'trial_ended', 'upgrade_required']);
+/**
+ * A plan bought over a protocol grants the plan's standing, not Stripe entitlements: it fixes a denial
+ * for standing, never upgrade_required (a missing entitlement), which only checkout's plans fix.
+ */
+const PROTOCOL_PLAN_REASONS: ReadonlySet<PaymentReason> = new Set(['no_subscription', 'subscription_canceled', 'trial_ended']);
 
 export interface FittingOffers {
   readonly packs: readonly AgentPack[];
   readonly plans: readonly AgentPlan[];
+  /** The reason the offers answer: sold plans are offered over the protocols only for what their standing fixes. @default - none (every sold plan is payable) */
+  readonly reason?: PaymentReason;
 }
+
+/** The offers of a fit payable over the protocols: its packs, and its sold plans when their standing fixes the reason. */
+export const payableOffers = (fit: FittingOffers): AgentOffer[] => [...fit.packs, ...fit.plans.filter((plan) => isSoldPlan(plan) && (fit.reason === undefined || PROTOCOL_PLAN_REASONS.has(fit.reason))) as SoldPlan[]];
 
 /**
  * The offers that fit a denial: credit packs when a denied route is sold by use and credits would open
@@ -74,11 +105,12 @@ export function fittingOffers(settings: AgentPayments, reason: PaymentReason | u
   return {
     packs: soldByUse && PACK_REASONS.has(reason) ? settings.packs : [],
     plans: onStanding && PLAN_REASONS.has(reason) ? settings.plans : [],
+    reason,
   };
 }
 
-/** The MPP `stripe/charge` request of a pack: what `request` encodes, and all a credential may pay. */
-export function packRequest(settings: AgentPayments, pack: AgentPack): Record<string, unknown> {
+/** The MPP `stripe/charge` request of an offer: what `request` encodes, and all a credential may pay. */
+export function packRequest(settings: AgentPayments, pack: AgentOffer): Record<string, unknown> {
   return {
     amount: String(pack.amount),
     currency: pack.currency,
@@ -88,7 +120,7 @@ export function packRequest(settings: AgentPayments, pack: AgentPack): Record<st
   };
 }
 
-export function packChallenge(secret: string, settings: AgentPayments, pack: AgentPack, expiresAt: Date, header?: string): Challenge {
+export function packChallenge(secret: string, settings: AgentPayments, pack: AgentOffer, expiresAt: Date, header?: string): Challenge {
   return createChallenge(secret, {
     realm: settings.realm,
     method: 'stripe',
@@ -100,7 +132,7 @@ export function packChallenge(secret: string, settings: AgentPayments, pack: Age
   });
 }
 
-export const purchaseUrl = (base: string, pack: AgentPack): string => `${base}${PURCHASE_PATH}?offer=${encodeURIComponent(pack.id)}`;
+export const purchaseUrl = (base: string, pack: Pick<AgentOffer, 'id'>): string => `${base}${PURCHASE_PATH}?offer=${encodeURIComponent(pack.id)}`;
 
 /** The body's `offers`, as one JSON literal (the 402 template renders it raw). */
 export function offersJson(fit: FittingOffers, base: string | undefined, paymentUrl: string | undefined, x402?: X402Settings): string {
@@ -115,7 +147,19 @@ export function offersJson(fit: FittingOffers, base: string | undefined, payment
       protocols: soldOverX402(x402, pack) ? ['mpp', 'x402'] : ['mpp'],
       ...(base === undefined ? {} : { purchaseUrl: purchaseUrl(base, pack) }),
     })),
-    ...fit.plans.map((plan) => ({ id: plan.id, kind: 'plan', name: plan.name, protocols: ['checkout'], ...(paymentUrl === undefined ? {} : { url: paymentUrl }) })),
+    ...fit.plans.map((plan) => {
+      const payable = payableOffers({ packs: [], plans: [plan], ...(fit.reason === undefined ? {} : { reason: fit.reason }) }).length > 0 && isSoldPlan(plan);
+      const protocols = [...(payable ? (soldOverX402(x402, plan) ? ['mpp', 'x402'] : ['mpp']) : []), ...(paymentUrl === undefined ? [] : ['checkout'])];
+      return {
+        id: plan.id,
+        kind: 'plan',
+        name: plan.name,
+        ...(payable ? { amount: String(plan.amount), currency: plan.currency, days: plan.days } : {}),
+        protocols: protocols.length === 0 ? ['checkout'] : protocols,
+        ...(payable && base !== undefined ? { purchaseUrl: purchaseUrl(base, plan) } : {}),
+        ...(paymentUrl === undefined ? {} : { url: paymentUrl }),
+      };
+    }),
   ];
   return JSON.stringify(offers);
 }
@@ -151,9 +195,10 @@ export interface DenyOffersInput {
 export function denyOffers(settings: AgentPayments, input: DenyOffersInput): DenyOffers {
   const fit = fittingOffers(settings, input.reason, input.denied);
   const base = input.domainName !== undefined && input.domainName !== '' && input.stage !== undefined && input.stage !== '' ? stageBaseUrl(input.domainName, input.stage) : undefined;
-  const challenges = input.secret === undefined ? [] : fit.packs.map((pack) => serializeChallenge(packChallenge(input.secret!, settings, pack, input.expiresAt)));
+  const payable = payableOffers(fit);
+  const challenges = input.secret === undefined ? [] : payable.map((pack) => serializeChallenge(packChallenge(input.secret!, settings, pack, input.expiresAt)));
   const x402 = settings.x402;
-  const x402Packs = fit.packs.filter((pack) => soldOverX402(x402, pack));
+  const x402Packs = payable.filter((pack) => soldOverX402(x402, pack));
   return {
     offers: offersJson(fit, base, input.paymentUrl, x402),
     wwwAuthenticate: challenges.length === 0 ? NO_OFFER_CHALLENGE : challenges.join(', '),
@@ -163,7 +208,7 @@ export function denyOffers(settings: AgentPayments, input: DenyOffersInput): Den
           paymentRequired:
             x402Packs.length === 0 || base === undefined
               ? ''
-              : encodeHeader(paymentRequired(x402, x402Packs, purchaseUrl(base, x402Packs[0]!), `this route is paid: buy credits at ${base}${PURCHASE_PATH}, then call it with the key`)),
+              : encodeHeader(paymentRequired(x402, x402Packs, purchaseUrl(base, x402Packs[0]!), `this route is paid: buy ${fit.packs.length > 0 ? 'credits' : 'a plan'} at ${base}${PURCHASE_PATH}, then call it with the key`)),
         }),
   };
 }

@@ -1,4 +1,4 @@
-import type { AgentPack } from './offers';
+import type { AgentOffer } from './offers';
 
 /**
  * x402 v2 (docs/agents.md): what a 402 carries in `PAYMENT-REQUIRED` (base64 JSON with `accepts`), what
@@ -50,10 +50,10 @@ export interface PaymentRequirements {
 export const X402_TIMEOUT_SECONDS = 600;
 
 /** Whether a pack can be sold over x402: priced in USD (the asset is a USD stablecoin of ≥ 2 decimals). */
-export const soldOverX402 = (x402: X402Settings | undefined, pack: AgentPack): boolean => x402 !== undefined && pack.currency === 'usd' && x402.decimals >= 2;
+export const soldOverX402 = (x402: X402Settings | undefined, pack: AgentOffer): boolean => x402 !== undefined && pack.currency === 'usd' && x402.decimals >= 2;
 
 /** The requirement that sells `pack`: the pack's cents in the asset's atomic units. */
-export function packRequirement(x402: X402Settings, pack: AgentPack): PaymentRequirements {
+export function packRequirement(x402: X402Settings, pack: AgentOffer): PaymentRequirements {
   return {
     scheme: 'exact',
     network: x402.network,
@@ -73,7 +73,7 @@ export interface PaymentRequired {
 }
 
 /** The `PAYMENT-REQUIRED` object for packs bought at `resourceUrl` (the purchase route: a paid route cannot settle). */
-export function paymentRequired(x402: X402Settings, packs: readonly AgentPack[], resourceUrl: string, error: string): PaymentRequired {
+export function paymentRequired(x402: X402Settings, packs: readonly AgentOffer[], resourceUrl: string, error: string): PaymentRequired {
   return {
     x402Version: X402_VERSION,
     error,

@@ -10,8 +10,8 @@ import { walletKey } from './wallet';
  * Budget writes on the customer's wallet item (wallet.ts): set, raise, lower or remove a cap (the budget
  * route, the CLI), and start a new window (the authorizer, when a strict reservation met a window that
  * ended). Each is one conditional UpdateItem on what a strongly consistent read showed; a race reads
- * again. Setting the first budget of a customer that never had credits creates its wallet (no balance:
- * the legacy attribute still stands for it, wallet.ts).
+ * again. Setting the first budget of a customer that never had credits creates its wallet, with no
+ * balance (wallet.ts).
  */
 
 export class UnknownCustomerForBudgetError extends Error {

@@ -18,9 +18,13 @@ export interface SubscriptionChange extends Omit<SubscriptionEntry, 'watermark'>
   readonly liftQuotaBlock?: true;
 }
 
-/** The period counter moved forward to a new period (only forward: the condition of payment-state.ts). */
+/**
+ * The period counter moved forward to a new period (only forward: the condition of payment-state.ts):
+ * the subscription's own (`entry`, `periodUsage.<id>`), or an older tollgate's one flat counter.
+ */
 export interface UsageReset {
   readonly periodEnd: number;
+  readonly counter: 'entry' | 'flat';
 }
 
 /** Prepaid credits bought (a paid credits checkout): added to the balance; the ledger makes it once-only. */
@@ -60,6 +64,11 @@ export interface InvoiceChange {
 export interface EntitlementsChange {
   readonly stream: 'entitlements';
   readonly entitlements: readonly string[];
+  /**
+   * The customer whose entitlements these are, when another than the one they are applied to: a payer
+   * linked through a Payment Link (webhook/checkout-link.ts), kept in `payerEntitlements.<payer>`.
+   */
+  readonly payer?: string;
 }
 
 export interface CustomerDeletedChange {

@@ -3,7 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { CorruptRecordError, decisionProjection, decodeCustomerItem } from './item';
 import type { CustomerRecord } from './record';
 import { SUBJECT_ATTRIBUTE, SUBJECT_INDEX, tokenDecisionProjection } from './subjects';
-import { BALANCE, cancelReservation, decodeWallet, reserveInWallet, walletKey, withWallet, type WalletReservation, type WalletReservationResult } from './wallet';
+import { BALANCE, cancelReservation, decodeWallet, reserveInWallet, walletKey, withWallet, withWalletBalance, type WalletReservation, type WalletReservationResult } from './wallet';
 import { BUDGET_LEFT, BUDGET_LEFT_KEY_PREFIX, BUDGETS } from '../budgets';
 import type { BudgetWindowStart } from './budgets-reservation';
 import { startBudgetWindows } from './budgets-store';
@@ -23,13 +23,13 @@ import { startBudgetWindows } from './budgets-store';
 /** A key decision's one round trip: a read (cached routes), or a read then a reservation (strict routes). */
 export interface CustomerReader {
   /**
-   * The customer item and its wallet in one BatchGetItem (`credits` is the wallet's balance, or the
-   * item's legacy attribute before the wallet's first write); the item alone (one GetItem) with
+   * The customer item and its wallet in one BatchGetItem (`credits` is the wallet's balance); the
+   * item alone (one GetItem) with
    * `wallet: false`, for routes no balance decides. undefined: no such customer. `apiKeys`
    * holds at most the asked key. Throws when the store fails.
    */
   read(customerId: string, keyId: string, options?: { readonly wallet?: boolean }): Promise<CustomerRecord | undefined>;
-  /** The customer item alone (strict routes: the key and standing to check before reserving; `credits` is the legacy attribute). */
+  /** The customer item alone (strict routes: the key and standing to check before reserving; no `credits`: the reservation reads the wallet). */
   readItem?(customerId: string, keyId: string): Promise<CustomerRecord | undefined>;
   /** One conditional UpdateItem on the wallet, retried by its id. Throws when the store fails. */
   reserve?(request: WalletReservation): Promise<WalletReservationResult>;
@@ -124,7 +124,7 @@ export class DecisionReader implements CustomerReader {
       this.deadlineMs,
       this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { customerId: { S: customerId } }, ConsistentRead: true, ...decisionProjection(keyId) })),
     );
-    return result.Item === undefined ? undefined : decodeStoredItem(result.Item);
+    return result.Item === undefined ? undefined : withWalletBalance(decodeStoredItem(result.Item), undefined);
   }
 
   async read(customerId: string, keyId: string, options: { readonly wallet?: boolean } = {}): Promise<CustomerRecord | undefined> {

@@ -7,6 +7,8 @@ import {
   type ApiKeyRecord,
   type CustomerRecord,
   type InvoiceEntry,
+  type PayerEntitlements,
+  type PeriodUsageEntry,
   type SubscriptionEntry,
   type UsageBlock,
 } from './record';
@@ -34,11 +36,12 @@ export const KEY_ATTRIBUTE_PREFIX = 'key_';
  *   subscription entry  1 + 64 + 3 + 25 status + 205 plan + 19 cancel + 38 period + 283 watermark  =   638
  *   pastDue entry       1 + 64 + 21                                                                 =    86
  *   invoice entry       1 + 64 + 3 + 74 id + 283 watermark + 34 due + 23 action + 511 url           =   993
- *   × 100 tracked subscriptions (live and recently terminal)                                         171,700
+ *   usage counter       1 + 64 + 25 used + 30 end + 32 start + 209 plan + 28 prevEnd + 29 prevUsed =   418
+ *   × 100 tracked subscriptions (live and recently terminal)                                         213,500
  *   entitlements        3 + 500 × (1 + 200)                                                          100,503
  *   API keys            20 × (12 + 3 + 69 hash + 69 name + 3 × 34 times + 19 replacedBy)               5,480
  *   the rest            customerId, watermarks, flags, times                                        <  1,000
- *                                                                                                  ≈ 279 KB
+ *                                                                                                  ≈ 321 KB
  */
 export const ITEM_LIMITS = {
   /** Keys that can still authenticate; revoked and expired keys are pruned whenever a key is written. */
@@ -115,7 +118,25 @@ const subscriptionEntry: Decoder<SubscriptionEntry> = (v, at, id) => {
     currentPeriodStart: optional(number)(field('currentPeriodStart'), `${at}.currentPeriodStart`, id),
     currentPeriodEnd: optional(number)(field('currentPeriodEnd'), `${at}.currentPeriodEnd`, id),
     watermark: text(field('watermark'), `${at}.watermark`, id),
+    payer: optional(text)(field('payer'), `${at}.payer`, id),
   } satisfies Complete<SubscriptionEntry>;
+};
+
+const periodUsageEntry: Decoder<PeriodUsageEntry> = (v, at, id) => {
+  const m = asMap(v, at, id);
+  return {
+    used: units(m.used, `${at}.used`, id),
+    periodEnd: number(m.periodEnd, `${at}.periodEnd`, id),
+    periodStart: optional(number)(m.periodStart, `${at}.periodStart`, id),
+    plan: optional(text)(m.plan, `${at}.plan`, id),
+    prevEnd: optional(number)(m.prevEnd, `${at}.prevEnd`, id),
+    prevUsed: optional(units)(m.prevUsed, `${at}.prevUsed`, id),
+  } satisfies Complete<PeriodUsageEntry>;
+};
+
+const payerEntitlements: Decoder<PayerEntitlements> = (v, at, id) => {
+  const m = asMap(v, at, id);
+  return { entitlements: stringList(m.entitlements, `${at}.entitlements`, id), watermark: text(m.watermark, `${at}.watermark`, id) } satisfies Complete<PayerEntitlements>;
 };
 
 const invoiceEntry: Decoder<InvoiceEntry> = (v, at, id) => {
@@ -188,6 +209,12 @@ export const CUSTOMER_ATTRIBUTES: { readonly [K in Declared]: Attribute<Customer
   pastDue: { readBy: ALL, decode: mapOf(number), access: (pastDue) => sortedEntries(pastDue, (t) => t) },
   entitlements: { readBy: BOTH, decode: optional(stringList), access: (keys) => (keys === undefined ? null : [...keys].sort()) },
   entitlementsWatermark: { readBy: ['webhook'], decode: optional(text) },
+  // Absent until a linked payer's entitlements arrive (the webhook creates it then).
+  payerEntitlements: {
+    readBy: BOTH,
+    decode: optional(mapOf(payerEntitlements)),
+    access: (payers) => (payers === undefined ? null : sortedEntries(payers, (p) => [...p.entitlements].sort())),
+  },
   usageBlock: { readBy: BOTH, decode: optional(usageBlock), access: (block) => block ?? null },
   usageUpdatedAt: { readBy: [], decode: optional(time) },
   // A decision on a cost route depends on whether credits remain, on the period the counter counts and
@@ -195,6 +222,14 @@ export const CUSTOMER_ATTRIBUTES: { readonly [K in Declared]: Attribute<Customer
   // Legacy: the balance lives on the wallet item (wallet.ts); this attribute is its starting point until
   // the wallet's first write, and decisions see the wallet's balance here (decision-reads.ts, store.ts).
   credits: { readBy: ALL, decode: optional(integer), access: (credits) => (credits === undefined ? null : credits > 0) },
+  // Absent (not empty) on an item of an older tollgate: its counter is the flat attributes below.
+  // What a decision depends on: each counter's period and whether it has counted anything.
+  periodUsage: {
+    readBy: ALL,
+    meteringWrites: true,
+    decode: optional(mapOf(periodUsageEntry)),
+    access: (usage) => (usage === undefined ? null : sortedEntries(usage, (u) => [u.periodEnd, u.used > 0])),
+  },
   periodUsed: { readBy: ALL, meteringWrites: true, decode: optional(units), access: (used) => (used ?? 0) > 0 },
   usagePeriodEnd: { readBy: ALL, meteringWrites: true, decode: optional(number), access: (end) => end ?? null },
   prevPeriodEnd: { readBy: ['metering'], meteringWrites: true, decode: optional(number) },
@@ -295,9 +330,11 @@ export function decodeCustomerItem(item: Record<string, unknown>): CustomerRecor
     pastDue: field('pastDue'),
     entitlements: field('entitlements'),
     entitlementsWatermark: field('entitlementsWatermark'),
+    payerEntitlements: field('payerEntitlements'),
     usageBlock: field('usageBlock'),
     usageUpdatedAt: field('usageUpdatedAt'),
     credits: field('credits'),
+    periodUsage: field('periodUsage'),
     periodUsed: field('periodUsed'),
     usagePeriodEnd: field('usagePeriodEnd'),
     prevPeriodEnd: field('prevPeriodEnd'),

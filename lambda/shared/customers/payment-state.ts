@@ -68,6 +68,10 @@ function conditionFor(update: CustomerUpdate, forget: Forgettable, x: Expression
     return started.length === 0 ? undefined : started.join(' AND ');
   }
   const below = x.value(update.watermark.applyBelow);
+  if (change.stream === 'entitlements' && change.payer !== undefined) {
+    const entry = x.path(['payerEntitlements', change.payer]);
+    return `attribute_exists(${x.path(['payerEntitlements'])}) AND (attribute_not_exists(${entry}) OR ${x.path(['payerEntitlements', change.payer, 'watermark'])} < ${below})`;
+  }
   if (change.stream === 'entitlements' || change.stream === 'customer') {
     const wm = x.path([change.stream === 'entitlements' ? 'entitlementsWatermark' : 'customerWatermark']);
     return `(attribute_not_exists(${wm}) OR ${wm} < ${below})`;
@@ -88,9 +92,11 @@ function conditionFor(update: CustomerUpdate, forget: Forgettable, x: Expression
     // Entries removed by this same update still count in size(): allow for them.
     `(attribute_exists(${entry}) OR size(${x.path([map])}) < ${x.value(ITEM_LIMITS.trackedSubscriptions + forgotten)})`,
     // A new period's counter only ever moves forward (metering may have started it already).
-    ...(change.stream === 'subscription' && change.usageReset !== undefined
-      ? [`(attribute_not_exists(${x.path(['usagePeriodEnd'])}) OR ${x.path(['usagePeriodEnd'])} < ${x.value(change.usageReset.periodEnd)})`]
-      : []),
+    ...(change.stream === 'subscription' && change.usageReset?.counter === 'entry'
+      ? [`${x.path(['periodUsage', id, 'periodEnd'])} < ${x.value(change.usageReset.periodEnd)}`]
+      : change.stream === 'subscription' && change.usageReset !== undefined
+        ? [`(attribute_not_exists(${x.path(['usagePeriodEnd'])}) OR ${x.path(['usagePeriodEnd'])} < ${x.value(change.usageReset.periodEnd)})`]
+        : []),
     ...(change.stream === 'subscription' && change.liftQuotaBlock === true ? [`${x.path(['usageBlock'])} = ${x.value('quota_exceeded')}`] : []),
   ].join(' AND ');
 }
@@ -120,13 +126,16 @@ export function paymentStateUpdate(table: string, update: CustomerUpdate, writes
   };
 }
 
-/** The maps per-subscription updates write into, for a customer's first change; an empty map means nothing known. Idempotent. */
-export function createMapsUpdate(table: string, customerId: string): UpdateCommandInput {
+/**
+ * The maps per-subscription updates write into, for a customer's first change; an empty map means
+ * nothing known. With `payers`, the map of linked payers' entitlements too (created by the first). Idempotent.
+ */
+export function createMapsUpdate(table: string, customerId: string, payers = false): UpdateCommandInput {
   return {
     TableName: table,
     Key: { customerId },
-    UpdateExpression: 'SET #s = if_not_exists(#s, :empty), #i = if_not_exists(#i, :empty), #p = if_not_exists(#p, :empty)',
-    ExpressionAttributeNames: { '#s': attr('subscriptions'), '#i': attr('invoices'), '#p': attr('pastDue') },
+    UpdateExpression: `SET #s = if_not_exists(#s, :empty), #i = if_not_exists(#i, :empty), #p = if_not_exists(#p, :empty)${payers ? ', #e = if_not_exists(#e, :empty)' : ''}`,
+    ExpressionAttributeNames: { '#s': attr('subscriptions'), '#i': attr('invoices'), '#p': attr('pastDue'), ...(payers ? { '#e': attr('payerEntitlements') } : {}) },
     ExpressionAttributeValues: { ':empty': {} },
   };
 }
@@ -135,7 +144,16 @@ export function createMapsUpdate(table: string, customerId: string): UpdateComma
 export function applyWrites(record: CustomerRecord, writes: Writes): CustomerRecord {
   const { apiKeys: _keys, ...rest } = record;
   const item: Record<string, unknown> = { ...rest, subscriptions: { ...record.subscriptions }, invoices: { ...record.invoices }, pastDue: { ...record.pastDue } };
-  const parentOf = (path: ItemPath): Record<string, unknown> => (path.length === 1 ? item : (item[path[0]] as Record<string, unknown>));
+  // Copy on write down the path: the record's own maps are never changed.
+  const parentOf = (path: ItemPath): Record<string, unknown> => {
+    let node = item;
+    for (const segment of path.slice(0, -1)) {
+      const child = { ...(node[segment] as Record<string, unknown> | undefined) };
+      node[segment] = child;
+      node = child;
+    }
+    return node;
+  };
   // Every operand of an update reads the item as it was: copies first.
   const copies = (writes.copy ?? []).map(([path, from, fallback]) => [path, (parentOf(from)[from.at(-1)!] as number | undefined) ?? fallback] as const);
   for (const path of writes.remove) delete parentOf(path)[path.at(-1)!];

@@ -67,6 +67,33 @@ export interface SubscriptionEntry {
   readonly currentPeriodEnd?: number;
   /** Position of the last applied event of this subscription (webhook/state.ts). */
   readonly watermark: string;
+  /** The Stripe customer who pays for it, when another than this one (a Payment Link's, webhook/checkout-link.ts): its overage is reported to it. */
+  readonly payer?: string;
+}
+
+/** A linked payer's entitlements (Stripe keeps them per customer: the payer's, not this one's). */
+export interface PayerEntitlements {
+  readonly entitlements: readonly string[];
+  /** Position of the last applied entitlements event of the payer. */
+  readonly watermark: string;
+}
+
+/**
+ * One subscription's usage counter (`periodUsage.<subscription id>`): what metering counted in the
+ * period that ends at `periodEnd`, and the period before it, kept for units logged after a renewal.
+ */
+export interface PeriodUsageEntry {
+  /** Units counted in the period that ends at `periodEnd`. */
+  readonly used: number;
+  /** Epoch seconds. Another period end than the subscription's: used = 0. */
+  readonly periodEnd: number;
+  /** Epoch seconds: the start of that period, when known. */
+  readonly periodStart?: number;
+  /** The plan the units were counted under. */
+  readonly plan?: string;
+  /** The period before (epoch s) and its count. */
+  readonly prevEnd?: number;
+  readonly prevUsed?: number;
 }
 
 /** A subscription's latest invoice event (invoice.* events name their subscription). */
@@ -98,6 +125,11 @@ export interface CustomerRecord extends BudgetRecord {
   /** Active Stripe entitlement lookup keys (Stripe keeps them per customer, not per subscription). */
   readonly entitlements?: readonly string[];
   readonly entitlementsWatermark?: string;
+  /**
+   * By payer customer id: the entitlements of customers who pay for a subscription of this one (a
+   * Payment Link's). They count while a subscription that payer pays for is in good standing.
+   */
+  readonly payerEntitlements?: Readonly<Record<string, PayerEntitlements>>;
   readonly usageBlock?: UsageBlock;
   readonly usageUpdatedAt?: string;
   /**
@@ -107,7 +139,13 @@ export interface CustomerRecord extends BudgetRecord {
    * log-based metering may, by the calls that got through before the block). ≤ 0: exhausted.
    */
   readonly credits?: number;
-  /** Units counted in the billing period that ends at `usagePeriodEnd` (metering's `ADD`). */
+  /**
+   * By subscription id: each subscription's own usage counter. Absent on an item of an older tollgate,
+   * whose one counter is the flat attributes below (read as the counter of the subscription whose
+   * period it counts; the first write of metering moves it into this map).
+   */
+  readonly periodUsage?: Readonly<Record<string, PeriodUsageEntry>>;
+  /** Legacy (before `periodUsage`): units counted in the billing period that ends at `usagePeriodEnd`. */
   readonly periodUsed?: number;
   /** Epoch seconds: the end of the period `periodUsed` counts. Another period end than the subscription's: used = 0. */
   readonly usagePeriodEnd?: number;

@@ -1,5 +1,5 @@
 import { subscriptionsOf, type CustomerRecord, type Subscription } from './record';
-import { usageView, type UsageView } from './usage-view';
+import { usageSubscription, usageView, type UsageView } from './usage-view';
 import { jsonSafe, PAYMENT_PROBLEMS, type PaymentReason } from '../problems';
 import type { RouteRule } from '../requirements';
 import type { AuthorizerSettings } from '../settings';
@@ -82,7 +82,7 @@ export interface Decision {
   /** The reason every denied route of this policy is answered with; undefined when nothing is denied. */
   readonly reason?: PaymentReason;
   readonly context: DecisionContext;
-  /** The customer's usage in the deciding subscription's period. */
+  /** The customer's usage in the period of the subscription its calls sold by use are counted on. */
   readonly usage?: UsageView;
 }
 
@@ -144,6 +144,35 @@ export function decidingSubscription(customer: CustomerRecord, now: Date, graceP
     if (best === undefined || orderOf(standing) < orderOf(best.standing)) best = { subscription, standing };
   }
   return best ?? { standing: { good: false, reason: 'no_subscription' } };
+}
+
+/**
+ * The subscription calls sold by use are counted on, and its usage: with access granted, the one in
+ * good standing with the most left (usage-view.ts usageSubscription); else the deciding one.
+ */
+export function countedOn(customer: CustomerRecord, deciding: Subscription | undefined, standing: Standing, now: Date, settings: Pick<DecisionSettings, 'gracePeriodSeconds' | 'plans'>): { subscription?: Subscription; usage: UsageView } {
+  const plans = settings.plans ?? {};
+  const good = standing.good ? subscriptionsOf(customer).filter((s) => standingOf(s, now, settings.gracePeriodSeconds).good) : [];
+  const best = good.length > 1 ? usageSubscription(customer, good, plans) : undefined;
+  if (best !== undefined) return { subscription: best.subscription, usage: best.view };
+  return { ...(deciding === undefined ? {} : { subscription: deciding }), usage: usageView(customer, deciding, plans) };
+}
+
+/**
+ * Entitlement routes decide on the union of the entitlements of every subscription in good standing,
+ * whoever paid: the customer's own (Stripe's, per customer) and those of each linked payer
+ * (`payerEntitlements`) while a subscription it pays for is in good standing.
+ */
+function withPayerEntitlements(customer: CustomerRecord, now: Date, gracePeriodSeconds: number): CustomerRecord {
+  const payers = customer.payerEntitlements;
+  if (payers === undefined) return customer;
+  const keys = new Set(customer.entitlements ?? []);
+  for (const subscription of subscriptionsOf(customer)) {
+    const payer = customer.subscriptions[subscription.id]?.payer;
+    const brought = payer === undefined ? undefined : payers[payer];
+    if (brought !== undefined && standingOf(subscription, now, gracePeriodSeconds).good) for (const key of brought.entitlements) keys.add(key);
+  }
+  return keys.size === (customer.entitlements ?? []).length ? customer : { ...customer, entitlements: [...keys] };
 }
 
 const entitled = (route: RouteRule, customer: CustomerRecord): boolean =>
@@ -256,9 +285,11 @@ const budgetStop = (route: RouteRule, budgets: readonly BudgetState[]): BudgetSt
   route.usage === undefined || budgets.length === 0 ? undefined : exceededBudget(budgets, route.usage.cost, route.usage.strict === true);
 
 /** `keyId`: the presented key, whose own budget applies besides the customer's (a token has none). */
-export function decide(customer: CustomerRecord, routes: readonly RouteRule[], now: Date, settings: DecisionSettings, keyId?: string): Decision {
+export function decide(stored: CustomerRecord, routes: readonly RouteRule[], now: Date, settings: DecisionSettings, keyId?: string): Decision {
+  const customer = withPayerEntitlements(stored, now, settings.gracePeriodSeconds);
   const { subscription, standing } = decidingSubscription(customer, now, settings.gracePeriodSeconds);
-  const usage = usageView(customer, subscription, settings.plans ?? {});
+  const counted = countedOn(customer, subscription, standing, now, settings);
+  const usage = counted.usage;
   const metered = routes.some((r) => r.usage !== undefined);
   const budgets = metered && customer.budgets !== undefined ? applicableBudgets(customer, keyId, now, usage.periodEnd) : [];
   let budget: BudgetState | undefined;
@@ -290,6 +321,8 @@ export function decide(customer: CustomerRecord, routes: readonly RouteRule[], n
   // Metering counts a call against the plan's quota of this period (access log `periodEnd`) only when
   // the subscription pays for it; a call paid by credits alone carries none.
   put('periodEnd', metered && standing.good && usage.counted ? usage.periodEnd : undefined);
+  // Whose counter: each subscription counts its own calls.
+  put('subscription', metered && standing.good && usage.counted ? counted.subscription?.id : undefined);
   // A budgeted customer is always near a limit: metering writes its calls at once, with their keys
   // (a windowed sum keeps no keys), so a key's budget counts every call.
   put('headroom', metered ? (budgets.length > 0 ? 0 : headroom(standing, usage)) : undefined);

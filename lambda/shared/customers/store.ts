@@ -16,19 +16,16 @@ async function readBoth(client: DynamoDBClient, table: string, customerId: strin
 
 /**
  * Reads and validates a customer's item (strongly consistent); undefined when there is none. `credits`
- * is the wallet's balance (wallet.ts), or the item's legacy attribute before the wallet's first write;
- * the budgets are the wallet's.
+ * is the wallet's balance (wallet.ts); the budgets are the wallet's.
  */
 export async function readCustomer(client: DynamoDBClient, table: string, customerId: string, projection?: Projection): Promise<CustomerRecord | undefined> {
   const { record, wallet } = await readBoth(client, table, customerId, projection);
   return record === undefined ? undefined : withWallet(record, wallet);
 }
 
-/** The customer with its wallet as stored: the effective balance, the legacy attribute it started from, and the pending reservations. */
+/** The customer with its wallet as stored: the balance, and the pending reservations. */
 export interface CustomerWithWallet {
   readonly record: CustomerRecord;
-  /** The customer item's own `credits` (the wallet's starting balance until its first write). */
-  readonly legacyCredits?: number;
   readonly wallet?: Wallet;
 }
 
@@ -37,7 +34,6 @@ export async function readCustomerWithWallet(client: DynamoDBClient, table: stri
   if (record === undefined) return undefined;
   return {
     record: withWallet(record, wallet),
-    ...(record.credits === undefined ? {} : { legacyCredits: record.credits }),
     ...(wallet === undefined ? {} : { wallet }),
   };
 }

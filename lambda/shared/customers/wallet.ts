@@ -10,8 +10,9 @@ import { BUDGET_WALLET_ATTRIBUTES, budgetReservationPart, decodeWalletBudgets } 
  * table under the key `<customerId>#wallet`, beside the customer item and apart from it:
  *
  *   customerId   `<customerId>#wallet`
- *   balance      prepaid units (absent: the customer never had credits; the customer item's legacy
- *                `credits` attribute stands for it until the wallet's first write)
+ *   balance      prepaid units (absent: the customer never had credits). The customer item's
+ *                `credits` attribute held it before layout 2; the deploy's migration moves it
+ *                here (layout.ts), and nothing reads it there any more
  *   p_<id>       a strict reservation not yet settled: [units, epoch s of the reservation]
  *   budgets, budgetLeft, budgetLeft_<keyId>
  *                the spend caps the customer set and the units left in their windows (../budgets.ts):
@@ -31,9 +32,6 @@ import { BUDGET_WALLET_ATTRIBUTES, budgetReservationPart, decodeWalletBudgets } 
  * names within PENDING_BOUND_SECONDS (the authorizer answered 503 after its write landed) is given
  * back by whichever settles the wallet next. A removal is conditional on the entry, so two settlements
  * of one reservation (a duplicated batch, the sweep racing metering) give back at most once.
- *
- * Grants (#26: units, expiry, category, priority) are meant to live here too, as `g_<id>` entries
- * beside `balance`; see docs/selling-by-use.md.
  */
 
 export const WALLET_SUFFIX = '#wallet';
@@ -68,7 +66,7 @@ export interface PendingReservation {
 }
 
 export interface Wallet {
-  /** Absent: no balance written yet (the legacy attribute, if any, stands for it). */
+  /** Absent: no balance written yet (the customer never had credits). */
   readonly balance?: number;
   readonly pending: ReadonlyMap<string, PendingReservation>;
   /** The customer's budgets and what is left of them (empty: none set). */
@@ -97,16 +95,22 @@ export function decodeWallet(item: Record<string, AttributeValue> | undefined): 
   return balance === undefined ? { pending, budget, grants } : { balance, pending, budget, grants };
 }
 
-/** The balance a decision sees: the wallet's once written, else the customer item's legacy attribute. */
-export const effectiveBalance = (wallet: Wallet | undefined, legacy: number | undefined): number | undefined => wallet?.balance ?? legacy;
+/**
+ * The record as decisions see it: `credits` is the wallet's balance, never the customer item's own
+ * attribute (the layout before 2, which the deploy's migration moved to the wallet: layout.ts).
+ */
+export function withWalletBalance<T extends { readonly credits?: number }>(record: T, wallet: Wallet | undefined): T {
+  const { credits: _item, ...rest } = record;
+  return (wallet?.balance === undefined ? rest : { ...rest, credits: wallet.balance }) as T;
+}
 
-/** The customer as decisions see it: the wallet's balance (else the legacy attribute), budgets and grants. */
+/** The customer as decisions see it: the wallet's balance, budgets and grants. */
 export function withWallet(record: CustomerRecord, wallet: Wallet | undefined): CustomerRecord {
-  const credits = effectiveBalance(wallet, record.credits);
+  const balanced = withWalletBalance(record, wallet);
   const budget = wallet?.budget.budgets === undefined ? undefined : wallet.budget;
   const grants = wallet === undefined || wallet.grants.length === 0 ? undefined : wallet.grants;
-  if (budget === undefined && grants === undefined) return credits === record.credits ? record : { ...record, credits };
-  return { ...record, ...(credits === undefined ? {} : { credits }), ...budget, ...(grants === undefined ? {} : { grants }) };
+  if (budget === undefined && grants === undefined) return balanced;
+  return { ...balanced, ...budget, ...(grants === undefined ? {} : { grants }) };
 }
 
 export interface WalletReservation {
@@ -115,8 +119,6 @@ export interface WalletReservation {
   readonly reservation: string;
   readonly cost: number;
   readonly now: Date;
-  /** The customer item's legacy `credits`: the balance the wallet starts from on its first write. */
-  readonly legacy?: number;
   /** The presented key: the call spends its budget too (absent: the customer's budget alone). */
   readonly keyId?: string;
 }
@@ -127,17 +129,15 @@ export interface WalletReservation {
  * budget cover the cost and this reservation is not recorded yet.
  */
 export function walletReservationUpdate(table: string, r: WalletReservation): UpdateItemCommand {
-  const startsFromLegacy = r.legacy !== undefined && r.legacy >= r.cost;
   const budget = budgetReservationPart(r.keyId, r.now);
   return new UpdateItemCommand({
     TableName: table,
     Key: { customerId: { S: walletKey(r.customerId) } },
-    UpdateExpression: `SET #b = if_not_exists(#b, :legacy) - :cost, #p = :entry ADD ${budget.add}`,
-    ConditionExpression: `attribute_not_exists(#p) AND (${startsFromLegacy ? 'attribute_not_exists(#b) OR ' : ''}#b >= :cost) AND ${budget.condition}`,
+    UpdateExpression: `SET #b = #b - :cost, #p = :entry ADD ${budget.add}`,
+    ConditionExpression: `attribute_not_exists(#p) AND #b >= :cost AND ${budget.condition}`,
     ExpressionAttributeNames: Object.assign({ '#b': BALANCE, '#p': pendingAttribute(r.reservation) }, budget.names),
     ExpressionAttributeValues: Object.assign(
       {
-        ':legacy': { N: String(r.legacy ?? 0) },
         ':cost': { N: String(r.cost) },
         ':minus': { N: String(-r.cost) },
         ':entry': { L: [{ N: String(r.cost) }, { N: String(Math.floor(r.now.getTime() / 1000)) }] },
@@ -176,7 +176,7 @@ export const isRetryable = (err: unknown): boolean =>
 /** A reservation's answer, from a successful write or from the wallet as a refused one found it. */
 function reservationResult(r: WalletReservation, err: ConditionalCheckFailedException): WalletReservationResult {
   const wallet = decodeWallet(err.Item);
-  const balance = effectiveBalance(wallet, r.legacy);
+  const balance = wallet?.balance;
   // Our own entry: an earlier attempt of this reservation landed (its answer was lost).
   if (wallet?.pending.has(r.reservation) === true) return { reserved: true, balance: balance ?? 0 };
   const budget = wallet === undefined ? {} : { budget: wallet.budget };
@@ -323,21 +323,20 @@ interface WalletWrite {
 }
 
 /**
- * `balance = if_not_exists(balance, legacy) + delta`, conditioned on what the caller relied on, read as
- * decisions read it (the legacy attribute standing for a balance not written yet); undefined when it
- * neither moves nor relies on anything.
+ * `balance = if_not_exists(balance, 0) + delta`, conditioned on what the caller relied on; undefined
+ * when it neither moves nor relies on anything.
  */
-export function walletBalanceItem(table: string, customerId: string, delta: number, legacy: number | undefined, expect?: BalanceExpectation): WalletTransactItem | undefined {
+export function walletBalanceItem(table: string, customerId: string, delta: number, expect?: BalanceExpectation): WalletTransactItem | undefined {
   const values: Record<string, unknown> = {};
   let condition: string | undefined;
   if (expect !== undefined) {
     if ('absent' in expect) condition = 'attribute_not_exists(#b)';
     else if ('equals' in expect) {
       values[':expected'] = expect.equals;
-      condition = legacy === expect.equals ? '(attribute_not_exists(#b) OR #b = :expected)' : '#b = :expected';
+      condition = '#b = :expected';
     } else {
       values[':needed'] = expect.atLeast;
-      condition = legacy !== undefined && legacy >= expect.atLeast ? '(attribute_not_exists(#b) OR #b >= :needed)' : '#b >= :needed';
+      condition = '#b >= :needed';
     }
   }
   const base = { TableName: table, Key: { customerId: walletKey(customerId) }, ExpressionAttributeNames: { '#b': BALANCE } };
@@ -347,9 +346,9 @@ export function walletBalanceItem(table: string, customerId: string, delta: numb
   return {
     Update: {
       ...base,
-      UpdateExpression: 'SET #b = if_not_exists(#b, :legacy) + :delta',
+      UpdateExpression: 'SET #b = if_not_exists(#b, :zero) + :delta',
       ...(condition === undefined ? {} : { ConditionExpression: condition }),
-      ExpressionAttributeValues: { ...values, ':delta': delta, ':legacy': legacy ?? 0 },
+      ExpressionAttributeValues: { ...values, ':delta': delta, ':zero': 0 },
     },
   };
 }

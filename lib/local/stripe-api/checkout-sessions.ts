@@ -82,8 +82,9 @@ function visible(session: FakeCheckoutSession): Omit<FakeCheckoutSession, 'price
 /**
  * The test checkout's "Pay": the session complete and paid, with its customer (created now when the
  * session named none) and, in subscription mode, a new subscription id. Paying twice changes nothing.
+ * `settled: false` is a delayed method (bank debit): complete, but `unpaid` until `settleCheckoutSession`.
  */
-export function completeCheckoutSession(store: FakeStripeStore, id: string): FakeCheckoutSession | undefined {
+export function completeCheckoutSession(store: FakeStripeStore, id: string, options: { readonly settled?: boolean } = {}): FakeCheckoutSession | undefined {
   const session = store.checkoutSessions.get(id);
   if (session === undefined) return undefined;
   if (session.status === 'complete') return session;
@@ -91,10 +92,19 @@ export function completeCheckoutSession(store: FakeStripeStore, id: string): Fak
   const completed: FakeCheckoutSession = {
     ...session,
     status: 'complete',
-    payment_status: 'paid',
+    payment_status: options.settled === false && session.mode === 'payment' ? 'unpaid' : 'paid',
     customer,
     subscription: session.mode === 'subscription' ? fakeId('sub') : null,
   };
   store.checkoutSessions.set(id, completed);
   return completed;
+}
+
+/** A delayed payment settles: the complete, unpaid session becomes paid (once: undefined otherwise). */
+export function settleCheckoutSession(store: FakeStripeStore, id: string): FakeCheckoutSession | undefined {
+  const session = store.checkoutSessions.get(id);
+  if (session === undefined || session.status !== 'complete' || session.payment_status !== 'unpaid') return undefined;
+  const settled: FakeCheckoutSession = { ...session, payment_status: 'paid' };
+  store.checkoutSessions.set(id, settled);
+  return settled;
 }

@@ -1,3 +1,4 @@
+import type Stripe from 'stripe';
 import { ok, stripeError, type FakeRequest, type FakeResponse, type Resource } from './server';
 import { epochNow, fakeId } from './store';
 
@@ -14,39 +15,59 @@ import { epochNow, fakeId } from './store';
  * Charging follows Stripe's rules that matter to a seller: an unknown, revoked or expired token, a
  * currency or amount beyond its limits, or a token already spent is refused (400); the test payment
  * method `pm_card_chargeDeclined` declines (402 card_error); an Idempotency-Key replays the first answer
- * (`Idempotent-Replayed: true`) and refuses other parameters under the same key.
+ * (`Idempotent-Replayed: true`) and refuses other parameters under the same key. A parameter Stripe does
+ * not publish for the route is refused, as Stripe refuses it ("Received unknown parameter"); the token is
+ * read from `shared_payment_granted_token` or `payment_method_data[shared_payment_granted_token]` (both
+ * documented). test/local/stripe-api/shared-payments.test.ts checks these shapes against Stripe's.
  */
+
+/** The test helper's published parameters (docs.stripe.com/api/shared-payment/granted-token/create). */
+export const GRANTED_TOKEN_CREATE_PARAMS = ['payment_method', 'usage_limits', 'customer', 'metadata', 'seller_details', 'expand'] as const;
+/** The PaymentIntent parameters the fake takes: the SDK's own (typed), and the preview one it does not know. */
+export const PAYMENT_INTENT_CREATE_PARAMS = [
+  'amount',
+  'currency',
+  'customer',
+  'confirm',
+  'automatic_payment_methods',
+  'payment_method_data',
+  'metadata',
+  'description',
+  'expand',
+] as const satisfies ReadonlyArray<keyof Stripe.PaymentIntentCreateParams>;
+export const PAYMENT_INTENT_PREVIEW_PARAMS = ['shared_payment_granted_token'] as const;
 
 export interface FakeGrantedToken {
   readonly id: string;
   readonly object: 'shared_payment.granted_token';
   readonly created: number;
   readonly livemode: false;
-  readonly payment_method: string;
+  readonly agent_details: { readonly network_business_profile: string | null } | null;
+  /** The shared PaymentMethod, as Stripe shows a granted token's (never its id). */
+  readonly payment_method_details: { readonly type: 'card'; readonly card: { readonly brand: string; readonly last4: string; readonly exp_month: number; readonly exp_year: number; readonly funding: string; readonly country: string } };
+  readonly shared_metadata: Record<string, string>;
   deactivated_at: number | null;
   deactivated_reason: 'revoked' | 'consumed' | 'expired' | null;
   readonly usage_limits: { readonly currency: string; readonly max_amount: number; readonly expires_at: number };
   readonly usage_details: { amount_captured: { currency: string; value: number } };
 }
 
-export interface FakePaymentIntent {
-  readonly id: string;
-  readonly object: 'payment_intent';
-  readonly amount: number;
-  readonly amount_received: number;
-  readonly currency: string;
+/** A charged PaymentIntent: the SDK's PaymentIntent fields it carries, and the preview field the SDK does not type. */
+export type FakePaymentIntent = Pick<Stripe.PaymentIntent, 'id' | 'object' | 'amount' | 'amount_received' | 'currency' | 'created' | 'livemode' | 'metadata' | 'description'> & {
   readonly customer: string | null;
-  readonly status: 'succeeded';
-  readonly created: number;
-  readonly livemode: false;
-  readonly metadata: Record<string, string>;
+  readonly status: Extract<Stripe.PaymentIntent.Status, 'succeeded'>;
   readonly shared_payment_granted_token: string;
-}
+};
 
 export interface FakeSharedPayments extends Resource {
   readonly tokens: Map<string, FakeGrantedToken>;
   readonly paymentIntents: Map<string, FakePaymentIntent>;
 }
+
+const unknownParameter = (body: Record<string, unknown>, known: readonly string[]): FakeResponse | undefined => {
+  const unknown = Object.keys(body).find((k) => !known.includes(k));
+  return unknown === undefined ? undefined : invalid(`Received unknown parameter: ${unknown}`, unknown, 'parameter_unknown');
+};
 
 const DECLINING_PAYMENT_METHOD = 'pm_card_chargeDeclined';
 const int = (value: unknown): number => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN);
@@ -55,11 +76,15 @@ const invalid = (message: string, param?: string, code?: string): FakeResponse =
 
 export function fakeSharedPayments(now: () => number = epochNow): FakeSharedPayments {
   const tokens = new Map<string, FakeGrantedToken>();
+  /** Token id → the PaymentMethod it shares (Stripe does not show it to the seller). */
+  const paymentMethods = new Map<string, string>();
   const paymentIntents = new Map<string, FakePaymentIntent>();
   /** Idempotency-Key → the parameters and the first answer. */
   const idempotent = new Map<string, { params: string; response: FakeResponse }>();
 
   const createToken = ({ body }: FakeRequest): FakeResponse => {
+    const refused = unknownParameter(body, GRANTED_TOKEN_CREATE_PARAMS);
+    if (refused !== undefined) return refused;
     const limits = (body.usage_limits ?? {}) as Record<string, unknown>;
     const paymentMethod = body.payment_method;
     if (typeof paymentMethod !== 'string' || !paymentMethod.startsWith('pm_')) return invalid('Missing required param: payment_method.', 'payment_method');
@@ -72,18 +97,24 @@ export function fakeSharedPayments(now: () => number = epochNow): FakeSharedPaym
       object: 'shared_payment.granted_token',
       created: now(),
       livemode: false,
-      payment_method: paymentMethod,
+      agent_details: null,
+      payment_method_details: { type: 'card', card: { brand: 'visa', last4: paymentMethod === DECLINING_PAYMENT_METHOD ? '0002' : '4242', exp_month: 12, exp_year: 2034, funding: 'credit', country: 'US' } },
+      shared_metadata: {},
       deactivated_at: null,
       deactivated_reason: null,
       usage_limits: { currency: limits.currency, max_amount: maxAmount, expires_at: expiresAt },
       usage_details: { amount_captured: { currency: limits.currency, value: 0 } },
     };
     tokens.set(token.id, token);
+    paymentMethods.set(token.id, paymentMethod);
     return ok(token);
   };
 
   const charge = (body: Record<string, unknown>): FakeResponse => {
-    const id = body.shared_payment_granted_token;
+    const refused = unknownParameter(body, [...PAYMENT_INTENT_CREATE_PARAMS, ...PAYMENT_INTENT_PREVIEW_PARAMS]);
+    if (refused !== undefined) return refused;
+    const data = (body.payment_method_data ?? {}) as Record<string, unknown>;
+    const id = body.shared_payment_granted_token ?? data.shared_payment_granted_token;
     const token = typeof id === 'string' ? tokens.get(id) : undefined;
     if (token === undefined) return invalid(`No such shared payment granted token: '${String(id)}'`, 'shared_payment_granted_token', 'resource_missing');
     const amount = int(body.amount);
@@ -100,7 +131,7 @@ export function fakeSharedPayments(now: () => number = epochNow): FakeSharedPaym
     if (currency !== token.usage_limits.currency || amount > token.usage_limits.max_amount - token.usage_details.amount_captured.value) {
       return invalid('The amount or currency exceeds the usage limits of the shared payment granted token.', 'amount', 'shared_payment_granted_token_usage_limit_exceeded');
     }
-    if (token.payment_method === DECLINING_PAYMENT_METHOD) {
+    if (paymentMethods.get(token.id) === DECLINING_PAYMENT_METHOD) {
       return stripeError(402, 'invalid_request_error', 'Your card was declined.', { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline' });
     }
     token.usage_details.amount_captured.value += amount;
@@ -119,6 +150,7 @@ export function fakeSharedPayments(now: () => number = epochNow): FakeSharedPaym
       created: now(),
       livemode: false,
       metadata: (body.metadata ?? {}) as Record<string, string>,
+      description: typeof body.description === 'string' ? body.description : null,
       shared_payment_granted_token: token.id,
     };
     paymentIntents.set(intent.id, intent);

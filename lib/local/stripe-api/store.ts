@@ -21,6 +21,8 @@ export type FakeMeter = Pick<
 >;
 /** `secret` is Stripe's only on the create response: the store keeps it apart. */
 export type FakeWebhookEndpoint = Pick<Stripe.WebhookEndpoint, 'id' | 'object' | 'api_version' | 'created' | 'description' | 'enabled_events' | 'livemode' | 'metadata' | 'status' | 'url'>;
+/** A v2 event destination as stored: its signing secret is shown once, on create, when asked for. */
+export type FakeEventDestination = Omit<Stripe.V2.Core.EventDestination, 'webhook_endpoint'> & { readonly webhook_endpoint: { readonly url: string; readonly signing_secret: string } };
 export type FakeCheckoutSession = Pick<
   Stripe.Checkout.Session,
   | 'id'
@@ -56,6 +58,7 @@ export interface FakeStripeStore {
   readonly products: Map<string, FakeProduct>;
   readonly meters: Map<string, FakeMeter>;
   readonly webhookEndpoints: Map<string, FakeWebhookEndpoint>;
+  readonly eventDestinations: Map<string, FakeEventDestination>;
   /** Where the fake sends a browser to pay a checkout session, and to manage billing. */
   readonly pages: { checkout(sessionId: string): string; billingPortal(sessionId: string): string };
 }
@@ -72,6 +75,7 @@ export function createFakeStripeStore(pages: FakeStripeStore['pages']): FakeStri
     products: new Map(),
     meters: new Map(),
     webhookEndpoints: new Map(),
+    eventDestinations: new Map(),
     pages,
   };
 }

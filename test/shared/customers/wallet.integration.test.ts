@@ -33,10 +33,11 @@ beforeAll(async () => {
 });
 afterAll(() => tables.client.destroy());
 
-/** A customer item holding legacy credits (as the code before wallets left it), no wallet yet. */
-async function legacyCustomer(credits: number | undefined): Promise<string> {
+/** A customer item and, with credits, its wallet holding them (layout 2). */
+async function customerWith(credits: number | undefined): Promise<string> {
   const customerId = `cus_Wal${++seq}x${Math.random().toString(36).slice(2, 8)}`;
-  await documents.send(new PutCommand({ TableName: tables.names.customers, Item: { customerId, subscriptions: {}, invoices: {}, pastDue: {}, ...(credits === undefined ? {} : { credits }) } }));
+  await documents.send(new PutCommand({ TableName: tables.names.customers, Item: { customerId, subscriptions: {}, invoices: {}, pastDue: {} } }));
+  if (credits !== undefined) await documents.send(new PutCommand({ TableName: tables.names.customers, Item: { customerId: walletKey(customerId), balance: credits } }));
   return customerId;
 }
 
@@ -77,15 +78,15 @@ function flakyClient(
 
 const timeout = (): Error => Object.assign(new Error('request timed out'), { name: 'TimeoutError' });
 
-const reservation = (customerId: string, cost: number, legacy?: number) => ({ customerId, reservation: newReservationId(), cost, now: NOW, ...(legacy === undefined ? {} : { legacy }) });
+const reservation = (customerId: string, cost: number) => ({ customerId, reservation: newReservationId(), cost, now: NOW });
 const far = () => ({ deadlineAt: Date.now() + 60_000 });
 
 describe('a reservation on the wallet', () => {
-  it('costs one write unit, starting from the legacy balance (which is never lost)', async () => {
-    const customerId = await legacyCustomer(12);
-    const out = await tables.client.send(walletReservationUpdate(tables.names.customers, reservation(customerId, 5, 12)));
+  it('costs one write unit', async () => {
+    const customerId = await customerWith(12);
+    const out = await tables.client.send(walletReservationUpdate(tables.names.customers, reservation(customerId, 5)));
     expect(out.Attributes?.balance?.N).toBe('7');
-    const measured = walletReservationUpdate(tables.names.customers, reservation(customerId, 5, 12));
+    const measured = walletReservationUpdate(tables.names.customers, reservation(customerId, 5));
     measured.input.ReturnConsumedCapacity = 'TOTAL';
     const second = await tables.client.send(measured);
     expect(second.ConsumedCapacity?.CapacityUnits).toBe(1);
@@ -93,10 +94,10 @@ describe('a reservation on the wallet', () => {
   });
 
   it('is retried after a TransactionConflict (a metering transaction on the wallet) instead of failing, and draws once', async () => {
-    const customerId = await legacyCustomer(10);
+    const customerId = await customerWith(10);
     const client = flakyClient(2, () => new TransactionConflictException({ message: 'Transaction is ongoing for the item', $metadata: {} }), false);
     try {
-      expect(await reserveInWallet(client, tables.names.customers, reservation(customerId, 3, 10), far())).toEqual({ reserved: true, balance: 7 });
+      expect(await reserveInWallet(client, tables.names.customers, reservation(customerId, 3), far())).toEqual({ reserved: true, balance: 7 });
     } finally {
       client.destroy();
     }
@@ -104,10 +105,10 @@ describe('a reservation on the wallet', () => {
   });
 
   it('is the same reservation when an attempt landed but its answer was lost: one draw, not two', async () => {
-    const customerId = await legacyCustomer(10);
+    const customerId = await customerWith(10);
     const client = flakyClient(1, () => Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }), true);
     try {
-      expect(await reserveInWallet(client, tables.names.customers, reservation(customerId, 4, 10), far())).toEqual({ reserved: true, balance: 6 });
+      expect(await reserveInWallet(client, tables.names.customers, reservation(customerId, 4), far())).toEqual({ reserved: true, balance: 6 });
     } finally {
       client.destroy();
     }
@@ -116,18 +117,20 @@ describe('a reservation on the wallet', () => {
   });
 
   it('refuses a balance that does not cover the cost, and says what it holds', async () => {
-    const customerId = await legacyCustomer(2);
-    expect(await reserveInWallet(tables.client, tables.names.customers, reservation(customerId, 5, 2), far())).toEqual({ reserved: false, balance: 2 });
-    expect(await walletItem(customerId)).toBeUndefined();
+    const customerId = await customerWith(2);
+    expect(await reserveInWallet(tables.client, tables.names.customers, reservation(customerId, 5), far())).toEqual({ reserved: false, balance: 2, budget: {} });
+    expect(await walletItem(customerId)).toEqual({ customerId: walletKey(customerId), balance: 2 });
+    // No wallet: never had credits.
+    expect(await reserveInWallet(tables.client, tables.names.customers, reservation(await customerWith(undefined), 1), far())).toEqual({ reserved: false });
   });
 
   it('gives back a reservation whose answer came after the deadline (the call was answered 503), at once', async () => {
-    const customerId = await legacyCustomer(20);
+    const customerId = await customerWith(20);
     // Every reservation attempt lands and its answer is lost: the deadline passes with the write applied.
     const client = flakyClient(1_000, timeout, true, (input) => input.UpdateExpression?.startsWith('SET') === true, 1_000);
     const reader = new DynamoCustomerReader(client, tables.names.customers, { deadlineMs: 300 });
     try {
-      await expect(reader.reserve(reservation(customerId, 5, 20))).rejects.toThrow();
+      await expect(reader.reserve(reservation(customerId, 5))).rejects.toThrow();
     } finally {
       client.destroy();
     }
@@ -136,11 +139,11 @@ describe('a reservation on the wallet', () => {
   });
 
   it('leaves it pending when the cancel fails too, and the first settlement past the bound gives it back, once', async () => {
-    const customerId = await legacyCustomer(20);
+    const customerId = await customerWith(20);
     // The reservation lands (its answer lost), and the authorizer's cancel never reaches the table.
     const client = flakyClient(1_000, timeout, (input) => input.UpdateExpression?.startsWith('SET') === true, () => true, 1_000);
     const reader = new DynamoCustomerReader(client, tables.names.customers, { deadlineMs: 300 });
-    const r = reservation(customerId, 5, 20);
+    const r = reservation(customerId, 5);
     try {
       await expect(reader.reserve(r)).rejects.toThrow();
     } finally {
@@ -159,9 +162,9 @@ describe('a reservation on the wallet', () => {
 
 describe('settling a wallet', () => {
   it('keeps a 2xx call\'s units and gives back a failed one\'s, each exactly once however often a line names it', async () => {
-    const customerId = await legacyCustomer(30);
-    const ok = reservation(customerId, 5, 30);
-    const failed = reservation(customerId, 7, 30);
+    const customerId = await customerWith(30);
+    const ok = reservation(customerId, 5);
+    const failed = reservation(customerId, 7);
     await reserveInWallet(tables.client, tables.names.customers, ok, far());
     await reserveInWallet(tables.client, tables.names.customers, failed, far());
     expect(await balanceOf(customerId)).toBe(18);
@@ -182,13 +185,13 @@ describe('wallet properties (random concurrent reservations, settlements, duplic
     );
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 40 }), fc.array(op, { minLength: 1, maxLength: 14 }), async (start, ops) => {
-        const customerId = await legacyCustomer(start);
+        const customerId = await customerWith(start);
         const late = new Date(NOW.getTime() + (PENDING_BOUND_SECONDS + 1) * 1000);
         // Each call: a reservation (its answer maybe lost once, then retried), in parallel.
         const calls = await Promise.all(
           ops.map(async (o) => {
             if (o.kind !== 'call') return undefined;
-            const r = reservation(customerId, o.cost, start);
+            const r = reservation(customerId, o.cost);
             const client = o.lost ? flakyClient(1, timeout, true) : tables.client;
             try {
               const result = await reserveInWallet(client, tables.names.customers, r, far());

@@ -89,6 +89,12 @@
       var c = data.report.toolCalls[tool];
       return [tool, c.allowed, c.denied, c.unauthorized, c.failed];
     }));
+    document.getElementById('agent-challenges').textContent = String(data.report.agentPurchases.challenged);
+    rows('agent-rows', Object.keys(data.report.agentPurchases.byProtocol).map(function (protocol) {
+      var p = data.report.agentPurchases.byProtocol[protocol];
+      var refused = Object.keys(p.refused).map(function (type) { return type + ' ' + p.refused[type]; }).join(', ');
+      return [protocol, p.paid, p.firstSuccess, seconds(p.medianSecondsToFirstSuccess), refused === '' ? '-' : refused];
+    }));
     document.getElementById('status').textContent = 'updated ' + new Date().toISOString().slice(11, 19) + ' UTC';
     document.body.setAttribute('data-loaded', 'true');
   }
