@@ -166,6 +166,8 @@ export interface CustomerRecord extends BudgetRecord {
   readonly keysVersion?: number;
   /** The credit grants, in draw order: on the wallet item, merged in by the readers (wallet.ts withWallet). */
   readonly grants?: readonly CreditGrant[];
+  /** With grants: the wallet's stored balance (`credits` is what it may spend: less what expired grants hold). */
+  readonly walletBalance?: number;
 }
 
 /** One subscription with what its invoices add, as a decision needs it. */

@@ -191,7 +191,7 @@ describe('the attribute table', () => {
   });
 
   it('lets metering write only the partition key, the usage attributes and the wallet\'s, its budgets among them (never the legacy credits attribute)', () => {
-    expect([...METERING_WRITE_ATTRIBUTES].sort()).toEqual(['balance', 'budgetLeft', 'budgetLeft_*', 'budgets', 'customerId', 'meteredWindow', 'p_*', 'periodUsage', 'periodUsed', 'prevPeriodEnd', 'prevPeriodUsed', 'usagePeriodEnd']);
+    expect([...METERING_WRITE_ATTRIBUTES].sort()).toEqual(['balance', 'budgetLeft', 'budgetLeft_*', 'budgets', 'customerId', 'grants', 'meteredWindow', 'p_*', 'periodUsage', 'periodUsed', 'prevPeriodEnd', 'prevPeriodUsed', 'usagePeriodEnd']);
   });
 });
 
