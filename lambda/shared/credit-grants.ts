@@ -142,6 +142,24 @@ export const grantEntry = (grant: CreditGrant): Record<string, unknown> => ({
   ...(grant.expiresAt === undefined ? {} : { expiresAt: grant.expiresAt }),
 });
 
+const UNIT_SECONDS = { d: 86_400, h: 3_600, m: 60 } as const;
+
+/** A grant's lifetime as configuration and the CLI give it (`90d`, `12h`, `90m`) in seconds; undefined: not one. */
+export function grantDurationSeconds(text: string): number | undefined {
+  const match = /^(\d{1,6})([dhm])$/.exec(text);
+  if (match === null || Number(match[1]) === 0) return undefined;
+  return Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
+}
+
+/** How a lifetime reads to a buyer: `90d` → "90 days". */
+export function durationWords(text: string): string {
+  const match = /^(\d+)([dhm])$/.exec(text);
+  if (match === null) return text;
+  const n = Number(match[1]);
+  const unit = { d: 'day', h: 'hour', m: 'minute' }[match[2] as 'd' | 'h' | 'm'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
 /** A new grant, its options checked (a refusal says what to give instead). */
 export function newGrant(g: { readonly id: string; readonly units: number; readonly now: Date; readonly category?: GrantCategory; readonly priority?: number; readonly expiresAt?: number }): CreditGrant {
   grantAttribute(g.id);

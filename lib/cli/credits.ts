@@ -1,19 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { grantCredits, MAX_GRANT_REASON_LENGTH, UnknownCustomerForCreditsError } from '../../lambda/shared/customers/metered-usage';
-import { DEFAULT_GRANT_PRIORITY } from '../../lambda/shared/credit-grants';
+import { DEFAULT_GRANT_PRIORITY, grantDurationSeconds } from '../../lambda/shared/credit-grants';
 import { stringValue, UsageError } from './args';
 import { CliError, CUSTOMER_ARGUMENT, customerArg, type CommandGroup, type CommandSpec } from './command';
 
 /** Prepaid credits granted by hand (support, goodwill, a deal): recorded with their reason. */
 
 const GRANT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
-const UNIT_SECONDS = { d: 86_400, h: 3_600, m: 60 } as const;
-
 /** `30d`, `12h`, `90m` → seconds. */
 function durationSeconds(text: string): number {
-  const match = /^(\d{1,6})([dhm])$/.exec(text);
-  if (match === null || Number(match[1]) === 0) throw new UsageError(`--expires-in "${text}" is not a duration: give a number of days, hours or minutes such as 30d, 12h or 90m`);
-  return Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
+  const seconds = grantDurationSeconds(text);
+  if (seconds === undefined) throw new UsageError(`--expires-in "${text}" is not a duration: give a number of days, hours or minutes such as 30d, 12h or 90m`);
+  return seconds;
 }
 
 const grant: CommandSpec = {

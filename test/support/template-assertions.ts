@@ -27,7 +27,7 @@ export function expectedPolicies(stage = 'prod'): Array<[string, string[]]> {
       'dynamodb:BatchGetItem dynamodb:GetItem on PaymentStateCustomers',
       // A strict reservation: on wallet items only (never a customer item), their balance, pending entries and
       // budgets only (the reservation spends the budgets and starts their windows: lambda/shared/budgets.ts).
-      `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`,
+      `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*', 'grants'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`,
       // Signs the challenges of a 402's offers (cdk.json sells the sample pack to agents).
       'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on AgentPaymentsSecret',
       XRAY,
@@ -53,7 +53,7 @@ export function expectedPolicies(stage = 'prod'): Array<[string, string[]]> {
     ['Clock', [FLUSH, 'dynamodb:GetItem dynamodb:UpdateItem on PaymentStateEventLedger', XRAY]],
     ['MeteringFunction', [
       // The usage counters of the customer item, and the wallet's balance, pending reservations and budgets (never the legacy credits attribute).
-      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringLike', ['customerId', 'periodUsage', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*']),
+      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringLike', ['customerId', 'periodUsage', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*', 'grants']),
       'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
       'dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem on PaymentStateUsageWindows',
       'dynamodb:GetItem on PaymentStateCustomers',
