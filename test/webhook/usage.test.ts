@@ -78,12 +78,12 @@ describe('webhook: credits top-ups (DynamoDB Local)', () => {
     const customer = stripeId('cus');
     await seedApiKey(tables, customer);
     const { handler } = webhook();
-    const event = buildStripeEvent('checkout.session.completed', { customer, checkoutMode: 'payment', paymentStatus: 'paid', credits: 30 });
-    (event.data.object as { metadata: Record<string, string> }).metadata.tollgate_expires_in = '90d';
+    const event = buildStripeEvent('checkout.session.completed', { customer, checkoutMode: 'payment', paymentStatus: 'paid', credits: 30 }) as { data: { object: { id: string; metadata: Record<string, string> } } };
+    event.data.object.metadata.tollgate_expires_in = '90d';
     const before = Math.floor(Date.now() / 1000);
     expect(JSON.parse((await handler(signedDelivery(event))).body)).toMatchObject({ outcome: 'applied' });
     const wallet = (await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId: walletKey(customer) }, ConsistentRead: true }))).Item!;
-    const session = (event.data.object as { id: string }).id;
+    const session = event.data.object.id;
     const grant = (wallet.grants as Record<string, { units: number; left: number; category: string; expiresAt: number }>)[session]!;
     expect(grant).toMatchObject({ units: 30, left: 30, category: 'paid' });
     expect(grant.expiresAt - before).toBeGreaterThanOrEqual(90 * 86_400);
