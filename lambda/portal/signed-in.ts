@@ -1,4 +1,5 @@
 import { decide } from '../shared/customers/standing';
+import { grantView } from '../shared/credit-grants';
 import { parseApiKey } from '../shared/customers/api-key';
 import { authenticateKey, keyRefusal } from '../shared/customers/authenticate';
 import { listApiKeys, rotateApiKey } from '../shared/customers/keys';
@@ -94,6 +95,7 @@ export async function account(ctx: RequestContext, portal: Portal): Promise<Answ
     ...(typeof paymentUrl === 'string' ? { paymentUrl } : {}),
     ...(decision.usage === undefined ? {} : { usage: decision.usage }),
     ...(customer.usageBlock === undefined ? {} : { usageBlock: customer.usageBlock }),
+    grants: (customer.grants ?? []).map((g) => grantView(g, portal.now())),
     keys: await listApiKeys(portal.keyStore, customer.customerId),
     sessionKeyId: session.keyId,
   });

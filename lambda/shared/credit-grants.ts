@@ -172,7 +172,19 @@ export function newGrant(g: { readonly id: string; readonly units: number; reado
 }
 
 /** A grant as the usage route, `usage show`, the account page and `tollgate report` list it. */
-export const grantView = (grant: CreditGrant, now: Date) => ({
+export interface GrantView {
+  readonly id: string;
+  readonly category: GrantCategory;
+  readonly priority: number;
+  readonly units: number;
+  /** 0 once expired. */
+  readonly left: number;
+  /** ISO time; null: never expires. */
+  readonly expiresAt: string | null;
+  readonly expired: boolean;
+}
+
+export const grantView = (grant: CreditGrant, now: Date): GrantView => ({
   id: grant.id,
   category: grant.category,
   priority: grant.priority,

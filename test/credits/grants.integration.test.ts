@@ -79,6 +79,11 @@ describe('credit grants on the wallet (DynamoDB Local)', () => {
     expect(JSON.parse(granted.stdout)).toMatchObject({ customerId: 'cus_grants4', units: 25, grantId: 'welcome-1', category: 'promotional', priority: 20, expiresAt: '2026-08-08T12:00:00.000Z', outcome: 'granted' });
     const shown = await run(['usage', 'show', 'cus_grants4'], stack.env, at);
     expect(shown.stdout).toContain('grant      welcome-1 promotional, priority 20: 25 of 25 units left, expires 2026-08-08T12:00:00.000Z');
+    const report = await run(['report', '--customer', 'cus_grants4'], stack.env, at);
+    expect(report.code).toBe(0);
+    expect(report.stdout).toContain('credit grants of cus_grants4 (in draw order):\n  welcome-1  promotional, priority 20: 25 of 25 units left, expires 2026-08-08T12:00:00.000Z');
+    const unknown = await run(['report', '--customer', 'cus_nobody'], stack.env, at);
+    expect(unknown.stderr.split('\n')[0]).toBe('tollgate: no customer cus_nobody: check the id (customers list shows them)');
     const bad = await run(['credits', 'grant', 'cus_grants4', '5', '--reason', 'x', '--expires-in', 'soon'], stack.env, at);
     expect(bad.stderr.split('\n')[0]).toBe('tollgate: --expires-in "soon" is not a duration: give a number of days, hours or minutes such as 30d, 12h or 90m');
   });
