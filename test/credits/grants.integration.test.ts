@@ -5,6 +5,7 @@ import { walletKey } from '../../lambda/shared/customers/wallet';
 import { usageAnswer } from '../../lambda/usage/handler';
 import { seedCustomer } from '../metering/support';
 import { run, startLocalStack, type LocalStack } from '../cli/support';
+import { readPage, shellBlocks, words } from '../docs/markdown';
 
 // Credit grants (#26 item 2) on the wallet item: each grant is an entry of its grants map with its units, what is left,
 // its category, priority and expiry, written with the balance in one transaction, and listed in draw order.
@@ -68,6 +69,24 @@ describe('credit grants on the wallet (DynamoDB Local)', () => {
       ['paid-first', 10, false],
       ['paid-soon', 10, false],
       ['paid-late', 10, false],
+    ]);
+  });
+
+  it("runs docs/selling-by-use.md's Credit grants commands as written", async () => {
+    const section = readPage('docs/selling-by-use.md').split('### Credit grants')[1]!.split('\n### ')[0]!;
+    const lines = shellBlocks(section).flat();
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    await seedCustomer(stack.tables, 'cus_123', {});
+    for (const line of lines) {
+      const { argv } = words(line);
+      expect(argv.slice(0, 2)).toEqual(['npx', 'tollgate']);
+      const out = await run(argv.slice(2), stack.env, { now: () => NOW });
+      expect({ line, code: out.code, stderr: out.stderr }).toEqual({ line, code: 0, stderr: '' });
+    }
+    const shown = await run(['usage', 'show', 'cus_123', '--json'], stack.env, { now: () => NOW });
+    expect((JSON.parse(shown.stdout) as { grants: Array<{ category: string; left: number }> }).grants.map((g) => [g.category, g.left])).toEqual([
+      ['promotional', 25],
+      ['paid', 100],
     ]);
   });
 
