@@ -15,6 +15,7 @@ const INTEGRATION = [
   'test/authorizer/gateway-response.test.ts',
   'test/alerts/*.{integration,property}.test.ts',
   'test/budgets/*.integration.test.ts',
+  'test/credits/*.integration.test.ts',
   'test/cli/budget.test.ts',
   'test/cli/{any-method,cli,deployed,local,parked,report,report-parity.integration,subjects,usage}.test.ts',
   'test/client/package.test.ts',

@@ -34,6 +34,7 @@ import { PORTAL_ENV } from '../lambda/portal/settings';
 import { PORTAL_BUDGET_LEADING_KEYS, PORTAL_BUDGET_WRITE_ATTRIBUTES, PORTAL_CUSTOMER_WRITE_ATTRIBUTES, PORTAL_LEDGER_PREFIXES } from '../lambda/portal/writes';
 import { BALANCE, PENDING_PREFIX, WALLET_ATTRIBUTES, WALLET_LEADING_KEYS } from '../lambda/shared/customers/wallet';
 import { SWEEP_INDEX, SWEEP_WALLET_ATTRIBUTES } from '../lambda/shared/customers/sweep-mark';
+import { GRANTS } from '../lambda/shared/credit-grants';
 import { BUDGET_WALLET_ATTRIBUTES } from '../lambda/shared/customers/budgets-reservation';
 import { Alerts } from './alerts';
 import { PORTAL_PATHS } from '../lambda/shared/portal-paths';
@@ -68,13 +69,14 @@ export const WEBHOOK_ACTIONS = {
 } as const;
 /**
  * The clock sweeps the stage's flush outbox (lambda/shared/aws/flush-coordinator.ts), and the wallets whose
- * reservations nobody settled (lambda/shared/customers/pending-sweep.ts): it reads wallet items, and gives
- * back expired entries and moves or removes the sweep's mark on them, nothing else of the customers table.
+ * reservations nobody settled (lambda/shared/customers/pending-sweep.ts): it reads wallet items, gives back
+ * expired entries (to the grants they were drawn from) and moves or removes the sweep's mark on them,
+ * nothing else of the customers table.
  */
 export const CLOCK_ACTIONS: TableAccess = {
   customers: [
     { actions: ['dynamodb:GetItem'], leadingKeys: WALLET_LEADING_KEYS },
-    { actions: ['dynamodb:UpdateItem'], attributes: ['customerId', BALANCE, `${PENDING_PREFIX}*`, ...SWEEP_WALLET_ATTRIBUTES], leadingKeys: WALLET_LEADING_KEYS },
+    { actions: ['dynamodb:UpdateItem'], attributes: ['customerId', BALANCE, `${PENDING_PREFIX}*`, GRANTS, ...SWEEP_WALLET_ATTRIBUTES], leadingKeys: WALLET_LEADING_KEYS },
   ],
   events: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
 };

@@ -5,7 +5,8 @@ import { encodeSubscriptionEvent, type LogEvent } from '../../lambda/metering/lo
 import { DEFAULT_WINDOW } from '../../lambda/metering/window';
 import { renderAccessLogLine } from '../../lambda/shared/access-log';
 import { createObservability } from '../../lambda/shared/observability';
-import { newReservationId, walletKey, walletReservationUpdate } from '../../lambda/shared/customers/wallet';
+import { fundsOf, newReservationId, readWallet, walletKey, walletReservationUpdate } from '../../lambda/shared/customers/wallet';
+import { planDraw } from '../../lambda/shared/credit-grants';
 import { parseApiKey } from '../../lambda/shared/customers/api-key';
 import { decisionProjection } from '../../lambda/shared/customers/item';
 import type { RouteRule } from '../../lambda/shared/requirements';
@@ -133,12 +134,14 @@ export const figure: Figure = {
       );
       // The floor: the reader's exact requests, one after the other as a decision needs them (the customer item's
       // key and standing, then the wallet's write: condition, balance, pending entry, return values), on a client of the same settings.
+      // The write draws the credits' grant (#26): planned once on the wallet as seeded (one grant, far from empty, so the plan holds).
+      const plans = new Map(await Promise.all(credentials.map(async (c) => [c.customerId, planDraw(fundsOf(await readWallet(seeder, names.customers, c.customerId)), 1, new Date())!] as const)));
       const raw = cycling(credentials, async (c) => {
         await rawClient.send(new GetItemCommand({ TableName: names.customers, Key: { customerId: { S: c.customerId } }, ConsistentRead: true, ...decisionProjection(parseApiKey(c.key)!.keyId) }));
-        return rawClient.send(walletReservationUpdate(names.customers, { customerId: c.customerId, reservation: newReservationId(), cost: 1, now: new Date() }));
+        return rawClient.send(walletReservationUpdate(names.customers, { customerId: c.customerId, reservation: newReservationId(), cost: 1, now: new Date() }, plans.get(c.customerId)));
       });
       // The reservation's write units, as DynamoDB reports them (goal 1: the wallet is a small item).
-      const measured = walletReservationUpdate(names.customers, { customerId: credentials[0]!.customerId, reservation: newReservationId(), cost: 1, now: new Date() });
+      const measured = walletReservationUpdate(names.customers, { customerId: credentials[0]!.customerId, reservation: newReservationId(), cost: 1, now: new Date() }, plans.get(credentials[0]!.customerId));
       measured.input.ReturnConsumedCapacity = 'TOTAL';
       const writeUnits = (await rawClient.send(measured)).ConsumedCapacity?.CapacityUnits ?? NaN;
       const counter = countRequests(reservationClient);

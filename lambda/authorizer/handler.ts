@@ -3,7 +3,7 @@ import { parseApiKey, type ParsedApiKey } from '../shared/customers/api-key';
 import { authenticateKey, type KeyRefusal } from '../shared/customers/authenticate';
 import { StoreTimeoutError, type CustomerReader } from '../shared/customers/decision-reads';
 import { CorruptRecordError } from '../shared/customers/item';
-import { newReservationId } from '../shared/customers/wallet';
+import { fundsOfRecord, newReservationId } from '../shared/customers/wallet';
 import { AUTHORIZER_GROUPS, groupOf, type AuthorizerGroup, type RouteRule } from '../shared/requirements';
 import { headerValue } from '../shared/headers';
 import { countOne, createObservability, type LineObservability } from '../shared/observability';
@@ -146,15 +146,15 @@ export function makeAuthorizerHandler(
   };
 
   /**
-   * A strict route: the customer item (key and standing), then one conditional write on the wallet that
-   * reserves the cost (never a read of the balance first, so concurrent calls cannot both spend the last
-   * units). The reservation's id is chosen before the write: a retried write is the same reservation,
+   * A strict route: the customer item (key and standing) and its wallet in one read, then one conditional
+   * write on the wallet that reserves the cost (conditioned on the balance and the grants it draws from,
+   * so concurrent calls cannot both spend the last units; the read only plans which grants give them). The reservation's id is chosen before the write: a retried write is the same reservation,
    * and the access log names it so that metering settles it. No caching for this group: the policy
    * answers this call only.
    */
   const reserve = async (event: APIGatewayRequestAuthorizerEvent, key: string, parsed: ParsedApiKey, route: RouteRule, at: Date): Promise<Decision | Refusal> => {
-    if (deps.customers.reserve === undefined || deps.customers.readItem === undefined) throw new ReservationRefusedError('this authorizer has no store for strict routes');
-    const customer = await deps.customers.readItem(parsed.customerId, parsed.keyId);
+    if (deps.customers.reserve === undefined) throw new ReservationRefusedError('this authorizer has no store for strict routes');
+    const customer = await deps.customers.read(parsed.customerId, parsed.keyId, { wallet: true });
     const refused = authenticateKey(customer, key, parsed, at);
     if (refused !== undefined) return new Refusal(refused, parsed);
     const routes = groups.strict;
@@ -165,7 +165,7 @@ export function makeAuthorizerHandler(
     if (!standing.verdicts[0]!.allow) return denyAll(standing);
     const reservation = newReservationId();
     // The key's budget and the customer's are checked and spent by the same write (exact).
-    const request = { customerId: parsed.customerId, reservation, cost, now: at, keyId: parsed.keyId };
+    const request = { customerId: parsed.customerId, reservation, cost, now: at, keyId: parsed.keyId, funds: fundsOfRecord(customer!) };
     let result = await deps.customers.reserve(request);
     let windowsStarted = false;
     for (;;) {

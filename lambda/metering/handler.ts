@@ -146,7 +146,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
           return { outcome: 'duplicate', ...(owed === undefined ? {} : { owed }) };
         }
         const subscriptions = Object.entries(state.subscriptions).map(([id, entry]) => ({ id, ...entry }));
-        const settlement = settleUsage({ ...state, subscriptions }, current, deps.rules.plans);
+        const settlement = settleUsage({ ...state, subscriptions }, current, deps.rules.plans, now());
         const calledAt = Math.floor((current.lastCallAt > 0 ? current.lastCallAt : now().getTime()) / 1000);
         const reports: MeterReport[] = settlement.billed.map(({ meter, units, customer, periodEnd }) => ({
           eventName: meter,

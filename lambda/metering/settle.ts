@@ -4,6 +4,7 @@ import { counterOf } from '../shared/customers/usage-view';
 import type { Draft } from '../shared/draft';
 import { totalUnits, type CustomerUsage, type MeterUnits } from './aggregate';
 import type { UsagePlan } from './rules';
+import { spendable, type CreditGrant, type WalletFunds } from '../shared/credit-grants';
 
 export type { CounterWrite, PeriodWrite, PreviousWrite };
 
@@ -42,8 +43,11 @@ export interface UsageState {
   readonly periodUsed?: number;
   readonly prevPeriodEnd?: number;
   readonly prevPeriodUsed?: number;
-  /** Prepaid units; absent: the customer never had credits. */
+  /** Prepaid units a decision may spend (expired grants count for nothing); absent: the customer never had credits. */
   readonly credits?: number;
+  /** The wallet's grants, when it has any, and its stored balance (../shared/credit-grants.ts). */
+  readonly grants?: readonly CreditGrant[];
+  readonly walletBalance?: number;
   readonly subscriptions: readonly SubscriptionState[];
 }
 
@@ -52,6 +56,11 @@ export interface CreditsWrite {
   readonly delta: number;
   /** What the draw relied on: a balance of at least `atLeast`, exactly `equals`, or no credits at all. */
   readonly expect?: { readonly atLeast: number } | { readonly equals: number } | { readonly absent: true };
+  /**
+   * The wallet has grants: `units` drawn from them in their order and `refund` units given back
+   * ungranted, in the same write (what it relies on is the plan's, not `expect`).
+   */
+  readonly draw?: { readonly funds: WalletFunds; readonly units: number; readonly refund: number };
 }
 
 /** Units to report to a Stripe meter. */
@@ -209,7 +218,9 @@ function bySubscription(state: UsageState, usage: CustomerUsage, plans: Readonly
   return out;
 }
 
-export function settleUsage(state: UsageState, usage: CustomerUsage, plans: Readonly<Record<string, UsagePlan>>): Settlement {
+/** `now`: when the draw is made (grants expired by then count for nothing; the store's write plans at the same time). */
+export function settleUsage(read: UsageState, usage: CustomerUsage, plans: Readonly<Record<string, UsagePlan>>, now = new Date()): Settlement {
+  const state = read.grants === undefined ? read : { ...read, credits: spendable({ balance: read.walletBalance ?? 0, grants: read.grants }, now) ?? 0 };
   const owner = legacyOwner(state, plans);
   const subscriptionOf = new Map(state.subscriptions.map((s) => [s.id, s]));
   const counterFor = (id: string): PeriodUsageEntry | undefined => (state.periodUsage !== undefined ? state.periodUsage[id] : id === owner ? counterOf(state, id) : undefined);
@@ -295,7 +306,11 @@ export function settleUsage(state: UsageState, usage: CustomerUsage, plans: Read
     counters,
     ...(migrate === undefined ? {} : { migrate }),
     ...(prune.length === 0 ? {} : { prune }),
-    credits: { delta, ...(expect === undefined ? {} : { expect }) },
+    credits: {
+      delta,
+      ...(expect === undefined ? {} : { expect }),
+      ...(state.grants === undefined ? {} : { draw: { funds: { balance: state.walletBalance ?? 0, grants: state.grants }, units: fromCredits, refund: refunds } }),
+    },
     billed: [...billed.values()].sort((a, b) => (a.periodEnd ?? Infinity) - (b.periodEnd ?? Infinity) || a.meter.localeCompare(b.meter) || (a.customer ?? '').localeCompare(b.customer ?? '')),
     overshoot,
     lateUnits,

@@ -1,7 +1,7 @@
 import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { attr } from '../shared/customers/item';
-import { readMeteredUsage, usageUpdate, walletCreditsItem, type MeteredUsage, type UsageWrite } from '../shared/customers/metered-usage';
+import { GrantsMovedError, readMeteredUsage, usageUpdate, walletCreditsItem, type MeteredUsage, type UsageWrite } from '../shared/customers/metered-usage';
 import { settleWallet, type SettlementOutcome, type WalletSettlement } from '../shared/customers/wallet';
 import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
 import type { AlertItem } from '../shared/alerts/outbox';
@@ -146,7 +146,14 @@ export class DynamoMeteringStore implements MeteringStore {
     const pending = write.reports.map((r): ReportRecord => ({ ...r, state: 'pending' }));
     const usage = usageUpdate(this.tables.customers, write.customerId, write.usage);
     // Credits drawn by log lines (and given back to pre-wallet reservations): on the wallet, in the same transaction.
-    const wallet = walletCreditsItem(this.tables.customers, write.customerId, write.usage);
+    let wallet: ReturnType<typeof walletCreditsItem>;
+    try {
+      wallet = walletCreditsItem(this.tables.customers, write.customerId, write.usage, write.now);
+    } catch (err) {
+      // A grant expired between the read and now: read again and settle again.
+      if (err instanceof GrantsMovedError) return { outcome: 'conflict' };
+      throw err;
+    }
     const window = write.usage.window;
     const alerts = write.alerts ?? [];
     if (window !== undefined && usage !== undefined && 'Update' in usage && wallet === undefined && pending.length === 0 && write.refunds.length === 0 && alerts.length === 0) {

@@ -1,6 +1,8 @@
 import type Stripe from 'stripe';
 import { createApiKey, type CreatedApiKey } from '../shared/customers/keys';
+import { durationWords } from '../shared/credit-grants';
 import { PORTAL_PATHS } from '../shared/portal-paths';
+import type { CatalogCreditPack } from './settings';
 import { PageError, readForm, type Answer, type Portal, type RequestContext } from './context';
 import { creditsAddedPage, issuedKeyPage, paymentProcessingPage, subscribedPage } from './pages/key';
 import { checkoutCookie, redirect } from './response';
@@ -18,6 +20,15 @@ const CHECKOUT_SESSION_ID = /^cs_[A-Za-z0-9_]{1,200}$/;
 const SETTLING_COOKIE_SECONDS = 15 * 24 * 60 * 60;
 /** The Checkout Session metadata the webhook credits a pack's units from (its PACK_CREDITS_METADATA). */
 export const PACK_CREDITS_METADATA = 'tollgate_credits';
+/** The metadata the webhook reads a pack's lifetime from (`90d`): its grant expires that long after the payment. */
+export const PACK_EXPIRES_IN_METADATA = 'tollgate_expires_in';
+
+/** The pack's Checkout fields: its units and lifetime for the webhook, and the lifetime stated to the buyer. */
+export function packCheckoutFields(pack: CatalogCreditPack): Pick<Stripe.Checkout.SessionCreateParams, 'metadata' | 'custom_text'> {
+  const metadata = { [PACK_CREDITS_METADATA]: String(pack.credits), ...(pack.expiresIn === undefined ? {} : { [PACK_EXPIRES_IN_METADATA]: pack.expiresIn }) };
+  if (pack.expiresIn === undefined) return { metadata };
+  return { metadata, custom_text: { submit: { message: `The ${pack.credits} credits of ${pack.name} expire ${durationWords(pack.expiresIn)} after payment; unused units then stop counting.` } } };
+}
 
 async function stripeOrPage(portal: Portal): Promise<Stripe> {
   const stripe = await portal.stripe();
@@ -50,7 +61,7 @@ export async function checkout(ctx: RequestContext, portal: Portal): Promise<Ans
     success_url: `${ctx.origin}${ctx.base}${PORTAL_PATHS.success}?session_id={CHECKOUT_SESSION_ID}`,
     cancel_url: `${ctx.origin}${ctx.base}${PORTAL_PATHS.pricing}`,
     ...(customerId === undefined ? {} : { customer: customerId, client_reference_id: customerId }),
-    ...(pack === undefined ? {} : { metadata: { [PACK_CREDITS_METADATA]: String(pack.credits) } }),
+    ...(pack === undefined ? {} : packCheckoutFields(pack)),
     ...(pack !== undefined && customerId === undefined ? { customer_creation: 'always' as const } : {}),
   };
   const session = await stripe.checkout.sessions.create(params);

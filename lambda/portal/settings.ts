@@ -32,6 +32,8 @@ export interface CatalogCreditPack {
   readonly credits: number;
   /** The Stripe price: a lookup key or a price id. */
   readonly price: string;
+  /** How long the units count after the purchase (`90d`): the grant's expiry, stated at Checkout. */
+  readonly expiresIn?: string;
 }
 
 export interface Catalog {

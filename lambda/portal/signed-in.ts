@@ -1,4 +1,5 @@
 import { decide } from '../shared/customers/standing';
+import { grantView } from '../shared/credit-grants';
 import { parseApiKey } from '../shared/customers/api-key';
 import { authenticateKey, keyRefusal } from '../shared/customers/authenticate';
 import { listApiKeys, rotateApiKey } from '../shared/customers/keys';
@@ -101,6 +102,7 @@ export async function accountFor(ctx: RequestContext, portal: Portal, { session,
     ...(typeof paymentUrl === 'string' ? { paymentUrl } : {}),
     ...(decision.usage === undefined ? {} : { usage: decision.usage }),
     ...(customer.usageBlock === undefined ? {} : { usageBlock: customer.usageBlock }),
+    grants: (customer.grants ?? []).map((g) => grantView(g, portal.now())),
     keys,
     sessionKeyId: session.keyId,
     budget: budgetSection({ base: ctx.base, budgets: budgetsOf(customer, portal.now()), keys: keys.filter((k) => k.state === 'active'), sessionKeyId: session.keyId, ...budget }),

@@ -1,4 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { grantView, spendable } from '../shared/credit-grants';
+import { fundsOfRecord } from '../shared/customers/wallet';
 import type { CustomerRecord } from '../shared/customers/record';
 import { problem } from '../shared/http';
 import type { UsageSettings } from '../shared/settings';
@@ -39,11 +41,15 @@ export interface UsageAnswer {
   readonly credits: number | null;
   /** When the quota resets; null when the plan has none. */
   readonly resetsAt: string | null;
+  /** The credit grants in draw order, with what is left of each (0 once expired). */
+  readonly grants: ReadonlyArray<ReturnType<typeof grantView>>;
 }
 
 const iso = (epochSeconds: number | undefined): string | null => (epochSeconds === undefined ? null : new Date(epochSeconds * 1000).toISOString());
 
-export function usageAnswer(record: CustomerRecord, settings: UsageSettings, now: Date): UsageAnswer {
+export function usageAnswer(read: CustomerRecord, settings: UsageSettings, now: Date): UsageAnswer {
+  // What the wallet may spend at `now`: expired grants count for nothing.
+  const record = read.grants === undefined ? read : { ...read, credits: spendable(fundsOfRecord(read), now) ?? 0 };
   const { subscription, standing } = decidingSubscription(record, now, settings.gracePeriodSeconds);
   // The subscription the authorizer counts calls on: each has its own counter.
   const view = countedOn(record, subscription, standing, now, settings).usage;
@@ -57,6 +63,7 @@ export function usageAnswer(record: CustomerRecord, settings: UsageSettings, now
     overage: view.overage,
     credits: view.credits ?? null,
     resetsAt: iso(view.resetsAt),
+    grants: (record.grants ?? []).map((g) => grantView(g, now)),
   };
 }
 

@@ -1,6 +1,7 @@
 import { ITEM_LIMITS } from '../shared/customers/item';
 import { isSubscriptionStatus } from '../shared/customers/record';
 import { isLookupKey } from '../shared/requirements';
+import { grantDurationSeconds } from '../shared/credit-grants';
 import type { CreditsChange, EntitlementsChange, InvoiceChange, InvoiceOutcome, PaymentChange, SubscriptionChange, UsageAlertChange } from '../shared/customers/changes';
 
 /**
@@ -252,6 +253,8 @@ export function interpret(event: StripeEventEnvelope): Interpretation {
 
 /** The metadata key tollgate's own credits checkout (and a Payment Link) sets: the units bought. */
 export const CREDITS_METADATA_KEY = 'tollgate_credits';
+/** The metadata key of a pack's lifetime (`90d`): its grant expires that long after the payment is recorded. */
+export const CREDITS_EXPIRES_IN_METADATA_KEY = 'tollgate_expires_in';
 /** More units than one purchase plausibly buys: a typo or a forged session, not a top-up. */
 const MAX_CREDITS_PER_PURCHASE = 1_000_000_000;
 
@@ -275,7 +278,12 @@ export function readCreditsCheckout(object: Json): Interpretation {
   const customerId = reference(object.customer) === undefined && clientReference !== undefined ? clientReference : customerOf(object, 'credits checkout');
   const sessionId = typeof object.id === 'string' && CHECKOUT_SESSION_ID.test(object.id) ? object.id : undefined;
   if (sessionId === undefined) throw new EventShapeError('the credits checkout has no valid id (expected cs_…)');
-  const change: CreditsChange = { stream: 'credits', credits, liftCreditsBlock: false, checkoutSessionId: sessionId };
+  const lifetime = metadata[CREDITS_EXPIRES_IN_METADATA_KEY];
+  const expiresInSeconds = typeof lifetime === 'string' ? grantDurationSeconds(lifetime) : undefined;
+  if (lifetime !== undefined && lifetime !== null && lifetime !== '' && expiresInSeconds === undefined) {
+    throw new EventShapeError(`the checkout's metadata.${CREDITS_EXPIRES_IN_METADATA_KEY} is ${JSON.stringify(lifetime).slice(0, 40)}: expected a lifetime such as 90d, 12h or 90m`);
+  }
+  const change: CreditsChange = { stream: 'credits', credits, liftCreditsBlock: false, checkoutSessionId: sessionId, ...(expiresInSeconds === undefined ? {} : { expiresInSeconds }) };
   return { kind: 'change', customerId, change };
 }
 

@@ -5,7 +5,9 @@ import type { CustomerUpdate, Forgettable } from '../shared/customers/changes';
 import { ITEM_LIMITS, PAYMENT_STATE_PROJECTION } from '../shared/customers/item';
 import { createMapsUpdate, paymentStateUpdate } from '../shared/customers/payment-state';
 import type { CustomerRecord } from '../shared/customers/record';
-import { walletBalanceItem } from '../shared/customers/wallet';
+import { newGrant } from '../shared/credit-grants';
+import { readWallet, walletBalanceItem, type WalletTransactItem } from '../shared/customers/wallet';
+import { GrantLimitError, grantWalletItem } from '../shared/customers/wallet-grants';
 import { readCustomer } from '../shared/customers/store';
 import type { OutboxWrite } from '../shared/ports';
 import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
@@ -124,9 +126,24 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
     // Credits bought go to the wallet (shared/customers/wallet.ts), in the same transaction as the ledger entry.
     const credits = update.change.stream === 'credits' ? update.change.credits : 0;
     const customerUpdate = paymentStateUpdate(this.tables.customersTable, update, credits > 0 ? { ...writes, add: (writes.add ?? []).filter(([path]) => path[0] !== 'credits') } : writes, forget);
-    const wallet = credits > 0 ? walletBalanceItem(this.tables.customersTable, customerId, credits) : undefined;
     const session = update.change.stream === 'credits' ? update.change.checkoutSessionId : undefined;
-    const command = new TransactWriteCommand({
+    const lifetime = update.change.stream === 'credits' ? update.change.expiresInSeconds : undefined;
+    // The pack's grant (paid, no expiry unless the pack has a lifetime), planned from the wallet as read: read again on each attempt.
+    const packGrant = async (): Promise<WalletTransactItem> => {
+      const now = Math.floor(options.now.getTime() / 1000);
+      const grant = newGrant({ id: session ?? event.eventId, units: credits, now: options.now, ...(lifetime === undefined ? {} : { expiresAt: now + lifetime }) });
+      try {
+        return grantWalletItem(this.tables.customersTable, customerId, await readWallet(this.client, this.tables.customersTable, customerId), grant, options.now);
+      } catch (err) {
+        // A wallet full of grants: the units are credited all the same, as the legacy entry's (no expiry).
+        if (err instanceof GrantLimitError) return walletBalanceItem(this.tables.customersTable, customerId, credits)!;
+        throw err;
+      }
+    };
+    const walletAt = 2 + (options.outbox === undefined ? 0 : 1);
+    const build = async (): Promise<TransactWriteCommand> => {
+      const wallet = credits > 0 ? await packGrant() : undefined;
+      return new TransactWriteCommand({
       TransactItems: [
         {
           Put: {
@@ -145,18 +162,20 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
           ? []
           : [{ Put: { TableName: this.tables.eventsTable, Item: { ...ledgerItem(event, customerId, 'credited', options.now), eventId: creditedSessionId(session) }, ConditionExpression: 'attribute_not_exists(eventId)' } }]),
       ],
-    });
+      });
+    };
 
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.documents.send(command);
+        await this.documents.send(await build());
         return { outcome: 'applied' };
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) throw err;
         const [ledger, customer] = err.CancellationReasons ?? [];
         if (ledger?.Code === 'ConditionalCheckFailed') return { outcome: 'duplicate' };
         if (session !== undefined && err.CancellationReasons?.at(-1)?.Code === 'ConditionalCheckFailed') return { outcome: 'duplicate' };
-        const conflict = (err.CancellationReasons ?? []).some((r) => r?.Code === 'TransactionConflict');
+        // The wallet moved since the pack's grant was planned on it: like a conflict, plan again.
+        const conflict = (err.CancellationReasons ?? []).some((r) => r?.Code === 'TransactionConflict') || (credits > 0 && err.CancellationReasons?.[walletAt]?.Code === 'ConditionalCheckFailed');
         if (customer?.Code === 'ConditionalCheckFailed') {
           // DynamoDB said no; the state only tells why (and a state that has moved on since gets another try).
           const state = await this.read(customerId);

@@ -5,6 +5,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { accessLogPath, eventsLogPath } from '../local/coordinates';
 import { DURATION_EXAMPLES, parseDuration, stringValue, UsageError } from './args';
 import { CliError, type CommandGroup, type CommandSpec } from './command';
+import { grantView, LEGACY_GRANT_ID, type GrantView } from '../../lambda/shared/credit-grants';
+import { readCustomer } from '../../lambda/shared/customers/store';
 import { buildReport, insightsRows, localRows, REPORT_QUERIES, reportQueryPrefix, renderReport, type InsightsRow, type ReportQueryName, type ReportRows } from '../report/queries';
 
 /**
@@ -75,21 +77,32 @@ function shownPath(file: string): string {
   return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
 }
 
+/** A customer's grants as the report lists them: in draw order, what is left, when each expires. */
+export function grantLines(customerId: string, grants: readonly GrantView[]): string {
+  if (grants.length === 0) return `credit grants of ${customerId}: none`;
+  return [
+    `credit grants of ${customerId} (in draw order):`,
+    ...grants.map((g) => `  ${g.id === LEGACY_GRANT_ID ? 'earlier credits' : g.id}  ${g.category}, priority ${g.priority}: ${g.left} of ${g.units} units left, ${g.expiresAt === null ? 'never expires' : `${g.expired ? 'expired' : 'expires'} ${g.expiresAt}`}`),
+  ].join('\n');
+}
+
 const report: CommandSpec = {
   name: '',
   summary: "402s by reason, the customers denied most, recoveries and their median time, 5xx by source",
-  synopsis: '[--since <time|duration>] [--until <time|duration>]',
+  synopsis: '[--since <time|duration>] [--until <time|duration>] [--customer <cus_id>]',
   description: [
     'What became of the 402s in a time range: requests by outcome, 402s by reason, the customers with the',
     'most 402s (ids only), how many denied customers got access back after a payment and how long after',
     'their first 402, and 5xx answers by source (authorizer, integration, gateway). Locally from the files',
     'npm start writes (.tollgate/access.log, .tollgate/events.log); on a deployed stack by running its saved',
     'CloudWatch Logs Insights queries (needs logs:DescribeQueryDefinitions, StartQuery and GetQueryResults).',
+    "With --customer, also that customer's credit grants in draw order with what is left (one read of its wallet).",
   ].join('\n'),
   arguments: [],
   options: {
     since: { type: 'string', value: '<time|duration>', help: `start: an ISO-8601 time or a duration back from now (${DURATION_EXAMPLES}); default 24h` },
     until: { type: 'string', value: '<time|duration>', help: 'end: an ISO-8601 time or a duration back from now; default now' },
+    customer: { type: 'string', value: '<cus_id>', help: "also list this customer's credit grants with what is left" },
   },
   run: async (ctx) => {
     const since = parseTime(stringValue(ctx.values, 'since') ?? '24h', '--since', ctx.now);
@@ -111,7 +124,15 @@ const report: CommandSpec = {
     const built = buildReport(rows, since, until);
     // The files read: the state folder may be anywhere (TOLLGATE_STATE_DIR).
     const source = target.kind === 'local' ? `local: ${shownPath(accessLogPath(target.stateDir!))} and ${path.basename(eventsLogPath(target.stateDir!))}` : 'deployed: CloudWatch Logs Insights';
-    ctx.print(renderReport(built, source), { source: target.kind, ...built });
+    const customerId = stringValue(ctx.values, 'customer');
+    if (customerId === undefined) {
+      ctx.print(renderReport(built, source), { source: target.kind, ...built });
+      return;
+    }
+    const customer = await readCustomer(target.dynamodb, target.tables.customers, customerId);
+    if (customer === undefined) throw new CliError(`no customer ${customerId}: check the id (customers list shows them)`);
+    const grants = (customer.grants ?? []).map((g) => grantView(g, ctx.now));
+    ctx.print(`${renderReport(built, source)}\n\n${grantLines(customerId, grants)}`, { source: target.kind, ...built, customerId, grants });
   },
 };
 

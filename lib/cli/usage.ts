@@ -42,6 +42,9 @@ const show: CommandSpec = {
       `remaining  ${units(answer.remaining, noLimit)}`,
       `credits    ${units(answer.credits, 'none')}`,
       `resets at  ${answer.resetsAt ?? '-'}`,
+      ...answer.grants.map(
+        (g) => `grant      ${g.id} ${g.category}, priority ${g.priority}: ${g.left} of ${g.units} units left, ${g.expiresAt === null ? 'never expires' : `${g.expired ? 'expired' : 'expires'} ${g.expiresAt}`}`,
+      ),
     ];
     ctx.print(lines.join('\n'), answer);
   },

@@ -28,6 +28,6 @@ export function portalCatalog(config: Pick<TollgateConfig, 'plans' | 'creditPack
       ...(plan.overage === 'bill' ? { overage: true } : {}),
       ...(plan.meter === undefined ? {} : { meter: plan.meter }),
     })),
-    creditPacks: config.creditPacks.map(({ id, name, credits, price }) => ({ id, name, credits, price })),
+    creditPacks: config.creditPacks.map(({ id, name, credits, price, expiresIn }) => ({ id, name, credits, price, ...(expiresIn === undefined ? {} : { expiresIn }) })),
   };
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { OVERAGES, type Plan, type Plans } from '../../lambda/shared/customers/usage-view';
 import { isLookupKey, isMeterEventName } from '../../lambda/shared/requirements';
+import { grantDurationSeconds } from '../../lambda/shared/credit-grants';
 import { DEFAULT_OPERATIONS_CONFIG, loadOperationsConfig, type OperationsConfig } from './operations';
 import type { TrustedIssuer } from '../../lambda/shared/issuers';
 import { readIssuers } from './issuers';
@@ -169,6 +170,8 @@ export interface CreditPack {
   /** What an agent pays for it over MPP, in minor units of `currency` (both or neither). @default - not sold to agents */
   readonly amount?: number;
   readonly currency?: string;
+  /** How long its units count after the purchase (`90d`, `12h`, `90m`): the grant's expiry. @default - they never expire */
+  readonly expiresIn?: string;
 }
 
 export const DEFAULT_CONFIG: TollgateConfig = {
@@ -449,7 +452,7 @@ function readCreditPacks(value: unknown, problems: string[]): CreditPack[] {
       problems.push(`${at} must be an object such as ${example.slice(1, -1)}`);
       return;
     }
-    const { id, name, credits, price, amount, currency } = pack;
+    const { id, name, credits, price, amount, currency, expiresIn } = pack;
     const before = problems.length;
     if ((amount === undefined) !== (currency === undefined)) problems.push(`${at} needs both "amount" (minor units) and "currency" to be sold to agents, or neither`);
     if (amount !== undefined && (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 1)) {
@@ -463,8 +466,18 @@ function readCreditPacks(value: unknown, problems: string[]): CreditPack[] {
       problems.push(`${at}.credits is ${JSON.stringify(credits)}: use a whole number of units ≥ 1`);
     }
     if (!isLookupKey(price)) problems.push(`${at}.price must name a one-time Stripe price by its lookup key or id`);
+    if (expiresIn !== undefined && (typeof expiresIn !== 'string' || grantDurationSeconds(expiresIn) === undefined)) {
+      problems.push(`${at}.expiresIn is ${JSON.stringify(expiresIn)}: use a number of days, hours or minutes such as "90d", "12h" or "90m", or leave it out for units that never expire`);
+    }
     if (problems.length > before) return;
-    out.push({ id: id as string, name: name as string, credits: credits as number, price: price as string, ...(amount === undefined ? {} : { amount: amount as number, currency: currency as string }) });
+    out.push({
+      id: id as string,
+      name: name as string,
+      credits: credits as number,
+      price: price as string,
+      ...(amount === undefined ? {} : { amount: amount as number, currency: currency as string }),
+      ...(expiresIn === undefined ? {} : { expiresIn: expiresIn as string }),
+    });
   });
   return out;
 }

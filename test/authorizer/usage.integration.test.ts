@@ -99,7 +99,7 @@ describe('the authorizer on cost routes (DynamoDB Local)', () => {
     expect(denied.context).toMatchObject({ reason: 'credits_exhausted', balance: 0, paymentUrl: 'https://billing.example/portal' });
   });
 
-  it('reserves a strict route\'s cost on the wallet: the customer item read, then one UpdateItem, with the reservation in the context', async () => {
+  it('reserves a strict route\'s cost on the wallet: the customer item and its wallet read in one request (the grants to draw from), then one UpdateItem, with the reservation in the context', async () => {
     const { key, customerId } = await customerWithKey({}, { credits: 12 });
     const customers = reader();
     const counter = countRequests(tables.client);
@@ -107,7 +107,7 @@ describe('the authorizer on cost routes (DynamoDB Local)', () => {
     expect(allows(result, ASK)).toBe(true);
     expect(result.context).toMatchObject({ customerId, reserved: 5, balance: 7 });
     expect(result.context!.reservation).toMatch(/^w_[0-9A-Za-z]{22}$/);
-    expect(counter.counts.attempts).toEqual({ GetItem: 1, UpdateItem: 1 });
+    expect(counter.counts.attempts).toEqual({ BatchGetItem: 1, UpdateItem: 1 });
     expect(await creditsOf(customerId)).toBe(7);
     // The balance is the wallet's alone: the customer item holds none and is not written.
     expect(await customerItemOf(customerId)).not.toHaveProperty('credits');
@@ -176,8 +176,8 @@ describe('what a strict reservation may write (IAM dynamodb:Attributes on the au
       client.destroy();
     }
     const updates = sent.filter((w) => w.TableName === tables.names.customers && w.action !== 'GetItem' && w.action !== 'BatchGetItem');
-    // Two reservations and one refused for its balance; an entitlement or a key refused before any write.
-    expect(updates.map((w) => w.action)).toEqual(Array(3).fill('UpdateItem'));
+    // Two reservations; one refused for its balance (the wallet read short of it), an entitlement or a key refused before any write.
+    expect(updates.map((w) => w.action)).toEqual(Array(2).fill('UpdateItem'));
     for (const update of updates) {
       expect(likeAny(String((update.Key as { customerId: { S: string } }).customerId.S), WALLET_LEADING_KEYS)).toBe(true);
       expect([...new Set(attributesOf(update.UpdateExpression, update.ExpressionAttributeNames))].sort()).toEqual(['balance', 'budgetLeft', expect.stringMatching(/^budgetLeft_[A-Za-z0-9]{8}$/), expect.stringMatching(/^p_w_/), 'reservations', 'sweepAt', 'sweepShard']);

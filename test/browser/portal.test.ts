@@ -275,6 +275,24 @@ describe('the developer portal in a browser', () => {
     await page.context().close();
   });
 
+  it('lists the credit grants on the account page in draw order, with what is left and when each expires (#26)', async () => {
+    const key = await keyOfNewCustomer('cus_browserGrants1');
+    const { runCli } = await import('../../lib/cli');
+    const grant = (args: string[]) => runCli(['credits', 'grant', 'cus_browserGrants1', ...args], { stdout: () => undefined, stderr: () => undefined, env: { ...process.env, TOLLGATE_STATE_DIR: stateDir }, root: ROOT });
+    expect(await grant(['40', '--reason', 'invoice 7', '--id', 'browser-paid-1'])).toBe(0);
+    expect(await grant(['25', '--reason', 'welcome', '--id', 'browser-promo-1', '--promotional', '--expires-in', '30d'])).toBe(0);
+    const page = await (await newContext()).newPage();
+    await signIn(page, key);
+    const table = page.getByRole('table', { name: 'Credit grants' });
+    const rows = await table.locator('tbody tr').allTextContents();
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/^browser-promo-1promotional5025 of 25 units\d{4}-\d\d-\d\dT/);
+    expect(rows[1]).toBe('browser-paid-1paid5040 of 40 unitsnever');
+    await shot(page, 'account-credit-grants');
+    await accessible(page);
+    await page.context().close();
+  });
+
   it('cancels a subscription in the local test billing portal: the next call is 402', async () => {
     const context = await newContext();
     const page = await context.newPage();

@@ -67,7 +67,7 @@ const wallet = async (customerId: string): Promise<Record<string, unknown>> =>
 async function meter(customerId: string, units: number, keyId: string, now = NOW): Promise<void> {
   const state = (await readMeteredUsage(tables.client, table(), customerId))!;
   const spends = budgetSpends(state, { units, keys: new Map([[keyId, units]]) }, now);
-  const update = walletCreditsItem(table(), customerId, { counters: [], credits: { delta: 0 }, budgets: spends });
+  const update = walletCreditsItem(table(), customerId, { counters: [], credits: { delta: 0 }, budgets: spends }, now);
   if (update !== undefined && 'Update' in update) await documents.send(new UpdateCommand(update.Update));
 }
 

@@ -30,6 +30,8 @@ describe('tollgate usage show', () => {
       overage: 'block',
       credits: 5,
       resetsAt: '2031-10-17T10:40:00.000Z',
+      // Credits from before grants (the legacy attribute) are in no grant.
+      grants: [],
     });
     const human = await run(['usage', 'show', 'cus_cli_usage1'], stack.env, { now: () => new Date(1_940_000_000_000) });
     expect(human.stdout.split('\n').slice(0, 8)).toEqual([

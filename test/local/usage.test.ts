@@ -122,6 +122,7 @@ describe('selling by use on the local gateway', () => {
       overage: 'block',
       credits: 40,
       resetsAt: first.period.end,
+      grants: [],
     });
     const free = await customer();
     expect(json((await get('/tollgate/usage', free.key)).body)).toMatchObject({ plan: null, period: null, used: 0, limit: null, remaining: null, credits: null });

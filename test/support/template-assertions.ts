@@ -28,9 +28,9 @@ export function expectedPolicies(stage = 'prod'): Array<[string, string[]]> {
       // A cost route's one read: the customer item and its wallet (BatchGetItem); a strict route's customer item (GetItem).
       'dynamodb:BatchGetItem dynamodb:GetItem on PaymentStateCustomers',
       // A strict reservation: on wallet items only (never a customer item), their balance, pending entries,
-      // budgets (the reservation spends them and starts their windows: lambda/shared/budgets.ts) and the
-      // sweep's mark (lambda/shared/customers/pending-sweep.ts) only.
-      `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*', 'sweepShard', 'sweepAt', 'reservations'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`,
+      // budgets (the reservation spends them and starts their windows: lambda/shared/budgets.ts), the grants it
+      // draws from (lambda/shared/credit-grants.ts) and the sweep's mark (lambda/shared/customers/pending-sweep.ts) only.
+      `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*', 'grants', 'sweepShard', 'sweepAt', 'reservations'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`,
       // Signs the challenges of a 402's offers (cdk.json sells the sample pack to agents).
       'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on AgentPaymentsSecret',
       XRAY,
@@ -58,15 +58,15 @@ export function expectedPolicies(stage = 'prod'): Array<[string, string[]]> {
     ['Clock', [
       FLUSH,
       'dynamodb:GetItem dynamodb:UpdateItem on PaymentStateEventLedger',
-      // The sweep of reservations nobody settled: the wallets due (its index alone), read and given back, wallet items only.
+      // The sweep of reservations nobody settled: the wallets due (its index alone), read and given back (to the grants drawn), wallet items only.
       'dynamodb:Query on PaymentStateCustomers/index/pendingSweep',
       'dynamodb:GetItem on PaymentStateCustomers if {"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["*#wallet"]}}',
-      `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'balance', 'p_*', 'sweepShard', 'sweepAt', 'reservations'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`,
+      `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'balance', 'p_*', 'grants', 'sweepShard', 'sweepAt', 'reservations'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`,
       XRAY,
     ]],
     ['MeteringFunction', [
       // The usage counters of the customer item, and the wallet's balance, pending reservations and budgets (never the legacy credits attribute).
-      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringLike', ['customerId', 'periodUsage', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'agentPayment', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*']),
+      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringLike', ['customerId', 'periodUsage', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'agentPayment', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*', 'grants']),
       'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
       'dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem on PaymentStateUsageWindows',
       'dynamodb:GetItem on PaymentStateCustomers',

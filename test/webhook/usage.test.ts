@@ -74,6 +74,23 @@ describe('webhook: credits top-ups (DynamoDB Local)', () => {
     expect((await item(customer)).credits).toBe(150);
   });
 
+  it('credits a pack as a grant named by its Checkout Session, expiring the pack\'s lifetime after it is recorded when metadata.tollgate_expires_in says one (#26)', async () => {
+    const customer = stripeId('cus');
+    await seedApiKey(tables, customer);
+    const { handler } = webhook();
+    const event = buildStripeEvent('checkout.session.completed', { customer, checkoutMode: 'payment', paymentStatus: 'paid', credits: 30 }) as { data: { object: { id: string; metadata: Record<string, string> } } };
+    event.data.object.metadata.tollgate_expires_in = '90d';
+    const before = Math.floor(Date.now() / 1000);
+    expect(JSON.parse((await handler(signedDelivery(event))).body)).toMatchObject({ outcome: 'applied' });
+    const wallet = (await DynamoDBDocumentClient.from(tables.client).send(new GetCommand({ TableName: tables.names.customers, Key: { customerId: walletKey(customer) }, ConsistentRead: true }))).Item!;
+    const session = event.data.object.id;
+    const grant = (wallet.grants as Record<string, { units: number; left: number; category: string; expiresAt: number }>)[session]!;
+    expect(grant).toMatchObject({ units: 30, left: 30, category: 'paid' });
+    expect(grant.expiresAt - before).toBeGreaterThanOrEqual(90 * 86_400);
+    expect(grant.expiresAt - before).toBeLessThan(90 * 86_400 + 60);
+    expect(wallet.balance).toBe(30);
+  });
+
   it('lifts a credits_exhausted block with the top-up, and leaves a quota block alone', async () => {
     const customer = stripeId('cus');
     const key = await seedApiKey(tables, customer);

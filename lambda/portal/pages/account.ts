@@ -1,3 +1,4 @@
+import { LEGACY_GRANT_ID, type GrantView } from '../../shared/credit-grants';
 import type { ApiKeySummary } from '../../shared/customers/keys';
 import type { CustomerRecord } from '../../shared/customers/record';
 import type { UsageView } from '../../shared/customers/usage-view';
@@ -23,6 +24,8 @@ export interface AccountView {
   /** As `GET /tollgate/usage` answers it. */
   readonly usage?: UsageView;
   readonly usageBlock?: CustomerRecord['usageBlock'];
+  /** The credit grants in draw order, with what is left of each (0 once expired). */
+  readonly grants?: readonly GrantView[];
   readonly keys: readonly Pick<ApiKeySummary, 'keyId' | 'name' | 'state' | 'createdAt'>[];
   /** The key this session signed in with. */
   readonly sessionKeyId: string;
@@ -43,6 +46,7 @@ export function accountPage(view: AccountView): Page {
 ${usageRows(view.usage, view.usageBlock)}
 </dl>
 ${view.budget ?? ''}
+${grantsTable(view.grants ?? [])}
 <h2>Keys</h2>
 <table><thead><tr><th scope="col">Key id</th><th scope="col">Name</th><th scope="col">State</th><th scope="col">Created</th></tr></thead>
 <tbody>${view.keys.map((k) => html`<tr><td><code>${k.keyId}</code>${k.keyId === view.sessionKeyId ? ' (this session)' : ''}</td><td>${k.name ?? ''}</td><td>${k.state}</td><td>${k.createdAt}</td></tr>`)}</tbody></table>
@@ -54,6 +58,18 @@ ${view.budget ?? ''}
 }
 
 const isoTime = (epochSeconds: number): string => new Date(epochSeconds * 1000).toISOString();
+
+/** The grants in the order calls draw on them; nothing when the wallet has none. */
+function grantsTable(grants: readonly GrantView[]): Html | string {
+  if (grants.length === 0) return '';
+  return html`<h2 id="grants">Credit grants</h2>
+<table aria-labelledby="grants" data-grants><caption>Calls draw on them in this order: promotional first, then by priority, then the soonest expiry.</caption>
+<thead><tr><th scope="col">Grant</th><th scope="col">Kind</th><th scope="col">Priority</th><th scope="col">Left</th><th scope="col">Expires</th></tr></thead>
+<tbody>${grants.map(
+    (g) =>
+      html`<tr><td><code>${g.id === LEGACY_GRANT_ID ? 'earlier credits' : g.id}</code></td><td>${g.category}</td><td>${g.priority}</td><td>${g.left} of ${g.units} units</td><td>${g.expiresAt === null ? 'never' : html`<time datetime="${g.expiresAt}">${g.expiresAt}</time>${g.expired ? ' (expired)' : ''}`}</td></tr>`,
+  )}</tbody></table>`;
+}
 
 /** Units used against the quota; never "35 of 20": what went past the quota is said apart. */
 function usedText(usage: UsageView): string {

@@ -35,6 +35,8 @@ export interface CreditsChange {
   readonly liftCreditsBlock: boolean;
   /** The Checkout Session that bought them: it credits once, whichever of its events (completed, async payment succeeded) says paid. */
   readonly checkoutSessionId?: string;
+  /** The pack's lifetime (`metadata.tollgate_expires_in`): its grant expires this many seconds after it is recorded. */
+  readonly expiresInSeconds?: number;
 }
 
 /** A Stripe usage alert (billing.alert.triggered): the quota is used up, for users who meter in Stripe. */

@@ -7,12 +7,13 @@ import { BALANCE, cancelReservation, decodeWallet, reserveInWallet, walletKey, w
 import { BUDGET_LEFT, BUDGET_LEFT_KEY_PREFIX, BUDGETS } from '../budgets';
 import type { BudgetWindowStart } from './budgets-reservation';
 import { startBudgetWindows } from './budgets-store';
+import { GRANTS, type DrawPlan } from '../credit-grants';
 
 /**
  * The authorizer's commands on the customers table, behind its two ports: a key decision's one
  * BatchGetItem of the customer item and its wallet (cached routes: 2 strongly consistent read units, one
- * round trip), or the customer item's GetItem then one conditional UpdateItem on the wallet (strict
- * routes: 1 read unit, 1 write unit), and a token decision's one GetItem or subject Query. The budgets
+ * round trip), then on strict routes one conditional UpdateItem on the wallet (1 write unit; the read
+ * gives the grants the write draws from in order), and a token decision's one GetItem or subject Query. The budgets
  * (../budgets.ts) live on the wallet and ride these same requests: the BatchGetItem projects them, the
  * reservation's condition checks and spends them, a refused one returns them; only a budget window that
  * ended costs a strict call one more write (and the reservation again), once per window. Each is held
@@ -29,8 +30,6 @@ export interface CustomerReader {
    * holds at most the asked key. Throws when the store fails.
    */
   read(customerId: string, keyId: string, options?: { readonly wallet?: boolean }): Promise<CustomerRecord | undefined>;
-  /** The customer item alone (strict routes: the key and standing to check before reserving; no `credits`: the reservation reads the wallet). */
-  readItem?(customerId: string, keyId: string): Promise<CustomerRecord | undefined>;
   /** One conditional UpdateItem on the wallet, retried by its id. Throws when the store fails. */
   reserve?(request: WalletReservation): Promise<WalletReservationResult>;
   /** Starts budget windows that ended (a strict reservation's condition failed on one): one write each. */
@@ -107,10 +106,11 @@ export class DecisionReader implements CustomerReader {
    */
   async reserve(request: WalletReservation): Promise<WalletReservationResult> {
     const deadlineAt = Date.now() + this.deadlineMs;
+    let plan: DrawPlan | undefined;
     try {
-      return await withinDeadline(this.deadlineMs, reserveInWallet(this.reservations, this.tableName, request, { deadlineAt }));
+      return await withinDeadline(this.deadlineMs, reserveInWallet(this.reservations, this.tableName, request, { deadlineAt, onPlan: (p) => (plan = p) }));
     } catch (err) {
-      await withinDeadline(CANCEL_DEADLINE_MS, cancelReservation(this.reservations, this.tableName, request.customerId, request.reservation, request.cost)).catch(() => undefined);
+      await withinDeadline(CANCEL_DEADLINE_MS, cancelReservation(this.reservations, this.tableName, request.customerId, request.reservation, request.cost, plan)).catch(() => undefined);
       throw err;
     }
   }
@@ -137,9 +137,10 @@ export class DecisionReader implements CustomerReader {
         // a stale read would cache the old Deny again for a whole TTL.
         ConsistentRead: true,
         // The wallet's balance and the budgets the presented key spends (the customer's and its own).
-        ProjectionExpression: `${projection.ProjectionExpression},#balance,#budgets,#budgetLeft,#keyLeft`,
+        ProjectionExpression: `${projection.ProjectionExpression},#balance,#grants,#budgets,#budgetLeft,#keyLeft`,
         ExpressionAttributeNames: Object.assign(projection.ExpressionAttributeNames, {
           '#balance': this.balanceName,
+          '#grants': GRANTS,
           '#budgets': BUDGETS,
           '#budgetLeft': BUDGET_LEFT,
           '#keyLeft': BUDGET_LEFT_KEY_PREFIX + keyId,

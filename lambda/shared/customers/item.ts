@@ -172,7 +172,7 @@ const apiKey: Decoder<ApiKeyRecord> = (v, at, id) => {
 
 export type Reader = 'authorizer' | 'webhook' | 'metering';
 /** The wallet's budget fields are merged in by the readers (wallet.ts withWallet): not attributes of this item. */
-type WalletFields = keyof BudgetRecord;
+type WalletFields = keyof BudgetRecord | 'grants' | 'walletBalance';
 type Declared = Exclude<keyof CustomerRecord, 'customerId' | 'apiKeys' | WalletFields>;
 /** A stored attribute with a fixed name: the partition key or a declared one (the keys are `key_<keyId>`). */
 export type CustomerAttribute = 'customerId' | Declared;

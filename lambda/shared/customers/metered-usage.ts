@@ -3,8 +3,10 @@ import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynam
 import { attr, METERING_PROJECTION } from './item';
 import type { CustomerRecord, PeriodUsageEntry } from './record';
 import { readCustomerWithWallet } from './store';
-import { walletBalanceItem, type BalanceExpectation, type PendingReservation } from './wallet';
+import { BALANCE, readWallet, walletBalanceItem, walletKey, type BalanceExpectation, type PendingReservation, type WalletTransactItem } from './wallet';
+import { grantWalletItem } from './wallet-grants';
 import { withBudgetSpend, type BudgetSpend } from './budgets-spend';
+import { drawClauses, GRANTS, newGrant, planDraw, type GrantCategory, type WalletFunds } from '../credit-grants';
 
 /**
  * The usage attributes of the customer item, as metering reads and writes them:
@@ -25,7 +27,7 @@ import { withBudgetSpend, type BudgetSpend } from './budgets-spend';
 /** What metering reads of a customer (item.ts: the attributes read by 'metering'), `credits` being the wallet's balance. */
 export type MeteredUsage = Pick<
   CustomerRecord,
-  'customerId' | 'subscriptions' | 'pastDue' | 'credits' | 'periodUsage' | 'periodUsed' | 'usagePeriodEnd' | 'prevPeriodEnd' | 'prevPeriodUsed' | 'meteredWindow' | 'budgets' | 'agentPayment'
+  'customerId' | 'subscriptions' | 'pastDue' | 'credits' | 'periodUsage' | 'periodUsed' | 'usagePeriodEnd' | 'prevPeriodEnd' | 'prevPeriodUsed' | 'meteredWindow' | 'budgets' | 'agentPayment' | 'grants' | 'walletBalance'
 > & {
   /** The wallet's strict reservations not settled yet. */
   readonly pending?: ReadonlyMap<string, PendingReservation>;
@@ -86,6 +88,8 @@ export interface UsageWrite {
   readonly credits: {
     readonly delta: number;
     readonly expect?: BalanceExpectation;
+    /** The wallet has grants: the units drawn from them (and ungranted units given back), planned from `funds` as read. */
+    readonly draw?: { readonly funds: WalletFunds; readonly units: number; readonly refund: number };
   };
   /** A usage window's sum (epoch s): written once, over an older window only (the customer's own ledger). */
   readonly window?: number;
@@ -206,9 +210,51 @@ export function usageUpdate(table: string, customerId: string, write: UsageWrite
   };
 }
 
-/** The credits and budgets part of a usage write, on the wallet (a transaction item). */
-export function walletCreditsItem(table: string, customerId: string, write: UsageWrite) {
-  return withBudgetSpend(walletBalanceItem(table, customerId, write.credits.delta, write.credits.expect), table, customerId, write.budgets ?? []);
+/** The wallet's grants moved under a settlement (a draw planned on them no longer covers it): read again and settle again. */
+export class GrantsMovedError extends Error {
+  override readonly name = 'GrantsMovedError';
+}
+
+/**
+ * The credits and budgets part of a usage write, on the wallet (a transaction item). With grants, the
+ * units are drawn from them in order at `now` (../credit-grants.ts planDraw), the write requiring what
+ * the plan relied on; without, from the balance, the write requiring that the wallet still has no grants.
+ */
+export function walletCreditsItem(table: string, customerId: string, write: UsageWrite, now: Date) {
+  const { draw } = write.credits;
+  if (draw === undefined || draw.funds.grants === undefined) {
+    const item = walletBalanceItem(table, customerId, write.credits.delta, write.credits.expect);
+    return withBudgetSpend(item === undefined ? undefined : withoutGrants(item), table, customerId, write.budgets ?? []);
+  }
+  const plan = planDraw(draw.funds, draw.units, now, draw.refund);
+  if (plan === undefined) throw new GrantsMovedError(`the grants of ${customerId} no longer cover ${draw.units} units`);
+  const clauses = drawClauses(plan, (v) => v);
+  const base = { TableName: table, Key: { customerId: walletKey(customerId) } };
+  const names = { '#b': BALANCE, ...clauses.names };
+  const moves = plan.balanceDelta !== 0 || clauses.set.length > 0;
+  // Nothing drawn though calls wanted credits (all spent or expired): still relies on the grants as read.
+  const item: WalletTransactItem | undefined = !moves
+    ? write.credits.expect === undefined
+      ? undefined
+      : { ConditionCheck: { ...base, ConditionExpression: clauses.conditions.join(' AND '), ExpressionAttributeNames: clauses.names, ExpressionAttributeValues: clauses.values } }
+    : {
+        Update: {
+          ...base,
+          UpdateExpression: `SET ${['#b = #b + :delta', ...clauses.set].join(', ')}`,
+          ConditionExpression: clauses.conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ...clauses.values, ':delta': plan.balanceDelta },
+        },
+      };
+  return withBudgetSpend(item, table, customerId, write.budgets ?? []);
+}
+
+/** A balance write on a wallet that had no grants when read: requires it still has none (a grant since would be drawn first). */
+function withoutGrants(item: WalletTransactItem): WalletTransactItem {
+  const write = 'Update' in item ? item.Update : item.ConditionCheck;
+  const condition = [write.ConditionExpression, 'attribute_not_exists(#g)'].filter(Boolean).join(' AND ');
+  const names = { ...write.ExpressionAttributeNames, '#g': GRANTS };
+  return 'Update' in item ? { Update: { ...item.Update, ConditionExpression: condition, ExpressionAttributeNames: names } } : { ConditionCheck: { ...item.ConditionCheck, ConditionExpression: condition, ExpressionAttributeNames: names } };
 }
 
 export interface CreditsGrant {
@@ -219,6 +265,12 @@ export interface CreditsGrant {
   /** Idempotency: a grant with the same id is applied once. */
   readonly grantId: string;
   readonly now: Date;
+  /** Default `paid`. */
+  readonly category?: GrantCategory;
+  /** 0 (drawn first) to 100; default 50. */
+  readonly priority?: number;
+  /** Epoch s; absent: never expires. */
+  readonly expiresAt?: number;
 }
 
 export const CREDITS_GRANT_PREFIX = 'credits-grant#';
@@ -229,44 +281,49 @@ export class UnknownCustomerForCreditsError extends Error {
 }
 
 /**
- * Adds credits to an existing customer's wallet (wallet.ts) and records the grant (units, reason, time)
- * in the events table, in one transaction: both or neither, and once per grant id.
+ * Adds credits to an existing customer's wallet (wallet.ts) as a grant (its entry in the wallet's
+ * `grants` map: units, category, priority, expiry; ./wallet-grants.ts) and records it (units, reason,
+ * time) in the events table, in one transaction: all or nothing, and once per grant id. Reads the wallet
+ * first (the write is planned from it) and again when another writer moved it in between.
  */
-export async function grantCredits(client: DynamoDBClient, tables: { readonly customers: string; readonly events: string }, grant: CreditsGrant): Promise<'granted' | 'duplicate'> {
+export async function grantCredits(client: DynamoDBClient, tables: { readonly customers: string; readonly events: string }, grant: CreditsGrant, attempts = 6): Promise<'granted' | 'duplicate'> {
   if (grant.reason.trim() === '' || grant.reason.length > MAX_GRANT_REASON_LENGTH) {
     throw new RangeError(`the reason must be 1 to ${MAX_GRANT_REASON_LENGTH} characters`);
   }
-  if (!Number.isInteger(grant.units) || grant.units <= 0) throw new RangeError(`${grant.units} is not a whole number of units > 0`);
-  const wallet = walletBalanceItem(tables.customers, grant.customerId, grant.units);
-  try {
-    await DynamoDBDocumentClient.from(client).send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: tables.events,
-              Item: {
-                eventId: `${CREDITS_GRANT_PREFIX}${grant.grantId}`,
-                outcome: 'credits-granted',
-                customerId: grant.customerId,
-                units: grant.units,
-                reason: grant.reason,
-                recordedAt: grant.now.toISOString(),
+  const entry = newGrant({ id: grant.grantId, units: grant.units, now: grant.now, ...(grant.category === undefined ? {} : { category: grant.category }), ...(grant.priority === undefined ? {} : { priority: grant.priority }), ...(grant.expiresAt === undefined ? {} : { expiresAt: grant.expiresAt }) });
+  for (let attempt = 1; ; attempt += 1) {
+    const wallet = grantWalletItem(tables.customers, grant.customerId, await readWallet(client, tables.customers, grant.customerId), entry, grant.now);
+    try {
+      await DynamoDBDocumentClient.from(client).send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: tables.events,
+                Item: {
+                  eventId: `${CREDITS_GRANT_PREFIX}${grant.grantId}`,
+                  outcome: 'credits-granted',
+                  customerId: grant.customerId,
+                  units: grant.units,
+                  reason: grant.reason,
+                  recordedAt: grant.now.toISOString(),
+                },
+                ConditionExpression: 'attribute_not_exists(eventId)',
               },
-              ConditionExpression: 'attribute_not_exists(eventId)',
             },
-          },
-          { ConditionCheck: { TableName: tables.customers, Key: { customerId: grant.customerId }, ConditionExpression: `attribute_exists(${KEY})` } },
-          wallet!,
-        ],
-      }),
-    );
-    return 'granted';
-  } catch (err) {
-    if (!(err instanceof TransactionCanceledException)) throw err;
-    if (err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return 'duplicate';
-    if (err.CancellationReasons?.[1]?.Code === 'ConditionalCheckFailed') throw unknownCustomer(grant.customerId);
-    throw err;
+            { ConditionCheck: { TableName: tables.customers, Key: { customerId: grant.customerId }, ConditionExpression: `attribute_exists(${KEY})` } },
+            wallet,
+          ],
+        }),
+      );
+      return 'granted';
+    } catch (err) {
+      if (!(err instanceof TransactionCanceledException)) throw err;
+      if (err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return 'duplicate';
+      if (err.CancellationReasons?.[1]?.Code === 'ConditionalCheckFailed') throw unknownCustomer(grant.customerId);
+      // The wallet moved since it was read (a draw, a refund, another grant): read it again.
+      if (attempt >= attempts || !(err.CancellationReasons ?? []).some((r) => r?.Code === 'ConditionalCheckFailed' || r?.Code === 'TransactionConflict')) throw err;
+    }
   }
 }
 

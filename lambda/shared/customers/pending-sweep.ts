@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, GetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient, type UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { RESERVATIONS, SWEEP_AT, SWEEP_INDEX, SWEEP_SHARD, SWEEP_SHARDS } from './sweep-mark';
-import { decodeWallet, isRetryable, isWalletReservation, numberOf, PENDING_BOUND_SECONDS, walletKey, walletSettlementUpdate, WALLET_SUFFIX } from './wallet';
+import { decodeWallet, isRetryable, refundsToGrants, isWalletReservation, numberOf, PENDING_BOUND_SECONDS, walletKey, walletSettlementUpdate, WALLET_SUFFIX } from './wallet';
 
 /**
  * The sweep of pending reservations nobody settles (#24 item 6). A strict reservation leaves a pending
@@ -27,7 +27,8 @@ import { decodeWallet, isRetryable, isWalletReservation, numberOf, PENDING_BOUND
  * finds the mark changes neither key. A wallet enters the index once per visit cycle.
  *
  * A visit (the clock, once a minute, for each wallet whose `sweepAt` has passed) reads the wallet and,
- * in one conditional UpdateItem, gives back every entry older than the bound, then either moves
+ * in one conditional UpdateItem, gives back every entry older than the bound (to the grants it was drawn
+ * from, as metering's refunds do), then either moves
  * `sweepAt` to the oldest remaining entry's due time or, when nothing is left pending and no reservation
  * came since its read (`reservations` unchanged), removes the mark. Each removal is conditional on its
  * entry, as metering's are, so a visit racing metering gives back at most once.
@@ -59,7 +60,8 @@ export async function visitWallet(client: DynamoDBClient, table: string, custome
     const { Item } = await client.send(new GetItemCommand({ TableName: table, Key: { customerId: { S: walletKey(customerId) } }, ConsistentRead: true }));
     const due = numberOf(Item?.[SWEEP_AT]);
     if (Item === undefined || due === undefined || due > nowSeconds) return { expired: expiredTotal, units: unitsTotal, mark: 'left' };
-    const pending = [...decodeWallet(Item)!.pending].filter(([id]) => isWalletReservation(id));
+    const wallet = decodeWallet(Item)!;
+    const pending = [...wallet.pending].filter(([id]) => isWalletReservation(id));
     const expired = pending.filter(([, p]) => p.at < horizon);
     const remaining = pending.filter(([, p]) => p.at >= horizon);
     try {
@@ -67,13 +69,14 @@ export async function visitWallet(client: DynamoDBClient, table: string, custome
       while (expired.length > MAX_ENTRIES_PER_WRITE) {
         const chunk = expired.splice(0, MAX_ENTRIES_PER_WRITE);
         const units = chunk.reduce((sum, [, p]) => sum + p.units, 0);
-        await client.send(walletSettlementUpdate(table, customerId, chunk.map(([id]) => id), units));
+        await client.send(walletSettlementUpdate(table, customerId, chunk.map(([id]) => id), units, refundsToGrants(chunk.map(([, p]) => p), wallet.grants)));
         expiredTotal += chunk.length;
         unitsTotal += units;
       }
       const units = expired.reduce((sum, [, p]) => sum + p.units, 0);
       const mark = remaining.length === 0 ? 'removed' : 'moved';
-      await client.send(markUpdate(table, customerId, expired.map(([id]) => id), units, due, mark === 'removed' ? { reservations: numberOf(Item[RESERVATIONS]) } : { nextDue: Math.min(...remaining.map(([, p]) => p.at)) + PENDING_BOUND_SECONDS + 1 }));
+      const toGrants = refundsToGrants(expired.map(([, p]) => p), wallet.grants);
+      await client.send(markUpdate(table, customerId, expired.map(([id]) => id), units, toGrants, due, mark === 'removed' ? { reservations: numberOf(Item[RESERVATIONS]) } : { nextDue: Math.min(...remaining.map(([, p]) => p.at)) + PENDING_BOUND_SECONDS + 1 }));
       return { expired: expiredTotal + expired.length, units: unitsTotal + units, mark };
     } catch (err) {
       // Metering settled an entry, a reservation came, or another visit went first: read again.
@@ -89,6 +92,7 @@ function markUpdate(
   customerId: string,
   entries: readonly string[],
   refund: number,
+  toGrants: ReadonlyMap<string, number>,
   due: number,
   next: { readonly reservations: number | undefined } | { readonly nextDue: number },
 ): UpdateItemCommand {
@@ -97,7 +101,7 @@ function markUpdate(
   const conditions = ['#sweepAt = :due'];
   if ('nextDue' in next) {
     values[':next'] = { N: String(next.nextDue) };
-    return walletSettlementUpdate(table, customerId, entries, refund, { set: ['#sweepAt = :next'], conditions, names, values });
+    return walletSettlementUpdate(table, customerId, entries, refund, toGrants, { set: ['#sweepAt = :next'], conditions, names, values });
   }
   names['#sweepShard'] = SWEEP_SHARD;
   names['#reservations'] = RESERVATIONS;
@@ -106,7 +110,7 @@ function markUpdate(
     conditions.push('#reservations = :reservations');
     values[':reservations'] = { N: String(next.reservations) };
   }
-  return walletSettlementUpdate(table, customerId, entries, refund, { remove: ['#sweepAt', '#sweepShard'], conditions, names, values });
+  return walletSettlementUpdate(table, customerId, entries, refund, toGrants, { remove: ['#sweepAt', '#sweepShard'], conditions, names, values });
 }
 
 /** What one sweep did, over every shard. */

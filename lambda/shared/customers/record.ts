@@ -1,5 +1,6 @@
 import type { BudgetRecord } from '../budgets';
 import type { AgentPaymentMarker } from '../agents/first-call';
+import type { CreditGrant } from '../credit-grants';
 import type { Draft } from '../draft';
 
 /**
@@ -169,6 +170,10 @@ export interface CustomerRecord extends BudgetRecord {
   readonly apiKeys?: Readonly<Record<string, ApiKeyRecord>>;
   /** Bumped by every key write: key creation is conditional on it, so a key cap cannot be raced past. */
   readonly keysVersion?: number;
+  /** The credit grants, in draw order: on the wallet item, merged in by the readers (wallet.ts withWallet). */
+  readonly grants?: readonly CreditGrant[];
+  /** With grants: the wallet's stored balance (`credits` is what it may spend: less what expired grants hold). */
+  readonly walletBalance?: number;
 }
 
 /** One subscription with what its invoices add, as a decision needs it. */
