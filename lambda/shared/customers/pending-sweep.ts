@@ -27,10 +27,10 @@ import { decodeWallet, isRetryable, refundsToGrants, isWalletReservation, number
  * finds the mark changes neither key. A wallet enters the index once per visit cycle.
  *
  * A visit (the clock, once a minute, for each wallet whose `sweepAt` has passed) reads the wallet and,
- * in one conditional UpdateItem, gives back every entry older than the bound (to the grants it was drawn
- * from, as metering's refunds do), then either moves
- * `sweepAt` to the oldest remaining entry's due time or, when nothing is left pending and no reservation
- * came since its read (`reservations` unchanged), removes the mark. Each removal is conditional on its
+ * in one conditional UpdateItem, gives back every entry older than the bound (to the grants it was
+ * drawn from, as metering's refunds do), then either moves `sweepAt` to the oldest remaining entry's
+ * due time or, when nothing is left pending and no reservation came since its read (`reservations`
+ * unchanged), removes the mark. Each removal is conditional on its
  * entry, as metering's are, so a visit racing metering gives back at most once.
  */
 
