@@ -18,23 +18,24 @@ export function withCustomerIndexes(input: CreateTableCommandInput): CreateTable
   };
 }
 
-/** Waits until the table and its indexes are active (an index is built before the next can be added). */
-async function untilActive(client: DynamoDBClient, customersTable: string): Promise<void> {
-  for (let i = 0; i < 300; i += 1) {
+/** Waits until the table's indexes are built: DynamoDB Local builds one index online at a time per table. */
+async function untilIndexesActive(client: DynamoDBClient, customersTable: string): Promise<void> {
+  for (let i = 0; i < 1200; i += 1) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: customersTable }));
-    if (Table?.TableStatus === 'ACTIVE' && (Table.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE')) return;
+    if ((Table?.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE')) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`the local table ${customersTable} did not become active within 30 s: delete the state folder (.tollgate/) and start again`);
+  throw new Error(`the local table ${customersTable} is still building an index after 2 minutes: stop tollgate, delete the state folder (.tollgate/) and start again`);
 }
 
-/** Adds each index the table lacks, one UpdateTable each (DynamoDB takes one index creation per call). */
+/** Adds each index the table lacks, one UpdateTable each (DynamoDB builds one index online at a time per table). */
 export async function ensureCustomerIndexes(client: DynamoDBClient, customersTable: string): Promise<void> {
   const { Table } = await client.send(new DescribeTableCommand({ TableName: customersTable }));
   const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
-  for (const index of CUSTOMER_INDEXES) {
-    if (present.has(index.IndexName)) continue;
-    await untilActive(client, customersTable);
+  const missing = CUSTOMER_INDEXES.filter((index) => !present.has(index.IndexName));
+  for (const [i, index] of missing.entries()) {
+    // Only a state folder from before the subject index lacks two: the second waits for the first.
+    if (i > 0) await untilIndexesActive(client, customersTable);
     await client.send(
       new UpdateTableCommand({
         TableName: customersTable,
@@ -43,5 +44,4 @@ export async function ensureCustomerIndexes(client: DynamoDBClient, customersTab
       }),
     );
   }
-  if (present.size < CUSTOMER_INDEXES.length) await untilActive(client, customersTable);
 }

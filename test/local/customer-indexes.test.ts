@@ -17,15 +17,19 @@ describe('the customers table\'s indexes on DynamoDB Local', () => {
     client.destroy();
   });
 
-  it('are added to a customers table persisted before they existed, once each', async () => {
+  it('adds the sweep\'s index to a customers table persisted by the release before it (which had the subject index), once', async () => {
     const client = localClient(testEndpoint());
     const TableName = `persisted-${randomUUID().slice(0, 8)}-Customers`;
     await client.send(
       new CreateTableCommand({
         TableName,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'customerId', AttributeType: 'S' }],
+        AttributeDefinitions: [
+          { AttributeName: 'customerId', AttributeType: 'S' },
+          { AttributeName: 'identitySubject', AttributeType: 'S' },
+        ],
         KeySchema: [{ AttributeName: 'customerId', KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [{ IndexName: 'bySubject', KeySchema: [{ AttributeName: 'identitySubject', KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' } }],
       }),
     );
     await ensureCustomerIndexes(client, TableName);
