@@ -87,7 +87,6 @@ const CANCEL_DEADLINE_MS = 300;
 export class DecisionReader implements CustomerReader {
   private readonly reservations: DynamoDBClient;
   private readonly deadlineMs: number;
-  private readonly balanceName: string;
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -96,7 +95,6 @@ export class DecisionReader implements CustomerReader {
   ) {
     this.reservations = options.reservationClient ?? client;
     this.deadlineMs = options.deadlineMs;
-    this.balanceName = BALANCE;
   }
 
   /**
@@ -129,24 +127,7 @@ export class DecisionReader implements CustomerReader {
 
   async read(customerId: string, keyId: string, options: { readonly wallet?: boolean } = {}): Promise<CustomerRecord | undefined> {
     if (options.wallet === false) return this.readItem(customerId, keyId);
-    const projection = decisionProjection(keyId);
-    const request = {
-      [this.tableName]: {
-        Keys: [{ customerId: { S: customerId } }, { customerId: { S: walletKey(customerId) } }],
-        // Strongly consistent: after the webhook restores access and flushes the authorizer cache,
-        // a stale read would cache the old Deny again for a whole TTL.
-        ConsistentRead: true,
-        // The wallet's balance and the budgets the presented key spends (the customer's and its own).
-        ProjectionExpression: `${projection.ProjectionExpression},#balance,#grants,#budgets,#budgetLeft,#keyLeft`,
-        ExpressionAttributeNames: Object.assign(projection.ExpressionAttributeNames, {
-          '#balance': this.balanceName,
-          '#grants': GRANTS,
-          '#budgets': BUDGETS,
-          '#budgetLeft': BUDGET_LEFT,
-          '#keyLeft': BUDGET_LEFT_KEY_PREFIX + keyId,
-        }),
-      },
-    };
+    const request = decisionBatchRequest(this.tableName, customerId, keyId);
     const items = await withinDeadline(this.deadlineMs, batchGet(this.client, request));
     const customer = items.find((item) => item.customerId?.S === customerId);
     if (customer === undefined) return undefined;
@@ -155,6 +136,28 @@ export class DecisionReader implements CustomerReader {
 }
 
 type BatchRequest = NonNullable<ConstructorParameters<typeof BatchGetItemCommand>[0]['RequestItems']>;
+
+/** A decision's one read of a customer: its item (key and standing) and its wallet, in one BatchGetItem (the bench's floor sends it too). */
+export function decisionBatchRequest(tableName: string, customerId: string, keyId: string): BatchRequest {
+  const projection = decisionProjection(keyId);
+  return {
+    [tableName]: {
+      Keys: [{ customerId: { S: customerId } }, { customerId: { S: walletKey(customerId) } }],
+      // Strongly consistent: after the webhook restores access and flushes the authorizer cache,
+      // a stale read would cache the old Deny again for a whole TTL.
+      ConsistentRead: true,
+      // The wallet's balance, grants and the budgets the presented key spends (the customer's and its own).
+      ProjectionExpression: `${projection.ProjectionExpression},#balance,#grants,#budgets,#budgetLeft,#keyLeft`,
+      ExpressionAttributeNames: Object.assign(projection.ExpressionAttributeNames, {
+        '#balance': BALANCE,
+        '#grants': GRANTS,
+        '#budgets': BUDGETS,
+        '#budgetLeft': BUDGET_LEFT,
+        '#keyLeft': BUDGET_LEFT_KEY_PREFIX + keyId,
+      }),
+    },
+  };
+}
 
 /** A BatchGetItem until DynamoDB has answered every key (it may leave keys unprocessed under throttling). */
 async function batchGet(client: DynamoDBClient, request: BatchRequest): Promise<Array<Record<string, AttributeValue>>> {
