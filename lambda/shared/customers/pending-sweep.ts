@@ -1,6 +1,6 @@
-import { ConditionalCheckFailedException, GetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient, type UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, type AttributeValue, type DynamoDBClient, type UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { RESERVATIONS, SWEEP_AT, SWEEP_INDEX, SWEEP_SHARD, SWEEP_SHARDS } from './sweep-mark';
-import { decodeWallet, isRetryable, refundsToGrants, isWalletReservation, numberOf, PENDING_BOUND_SECONDS, walletKey, walletSettlementUpdate, WALLET_SUFFIX } from './wallet';
+import { decodeWallet, isWalletReservation, numberOf, PENDING_BOUND_SECONDS, readWalletItem, refundsToGrants, rereadOnConflict, walletSettlementUpdate, WALLET_SUFFIX } from './wallet';
 
 /**
  * The sweep of pending reservations nobody settles (#24 item 6). A strict reservation leaves a pending
@@ -54,18 +54,20 @@ const MAX_ENTRIES_PER_WRITE = 100;
 export async function visitWallet(client: DynamoDBClient, table: string, customerId: string, now: Date, attempts = 8): Promise<WalletVisit> {
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const horizon = nowSeconds - PENDING_BOUND_SECONDS;
+  // Entries given back by writes that landed before a later one failed (the retry reads them gone).
   let expiredTotal = 0;
   let unitsTotal = 0;
-  for (let attempt = 1; ; attempt += 1) {
-    const { Item } = await client.send(new GetItemCommand({ TableName: table, Key: { customerId: { S: walletKey(customerId) } }, ConsistentRead: true }));
-    const due = numberOf(Item?.[SWEEP_AT]);
-    if (Item === undefined || due === undefined || due > nowSeconds) return { expired: expiredTotal, units: unitsTotal, mark: 'left' };
-    const wallet = decodeWallet(Item)!;
-    const pending = [...wallet.pending].filter(([id]) => isWalletReservation(id));
-    const expired = pending.filter(([, p]) => p.at < horizon);
-    const remaining = pending.filter(([, p]) => p.at >= horizon);
-    try {
-      // Past the first hundred, the extra entries go in their own writes first (a visit that fails after them reads again).
+  // Metering settled an entry, a reservation came, or another visit went first: read again.
+  return rereadOnConflict(
+    () => readWalletItem(client, table, customerId),
+    async (item) => {
+      const due = numberOf(item?.[SWEEP_AT]);
+      if (item === undefined || due === undefined || due > nowSeconds) return { expired: expiredTotal, units: unitsTotal, mark: 'left' as const };
+      const wallet = decodeWallet(item)!;
+      const pending = [...wallet.pending].filter(([id]) => isWalletReservation(id));
+      const expired = pending.filter(([, p]) => p.at < horizon);
+      const remaining = pending.filter(([, p]) => p.at >= horizon);
+      // Past the first hundred, the extra entries go in their own writes first.
       while (expired.length > MAX_ENTRIES_PER_WRITE) {
         const chunk = expired.splice(0, MAX_ENTRIES_PER_WRITE);
         const units = chunk.reduce((sum, [, p]) => sum + p.units, 0);
@@ -74,16 +76,13 @@ export async function visitWallet(client: DynamoDBClient, table: string, custome
         unitsTotal += units;
       }
       const units = expired.reduce((sum, [, p]) => sum + p.units, 0);
-      const mark = remaining.length === 0 ? 'removed' : 'moved';
+      const mark = remaining.length === 0 ? ('removed' as const) : ('moved' as const);
       const toGrants = refundsToGrants(expired.map(([, p]) => p), wallet.grants);
-      await client.send(markUpdate(table, customerId, expired.map(([id]) => id), units, toGrants, due, mark === 'removed' ? { reservations: numberOf(Item[RESERVATIONS]) } : { nextDue: Math.min(...remaining.map(([, p]) => p.at)) + PENDING_BOUND_SECONDS + 1 }));
+      await client.send(markUpdate(table, customerId, expired.map(([id]) => id), units, toGrants, due, mark === 'removed' ? { reservations: numberOf(item[RESERVATIONS]) } : { nextDue: Math.min(...remaining.map(([, p]) => p.at)) + PENDING_BOUND_SECONDS + 1 }));
       return { expired: expiredTotal + expired.length, units: unitsTotal + units, mark };
-    } catch (err) {
-      // Metering settled an entry, a reservation came, or another visit went first: read again.
-      if (attempt >= attempts || !(err instanceof ConditionalCheckFailedException || isRetryable(err))) throw err;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 * 2 ** attempt) * Math.random()));
-    }
-  }
+    },
+    attempts,
+  );
 }
 
 /** The visit's one write: the expired entries removed and given back, the mark removed or moved, conditional on what the read saw. */

@@ -373,9 +373,30 @@ export function refundsToGrants(entries: Iterable<PendingReservation>, grants: r
   return out;
 }
 
-export async function readWallet(client: DynamoDBClient, table: string, customerId: string): Promise<Wallet | undefined> {
+/** The wallet item as DynamoDB returns it (strongly consistent), for a writer that conditions on what it read. */
+export async function readWalletItem(client: DynamoDBClient, table: string, customerId: string): Promise<Record<string, AttributeValue> | undefined> {
   const { Item } = await client.send(new GetItemCommand({ TableName: table, Key: { customerId: { S: walletKey(customerId) } }, ConsistentRead: true }));
-  return decodeWallet(Item);
+  return Item;
+}
+
+export async function readWallet(client: DynamoDBClient, table: string, customerId: string): Promise<Wallet | undefined> {
+  return decodeWallet(await readWalletItem(client, table, customerId));
+}
+
+/**
+ * Reads, then writes what the read allows, again after a condition failed (another writer moved the
+ * wallet since the read) or a retryable error, with a short jittered backoff, at most `attempts` times.
+ */
+export async function rereadOnConflict<R, T>(read: () => Promise<R>, write: (found: R) => Promise<T>, attempts = 8): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    const found = await read();
+    try {
+      return await write(found);
+    } catch (err) {
+      if (attempt >= attempts || !(err instanceof ConditionalCheckFailedException || isRetryable(err))) throw err;
+      await defaultSleep(Math.min(200, 10 * 2 ** attempt) * Math.random());
+    }
+  }
 }
 
 /**
@@ -385,34 +406,26 @@ export async function readWallet(client: DynamoDBClient, table: string, customer
  */
 export async function settleWallet(client: DynamoDBClient, table: string, s: WalletSettlement, attempts = 8): Promise<SettlementOutcome> {
   const named = new Set([...s.kept, ...s.refunds.keys()]);
-  const outcome = { kept: 0, refunded: 0, expired: 0, settledBefore: 0 };
-  for (let attempt = 1; ; attempt += 1) {
-    const wallet = await readWallet(client, table, s.customerId);
-    const pending = wallet?.pending ?? new Map<string, PendingReservation>();
-    const horizon = s.now === undefined ? undefined : Math.floor(s.now.getTime() / 1000) - PENDING_BOUND_SECONDS;
-    const expired = horizon === undefined ? [] : [...pending].filter(([id, p]) => p.at < horizon && !named.has(id)).map(([id]) => id);
-    const kept = s.kept.filter((id) => pending.has(id));
-    const refunds = [...s.refunds.keys()].filter((id) => pending.has(id));
-    const entries = [...kept, ...refunds, ...expired];
-    try {
+  const horizon = s.now === undefined ? undefined : Math.floor(s.now.getTime() / 1000) - PENDING_BOUND_SECONDS;
+  // Another settlement removed an entry since the read (or a chunk landed before a later one failed): read again.
+  return rereadOnConflict(
+    () => readWallet(client, table, s.customerId),
+    async (wallet) => {
+      const pending = wallet?.pending ?? new Map<string, PendingReservation>();
+      const expired = horizon === undefined ? [] : [...pending].filter(([id, p]) => p.at < horizon && !named.has(id)).map(([id]) => id);
+      const kept = s.kept.filter((id) => pending.has(id));
+      const refunds = [...s.refunds.keys()].filter((id) => pending.has(id));
+      const entries = [...kept, ...refunds, ...expired];
       for (let i = 0; i < entries.length; i += MAX_ENTRIES_PER_WRITE) {
         const chunk = entries.slice(i, i + MAX_ENTRIES_PER_WRITE);
         const givenBack = chunk.filter((id) => s.refunds.has(id) || expired.includes(id)).map((id) => pending.get(id)!);
         const refund = givenBack.reduce((sum, p) => sum + p.units, 0);
         await client.send(walletSettlementUpdate(table, s.customerId, chunk, refund, refundsToGrants(givenBack, wallet?.grants)));
       }
-      return {
-        kept: outcome.kept + kept.length,
-        refunded: outcome.refunded + refunds.length,
-        expired: outcome.expired + expired.length,
-        settledBefore: named.size - kept.length - refunds.length,
-      };
-    } catch (err) {
-      // Another settlement removed an entry since the read (or a chunk landed before a later one failed): read again.
-      if (attempt >= attempts || !(err instanceof ConditionalCheckFailedException || isRetryable(err))) throw err;
-      await defaultSleep(Math.min(200, 10 * 2 ** attempt) * Math.random());
-    }
-  }
+      return { kept: kept.length, refunded: refunds.length, expired: expired.length, settledBefore: named.size - kept.length - refunds.length };
+    },
+    attempts,
+  );
 }
 
 /** Gives one reservation back if it is still pending (the authorizer's own, after it answered 503), to the grants its plan drew from. */
