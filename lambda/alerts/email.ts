@@ -1,4 +1,5 @@
 import type { FiredAlert } from '../shared/alerts/outbox';
+import { failureWords } from '../shared/customers/top-up';
 
 /**
  * The customer's e-mail, one template per rule: a subject, a plain-text body and the same as HTML.
@@ -41,6 +42,15 @@ export function emailContent(alert: FiredAlert, accountUrl: string | undefined):
           `${d.scope === '*' ? 'Your' : `Key ${d.scope}'s`} ${d.window === 'day' ? 'daily' : 'billing-period'} cap of ${d.limit} units has ${d.used} units used; it resets on ${new Date(d.resetsAt * 1000).toISOString()}.`,
           d.percent >= 100 ? 'Calls are answered 402 budget_exceeded until it resets or you raise the cap.' : 'At the cap, calls are answered 402 budget_exceeded until it resets or you raise it.',
           ...where,
+        ],
+      };
+    case 'topUp':
+      return {
+        subject: 'Your automatic credit top-up failed',
+        lines: [
+          `We tried to buy ${d.credits === undefined ? 'your credit pack' : `${d.credits} credits`} with your saved card because your credits fell below your top-up threshold, but ${failureWords(d.failure)}. No credits were added and no money was taken.`,
+          'Auto top-up is paused. When your credits run out, calls that need them are answered 402 top_up_failed. Save another card on your account page to turn it on again, or buy a credit pack there.',
+          ...(accountUrl === undefined ? [] : [`Your account: ${accountUrl}`]),
         ],
       };
   }

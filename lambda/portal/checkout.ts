@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import { createApiKey, type CreatedApiKey } from '../shared/customers/keys';
 import { durationWords } from '../shared/credit-grants';
+import { CREDITS_EXPIRES_IN_METADATA, CREDITS_METADATA } from '../shared/credits-metadata';
 import { PORTAL_PATHS } from '../shared/portal-paths';
 import type { CatalogCreditPack } from './settings';
 import { PageError, readForm, type Answer, type Portal, type RequestContext } from './context';
@@ -18,14 +19,11 @@ import { currentSession, requireSession, sessionFor } from './signed-in';
 const CHECKOUT_SESSION_ID = /^cs_[A-Za-z0-9_]{1,200}$/;
 /** How long a delayed payment may take to settle (Bacs, SEPA and ACH debits take up to about two weeks). */
 const SETTLING_COOKIE_SECONDS = 15 * 24 * 60 * 60;
-/** The Checkout Session metadata the webhook credits a pack's units from (its PACK_CREDITS_METADATA). */
-export const PACK_CREDITS_METADATA = 'tollgate_credits';
-/** The metadata the webhook reads a pack's lifetime from (`90d`): its grant expires that long after the payment. */
-export const PACK_EXPIRES_IN_METADATA = 'tollgate_expires_in';
+export { CREDITS_METADATA as PACK_CREDITS_METADATA, CREDITS_EXPIRES_IN_METADATA as PACK_EXPIRES_IN_METADATA };
 
 /** The pack's Checkout fields: its units and lifetime for the webhook, and the lifetime stated to the buyer. */
 export function packCheckoutFields(pack: CatalogCreditPack): Pick<Stripe.Checkout.SessionCreateParams, 'metadata' | 'custom_text'> {
-  const metadata = { [PACK_CREDITS_METADATA]: String(pack.credits), ...(pack.expiresIn === undefined ? {} : { [PACK_EXPIRES_IN_METADATA]: pack.expiresIn }) };
+  const metadata = { [CREDITS_METADATA]: String(pack.credits), ...(pack.expiresIn === undefined ? {} : { [CREDITS_EXPIRES_IN_METADATA]: pack.expiresIn }) };
   if (pack.expiresIn === undefined) return { metadata };
   return { metadata, custom_text: { submit: { message: `The ${pack.credits} credits of ${pack.name} expire ${durationWords(pack.expiresIn)} after payment; unused units then stop counting.` } } };
 }
@@ -97,7 +95,7 @@ async function paidSession(stripe: Stripe, sessionId: string): Promise<PaidSessi
   if (!(paid || processing) || customerId === undefined) {
     throw new PageError(402, 'Not paid', 'This checkout is not complete and paid. Nothing was issued: finish the payment, or start again from the plans page.');
   }
-  const credits = session.mode === 'payment' ? Number(session.metadata?.[PACK_CREDITS_METADATA]) : NaN;
+  const credits = session.mode === 'payment' ? Number(session.metadata?.[CREDITS_METADATA]) : NaN;
   return {
     ...(processing ? { processing: true as const } : {}),
     customerId,

@@ -66,6 +66,13 @@ export const PAYMENT_PROBLEMS = {
     meaning: 'Your prepaid credits are used up. Free-tier routes keep working.',
     action: 'Buy more credits at the payment URL.',
   },
+  top_up_failed: {
+    status: 402,
+    title: 'Auto top-up failed',
+    detail: 'Your prepaid credits are used up and the automatic top-up charge failed, so no credits were added. Save another card on the account page or buy credits at the payment URL.',
+    meaning: 'You turned on auto top-up, your credits fell below its threshold, and the charge to your saved card failed (declined, expired, or the bank asked for authentication). No credits were added and the top-up is paused.',
+    action: 'Save a card that can be charged on the account page of the portal (the payment URL), or buy a credit pack there. A new card turns auto top-up on again.',
+  },
   quota_exceeded: {
     status: 402,
     title: 'Quota exceeded',

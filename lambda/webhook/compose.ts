@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type Stripe from 'stripe';
 import type { Observability } from '../shared/observability';
 import { stageFlushes } from '../shared/aws/flush-coordinator';
+import { dynamoTopUpSettler } from '../shared/auto-top-up';
 import type { AuthorizerCacheFlusher, FlushClock } from '../shared/ports';
 import type { WebhookSettings } from '../shared/settings';
 import { checkoutLinker, dynamoCheckoutLinkStore } from './checkout-link';
@@ -42,6 +43,7 @@ export function composeWebhook(settings: WebhookSettings, clients: WebhookClient
     now: clients.now,
     observability: clients.observability,
     plans: settings.plans ?? {},
+    topUps: dynamoTopUpSettler(dynamodb, { customers: settings.customersTable, events: settings.eventsTable }),
     recovery: { gracePeriodSeconds: settings.gracePeriodSeconds, plans: settings.plans ?? {}, onRestored: clients.onRestored },
   });
 }

@@ -2,6 +2,8 @@ import { ITEM_LIMITS } from '../shared/customers/item';
 import { isSubscriptionStatus } from '../shared/customers/record';
 import { isLookupKey } from '../shared/requirements';
 import { grantDurationSeconds } from '../shared/credit-grants';
+import { CREDITS_EXPIRES_IN_METADATA, CREDITS_METADATA } from '../shared/credits-metadata';
+import { isTopUpAttempt, storableFailure, TOP_UP_METADATA } from '../shared/customers/top-up';
 import type { CreditsChange, EntitlementsChange, InvoiceChange, InvoiceOutcome, PaymentChange, SubscriptionChange, UsageAlertChange } from '../shared/customers/changes';
 
 /**
@@ -30,6 +32,8 @@ export const HANDLED_EVENT_TYPES = [
   'entitlements.active_entitlement_summary.updated',
   'customer.deleted',
   'billing.alert.triggered',
+  'payment_intent.succeeded',
+  'payment_intent.payment_failed',
 ] as const;
 export type HandledEventType = (typeof HANDLED_EVENT_TYPES)[number];
 
@@ -61,6 +65,7 @@ const CUSTOMER_ID = /^cus_[A-Za-z0-9_]{1,255}$/;
 const INVOICE_ID = /^in_[A-Za-z0-9_]{1,61}$/;
 const SUBSCRIPTION_ID = /^sub_[A-Za-z0-9_]{1,60}$/;
 const CHECKOUT_SESSION_ID = /^cs_[A-Za-z0-9_]{1,255}$/;
+const PAYMENT_INTENT_ID = /^pi_[A-Za-z0-9_]{1,255}$/;
 
 function epochSeconds(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
@@ -207,6 +212,8 @@ export type Interpretation =
       /** The subscription as a completed checkout implies it, when Stripe cannot be asked. */
       readonly assumed?: SubscriptionChange;
     }
+  /** An auto top-up's charge failed (payment_intent.payment_failed): its attempt is settled as failed. */
+  | { readonly kind: 'topUpFailed'; readonly customerId: string; readonly attempt: string; readonly failure: string }
   | { readonly kind: 'ignored'; readonly reason: string };
 
 export function interpret(event: StripeEventEnvelope): Interpretation {
@@ -248,15 +255,36 @@ export function interpret(event: StripeEventEnvelope): Interpretation {
       return { kind: 'ignored', reason: 'checkout payment failed' };
     case 'billing.alert.triggered':
       return readBillingAlert(object, event.created);
+    case 'payment_intent.succeeded':
+    case 'payment_intent.payment_failed':
+      return readTopUpPayment(object, type === 'payment_intent.succeeded');
   }
 }
 
-/** The metadata key tollgate's own credits checkout (and a Payment Link) sets: the units bought. */
-export const CREDITS_METADATA_KEY = 'tollgate_credits';
-/** The metadata key of a pack's lifetime (`90d`): its grant expires that long after the payment is recorded. */
-export const CREDITS_EXPIRES_IN_METADATA_KEY = 'tollgate_expires_in';
+export { CREDITS_METADATA as CREDITS_METADATA_KEY, CREDITS_EXPIRES_IN_METADATA as CREDITS_EXPIRES_IN_METADATA_KEY };
 /** More units than one purchase plausibly buys: a typo or a forged session, not a top-up. */
 const MAX_CREDITS_PER_PURCHASE = 1_000_000_000;
+
+/** The units a purchase's metadata names; undefined when it names none. */
+function creditsOf(metadata: Json, what: string): number | undefined {
+  const units = metadata[CREDITS_METADATA];
+  if (units === undefined || units === null || units === '') return undefined;
+  const credits = typeof units === 'string' && /^[1-9][0-9]{0,9}$/.test(units) ? Number(units) : NaN;
+  if (!(credits <= MAX_CREDITS_PER_PURCHASE)) {
+    throw new EventShapeError(`the ${what}'s metadata.${CREDITS_METADATA} is ${JSON.stringify(units).slice(0, 40)}: expected a whole number of units from 1 to ${MAX_CREDITS_PER_PURCHASE}`);
+  }
+  return credits;
+}
+
+/** The grant's lifetime a purchase's metadata names (`90d`), in seconds; undefined: it never expires. */
+function lifetimeOf(metadata: Json, what: string): number | undefined {
+  const lifetime = metadata[CREDITS_EXPIRES_IN_METADATA];
+  const seconds = typeof lifetime === 'string' ? grantDurationSeconds(lifetime) : undefined;
+  if (lifetime !== undefined && lifetime !== null && lifetime !== '' && seconds === undefined) {
+    throw new EventShapeError(`the ${what}'s metadata.${CREDITS_EXPIRES_IN_METADATA} is ${JSON.stringify(lifetime).slice(0, 40)}: expected a lifetime such as 90d, 12h or 90m`);
+  }
+  return seconds;
+}
 
 /**
  * A paid one-time checkout carrying `metadata.tollgate_credits`: that many units onto the customer's
@@ -266,24 +294,42 @@ const MAX_CREDITS_PER_PURCHASE = 1_000_000_000;
  */
 export function readCreditsCheckout(object: Json): Interpretation {
   const metadata = isObject(object.metadata) ? object.metadata : {};
-  const units = metadata[CREDITS_METADATA_KEY];
+  const units = metadata[CREDITS_METADATA];
   if (units === undefined || units === null || units === '') return { kind: 'ignored', reason: 'payment checkout without tollgate_credits' };
   if (object.payment_status !== 'paid') return { kind: 'ignored', reason: 'checkout payment not settled' };
-  const credits = typeof units === 'string' && /^[1-9][0-9]{0,9}$/.test(units) ? Number(units) : NaN;
-  if (!(credits <= MAX_CREDITS_PER_PURCHASE)) {
-    throw new EventShapeError(`the checkout's metadata.${CREDITS_METADATA_KEY} is ${JSON.stringify(units).slice(0, 40)}: expected a whole number of units from 1 to ${MAX_CREDITS_PER_PURCHASE}`);
-  }
+  const credits = creditsOf(metadata, 'checkout')!;
   // A checkout for a guest names no customer: tollgate's own checkout passes the customer id as the reference.
   const clientReference = typeof object.client_reference_id === 'string' && CUSTOMER_ID.test(object.client_reference_id) ? object.client_reference_id : undefined;
   const customerId = reference(object.customer) === undefined && clientReference !== undefined ? clientReference : customerOf(object, 'credits checkout');
   const sessionId = typeof object.id === 'string' && CHECKOUT_SESSION_ID.test(object.id) ? object.id : undefined;
   if (sessionId === undefined) throw new EventShapeError('the credits checkout has no valid id (expected cs_…)');
-  const lifetime = metadata[CREDITS_EXPIRES_IN_METADATA_KEY];
-  const expiresInSeconds = typeof lifetime === 'string' ? grantDurationSeconds(lifetime) : undefined;
-  if (lifetime !== undefined && lifetime !== null && lifetime !== '' && expiresInSeconds === undefined) {
-    throw new EventShapeError(`the checkout's metadata.${CREDITS_EXPIRES_IN_METADATA_KEY} is ${JSON.stringify(lifetime).slice(0, 40)}: expected a lifetime such as 90d, 12h or 90m`);
+  const expiresInSeconds = lifetimeOf(metadata, 'checkout');
+  const change: CreditsChange = { stream: 'credits', credits, liftCreditsBlock: false, purchaseId: sessionId, ...(expiresInSeconds === undefined ? {} : { expiresInSeconds }) };
+  return { kind: 'change', customerId, change };
+}
+
+/**
+ * An auto top-up's PaymentIntent (lambda/shared/top-up-charge.ts; other PaymentIntents, such as the
+ * agents' purchases, are not tollgate's to read here): succeeded, its pack's units are credited once
+ * per PaymentIntent and the attempt is settled as paid; failed, the attempt is settled as failed.
+ */
+export function readTopUpPayment(object: Json, succeeded: boolean): Interpretation {
+  if (object.object !== 'payment_intent') throw new EventShapeError('data.object is not a payment intent');
+  const metadata = isObject(object.metadata) ? object.metadata : {};
+  const attempt = metadata[TOP_UP_METADATA];
+  if (attempt === undefined) return { kind: 'ignored', reason: 'payment intent not an auto top-up' };
+  if (!isTopUpAttempt(attempt)) throw new EventShapeError(`the payment intent's metadata.${TOP_UP_METADATA} is not a top-up attempt (expected tu_…)`);
+  const customerId = customerOf(object, 'auto top-up payment');
+  if (!succeeded) {
+    const error = isObject(object.last_payment_error) ? object.last_payment_error : {};
+    return { kind: 'topUpFailed', customerId, attempt, failure: storableFailure(error.decline_code ?? error.code) };
   }
-  const change: CreditsChange = { stream: 'credits', credits, liftCreditsBlock: false, checkoutSessionId: sessionId, ...(expiresInSeconds === undefined ? {} : { expiresInSeconds }) };
+  const id = typeof object.id === 'string' && PAYMENT_INTENT_ID.test(object.id) ? object.id : undefined;
+  if (id === undefined) throw new EventShapeError('the auto top-up payment has no valid id (expected pi_…)');
+  const credits = creditsOf(metadata, 'payment intent');
+  if (credits === undefined) throw new EventShapeError(`the auto top-up payment has no metadata.${CREDITS_METADATA}`);
+  const expiresInSeconds = lifetimeOf(metadata, 'payment intent');
+  const change: CreditsChange = { stream: 'credits', credits, liftCreditsBlock: false, purchaseId: id, topUpAttempt: attempt, ...(expiresInSeconds === undefined ? {} : { expiresInSeconds }) };
   return { kind: 'change', customerId, change };
 }
 

@@ -50,6 +50,15 @@ export interface WebhookDeps {
   readonly plans?: Plans;
   /** Recovery analytics (recovery.ts): the authorizer's grace period. @default - none: not computed */
   readonly recovery?: RecoveryOptions;
+  /** Settles auto top-up attempts (shared/customers/top-up.ts). @default - none: top-up payments are only credited */
+  readonly topUps?: TopUpSettler;
+}
+
+/** The auto top-up's state machine, as the webhook moves it: each call true when it moved this attempt. */
+export interface TopUpSettler {
+  paid(customerId: string, attempt: string, now: Date): Promise<boolean>;
+  /** Settles the attempt as failed and, when this call did, tells the customer (the alert). */
+  failed(customerId: string, attempt: string, failure: string, now: Date): Promise<boolean>;
 }
 
 export type WebhookOutcome = 'applied' | 'duplicate' | 'stale' | 'ignored' | 'parked' | 'rejected' | 'failed' | 'recorded';
@@ -63,6 +72,7 @@ function flushTarget(event: APIGatewayProxyEvent): FlushTarget | undefined {
 interface Resolved {
   readonly update?: CustomerUpdate;
   readonly ignoredReason?: string;
+  readonly topUpFailed?: { readonly customerId: string; readonly attempt: string; readonly failure: string };
 }
 
 export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
@@ -105,6 +115,8 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
     switch (interpretation.kind) {
       case 'ignored':
         return { ignoredReason: interpretation.reason };
+      case 'topUpFailed':
+        return { topUpFailed: interpretation };
       case 'checkout': {
         const { customerId, subscriptionId } = interpretation;
         if (deps.stripe !== undefined) {
@@ -201,6 +213,13 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
 
       let before: Promise<CustomerRecord | undefined> | undefined;
       const resolved = await resolve(envelope, (id) => (before ??= deps.store.read(id)));
+      if (resolved.topUpFailed !== undefined) {
+        const { customerId: failedFor, attempt, failure } = resolved.topUpFailed;
+        // Conditional on the attempt: a redelivery, or the charge's own answer settling it first, moves nothing.
+        const moved = (await deps.topUps?.failed(failedFor, attempt, failure, receivedAt)) === true;
+        record(moved ? 'applied' : 'duplicate', { type: envelope.type, eventId: envelope.id, customerId: failedFor, detail: `auto top-up failed: ${failure}` });
+        return ok(moved ? 'applied' : 'duplicate');
+      }
       const linked = resolved.update === undefined || deps.checkoutLinks === undefined ? resolved.update : await deps.checkoutLinks.route(envelope, resolved.update, receivedAt);
       const routed = linked === undefined || 'ignoredReason' in linked ? undefined : linked;
       // Re-addressed: the state read for the payer's customer is not the target's.
@@ -226,6 +245,10 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
         forget: forgettable(stored, update, receivedAt),
       });
       recorded = true;
+      // The top-up's grant is in (now or by an earlier delivery): its attempt is settled, and the top-up armed again.
+      if (update.change.stream === 'credits' && update.change.topUpAttempt !== undefined && result.outcome !== 'stale') {
+        await deps.topUps?.paid(customerId, update.change.topUpAttempt, receivedAt);
+      }
       // The request is in the outbox with the change: a flush that cannot be made now is the clock's to
       // finish, never a 5xx that would make Stripe deliver (and flush) again.
       const flushed: FlushOutcome | undefined = outbox !== undefined && target !== undefined && result.outcome === 'applied' ? await deps.flushes.settle(target, outbox.changedAt) : undefined;

@@ -66,8 +66,8 @@ export interface PaymentStateTables {
   readonly eventsTable: string;
 }
 
-/** The events-table item that says a Checkout Session's credits were added. */
-export const creditedSessionId = (checkoutSessionId: string): string => `credited#${checkoutSessionId}`;
+/** The events-table item that says a purchase's credits were added (a Checkout Session's, a top-up's PaymentIntent's). */
+export const creditedPurchaseId = (purchaseId: string): string => `credited#${purchaseId}`;
 
 /** How often a transaction that lost a race with a concurrent one is tried again. */
 const MAX_ATTEMPTS = 6;
@@ -126,7 +126,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
     // Credits bought go to the wallet (shared/customers/wallet.ts), in the same transaction as the ledger entry.
     const credits = update.change.stream === 'credits' ? update.change.credits : 0;
     const customerUpdate = paymentStateUpdate(this.tables.customersTable, update, credits > 0 ? { ...writes, add: (writes.add ?? []).filter(([path]) => path[0] !== 'credits') } : writes, forget);
-    const session = update.change.stream === 'credits' ? update.change.checkoutSessionId : undefined;
+    const session = update.change.stream === 'credits' ? update.change.purchaseId : undefined;
     const lifetime = update.change.stream === 'credits' ? update.change.expiresInSeconds : undefined;
     // The pack's grant (paid, no expiry unless the pack has a lifetime), planned from the wallet as read: read again on each attempt.
     const packGrant = async (): Promise<WalletTransactItem> => {
@@ -156,11 +156,11 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
         { Update: customerUpdate },
         ...(options.outbox === undefined ? [] : [{ Update: options.outbox }]),
         ...(wallet === undefined ? [] : [wallet]),
-        // Once per Checkout Session, whichever of its events says it is paid (the ledger is per event). Last: the
+        // Once per purchase, whichever of its events says it is paid (the ledger is per event). Last: the
         // cancellation's last reason is its own.
         ...(session === undefined
           ? []
-          : [{ Put: { TableName: this.tables.eventsTable, Item: { ...ledgerItem(event, customerId, 'credited', options.now), eventId: creditedSessionId(session) }, ConditionExpression: 'attribute_not_exists(eventId)' } }]),
+          : [{ Put: { TableName: this.tables.eventsTable, Item: { ...ledgerItem(event, customerId, 'credited', options.now), eventId: creditedPurchaseId(session) }, ConditionExpression: 'attribute_not_exists(eventId)' } }]),
       ],
       });
     };

@@ -44,6 +44,9 @@ function dataObject(type: HandledEventType, o: StripeEventOverrides): Json {
       return deletedCustomerObject(o);
     case 'billing.alert.triggered':
       return alertTriggeredObject(o);
+    case 'payment_intent.succeeded':
+    case 'payment_intent.payment_failed':
+      throw new RangeError(`${type}: build the payment intent object and use stripeEvent`);
   }
 }
 

@@ -23,6 +23,7 @@ const STATES: Record<Exclude<PaymentReason, 'budget_exceeded'>, OneSubscription>
   upgrade_required: { subscriptionStatus: 'active', entitlements: [], plan: 'starter' },
   credits_exhausted: { subscriptionStatus: 'active', usageBlock: 'credits_exhausted' },
   quota_exceeded: { subscriptionStatus: 'active', usageBlock: 'quota_exceeded' },
+  top_up_failed: { subscriptionStatus: 'active', usageBlock: 'credits_exhausted', topUp: { state: 'failed', failure: 'card_declined' } },
 };
 const EXPECTED_URL: Record<PaymentReason, string> = {
   no_subscription: SETTINGS.checkoutUrl,
@@ -33,6 +34,7 @@ const EXPECTED_URL: Record<PaymentReason, string> = {
   upgrade_required: SETTINGS.portalUrl,
   credits_exhausted: SETTINGS.portalUrl,
   quota_exceeded: SETTINGS.portalUrl,
+  top_up_failed: SETTINGS.portalUrl,
   budget_exceeded: SETTINGS.portalUrl,
 };
 const DAY_END = Math.ceil(T / 86_400) * 86_400;
@@ -91,7 +93,7 @@ function expectProblem(response: Partial<GatewayResponse> | undefined, reason: P
     subscriptionStatus: derived ? (reason === 'credits_exhausted' ? 'none' : 'active') : (STATES[reason].subscriptionStatus ?? 'none'),
     paymentUrl: EXPECTED_URL[reason],
     // The usage fields are valid JSON for every reason: values where they apply, null where they do not.
-    ...(derived ? DERIVED[reason]!.usage : { limit: null, used: null, resetsAt: null, balance: reason === 'credits_exhausted' ? 0 : null }),
+    ...(derived ? DERIVED[reason]!.usage : { limit: null, used: null, resetsAt: null, balance: reason === 'credits_exhausted' || reason === 'top_up_failed' ? 0 : null }),
     requestId: 'req-42',
   });
 }

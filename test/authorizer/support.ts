@@ -55,6 +55,7 @@ export interface OneSubscription {
   readonly paymentUrl?: string;
   readonly entitlements?: readonly string[];
   readonly usageBlock?: UsageBlock;
+  readonly topUp?: CustomerRecord['topUp'];
   readonly deleted?: boolean;
 }
 

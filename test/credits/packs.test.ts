@@ -33,7 +33,7 @@ describe('a credit pack that expires', () => {
 
   it("reads the lifetime from the paid session's metadata (the grant expires that long after it is recorded); refuses one it cannot read", () => {
     const session = { id: 'cs_test_a1', object: 'checkout.session', mode: 'payment', payment_status: 'paid', customer: 'cus_Pack1', metadata: { tollgate_credits: '100', tollgate_expires_in: '90d' } };
-    expect(readCreditsCheckout(session)).toMatchObject({ kind: 'change', customerId: 'cus_Pack1', change: { stream: 'credits', credits: 100, checkoutSessionId: 'cs_test_a1', expiresInSeconds: 90 * 86_400 } });
+    expect(readCreditsCheckout(session)).toMatchObject({ kind: 'change', customerId: 'cus_Pack1', change: { stream: 'credits', credits: 100, purchaseId: 'cs_test_a1', expiresInSeconds: 90 * 86_400 } });
     expect(readCreditsCheckout({ ...session, metadata: { tollgate_credits: '100' } })).not.toHaveProperty('change.expiresInSeconds');
     expect(() => readCreditsCheckout({ ...session, metadata: { tollgate_credits: '100', tollgate_expires_in: 'soon' } })).toThrow('the checkout\'s metadata.tollgate_expires_in is "soon": expected a lifetime such as 90d, 12h or 90m');
   });

@@ -29,7 +29,7 @@ export class MemoryPaymentStateStore implements PaymentStateStore {
     const seen = this.ledger.get(event.eventId);
     // A parked entry is superseded by the write that applies (or records) its event.
     if (seen !== undefined && seen.outcome !== 'parked') return Promise.resolve({ outcome: 'duplicate' });
-    const session = update.change.stream === 'credits' ? update.change.checkoutSessionId : undefined;
+    const session = update.change.stream === 'credits' ? update.change.purchaseId : undefined;
     if (session !== undefined && this.creditedSessions.has(session)) return Promise.resolve({ outcome: 'duplicate' });
     const current = this.customers.get(update.customerId);
     const why = verdict(current, update, options.now);

@@ -28,6 +28,7 @@ export const ALERT_DETAIL_TYPES = {
   credits: 'tollgate.customer.credits_low',
   budget: 'tollgate.customer.budget_exceeded',
   budgetThreshold: 'tollgate.customer.budget_threshold',
+  topUpFailed: 'tollgate.customer.auto_top_up_failed',
 } as const;
 export type AlertDetailType = (typeof ALERT_DETAIL_TYPES)[keyof typeof ALERT_DETAIL_TYPES];
 export const ALERT_SOURCE = 'tollgate';
@@ -35,7 +36,9 @@ export const ALERT_SOURCE = 'tollgate';
 export type AlertDetail =
   | { readonly rule: 'quota'; readonly customerId: string; readonly subscriptionId: string; readonly plan: string; readonly percent: number; readonly quota: number; readonly used: number; readonly periodEnd: number }
   | { readonly rule: 'credits'; readonly customerId: string; readonly below: number; readonly balance: number; readonly period: string }
-  | { readonly rule: 'budget'; readonly customerId: string; readonly scope: string; readonly percent: number; readonly limit: number; readonly used: number; readonly window: BudgetWindow; readonly resetsAt: number };
+  | { readonly rule: 'budget'; readonly customerId: string; readonly scope: string; readonly percent: number; readonly limit: number; readonly used: number; readonly window: BudgetWindow; readonly resetsAt: number }
+  /** An auto top-up's charge failed (not a configured rule: the customer asked for the top-up, so it is always told). */
+  | { readonly rule: 'topUp'; readonly customerId: string; readonly attempt: string; readonly failure: string; readonly pack?: string; readonly credits?: number };
 
 /** One alert a write makes due: its key is the threshold and the period, so a period fires it once. */
 export interface DueAlert {

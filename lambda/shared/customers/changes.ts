@@ -33,8 +33,13 @@ export interface CreditsChange {
   readonly credits: number;
   /** The stored usage block is credits_exhausted: the top-up lifts it. */
   readonly liftCreditsBlock: boolean;
-  /** The Checkout Session that bought them: it credits once, whichever of its events (completed, async payment succeeded) says paid. */
-  readonly checkoutSessionId?: string;
+  /**
+   * What bought them, credited once whichever of its events says paid: a Checkout Session (completed, or
+   * async payment succeeded), or an auto top-up's PaymentIntent.
+   */
+  readonly purchaseId?: string;
+  /** An auto top-up's attempt (customers/top-up.ts): the grant settles it as paid. */
+  readonly topUpAttempt?: string;
   /** The pack's lifetime (`metadata.tollgate_expires_in`): its grant expires this many seconds after it is recorded. */
   readonly expiresInSeconds?: number;
 }

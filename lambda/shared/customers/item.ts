@@ -3,6 +3,7 @@ import { SWEEP_WALLET_ATTRIBUTES } from './sweep-mark';
 import { WALLET_ATTRIBUTES } from './wallet';
 import type { BudgetRecord } from '../budgets';
 import type { AgentPaymentMarker } from '../agents/first-call';
+import { TOP_UP_STATES, type TopUp, type TopUpState } from './top-up';
 import {
   isSubscriptionStatus,
   USAGE_BLOCKS,
@@ -114,6 +115,26 @@ const agentPaymentMarker: Decoder<AgentPaymentMarker> = (v, at, id) => {
   const m = asMap(v, at, id);
   const protocol = m.protocol === 'mpp' || m.protocol === 'x402' ? m.protocol : fail(id, `${at}.protocol`, '"mpp" or "x402"');
   return { protocol, paidAt: number(m.paidAt, `${at}.paidAt`, id), challengedAt: optional(number)(m.challengedAt, `${at}.challengedAt`, id) } satisfies Complete<AgentPaymentMarker>;
+};
+
+const topUpState: Decoder<TopUpState> = (v, at, id) => ((TOP_UP_STATES as readonly unknown[]).includes(v) ? (v as TopUpState) : fail(id, at, '"armed", "charging" or "failed"'));
+
+const topUp: Decoder<TopUp> = (v, at, id) => {
+  const m = asMap(v, at, id);
+  const opt = <T>(decode: Decoder<T>, name: string): T | undefined => optional(decode)(m[name], `${at}.${name}`, id);
+  return {
+    pack: opt(text, 'pack'),
+    credits: opt(units, 'credits'),
+    price: opt(text, 'price'),
+    expiresIn: opt(text, 'expiresIn'),
+    below: opt(units, 'below'),
+    method: opt(text, 'method'),
+    methodLabel: opt(text, 'methodLabel'),
+    state: topUpState(m.state, `${at}.state`, id),
+    attempt: opt(text, 'attempt'),
+    at: opt(number, 'at'),
+    failure: opt(text, 'failure'),
+  } satisfies Complete<TopUp>;
 };
 
 const subscriptionEntry: Decoder<SubscriptionEntry> = (v, at, id) => {
@@ -245,6 +266,8 @@ export const CUSTOMER_ATTRIBUTES: { readonly [K in Declared]: Attribute<Customer
   meteredWindow: { readBy: ['metering'], meteringWrites: true, decode: optional(number) },
   // Metering removes it at the first counted call after the payment; nothing decides on it.
   agentPayment: { readBy: ['metering'], meteringWrites: true, decode: optional(agentPaymentMarker) },
+  // Metering claims and settles its charges; a decision depends only on why the last one failed (the 402 says it).
+  topUp: { readBy: ALL, meteringWrites: true, decode: optional(topUp), access: (t) => (t?.state === 'failed' ? (t.failure ?? null) : null) },
   deleted: { readBy: BOTH, decode: optional(boolean), access: (deleted) => deleted ?? null },
   customerWatermark: { readBy: ['webhook'], decode: optional(text) },
   updatedAt: { readBy: [], decode: optional(time) },
@@ -354,6 +377,7 @@ export function decodeCustomerItem(item: Record<string, unknown>): CustomerRecor
     prevPeriodUsed: field('prevPeriodUsed'),
     meteredWindow: field('meteredWindow'),
     agentPayment: field('agentPayment'),
+    topUp: field('topUp'),
     deleted: field('deleted'),
     customerWatermark: field('customerWatermark'),
     updatedAt: field('updatedAt'),

@@ -1,6 +1,7 @@
 import type { BudgetRecord } from '../budgets';
 import type { AgentPaymentMarker } from '../agents/first-call';
 import type { CreditGrant } from '../credit-grants';
+import type { TopUp } from './top-up';
 import type { Draft } from '../draft';
 
 /**
@@ -161,6 +162,8 @@ export interface CustomerRecord extends BudgetRecord {
    * route sets it, metering removes it (once, conditionally) when it counts the customer's first call after it.
    */
   readonly agentPayment?: AgentPaymentMarker;
+  /** Auto top-up: the pack, threshold and saved card the customer chose, and its charge's state (top-up.ts). */
+  readonly topUp?: TopUp;
   /** customer.deleted was received. */
   readonly deleted?: boolean;
   readonly customerWatermark?: string;

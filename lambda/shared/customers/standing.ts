@@ -245,7 +245,7 @@ function usageFields(usage: UsageView, reason: PaymentReason | undefined): Array
     ['limit', usage.limit ?? 'null'],
     ['used', usage.periodEnd === undefined ? 'null' : usage.used],
     ['resetsAt', usage.resetsAt === undefined ? 'null' : `"${new Date(usage.resetsAt * 1000).toISOString()}"`],
-    ['balance', usage.credits ?? (reason === 'credits_exhausted' ? 0 : 'null')],
+    ['balance', usage.credits ?? (reason === 'credits_exhausted' || reason === 'top_up_failed' ? 0 : 'null')],
   ];
 }
 
@@ -266,6 +266,7 @@ export function paymentUrlFor(
     case 'trial_ended':
     case 'upgrade_required':
     case 'credits_exhausted':
+    case 'top_up_failed':
     case 'quota_exceeded':
     case 'budget_exceeded':
       return settings.portalUrl ?? settings.checkoutUrl;
@@ -301,7 +302,9 @@ export function decide(stored: CustomerRecord, routes: readonly RouteRule[], now
     return { route, allow: false };
   });
   const denied = verdicts.filter((v) => !v.allow).map((v) => v.route);
-  const reason = budget !== undefined ? 'budget_exceeded' : denied.length > 0 ? denialReason(customer, standing, usage, denied) : undefined;
+  const denial = denied.length > 0 ? denialReason(customer, standing, usage, denied) : undefined;
+  // Out of credits because the automatic top-up's charge failed: the 402 says so, and where to fix it.
+  const reason = budget !== undefined ? 'budget_exceeded' : denial === 'credits_exhausted' && customer.topUp?.state === 'failed' ? 'top_up_failed' : denial;
   const warning = standing.good ? standing.warning : undefined;
   const paymentUrl = paymentUrlFor(reason ?? (warning === undefined ? undefined : WARNING_URL_REASON[warning]), subscription, settings);
 

@@ -159,6 +159,7 @@ describe('paymentUrlFor', () => {
     upgrade_required: [SETTINGS.portalUrl!, SETTINGS.portalUrl!, 'portal', 'checkout'],
     credits_exhausted: [SETTINGS.portalUrl!, SETTINGS.portalUrl!, 'portal', 'checkout'],
     quota_exceeded: [SETTINGS.portalUrl!, SETTINGS.portalUrl!, 'portal', 'checkout'],
+    top_up_failed: [SETTINGS.portalUrl!, SETTINGS.portalUrl!, 'portal', 'checkout'],
     budget_exceeded: [SETTINGS.portalUrl!, SETTINGS.portalUrl!, 'portal', 'checkout'],
   };
 
