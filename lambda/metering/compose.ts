@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type Stripe from 'stripe';
 import type { AgentFirstCallRecord } from '../shared/agents/first-call';
 import { createObservability, type Observability } from '../shared/observability';
 import { makeFirstCallRecorder } from './first-call';
@@ -8,12 +9,15 @@ import { DynamoMeteringStore } from './store';
 import { DynamoWindowStore } from './window-store';
 import type { MeterReporter } from './stripe-meter';
 import { DynamoAlertStore } from './alerts';
+import { makeMeteringTopUp } from './top-up';
 
 /** What metering talks to; the local run, the CLI's replay and the bench give their own. */
 export interface MeteringClients {
   readonly dynamodb: DynamoDBClient;
   /** Where billed units are reported (Stripe's meters). @default - none: reporting off, reports stay owed */
   readonly reporter?: MeterReporter;
+  /** Charges auto top-ups (shared/auto-top-up.ts). @default - none: top-ups are not charged */
+  readonly stripe?: Stripe;
   readonly observability?: Observability;
   /** @default the system clock */
   readonly now?: () => Date;
@@ -35,6 +39,9 @@ export function composeMetering(settings: MeteringSettings, clients: MeteringCli
     now: clients.now,
     observability,
     firstCalls: makeFirstCallRecorder({ dynamodb: clients.dynamodb, customersTable: settings.customersTable, observability, ...(clients.onFirstCall === undefined ? {} : { onFirstCall: clients.onFirstCall }) }),
+    ...(clients.stripe === undefined
+      ? {}
+      : { topUp: makeMeteringTopUp({ dynamodb: clients.dynamodb, tables: { customers: settings.customersTable, events: settings.eventsTable }, stripe: clients.stripe, now: clients.now ?? (() => new Date()), observability }) }),
     ...(settings.alertRules === undefined ? {} : { alerts: { rules: settings.alertRules, store: new DynamoAlertStore(clients.dynamodb, { customers: settings.customersTable, events: settings.eventsTable }) } }),
   });
 }

@@ -14,6 +14,7 @@ import { ledgerId, MAX_REFUNDS_PER_WRITE, type LedgerEntry, type MeteringStore, 
 import { reportIdentifier, type MeterReporter } from './stripe-meter';
 import { chunkUsage, decodeUsage, DEFAULT_WINDOW, isNearLimit, mergeUsage, unitsOf, newestClosable, shardOf, windowOf, type WindowSettings } from './window';
 import type { WindowStore } from './window-store';
+import type { MeteringTopUp } from './top-up';
 import { putWalletAlerts, quotaAlertItems, touchedWallet, type MeteringAlerts } from './alerts';
 
 /**
@@ -57,6 +58,8 @@ export interface MeteringDeps {
   readonly firstCalls?: FirstCallRecorder;
   /** Alert rules and their ledger (alerts.ts); absent: alerts are off. */
   readonly alerts?: MeteringAlerts;
+  /** Auto top-up's charge after a write that drew credits (top-up.ts). @default - none: no Stripe key, no charges */
+  readonly topUp?: MeteringTopUp;
 }
 
 export interface MeteringResult {
@@ -193,6 +196,10 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
             ? await putWalletAlerts(deps.alerts, state, touchedWallet(current, settlement, budgets), now()).catch((err: unknown) => (logger.warn('alerts not put, due again at the next write', { error: err instanceof Error ? err.name : 'unknown' }), 0))
             : 0;
         count('AlertsFired', alerts.length + walletAlerts);
+        if (deps.topUp !== undefined && touchedWallet(current, settlement, budgets).credits) {
+          // Not a failure of the write either: a charge not made now is due again at the next write that draws credits.
+          await deps.topUp(state).catch((err: unknown) => logger.warn('auto top-up not charged, due again at the next write', { error: err instanceof Error ? err.message : 'unknown' }));
+        }
         count('UnitsCounted', settlement.fromQuota + settlement.fromCredits + settlement.overshoot + settlement.billed.reduce((a, b) => a + b.units, 0));
         const owed = owing({ ledgerId: id, customerId: usage.customerId, reports: reports.map((r) => ({ ...r, state: 'pending' as const })) });
         return { outcome: 'applied', ...(owed === undefined ? {} : { owed }) };

@@ -20,6 +20,9 @@ const stripe =
 let handle: MeteringHandler | undefined;
 
 export const handler: MeteringHandler = async (event) => {
-  handle ??= composeMetering(settings, { ...clients, reporter: stripe === undefined ? undefined : new StreamMeterReporter(await stripe()) });
+  if (handle === undefined) {
+    const client = stripe === undefined ? undefined : await stripe();
+    handle = composeMetering(settings, { ...clients, ...(client === undefined ? {} : { reporter: new StreamMeterReporter(client), stripe: client }) });
+  }
   return handle(event);
 };

@@ -3,6 +3,7 @@ import { PORTAL_PATHS } from '../shared/portal-paths';
 import type { Asset } from './assets';
 import { brandCss } from './brand';
 import { budget } from './budget';
+import { topUp, topUpSaved } from './top-up';
 import { billing, checkout, success } from './checkout';
 import { PageError, type Answer, type Portal, type RequestContext, type Route } from './context';
 import { docsPage } from './pages/docs';
@@ -61,6 +62,8 @@ export const PORTAL_ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>(
   [`POST ${PORTAL_PATHS.rotate}`, rotate],
   [`POST ${PORTAL_PATHS.billing}`, billing],
   [`POST ${PORTAL_PATHS.budget}`, budget],
+  [`POST ${PORTAL_PATHS.topUp}`, topUp],
+  [`GET ${PORTAL_PATHS.topUpSaved}`, topUpSaved],
 ]);
 
 export function routeFor(method: string, resource: string): Route {

@@ -10,6 +10,7 @@ import { budgetsOf } from '../shared/customers/budgets-store';
 import { PageError, readForm, type Answer, type Page, type Portal, type RequestContext } from './context';
 import { accountPage } from './pages/account';
 import { budgetNotice, budgetSection, type BudgetFormOutcome } from './pages/budget';
+import { topUpNotice, topUpSection, type TopUpFormOutcome } from './pages/top-up';
 import { rotatedKeyPage } from './pages/key';
 import { signInPage } from './pages/sign-in';
 import { redirect, sessionCookie } from './response';
@@ -77,11 +78,12 @@ export async function signOut(ctx: RequestContext, portal: Portal): Promise<Answ
 }
 
 export async function account(ctx: RequestContext, portal: Portal): Promise<Answer> {
-  return accountFor(ctx, portal, await requireSession(ctx, portal), budgetNotice(ctx.event.queryStringParameters));
+  const query = ctx.event.queryStringParameters;
+  return accountFor(ctx, portal, await requireSession(ctx, portal), budgetNotice(query), topUpNotice(query));
 }
 
-/** The account page of a signed-in customer; `budget`: the budget form as sent and refused, or the last change's notice. */
-export async function accountFor(ctx: RequestContext, portal: Portal, { session, customer }: SignedIn, budget: BudgetFormOutcome): Promise<Page> {
+/** The account page of a signed-in customer; `budget`, `topUp`: a form as sent and refused, or the last change's notice. */
+export async function accountFor(ctx: RequestContext, portal: Portal, { session, customer }: SignedIn, budget: BudgetFormOutcome, topUp: TopUpFormOutcome = {}): Promise<Page> {
   const { settings } = portal;
   const urls = effectivePaymentUrls(settings, { customerId: customer.customerId, domainName: ctx.event.requestContext.domainName, stage: ctx.event.requestContext.stage });
   // The item the session check read: decide() gives the same usage view the usage route answers with.
@@ -105,6 +107,7 @@ export async function accountFor(ctx: RequestContext, portal: Portal, { session,
     grants: (customer.grants ?? []).map((g) => grantView(g, portal.now())),
     keys,
     sessionKeyId: session.keyId,
+    topUp: topUpSection({ base: ctx.base, packs: settings.catalog.creditPacks, ...(customer.topUp === undefined ? {} : { topUp: customer.topUp }), ...topUp }),
     budget: budgetSection({ base: ctx.base, budgets: budgetsOf(customer, portal.now()), keys: keys.filter((k) => k.state === 'active'), sessionKeyId: session.keyId, ...budget }),
   });
 }

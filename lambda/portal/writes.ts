@@ -1,4 +1,5 @@
 import { FLUSH_LIMIT_ITEM_PREFIX, OUTBOX_ITEM_PREFIX } from '../shared/aws/flush-coordinator';
+import { ALERT_PREFIX } from '../shared/alerts/outbox';
 import { BUDGET_WALLET_ATTRIBUTES } from '../shared/customers/budgets-reservation';
 import { attr, KEY_ATTRIBUTE_PREFIX } from '../shared/customers/item';
 import { WALLET_LEADING_KEYS } from '../shared/customers/wallet';
@@ -12,11 +13,11 @@ import { SESSION_ITEM_PREFIX } from './sessions';
  * subscription, a balance or an entitlement; on a wallet item it writes the budgets alone.
  */
 
-/** The ledger items it writes, by key prefix: checkout claims, sessions, and the stage flusher's rotation limit and outbox. */
-export const PORTAL_LEDGER_PREFIXES = [ISSUANCE_ITEM_PREFIX, SESSION_ITEM_PREFIX, FLUSH_LIMIT_ITEM_PREFIX, OUTBOX_ITEM_PREFIX] as const;
+/** The ledger items it writes, by key prefix: checkout claims, sessions, the stage flusher's rotation limit and outbox, and a failed top-up's alert. */
+export const PORTAL_LEDGER_PREFIXES = [ISSUANCE_ITEM_PREFIX, SESSION_ITEM_PREFIX, FLUSH_LIMIT_ITEM_PREFIX, OUTBOX_ITEM_PREFIX, ALERT_PREFIX] as const;
 
-/** The customer attributes its key writes name: the key, the keys' version, and `key_<keyId>`. */
-export const PORTAL_CUSTOMER_WRITE_ATTRIBUTES = [attr('customerId'), attr('keysVersion'), `${KEY_ATTRIBUTE_PREFIX}*`] as const;
+/** The customer attributes its writes name: the key, the keys' version, `key_<keyId>`, and the auto top-up (top-up.ts). */
+export const PORTAL_CUSTOMER_WRITE_ATTRIBUTES = [attr('customerId'), attr('keysVersion'), `${KEY_ATTRIBUTE_PREFIX}*`, attr('topUp')] as const;
 
 /** The budget form's writes (budget.ts): the budgets on the customer's wallet item, nothing else of it, and no other item. */
 export const PORTAL_BUDGET_WRITE_ATTRIBUTES = ['customerId', ...BUDGET_WALLET_ATTRIBUTES] as const;

@@ -24,6 +24,9 @@ export const PORTAL_PATHS = {
   billing: `${TOLLGATE_PREFIX}/portal/billing`,
   /** The account page's budget form (lambda/portal/budget.ts). */
   budget: `${TOLLGATE_PREFIX}/portal/budget`,
+  /** The account page's auto top-up forms (lambda/portal/top-up.ts), and the return from saving a card. */
+  topUp: `${TOLLGATE_PREFIX}/portal/top-up`,
+  topUpSaved: `${TOLLGATE_PREFIX}/portal/top-up/saved`,
   /** Local runs only (lib/local): the test checkout that stands in for Stripe Checkout. */
   testCheckout: `${TOLLGATE_PREFIX}/portal/test-checkout/{session}`,
 } as const;

@@ -259,6 +259,7 @@ export function createLocalApi(options: LocalApiOptions): LocalApi {
     {
       dynamodb: clients.metering,
       now: date,
+      ...(options.portal?.stripe === undefined ? {} : { stripe: options.portal.stripe }),
       ...(options.eventsLog === undefined ? {} : { onFirstCall: (record) => options.eventsLog!(JSON.stringify(record)) }),
     },
     alerts === undefined ? undefined : () => alerts.sweep(),

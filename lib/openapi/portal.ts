@@ -139,6 +139,8 @@ export function portalPaths(portalUri: string, testCheckoutUri?: string): Record
     [PORTAL_PATHS.rotate]: post('Rotate the signed-in key'),
     [PORTAL_PATHS.billing]: post('Open the Stripe Billing Portal'),
     [PORTAL_PATHS.budget]: post('Set, change or remove a spend cap of the signed-in customer'),
+    [PORTAL_PATHS.topUp]: post('Save a card for auto top-up, choose its pack and threshold, or turn it off'),
+    [PORTAL_PATHS.topUpSaved]: get('After saving a card on Stripe: keep it for auto top-up'),
   };
   if (testCheckoutUri !== undefined) {
     paths[PORTAL_PATHS.testCheckout] = {

@@ -351,11 +351,11 @@ describe('permissions', () => {
   it('scopes the portal to the ledger items it writes (dynamodb:LeadingKeys), to key attributes of a customer (dynamodb:Attributes) and to the budgets of wallet items (both)', () => {
     const statements = policyStatements('Portal');
     const on = (table: string) => statements.filter((s) => JSON.stringify(s.Resource).includes(logicalIdOf(table, 'AWS::DynamoDB::GlobalTable')));
-    // The event ledger: checkout claims, sessions and the flush coordinator's items, every action on them alone.
+    // The event ledger: checkout claims, sessions, the flush coordinator's items and a failed top-up's alert, every action on them alone.
     const events = on('PaymentStateEventLedger');
     expect(events).toHaveLength(1);
     expect([events[0].Action].flat().sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
-    expect(events[0].Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['checkout#*', 'session#*', 'flush-limit#*', 'flush#*'] } });
+    expect(events[0].Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['checkout#*', 'session#*', 'flush-limit#*', 'flush#*', 'alert#*'] } });
     // The customers table: any item read (the decision the account shows); writes name the key attributes only,
     // or (the account page's budget form) the budgets of a wallet item only.
     const customers = on('PaymentStateCustomers');
@@ -363,7 +363,7 @@ describe('permissions', () => {
     expect(writes).toHaveLength(2);
     expect(writes.map((w) => [w.Action].flat())).toEqual([['dynamodb:UpdateItem'], ['dynamodb:UpdateItem']]);
     expect(writes.map((w) => w.Condition)).toEqual([
-      { 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'keysVersion', 'key_*'] } },
+      { 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'keysVersion', 'key_*', 'topUp'] } },
       { 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'budgets', 'budgetLeft', 'budgetLeft_*'], 'dynamodb:LeadingKeys': ['*#wallet'] } },
     ]);
     const reads = customers.filter((s) => !writes.includes(s));

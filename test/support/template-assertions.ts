@@ -46,10 +46,10 @@ export function expectedPolicies(stage = 'prod'): Array<[string, string[]]> {
     ]],
     ['Portal', [
       FLUSH,
-      'dynamodb:DeleteItem dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger if {"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["checkout#*","session#*","flush-limit#*","flush#*"]}}',
+      'dynamodb:DeleteItem dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger if {"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["checkout#*","session#*","flush-limit#*","flush#*","alert#*"]}}',
       'dynamodb:GetItem dynamodb:PutItem on PaymentStateApiKeys',
       'dynamodb:GetItem on PaymentStateCustomers',
-      `dynamodb:UpdateItem on PaymentStateCustomers${ATTRIBUTES('StringLike', ['customerId', 'keysVersion', 'key_*'])}`,
+      `dynamodb:UpdateItem on PaymentStateCustomers${ATTRIBUTES('StringLike', ['customerId', 'keysVersion', 'key_*', 'topUp'])}`,
       // The account page's budget form: the customer's budgets on its wallet item, as the budget route writes them.
       `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'budgets', 'budgetLeft', 'budgetLeft_*'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`,
       'secretsmanager:DescribeSecret secretsmanager:GetSecretValue on PortalSessionSecret',
@@ -66,7 +66,7 @@ export function expectedPolicies(stage = 'prod'): Array<[string, string[]]> {
     ]],
     ['MeteringFunction', [
       // The usage counters of the customer item, and the wallet's balance, pending reservations and budgets (never the legacy credits attribute).
-      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringLike', ['customerId', 'periodUsage', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'agentPayment', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*', 'grants']),
+      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringLike', ['customerId', 'periodUsage', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'agentPayment', 'topUp', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*', 'grants']),
       'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
       'dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem on PaymentStateUsageWindows',
       'dynamodb:GetItem on PaymentStateCustomers',

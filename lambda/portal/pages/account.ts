@@ -31,6 +31,8 @@ export interface AccountView {
   readonly sessionKeyId: string;
   /** The Budget section (pages/budget.ts). */
   readonly budget?: Html;
+  /** The Auto top-up section (pages/top-up.ts); empty when the API sells no credit packs. */
+  readonly topUp?: Html | string;
 }
 
 /** The signed-in customer's standing, usage and keys, with rotation, billing and sign-out. */
@@ -47,6 +49,7 @@ ${usageRows(view.usage, view.usageBlock)}
 </dl>
 ${view.budget ?? ''}
 ${grantsTable(view.grants ?? [])}
+${view.topUp ?? ''}
 <h2>Keys</h2>
 <table><thead><tr><th scope="col">Key id</th><th scope="col">Name</th><th scope="col">State</th><th scope="col">Created</th></tr></thead>
 <tbody>${view.keys.map((k) => html`<tr><td><code>${k.keyId}</code>${k.keyId === view.sessionKeyId ? ' (this session)' : ''}</td><td>${k.name ?? ''}</td><td>${k.state}</td><td>${k.createdAt}</td></tr>`)}</tbody></table>
