@@ -4,7 +4,8 @@ import { readCustomer } from '../../lambda/shared/customers/store';
 import { walletKey } from '../../lambda/shared/customers/wallet';
 import { deliverEvent } from '../../lib/local/demo';
 import { LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
-import { addCustomer, fakeId, type FakeStripeStore } from '../../lib/local/stripe-api/store';
+import { createCheckoutSession } from '../../lib/local/stripe-api/checkout-sessions';
+import { addCustomer, fakeId, type FakeCheckoutSession, type FakeStripeStore } from '../../lib/local/stripe-api/store';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { PROJECT, portalLocalApi, type GatewayRequest } from '../support/local-api';
 import { answeredWithin } from '../support/poll';
@@ -68,6 +69,27 @@ describe('the local test checkout and billing portal', () => {
     expect(allowed.statusCode).toBe(200);
     expect((await readCustomer(tables.client, tables.names.customers, customerId))?.credits).toBe(100);
     expect(await readCustomer(tables.client, tables.names.customers, payer)).toBeUndefined();
+  });
+
+  it('saves a card in a setup-mode checkout through the gateway: the webhook takes its events, the browser returns to the success URL', async () => {
+    const { customerId } = await customer();
+    const session = createCheckoutSession(store, {
+      mode: 'setup',
+      customer: customerId,
+      currency: 'usd',
+      success_url: `${ORIGIN}${STAGE}/tollgate/portal/account?saved={CHECKOUT_SESSION_ID}`,
+      cancel_url: `${ORIGIN}${STAGE}/tollgate/portal/account`,
+      setup_intent_data: { metadata: { tollgate_auto_top_up: 'credits_100' } },
+    }) as FakeCheckoutSession;
+    const checkout = local(session.url!);
+    const page = (await get(checkout)).body.toString();
+    expect(page).toContain('Save a card that is declined (…0341)');
+    // The webhook answers 2xx to setup_intent.succeeded and a setup checkout.session.completed (else the page says 502).
+    const saved = await post(checkout, 'card=declines');
+    expect(saved.statusCode).toBe(303);
+    expect(saved.headers.location).toBe(`${ORIGIN}${STAGE}/tollgate/portal/account?saved=${session.id}`);
+    const setupIntent = store.setupIntents.get(store.checkoutSessions.get(session.id)!.setup_intent as string)!;
+    expect(store.paymentMethods.get(setupIntent.payment_method as string)).toMatchObject({ customer: customerId, card: { last4: '0341' } });
   });
 
   it('lists the subscription in the test billing portal, switches its plan and cancels it: the next call is 402', async () => {
