@@ -41,11 +41,8 @@ export function checkoutSessionsResource(store: FakeStripeStore): Resource {
 
 /** Creates an open session as Stripe does (a Payment Link creates one per visit too); a string is Stripe's error message. */
 export function createCheckoutSession(store: FakeStripeStore, params: Stripe.Checkout.SessionCreateParams): FakeCheckoutSession | string {
-  if (params.mode === 'setup') return createSetupSession(store, params);
-  if (params.mode !== 'subscription' && params.mode !== 'payment') return 'mode must be subscription, payment or setup in the fake';
-  const priceIds = (params.line_items ?? []).map((item) => item.price).filter((p): p is string => typeof p === 'string');
-  const missing = priceIds.find((p) => !store.prices.has(p));
-  if (priceIds.length === 0 || missing !== undefined) return `No such price: '${missing ?? ''}'`;
+  const mode = modeFields(store, params);
+  if (typeof mode === 'string') return mode;
   if (typeof params.success_url !== 'string') return 'Missing required param: success_url.';
   if (params.customer !== undefined && !store.customers.has(params.customer)) {
     // Keys name Stripe customers the operator created; the fake knows them once they are used.
@@ -56,9 +53,7 @@ export function createCheckoutSession(store: FakeStripeStore, params: Stripe.Che
   const session: FakeCheckoutSession = {
     id,
     object: 'checkout.session',
-    mode: params.mode,
     status: 'open',
-    payment_status: 'unpaid',
     customer: params.customer ?? null,
     client_reference_id: params.client_reference_id ?? null,
     subscription: null,
@@ -69,51 +64,47 @@ export function createCheckoutSession(store: FakeStripeStore, params: Stripe.Che
     created,
     expires_at: created + 24 * 60 * 60,
     livemode: false,
-    customer_creation: params.customer === undefined ? 'always' : null,
-    amount_total: priceIds.reduce((sum, p) => sum + (store.prices.get(p)?.unit_amount ?? 0), 0),
-    currency: 'usd',
     payment_link: null,
     setup_intent: null,
-    priceIds,
+    ...mode,
   };
   store.checkoutSessions.set(id, session);
   return session;
 }
 
-/** Setup mode: nothing bought, a card saved for later (off-session) payments; Stripe refuses line items here. */
-function createSetupSession(store: FakeStripeStore, params: Stripe.Checkout.SessionCreateParams): FakeCheckoutSession | string {
-  if (params.line_items !== undefined) return 'You cannot pass `line_items` in `setup` mode.';
-  if (params.currency === undefined) return 'Missing required param: currency.';
-  if (typeof params.success_url !== 'string') return 'Missing required param: success_url.';
-  if (params.customer !== undefined && !store.customers.has(params.customer)) addCustomer(store, { id: params.customer });
-  const id = fakeId('cs_test');
-  const created = epochNow();
-  const session: FakeCheckoutSession = {
-    id,
-    object: 'checkout.session',
-    mode: 'setup',
-    status: 'open',
-    payment_status: 'no_payment_required',
-    customer: params.customer ?? null,
-    client_reference_id: params.client_reference_id ?? null,
-    subscription: null,
-    success_url: params.success_url,
-    cancel_url: params.cancel_url ?? null,
-    url: store.pages.checkout(id),
-    metadata: (params.metadata ?? {}) as Record<string, string>,
-    created,
-    expires_at: created + 24 * 60 * 60,
-    livemode: false,
-    customer_creation: params.customer === undefined ? 'if_required' : null,
-    amount_total: null,
-    currency: params.currency ?? null,
-    payment_link: null,
-    setup_intent: null,
-    priceIds: [],
-    setupIntentMetadata: (params.setup_intent_data?.metadata ?? {}) as Record<string, string>,
+/**
+ * What the mode decides: a subscription or payment buys prices (line items); setup mode buys nothing
+ * and saves a card for later off-session payments (Stripe refuses line items there).
+ */
+function modeFields(
+  store: FakeStripeStore,
+  params: Stripe.Checkout.SessionCreateParams,
+): Pick<FakeCheckoutSession, 'mode' | 'payment_status' | 'customer_creation' | 'amount_total' | 'currency' | 'priceIds' | 'setupIntentMetadata'> | string {
+  if (params.mode === 'setup') {
+    if (params.line_items !== undefined) return 'You cannot pass `line_items` in `setup` mode.';
+    if (params.currency === undefined) return 'Missing required param: currency.';
+    return {
+      mode: 'setup',
+      payment_status: 'no_payment_required',
+      customer_creation: params.customer === undefined ? 'if_required' : null,
+      amount_total: null,
+      currency: params.currency,
+      priceIds: [],
+      setupIntentMetadata: (params.setup_intent_data?.metadata ?? {}) as Record<string, string>,
+    };
+  }
+  if (params.mode !== 'subscription' && params.mode !== 'payment') return 'mode must be subscription, payment or setup in the fake';
+  const priceIds = (params.line_items ?? []).map((item) => item.price).filter((p): p is string => typeof p === 'string');
+  const missing = priceIds.find((p) => !store.prices.has(p));
+  if (priceIds.length === 0 || missing !== undefined) return `No such price: '${missing ?? ''}'`;
+  return {
+    mode: params.mode,
+    payment_status: 'unpaid',
+    customer_creation: params.customer === undefined ? 'always' : null,
+    amount_total: priceIds.reduce((sum, p) => sum + (store.prices.get(p)?.unit_amount ?? 0), 0),
+    currency: 'usd',
+    priceIds,
   };
-  store.checkoutSessions.set(id, session);
-  return session;
 }
 
 /** The session as Stripe's API shows it (without the fake's own bookkeeping). */
