@@ -41,6 +41,7 @@ const E2E = [
   'test/bench/smoke.test.ts',
   'test/package/pack.test.ts',
   'test/browser/portal.test.ts',
+  'test/browser/test-checkout-setup.test.ts',
   'test/local/{alerts-e2e,e2e,lifecycle,operations-e2e,operator-page,own-api,reload,usage-e2e,budgets-e2e}.test.ts',
 ];
 

@@ -189,7 +189,9 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     const projectConfig = tollgateConfig.loadProjectConfig(root, options.context);
     // One Stripe for the portal and metering: the real one with a test-mode key, else one local fake.
     const testPage = (id: string): string => `http://127.0.0.1:${options.port}/${served?.config.stageName ?? projectConfig.stageName}${PORTAL_PATHS.testCheckout.replace('{session}', id)}`;
-    localStripe = await startLocalStripe({ catalog: portalCatalog(projectConfig), pages: { checkout: testPage, billingPortal: testPage }, ...(options.stripeApiKey === undefined ? {} : { apiKey: options.stripeApiKey }) });
+    // The fake's own events (a saved card charged off-session) reach the stage's webhook as Stripe's would.
+    const webhook = { secret: options.webhookSecret, deliver: stack.webhookDelivery(() => served?.api.gateway, () => served?.config.stageName ?? projectConfig.stageName), log };
+    localStripe = await startLocalStripe({ catalog: portalCatalog(projectConfig), pages: { checkout: testPage, billingPortal: testPage }, webhook, ...(options.stripeApiKey === undefined ? {} : { apiKey: options.stripeApiKey }) });
     meterReporting = localMeterReporting(localStripe);
     // x402's payments are verified and settled by a local facilitator (test wallets, no chain): the configured one is a real one.
     facilitator = await startFakeFacilitator();

@@ -365,16 +365,23 @@ function localTestCheckout(options: LocalApiOptions, client: DynamoDBClient, ref
     catalog: portalCatalog(config),
     customers: (customerId) => readCustomer(client, options.tables.customers, customerId),
     now: options.now ?? Date.now,
-    deliver: async (payload, signature) =>
-      (
-        await ref.gateway!.handle({
-          method: 'POST',
-          path: `/${config.stageName}${WEBHOOK_PATH}`,
-          headers: { 'Content-Type': 'application/json; charset=utf-8', 'Stripe-Signature': signature, 'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' },
-          body: Buffer.from(payload, 'utf8'),
-        })
-      ).statusCode,
+    deliver: webhookDelivery(() => ref.gateway, () => config.stageName),
   });
+}
+
+/** Posts a signed event body to the stage's webhook through the gateway, as Stripe does; resolves with its status (503 before the gateway is up). */
+export function webhookDelivery(gateway: () => LocalGateway | undefined, stageName: () => string): (payload: string, signature: string) => Promise<number> {
+  return async (payload, signature) => {
+    const target = gateway();
+    if (target === undefined) return 503;
+    const response = await target.handle({
+      method: 'POST',
+      path: `/${stageName()}${WEBHOOK_PATH}`,
+      headers: { 'Content-Type': 'application/json; charset=utf-8', 'Stripe-Signature': signature, 'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' },
+      body: Buffer.from(payload, 'utf8'),
+    });
+    return response.statusCode;
+  };
 }
 
 /** The MCP endpoint: its tool calls through the gateway in process (deployed: fetch to the stage's URL), its `tool call` lines in the events log. */

@@ -7,8 +7,10 @@ import { CREDITS_EXPIRES_IN_METADATA_KEY, CREDITS_METADATA_KEY } from '../../lam
 import { watermarkSecond } from '../../lambda/webhook/state';
 import { PORTAL_PATHS, stageBaseUrl } from '../../lambda/shared/portal-paths';
 import { checkoutSessionObject } from '../stripe-events/checkout';
-import { buildStripeEvent, serializeEvent, signPayload, stripeEvent } from '../stripe-events/event';
-import { completeCheckoutSession, createCheckoutSession, settleCheckoutSession } from './stripe-api/checkout-sessions';
+import type Stripe from 'stripe';
+import { buildStripeEvent, serializeEvent, setupIntentSucceededEvent, signPayload, stripeEvent } from '../stripe-events/event';
+import { completeCheckoutSession, completeSetupSession, createCheckoutSession, settleCheckoutSession } from './stripe-api/checkout-sessions';
+import { TEST_CARDS, type SavedCard } from './stripe-api/payment-methods';
 import { fakeId, type FakeBillingPortalSession, type FakeCheckoutSession, type FakeStripeStore } from './stripe-api/store';
 
 /**
@@ -18,7 +20,10 @@ import { fakeId, type FakeBillingPortalSession, type FakeCheckoutSession, type F
  * (customer.subscription.created, invoice.paid, checkout.session.completed), then returns to the
  * session's success URL. The billing portal shows the customer's subscriptions as tollgate stored them
  * and lets the customer switch plan or cancel, each sent as the signed event Stripe's Billing Portal
- * sends (customer.subscription.updated / .deleted). Never deployed: only the local document routes here.
+ * sends (customer.subscription.updated / .deleted). A setup-mode checkout charges nothing: it saves a
+ * card for later off-session charges, one of three Stripe test cards (one that pays, one declined, one
+ * that needs authentication), and sends setup_intent.succeeded and checkout.session.completed. Never
+ * deployed: only the local document routes here.
  */
 
 /** `…/test-checkout/plink_<price lookup key>`: the local stand-in for a Stripe Payment Link. */
@@ -119,6 +124,16 @@ export function makeTestCheckoutHandler(deps: TestCheckoutDeps): (event: APIGate
       if (settled === undefined) return page(409, 'Nothing to settle', html`<p role="alert">This test checkout has no payment waiting to settle.</p>`);
       return (await deliverAll([checkoutSessionEvent('checkout.session.async_payment_succeeded', settled)])) ?? toSuccess(settled);
     }
+    if (session.mode === 'setup') {
+      const card = form.get('card');
+      if (!isSavedCard(card)) return page(400, 'No card saved', html`<p role="alert">Choose one of the three test cards.</p><p><a href="${base}${PORTAL_PATHS.testCheckout.replace('{session}', id)}">Back to the test checkout</a></p>`);
+      const setup = completeSetupSession(store, id, card)!;
+      if (setup.saved) {
+        const failed = await deliverAll(setupCheckoutEvents(setup.session, setup.setupIntent));
+        if (failed !== undefined) return failed;
+      }
+      return toSuccess(setup.session);
+    }
     const wasOpen = session.status === 'open';
     const completed = completeCheckoutSession(store, id, { settled: form.get('method') !== 'bank' })!;
     if (wasOpen) {
@@ -206,7 +221,32 @@ function formBody(event: APIGatewayProxyEvent): string {
   return raw.length > 8192 ? '' : raw;
 }
 
+const SAVED_CARD_LABELS: Readonly<Record<SavedCard, string>> = {
+  pays: `Save a card that pays (${TEST_CARDS.pays.number.slice(0, 4)}…)`,
+  declines: `Save a card that is declined (…${TEST_CARDS.declines.last4})`,
+  authentication: `Save a card that needs authentication (…${TEST_CARDS.authentication.last4})`,
+};
+const isSavedCard = (value: string | null): value is SavedCard => value !== null && Object.hasOwn(SAVED_CARD_LABELS, value);
+
+/** A setup session: a card saved for later charges, nothing charged now. */
+function setupPage(session: FakeCheckoutSession, base: string, page: Page): APIGatewayProxyResult {
+  const action = `${base}/tollgate/portal/test-checkout/${session.id}`;
+  const success = (session.success_url ?? base).replace('{CHECKOUT_SESSION_ID}', session.id);
+  if (session.status !== 'open') return page(200, 'Card saved', html`<p>This test checkout saved a card.</p><p><a href="${success}">Continue</a></p>`);
+  return page(
+    200,
+    'Save a card (test)',
+    html`<p>This saves a card for later charges (automatic top-ups): nothing is charged now. Each button saves one of Stripe's test cards, which behaves as that card does when it is charged later.</p>
+${session.customer === null ? '' : html`<p>For customer <code>${session.customer as string}</code>.</p>`}
+${(Object.keys(SAVED_CARD_LABELS) as SavedCard[]).map(
+  (card) => html`<form method="post" action="${action}"><input type="hidden" name="card" value="${card}"><p><button type="submit">${SAVED_CARD_LABELS[card]}</button> <span>${TEST_CARDS[card].number}: ${TEST_CARDS[card].says}.</span></p></form>`,
+)}
+<p><a href="${session.cancel_url ?? base}">Cancel</a></p>`,
+  );
+}
+
 function checkoutPage(session: FakeCheckoutSession, base: string, page: Page): APIGatewayProxyResult {
+  if (session.mode === 'setup') return setupPage(session, base, page);
   const prices = session.priceIds.map((p) => `${p}`);
   const amount = ((session.amount_total ?? 0) / 100).toFixed(2);
   const action = `${base}/tollgate/portal/test-checkout/${session.id}`;
@@ -234,12 +274,13 @@ ${session.mode === 'payment' ? html`<form method="post" action="${action}"><inpu
 
 /** The Checkout Session as Stripe's events carry it. */
 function checkoutObjectOf(session: FakeCheckoutSession, created: number) {
+  const setup = session.mode === 'setup';
   return {
     ...checkoutSessionObject({
       customer: session.customer as string,
       created,
-      checkoutMode: session.mode === 'payment' ? 'payment' : 'subscription',
-      paymentStatus: session.payment_status === 'unpaid' ? 'unpaid' : 'paid',
+      checkoutMode: setup ? 'setup' : session.mode === 'payment' ? 'payment' : 'subscription',
+      paymentStatus: setup ? 'no_payment_required' : session.payment_status === 'unpaid' ? 'unpaid' : 'paid',
       ...(session.subscription === null ? {} : { subscription: session.subscription as string }),
     }),
     id: session.id,
@@ -249,7 +290,14 @@ function checkoutObjectOf(session: FakeCheckoutSession, created: number) {
     cancel_url: session.cancel_url,
     customer_creation: session.customer_creation,
     amount_total: session.amount_total,
+    ...(setup ? ({ amount_subtotal: null, currency: session.currency, setup_intent: session.setup_intent } satisfies Partial<Stripe.Checkout.Session>) : {}),
   };
+}
+
+/** The events Stripe sends when a setup-mode checkout saved a card, in the order it usually sends them, serialised. */
+export function setupCheckoutEvents(session: FakeCheckoutSession, setupIntent: Stripe.SetupIntent): string[] {
+  const created = Math.floor(Date.now() / 1000);
+  return [setupIntentSucceededEvent(setupIntent), stripeEvent('checkout.session.completed', checkoutObjectOf(session, created), { created })].map(serializeEvent);
 }
 
 /** One event about the session, serialised. */

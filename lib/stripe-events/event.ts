@@ -73,8 +73,45 @@ export function buildStripeEvent(type: HandledEventType, overrides: StripeEventO
   return stripeEvent(type, dataObject(type, o), o);
 }
 
+/** The API request that caused an event (its idempotency key too), as Stripe records it on the event. */
+export interface EventRequest {
+  readonly id: string | null;
+  readonly idempotencyKey?: string;
+}
+
+function envelope<T extends string, O>(type: T, object: O, created: number, request: EventRequest | undefined) {
+  return {
+    id: stripeId('evt'),
+    object: 'event' as const,
+    api_version: STRIPE_API_VERSION,
+    created,
+    data: { object },
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: request?.id ?? null, idempotency_key: request?.idempotencyKey ?? null },
+    type,
+  };
+}
+
+/** `payment_intent.succeeded` / `payment_intent.payment_failed`: the PaymentIntent as the API answered it. */
+export function paymentIntentEvent(
+  type: 'payment_intent.succeeded' | 'payment_intent.payment_failed',
+  intent: Stripe.PaymentIntent,
+  request?: EventRequest,
+): Stripe.PaymentIntentSucceededEvent | Stripe.PaymentIntentPaymentFailedEvent {
+  const created = Math.floor(Date.now() / 1000);
+  return type === 'payment_intent.succeeded'
+    ? (envelope(type, intent, created, request) satisfies Stripe.PaymentIntentSucceededEvent)
+    : (envelope(type, intent, created, request) satisfies Stripe.PaymentIntentPaymentFailedEvent);
+}
+
+/** `setup_intent.succeeded`: a card saved for later payments. */
+export function setupIntentSucceededEvent(intent: Stripe.SetupIntent, request?: EventRequest): Stripe.SetupIntentSucceededEvent {
+  return envelope('setup_intent.succeeded', intent, Math.floor(Date.now() / 1000), request);
+}
+
 /** The body as Stripe sends it (pretty-printed JSON). Sign exactly these bytes. */
-export function serializeEvent(event: Json): string {
+export function serializeEvent(event: object): string {
   return JSON.stringify(event, null, 2);
 }
 

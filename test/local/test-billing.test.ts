@@ -3,8 +3,14 @@ import { createApiKey } from '../../lambda/shared/customers/keys';
 import { readCustomer } from '../../lambda/shared/customers/store';
 import { walletKey } from '../../lambda/shared/customers/wallet';
 import { deliverEvent } from '../../lib/local/demo';
-import { LOCAL_WEBHOOK_SECRET, type LocalApi } from '../../lib/local/stack';
-import { addCustomer, fakeId, type FakeStripeStore } from '../../lib/local/stripe-api/store';
+import Stripe from 'stripe';
+import { LOCAL_WEBHOOK_SECRET, webhookDelivery, type LocalApi } from '../../lib/local/stack';
+import { savePaymentMethod } from '../../lib/local/stripe-api/payment-methods';
+import { startFakeStripeApi } from '../../lib/local/stripe-api/server';
+import { fakeSharedPayments } from '../../lib/local/stripe-api/shared-payments';
+import { webhookSink } from '../../lib/local/stripe-run';
+import { createCheckoutSession } from '../../lib/local/stripe-api/checkout-sessions';
+import { addCustomer, fakeId, type FakeCheckoutSession, type FakeStripeStore } from '../../lib/local/stripe-api/store';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { PROJECT, portalLocalApi, type GatewayRequest } from '../support/local-api';
 import { answeredWithin } from '../support/poll';
@@ -68,6 +74,52 @@ describe('the local test checkout and billing portal', () => {
     expect(allowed.statusCode).toBe(200);
     expect((await readCustomer(tables.client, tables.names.customers, customerId))?.credits).toBe(100);
     expect(await readCustomer(tables.client, tables.names.customers, payer)).toBeUndefined();
+  });
+
+  it('saves a card in a setup-mode checkout through the gateway: the webhook takes its events, the browser returns to the success URL', async () => {
+    const { customerId } = await customer();
+    const session = createCheckoutSession(store, {
+      mode: 'setup',
+      customer: customerId,
+      currency: 'usd',
+      success_url: `${ORIGIN}${STAGE}/tollgate/portal/account?saved={CHECKOUT_SESSION_ID}`,
+      cancel_url: `${ORIGIN}${STAGE}/tollgate/portal/account`,
+      setup_intent_data: { metadata: { tollgate_auto_top_up: 'credits_100' } },
+    }) as FakeCheckoutSession;
+    const checkout = local(session.url!);
+    const page = (await get(checkout)).body.toString();
+    expect(page).toContain('Save a card that is declined (…0341)');
+    // The webhook answers 2xx to setup_intent.succeeded and a setup checkout.session.completed (else the page says 502).
+    const saved = await post(checkout, 'card=declines');
+    expect(saved.statusCode).toBe(303);
+    expect(saved.headers.location).toBe(`${ORIGIN}${STAGE}/tollgate/portal/account?saved=${session.id}`);
+    const setupIntent = store.setupIntents.get(store.checkoutSessions.get(session.id)!.setup_intent as string)!;
+    expect(store.paymentMethods.get(setupIntent.payment_method as string)).toMatchObject({ customer: customerId, card: { last4: '0341' } });
+  });
+
+  it("delivers the fake API's payment_intent events to the stage's webhook, which verifies and acknowledges them (as npm start wires it)", async () => {
+    const refused: string[] = [];
+    const sink = webhookSink({ secret: LOCAL_WEBHOOK_SECRET, deliver: webhookDelivery(() => api.gateway, () => PROJECT.config.stageName), log: (line) => refused.push(line) });
+    const fake = await startFakeStripeApi({ resources: [fakeSharedPayments(undefined, store)], onEvent: sink.emit });
+    try {
+      const stripe = new Stripe('sk_test_local', { host: fake.host, port: fake.port, protocol: 'http', maxNetworkRetries: 0 });
+      const { customerId } = await customer();
+      const paying = savePaymentMethod(store, customerId, 'pays');
+      const declining = savePaymentMethod(store, customerId, 'declines');
+      await stripe.paymentIntents.create({ amount: 1000, currency: 'usd', customer: customerId, payment_method: paying, off_session: true, confirm: true });
+      await expect(stripe.paymentIntents.create({ amount: 1000, currency: 'usd', customer: customerId, payment_method: declining, off_session: true, confirm: true })).rejects.toThrow('Your card was declined.');
+      await answeredWithin(() => Promise.resolve(fake.events.length), (n) => n === 2, 2000);
+      await sink.settled();
+      expect(fake.events.map((e) => e.type)).toEqual(['payment_intent.succeeded', 'payment_intent.payment_failed']);
+      expect(refused).toEqual([]);
+      // A bad signature would be refused: the sink reports what the webhook answers.
+      const forged = webhookSink({ secret: 'whsec_not_the_stage_secret', deliver: webhookDelivery(() => api.gateway, () => PROJECT.config.stageName), log: (line) => refused.push(line) });
+      forged.emit(fake.events[0]!);
+      await forged.settled();
+      expect(refused).toEqual([expect.stringMatching(/^tollgate: the local webhook answered 4\d\d to payment_intent\.succeeded/)]);
+    } finally {
+      await fake.close();
+    }
   });
 
   it('lists the subscription in the test billing portal, switches its plan and cancels it: the next call is 402', async () => {

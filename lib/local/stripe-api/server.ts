@@ -30,6 +30,16 @@ export interface FakeResponse {
   readonly status: number;
   readonly body: unknown;
   readonly headers?: Readonly<Record<string, string>>;
+  /** The webhook events this request causes, emitted (`onEvent`) once the answer is sent: Stripe answers first. */
+  readonly events?: readonly StripeEventObject[];
+}
+
+/** A webhook event the fake emits (a `Stripe.Event` built by lib/stripe-events). */
+export interface StripeEventObject {
+  readonly id: string;
+  readonly object: 'event';
+  readonly type: string;
+  readonly created: number;
 }
 
 export interface Route {
@@ -67,6 +77,8 @@ export interface FakeStripeApi {
   readonly port: number;
   /** Every request, in order (for assertions). */
   readonly requests: RecordedRequest[];
+  /** Every webhook event the fake emitted, in order (whether or not an `onEvent` sink was given). */
+  readonly events: StripeEventObject[];
   /** Answer the next `count` requests (of any route, or of `path` only) with this response instead: outages, 429s. */
   failNext(count: number, response: FakeResponse, path?: string): void;
   close(): Promise<void>;
@@ -76,12 +88,18 @@ export interface FakeStripeOptions {
   readonly resources: readonly Resource[];
   /** @default 0: any free port */
   readonly port?: number;
+  /**
+   * Where the events Stripe would send to the account's webhook go, each once, just after the answer that
+   * caused it is sent (an idempotent replay causes none). The local run signs and posts them to its webhook.
+   */
+  readonly onEvent?: (event: StripeEventObject) => void;
 }
 
 /** Starts the fake on 127.0.0.1. */
 export async function startFakeStripeApi(options: FakeStripeOptions): Promise<FakeStripeApi> {
   const routes = options.resources.flatMap((resource) => resource.routes);
   const requests: RecordedRequest[] = [];
+  const events: StripeEventObject[] = [];
   let failures: { count: number; response: FakeResponse; path?: string } | undefined;
 
   const handle = async (req: IncomingMessage): Promise<FakeResponse> => {
@@ -109,7 +127,20 @@ export async function startFakeStripeApi(options: FakeStripeOptions): Promise<Fa
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     handle(req).then(
-      (response) => send(res, response),
+      (response) => {
+        const caused = response.events ?? [];
+        if (caused.length > 0) {
+          res.once('finish', () =>
+            setImmediate(() => {
+              for (const event of caused) {
+                events.push(event);
+                options.onEvent?.(event);
+              }
+            }),
+          );
+        }
+        send(res, response);
+      },
       (err: unknown) => send(res, stripeError(500, 'api_error', err instanceof Error ? err.message : String(err))),
     );
   });
@@ -123,6 +154,7 @@ export async function startFakeStripeApi(options: FakeStripeOptions): Promise<Fa
     host: '127.0.0.1',
     port,
     requests,
+    events,
     failNext: (count, response, path) => {
       failures = { count, response, ...(path === undefined ? {} : { path }) };
     },

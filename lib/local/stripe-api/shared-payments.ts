@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
+import { chargeSavedCard, isSavedCardPayment } from './payment-intents';
 import { ok, stripeError, type FakeRequest, type FakeResponse, type Resource } from './server';
-import { epochNow, fakeId } from './store';
+import { epochNow, fakeId, type FakeStripeStore } from './store';
 
 /**
  * Shared Payment Tokens (a preview API, not in the stripe SDK's types) and the PaymentIntents that
@@ -19,6 +20,10 @@ import { epochNow, fakeId } from './store';
  * not publish for the route is refused, as Stripe refuses it ("Received unknown parameter"); the token is
  * read from `shared_payment_granted_token` or `payment_method_data[shared_payment_granted_token]` (both
  * documented). test/local/stripe-api/shared-payments.test.ts checks these shapes against Stripe's.
+ *
+ * Given the store, the same route also charges a customer's saved card off-session (payment-intents.ts:
+ * a request naming `payment_method` or `off_session` and no token), and `GET /v1/payment_intents/:id`
+ * answers either kind.
  */
 
 /** The test helper's published parameters (docs.stripe.com/api/shared-payment/granted-token/create). */
@@ -74,7 +79,7 @@ const int = (value: unknown): number => (typeof value === 'string' && /^\d+$/.te
 const invalid = (message: string, param?: string, code?: string): FakeResponse =>
   stripeError(400, 'invalid_request_error', message, { ...(param === undefined ? {} : { param }), ...(code === undefined ? {} : { code }) });
 
-export function fakeSharedPayments(now: () => number = epochNow): FakeSharedPayments {
+export function fakeSharedPayments(now: () => number = epochNow, savedCards?: FakeStripeStore): FakeSharedPayments {
   const tokens = new Map<string, FakeGrantedToken>();
   /** Token id → the PaymentMethod it shares (Stripe does not show it to the seller). */
   const paymentMethods = new Map<string, string>();
@@ -187,18 +192,31 @@ export function fakeSharedPayments(now: () => number = epochNow): FakeSharedPaym
         method: 'POST',
         pattern: /\/v1\/payment_intents/,
         handle: ({ body, idempotencyKey }) => {
-          if (idempotencyKey === undefined) return charge(body);
+          const attempt =
+            savedCards !== undefined && isSavedCardPayment(body)
+              ? () => chargeSavedCard(savedCards, body, now, idempotencyKey)
+              : () => ({ response: charge(body), remember: true });
+          if (idempotencyKey === undefined) return attempt().response;
           const params = JSON.stringify(body);
           const seen = idempotent.get(idempotencyKey);
           if (seen !== undefined) {
             if (seen.params !== params) {
               return stripeError(400, 'invalid_request_error', 'Keys for idempotent requests can only be used with the same parameters they were first used with.', { type: 'idempotency_error' });
             }
-            return { ...seen.response, headers: { ...seen.response.headers, 'Idempotent-Replayed': 'true' } };
+            // A replay is the first answer only: it charges nothing and causes no event.
+            return { status: seen.response.status, body: seen.response.body, headers: { ...seen.response.headers, 'Idempotent-Replayed': 'true' } };
           }
-          const response = charge(body);
-          idempotent.set(idempotencyKey, { params, response });
+          const { response, remember } = attempt();
+          if (remember) idempotent.set(idempotencyKey, { params, response });
           return response;
+        },
+      },
+      {
+        method: 'GET',
+        pattern: /\/v1\/payment_intents\/([^/]+)/,
+        handle: ({ params }) => {
+          const intent = paymentIntents.get(params[0]!) ?? savedCards?.paymentIntents.get(params[0]!);
+          return intent === undefined ? stripeError(404, 'invalid_request_error', `No such payment_intent: '${params[0]}'`, { code: 'resource_missing', param: 'intent' }) : ok(intent);
         },
       },
     ],

@@ -44,9 +44,12 @@ export type FakeCheckoutSession = Pick<
   | 'amount_total'
   | 'currency'
   | 'payment_link'
+  | 'setup_intent'
 > & {
   /** Not part of Stripe's object: what the fake needs to complete it (the prices bought). */
   readonly priceIds: readonly string[];
+  /** Not part of Stripe's object: a setup session's `setup_intent_data.metadata`, for the SetupIntent it creates. */
+  readonly setupIntentMetadata?: Readonly<Record<string, string>>;
 };
 export type FakeBillingPortalSession = Pick<Stripe.BillingPortal.Session, 'id' | 'object' | 'customer' | 'return_url' | 'url' | 'created' | 'livemode'>;
 
@@ -59,6 +62,11 @@ export interface FakeStripeStore {
   readonly meters: Map<string, FakeMeter>;
   readonly webhookEndpoints: Map<string, FakeWebhookEndpoint>;
   readonly eventDestinations: Map<string, FakeEventDestination>;
+  /** Saved cards (setup-mode Checkout, or `savePaymentMethod` in tests). */
+  readonly paymentMethods: Map<string, Stripe.PaymentMethod>;
+  readonly setupIntents: Map<string, Stripe.SetupIntent>;
+  /** PaymentIntents that charged a saved card, succeeded or declined, in creation order. */
+  readonly paymentIntents: Map<string, Stripe.PaymentIntent>;
   /** Where the fake sends a browser to pay a checkout session, and to manage billing. */
   readonly pages: { checkout(sessionId: string): string; billingPortal(sessionId: string): string };
 }
@@ -76,6 +84,9 @@ export function createFakeStripeStore(pages: FakeStripeStore['pages']): FakeStri
     meters: new Map(),
     webhookEndpoints: new Map(),
     eventDestinations: new Map(),
+    paymentMethods: new Map(),
+    setupIntents: new Map(),
+    paymentIntents: new Map(),
     pages,
   };
 }
