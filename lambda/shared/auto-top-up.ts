@@ -73,7 +73,7 @@ export async function topUpIfDue(deps: TopUpDeps, customerId: string, topUp: Top
   const target = { dynamodb: deps.dynamodb, table: deps.customersTable, customerId };
   if (!(await claimTopUp(target, due, topUp.method, now))) return { outcome: 'none' };
   const fail = async (failure: string): Promise<TopUpOutcome> => {
-    if (await settleTopUp(target, due.attempt, { failure }, deps.now())) await deps.onFailure?.({ customerId, attempt: due.attempt, failure, topUp });
+    if ((await settleTopUp(target, due.attempt, { failure }, deps.now())) !== undefined) await deps.onFailure?.({ customerId, attempt: due.attempt, failure, topUp });
     return { outcome: 'failed', attempt: due.attempt, failure };
   };
   let intent: Stripe.PaymentIntent;
@@ -130,12 +130,11 @@ export async function putTopUpFailedAlert(dynamodb: DynamoDBClient, eventsTable:
 export function dynamoTopUpSettler(dynamodb: DynamoDBClient, tables: { readonly customers: string; readonly events: string }) {
   const target = (customerId: string) => ({ dynamodb, table: tables.customers, customerId });
   return {
-    paid: (customerId: string, attempt: string, now: Date): Promise<boolean> => settleTopUp(target(customerId), attempt, { paid: true }, now),
+    paid: async (customerId: string, attempt: string, now: Date): Promise<boolean> => (await settleTopUp(target(customerId), attempt, { paid: true }, now)) !== undefined,
     async failed(customerId: string, attempt: string, failure: string, now: Date): Promise<boolean> {
-      const moved = await settleTopUp(target(customerId), attempt, { failure }, now);
-      // The record is not read back: the e-mail names the attempt and the failure, the pack is on the account page.
-      if (moved) await putTopUpFailedAlert(dynamodb, tables.events, { customerId, attempt, failure, topUp: { state: 'failed' } }, now);
-      return moved;
+      const before = await settleTopUp(target(customerId), attempt, { failure }, now);
+      if (before !== undefined) await putTopUpFailedAlert(dynamodb, tables.events, { customerId, attempt, failure, topUp: before }, now);
+      return before !== undefined;
     },
   };
 }

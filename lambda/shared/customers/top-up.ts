@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomBase62 } from '../random';
 
 /**
@@ -101,8 +101,13 @@ interface Target {
 }
 
 async function update(target: Target, expression: string, condition: string, names: Record<string, string>, values: Record<string, unknown>): Promise<boolean> {
+  return (await updateReturningOld(target, expression, condition, names, values)) !== undefined;
+}
+
+/** The write, conditional; the top-up as it was before it (undefined: the condition failed). */
+async function updateReturningOld(target: Target, expression: string, condition: string, names: Record<string, string>, values: Record<string, unknown>): Promise<TopUp | 'absent' | undefined> {
   try {
-    await target.dynamodb.send(
+    const { Attributes } = await target.dynamodb.send(
       new UpdateItemCommand({
         TableName: target.table,
         Key: marshall({ customerId: target.customerId }),
@@ -110,11 +115,13 @@ async function update(target: Target, expression: string, condition: string, nam
         ConditionExpression: condition,
         ExpressionAttributeNames: { '#t': TOP_UP_ATTRIBUTE, ...names },
         ...(Object.keys(values).length === 0 ? {} : { ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }) }),
+        ReturnValues: 'ALL_OLD',
       }),
     );
-    return true;
+    const old = Attributes === undefined ? undefined : (unmarshall(Attributes)[TOP_UP_ATTRIBUTE] as TopUp | undefined);
+    return old ?? 'absent';
   } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
+    if (err instanceof ConditionalCheckFailedException) return undefined;
     throw err;
   }
 }
@@ -176,15 +183,19 @@ export async function claimTopUp(target: Target, due: { readonly attempt: string
   });
 }
 
-/** charging → armed (Stripe confirmed the payment) or → failed (with Stripe's code), for this attempt only: true when this call moved it. */
-export async function settleTopUp(target: Target, attempt: string, outcome: { readonly paid: true } | { readonly failure: string }, now: Date): Promise<boolean> {
+/**
+ * charging → armed (Stripe confirmed the payment) or → failed (with Stripe's code), for this attempt
+ * only: the top-up as it was when this call moved it (its pack, for the e-mail), undefined when it did not.
+ */
+export async function settleTopUp(target: Target, attempt: string, outcome: { readonly paid: true } | { readonly failure: string }, now: Date): Promise<TopUp | undefined> {
   const names = { '#s': 'state', '#a': 'attempt', '#at': 'at', '#f': 'failure' };
   const condition = '#t.#a = :attempt';
-  if ('paid' in outcome) return update(target, 'SET #t.#s = :armed, #t.#at = :now REMOVE #t.#a, #t.#f', condition, names, { ':attempt': attempt, ':armed': 'armed', ':now': seconds(now) });
-  return update(target, 'SET #t.#s = :failed, #t.#at = :now, #t.#f = :failure REMOVE #t.#a', condition, names, {
+  const moved = (old: TopUp | 'absent' | undefined): TopUp | undefined => (old === 'absent' ? undefined : old);
+  if ('paid' in outcome) return moved(await updateReturningOld(target, 'SET #t.#s = :armed, #t.#at = :now REMOVE #t.#a, #t.#f', condition, names, { ':attempt': attempt, ':armed': 'armed', ':now': seconds(now) }));
+  return moved(await updateReturningOld(target, 'SET #t.#s = :failed, #t.#at = :now, #t.#f = :failure REMOVE #t.#a', condition, names, {
     ':attempt': attempt,
     ':failed': 'failed',
     ':now': seconds(now),
     ':failure': storableFailure(outcome.failure),
-  });
+  }));
 }

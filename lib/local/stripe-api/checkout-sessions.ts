@@ -5,7 +5,7 @@ import { addSucceededSetupIntent } from './setup-intents';
 import { addCustomer, epochNow, fakeId, type FakeCheckoutSession, type FakeStripeStore } from './store';
 
 /**
- * `POST /v1/checkout/sessions` and `GET /v1/checkout/sessions/:id` (`expand[]=setup_intent` too). A
+ * `POST /v1/checkout/sessions` and `GET /v1/checkout/sessions/:id` (`expand[]=setup_intent` or `setup_intent.payment_method` too). A
  * session's `url` is the local run's test checkout page; `completeCheckoutSession` is what its "Pay"
  * does: the session complete and paid, the customer created if the session named none (as Stripe
  * Checkout and Payment Links do). A setup-mode session charges nothing: `completeSetupSession` is what
@@ -31,7 +31,11 @@ export function checkoutSessionsResource(store: FakeStripeStore): Resource {
           const session = store.checkoutSessions.get(params[0]!);
           if (session === undefined) return stripeError(404, 'invalid_request_error', `No such checkout.session: '${params[0]}'`, { code: 'resource_missing', param: 'session' });
           const expand = Array.isArray(body.expand) ? body.expand : [];
-          const setupIntent = expand.includes('setup_intent') && typeof session.setup_intent === 'string' ? store.setupIntents.get(session.setup_intent) : undefined;
+          const withMethod = expand.includes('setup_intent.payment_method');
+          const intent = (withMethod || expand.includes('setup_intent')) && typeof session.setup_intent === 'string' ? store.setupIntents.get(session.setup_intent) : undefined;
+          // `setup_intent.payment_method` expands both levels, as Stripe does.
+          const method = withMethod && typeof intent?.payment_method === 'string' ? store.paymentMethods.get(intent.payment_method) : undefined;
+          const setupIntent = intent === undefined ? undefined : { ...intent, ...(method === undefined ? {} : { payment_method: method }) };
           return ok({ ...visible(session), ...(setupIntent === undefined ? {} : { setup_intent: setupIntent }) });
         },
       },
@@ -82,13 +86,14 @@ function modeFields(
 ): Pick<FakeCheckoutSession, 'mode' | 'payment_status' | 'customer_creation' | 'amount_total' | 'currency' | 'priceIds' | 'setupIntentMetadata'> | string {
   if (params.mode === 'setup') {
     if (params.line_items !== undefined) return 'You cannot pass `line_items` in `setup` mode.';
-    if (params.currency === undefined) return 'Missing required param: currency.';
+    // Stripe's rule: a currency unless the payment method types are named (then none is needed).
+    if (params.currency === undefined && params.allowed_payment_method_types === undefined) return 'Missing required param: currency.';
     return {
       mode: 'setup',
       payment_status: 'no_payment_required',
       customer_creation: params.customer === undefined ? 'if_required' : null,
       amount_total: null,
-      currency: params.currency,
+      currency: params.currency ?? null,
       priceIds: [],
       setupIntentMetadata: (params.setup_intent_data?.metadata ?? {}) as Record<string, string>,
     };
