@@ -380,6 +380,75 @@ describe('the developer portal in a browser', () => {
     await page.context().close();
   });
 
+  it('saves a card through the test checkout and turns auto top-up on: credits below the threshold buy the pack at once (#26)', async () => {
+    const key = await keyOfNewCustomer('cus_browserTopUp1');
+    const { runCli } = await import('../../lib/cli');
+    expect(await runCli(['credits', 'grant', 'cus_browserTopUp1', '3', '--reason', 'start'], { stdout: () => undefined, stderr: () => undefined, env: { ...process.env, TOLLGATE_STATE_DIR: stateDir }, root: ROOT })).toBe(0);
+    const page = await (await newContext()).newPage();
+    await signIn(page, key);
+    const section = page.getByRole('region', { name: 'Auto top-up' });
+    expect(await section.locator('[data-top-up-state]').textContent()).toBe('Off.');
+    await section.getByRole('button', { name: 'Save a card' }).click();
+    await page.locator('main', { hasText: 'LOCAL TEST CHECKOUT' }).waitFor();
+    await shot(page, 'top-up-save-card');
+    await accessible(page);
+    await page.getByRole('button', { name: /^Save a card that pays/ }).click();
+    await section.locator('[data-top-up-notice]', { hasText: 'Card saved.' }).waitFor();
+    expect(await section.locator('[data-top-up] dd').first().textContent()).toBe('visa …4242');
+
+    // A threshold the pack cannot lift the credits past: refused, said, and the field marked.
+    const below = page.getByLabel('When credits fall below, in units');
+    await below.fill('500');
+    await section.getByRole('button', { name: 'Turn on auto top-up' }).click();
+    await section.getByRole('alert').filter({ hasText: "choose a threshold below the pack's 100 credits" }).waitFor();
+    expect(await below.getAttribute('aria-invalid')).toBe('true');
+    await accessible(page);
+
+    // 3 credits, below 10: saving it buys the pack at once; the grant lands when Stripe's event reaches the webhook.
+    await below.fill('10');
+    await section.getByRole('button', { name: 'Turn on auto top-up' }).click();
+    await section.locator('[data-top-up-notice]', { hasText: 'the pack was bought with your card' }).waitFor();
+    const grants = page.getByRole('table', { name: 'Credit grants' });
+    for (let i = 0; i < 50 && (await grants.locator('tbody tr', { hasText: '100 of 100 units' }).count()) === 0; i++) {
+      await page.waitForTimeout(200);
+      await page.reload();
+    }
+    expect(await grants.locator('tbody tr', { hasText: '100 of 100 units' }).count()).toBe(1);
+    expect(await section.locator('[data-top-up-state]').textContent()).toBe('On: when your credits fall below 10 units, your card buys 100 credits.');
+    await shot(page, 'top-up-on');
+    await accessible(page);
+    await page.context().close();
+  }, 120_000);
+
+  it('a declined card pauses auto top-up, and once the credits are gone the 402 says top_up_failed (#26)', async () => {
+    const key = await keyOfNewCustomer('cus_browserTopUp2');
+    const { runCli } = await import('../../lib/cli');
+    expect(await runCli(['credits', 'grant', 'cus_browserTopUp2', '1', '--reason', 'start'], { stdout: () => undefined, stderr: () => undefined, env: { ...process.env, TOLLGATE_STATE_DIR: stateDir }, root: ROOT })).toBe(0);
+    const page = await (await newContext()).newPage();
+    await signIn(page, key);
+    const section = page.getByRole('region', { name: 'Auto top-up' });
+    await section.getByRole('button', { name: 'Save a card' }).click();
+    await page.getByRole('button', { name: /^Save a card that is declined/ }).click();
+    await section.locator('[data-top-up-notice]', { hasText: 'Card saved.' }).waitFor();
+    await page.getByLabel('When credits fall below, in units').fill('5');
+    await section.getByRole('button', { name: 'Turn on auto top-up' }).click();
+    await section.locator('[data-top-up-notice]', { hasText: 'charging your card failed' }).waitFor();
+    expect(await section.locator('[data-top-up-state]').textContent()).toBe('Paused: the last charge failed (the card was declined) and nothing was added. Save another card to turn it on again.');
+    await shot(page, 'top-up-paused');
+    await accessible(page);
+    // The last credit is spent; metering's count of it (each second, plus a second of cache) turns the route to 402.
+    expect((await callFromOtherOrigin(page, 'v1/search?q=a', key)).status).toBe(200);
+    let answer = await callFromOtherOrigin(page, 'v1/search?q=a', key);
+    for (let i = 0; i < 60 && answer.status === 200; i++) {
+      await page.waitForTimeout(250);
+      answer = await callFromOtherOrigin(page, 'v1/search?q=a', key);
+    }
+    expect(answer.status).toBe(402);
+    expect(answer.body).toMatchObject({ reason: 'top_up_failed', title: 'Auto top-up failed' });
+    expect(answer.body.paymentUrl).toMatch(new RegExp(`^${started!.apiUrl}tollgate/portal`));
+    await page.context().close();
+  }, 120_000);
+
   it("runs one fake of Stripe's API: the one metering reports to also sells the portal's prices", async () => {
     const fake = /reports: local fake of Stripe's API (http:\/\/127\.0\.0\.1:\d+) /.exec(started!.output())![1]!;
     const prices = await fetch(`${fake}/v1/prices?lookup_keys[]=pro&active=true`, { headers: { Authorization: 'Bearer sk_test_tollgate_local_fake' } });

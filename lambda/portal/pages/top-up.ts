@@ -46,10 +46,14 @@ export function topUpNotice(query: Readonly<Record<string, string | undefined>> 
   return notice !== undefined && Object.hasOwn(NOTICES, notice) ? { notice: notice as TopUpNotice } : {};
 }
 
+/** "100 credits", or "Starter (100 credits)" when the name does not say the units. */
+const packLabel = (name: string, credits: number): string => (name.includes(String(credits)) ? name : `${name} (${credits} credits)`);
+
 function status(topUp: TopUp | undefined, packs: readonly CatalogCreditPack[]): Html | string {
   if (topUp?.below === undefined || topUp.pack === undefined) return 'Off.';
   const pack = packs.find((p) => p.id === topUp.pack);
-  const what = `${pack?.name ?? topUp.pack} (${topUp.credits ?? pack?.credits ?? '?'} credits)`;
+  const credits = topUp.credits ?? pack?.credits;
+  const what = credits === undefined ? (pack?.name ?? topUp.pack) : packLabel(pack?.name ?? topUp.pack, credits);
   switch (topUp.state) {
     case 'armed':
       return topUp.method === undefined ? html`Waiting for a card: save one to turn it on.` : html`On: when your credits fall below ${topUp.below} units, your card buys ${what}.`;
@@ -78,7 +82,7 @@ ${topUp?.method === undefined
     : html`<form method="post" action="${base}${PORTAL_PATHS.topUp}" data-top-up-form>
 <input type="hidden" name="action" value="set">
 ${form === undefined ? '' : html`<p role="alert" id="top-up-error">Nothing was changed: ${form.error}</p>`}
-<p><label for="top-up-pack">Pack to buy</label> <select id="top-up-pack" name="pack"${invalid('pack')}>${view.packs.map((p) => html`<option value="${p.id}"${p.id === chosen ? html` selected` : ''}>${p.name} (${p.credits} credits)</option>`)}</select></p>
+<p><label for="top-up-pack">Pack to buy</label> <select id="top-up-pack" name="pack"${invalid('pack')}>${view.packs.map((p) => html`<option value="${p.id}"${p.id === chosen ? html` selected` : ''}>${packLabel(p.name, p.credits)}</option>`)}</select></p>
 <p><label for="top-up-below">When credits fall below, in units</label> <input id="top-up-below" name="below" type="text" inputmode="numeric" autocomplete="off" size="10" value="${below}"${invalid('below')}></p>
 <p><button type="submit">Turn on auto top-up</button></p>
 </form>`}
