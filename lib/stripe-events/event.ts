@@ -5,6 +5,7 @@ import { checkoutSessionObject } from './checkout';
 import { deletedCustomerObject } from './customer';
 import { entitlementSummaryObject } from './entitlements';
 import { invoiceObject } from './invoice';
+import { topUpPaymentObject } from './payment-intent';
 import { stripeId, type Json, type StripeEventOverrides } from './overrides';
 import { subscriptionObject } from './subscription';
 
@@ -46,7 +47,7 @@ function dataObject(type: HandledEventType, o: StripeEventOverrides): Json {
       return alertTriggeredObject(o);
     case 'payment_intent.succeeded':
     case 'payment_intent.payment_failed':
-      throw new RangeError(`${type}: build the payment intent object and use stripeEvent`);
+      return topUpPaymentObject(o, type === 'payment_intent.succeeded') as unknown as Json;
   }
 }
 

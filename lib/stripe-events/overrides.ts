@@ -54,6 +54,10 @@ export interface StripeEventOverrides {
   /** billing.alert.triggered: the meter's event name and the usage value that crossed the threshold. @default api_calls, 1000 */
   readonly meter?: string;
   readonly alertValue?: number;
+  /** payment_intent.*: the auto top-up attempt its metadata names (tollgate_top_up). @default a fresh tu_… */
+  readonly topUpAttempt?: string;
+  /** payment_intent.payment_failed: Stripe's decline code. @default generic_decline */
+  readonly declineCode?: string;
 }
 
 export const FIXTURE_CUSTOMER = 'cus_QXg1o8vcGmoR32';

@@ -1,5 +1,7 @@
 import type Stripe from 'stripe';
-import { stripeId } from './overrides';
+import { CREDITS_METADATA } from '../../lambda/shared/credits-metadata';
+import { newTopUpAttempt, TOP_UP_METADATA } from '../../lambda/shared/customers/top-up';
+import { FIXTURE_CUSTOMER, stripeId, type StripeEventOverrides } from './overrides';
 
 /**
  * A PaymentIntent that charged a saved card off-session (`Stripe.PaymentIntent`), in the state Stripe
@@ -75,4 +77,27 @@ export function paymentIntentObject(f: PaymentIntentFields): Stripe.PaymentInten
     transfer_data: null,
     transfer_group: null,
   };
+}
+
+/**
+ * An auto top-up's PaymentIntent as `tollgate events send` and tests build it from overrides: the pack's
+ * units (`credits`, default 100) and the attempt in its metadata, succeeded or declined.
+ */
+export function topUpPaymentObject(o: StripeEventOverrides, succeeded: boolean): Stripe.PaymentIntent {
+  const created = o.created ?? Math.floor(Date.now() / 1000);
+  const paymentMethod = stripeId('pm');
+  const charge = stripeId('ch');
+  return paymentIntentObject({
+    amount: 1000,
+    currency: 'usd',
+    customer: o.customer ?? FIXTURE_CUSTOMER,
+    paymentMethod,
+    metadata: { [CREDITS_METADATA]: String(o.credits ?? 100), [TOP_UP_METADATA]: o.topUpAttempt ?? newTopUpAttempt() },
+    description: 'auto top-up of credits',
+    created,
+    charge,
+    ...(succeeded
+      ? {}
+      : { decline: { type: 'card_error', code: 'card_declined', decline_code: o.declineCode ?? 'generic_decline', message: 'Your card was declined.', doc_url: 'https://docs.stripe.com/error-codes/card-declined', charge } }),
+  });
 }
