@@ -11,7 +11,7 @@ import { walletKey } from '../../lambda/shared/customers/wallet';
 import type { TableNames } from '../../lambda/shared/tables';
 import { authorizerEvent, type Credential } from './authorizer';
 import { outcomeOf } from './decisions';
-import { cycling, latenciesAgainst, type PairedPercentiles } from './interleave';
+import { cycling, latenciesAgainst, type PairedPercentiles, type Probe } from './interleave';
 import type { RequestCounter } from './request-counter';
 import type { Sizes } from './sizes';
 
@@ -19,7 +19,9 @@ import type { Sizes } from './sizes';
  * Budgets on and off for one decision (B1's on the route sold by use, B10's strict one): the same handler on
  * customers of the same shape, half of them with a customer budget and a key budget that the run never
  * reaches, interleaved. Before the timing, the set-up proves that the decision reads the budgets: a customer
- * whose budget is used up gets a 402, the budgeted customers an Allow.
+ * whose budget is used up gets a 402, the budgeted customers an Allow. Beside the pair, interleaved with it,
+ * the decision's raw requests for the same two sets of customers on a raw client: what the bigger wallet item
+ * costs DynamoDB Local and the SDK, apart from what tollgate's code does with it.
  */
 
 export type BenchRoute = { readonly method: string; readonly resource: string; readonly path: string };
@@ -42,6 +44,14 @@ async function budgetBoth(seeder: DynamoDBClient, table: string, credential: Cre
 export interface BudgetOnOff {
   /** A: customers with budgets; B: the same decision for customers without. */
   readonly latencies: PairedPercentiles;
+  /** A: the decision's raw requests for the customers with budgets; B: for those without (p50 and p99 per repetition). */
+  readonly raw: Pick<PairedPercentiles, 'p50' | 'p99'>;
+  /**
+   * Per repetition, a: the decision with budgets less what the raw requests take longer for the same
+   * customers (DynamoDB Local and the SDK on the bigger item); b: the decision without budgets. Its ratio
+   * is what tollgate's own code adds for a budget.
+   */
+  readonly ownP50: Array<{ a: number; b: number }>;
   /** DynamoDB requests the counters saw over both sides, and the decisions made. */
   readonly requests: number;
   readonly decisions: number;
@@ -56,6 +66,8 @@ export async function budgetOnOff(options: {
   readonly sizes: Sizes;
   /** The decision's clients' counters: reset before the timing. */
   readonly counters: readonly RequestCounter[];
+  /** The decision's requests for these customers, as the reader sends them, on a raw client that no counter counts. */
+  readonly raw: (credentials: readonly Credential[]) => Probe | Promise<Probe>;
 }): Promise<BudgetOnOff> {
   const { seeder, names, handler, route, sizes } = options;
   const seedMany = (): Promise<Credential[]> => Promise.all(Array.from({ length: sizes.customers }, () => seedWalletCustomer(seeder, names, 1_000_000_000, 'cus_budget')));
@@ -86,7 +98,12 @@ export async function budgetOnOff(options: {
       (event) => handler(event),
     );
   for (const counter of options.counters) counter.reset();
-  const [latencies] = await latenciesAgainst([probe(withBudgets)], probe(without), sizes);
+  // Four sides interleaved (A, raw A, raw B, B …): each of the first three is paired with B's p50 and p99.
+  const [rawWithProbe, rawWithoutProbe] = [await options.raw(withBudgets), await options.raw(without)];
+  const [latencies, rawWith, rawWithout] = await latenciesAgainst([probe(withBudgets), rawWithProbe, rawWithoutProbe], probe(without), sizes);
   const requests = options.counters.reduce((sum, counter) => sum + counter.total(), 0);
-  return { latencies: latencies!, requests, decisions: 2 * latencies!.callsPerSide, customersPerSide: sizes.customers };
+  const rawPair = (p: 'p50' | 'p99') => rawWith![p].map((r, i) => ({ a: r.a, b: rawWithout![p][i]!.a }));
+  const raw = { p50: rawPair('p50'), p99: rawPair('p99') };
+  const ownP50 = latencies!.p50.map((d, i) => ({ a: d.a - (raw.p50[i]!.a - raw.p50[i]!.b), b: d.b }));
+  return { latencies: latencies!, raw, ownP50, requests, decisions: 2 * latencies!.callsPerSide, customersPerSide: sizes.customers };
 }
