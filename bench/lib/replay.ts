@@ -1,5 +1,4 @@
 import { BatchGetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { HttpRequest, HttpResponse } from '@smithy/types';
 import { Readable } from 'node:stream';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local/dynamodb-local';
 import { parseApiKey } from '../../lambda/shared/customers/api-key';
@@ -29,7 +28,8 @@ export async function recordDecisionReads(client: DynamoDBClient, table: string,
 
 /** A client that answers from `answers` (by the first customer id of the request), with the authorizer's retry settings. */
 export function replayClient(answers: ReadonlyMap<string, Buffer>): DynamoDBClient {
-  const handle = (request: HttpRequest): Promise<{ response: HttpResponse }> => {
+  // Typed by what it reads and answers: the SDK's own request and response types are another package's.
+  const handle = (request: { readonly body?: unknown }): Promise<{ response: { statusCode: number; headers: Record<string, string>; body: Readable } }> => {
     const customerId = FIRST_CUSTOMER.exec(String(request.body))?.[1];
     const body = customerId === undefined ? undefined : answers.get(customerId);
     if (body === undefined) return Promise.reject(new Error(`no recorded answer for ${customerId ?? 'a request without a customer id'}`));
