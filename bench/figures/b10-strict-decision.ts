@@ -136,11 +136,21 @@ export const figure: Figure = {
       // customer item's key and standing and the wallet's balance, grants and budgets, then the wallet's write:
       // condition, balance, grants, pending entry, return values), on a client of the same settings.
       // The write draws the credits' grant (#26): planned once on the wallet as seeded (one grant, far from empty, so the plan holds).
-      const plans = new Map(await Promise.all(credentials.map(async (c) => [c.customerId, planDraw(fundsOf(await readWallet(seeder, names.customers, c.customerId)), 1, new Date())!] as const)));
+      const plansOf = async (of: readonly Credential[]) => new Map(await Promise.all(of.map(async (c) => [c.customerId, planDraw(fundsOf(await readWallet(seeder, names.customers, c.customerId)), 1, new Date())!] as const)));
+      const plans = await plansOf(credentials);
       const raw = cycling(credentials, async (c) => {
         await rawClient.send(new BatchGetItemCommand({ RequestItems: decisionBatchRequest(names.customers, c.customerId, parseApiKey(c.key)!.keyId) }));
         return rawClient.send(walletReservationUpdate(names.customers, { customerId: c.customerId, reservation: newReservationId(), cost: 1, now: new Date() }, plans.get(c.customerId)));
       });
+      // The budget pair's raw side: the same two requests with the presented key, as the decision sends them (its budget is checked and spent too).
+      const rawWithKey = async (of: readonly Credential[]) => {
+        const planned = await plansOf(of);
+        return cycling(of, async (c) => {
+          const keyId = parseApiKey(c.key)!.keyId;
+          await rawClient.send(new BatchGetItemCommand({ RequestItems: decisionBatchRequest(names.customers, c.customerId, keyId) }));
+          return rawClient.send(walletReservationUpdate(names.customers, { customerId: c.customerId, reservation: newReservationId(), cost: 1, now: new Date(), keyId }, planned.get(c.customerId)));
+        });
+      };
       // The reservation's write units, as DynamoDB reports them (goal 1: the wallet is a small item).
       const measured = walletReservationUpdate(names.customers, { customerId: credentials[0]!.customerId, reservation: newReservationId(), cost: 1, now: new Date() }, plans.get(credentials[0]!.customerId));
       measured.input.ReturnConsumedCapacity = 'TOTAL';
@@ -153,7 +163,7 @@ export const figure: Figure = {
       const requests = counter.total() + reads.total();
       const requestsByOperation = { ...reads.counts.attempts, ...counter.counts.attempts };
       // Budgets: the same strict decision for customers with budgets against customers without, interleaved.
-      const budgets = await budgetOnOff({ seeder, names, handler, route: STRICT_EVENT, sizes, counters: [counter, reads] });
+      const budgets = await budgetOnOff({ seeder, names, handler, route: STRICT_EVENT, sizes, counters: [counter, reads], raw: rawWithKey });
 
       // Overshoot: CLIENTS callers keep calling a strict route on one balance until twice what it covers.
       // The default local client and a long store deadline: a request cut off by a loaded machine would hide
@@ -242,6 +252,8 @@ export const figure: Figure = {
           exactMeasure('write units per strict reservation', writeUnits, { target: { op: '==', value: 1 } }),
           ratioMeasure('p50 strict decision, budgets set / none', budgets.latencies.p50, { unit: 'ms', target: { op: '<=', value: 1.02 } }),
           ratioMeasure('p99 strict decision, budgets set / none', budgets.latencies.p99, { unit: 'ms' }),
+          ratioMeasure('p50 raw BatchGetItem then conditional UpdateItem of the same items, budgets set / none (DynamoDB Local and the SDK)', budgets.raw.p50, { unit: 'ms' }),
+          ratioMeasure('p50 strict decision, budgets set / none, less what the raw requests add (tollgate\'s code)', budgets.ownP50, { unit: 'ms' }),
           exactMeasure('DynamoDB requests per strict decision, budgets set or none', budgets.requests / budgets.decisions, { a: budgets.requests, b: budgets.decisions, target: { op: '==', value: 2 } }),
           exactMeasure(`calls allowed beyond the balance, ${CLIENTS} concurrent clients (worst run)`, overshoot, {
             a: allowedTotal,
@@ -278,7 +290,7 @@ export const figure: Figure = {
         },
         notes: [
           'Sequential, interleaved strict decision / raw UpdateItem pairs after a warm-up; each side has its own client built by authorizerDynamoClient(). The raw side sends the reader\'s exact UpdateItem (condition on balance and key, ADD credits -1, UPDATED_NEW) without the document client, key parsing, validation or policy.',
-          'Budgets: the strict decision for customers with a customer and a key budget per day that the run never reaches (the reservation\'s condition checks and spends both) against customers without, on the same handler and clients, interleaved; a customer whose budget is used up got a 402 first, so the decision checked the budgets.',
+          'Budgets: the strict decision for customers with a customer and a key budget per day that the run never reaches (the reservation\'s condition checks and spends both) against customers without, on the same handler and clients, interleaved; a customer whose budget is used up got a 402 first, so the decision checked the budgets. Interleaved with them, the decision\'s BatchGetItem and reservation UpdateItem (with the presented key\'s budget clause) for the same two sets of customers on the raw client: how much longer DynamoDB Local and the SDK take with budgets; the decision\'s ratio less that is what tollgate\'s code adds.',
           `Contention: the overshoot run's ${CLIENTS} strict callers on a fresh customer while ${DELIVERY_CONCURRENCY} metering deliveries at a time (${LINES_PER_DELIVERY} lines each, ${metered} pay-as-you-go units in all, a 0 s window so that every delivery writes) draw the same wallet in their transactions. Reservations go through production's reservation client (no SDK retries; the reservation retries a conflict by its id) with a 60 s store deadline, so a slow answer from a loaded machine is not counted as a 503. What metering drew is the balance less the strict calls allowed and what is left; it must lie in [0, metered units].`,
           'DynamoDB Local runs a transaction and a single-item write one after the other; DynamoDB rejects a write to an item an ongoing transaction holds with TransactionConflictException. The bench simulates that: while a metering TransactWriteItems is in flight, every reservation UpdateItem is answered TransactionConflictException before it reaches DynamoDB Local (contentionConflictsSimulated counts them; contentionReservationWrites counts the reservation writes sent, retries by id included).',
           `Overshoot: ${CLIENTS} callers make twice as many 1-unit strict calls as the balance covers; allowed minus balance (and a negative final balance) is the overshoot. These callers use the default local client and a long store deadline, so that a loaded machine cannot turn a call into an error.`,

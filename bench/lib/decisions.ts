@@ -1,8 +1,9 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { localClient } from '../../lib/local/dynamodb-local';
 import { evaluatePolicy } from '../../lambda/authorizer/policy';
 import { parseApiKey } from '../../lambda/shared/customers/api-key';
+import { decisionBatchRequest } from '../../lambda/shared/customers/decision-reads';
 import { decisionProjection } from '../../lambda/shared/customers/item';
 import { authorizerEvent, benchAuthorizer, benchAuthorizerClient, benchAuthorizerSettings, freshBenchTables, seedCustomers, type Credential, type SeededCustomers } from './authorizer';
 import { cycling, type Probe } from './interleave';
@@ -64,6 +65,12 @@ export async function decisionBench(context: FigureContext, customersPerKind: nu
     return cycling(requests, (request) => rawClient.send(request));
   };
 
+  /** The decision's one read on a route sold by use (the customer item and its wallet), as the reader sends it, on the raw client. */
+  const rawDecisionReadProbe = (credentials: readonly Credential[]): Probe => {
+    const requests = credentials.map((c) => new BatchGetItemCommand({ RequestItems: decisionBatchRequest(names.customers, c.customerId, parseApiKey(c.key)!.keyId) }));
+    return cycling(requests, (request) => rawClient.send(request));
+  };
+
   /** Fails loudly when a kind of credential does not get the decision the figure is about. */
   const expectOutcomes = async (credentials: readonly Credential[], expected: Expected): Promise<void> => {
     for (const credential of credentials) {
@@ -82,6 +89,7 @@ export async function decisionBench(context: FigureContext, customersPerKind: nu
     authorizerClient,
     decisionProbe,
     rawGetItemProbe,
+    rawDecisionReadProbe,
     expectOutcomes,
     authorizerCounter,
     rawCounter,

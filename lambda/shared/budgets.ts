@@ -82,9 +82,14 @@ const leftOf = (record: BudgetRecord, scope: string): number | undefined => (sco
 
 /** One scope's budget now; undefined: none set. */
 export function budgetState(record: BudgetRecord, scope: string, now: Date, periodEnd: number | undefined): BudgetState | undefined {
+  return stateAt(record, scope, now, Math.floor(now.getTime() / 1000), periodEnd);
+}
+
+/** budgetState with `now` in epoch s already: a decision reads the clock once for both scopes. */
+function stateAt(record: BudgetRecord, scope: string, now: Date, t: number, periodEnd: number | undefined): BudgetState | undefined {
   const entry = record.budgets?.[scope];
   if (entry === undefined) return undefined;
-  const expired = entry.resetsAt <= Math.floor(now.getTime() / 1000);
+  const expired = entry.resetsAt <= t;
   const left = expired ? entry.limit : (leftOf(record, scope) ?? entry.limit);
   return {
     scope,
@@ -99,10 +104,14 @@ export function budgetState(record: BudgetRecord, scope: string, now: Date, peri
 
 /** The budgets a call with this key draws on: the customer's, then the key's. */
 export function applicableBudgets(record: BudgetRecord, keyId: string | undefined, now: Date, periodEnd: number | undefined): BudgetState[] {
-  if (record.budgets === undefined) return [];
-  const states = [budgetState(record, CUSTOMER_SCOPE, now, periodEnd)];
-  if (keyId !== undefined) states.push(budgetState(record, keyId, now, periodEnd));
-  return states.filter((s): s is BudgetState => s !== undefined);
+  const states: BudgetState[] = [];
+  if (record.budgets === undefined) return states;
+  const t = Math.floor(now.getTime() / 1000);
+  const customer = stateAt(record, CUSTOMER_SCOPE, now, t, periodEnd);
+  if (customer !== undefined) states.push(customer);
+  const key = keyId === undefined ? undefined : stateAt(record, keyId, now, t, periodEnd);
+  if (key !== undefined) states.push(key);
+  return states;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { BUDGET_LEFT, BUDGET_LEFT_KEY_PREFIX, budgetLeftAttribute, BUDGETS, CUSTOMER_SCOPE, isBudgetWindow, type BudgetEntry, type BudgetRecord, type BudgetState } from '../budgets';
 import { KEY_ID } from './api-key';
+import type { Draft } from '../draft';
 
 /**
  * The budgets' part of the wallet item (wallet.ts): how a strict reservation's one conditional UpdateItem
@@ -59,19 +60,24 @@ function entryOf(value: AttributeValue): BudgetEntry | undefined {
 export function decodeWalletBudgets(item: Record<string, AttributeValue>): BudgetRecord {
   const map = item[BUDGETS]?.M;
   if (map === undefined) return {};
+  // for…in and field-by-field: this runs on every decision of a budgeted customer on a route sold by use.
   const budgets: Record<string, BudgetEntry> = {};
-  for (const [scope, value] of Object.entries(map)) {
-    const entry = entryOf(value);
+  for (const scope in map) {
+    const entry = entryOf(map[scope]!);
     if (entry !== undefined) budgets[scope] = entry;
   }
   const budgetLeftByKey: Record<string, number> = {};
-  for (const [name, value] of Object.entries(item)) {
-    const keyId = name.startsWith(BUDGET_LEFT_KEY_PREFIX) ? name.slice(BUDGET_LEFT_KEY_PREFIX.length) : undefined;
-    const left = finite(value);
-    if (keyId !== undefined && KEY_ID.test(keyId) && left !== undefined) budgetLeftByKey[keyId] = left;
+  for (const name in item) {
+    if (!name.startsWith(BUDGET_LEFT_KEY_PREFIX)) continue;
+    const keyId = name.slice(BUDGET_LEFT_KEY_PREFIX.length);
+    const left = finite(item[name]);
+    if (left !== undefined && KEY_ID.test(keyId)) budgetLeftByKey[keyId] = left;
   }
+  const record: Draft<BudgetRecord> = { budgets };
   const budgetLeft = finite(item[BUDGET_LEFT]);
-  return { budgets, ...(budgetLeft === undefined ? {} : { budgetLeft }), budgetLeftByKey };
+  if (budgetLeft !== undefined) record.budgetLeft = budgetLeft;
+  record.budgetLeftByKey = budgetLeftByKey;
+  return record;
 }
 
 /** A window that ended, to start again: its stored end is the condition, so two starters start it once. */
