@@ -1,6 +1,7 @@
 import { CUSTOMER_SCOPE, type BudgetState } from '../../shared/budgets';
 import { PORTAL_PATHS } from '../../shared/portal-paths';
 import { html, type Html } from '../html';
+import { noticeFrom } from './notice';
 
 /**
  * The account page's Budget section: the caps the customer set (its own and its keys'), what each has
@@ -47,10 +48,7 @@ const NOTICES: Readonly<Record<BudgetNotice, string>> = {
 };
 
 /** The notice a redirect named; anything else names none. */
-export function budgetNotice(query: Readonly<Record<string, string | undefined>> | null): BudgetFormOutcome {
-  const notice = query?.[BUDGET_NOTICE_PARAMETER];
-  return notice !== undefined && Object.hasOwn(NOTICES, notice) ? { notice: notice as BudgetNotice } : {};
-}
+export const budgetNotice = (query: Readonly<Record<string, string | undefined>> | null): BudgetFormOutcome => noticeFrom(query, BUDGET_NOTICE_PARAMETER, NOTICES);
 
 const RESETS = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' });
 const plural = (n: number): string => `${n.toLocaleString('en-GB')} unit${n === 1 ? '' : 's'}`;

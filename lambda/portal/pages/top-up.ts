@@ -1,6 +1,7 @@
 import { failureWords, type TopUp } from '../../shared/customers/top-up';
 import { PORTAL_PATHS } from '../../shared/portal-paths';
 import { html, type Html } from '../html';
+import { noticeFrom } from './notice';
 import type { CatalogCreditPack } from '../settings';
 
 /**
@@ -41,10 +42,8 @@ const NOTICES: Readonly<Record<TopUpNotice, string>> = {
   busy: 'A top-up charge is under way: try again in a moment.',
 };
 
-export function topUpNotice(query: Readonly<Record<string, string | undefined>> | null): TopUpFormOutcome {
-  const notice = query?.[TOP_UP_NOTICE_PARAMETER];
-  return notice !== undefined && Object.hasOwn(NOTICES, notice) ? { notice: notice as TopUpNotice } : {};
-}
+/** The notice a redirect named; anything else names none. */
+export const topUpNotice = (query: Readonly<Record<string, string | undefined>> | null): TopUpFormOutcome => noticeFrom(query, TOP_UP_NOTICE_PARAMETER, NOTICES);
 
 /** "100 credits", or "Starter (100 credits)" when the name does not say the units. */
 const packLabel = (name: string, credits: number): string => (name.includes(String(credits)) ? name : `${name} (${credits} credits)`);
