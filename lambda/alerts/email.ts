@@ -3,7 +3,12 @@ import type { FiredAlert } from '../shared/alerts/outbox';
 /**
  * The customer's e-mail, one template per rule: a subject, a plain-text body and the same as HTML.
  * Numbers and ids only come from the alert (no customer input), and are escaped in the HTML anyway.
+ * payment_recovered has none: it is the seller's news (the customer knows they paid, and Stripe sends
+ * the receipt).
  */
+
+/** Whether the alert e-mails the customer. */
+export const emailsCustomer = (alert: FiredAlert): boolean => alert.detail.rule !== 'recovered';
 
 export interface EmailMessage {
   readonly to: string;
@@ -43,6 +48,8 @@ export function emailContent(alert: FiredAlert, accountUrl: string | undefined):
           ...where,
         ],
       };
+    case 'recovered':
+      throw new RangeError('payment_recovered e-mails nobody: check emailsCustomer first');
   }
 }
 

@@ -8,6 +8,7 @@ import { DynamoMeteringStore } from './store';
 import { DynamoWindowStore } from './window-store';
 import type { MeterReporter } from './stripe-meter';
 import { DynamoAlertStore } from './alerts';
+import { makeRecoveryRecorder } from './recovered';
 
 /** What metering talks to; the local run, the CLI's replay and the bench give their own. */
 export interface MeteringClients {
@@ -26,8 +27,9 @@ export type MeteringHandler = ReturnType<typeof makeMeteringHandler>;
 /** Metering, wired once: index.ts, the local run, `tollgate metering replay` and the bench all build it here. */
 export function composeMetering(settings: MeteringSettings, clients: MeteringClients): MeteringHandler {
   const observability = clients.observability ?? createObservability('tollgate-metering');
+  const tables = { customers: settings.customersTable, events: settings.eventsTable };
   return makeMeteringHandler({
-    store: new DynamoMeteringStore(clients.dynamodb, { customers: settings.customersTable, events: settings.eventsTable }),
+    store: new DynamoMeteringStore(clients.dynamodb, tables),
     rules: settings.rules,
     windows: new DynamoWindowStore(clients.dynamodb, settings.usageTable),
     window: settings.window,
@@ -35,6 +37,8 @@ export function composeMetering(settings: MeteringSettings, clients: MeteringCli
     now: clients.now,
     observability,
     firstCalls: makeFirstCallRecorder({ dynamodb: clients.dynamodb, customersTable: settings.customersTable, observability, ...(clients.onFirstCall === undefined ? {} : { onFirstCall: clients.onFirstCall }) }),
-    ...(settings.alertRules === undefined ? {} : { alerts: { rules: settings.alertRules, store: new DynamoAlertStore(clients.dynamodb, { customers: settings.customersTable, events: settings.eventsTable }) } }),
+    // Always: a marker the webhook wrote is removed at the first call after it; the alert only with the rule on.
+    recoveries: makeRecoveryRecorder({ dynamodb: clients.dynamodb, tables, alert: settings.alertRules?.paymentRecovered === true, observability, ...(clients.now === undefined ? {} : { now: clients.now }) }),
+    ...(settings.alertRules === undefined ? {} : { alerts: { rules: settings.alertRules, store: new DynamoAlertStore(clients.dynamodb, tables) } }),
   });
 }

@@ -72,7 +72,7 @@ describe('alerts in the stack (tollgate:alerts set)', () => {
   it('gives metering the rules in its environment, which it reads back as configured', () => {
     const fn = stack.resources()[logicalIdOf('MeteringFunction', 'AWS::Lambda::Function')]!;
     const env = Object.fromEntries(Object.entries(fn.Properties.Environment.Variables as Record<string, unknown>).map(([k, v]) => [k, typeof v === 'string' ? v : 'table']));
-    expect(loadMeteringSettings(env).alertRules).toEqual({ quota: [50, 80, 100], creditsBelow: [100], budget: [100] });
+    expect(loadMeteringSettings(env).alertRules).toEqual({ quota: [50, 80, 100], creditsBelow: [100], budget: [100], paymentRecovered: true });
   });
 });
 

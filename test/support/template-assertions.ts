@@ -66,7 +66,7 @@ export function expectedPolicies(stage = 'prod'): Array<[string, string[]]> {
     ]],
     ['MeteringFunction', [
       // The usage counters of the customer item, and the wallet's balance, pending reservations and budgets (never the legacy credits attribute).
-      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringLike', ['customerId', 'periodUsage', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'agentPayment', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*', 'grants']),
+      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringLike', ['customerId', 'periodUsage', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'agentPayment', 'paymentRecovery', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*', 'grants']),
       'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
       'dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem on PaymentStateUsageWindows',
       'dynamodb:GetItem on PaymentStateCustomers',

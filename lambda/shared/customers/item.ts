@@ -3,6 +3,8 @@ import { SWEEP_WALLET_ATTRIBUTES } from './sweep-mark';
 import { WALLET_ATTRIBUTES } from './wallet';
 import type { BudgetRecord } from '../budgets';
 import type { AgentPaymentMarker } from '../agents/first-call';
+import { isRecoveryVia, type PaymentRecoveryMarker } from '../alerts/recovered';
+import { isPaymentReason } from '../problems';
 import {
   isSubscriptionStatus,
   USAGE_BLOCKS,
@@ -114,6 +116,18 @@ const agentPaymentMarker: Decoder<AgentPaymentMarker> = (v, at, id) => {
   const m = asMap(v, at, id);
   const protocol = m.protocol === 'mpp' || m.protocol === 'x402' ? m.protocol : fail(id, `${at}.protocol`, '"mpp" or "x402"');
   return { protocol, paidAt: number(m.paidAt, `${at}.paidAt`, id), challengedAt: optional(number)(m.challengedAt, `${at}.challengedAt`, id) } satisfies Complete<AgentPaymentMarker>;
+};
+
+const paymentRecoveryMarker: Decoder<PaymentRecoveryMarker> = (v, at, id) => {
+  const m = asMap(v, at, id);
+  return {
+    eventId: text(m.eventId, `${at}.eventId`, id),
+    eventType: text(m.eventType, `${at}.eventType`, id),
+    via: isRecoveryVia(m.via) ? m.via : fail(id, `${at}.via`, '"invoice", "subscription" or "credits"'),
+    reason: typeof m.reason === 'string' && isPaymentReason(m.reason) ? m.reason : fail(id, `${at}.reason`, 'a 402 reason'),
+    paidAt: number(m.paidAt, `${at}.paidAt`, id),
+    restoredAt: number(m.restoredAt, `${at}.restoredAt`, id),
+  } satisfies Complete<PaymentRecoveryMarker>;
 };
 
 const subscriptionEntry: Decoder<SubscriptionEntry> = (v, at, id) => {
@@ -245,6 +259,8 @@ export const CUSTOMER_ATTRIBUTES: { readonly [K in Declared]: Attribute<Customer
   meteredWindow: { readBy: ['metering'], meteringWrites: true, decode: optional(number) },
   // Metering removes it at the first counted call after the payment; nothing decides on it.
   agentPayment: { readBy: ['metering'], meteringWrites: true, decode: optional(agentPaymentMarker) },
+  // The webhook sets it with the payment that lifted a 402; metering removes it at the first counted call after.
+  paymentRecovery: { readBy: ['metering'], meteringWrites: true, decode: optional(paymentRecoveryMarker) },
   deleted: { readBy: BOTH, decode: optional(boolean), access: (deleted) => deleted ?? null },
   customerWatermark: { readBy: ['webhook'], decode: optional(text) },
   updatedAt: { readBy: [], decode: optional(time) },
@@ -354,6 +370,7 @@ export function decodeCustomerItem(item: Record<string, unknown>): CustomerRecor
     prevPeriodUsed: field('prevPeriodUsed'),
     meteredWindow: field('meteredWindow'),
     agentPayment: field('agentPayment'),
+    paymentRecovery: field('paymentRecovery'),
     deleted: field('deleted'),
     customerWatermark: field('customerWatermark'),
     updatedAt: field('updatedAt'),
