@@ -89,6 +89,8 @@ describe('metering in the stack', () => {
       'POWERTOOLS_METRICS_NAMESPACE',
       'POWERTOOLS_SERVICE_NAME',
       'STRIPE_API_KEY_SECRET_ID',
+      // cdk.json sets tollgate:alerts: the rules (docs/alerts.md).
+      'TOLLGATE_ALERT_RULES',
       'TOLLGATE_METERING_WINDOW_SECONDS',
       'TOLLGATE_PLANS',
       'TOLLGATE_ROUTES',
