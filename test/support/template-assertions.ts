@@ -134,9 +134,9 @@ export function expectTollgateTemplate(resources: Record<string, Resource>, shap
   const unprefixed = (id: string): string => id.slice(prefix.length).replace(/[0-9A-F]{8}$/, '');
 
   // Each function's whole policy, and a policy row for every function.
-  // A configuration's own policy of a function replaces the default one.
+  // A configuration's own policy of a function replaces the default one. Policies name resources without the construct's prefix.
   const extra = shape.extraPolicies ?? [];
-  const policies = [...expectedPolicies(shape.stage, logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable')).filter(([fn]) => !extra.some(([name]) => name === fn)), ...extra];
+  const policies = [...expectedPolicies(shape.stage, logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable').slice(prefix.length)).filter(([fn]) => !extra.some(([name]) => name === fn)), ...extra];
   for (const [fn, expected] of policies) expect({ fn, policy: policyOf(fn) }).toEqual({ fn, policy: [...expected].sort() });
   const tested = policies.map(([fn]) => fn);
   expect(ofType('AWS::Lambda::Function').map(([id]) => tested.find((name) => unprefixed(id).startsWith(name)) ?? id).sort()).toEqual([...tested].sort());
