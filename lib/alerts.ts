@@ -48,7 +48,7 @@ export class Alerts extends Construct {
     const { config, tables } = props;
     props.metering.addEnvironment(ALERT_RULES_ENV, encodeAlertRules(config.rules));
 
-    this.bus = new events.EventBus(this, 'Bus', { description: 'tollgate alerts: quota thresholds, low credits and budgets reached, once per threshold and period' });
+    this.bus = new events.EventBus(this, 'Bus', { description: 'tollgate alerts: quota thresholds, low credits, budgets reached and payments recovered, each once' });
 
     if (config.webhookUrl !== undefined) {
       this.webhookSecret = new secretsmanager.Secret(this, 'WebhookSigningSecret', {

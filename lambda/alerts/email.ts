@@ -4,7 +4,12 @@ import { failureWords } from '../shared/customers/top-up';
 /**
  * The customer's e-mail, one template per rule: a subject, a plain-text body and the same as HTML.
  * Numbers and ids only come from the alert (no customer input), and are escaped in the HTML anyway.
+ * payment_recovered has none: it is the seller's news (the customer knows they paid, and Stripe sends
+ * the receipt).
  */
+
+/** Whether the alert e-mails the customer. */
+export const emailsCustomer = (alert: FiredAlert): boolean => alert.detail.rule !== 'recovered';
 
 export interface EmailMessage {
   readonly to: string;
@@ -53,6 +58,8 @@ export function emailContent(alert: FiredAlert, accountUrl: string | undefined):
           ...(accountUrl === undefined ? [] : [`Your account: ${accountUrl}`]),
         ],
       };
+    case 'recovered':
+      throw new RangeError('payment_recovered e-mails nobody: check emailsCustomer first');
   }
 }
 

@@ -3,7 +3,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { countOne, createObservability, type Observability } from '../shared/observability';
 import { decodeAlertItem, type Channel, type FiredAlert } from '../shared/alerts/outbox';
-import { renderEmail, type EmailMessage } from './email';
+import { emailsCustomer, renderEmail, type EmailMessage } from './email';
 
 /**
  * The alerts' delivery (docs/alerts.md): each alert item metering put reaches this function once or
@@ -63,6 +63,7 @@ export function makeAlertDelivery(deps: AlertsDeps): (alert: FiredAlert) => Prom
     channels.push([
       'email',
       async (a) => {
+        if (!emailsCustomer(a)) return 'skipped: a seller-only alert';
         const to = await contacts.emailOf(a.customerId);
         // Nothing to send to: recorded, not retried (the address is the customer's Stripe e-mail).
         if (to === undefined) return 'skipped: no e-mail address';

@@ -10,6 +10,7 @@ import { DynamoWindowStore } from './window-store';
 import type { MeterReporter } from './stripe-meter';
 import { DynamoAlertStore } from './alerts';
 import { makeMeteringTopUp } from './top-up';
+import { makeRecoveryRecorder } from './recovered';
 
 /** What metering talks to; the local run, the CLI's replay and the bench give their own. */
 export interface MeteringClients {
@@ -30,8 +31,9 @@ export type MeteringHandler = ReturnType<typeof makeMeteringHandler>;
 /** Metering, wired once: index.ts, the local run, `tollgate metering replay` and the bench all build it here. */
 export function composeMetering(settings: MeteringSettings, clients: MeteringClients): MeteringHandler {
   const observability = clients.observability ?? createObservability('tollgate-metering');
+  const tables = { customers: settings.customersTable, events: settings.eventsTable };
   return makeMeteringHandler({
-    store: new DynamoMeteringStore(clients.dynamodb, { customers: settings.customersTable, events: settings.eventsTable }),
+    store: new DynamoMeteringStore(clients.dynamodb, tables),
     rules: settings.rules,
     windows: new DynamoWindowStore(clients.dynamodb, settings.usageTable),
     window: settings.window,
@@ -41,7 +43,9 @@ export function composeMetering(settings: MeteringSettings, clients: MeteringCli
     firstCalls: makeFirstCallRecorder({ dynamodb: clients.dynamodb, customersTable: settings.customersTable, observability, ...(clients.onFirstCall === undefined ? {} : { onFirstCall: clients.onFirstCall }) }),
     ...(clients.stripe === undefined
       ? {}
-      : { topUp: makeMeteringTopUp({ dynamodb: clients.dynamodb, tables: { customers: settings.customersTable, events: settings.eventsTable }, stripe: clients.stripe, now: clients.now ?? (() => new Date()), observability }) }),
-    ...(settings.alertRules === undefined ? {} : { alerts: { rules: settings.alertRules, store: new DynamoAlertStore(clients.dynamodb, { customers: settings.customersTable, events: settings.eventsTable }) } }),
+      : { topUp: makeMeteringTopUp({ dynamodb: clients.dynamodb, tables, stripe: clients.stripe, now: clients.now ?? (() => new Date()), observability }) }),
+    // Always: a marker the webhook wrote is removed at the first call after it; the alert only with the rule on.
+    recoveries: makeRecoveryRecorder({ dynamodb: clients.dynamodb, tables, alert: settings.alertRules?.paymentRecovered === true, observability, ...(clients.now === undefined ? {} : { now: clients.now }) }),
+    ...(settings.alertRules === undefined ? {} : { alerts: { rules: settings.alertRules, store: new DynamoAlertStore(clients.dynamodb, tables) } }),
   });
 }

@@ -9,6 +9,7 @@ import { settleUsage } from './settle';
 import { budgetSpends } from '../shared/customers/budgets-spend';
 import { completeEntries } from './outbox';
 import type { FirstCallRecorder } from './first-call';
+import type { RecoveryRecorder } from './recovered';
 import { inPool } from './pool';
 import { ledgerId, MAX_REFUNDS_PER_WRITE, type LedgerEntry, type MeteringStore, type MeterReport } from './store';
 import { reportIdentifier, type MeterReporter } from './stripe-meter';
@@ -56,6 +57,8 @@ export interface MeteringDeps {
   readonly window?: WindowSettings;
   /** An agent's first counted call after its payment (first-call.ts). @default - not recorded */
   readonly firstCalls?: FirstCallRecorder;
+  /** A recovered customer's first counted call after the payment (recovered.ts: payment_recovered). @default - not recorded */
+  readonly recoveries?: RecoveryRecorder;
   /** Alert rules and their ledger (alerts.ts); absent: alerts are off. */
   readonly alerts?: MeteringAlerts;
   /** Auto top-up's charge after a write that drew credits (top-up.ts). @default - none: no Stripe key, no charges */
@@ -187,6 +190,7 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
           return { outcome: 'duplicate', ...(owed === undefined ? {} : { owed }) };
         }
         if (state.agentPayment !== undefined) await deps.firstCalls?.(usage.customerId, state.agentPayment, current);
+        if (state.paymentRecovery !== undefined) await deps.recoveries?.(usage.customerId, state.paymentRecovery, current);
         count('OvershootUnits', settlement.overshoot);
         count('LateUnits', settlement.lateUnits);
         for (const alert of alerts) deps.alerts?.store.remember(alert.eventId);

@@ -13,7 +13,8 @@ import { EventShapeError, interpret, isHandledEventType, readSubscription, type 
 import type { CheckoutLinker } from './checkout-link';
 import { classifyFailure, type PermanentCause } from './failures';
 import { customerHint } from './parking';
-import { makeAccessObserver, type RecoveryOptions } from './recovery';
+import { liftedDenial, makeAccessObserver, type RecoveryOptions } from './recovery';
+import { recoveryOf } from '../shared/alerts/recovered';
 import {
   assumedWatermark,
   forgettable,
@@ -231,9 +232,12 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
       customerId = routed.customerId;
       const { type, id } = envelope;
       const stored = await (before ?? deps.store.read(customerId));
-      const update = withUsageEffects(routed, stored, deps.plans ?? {});
+      const effects = withUsageEffects(routed, stored, deps.plans ?? {});
       const target = flushTarget(event);
-      const after = project(stored, customerId, update, receivedAt);
+      const after = project(stored, customerId, effects, receivedAt);
+      // A payment that lifts a 402 carries its marker in the same write (payment_recovered, docs/alerts.md).
+      const recovery = recoveryOf(effects.change, liftedDenial({ before: stored, after, customerId, appliedAt: receivedAt }, { gracePeriodSeconds: deps.gracePeriodSeconds, plans: deps.plans ?? {} }), envelope, receivedAt);
+      const update = recovery === undefined ? effects : { ...effects, recovery };
       const accessChanges = accessSignature(stored) !== accessSignature(after);
       // Only an event that opens or closes a standing route flushes: routes sold by use are cached a second
       // at most, and anything else (a renewal in good standing: the month-end wave) leaves every cached decision true.

@@ -243,6 +243,7 @@ export function writesFor(update: CustomerUpdate, forget: Forgettable, now: Date
       set.push([['deleted'], true], [['customerWatermark'], update.watermark.value]);
       break;
   }
+  if (update.recovery !== undefined) set.push([['paymentRecovery'], update.recovery]);
   return { set, setIfAbsent, remove, add, ...(copy.length === 0 ? {} : { copy }) };
 }
 

@@ -4,9 +4,10 @@ import { jsonValue } from './json-value';
 /**
  * `tollgate:alerts` (docs/alerts.md): the thresholds that fire alerts, and where they go besides the
  * stack's EventBridge bus. Absent: no alerts (nothing detected, no bus, no function). Present: each
- * rule list defaults to DEFAULT_ALERT_RULES (quota 80 and 100 %, budgets at 100 %, no credits rule).
+ * rule defaults to DEFAULT_ALERT_RULES (quota 80 and 100 %, budgets at 100 %, no credits rule,
+ * payment_recovered on).
  *
- *   {"quota": [50, 80, 100], "creditsBelow": [100], "budget": [100],
+ *   {"quota": [50, 80, 100], "creditsBelow": [100], "budget": [100], "paymentRecovered": true,
  *    "webhookUrl": "https://seller.example.com/tollgate-alerts",
  *    "email": {"from": "billing@example.com", "identityArn": "arn:aws:ses:us-east-1:123456789012:identity/example.com"}}
  */
@@ -19,7 +20,7 @@ export interface AlertsConfig {
   readonly email?: { readonly from: string; readonly identityArn: string };
 }
 
-const KEYS = ['quota', 'creditsBelow', 'budget', 'webhookUrl', 'email'];
+const KEYS = ['quota', 'creditsBelow', 'budget', 'paymentRecovered', 'webhookUrl', 'email'];
 const EXAMPLE = '{"quota": [80, 100], "creditsBelow": [100], "budget": [100]}';
 const ADDRESS = /^[^\s@"'<>,]+@[^\s@"'<>,]+\.[^\s@"'<>,]+$/;
 const IDENTITY_ARN = /^arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:identity\/[^\s*]+$/;

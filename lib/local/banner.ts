@@ -53,6 +53,16 @@ export function isSampleApi(operations: readonly OperationInfo[]): boolean {
 }
 
 const units = (n: number): string => `${n} unit${n === 1 ? '' : 's'}`;
+
+/**
+ * Calls `url` with `key` every half second until the first 402 (at most `max` calls), printing each status. Log-based
+ * counting lets calls through for about a second after the crossing (docs/selling-by-use.md "Overshoot to expect",
+ * a 2 s goal): a fixed count would stop before the 402 on a slow run; this stops at it, so the line is true every time.
+ */
+const untilRefused = (url: string, key: string, max: number): string =>
+  `for i in $(seq ${max}); do s=$(curl -s -o /dev/null -w '%{http_code}' "${url}" -H "Authorization: Bearer ${key}"); printf '%s ' "$s"; [ "$s" = 402 ] && break; sleep 0.5; done; echo`;
+/** Calls after the crossing the loops allow for: 10 s at two a second, five times the overshoot's goal. */
+const PAST_CROSSING = 20;
 const withoutSlash = (p: string): string => p.replace(/^\//, '');
 
 /** `GET /v1/search costs 1 unit per 2xx call`, for each route sold by use. */
@@ -113,6 +123,7 @@ function sampleBanner(facts: BannerFacts, demo: NonNullable<BannerFacts['demo']>
   const quota = config.plans[DEMO_USAGE_PLAN]?.quota;
   const searchCost = facts.built.operations.find((op) => op.method === 'GET' && op.path === '/v1/search')?.usage?.cost ?? 1;
   const search = `${apiUrl}v1/search?q=tollgate`;
+  const alerts = facts.outboxUrl === undefined ? undefined : config.alerts;
   return [
     ...header(facts, [`  demo customers  ${DEMO_CUSTOMERS.paying} (active, plan ${DEMO_PLAN}, entitlement ${DEMO_ENTITLEMENT}) · ${DEMO_CUSTOMERS.free} (no subscription)${demo.seeded ? '' : ' (kept from the last run)'}`]),
     '',
@@ -132,11 +143,17 @@ function sampleBanner(facts: BannerFacts, demo: NonNullable<BannerFacts['demo']>
     `  payg     ${payg}    (${DEMO_CUSTOMERS.payg}, no subscription, ${DEMO_PAYG_CREDITS} credits)`,
     ...(quota === undefined
       ? []
-      : [`  for i in $(seq ${Math.ceil(quota / searchCost) + 5}); do curl -s -o /dev/null -w '%{http_code} ' "${search}" -H "Authorization: Bearer ${metered}"; sleep 0.3; done; echo    # 200s, then 402 quota_exceeded`]),
+      : [
+          `  ${untilRefused(search, metered, Math.ceil(quota / searchCost) + PAST_CROSSING)}    # 200s, then 402 quota_exceeded`,
+          ...(alerts === undefined || alerts.rules.quota.length === 0 ? [] : [`  open ${facts.outboxUrl}    # alerts caught, not sent (tollgate:alerts, docs/alerts.md): the ${alerts.rules.quota.map((p) => `${p} %`).join(' and ')} e-mails and the seller's quota_threshold events`]),
+        ]),
     `  npx tollgate usage show ${DEMO_CUSTOMERS.metered}    # used, limit, remaining, resets at`,
     `  npx tollgate events send customer.subscription.updated --customer ${DEMO_CUSTOMERS.metered} --plan ${DEMO_USAGE_PLAN} --period-end $(( $(date +%s) + 5184000 ))    # renewal: 200 again`,
-    `  for i in $(seq ${Math.ceil(DEMO_PAYG_CREDITS / searchCost) + 3}); do curl -s -o /dev/null -w '%{http_code} ' "${search}" -H "Authorization: Bearer ${payg}"; sleep 0.3; done; echo    # 200s, then 402 credits_exhausted`,
+    `  ${untilRefused(search, payg, Math.ceil(DEMO_PAYG_CREDITS / searchCost) + PAST_CROSSING)}    # 200s, then 402 credits_exhausted`,
     `  npx tollgate events send checkout.session.completed --customer ${DEMO_CUSTOMERS.payg} --credits 100    # top-up: 200 again`,
+    ...(alerts?.rules.paymentRecovered === true
+      ? [`  curl -s -o /dev/null -w '%{http_code}\\n' "${search}" -H "Authorization: Bearer ${payg}"    # 200: the first call after the payment puts payment_recovered in the outbox`]
+      : []),
     `  curl -i -X PUT ${apiUrl}tollgate/budget -H "Authorization: Bearer ${metered}" -d '{"limit":3,"per":"day"}'    # your own cap: past 3 units 402 budget_exceeded; PUT a higher limit: 200 again (docs/budgets.md)`,
     `  or sign in with that key at ${apiUrl}tollgate/portal/sign-in: the account page's Budget section shows, sets, raises and removes the caps`,
     '',

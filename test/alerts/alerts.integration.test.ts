@@ -31,7 +31,7 @@ describe('alerts on DynamoDB Local', () => {
   it("fires credits_low when metering settles the strict call whose reservation crossed it, and delivers it once", async () => {
     const customerId = 'cus_alert_strict';
     await seedCustomer(tables, customerId, { plan: 'sample_metered', periodEnd: PERIOD_1, credits: 25 });
-    const rules = { quota: [], creditsBelow: [20], budget: [] };
+    const rules = { quota: [], creditsBelow: [20], budget: [], paymentRecovered: false };
     const { handler } = meteringHandler(tables, { alerts: { rules, store: new DynamoAlertStore(tables.client, { customers: tables.names.customers, events: tables.names.events }) } });
     // Two strict calls reserved by the authorizer: 25 → 15, below 20 with the second.
     const reservations = [newReservationId(), newReservationId()];

@@ -13,7 +13,7 @@ const NOW = new Date('2026-12-07T08:00:00Z');
 
 /** The alerts of one customer's period: 50, 80 and 100 % of a 20-unit quota. */
 function alerts(customerId: string): ReturnType<typeof alertItem>[] {
-  const due = quotaAlerts({ quota: [50, 80, 100], creditsBelow: [], budget: [] }, customerId, { sub_1: { used: 20, periodEnd: 1_900_000_000, plan: 'sample_metered' } }, { sample_metered: 20 });
+  const due = quotaAlerts({ quota: [50, 80, 100], creditsBelow: [], budget: [], paymentRecovered: false }, customerId, { sub_1: { used: 20, periodEnd: 1_900_000_000, plan: 'sample_metered' } }, { sample_metered: 20 });
   return due.map((d) => alertItem(customerId, d, NOW));
 }
 

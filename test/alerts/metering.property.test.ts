@@ -14,7 +14,7 @@ import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, RULES, seed
  * fires exactly once per period, exactly when the period's counters reach it, whatever the batching.
  */
 
-const RULES_UNDER_TEST: AlertRules = { quota: [50, 80, 100], creditsBelow: [5, 15], budget: [50, 100] };
+const RULES_UNDER_TEST: AlertRules = { quota: [50, 80, 100], creditsBelow: [5, 15], budget: [50, 100], paymentRecovered: false };
 const QUOTA = RULES.plans.sample_metered!.quota!;
 const BUDGET_LIMIT = 40;
 

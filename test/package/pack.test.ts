@@ -53,6 +53,8 @@ new Tollgate(stack, 'Paywall', {
   creditPacks: [{ id: 'credits_100', name: '100 credits', credits: 100, price: 'credits_100', amount: 1000, currency: 'usd' }],
   // Sold to agents too, as this repository's cdk.json does: the same functions (the purchase function included).
   agentPayments: { mpp: { networkId: 'profile_test_tollgate' } },
+  // Alerts too, as this repository's cdk.json sets them: the same alerts function.
+  alerts: { quota: [80, 100], budget: [100], paymentRecovered: true },
   stageName: 'live',
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -23,8 +23,12 @@ function userApp(props: TollgateProps): { stack: Stack; tollgate: Tollgate; temp
 
 describe('new Tollgate(stack, id, props)', () => {
   it("builds in a user's stack what this repository's stack builds, and passes cdk-nag", () => {
-    // This repository's cdk.json sells its credit pack to agents: so does the user's stack.
-    const agents = { creditPacks: [{ id: 'credits_100', name: '100 credits', credits: 100, price: 'credits_100', amount: 1000, currency: 'usd' }], agentPayments: { mpp: { networkId: 'profile_test' } } };
+    // This repository's cdk.json sells its credit pack to agents and sets alerts: so does the user's stack.
+    const agents = {
+      creditPacks: [{ id: 'credits_100', name: '100 credits', credits: 100, price: 'credits_100', amount: 1000, currency: 'usd' }],
+      agentPayments: { mpp: { networkId: 'profile_test' } },
+      alerts: { quota: [80, 100], budget: [100], paymentRecovered: true },
+    };
     const { template, tollgate } = userApp({ openApiDocument: sampleDocument(), plans: { pro: { name: 'Pro' } }, stageName: 'live', ...agents });
     const built = template().toJSON().Resources as Record<string, { Type: string }>;
     const ours = synth().template.toJSON().Resources as Record<string, { Type: string }>;

@@ -343,7 +343,7 @@ describe('permissions', () => {
   });
 
   it('has a policy test above for every function of the stack', () => {
-    const tested = ['Authorizer', 'Usage', 'StripeWebhook', 'Portal', 'Clock', 'MeteringFunction', 'MeteringDeadLetter', 'SampleBackend', 'Mcp', 'Purchase', 'LayoutFunction'];
+    const tested = ['Authorizer', 'Usage', 'StripeWebhook', 'Portal', 'Clock', 'MeteringFunction', 'MeteringDeadLetter', 'SampleBackend', 'Mcp', 'Purchase', 'LayoutFunction', 'AlertsFunction'];
     expect(expectedPolicies().map(([fn]) => fn).sort()).toEqual([...tested].sort());
     expect(ofType('AWS::Lambda::Function').map(([id]) => tested.find((prefix) => id.startsWith(prefix)) ?? id).sort()).toEqual([...tested].sort());
   });

@@ -13,7 +13,7 @@ export interface TemplateShape {
   readonly prefix?: string;
   /** @default 'prod' */
   readonly stage?: string;
-  /** Policies of functions the configuration adds (tollgate:alerts' function). @default - none */
+  /** Policies of functions the configuration adds or changes (tollgate:alerts' function with a webhook). @default - none */
   readonly extraPolicies?: ReadonlyArray<[string, string[]]>;
 }
 
@@ -21,7 +21,7 @@ const XRAY = 'xray:PutTelemetryRecords xray:PutTraceSegments on *';
 const ATTRIBUTES = (operator: string, attributes: readonly string[]): string => ` if ${JSON.stringify({ [`ForAllValues:${operator}`]: { 'dynamodb:Attributes': attributes } })}`;
 
 /** Each function's whole policy (by logical id prefix, after the construct's): a new grant, a wider resource or a lost condition fails. */
-export function expectedPolicies(stage = 'prod'): Array<[string, string[]]> {
+export function expectedPolicies(stage = 'prod', eventsTableId = 'PaymentStateEventLedger5DAFA975'): Array<[string, string[]]> {
   const FLUSH = `apigateway:DELETE on arn:<Partition>:apigateway:<Region>::/restapis/Api/stages/${stage}/cache/authorizers`;
   return [
     ['Authorizer', [
@@ -64,9 +64,16 @@ export function expectedPolicies(stage = 'prod'): Array<[string, string[]]> {
       `dynamodb:UpdateItem on PaymentStateCustomers if ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'balance', 'p_*', 'grants', 'sweepShard', 'sweepAt', 'reservations'], 'dynamodb:LeadingKeys': ['*#wallet'] } })}`,
       XRAY,
     ]],
+    // Alerts (cdk.json sets tollgate:alerts, no webhook, no e-mail): the events table's stream, the sent_* marks on alert items, the bus.
+    ['AlertsFunction', [
+      `dynamodb:DescribeStream dynamodb:GetRecords dynamodb:GetShardIterator dynamodb:ListStreams on ${JSON.stringify({ 'Fn::GetAtt': [eventsTableId, 'StreamArn'] })}`,
+      `dynamodb:UpdateItem on PaymentStateEventLedger if ${JSON.stringify({ 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['eventId', 'sent_events', 'sent_webhook', 'sent_email'] }, 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['alert#*'] } })}`,
+      'events:PutEvents on AlertsBus',
+      XRAY,
+    ]],
     ['MeteringFunction', [
       // The usage counters of the customer item, and the wallet's balance, pending reservations and budgets (never the legacy credits attribute).
-      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringLike', ['customerId', 'periodUsage', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'agentPayment', 'topUp', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*', 'grants']),
+      'dynamodb:ConditionCheckItem dynamodb:UpdateItem on PaymentStateCustomers' + ATTRIBUTES('StringLike', ['customerId', 'periodUsage', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'agentPayment', 'topUp', 'paymentRecovery', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*', 'grants']),
       'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem on PaymentStateEventLedger',
       'dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem on PaymentStateUsageWindows',
       'dynamodb:GetItem on PaymentStateCustomers',
@@ -127,7 +134,9 @@ export function expectTollgateTemplate(resources: Record<string, Resource>, shap
   const unprefixed = (id: string): string => id.slice(prefix.length).replace(/[0-9A-F]{8}$/, '');
 
   // Each function's whole policy, and a policy row for every function.
-  const policies = [...expectedPolicies(shape.stage), ...(shape.extraPolicies ?? [])];
+  // A configuration's own policy of a function replaces the default one. Policies name resources without the construct's prefix.
+  const extra = shape.extraPolicies ?? [];
+  const policies = [...expectedPolicies(shape.stage, logicalIdOf('PaymentStateEventLedger', 'AWS::DynamoDB::GlobalTable').slice(prefix.length)).filter(([fn]) => !extra.some(([name]) => name === fn)), ...extra];
   for (const [fn, expected] of policies) expect({ fn, policy: policyOf(fn) }).toEqual({ fn, policy: [...expected].sort() });
   const tested = policies.map(([fn]) => fn);
   expect(ofType('AWS::Lambda::Function').map(([id]) => tested.find((name) => unprefixed(id).startsWith(name)) ?? id).sort()).toEqual([...tested].sort());

@@ -63,7 +63,7 @@ export async function markPaid(client: DynamoDBClient, table: string, customerId
  * last counted call (epoch ms): the first when it follows the payment, else the last when that does (a batch
  * holding calls from both sides of the payment: the nearest after it that the batch tells), else none yet.
  */
-export function firstCallAfter(marker: AgentPaymentMarker, calls: { readonly firstCallAt?: number; readonly lastCallAt: number }): number | undefined {
+export function firstCallAfter(marker: Pick<AgentPaymentMarker, 'paidAt'>, calls: { readonly firstCallAt?: number; readonly lastCallAt: number }): number | undefined {
   if (calls.firstCallAt !== undefined && calls.firstCallAt >= marker.paidAt) return calls.firstCallAt;
   return calls.lastCallAt >= marker.paidAt && calls.lastCallAt > 0 ? calls.lastCallAt : undefined;
 }

@@ -9,7 +9,7 @@ import { ALERT_DETAIL_TYPES, type AlertDetail, type AlertDetailType, type DueAle
  *
  *   eventId     alert#<customerId>#<rule>#<threshold>#<subject>#<period>
  *   outcome     alert
- *   detailType  tollgate.customer.quota_threshold | credits_low | budget_exceeded | budget_threshold | auto_top_up_failed
+ *   detailType  tollgate.customer.quota_threshold | credits_low | budget_exceeded | budget_threshold | payment_recovered | auto_top_up_failed
  *   detail      the event's detail (rules.ts AlertDetail)
  *   firedAt     ISO-8601
  *   expiresAt   the period's end + ALERT_RETENTION_SECONDS (the table's TTL)
@@ -64,7 +64,7 @@ export function decodeAlertItem(item: Record<string, unknown>): FiredAlert | und
   if (typeof customerId !== 'string' || typeof detailType !== 'string' || !DETAIL_TYPES.has(detailType) || !isRecord(detail)) return undefined;
   if (typeof firedAt !== 'string' || typeof expiresAt !== 'number') return undefined;
   const rule = detail.rule;
-  if (rule !== 'quota' && rule !== 'credits' && rule !== 'budget' && rule !== 'topUp') return undefined;
+  if (rule !== 'quota' && rule !== 'credits' && rule !== 'budget' && rule !== 'recovered' && rule !== 'topUp') return undefined;
   const sent = new Set(CHANNELS.filter((c) => typeof item[sentAttribute(c)] === 'string'));
   return { eventId, outcome, customerId, detailType: detailType as AlertDetailType, detail: detail as unknown as AlertDetail, firedAt, expiresAt, sent };
 }

@@ -1,5 +1,7 @@
 import { CUSTOMER_SCOPE, type BudgetEntry, type BudgetWindow } from '../budgets';
 import { isTerminal, type PeriodUsageEntry, type SubscriptionStatus } from '../customers/record';
+import type { PaymentReason } from '../problems';
+import type { RecoveryVia } from './recovered';
 
 /**
  * Alerts before the 402 (docs/alerts.md): the rules the seller configured (`tollgate:alerts`), and the
@@ -19,15 +21,18 @@ export interface AlertRules {
   readonly creditsBelow: readonly number[];
   /** Percentages (1–100) of a budget's limit: fires when a budget's window reaches one (100: budget_exceeded). */
   readonly budget: readonly number[];
+  /** payment_recovered: a payment that lifted a 402, at the customer's first counted 2xx after it (./recovered.ts). */
+  readonly paymentRecovered: boolean;
 }
 
-export const DEFAULT_ALERT_RULES: AlertRules = { quota: [80, 100], creditsBelow: [], budget: [100] };
+export const DEFAULT_ALERT_RULES: AlertRules = { quota: [80, 100], creditsBelow: [], budget: [100], paymentRecovered: true };
 
 export const ALERT_DETAIL_TYPES = {
   quota: 'tollgate.customer.quota_threshold',
   credits: 'tollgate.customer.credits_low',
   budget: 'tollgate.customer.budget_exceeded',
   budgetThreshold: 'tollgate.customer.budget_threshold',
+  recovered: 'tollgate.customer.payment_recovered',
   topUpFailed: 'tollgate.customer.auto_top_up_failed',
 } as const;
 export type AlertDetailType = (typeof ALERT_DETAIL_TYPES)[keyof typeof ALERT_DETAIL_TYPES];
@@ -37,6 +42,21 @@ export type AlertDetail =
   | { readonly rule: 'quota'; readonly customerId: string; readonly subscriptionId: string; readonly plan: string; readonly percent: number; readonly quota: number; readonly used: number; readonly periodEnd: number }
   | { readonly rule: 'credits'; readonly customerId: string; readonly below: number; readonly balance: number; readonly period: string }
   | { readonly rule: 'budget'; readonly customerId: string; readonly scope: string; readonly percent: number; readonly limit: number; readonly used: number; readonly window: BudgetWindow; readonly resetsAt: number }
+  | {
+      readonly rule: 'recovered';
+      readonly customerId: string;
+      /** The 402 the payment ended. */
+      readonly reason: PaymentReason;
+      readonly via: RecoveryVia;
+      readonly paymentEventId: string;
+      readonly paymentEventType: string;
+      /** Epoch s: the payment (its Stripe event's `created`), the webhook applying it, the first counted 2xx after. */
+      readonly paidAt: number;
+      readonly restoredAt: number;
+      readonly firstCallAt: number;
+      /** From the payment to the first counted 2xx, to the millisecond. */
+      readonly secondsToFirstCall: number;
+    }
   /** An auto top-up's charge failed (not a configured rule: the customer asked for the top-up, so it is always told). */
   | { readonly rule: 'topUp'; readonly customerId: string; readonly attempt: string; readonly failure: string; readonly pack?: string; readonly credits?: number };
 
@@ -58,8 +78,10 @@ const isUnits = (v: unknown): v is number => typeof v === 'number' && Number.isS
 const normalise = (values: readonly number[]): number[] => [...new Set(values)].sort((a, b) => a - b);
 
 /** Checks one rule list; returns the problems (lower-case, saying what to use). */
-export function checkAlertRules(rules: { readonly quota?: unknown; readonly creditsBelow?: unknown; readonly budget?: unknown }, at: string): { readonly rules: AlertRules; readonly problems: readonly string[] } {
+export function checkAlertRules(rules: { readonly quota?: unknown; readonly creditsBelow?: unknown; readonly budget?: unknown; readonly paymentRecovered?: unknown }, at: string): { readonly rules: AlertRules; readonly problems: readonly string[] } {
   const problems: string[] = [];
+  const { paymentRecovered } = rules;
+  if (paymentRecovered !== undefined && typeof paymentRecovered !== 'boolean') problems.push(`${at}.paymentRecovered is ${JSON.stringify(paymentRecovered)}: use true or false`);
   const list = (name: 'quota' | 'creditsBelow' | 'budget', ok: (v: unknown) => v is number, what: string): number[] => {
     const value = rules[name];
     if (value === undefined) return [...DEFAULT_ALERT_RULES[name]];
@@ -74,12 +96,13 @@ export function checkAlertRules(rules: { readonly quota?: unknown; readonly cred
       quota: list('quota', isPercent, 'whole percentages from 1 to 100, such as [50, 80, 100]'),
       creditsBelow: list('creditsBelow', isUnits, 'whole numbers of units ≥ 1, such as [100]'),
       budget: list('budget', isPercent, 'whole percentages from 1 to 100, such as [80, 100]'),
+      paymentRecovered: typeof paymentRecovered === 'boolean' ? paymentRecovered : DEFAULT_ALERT_RULES.paymentRecovered,
     },
     problems,
   };
 }
 
-export const encodeAlertRules = (rules: AlertRules): string => JSON.stringify({ q: rules.quota, c: rules.creditsBelow, b: rules.budget });
+export const encodeAlertRules = (rules: AlertRules): string => JSON.stringify({ q: rules.quota, c: rules.creditsBelow, b: rules.budget, r: rules.paymentRecovered });
 
 /** The rules from the metering function's environment; undefined: alerts are off. */
 export function decodeAlertRules(encoded: string | undefined): AlertRules | undefined {
@@ -91,7 +114,7 @@ export function decodeAlertRules(encoded: string | undefined): AlertRules | unde
     throw new RangeError(`${ALERT_RULES_ENV} is not JSON: the stack writes it, redeploy`);
   }
   const o = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  const { rules, problems } = checkAlertRules({ quota: o.q ?? [], creditsBelow: o.c ?? [], budget: o.b ?? [] }, ALERT_RULES_ENV);
+  const { rules, problems } = checkAlertRules({ quota: o.q ?? [], creditsBelow: o.c ?? [], budget: o.b ?? [], paymentRecovered: o.r ?? false }, ALERT_RULES_ENV);
   if (problems.length > 0) throw new RangeError(problems.join('; '));
   return rules;
 }

@@ -1,5 +1,6 @@
 import type { CustomerAttribute } from './item';
 import type { SubscriptionEntry } from './record';
+import type { PaymentRecoveryMarker } from '../alerts/recovered';
 
 /**
  * The changes a customer's record takes, as plain data: the webhook derives them from Stripe events
@@ -90,6 +91,8 @@ export interface CustomerUpdate {
   readonly customerId: string;
   readonly change: PaymentChange;
   readonly watermark: Watermark;
+  /** The change is a payment that lifted a 402 (../alerts/recovered.ts): written with it, for metering's payment_recovered. */
+  readonly recovery?: PaymentRecoveryMarker;
 }
 
 /**

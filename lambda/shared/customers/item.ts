@@ -4,6 +4,8 @@ import { WALLET_ATTRIBUTES } from './wallet';
 import type { BudgetRecord } from '../budgets';
 import type { AgentPaymentMarker } from '../agents/first-call';
 import { TOP_UP_STATES, type TopUp, type TopUpState } from './top-up';
+import { isRecoveryVia, type PaymentRecoveryMarker } from '../alerts/recovered';
+import { isPaymentReason } from '../problems';
 import {
   isSubscriptionStatus,
   USAGE_BLOCKS,
@@ -137,6 +139,18 @@ const topUp: Decoder<TopUp> = (v, at, id) => {
   } satisfies Complete<TopUp>;
 };
 
+const paymentRecoveryMarker: Decoder<PaymentRecoveryMarker> = (v, at, id) => {
+  const m = asMap(v, at, id);
+  return {
+    eventId: text(m.eventId, `${at}.eventId`, id),
+    eventType: text(m.eventType, `${at}.eventType`, id),
+    via: isRecoveryVia(m.via) ? m.via : fail(id, `${at}.via`, '"invoice", "subscription" or "credits"'),
+    reason: typeof m.reason === 'string' && isPaymentReason(m.reason) ? m.reason : fail(id, `${at}.reason`, 'a 402 reason'),
+    paidAt: number(m.paidAt, `${at}.paidAt`, id),
+    restoredAt: number(m.restoredAt, `${at}.restoredAt`, id),
+  } satisfies Complete<PaymentRecoveryMarker>;
+};
+
 const subscriptionEntry: Decoder<SubscriptionEntry> = (v, at, id) => {
   const m = asMap(v, at, id);
   const field = (name: string): unknown => m[name];
@@ -268,6 +282,8 @@ export const CUSTOMER_ATTRIBUTES: { readonly [K in Declared]: Attribute<Customer
   agentPayment: { readBy: ['metering'], meteringWrites: true, decode: optional(agentPaymentMarker) },
   // Metering claims and settles its charges; a decision depends only on why the last one failed (the 402 says it).
   topUp: { readBy: ALL, meteringWrites: true, decode: optional(topUp), access: (t) => (t?.state === 'failed' ? (t.failure ?? null) : null) },
+  // The webhook sets it with the payment that lifted a 402; metering removes it at the first counted call after.
+  paymentRecovery: { readBy: ['metering'], meteringWrites: true, decode: optional(paymentRecoveryMarker) },
   deleted: { readBy: BOTH, decode: optional(boolean), access: (deleted) => deleted ?? null },
   customerWatermark: { readBy: ['webhook'], decode: optional(text) },
   updatedAt: { readBy: [], decode: optional(time) },
@@ -378,6 +394,7 @@ export function decodeCustomerItem(item: Record<string, unknown>): CustomerRecor
     meteredWindow: field('meteredWindow'),
     agentPayment: field('agentPayment'),
     topUp: field('topUp'),
+    paymentRecovery: field('paymentRecovery'),
     deleted: field('deleted'),
     customerWatermark: field('customerWatermark'),
     updatedAt: field('updatedAt'),

@@ -27,7 +27,7 @@ import { drawClauses, GRANTS, newGrant, planDraw, type GrantCategory, type Walle
 /** What metering reads of a customer (item.ts: the attributes read by 'metering'), `credits` being the wallet's balance. */
 export type MeteredUsage = Pick<
   CustomerRecord,
-  'customerId' | 'subscriptions' | 'pastDue' | 'credits' | 'periodUsage' | 'periodUsed' | 'usagePeriodEnd' | 'prevPeriodEnd' | 'prevPeriodUsed' | 'meteredWindow' | 'budgets' | 'agentPayment' | 'grants' | 'walletBalance' | 'topUp'
+  'customerId' | 'subscriptions' | 'pastDue' | 'credits' | 'periodUsage' | 'periodUsed' | 'usagePeriodEnd' | 'prevPeriodEnd' | 'prevPeriodUsed' | 'meteredWindow' | 'budgets' | 'agentPayment' | 'paymentRecovery' | 'grants' | 'walletBalance' | 'topUp'
 > & {
   /** The wallet's strict reservations not settled yet. */
   readonly pending?: ReadonlyMap<string, PendingReservation>;

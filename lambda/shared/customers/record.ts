@@ -1,5 +1,6 @@
 import type { BudgetRecord } from '../budgets';
 import type { AgentPaymentMarker } from '../agents/first-call';
+import type { PaymentRecoveryMarker } from '../alerts/recovered';
 import type { CreditGrant } from '../credit-grants';
 import type { TopUp } from './top-up';
 import type { Draft } from '../draft';
@@ -164,6 +165,11 @@ export interface CustomerRecord extends BudgetRecord {
   readonly agentPayment?: AgentPaymentMarker;
   /** Auto top-up: the pack, threshold and saved card the customer chose, and its charge's state (top-up.ts). */
   readonly topUp?: TopUp;
+  /**
+   * A payment that lifted a 402, not yet followed by a counted 2xx (lambda/shared/alerts/recovered.ts): the
+   * webhook sets it with the change, metering removes it (once, conditionally) and fires payment_recovered.
+   */
+  readonly paymentRecovery?: PaymentRecoveryMarker;
   /** customer.deleted was received. */
   readonly deleted?: boolean;
   readonly customerWatermark?: string;
