@@ -156,6 +156,9 @@ function sampleBanner(facts: BannerFacts, demo: NonNullable<BannerFacts['demo']>
       : []),
     `  curl -i -X PUT ${apiUrl}tollgate/budget -H "Authorization: Bearer ${metered}" -d '{"limit":3,"per":"day"}'    # your own cap: past 3 units 402 budget_exceeded; PUT a higher limit: 200 again (docs/budgets.md)`,
     `  or sign in with that key at ${apiUrl}tollgate/portal/sign-in: the account page's Budget section shows, sets, raises and removes the caps`,
+    ...(config.creditPacks.length === 0
+      ? []
+      : [`  auto top-up: sign in with the payg key there: the account page's Auto top-up section saves a test card (one that pays, one that is declined) and buys a pack when credits fall below your threshold (402 top_up_failed if the card fails)`]),
     '',
     `MCP: ${apiUrl}mcp serves the operations marked "mcp" as tools, each call billed as its route (docs/mcp.md):`,
     `  npm run mcp -- --key ${paying}    # the tools and their price; add a tool and its arguments to call it: search '{"q":"tollgate"}'`,
