@@ -370,6 +370,12 @@ export class Operations extends Construct {
       ]),
     );
     dashboard.addWidgets(
+      graph('Credits: auto top-up charges by outcome, strict reservations given back by the sweep (units)', [
+        ...(['charged', 'failed', 'unanswered'] as const).map((outcome) => powertools(METERING_METRICS.topUpCharges, SERVICES.metering, { outcome }).with({ label: `top-up ${outcome}` })),
+        powertools(METRICS.reservationUnitsReturned, SERVICES.clock).with({ label: 'units given back' }),
+      ], { width: 24 }),
+    );
+    dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 3 }),
     );
     return dashboard;

@@ -5,6 +5,7 @@ import { putTopUpFailedAlert, topUpIfDue, type TopUpOutcome } from '../shared/au
 import type { MeteredUsage } from '../shared/customers/metered-usage';
 import { topUpReady } from '../shared/customers/top-up';
 import { fundsOf, readWallet } from '../shared/customers/wallet';
+import { METERING_METRICS } from '../shared/metrics';
 import { countOne, type Observability } from '../shared/observability';
 
 /**
@@ -28,7 +29,7 @@ export function makeMeteringTopUp(deps: { readonly dynamodb: DynamoDBClient; rea
       left,
     );
     if (outcome.outcome !== 'none') {
-      countOne(observability.metrics, 'TopUpCharges', { outcome: outcome.outcome });
+      countOne(observability.metrics, METERING_METRICS.topUpCharges, { outcome: outcome.outcome });
       observability.logger.info('auto top-up', { customerId: state.customerId, ...outcome });
     }
     return outcome.outcome;

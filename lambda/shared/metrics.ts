@@ -41,6 +41,8 @@ export const METERING_METRICS = {
   batchesUndecodable: 'MeteringBatchesUndecodable',
   /** Milliseconds from the oldest call of a batch to its metering: log delivery plus the wait (dimension: service only). */
   lag: 'MeteringLagMs',
+  /** Auto top-up charges metering made: `outcome` charged | failed | unanswered (lambda/metering/top-up.ts). */
+  topUpCharges: 'TopUpCharges',
 } as const;
 
 export const SERVICES = {

@@ -56,6 +56,14 @@ describe('operations (default configuration)', () => {
     expect(described(funnel)).toEqual(['mpp', 'x402'].map((protocol) => ({ metric: 'AgentSecondsToFirstCall', dimensions: { protocol, service: 'tollgate-metering' }, stat: 'SampleCount', label: `first 2xx ${protocol}` })));
   });
 
+  it("charts auto top-up charges by outcome (metering's TopUpCharges) and the units the clock's sweep gave back (ReservationUnitsReturned)", () => {
+    const metrics = (widget('Credits: auto top-up charges by outcome, strict reservations given back by the sweep (units)').properties.metrics as any[]).map((m) => [m[1], ...m.slice(2, -1)]);
+    expect(metrics).toEqual([
+      ...['charged', 'failed', 'unanswered'].map((outcome) => ['TopUpCharges', 'outcome', outcome, 'service', 'tollgate-metering']),
+      ['ReservationUnitsReturned', 'service', 'tollgate-clock'],
+    ]);
+  });
+
   it('charts 401/402/429/503 from the access log by a metric filter with the status as dimension', () => {
     const metrics = widget('Responses 401 / 402 / 429 / 503 (access log)').properties.metrics as any[];
     expect(metrics.map((m) => m.slice(0, 4))).toEqual(['401', '402', '429', '503'].map((s) => ['Tollgate/Logs', 'Responses', 'status', s]));
