@@ -1,10 +1,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { BudgetSpend } from '../shared/customers/budgets-spend';
 import type { MeteredUsage } from '../shared/customers/metered-usage';
 import { readWallet } from '../shared/customers/wallet';
 import { budgetState } from '../shared/budgets';
 import { alertItem, type AlertItem } from '../shared/alerts/outbox';
+import { putAlertItem } from '../shared/alerts/put';
 import { quotaAlerts, walletAlerts, type AlertRules, type DueAlert, type WalletLevels } from '../shared/alerts/rules';
 import type { CustomerUsage } from './aggregate';
 import type { UsagePlan } from './rules';
@@ -135,13 +136,7 @@ export class DynamoAlertStore implements AlertStore {
     return { ...(wallet.balance === undefined ? {} : { balance: wallet.balance }), budgets };
   }
 
-  async put(item: AlertItem): Promise<boolean> {
-    try {
-      await this.documents.send(new PutCommand({ TableName: this.tables.events, Item: item, ConditionExpression: 'attribute_not_exists(eventId)' }));
-      return true;
-    } catch (err) {
-      if (err instanceof Error && err.name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+  put(item: AlertItem): Promise<boolean> {
+    return putAlertItem(this.client, this.tables.events, item);
   }
 }

@@ -194,13 +194,14 @@ export function makeMeteringHandler(deps: MeteringDeps): (event: MeteringEvent) 
         count('OvershootUnits', settlement.overshoot);
         count('LateUnits', settlement.lateUnits);
         for (const alert of alerts) deps.alerts?.store.remember(alert.eventId);
+        const touched = touchedWallet(current, settlement, budgets);
         // Not a failure of the write: a credits or budget alert not put now is due again at the customer's next write.
         const walletAlerts =
           deps.alerts !== undefined
-            ? await putWalletAlerts(deps.alerts, state, touchedWallet(current, settlement, budgets), now()).catch((err: unknown) => (logger.warn('alerts not put, due again at the next write', { error: err instanceof Error ? err.name : 'unknown' }), 0))
+            ? await putWalletAlerts(deps.alerts, state, touched, now()).catch((err: unknown) => (logger.warn('alerts not put, due again at the next write', { error: err instanceof Error ? err.name : 'unknown' }), 0))
             : 0;
         count('AlertsFired', alerts.length + walletAlerts);
-        if (deps.topUp !== undefined && touchedWallet(current, settlement, budgets).credits) {
+        if (deps.topUp !== undefined && touched.credits) {
           // Not a failure of the write either: a charge not made now is due again at the next write that draws credits.
           await deps.topUp(state).catch((err: unknown) => logger.warn('auto top-up not charged, due again at the next write', { error: err instanceof Error ? err.message : 'unknown' }));
         }

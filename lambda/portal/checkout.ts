@@ -19,7 +19,6 @@ import { currentSession, requireSession, sessionFor } from './signed-in';
 const CHECKOUT_SESSION_ID = /^cs_[A-Za-z0-9_]{1,200}$/;
 /** How long a delayed payment may take to settle (Bacs, SEPA and ACH debits take up to about two weeks). */
 const SETTLING_COOKIE_SECONDS = 15 * 24 * 60 * 60;
-export { CREDITS_METADATA as PACK_CREDITS_METADATA, CREDITS_EXPIRES_IN_METADATA as PACK_EXPIRES_IN_METADATA };
 
 /** The pack's Checkout fields: its units and lifetime for the webhook, and the lifetime stated to the buyer. */
 export function packCheckoutFields(pack: CatalogCreditPack): Pick<Stripe.Checkout.SessionCreateParams, 'metadata' | 'custom_text'> {

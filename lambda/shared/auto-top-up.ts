@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type Stripe from 'stripe';
 import { alertItem, type AlertItem } from './alerts/outbox';
+import { putAlertItem } from './alerts/put';
 import { ALERT_DETAIL_TYPES } from './alerts/rules';
 import { CREDITS_EXPIRES_IN_METADATA, CREDITS_METADATA } from './credits-metadata';
 import { chargeDue, claimTopUp, settleTopUp, TOP_UP_METADATA, topUpReady, type TopUp } from './customers/top-up';
@@ -119,11 +119,7 @@ export function topUpFailedAlert(failed: FailedTopUp, now: Date): AlertItem {
 
 /** Puts a failed attempt's alert once (its id names the attempt): the alerts' outbox delivers it. */
 export async function putTopUpFailedAlert(dynamodb: DynamoDBClient, eventsTable: string, failed: FailedTopUp, now: Date): Promise<void> {
-  try {
-    await dynamodb.send(new PutItemCommand({ TableName: eventsTable, Item: marshall(topUpFailedAlert(failed, now), { removeUndefinedValues: true }), ConditionExpression: 'attribute_not_exists(eventId)' }));
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
-  }
+  await putAlertItem(dynamodb, eventsTable, topUpFailedAlert(failed, now));
 }
 
 /** The webhook's side of the state machine (its TopUpSettler), on the tables. */

@@ -261,7 +261,6 @@ export function interpret(event: StripeEventEnvelope): Interpretation {
   }
 }
 
-export { CREDITS_METADATA as CREDITS_METADATA_KEY, CREDITS_EXPIRES_IN_METADATA as CREDITS_EXPIRES_IN_METADATA_KEY };
 /** More units than one purchase plausibly buys: a typo or a forged session, not a top-up. */
 const MAX_CREDITS_PER_PURCHASE = 1_000_000_000;
 

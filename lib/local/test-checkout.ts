@@ -3,7 +3,7 @@ import { html, layout, PAGE_CSP, securityHeaders, type Html } from '../../lambda
 import type { Catalog } from '../../lambda/portal/settings';
 import { isTerminal, type CustomerRecord, type SubscriptionEntry } from '../../lambda/shared/customers/record';
 import { headerValue } from '../../lambda/shared/headers';
-import { CREDITS_EXPIRES_IN_METADATA_KEY, CREDITS_METADATA_KEY } from '../../lambda/webhook/events';
+import { packCheckoutFields } from '../../lambda/portal/checkout';
 import { watermarkSecond } from '../../lambda/webhook/state';
 import { PORTAL_PATHS, stageBaseUrl } from '../../lambda/shared/portal-paths';
 import { checkoutSessionObject } from '../stripe-events/checkout';
@@ -80,7 +80,7 @@ export function makeTestCheckoutHandler(deps: TestCheckoutDeps): (event: APIGate
         line_items: [{ price: price.id, quantity: 1 }],
         success_url: `${origin}${base}${PORTAL_PATHS.testCheckout.replace('{session}', 'paid')}`,
         ...(reference !== undefined && /^[A-Za-z0-9_-]{1,200}$/.test(reference) ? { client_reference_id: reference } : {}),
-        ...(pack === undefined ? {} : { metadata: { [CREDITS_METADATA_KEY]: String(pack.credits), ...(pack.expiresIn === undefined ? {} : { [CREDITS_EXPIRES_IN_METADATA_KEY]: pack.expiresIn }) } }),
+        ...(pack === undefined ? {} : { metadata: packCheckoutFields(pack).metadata }),
       });
       if (typeof session === 'string') return page(400, 'Payment link failed', html`<p role="alert">${session}</p>`);
       return { statusCode: 303, headers: { Location: session.url ?? base, 'Cache-Control': 'no-store' }, body: '' };
