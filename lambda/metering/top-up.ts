@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type Stripe from 'stripe';
 import { spendable } from '../shared/credit-grants';
-import { putTopUpFailedAlert, topUpIfDue, type TopUpOutcome } from '../shared/auto-top-up';
+import { topUpIfDue, type TopUpOutcome } from '../shared/auto-top-up';
 import type { MeteredUsage } from '../shared/customers/metered-usage';
 import { topUpReady } from '../shared/customers/top-up';
 import { fundsOf, readWallet } from '../shared/customers/wallet';
@@ -23,7 +23,7 @@ export function makeMeteringTopUp(deps: { readonly dynamodb: DynamoDBClient; rea
     const wallet = await readWallet(dynamodb, tables.customers, state.customerId);
     const left = spendable(fundsOf(wallet), now());
     const outcome = await topUpIfDue(
-      { dynamodb, customersTable: tables.customers, stripe: deps.stripe, now, onFailure: (failed) => putTopUpFailedAlert(dynamodb, tables.events, failed, now()) },
+      { dynamodb, tables, stripe: deps.stripe, now },
       state.customerId,
       state.topUp,
       left,

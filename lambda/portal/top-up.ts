@@ -1,5 +1,5 @@
 import type Stripe from 'stripe';
-import { putTopUpFailedAlert, topUpIfDue, type TopUpOutcome } from '../shared/auto-top-up';
+import { topUpIfDue, type TopUpOutcome } from '../shared/auto-top-up';
 import { removeTopUp, saveTopUpMethod, saveTopUpSettings, TopUpConflictError, type TopUp } from '../shared/customers/top-up';
 import { PORTAL_PATHS } from '../shared/portal-paths';
 import { PageError, readForm, type Answer, type Portal, type RequestContext } from './context';
@@ -30,9 +30,8 @@ async function stripeOf(portal: Portal): Promise<Stripe> {
 /** Charges now when the credits are already below the threshold; the notice to show. */
 async function chargeIfDue(portal: Portal, stripe: Stripe, signedIn: SignedIn, topUp: TopUp): Promise<TopUpNotice | undefined> {
   const { customerId } = signedIn.customer;
-  const { customers, events } = portal.settings.tables;
   const outcome: TopUpOutcome = await topUpIfDue(
-    { dynamodb: portal.dynamodb, customersTable: customers, stripe, now: portal.now, onFailure: (failed) => putTopUpFailedAlert(portal.dynamodb, events, failed, portal.now()) },
+    { dynamodb: portal.dynamodb, tables: portal.settings.tables, stripe, now: portal.now },
     customerId,
     topUp,
     signedIn.customer.credits,

@@ -14,7 +14,7 @@ import { chargeDue, claimTopUp, settleTopUp, TOP_UP_METADATA, topUpReady, type T
  * PaymentIntent carries the pack's units in its metadata, credited once per PaymentIntent). A declined
  * charge settles the attempt as failed at once (Stripe's answer; `payment_intent.payment_failed` says
  * the same to the webhook, and whichever comes second finds the attempt settled), and the customer is
- * told by e-mail (the alert the caller puts).
+ * told by e-mail (the failed attempt's alert item, put once).
  *
  * Runs in metering (after a write that drew credits) and in the portal (a card saved or settings saved
  * while below the threshold: a customer out of credits makes no call that metering would see).
@@ -22,11 +22,10 @@ import { chargeDue, claimTopUp, settleTopUp, TOP_UP_METADATA, topUpReady, type T
 
 export interface TopUpDeps {
   readonly dynamodb: DynamoDBClient;
-  readonly customersTable: string;
+  /** The customer's top-up and wallet; the failed attempt's alert. */
+  readonly tables: { readonly customers: string; readonly events: string };
   readonly stripe: Stripe;
   readonly now: () => Date;
-  /** Told once per failed attempt (it puts the customer's e-mail alert, which is once per attempt itself). */
-  readonly onFailure?: (failed: FailedTopUp) => Promise<void>;
 }
 
 export interface FailedTopUp {
@@ -70,10 +69,11 @@ export async function topUpIfDue(deps: TopUpDeps, customerId: string, topUp: Top
   const now = deps.now();
   const due = chargeDue(topUp, spendable, now);
   if (due === undefined || !topUpReady(topUp)) return { outcome: 'none' };
-  const target = { dynamodb: deps.dynamodb, table: deps.customersTable, customerId };
+  const target = { dynamodb: deps.dynamodb, table: deps.tables.customers, customerId };
   if (!(await claimTopUp(target, due, topUp.method, now))) return { outcome: 'none' };
   const fail = async (failure: string): Promise<TopUpOutcome> => {
-    if ((await settleTopUp(target, due.attempt, { failure }, deps.now())) !== undefined) await deps.onFailure?.({ customerId, attempt: due.attempt, failure, topUp });
+    // The customer is told once per attempt: by whichever settles it (this, or the webhook's payment_failed).
+    if ((await settleTopUp(target, due.attempt, { failure }, deps.now())) !== undefined) await putTopUpFailedAlert(deps.dynamodb, deps.tables.events, { customerId, attempt: due.attempt, failure, topUp }, deps.now());
     return { outcome: 'failed', attempt: due.attempt, failure };
   };
   let intent: Stripe.PaymentIntent;
