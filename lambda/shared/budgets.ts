@@ -8,9 +8,17 @@ import { KEY_ID } from './customers/api-key';
  * Stored on the customer's wallet item (`<customerId>#wallet`, customers/wallet.ts), beside the balance,
  * so that the reads and the one write a decision already makes carry them:
  *
- *   budgets               map: scope → { limit, window, resetsAt }; scope `*` (the customer) or a key id
+ *   budgets               map: scope → the budget as one string, `<resetsAt> <window> <limit>` (budgetEntryString);
+ *                         scope `*` (the customer) or a key id
  *   budgetLeft            units left in the customer budget's window (limit − spent)
  *   budgetLeft_<keyId>    units left in that key budget's window
+ *
+ * One string per budget, not a map of three attributes: every decision of a budgeted customer reads them,
+ * and each attribute value costs DynamoDB and the SDK's deserializer (bench/README.md, B1: two budgets
+ * as maps were 11 more values and 290 more bytes, 1.038× the read). The window's end comes first, ten
+ * digits wide, so the string's order is the end's order: the reservation's condition sees an open window
+ * as `entry >= <the next second>` (budgetOpenAfter), and every other writer's condition compares the
+ * whole string it read.
  *
  * Units left, not units spent: a strict route's reservation (the wallet's one conditional UpdateItem)
  * takes its cost with `ADD budgetLeft :minus` under the condition `budgetLeft >= :cost` (the authorizer cannot read the limit
@@ -38,6 +46,31 @@ export interface BudgetEntry {
   /** Epoch s: the end of the window its left counter counts. */
   readonly resetsAt: number;
 }
+
+/** Epoch s of a window end as stored: ten digits (2001-09-09 to 2286-11-20), so that strings sort as numbers. */
+const MIN_STORED_END = 1_000_000_000;
+const MAX_STORED_END = 9_999_999_999;
+
+/** A budget as the wallet stores it: `<resetsAt> <window> <limit>`, e.g. `1767225600 day 500`. */
+export function budgetEntryString(entry: BudgetEntry): string {
+  if (!Number.isSafeInteger(entry.resetsAt) || entry.resetsAt < MIN_STORED_END || entry.resetsAt > MAX_STORED_END) {
+    throw new RangeError(`a budget window's end is epoch seconds of ten digits, not ${entry.resetsAt}`);
+  }
+  return `${entry.resetsAt} ${entry.window} ${entry.limit}`;
+}
+
+const ENTRY = /^(\d{10}) ([a-z]+) ([1-9]\d{0,12})$/;
+
+/** A stored budget string read back; undefined: not one (the decision leaves it out). */
+export function parseBudgetEntry(value: string): BudgetEntry | undefined {
+  const m = ENTRY.exec(value);
+  if (m === null || !isBudgetWindow(m[2])) return undefined;
+  const limit = Number(m[3]);
+  return limit > MAX_BUDGET_LIMIT ? undefined : { resetsAt: Number(m[1]), window: m[2], limit };
+}
+
+/** What a stored budget string of an open window is at least, at `nowSeconds`: its end's ten digits must reach the next second. */
+export const budgetOpenAfter = (nowSeconds: number): string => String(nowSeconds + 1);
 
 /** What budgets a customer record holds. */
 export interface BudgetRecord {

@@ -5,6 +5,7 @@ import { thresholdOf, type AlertRules } from '../../lambda/shared/alerts/rules';
 import { DynamoAlertStore } from '../../lambda/metering/alerts';
 import { DynamoMeteringStore, type MeteringWrite } from '../../lambda/metering/store';
 import { walletKey } from '../../lambda/shared/customers/wallet';
+import { budgetEntryString } from '../../lambda/shared/budgets';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { accessLine, delivery, logEvents, meteringHandler, PERIOD_1, RULES, seedCustomer } from '../metering/support';
 
@@ -59,7 +60,7 @@ describe('alerts fired by metering (DynamoDB Local)', () => {
           await documents.send(
             new PutCommand({
               TableName: tables.names.customers,
-              Item: { customerId: walletKey(customerId), balance: s.credits, budgets: { '*': { limit: BUDGET_LIMIT, window: 'day', resetsAt: 2_000_000_000 } }, budgetLeft: BUDGET_LIMIT },
+              Item: { customerId: walletKey(customerId), balance: s.credits, budgets: { '*': budgetEntryString({ limit: BUDGET_LIMIT, window: 'day', resetsAt: 2_000_000_000 }) }, budgetLeft: BUDGET_LIMIT },
             }),
           );
         }

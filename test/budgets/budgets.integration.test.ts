@@ -9,6 +9,9 @@ import { budgetSpends } from '../../lambda/shared/customers/budgets-spend';
 import { createApiKey } from '../../lambda/shared/customers/keys';
 import { readMeteredUsage, walletCreditsItem } from '../../lambda/shared/customers/metered-usage';
 import { walletKey } from '../../lambda/shared/customers/wallet';
+import { budgetEntryString, parseBudgetEntry } from '../../lambda/shared/budgets';
+import { decisionBatchRequest } from '../../lambda/shared/customers/decision-reads';
+import { BatchGetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { RouteRule } from '../../lambda/shared/requirements';
 import type { AuthorizerSettings } from '../../lambda/shared/settings';
 import { freshTables, setCustomerAttributes, type TestTables } from '../support/dynamodb';
@@ -114,7 +117,36 @@ describe('budgets at the authorizer (DynamoDB Local)', () => {
     expect(allows(await call(ASK, keys[0]!.key, tomorrow), ASK)).toBe(true);
     const item = await wallet(customerId);
     expect(item.budgetLeft).toBe(0);
-    expect((item.budgets as Record<string, { resetsAt: number }>)['*']!.resetsAt).toBe(DAY_END + 86_400);
+    expect(parseBudgetEntry((item.budgets as Record<string, string>)['*']!)?.resetsAt).toBe(DAY_END + 86_400);
+  });
+
+  it('metering starts a window that ended at the cap less its units, and its write needs the budget as it read it', async () => {
+    const { customerId, keys } = await customer();
+    const keyId = keys[0]!.keyId;
+    await setBudget(tables.client, table(), { customerId }, 10, 'day', NOW);
+    await meter(customerId, 10, keyId);
+    const tomorrow = new Date(NOW.getTime() + 86_400_000);
+    await meter(customerId, 3, keyId, tomorrow);
+    const item = await wallet(customerId);
+    expect(item.budgetLeft).toBe(7);
+    expect(item.budgets).toEqual({ '*': budgetEntryString({ limit: 10, window: 'day', resetsAt: DAY_END + 86_400 }) });
+    // Read, then the cap raised before the write: the write is refused (metering reads again), never applied to the old cap.
+    const state = (await readMeteredUsage(tables.client, table(), customerId))!;
+    await setBudget(tables.client, table(), { customerId }, 20, 'day', tomorrow);
+    const stale = walletCreditsItem(table(), customerId, { counters: [], credits: { delta: 0 }, budgets: budgetSpends(state, { units: 1 }, tomorrow) }, tomorrow);
+    await expect(documents.send(new UpdateCommand((stale as { Update: ConstructorParameters<typeof UpdateCommand>[0] }).Update))).rejects.toThrow(/conditional request failed/i);
+    expect((await wallet(customerId)).budgetLeft).toBe(17);
+  });
+
+  it("reads the customer's budget and the presented key's only, however many keys have one", async () => {
+    const { customerId, keys } = await customer();
+    await setBudget(tables.client, table(), { customerId }, 50, 'day', NOW);
+    for (const { keyId } of keys) await setBudget(tables.client, table(), { customerId, keyId }, 5, 'day', NOW);
+    const out = await tables.client.send(new BatchGetItemCommand({ RequestItems: decisionBatchRequest(table(), customerId, keys[0]!.keyId) }));
+    const walletItem = out.Responses![table()]!.find((i) => i.customerId!.S === walletKey(customerId))!;
+    expect(Object.keys(walletItem.budgets!.M!).sort()).toEqual(['*', keys[0]!.keyId].sort());
+    expect(Object.keys(walletItem).filter((name) => name.startsWith('budgetLeft'))).toEqual(expect.arrayContaining(['budgetLeft', `budgetLeft_${keys[0]!.keyId}`]));
+    expect(Object.keys(walletItem)).not.toContain(`budgetLeft_${keys[1]!.keyId}`);
   });
 
   it('never lets concurrent strict calls spend past a budget (zero overshoot)', async () => {

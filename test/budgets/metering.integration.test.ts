@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { accessLine, delivery, logEvents, meteringHandler, seedCustomer } from '../metering/support';
 import { walletKey } from '../../lambda/shared/customers/wallet';
+import { budgetEntryString } from '../../lambda/shared/budgets';
 
 // Metering spends the log-counted calls from the budgets on the wallet, in its usage transaction: a redelivered or reordered
 // batch spends them once, a key's calls spend its own budget, strict calls (paid at decision) do not.
@@ -29,7 +30,7 @@ async function budgeted(): Promise<string> {
       TableName: tables.names.customers,
       Key: { customerId: walletKey(customerId) },
       UpdateExpression: 'SET budgets = :b, budgetLeft = :c, budgetLeft_AAAAaaaa = :a',
-      ExpressionAttributeValues: { ':b': { '*': { limit: 1000, window: 'day', resetsAt: DAY_END }, [KEY_A]: { limit: 500, window: 'day', resetsAt: DAY_END } }, ':c': 1000, ':a': 500 },
+      ExpressionAttributeValues: { ':b': { '*': budgetEntryString({ limit: 1000, window: 'day', resetsAt: DAY_END }), [KEY_A]: budgetEntryString({ limit: 500, window: 'day', resetsAt: DAY_END }) }, ':c': 1000, ':a': 500 },
     }),
   );
   return customerId;

@@ -1,5 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { BUDGET_LEFT, BUDGET_LEFT_KEY_PREFIX, budgetLeftAttribute, BUDGETS, CUSTOMER_SCOPE, isBudgetWindow, type BudgetEntry, type BudgetRecord, type BudgetState } from '../budgets';
+import { BUDGET_LEFT, BUDGET_LEFT_KEY_PREFIX, budgetLeftAttribute, budgetOpenAfter, BUDGETS, CUSTOMER_SCOPE, parseBudgetEntry, type BudgetEntry, type BudgetRecord, type BudgetState } from '../budgets';
 import { KEY_ID } from './api-key';
 import type { Draft } from '../draft';
 
@@ -14,7 +14,8 @@ import type { Draft } from '../draft';
 /** IAM `dynamodb:Attributes` the budgets add to the wallet's: the map and the left counters. */
 export const BUDGET_WALLET_ATTRIBUTES = [BUDGETS, BUDGET_LEFT, `${BUDGET_LEFT_KEY_PREFIX}*`] as const;
 
-const open = (scope: string, left: string): string => `(attribute_not_exists(#bud.${scope}) OR (#bud.${scope}.resetsAt > :nowSeconds AND ${left} >= :cost))`;
+// `entry >= :openAfter`: the stored string's window ends after now (../budgets.ts budgetEntryString).
+const open = (scope: string, left: string): string => `(attribute_not_exists(#bud.${scope}) OR (#bud.${scope} >= :openAfter AND ${left} >= :cost))`;
 const CUSTOMER_OPEN = open('#bcs', '#bl');
 const KEY_OPEN = open('#bks', '#bkl');
 
@@ -30,7 +31,7 @@ export interface BudgetReservationPart {
 /** `keyId`: the presented key, whose budget the call also spends (absent: the customer's alone). */
 export function budgetReservationPart(keyId: string | undefined, now: Date): BudgetReservationPart {
   const names: Record<string, string> = { '#bud': BUDGETS, '#bcs': CUSTOMER_SCOPE, '#bl': BUDGET_LEFT };
-  const values = { ':nowSeconds': { N: String(Math.floor(now.getTime() / 1000)) } };
+  const values = { ':openAfter': { S: budgetOpenAfter(Math.floor(now.getTime() / 1000)) } };
   if (keyId === undefined) return { add: '#bl :minus', condition: CUSTOMER_OPEN, names, values };
   return {
     add: '#bl :minus, #bkl :minus',
@@ -45,13 +46,6 @@ const finite = (value: AttributeValue | undefined): number | undefined => {
   return Number.isFinite(n) ? n : undefined;
 };
 
-function entryOf(value: AttributeValue): BudgetEntry | undefined {
-  const m = value.M;
-  const limit = finite(m?.limit);
-  const resetsAt = finite(m?.resetsAt);
-  const window = m?.window?.S;
-  return limit === undefined || resetsAt === undefined || !isBudgetWindow(window) ? undefined : { limit, window, resetsAt };
-}
 
 /**
  * The budgets a wallet item holds (as DynamoDB returns it). An entry of another shape is left out: the
@@ -63,7 +57,8 @@ export function decodeWalletBudgets(item: Record<string, AttributeValue>): Budge
   // for…in and field-by-field: this runs on every decision of a budgeted customer on a route sold by use.
   const budgets: Record<string, BudgetEntry> = {};
   for (const scope in map) {
-    const entry = entryOf(map[scope]!);
+    const stored = map[scope]!.S;
+    const entry = stored === undefined ? undefined : parseBudgetEntry(stored);
     if (entry !== undefined) budgets[scope] = entry;
   }
   const budgetLeftByKey: Record<string, number> = {};
@@ -80,15 +75,16 @@ export function decodeWalletBudgets(item: Record<string, AttributeValue>): Budge
   return record;
 }
 
-/** A window that ended, to start again: its stored end is the condition, so two starters start it once. */
+/** A window that ended, to start again: the stored budget is the condition, so two starters start it once. */
 export interface BudgetWindowStart {
   readonly scope: string;
-  readonly endedAt: number;
-  readonly limit: number;
+  /** The budget as read, its window ended. */
+  readonly ended: BudgetEntry;
+  /** The new window's end. */
   readonly resetsAt: number;
 }
 
 /** The windows among `budgets` that ended, with their new ends. */
 export function windowsToStart(record: BudgetRecord, budgets: readonly BudgetState[]): BudgetWindowStart[] {
-  return budgets.filter((b) => b.expired).map((b) => ({ scope: b.scope, endedAt: record.budgets![b.scope]!.resetsAt, limit: b.limit, resetsAt: b.resetsAt }));
+  return budgets.filter((b) => b.expired).map((b) => ({ scope: b.scope, ended: record.budgets![b.scope]!, resetsAt: b.resetsAt }));
 }

@@ -1,4 +1,4 @@
-import { budgetLeftAttribute, BUDGETS, CUSTOMER_SCOPE, windowEnd, type BudgetEntry } from '../budgets';
+import { budgetEntryString, budgetLeftAttribute, BUDGETS, CUSTOMER_SCOPE, windowEnd, type BudgetEntry } from '../budgets';
 import { isTerminal, type SubscriptionStatus } from './record';
 import { walletKey, type WalletTransactItem } from './wallet';
 
@@ -13,10 +13,10 @@ import { walletKey, type WalletTransactItem } from './wallet';
 export interface BudgetSpend {
   readonly scope: string;
   readonly units: number;
-  /** The window's end as read: the write requires it, so a window started meanwhile is a conflict. */
-  readonly storedResetsAt: number;
-  /** The stored window ended: start this one (its end) at `limit − units` left. */
-  readonly start?: { readonly resetsAt: number; readonly limit: number };
+  /** The budget as read: the write requires it, so a window started (or a cap changed) meanwhile is a conflict. */
+  readonly stored: BudgetEntry;
+  /** The stored window ended: start the one that ends here, at `limit − units` left. */
+  readonly startResetsAt?: number;
 }
 
 export interface BudgetUsage {
@@ -45,12 +45,7 @@ export function budgetSpends(
     const units = scope === CUSTOMER_SCOPE ? usage.units : (usage.keys?.get(scope) ?? 0);
     if (units <= 0) continue;
     const ended = entry.resetsAt <= t;
-    spends.push({
-      scope,
-      units,
-      storedResetsAt: entry.resetsAt,
-      ...(ended ? { start: { resetsAt: windowEnd(entry.window, now, livePeriodEnd(state.subscriptions, t)), limit: entry.limit } } : {}),
-    });
+    spends.push({ scope, units, stored: entry, ...(ended ? { startResetsAt: windowEnd(entry.window, now, livePeriodEnd(state.subscriptions, t)) } : {}) });
   }
   return spends;
 }
@@ -65,15 +60,15 @@ function addBudgetSpend(
   spends.forEach((spend, i) => {
     into.names[`#bs${i}`] = spend.scope;
     into.names[`#bl${i}`] = budgetLeftAttribute(spend.scope);
-    into.values[`:bstored${i}`] = spend.storedResetsAt;
-    into.conditions.push(`#budgets.#bs${i}.resetsAt = :bstored${i}`);
-    if (spend.start === undefined) {
+    into.values[`:bstored${i}`] = budgetEntryString(spend.stored);
+    into.conditions.push(`#budgets.#bs${i} = :bstored${i}`);
+    if (spend.startResetsAt === undefined) {
       into.values[`:bunits${i}`] = -spend.units;
       into.add.push(`#bl${i} :bunits${i}`);
     } else {
-      into.values[`:bresets${i}`] = spend.start.resetsAt;
-      into.values[`:bleft${i}`] = spend.start.limit - spend.units;
-      into.set.push(`#budgets.#bs${i}.resetsAt = :bresets${i}`, `#bl${i} = :bleft${i}`);
+      into.values[`:bentry${i}`] = budgetEntryString({ ...spend.stored, resetsAt: spend.startResetsAt });
+      into.values[`:bleft${i}`] = spend.stored.limit - spend.units;
+      into.set.push(`#budgets.#bs${i} = :bentry${i}`, `#bl${i} = :bleft${i}`);
     }
   });
 }

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { budgetLeftAttribute, BUDGETS, budgetState, checkBudgetLimit, CUSTOMER_SCOPE, windowEnd, type BudgetState, type BudgetWindow } from '../budgets';
+import { budgetEntryString, budgetLeftAttribute, BUDGETS, budgetState, checkBudgetLimit, CUSTOMER_SCOPE, windowEnd, type BudgetState, type BudgetWindow } from '../budgets';
 import type { BudgetWindowStart } from './budgets-reservation';
 import type { CustomerRecord } from './record';
 import { decidingSubscription } from './standing';
@@ -76,39 +76,36 @@ export async function setBudget(client: DynamoDBClient, table: string, target: B
     const periodEnd = periodEndOf(record, now);
     const current = budgetState(record, scope, now, periodEnd);
     const names = { '#budgets': BUDGETS, '#scope': scope, '#left': left };
+    const stored = record.budgets?.[scope];
     let command: UpdateItemCommand;
     if (current !== undefined && !current.expired && current.window === window) {
+      // The same window: the cap moves, and what was spent in it stays spent.
       command = new UpdateItemCommand({
         TableName: table,
         Key: walletOf(target.customerId),
-        UpdateExpression: 'SET #budgets.#scope.#limit = :limit, #left = #left + :delta',
-        ConditionExpression: '#budgets.#scope.#limit = :before AND #budgets.#scope.resetsAt = :resetsAt AND attribute_exists(#left)',
-        ExpressionAttributeNames: { ...names, '#limit': 'limit' },
+        UpdateExpression: 'SET #budgets.#scope = :entry, #left = #left + :delta',
+        ConditionExpression: '#budgets.#scope = :before AND attribute_exists(#left)',
+        ExpressionAttributeNames: names,
         ExpressionAttributeValues: {
-          ':limit': { N: String(limit) },
+          ':entry': { S: budgetEntryString({ limit, window, resetsAt: current.resetsAt }) },
           ':delta': { N: String(limit - current.limit) },
-          ':before': { N: String(current.limit) },
-          ':resetsAt': { N: String(current.resetsAt) },
+          ':before': { S: budgetEntryString(stored!) },
         },
       });
     } else {
-      const entry = { limit: { N: String(limit) }, window: { S: window }, resetsAt: { N: String(windowEnd(window, now, periodEnd)) } };
+      const entry = { S: budgetEntryString({ limit, window, resetsAt: windowEnd(window, now, periodEnd) }) };
       const hasMap = record.budgets !== undefined;
       command = new UpdateItemCommand({
         TableName: table,
         Key: walletOf(target.customerId),
         // The map is created with its first entry: a nested SET needs its parent to exist.
         UpdateExpression: hasMap ? 'SET #budgets.#scope = :entry, #left = :limit' : 'SET #budgets = :map, #left = :limit',
-        ConditionExpression: hasMap
-          ? current === undefined
-            ? 'attribute_exists(#budgets) AND attribute_not_exists(#budgets.#scope)'
-            : '#budgets.#scope.resetsAt = :resetsAt'
-          : 'attribute_not_exists(#budgets)',
+        ConditionExpression: hasMap ? (stored === undefined ? 'attribute_exists(#budgets) AND attribute_not_exists(#budgets.#scope)' : '#budgets.#scope = :before') : 'attribute_not_exists(#budgets)',
         ExpressionAttributeNames: hasMap ? names : { '#budgets': BUDGETS, '#left': left },
         ExpressionAttributeValues: {
           ':limit': { N: String(limit) },
-          ...(hasMap ? { ':entry': { M: entry } } : { ':map': { M: { [scope]: { M: entry } } } }),
-          ...(hasMap && current !== undefined ? { ':resetsAt': { N: String(record.budgets[scope]!.resetsAt) } } : {}),
+          ...(hasMap ? { ':entry': entry } : { ':map': { M: { [scope]: entry } } }),
+          ...(stored === undefined ? {} : { ':before': { S: budgetEntryString(stored) } }),
         },
       });
     }
@@ -136,8 +133,9 @@ export async function removeBudget(client: DynamoDBClient, table: string, target
 }
 
 /**
- * Starts each ended window: resetsAt moves on and the left counter is the whole limit again. One
- * conditional write per window; a window another writer started first is left as it is.
+ * Starts each ended window: its end moves on and the left counter is the whole limit again. One
+ * conditional write per window, on the budget as read; a window another writer started first (or a
+ * budget changed meanwhile) is left as it is.
  */
 export async function startBudgetWindows(client: DynamoDBClient, table: string, customerId: string, starts: readonly BudgetWindowStart[]): Promise<void> {
   for (const start of starts) {
@@ -146,10 +144,14 @@ export async function startBudgetWindows(client: DynamoDBClient, table: string, 
       new UpdateItemCommand({
         TableName: table,
         Key: walletOf(customerId),
-        UpdateExpression: 'SET #budgets.#scope.resetsAt = :resetsAt, #left = :limit',
-        ConditionExpression: '#budgets.#scope.resetsAt = :endedAt',
+        UpdateExpression: 'SET #budgets.#scope = :entry, #left = :limit',
+        ConditionExpression: '#budgets.#scope = :ended',
         ExpressionAttributeNames: { '#budgets': BUDGETS, '#scope': start.scope, '#left': budgetLeftAttribute(start.scope) },
-        ExpressionAttributeValues: { ':resetsAt': { N: String(start.resetsAt) }, ':limit': { N: String(start.limit) }, ':endedAt': { N: String(start.endedAt) } },
+        ExpressionAttributeValues: {
+          ':entry': { S: budgetEntryString({ ...start.ended, resetsAt: start.resetsAt }) },
+          ':limit': { N: String(start.ended.limit) },
+          ':ended': { S: budgetEntryString(start.ended) },
+        },
       }),
     );
   }

@@ -4,7 +4,7 @@ import { CorruptRecordError, decisionProjection, decodeCustomerItem } from './it
 import type { CustomerRecord } from './record';
 import { SUBJECT_ATTRIBUTE, SUBJECT_INDEX, tokenDecisionProjection } from './subjects';
 import { BALANCE, cancelReservation, decodeWallet, reserveInWallet, walletKey, withWallet, withWalletBalance, type WalletReservation, type WalletReservationResult } from './wallet';
-import { BUDGET_LEFT, BUDGET_LEFT_KEY_PREFIX, BUDGETS } from '../budgets';
+import { BUDGET_LEFT, BUDGET_LEFT_KEY_PREFIX, BUDGETS, CUSTOMER_SCOPE } from '../budgets';
 import type { BudgetWindowStart } from './budgets-reservation';
 import { startBudgetWindows } from './budgets-store';
 import { GRANTS, type DrawPlan } from '../credit-grants';
@@ -146,12 +146,15 @@ export function decisionBatchRequest(tableName: string, customerId: string, keyI
       // Strongly consistent: after the webhook restores access and flushes the authorizer cache,
       // a stale read would cache the old Deny again for a whole TTL.
       ConsistentRead: true,
-      // The wallet's balance, grants and the budgets the presented key spends (the customer's and its own).
-      ProjectionExpression: `${projection.ProjectionExpression},#balance,#grants,#budgets,#budgetLeft,#keyLeft`,
+      // The wallet's balance, grants and the budgets the presented key spends (the customer's and its own,
+      // not the other keys': the answer stays the same size however many keys have budgets).
+      ProjectionExpression: `${projection.ProjectionExpression},#balance,#grants,#budgets.#customerBudget,#budgets.#keyBudget,#budgetLeft,#keyLeft`,
       ExpressionAttributeNames: Object.assign(projection.ExpressionAttributeNames, {
         '#balance': BALANCE,
         '#grants': GRANTS,
         '#budgets': BUDGETS,
+        '#customerBudget': CUSTOMER_SCOPE,
+        '#keyBudget': keyId,
         '#budgetLeft': BUDGET_LEFT,
         '#keyLeft': BUDGET_LEFT_KEY_PREFIX + keyId,
       }),
