@@ -8,17 +8,19 @@ import { KEY_ID } from './customers/api-key';
  * Stored on the customer's wallet item (`<customerId>#wallet`, customers/wallet.ts), beside the balance,
  * so that the reads and the one write a decision already makes carry them:
  *
- *   budgets               map: scope → the budget as one string, `<resetsAt> <window> <limit>` (budgetEntryString);
- *                         scope `*` (the customer) or a key id
+ *   budget                the customer's budget, as one string: `<resetsAt> <window> <limit>` (budgetEntryString)
+ *   budget_<keyId>        that key's budget, the same way
  *   budgetLeft            units left in the customer budget's window (limit − spent)
  *   budgetLeft_<keyId>    units left in that key budget's window
  *
- * One string per budget, not a map of three attributes: every decision of a budgeted customer reads them,
- * and each attribute value costs DynamoDB and the SDK's deserializer (bench/README.md, B1: two budgets
- * as maps were 11 more values and 290 more bytes, 1.038× the read). The window's end comes first, ten
- * digits wide, so the string's order is the end's order: the reservation's condition sees an open window
- * as `entry >= <the next second>` (budgetOpenAfter), and every other writer's condition compares the
- * whole string it read.
+ * One string per budget, at the item's top level, not a map of scopes to maps of three attributes: every
+ * decision of a budgeted customer reads them, and each attribute value costs DynamoDB and the SDK's
+ * deserializer (bench/README.md, B1: two budgets as maps were 11 more attribute values and 290 more bytes,
+ * 1.038× the read; as strings they are 4). The window's end comes first, ten digits wide, so the string's
+ * order is the end's order: the reservation's condition sees an open window as `budget >= <the next
+ * second>` (budgetOpenAfter), and every other writer's condition compares the whole string it read. At the
+ * top level, the decision projects the two a call draws on by name (not the other keys'), and a first
+ * budget needs no map created before it.
  *
  * Units left, not units spent: a strict route's reservation (the wallet's one conditional UpdateItem)
  * takes its cost with `ADD budgetLeft :minus` under the condition `budgetLeft >= :cost` (the authorizer cannot read the limit
@@ -32,9 +34,10 @@ export const BUDGET_WINDOWS = ['day', 'period'] as const;
 export type BudgetWindow = (typeof BUDGET_WINDOWS)[number];
 export const isBudgetWindow = (value: unknown): value is BudgetWindow => (BUDGET_WINDOWS as readonly unknown[]).includes(value);
 
-/** The `budgets` map key of the customer-wide budget (key ids are base62, so never `*`). */
+/** The scope of the customer-wide budget (key ids are base62, so never `*`). */
 export const CUSTOMER_SCOPE = '*';
-export const BUDGETS = 'budgets';
+export const BUDGET = 'budget';
+export const BUDGET_KEY_PREFIX = 'budget_';
 export const BUDGET_LEFT = 'budgetLeft';
 export const BUDGET_LEFT_KEY_PREFIX = 'budgetLeft_';
 /** The largest cap a customer can set: well inside DynamoDB's and JavaScript's exact integers. */
@@ -94,12 +97,16 @@ export interface BudgetState {
   readonly expired: boolean;
 }
 
-/** `budgetLeft` or `budgetLeft_<keyId>`. */
-export function budgetLeftAttribute(scope: string): string {
-  if (scope === CUSTOMER_SCOPE) return BUDGET_LEFT;
+function keyScope(scope: string): string {
   if (!KEY_ID.test(scope)) throw new RangeError(`invalid key id "${scope}": expected 8 letters or digits`);
-  return BUDGET_LEFT_KEY_PREFIX + scope;
+  return scope;
 }
+
+/** `budget` or `budget_<keyId>`: where a scope's budget is stored. */
+export const budgetAttribute = (scope: string): string => (scope === CUSTOMER_SCOPE ? BUDGET : BUDGET_KEY_PREFIX + keyScope(scope));
+
+/** `budgetLeft` or `budgetLeft_<keyId>`: the units left in its window. */
+export const budgetLeftAttribute = (scope: string): string => (scope === CUSTOMER_SCOPE ? BUDGET_LEFT : BUDGET_LEFT_KEY_PREFIX + keyScope(scope));
 
 const DAY = 86_400;
 

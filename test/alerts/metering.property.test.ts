@@ -60,7 +60,7 @@ describe('alerts fired by metering (DynamoDB Local)', () => {
           await documents.send(
             new PutCommand({
               TableName: tables.names.customers,
-              Item: { customerId: walletKey(customerId), balance: s.credits, budgets: { '*': budgetEntryString({ limit: BUDGET_LIMIT, window: 'day', resetsAt: 2_000_000_000 }) }, budgetLeft: BUDGET_LIMIT },
+              Item: { customerId: walletKey(customerId), balance: s.credits, budget: budgetEntryString({ limit: BUDGET_LIMIT, window: 'day', resetsAt: 2_000_000_000 }), budgetLeft: BUDGET_LIMIT },
             }),
           );
         }

@@ -29,8 +29,8 @@ async function budgeted(): Promise<string> {
     new UpdateCommand({
       TableName: tables.names.customers,
       Key: { customerId: walletKey(customerId) },
-      UpdateExpression: 'SET budgets = :b, budgetLeft = :c, budgetLeft_AAAAaaaa = :a',
-      ExpressionAttributeValues: { ':b': { '*': budgetEntryString({ limit: 1000, window: 'day', resetsAt: DAY_END }), [KEY_A]: budgetEntryString({ limit: 500, window: 'day', resetsAt: DAY_END }) }, ':c': 1000, ':a': 500 },
+      UpdateExpression: 'SET budget = :b, budget_AAAAaaaa = :ba, budgetLeft = :c, budgetLeft_AAAAaaaa = :a',
+      ExpressionAttributeValues: { ':b': budgetEntryString({ limit: 1000, window: 'day', resetsAt: DAY_END }), ':ba': budgetEntryString({ limit: 500, window: 'day', resetsAt: DAY_END }), ':c': 1000, ':a': 500 },
     }),
   );
   return customerId;

@@ -66,7 +66,7 @@ describe('metering in the stack', () => {
     expect(writes).toHaveLength(1);
     expect([writes[0].Action].flat().sort()).toEqual([...METERING_CUSTOMER_WRITES].sort());
     expect(writes[0].Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'periodUsage', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'agentPayment', 'topUp', 'paymentRecovery', 'balance', 'p_*', 'budgets', 'budgetLeft', 'budgetLeft_*', 'grants'] },
+      'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'periodUsage', 'periodUsed', 'usagePeriodEnd', 'prevPeriodEnd', 'prevPeriodUsed', 'meteredWindow', 'agentPayment', 'topUp', 'paymentRecovery', 'balance', 'p_*', 'budget', 'budget_*', 'budgetLeft', 'budgetLeft_*', 'grants'] },
     });
     expect(writes[0].Condition['ForAllValues:StringLike']['dynamodb:Attributes']).toEqual([...METERING_WRITE_ATTRIBUTES]);
     const others = onCustomers.filter((s) => s !== writes[0]);

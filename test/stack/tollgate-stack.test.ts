@@ -364,7 +364,7 @@ describe('permissions', () => {
     expect(writes.map((w) => [w.Action].flat())).toEqual([['dynamodb:UpdateItem'], ['dynamodb:UpdateItem']]);
     expect(writes.map((w) => w.Condition)).toEqual([
       { 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'keysVersion', 'key_*', 'topUp'] } },
-      { 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'budgets', 'budgetLeft', 'budgetLeft_*'], 'dynamodb:LeadingKeys': ['*#wallet'] } },
+      { 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['customerId', 'budget', 'budget_*', 'budgetLeft', 'budgetLeft_*'], 'dynamodb:LeadingKeys': ['*#wallet'] } },
     ]);
     const reads = customers.filter((s) => !writes.includes(s));
     expect(reads.flatMap((s) => [s.Action].flat())).toEqual(['dynamodb:GetItem']);

@@ -1,5 +1,18 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { BUDGET_LEFT, BUDGET_LEFT_KEY_PREFIX, budgetLeftAttribute, budgetOpenAfter, BUDGETS, CUSTOMER_SCOPE, parseBudgetEntry, type BudgetEntry, type BudgetRecord, type BudgetState } from '../budgets';
+import {
+  BUDGET,
+  BUDGET_KEY_PREFIX,
+  BUDGET_LEFT,
+  BUDGET_LEFT_KEY_PREFIX,
+  budgetAttribute,
+  budgetLeftAttribute,
+  budgetOpenAfter,
+  CUSTOMER_SCOPE,
+  parseBudgetEntry,
+  type BudgetEntry,
+  type BudgetRecord,
+  type BudgetState,
+} from '../budgets';
 import { KEY_ID } from './api-key';
 import type { Draft } from '../draft';
 
@@ -11,13 +24,13 @@ import type { Draft } from '../draft';
  * authorizer then starts the new window (budgets-store.ts `startBudgetWindows`) and reserves again.
  */
 
-/** IAM `dynamodb:Attributes` the budgets add to the wallet's: the map and the left counters. */
-export const BUDGET_WALLET_ATTRIBUTES = [BUDGETS, BUDGET_LEFT, `${BUDGET_LEFT_KEY_PREFIX}*`] as const;
+/** IAM `dynamodb:Attributes` the budgets add to the wallet's: the budgets and their left counters. */
+export const BUDGET_WALLET_ATTRIBUTES = [BUDGET, `${BUDGET_KEY_PREFIX}*`, BUDGET_LEFT, `${BUDGET_LEFT_KEY_PREFIX}*`] as const;
 
-// `entry >= :openAfter`: the stored string's window ends after now (../budgets.ts budgetEntryString).
-const open = (scope: string, left: string): string => `(attribute_not_exists(#bud.${scope}) OR (#bud.${scope} >= :openAfter AND ${left} >= :cost))`;
-const CUSTOMER_OPEN = open('#bcs', '#bl');
-const KEY_OPEN = open('#bks', '#bkl');
+// `budget >= :openAfter`: the stored string's window ends after now (../budgets.ts budgetEntryString).
+const open = (budget: string, left: string): string => `(attribute_not_exists(${budget}) OR (${budget} >= :openAfter AND ${left} >= :cost))`;
+const CUSTOMER_OPEN = open('#bc', '#bl');
+const KEY_OPEN = open('#bk', '#bkl');
 
 /** The reservation's budget clauses; they name `:cost` and `:minus` (−cost), which the reservation already sends. */
 export interface BudgetReservationPart {
@@ -30,13 +43,13 @@ export interface BudgetReservationPart {
 
 /** `keyId`: the presented key, whose budget the call also spends (absent: the customer's alone). */
 export function budgetReservationPart(keyId: string | undefined, now: Date): BudgetReservationPart {
-  const names: Record<string, string> = { '#bud': BUDGETS, '#bcs': CUSTOMER_SCOPE, '#bl': BUDGET_LEFT };
+  const names: Record<string, string> = { '#bc': BUDGET, '#bl': BUDGET_LEFT };
   const values = { ':openAfter': { S: budgetOpenAfter(Math.floor(now.getTime() / 1000)) } };
   if (keyId === undefined) return { add: '#bl :minus', condition: CUSTOMER_OPEN, names, values };
   return {
     add: '#bl :minus, #bkl :minus',
     condition: `${CUSTOMER_OPEN} AND ${KEY_OPEN}`,
-    names: Object.assign(names, { '#bks': keyId, '#bkl': budgetLeftAttribute(keyId) }),
+    names: Object.assign(names, { '#bk': budgetAttribute(keyId), '#bkl': budgetLeftAttribute(keyId) }),
     values,
   };
 }
@@ -46,32 +59,33 @@ const finite = (value: AttributeValue | undefined): number | undefined => {
   return Number.isFinite(n) ? n : undefined;
 };
 
-
 /**
- * The budgets a wallet item holds (as DynamoDB returns it). An entry of another shape is left out: the
- * decision ignores it, and the reservation's condition, which cannot compare it, is refused loudly.
+ * The budgets a wallet item holds (as DynamoDB returns it); `budgets` is absent when it holds none. An
+ * entry of another shape is left out: the decision ignores it, and the reservation's condition, which
+ * cannot compare it, is refused loudly.
  */
 export function decodeWalletBudgets(item: Record<string, AttributeValue>): BudgetRecord {
-  const map = item[BUDGETS]?.M;
-  if (map === undefined) return {};
-  // for…in and field-by-field: this runs on every decision of a budgeted customer on a route sold by use.
-  const budgets: Record<string, BudgetEntry> = {};
-  for (const scope in map) {
-    const stored = map[scope]!.S;
-    const entry = stored === undefined ? undefined : parseBudgetEntry(stored);
-    if (entry !== undefined) budgets[scope] = entry;
-  }
+  // One pass over the names, for…in and no arrays: this runs on every decision of a customer on a route sold by use.
+  let budgets: Record<string, BudgetEntry> | undefined;
   const budgetLeftByKey: Record<string, number> = {};
   for (const name in item) {
-    if (!name.startsWith(BUDGET_LEFT_KEY_PREFIX)) continue;
-    const keyId = name.slice(BUDGET_LEFT_KEY_PREFIX.length);
-    const left = finite(item[name]);
-    if (left !== undefined && KEY_ID.test(keyId)) budgetLeftByKey[keyId] = left;
+    if (!name.startsWith(BUDGET)) continue;
+    if (name.startsWith(BUDGET_LEFT_KEY_PREFIX)) {
+      const keyId = name.slice(BUDGET_LEFT_KEY_PREFIX.length);
+      const left = finite(item[name]);
+      if (left !== undefined && KEY_ID.test(keyId)) budgetLeftByKey[keyId] = left;
+      continue;
+    }
+    const scope = name === BUDGET ? CUSTOMER_SCOPE : name.startsWith(BUDGET_KEY_PREFIX) ? name.slice(BUDGET_KEY_PREFIX.length) : undefined;
+    if (scope === undefined || (scope !== CUSTOMER_SCOPE && !KEY_ID.test(scope))) continue;
+    const stored = item[name]!.S;
+    const entry = stored === undefined ? undefined : parseBudgetEntry(stored);
+    if (entry !== undefined) (budgets ??= {})[scope] = entry;
   }
-  const record: Draft<BudgetRecord> = { budgets };
+  if (budgets === undefined) return {};
+  const record: Draft<BudgetRecord> = { budgets, budgetLeftByKey };
   const budgetLeft = finite(item[BUDGET_LEFT]);
   if (budgetLeft !== undefined) record.budgetLeft = budgetLeft;
-  record.budgetLeftByKey = budgetLeftByKey;
   return record;
 }
 

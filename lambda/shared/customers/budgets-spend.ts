@@ -1,4 +1,4 @@
-import { budgetEntryString, budgetLeftAttribute, BUDGETS, CUSTOMER_SCOPE, windowEnd, type BudgetEntry } from '../budgets';
+import { budgetAttribute, budgetEntryString, budgetLeftAttribute, CUSTOMER_SCOPE, windowEnd, type BudgetEntry } from '../budgets';
 import { isTerminal, type SubscriptionStatus } from './record';
 import { walletKey, type WalletTransactItem } from './wallet';
 
@@ -56,19 +56,18 @@ function addBudgetSpend(
   into: { set: string[]; add: string[]; conditions: string[]; values: Record<string, unknown>; names: Record<string, string> },
 ): void {
   if (spends.length === 0) return;
-  into.names['#budgets'] = BUDGETS;
   spends.forEach((spend, i) => {
-    into.names[`#bs${i}`] = spend.scope;
+    into.names[`#bs${i}`] = budgetAttribute(spend.scope);
     into.names[`#bl${i}`] = budgetLeftAttribute(spend.scope);
     into.values[`:bstored${i}`] = budgetEntryString(spend.stored);
-    into.conditions.push(`#budgets.#bs${i} = :bstored${i}`);
+    into.conditions.push(`#bs${i} = :bstored${i}`);
     if (spend.startResetsAt === undefined) {
       into.values[`:bunits${i}`] = -spend.units;
       into.add.push(`#bl${i} :bunits${i}`);
     } else {
       into.values[`:bentry${i}`] = budgetEntryString({ ...spend.stored, resetsAt: spend.startResetsAt });
       into.values[`:bleft${i}`] = spend.stored.limit - spend.units;
-      into.set.push(`#budgets.#bs${i} = :bentry${i}`, `#bl${i} = :bleft${i}`);
+      into.set.push(`#bs${i} = :bentry${i}`, `#bl${i} = :bleft${i}`);
     }
   });
 }

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { budgetEntryString, budgetLeftAttribute, BUDGETS, budgetState, checkBudgetLimit, CUSTOMER_SCOPE, windowEnd, type BudgetState, type BudgetWindow } from '../budgets';
+import { budgetAttribute, budgetEntryString, budgetLeftAttribute, budgetState, checkBudgetLimit, CUSTOMER_SCOPE, windowEnd, type BudgetState, type BudgetWindow } from '../budgets';
 import type { BudgetWindowStart } from './budgets-reservation';
 import type { CustomerRecord } from './record';
 import { decidingSubscription } from './standing';
@@ -75,40 +75,36 @@ export async function setBudget(client: DynamoDBClient, table: string, target: B
     const record = await readFor(client, table, target);
     const periodEnd = periodEndOf(record, now);
     const current = budgetState(record, scope, now, periodEnd);
-    const names = { '#budgets': BUDGETS, '#scope': scope, '#left': left };
+    const names = { '#budget': budgetAttribute(scope), '#left': left };
     const stored = record.budgets?.[scope];
-    let command: UpdateItemCommand;
-    if (current !== undefined && !current.expired && current.window === window) {
-      // The same window: the cap moves, and what was spent in it stays spent.
-      command = new UpdateItemCommand({
-        TableName: table,
-        Key: walletOf(target.customerId),
-        UpdateExpression: 'SET #budgets.#scope = :entry, #left = #left + :delta',
-        ConditionExpression: '#budgets.#scope = :before AND attribute_exists(#left)',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: {
-          ':entry': { S: budgetEntryString({ limit, window, resetsAt: current.resetsAt }) },
-          ':delta': { N: String(limit - current.limit) },
-          ':before': { S: budgetEntryString(stored!) },
-        },
-      });
-    } else {
-      const entry = { S: budgetEntryString({ limit, window, resetsAt: windowEnd(window, now, periodEnd) }) };
-      const hasMap = record.budgets !== undefined;
-      command = new UpdateItemCommand({
-        TableName: table,
-        Key: walletOf(target.customerId),
-        // The map is created with its first entry: a nested SET needs its parent to exist.
-        UpdateExpression: hasMap ? 'SET #budgets.#scope = :entry, #left = :limit' : 'SET #budgets = :map, #left = :limit',
-        ConditionExpression: hasMap ? (stored === undefined ? 'attribute_exists(#budgets) AND attribute_not_exists(#budgets.#scope)' : '#budgets.#scope = :before') : 'attribute_not_exists(#budgets)',
-        ExpressionAttributeNames: hasMap ? names : { '#budgets': BUDGETS, '#left': left },
-        ExpressionAttributeValues: {
-          ':limit': { N: String(limit) },
-          ...(hasMap ? { ':entry': entry } : { ':map': { M: { [scope]: entry } } }),
-          ...(stored === undefined ? {} : { ':before': { S: budgetEntryString(stored) } }),
-        },
-      });
-    }
+    const command =
+      current !== undefined && !current.expired && current.window === window
+        ? // The same window: the cap moves, and what was spent in it stays spent.
+          new UpdateItemCommand({
+            TableName: table,
+            Key: walletOf(target.customerId),
+            UpdateExpression: 'SET #budget = :entry, #left = #left + :delta',
+            ConditionExpression: '#budget = :before AND attribute_exists(#left)',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: {
+              ':entry': { S: budgetEntryString({ limit, window, resetsAt: current.resetsAt }) },
+              ':delta': { N: String(limit - current.limit) },
+              ':before': { S: budgetEntryString(stored!) },
+            },
+          })
+        : // A new budget, a new window length or a window that ended: counts from now.
+          new UpdateItemCommand({
+            TableName: table,
+            Key: walletOf(target.customerId),
+            UpdateExpression: 'SET #budget = :entry, #left = :limit',
+            ConditionExpression: stored === undefined ? 'attribute_not_exists(#budget)' : '#budget = :before',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: {
+              ':entry': { S: budgetEntryString({ limit, window, resetsAt: windowEnd(window, now, periodEnd) }) },
+              ':limit': { N: String(limit) },
+              ...(stored === undefined ? {} : { ':before': { S: budgetEntryString(stored) } }),
+            },
+          });
     if (await conditional(client, command)) {
       const after = await readFor(client, table, target);
       return budgetState(after, scope, now, periodEndOf(after, now))!;
@@ -125,9 +121,9 @@ export async function removeBudget(client: DynamoDBClient, table: string, target
     new UpdateItemCommand({
       TableName: table,
       Key: walletOf(target.customerId),
-      UpdateExpression: 'REMOVE #budgets.#scope, #left',
-      ConditionExpression: 'attribute_exists(#budgets.#scope)',
-      ExpressionAttributeNames: { '#budgets': BUDGETS, '#scope': scope, '#left': budgetLeftAttribute(scope) },
+      UpdateExpression: 'REMOVE #budget, #left',
+      ConditionExpression: 'attribute_exists(#budget)',
+      ExpressionAttributeNames: { '#budget': budgetAttribute(scope), '#left': budgetLeftAttribute(scope) },
     }),
   );
 }
@@ -144,9 +140,9 @@ export async function startBudgetWindows(client: DynamoDBClient, table: string, 
       new UpdateItemCommand({
         TableName: table,
         Key: walletOf(customerId),
-        UpdateExpression: 'SET #budgets.#scope = :entry, #left = :limit',
-        ConditionExpression: '#budgets.#scope = :ended',
-        ExpressionAttributeNames: { '#budgets': BUDGETS, '#scope': start.scope, '#left': budgetLeftAttribute(start.scope) },
+        UpdateExpression: 'SET #budget = :entry, #left = :limit',
+        ConditionExpression: '#budget = :ended',
+        ExpressionAttributeNames: { '#budget': budgetAttribute(start.scope), '#left': budgetLeftAttribute(start.scope) },
         ExpressionAttributeValues: {
           ':entry': { S: budgetEntryString({ ...start.ended, resetsAt: start.resetsAt }) },
           ':limit': { N: String(start.ended.limit) },

@@ -4,7 +4,7 @@ import { CorruptRecordError, decisionProjection, decodeCustomerItem } from './it
 import type { CustomerRecord } from './record';
 import { SUBJECT_ATTRIBUTE, SUBJECT_INDEX, tokenDecisionProjection } from './subjects';
 import { BALANCE, cancelReservation, decodeWallet, reserveInWallet, walletKey, withWallet, withWalletBalance, type WalletReservation, type WalletReservationResult } from './wallet';
-import { BUDGET_LEFT, BUDGET_LEFT_KEY_PREFIX, BUDGETS, CUSTOMER_SCOPE } from '../budgets';
+import { BUDGET, BUDGET_KEY_PREFIX, BUDGET_LEFT, BUDGET_LEFT_KEY_PREFIX } from '../budgets';
 import type { BudgetWindowStart } from './budgets-reservation';
 import { startBudgetWindows } from './budgets-store';
 import { GRANTS, type DrawPlan } from '../credit-grants';
@@ -148,13 +148,12 @@ export function decisionBatchRequest(tableName: string, customerId: string, keyI
       ConsistentRead: true,
       // The wallet's balance, grants and the budgets the presented key spends (the customer's and its own,
       // not the other keys': the answer stays the same size however many keys have budgets).
-      ProjectionExpression: `${projection.ProjectionExpression},#balance,#grants,#budgets.#customerBudget,#budgets.#keyBudget,#budgetLeft,#keyLeft`,
+      ProjectionExpression: `${projection.ProjectionExpression},#balance,#grants,#budget,#keyBudget,#budgetLeft,#keyLeft`,
       ExpressionAttributeNames: Object.assign(projection.ExpressionAttributeNames, {
         '#balance': BALANCE,
         '#grants': GRANTS,
-        '#budgets': BUDGETS,
-        '#customerBudget': CUSTOMER_SCOPE,
-        '#keyBudget': keyId,
+        '#budget': BUDGET,
+        '#keyBudget': BUDGET_KEY_PREFIX + keyId,
         '#budgetLeft': BUDGET_LEFT,
         '#keyLeft': BUDGET_LEFT_KEY_PREFIX + keyId,
       }),

@@ -18,7 +18,7 @@ import { sweepMarkPart, SWEEP_WALLET_ATTRIBUTES } from './sweep-mark';
  *   p_<id>       a strict reservation not yet settled: [units, epoch s of the reservation], and
  *                once the wallet has grants, { grant id: units } (where the units came from: a refund
  *                goes back there)
- *   budgets, budgetLeft, budgetLeft_<keyId>
+ *   budget, budget_<keyId>, budgetLeft, budgetLeft_<keyId>
  *                the spend caps the customer set and the units left in their windows (../budgets.ts):
  *                a reservation takes its cost from them in the same write
  *   grants       the credit grants: per grant id its units, what is left, category, priority and

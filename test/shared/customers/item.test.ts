@@ -192,7 +192,7 @@ describe('the attribute table', () => {
   });
 
   it('lets metering write only the partition key, the usage attributes and the wallet\'s, its budgets and grants among them (never the legacy credits attribute), and the agent payment and payment recovery markers it removes', () => {
-    expect([...METERING_WRITE_ATTRIBUTES].sort()).toEqual(['agentPayment', 'balance', 'budgetLeft', 'budgetLeft_*', 'budgets', 'customerId', 'grants', 'meteredWindow', 'p_*', 'paymentRecovery', 'periodUsage', 'periodUsed', 'prevPeriodEnd', 'prevPeriodUsed', 'topUp', 'usagePeriodEnd']);
+    expect([...METERING_WRITE_ATTRIBUTES].sort()).toEqual(['agentPayment', 'balance', 'budget', 'budgetLeft', 'budgetLeft_*', 'budget_*', 'customerId', 'grants', 'meteredWindow', 'p_*', 'paymentRecovery', 'periodUsage', 'periodUsed', 'prevPeriodEnd', 'prevPeriodUsed', 'topUp', 'usagePeriodEnd']);
   });
 });
 
