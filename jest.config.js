@@ -11,7 +11,7 @@
  */
 const INTEGRATION = [
   'test/authorizer/{faults,handler,jwt,usage}.integration.test.ts',
-  'test/agents/{first-call.integration,mppx.integration,purchase.integration,purchase.property,stack,x402.integration,x402.property}.test.ts',
+  'test/agents/{first-call.integration,mppx.integration,purchase.integration,purchase-grant.integration,purchase.property,stack,x402.integration,x402.property}.test.ts',
   'test/authorizer/gateway-response.test.ts',
   'test/alerts/*.{integration,property}.test.ts',
   'test/budgets/*.integration.test.ts',

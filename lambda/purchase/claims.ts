@@ -5,7 +5,8 @@ import { attr, PAYMENT_STATE_PROJECTION } from '../shared/customers/item';
 import { createMapsUpdate, paymentStateUpdate } from '../shared/customers/payment-state';
 import type { SubscriptionEntry } from '../shared/customers/record';
 import { readCustomer } from '../shared/customers/store';
-import { walletBalanceItem } from '../shared/customers/wallet';
+import { readWallet } from '../shared/customers/wallet';
+import { purchasedGrantItem } from '../shared/customers/wallet-grants';
 import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
@@ -111,41 +112,58 @@ export interface CreditsGrantInput {
   readonly credits: number;
   readonly reason: string;
   readonly now: Date;
+  /** The pack's lifetime: its grant expires that long after the payment. */
+  readonly expiresInSeconds?: number;
 }
 
+/** The wallet grant of an agent's purchase: named by its claim, as a Checkout purchase's is by its session. */
+export const purchaseGrantId = (challengeId: string): string => `purchase:${challengeId}`;
+
+/** Reads again and retries a grant whose customer or wallet moved between the read and the write this often. */
+const GRANT_ATTEMPTS = 6;
+
 /**
- * The credits of a paid purchase, through the path a paid credit-pack checkout takes in the webhook: the
- * units added to the wallet's balance (shared/customers/wallet.ts) and a credits_exhausted block lifted
- * on the customer item, in one transaction with its ledger entry, so that it applies once.
- * 'duplicate': granted before.
+ * The credits of a paid purchase, through the path a paid credit-pack checkout takes in the webhook: a
+ * paid grant on the wallet (shared/customers/wallet-grants.ts; it expires with the pack's lifetime) and a
+ * credits_exhausted block lifted on the customer item, in one transaction with its ledger entry, so that
+ * it applies once. 'duplicate': granted before.
  */
 export async function grantPurchasedCredits(client: DynamoDBClient, tables: { customers: string; events: string }, input: CreditsGrantInput): Promise<'granted' | 'duplicate'> {
-  const stored = await readCustomer(client, tables.customers, input.customerId, PAYMENT_STATE_PROJECTION);
-  const liftCreditsBlock = stored?.usageBlock === 'credits_exhausted';
-  const update: CustomerUpdate = {
-    customerId: input.customerId,
-    change: { stream: 'credits', credits: input.credits, liftCreditsBlock },
-    // Credits are additive: the ledger, not a watermark, makes them once-only (webhook/state.ts watermarkOf).
-    watermark: { value: '', applyBelow: '' },
-  };
-  // What webhook/state.ts writesFor writes for a credits change, the units going to the wallet (as webhook/store.ts does).
-  const writes: Writes = { set: [[['updatedAt'], input.now.toISOString()]], setIfAbsent: [], remove: liftCreditsBlock ? [['usageBlock']] : [] };
-  const outcome = await writeWithLedger(
-    client,
-    tables.events,
-    input,
-    { type: 'tollgate.mpp_credits', units: input.credits, reason: input.reason },
-    paymentStateUpdate(tables.customers, update, writes, { subscriptions: [], invoices: [] }),
-    [walletBalanceItem(tables.customers, input.customerId, input.credits)!],
-  );
-  // The block was lifted (or changed) between the read and the write: grant without touching it.
-  return outcome === 'conflict' ? grantPurchasedCredits(client, tables, input) : outcome;
+  for (let attempt = 1; ; attempt += 1) {
+    const [stored, wallet] = await Promise.all([readCustomer(client, tables.customers, input.customerId, PAYMENT_STATE_PROJECTION), readWallet(client, tables.customers, input.customerId)]);
+    const liftCreditsBlock = stored?.usageBlock === 'credits_exhausted';
+    const update: CustomerUpdate = {
+      customerId: input.customerId,
+      change: { stream: 'credits', credits: input.credits, liftCreditsBlock },
+      // Credits are additive: the ledger, not a watermark, makes them once-only (webhook/state.ts watermarkOf).
+      watermark: { value: '', applyBelow: '' },
+    };
+    // What webhook/state.ts writesFor writes for a credits change, the units going to the wallet (as webhook/store.ts does).
+    const writes: Writes = { set: [[['updatedAt'], input.now.toISOString()]], setIfAbsent: [], remove: liftCreditsBlock ? [['usageBlock']] : [] };
+    const grant = purchasedGrantItem(tables.customers, input.customerId, wallet, {
+      id: purchaseGrantId(input.challengeId),
+      units: input.credits,
+      now: input.now,
+      ...(input.expiresInSeconds === undefined ? {} : { expiresInSeconds: input.expiresInSeconds }),
+    });
+    const outcome = await writeWithLedger(
+      client,
+      tables.events,
+      input,
+      { type: 'tollgate.mpp_credits', units: input.credits, reason: input.reason },
+      paymentStateUpdate(tables.customers, update, writes, { subscriptions: [], invoices: [] }),
+      [grant],
+    );
+    // The block was lifted (or changed), or the wallet written, between the read and the write: read again.
+    if (outcome !== 'conflict') return outcome;
+    if (attempt >= GRANT_ATTEMPTS) throw new Error(`the customer ${input.customerId} or its wallet kept changing while a purchase's credits were granted: the buyer's retry of the same credential grants them`);
+  }
 }
 
 /**
  * A grant's ledger entry (`mpp#<claim>`, conditional: once per claim), its customer update and any further
- * items (the wallet's credits) in one transaction. 'duplicate': granted before; 'conflict': the update's own
- * condition failed.
+ * items (the wallet's credits) in one transaction. 'duplicate': granted before; 'conflict': the update's or
+ * a further item's own condition failed.
  */
 async function writeWithLedger(
   client: DynamoDBClient,
@@ -175,7 +193,7 @@ async function writeWithLedger(
     return 'granted';
   } catch (err) {
     if (err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return 'duplicate';
-    if (err instanceof TransactionCanceledException && err.CancellationReasons?.[1]?.Code === 'ConditionalCheckFailed') return 'conflict';
+    if (err instanceof TransactionCanceledException && err.CancellationReasons?.slice(1).some((r) => r.Code === 'ConditionalCheckFailed') === true) return 'conflict';
     throw err;
   }
 }

@@ -28,6 +28,7 @@ import { readCustomer } from '../shared/customers/store';
 import { headerValue } from '../shared/headers';
 import { problem, PROBLEM_JSON } from '../shared/http';
 import { stageBaseUrl } from '../shared/portal-paths';
+import { grantDurationSeconds } from '../shared/credit-grants';
 import { grantPurchasedCredits, grantPurchasedPlan, type Claim, type ClaimStore } from './claims';
 import { AGENT_PURCHASE_MESSAGE, type AgentProtocol, type AgentPurchaseRecord } from './record';
 import { mppChallengedAt, x402ChallengedAt } from './challenged-at';
@@ -307,7 +308,8 @@ export function makePurchaseHandler(deps: PurchaseDeps): (event: APIGatewayProxy
       // One payment, one period: the plan does not renew (docs/agents.md); buying again extends it.
       granted = { plan: pack.id, periodStart: new Date(plan.periodStart * 1000).toISOString(), accessUntil: new Date(plan.periodEnd * 1000).toISOString(), renews: false };
     } else {
-      await grantPurchasedCredits(deps.dynamodb, tables, { challengeId: claimId, customerId, credits: pack.credits, reason, now: at });
+      const lifetime = pack.expiresIn === undefined ? undefined : grantDurationSeconds(pack.expiresIn);
+      await grantPurchasedCredits(deps.dynamodb, tables, { challengeId: claimId, customerId, credits: pack.credits, reason, now: at, ...(lifetime === undefined ? {} : { expiresInSeconds: lifetime }) });
       granted = { credits: pack.credits };
     }
     let key: { key: string; keyId: string } | undefined;

@@ -5,9 +5,8 @@ import type { CustomerUpdate, Forgettable } from '../shared/customers/changes';
 import { ITEM_LIMITS, PAYMENT_STATE_PROJECTION } from '../shared/customers/item';
 import { createMapsUpdate, paymentStateUpdate } from '../shared/customers/payment-state';
 import type { CustomerRecord } from '../shared/customers/record';
-import { newGrant } from '../shared/credit-grants';
-import { readWallet, walletBalanceItem, type WalletTransactItem } from '../shared/customers/wallet';
-import { GrantLimitError, grantWalletItem } from '../shared/customers/wallet-grants';
+import { readWallet, type WalletTransactItem } from '../shared/customers/wallet';
+import { purchasedGrantItem } from '../shared/customers/wallet-grants';
 import { readCustomer } from '../shared/customers/store';
 import type { OutboxWrite } from '../shared/ports';
 import { EVENT_LEDGER_RETENTION_SECONDS } from '../shared/tables';
@@ -129,17 +128,13 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
     const session = update.change.stream === 'credits' ? update.change.purchaseId : undefined;
     const lifetime = update.change.stream === 'credits' ? update.change.expiresInSeconds : undefined;
     // The pack's grant (paid, no expiry unless the pack has a lifetime), planned from the wallet as read: read again on each attempt.
-    const packGrant = async (): Promise<WalletTransactItem> => {
-      const now = Math.floor(options.now.getTime() / 1000);
-      const grant = newGrant({ id: session ?? event.eventId, units: credits, now: options.now, ...(lifetime === undefined ? {} : { expiresAt: now + lifetime }) });
-      try {
-        return grantWalletItem(this.tables.customersTable, customerId, await readWallet(this.client, this.tables.customersTable, customerId), grant, options.now);
-      } catch (err) {
-        // A wallet full of grants: the units are credited all the same, as the legacy entry's (no expiry).
-        if (err instanceof GrantLimitError) return walletBalanceItem(this.tables.customersTable, customerId, credits)!;
-        throw err;
-      }
-    };
+    const packGrant = async (): Promise<WalletTransactItem> =>
+      purchasedGrantItem(this.tables.customersTable, customerId, await readWallet(this.client, this.tables.customersTable, customerId), {
+        id: session ?? event.eventId,
+        units: credits,
+        now: options.now,
+        ...(lifetime === undefined ? {} : { expiresInSeconds: lifetime }),
+      });
     const walletAt = 2 + (options.outbox === undefined ? 0 : 1);
     const build = async (): Promise<TransactWriteCommand> => {
       const wallet = credits > 0 ? await packGrant() : undefined;

@@ -15,7 +15,9 @@ export function agentPaymentsOf(config: Pick<TollgateConfig, 'agentPayments' | '
     realm: mpp.realm,
     networkId: mpp.networkId,
     paymentMethodTypes: mpp.paymentMethodTypes,
-    packs: config.creditPacks.flatMap(({ id, name, credits, amount, currency }) => (amount === undefined || currency === undefined ? [] : [{ id, name, credits, amount, currency }])),
+    packs: config.creditPacks.flatMap(({ id, name, credits, amount, currency, expiresIn }) =>
+      amount === undefined || currency === undefined ? [] : [{ id, name, credits, amount, currency, ...(expiresIn === undefined ? {} : { expiresIn }) }],
+    ),
     plans: Object.entries(config.plans).map(([id, plan]) => ({ id, name: plan.name, ...mpp.plans?.[id] })),
     // The longest TTL a 402 (and its challenges) is re-served from the authorizer cache, then the grace.
     denyChallengeSeconds: config.authorizerCacheTtlSeconds + CHALLENGE_GRACE_SECONDS,

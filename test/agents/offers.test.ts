@@ -131,6 +131,17 @@ describe('tollgate:agentPayments.plans', () => {
     expect(() => load(plans)).toThrow(message);
   });
 
+  it("carries a pack's lifetime to the packs sold to agents, so their grant expires as a Checkout purchase's does", () => {
+    const packs = [
+      { id: 'credits_100', name: '100 credits', credits: 100, price: 'credits_100', amount: 1000, currency: 'usd', expiresIn: '90d' },
+      { id: 'credits_500', name: '500 credits', credits: 500, price: 'credits_500', amount: 4000, currency: 'usd' },
+    ];
+    expect(agentPaymentsOf(load({}, packs))?.packs).toEqual([
+      { id: 'credits_100', name: '100 credits', credits: 100, amount: 1000, currency: 'usd', expiresIn: '90d' },
+      { id: 'credits_500', name: '500 credits', credits: 500, amount: 4000, currency: 'usd' },
+    ]);
+  });
+
   it('sells nothing for a price of a plan tollgate:plans does not declare (plans replaced with -c keep the rest working)', () => {
     expect(agentPaymentsOf(load({ team: { amount: 1, currency: 'usd' } }))?.plans).toEqual([{ id: 'pro', name: 'Pro' }]);
   });

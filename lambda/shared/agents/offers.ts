@@ -19,6 +19,8 @@ export interface AgentPack {
   readonly amount: number;
   /** ISO 4217, lower case. */
   readonly currency: string;
+  /** The pack's lifetime (`tollgate:creditPacks[].expiresIn`, such as `90d`): the grant expires that long after payment. */
+  readonly expiresIn?: string;
 }
 
 /**

@@ -1,5 +1,5 @@
-import { GRANTS, grantEntry, isLive, LEGACY_GRANT_ID, MAX_GRANTS, type CreditGrant } from '../credit-grants';
-import { BALANCE, walletKey, type Wallet, type WalletTransactItem } from './wallet';
+import { GRANTS, grantEntry, isLive, LEGACY_GRANT_ID, MAX_GRANTS, newGrant, type CreditGrant } from '../credit-grants';
+import { BALANCE, walletBalanceItem, walletKey, type Wallet, type WalletTransactItem } from './wallet';
 
 /**
  * A grant written to the wallet (credit-grants.ts): its entry in the `grants` map and its units on the
@@ -67,4 +67,29 @@ export function grantWalletItem(table: string, customerId: string, wallet: Walle
       ExpressionAttributeValues: values,
     },
   };
+}
+
+/** What a payment bought: `units` paid units, named by the purchase, expiring `expiresInSeconds` after `now` if the pack has a lifetime. */
+export interface Purchase {
+  /** The grant's id: the purchase's own (a Checkout Session, a PaymentIntent, an agent's claim). */
+  readonly id: string;
+  readonly units: number;
+  readonly now: Date;
+  readonly expiresInSeconds?: number;
+}
+
+/**
+ * A purchase's paid grant on the wallet as read (the webhook's packs and top-ups, the agents' purchase
+ * route). A wallet full of grants is credited all the same, to the legacy entry (no expiry): a payment
+ * is never refused for want of room.
+ */
+export function purchasedGrantItem(table: string, customerId: string, wallet: Wallet | undefined, purchase: Purchase): WalletTransactItem {
+  const at = Math.floor(purchase.now.getTime() / 1000);
+  const grant = newGrant({ id: purchase.id, units: purchase.units, now: purchase.now, ...(purchase.expiresInSeconds === undefined ? {} : { expiresAt: at + purchase.expiresInSeconds }) });
+  try {
+    return grantWalletItem(table, customerId, wallet, grant, purchase.now);
+  } catch (err) {
+    if (err instanceof GrantLimitError) return walletBalanceItem(table, customerId, purchase.units)!;
+    throw err;
+  }
 }
