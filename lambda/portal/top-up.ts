@@ -1,6 +1,6 @@
 import type Stripe from 'stripe';
 import { topUpIfDue, type TopUpOutcome } from '../shared/auto-top-up';
-import { removeTopUp, saveTopUpMethod, saveTopUpSettings, TopUpConflictError, type TopUp } from '../shared/customers/top-up';
+import { cardLabel, removeTopUp, saveTopUpMethod, saveTopUpSettings, TOP_UP_CARD_METADATA, TopUpConflictError, type SavedCard, type TopUp } from '../shared/customers/top-up';
 import { PORTAL_PATHS } from '../shared/portal-paths';
 import { PageError, readForm, type Answer, type Portal, type RequestContext } from './context';
 import { TOP_UP_NOTICE_PARAMETER, type TopUpFormState, type TopUpNotice } from './pages/top-up';
@@ -58,7 +58,7 @@ export async function topUp(ctx: RequestContext, portal: Portal): Promise<Answer
       mode: 'setup',
       customer: customerId,
       allowed_payment_method_types: ['card'],
-      setup_intent_data: { metadata: { tollgate_customer: customerId }, description: 'auto top-up of credits' },
+      setup_intent_data: { metadata: { [TOP_UP_CARD_METADATA]: customerId }, description: 'auto top-up of credits' },
       success_url: `${ctx.origin}${ctx.base}${PORTAL_PATHS.topUpSaved}?session_id={CHECKOUT_SESSION_ID}`,
       cancel_url: `${ctx.origin}${ctx.base}${PORTAL_PATHS.account}#top-up`,
     });
@@ -87,8 +87,8 @@ export async function topUp(ctx: RequestContext, portal: Portal): Promise<Answer
   return done(ctx, charged ?? 'set');
 }
 
-/** The card a completed setup checkout saved: its PaymentMethod id and "visa …4242". */
-async function savedCard(stripe: Stripe, sessionId: string, customerId: string): Promise<{ readonly method: string; readonly label: string }> {
+/** The card a completed setup checkout saved: its PaymentMethod id, "visa …4242", and when it was set up. */
+async function savedCard(stripe: Stripe, sessionId: string, customerId: string): Promise<SavedCard & { readonly label: string }> {
   const session = await stripe.checkout.sessions.retrieve(sessionId, { expand: ['setup_intent.payment_method'] });
   const owner = typeof session.customer === 'string' ? session.customer : session.customer?.id;
   if (session.mode !== 'setup' || owner !== customerId) throw new PageError(403, 'Not your card', 'This checkout did not save a card for the signed-in customer. Nothing was changed.');
@@ -97,8 +97,7 @@ async function savedCard(stripe: Stripe, sessionId: string, customerId: string):
     throw new PageError(402, 'No card saved', 'This checkout did not save a card. Nothing was changed: try again from the account page.');
   }
   const pm = intent.payment_method;
-  if (typeof pm === 'string') return { method: pm, label: 'card' };
-  return { method: pm.id, label: pm.card === undefined || pm.card === null ? pm.type : `${pm.card.brand} …${pm.card.last4}` };
+  return { method: typeof pm === 'string' ? pm : pm.id, label: cardLabel(pm), setAt: intent.created };
 }
 
 /** `GET top-up/saved`: back from Checkout in setup mode, the card is kept, and the top-up armed again. */
@@ -110,7 +109,8 @@ export async function topUpSaved(ctx: RequestContext, portal: Portal): Promise<A
   const stripe = await stripeOf(portal);
   const card = await savedCard(stripe, sessionId, customerId);
   try {
-    await saveTopUpMethod({ dynamodb: portal.dynamodb, table: portal.settings.tables.customers, customerId }, card.method, card.label, portal.now());
+    // A card set up after this one (told by Stripe's setup_intent.succeeded first) stays: nothing to charge with this one.
+    if ((await saveTopUpMethod({ dynamodb: portal.dynamodb, table: portal.settings.tables.customers, customerId }, card, portal.now())) === 'stale') return done(ctx, 'card');
   } catch (err) {
     if (err instanceof TopUpConflictError) return done(ctx, 'busy');
     throw err;

@@ -4,7 +4,7 @@ import { alertItem, type AlertItem } from './alerts/outbox';
 import { putAlertItem } from './alerts/put';
 import { ALERT_DETAIL_TYPES } from './alerts/rules';
 import { CREDITS_EXPIRES_IN_METADATA, CREDITS_METADATA } from './credits-metadata';
-import { chargeDue, claimTopUp, settleTopUp, TOP_UP_METADATA, topUpReady, type TopUp } from './customers/top-up';
+import { chargeDue, claimTopUp, saveTopUpMethod, settleTopUp, TOP_UP_METADATA, topUpReady, type SavedCard, type TopUp } from './customers/top-up';
 
 /**
  * The charge of an auto top-up (customers/top-up.ts has the record and its state machine): when the
@@ -132,5 +132,6 @@ export function dynamoTopUpSettler(dynamodb: DynamoDBClient, tables: { readonly 
       if (before !== undefined) await putTopUpFailedAlert(dynamodb, tables.events, { customerId, attempt, failure, topUp: before }, now);
       return before !== undefined;
     },
+    cardSaved: (customerId: string, card: SavedCard, now: Date) => saveTopUpMethod(target(customerId), card, now),
   };
 }

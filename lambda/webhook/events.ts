@@ -3,7 +3,7 @@ import { isSubscriptionStatus } from '../shared/customers/record';
 import { isLookupKey } from '../shared/requirements';
 import { grantDurationSeconds } from '../shared/credit-grants';
 import { CREDITS_EXPIRES_IN_METADATA, CREDITS_METADATA } from '../shared/credits-metadata';
-import { isTopUpAttempt, storableFailure, TOP_UP_METADATA } from '../shared/customers/top-up';
+import { cardLabel, isTopUpAttempt, storableFailure, TOP_UP_CARD_METADATA, TOP_UP_METADATA, type SavedCard } from '../shared/customers/top-up';
 import type { CreditsChange, EntitlementsChange, InvoiceChange, InvoiceOutcome, PaymentChange, SubscriptionChange, UsageAlertChange } from '../shared/customers/changes';
 
 /**
@@ -34,6 +34,7 @@ export const HANDLED_EVENT_TYPES = [
   'billing.alert.triggered',
   'payment_intent.succeeded',
   'payment_intent.payment_failed',
+  'setup_intent.succeeded',
 ] as const;
 export type HandledEventType = (typeof HANDLED_EVENT_TYPES)[number];
 
@@ -214,6 +215,8 @@ export type Interpretation =
     }
   /** An auto top-up's charge failed (payment_intent.payment_failed): its attempt is settled as failed. */
   | { readonly kind: 'topUpFailed'; readonly customerId: string; readonly attempt: string; readonly failure: string }
+  /** A card saved for auto top-up (setup_intent.succeeded of the account page's setup checkout). */
+  | { readonly kind: 'topUpCard'; readonly customerId: string; readonly card: SavedCard }
   | { readonly kind: 'ignored'; readonly reason: string };
 
 export function interpret(event: StripeEventEnvelope): Interpretation {
@@ -258,6 +261,8 @@ export function interpret(event: StripeEventEnvelope): Interpretation {
     case 'payment_intent.succeeded':
     case 'payment_intent.payment_failed':
       return readTopUpPayment(object, type === 'payment_intent.succeeded');
+    case 'setup_intent.succeeded':
+      return readTopUpCard(object);
   }
 }
 
@@ -330,6 +335,29 @@ export function readTopUpPayment(object: Json, succeeded: boolean): Interpretati
   const expiresInSeconds = lifetimeOf(metadata, 'payment intent');
   const change: CreditsChange = { stream: 'credits', credits, liftCreditsBlock: false, purchaseId: id, topUpAttempt: attempt, ...(expiresInSeconds === undefined ? {} : { expiresInSeconds }) };
   return { kind: 'change', customerId, change };
+}
+
+const PAYMENT_METHOD_ID = /^pm_[A-Za-z0-9_]{1,255}$/;
+
+/**
+ * A card the account page's setup checkout saved (lambda/portal/top-up.ts; other SetupIntents are not
+ * tollgate's): recorded from the event too, so a customer who closes the tab before Checkout sends them
+ * back still has it saved. Its SetupIntent's creation time orders it against the portal's own record.
+ */
+export function readTopUpCard(object: Json): Interpretation {
+  if (object.object !== 'setup_intent') throw new EventShapeError('data.object is not a setup intent');
+  const metadata = isObject(object.metadata) ? object.metadata : {};
+  const owner = metadata[TOP_UP_CARD_METADATA];
+  if (owner === undefined) return { kind: 'ignored', reason: 'setup intent not for an auto top-up' };
+  const customerId = customerOf(object, 'auto top-up card');
+  if (owner !== customerId) throw new EventShapeError(`the setup intent's metadata.${TOP_UP_CARD_METADATA} names another customer than its own`);
+  const pm = object.payment_method;
+  const method = reference(pm);
+  if (method === undefined || !PAYMENT_METHOD_ID.test(method)) throw new EventShapeError('the auto top-up card has no payment method (expected pm_…)');
+  const setAt = epochSeconds(object.created);
+  if (setAt === undefined) throw new EventShapeError('the setup intent has no valid created timestamp');
+  const card = isObject(pm) && typeof pm.type === 'string' ? { label: cardLabel(pm as Parameters<typeof cardLabel>[0]) } : {};
+  return { kind: 'topUpCard', customerId, card: { method, setAt, ...card } };
 }
 
 /** `billing.alert.triggered`: a usage threshold set on a Stripe meter was crossed (stripe 23.x: usage_threshold alerts). */

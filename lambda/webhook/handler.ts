@@ -31,6 +31,7 @@ import type { Plans } from '../shared/customers/usage-view';
 import { withUsageEffects } from './usage';
 import { METER_ERROR_REPORT, thinNotification, type ThinEventNotification } from './thin-events';
 import { eventOf, parseBody, rawBody, rejected, verifySignature, WebhookRejection, type SigningSecrets } from './verify';
+import { cardLabel, type SavedCard } from '../shared/customers/top-up';
 
 export { MAX_BODY_BYTES, WebhookRejection } from './verify';
 
@@ -60,6 +61,8 @@ export interface TopUpSettler {
   paid(customerId: string, attempt: string, now: Date): Promise<boolean>;
   /** Settles the attempt as failed and, when this call did, tells the customer (the alert). */
   failed(customerId: string, attempt: string, failure: string, now: Date): Promise<boolean>;
+  /** Keeps a card the customer set up (shared/customers/top-up.ts saveTopUpMethod). */
+  cardSaved(customerId: string, card: SavedCard, now: Date): Promise<'saved' | 'same' | 'stale'>;
 }
 
 export type WebhookOutcome = 'applied' | 'duplicate' | 'stale' | 'ignored' | 'parked' | 'rejected' | 'failed' | 'recorded';
@@ -74,6 +77,7 @@ interface Resolved {
   readonly update?: CustomerUpdate;
   readonly ignoredReason?: string;
   readonly topUpFailed?: { readonly customerId: string; readonly attempt: string; readonly failure: string };
+  readonly topUpCard?: { readonly customerId: string; readonly card: SavedCard };
 }
 
 export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
@@ -118,6 +122,8 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
         return { ignoredReason: interpretation.reason };
       case 'topUpFailed':
         return { topUpFailed: interpretation };
+      case 'topUpCard':
+        return { topUpCard: interpretation };
       case 'checkout': {
         const { customerId, subscriptionId } = interpretation;
         if (deps.stripe !== undefined) {
@@ -220,6 +226,14 @@ export function makeWebhookHandler(deps: WebhookDeps): (event: APIGatewayProxyEv
         const moved = (await deps.topUps?.failed(failedFor, attempt, failure, receivedAt)) === true;
         record(moved ? 'applied' : 'duplicate', { type: envelope.type, eventId: envelope.id, customerId: failedFor, detail: `auto top-up failed: ${failure}` });
         return ok(moved ? 'applied' : 'duplicate');
+      }
+      if (resolved.topUpCard !== undefined) {
+        const { customerId: owner, card } = resolved.topUpCard;
+        // The event names the PaymentMethod alone: its brand and last digits come from Stripe when it can be asked.
+        const label = card.label ?? (deps.stripe === undefined ? undefined : await deps.stripe.paymentMethods.retrieve(card.method).then(cardLabel, () => undefined));
+        const saved = deps.topUps === undefined ? 'stale' : await deps.topUps.cardSaved(owner, { ...card, ...(label === undefined ? {} : { label }) }, receivedAt);
+        record(saved === 'saved' ? 'applied' : 'duplicate', { type: envelope.type, eventId: envelope.id, customerId: owner, detail: `auto top-up card ${saved}` });
+        return ok(saved === 'saved' ? 'applied' : 'duplicate');
       }
       const linked = resolved.update === undefined || deps.checkoutLinks === undefined ? resolved.update : await deps.checkoutLinks.route(envelope, resolved.update, receivedAt);
       const routed = linked === undefined || 'ignoredReason' in linked ? undefined : linked;

@@ -6,7 +6,9 @@ import { deletedCustomerObject } from './customer';
 import { entitlementSummaryObject } from './entitlements';
 import { invoiceObject } from './invoice';
 import { topUpPaymentObject } from './payment-intent';
-import { stripeId, type Json, type StripeEventOverrides } from './overrides';
+import { FIXTURE_CUSTOMER, stripeId, type Json, type StripeEventOverrides } from './overrides';
+import { setupIntentObject } from './setup-intent';
+import { TOP_UP_CARD_METADATA } from '../../lambda/shared/customers/top-up';
 import { subscriptionObject } from './subscription';
 
 /**
@@ -48,6 +50,11 @@ function dataObject(type: HandledEventType, o: StripeEventOverrides): Json {
     case 'payment_intent.succeeded':
     case 'payment_intent.payment_failed':
       return topUpPaymentObject(o, type === 'payment_intent.succeeded') as unknown as Json;
+    case 'setup_intent.succeeded': {
+      // The account page's setup checkout for the customer's auto top-up.
+      const customer = o.customer ?? FIXTURE_CUSTOMER;
+      return setupIntentObject({ customer, paymentMethod: o.paymentMethod ?? stripeId('pm'), metadata: { [TOP_UP_CARD_METADATA]: customer }, created: o.created ?? Math.floor(Date.now() / 1000) }) as unknown as Json;
+    }
   }
 }
 

@@ -58,6 +58,8 @@ export interface StripeEventOverrides {
   readonly topUpAttempt?: string;
   /** payment_intent.payment_failed: Stripe's decline code. @default generic_decline */
   readonly declineCode?: string;
+  /** setup_intent.succeeded: the card it saved. @default a fresh pm_… */
+  readonly paymentMethod?: string;
 }
 
 export const FIXTURE_CUSTOMER = 'cus_QXg1o8vcGmoR32';

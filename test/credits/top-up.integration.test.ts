@@ -14,7 +14,9 @@ import { startLocalStripe, type LocalStripe } from '../../lib/local/stripe-run';
 import { freshTables, type TestTables } from '../support/dynamodb';
 import { quietObservability } from '../support/observability';
 import { accessLine, delivery, logEvents, meteringHandler } from '../metering/support';
-import { proxyEvent, SECRET, webhookFor } from '../webhook/support';
+import { proxyEvent, SECRET, signedDelivery, webhookFor } from '../webhook/support';
+import { setupIntentSucceededEvent } from '../../lib/stripe-events/event';
+import { setupIntentObject } from '../../lib/stripe-events/setup-intent';
 
 // Auto top-up end to end on DynamoDB Local, the stripe SDK and the local fake of Stripe's API: metering
 // charges the saved card when a write leaves the credits below the threshold, once per crossing; the pack is
@@ -197,5 +199,61 @@ describe('auto top-up', () => {
     await settled();
     expect(await balanceOf(customerId)).toBe(51);
     expect(await topUpOf(customerId)).toBeUndefined();
+  });
+});
+
+describe("a card saved for auto top-up, told by Stripe's setup_intent.succeeded", () => {
+  // With the stripe client, so the webhook can read the card's brand and last digits.
+  const webhookWithStripe = () => webhookFor(tables, { topUps: dynamoTopUpSettler(tables.client, { customers: tables.names.customers, events: tables.names.events }), stripe, now: () => new Date(now) }).handler;
+  const settingsOnly = async (): Promise<string> => {
+    const customerId = `cus_CardSaved${++seq}`;
+    const topUp: TopUp = { pack: PACK.id, credits: PACK.credits, price: PACK.price, below: 5, state: 'armed', at: NOW_MS / 1000 };
+    await documents.send(new PutCommand({ TableName: tables.names.customers, Item: { customerId, subscriptions: {}, invoices: {}, pastDue: {}, topUp } }));
+    return customerId;
+  };
+  const setUp = (customerId: string, created: number) =>
+    setupIntentObject({ customer: customerId, paymentMethod: savePaymentMethod(store, customerId, 'pays'), metadata: { tollgate_customer: customerId }, created });
+  const deliver = async (intent: Stripe.SetupIntent): Promise<{ status: number; outcome: string }> => {
+    const answer = await webhookWithStripe()(signedDelivery(setupIntentSucceededEvent(intent) as unknown as Record<string, unknown>));
+    return { status: answer.statusCode, outcome: JSON.parse(answer.body).outcome };
+  };
+
+  it('keeps the card with its label even when the customer never came back from Checkout, once however often it is delivered', async () => {
+    const customerId = await settingsOnly();
+    const intent = setUp(customerId, 1_700_000_000);
+    expect(await deliver(intent)).toEqual({ status: 200, outcome: 'applied' });
+    expect(await topUpOf(customerId)).toMatchObject({ method: intent.payment_method, methodLabel: 'visa …4242', cardSetAt: 1_700_000_000, state: 'armed', below: 5 });
+    expect(await deliver(intent)).toEqual({ status: 200, outcome: 'duplicate' });
+  });
+
+  it('keeps the card set up last whatever the order the two are told in, and re-arms a paused top-up only for a new card', async () => {
+    const customerId = await settingsOnly();
+    const older = setUp(customerId, 1_700_000_000);
+    const newer = setUp(customerId, 1_700_000_060);
+    expect(await deliver(newer)).toEqual({ status: 200, outcome: 'applied' });
+    expect(await deliver(older)).toEqual({ status: 200, outcome: 'duplicate' });
+    expect((await topUpOf(customerId))!.method).toBe(newer.payment_method);
+    // Its charge failed: the same card told again does not re-arm it; a card set up later does.
+    await documents.send(new UpdateCommand({ TableName: tables.names.customers, Key: { customerId }, UpdateExpression: 'SET topUp.#s = :failed, topUp.failure = :f', ExpressionAttributeNames: { '#s': 'state' }, ExpressionAttributeValues: { ':failed': 'failed', ':f': 'card_declined' } }));
+    expect(await deliver(newer)).toEqual({ status: 200, outcome: 'duplicate' });
+    expect(await topUpOf(customerId)).toMatchObject({ state: 'failed', failure: 'card_declined' });
+    const latest = setUp(customerId, 1_700_000_120);
+    expect(await deliver(latest)).toEqual({ status: 200, outcome: 'applied' });
+    const kept = (await topUpOf(customerId))!;
+    expect(kept).toMatchObject({ method: latest.payment_method, state: 'armed' });
+    expect(kept.failure).toBeUndefined();
+  });
+
+  it('a charge under way holds a new card back: the webhook answers 500 and Stripe delivers it again after the charge', async () => {
+    const customerId = await customerWith(1, 5);
+    const claimed = { dynamodb: tables.client, table: tables.names.customers, customerId };
+    const attempt = 'tu_HeldBack00000000000000';
+    expect(await claimTopUp(claimed, { attempt, retry: false }, (await topUpOf(customerId))!.method!, new Date(now))).toBe(true);
+    const intent = setUp(customerId, 1_700_000_000);
+    expect((await deliver(intent)).status).toBe(500);
+    expect((await topUpOf(customerId))!.method).not.toBe(intent.payment_method);
+    await dynamoTopUpSettler(tables.client, { customers: tables.names.customers, events: tables.names.events }).paid(customerId, attempt, new Date(now));
+    expect(await deliver(intent)).toEqual({ status: 200, outcome: 'applied' });
+    expect((await topUpOf(customerId))!.method).toBe(intent.payment_method);
   });
 });

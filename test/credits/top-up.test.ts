@@ -63,3 +63,27 @@ describe("the webhook's reading of a top-up's PaymentIntent", () => {
     expect(() => read('payment_intent.succeeded', { topUpAttempt: 'tu_short' })).toThrow(EventShapeError);
   });
 });
+
+describe("the webhook's reading of a saved card's SetupIntent", () => {
+  const event = (overrides = {}) => buildStripeEvent('setup_intent.succeeded', { customer: 'cus_TopUp1', paymentMethod: 'pm_card4242', created: 1_700_000_000, ...overrides }) as { data: { object: Record<string, unknown> & { metadata: Record<string, string> } } };
+  const read = (e: ReturnType<typeof event>) => interpret(parseEnvelope(e));
+
+  it("the account page's card: its PaymentMethod and when it was set up, the label from an expanded PaymentMethod only", () => {
+    expect(read(event())).toEqual({ kind: 'topUpCard', customerId: 'cus_TopUp1', card: { method: 'pm_card4242', setAt: 1_700_000_000 } });
+    const expanded = event();
+    expanded.data.object.payment_method = { id: 'pm_card4242', object: 'payment_method', type: 'card', card: { brand: 'visa', last4: '4242' } };
+    expect(read(expanded)).toEqual({ kind: 'topUpCard', customerId: 'cus_TopUp1', card: { method: 'pm_card4242', setAt: 1_700_000_000, label: 'visa …4242' } });
+  });
+
+  it("ignores other SetupIntents, and refuses one whose metadata names another customer or that names no card", () => {
+    const other = event();
+    delete other.data.object.metadata.tollgate_customer;
+    expect(read(other)).toEqual({ kind: 'ignored', reason: 'setup intent not for an auto top-up' });
+    const foreign = event();
+    foreign.data.object.metadata.tollgate_customer = 'cus_Someone';
+    expect(() => read(foreign)).toThrow(/names another customer/);
+    const cardless = event();
+    cardless.data.object.payment_method = null;
+    expect(() => read(cardless)).toThrow(/no payment method/);
+  });
+});

@@ -132,6 +132,7 @@ const topUp: Decoder<TopUp> = (v, at, id) => {
     below: opt(units, 'below'),
     method: opt(text, 'method'),
     methodLabel: opt(text, 'methodLabel'),
+    cardSetAt: opt(number, 'cardSetAt'),
     state: topUpState(m.state, `${at}.state`, id),
     attempt: opt(text, 'attempt'),
     at: opt(number, 'at'),

@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomBase62 } from '../random';
 
@@ -21,6 +21,8 @@ import { randomBase62 } from '../random';
  *   pack, credits, price, expiresIn   the pack to buy (as configured when the customer chose it)
  *   below      buy when the spendable credits are below this many units
  *   method, methodLabel   the saved card (a PaymentMethod id; "visa …4242")
+ *   cardSetAt  epoch s its SetupIntent was created: the card saved last wins, whichever of the portal's
+ *              return and Stripe's setup_intent.succeeded says it first
  *   state      armed | charging | failed
  *   attempt    the charge under way (`tu_…`), absent otherwise
  *   at         epoch s of the last transition
@@ -35,6 +37,8 @@ export type TopUpState = (typeof TOP_UP_STATES)[number];
 export const CHARGE_RETRY_SECONDS = 10 * 60;
 /** The metadata a top-up's PaymentIntent carries: its attempt (the webhook settles the state machine with it). */
 export const TOP_UP_METADATA = 'tollgate_top_up';
+/** The metadata the account page's setup checkout gives its SetupIntent: the customer whose top-up the card is for. */
+export const TOP_UP_CARD_METADATA = 'tollgate_customer';
 const ATTEMPT = /^tu_[0-9A-Za-z]{22}$/;
 
 export interface TopUpPack {
@@ -49,6 +53,7 @@ export interface TopUp extends Partial<TopUpPack> {
   readonly below?: number;
   readonly method?: string;
   readonly methodLabel?: string;
+  readonly cardSetAt?: number;
   readonly state: TopUpState;
   readonly attempt?: string;
   readonly at?: number;
@@ -135,7 +140,8 @@ const NOT_CHARGING = '(attribute_not_exists(#t) OR #t.#s <> :charging)';
  */
 export async function saveTopUpSettings(target: Target, current: TopUp | undefined, pack: TopUpPack, below: number, now: Date): Promise<void> {
   const settings = { pack: pack.pack, credits: pack.credits, price: pack.price, ...(pack.expiresIn === undefined ? {} : { expiresIn: pack.expiresIn }), below };
-  const fresh = { ...settings, ...(current?.method === undefined ? {} : { method: current.method, ...(current.methodLabel === undefined ? {} : { methodLabel: current.methodLabel }) }), state: 'armed', at: seconds(now) };
+  const card = current?.method === undefined ? {} : { method: current.method, methodLabel: current.methodLabel, cardSetAt: current.cardSetAt };
+  const fresh = { ...settings, ...card, state: 'armed', at: seconds(now) };
   // Written whole, conditioned on the card it keeps: a card saved meanwhile makes the page try again.
   const sameCard = current?.method === undefined ? 'attribute_not_exists(#t.#m)' : '#t.#m = :method';
   const ok = await update(
@@ -148,13 +154,48 @@ export async function saveTopUpSettings(target: Target, current: TopUp | undefin
   if (!ok) throw new TopUpConflictError('the auto top-up changed meanwhile (a charge may be under way): reload the page and try again');
 }
 
-/** A card the customer saved (Checkout in setup mode): kept with the settings, and the top-up armed again. */
-export async function saveTopUpMethod(target: Target, method: string, methodLabel: string | undefined, now: Date): Promise<void> {
-  const values = { ':method': method, ':label': methodLabel ?? 'card', ':armed': 'armed', ':at': seconds(now), ':charging': 'charging' };
-  const names = { '#s': 'state', '#m': 'method', '#l': 'methodLabel', '#at': 'at', '#f': 'failure' };
-  if (await update(target, 'SET #t.#m = :method, #t.#l = :label, #t.#s = :armed, #t.#at = :at REMOVE #t.#f', `attribute_exists(#t) AND ${NOT_CHARGING}`, names, values)) return;
-  const created = await update(target, 'SET #t = :topUp', 'attribute_not_exists(#t)', {}, { ':topUp': { method, methodLabel: methodLabel ?? 'card', state: 'armed', at: seconds(now) } });
-  if (!created) throw new TopUpConflictError('a top-up charge is under way: save the card again in a moment');
+/** A card saved by a setup checkout: its PaymentMethod, how it reads ("visa …4242"), and when its SetupIntent was created. */
+export interface SavedCard {
+  readonly method: string;
+  readonly label?: string;
+  /** Epoch s: of two cards, the one set up later is kept. */
+  readonly setAt: number;
+}
+
+/** How a saved card reads: "visa …4242" from the expanded PaymentMethod, "card" from its id alone. */
+export function cardLabel(pm: string | { readonly type: string; readonly card?: { readonly brand: string; readonly last4: string } | null }): string {
+  if (typeof pm === 'string') return 'card';
+  return pm.card === undefined || pm.card === null ? pm.type : `${pm.card.brand} …${pm.card.last4}`;
+}
+
+/**
+ * A card the customer saved (Checkout in setup mode), told by the portal's return or by Stripe's
+ * setup_intent.succeeded, in either order and as often as they come: kept with the settings and the
+ * top-up armed again, unless a card set up later is kept already (`stale`). The same card told again
+ * only improves its label (`same`): it does not re-arm a top-up its failed charge paused. Refused while
+ * a charge is under way (TopUpConflictError): the portal says to try again, the webhook answers 500 and
+ * Stripe delivers the event again later.
+ */
+export async function saveTopUpMethod(target: Target, card: SavedCard, now: Date): Promise<'saved' | 'same' | 'stale'> {
+  const label = card.label ?? 'card';
+  const names = { '#s': 'state', '#m': 'method', '#l': 'methodLabel', '#cs': 'cardSetAt', '#at': 'at', '#f': 'failure' };
+  const newer = `attribute_exists(#t) AND ${NOT_CHARGING} AND (attribute_not_exists(#t.#cs) OR #t.#cs < :setAt)`;
+  const values = { ':method': card.method, ':label': label, ':setAt': card.setAt, ':armed': 'armed', ':at': seconds(now), ':charging': 'charging' };
+  if (await update(target, 'SET #t.#m = :method, #t.#l = :label, #t.#cs = :setAt, #t.#s = :armed, #t.#at = :at REMOVE #t.#f', newer, names, values)) return 'saved';
+  if (await update(target, 'SET #t = :topUp', 'attribute_not_exists(#t)', {}, { ':topUp': { method: card.method, methodLabel: label, cardSetAt: card.setAt, state: 'armed', at: seconds(now) } })) return 'saved';
+  const sameCard = { '#m': 'method', '#cs': 'cardSetAt' };
+  if (card.label !== undefined && (await update(target, 'SET #t.#l = :label', '#t.#cs = :setAt AND #t.#m = :method', { ...sameCard, '#l': 'methodLabel' }, { ':label': label, ':setAt': card.setAt, ':method': card.method }))) {
+    return 'same';
+  }
+  const { Item } = await target.dynamodb.send(
+    new GetItemCommand({ TableName: target.table, Key: marshall({ customerId: target.customerId }), ConsistentRead: true, ProjectionExpression: '#t', ExpressionAttributeNames: { '#t': TOP_UP_ATTRIBUTE } }),
+  );
+  const stored = Item === undefined ? undefined : (unmarshall(Item)[TOP_UP_ATTRIBUTE] as TopUp | undefined);
+  if (stored?.cardSetAt === card.setAt && stored.method === card.method) return 'same';
+  if (stored?.state === 'charging' && (stored.cardSetAt === undefined || stored.cardSetAt < card.setAt)) {
+    throw new TopUpConflictError('a top-up charge is under way: save the card again in a moment');
+  }
+  return 'stale';
 }
 
 /** Turns auto top-up off and forgets the card (Stripe keeps it on the customer). A charge under way still grants. */
