@@ -87,7 +87,7 @@ export type MeteringEvent = unknown;
 const backoffMs = (attempt: number): number => Math.min(1000, 20 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
 /** Windows one scheduled run sums at most (an hour of 60-s windows). */
-const MAX_WINDOWS_PER_RUN = 60;
+export const MAX_WINDOWS_PER_RUN = 60;
 /** How far back the first run ever looks: deliveries since the deploy, which ran a minute before. */
 const FIRST_RUN_WINDOWS = 10;
 
