@@ -1,7 +1,7 @@
 import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { firstCallAfter, secondsBetween } from '../shared/agents/first-call';
-import { alertId, ALERT_OUTCOME, ALERT_RETENTION_SECONDS, type AlertItem } from '../shared/alerts/outbox';
+import { alertItem, type AlertItem } from '../shared/alerts/outbox';
 import type { PaymentRecoveryMarker } from '../shared/alerts/recovered';
 import { ALERT_DETAIL_TYPES } from '../shared/alerts/rules';
 import { attr } from '../shared/customers/item';
@@ -34,26 +34,28 @@ const MARKER = attr('paymentRecovery');
 
 /** The alert's item for a recovery: keyed by the payment's event, so a recovery fires once. */
 export function recoveredAlertItem(customerId: string, marker: PaymentRecoveryMarker, firstCallAt: number, now: Date): AlertItem {
-  return {
-    eventId: alertId(customerId, `recovered#${marker.eventId}`),
-    outcome: ALERT_OUTCOME,
+  return alertItem(
     customerId,
-    detailType: ALERT_DETAIL_TYPES.recovered,
-    detail: {
-      rule: 'recovered',
-      customerId,
-      reason: marker.reason,
-      via: marker.via,
-      paymentEventId: marker.eventId,
-      paymentEventType: marker.eventType,
-      paidAt: Math.floor(marker.paidAt / 1000),
-      restoredAt: Math.floor(marker.restoredAt / 1000),
-      firstCallAt: Math.floor(firstCallAt / 1000),
-      secondsToFirstCall: secondsBetween(marker.paidAt, firstCallAt),
+    {
+      key: `recovered#${marker.eventId}`,
+      detailType: ALERT_DETAIL_TYPES.recovered,
+      detail: {
+        rule: 'recovered',
+        customerId,
+        reason: marker.reason,
+        via: marker.via,
+        paymentEventId: marker.eventId,
+        paymentEventType: marker.eventType,
+        paidAt: Math.floor(marker.paidAt / 1000),
+        restoredAt: Math.floor(marker.restoredAt / 1000),
+        firstCallAt: Math.floor(firstCallAt / 1000),
+        secondsToFirstCall: secondsBetween(marker.paidAt, firstCallAt),
+      },
+      // No period: kept ALERT_RETENTION_SECONDS from now.
+      periodEnd: Math.floor(now.getTime() / 1000),
     },
-    firedAt: now.toISOString(),
-    expiresAt: Math.floor(now.getTime() / 1000) + ALERT_RETENTION_SECONDS,
-  };
+    now,
+  );
 }
 
 export function makeRecoveryRecorder(deps: RecoveryRecorderDeps): RecoveryRecorder {

@@ -17,6 +17,13 @@ import { currentSession, requireSession, sessionFor } from './signed-in';
  */
 
 const CHECKOUT_SESSION_ID = /^cs_[A-Za-z0-9_]{1,200}$/;
+
+/** The Checkout Session a return from Stripe names (`?session_id=cs_…`); a page error for anything else. */
+export function returnedSessionId(ctx: RequestContext): string {
+  const sessionId = ctx.event.queryStringParameters?.session_id ?? '';
+  if (!CHECKOUT_SESSION_ID.test(sessionId)) throw new PageError(400, 'Unknown checkout', 'This page needs the checkout session Stripe returned you with.');
+  return sessionId;
+}
 /** How long a delayed payment may take to settle (Bacs, SEPA and ACH debits take up to about two weeks). */
 const SETTLING_COOKIE_SECONDS = 15 * 24 * 60 * 60;
 
@@ -105,8 +112,7 @@ async function paidSession(stripe: Stripe, sessionId: string): Promise<PaidSessi
 
 /** `GET success`: the key of a paid checkout, shown once, to the browser that started it. */
 export async function success(ctx: RequestContext, portal: Portal): Promise<Answer> {
-  const sessionId = ctx.event.queryStringParameters?.session_id ?? '';
-  if (!CHECKOUT_SESSION_ID.test(sessionId)) throw new PageError(400, 'Unknown checkout', 'This page needs the checkout session Stripe returned you with.');
+  const sessionId = returnedSessionId(ctx);
   const binding = verify(await portal.sessionSecret(), ctx.cookies[CHECKOUT_COOKIE]) as { checkoutSessionId?: unknown } | undefined;
   const current = await currentSession(ctx, portal);
   const { processing, customerId, clientReferenceId, credits } = await paidSession(await stripeOrPage(portal), sessionId);

@@ -2,6 +2,7 @@ import type Stripe from 'stripe';
 import { topUpIfDue, type TopUpOutcome } from '../shared/auto-top-up';
 import { cardLabel, removeTopUp, saveTopUpMethod, saveTopUpSettings, TOP_UP_CARD_METADATA, TopUpConflictError, type SavedCard, type TopUp } from '../shared/customers/top-up';
 import { PORTAL_PATHS } from '../shared/portal-paths';
+import { returnedSessionId } from './checkout';
 import { PageError, readForm, type Answer, type Portal, type RequestContext } from './context';
 import { TOP_UP_NOTICE_PARAMETER, type TopUpFormState, type TopUpNotice } from './pages/top-up';
 import { redirect } from './response';
@@ -15,7 +16,6 @@ import { accountFor, requireSession, type SignedIn } from './signed-in';
  * is the account page again with the error (200), a change a redirect to it (303).
  */
 
-const CHECKOUT_SESSION_ID = /^cs_[A-Za-z0-9_]{1,200}$/;
 /** The largest threshold: a pack must lift the credits past it. */
 const MAX_THRESHOLD = 1_000_000_000;
 
@@ -104,8 +104,7 @@ async function savedCard(stripe: Stripe, sessionId: string, customerId: string):
 export async function topUpSaved(ctx: RequestContext, portal: Portal): Promise<Answer> {
   const signedIn = await requireSession(ctx, portal);
   const { customerId } = signedIn.customer;
-  const sessionId = ctx.event.queryStringParameters?.session_id ?? '';
-  if (!CHECKOUT_SESSION_ID.test(sessionId)) throw new PageError(400, 'Unknown checkout', 'This page needs the checkout session Stripe returned you with.');
+  const sessionId = returnedSessionId(ctx);
   const stripe = await stripeOf(portal);
   const card = await savedCard(stripe, sessionId, customerId);
   try {

@@ -67,6 +67,7 @@ const INVOICE_ID = /^in_[A-Za-z0-9_]{1,61}$/;
 const SUBSCRIPTION_ID = /^sub_[A-Za-z0-9_]{1,60}$/;
 const CHECKOUT_SESSION_ID = /^cs_[A-Za-z0-9_]{1,255}$/;
 const PAYMENT_INTENT_ID = /^pi_[A-Za-z0-9_]{1,255}$/;
+const PAYMENT_METHOD_ID = /^pm_[A-Za-z0-9_]{1,255}$/;
 
 function epochSeconds(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
@@ -313,7 +314,7 @@ export function readCreditsCheckout(object: Json): Interpretation {
 }
 
 /**
- * An auto top-up's PaymentIntent (lambda/shared/top-up-charge.ts; other PaymentIntents, such as the
+ * An auto top-up's PaymentIntent (lambda/shared/auto-top-up.ts; other PaymentIntents, such as the
  * agents' purchases, are not tollgate's to read here): succeeded, its pack's units are credited once
  * per PaymentIntent and the attempt is settled as paid; failed, the attempt is settled as failed.
  */
@@ -336,8 +337,6 @@ export function readTopUpPayment(object: Json, succeeded: boolean): Interpretati
   const change: CreditsChange = { stream: 'credits', credits, liftCreditsBlock: false, purchaseId: id, topUpAttempt: attempt, ...(expiresInSeconds === undefined ? {} : { expiresInSeconds }) };
   return { kind: 'change', customerId, change };
 }
-
-const PAYMENT_METHOD_ID = /^pm_[A-Za-z0-9_]{1,255}$/;
 
 /**
  * A card the account page's setup checkout saved (lambda/portal/top-up.ts; other SetupIntents are not

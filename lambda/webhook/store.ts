@@ -125,12 +125,12 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
     // Credits bought go to the wallet (shared/customers/wallet.ts), in the same transaction as the ledger entry.
     const credits = update.change.stream === 'credits' ? update.change.credits : 0;
     const customerUpdate = paymentStateUpdate(this.tables.customersTable, update, credits > 0 ? { ...writes, add: (writes.add ?? []).filter(([path]) => path[0] !== 'credits') } : writes, forget);
-    const session = update.change.stream === 'credits' ? update.change.purchaseId : undefined;
+    const purchase = update.change.stream === 'credits' ? update.change.purchaseId : undefined;
     const lifetime = update.change.stream === 'credits' ? update.change.expiresInSeconds : undefined;
     // The pack's grant (paid, no expiry unless the pack has a lifetime), planned from the wallet as read: read again on each attempt.
     const packGrant = async (): Promise<WalletTransactItem> =>
       purchasedGrantItem(this.tables.customersTable, customerId, await readWallet(this.client, this.tables.customersTable, customerId), {
-        id: session ?? event.eventId,
+        id: purchase ?? event.eventId,
         units: credits,
         now: options.now,
         ...(lifetime === undefined ? {} : { expiresInSeconds: lifetime }),
@@ -153,9 +153,9 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
         ...(wallet === undefined ? [] : [wallet]),
         // Once per purchase, whichever of its events says it is paid (the ledger is per event). Last: the
         // cancellation's last reason is its own.
-        ...(session === undefined
+        ...(purchase === undefined
           ? []
-          : [{ Put: { TableName: this.tables.eventsTable, Item: { ...ledgerItem(event, customerId, 'credited', options.now), eventId: creditedPurchaseId(session) }, ConditionExpression: 'attribute_not_exists(eventId)' } }]),
+          : [{ Put: { TableName: this.tables.eventsTable, Item: { ...ledgerItem(event, customerId, 'credited', options.now), eventId: creditedPurchaseId(purchase) }, ConditionExpression: 'attribute_not_exists(eventId)' } }]),
       ],
       });
     };
@@ -168,7 +168,7 @@ export class DynamoPaymentStateStore implements PaymentStateStore {
         if (!(err instanceof TransactionCanceledException)) throw err;
         const [ledger, customer] = err.CancellationReasons ?? [];
         if (ledger?.Code === 'ConditionalCheckFailed') return { outcome: 'duplicate' };
-        if (session !== undefined && err.CancellationReasons?.at(-1)?.Code === 'ConditionalCheckFailed') return { outcome: 'duplicate' };
+        if (purchase !== undefined && err.CancellationReasons?.at(-1)?.Code === 'ConditionalCheckFailed') return { outcome: 'duplicate' };
         // The wallet moved since the pack's grant was planned on it: like a conflict, plan again.
         const conflict = (err.CancellationReasons ?? []).some((r) => r?.Code === 'TransactionConflict') || (credits > 0 && err.CancellationReasons?.[walletAt]?.Code === 'ConditionalCheckFailed');
         if (customer?.Code === 'ConditionalCheckFailed') {

@@ -95,6 +95,12 @@ async function keyOfNewCustomer(customerId: string): Promise<string> {
   return (JSON.parse(out) as { key: string }).key;
 }
 
+/** `npx tollgate credits grant <customer> <args…>` on the running stack; its exit code. */
+async function grantCredits(customerId: string, args: readonly string[]): Promise<number> {
+  const { runCli } = await import('../../lib/cli');
+  return runCli(['credits', 'grant', customerId, ...args], { stdout: () => undefined, stderr: () => undefined, env: { ...process.env, TOLLGATE_STATE_DIR: stateDir }, root: ROOT });
+}
+
 async function signIn(page: Page, key: string): Promise<void> {
   await page.goto(`${started!.apiUrl}tollgate/portal/sign-in`);
   await page.getByLabel('API key').fill(key);
@@ -277,8 +283,7 @@ describe('the developer portal in a browser', () => {
 
   it('lists the credit grants on the account page in draw order, with what is left and when each expires (#26)', async () => {
     const key = await keyOfNewCustomer('cus_browserGrants1');
-    const { runCli } = await import('../../lib/cli');
-    const grant = (args: string[]) => runCli(['credits', 'grant', 'cus_browserGrants1', ...args], { stdout: () => undefined, stderr: () => undefined, env: { ...process.env, TOLLGATE_STATE_DIR: stateDir }, root: ROOT });
+    const grant = (args: string[]) => grantCredits('cus_browserGrants1', args);
     expect(await grant(['40', '--reason', 'invoice 7', '--id', 'browser-paid-1'])).toBe(0);
     expect(await grant(['25', '--reason', 'welcome', '--id', 'browser-promo-1', '--promotional', '--expires-in', '30d'])).toBe(0);
     const page = await (await newContext()).newPage();
@@ -382,8 +387,7 @@ describe('the developer portal in a browser', () => {
 
   it('saves a card through the test checkout and turns auto top-up on: credits below the threshold buy the pack at once (#26)', async () => {
     const key = await keyOfNewCustomer('cus_browserTopUp1');
-    const { runCli } = await import('../../lib/cli');
-    expect(await runCli(['credits', 'grant', 'cus_browserTopUp1', '3', '--reason', 'start'], { stdout: () => undefined, stderr: () => undefined, env: { ...process.env, TOLLGATE_STATE_DIR: stateDir }, root: ROOT })).toBe(0);
+    expect(await grantCredits('cus_browserTopUp1', ['3', '--reason', 'start'])).toBe(0);
     const page = await (await newContext()).newPage();
     await signIn(page, key);
     const section = page.getByRole('region', { name: 'Auto top-up' });
@@ -422,8 +426,7 @@ describe('the developer portal in a browser', () => {
 
   it('a declined card pauses auto top-up, and once the credits are gone the 402 says top_up_failed (#26)', async () => {
     const key = await keyOfNewCustomer('cus_browserTopUp2');
-    const { runCli } = await import('../../lib/cli');
-    expect(await runCli(['credits', 'grant', 'cus_browserTopUp2', '1', '--reason', 'start'], { stdout: () => undefined, stderr: () => undefined, env: { ...process.env, TOLLGATE_STATE_DIR: stateDir }, root: ROOT })).toBe(0);
+    expect(await grantCredits('cus_browserTopUp2', ['1', '--reason', 'start'])).toBe(0);
     const page = await (await newContext()).newPage();
     await signIn(page, key);
     const section = page.getByRole('region', { name: 'Auto top-up' });

@@ -183,8 +183,8 @@ export async function saveTopUpMethod(target: Target, card: SavedCard, now: Date
   const values = { ':method': card.method, ':label': label, ':setAt': card.setAt, ':armed': 'armed', ':at': seconds(now), ':charging': 'charging' };
   if (await update(target, 'SET #t.#m = :method, #t.#l = :label, #t.#cs = :setAt, #t.#s = :armed, #t.#at = :at REMOVE #t.#f', newer, names, values)) return 'saved';
   if (await update(target, 'SET #t = :topUp', 'attribute_not_exists(#t)', {}, { ':topUp': { method: card.method, methodLabel: label, cardSetAt: card.setAt, state: 'armed', at: seconds(now) } })) return 'saved';
-  const sameCard = { '#m': 'method', '#cs': 'cardSetAt' };
-  if (card.label !== undefined && (await update(target, 'SET #t.#l = :label', '#t.#cs = :setAt AND #t.#m = :method', { ...sameCard, '#l': 'methodLabel' }, { ':label': label, ':setAt': card.setAt, ':method': card.method }))) {
+  const sameCard = { '#m': 'method', '#cs': 'cardSetAt', '#l': 'methodLabel' };
+  if (card.label !== undefined && (await update(target, 'SET #t.#l = :label', '#t.#cs = :setAt AND #t.#m = :method', sameCard, { ':label': label, ':setAt': card.setAt, ':method': card.method }))) {
     return 'same';
   }
   const { Item } = await target.dynamodb.send(
